@@ -1,0 +1,35 @@
+/**
+ * convsim's public API. Nothing outside this file is public.
+ * @packageDocumentation
+ */
+export { ConfigError, InvariantError } from "./core/errors.js";
+export { parseCapacity, formatBytes, type Cycle, type Words, type Bytes, type Capacity } from "./core/units.js";
+export {
+  dtypeInfo,
+  OPERAND_TYPES,
+  type OperandType,
+  type ElementType,
+  type IntArray,
+  type DTypeInfo,
+} from "./workload/dtype.js";
+export {
+  convLayer,
+  convShape,
+  parseLayerShortForm,
+  formatLayerShortForm,
+  fullyConnected,
+  MAX_TENSOR_ELEMENTS,
+  type ConvLayer,
+  type ConvLayerSpec,
+  type ConvShape,
+} from "./workload/layer.js";
+export {
+  referenceConv,
+  compareOutputs,
+  checkOperands,
+  type ConvOptions,
+  type OperandArray,
+  type Verification,
+  type Mismatch,
+} from "./workload/reference.js";
+export { seededTensor, layerTensors, type ValueRange } from "./workload/tensors.js";

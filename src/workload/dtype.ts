@@ -1,0 +1,91 @@
+/**
+ * Integer element types and their semantics (ONNX ConvInteger; see docs/numerics.md).
+ * Inputs and weights are int8, uint8 or int16; outputs, biases and accumulators are int32 with
+ * two's-complement wrap-around.
+ */
+import { ConfigError, requireInteger } from "../core/errors.js";
+
+/** An element type of an input or weight tensor. */
+export type OperandType = "int8" | "uint8" | "int16";
+/** Every element type a tensor of convsim can hold (outputs and biases are int32). */
+export type ElementType = OperandType | "uint16" | "int32";
+
+/** A typed array able to hold the given element type. */
+export type TypedArrayOf<T extends ElementType> = T extends "int8"
+  ? Int8Array
+  : T extends "uint8"
+    ? Uint8Array
+    : T extends "int16"
+      ? Int16Array
+      : T extends "uint16"
+        ? Uint16Array
+        : Int32Array;
+
+/** Any typed array convsim uses for tensor data. */
+export type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array;
+
+/** Static facts about an element type. */
+export interface DTypeInfo {
+  readonly name: ElementType;
+  readonly bits: number;
+  readonly bytes: number;
+  readonly signed: boolean;
+  readonly min: number;
+  readonly max: number;
+}
+
+const INFO: Readonly<Record<ElementType, DTypeInfo>> = Object.freeze({
+  int8: Object.freeze({ name: "int8", bits: 8, bytes: 1, signed: true, min: -128, max: 127 }),
+  uint8: Object.freeze({ name: "uint8", bits: 8, bytes: 1, signed: false, min: 0, max: 255 }),
+  int16: Object.freeze({ name: "int16", bits: 16, bytes: 2, signed: true, min: -32768, max: 32767 }),
+  uint16: Object.freeze({ name: "uint16", bits: 16, bytes: 2, signed: false, min: 0, max: 65535 }),
+  int32: Object.freeze({ name: "int32", bits: 32, bytes: 4, signed: true, min: -2147483648, max: 2147483647 }),
+});
+
+/** The operand types accepted for inputs and weights. */
+export const OPERAND_TYPES: readonly OperandType[] = Object.freeze(["int8", "uint8", "int16"]);
+
+/** Facts about an element type. */
+export function dtypeInfo(t: ElementType): DTypeInfo {
+  return INFO[t];
+}
+
+/** Checks that `t` is an operand type (int8, uint8, int16). */
+export function requireOperandType(field: string, t: unknown): OperandType {
+  if (t !== "int8" && t !== "uint8" && t !== "int16") {
+    throw new ConfigError(field, t, `be one of ${OPERAND_TYPES.join(", ")}`);
+  }
+  return t;
+}
+
+/** Allocates a zeroed typed array for `length` elements of type `t`. */
+export function allocate<T extends ElementType>(t: T, length: number): TypedArrayOf<T> {
+  switch (t) {
+    case "int8":
+      return new Int8Array(length) as TypedArrayOf<T>;
+    case "uint8":
+      return new Uint8Array(length) as TypedArrayOf<T>;
+    case "int16":
+      return new Int16Array(length) as TypedArrayOf<T>;
+    case "uint16":
+      return new Uint16Array(length) as TypedArrayOf<T>;
+    default:
+      return new Int32Array(length) as TypedArrayOf<T>;
+  }
+}
+
+/** The element type a typed array holds, or undefined for other arrays. */
+export function dtypeOfArray(a: unknown): ElementType | undefined {
+  if (a instanceof Int8Array) return "int8";
+  if (a instanceof Uint8Array) return "uint8";
+  if (a instanceof Int16Array) return "int16";
+  if (a instanceof Uint16Array) return "uint16";
+  if (a instanceof Int32Array) return "int32";
+  return undefined;
+}
+
+/** Checks that a zero point is an integer in the range of type `t`. */
+export function requireZeroPoint(field: string, value: unknown, t: OperandType): number {
+  const info = INFO[t];
+  return requireInteger(field, value, info.min, info.max);
+}

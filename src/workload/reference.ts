@@ -1,0 +1,190 @@
+/**
+ * The reference convolution: a plain, readable loop nest over NCHW inputs and OIHW weights that
+ * shares no code with the simulated datapath (STYLE rule 10; tfjs's CPU Conv2D kernel is the
+ * model). Semantics are ONNX ConvInteger's, written out in docs/numerics.md:
+ *
+ *   y[n][m][oh][ow] = bias[m] + sum over c in m's group, kh, kw of (x - xZeroPoint) * (w - wZeroPoint)
+ *
+ * accumulated in int32 with two's-complement wrap-around. A padded tap contributes exactly 0
+ * (the padding holds the input zero point).
+ */
+import { ConfigError } from "../core/errors.js";
+import { dtypeOfArray, requireZeroPoint, type OperandType } from "./dtype.js";
+import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
+
+/** An input or weight tensor's data: the typed array's class gives the element type. */
+export type OperandArray = Int8Array | Uint8Array | Int16Array;
+
+/** Zero points and bias of a convolution. */
+export interface ConvOptions {
+  /** Input zero point, in the input type's range. Default 0. */
+  xZeroPoint?: number;
+  /** Weight zero point, in the weight type's range. Default 0. */
+  wZeroPoint?: number;
+  /** Optional int32 bias, one per output channel. */
+  bias?: Int32Array;
+}
+
+/** The checked, resolved operands of a convolution. */
+export interface ConvOperands {
+  readonly layer: ConvLayer;
+  readonly x: OperandArray;
+  readonly w: OperandArray;
+  readonly xType: OperandType;
+  readonly wType: OperandType;
+  readonly xZeroPoint: number;
+  readonly wZeroPoint: number;
+  readonly bias: Int32Array | undefined;
+}
+
+function operandType(field: string, a: unknown): OperandType {
+  const t = dtypeOfArray(a);
+  if (t !== "int8" && t !== "uint8" && t !== "int16") {
+    throw new ConfigError(field, t ?? (a === null ? "null" : typeof a), "be an Int8Array, Uint8Array or Int16Array");
+  }
+  return t;
+}
+
+/**
+ * Validates the operands of a convolution against its layer: array types, lengths, zero points
+ * in range, bias length. Used at every boundary that takes tensors.
+ */
+export function checkOperands(layerSpec: ConvLayer | ConvLayerSpec, x: unknown, w: unknown, options: ConvOptions = {}): ConvOperands {
+  const layer = convLayer(layerSpec);
+  const shape = convShape(layer);
+  const xType = operandType("x", x);
+  const wType = operandType("w", w);
+  const xa = x as OperandArray;
+  const wa = w as OperandArray;
+  if (xa.length !== shape.inputElements) {
+    throw new ConfigError("x.length", xa.length, `equal batch*inChannels*inHeight*inWidth = ${shape.inputElements}`);
+  }
+  if (wa.length !== shape.weightElements) {
+    throw new ConfigError("w.length", wa.length, `equal outChannels*(inChannels/groups)*kernelHeight*kernelWidth = ${shape.weightElements}`);
+  }
+  const xZeroPoint = requireZeroPoint("xZeroPoint", options.xZeroPoint ?? 0, xType);
+  const wZeroPoint = requireZeroPoint("wZeroPoint", options.wZeroPoint ?? 0, wType);
+  const bias = options.bias;
+  if (bias !== undefined) {
+    if (!(bias instanceof Int32Array)) throw new ConfigError("bias", dtypeOfArray(bias) ?? typeof bias, "be an Int32Array");
+    if (bias.length !== layer.outChannels) throw new ConfigError("bias.length", bias.length, `equal outChannels = ${layer.outChannels}`);
+  }
+  return { layer, x: xa, w: wa, xType, wType, xZeroPoint, wZeroPoint, bias };
+}
+
+/**
+ * Computes the convolution exactly (int32 wrap-around) with a plain loop nest.
+ * @param layer the layer (validated here).
+ * @param x input, NCHW, Int8Array | Uint8Array | Int16Array.
+ * @param w weights, OIHW, Int8Array | Uint8Array | Int16Array.
+ * @returns y, NCHW, Int32Array.
+ * @throws ConfigError on a bad layer, array type, length, zero point or bias.
+ */
+export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: OperandArray, w: OperandArray, options: ConvOptions = {}): Int32Array {
+  const op = checkOperands(layer, x, w, options);
+  const L = op.layer;
+  const s = convShape(L);
+  const N = L.batch;
+  const C = L.inChannels;
+  const H = L.inHeight;
+  const W = L.inWidth;
+  const M = L.outChannels;
+  const KH = L.kernelHeight;
+  const KW = L.kernelWidth;
+  const [strideH, strideW] = L.strides;
+  const [dilH, dilW] = L.dilations;
+  const padTop = L.pads[0];
+  const padLeft = L.pads[1];
+  const OH = s.outHeight;
+  const OW = s.outWidth;
+  const Cg = s.inChannelsPerGroup;
+  const Mg = s.outChannelsPerGroup;
+  const zx = op.xZeroPoint;
+  const zw = op.wZeroPoint;
+  const y = new Int32Array(s.outputElements);
+
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      const g = Math.floor(m / Mg);
+      const b = op.bias ? op.bias[m]! : 0;
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let acc = b;
+          for (let cg = 0; cg < Cg; cg++) {
+            const c = g * Cg + cg;
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * strideH - padTop + kh * dilH;
+              if (ih < 0 || ih >= H) continue; // padded tap: contributes exactly 0
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * strideW - padLeft + kw * dilW;
+                if (iw < 0 || iw >= W) continue;
+                const xv = x[((n * C + c) * H + ih) * W + iw]!;
+                const wv = w[((m * Cg + cg) * KH + kh) * KW + kw]!;
+                // The product is below 2^33 in magnitude and acc below 2^31, so the sum is an
+                // exact double; `| 0` reduces it modulo 2^32 (two's-complement wrap-around).
+                acc = (acc + (xv - zx) * (wv - zw)) | 0;
+              }
+            }
+          }
+          y[((n * M + m) * OH + oh) * OW + ow] = acc;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** One differing output element. */
+export interface Mismatch {
+  /** Flat NCHW index. */
+  readonly index: number;
+  readonly n: number;
+  readonly k: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly expected: number;
+  readonly actual: number;
+}
+
+/** The verdict of comparing an output tensor with the reference. */
+export interface Verification {
+  readonly ok: boolean;
+  readonly compared: number;
+  readonly mismatches: number;
+  /** The first mismatches in NCHW order (at most `limit`). */
+  readonly first: readonly Mismatch[];
+}
+
+/**
+ * Compares an actual output with the expected one element by element (bit-exact).
+ * A length difference is a {@link ConfigError}.
+ */
+export function compareOutputs(layer: ConvLayer | ConvLayerSpec, expected: Int32Array, actual: ArrayLike<number>, limit = 10): Verification {
+  const L = convLayer(layer);
+  const s = convShape(L);
+  if (actual.length !== expected.length) {
+    throw new ConfigError("y.length", actual.length, `equal batch*outChannels*outHeight*outWidth = ${expected.length}`);
+  }
+  const first: Mismatch[] = [];
+  let mismatches = 0;
+  const plane = s.outHeight * s.outWidth;
+  for (let i = 0; i < expected.length; i++) {
+    if (expected[i] !== actual[i]) {
+      mismatches++;
+      if (first.length < limit) {
+        const nk = Math.floor(i / plane);
+        const r = i % plane;
+        first.push({
+          index: i,
+          n: Math.floor(nk / L.outChannels),
+          k: nk % L.outChannels,
+          oh: Math.floor(r / s.outWidth),
+          ow: r % s.outWidth,
+          expected: expected[i]!,
+          actual: actual[i]!,
+        });
+      }
+    }
+  }
+  return { ok: mismatches === 0, compared: expected.length, mismatches, first };
+}

@@ -1,0 +1,81 @@
+/**
+ * The architecture: one frozen ArchSpec per accelerator, composed of one spec per component.
+ * Declared once here; validated once by `archSpec()` (in presets.ts) before any component exists
+ * (STYLE rules 5 and 6). Capacities carry their unit in the field name.
+ *
+ * Word conventions: inputs and weights are stored as elements of their operand type (int8,
+ * uint8 or int16); partial sums and outputs as int32. A GBuf capacity is in bytes and a region
+ * of n elements of a type of b bytes takes n*b bytes. Register-file partitions are counted in
+ * entries: one entry holds one element of the partition's tensor (an int32 psum takes one entry).
+ */
+
+/** The DRAM channel. */
+export interface DramSpec {
+  /** Data-bus bandwidth, bytes per cycle (reads and writes share the bus). */
+  readonly bytesPerCycle: number;
+  /** Cycles from a burst's issue to its data's arrival. */
+  readonly latencyCycles: number;
+  /** Burst size in bytes; a request is split into aligned bursts. */
+  readonly burstBytes: number;
+  /** Maximum bursts in flight. */
+  readonly maxOutstanding: number;
+}
+
+/** The global buffer: banked SRAM shared by the PE array. */
+export interface GlobalBufferSpec {
+  readonly capacityBytes: number;
+  /** Number of banks (a power of two); addresses are word-interleaved across banks. */
+  readonly banks: number;
+  /** Width of one bank word in bytes. */
+  readonly bankWordBytes: number;
+  /** Bank words each bank can read or write per cycle. */
+  readonly wordsPerCyclePerBank: number;
+  readonly readPorts: number;
+  readonly writePorts: number;
+}
+
+/** One PE's register file. Either a shared pool or per-tensor partitions (Eyeriss). */
+export interface RegFileSpec {
+  /** Entries for input elements (when partitioned). */
+  readonly inputEntries: number;
+  /** Entries for weight elements (when partitioned). */
+  readonly weightEntries: number;
+  /** Entries for partial sums, int32 each (when partitioned). */
+  readonly psumEntries: number;
+  /** Reads per cycle. */
+  readonly readPorts: number;
+  /** Writes per cycle. */
+  readonly writePorts: number;
+}
+
+/** The PE array. */
+export interface PeArraySpec {
+  readonly rows: number;
+  readonly cols: number;
+  /** MACs one PE completes per cycle. */
+  readonly macsPerCycle: number;
+  /** Cycles from operand read to accumulator write. */
+  readonly pipelineLatency: number;
+}
+
+/** The on-chip network between the global buffer and the array, and between PEs. */
+export interface NocSpec {
+  /** Words per cycle on the input bus (GBuf -> PEs). */
+  readonly inputWordsPerCycle: number;
+  /** Words per cycle on the weight bus (GBuf -> PEs). */
+  readonly weightWordsPerCycle: number;
+  /** Words per cycle on the drain path (PEs -> GBuf), for outputs and spilled psums. */
+  readonly drainWordsPerCycle: number;
+  /** Whether adjacent PEs are linked (one word per cycle per link, one cycle per hop). */
+  readonly neighbourLinks: boolean;
+}
+
+/** A whole accelerator. */
+export interface ArchSpec {
+  readonly name: string;
+  readonly dram: DramSpec;
+  readonly gbuf: GlobalBufferSpec;
+  readonly rf: RegFileSpec;
+  readonly array: PeArraySpec;
+  readonly noc: NocSpec;
+}

@@ -33,3 +33,5 @@ export {
   type Mismatch,
 } from "./workload/reference.js";
 export { seededTensor, layerTensors, type ValueRange } from "./workload/tensors.js";
+export { parseNpy, encodeNpy, readNpy, writeNpy, readRaw, writeRaw, expectTensor, type Tensor } from "./workload/npy.js";
+export { network, loadNetwork, selectLayers, totalMacs, NETWORK_NAMES, DEFAULT_NETWORK, type Network } from "./workload/networks.js";

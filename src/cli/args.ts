@@ -27,9 +27,26 @@ export interface Command {
 }
 
 /** Parses options strictly: an unknown option or a missing value is a ConfigError. */
-export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, allowPositionals = false) {
+export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: boolean }>> {
+  // node:util refuses `--opt -3` as ambiguous; a negative number is a value, so join it.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const name = a.startsWith("--") ? a.slice(2) : undefined;
+    if (name !== undefined && !name.includes("=") && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else {
+      args.push(a);
+    }
+  }
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new ConfigError("arguments", argv.join(" "), "be options this command knows", msg);

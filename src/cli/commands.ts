@@ -1,5 +1,6 @@
 /** The registry of convsim subcommands, in the order `convsim help` lists them. */
 import type { Command } from "./args.js";
+import { referenceCommand, verifyCommand } from "./verify.js";
 
 /** Every subcommand. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [verifyCommand, referenceCommand];

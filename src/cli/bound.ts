@@ -1,0 +1,150 @@
+/**
+ * `convsim bound`: the lower bounds of a layer (or a list of layers) at one or both memory
+ * boundaries — MACs, the maximum reuse R, compulsory traffic, the paper's bound (Chen, Han &
+ * Wang, HPCA 2020), the provable bound, the attainable traffic of the paper's dataflow and its
+ * tile — as a table or as JSON. A thin layer over `lowerBounds` (src/bounds); derivations in
+ * docs/bounds.md.
+ */
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../core/errors.js";
+import { parseCapacity, type Capacity } from "../core/units.js";
+import { requireOperandType } from "../workload/dtype.js";
+import { convLayer, formatLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
+import { lowerBounds, type Boundary, type LayerBounds } from "../bounds/bounds.js";
+import type { Staging } from "../bounds/tile.js";
+import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
+
+const USAGE = `Usage: convsim bound (--layer L | --layers FILE) --capacity C [options]
+
+Lower bounds on the traffic across a memory boundary (docs/bounds.md).
+
+  --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1)
+  --layers FILE      a JSON file holding an array of layers
+  --capacity C       capacity below the boundary: bytes (108KiB, 64kB, 4096) or words (512W, 16KiW).
+                     With --boundary both, the DRAM boundary's (on-chip storage)
+  --rf-capacity C    capacity of the register files, for the gbuf boundary (with --boundary both:
+                     required; with --boundary gbuf: used instead of --capacity when given)
+  --boundary B       dram (DRAM <-> on-chip, default), gbuf (global buffer <-> registers), or both
+  --input-type T     input element type for a capacity in bytes: int8 (default), uint8, int16
+  --weight-type T    weight element type: int8 (default), uint8, int16
+  --staging S        attainable dataflow's input/weight staging: single (default) or double
+  --json             print JSON instead of a table
+
+Columns: MACs (dense), R (maximum sliding-window reuse), compulsory, paper (2*MACs/sqrt(R*S) +
+outputs), provable (a rigorous lower bound), attainable (the paper's dataflow at its best tile
+b x y x x x z: images x output rows x output columns x output channels), attainable / paper.
+Traffic is in words (elements); S in words is bytes / smallest element size.
+`;
+
+function loadLayers(file: string): ConvLayer[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError("--layers", file, "name a readable file holding a JSON array of layers", (e as Error).message);
+  }
+  if (!Array.isArray(data) || data.length === 0) throw new ConfigError("--layers", file, "hold a non-empty JSON array of layers");
+  return data.map((spec, i) => convLayer(spec as ConvLayerSpec, `layers[${i}]`));
+}
+
+function formatInt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function row(b: LayerBounds, name: string): string[] {
+  const a = b.attainable;
+  const t = a?.tile;
+  return [
+    name,
+    b.boundary,
+    formatInt(b.capacityWords),
+    formatInt(b.macs),
+    String(b.reuse.max),
+    formatInt(b.compulsory.total),
+    formatInt(b.paper.total),
+    formatInt(b.provable.total),
+    a ? formatInt(a.traffic.total) : "-",
+    a ? a.overPaper.toFixed(3) : "-",
+    t ? `${t.b},${t.y},${t.x},${t.z}` : `none fits (needs ${formatInt(b.minimumTileFootprint)} ${b.budget.unit})`,
+  ];
+}
+
+function table(rows: string[][]): string {
+  const header = ["layer", "boundary", "S (words)", "MACs", "R", "compulsory", "paper", "provable", "attainable", "att/paper", "tile b,y,x,z"];
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  return all.map((r) => r.map((cell, c) => (c === 0 || c === 1 || c === r.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+function toJson(b: LayerBounds): unknown {
+  return {
+    layer: b.layer,
+    boundary: b.boundary,
+    capacityWords: b.capacityWords,
+    budget: b.budget,
+    macs: b.macs,
+    usefulMacs: b.usefulMacs,
+    reuse: b.reuse,
+    compulsory: b.compulsory,
+    paper: b.paper,
+    provable: b.provable,
+    headline: b.headline,
+    attainable: b.attainable,
+    minimumTileFootprint: b.minimumTileFootprint,
+  };
+}
+
+/** `convsim bound`: prints the bounds of one or more layers at one or both boundaries. */
+export const boundCommand: Command = {
+  name: "bound",
+  summary: "Lower bounds (compulsory, paper, provable) and the attainable optimum of a layer",
+  usage: USAGE,
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values } = parseOptions(argv, {
+      layer: { type: "string" },
+      layers: { type: "string" },
+      capacity: { type: "string" },
+      "rf-capacity": { type: "string" },
+      boundary: { type: "string" },
+      "input-type": { type: "string" },
+      "weight-type": { type: "string" },
+      staging: { type: "string" },
+      json: { type: "boolean" },
+    });
+    const which = values.boundary ?? "dram";
+    if (which !== "dram" && which !== "gbuf" && which !== "both") throw new ConfigError("--boundary", which, "be dram, gbuf or both");
+    const staging = values.staging ?? "single";
+    if (staging !== "single" && staging !== "double") throw new ConfigError("--staging", staging, "be single or double");
+    const types = {
+      input: requireOperandType("--input-type", values["input-type"] ?? "int8"),
+      weight: requireOperandType("--weight-type", values["weight-type"] ?? "int8"),
+    };
+    if ((values.layer === undefined) === (values.layers === undefined)) {
+      throw new ConfigError("--layer", values.layer ?? values.layers, "be given, or --layers, but not both");
+    }
+    const capacities: [Boundary, Capacity][] = [];
+    if (which === "dram" || which === "both") {
+      if (values.capacity === undefined) throw new ConfigError("--capacity", undefined, "be given, e.g. 108KiB or 4096W");
+      capacities.push(["dram", parseCapacity("--capacity", values.capacity)]);
+    }
+    if (which === "gbuf" || which === "both") {
+      const text = values["rf-capacity"] ?? (which === "gbuf" ? values.capacity : undefined);
+      const field = values["rf-capacity"] !== undefined || which === "both" ? "--rf-capacity" : "--capacity";
+      if (text === undefined) throw new ConfigError(field, undefined, "be given for the gbuf boundary, e.g. 2016W");
+      capacities.push(["gbuf", parseCapacity(field, text)]);
+    }
+    const layers = values.layers !== undefined ? loadLayers(values.layers) : [loadLayer(values.layer)];
+    const results: LayerBounds[] = [];
+    for (const layer of layers) {
+      for (const [boundary, capacity] of capacities) {
+        results.push(lowerBounds(layer, { capacity, boundary, types, staging: staging as Staging }));
+      }
+    }
+    if (values.json) {
+      io.out(JSON.stringify(results.map(toJson), null, 2) + "\n");
+    } else {
+      io.out(table(results.map((b, i) => row(b, b.layer.name ?? (layers.length === 1 ? formatLayerShortForm(b.layer) : `#${Math.floor(i / capacities.length)}`)))));
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,159 @@
+/**
+ * convsim works as a dependency. The repository is copied to a temporary directory (so the test
+ * never writes into the clone: no dist/, no tarball), packed there with `npm pack` (whose
+ * prepack script runs the build), and the tarball is installed into a scratch project in
+ * os.tmpdir(). The scratch project then
+ *   (a) imports convsim from plain Node ESM and runs referenceConv on a small layer;
+ *   (b) type-checks a TypeScript file that imports convsim, with the repository's own tsc
+ *       (moduleResolution NodeNext), which proves the exports map and the .d.ts files;
+ *   (c) runs the installed `convsim` command, which must use dist/ since the package has no src/.
+ * The install is offline, from the npm cache that `npm ci` filled (seedrandom is convsim's only
+ * runtime dependency); if that fails it falls back to a normal install.
+ */
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repo = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const version = (JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string }).version;
+const tscBin = join(repo, "node_modules", "typescript", "bin", "tsc");
+
+/** Top-level entries of the clone that are never copied: installs, build output, VCS state. */
+const SKIP = new Set(["node_modules", ".git", "dist", "coverage", "tmp"]);
+
+let work = "";
+let scratch = "";
+let packedFiles: string[] = [];
+
+/** Runs a command; throws with its output if it fails. */
+function run(cmd: string, args: readonly string[], cwd: string, what: string): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: cleanEnv(), timeout: 150_000 });
+  if (r.status !== 0) {
+    throw new Error(`${what} failed (${cmd} ${args.join(" ")}, exit ${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}${r.error ? `\n${String(r.error)}` : ""}`);
+  }
+  return r;
+}
+
+/** The environment without the npm_* variables of an enclosing `npm test` (they would leak config). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.toLowerCase().startsWith("npm_")) env[k] = v;
+  }
+  return env;
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "convsim-pack-"));
+  const clone = join(work, "convsim");
+  cpSync(repo, clone, {
+    recursive: true,
+    filter: (src) => {
+      const rel = relative(repo, src);
+      if (rel === "") return true;
+      const top = rel.split(sep)[0]!;
+      return !SKIP.has(top) && !rel.endsWith(".tgz");
+    },
+  });
+  // The build needs the dev dependencies (tsc, @types/*); share the clone's install.
+  symlinkSync(join(repo, "node_modules"), join(clone, "node_modules"), "dir");
+
+  const packDir = join(work, "pack");
+  mkdirSync(packDir);
+  const pack = run("npm", ["pack", "--json", "--pack-destination", packDir], clone, "npm pack (prepack runs `npm run build`)");
+  const jsonStart = pack.stdout.indexOf("[");
+  const info = JSON.parse(pack.stdout.slice(jsonStart)) as { filename: string; files: { path: string }[] }[];
+  packedFiles = info[0]!.files.map((f) => f.path);
+  const tarball = join(packDir, basename(info[0]!.filename));
+
+  scratch = join(work, "scratch");
+  mkdirSync(scratch);
+  writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "convsim-scratch", version: "1.0.0", private: true, type: "module" }, null, 2));
+  const common = ["install", "--no-audit", "--no-fund", "--no-package-lock", tarball];
+  const offline = spawnSync("npm", [...common, "--offline"], { cwd: scratch, encoding: "utf8", env: cleanEnv(), timeout: 150_000 });
+  if (offline.status !== 0) {
+    console.warn(`offline install failed (exit ${offline.status}); falling back to the registry:\n${offline.stderr}`);
+    run("npm", common, scratch, "npm install of the tarball (online fallback)");
+  }
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("convsim as an installed dependency", () => {
+  it("packs dist/ (JS and .d.ts), bin/ and package.json, and no sources or tests", () => {
+    expect(packedFiles).toContain("package.json");
+    expect(packedFiles).toContain("bin/convsim.js");
+    expect(packedFiles).toContain("dist/index.js");
+    expect(packedFiles).toContain("dist/index.d.ts");
+    expect(packedFiles).toContain("dist/cli/main.js");
+    expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
+    const installed = join(scratch, "node_modules", "convsim");
+    expect(existsSync(join(installed, "dist", "index.js"))).toBe(true);
+    expect(existsSync(join(installed, "src"))).toBe(false);
+    expect(existsSync(join(scratch, "node_modules", "seedrandom"))).toBe(true);
+  });
+
+  it("imports from plain Node ESM and computes a convolution", () => {
+    // x = 1..9 (3x3), w = all ones (2x2): y = [1+2+4+5, 2+3+5+6, 4+5+7+8, 5+6+8+9] = [12, 16, 24, 28];
+    // with xZeroPoint 1 every tap loses 1: [8, 12, 20, 24].
+    writeFileSync(
+      join(scratch, "use.mjs"),
+      [
+        'import { referenceConv, convLayer } from "convsim";',
+        "const layer = convLayer({ inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernelHeight: 2, kernelWidth: 2 });",
+        "const x = Int8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9);",
+        "const w = Int8Array.of(1, 1, 1, 1);",
+        "const y = referenceConv(layer, x, w);",
+        "const z = referenceConv(layer, x, w, { xZeroPoint: 1 });",
+        "let deep = 'reachable';",
+        'try { await import("convsim/dist/workload/layer.js"); } catch (e) { deep = e.code; }',
+        "console.log(JSON.stringify({ y: Array.from(y), z: Array.from(z), isInt32: y instanceof Int32Array, deep }));",
+      ].join("\n"),
+    );
+    const r = run(process.execPath, ["use.mjs"], scratch, "node use.mjs");
+    expect(JSON.parse(r.stdout)).toEqual({ y: [12, 16, 24, 28], z: [8, 12, 20, 24], isInt32: true, deep: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
+  });
+
+  it("type-checks a TypeScript consumer (NodeNext) against the published .d.ts", () => {
+    writeFileSync(
+      join(scratch, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: false, types: [] },
+        files: ["use.ts"],
+      }),
+    );
+    writeFileSync(
+      join(scratch, "use.ts"),
+      [
+        'import { referenceConv, convLayer, ConfigError, type ConvLayer } from "convsim";',
+        "const layer: ConvLayer = convLayer({ inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernelHeight: 2, kernelWidth: 2 });",
+        "const y: Int32Array = referenceConv(layer, new Int8Array(9), new Uint8Array(4), { xZeroPoint: 0 });",
+        "const h: number = layer.strides[0];",
+        "const e: Error = new ConfigError('f', 1, 'be 2');",
+        "// The types are real, not `any`: each misuse below must be a type error.",
+        "// @ts-expect-error plain arrays are not operand arrays",
+        "referenceConv(layer, [1, 2, 3], new Int8Array(4));",
+        "// @ts-expect-error a ConvLayer has no field `kernel`",
+        "convLayer({ inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernel: 2 });",
+        "// @ts-expect-error the result is an Int32Array",
+        "const s: string = referenceConv(layer, new Int8Array(9), new Int8Array(4));",
+        "export { y, h, e, s };",
+      ].join("\n"),
+    );
+    run(process.execPath, [tscBin, "-p", "tsconfig.json"], scratch, "tsc --noEmit in the scratch project");
+  });
+
+  it("runs the installed convsim command from dist/", () => {
+    const bin = join(scratch, "node_modules", ".bin", "convsim");
+    expect(run(bin, ["--version"], scratch, "convsim --version").stdout.trim()).toBe(version);
+    expect(run("npx", ["--no", "--", "convsim", "--version"], scratch, "npx --no -- convsim --version").stdout.trim()).toBe(version);
+    expect(run(bin, ["help"], scratch, "convsim help").stdout).toMatch(/Usage: convsim <command>/);
+    // The package holds no src/, so the command must not have needed tsx.
+    expect(readdirSync(join(scratch, "node_modules", "convsim"))).not.toContain("src");
+  });
+});

@@ -35,3 +35,26 @@ export {
 export { seededTensor, layerTensors, type ValueRange } from "./workload/tensors.js";
 export { parseNpy, encodeNpy, readNpy, writeNpy, readRaw, writeRaw, expectTensor, type Tensor } from "./workload/npy.js";
 export { network, loadNetwork, selectLayers, totalMacs, NETWORK_NAMES, DEFAULT_NETWORK, type Network } from "./workload/networks.js";
+export {
+  lowerBounds,
+  compulsoryTraffic,
+  paperBound,
+  provableBound,
+  boundaryCapacityWords,
+  BOUNDARIES,
+  reuse,
+  maxReuse,
+  searchTile,
+  tilePlan,
+  type Boundary,
+  type BoundOptions,
+  type PaperBound,
+  type ProvableBound,
+  type AttainableTraffic,
+  type LayerBounds,
+  type ReuseFacts,
+  type Tile,
+  type TilePlan,
+  type TensorTraffic,
+  type Staging,
+} from "./bounds/index.js";

@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError } from "../core/errors.js";
 import { convLayer, parseLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
+import { loadNetwork, network, NETWORK_NAMES, type Network } from "../workload/networks.js";
 
 /** What a subcommand prints to; injectable so tests capture the output. */
 export interface Io {
@@ -88,4 +89,19 @@ export function intOption(field: string, text: string | undefined): number | und
   const v = Number(text);
   if (!Number.isInteger(v) || text.trim() === "") throw new ConfigError(field, text, "be an integer");
   return v;
+}
+
+/** Loads a network by zoo name, or from a JSON file (`{ "name", "layers": [...] }`). */
+export function loadNetworkOption(text: string, batch: number): Network {
+  if (NETWORK_NAMES.includes(text)) return network(text, batch);
+  if (existsSync(text)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(text, "utf8"));
+    } catch (e) {
+      throw new ConfigError("--net", text, "name a file holding valid JSON", (e as Error).message);
+    }
+    return loadNetwork(json, batch);
+  }
+  throw new ConfigError("--net", text, `be one of ${NETWORK_NAMES.join(", ")}, or a network JSON file`);
 }

@@ -12,14 +12,18 @@ import { requireOperandType } from "../workload/dtype.js";
 import { convLayer, formatLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { lowerBounds, type Boundary, type LayerBounds } from "../bounds/bounds.js";
 import type { Staging } from "../bounds/tile.js";
-import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
+import { NETWORK_NAMES, selectLayers } from "../workload/networks.js";
+import { intOption, loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 
-const USAGE = `Usage: convsim bound (--layer L | --layers FILE) --capacity C [options]
+const USAGE = `Usage: convsim bound (--net NAME | --layer L | --layers FILE) --capacity C [options]
 
 Lower bounds on the traffic across a memory boundary (docs/bounds.md).
 
   --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1)
   --layers FILE      a JSON file holding an array of layers
+  --net NAME         a network of the zoo (${NETWORK_NAMES.join(", ")}), or a network JSON file
+  --batch N          batch size for --net (default 1)
+  --select LIST      with --net: layers by name or 1-based range (conv1,conv3 or 1-5)
   --capacity C       capacity below the boundary: bytes (108KiB, 64kB, 4096) or words (512W, 16KiW).
                      With --boundary both, the DRAM boundary's (on-chip storage)
   --rf-capacity C    capacity of the register files, for the gbuf boundary (with --boundary both:
@@ -103,6 +107,9 @@ export const boundCommand: Command = {
     const { values } = parseOptions(argv, {
       layer: { type: "string" },
       layers: { type: "string" },
+      net: { type: "string" },
+      batch: { type: "string" },
+      select: { type: "string" },
       capacity: { type: "string" },
       "rf-capacity": { type: "string" },
       boundary: { type: "string" },
@@ -119,8 +126,9 @@ export const boundCommand: Command = {
       input: requireOperandType("--input-type", values["input-type"] ?? "int8"),
       weight: requireOperandType("--weight-type", values["weight-type"] ?? "int8"),
     };
-    if ((values.layer === undefined) === (values.layers === undefined)) {
-      throw new ConfigError("--layer", values.layer ?? values.layers, "be given, or --layers, but not both");
+    const sources = [values.layer, values.layers, values.net].filter((v) => v !== undefined);
+    if (sources.length !== 1) {
+      throw new ConfigError("--layer", sources.join(" "), "be given, or --layers, or --net: exactly one of them");
     }
     const capacities: [Boundary, Capacity][] = [];
     if (which === "dram" || which === "both") {
@@ -133,7 +141,12 @@ export const boundCommand: Command = {
       if (text === undefined) throw new ConfigError(field, undefined, "be given for the gbuf boundary, e.g. 2016W");
       capacities.push(["gbuf", parseCapacity(field, text)]);
     }
-    const layers = values.layers !== undefined ? loadLayers(values.layers) : [loadLayer(values.layer)];
+    const layers =
+      values.net !== undefined
+        ? [...selectLayers(loadNetworkOption(values.net, intOption("--batch", values.batch) ?? 1), values.select)]
+        : values.layers !== undefined
+          ? loadLayers(values.layers)
+          : [loadLayer(values.layer)];
     const results: LayerBounds[] = [];
     for (const layer of layers) {
       for (const [boundary, capacity] of capacities) {

@@ -66,6 +66,11 @@ export interface NocSpec {
   readonly weightWordsPerCycle: number;
   /** Words per cycle on the drain path (PEs -> GBuf), for outputs and spilled psums. */
   readonly drainWordsPerCycle: number;
+  /**
+   * Words per cycle on the psum bus (GBuf -> PEs: partial sums reloaded after a spill, or bias).
+   * Optional: defaults to `drainWordsPerCycle` (the drain path's width, used in the other direction).
+   */
+  readonly psumWordsPerCycle?: number;
   /** Whether adjacent PEs are linked (one word per cycle per link, one cycle per hop). */
   readonly neighbourLinks: boolean;
 }

@@ -1,0 +1,298 @@
+/**
+ * Validation of an {@link ArchSpec} and the architecture presets (STYLE rules 5 and 6: every
+ * parameter declared once in spec.ts, validated here once, before any component exists; a
+ * preset is a frozen value and a variant is a deep-merged copy, as Gemmini's config `.copy`).
+ *
+ * Capacity conventions (spec.ts): a GBuf region of n elements of b bytes takes n*b bytes (inputs
+ * and weights at their operand width, partial sums and outputs at 4 bytes); an RF partition is
+ * counted in entries, one element per entry, an int32 partial sum included. The on-chip storage a
+ * preset models in bytes is {@link onChipBytes}.
+ *
+ * Presets (every size is a parameter: override any field with {@link resolveArch}):
+ * - `eyeriss`: Eyeriss v1 (Chen, Krishna, Emer, Sze, "Eyeriss: An Energy-Efficient
+ *   Reconfigurable Accelerator for Deep Convolutional Neural Networks", JSSC 2017; dataflow in
+ *   ISCA 2016): 12 x 14 PEs, 108 KiB global buffer, per PE 224 weight, 12 input and 24 psum
+ *   scratchpad entries, 16-bit data. Eyeriss's psum scratchpad holds 16-bit words; here each of
+ *   its 24 entries holds an int32 (exact accumulation), so the entry count, and with it the
+ *   dataflow's reuse, is the chip's, while the bits are doubled. Eyeriss's run-length compression
+ *   of DRAM traffic is not modeled: every word moved is counted.
+ * - `chen2020`: our reading of the three-level accelerator of Chen, Han & Wang, "Communication
+ *   Lower Bound in Convolution Accelerators" (HPCA 2020, arXiv 1911.05662): DRAM, a small global
+ *   buffer that stages one input channel's slice and its weights, and large per-PE registers that
+ *   hold the output tile's partial sums; inputs broadcast along PE rows, weights along PE
+ *   columns, no links between PEs. The paper publishes no sizes we could check; ours are chosen
+ *   so the on-chip storage equals 181.5 KiB, the Eyeriss figure (see `CHEN2020_BUDGET_BYTES`),
+ *   with psums counted at 32 bits.
+ * - `systolic`: a TPU-like weight/output/input-stationary systolic array (Jouppi et al., "In-
+ *   Datacenter Performance Analysis of a Tensor Processing Unit", ISCA 2017; scaled to 32 x 32 as
+ *   SCALE-Sim's default, Samajdar et al., ISPASS 2020): one register per operand and one
+ *   accumulator per PE, operands and partial sums forwarded PE to PE over neighbour links.
+ *
+ * DRAM and NoC numbers are our choices where the sources give none; each is commented.
+ */
+import { ConfigError, requireInteger } from "../core/errors.js";
+import { parseCapacity } from "../core/units.js";
+import type { ArchSpec, DramSpec, GlobalBufferSpec, NocSpec, PeArraySpec, RegFileSpec } from "./spec.js";
+
+/** A field of a spec as a user may write it: `gbuf.capacityBytes` also accepts a size string (`108KiB`). */
+export type ArchSpecInput = {
+  name: string;
+  dram: DramSpec;
+  gbuf: Omit<GlobalBufferSpec, "capacityBytes"> & { capacityBytes: number | string };
+  rf: RegFileSpec;
+  array: PeArraySpec;
+  noc: NocSpec;
+};
+
+/** A partial spec: any subset of fields, nested (what {@link resolveArch} merges over a preset). */
+export type ArchOverrides = {
+  name?: string;
+  dram?: Partial<DramSpec>;
+  gbuf?: Partial<ArchSpecInput["gbuf"]>;
+  rf?: Partial<RegFileSpec>;
+  array?: Partial<PeArraySpec>;
+  noc?: Partial<NocSpec>;
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+function section(path: string, raw: Record<string, unknown>, key: string, fields: readonly string[]): Record<string, unknown> {
+  const v = raw[key];
+  if (!isObject(v)) throw new ConfigError(`${path}.${key}`, v, `be an object with the fields ${fields.join(", ")}`);
+  for (const k of Object.keys(v)) {
+    if (!fields.includes(k)) throw new ConfigError(`${path}.${key}.${k}`, v[k], `be one of the fields ${fields.join(", ")}`);
+  }
+  return v;
+}
+
+function powerOfTwo(field: string, v: unknown): number {
+  const n = requireInteger(field, v, 1);
+  if (!isPowerOfTwo(n)) throw new ConfigError(field, n, "be a power of two");
+  return n;
+}
+
+const DRAM_FIELDS = ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstanding"] as const;
+const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts"] as const;
+const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const;
+const ARRAY_FIELDS = ["rows", "cols", "macsPerCycle", "pipelineLatency"] as const;
+const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks"] as const;
+
+/**
+ * Validates a complete architecture spec and returns it frozen. Rules: DRAM bandwidth, burst
+ * and outstanding bursts positive integers, burst a power of two, latency >= 1 cycle (ports have
+ * at least one cycle of latency); GBuf capacity a positive whole number of bytes (a number or a
+ * size such as `108KiB`) that is a multiple of one row across the banks (banks x bankWordBytes),
+ * banks and bank word a power of two, per-bank rate and ports >= 1; RF partitions >= 0 entries
+ * with at least one entry in all, ports >= 1; array rows, columns, MACs per cycle and pipeline
+ * latency >= 1; NoC input and weight buses and the drain path >= 1 word per cycle (the drain
+ * path is how outputs leave the PEs), the optional psum bus (GBuf -> PEs) >= 1 word per cycle
+ * when given (absent: the drain path's width), neighbour links a boolean.
+ * @param path prefix of error field names (default `arch`).
+ * @throws ConfigError such as `arch.gbuf.banks must be a power of two; got 6`.
+ */
+export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSpec {
+  const spec: unknown = input;
+  if (!isObject(spec)) throw new ConfigError(path, spec, "be an object with the fields name, dram, gbuf, rf, array, noc");
+  const top = ["name", "dram", "gbuf", "rf", "array", "noc"];
+  for (const k of Object.keys(spec)) {
+    if (!top.includes(k)) throw new ConfigError(`${path}.${k}`, spec[k], `be one of the fields ${top.join(", ")}`);
+  }
+  if (typeof spec.name !== "string" || spec.name.length === 0) throw new ConfigError(`${path}.name`, spec.name, "be a non-empty string");
+
+  const d = section(path, spec, "dram", DRAM_FIELDS);
+  const dram: DramSpec = Object.freeze({
+    bytesPerCycle: requireInteger(`${path}.dram.bytesPerCycle`, d.bytesPerCycle, 1),
+    latencyCycles: requireInteger(`${path}.dram.latencyCycles`, d.latencyCycles, 1),
+    burstBytes: powerOfTwo(`${path}.dram.burstBytes`, d.burstBytes),
+    maxOutstanding: requireInteger(`${path}.dram.maxOutstanding`, d.maxOutstanding, 1),
+  });
+
+  const g = section(path, spec, "gbuf", GBUF_FIELDS);
+  const capField = `${path}.gbuf.capacityBytes`;
+  let capacityBytes: number;
+  if (typeof g.capacityBytes === "string") {
+    const cap = parseCapacity(capField, g.capacityBytes);
+    if (cap.unit !== "bytes") throw new ConfigError(capField, g.capacityBytes, "be in bytes (B, KiB, kB, ...), not words");
+    capacityBytes = cap.value;
+  } else {
+    capacityBytes = requireInteger(capField, g.capacityBytes, 1);
+  }
+  if (capacityBytes < 1) throw new ConfigError(capField, g.capacityBytes, "be a positive number of bytes");
+  const banks = powerOfTwo(`${path}.gbuf.banks`, g.banks);
+  const bankWordBytes = powerOfTwo(`${path}.gbuf.bankWordBytes`, g.bankWordBytes);
+  if (capacityBytes % (banks * bankWordBytes) !== 0) {
+    throw new ConfigError(capField, capacityBytes, `be a multiple of banks x bankWordBytes = ${banks * bankWordBytes} bytes (every bank has the same number of whole words)`);
+  }
+  const gbuf: GlobalBufferSpec = Object.freeze({
+    capacityBytes,
+    banks,
+    bankWordBytes,
+    wordsPerCyclePerBank: requireInteger(`${path}.gbuf.wordsPerCyclePerBank`, g.wordsPerCyclePerBank, 1),
+    readPorts: requireInteger(`${path}.gbuf.readPorts`, g.readPorts, 1),
+    writePorts: requireInteger(`${path}.gbuf.writePorts`, g.writePorts, 1),
+  });
+
+  const r = section(path, spec, "rf", RF_FIELDS);
+  const rf: RegFileSpec = Object.freeze({
+    inputEntries: requireInteger(`${path}.rf.inputEntries`, r.inputEntries, 0),
+    weightEntries: requireInteger(`${path}.rf.weightEntries`, r.weightEntries, 0),
+    psumEntries: requireInteger(`${path}.rf.psumEntries`, r.psumEntries, 0),
+    readPorts: requireInteger(`${path}.rf.readPorts`, r.readPorts, 1),
+    writePorts: requireInteger(`${path}.rf.writePorts`, r.writePorts, 1),
+  });
+  if (rf.inputEntries + rf.weightEntries + rf.psumEntries === 0) {
+    throw new ConfigError(`${path}.rf`, 0, "have at least one entry in some partition (inputEntries, weightEntries, psumEntries)");
+  }
+
+  const a = section(path, spec, "array", ARRAY_FIELDS);
+  const array: PeArraySpec = Object.freeze({
+    rows: requireInteger(`${path}.array.rows`, a.rows, 1),
+    cols: requireInteger(`${path}.array.cols`, a.cols, 1),
+    macsPerCycle: requireInteger(`${path}.array.macsPerCycle`, a.macsPerCycle, 1),
+    pipelineLatency: requireInteger(`${path}.array.pipelineLatency`, a.pipelineLatency, 1),
+  });
+
+  const n = section(path, spec, "noc", NOC_FIELDS);
+  if (typeof n.neighbourLinks !== "boolean") throw new ConfigError(`${path}.noc.neighbourLinks`, n.neighbourLinks, "be a boolean");
+  const noc: NocSpec = Object.freeze({
+    inputWordsPerCycle: requireInteger(`${path}.noc.inputWordsPerCycle`, n.inputWordsPerCycle, 1),
+    weightWordsPerCycle: requireInteger(`${path}.noc.weightWordsPerCycle`, n.weightWordsPerCycle, 1),
+    drainWordsPerCycle: requireInteger(`${path}.noc.drainWordsPerCycle`, n.drainWordsPerCycle, 1),
+    ...(n.psumWordsPerCycle !== undefined ? { psumWordsPerCycle: requireInteger(`${path}.noc.psumWordsPerCycle`, n.psumWordsPerCycle, 1) } : {}),
+    neighbourLinks: n.neighbourLinks,
+  });
+
+  return Object.freeze({ name: spec.name, dram, gbuf, rf, array, noc });
+}
+
+/**
+ * On-chip storage an architecture models, in bytes: the GBuf plus every PE's register file, with
+ * input and weight entries at `operandBytes` (default 2, 16-bit) and psum entries at 4 bytes.
+ */
+export function onChipBytes(arch: ArchSpec, operandBytes = 2): number {
+  const pe = (arch.rf.inputEntries + arch.rf.weightEntries) * operandBytes + arch.rf.psumEntries * 4;
+  return arch.gbuf.capacityBytes + arch.array.rows * arch.array.cols * pe;
+}
+
+/**
+ * Eyeriss's on-chip storage as the issue quotes it, 181.5 KiB = 185,856 bytes: the 108 KiB
+ * global buffer plus 168 filter scratchpads of 224 x 16 bit (168 x 448 B = 73.5 KiB). With the
+ * ifmap (12 x 16 b) and psum (24 x 16 b) scratchpads Eyeriss has 193.3 KiB; the smaller figure
+ * is the stricter budget, and `chen2020` meets it with psums counted at 32 bits.
+ */
+export const CHEN2020_BUDGET_BYTES = 108 * 1024 + 168 * 224 * 2;
+
+/**
+ * Eyeriss v1 (JSSC 2017), 16-bit data. Sizes from the paper: 12 x 14 PEs, 108 KiB GBuf, per PE
+ * 224 weight, 12 input and 24 psum entries. Our choices: the GBuf's 16 banks of 64-bit words
+ * (Eyeriss banks its GLB; convsim needs a power-of-two count), two read ports (input and weight
+ * networks) and one write port; three RF read and write ports (Eyeriss has one scratchpad per
+ * data type); a 2-stage MAC pipeline; 4 words per cycle on each global network (JSSC 2017 uses
+ * 64-bit global buses, four 16-bit words, the psum network included); vertical neighbour links for psum accumulation (the
+ * local network of the row-stationary dataflow); DRAM at 16 bytes per core cycle (a DDR3-1600
+ * x16 device, 3.2 GB/s, at Eyeriss's 200 MHz core clock), 20 cycles (100 ns) of latency, 64-byte
+ * bursts (burst length 8 on a 64-bit bus), 8 bursts in flight.
+ */
+export const eyeriss: ArchSpec = archSpec({
+  name: "eyeriss",
+  dram: { bytesPerCycle: 16, latencyCycles: 20, burstBytes: 64, maxOutstanding: 8 },
+  gbuf: { capacityBytes: 108 * 1024, banks: 16, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
+  rf: { inputEntries: 12, weightEntries: 224, psumEntries: 24, readPorts: 3, writePorts: 3 },
+  array: { rows: 12, cols: 14, macsPerCycle: 1, pipelineLatency: 2 },
+  noc: { inputWordsPerCycle: 4, weightWordsPerCycle: 4, drainWordsPerCycle: 4, psumWordsPerCycle: 4, neighbourLinks: true },
+});
+
+/**
+ * Our reading of the Chen, Han & Wang (HPCA 2020) accelerator. Choices, all parameters:
+ * - the PE array is Eyeriss's 12 x 14, so compute is equal and only storage and dataflow differ;
+ *   PE rows take output positions (images x rows x columns), PE columns output channels;
+ * - per PE, 192 psum registers (int32): the output tile lives here, 168 x 192 = 32,256 psums, the
+ *   bulk of the on-chip storage as the paper's dataflow wants (b*x*y*z = S);
+ * - per PE, 64 input and 32 weight entries (16-bit): a PE's share of one channel-tap's inputs
+ *   (up to 64 output positions) and weights (up to 32 output channels);
+ * - a 24 KiB GBuf (8 banks of 64-bit words) stages, double-buffered, one input channel's slice
+ *   with its halo and its z*kH*kW weights; it keeps no partial sums;
+ * - total: 24 KiB + 168 x (64x2 + 32x2 + 192x4) B = 185,856 B = 181.5 KiB = CHEN2020_BUDGET_BYTES;
+ * - inputs broadcast along rows (12 words per cycle, one per row), weights along columns (14 per
+ *   cycle), outputs drained once per tile (14 words per cycle; the psum bus, unused by this
+ *   dataflow, is as wide); no neighbour links (psums never
+ *   move between PEs); DRAM identical to `eyeriss`, for a like-for-like comparison.
+ */
+export const chen2020: ArchSpec = archSpec({
+  name: "chen2020",
+  dram: { bytesPerCycle: 16, latencyCycles: 20, burstBytes: 64, maxOutstanding: 8 },
+  gbuf: { capacityBytes: 24 * 1024, banks: 8, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
+  rf: { inputEntries: 64, weightEntries: 32, psumEntries: 192, readPorts: 3, writePorts: 3 },
+  array: { rows: 12, cols: 14, macsPerCycle: 1, pipelineLatency: 2 },
+  noc: { inputWordsPerCycle: 12, weightWordsPerCycle: 14, drainWordsPerCycle: 14, psumWordsPerCycle: 14, neighbourLinks: false },
+});
+
+/**
+ * A TPU-like 32 x 32 systolic array (the TPU's MXU is 256 x 256; 32 x 32 is SCALE-Sim's default
+ * array). Each PE has one input register, one weight register and one accumulator (1 entry per
+ * RF partition) and passes operands and partial sums to its neighbours, one cycle per hop.
+ * Our choices: a 256 KiB GBuf in 32 banks of 64-bit words (32 x 8 B = 256 B per cycle, enough to
+ * feed one 16-bit word per row and column per cycle); edge buses of 32 words per cycle (one per
+ * row for inputs, one per column for weights, for draining outputs and for reloading psums); DRAM at 32 bytes per
+ * cycle (a DDR4-3200 x64 channel, 25.6 GB/s, at an 800 MHz array clock), 80 cycles (100 ns) of
+ * latency, 64-byte bursts, 16 bursts in flight; a 1-cycle MAC.
+ */
+export const systolic: ArchSpec = archSpec({
+  name: "systolic",
+  dram: { bytesPerCycle: 32, latencyCycles: 80, burstBytes: 64, maxOutstanding: 16 },
+  gbuf: { capacityBytes: 256 * 1024, banks: 32, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
+  rf: { inputEntries: 1, weightEntries: 1, psumEntries: 1, readPorts: 3, writePorts: 3 },
+  array: { rows: 32, cols: 32, macsPerCycle: 1, pipelineLatency: 1 },
+  noc: { inputWordsPerCycle: 32, weightWordsPerCycle: 32, drainWordsPerCycle: 32, psumWordsPerCycle: 32, neighbourLinks: true },
+});
+
+/** The preset names. */
+export type PresetName = "eyeriss" | "chen2020" | "systolic";
+
+/** Every preset by name. */
+export const presets: Readonly<Record<PresetName, ArchSpec>> = Object.freeze({ eyeriss, chen2020, systolic });
+
+/** The preset names, in a stable order. */
+export const PRESET_NAMES: readonly PresetName[] = Object.freeze(["eyeriss", "chen2020", "systolic"] as PresetName[]);
+
+function deepMerge(path: string, base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = base[k];
+    if (isObject(b)) {
+      if (!isObject(v)) throw new ConfigError(`${path}.${k}`, v, "be an object (it overrides a section of the spec)");
+      out[k] = deepMerge(`${path}.${k}`, b, v);
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Resolves an architecture: a preset name or a complete spec, with optional overrides deep-merged
+ * over it (a user's JSON may override any field; unknown fields are errors). The result is
+ * validated and frozen.
+ * @throws ConfigError for an unknown preset name or any invalid field (named with its path).
+ */
+export function resolveArch(nameOrSpec: PresetName | string | ArchSpecInput | ArchSpec, overrides?: ArchOverrides | Record<string, unknown>, path = "arch"): ArchSpec {
+  let base: Record<string, unknown>;
+  if (typeof nameOrSpec === "string") {
+    if (!(PRESET_NAMES as readonly string[]).includes(nameOrSpec)) {
+      throw new ConfigError(path, nameOrSpec, `be a preset name (${PRESET_NAMES.join(", ")}) or an ArchSpec object`);
+    }
+    base = presets[nameOrSpec as PresetName] as unknown as Record<string, unknown>;
+  } else if (isObject(nameOrSpec)) {
+    base = nameOrSpec as unknown as Record<string, unknown>;
+  } else {
+    throw new ConfigError(path, nameOrSpec, `be a preset name (${PRESET_NAMES.join(", ")}) or an ArchSpec object`);
+  }
+  if (overrides === undefined) return archSpec(base as unknown as ArchSpecInput, path);
+  if (!isObject(overrides)) throw new ConfigError(`${path} overrides`, overrides, "be an object of fields to override");
+  return archSpec(deepMerge(path, base, overrides) as unknown as ArchSpecInput, path);
+}

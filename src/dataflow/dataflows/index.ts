@@ -1,0 +1,40 @@
+/**
+ * The named dataflows: each a function from a layer and an architecture to a legal Mapping
+ * (docs/mapping.md gives each one's reading of its source).
+ */
+import type { ArchSpec } from "../../arch/spec.js";
+import { ConfigError } from "../../core/errors.js";
+import type { ConvLayer } from "../../workload/layer.js";
+import type { Mapping } from "../mapping.js";
+import { chen2020 } from "./chen2020.js";
+import type { DataflowOptions } from "./common.js";
+import { is } from "./is.js";
+import { os } from "./os.js";
+import { rs } from "./rs.js";
+import { ws } from "./ws.js";
+
+/** The names of the built-in dataflows. */
+export type DataflowName = "chen2020" | "ws" | "os" | "is" | "rs";
+
+/** The built-in dataflow names, in a stable order. */
+export const DATAFLOW_NAMES: readonly DataflowName[] = Object.freeze(["chen2020", "ws", "os", "is", "rs"] as DataflowName[]);
+
+/** Every built-in dataflow by name. */
+export const dataflows: Readonly<Record<DataflowName, (layer: ConvLayer, arch: ArchSpec, options?: DataflowOptions) => Mapping>> = Object.freeze({
+  chen2020,
+  ws,
+  os,
+  is,
+  rs,
+});
+
+/**
+ * Builds the mapping of a named dataflow.
+ * @throws ConfigError for an unknown name, or when the dataflow cannot fit the layer on the architecture.
+ */
+export function buildMapping(name: DataflowName | string, layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
+  if (!(DATAFLOW_NAMES as readonly string[]).includes(name)) {
+    throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_NAMES.join(", ")}`);
+  }
+  return dataflows[name as DataflowName](layer, arch, options);
+}

@@ -1,0 +1,52 @@
+/**
+ * `is`, input-stationary, as SCALE-Sim defines it for systolic arrays.
+ *
+ * Source: Samajdar et al., "A Systematic Methodology for Characterizing Scalability of DNN
+ * Accelerators using SCALE-Sim" (ISPASS 2020, Sec. III) and "SCALE-Sim: Systolic CNN Accelerator
+ * Simulator" (arXiv 1811.02883): in the IS dataflow each PE column holds one convolution window
+ * (an output pixel's C*R*S inputs down the rows), the inputs stay in the array while the filters
+ * stream in one after another, and partial sums are reduced down the columns.
+ *
+ * Our reading as a loop nest:
+ * - spatial: the reduction (C, then R, S) across PE rows, output pixels (Q, then P, N) across PE
+ *   columns. Partial sums of one output are reduced down a column (neighbour links, or the drain
+ *   path into the GBuf where the architecture has no links).
+ * - rf: a PE holds its input and streams output channels K past it (one on the systolic preset;
+ *   as many as its psum and weight partitions allow elsewhere).
+ * - gbuf: input folds (N, P, Q, C, R, S) outside, the filter stream K innermost, so the inputs in
+ *   the array stay put while every filter of the GBuf tile passes (input-stationary); partial
+ *   sums are accumulated in the GBuf.
+ * - dram: output tiles outside, reductions innermost.
+ */
+import type { ArchSpec } from "../../arch/spec.js";
+import type { ConvLayer } from "../../workload/layer.js";
+import { KEEP_ALL, type Mapping } from "../mapping.js";
+import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+
+/** The loop-nest template of `is` (see the file header). */
+export const IS_TEMPLATE: Template = defineTemplate({
+  name: "is",
+  spatial: [
+    { dim: "C", axis: "row" },
+    { dim: "R", axis: "row" },
+    { dim: "S", axis: "row" },
+    { dim: "Q", axis: "col" },
+    { dim: "P", axis: "col" },
+    { dim: "N", axis: "col" },
+  ],
+  rfOrder: ["K"],
+  rfGrow: ["K"],
+  gbufOrder: ["N", "P", "Q", "C", "R", "S", "K"],
+  gbufGrow: ["K", "Q", "P", "N", "C", "R", "S"],
+  dramOrder: ["G", "N", "P", "Q", "K", "C", "R", "S"],
+  gbufKeep: KEEP_ALL,
+  rfKeep: KEEP_ALL,
+});
+
+/**
+ * Builds the input-stationary mapping of a layer (see the file header).
+ * @throws ConfigError when not even the smallest tiles fit the architecture.
+ */
+export function is(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
+  return fitTemplate(IS_TEMPLATE, layer, arch, options);
+}

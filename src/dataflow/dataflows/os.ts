@@ -1,0 +1,54 @@
+/**
+ * `os`, output-stationary, as in ShiDianNao.
+ *
+ * Source: Du et al., "ShiDianNao: Shifting Vision Processing Closer to the Sensor" (ISCA 2015,
+ * Sec. 5-6): an 8 x 8 PE array in which each PE computes one output neuron of one output feature
+ * map, accumulating it in place over all input maps and kernel taps; a kernel weight is broadcast
+ * to every PE at once, and input neurons are shifted between neighbouring PEs (FIFO-H / FIFO-V)
+ * for sliding-window reuse; classifier layers map one output neuron per PE.
+ *
+ * Our reading as a loop nest:
+ * - spatial: output rows P across PE rows and output columns Q across PE columns; PEs left over
+ *   by a small output map take more output channels K (and then images N), as ShiDianNao does for
+ *   classifier layers. No reduction is spatial: no partial-sum path is needed.
+ * - rf: one output per PE (its partial sum never leaves the PE until it is complete); the PE's
+ *   loops are the reduction S, R, C, grown as far as its input and weight partitions allow.
+ *   (Which path delivers an input, broadcast or a neighbour's shift, is the NoC's business; the
+ *   reuse is the same.)
+ * - gbuf: output tiles (N, K, P, Q) outside, the reduction (C, R, S) innermost, so each PE's
+ *   output stays stationary over its whole reduction; the GBuf tile grows the reduction first.
+ * - dram: output tiles outside, reductions innermost (the GBuf keeps outputs if a reduction
+ *   must be split at the dram level).
+ */
+import type { ArchSpec } from "../../arch/spec.js";
+import type { ConvLayer } from "../../workload/layer.js";
+import { KEEP_ALL, type Mapping } from "../mapping.js";
+import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+
+/** The loop-nest template of `os` (see the file header). */
+export const OS_TEMPLATE: Template = defineTemplate({
+  name: "os",
+  spatial: [
+    { dim: "P", axis: "row" },
+    { dim: "Q", axis: "col" },
+    { dim: "K", axis: "row" },
+    { dim: "K", axis: "col" },
+    { dim: "N", axis: "row" },
+    { dim: "N", axis: "col" },
+  ],
+  rfOrder: ["C", "R", "S"],
+  rfGrow: ["S", "R", "C"],
+  gbufOrder: ["N", "K", "P", "Q", "C", "R", "S"],
+  gbufGrow: ["S", "R", "C", "Q", "P", "K", "N"],
+  dramOrder: ["G", "N", "K", "P", "Q", "C", "R", "S"],
+  gbufKeep: KEEP_ALL,
+  rfKeep: KEEP_ALL,
+});
+
+/**
+ * Builds the output-stationary mapping of a layer (see the file header).
+ * @throws ConfigError when not even the smallest tiles fit the architecture.
+ */
+export function os(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
+  return fitTemplate(OS_TEMPLATE, layer, arch, options);
+}

@@ -1,0 +1,53 @@
+/**
+ * `ws`, weight-stationary, as in NVDLA's convolution core and the TPU's matrix unit.
+ *
+ * Sources: NVDLA Hardware Architecture / Unit Description (nvdla.org, "Convolution Core": the MAC
+ * array is Atomic-K cells, each a dot product over Atomic-C input channels, with the weights of a
+ * K x C atom held in the cells while a stripe of input pixels streams past), and Jouppi et al.,
+ * "In-Datacenter Performance Analysis of a Tensor Processing Unit" (ISCA 2017, Sec. 2: weights are
+ * preloaded into the 256 x 256 matrix unit, activations flow in from the left, partial sums flow
+ * down and are accumulated below the array).
+ *
+ * Our reading as a loop nest:
+ * - spatial: the reduction across PE rows (C, then R and S to fill rows left by few channels,
+ *   as an im2col row index C*R*S), output channels K across PE columns. Partial sums of one output
+ *   are reduced down a column: over neighbour links (systolic), or through the drain path into
+ *   the GBuf where the architecture has no links.
+ * - rf: a PE holds its weights (K x C, grown as far as its weight, input and psum partitions
+ *   allow; one weight on the systolic preset) and keeps them while pixels stream.
+ * - gbuf: weight folds (K, C, R, S) outside, the pixel stream (N, P, Q) innermost, so the weights
+ *   in the array stay put for the whole stream of the GBuf tile (weight-stationary); partial sums
+ *   of a fold are accumulated in the GBuf.
+ * - dram: output tiles (N, K, P, Q) outside, reductions (C, R, S) innermost, so the GBuf's outputs
+ *   stay on chip until complete.
+ */
+import type { ArchSpec } from "../../arch/spec.js";
+import type { ConvLayer } from "../../workload/layer.js";
+import { KEEP_ALL, type Mapping } from "../mapping.js";
+import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+
+/** The loop-nest template of `ws` (see the file header). */
+export const WS_TEMPLATE: Template = defineTemplate({
+  name: "ws",
+  spatial: [
+    { dim: "C", axis: "row" },
+    { dim: "R", axis: "row" },
+    { dim: "S", axis: "row" },
+    { dim: "K", axis: "col" },
+  ],
+  rfOrder: ["C", "K"],
+  rfGrow: ["K", "C"],
+  gbufOrder: ["K", "C", "R", "S", "N", "P", "Q"],
+  gbufGrow: ["Q", "P", "N", "K", "C", "R", "S"],
+  dramOrder: ["G", "N", "K", "P", "Q", "C", "R", "S"],
+  gbufKeep: KEEP_ALL,
+  rfKeep: KEEP_ALL,
+});
+
+/**
+ * Builds the weight-stationary mapping of a layer (see the file header).
+ * @throws ConfigError when not even the smallest tiles fit the architecture.
+ */
+export function ws(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
+  return fitTemplate(WS_TEMPLATE, layer, arch, options);
+}

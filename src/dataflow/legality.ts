@@ -1,0 +1,198 @@
+/**
+ * The legality check of a Mapping against a layer and an architecture: it runs before anything
+ * else and returns the first broken rule with the level to fix (Timeloop's
+ * `EvalStatus{success, fail_reason}`; STYLE rule 7). The rules, in the order checked:
+ *
+ * 1. structure: the mapping is well formed (see `parseMapping`).
+ * 2. coverage: for every dimension the factors multiply to at least its size, and no loop has an
+ *    iteration that is empty even in a full tile (`(f - 1) * inner < size`; mapping.ts).
+ * 3. array: the row-axis factors multiply to at most `arch.array.rows`, the column-axis factors
+ *    to at most `arch.array.cols`.
+ * 4. reduction path: a spatial loop over a reduction dimension (C, R, S) with factor > 1 makes
+ *    several PEs produce partial sums of one output. They need a path: neighbour links
+ *    (`arch.noc.neighbourLinks`: partial sums are passed and accumulated PE to PE), or the drain
+ *    path (`arch.noc.drainWordsPerCycle > 0`) into a GBuf that keeps outputs, where the drained
+ *    partial sums are accumulated (a read-modify-write per drained word).
+ * 5. GBuf capacity, in bytes: for every tensor the GBuf keeps, its gbuf-tile footprint in words
+ *    times its element width (inputs and weights: the operand types, default int16, the widest,
+ *    so a mapping checked with the default is legal for every operand type; outputs and partial
+ *    sums: int32), doubled with double buffering; the sum must fit `arch.gbuf.capacityBytes`
+ *    (src/arch/spec.ts: a region of n elements of b bytes takes n*b bytes).
+ * 6. RF capacity, in entries per partition: every tensor the RF keeps has its rf-tile footprint
+ *    (doubled with double buffering) within its partition (`arch.rf.inputEntries`,
+ *    `weightEntries`, `psumEntries`; one entry holds one element, an int32 partial sum included).
+ *
+ * Footprints are the maxima over all tile instances (edges and padding included; see mapping.ts).
+ * Not checked here (the Sequencer's and engine's concern): bandwidths, latencies, port counts.
+ */
+import { ConfigError } from "../core/errors.js";
+import type { ArchSpec } from "../arch/spec.js";
+import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
+import type { ConvLayer } from "../workload/layer.js";
+import {
+  checkCoverage,
+  levelFootprint,
+  parseMapping,
+  REDUCTION_DIMS,
+  spatialShape,
+  TENSORS,
+  type LevelName,
+  type Mapping,
+  type TensorName,
+  type TensorWords,
+} from "./mapping.js";
+
+/** Operand element types; both default to int16 (see the file header). */
+export interface OperandTypes {
+  readonly input?: OperandType;
+  readonly weight?: OperandType;
+}
+
+/** Options of {@link checkMapping}. */
+export interface LegalityOptions {
+  /** Element types of the input and weight tensors (default int16 for both). */
+  readonly types?: OperandTypes;
+}
+
+/** A broken rule: the level to fix, and the field, value and rule of the {@link ConfigError} it makes. */
+export interface Illegal {
+  readonly ok: false;
+  /** The level whose loops or flags break the rule, or `mapping` for a malformed mapping. */
+  readonly level: LevelName | "mapping";
+  /** A one-line explanation (the ConfigError message). */
+  readonly reason: string;
+  readonly field: string;
+  readonly value: unknown;
+  readonly rule: string;
+}
+
+/** The verdict of {@link checkMapping}. */
+export type Legality = { readonly ok: true } | Illegal;
+
+/** Bytes per element of each tensor under the given operand types (outputs: int32). */
+export function tensorBytes(types: OperandTypes = {}): Readonly<Record<TensorName, number>> {
+  const input = requireOperandType("types.input", types.input ?? "int16");
+  const weight = requireOperandType("types.weight", types.weight ?? "int16");
+  return Object.freeze({ input: dtypeInfo(input).bytes, weight: dtypeInfo(weight).bytes, output: dtypeInfo("int32").bytes });
+}
+
+/** What a mapping occupies in each storage level. */
+export interface MappingUsage {
+  /** Words per tensor in the GBuf (0 when bypassed; doubled with double buffering). */
+  readonly gbufWords: TensorWords;
+  /** Bytes per tensor in the GBuf (words times element bytes). */
+  readonly gbufBytes: TensorWords;
+  /** Total GBuf bytes. */
+  readonly gbufTotalBytes: number;
+  /** Entries per RF partition used in each PE (0 when bypassed; doubled with double buffering). */
+  readonly rfEntries: TensorWords;
+  /** PE rows and columns used by the spatial level. */
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** The storage a mapping needs, by the rules in the file header (no legality verdict). */
+export function mappingUsage(m: Mapping, layer: ConvLayer, options: LegalityOptions = {}): MappingUsage {
+  const bytes = tensorBytes(options.types);
+  const gbufWords = levelFootprint(m, layer, "gbuf");
+  const gbufBytes = {} as Record<TensorName, number>;
+  let total = 0;
+  for (const t of TENSORS) {
+    gbufBytes[t] = gbufWords[t] * bytes[t];
+    total += gbufBytes[t];
+  }
+  const { rows, cols } = spatialShape(m);
+  return Object.freeze({
+    gbufWords,
+    gbufBytes: Object.freeze(gbufBytes),
+    gbufTotalBytes: total,
+    rfEntries: levelFootprint(m, layer, "rf"),
+    rows,
+    cols,
+  });
+}
+
+function illegal(level: LevelName | "mapping", field: string, value: unknown, rule: string): Illegal {
+  return { ok: false, level, field, value, rule, reason: new ConfigError(field, value, rule).message };
+}
+
+/**
+ * Checks a mapping against a layer and an architecture (rules in the file header).
+ * @returns `{ ok: true }`, or the first broken rule with its level and reason.
+ */
+export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, options: LegalityOptions = {}): Legality {
+  let parsed: Mapping;
+  try {
+    parsed = parseMapping(m);
+  } catch (e) {
+    if (e instanceof ConfigError) return illegal("mapping", e.field, e.value, e.rule);
+    throw e;
+  }
+  const coverage = checkCoverage(parsed, layer);
+  if (coverage) return illegal(coverage.level, coverage.field, coverage.value, coverage.rule);
+
+  const { rows, cols } = spatialShape(parsed);
+  if (rows > arch.array.rows) {
+    return illegal("spatial", "mapping.spatial.loops", rows, `unroll at most arch.array.rows = ${arch.array.rows} PE rows (product of the row-axis factors)`);
+  }
+  if (cols > arch.array.cols) {
+    return illegal("spatial", "mapping.spatial.loops", cols, `unroll at most arch.array.cols = ${arch.array.cols} PE columns (product of the col-axis factors)`);
+  }
+
+  // The drain path always exists (archSpec requires drainWordsPerCycle >= 1); it can reduce
+  // only into a GBuf that keeps outputs.
+  const drainReduction = arch.noc.drainWordsPerCycle > 0 && parsed.gbuf.keep.output;
+  if (!arch.noc.neighbourLinks && !drainReduction) {
+    const i = parsed.spatial.loops.findIndex((l) => l.factor > 1 && REDUCTION_DIMS.includes(l.dim));
+    if (i >= 0) {
+      const l = parsed.spatial.loops[i]!;
+      return illegal(
+        "spatial",
+        `mapping.spatial.loops[${i}]`,
+        `${l.dim} x ${l.factor} (${l.axis})`,
+        `have a path for partial sums reduced across PEs: ${arch.name} has no neighbour links (arch.noc.neighbourLinks) and the GBuf bypasses outputs (mapping.gbuf.keep.output), so the drain path cannot accumulate them; keep outputs in the GBuf or map ${l.dim} in time`,
+      );
+    }
+  }
+
+  const usage = mappingUsage(parsed, layer, options);
+  if (usage.gbufTotalBytes > arch.gbuf.capacityBytes) {
+    const detail = TENSORS.filter((t) => parsed.gbuf.keep[t])
+      .map((t) => `${t} ${usage.gbufWords[t]} words = ${usage.gbufBytes[t]} B`)
+      .join(", ");
+    return illegal(
+      "gbuf",
+      "mapping.gbuf",
+      `${usage.gbufTotalBytes} bytes`,
+      `fit in arch.gbuf.capacityBytes = ${arch.gbuf.capacityBytes} (${detail}${parsed.gbuf.doubleBuffer ? ", double-buffered" : ""}); shrink the gbuf tile (move factors to the dram level) or bypass a tensor`,
+    );
+  }
+  const partitions: Record<TensorName, { field: string; entries: number }> = {
+    input: { field: "inputEntries", entries: arch.rf.inputEntries },
+    weight: { field: "weightEntries", entries: arch.rf.weightEntries },
+    output: { field: "psumEntries", entries: arch.rf.psumEntries },
+  };
+  for (const t of TENSORS) {
+    const need = usage.rfEntries[t];
+    const p = partitions[t];
+    if (need > p.entries) {
+      return illegal(
+        "rf",
+        `mapping.rf.keep.${t}`,
+        `${need} entries`,
+        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${parsed.rf.doubleBuffer ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
+      );
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * Like {@link checkMapping}, but throws the broken rule as a {@link ConfigError}.
+ * @returns the mapping, normalized and frozen.
+ */
+export function assertLegal(m: Mapping, layer: ConvLayer, arch: ArchSpec, options: LegalityOptions = {}): Mapping {
+  const v = checkMapping(m, layer, arch, options);
+  if (!v.ok) throw new ConfigError(v.field, v.value, v.rule);
+  return parseMapping(m);
+}

@@ -1,0 +1,231 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { PRESET_NAMES, presets, resolveArch } from "../../src/arch/presets.js";
+import { tileBudget, tilePlan } from "../../src/bounds/tile.js";
+import { ConfigError } from "../../src/core/errors.js";
+import { bytes } from "../../src/core/units.js";
+import { attainableTraffic, chen2020, chen2020Tile } from "../../src/dataflow/dataflows/chen2020.js";
+import { buildMapping, DATAFLOW_NAMES, dataflows } from "../../src/dataflow/dataflows/index.js";
+import { checkMapping, mappingUsage } from "../../src/dataflow/legality.js";
+import { mappingToJson, parseMapping, REDUCTION_DIMS, tileExtents, type Mapping } from "../../src/dataflow/mapping.js";
+import { formatMapping } from "../../src/dataflow/print.js";
+import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/layer.js";
+import { smallLayer, visitCounts } from "./walk.js";
+
+const named: Record<string, ConvLayer> = {
+  "alexnet conv1 (55 rows, 11x11 stride 4)": convLayer({ inChannels: 3, inHeight: 227, inWidth: 227, outChannels: 96, kernelHeight: 11, kernelWidth: 11, strides: [4, 4] }),
+  "alexnet conv3 (13 rows)": convLayer({ inChannels: 256, inHeight: 13, inWidth: 13, outChannels: 384, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+  "vgg conv1_2": convLayer({ inChannels: 64, inHeight: 224, inWidth: 224, outChannels: 64, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+  "fc 4096->1000, batch 4": fullyConnected(4096, 1000, 4),
+  "depthwise stride 2": convLayer({ inChannels: 32, inHeight: 56, inWidth: 56, outChannels: 32, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1], strides: [2, 2], groups: 32 }),
+  "stride > kernel, dilation, asymmetric pads": convLayer({ batch: 2, inChannels: 6, inHeight: 30, inWidth: 17, outChannels: 10, kernelHeight: 2, kernelWidth: 3, strides: [3, 4], dilations: [2, 1], pads: [0, 2, 1, 0], groups: 2 }),
+};
+
+describe("every dataflow on every preset", () => {
+  it("builds a legal, JSON round-tripping mapping for random small layers, visiting every point once", () => {
+    fc.assert(
+      fc.property(smallLayer, (l) => {
+        for (const a of PRESET_NAMES) {
+          for (const d of DATAFLOW_NAMES) {
+            const m = dataflows[d](l, presets[a]);
+            const v = checkMapping(m, l, presets[a]);
+            expect(v, `${d} on ${a}: ${v.ok ? "" : v.reason}`).toEqual({ ok: true });
+            expect(parseMapping(JSON.parse(mappingToJson(m)), l)).toEqual(m);
+            const visits = visitCounts(m, l);
+            expect(visits.repeats, `${d} on ${a}`).toBe(0);
+            expect(visits.missing, `${d} on ${a}`).toBe(0);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  for (const [name, l] of Object.entries(named)) {
+    it(`builds legal mappings for ${name}`, () => {
+      for (const a of PRESET_NAMES) {
+        for (const d of DATAFLOW_NAMES) {
+          const m = buildMapping(d, l, presets[a]);
+          const v = checkMapping(m, l, presets[a]);
+          expect(v, `${d} on ${a}: ${v.ok ? "" : v.reason}`).toEqual({ ok: true });
+          expect(m.name).toBe(d);
+          expect(formatMapping(m)).toContain("mac");
+        }
+      }
+    });
+  }
+
+  it("builds mappings that also fit int8 operands, and int8-only mappings use the room", () => {
+    const l = named["vgg conv1_2"]!;
+    const int8 = { types: { input: "int8", weight: "int8" } } as const;
+    const words = (m: Mapping) => Object.values(mappingUsage(m, l).gbufWords).reduce((a, b) => a + b, 0);
+    let larger = 0;
+    for (const d of DATAFLOW_NAMES) {
+      const m16 = dataflows[d](l, presets.eyeriss);
+      expect(checkMapping(m16, l, presets.eyeriss, int8).ok).toBe(true);
+      const m8 = dataflows[d](l, presets.eyeriss, int8);
+      expect(checkMapping(m8, l, presets.eyeriss, int8).ok).toBe(true);
+      if (words(m8) > words(m16)) larger++;
+    }
+    expect(larger).toBeGreaterThan(0);
+  });
+
+  it("fills the array where the layer allows", () => {
+    const l = named["vgg conv1_2"]!;
+    for (const d of DATAFLOW_NAMES) {
+      const u = mappingUsage(dataflows[d](l, presets.eyeriss), l);
+      expect(u.rows * u.cols, d).toBeGreaterThanOrEqual(0.85 * 168);
+    }
+  });
+});
+
+describe("the structure of each dataflow", () => {
+  const l = named["alexnet conv3 (13 rows)"]!;
+  const spatialDims = (m: Mapping, axis: "row" | "col") => m.spatial.loops.filter((s) => s.axis === axis).map((s) => s.dim);
+
+  it("ws: the reduction across PE rows, output channels across columns, pixels streamed innermost", () => {
+    for (const a of PRESET_NAMES) {
+      const m = dataflows.ws(l, presets[a]);
+      expect(spatialDims(m, "row")[0]).toBe("C");
+      expect(spatialDims(m, "col")).toEqual(["K"]);
+      const gbufDims = m.gbuf.loops.map((x) => x.dim);
+      const firstPixel = gbufDims.findIndex((d) => d === "N" || d === "P" || d === "Q");
+      if (firstPixel >= 0) expect(gbufDims.slice(firstPixel).every((d) => d === "N" || d === "P" || d === "Q")).toBe(true);
+    }
+  });
+
+  it("os: outputs across the array, no reduction across PEs, one psum per PE, reduction innermost", () => {
+    for (const a of PRESET_NAMES) {
+      const m = dataflows.os(l, presets[a]);
+      expect(spatialDims(m, "row")[0]).toBe("P");
+      expect(spatialDims(m, "col")[0]).toBe("Q");
+      expect(m.spatial.loops.some((s) => REDUCTION_DIMS.includes(s.dim))).toBe(false);
+      expect(mappingUsage(m, l).rfEntries.output).toBe(1);
+      const gbufDims = m.gbuf.loops.map((x) => x.dim);
+      const firstReduction = gbufDims.findIndex((d) => REDUCTION_DIMS.includes(d));
+      if (firstReduction >= 0) expect(gbufDims.slice(firstReduction).every((d) => REDUCTION_DIMS.includes(d))).toBe(true);
+    }
+  });
+
+  it("is: the reduction across rows, pixels across columns, output channels streamed innermost", () => {
+    for (const a of PRESET_NAMES) {
+      const m = dataflows.is(l, presets[a]);
+      expect(spatialDims(m, "row")[0]).toBe("C");
+      expect(spatialDims(m, "col")[0]).toBe("Q");
+      const gbufDims = m.gbuf.loops.map((x) => x.dim);
+      if (gbufDims.includes("K")) expect(gbufDims[gbufDims.length - 1]).toBe("K");
+    }
+  });
+
+  it("rs: filter rows across PE rows, output rows across columns, filter rows kept in the RF", () => {
+    const m = dataflows.rs(l, presets.eyeriss);
+    expect(m.spatial.loops.slice(0, 2)).toEqual([
+      { dim: "R", factor: 3, axis: "row" },
+      { dim: "C", factor: 4, axis: "row" },
+    ]);
+    expect(m.spatial.loops[2]).toEqual({ dim: "P", factor: 13, axis: "col" });
+    // the PE's row primitive: a whole filter row, p filters x q channels, within 224 / 12 / 24 entries
+    expect(tileExtents(m, l, "rf").S).toBe(3);
+    const u = mappingUsage(m, l);
+    expect(u.rfEntries.weight).toBeLessThanOrEqual(224);
+    expect(u.rfEntries.input).toBeLessThanOrEqual(12);
+    expect(u.rfEntries.output).toBeLessThanOrEqual(24);
+    expect(u.rfEntries.weight).toBeGreaterThan(100);
+    // the input slides along Q innermost at the gbuf level
+    expect(m.gbuf.loops[m.gbuf.loops.length - 1]?.dim).toBe("Q");
+  });
+});
+
+describe("chen2020", () => {
+  it("keeps the output tile in the PEs' registers while the input channels stream", () => {
+    fc.assert(
+      fc.property(smallLayer, (l) => {
+        for (const a of PRESET_NAMES) {
+          const m = chen2020(l, presets[a]);
+          // no output dimension below the dram level except in the array and the RFs: psums never move
+          expect(m.gbuf.loops.every((x) => REDUCTION_DIMS.includes(x.dim))).toBe(true);
+          expect(m.gbuf.keep.output).toBe(false);
+          expect(m.rf.keep.output).toBe(true);
+          expect(m.spatial.loops.some((s) => REDUCTION_DIMS.includes(s.dim))).toBe(false);
+          // the dram loops: output tiles outside, reductions innermost
+          const dims = m.dram.loops.map((x) => x.dim);
+          const firstReduction = dims.findIndex((d) => REDUCTION_DIMS.includes(d));
+          if (firstReduction >= 0) expect(dims.slice(firstReduction).every((d) => REDUCTION_DIMS.includes(d))).toBe(true);
+          // the tile is the N, Q, P, K extents of the array (spatial x rf)
+          const e = tileExtents(m, l, "spatial");
+          expect(chen2020Tile(m, l)).toEqual({ b: e.N, x: e.Q, y: e.P, z: e.K });
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("stages one channel's slice and its z*kH*kW weights: the GBuf footprint is the bounds model's", () => {
+    for (const [name, l] of Object.entries(named)) {
+      const m = chen2020(l, presets.chen2020);
+      const e = tileExtents(m, l, "gbuf");
+      if (e.R !== l.kernelHeight || e.S !== l.kernelWidth || e.C !== 1) continue; // fallback schedule
+      const plan = tilePlan(l, chen2020Tile(m, l), tileBudget({ unit: "bytes", value: bytes(1 << 20) }, { input: "int16", weight: "int16" }, "double"));
+      expect(mappingUsage(m, l).gbufTotalBytes, name).toBe(plan.footprint.input + plan.footprint.weight);
+    }
+  });
+
+  it("picks the tile of least attainable traffic among those the array realizes", () => {
+    const l = named["alexnet conv3 (13 rows)"]!;
+    const m = chen2020(l, presets.chen2020);
+    const t = chen2020Tile(m, l);
+    const best = attainableTraffic(l, t);
+    // the psum registers are used: the tile holds at least half of them
+    expect(t.b * t.x * t.y * t.z).toBeGreaterThan(0.5 * 168 * 192);
+    // a few realizable neighbours are no better
+    for (const other of [
+      { b: 1, x: 13, y: 13, z: 14 },
+      { b: 1, x: 12, y: 12, z: 28 },
+      { b: 1, x: 1, y: 1, z: 14 },
+    ]) {
+      expect(best).toBeLessThanOrEqual(attainableTraffic(l, other));
+    }
+  });
+
+  it("takes its tile score as a parameter (the swap point for another tile search)", () => {
+    const l = named["vgg conv1_2"]!;
+    // prefer whole-height tiles, then few output channels: the score decides
+    const m = chen2020(l, presets.chen2020, { tileCost: (_l, t) => -t.y * 1000 + t.z });
+    const t = chen2020Tile(m, l);
+    expect(checkMapping(m, l, presets.chen2020).ok).toBe(true);
+    expect(t.y).toBe(224);
+    const dflt = chen2020Tile(chen2020(l, presets.chen2020), l);
+    expect(dflt.y).toBeLessThan(224);
+    expect(t.z).toBeLessThan(dflt.z);
+  });
+
+  it("falls back to kernel loops at the dram level when one channel's slice does not fit the GBuf", () => {
+    const l = named["alexnet conv1 (55 rows, 11x11 stride 4)"]!;
+    const tiny = resolveArch("chen2020", { name: "tiny", gbuf: { capacityBytes: 512, banks: 1, bankWordBytes: 8 } });
+    const m = chen2020(l, tiny);
+    expect(checkMapping(m, l, tiny).ok).toBe(true);
+    expect(m.dram.loops.some((x) => x.dim === "R" || x.dim === "S")).toBe(true);
+  });
+});
+
+describe("dataflows that cannot fit", () => {
+  it("throw a ConfigError naming the rule that fails", () => {
+    const l = named["alexnet conv3 (13 rows)"]!;
+    const noInputs = resolveArch("eyeriss", { name: "no-input-rf", rf: { inputEntries: 0 } });
+    for (const d of DATAFLOW_NAMES) {
+      let err: unknown;
+      try {
+        dataflows[d](l, noInputs);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, d).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).field).toBe(`dataflow.${d}`);
+      expect((err as ConfigError).message).toContain("arch.rf.inputEntries = 0");
+    }
+  });
+
+  it("buildMapping rejects an unknown name", () => {
+    expect(() => buildMapping("nlr", named["vgg conv1_2"]!, presets.eyeriss)).toThrow('dataflow must be one of chen2020, ws, os, is, rs; got "nlr"');
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Test references for the Mapping IR, sharing no code with src/dataflow beyond the Mapping type:
+ * a plain walker over a loop nest (mixed-radix indices, iterations beyond the edge skipped),
+ * brute-force tile footprints, random small layers and random mappings.
+ */
+import fc from "fast-check";
+import type { Mapping } from "../../src/dataflow/mapping.js";
+import { convLayer, convShape, type ConvLayer } from "../../src/workload/layer.js";
+
+const seedEnv = process.env.FC_SEED;
+if (seedEnv !== "random") fc.configureGlobal({ seed: seedEnv === undefined ? 20200220 : Number(seedEnv) });
+
+export const DIM_ORDER = ["N", "G", "K", "C", "P", "Q", "R", "S"] as const;
+type D = (typeof DIM_ORDER)[number];
+
+/** Sizes of the iteration space, computed here from the layer directly. */
+export function sizesOf(l: ConvLayer): Record<D, number> {
+  const s = convShape(l);
+  return { N: l.batch, G: l.groups, K: l.outChannels / l.groups, C: l.inChannels / l.groups, P: s.outHeight, Q: s.outWidth, R: l.kernelHeight, S: l.kernelWidth };
+}
+
+interface FlatLoop {
+  level: string;
+  dim: D;
+  factor: number;
+  weight: number;
+}
+
+function flatten(m: Mapping): FlatLoop[] {
+  const loops: FlatLoop[] = [];
+  for (const level of ["dram", "gbuf", "spatial", "rf"] as const) {
+    for (const l of m[level].loops) loops.push({ level, dim: l.dim as D, factor: l.factor, weight: 1 });
+  }
+  // weight of loop j for its dim = product of the dim's factors inside it.
+  for (let j = 0; j < loops.length; j++) {
+    let w = 1;
+    for (let i = j + 1; i < loops.length; i++) if (loops[i]!.dim === loops[j]!.dim) w *= loops[i]!.factor;
+    loops[j]!.weight = w;
+  }
+  return loops;
+}
+
+/**
+ * Calls `visit(point, key)` for every point of the nest inside the layer, in nest order. `key` is
+ * the tuple of loop indices outside `level` (what identifies one instance of that level's tile).
+ */
+export function walk(m: Mapping, l: ConvLayer, level: "dram" | "gbuf" | "spatial" | "rf", visit: (p: Record<D, number>, key: string) => void): void {
+  const loops = flatten(m);
+  const sizes = sizesOf(l);
+  const firstInside = loops.findIndex((x) => ["dram", "gbuf", "spatial", "rf"].indexOf(x.level) >= ["dram", "gbuf", "spatial", "rf"].indexOf(level));
+  const cut = firstInside < 0 ? loops.length : firstInside;
+  const idx: Record<D, number> = { N: 0, G: 0, K: 0, C: 0, P: 0, Q: 0, R: 0, S: 0 };
+  const path: number[] = [];
+  const rec = (j: number): void => {
+    if (j === loops.length) {
+      visit({ ...idx }, path.slice(0, cut).join(","));
+      return;
+    }
+    const lp = loops[j]!;
+    for (let i = 0; i < lp.factor; i++) {
+      idx[lp.dim] += i * lp.weight;
+      if (idx[lp.dim] < sizes[lp.dim]) {
+        path.push(i);
+        rec(j + 1);
+        path.pop();
+      }
+      idx[lp.dim] -= i * lp.weight;
+    }
+  };
+  rec(0);
+}
+
+/** Largest number of distinct elements of `tensor` any instance of `level`'s tile touches (real inputs only). */
+export function bruteFootprint(m: Mapping, l: ConvLayer, level: "gbuf" | "spatial" | "rf", tensor: "input" | "weight" | "output"): number {
+  const groups = new Map<string, Set<string>>();
+  walk(m, l, level, (p, key) => {
+    let id: string | undefined;
+    if (tensor === "weight") id = `${p.G},${p.K},${p.C},${p.R},${p.S}`;
+    else if (tensor === "output") id = `${p.N},${p.G},${p.K},${p.P},${p.Q}`;
+    else {
+      const h = p.P * l.strides[0] - l.pads[0] + p.R * l.dilations[0];
+      const w = p.Q * l.strides[1] - l.pads[1] + p.S * l.dilations[1];
+      if (h >= 0 && h < l.inHeight && w >= 0 && w < l.inWidth) id = `${p.N},${p.G},${p.C},${h},${w}`;
+    }
+    let set = groups.get(key);
+    if (!set) groups.set(key, (set = new Set()));
+    if (id !== undefined) set.add(id);
+  });
+  let best = 0;
+  for (const s of groups.values()) best = Math.max(best, s.size);
+  return best;
+}
+
+/** Random small valid layers (all features: batch, groups, stride, dilation, asymmetric pads, 1x1). */
+export const smallLayer: fc.Arbitrary<ConvLayer> = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    cpg: fc.integer({ min: 1, max: 4 }),
+    kpg: fc.integer({ min: 1, max: 5 }),
+    h: fc.integer({ min: 1, max: 9 }),
+    w: fc.integer({ min: 1, max: 9 }),
+    kh: fc.integer({ min: 1, max: 4 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    sh: fc.integer({ min: 1, max: 3 }),
+    sw: fc.integer({ min: 1, max: 3 }),
+    dh: fc.integer({ min: 1, max: 2 }),
+    dw: fc.integer({ min: 1, max: 2 }),
+    pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+  })
+  .filter((r) => (r.kh - 1) * r.dh + 1 <= r.h + r.pads[0] + r.pads[2] && (r.kw - 1) * r.dw + 1 <= r.w + r.pads[1] + r.pads[3])
+  .map((r) =>
+    convLayer({
+      batch: r.batch,
+      groups: r.groups,
+      inChannels: r.cpg * r.groups,
+      outChannels: r.kpg * r.groups,
+      inHeight: r.h,
+      inWidth: r.w,
+      kernelHeight: r.kh,
+      kernelWidth: r.kw,
+      strides: [r.sh, r.sw],
+      dilations: [r.dh, r.dw],
+      pads: r.pads,
+    }),
+  );
+
+/** A random mapping of `l` whose factors obey the coverage rules (random orders, axes, flags). */
+export function randomMapping(l: ConvLayer, rnd: () => number): Mapping {
+  const sizes = sizesOf(l);
+  const pick = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+  const shuffle = <T>(a: T[]): T[] => {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [a[i], a[j]] = [a[j]!, a[i]!];
+    }
+    return a;
+  };
+  const rf: { dim: D; factor: number }[] = [];
+  const sp: { dim: D; factor: number; axis: "row" | "col" }[] = [];
+  const gb: { dim: D; factor: number }[] = [];
+  const dr: { dim: D; factor: number }[] = [];
+  for (const d of DIM_ORDER) {
+    const n = sizes[d];
+    const f0 = pick(1, n);
+    const f1 = pick(1, Math.ceil(n / f0));
+    const f2 = pick(1, Math.ceil(n / (f0 * f1)));
+    const f3 = Math.ceil(n / (f0 * f1 * f2));
+    if (f0 > 1) rf.push({ dim: d, factor: f0 });
+    if (f1 > 1) sp.push({ dim: d, factor: f1, axis: rnd() < 0.5 ? "row" : "col" });
+    if (f2 > 1) gb.push({ dim: d, factor: f2 });
+    if (f3 > 1 || rnd() < 0.2) dr.push({ dim: d, factor: f3 });
+  }
+  const keep = () => ({ input: rnd() < 0.8, weight: rnd() < 0.8, output: rnd() < 0.8 });
+  return {
+    dram: { loops: shuffle(dr) },
+    gbuf: { loops: shuffle(gb), keep: keep(), doubleBuffer: rnd() < 0.5 },
+    spatial: { loops: shuffle(sp) },
+    rf: { loops: shuffle(rf), keep: keep(), doubleBuffer: rnd() < 0.5 },
+  };
+}
+
+/** A seeded uniform generator (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Checks that the nest visits every point of the layer exactly once; returns the number of points. */
+export function visitCounts(m: Mapping, l: ConvLayer): { points: number; expected: number; repeats: number; missing: number } {
+  const s = sizesOf(l);
+  const strides: number[] = [];
+  let total = 1;
+  for (let i = DIM_ORDER.length - 1; i >= 0; i--) {
+    strides[i] = total;
+    total *= s[DIM_ORDER[i]!];
+  }
+  const seen = new Uint8Array(total);
+  let points = 0;
+  let repeats = 0;
+  walk(m, l, "rf", (p) => {
+    let flat = 0;
+    DIM_ORDER.forEach((d, i) => (flat += p[d] * strides[i]!));
+    if (seen[flat]) repeats++;
+    seen[flat] = 1;
+    points++;
+  });
+  let missing = 0;
+  for (let i = 0; i < total; i++) if (!seen[i]) missing++;
+  return { points, expected: total, repeats, missing };
+}

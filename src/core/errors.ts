@@ -77,3 +77,34 @@ export function requirePositiveInteger(field: string, value: unknown): number {
 export function requireNonNegativeInteger(field: string, value: unknown): number {
   return requireInteger(field, value, 0);
 }
+
+/** One component that was still busy when a run stopped, and what it was doing or waiting for. */
+export interface StalledComponent {
+  readonly component: string;
+  readonly status: string;
+}
+
+/**
+ * A run could not finish: it reached its `maxCycles` cap, or (fast mode) no component could ever
+ * make progress again (a deadlock). The message names every busy component and what it waits for.
+ */
+export class StallError extends Error {
+  /** `cap`: maxCycles reached; `deadlock`: nothing can happen any more. */
+  readonly kind: "cap" | "deadlock";
+  /** The cycle at which the run stopped. */
+  readonly cycle: number;
+  /** The busy components and their status. */
+  readonly stalled: readonly StalledComponent[];
+
+  constructor(kind: "cap" | "deadlock", cycle: number, stalled: readonly StalledComponent[], pending: readonly string[]) {
+    const what = stalled.map((s) => `${s.component}: ${s.status}`).concat(pending.map((p) => `channel ${p}`));
+    super(
+      `${kind === "cap" ? `run reached maxCycles = ${cycle}` : `deadlock at cycle ${cycle}: no component can make progress`}; ` +
+        `still busy: ${what.length ? what.join("; ") : "nothing (the cap is too low?)"}`,
+    );
+    this.name = "StallError";
+    this.kind = kind;
+    this.cycle = cycle;
+    this.stalled = stalled;
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Strided boxes: how every bulk transfer names the words it touches.
+ *
+ * Modeled: a box is a rectangular set of coordinates (`shape`, outermost first) mapped to flat
+ * word indices by an affine map (`offset + sum(coord[d] * strides[d])`). A tile of an NCHW tensor,
+ * a slice of a register-file partition and a bank region of the global buffer are all boxes.
+ * Payloads of transfers are dense: element `i` of a payload is the box's `i`-th coordinate in
+ * row-major order (last dimension fastest).
+ *
+ * Timing: none here; components derive their timing from the box (bursts, bank words, words).
+ * Layout-agnostic: this module knows nothing about convolutions (DESIGN.md, src/core).
+ * Performance: every loop walks the outer dimensions with an odometer and the innermost one with
+ * a tight indexed loop (or `TypedArray.set` when it is contiguous), so the cost is one pass over
+ * the elements with no per-element allocation.
+ */
+import { InvariantError } from "./errors.js";
+import { formatTag, tagOf, TAG_SPACE_STRIDE, type TagExpect } from "./tags.js";
+
+/** A rectangular, strided set of flat word indices. */
+export interface Box {
+  /** Extent per dimension, outermost first; every extent >= 1. */
+  readonly shape: readonly number[];
+  /** Flat index of coordinate (0, ..., 0). */
+  readonly offset: number;
+  /** Flat-index stride per dimension (may be 0 or negative). */
+  readonly strides: readonly number[];
+}
+
+/** A typed array of integer words as components store them. */
+export type WordArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array;
+
+/** Real values in transit: dense, in box order, with their checked-mode tags. */
+export interface Payload {
+  /** The values; the array's type is the element type. */
+  readonly data: WordArray;
+  /** One tag per value (checked mode); absent in unchecked runs. */
+  readonly tags?: Float64Array;
+}
+
+/** A contiguous box of `n` words starting at `offset`. */
+export function span(offset: number, n: number): Box {
+  return { shape: [n], offset, strides: [1] };
+}
+
+/** Number of coordinates in a box of this shape. */
+export function boxSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const e of shape) n *= e;
+  return n;
+}
+
+/** Smallest and largest flat index a box touches. */
+export function boxExtent(box: Box): { readonly min: number; readonly max: number } {
+  let min = box.offset;
+  let max = box.offset;
+  for (let d = 0; d < box.shape.length; d++) {
+    const reach = (box.shape[d]! - 1) * box.strides[d]!;
+    if (reach < 0) min += reach;
+    else max += reach;
+  }
+  return { min, max };
+}
+
+/**
+ * Checks that a box is well formed and lies within `[0, length)`.
+ * @throws InvariantError naming `component` and `what` otherwise (a driver bug).
+ */
+export function checkBox(component: string, what: string, box: Box, length: number): number {
+  const r = box.shape.length;
+  if (r === 0 || box.strides.length !== r) {
+    throw new InvariantError(component, `${what}: a box needs rank >= 1 and one stride per dimension; got shape [${box.shape}] strides [${box.strides}]`);
+  }
+  for (let d = 0; d < r; d++) {
+    const e = box.shape[d]!;
+    if (!Number.isInteger(e) || e < 1 || !Number.isInteger(box.strides[d]!)) {
+      throw new InvariantError(component, `${what}: box extents must be positive integers and strides integers; got shape [${box.shape}] strides [${box.strides}]`);
+    }
+  }
+  const { min, max } = boxExtent(box);
+  if (!Number.isInteger(box.offset) || min < 0 || max >= length) {
+    throw new InvariantError(component, `${what}: box touches [${min}, ${max}] outside [0, ${length - 1}]`);
+  }
+  return boxSize(box.shape);
+}
+
+/**
+ * Calls `row(start, length, stride)` for each innermost row of the box, in order.
+ * Used where per-row work (bursts, bank words) is needed rather than per element.
+ */
+export function forEachRow(box: Box, row: (start: number, length: number, stride: number) => void): void {
+  const r = box.shape.length;
+  const inner = box.shape[r - 1]!;
+  const innerStride = box.strides[r - 1]!;
+  const idx = new Array<number>(r).fill(0);
+  const outer = boxSize(box.shape) / inner;
+  let base = box.offset;
+  for (let o = 0; o < outer; o++) {
+    row(base, inner, innerStride);
+    for (let k = r - 2; k >= 0; k--) {
+      const s = box.strides[k]!;
+      idx[k]!++;
+      base += s;
+      if (idx[k]! < box.shape[k]!) break;
+      base -= s * box.shape[k]!;
+      idx[k] = 0;
+    }
+  }
+}
+
+/** Copies the box's words of `src` into `dst` densely from `dstOffset`. Returns the count. */
+export function gather(src: WordArray | Float64Array, box: Box, dst: WordArray | Float64Array, dstOffset = 0): number {
+  const r = box.shape.length;
+  const inner = box.shape[r - 1]!;
+  const is = box.strides[r - 1]!;
+  const outer = boxSize(box.shape) / inner;
+  const idx = r > 1 ? new Array<number>(r - 1).fill(0) : [];
+  let base = box.offset;
+  let d = dstOffset;
+  for (let o = 0; o < outer; o++) {
+    if (is === 1 && inner >= 16) {
+      dst.set(src.subarray(base, base + inner), d);
+      d += inner;
+    } else {
+      for (let i = 0, s = base; i < inner; i++, s += is) dst[d++] = src[s]!;
+    }
+    for (let k = r - 2; k >= 0; k--) {
+      const st = box.strides[k]!;
+      idx[k]!++;
+      base += st;
+      if (idx[k]! < box.shape[k]!) break;
+      base -= st * box.shape[k]!;
+      idx[k] = 0;
+    }
+  }
+  return d - dstOffset;
+}
+
+/** Copies `src` densely from `srcOffset` into the box's words of `dst`. Returns the count. */
+export function scatter(src: WordArray | Float64Array, srcOffset: number, dst: WordArray | Float64Array, box: Box): number {
+  const r = box.shape.length;
+  const inner = box.shape[r - 1]!;
+  const is = box.strides[r - 1]!;
+  const outer = boxSize(box.shape) / inner;
+  const idx = r > 1 ? new Array<number>(r - 1).fill(0) : [];
+  let base = box.offset;
+  let s = srcOffset;
+  for (let o = 0; o < outer; o++) {
+    if (is === 1 && inner >= 16) {
+      dst.set(src.subarray(s, s + inner), base);
+      s += inner;
+    } else {
+      for (let i = 0, t = base; i < inner; i++, t += is) dst[t] = src[s++]!;
+    }
+    for (let k = r - 2; k >= 0; k--) {
+      const st = box.strides[k]!;
+      idx[k]!++;
+      base += st;
+      if (idx[k]! < box.shape[k]!) break;
+      base -= st * box.shape[k]!;
+      idx[k] = 0;
+    }
+  }
+  return s - srcOffset;
+}
+
+/** Sets every word of the box to `value`. */
+export function fillBox(dst: WordArray | Float64Array, box: Box, value: number): void {
+  forEachRow(box, (start, length, stride) => {
+    for (let i = 0, t = start; i < length; i++, t += stride) dst[t] = value;
+  });
+}
+
+/**
+ * Writes the tags that `expect` describes into the box's words of `dst` (used when a component
+ * creates words itself: loads, fills, generated padding).
+ */
+export function writeExpectedTags(dst: Float64Array, box: Box, expect: TagExpect): void {
+  walkWithExpect(box, expect, (addr, tag) => {
+    dst[addr] = tag;
+  });
+}
+
+/**
+ * Checked mode: verifies that every word of the box holds the tag `expect` describes.
+ * @param component the reading component, for the error.
+ * @param describeAddress formats a flat index as an address of that component.
+ * @throws InvariantError at the first mismatch, with the address and both tags.
+ */
+export function checkTags(
+  component: string,
+  tags: Float64Array,
+  box: Box,
+  expect: TagExpect,
+  describeAddress: (flat: number) => string,
+  spaceNames?: ReadonlyMap<number, string>,
+): void {
+  walkWithExpect(box, expect, (addr, want) => {
+    const got = tags[addr]!;
+    if (got !== want) {
+      throw new InvariantError(
+        component,
+        `checked read of ${describeAddress(addr)} expected ${formatTag(want, spaceNames)} but the word holds ${formatTag(got, spaceNames)}`,
+      );
+    }
+  });
+}
+
+function walkWithExpect(box: Box, expect: TagExpect, visit: (addr: number, tag: number) => void): void {
+  const r = box.shape.length;
+  if (expect.strides.length !== r) {
+    throw new InvariantError("tags", `a tag expectation needs one stride per box dimension; got ${expect.strides.length} for rank ${r}`);
+  }
+  const ext = boxExtent({ shape: box.shape, offset: expect.offset, strides: expect.strides });
+  if (ext.min < 0 || ext.max >= TAG_SPACE_STRIDE - 1) {
+    throw new InvariantError("tags", `expected tag indices [${ext.min}, ${ext.max}] leave the tag space`);
+  }
+  const first = tagOf(expect.space, expect.offset);
+  const inner = box.shape[r - 1]!;
+  const is = box.strides[r - 1]!;
+  const ts = expect.strides[r - 1]!;
+  const outer = boxSize(box.shape) / inner;
+  const idx = new Array<number>(r).fill(0);
+  let base = box.offset;
+  let tbase = first;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0, a = base, t = tbase; i < inner; i++, a += is, t += ts) visit(a, t);
+    for (let k = r - 2; k >= 0; k--) {
+      idx[k]!++;
+      base += box.strides[k]!;
+      tbase += expect.strides[k]!;
+      if (idx[k]! < box.shape[k]!) break;
+      base -= box.strides[k]! * box.shape[k]!;
+      tbase -= expect.strides[k]! * box.shape[k]!;
+      idx[k] = 0;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Two building blocks shared by the hardware models: a FIFO service lane and an outbox.
+ *
+ * {@link Lane}: a resource that serves one job at a time, in arrival order. A job started in
+ * cycle s with duration d >= 1 occupies cycles s .. s + d - 1 and completes in cycle s + d - 1
+ * (its response is sent that cycle and visible to the receiver in s + d at the earliest); the next
+ * job starts in cycle s + d at the earliest. The duration is computed when the job starts, from
+ * the component's timing contract, so `horizon` is exact.
+ *
+ * {@link Outbox}: messages a component wants to send; each port's messages leave in order, as
+ * many per cycle as the channel accepts (a refused message waits: backpressure).
+ */
+import type { OutPort } from "./port.js";
+
+interface Running<J> {
+  readonly job: J;
+  readonly start: number;
+  readonly doneAt: number;
+}
+
+/** A FIFO server with per-job durations. */
+export class Lane<J> {
+  private readonly queue: J[] = [];
+  private head = 0;
+  private running: Running<J> | undefined;
+  private freeAt = 0;
+  /** Cycles in which a job occupied the lane (all jobs ever started, counted when started). */
+  occupied = 0;
+
+  constructor(
+    /** Name for status messages. */
+    readonly name: string,
+    private readonly duration: (job: J, start: number) => number,
+    private readonly complete: (job: J, now: number, start: number) => void,
+  ) {}
+
+  /** Queues a job. */
+  push(job: J): void {
+    this.queue.push(job);
+  }
+
+  /** Jobs queued or running. */
+  get size(): number {
+    return this.queue.length - this.head + (this.running ? 1 : 0);
+  }
+
+  /** The running job, if any. */
+  get current(): J | undefined {
+    return this.running?.job;
+  }
+
+  /** Completion cycle of the running job (Infinity when idle). */
+  get doneAt(): number {
+    return this.running ? this.running.doneAt : Infinity;
+  }
+
+  /** Completes the running job if due, then starts the next one if the lane is free. */
+  interact(now: number): void {
+    if (this.running && this.running.doneAt === now) {
+      const r = this.running;
+      this.running = undefined;
+      this.freeAt = now + 1;
+      this.complete(r.job, now, r.start);
+    }
+    if (!this.running && this.head < this.queue.length && now >= this.freeAt) {
+      const job = this.queue[this.head++]!;
+      if (this.head > 64 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      const d = this.duration(job, now);
+      this.occupied += d;
+      this.running = { job, start: now, doneAt: now + d - 1 };
+      if (d === 1) {
+        this.running = undefined;
+        this.freeAt = now + 1;
+        this.complete(job, now, now);
+      }
+    }
+  }
+
+  /** Cycles from `now` to this lane's next interaction (Infinity when idle). */
+  horizon(now: number): number {
+    if (this.running) return this.running.doneAt - now;
+    if (this.head < this.queue.length) return this.freeAt > now ? this.freeAt - now : 0;
+    return Infinity;
+  }
+
+  /** For stall reports. */
+  status(): string {
+    if (!this.running) return this.size ? `${this.name}: ${this.size} queued` : `${this.name}: idle`;
+    return `${this.name}: busy until cycle ${this.running.doneAt}, ${this.size - 1} queued`;
+  }
+}
+
+/** Messages waiting to be sent, per port, in order. */
+export class Outbox {
+  private readonly waiting: { port: OutPort<unknown>; msg: unknown }[] = [];
+
+  /** Queues `msg` on `port`; call {@link Outbox.flush} in the same interact to send it this cycle. */
+  post<T>(port: OutPort<T>, msg: T): void {
+    this.waiting.push({ port: port as OutPort<unknown>, msg });
+  }
+
+  /** Sends what the channels accept, keeping per-port order. */
+  flush(now: number): void {
+    if (this.waiting.length === 0) return;
+    const blocked = new Set<OutPort<unknown>>();
+    const keep: { port: OutPort<unknown>; msg: unknown }[] = [];
+    for (const w of this.waiting) {
+      if (blocked.has(w.port) || !w.port.send(now, w.msg)) {
+        blocked.add(w.port);
+        keep.push(w);
+      }
+    }
+    this.waiting.length = 0;
+    this.waiting.push(...keep);
+  }
+
+  /** Messages not yet sent. */
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  /** 0 when a waiting message could be sent in cycle `now`, Infinity when empty or all refused. */
+  horizon(now: number): number {
+    for (const w of this.waiting) if (w.port.canSend(now)) return 0;
+    return Infinity;
+  }
+
+  /** For stall reports. */
+  status(): string {
+    return this.waiting.length ? `${this.waiting.length} message(s) refused by ${[...new Set(this.waiting.map((w) => w.port.path))].join(", ")} (receiver full)` : "";
+  }
+}

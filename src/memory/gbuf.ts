@@ -1,0 +1,384 @@
+/**
+ * GlobalBuffer: the banked on-chip SRAM shared by the PE array.
+ *
+ * Modeled: `capacityBytes` of storage in `banks` banks of `bankWordBytes`-byte words. The address
+ * map is word-interleaved: byte address `a` is in bank word `w = floor(a / bankWordBytes)`, which
+ * lives in bank `w mod banks`, row `floor(w / banks)`. The driver allocates one region per tensor
+ * tile (optionally two, for double buffering); regions are packed from address 0, each aligned to
+ * a bank word, and an allocation that does not fit is a `ConfigError`. Real values (and tags in
+ * checked mode) live in a typed array per region; element `i` of a region of `b`-byte elements is
+ * at byte `base + i*b`.
+ *
+ * Timing: reads and writes are two independent FIFO lanes (read ports and write ports). A request
+ * touches the box's bank words in box order (consecutive elements in the same bank word cost one
+ * access). Each cycle the lane issues accesses in order until either `ports` accesses have issued
+ * or the next access's bank has already served `wordsPerCyclePerBank` words this cycle (a bank
+ * conflict: the rest waits for the next cycle). The request occupies its lane for the number of
+ * cycles this takes; its data move in the last of them and the response is sent then.
+ *     conflictCycles = cycles - ceil(accesses / ports)
+ * Example: 8 banks, 1 word/cycle/bank, 4 read ports, 8-byte words, int16 elements: a contiguous
+ * 64-element read is 16 words -> 4 cycles, no conflicts; reading elements 0, 32, 64, ... (stride
+ * 32, i.e. every 8th word, all in bank 0) costs one cycle per element (docs/timing.md).
+ *
+ * Counts per tensor kind: words (elements) and bytes read/written, bank-word accesses, and cycles
+ * lost to bank conflicts. Not modeled: conflicts between the read and the write lane, SRAM energy
+ * (src/report multiplies `gbuf.bankReads.*` by a table), ECC, partial-word write masks.
+ * Source: Eyeriss's 108 KB global buffer (Chen et al., ISSCC 2016 / JSSC 2017) organized as banks;
+ * the interleaved map and per-bank port limit are the usual banked-SRAM model (gem5 `SimpleMemory`
+ * has none; Timeloop's buffer level counts the same actions).
+ */
+import {
+  boxSize,
+  bytes,
+  checkBox,
+  checkTags,
+  Component,
+  ConfigError,
+  forEachRow,
+  gather,
+  InvariantError,
+  Lane,
+  Outbox,
+  scatter,
+  type Box,
+  type Bytes,
+  type Counter,
+  type Engine,
+  type InPort,
+  type OutPort,
+  type Payload,
+  type TagExpect,
+  type WordArray,
+} from "../core/index.js";
+import type { GlobalBufferSpec } from "../arch/spec.js";
+import { allocate as allocateArray, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
+import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
+
+/** A region of the global buffer holding one tensor tile. A handle: requests refer to it. */
+export interface GbufRegion {
+  /** Unique name, e.g. `input.0` for half 0 of a double-buffered input region. */
+  readonly name: string;
+  readonly kind: TensorKind;
+  readonly dtype: ElementType;
+  readonly elements: number;
+  /** Byte address of element 0 (a multiple of bankWordBytes). */
+  readonly baseAddress: Bytes;
+  readonly bytes: Bytes;
+}
+
+/** Read `box` of a region; the response carries the words densely in box order. */
+export interface GbufReadRequest {
+  readonly op: "read";
+  readonly id: number;
+  readonly region: GbufRegion;
+  readonly box: Box;
+  /** Tags the words must hold (required in checked mode). */
+  readonly expect?: TagExpect;
+}
+
+/** Write `payload` (dense, box order) into `box` of a region. */
+export interface GbufWriteRequest {
+  readonly op: "write";
+  readonly id: number;
+  readonly region: GbufRegion;
+  readonly box: Box;
+  readonly payload: Payload;
+}
+
+/** A request to the global buffer. */
+export type GbufRequest = GbufReadRequest | GbufWriteRequest;
+
+/** A completed request. */
+export interface GbufResponse {
+  readonly op: "read" | "write";
+  readonly id: number;
+  readonly payload?: Payload;
+  /** Cycles the request occupied its lane, and how many of them were bank-conflict stalls. */
+  readonly cycles: number;
+  readonly conflictCycles: number;
+  readonly completedAt: number;
+}
+
+interface Held {
+  readonly region: GbufRegion;
+  readonly data: WordArray;
+  readonly tags: Float64Array | undefined;
+}
+
+interface Job {
+  readonly req: GbufRequest;
+  cycles: number;
+  accesses: number;
+}
+
+interface KindCounters {
+  readonly words: Counter;
+  readonly bytes: Counter;
+  readonly accesses: Counter;
+  readonly conflicts: Counter;
+}
+
+const isPow2 = (n: number): boolean => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+
+/** Validates a GlobalBufferSpec. @throws ConfigError naming `<path>.<field>`. */
+export function validateGlobalBufferSpec(spec: GlobalBufferSpec, path = "gbuf"): GlobalBufferSpec {
+  const pos = (f: keyof GlobalBufferSpec): number => {
+    const v = spec[f];
+    if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
+    return v as number;
+  };
+  pos("capacityBytes");
+  if (!isPow2(pos("banks"))) throw new ConfigError(`${path}.banks`, spec.banks, "be a power of two");
+  if (!isPow2(pos("bankWordBytes"))) throw new ConfigError(`${path}.bankWordBytes`, spec.bankWordBytes, "be a power of two");
+  pos("wordsPerCyclePerBank");
+  pos("readPorts");
+  pos("writePorts");
+  if (spec.capacityBytes % (spec.bankWordBytes * spec.banks) !== 0) {
+    throw new ConfigError(`${path}.capacityBytes`, spec.capacityBytes, `be a multiple of banks * bankWordBytes = ${spec.banks * spec.bankWordBytes}`);
+  }
+  return spec;
+}
+
+/** Options of a {@link GlobalBuffer}. */
+export interface GlobalBufferOptions {
+  /** Component name and counter prefix. Default `gbuf`. */
+  readonly name?: string;
+}
+
+/**
+ * The global buffer. Ports: `cmd` (requests in), `resp` (responses out). Regions are allocated
+ * by the driver with {@link GlobalBuffer.allocate} (between runs or while idle).
+ */
+export class GlobalBuffer extends Component {
+  /** Requests from the driver. */
+  readonly cmd: InPort<GbufRequest>;
+  /** Responses to the driver. */
+  readonly resp: OutPort<GbufResponse>;
+  /** The validated spec. */
+  readonly spec: GlobalBufferSpec;
+  private readonly regions = new Map<string, Held>();
+  private used = 0;
+  private readonly readLane: Lane<Job>;
+  private readonly writeLane: Lane<Job>;
+  private readonly outbox = new Outbox();
+  private readonly stamp: Int32Array;
+  private readonly served: Int32Array;
+  private stampSeq = 0;
+  private readonly readCounters: Record<TensorKind, KindCounters>;
+  private readonly writeCounters: Record<TensorKind, KindCounters>;
+
+  constructor(engine: Engine, spec: GlobalBufferSpec, options: GlobalBufferOptions = {}) {
+    super(engine, options.name ?? "gbuf");
+    this.spec = Object.freeze({ ...validateGlobalBufferSpec(spec, this.name) });
+    this.cmd = this.inPort<GbufRequest>("cmd");
+    this.resp = this.outPort<GbufResponse>("resp");
+    this.stamp = new Int32Array(spec.banks).fill(-1);
+    this.served = new Int32Array(spec.banks);
+    const mk = (op: "read" | "write"): Record<TensorKind, KindCounters> => {
+      const r = {} as Record<TensorKind, KindCounters>;
+      const verb = op === "read" ? "read from" : "written to";
+      for (const k of TENSOR_KINDS) {
+        r[k] = {
+          words: this.counter(`${op}.${k}`, "words", `${k} words ${verb} the global buffer`),
+          bytes: this.counter(`${op}Bytes.${k}`, "bytes", `${k} bytes ${verb} the global buffer`),
+          accesses: this.counter(`bank${op === "read" ? "Reads" : "Writes"}.${k}`, "accesses", `bank-word ${op}s for ${k} data`),
+          conflicts: this.counter(`${op}ConflictCycles.${k}`, "cycles", `cycles ${k} ${op}s lost to bank conflicts`),
+        };
+      }
+      return r;
+    };
+    this.readCounters = mk("read");
+    this.writeCounters = mk("write");
+    this.readLane = new Lane<Job>("read lane", (j) => this.timeJob(j, spec.readPorts), (j, now) => this.complete(j, now));
+    this.writeLane = new Lane<Job>("write lane", (j) => this.timeJob(j, spec.writePorts), (j, now) => this.complete(j, now));
+  }
+
+  /** Bytes not yet allocated. */
+  get freeBytes(): Bytes {
+    return bytes(this.spec.capacityBytes - this.used);
+  }
+
+  /**
+   * Allocates a region of `elements` elements of `dtype`.
+   * @throws ConfigError when it does not fit (naming the region, its size and the space left).
+   */
+  allocate(name: string, kind: TensorKind, dtype: ElementType, elements: number): GbufRegion {
+    if (this.regions.has(name)) throw new ConfigError(`${this.name}.regions.${name}`, name, "be allocated once (the name is taken)");
+    if (!Number.isInteger(elements) || elements < 1) throw new ConfigError(`${this.name}.regions.${name}.elements`, elements, "be a positive integer");
+    this.requireIdle("allocate");
+    const eb = dtypeInfo(dtype).bytes;
+    const b = eb * elements;
+    const bw = this.spec.bankWordBytes;
+    const base = Math.ceil(this.used / bw) * bw;
+    if (base + b > this.spec.capacityBytes) {
+      throw new ConfigError(
+        `${this.name}.capacityBytes`,
+        this.spec.capacityBytes,
+        `hold region ${name} (${elements} x ${dtype} = ${b} B) on top of the ${base} B already allocated`,
+      );
+    }
+    this.used = base + b;
+    const region: GbufRegion = Object.freeze({ name, kind, dtype, elements, baseAddress: bytes(base), bytes: bytes(b) });
+    this.regions.set(name, {
+      region,
+      data: allocateArray(dtype, elements),
+      tags: this.engine.checked ? new Float64Array(elements) : undefined,
+    });
+    return region;
+  }
+
+  /** Allocates two regions `<name>.0` and `<name>.1` of the same size (double buffering). */
+  allocateDouble(name: string, kind: TensorKind, dtype: ElementType, elements: number): readonly [GbufRegion, GbufRegion] {
+    const a = this.allocate(`${name}.0`, kind, dtype, elements);
+    const b = this.allocate(`${name}.1`, kind, dtype, elements);
+    return [a, b];
+  }
+
+  /** Frees every region (between layers). @throws InvariantError while requests are pending. */
+  reset(): void {
+    this.requireIdle("reset");
+    this.regions.clear();
+    this.used = 0;
+  }
+
+  private requireIdle(what: string): void {
+    if (this.busy()) throw new InvariantError(this.name, `cannot ${what} while requests are pending`);
+  }
+
+  /** A copy of a region's contents (backdoor, for tests: not timed, not counted). */
+  contents(region: GbufRegion): WordArray {
+    return this.held(region).data.slice();
+  }
+
+  private held(region: GbufRegion): Held {
+    const h = this.regions.get(region.name);
+    if (!h || h.region !== region) throw new InvariantError(this.name, `region ${region.name} is not allocated here`);
+    return h;
+  }
+
+  /** Bank-word address of a region element. */
+  private wordOf(region: GbufRegion, i: number): number {
+    return Math.floor((region.baseAddress + i * dtypeInfo(region.dtype).bytes) / this.spec.bankWordBytes);
+  }
+
+  /**
+   * The lane cycles and bank-word accesses of touching `box` of `region` with `ports` ports,
+   * by the in-order greedy rule of the file header.
+   */
+  accessCycles(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
+    const eb = dtypeInfo(region.dtype).bytes;
+    const bw = this.spec.bankWordBytes;
+    const base = region.baseAddress;
+    const wordsPerElement = eb > bw ? eb / bw : 1;
+    const mask = this.spec.banks - 1;
+    const perBank = this.spec.wordsPerCyclePerBank;
+    const stamp = this.stamp;
+    const served = this.served;
+    let cyc = ++this.stampSeq;
+    const firstCycle = cyc;
+    let portsUsed = 0;
+    let accesses = 0;
+    let prev = -1;
+    const access = (w: number): void => {
+      if (w === prev) return;
+      prev = w;
+      const bank = w & mask;
+      if (portsUsed === ports || (stamp[bank] === cyc && served[bank]! >= perBank)) {
+        cyc++;
+        portsUsed = 0;
+      }
+      if (stamp[bank] !== cyc) {
+        stamp[bank] = cyc;
+        served[bank] = 0;
+      }
+      served[bank]!++;
+      portsUsed++;
+      accesses++;
+    };
+    forEachRow(box, (start, length, stride) => {
+      for (let i = 0, e = start; i < length; i++, e += stride) {
+        const w0 = Math.floor((base + e * eb) / bw);
+        for (let k = 0; k < wordsPerElement; k++) access(w0 + k);
+      }
+    });
+    this.stampSeq = cyc;
+    return { cycles: cyc - firstCycle + 1, accesses };
+  }
+
+  private timeJob(job: Job, ports: number): number {
+    const t = this.accessCycles(job.req.region, job.req.box, ports);
+    job.cycles = t.cycles;
+    job.accesses = t.accesses;
+    return t.cycles;
+  }
+
+  override interact(now: number): void {
+    this.readLane.interact(now);
+    this.writeLane.interact(now);
+    for (let req = this.cmd.pop(now); req; req = this.cmd.pop(now)) {
+      const h = this.held(req.region);
+      const n = checkBox(this.name, `${req.op} of ${req.region.name}`, req.box, h.data.length);
+      if (req.op === "write") {
+        if (req.payload.data.length !== n) throw new InvariantError(this.name, `write of ${req.region.name}: payload has ${req.payload.data.length} words for a box of ${n}`);
+        if (dtypeOfArray(req.payload.data) !== req.region.dtype) throw new InvariantError(this.name, `write of ${req.region.name}: payload is ${dtypeOfArray(req.payload.data)}, region is ${req.region.dtype}`);
+        if (h.tags && (!req.payload.tags || req.payload.tags.length !== n)) throw new InvariantError(this.name, `write of ${req.region.name}: checked mode needs one tag per payload word`);
+        this.writeLane.push({ req, cycles: 0, accesses: 0 });
+        this.writeLane.interact(now);
+      } else {
+        if (h.tags && !req.expect) throw new InvariantError(this.name, `read of ${req.region.name}: checked mode needs the expected tags`);
+        this.readLane.push({ req, cycles: 0, accesses: 0 });
+        this.readLane.interact(now);
+      }
+    }
+    this.outbox.flush(now);
+  }
+
+  private complete(job: Job, now: number): void {
+    const req = job.req;
+    const h = this.held(req.region);
+    const n = boxSize(req.box.shape);
+    const eb = dtypeInfo(req.region.dtype).bytes;
+    const ports = req.op === "read" ? this.spec.readPorts : this.spec.writePorts;
+    const conflictCycles = job.cycles - Math.ceil(job.accesses / ports);
+    const c = (req.op === "read" ? this.readCounters : this.writeCounters)[req.region.kind];
+    c.words.value += n;
+    c.bytes.value += n * eb;
+    c.accesses.value += job.accesses;
+    c.conflicts.value += conflictCycles;
+    const base = { op: req.op, id: req.id, cycles: job.cycles, conflictCycles, completedAt: now } as const;
+    if (req.op === "read") {
+      if (h.tags) {
+        checkTags(this.name, h.tags, req.box, req.expect!, (i) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`, this.engine.tagSpaceNames);
+      }
+      const data = allocateArray(req.region.dtype, n);
+      gather(h.data, req.box, data);
+      let tags: Float64Array | undefined;
+      if (h.tags) {
+        tags = new Float64Array(n);
+        gather(h.tags, req.box, tags);
+      }
+      this.outbox.post(this.resp, { ...base, payload: tags ? { data, tags } : { data } });
+    } else {
+      scatter(req.payload.data, 0, h.data, req.box);
+      if (h.tags && req.payload.tags) scatter(req.payload.tags, 0, h.tags, req.box);
+      this.outbox.post(this.resp, base);
+    }
+  }
+
+  override progress(): void {
+    // Lane occupancy is fixed when a request starts; time alone changes nothing.
+  }
+
+  override horizon(now: number): number {
+    if (this.cmd.ready(now)) return 0;
+    return Math.min(this.readLane.horizon(now), this.writeLane.horizon(now), this.outbox.horizon(now));
+  }
+
+  override busy(): boolean {
+    return this.readLane.size > 0 || this.writeLane.size > 0 || this.outbox.size > 0 || this.cmd.pending > 0;
+  }
+
+  override status(): string {
+    return [this.readLane.status(), this.writeLane.status(), this.outbox.status()].filter(Boolean).join("; ");
+  }
+}

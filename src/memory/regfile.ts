@@ -1,0 +1,162 @@
+/**
+ * RegFile: the register files of the PEs of one array, one per PE, all organized alike.
+ *
+ * Modeled: each PE's register file has three partitions (Eyeriss: 224 weight entries, 12 input
+ * entries, 24 partial-sum entries); one entry holds one element of its partition's tensor (an
+ * int32 partial sum takes one entry, as a 16-bit input does). Storage is structure-of-arrays:
+ * one `Int32Array` per partition for all PEs, PE `p`'s partition being the slice
+ * `[p * entries, (p + 1) * entries)`, plus a parallel `Float64Array` of tags in checked mode. The
+ * PE array's MAC kernel reads these arrays directly: that is the hot path.
+ *
+ * Timing: none of its own. Its ports bound the rates of its users: a MAC reads two operands, so
+ * a PE issues at most floor(readPorts / 2) MACs per cycle; a delivery of n words to a PE takes at
+ * least ceil(n / writePorts) cycles (the Noc charges it).
+ *
+ * Counts per partition: entries read and written (`rf.read.weight`, `rf.write.psum`, ...) and
+ * entries filled locally without a network transfer (`rf.fill.*`, e.g. generated padding).
+ * Not modeled: a shared (unpartitioned) pool, port conflicts between MAC reads, deliveries and
+ * accumulator write-backs in the same cycle, register-file energy (src/report's table).
+ * Source: Eyeriss (Chen, Krishna, Emer, Sze, JSSC 2017, Sec. IV-C; ISCA 2016 Table IV).
+ */
+import {
+  checkBox,
+  checkTags,
+  ConfigError,
+  fillBox,
+  gather,
+  InvariantError,
+  scatter,
+  writeExpectedTags,
+  type Box,
+  type Counter,
+  type CounterRegistry,
+  type Payload,
+  type TagExpect,
+  type WordArray,
+} from "../core/index.js";
+import type { RegFileSpec } from "../arch/spec.js";
+
+/** A register-file partition. */
+export type RfPartition = "input" | "weight" | "psum";
+
+/** The three partitions. */
+export const RF_PARTITIONS: readonly RfPartition[] = Object.freeze(["input", "weight", "psum"]);
+
+/** Validates a RegFileSpec. @throws ConfigError naming `<path>.<field>`. */
+export function validateRegFileSpec(spec: RegFileSpec, path = "rf"): RegFileSpec {
+  for (const f of ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const) {
+    const v = spec[f];
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
+  }
+  return spec;
+}
+
+/** Counters of one partition. */
+interface PartCounters {
+  readonly read: Counter;
+  readonly write: Counter;
+  readonly fill: Counter;
+}
+
+/** The register files of `pes` PEs (see the file header). */
+export class RegFile {
+  /** The validated spec. */
+  readonly spec: RegFileSpec;
+  /** Entries per PE per partition. */
+  readonly entries: Readonly<Record<RfPartition, number>>;
+  /** Values, all PEs, per partition (PE p at offset p * entries[part]). Read by the MAC kernel. */
+  readonly data: Readonly<Record<RfPartition, Int32Array>>;
+  /** Tags in checked mode, laid out like `data`. */
+  readonly tags: Readonly<Record<RfPartition, Float64Array>> | undefined;
+  /** Counters, per partition. Incremented by the owner (PeArray) and by this class. */
+  readonly counters: Readonly<Record<RfPartition, PartCounters>>;
+
+  /**
+   * @param counters the engine's registry.
+   * @param name counter prefix (`rf`).
+   * @param pes number of PEs.
+   */
+  constructor(
+    counters: CounterRegistry,
+    readonly name: string,
+    spec: RegFileSpec,
+    readonly pes: number,
+    checked: boolean,
+  ) {
+    this.spec = Object.freeze({ ...validateRegFileSpec(spec, name) });
+    this.entries = Object.freeze({ input: spec.inputEntries, weight: spec.weightEntries, psum: spec.psumEntries });
+    const d = {} as Record<RfPartition, Int32Array>;
+    const t = {} as Record<RfPartition, Float64Array>;
+    const c = {} as Record<RfPartition, PartCounters>;
+    for (const p of RF_PARTITIONS) {
+      d[p] = new Int32Array(pes * this.entries[p]);
+      t[p] = new Float64Array(checked ? pes * this.entries[p] : 0);
+      c[p] = {
+        read: counters.register(`${name}.read.${p}`, "words", `${p} entries read from PE register files`),
+        write: counters.register(`${name}.write.${p}`, "words", `${p} entries written to PE register files`),
+        fill: counters.register(`${name}.fill.${p}`, "words", `${p} entries set locally (generated, e.g. padding or psum init), no transfer`),
+      };
+    }
+    this.data = Object.freeze(d);
+    this.tags = checked ? Object.freeze(t) : undefined;
+    this.counters = Object.freeze(c);
+  }
+
+  /** Describes a flat partition index as `PE p entry e`. */
+  describe(part: RfPartition, flat: number): string {
+    const e = this.entries[part];
+    return `PE ${Math.floor(flat / e)} ${part} entry ${flat % e}`;
+  }
+
+  private shift(part: RfPartition, pe: number, box: Box, what: string): Box {
+    if (!Number.isInteger(pe) || pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `${what}: no PE ${pe}`);
+    checkBox(this.name, `${what} of ${part} in PE ${pe}`, box, this.entries[part]);
+    return { shape: box.shape, offset: box.offset + pe * this.entries[part], strides: box.strides };
+  }
+
+  /**
+   * Writes `n` words of `payload` from `from` into `box` of PE `pe`'s partition, with their tags.
+   * Counts `n` writes.
+   */
+  write(part: RfPartition, pe: number, box: Box, payload: Payload, from: number, n: number): void {
+    const b = this.shift(part, pe, box, "write");
+    scatter(payload.data, from, this.data[part], b);
+    if (this.tags) {
+      if (!payload.tags) throw new InvariantError(this.name, `write of ${part} in PE ${pe}: checked mode needs tags`);
+      scatter(payload.tags, from, this.tags[part], b);
+    }
+    this.counters[part].write.value += n;
+  }
+
+  /**
+   * Reads `box` of PE `pe`'s partition into `dst` from `at` (and its tags into `dstTags`),
+   * checking tags against `expect` in checked mode. Counts the reads.
+   */
+  read(part: RfPartition, pe: number, box: Box, dst: WordArray, dstTags: Float64Array | undefined, at: number, n: number, expect: TagExpect | undefined): void {
+    const b = this.shift(part, pe, box, "read");
+    if (this.tags) {
+      if (!expect) throw new InvariantError(this.name, `read of ${part} in PE ${pe}: checked mode needs the expected tags`);
+      checkTags(this.name, this.tags[part], b, expect, (f) => this.describe(part, f));
+      if (dstTags) gather(this.tags[part], b, dstTags, at);
+    }
+    gather(this.data[part], b, dst, at);
+    this.counters[part].read.value += n;
+  }
+
+  /** Sets `box` of PE `pe`'s partition to `value`, tagging it as `tags` says. Counts fills. */
+  fill(part: RfPartition, pe: number, box: Box, value: number, tags: TagExpect | undefined, n: number): void {
+    const b = this.shift(part, pe, box, "fill");
+    fillBox(this.data[part], b, value);
+    if (this.tags) {
+      if (!tags) throw new InvariantError(this.name, `fill of ${part} in PE ${pe}: checked mode needs the tags to write`);
+      writeExpectedTags(this.tags[part], b, tags);
+    }
+    this.counters[part].fill.value += n;
+  }
+
+  /** A copy of PE `pe`'s partition (backdoor, for tests). */
+  contents(part: RfPartition, pe: number): Int32Array {
+    const e = this.entries[part];
+    return this.data[part].slice(pe * e, (pe + 1) * e);
+  }
+}

@@ -1,0 +1,6 @@
+/** The PE array, its PEs and the on-chip network. */
+export * from "./pe-set.js";
+export * from "./stall.js";
+export * from "./wave.js";
+export * from "./pe-array.js";
+export * from "./noc.js";

@@ -1,0 +1,282 @@
+/**
+ * Noc: the on-chip network between the global buffer and the PE array, and between PEs.
+ *
+ * Modeled, as independent FIFO lanes (each serves one transfer at a time, in order):
+ * - three delivery buses, GBuf -> PEs: `input` (inputWordsPerCycle), `weight`
+ *   (weightWordsPerCycle) and `psum` (psumWordsPerCycle, default drainWordsPerCycle). A delivery
+ *   carries a payload to a rectangle of PEs (one PE, a row, a column, all): multicast (the same
+ *   words to every PE: the source read once, N deliveries counted) or, with `perPe`, a distinct
+ *   box per PE (unicast over the same bus);
+ * - the drain path, PEs -> GBuf (drainWordsPerCycle): the words of a rectangle of PEs;
+ * - the neighbour links (when `neighbourLinks`): one word per cycle per link, one cycle per hop,
+ *   all links of an operation in parallel; shifts (systolic forwarding) and psum reductions.
+ *
+ * Timing (lane occupancy d, from the cycle the transfer starts; its response is sent in the last
+ * cycle, see core/lane.ts):
+ *     deliver n words (per PE) to N PEs:   d = max(ceil(W / busWidth), ceil(n / rf.writePorts)),
+ *                                          W = n (multicast) or n * N (perPe)
+ *     drain n words per PE from N PEs:     the PEs are read in the cycle the drain is accepted;
+ *                                          the words reach the lane one cycle later, then
+ *                                          d = ceil(n * N / drainWordsPerCycle)
+ *     link shift of n words:               d = n + 1            (n words, 1 hop)
+ *     link reduce of n words over L PEs:   d = n + L - 1        (pipelined over L - 1 hops)
+ * Example: 16 input words multicast to a 12-PE column at 4 words/cycle with 1 RF write port:
+ * d = max(4, 16) = 16 cycles; `noc.send.input` += 16, `noc.deliver.input` += 192.
+ *
+ * Counts per tensor (partition): words on each bus (`noc.send.*`, = words read at the source),
+ * words delivered into PEs (`noc.deliver.*`), words drained (`noc.drain.*`), link transfers in
+ * words x hops (`noc.link.*`).
+ * Not modeled: contention between lanes, per-link contention (a link lane runs one operation at
+ * a time for the whole array), routing and flits (Eyeriss's X/Y buses with ID matching are
+ * modeled as rectangle multicast), energy per hop (src/report).
+ * Source: Eyeriss NoC (Chen et al., JSSC 2017, Sec. V: GIN multicast, local PE-to-PE links for
+ * psum accumulation); systolic forwarding as in the TPU (Jouppi et al., ISCA 2017).
+ */
+import {
+  boxSize,
+  Component,
+  ConfigError,
+  InvariantError,
+  Lane,
+  Outbox,
+  type Box,
+  type Counter,
+  type Engine,
+  type InPort,
+  type OutPort,
+  type Payload,
+} from "../core/index.js";
+import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
+import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
+import type { LinkOp, NocToPe, PeReadData } from "./pe-array.js";
+import { checkRect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
+
+/** Deliver a payload into the register files of a rectangle of PEs. */
+export interface NocDeliver {
+  readonly op: "deliver";
+  readonly id: number;
+  readonly part: RfPartition;
+  readonly pes: PeRect;
+  /** Where each PE stores the words, in its `part` partition. */
+  readonly box: Box;
+  readonly payload: Payload;
+  /** One box per PE (rectangle order) instead of one box for all (multicast). Default false. */
+  readonly perPe?: boolean;
+}
+
+/** Drain `box` of `part` from every PE of a rectangle towards the global buffer. */
+export interface NocDrain {
+  readonly op: "drain";
+  readonly id: number;
+  readonly part: RfPartition;
+  readonly pes: PeRect;
+  readonly box: Box;
+  /** Tags the words must carry (required in checked mode). */
+  readonly expect?: PeTagExpect;
+}
+
+/** Move words between neighbouring PEs. */
+export interface NocLink {
+  readonly op: "link";
+  readonly id: number;
+  readonly link: LinkOp;
+}
+
+/** A request to the network. */
+export type NocRequest = NocDeliver | NocDrain | NocLink;
+
+/** A completed request; a drain carries its words (PE-major, box order within a PE). */
+export interface NocResponse {
+  readonly op: "deliver" | "drain" | "link";
+  readonly id: number;
+  readonly payload?: Payload;
+  readonly completedAt: number;
+}
+
+/** Validates a NocSpec. @throws ConfigError naming `<path>.<field>`. */
+export function validateNocSpec(spec: NocSpec, path = "noc"): NocSpec {
+  for (const f of ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle"] as const) {
+    if (!Number.isInteger(spec[f]) || spec[f] < 1) throw new ConfigError(`${path}.${f}`, spec[f], "be a positive integer");
+  }
+  if (spec.psumWordsPerCycle !== undefined && (!Number.isInteger(spec.psumWordsPerCycle) || spec.psumWordsPerCycle < 1)) {
+    throw new ConfigError(`${path}.psumWordsPerCycle`, spec.psumWordsPerCycle, "be a positive integer when given");
+  }
+  if (typeof spec.neighbourLinks !== "boolean") throw new ConfigError(`${path}.neighbourLinks`, spec.neighbourLinks, "be true or false");
+  return spec;
+}
+
+interface DrainJob {
+  readonly req: NocDrain;
+  payload: Payload | undefined;
+}
+
+/** Options of a {@link Noc}. */
+export interface NocOptions {
+  /** Component name and counter prefix. Default `noc`. */
+  readonly name?: string;
+}
+
+/**
+ * The network. Ports: `cmd` / `resp` (driver), `peSide` (to the PE array's `fromNoc`),
+ * `fromPe` (from the PE array's `toNoc`).
+ */
+export class Noc extends Component {
+  /** Requests from the driver. */
+  readonly cmd: InPort<NocRequest>;
+  /** Responses to the driver. */
+  readonly resp: OutPort<NocResponse>;
+  /** Register-file traffic to the PE array. */
+  readonly peSide: OutPort<NocToPe>;
+  /** Drain data from the PE array. */
+  readonly fromPe: InPort<PeReadData>;
+  /** The validated spec. */
+  readonly spec: NocSpec;
+  private readonly rows: number;
+  private readonly cols: number;
+  private readonly rfWritePorts: number;
+  private readonly buses: Record<RfPartition, Lane<NocDeliver>>;
+  private readonly busWidth: Record<RfPartition, number>;
+  private readonly drainLane: Lane<DrainJob>;
+  private readonly linkLane: Lane<NocLink>;
+  private readonly drainsWaiting = new Map<number, DrainJob>();
+  private readonly outbox = new Outbox();
+  private readonly sendC: Record<RfPartition, Counter>;
+  private readonly deliverC: Record<RfPartition, Counter>;
+  private readonly drainC: Record<RfPartition, Counter>;
+  private readonly linkC: Record<RfPartition, Counter>;
+
+  constructor(engine: Engine, spec: { readonly noc: NocSpec; readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: NocOptions = {}) {
+    super(engine, options.name ?? "noc");
+    this.spec = Object.freeze({ ...validateNocSpec(spec.noc, this.name) });
+    this.rows = spec.array.rows;
+    this.cols = spec.array.cols;
+    this.rfWritePorts = spec.rf.writePorts;
+    this.cmd = this.inPort<NocRequest>("cmd");
+    this.resp = this.outPort<NocResponse>("resp");
+    this.peSide = this.outPort<NocToPe>("peSide");
+    this.fromPe = this.inPort<PeReadData>("fromPe");
+    this.busWidth = {
+      input: spec.noc.inputWordsPerCycle,
+      weight: spec.noc.weightWordsPerCycle,
+      psum: spec.noc.psumWordsPerCycle ?? spec.noc.drainWordsPerCycle,
+    };
+    const mk = (what: string, desc: string): Record<RfPartition, Counter> => {
+      const r = {} as Record<RfPartition, Counter>;
+      for (const p of RF_PARTITIONS) r[p] = this.counter(`${what}.${p}`, "words", desc.replace("%", p));
+      return r;
+    };
+    this.sendC = mk("send", "% words carried by the % bus from the global buffer (one per source word, whatever the fan-out)");
+    this.deliverC = mk("deliver", "% words delivered into PE register files (a multicast to N PEs counts N)");
+    this.drainC = mk("drain", "% words carried by the drain path from PEs to the global buffer");
+    this.linkC = mk("link", "% words moved over neighbour links, times hops");
+    const bus = (p: RfPartition): Lane<NocDeliver> =>
+      new Lane<NocDeliver>(`${p} bus`, (d) => this.deliverCycles(d), (d, now) => this.finishDeliver(d, now));
+    this.buses = { input: bus("input"), weight: bus("weight"), psum: bus("psum") };
+    this.drainLane = new Lane<DrainJob>(
+      "drain path",
+      (j) => Math.ceil(j.payload!.data.length / this.spec.drainWordsPerCycle),
+      (j, now) => {
+        this.drainC[j.req.part].value += j.payload!.data.length;
+        this.outbox.post(this.resp, { op: "drain", id: j.req.id, payload: j.payload!, completedAt: now });
+      },
+    );
+    this.linkLane = new Lane<NocLink>("links", (l) => this.linkCycles(l.link), (l, now) => this.finishLink(l, now));
+  }
+
+  private deliverCycles(d: NocDeliver): number {
+    const n = boxSize(d.box.shape);
+    const words = d.perPe ? n * rectSize(d.pes) : n;
+    return Math.max(Math.ceil(words / this.busWidth[d.part]), Math.ceil(n / this.rfWritePorts));
+  }
+
+  private finishDeliver(d: NocDeliver, now: number): void {
+    const n = boxSize(d.box.shape);
+    const N = rectSize(d.pes);
+    this.sendC[d.part].value += d.perPe ? n * N : n;
+    this.deliverC[d.part].value += n * N;
+    this.outbox.post(this.peSide, { op: "write", part: d.part, pes: d.pes, box: d.box, payload: d.payload, perPe: d.perPe ?? false });
+    this.outbox.post(this.resp, { op: "deliver", id: d.id, completedAt: now });
+  }
+
+  private lineLength(l: LinkOp): number {
+    return l.dir === "north" || l.dir === "south" ? l.pes.rows : l.pes.cols;
+  }
+
+  private linkCycles(l: LinkOp): number {
+    const n = boxSize((l.kind === "shift" ? l.src : l.box).shape);
+    return l.kind === "shift" ? n + 1 : n + this.lineLength(l) - 1;
+  }
+
+  private finishLink(l: NocLink, now: number): void {
+    const k = l.link;
+    const n = boxSize((k.kind === "shift" ? k.src : k.box).shape);
+    const N = rectSize(k.pes);
+    const L = this.lineLength(k);
+    this.linkC[k.part].value += k.kind === "shift" ? n * N : n * (L - 1) * (N / L);
+    this.outbox.post(this.peSide, { op: "link", link: k });
+    this.outbox.post(this.resp, { op: "link", id: l.id, completedAt: now });
+  }
+
+  private accept(r: NocRequest, now: number): void {
+    if (r.op === "deliver") {
+      checkRect(this.name, r.pes, this.rows, this.cols);
+      const n = boxSize(r.box.shape);
+      const need = r.perPe ? n * rectSize(r.pes) : n;
+      if (r.payload.data.length !== need) throw new InvariantError(this.name, `deliver of ${r.part}: payload has ${r.payload.data.length} words, needs ${need}`);
+      this.buses[r.part].push(r);
+      this.buses[r.part].interact(now);
+    } else if (r.op === "drain") {
+      checkRect(this.name, r.pes, this.rows, this.cols);
+      if (this.drainsWaiting.has(r.id)) throw new InvariantError(this.name, `two drains in flight with id ${r.id}`);
+      this.drainsWaiting.set(r.id, { req: r, payload: undefined });
+      const read = r.expect ? { op: "read" as const, id: r.id, part: r.part, pes: r.pes, box: r.box, expect: r.expect } : { op: "read" as const, id: r.id, part: r.part, pes: r.pes, box: r.box };
+      this.outbox.post(this.peSide, read);
+    } else {
+      if (!this.spec.neighbourLinks) throw new InvariantError(this.name, `link ${r.link.kind} requested but ${this.name}.neighbourLinks is false`);
+      checkRect(this.name, r.link.pes, this.rows, this.cols);
+      this.linkLane.push(r);
+      this.linkLane.interact(now);
+    }
+  }
+
+  override interact(now: number): void {
+    for (const p of RF_PARTITIONS) this.buses[p].interact(now);
+    this.drainLane.interact(now);
+    this.linkLane.interact(now);
+    for (let d = this.fromPe.pop(now); d; d = this.fromPe.pop(now)) {
+      const j = this.drainsWaiting.get(d.id);
+      if (!j) throw new InvariantError(this.name, `drain data for unknown id ${d.id}`);
+      this.drainsWaiting.delete(d.id);
+      j.payload = d.payload;
+      this.drainLane.push(j);
+      this.drainLane.interact(now);
+    }
+    for (let r = this.cmd.pop(now); r; r = this.cmd.pop(now)) this.accept(r, now);
+    this.outbox.flush(now);
+  }
+
+  override progress(): void {
+    // Lane occupancies are fixed when transfers start; time alone changes nothing.
+  }
+
+  override horizon(now: number): number {
+    if (this.cmd.ready(now) || this.fromPe.ready(now)) return 0;
+    let h = Math.min(this.drainLane.horizon(now), this.linkLane.horizon(now), this.outbox.horizon(now));
+    for (const p of RF_PARTITIONS) h = Math.min(h, this.buses[p].horizon(now));
+    return h;
+  }
+
+  override busy(): boolean {
+    let b = this.drainLane.size > 0 || this.linkLane.size > 0 || this.outbox.size > 0 || this.drainsWaiting.size > 0 || this.cmd.pending > 0 || this.fromPe.pending > 0;
+    for (const p of RF_PARTITIONS) b = b || this.buses[p].size > 0;
+    return b;
+  }
+
+  override status(): string {
+    const parts = RF_PARTITIONS.map((p) => this.buses[p].status());
+    parts.push(this.drainLane.status(), this.linkLane.status());
+    if (this.drainsWaiting.size) parts.push(`${this.drainsWaiting.size} drain(s) waiting for PE data`);
+    if (this.outbox.size) parts.push(this.outbox.status());
+    return parts.filter((s) => !s.endsWith("idle")).join("; ") || "idle";
+  }
+}

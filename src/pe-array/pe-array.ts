@@ -1,0 +1,476 @@
+/**
+ * PeArray: `rows x cols` processing elements, each a MAC unit with its register file.
+ *
+ * Modeled: every PE owns a {@link RegFile} (input, weight and psum partitions) and one MAC unit
+ * completing up to `m = min(macsPerCycle, floor(rf.readPorts / 2))` MACs per cycle (a MAC reads
+ * two operands), int32 wrap-around accumulation. The driver sends MAC waves ({@link MacWave}: one
+ * loop nest run by every PE of a rectangle) and local fills on `cmd`; they run one after the
+ * other. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
+ * link moves) and are applied in the cycle they arrive, concurrently with a running wave.
+ *
+ * Timing: a wave of T MACs per PE started (popped) in cycle s issues in cycles s .. s + I - 1 with
+ * I = ceil(T / m), then drains its pipeline for `pipelineLatency` = L cycles, and completes in
+ * cycle s + I + L - 1 (its `done` is visible to the driver in cycle s + I + L). The MACs of issue
+ * cycle k are those of flattened indices [k m, (k + 1) m). A fill of n entries per PE takes
+ * ceil(n / rf.writePorts) cycles. Example: T = 10, m = 1, L = 2: popped in cycle 5, done in
+ * cycle 16 (docs/timing.md).
+ *
+ * Exactness: reference mode executes each issue cycle's MACs in that cycle; fast mode executes
+ * them lazily, in bulk, at the next event that can observe the register files (an arrival from
+ * the network, the wave's completion). Either way every MAC sees the register contents of its own
+ * cycle, so both modes produce the same values (tested).
+ *
+ * Stall attribution (stall.ts): each PE-cycle is busy (an issue cycle of a wave covering the PE),
+ * `unmapped` (an issue cycle of a wave not covering it), `pipeline` (a wave's last L cycles), or
+ * idle for the reason the driver last posted on `waitReason`.
+ *
+ * Not modeled: a shared RF port budget between MACs, deliveries and write-backs; per-PE
+ * independent control (all PEs of a wave run the same nest, as in Eyeriss's SIMD-like control);
+ * clock gating. Source: Eyeriss PE (Chen et al., JSSC 2017, Sec. IV); Gemmini's PE registers its
+ * operands (`in_a` -> `out_a`), here the neighbour links of the Noc.
+ */
+import {
+  boxSize,
+  Component,
+  ConfigError,
+  InvariantError,
+  Lane,
+  Outbox,
+  type Box,
+  type Counter,
+  type Engine,
+  type InPort,
+  type OutPort,
+  type Payload,
+} from "../core/index.js";
+import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
+import { RegFile, type RfPartition } from "../memory/regfile.js";
+import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
+import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
+import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
+
+/** Run a MAC wave. */
+export interface PeWaveCommand {
+  readonly op: "wave";
+  readonly id: number;
+  readonly wave: MacWave;
+}
+
+/** Set `box` of partition `part` to `value` in every PE of `pes` (no network transfer: e.g. psum init, padding). */
+export interface PeFillCommand {
+  readonly op: "fill";
+  readonly id: number;
+  readonly part: RfPartition;
+  readonly pes: PeRect;
+  readonly box: Box;
+  readonly value: number;
+  /** The tags to give the words (required in checked mode), strides per box dimension. */
+  readonly tags?: PeTagExpect;
+}
+
+/** A command from the driver. */
+export type PeArrayCommand = PeWaveCommand | PeFillCommand;
+
+/** Completion of a command. */
+export interface PeArrayDone {
+  readonly op: "wave" | "fill";
+  readonly id: number;
+  readonly completedAt: number;
+}
+
+/** From the network: write `box` of `part` in every PE of `pes` (one payload for all, or one per PE). */
+export interface PeWrite {
+  readonly op: "write";
+  readonly part: RfPartition;
+  readonly pes: PeRect;
+  readonly box: Box;
+  readonly payload: Payload;
+  /** When true the payload holds one box per PE, in rectangle order. */
+  readonly perPe: boolean;
+}
+
+/** From the network: read `box` of `part` from every PE of `pes`; answered on `toNoc`. */
+export interface PeRead {
+  readonly op: "read";
+  readonly id: number;
+  readonly part: RfPartition;
+  readonly pes: PeRect;
+  readonly box: Box;
+  readonly expect?: PeTagExpect;
+}
+
+/** A compass direction on the array: north = row - 1, south = row + 1, west = col - 1, east = col + 1. */
+export type Direction = "north" | "south" | "east" | "west";
+
+/** Neighbour-link operations (timed and counted by the Noc, applied by the array). */
+export type LinkOp =
+  | {
+      /** Every PE of `pes` sends `src` to its neighbour in `dir`, which stores it in `dst`. */
+      readonly kind: "shift";
+      readonly part: RfPartition;
+      readonly pes: PeRect;
+      readonly dir: Direction;
+      readonly src: Box;
+      readonly dst: Box;
+      /** Tags the senders' words must carry (checked mode). */
+      readonly expect?: PeTagExpect;
+    }
+  | {
+      /**
+       * Partial-sum reduction along `dir`: in each line of `pes` (a column for north/south, a row
+       * for east/west) each PE, starting at the far end, adds its `box` into the next PE's `box`;
+       * the PE at the `dir` end ends up with the sum (int32 wrap-around).
+       */
+      readonly kind: "reduce";
+      readonly part: RfPartition;
+      readonly pes: PeRect;
+      readonly dir: Direction;
+      readonly box: Box;
+      readonly expect?: PeTagExpect;
+    };
+
+/** From the network: apply a link operation. */
+export interface PeLink {
+  readonly op: "link";
+  readonly link: LinkOp;
+}
+
+/** What the network sends to the array. */
+export type NocToPe = PeWrite | PeRead | PeLink;
+
+/** The array's answer to a {@link PeRead}: dense, PE-major (rectangle order), box order within a PE. */
+export interface PeReadData {
+  readonly id: number;
+  readonly payload: Payload;
+}
+
+/** Validates a PeArraySpec with the RF it needs. @throws ConfigError. */
+export function validatePeArraySpec(spec: PeArraySpec, rf: RegFileSpec, path = "array"): PeArraySpec {
+  for (const f of ["rows", "cols", "macsPerCycle"] as const) {
+    if (!Number.isInteger(spec[f]) || spec[f] < 1) throw new ConfigError(`${path}.${f}`, spec[f], "be a positive integer");
+  }
+  if (!Number.isInteger(spec.pipelineLatency) || spec.pipelineLatency < 0) throw new ConfigError(`${path}.pipelineLatency`, spec.pipelineLatency, "be a non-negative integer");
+  if (!Number.isInteger(rf.readPorts) || rf.readPorts < 2) {
+    throw new ConfigError("rf.readPorts", rf.readPorts, "be at least 2 (a MAC reads an input and a weight in the same cycle)");
+  }
+  return spec;
+}
+
+/** Options of a {@link PeArray}. */
+export interface PeArrayOptions {
+  /** Component name and counter prefix. Default `pe`. */
+  readonly name?: string;
+  /** Counter prefix of the register files. Default `rf`. */
+  readonly rfName?: string;
+}
+
+/** A read-only view of one PE, for inspection and tests. */
+export class Pe {
+  constructor(
+    private readonly rf: RegFile,
+    /** Row in the array. */
+    readonly row: number,
+    /** Column in the array. */
+    readonly col: number,
+    /** Flat index `row * cols + col`. */
+    readonly index: number,
+  ) {}
+
+  /** A copy of one partition of this PE's register file. */
+  contents(part: RfPartition): Int32Array {
+    return this.rf.contents(part, this.index);
+  }
+}
+
+interface Phase {
+  readonly start: number;
+  readonly issueEnd: number;
+  readonly end: number;
+  readonly pes: number;
+}
+
+interface ActiveWave {
+  readonly cw: CompiledWave;
+  readonly start: number;
+  readonly issueCycles: number;
+  executed: number;
+}
+
+/** The PE array (see the file header). Ports: `cmd`, `done`, `fromNoc`, `toNoc`, `waitReason`. */
+export class PeArray extends Component {
+  /** Waves and fills from the driver. */
+  readonly cmd: InPort<PeArrayCommand>;
+  /** Completions to the driver. */
+  readonly done: OutPort<PeArrayDone>;
+  /** Register-file traffic from the network. */
+  readonly fromNoc: InPort<NocToPe>;
+  /** Drain data to the network. */
+  readonly toNoc: OutPort<PeReadData>;
+  /** What the driver is waiting for (stall attribution). */
+  readonly waitReason: InPort<WaitReason>;
+  /** The register files of all PEs. */
+  readonly rf: RegFile;
+  /** The validated spec. */
+  readonly spec: PeArraySpec;
+  /** Number of PEs. */
+  readonly size: number;
+  /** MACs one PE issues per cycle: min(macsPerCycle, floor(rf.readPorts / 2)). */
+  readonly macsPerIssue: number;
+  private readonly lane: Lane<PeArrayCommand>;
+  private readonly outbox = new Outbox();
+  private active: ActiveWave | undefined;
+  private phase: Phase = { start: 0, issueEnd: 0, end: 0, pes: 0 };
+  private reason: WaitReason = "control";
+  private readonly macs: Counter;
+  private readonly busyCycles: Counter;
+  private readonly idle: Record<StallCause, Counter>;
+  private readonly eager: boolean;
+
+  constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: PeArrayOptions = {}) {
+    super(engine, options.name ?? "pe");
+    this.spec = Object.freeze({ ...validatePeArraySpec(spec.array, spec.rf, this.name) });
+    this.size = spec.array.rows * spec.array.cols;
+    this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked);
+    this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
+    this.eager = engine.mode === "reference";
+    this.cmd = this.inPort<PeArrayCommand>("cmd");
+    this.done = this.outPort<PeArrayDone>("done");
+    this.fromNoc = this.inPort<NocToPe>("fromNoc");
+    this.toNoc = this.outPort<PeReadData>("toNoc");
+    this.waitReason = this.inPort<WaitReason>("waitReason");
+    this.macs = this.counter("mac", "MACs", "multiply-accumulates executed (all PEs)");
+    this.busyCycles = this.counter("busy", "PE-cycles", "PE-cycles in which the PE issued at least one MAC");
+    const idle = {} as Record<StallCause, Counter>;
+    for (const c of STALL_CAUSES) idle[c] = this.counter(`idle.${c}`, "PE-cycles", `idle PE-cycles attributed to ${c}`);
+    this.idle = idle;
+    this.lane = new Lane<PeArrayCommand>("cmd lane", (c, now) => this.startCommand(c, now), (c, now) => this.finishCommand(c, now));
+  }
+
+  /** Rows of the array. */
+  get rows(): number {
+    return this.spec.rows;
+  }
+
+  /** Columns of the array. */
+  get cols(): number {
+    return this.spec.cols;
+  }
+
+  /** The rectangle of the whole array. */
+  all(): PeRect {
+    return { row0: 0, col0: 0, rows: this.spec.rows, cols: this.spec.cols };
+  }
+
+  /** Row `r`. */
+  row(r: number): PeRect {
+    return { row0: r, col0: 0, rows: 1, cols: this.spec.cols };
+  }
+
+  /** Column `c`. */
+  col(c: number): PeRect {
+    return { row0: 0, col0: c, rows: this.spec.rows, cols: 1 };
+  }
+
+  /** One PE. */
+  one(r: number, c: number): PeRect {
+    return { row0: r, col0: c, rows: 1, cols: 1 };
+  }
+
+  /** A view of PE (r, c). */
+  pe(r: number, c: number): Pe {
+    checkRect(this.name, this.one(r, c), this.spec.rows, this.spec.cols);
+    return new Pe(this.rf, r, c, r * this.spec.cols + c);
+  }
+
+  private startCommand(c: PeArrayCommand, now: number): number {
+    checkRect(this.name, c.op === "fill" ? c.pes : c.wave.pes, this.spec.rows, this.spec.cols);
+    if (c.op === "fill") {
+      const n = boxSize(c.box.shape);
+      return Math.ceil(n / this.rf.spec.writePorts);
+    }
+    const cw = compileWave(this.name, c.wave, this.rf, this.engine.checked);
+    const issueCycles = Math.ceil(cw.macs / this.macsPerIssue);
+    this.active = { cw, start: now, issueCycles, executed: 0 };
+    this.phase = { start: now, issueEnd: now + issueCycles, end: now + issueCycles + this.spec.pipelineLatency, pes: rectSize(c.wave.pes) };
+    return issueCycles + this.spec.pipelineLatency;
+  }
+
+  /** Executes the active wave's MACs up to flattened index `target`. */
+  private execute(target: number): void {
+    const a = this.active!;
+    if (target <= a.executed) return;
+    if (this.engine.checked) {
+      runWaveChecked(this.name, a.cw, this.rf, this.spec.cols, a.executed, target, (t) => this.engine.formatTag(t));
+    } else {
+      runWave(a.cw, this.rf, this.spec.cols, a.executed, target);
+    }
+    a.executed = target;
+  }
+
+  /** Runs the MACs of the active wave's issue cycles before `cycle`. */
+  private catchUp(cycle: number): void {
+    const a = this.active;
+    if (!a) return;
+    const k = Math.min(a.issueCycles, cycle - a.start);
+    if (k > 0) this.execute(Math.min(a.cw.macs, k * this.macsPerIssue));
+  }
+
+  private finishCommand(c: PeArrayCommand, now: number): void {
+    if (c.op === "fill") {
+      const n = boxSize(c.box.shape);
+      this.forEachPe(c.pes, (p, i, j) => this.rf.fill(c.part, p, c.box, c.value, c.tags ? peTagExpect(c.tags, i, j, c.pes.cols) : undefined, n));
+    } else {
+      const a = this.active!;
+      this.execute(a.cw.macs);
+      const pes = rectSize(c.wave.pes);
+      this.macs.value += a.cw.macs * pes;
+      const rfc = this.rf.counters;
+      rfc.input.read.value += a.cw.macs * pes;
+      rfc.weight.read.value += a.cw.macs * pes;
+      rfc.psum.read.value += a.cw.psumRuns * pes;
+      rfc.psum.write.value += a.cw.psumRuns * pes;
+      this.active = undefined;
+    }
+    this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
+  }
+
+  private forEachPe(r: PeRect, f: (p: number, i: number, j: number) => void): void {
+    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) f((r.row0 + i) * this.spec.cols + r.col0 + j, i, j);
+  }
+
+  private applyNoc(m: NocToPe, now: number): void {
+    if (m.op === "write") {
+      checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);
+      const n = boxSize(m.box.shape);
+      const need = m.perPe ? n * rectSize(m.pes) : n;
+      if (m.payload.data.length !== need) throw new InvariantError(this.name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
+      let k = 0;
+      this.forEachPe(m.pes, (p) => {
+        this.rf.write(m.part, p, m.box, m.payload, m.perPe ? k * n : 0, n);
+        k++;
+      });
+    } else if (m.op === "read") {
+      checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);
+      const n = boxSize(m.box.shape);
+      const total = n * rectSize(m.pes);
+      const data = new Int32Array(total);
+      const tags = this.engine.checked ? new Float64Array(total) : undefined;
+      let k = 0;
+      this.forEachPe(m.pes, (p, i, j) => {
+        this.rf.read(m.part, p, m.box, data, tags, k * n, n, m.expect ? peTagExpect(m.expect, i, j, m.pes.cols) : undefined);
+        k++;
+      });
+      this.outbox.post(this.toNoc, { id: m.id, payload: tags ? { data, tags } : { data } });
+    } else {
+      this.applyLink(m.link);
+    }
+    void now;
+  }
+
+  private neighbour(dir: Direction): [number, number] {
+    return dir === "north" ? [-1, 0] : dir === "south" ? [1, 0] : dir === "west" ? [0, -1] : [0, 1];
+  }
+
+  private applyLink(l: LinkOp): void {
+    checkRect(this.name, l.pes, this.spec.rows, this.spec.cols);
+    const [dr, dc] = this.neighbour(l.dir);
+    const cols = this.spec.cols;
+    if (l.kind === "shift") {
+      checkRect(this.name, { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols }, this.spec.rows, this.spec.cols);
+      const n = boxSize(l.src.shape);
+      if (boxSize(l.dst.shape) !== n) throw new InvariantError(this.name, "link shift: src and dst boxes differ in size");
+      const total = n * rectSize(l.pes);
+      const data = new Int32Array(total);
+      const tags = this.engine.checked ? new Float64Array(total) : undefined;
+      let k = 0;
+      this.forEachPe(l.pes, (p, i, j) => {
+        this.rf.read(l.part, p, l.src, data, tags, k * n, n, l.expect ? peTagExpect(l.expect, i, j, l.pes.cols) : undefined);
+        k++;
+      });
+      const payload = tags ? { data, tags } : { data };
+      k = 0;
+      this.forEachPe(l.pes, (p) => {
+        this.rf.write(l.part, p + dr * cols + dc, l.dst, payload, k * n, n);
+        k++;
+      });
+      return;
+    }
+    // reduce: lines along dir, accumulate from the far end towards the dir end.
+    const n = boxSize(l.box.shape);
+    const alongRows = l.dir === "north" || l.dir === "south";
+    const lineLen = alongRows ? l.pes.rows : l.pes.cols;
+    const lines = alongRows ? l.pes.cols : l.pes.rows;
+    const buf = new Int32Array(n);
+    const own = new Int32Array(n);
+    const tbuf = this.engine.checked ? new Float64Array(n) : undefined;
+    const towardsStart = l.dir === "north" || l.dir === "west";
+    for (let line = 0; line < lines; line++) {
+      for (let step = 0; step < lineLen - 1; step++) {
+        // position along the line of the sender, counted from the far end
+        const from = towardsStart ? lineLen - 1 - step : step;
+        const to = towardsStart ? from - 1 : from + 1;
+        const at = (pos: number): [number, number] => (alongRows ? [pos, line] : [line, pos]);
+        const [fi, fj] = at(from);
+        const [ti, tj] = at(to);
+        const fp = (l.pes.row0 + fi) * cols + l.pes.col0 + fj;
+        const tp = (l.pes.row0 + ti) * cols + l.pes.col0 + tj;
+        const ef = l.expect ? peTagExpect(l.expect, fi, fj, l.pes.cols) : undefined;
+        const et = l.expect ? peTagExpect(l.expect, ti, tj, l.pes.cols) : undefined;
+        this.rf.read(l.part, fp, l.box, buf, tbuf, 0, n, ef);
+        // The sum keeps the receiver's tags (the same elements: both were checked).
+        const ownTags = tbuf ? new Float64Array(n) : undefined;
+        this.rf.read(l.part, tp, l.box, own, ownTags, 0, n, et);
+        for (let q = 0; q < n; q++) own[q] = (own[q]! + buf[q]!) | 0;
+        this.rf.write(l.part, tp, l.box, ownTags ? { data: own, tags: ownTags } : { data: own }, 0, n);
+      }
+    }
+  }
+
+  override interact(now: number): void {
+    if (this.fromNoc.ready(now)) {
+      this.catchUp(now);
+      for (let m = this.fromNoc.pop(now); m; m = this.fromNoc.pop(now)) this.applyNoc(m, now);
+    }
+    for (let r = this.waitReason.pop(now); r !== undefined; r = this.waitReason.pop(now)) {
+      if (!isWaitReason(r)) throw new InvariantError(this.name, `unknown wait reason ${String(r)}`);
+      this.reason = r;
+    }
+    this.lane.interact(now);
+    for (let c = this.cmd.pop(now); c; c = this.cmd.pop(now)) {
+      this.lane.push(c);
+      this.lane.interact(now);
+    }
+    this.outbox.flush(now);
+  }
+
+  override progress(now: number, n: number): void {
+    const end = now + n;
+    const ph = this.phase;
+    const overlap = (a: number, b: number): number => Math.max(0, Math.min(end, b) - Math.max(now, a));
+    const issue = overlap(ph.start, ph.issueEnd);
+    const pipe = overlap(ph.issueEnd, ph.end);
+    const other = n - issue - pipe;
+    if (issue) {
+      this.busyCycles.value += issue * ph.pes;
+      this.idle.unmapped.value += issue * (this.size - ph.pes);
+    }
+    if (pipe) this.idle.pipeline.value += pipe * this.size;
+    if (other) this.idle[this.reason].value += other * this.size;
+    if (this.eager && this.active) this.catchUp(end);
+  }
+
+  override horizon(now: number): number {
+    if (this.fromNoc.ready(now) || this.waitReason.ready(now) || this.cmd.ready(now)) return 0;
+    return Math.min(this.lane.horizon(now), this.outbox.horizon(now));
+  }
+
+  override busy(): boolean {
+    return this.lane.size > 0 || this.outbox.size > 0 || this.cmd.pending > 0 || this.fromNoc.pending > 0;
+  }
+
+  override status(): string {
+    const a = this.active;
+    const w = a ? `wave of ${a.cw.macs} MACs/PE started in cycle ${a.start}` : "";
+    return [w, this.lane.status(), this.outbox.status(), `waiting for: ${this.reason}`].filter(Boolean).join("; ");
+  }
+}

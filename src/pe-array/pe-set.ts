@@ -1,0 +1,60 @@
+/**
+ * Sets of PEs and per-PE tag expectations, shared by the PE array and the network.
+ *
+ * A {@link PeRect} is a rectangle of PEs: one PE, a row, a column, the whole array or any block.
+ * PE (r, c) has flat index `r * cols + c`. Per-PE quantities are listed in the rectangle's
+ * row-major order (index `i * rect.cols + j` for the PE at `(row0 + i, col0 + j)`).
+ */
+import { InvariantError, type TagExpect } from "../core/index.js";
+
+/** A rectangle of PEs. */
+export interface PeRect {
+  readonly row0: number;
+  readonly col0: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Number of PEs in a rectangle. */
+export function rectSize(r: PeRect): number {
+  return r.rows * r.cols;
+}
+
+/** @throws InvariantError unless the rectangle lies inside a `rows x cols` array. */
+export function checkRect(component: string, r: PeRect, rows: number, cols: number): void {
+  const ok =
+    Number.isInteger(r.row0) && Number.isInteger(r.col0) && Number.isInteger(r.rows) && Number.isInteger(r.cols) &&
+    r.row0 >= 0 && r.col0 >= 0 && r.rows >= 1 && r.cols >= 1 && r.row0 + r.rows <= rows && r.col0 + r.cols <= cols;
+  if (!ok) throw new InvariantError(component, `PE rectangle ${JSON.stringify(r)} is not inside the ${rows} x ${cols} array`);
+}
+
+/**
+ * The tags a reader expects in each PE of a rectangle: for the PE at rectangle position (i, j),
+ * element `base(i, j) + sum(coord[d] * strides[d])` of tag space `space`, where `base(i, j)` is
+ * `perPe[i * rect.cols + j]` when given, else `offset + i * rowStride + j * colStride`.
+ */
+export interface PeTagExpect {
+  readonly space: number;
+  readonly offset?: number;
+  readonly rowStride?: number;
+  readonly colStride?: number;
+  /** One base per PE of the rectangle, row-major (for spatial maps that are not affine). */
+  readonly perPe?: ArrayLike<number>;
+  /** Element-index stride per box (or loop) dimension. */
+  readonly strides: readonly number[];
+}
+
+/** The element-index base of PE (i, j) of the rectangle. */
+export function peTagBase(e: PeTagExpect, i: number, j: number, rectCols: number): number {
+  if (e.perPe) {
+    const v = e.perPe[i * rectCols + j];
+    if (v === undefined) throw new InvariantError("tags", `perPe has no entry for rectangle position (${i}, ${j})`);
+    return v;
+  }
+  return (e.offset ?? 0) + i * (e.rowStride ?? 0) + j * (e.colStride ?? 0);
+}
+
+/** The {@link TagExpect} of PE (i, j) of the rectangle. */
+export function peTagExpect(e: PeTagExpect, i: number, j: number, rectCols: number): TagExpect {
+  return { space: e.space, offset: peTagBase(e, i, j, rectCols), strides: e.strides };
+}

@@ -1,0 +1,220 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { ConfigError, Engine, InvariantError, tagOf, type SimMode } from "../../src/core/index.js";
+import { PeArray, STALL_CAUSES, compileWave, type MacWave, type PeArrayDone } from "../../src/pe-array/index.js";
+import { RegFile } from "../../src/memory/index.js";
+import { CounterRegistry } from "../../src/core/index.js";
+import { ARRAY, RF, arrayOnly } from "./harness.js";
+import { bothModes } from "../core/stub.js";
+
+const span = (offset: number, n: number) => ({ shape: [n], offset, strides: [1] });
+const tags = (space: number, first: number, n: number) => Float64Array.from({ length: n }, (_, i) => tagOf(space, first + i));
+
+/** One PE's 1-D convolution: psum[q] += in[q + s] * w[s], q < 4, s < 3 (Eyeriss RS inner loop). */
+const ROW_CONV: MacWave = {
+  pes: { row0: 0, col0: 0, rows: 2, cols: 3 },
+  loops: [4, 3],
+  input: { offset: 0, strides: [1, 1] },
+  weight: { offset: 0, strides: [0, 1] },
+  psum: { offset: 0, strides: [1, 0] },
+  inputZero: 1,
+  weightZero: -2,
+  expect: {
+    input: { space: 1, rowStride: 100, colStride: 10, strides: [1, 1] },
+    weight: { space: 2, colStride: 3, strides: [0, 1] },
+    psum: { space: 3, rowStride: 40, colStride: 4, strides: [1, 0] },
+  },
+};
+
+function loadRowConv(mode: SimMode, array = ARRAY) {
+  const h = arrayOnly(mode, true, array);
+  const { s, noc, cmd } = h;
+  // Inputs: PE (r, c) gets its own 6 inputs, values r*7 + c*3 + i - 5, tags x[100r + 10c + i].
+  for (let r = 0; r < 2; r++)
+    for (let c = 0; c < 3; c++) {
+      const data = Int16Array.from({ length: 6 }, (_, i) => r * 7 + c * 3 + i - 5);
+      s.send(noc, { op: "write", part: "input", pes: { row0: r, col0: c, rows: 1, cols: 1 }, box: span(0, 6), payload: { data, tags: tags(1, 100 * r + 10 * c, 6) }, perPe: false });
+    }
+  // Weights: one column each (multicast down the column).
+  for (let c = 0; c < 3; c++) {
+    const data = Int8Array.from({ length: 3 }, (_, i) => c - i * 2);
+    s.send(noc, { op: "write", part: "weight", pes: { row0: 0, col0: c, rows: 2, cols: 1 }, box: span(0, 3), payload: { data, tags: tags(2, 3 * c, 3) }, perPe: false });
+  }
+  s.send(cmd, { op: "fill", id: 1, part: "psum", pes: { row0: 0, col0: 0, rows: 2, cols: 3 }, box: span(0, 4), value: 0, tags: { space: 3, rowStride: 40, colStride: 4, strides: [1] } });
+  return h;
+}
+
+function expectedRowConv(r: number, c: number): number[] {
+  const out: number[] = [];
+  for (let q = 0; q < 4; q++) {
+    let acc = 0;
+    for (let s = 0; s < 3; s++) acc += (r * 7 + c * 3 + q + s - 5 - 1) * (c - s * 2 + 2);
+    out.push(acc);
+  }
+  return out;
+}
+
+describe("PeArray MAC waves", () => {
+  it("runs a wave with exact timing (T = 12, m = 1, L = 2) and values, identically in both modes", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const h = loadRowConv(mode);
+      h.s.send(h.cmd, { op: "wave", id: 2, wave: ROW_CONV }, 5);
+      const r = h.e.run({ maxCycles: 1000 });
+      const psums = [0, 1].flatMap((row) => [0, 1, 2].map((col) => Array.from(h.pe.pe(row, col).contents("psum").slice(0, 4))));
+      return { cycles: r.cycles, done: h.s.on("done").map((d) => [d.cycle, (d.msg as PeArrayDone).completedAt]), counters: h.e.counters.values(), psums };
+    });
+    expect(fast).toEqual(reference);
+    // fill (4 entries, 1 write port) popped in 1, done in 4; wave sent in 5, popped in 6,
+    // issues in 6..17 (12 MACs), pipeline 18..19, done in 19, seen in 20.
+    expect(reference.done).toEqual([
+      [5, 4],
+      [20, 19],
+    ]);
+    expect(reference.psums).toEqual([0, 1].flatMap((r) => [0, 1, 2].map((c) => expectedRowConv(r, c))));
+    const c = reference.counters;
+    expect(c["pe.mac"]).toBe(12 * 6);
+    expect(c["rf.read.input"]).toBe(72);
+    expect(c["rf.read.weight"]).toBe(72);
+    expect(c["rf.read.psum"]).toBe(4 * 6); // one accumulator run per output
+    expect(c["rf.write.psum"]).toBe(4 * 6);
+    expect(c["rf.fill.psum"]).toBe(24);
+    expect(c["rf.write.input"]).toBe(36);
+    expect(c["rf.write.weight"]).toBe(18);
+    // Stall attribution: every PE-cycle accounted once.
+    const total = c["pe.busy"]! + STALL_CAUSES.reduce((a, k) => a + c[`pe.idle.${k}`]!, 0);
+    expect(total).toBe(6 * reference.cycles);
+    expect(c["pe.busy"]).toBe(12 * 6);
+    expect(c["pe.idle.pipeline"]).toBe(2 * 6);
+  });
+
+  it("issues macsPerCycle MACs per cycle when the RF has the read ports", () => {
+    const h = loadRowConv("fast", { ...ARRAY, macsPerCycle: 2 });
+    expect(() => new PeArray(new Engine(), { array: { ...ARRAY, macsPerCycle: 2 }, rf: RF })).not.toThrow();
+    expect(h.pe.macsPerIssue).toBe(1); // 2 read ports: one MAC per cycle
+    const e = new Engine();
+    const pe4 = new PeArray(e, { array: { ...ARRAY, macsPerCycle: 2 }, rf: { ...RF, readPorts: 4 } });
+    expect(pe4.macsPerIssue).toBe(2);
+  });
+
+  it("attributes idle cycles to the reason the driver posts, and unmapped PEs", () => {
+    const h = loadRowConv("fast");
+    h.s.send(h.why, "dram", 0);
+    h.s.send(h.cmd, { op: "wave", id: 2, wave: { ...ROW_CONV, pes: { row0: 0, col0: 0, rows: 1, cols: 3 }, expect: ROW_CONV.expect } }, 30);
+    const r = h.e.run({ maxCycles: 1000 });
+    const c = h.e.counters.values();
+    expect(c["pe.busy"]).toBe(12 * 3);
+    expect(c["pe.idle.unmapped"]).toBe(12 * 3);
+    // Reason "dram" visible from cycle 1; wave popped in 31: cycles 1..30 idle for dram.
+    expect(c["pe.idle.dram"]).toBe(30 * 6 + (r.cycles - 45) * 6);
+    expect(c["pe.idle.control"]).toBe(6);
+  });
+
+  it("checked mode: a MAC reading an operand left over from another tile throws", () => {
+    const h = loadRowConv("fast");
+    h.e.nameTagSpace(1, "x");
+    // Overwrite PE (1, 2)'s input entry 3 with x[999] (another tile).
+    h.s.send(h.noc, { op: "write", part: "input", pes: { row0: 1, col0: 2, rows: 1, cols: 1 }, box: span(3, 1), payload: { data: new Int16Array(1), tags: tags(1, 999, 1) }, perPe: false }, 2);
+    h.s.send(h.cmd, { op: "wave", id: 2, wave: ROW_CONV }, 5);
+    expect(() => h.e.run({ maxCycles: 1000 })).toThrow(InvariantError);
+    const h2 = loadRowConv("reference");
+    h2.e.nameTagSpace(1, "x");
+    h2.s.send(h2.noc, { op: "write", part: "input", pes: { row0: 1, col0: 2, rows: 1, cols: 1 }, box: span(3, 1), payload: { data: new Int16Array(1), tags: tags(1, 999, 1) }, perPe: false }, 2);
+    h2.s.send(h2.cmd, { op: "wave", id: 2, wave: ROW_CONV }, 5);
+    expect(() => h2.e.run({ maxCycles: 1000 })).toThrow("pe: checked MAC in PE 5 (row 1, col 2) read input entry 3: expected x[123] but the entry holds x[999]");
+  });
+
+  it("applies register writes arriving mid-wave at their cycle in both modes", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const h = arrayOnly(mode, false);
+      h.s.send(h.noc, { op: "write", part: "input", pes: { row0: 0, col0: 0, rows: 2, cols: 3 }, box: span(0, 12), payload: { data: Int16Array.from({ length: 12 }, (_, i) => i + 1) }, perPe: false });
+      h.s.send(h.noc, { op: "write", part: "weight", pes: { row0: 0, col0: 0, rows: 2, cols: 3 }, box: span(0, 1), payload: { data: Int8Array.of(3) }, perPe: false });
+      const wave: MacWave = { pes: { row0: 0, col0: 0, rows: 2, cols: 3 }, loops: [12], input: { offset: 0, strides: [1] }, weight: { offset: 0, strides: [0] }, psum: { offset: 0, strides: [0] } };
+      h.s.send(h.cmd, { op: "wave", id: 1, wave }, 2);
+      // Overwrite input entries 6..11 while the wave runs (cycles 3..14): MACs after cycle 9 see new values.
+      h.s.send(h.noc, { op: "write", part: "input", pes: { row0: 0, col0: 0, rows: 2, cols: 3 }, box: span(6, 6), payload: { data: Int16Array.from({ length: 6 }, () => 100) }, perPe: false }, 8);
+      const r = h.e.run({ maxCycles: 1000 });
+      return { cycles: r.cycles, psum: h.pe.pe(1, 1).contents("psum")[0] };
+    });
+    expect(fast).toEqual(reference);
+    // Wave popped in 3, MAC t in cycle 3 + t; the write is visible in cycle 9: MACs 0..5 old (1..6), 6..11 new.
+    expect(reference.psum).toBe(3 * (1 + 2 + 3 + 4 + 5 + 6) + 3 * 6 * 100);
+  });
+
+  it("validates the spec with path and rule", () => {
+    expect(() => new PeArray(new Engine(), { array: ARRAY, rf: { ...RF, readPorts: 1 } })).toThrow(
+      "rf.readPorts must be at least 2 (a MAC reads an input and a weight in the same cycle); got 1",
+    );
+    expect(() => new PeArray(new Engine(), { array: { ...ARRAY, rows: 0 }, rf: RF })).toThrow(ConfigError);
+  });
+});
+
+/** Naive evaluation of a wave in one PE: returns psum partition and accumulator runs. */
+function naive(w: MacWave, inp: Int32Array, wt: Int32Array, ps: Int32Array): number {
+  const idx = new Array(w.loops.length).fill(0);
+  const T = w.loops.reduce((a, b) => a * b, 1);
+  let runs = 0;
+  let prev = -1;
+  for (let t = 0; t < T; t++) {
+    let ia = w.input.offset, wa = w.weight.offset, pa = w.psum.offset;
+    for (let d = 0; d < idx.length; d++) {
+      ia += idx[d] * w.input.strides[d]!;
+      wa += idx[d] * w.weight.strides[d]!;
+      pa += idx[d] * w.psum.strides[d]!;
+    }
+    if (pa !== prev) runs++;
+    prev = pa;
+    ps[pa] = (ps[pa]! + (inp[ia]! - (w.inputZero ?? 0)) * (wt[wa]! - (w.weightZero ?? 0))) | 0;
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d] < w.loops[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return runs;
+}
+
+describe("wave kernel vs a naive per-MAC loop", () => {
+  const arbWave = fc
+    .array(fc.record({ n: fc.integer({ min: 1, max: 4 }), si: fc.integer({ min: 0, max: 3 }), sw: fc.integer({ min: 0, max: 3 }), sp: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 4 })
+    .map((ls) => ({
+      loops: ls.map((l) => l.n),
+      input: { offset: 0, strides: ls.map((l) => l.si) },
+      weight: { offset: 0, strides: ls.map((l) => l.sw) },
+      psum: { offset: 0, strides: ls.map((l) => l.sp) },
+    }));
+  it("computes the same values and psum runs, whole or split at any cycles, in both modes", () => {
+    fc.assert(
+      fc.property(arbWave, fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 1000 }), fc.constantFrom<SimMode>("reference", "fast"), (nest, zi, seed, mode) => {
+        const extent = (s: { strides: number[] }) => nest.loops.reduce((a, n, d) => a + (n - 1) * s.strides[d]!, 0) + 1;
+        const rf = { inputEntries: Math.max(1, extent(nest.input)), weightEntries: Math.max(1, extent(nest.weight)), psumEntries: Math.max(1, extent(nest.psum)), readPorts: 2, writePorts: 1 };
+        const array = { rows: 1, cols: 2, macsPerCycle: 1, pipelineLatency: 1 };
+        const h = arrayOnly(mode, false, array, rf);
+        const rnd = (i: number) => ((seed * 7919 + i * 104729) % 255) - 127;
+        const inp = Int16Array.from({ length: rf.inputEntries }, (_, i) => rnd(i));
+        const wt = Int8Array.from({ length: rf.weightEntries }, (_, i) => rnd(i + 1000));
+        const all = { row0: 0, col0: 0, rows: 1, cols: 2 };
+        h.s.send(h.noc, { op: "write", part: "input", pes: all, box: span(0, rf.inputEntries), payload: { data: inp }, perPe: false });
+        h.s.send(h.noc, { op: "write", part: "weight", pes: all, box: span(0, rf.weightEntries), payload: { data: wt }, perPe: false });
+        const wave: MacWave = { pes: all, ...nest, inputZero: zi, weightZero: 1 };
+        h.s.send(h.cmd, { op: "wave", id: 1, wave }, 1);
+        // Reads during the wave split fast mode's bulk execution at arbitrary cycles.
+        h.s.send(h.noc, { op: "read", id: 9, part: "psum", pes: all, box: span(0, rf.psumEntries) }, 2 + (seed % 5));
+        h.e.run({ maxCycles: 10_000 });
+        const ps = new Int32Array(rf.psumEntries);
+        const runs = naive(wave, Int32Array.from(inp), Int32Array.from(wt), ps);
+        expect(Array.from(h.pe.pe(0, 1).contents("psum"))).toEqual(Array.from(ps));
+        // Accumulator runs of both PEs, plus the mid-wave read of the whole psum partition.
+        expect(h.e.counters.value("rf.read.psum")).toBe(2 * runs + 2 * rf.psumEntries);
+        expect(h.e.counters.value("rf.write.psum")).toBe(2 * runs);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("merges chained loops so the innermost row is long", () => {
+    const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: 64, weightEntries: 64, psumEntries: 4, readPorts: 2, writePorts: 1 }, 1, false);
+    const cw = compileWave("pe", { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [4, 4, 4], input: { offset: 0, strides: [16, 4, 1] }, weight: { offset: 0, strides: [16, 4, 1] }, psum: { offset: 0, strides: [1, 0, 0] } }, rf, false);
+    expect(cw.inner).toBe(16);
+    expect(cw.rowIn.length).toBe(4);
+    expect(cw.psumRuns).toBe(4);
+  });
+});

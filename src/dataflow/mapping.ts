@@ -50,6 +50,11 @@
  * real elements the tile touches ({@link tileFootprint}); for inputs it is the product of the
  * per-axis maxima of distinct real rows and columns, times the tile's N and G*C extents.
  *
+ * The register file is the exception: a PE stores its input window as the dense span in padded
+ * coordinates, `N*G*C * inputSpan(P, R) * inputSpan(Q, S)` entries, because the MAC wave reads it
+ * with affine addresses (row = p*stride + r*dilation); padding is filled in place by the PE and
+ * rows the window skips stay empty, so neither is ever fetched or delivered.
+ *
  * Word widths: footprints are in words (elements). Inputs and weights take their operand type's
  * bytes, outputs and partial sums int32 (4 bytes); see legality.ts for capacities.
  */
@@ -324,6 +329,14 @@ export function tileFootprint(m: Mapping, layer: ConvLayer, level: LevelName, te
     case "output":
       return e.N * e.G * e.K * e.P * e.Q;
     case "input": {
+      if (level === "rf") {
+        // A PE's register file holds its window as a dense span in padded coordinates, because
+        // the MAC wave addresses it affinely (row = p*stride + r*dilation): padding is filled in
+        // place (never fetched) and rows the window skips are left empty (never delivered).
+        const spanRows = inputSpan(e.P, e.R, layer.strides[0], layer.dilations[0]);
+        const spanCols = inputSpan(e.Q, e.S, layer.strides[1], layer.dilations[1]);
+        return e.N * e.G * e.C * spanRows * spanCols;
+      }
       const rows = maxTouchedInputs(inputAxis(layer, "h"), e.P, e.R);
       const cols = maxTouchedInputs(inputAxis(layer, "w"), e.Q, e.S);
       return e.N * e.G * e.C * rows * cols;

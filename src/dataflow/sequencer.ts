@@ -1,0 +1,1066 @@
+/**
+ * The Sequencer: executes any legal Mapping through the engine (DESIGN.md, "The flow of one
+ * simulation"). It is the accelerator's controller: a component that walks the loop nest and
+ * sends transactions to the DRAM channel, the global buffer, the network and the PE array, so
+ * that real values move DRAM -> GBuf -> RF -> MAC -> RF -> GBuf -> DRAM. It knows the mapping; the
+ * hardware models do not.
+ *
+ * What it does, per level of the nest (mapping.ts gives the semantics):
+ * - dram iteration: for each tensor the GBuf keeps, if the GBuf tile changes, the words of the new
+ *   tile are fetched from DRAM (only input rows and columns some window reads: padding and rows a
+ *   stride skips are never fetched) and written into the tensor's GBuf region, laid out compactly
+ *   (rank of each touched row and column). Before an output tile leaves the GBuf, every PE's
+ *   partial sums are drained into it; the tile is then written to DRAM, added to what DRAM already
+ *   holds for it when an earlier tile was spilled (read-modify-write: one DRAM read and one write
+ *   per word).
+ * - gbuf iteration: for each PE whose RF tile of a tensor changes, the tile is delivered from the
+ *   GBuf (or straight from DRAM when the GBuf bypasses the tensor). PEs that need the same tile are
+ *   served by one source read and one multicast (one delivery per PE). A PE stores its input window
+ *   as the dense span in padded coordinates; padding is filled in place with the input zero point
+ *   (`rf.fill`, never fetched). A PE whose output tile changes drains its partial sums first; PEs
+ *   that share an output tile because a reduction dimension (C, R, S) is spread across the array
+ *   are summed on the drain path, and the sum is added into the GBuf (or DRAM) copy with a
+ *   read-modify-write when one exists. New output tiles start at 0 in the RF (`rf.fill`). Then one
+ *   MAC wave per group of PEs with the same tile shape runs the rf-level loops.
+ * - end: every PE drains; every GBuf output tile is written back.
+ *
+ * Timing: the program is a sequence of steps; each step's transactions are issued together and
+ * the next step starts when all of them have completed (a strict fill -> compute -> drain order).
+ * Double buffering is honoured in capacity (the regions are doubled and alternate) but its
+ * overlap of the next tile's fetch with the current tile's compute is not modeled yet: cycles are
+ * an upper bound for double-buffered mappings. Bias is not applied here.
+ *
+ * Checked mode: inputs are tagged by their index in the padded input (padding included, so padded
+ * positions have tags of their own), weights and outputs by their flat index; every read states
+ * the tags it expects, so a wrong schedule fails with the address and both tags.
+ */
+import { Component, InvariantError, Outbox, type Box, type Engine, type InPort, type OutPort, type Payload, type WordArray } from "../core/index.js";
+import type { ArchSpec } from "../arch/spec.js";
+import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../memory/index.js";
+import type { MacWave, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeRect, PeTagExpect, WaitReason } from "../pe-array/index.js";
+import { convShape, type ConvLayer, type ConvShape } from "../workload/layer.js";
+import type { OperandType } from "../workload/dtype.js";
+import { maxTouchedInputs, inputAxis, type Mapping } from "./mapping.js";
+import { Nest, NDIMS, startKey } from "./nest.js";
+
+/** Tag spaces of the three tensors (checked mode). */
+export const TAG_SPACE = Object.freeze({ input: 1, weight: 2, output: 3 });
+
+const N = 0, G = 1, K = 2, C = 3, P = 4, Q = 5, R = 6, S = 7;
+const INPUT_DIMS = [N, G, C, P, Q, R, S];
+const WEIGHT_DIMS = [G, K, C, R, S];
+const OUTPUT_DIMS = [N, G, K, P, Q];
+
+type Req =
+  | { readonly to: "dram"; readonly msg: DramRequest }
+  | { readonly to: "gbuf"; readonly msg: GbufRequest }
+  | { readonly to: "noc"; readonly msg: NocRequest }
+  | { readonly to: "pe"; readonly msg: PeArrayCommand };
+
+type Resp = DramResponse | GbufResponse | NocResponse | PeArrayDone;
+
+/** One step: transactions issued together; the step ends when all have completed. */
+interface Step {
+  readonly reason: WaitReason;
+  readonly reqs: Req[];
+}
+
+/** A run of coordinates along one axis: source and destination both arithmetic progressions. */
+interface Run {
+  readonly count: number;
+  /** Real input coordinate of the first element and its step. */
+  readonly coord0: number;
+  readonly coordStep: number;
+  /** Destination index (rank in a GBuf tile, or span offset in an RF) of the first element, and its step. */
+  readonly dst0: number;
+  readonly dstStep: number;
+  /** Source index (rank in the GBuf tile, or the real coordinate for DRAM), and its step. */
+  readonly src0: number;
+  readonly srcStep: number;
+}
+
+/** Splits sorted coordinates into maximal runs where coordinate, source and destination are all affine. */
+function runsOf(coords: readonly number[], src: (c: number) => number, dst: (c: number) => number): Run[] {
+  const out: Run[] = [];
+  let i = 0;
+  while (i < coords.length) {
+    const c0 = coords[i]!;
+    if (i + 1 === coords.length) {
+      out.push({ count: 1, coord0: c0, coordStep: 1, dst0: dst(c0), dstStep: 1, src0: src(c0), srcStep: 1 });
+      break;
+    }
+    const c1 = coords[i + 1]!;
+    const cs = c1 - c0, ss = src(c1) - src(c0), ds = dst(c1) - dst(c0);
+    let j = i + 1;
+    while (j + 1 < coords.length) {
+      const a = coords[j]!, b = coords[j + 1]!;
+      if (b - a !== cs || src(b) - src(a) !== ss || dst(b) - dst(a) !== ds) break;
+      j++;
+    }
+    out.push({ count: j - i + 1, coord0: c0, coordStep: cs, dst0: dst(c0), dstStep: ds, src0: src(c0), srcStep: ss });
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Real input coordinates read by outputs [o0, o0+on) through taps [k0, k0+kn) on one axis, sorted. */
+function touched(inSize: number, stride: number, dil: number, pad: number, o0: number, on: number, k0: number, kn: number): number[] {
+  const seen = new Uint8Array(inSize);
+  for (let o = o0; o < o0 + on; o++) {
+    for (let k = k0; k < k0 + kn; k++) {
+      const i = o * stride - pad + k * dil;
+      if (i >= 0 && i < inSize) seen[i] = 1;
+    }
+  }
+  const out: number[] = [];
+  for (let i = 0; i < inSize; i++) if (seen[i]) out.push(i);
+  return out;
+}
+
+/** Groups PE indices (row-major over `cols`) with equal keys into rectangles. */
+function rectangles(keys: Float64Array, rows: number, cols: number): Map<number, PeRect[]> {
+  const out = new Map<number, PeRect[]>();
+  const open: { key: number; col0: number; cols: number; row0: number; rows: number }[] = [];
+  const close = (r: (typeof open)[number]) => {
+    let list = out.get(r.key);
+    if (!list) out.set(r.key, (list = []));
+    list.push({ row0: r.row0, col0: r.col0, rows: r.rows, cols: r.cols });
+  };
+  let prev: (typeof open)[number][] = [];
+  for (let r = 0; r < rows; r++) {
+    const cur: (typeof open)[number][] = [];
+    let c = 0;
+    while (c < cols) {
+      const key = keys[r * cols + c]!;
+      let e = c + 1;
+      while (e < cols && keys[r * cols + e] === key) e++;
+      if (!Number.isNaN(key)) {
+        const ext = prev.find((p) => p.key === key && p.col0 === c && p.cols === e - c);
+        if (ext) {
+          ext.rows++;
+          cur.push(ext);
+        } else {
+          cur.push({ key, col0: c, cols: e - c, row0: r, rows: 1 });
+        }
+      }
+      c = e;
+    }
+    for (const p of prev) if (!cur.includes(p)) close(p);
+    prev = cur;
+  }
+  for (const p of prev) close(p);
+  return out;
+}
+
+/** Operand data and zero points of the run. */
+export interface SequencerOperands {
+  readonly xType: OperandType;
+  readonly wType: OperandType;
+  readonly xZeroPoint: number;
+  readonly wZeroPoint: number;
+}
+
+/** The hardware the Sequencer drives. */
+export interface SequencerHardware {
+  readonly dram: DramChannel;
+  readonly gbuf: GlobalBuffer;
+  readonly x: DramTensor;
+  readonly w: DramTensor;
+  readonly y: DramTensor;
+}
+
+/** Progress reported by the Sequencer. */
+export interface SequencerProgress {
+  /** MACs issued so far. */
+  readonly macs: number;
+  readonly totalMacs: number;
+}
+
+/** The controller component (see the file header). */
+export class Sequencer extends Component {
+  readonly toDram: OutPort<DramRequest>;
+  readonly fromDram: InPort<DramResponse>;
+  readonly toGbuf: OutPort<GbufRequest>;
+  readonly fromGbuf: InPort<GbufResponse>;
+  readonly toNoc: OutPort<NocRequest>;
+  readonly fromNoc: InPort<NocResponse>;
+  readonly toPe: OutPort<PeArrayCommand>;
+  readonly fromPe: InPort<PeArrayDone>;
+  readonly why: OutPort<WaitReason>;
+
+  private readonly outbox = new Outbox();
+  private program: Generator<Step, void, Map<number, Resp>> | undefined;
+  private outstanding = 0;
+  private responses = new Map<number, Resp>();
+  private finished = false;
+  private lastReason: WaitReason | undefined;
+  private nextId = 1;
+  /** MACs issued so far (for progress reports). */
+  macsIssued = 0;
+
+  constructor(
+    engine: Engine,
+    private readonly layer: ConvLayer,
+    private readonly arch: ArchSpec,
+    private readonly mapping: Mapping,
+    private readonly ops: SequencerOperands,
+    private readonly hw: SequencerHardware,
+    private readonly onStep?: (p: SequencerProgress) => void,
+  ) {
+    super(engine, "sequencer");
+    this.toDram = this.outPort("toDram");
+    this.fromDram = this.inPort("fromDram");
+    this.toGbuf = this.outPort("toGbuf");
+    this.fromGbuf = this.inPort("fromGbuf");
+    this.toNoc = this.outPort("toNoc");
+    this.fromNoc = this.inPort("fromNoc");
+    this.toPe = this.outPort("toPe");
+    this.fromPe = this.inPort("fromPe");
+    this.why = this.outPort("why");
+  }
+
+  /**
+   * Allocates the GBuf regions the mapping needs and prepares the program. Call after every port
+   * is connected and before `engine.run`.
+   * @throws ConfigError when a region does not fit the global buffer.
+   */
+  start(): void {
+    this.program = new Program(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
+      this.macsIssued += n;
+    }).run();
+  }
+
+  override interact(now: number): void {
+    for (const port of [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[]) {
+      for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
+        this.responses.set(m.id, m);
+        this.outstanding--;
+      }
+    }
+    while (this.outstanding === 0 && !this.finished && this.outbox.size === 0) {
+      const got = this.responses;
+      this.responses = new Map();
+      if (!this.program) throw new InvariantError(this.name, "start() was not called before the run");
+      const r = this.program.next(got);
+      if (r.done) {
+        this.finished = true;
+        if (this.lastReason !== "control") {
+          this.outbox.post(this.why, "control");
+          this.lastReason = "control";
+        }
+        break;
+      }
+      const step = r.value;
+      if (step.reqs.length === 0) continue;
+      if (step.reason !== this.lastReason) {
+        this.outbox.post(this.why, step.reason);
+        this.lastReason = step.reason;
+      }
+      for (const q of step.reqs) {
+        switch (q.to) {
+          case "dram":
+            this.outbox.post(this.toDram, q.msg);
+            break;
+          case "gbuf":
+            this.outbox.post(this.toGbuf, q.msg);
+            break;
+          case "noc":
+            this.outbox.post(this.toNoc, q.msg);
+            break;
+          case "pe":
+            this.outbox.post(this.toPe, q.msg);
+            break;
+        }
+      }
+      this.outstanding = step.reqs.length;
+      this.onStep?.({ macs: this.macsIssued, totalMacs: convShape(this.layer).macs });
+    }
+    this.outbox.flush(now);
+  }
+
+  override progress(): void {}
+
+  override horizon(now: number): number {
+    for (const port of [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[]) if (port.ready(now)) return 0;
+    if (this.outstanding === 0 && !this.finished && this.outbox.size === 0) return 0;
+    return this.outbox.horizon(now);
+  }
+
+  override busy(): boolean {
+    return !this.finished || this.outbox.size > 0;
+  }
+
+  override status(): string {
+    if (this.finished) return this.outbox.size ? "finished; sending the last messages" : "finished";
+    return `waiting for ${this.outstanding} transaction(s) to complete (step reason: ${this.lastReason ?? "none"})`;
+  }
+
+  /** Used by simulate() to say which mapping, layer and arch the run executes. */
+  describe(): string {
+    return `${this.mapping.name ?? "mapping"} on ${this.arch.name} for ${this.layer.name ?? "layer"}`;
+  }
+}
+
+interface OutputTile {
+  readonly start: Int32Array;
+  readonly ext: Int32Array;
+}
+
+/** The schedule itself, as a generator of steps (kept apart from the component plumbing). */
+class Program {
+  private readonly nest: Nest;
+  private readonly shape: ConvShape;
+  private readonly Hp: number;
+  private readonly Wp: number;
+  private readonly Cg: number;
+  private readonly Kg: number;
+  private readonly spanH: number;
+  private readonly spanW: number;
+  private readonly pes: number;
+  private gbufRegions: { input?: readonly GbufRegion[]; weight?: readonly GbufRegion[]; output?: readonly GbufRegion[] } = {};
+  private readonly gbufInputRows: number;
+  private readonly gbufInputCols: number;
+
+  constructor(
+    private readonly layer: ConvLayer,
+    private readonly arch: ArchSpec,
+    private readonly m: Mapping,
+    private readonly ops: SequencerOperands,
+    private readonly hw: SequencerHardware,
+    private readonly checked: boolean,
+    private readonly id: () => number,
+    private readonly countMacs: (n: number) => void,
+  ) {
+    this.nest = new Nest(m, layer);
+    this.shape = convShape(layer);
+    this.Hp = layer.inHeight + layer.pads[0] + layer.pads[2];
+    this.Wp = layer.inWidth + layer.pads[1] + layer.pads[3];
+    this.Cg = this.shape.inChannelsPerGroup;
+    this.Kg = this.shape.outChannelsPerGroup;
+    const e = this.nest.rfExtent;
+    this.spanH = (e[P]! - 1) * layer.strides[0] + (e[R]! - 1) * layer.dilations[0] + 1;
+    this.spanW = (e[Q]! - 1) * layer.strides[1] + (e[S]! - 1) * layer.dilations[1] + 1;
+    this.pes = this.nest.usedRows * this.nest.usedCols;
+    const ge = this.nest.gbufExtent;
+    this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
+    this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
+    const gb = hw.gbuf;
+    const alloc = (name: string, kind: "input" | "weight" | "output", dtype: "int8" | "uint8" | "int16" | "int32", n: number, dbl: boolean) =>
+      dbl ? gb.allocateDouble(name, kind, dtype, n) : [gb.allocate(name, kind, dtype, n)];
+    const dbl = m.gbuf.doubleBuffer;
+    if (m.gbuf.keep.input) this.gbufRegions.input = alloc("x", "input", ops.xType, ge[N]! * ge[G]! * ge[C]! * this.gbufInputRows * this.gbufInputCols, dbl);
+    if (m.gbuf.keep.weight) this.gbufRegions.weight = alloc("w", "weight", ops.wType, ge[G]! * ge[K]! * ge[C]! * ge[R]! * ge[S]!, dbl);
+    if (m.gbuf.keep.output) this.gbufRegions.output = alloc("y", "output", "int32", ge[N]! * ge[G]! * ge[K]! * ge[P]! * ge[Q]!, dbl);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Index helpers
+
+  /** Flat NCHW index of real input element (n, channel, h, w). */
+  private xIndex(n: number, ch: number, h: number, w: number): number {
+    return ((n * this.layer.inChannels + ch) * this.layer.inHeight + h) * this.layer.inWidth + w;
+  }
+
+  /** Index of (n, channel, padded row, padded col) in the padded input: the input's tag index. */
+  private xTag(n: number, ch: number, hp: number, wp: number): number {
+    return ((n * this.layer.inChannels + ch) * this.Hp + hp) * this.Wp + wp;
+  }
+
+  private wIndex(g: number, k: number, c: number, r: number, s: number): number {
+    return (((g * this.Kg + k) * this.Cg + c) * this.layer.kernelHeight + r) * this.layer.kernelWidth + s;
+  }
+
+  private yIndex(n: number, g: number, k: number, p: number, q: number): number {
+    return ((n * this.layer.outChannels + g * this.Kg + k) * this.shape.outHeight + p) * this.shape.outWidth + q;
+  }
+
+  private step(reason: WaitReason, reqs: Req[]): Step {
+    return { reason, reqs };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Input boxes: which rows/cols, and where they go.
+
+  /** Sorted real rows and columns an input tile (start, ext) reads. */
+  private inputRowsCols(start: Int32Array, ext: Int32Array): { rows: number[]; cols: number[] } {
+    const l = this.layer;
+    return {
+      rows: touched(l.inHeight, l.strides[0], l.dilations[0], l.pads[0], start[P]!, ext[P]!, start[R]!, ext[R]!),
+      cols: touched(l.inWidth, l.strides[1], l.dilations[1], l.pads[1], start[Q]!, ext[Q]!, start[S]!, ext[S]!),
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The program
+
+  *run(): Generator<Step, void, Map<number, Resp>> {
+    const nest = this.nest;
+    const m = this.m;
+    const pes = this.pes;
+    const cols = nest.usedCols;
+    const rows = nest.usedRows;
+    // Residency state.
+    const gbufKey = { input: NaN, weight: NaN, output: NaN };
+    const gbufHalf = { input: 0, weight: 0, output: 0 };
+    let gbufInput: { start: Int32Array; ext: Int32Array; rowRank: Map<number, number>; colRank: Map<number, number> } | undefined;
+    let gbufWeight: { start: Int32Array; ext: Int32Array } | undefined;
+    let gbufOutput: OutputTile | undefined;
+    let gbufOutputHas: Uint8Array | undefined;
+    const dramHas = new Uint8Array(this.shape.outputElements);
+    const rfInputKey = new Float64Array(pes).fill(NaN);
+    const rfWeightKey = new Float64Array(pes).fill(NaN);
+    const rfOutKey = new Float64Array(pes).fill(NaN);
+    const rfOut: (OutputTile | undefined)[] = new Array(pes).fill(undefined);
+    const peStart = Array.from({ length: pes }, () => new Int32Array(NDIMS));
+    const peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
+    const peActive = new Uint8Array(pes);
+    const sizes = nest.sizes;
+    const zero = new Int32Array(NDIMS);
+
+    for (const dramStart of nest.iterate(nest.dramLoops, zero)) {
+      const dStart = new Int32Array(dramStart);
+      const dExt = nest.extent(dStart, nest.gbufStride, new Int32Array(NDIMS));
+      // -- the GBuf output tile
+      if (m.gbuf.keep.output) {
+        const key = startKey(dStart, OUTPUT_DIMS, sizes);
+        if (key !== gbufKey.output) {
+          if (gbufOutput) {
+            yield* this.drainPes(rfOut, rfOutKey, null, gbufOutput, gbufOutputHas!, gbufHalf.output, dramHas);
+            yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
+            gbufHalf.output = this.gbufRegions.output!.length > 1 ? 1 - gbufHalf.output : 0;
+          }
+          gbufKey.output = key;
+          gbufOutput = { start: dStart, ext: dExt };
+          gbufOutputHas = new Uint8Array(this.gbufRegions.output![0]!.elements);
+        }
+      }
+      // -- GBuf input and weight tiles
+      const fetch: Req[] = [];
+      const fetchDone: (() => Req[])[] = [];
+      if (m.gbuf.keep.input) {
+        const key = startKey(dStart, INPUT_DIMS, sizes);
+        if (key !== gbufKey.input) {
+          if (!Number.isNaN(gbufKey.input)) gbufHalf.input = this.gbufRegions.input!.length > 1 ? 1 - gbufHalf.input : 0;
+          gbufKey.input = key;
+          const { rows: rr, cols: cc } = this.inputRowsCols(dStart, dExt);
+          const rowRank = new Map(rr.map((v, i) => [v, i]));
+          const colRank = new Map(cc.map((v, i) => [v, i]));
+          gbufInput = { start: dStart, ext: dExt, rowRank, colRank };
+          fetchDone.push(...this.fetchInputTile(dStart, dExt, rr, cc, gbufHalf.input, fetch));
+        }
+      }
+      if (m.gbuf.keep.weight) {
+        const key = startKey(dStart, WEIGHT_DIMS, sizes);
+        if (key !== gbufKey.weight) {
+          if (!Number.isNaN(gbufKey.weight)) gbufHalf.weight = this.gbufRegions.weight!.length > 1 ? 1 - gbufHalf.weight : 0;
+          gbufKey.weight = key;
+          gbufWeight = { start: dStart, ext: dExt };
+          fetchDone.push(this.fetchWeightTile(dStart, dExt, gbufHalf.weight, fetch));
+        }
+      }
+      if (fetch.length > 0) {
+        yield* this.stepAndCollect(this.step("dram", fetch));
+        const writes: Req[] = [];
+        for (const f of fetchDone) writes.push(...f());
+        yield* this.stepAndCollect(this.step("gbuf", writes));
+      }
+
+      // -- gbuf iterations
+      for (const gStart of nest.iterate(nest.gbufLoops, dStart)) {
+        // Per-PE tiles.
+        for (let pe = 0; pe < pes; pe++) {
+          const s = peStart[pe]!;
+          const off = nest.peOffset[pe]!;
+          let active = 1;
+          for (let d = 0; d < NDIMS; d++) {
+            s[d] = gStart[d]! + off[d]!;
+            if (s[d]! >= sizes[d]!) active = 0;
+          }
+          peActive[pe] = active;
+          if (active) nest.extent(s, nest.rfStride, peExt[pe]!);
+        }
+        // Drain PEs whose output tile changes.
+        const newOutKey = new Float64Array(pes).fill(NaN);
+        const drainMask = new Uint8Array(pes);
+        let anyDrain = false;
+        for (let pe = 0; pe < pes; pe++) {
+          if (!peActive[pe]) continue;
+          const k = startKey(peStart[pe]!, OUTPUT_DIMS, sizes);
+          newOutKey[pe] = k;
+          if (!Number.isNaN(rfOutKey[pe]!) && rfOutKey[pe] !== k) {
+            drainMask[pe] = 1;
+            anyDrain = true;
+          }
+        }
+        if (anyDrain) {
+          // PEs sharing an output tile change together; drain every holder of a changing tile.
+          const leaving = new Set<number>();
+          for (let pe = 0; pe < pes; pe++) if (drainMask[pe]) leaving.add(rfOutKey[pe]!);
+          for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && leaving.has(rfOutKey[pe]!)) drainMask[pe] = 1;
+          yield* this.drainPes(rfOut, rfOutKey, drainMask, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+        }
+        // Deliveries, psum init, padding fills.
+        const reads: Req[] = [];
+        const after: (() => Req[])[] = [];
+        const direct: Req[] = [];
+        // outputs: init new tiles
+        {
+          const keys = new Float64Array(pes).fill(NaN);
+          for (let pe = 0; pe < pes; pe++) {
+            if (peActive[pe] && rfOutKey[pe] !== newOutKey[pe]) {
+              keys[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes); // one fill per tile shape
+              rfOutKey[pe] = newOutKey[pe]!;
+              rfOut[pe] = { start: new Int32Array(peStart[pe]!), ext: new Int32Array(peExt[pe]!) };
+            }
+          }
+          direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
+        }
+        // inputs
+        {
+          const keys = new Float64Array(pes).fill(NaN);
+          for (let pe = 0; pe < pes; pe++) {
+            if (!peActive[pe]) continue;
+            const k = startKey(peStart[pe]!, INPUT_DIMS, sizes);
+            if (k !== rfInputKey[pe]) {
+              keys[pe] = k;
+              rfInputKey[pe] = k;
+            }
+          }
+          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct));
+        }
+        // weights
+        {
+          const keys = new Float64Array(pes).fill(NaN);
+          for (let pe = 0; pe < pes; pe++) {
+            if (!peActive[pe]) continue;
+            const k = startKey(peStart[pe]!, WEIGHT_DIMS, sizes);
+            if (k !== rfWeightKey[pe]) {
+              keys[pe] = k;
+              rfWeightKey[pe] = k;
+            }
+          }
+          after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads));
+        }
+        if (reads.length > 0) yield* this.stepAndCollect(this.step(m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram", reads));
+        const sends: Req[] = [...direct];
+        for (const f of after) sends.push(...f());
+        if (sends.length > 0) yield* this.stepAndCollect(this.step("network", sends));
+        // MAC waves.
+        {
+          const keys = new Float64Array(pes).fill(NaN);
+          for (let pe = 0; pe < pes; pe++) if (peActive[pe]) keys[pe] = startKey(peExt[pe]!, [N, G, K, C, P, Q, R, S], sizes);
+          const waves: Req[] = [];
+          for (const [, rects] of rectangles(keys, rows, cols)) {
+            for (const rect of rects) waves.push(this.wave(rect, peStart, peExt));
+          }
+          yield* this.stepAndCollect(this.step("control", waves));
+        }
+      }
+    }
+    // The end: drain every PE, write back the GBuf output tile.
+    yield* this.drainPes(rfOut, rfOutKey, null, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+    if (gbufOutput) yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // DRAM -> GBuf
+
+  private fetchInputTile(start: Int32Array, ext: Int32Array, rows: number[], cols: number[], half: number, fetch: Req[]): (() => Req[])[] {
+    const region = this.gbufRegions.input![half]!;
+    const MR = this.gbufInputRows;
+    const MC = this.gbufInputCols;
+    const ge = this.nest.gbufExtent;
+    const l = this.layer;
+    const rowRuns = runsOf(rows, (c) => c, (c) => rows.indexOf(c));
+    const colRuns = runsOf(cols, (c) => c, (c) => cols.indexOf(c));
+    const done: (() => Req[])[] = [];
+    const Ctot = l.inChannels;
+    const HW = l.inHeight * l.inWidth;
+    for (const rr of rowRuns) {
+      for (const cr of colRuns) {
+        const shape = [ext[N]!, ext[G]!, ext[C]!, rr.count, cr.count];
+        const ch0 = start[G]! * this.Cg + start[C]!;
+        const box: Box = {
+          shape,
+          offset: this.xIndex(start[N]!, ch0, rr.coord0, cr.coord0),
+          strides: [Ctot * HW, this.Cg * HW, HW, l.inWidth * rr.coordStep, cr.coordStep],
+        };
+        const tagBox = {
+          space: TAG_SPACE.input,
+          offset: this.xTag(start[N]!, ch0, rr.coord0 + l.pads[0], cr.coord0 + l.pads[1]),
+          strides: [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp, this.Wp * rr.coordStep, cr.coordStep],
+        };
+        const id = this.id();
+        fetch.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.x, box, ...(this.checked ? { expect: tagBox } : {}) } });
+        const dst: Box = {
+          shape,
+          offset: rr.dst0 * MC + cr.dst0,
+          strides: [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * rr.dstStep, cr.dstStep],
+        };
+        done.push(() => []);
+        const last = done.length - 1;
+        done[last] = () => [{ to: "gbuf", msg: { op: "write", id: this.id(), region, box: dst, payload: this.take(id) } }];
+      }
+    }
+    return done;
+  }
+
+  private fetchWeightTile(start: Int32Array, ext: Int32Array, half: number, fetch: Req[]): () => Req[] {
+    const region = this.gbufRegions.weight![half]!;
+    const ge = this.nest.gbufExtent;
+    const l = this.layer;
+    const RS = l.kernelHeight * l.kernelWidth;
+    const shape = [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!];
+    const srcStrides = [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1];
+    const offset = this.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);
+    const id = this.id();
+    fetch.push({
+      to: "dram",
+      msg: { op: "read", id, tensor: this.hw.w, box: { shape, offset, strides: srcStrides }, ...(this.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: srcStrides } } : {}) },
+    });
+    const dst: Box = { shape, offset: 0, strides: [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1] };
+    return () => [{ to: "gbuf", msg: { op: "write", id: this.id(), region, box: dst, payload: this.take(id) } }];
+  }
+
+  private pending = new Map<number, Resp>();
+
+  /** Records the responses of the last step (the generator receives them from the driver). */
+  private take(id: number): Payload {
+    const r = this.pending.get(id) as { payload?: Payload } | undefined;
+    if (!r?.payload) throw new InvariantError("sequencer", `no payload for transaction ${id}`);
+    this.pending.delete(id);
+    return r.payload;
+  }
+
+  // The driver passes responses into the generator; every `yield` goes through this wrapper.
+  private *stepAndCollect(step: Step): Generator<Step, Map<number, Resp>, Map<number, Resp>> {
+    const got = yield step;
+    for (const [k, v] of got) this.pending.set(k, v);
+    return got;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // GBuf (or DRAM) -> RF
+
+  private deliverInputs(
+    keys: Float64Array,
+    rows: number,
+    cols: number,
+    peStart: Int32Array[],
+    peExt: Int32Array[],
+    gbufInput: { start: Int32Array; ext: Int32Array; rowRank: Map<number, number>; colRank: Map<number, number> } | undefined,
+    half: number,
+    reads: Req[],
+    fills: Req[],
+  ): (() => Req[])[] {
+    const l = this.layer;
+    const out: (() => Req[])[] = [];
+    const fromGbuf = this.m.gbuf.keep.input;
+    const SH = this.spanH, SW = this.spanW;
+    const re = this.nest.rfExtent;
+    const ge = this.nest.gbufExtent;
+    const MR = this.gbufInputRows, MC = this.gbufInputCols;
+    const Ctot = l.inChannels;
+    for (const [, rects] of rectangles(keys, rows, cols)) {
+      const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
+      const start = peStart[pe0]!;
+      const ext = peExt[pe0]!;
+      const oh = start[P]! * l.strides[0] + start[R]! * l.dilations[0]; // padded row of span origin
+      const ow = start[Q]! * l.strides[1] + start[S]! * l.dilations[1];
+      const spanRows = (ext[P]! - 1) * l.strides[0] + (ext[R]! - 1) * l.dilations[0] + 1;
+      const spanCols = (ext[Q]! - 1) * l.strides[1] + (ext[S]! - 1) * l.dilations[1] + 1;
+      const { rows: rr, cols: cc } = this.inputRowsCols(start, ext);
+      const ch0 = start[G]! * this.Cg + start[C]!;
+      const rfStrides = [re[G]! * re[C]! * SH * SW, re[C]! * SH * SW, SH * SW];
+      const tagStrides3 = [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp];
+      const lead = [ext[N]!, ext[G]!, ext[C]!];
+      if (rr.length > 0 && cc.length > 0) {
+        const srcRow = fromGbuf ? (c: number) => gbufInput!.rowRank.get(c)! : (c: number) => c;
+        const srcCol = fromGbuf ? (c: number) => gbufInput!.colRank.get(c)! : (c: number) => c;
+        const rowRuns = runsOf(rr, srcRow, (c) => c + l.pads[0] - oh);
+        const colRuns = runsOf(cc, srcCol, (c) => c + l.pads[1] - ow);
+        for (const a of rowRuns) {
+          for (const b of colRuns) {
+            const shape = [...lead, a.count, b.count];
+            const id = this.id();
+            const tag = {
+              space: TAG_SPACE.input,
+              offset: this.xTag(start[N]!, ch0, a.coord0 + l.pads[0], b.coord0 + l.pads[1]),
+              strides: [...tagStrides3, this.Wp * a.coordStep, b.coordStep],
+            };
+            if (fromGbuf) {
+              const gs = gbufInput!.start;
+              const box: Box = {
+                shape,
+                offset: (((start[N]! - gs[N]!) * ge[G]! + (start[G]! - gs[G]!)) * ge[C]! + (start[C]! - gs[C]!)) * MR * MC + a.src0 * MC + b.src0,
+                strides: [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * a.srcStep, b.srcStep],
+              };
+              reads.push({ to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.input![half]!, box, ...(this.checked ? { expect: tag } : {}) } });
+            } else {
+              const HW = l.inHeight * l.inWidth;
+              const box: Box = {
+                shape,
+                offset: this.xIndex(start[N]!, ch0, a.coord0, b.coord0),
+                strides: [Ctot * HW, this.Cg * HW, HW, l.inWidth * a.coordStep, b.coordStep],
+              };
+              reads.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.x, box, ...(this.checked ? { expect: tag } : {}) } });
+            }
+            const dst: Box = { shape, offset: a.dst0 * SW + b.dst0, strides: [...rfStrides, SW * a.dstStep, b.dstStep] };
+            out.push(() => {
+              const payload = this.take(id);
+              return rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part: "input" as const, pes, box: dst, payload } }));
+            });
+          }
+        }
+      }
+      // Padding: the parts of the span outside the real input hold the zero point (filled in place).
+      const bands: [number, number, number, number][] = []; // [row0, rowCount, col0, colCount] in span coordinates
+      const realTop = l.pads[0] - oh; // span row of real row 0
+      const realBottom = realTop + l.inHeight; // exclusive
+      const realLeft = l.pads[1] - ow;
+      const realRight = realLeft + l.inWidth;
+      const r0 = Math.max(0, Math.min(spanRows, realTop));
+      const r1 = Math.max(r0, Math.min(spanRows, realBottom));
+      const c0 = Math.max(0, Math.min(spanCols, realLeft));
+      const c1 = Math.max(c0, Math.min(spanCols, realRight));
+      if (r0 > 0) bands.push([0, r0, 0, spanCols]);
+      if (r1 < spanRows) bands.push([r1, spanRows - r1, 0, spanCols]);
+      if (r1 > r0 && c0 > 0) bands.push([r0, r1 - r0, 0, c0]);
+      if (r1 > r0 && c1 < spanCols) bands.push([r0, r1 - r0, c1, spanCols - c1]);
+      for (const [br, bn, bc, bm] of bands) {
+        const box: Box = { shape: [...lead, bn, bm], offset: br * SW + bc, strides: [...rfStrides, SW, 1] };
+        const tags: PeTagExpect = { space: TAG_SPACE.input, offset: this.xTag(start[N]!, ch0, oh + br, ow + bc), strides: [...tagStrides3, this.Wp, 1] };
+        for (const pes of rects) {
+          fills.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "input", pes, box, value: this.ops.xZeroPoint, ...(this.checked ? { tags } : {}) } });
+        }
+      }
+    }
+    return out;
+  }
+
+  private deliverWeights(
+    keys: Float64Array,
+    rows: number,
+    cols: number,
+    peStart: Int32Array[],
+    peExt: Int32Array[],
+    gbufWeight: { start: Int32Array; ext: Int32Array } | undefined,
+    half: number,
+    reads: Req[],
+  ): (() => Req[])[] {
+    const l = this.layer;
+    const out: (() => Req[])[] = [];
+    const re = this.nest.rfExtent;
+    const ge = this.nest.gbufExtent;
+    const RS = l.kernelHeight * l.kernelWidth;
+    for (const [, rects] of rectangles(keys, rows, cols)) {
+      const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
+      const start = peStart[pe0]!;
+      const ext = peExt[pe0]!;
+      const shape = [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!];
+      const id = this.id();
+      const tagOffset = this.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);
+      const tagStrides = [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1];
+      const expect = this.checked ? { expect: { space: TAG_SPACE.weight, offset: tagOffset, strides: tagStrides } } : {};
+      if (this.m.gbuf.keep.weight) {
+        const gs = gbufWeight!.start;
+        const box: Box = {
+          shape,
+          offset: (((start[G]! - gs[G]!) * ge[K]! + (start[K]! - gs[K]!)) * ge[C]! + (start[C]! - gs[C]!)) * ge[R]! * ge[S]! + (start[R]! - gs[R]!) * ge[S]! + (start[S]! - gs[S]!),
+          strides: [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1],
+        };
+        reads.push({ to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.weight![half]!, box, ...expect } });
+      } else {
+        reads.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.w, box: { shape, offset: tagOffset, strides: tagStrides }, ...expect } });
+      }
+      const dst: Box = { shape, offset: 0, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] };
+      out.push(() => {
+        const payload = this.take(id);
+        return rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part: "weight" as const, pes, box: dst, payload } }));
+      });
+    }
+    return out;
+  }
+
+  /** PE-local psum layout strides over [N, G, K, P, Q]. */
+  private psumStrides(): number[] {
+    const re = this.nest.rfExtent;
+    return [re[G]! * re[K]! * re[P]! * re[Q]!, re[K]! * re[P]! * re[Q]!, re[P]! * re[Q]!, re[Q]!, 1];
+  }
+
+  private yTagStrides(): number[] {
+    const OH = this.shape.outHeight, OW = this.shape.outWidth;
+    return [this.layer.outChannels * OH * OW, this.Kg * OH * OW, OH * OW, OW, 1];
+  }
+
+  private psumInit(keys: Float64Array, rows: number, cols: number, peStart: Int32Array[], peExt: Int32Array[]): Req[] {
+    const out: Req[] = [];
+    for (const [, rects] of rectangles(keys, rows, cols)) {
+      for (const pes of rects) {
+        const ext = peExt[pes.row0 * cols + pes.col0]!;
+        const perPe = new Float64Array(pes.rows * pes.cols);
+        for (let i = 0; i < pes.rows; i++) {
+          for (let j = 0; j < pes.cols; j++) {
+            const s = peStart[(pes.row0 + i) * cols + pes.col0 + j]!;
+            perPe[i * pes.cols + j] = this.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
+          }
+        }
+        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: 0, strides: this.psumStrides() };
+        out.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "psum", pes, box, value: 0, ...(this.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // MAC waves
+
+  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[]): Req {
+    const l = this.layer;
+    const cols = this.nest.usedCols;
+    const ext = peExt[rect.row0 * cols + rect.col0]!;
+    const re = this.nest.rfExtent;
+    const SH = this.spanH, SW = this.spanW;
+    const [sh, sw] = l.strides;
+    const [dh, dw] = l.dilations;
+    // Per-dimension coefficients of each stream (entries) and of each tag stream (element index).
+    const inE = [re[G]! * re[C]! * SH * SW, re[C]! * SH * SW, 0, SH * SW, sh * SW, sw, dh * SW, dw];
+    const wE = [0, re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, 0, 0, re[S]!, 1];
+    const psS = this.psumStrides();
+    const pE = [psS[0]!, psS[1]!, psS[2]!, 0, psS[3]!, psS[4]!, 0, 0];
+    const Ctot = l.inChannels;
+    const inT = [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, 0, this.Hp * this.Wp, sh * this.Wp, sw, dh * this.Wp, dw];
+    const RS = l.kernelHeight * l.kernelWidth;
+    const wT = [0, this.Kg * this.Cg * RS, this.Cg * RS, RS, 0, 0, l.kernelWidth, 1];
+    const yT = this.yTagStrides();
+    const pT = [yT[0]!, yT[1]!, yT[2]!, 0, yT[3]!, yT[4]!, 0, 0];
+    const loops: number[] = [];
+    const dims: number[] = [];
+    for (const lp of this.nest.rfLoops) {
+      loops.push(ext[lp.dim]!);
+      dims.push(lp.dim);
+    }
+    if (loops.length === 0) {
+      loops.push(1);
+      dims.push(N);
+    }
+    let macs = rect.rows * rect.cols;
+    for (const n of loops) macs *= n;
+    this.countMacs(macs);
+    const wave: MacWave = {
+      pes: rect,
+      loops,
+      input: { offset: 0, strides: dims.map((d) => inE[d]!) },
+      weight: { offset: 0, strides: dims.map((d) => wE[d]!) },
+      psum: { offset: 0, strides: dims.map((d) => pE[d]!) },
+      inputZero: this.ops.xZeroPoint,
+      weightZero: this.ops.wZeroPoint,
+      ...(this.checked
+        ? {
+            expect: (() => {
+              const n = rect.rows * rect.cols;
+              const bi = new Float64Array(n), bw = new Float64Array(n), bp = new Float64Array(n);
+              for (let i = 0; i < rect.rows; i++) {
+                for (let j = 0; j < rect.cols; j++) {
+                  const s = peStart[(rect.row0 + i) * cols + rect.col0 + j]!;
+                  const ch0 = s[G]! * this.Cg + s[C]!;
+                  bi[i * rect.cols + j] = this.xTag(s[N]!, ch0, s[P]! * sh + s[R]! * dh, s[Q]! * sw + s[S]! * dw);
+                  bw[i * rect.cols + j] = this.wIndex(s[G]!, s[K]!, s[C]!, s[R]!, s[S]!);
+                  bp[i * rect.cols + j] = this.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
+                }
+              }
+              return {
+                input: { space: TAG_SPACE.input, perPe: bi, strides: dims.map((d) => inT[d]!) },
+                weight: { space: TAG_SPACE.weight, perPe: bw, strides: dims.map((d) => wT[d]!) },
+                psum: { space: TAG_SPACE.output, perPe: bp, strides: dims.map((d) => pT[d]!) },
+              };
+            })(),
+          }
+        : {}),
+    };
+    return { to: "pe", msg: { op: "wave", id: this.id(), wave } };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // RF -> GBuf / DRAM
+
+  /**
+   * Drains the partial sums of the PEs in `mask` (all holders when null), sums PEs that share an
+   * output tile, and adds the sums into the GBuf output tile (or DRAM when the GBuf bypasses outputs).
+   */
+  private *drainPes(
+    rfOut: (OutputTile | undefined)[],
+    rfOutKey: Float64Array,
+    mask: Uint8Array | null,
+    gbufOutput: OutputTile | undefined,
+    gbufHas: Uint8Array | undefined,
+    half: number,
+    dramHas: Uint8Array,
+  ): Generator<Step, void, Map<number, Resp>> {
+    const pes = this.pes;
+    const cols = this.nest.usedCols;
+    const keys = new Float64Array(pes).fill(NaN);
+    let any = false;
+    for (let pe = 0; pe < pes; pe++) {
+      if ((mask === null || mask[pe]) && rfOut[pe]) {
+        keys[pe] = startKey(rfOut[pe]!.ext, OUTPUT_DIMS, this.nest.sizes);
+        any = true;
+      }
+    }
+    if (!any) return;
+    const drains: { id: number; rect: PeRect }[] = [];
+    const reqs: Req[] = [];
+    for (const [, rects] of rectangles(keys, this.nest.usedRows, cols)) {
+      for (const rect of rects) {
+        const ext = rfOut[rect.row0 * cols + rect.col0]!.ext;
+        const perPe = new Float64Array(rect.rows * rect.cols);
+        for (let i = 0; i < rect.rows; i++) {
+          for (let j = 0; j < rect.cols; j++) {
+            const s = rfOut[(rect.row0 + i) * cols + rect.col0 + j]!.start;
+            perPe[i * rect.cols + j] = this.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
+          }
+        }
+        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: 0, strides: this.psumStrides() };
+        const id = this.id();
+        drains.push({ id, rect });
+        reqs.push({ to: "noc", msg: { op: "drain", id, part: "psum", pes: rect, box, ...(this.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
+      }
+    }
+    yield* this.stepAndCollect(this.step("drain", reqs));
+    // Sum per output tile (spatial reduction on the drain path).
+    const sums = new Map<number, { tile: OutputTile; data: Int32Array; tags: Float64Array | undefined }>();
+    for (const { id, rect } of drains) {
+      const payload = this.take(id);
+      const data = payload.data as Int32Array;
+      const tags = payload.tags;
+      const per = data.length / (rect.rows * rect.cols);
+      for (let i = 0; i < rect.rows; i++) {
+        for (let j = 0; j < rect.cols; j++) {
+          const pe = (rect.row0 + i) * cols + rect.col0 + j;
+          const tile = rfOut[pe]!;
+          const key = rfOutKey[pe]!;
+          const at = (i * rect.cols + j) * per;
+          const slot = sums.get(key);
+          if (!slot) {
+            sums.set(key, { tile, data: data.slice(at, at + per), tags: tags ? tags.slice(at, at + per) : undefined });
+          } else {
+            const d = slot.data;
+            for (let e = 0; e < per; e++) d[e] = (d[e]! + data[at + e]!) | 0;
+          }
+          rfOut[pe] = undefined;
+          rfOutKey[pe] = NaN;
+        }
+      }
+    }
+    // Add into the level above.
+    yield* this.accumulate([...sums.values()], gbufOutput, gbufHas, half, dramHas);
+  }
+
+  /** Adds drained sums into the GBuf output tile, or into DRAM when the GBuf bypasses outputs. */
+  private *accumulate(
+    sums: { tile: OutputTile; data: Int32Array; tags: Float64Array | undefined }[],
+    gbufOutput: OutputTile | undefined,
+    gbufHas: Uint8Array | undefined,
+    half: number,
+    dramHas: Uint8Array,
+  ): Generator<Step, void, Map<number, Resp>> {
+    const toGbuf = this.m.gbuf.keep.output;
+    const reads: Req[] = [];
+    const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; readId: number | undefined; expect: { space: number; offset: number; strides: number[] } }[] = [];
+    for (const s of sums) {
+      const { start, ext } = s.tile;
+      const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
+      const yOff = this.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
+      const expect = { space: TAG_SPACE.output, offset: yOff, strides: this.yTagStrides() };
+      let box: Box;
+      let has: number;
+      if (toGbuf) {
+        const gs = gbufOutput!.start;
+        const ge = this.nest.gbufExtent;
+        const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+        const off = (start[N]! - gs[N]!) * st[0]! + (start[G]! - gs[G]!) * st[1]! + (start[K]! - gs[K]!) * st[2]! + (start[P]! - gs[P]!) * st[3]! + (start[Q]! - gs[Q]!);
+        box = { shape, offset: off, strides: st };
+        has = this.flags(gbufHas!, box, true);
+      } else {
+        box = { shape, offset: yOff, strides: this.yTagStrides() };
+        has = this.flags(dramHas, box, true);
+      }
+      let readId: number | undefined;
+      if (has) {
+        readId = this.id();
+        reads.push(
+          toGbuf
+            ? { to: "gbuf", msg: { op: "read", id: readId, region: this.gbufRegions.output![half]!, box, ...(this.checked ? { expect } : {}) } }
+            : { to: "dram", msg: { op: "read", id: readId, tensor: this.hw.y, box, ...(this.checked ? { expect } : {}) } },
+        );
+      }
+      plan.push({ box, data: s.data, tags: s.tags, readId, expect });
+    }
+    if (reads.length > 0) yield* this.stepAndCollect(this.step(toGbuf ? "gbuf" : "dram", reads));
+    const writes: Req[] = [];
+    for (const p of plan) {
+      if (p.readId !== undefined) {
+        const old = this.take(p.readId).data as Int32Array;
+        for (let e = 0; e < p.data.length; e++) p.data[e] = (p.data[e]! + old[e]!) | 0;
+      }
+      const payload: Payload = { data: p.data, ...(p.tags ? { tags: p.tags } : {}) };
+      writes.push(
+        toGbuf
+          ? { to: "gbuf", msg: { op: "write", id: this.id(), region: this.gbufRegions.output![half]!, box: p.box, payload } }
+          : { to: "dram", msg: { op: "write", id: this.id(), tensor: this.hw.y, box: p.box, payload } },
+      );
+    }
+    yield* this.stepAndCollect(this.step(toGbuf ? "gbuf" : "dram", writes));
+  }
+
+  /**
+   * Whether the words of `box` in a has-array already hold a partial sum; marks them as holding one.
+   * Every word of a tile shares its history, so a mixed box is a Sequencer bug.
+   */
+  private flags(has: Uint8Array, box: Box, mark: boolean): number {
+    const shape = box.shape;
+    let first = -1;
+    const idx = new Array<number>(shape.length).fill(0);
+    for (;;) {
+      let a = box.offset;
+      for (let d = 0; d < shape.length; d++) a += idx[d]! * box.strides[d]!;
+      const v = has[a]!;
+      if (first === -1) first = v;
+      else if (v !== first) throw new InvariantError("sequencer", `output words of one tile have different accumulation histories (address ${a})`);
+      if (mark) has[a] = 1;
+      let d = shape.length - 1;
+      for (; d >= 0; d--) {
+        if (++idx[d]! < shape[d]!) break;
+        idx[d] = 0;
+      }
+      if (d < 0) break;
+    }
+    return first;
+  }
+
+  /** Writes the GBuf output tile to DRAM, adding what DRAM already holds for it. */
+  private *evictOutput(tile: OutputTile, half: number, dramHas: Uint8Array): Generator<Step, void, Map<number, Resp>> {
+    const { start, ext } = tile;
+    const ge = this.nest.gbufExtent;
+    const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
+    const gst = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+    const yOff = this.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
+    const expect = { space: TAG_SPACE.output, offset: yOff, strides: this.yTagStrides() };
+    const dbox: Box = { shape, offset: yOff, strides: this.yTagStrides() };
+    const has = this.flags(dramHas, dbox, true);
+    const rid = this.id();
+    const reads: Req[] = [{ to: "gbuf", msg: { op: "read", id: rid, region: this.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(this.checked ? { expect } : {}) } }];
+    const did = this.id();
+    if (has) reads.push({ to: "dram", msg: { op: "read", id: did, tensor: this.hw.y, box: dbox, ...(this.checked ? { expect } : {}) } });
+    yield* this.stepAndCollect(this.step("gbuf", reads));
+    const p = this.take(rid);
+    let data = p.data as WordArray;
+    if (has) {
+      const old = this.take(did).data as Int32Array;
+      const sum = new Int32Array(data.length);
+      for (let e = 0; e < sum.length; e++) sum[e] = (data[e]! + old[e]!) | 0;
+      data = sum;
+    }
+    yield* this.stepAndCollect(this.step("dram", [{ to: "dram", msg: { op: "write", id: this.id(), tensor: this.hw.y, box: dbox, payload: { data, ...(p.tags ? { tags: p.tags } : {}) } } }]));
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * simulate(): one layer, bit-exactly, through the modeled accelerator (DESIGN.md, "The flow of
+ * one simulation"). Validates every input at the boundary, builds the mapping (a named dataflow
+ * or a user's), checks its legality, builds the engine and the components, loads the operands
+ * into the DRAM model, runs the Sequencer, reads the output back out of the DRAM model and
+ * compares it with `referenceConv`; then reports the counters, cycles, utilization, stalls and
+ * the traffic at each memory boundary against the lower bounds.
+ */
+import { ConfigError, Engine, type CounterSnapshot, type SimMode } from "../core/index.js";
+import type { ArchSpec } from "../arch/spec.js";
+import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
+import { lowerBounds, type LayerBounds } from "../bounds/index.js";
+import { DramChannel, GlobalBuffer } from "../memory/index.js";
+import { Noc, PeArray, STALL_CAUSES, type StallCause } from "../pe-array/index.js";
+import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
+import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
+import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
+import { layerTensors } from "../workload/tensors.js";
+import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
+import { assertLegal } from "./legality.js";
+import { parseMapping, type Mapping, type TensorName } from "./mapping.js";
+import { Sequencer, TAG_SPACE } from "./sequencer.js";
+
+/** Options of {@link simulate}. */
+export interface SimulateOptions {
+  /** The layer. */
+  readonly layer: ConvLayer | ConvLayerSpec;
+  /** A preset name (`eyeriss`, `chen2020`, `systolic`) or a spec. Default `chen2020`. */
+  readonly arch?: string | ArchSpec | ArchSpecInput;
+  /** Field overrides merged over the arch (e.g. `{ gbuf: { capacityBytes: "64KiB" } }`). */
+  readonly archOverrides?: ArchOverrides;
+  /** A named dataflow (`chen2020`, `ws`, `os`, `is`, `rs`) or a Mapping (object or JSON). Default `chen2020`. */
+  readonly dataflow?: string | Mapping | Record<string, unknown>;
+  /** Input tensor (NCHW). Default: seeded. */
+  readonly x?: OperandArray;
+  /** Weight tensor (OIHW). Default: seeded. */
+  readonly w?: OperandArray;
+  /** Seed for generated operands. Default 1. */
+  readonly seed?: string | number;
+  /** Element types of generated operands. Default int8 for both. */
+  readonly types?: { readonly input?: OperandType; readonly weight?: OperandType };
+  /** Zero points. Default 0 for both. */
+  readonly zeroPoints?: { readonly input?: number; readonly weight?: number };
+  /** Checked mode: every storage word carries a tag and every read checks it. Default false. */
+  readonly checked?: boolean;
+  /** Engine mode. Default `fast`. */
+  readonly mode?: SimMode;
+  /** Cycle cap; a run that reaches it throws, naming what is stalled. Default 2^52. */
+  readonly maxCycles?: number;
+  /** Called as the run progresses (MACs issued so far). */
+  readonly onProgress?: (p: { readonly macs: number; readonly totalMacs: number }) => void;
+}
+
+/** Words moved across one level, per tensor and kind. */
+export interface LevelTraffic {
+  readonly read: Readonly<Record<TensorName, number>>;
+  readonly write: Readonly<Record<TensorName, number>>;
+  /** Reads plus writes, all tensors. */
+  readonly total: number;
+}
+
+/** Traffic at one memory boundary against its bounds. */
+export interface BoundaryReport {
+  /** Words that crossed the boundary (reads of inputs and weights into the level below, output and partial-sum traffic both ways). */
+  readonly measured: number;
+  /** The bounds at this boundary (compulsory, paper, provable, attainable). */
+  readonly bounds: LayerBounds;
+  /** max(compulsory, provable): the headline minimum. */
+  readonly minimum: number;
+  /** measured / minimum. */
+  readonly ratio: number;
+  /** measured / the paper's bound. */
+  readonly ratioToPaper: number;
+}
+
+/** The result of one simulated layer. */
+export interface SimulationResult {
+  readonly layer: ConvLayer;
+  readonly arch: ArchSpec;
+  readonly mapping: Mapping;
+  /** The output read back from the DRAM model (NCHW, int32). */
+  readonly output: Int32Array;
+  readonly verification: Verification;
+  readonly cycles: number;
+  readonly macs: number;
+  /** PE utilization: MACs / (PEs x cycles x MACs per PE per cycle). */
+  readonly utilization: number;
+  /** Idle PE-cycles per cause; `busy` holds the busy PE-cycles. */
+  readonly stalls: Readonly<Record<StallCause | "busy", number>>;
+  /** Every counter of every component. */
+  readonly counters: CounterSnapshot;
+  /** Word traffic per level. */
+  readonly traffic: { readonly dram: LevelTraffic; readonly gbuf: LevelTraffic; readonly rf: LevelTraffic };
+  /** Traffic at each boundary against its bounds. */
+  readonly boundaries: { readonly dram: BoundaryReport; readonly gbuf: BoundaryReport };
+  /** Wall time of the simulation, ms (not part of the model). */
+  readonly wallMs: number;
+}
+
+const TENSORS: readonly TensorName[] = ["input", "weight", "output"];
+
+function level(values: Readonly<Record<string, number>>, prefix: string, outputName = "output"): LevelTraffic {
+  const get = (k: string) => values[k] ?? 0;
+  const read = { input: get(`${prefix}.read.input`), weight: get(`${prefix}.read.weight`), output: get(`${prefix}.read.${outputName}`) };
+  const write = { input: get(`${prefix}.write.input`), weight: get(`${prefix}.write.weight`), output: get(`${prefix}.write.${outputName}`) };
+  let total = 0;
+  for (const t of TENSORS) total += read[t] + write[t];
+  return { read, write, total };
+}
+
+function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch: ArchSpec, types: { input: OperandType; weight: OperandType }): Mapping {
+  if (df === undefined || typeof df === "string") {
+    const name = df ?? "chen2020";
+    if (typeof name === "string" && name.trim().startsWith("{")) return parseMapping(name, layer, "dataflow");
+    if (!(DATAFLOW_NAMES as readonly string[]).includes(name)) throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_NAMES.join(", ")}, or a Mapping`);
+    return buildMapping(name, layer, arch, { types });
+  }
+  return parseMapping(df, layer, "dataflow");
+}
+
+/**
+ * Simulates one layer bit-exactly on an accelerator with a dataflow.
+ * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), before any work.
+ */
+export function simulate(options: SimulateOptions): SimulationResult {
+  const t0 = performance.now();
+  if (options === null || typeof options !== "object") throw new ConfigError("options", options, "be an object");
+  const layer = convLayer(options.layer);
+  const shape = convShape(layer);
+  const arch = resolveArch((options.arch ?? "chen2020") as string, options.archOverrides as ArchOverrides | undefined);
+  if (options.mode !== undefined && options.mode !== "fast" && options.mode !== "reference") throw new ConfigError("mode", options.mode, 'be "fast" or "reference"');
+  const maxCycles = options.maxCycles ?? 2 ** 52;
+  if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
+  // Operands.
+  let x = options.x;
+  let w = options.w;
+  if (x === undefined || w === undefined) {
+    const t = layerTensors(layer, {
+      seed: options.seed ?? 1,
+      xType: requireOperandType("types.input", options.types?.input ?? "int8"),
+      wType: requireOperandType("types.weight", options.types?.weight ?? "int8"),
+    });
+    x ??= t.x;
+    w ??= t.w;
+  }
+  const ops = checkOperands(layer, x, w, { xZeroPoint: options.zeroPoints?.input ?? 0, wZeroPoint: options.zeroPoints?.weight ?? 0 });
+  const types = { input: ops.xType, weight: ops.wType };
+  const mapping = resolveMapping(options.dataflow, layer, arch, types);
+  assertLegal(mapping, layer, arch, { types });
+  for (const t of TENSORS) {
+    if (!mapping.rf.keep[t]) {
+      throw new ConfigError(`mapping.rf.keep.${t}`, false, "be true: the simulated PE reads its MAC operands from, and accumulates in, its register file");
+    }
+  }
+
+  // Hardware.
+  const checked = options.checked ?? false;
+  const engine = new Engine({ mode: options.mode ?? "fast", checked });
+  engine.nameTagSpace(TAG_SPACE.input, "x(padded)");
+  engine.nameTagSpace(TAG_SPACE.weight, "w");
+  engine.nameTagSpace(TAG_SPACE.output, "y");
+  const dram = new DramChannel(engine, arch.dram);
+  const gbuf = new GlobalBuffer(engine, arch.gbuf);
+  const pe = new PeArray(engine, arch);
+  const noc = new Noc(engine, arch);
+  let xTags: Float64Array | undefined;
+  if (checked) {
+    // Inputs are tagged by their index in the padded input, so padding has tags of its own.
+    const { batch: Nb, inChannels: Ct, inHeight: H, inWidth: W } = layer;
+    const Hp = H + layer.pads[0] + layer.pads[2];
+    const Wp = W + layer.pads[1] + layer.pads[3];
+    xTags = new Float64Array(shape.inputElements);
+    let i = 0;
+    for (let n = 0; n < Nb; n++)
+      for (let c = 0; c < Ct; c++)
+        for (let h = 0; h < H; h++)
+          for (let ww = 0; ww < W; ww++) xTags[i++] = TAG_SPACE.input * 2 ** 32 + (((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]) + 1;
+  }
+  const xt = dram.load("x", "input", ops.x, xTags ? { tags: xTags } : {});
+  const wt = dram.load("w", "weight", ops.w, { space: TAG_SPACE.weight });
+  const yt = dram.allocate("y", "output", "int32", shape.outputElements);
+  const seq = new Sequencer(engine, layer, arch, mapping, { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint }, { dram, gbuf, x: xt, w: wt, y: yt }, options.onProgress);
+  const cap = { capacity: 64 };
+  engine.connect(seq.toDram, dram.cmd, cap);
+  engine.connect(dram.resp, seq.fromDram, cap);
+  engine.connect(seq.toGbuf, gbuf.cmd, cap);
+  engine.connect(gbuf.resp, seq.fromGbuf, cap);
+  engine.connect(seq.toNoc, noc.cmd, cap);
+  engine.connect(noc.resp, seq.fromNoc, cap);
+  engine.connect(seq.toPe, pe.cmd, cap);
+  engine.connect(pe.done, seq.fromPe, cap);
+  engine.connect(seq.why, pe.waitReason, cap);
+  engine.connect(noc.peSide, pe.fromNoc, cap);
+  engine.connect(pe.toNoc, noc.fromPe, cap);
+  seq.start();
+
+  const run = engine.run({ maxCycles });
+  const output = new Int32Array(dram.contents(yt) as Int32Array);
+  const expected = referenceConv(layer, ops.x, ops.w, { xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint });
+  const verification = compareOutputs(layer, expected, output);
+  const counters = engine.counters.snapshot();
+  const values = engine.counters.values();
+  const macs = values["pe.mac"] ?? 0;
+  const pes = arch.array.rows * arch.array.cols;
+  const cycles = run.cycles as number;
+  const stalls = { busy: values["pe.busy"] ?? 0 } as Record<StallCause | "busy", number>;
+  for (const c of STALL_CAUSES) stalls[c] = values[`pe.idle.${c}`] ?? 0;
+  const traffic = { dram: level(values, "dram"), gbuf: level(values, "gbuf"), rf: level(values, "rf", "psum") };
+
+  const opBytes = Math.min(dtypeInfo(ops.xType).bytes, dtypeInfo(ops.wType).bytes);
+  const onChipWords = Math.floor(arch.gbuf.capacityBytes / opBytes) + pes * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
+  const rfWords = pes * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
+  const report = (measured: number, b: LayerBounds): BoundaryReport => {
+    const minimum = b.headline;
+    return { measured, bounds: b, minimum, ratio: measured / minimum, ratioToPaper: measured / b.paper.total };
+  };
+  const bTypes = { input: ops.xType, weight: ops.wType };
+  const dramBounds = lowerBounds(layer, { boundary: "dram", capacity: onChipWords, types: bTypes });
+  const gbufBounds = lowerBounds(layer, { boundary: "gbuf", capacity: rfWords, types: bTypes });
+  // Into and out of the PE array: words the network delivered into RFs (each delivered word
+  // crosses the GBuf/RF boundary once) plus words drained out.
+  const nocIn = (values["noc.deliver.input"] ?? 0) + (values["noc.deliver.weight"] ?? 0) + (values["noc.deliver.psum"] ?? 0);
+  const nocOut = Object.entries(values)
+    .filter(([k]) => k.startsWith("noc.drain."))
+    .reduce((a, [, v]) => a + v, 0);
+  return {
+    layer,
+    arch,
+    mapping,
+    output,
+    verification,
+    cycles,
+    macs,
+    utilization: macs / (pes * cycles * arch.array.macsPerCycle),
+    stalls,
+    counters,
+    traffic,
+    boundaries: { dram: report(traffic.dram.total, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) },
+    wallMs: performance.now() - t0,
+  };
+}

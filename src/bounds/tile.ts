@@ -17,15 +17,22 @@
  * ```
  *
  * Tiles have fixed sizes along each dimension, starting at 0; the last one is partial. An
- * output-channel tile never straddles a group. Nothing is kept from one output tile to the next:
- * the halo shared by adjacent tiles is read again, and inputs are read once per output-channel
- * tile. Traffic, per tensor, in elements:
+ * output-channel tile never straddles a group. The steps run in the order groups, batch tiles,
+ * output-channel tiles, row tiles, column tiles, then channels innermost (the order of the
+ * `chen2020` mapping, which the Sequencer executes), and a staged slice is kept only when the very
+ * next step needs the same one: the halo shared by adjacent tiles is read again, and inputs are
+ * read once per output-channel tile. Traffic, per tensor, in elements:
  *
  * ```
  * input  = groups * ceil(Kg / z) * batch * Cg * RowSum(y) * ColSum(x)
  * weight = weightElements * ceil(batch / b) * ceil(outH / y) * ceil(outW / x)
  * output = outputElements
  * ```
+ *
+ * except with one input channel per group (depthwise), where consecutive steps can need the same
+ * slice: a z-block's weights serve all its spatial tiles, so weight = weightElements times
+ * ceil(batch / b) when there are several z-blocks, times 1 when there is one; and with a single
+ * spatial tile the input slice serves every z-block, so input = groups * batch * RowSum * ColSum.
  *
  * where RowSum(y) is the sum over the row tiles of the number of distinct real input rows each
  * reads (likewise ColSum). Footprint (what counts against the capacity): the full psum tile
@@ -231,11 +238,26 @@ function layerFacts(layer: ConvLayer): LayerFacts {
   return f;
 }
 
+/**
+ * Input and weight reads of the schedule with `nz` output-channel blocks, `nb` batch tiles and the
+ * given row and column tilings. A staged slice stays when the very next step needs the same one
+ * (see the file header), which happens only with one input channel per group.
+ */
+function operandTraffic(layer: ConvLayer, nz: number, nb: number, rows: AxisTiling, cols: AxisTiling): { input: number; weight: number } {
+  const s = convShape(layer);
+  const spatialTiles = rows.tiles * cols.tiles;
+  const oneChannel = s.inChannelsPerGroup === 1;
+  const perBlock = layer.groups * layer.batch * s.inChannelsPerGroup * rows.inputSum * cols.inputSum;
+  return {
+    input: oneChannel && spatialTiles === 1 ? perBlock : perBlock * nz,
+    weight: oneChannel ? s.weightElements * (nz === 1 ? 1 : nb) : s.weightElements * nb * spatialTiles,
+  };
+}
+
 function plan(layer: ConvLayer, tile: Tile, rows: AxisTiling, cols: AxisTiling, budget: TileBudget): TilePlan {
   const s = convShape(layer);
   const nz = Math.ceil(s.outChannelsPerGroup / tile.z);
-  const input = layer.groups * nz * layer.batch * s.inChannelsPerGroup * rows.inputSum * cols.inputSum;
-  const weight = s.weightElements * Math.ceil(layer.batch / tile.b) * rows.tiles * cols.tiles;
+  const { input, weight } = operandTraffic(layer, nz, Math.ceil(layer.batch / tile.b), rows, cols);
   const output = s.outputElements;
   const taps = layer.kernelHeight * layer.kernelWidth;
   const psumF = tile.b * tile.y * tile.x * tile.z * budget.psumUnits;
@@ -284,7 +306,6 @@ export function searchTile(layer: ConvLayer, budget: TileBudget): TilePlan | nul
   const Kg = s.outChannelsPerGroup;
   const taps = layer.kernelHeight * layer.kernelWidth;
   const { psumUnits, inputUnits, weightUnits, staging, limit } = budget;
-  const inputTerm = layer.groups * N * s.inChannelsPerGroup;
   let bestTotal = Infinity;
   let bestFoot = Infinity;
   let best: Tile | null = null;
@@ -307,13 +328,19 @@ export function searchTile(layer: ConvLayer, budget: TileBudget): TilePlan | nul
         const noInput = r.inputSum === 0 || c.inputSum === 0;
         const nz = noInput ? Kg : Math.ceil(Kg / zmax);
         const z = noInput ? 1 : Math.ceil(Kg / nz);
-        const total = inputTerm * nz * r.inputSum * c.inputSum + s.weightElements * batchTiles * r.tiles * c.tiles + s.outputElements;
-        if (total > bestTotal) continue;
-        const foot = fixed + z * perZ;
-        if (total < bestTotal || foot < bestFoot) {
-          bestTotal = total;
-          bestFoot = foot;
-          best = { b, x, y, z };
+        // Traffic never grows as z grows (fewer blocks); among the z with the least traffic the
+        // smallest has the smallest footprint: ceil(Kg / nz), or 1 when the block count does not
+        // matter (no real input, or a depthwise layer whose slices are kept across blocks).
+        for (const [zz, nzz] of z === 1 ? [[1, nz]] : [[z, nz], [1, Kg]]) {
+          const op = operandTraffic(layer, nzz!, batchTiles, r, c);
+          const total = op.input + op.weight + s.outputElements;
+          if (total > bestTotal) continue;
+          const foot = fixed + zz! * perZ;
+          if (total < bestTotal || foot < bestFoot) {
+            bestTotal = total;
+            bestFoot = foot;
+            best = { b, x, y, z: zz! };
+          }
         }
       }
     }

@@ -635,7 +635,7 @@ class Program {
   // The driver passes responses into the generator; every `yield` goes through this wrapper.
   private *stepAndCollect(step: Step): Generator<Step, Map<number, Resp>, Map<number, Resp>> {
     const got = yield step;
-    for (const [k, v] of got) this.pending.set(k, v);
+    for (const [k, v] of got) if ((v as { payload?: Payload }).payload) this.pending.set(k, v);
     return got;
   }
 

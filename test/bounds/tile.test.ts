@@ -19,9 +19,12 @@ function runSchedule(l: ConvLayer, t: Tile) {
   let output = 0;
   let maxSlice = 0;
   let macs = 0;
+  // Loop order of the chen2020 mapping; a slice is kept only when the previous step staged the same one.
+  let lastInput = "";
+  let lastWeight = "";
   for (let g = 0; g < l.groups; g++)
-    for (let k0 = 0; k0 < kpg; k0 += t.z)
-      for (let n0 = 0; n0 < l.batch; n0 += t.b)
+    for (let n0 = 0; n0 < l.batch; n0 += t.b)
+      for (let k0 = 0; k0 < kpg; k0 += t.z)
         for (let oh0 = 0; oh0 < s.outHeight; oh0 += t.y)
           for (let ow0 = 0; ow0 < s.outWidth; ow0 += t.x) {
             const zs = Math.min(t.z, kpg - k0);
@@ -38,8 +41,12 @@ function runSchedule(l: ConvLayer, t: Tile) {
                         slice.add(`${n},${ih},${iw}`);
                         macs += zs;
                       }
-              input += slice.size;
-              weight += zs * l.kernelHeight * l.kernelWidth;
+              const inputKey = `${g},${n0},${oh0},${ow0},${c}`;
+              const weightKey = `${g},${k0},${c}`;
+              if (inputKey !== lastInput) input += slice.size;
+              if (weightKey !== lastWeight) weight += zs * l.kernelHeight * l.kernelWidth;
+              lastInput = inputKey;
+              lastWeight = weightKey;
               // the staging buffer must hold the largest slice of a full tile (any channel)
               maxSlice = Math.max(maxSlice, slice.size);
             }

@@ -1,7 +1,8 @@
 /** The registry of convsim subcommands, in the order `convsim help` lists them. */
 import type { Command } from "./args.js";
 import { boundCommand } from "./bound.js";
+import { simulateCommand } from "./simulate.js";
 import { referenceCommand, verifyCommand } from "./verify.js";
 
 /** Every subcommand. */
-export const COMMANDS: readonly Command[] = [boundCommand, verifyCommand, referenceCommand];
+export const COMMANDS: readonly Command[] = [simulateCommand, boundCommand, verifyCommand, referenceCommand];

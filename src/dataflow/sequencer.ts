@@ -63,6 +63,30 @@ type Resp = DramResponse | GbufResponse | NocResponse | PeArrayDone;
 interface Step {
   readonly reason: WaitReason;
   readonly reqs: Req[];
+  /** Start this thread and continue at once (its transactions overlap the caller's). */
+  readonly spawn?: Thread;
+  /** Wait until this thread has finished. */
+  readonly join?: Thread;
+}
+
+/**
+ * A cooperative thread of steps (a prefetch, a write-back) that runs alongside the main program:
+ * its transactions are issued as soon as its previous step completes, whatever the main program
+ * is waiting for. Threads are advanced in creation order, so runs stay deterministic.
+ */
+export interface Thread {
+  readonly gen: Generator<Step, void, Map<number, Resp>>;
+  outstanding: number;
+  responses: Map<number, Resp>;
+  done: boolean;
+  /** The thread this one waits for, if any. */
+  joining: Thread | undefined;
+  /** Whether this is the main program (its steps set the PE array's wait reason). */
+  readonly main: boolean;
+}
+
+function thread(gen: Generator<Step, void, Map<number, Resp>>, main = false): Thread {
+  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main };
 }
 
 /** A run of coordinates along one axis: source and destination both arithmetic progressions. */
@@ -189,9 +213,8 @@ export class Sequencer extends Component {
   readonly why: OutPort<WaitReason>;
 
   private readonly outbox = new Outbox();
-  private program: Generator<Step, void, Map<number, Resp>> | undefined;
-  private outstanding = 0;
-  private responses = new Map<number, Resp>();
+  private threads: Thread[] = [];
+  private readonly owner = new Map<number, Thread>();
   private finished = false;
   private lastReason: WaitReason | undefined;
   private nextId = 1;
@@ -225,56 +248,82 @@ export class Sequencer extends Component {
    * @throws ConfigError when a region does not fit the global buffer.
    */
   start(): void {
-    this.program = new Program(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
+    const program = new Program(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
       this.macsIssued += n;
-    }).run();
+    });
+    this.threads = [thread(program.run(), true)];
+  }
+
+  /** Whether a thread can take its next step now. */
+  private runnable(t: Thread): boolean {
+    return !t.done && t.outstanding === 0 && (t.joining === undefined || t.joining.done);
   }
 
   override interact(now: number): void {
     for (const port of [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[]) {
       for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
-        this.responses.set(m.id, m);
-        this.outstanding--;
+        const t = this.owner.get(m.id);
+        if (!t) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
+        this.owner.delete(m.id);
+        t.responses.set(m.id, m);
+        t.outstanding--;
       }
     }
-    while (this.outstanding === 0 && !this.finished && this.outbox.size === 0) {
-      const got = this.responses;
-      this.responses = new Map();
-      if (!this.program) throw new InvariantError(this.name, "start() was not called before the run");
-      const r = this.program.next(got);
-      if (r.done) {
-        this.finished = true;
-        if (this.lastReason !== "control") {
-          this.outbox.post(this.why, "control");
-          this.lastReason = "control";
+    if (this.threads.length === 0) throw new InvariantError(this.name, "start() was not called before the run");
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (let i = 0; i < this.threads.length; i++) {
+        const t = this.threads[i]!;
+        while (this.runnable(t)) {
+          progressed = true;
+          t.joining = undefined;
+          const got = t.responses;
+          t.responses = new Map();
+          const r = t.gen.next(got);
+          if (r.done) {
+            t.done = true;
+            break;
+          }
+          const step = r.value;
+          if (step.spawn) this.threads.push(step.spawn);
+          if (step.join && !step.join.done) t.joining = step.join;
+          if (step.reqs.length === 0) continue;
+          if (t.main && step.reason !== this.lastReason) {
+            this.outbox.post(this.why, step.reason);
+            this.lastReason = step.reason;
+          }
+          for (const q of step.reqs) {
+            this.owner.set(q.msg.id, t);
+            switch (q.to) {
+              case "dram":
+                this.outbox.post(this.toDram, q.msg);
+                break;
+              case "gbuf":
+                this.outbox.post(this.toGbuf, q.msg);
+                break;
+              case "noc":
+                this.outbox.post(this.toNoc, q.msg);
+                break;
+              case "pe":
+                this.outbox.post(this.toPe, q.msg);
+                break;
+            }
+          }
+          t.outstanding = step.reqs.length;
         }
-        break;
       }
-      const step = r.value;
-      if (step.reqs.length === 0) continue;
-      if (step.reason !== this.lastReason) {
-        this.outbox.post(this.why, step.reason);
-        this.lastReason = step.reason;
-      }
-      for (const q of step.reqs) {
-        switch (q.to) {
-          case "dram":
-            this.outbox.post(this.toDram, q.msg);
-            break;
-          case "gbuf":
-            this.outbox.post(this.toGbuf, q.msg);
-            break;
-          case "noc":
-            this.outbox.post(this.toNoc, q.msg);
-            break;
-          case "pe":
-            this.outbox.post(this.toPe, q.msg);
-            break;
-        }
-      }
-      this.outstanding = step.reqs.length;
-      this.onStep?.({ macs: this.macsIssued, totalMacs: convShape(this.layer).macs });
+      if (progressed) this.threads = this.threads.filter((t) => !t.done || t.main);
     }
+    const main = this.threads[0]!;
+    if (main.done && !this.finished && this.threads.length === 1) {
+      this.finished = true;
+      if (this.lastReason !== "control") {
+        this.outbox.post(this.why, "control");
+        this.lastReason = "control";
+      }
+    }
+    this.onStep?.({ macs: this.macsIssued, totalMacs: convShape(this.layer).macs });
     this.outbox.flush(now);
   }
 
@@ -282,7 +331,8 @@ export class Sequencer extends Component {
 
   override horizon(now: number): number {
     for (const port of [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[]) if (port.ready(now)) return 0;
-    if (this.outstanding === 0 && !this.finished && this.outbox.size === 0) return 0;
+    for (const t of this.threads) if (this.runnable(t)) return 0;
+    if (!this.finished && this.threads[0]?.done && this.threads.length === 1) return 0;
     return this.outbox.horizon(now);
   }
 
@@ -292,7 +342,8 @@ export class Sequencer extends Component {
 
   override status(): string {
     if (this.finished) return this.outbox.size ? "finished; sending the last messages" : "finished";
-    return `waiting for ${this.outstanding} transaction(s) to complete (step reason: ${this.lastReason ?? "none"})`;
+    const waiting = this.threads.map((t, i) => `${t.main ? "main" : `thread ${i}`}: ${t.done ? "done" : t.joining ? "joining" : `${t.outstanding} transaction(s) outstanding`}`);
+    return `${waiting.join("; ")} (wait reason: ${this.lastReason ?? "none"})`;
   }
 
   /** Used by simulate() to say which mapping, layer and arch the run executes. */
@@ -304,6 +355,24 @@ export class Sequencer extends Component {
 interface OutputTile {
   readonly start: Int32Array;
   readonly ext: Int32Array;
+}
+
+/** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */
+interface GbufInputTile {
+  readonly start: Int32Array;
+  readonly ext: Int32Array;
+  readonly rowRank: Map<number, number>;
+  readonly colRank: Map<number, number>;
+}
+
+/** The GBuf tiles one iteration of the dram loops needs, and the transfers that bring them. */
+interface FetchPlan {
+  readonly keys: { input: number; weight: number };
+  readonly halves: { input: number; weight: number };
+  readonly input: GbufInputTile | undefined;
+  readonly weight: OutputTile | undefined;
+  readonly reads: Req[];
+  readonly writes: (() => Req[])[];
 }
 
 /** The schedule itself, as a generator of steps (kept apart from the component plumbing). */
@@ -402,8 +471,8 @@ class Program {
     // Residency state.
     const gbufKey = { input: NaN, weight: NaN, output: NaN };
     const gbufHalf = { input: 0, weight: 0, output: 0 };
-    let gbufInput: { start: Int32Array; ext: Int32Array; rowRank: Map<number, number>; colRank: Map<number, number> } | undefined;
-    let gbufWeight: { start: Int32Array; ext: Int32Array } | undefined;
+    let gbufInput: GbufInputTile | undefined;
+    let gbufWeight: OutputTile | undefined;
     let gbufOutput: OutputTile | undefined;
     let gbufOutputHas: Uint8Array | undefined;
     const dramHas = new Uint8Array(this.shape.outputElements);
@@ -417,8 +486,13 @@ class Program {
     const sizes = nest.sizes;
     const zero = new Int32Array(NDIMS);
 
-    for (const dramStart of nest.iterate(nest.dramLoops, zero)) {
-      const dStart = new Int32Array(dramStart);
+    const dramStarts: Int32Array[] = [];
+    for (const a of nest.iterate(nest.dramLoops, zero)) dramStarts.push(new Int32Array(a)); // iterate() reuses its array
+    const double = m.gbuf.doubleBuffer;
+    const evictions: (Thread | undefined)[] = [undefined, undefined];
+    let prefetch: { thread: Thread; plan: FetchPlan } | undefined;
+    for (let it = 0; it < dramStarts.length; it++) {
+      const dStart = dramStarts[it]!;
       const dExt = nest.extent(dStart, nest.gbufStride, new Int32Array(NDIMS));
       // -- the GBuf output tile
       if (m.gbuf.keep.output) {
@@ -426,43 +500,45 @@ class Program {
         if (key !== gbufKey.output) {
           if (gbufOutput) {
             yield* this.drainPes(rfOut, rfOutKey, null, gbufOutput, gbufOutputHas!, gbufHalf.output, dramHas);
-            yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
+            const evict = thread(this.evictOutput(gbufOutput, gbufHalf.output, dramHas));
+            if (double) {
+              // The write-back overlaps the next tile's work, which uses the other half.
+              evictions[gbufHalf.output] = evict;
+              yield { reason: "drain", reqs: [], spawn: evict };
+            } else {
+              yield* evict.gen;
+            }
             gbufHalf.output = this.gbufRegions.output!.length > 1 ? 1 - gbufHalf.output : 0;
+            const pendingEviction = evictions[gbufHalf.output];
+            if (pendingEviction) {
+              yield { reason: "drain", reqs: [], join: pendingEviction };
+              evictions[gbufHalf.output] = undefined;
+            }
           }
           gbufKey.output = key;
           gbufOutput = { start: dStart, ext: dExt };
           gbufOutputHas = new Uint8Array(this.gbufRegions.output![0]!.elements);
         }
       }
-      // -- GBuf input and weight tiles
-      const fetch: Req[] = [];
-      const fetchDone: (() => Req[])[] = [];
-      if (m.gbuf.keep.input) {
-        const key = startKey(dStart, INPUT_DIMS, sizes);
-        if (key !== gbufKey.input) {
-          if (!Number.isNaN(gbufKey.input)) gbufHalf.input = this.gbufRegions.input!.length > 1 ? 1 - gbufHalf.input : 0;
-          gbufKey.input = key;
-          const { rows: rr, cols: cc } = this.inputRowsCols(dStart, dExt);
-          const rowRank = new Map(rr.map((v, i) => [v, i]));
-          const colRank = new Map(cc.map((v, i) => [v, i]));
-          gbufInput = { start: dStart, ext: dExt, rowRank, colRank };
-          fetchDone.push(...this.fetchInputTile(dStart, dExt, rr, cc, gbufHalf.input, fetch));
-        }
+      // -- GBuf input and weight tiles: prefetched during the previous tile, or fetched now.
+      let plan: FetchPlan;
+      if (prefetch) {
+        yield { reason: "dram", reqs: [], join: prefetch.thread };
+        plan = prefetch.plan;
+        prefetch = undefined;
+      } else {
+        plan = this.planFetch(dStart, dExt, gbufKey, gbufHalf, gbufInput, gbufWeight);
+        yield* this.runFetch(plan);
       }
-      if (m.gbuf.keep.weight) {
-        const key = startKey(dStart, WEIGHT_DIMS, sizes);
-        if (key !== gbufKey.weight) {
-          if (!Number.isNaN(gbufKey.weight)) gbufHalf.weight = this.gbufRegions.weight!.length > 1 ? 1 - gbufHalf.weight : 0;
-          gbufKey.weight = key;
-          gbufWeight = { start: dStart, ext: dExt };
-          fetchDone.push(this.fetchWeightTile(dStart, dExt, gbufHalf.weight, fetch));
-        }
-      }
-      if (fetch.length > 0) {
-        yield* this.stepAndCollect(this.step("dram", fetch));
-        const writes: Req[] = [];
-        for (const f of fetchDone) writes.push(...f());
-        yield* this.stepAndCollect(this.step("gbuf", writes));
+      ({ input: gbufInput, weight: gbufWeight } = plan);
+      Object.assign(gbufKey, plan.keys);
+      Object.assign(gbufHalf, plan.halves);
+      if (double && it + 1 < dramStarts.length) {
+        const next = dramStarts[it + 1]!;
+        const nextPlan = this.planFetch(next, nest.extent(next, nest.gbufStride, new Int32Array(NDIMS)), gbufKey, gbufHalf, gbufInput, gbufWeight);
+        const t = thread(this.runFetch(nextPlan));
+        prefetch = { thread: t, plan: nextPlan };
+        yield { reason: "dram", reqs: [], spawn: t };
       }
 
       // -- gbuf iterations
@@ -557,9 +633,58 @@ class Program {
         }
       }
     }
-    // The end: drain every PE, write back the GBuf output tile.
+    // The end: drain every PE, write back the GBuf output tile, wait for pending write-backs.
     yield* this.drainPes(rfOut, rfOutKey, null, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
     if (gbufOutput) yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
+    for (const e of evictions) if (e) yield { reason: "drain", reqs: [], join: e };
+  }
+
+  /**
+   * Decides which GBuf tiles an iteration of the dram loops needs that are not resident, and where
+   * they go: a changed tile goes to the other half of a double-buffered region.
+   */
+  private planFetch(
+    dStart: Int32Array,
+    dExt: Int32Array,
+    keys: { readonly input: number; readonly weight: number },
+    halves: { readonly input: number; readonly weight: number },
+    input: GbufInputTile | undefined,
+    weight: OutputTile | undefined,
+  ): FetchPlan {
+    const m = this.m;
+    const sizes = this.nest.sizes;
+    const reads: Req[] = [];
+    const writes: (() => Req[])[] = [];
+    const plan = { keys: { input: keys.input, weight: keys.weight }, halves: { input: halves.input, weight: halves.weight }, input, weight, reads, writes };
+    if (m.gbuf.keep.input) {
+      const key = startKey(dStart, INPUT_DIMS, sizes);
+      if (key !== keys.input) {
+        if (!Number.isNaN(keys.input)) plan.halves.input = this.gbufRegions.input!.length > 1 ? 1 - halves.input : 0;
+        plan.keys.input = key;
+        const { rows: rr, cols: cc } = this.inputRowsCols(dStart, dExt);
+        plan.input = { start: dStart, ext: dExt, rowRank: new Map(rr.map((v, i) => [v, i])), colRank: new Map(cc.map((v, i) => [v, i])) };
+        writes.push(...this.fetchInputTile(dStart, dExt, rr, cc, plan.halves.input, reads));
+      }
+    }
+    if (m.gbuf.keep.weight) {
+      const key = startKey(dStart, WEIGHT_DIMS, sizes);
+      if (key !== keys.weight) {
+        if (!Number.isNaN(keys.weight)) plan.halves.weight = this.gbufRegions.weight!.length > 1 ? 1 - halves.weight : 0;
+        plan.keys.weight = key;
+        plan.weight = { start: dStart, ext: dExt };
+        writes.push(this.fetchWeightTile(dStart, dExt, plan.halves.weight, reads));
+      }
+    }
+    return plan;
+  }
+
+  /** Moves a planned fetch: DRAM reads, then GBuf writes of what they returned. */
+  private *runFetch(plan: FetchPlan): Generator<Step, void, Map<number, Resp>> {
+    if (plan.reads.length === 0) return;
+    yield* this.stepAndCollect(this.step("dram", plan.reads));
+    const writes: Req[] = [];
+    for (const f of plan.writes) writes.push(...f());
+    yield* this.stepAndCollect(this.step("gbuf", writes));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -162,7 +162,7 @@ export class Noc extends Component {
     };
     const mk = (what: string, desc: string): Record<RfPartition, Counter> => {
       const r = {} as Record<RfPartition, Counter>;
-      for (const p of RF_PARTITIONS) r[p] = this.counter(`${what}.${p}`, "words", desc.replace("%", p));
+      for (const p of RF_PARTITIONS) r[p] = this.counter(`${what}.${p}`, "words", desc.replaceAll("%", p));
       return r;
     };
     this.sendC = mk("send", "% words carried by the % bus from the global buffer (one per source word, whatever the fan-out)");

@@ -1,0 +1,342 @@
+/**
+ * A counting model of the Sequencer, written for the tests from the conventions its file header
+ * and docs/counting.md state, sharing no code with src/dataflow beyond the Mapping type: it walks
+ * the loop nest itself (mixed radix, outer loops coarser, tiles aligned at multiples of their
+ * extent, iterations wholly beyond the edge skipped), tracks which tile of each tensor every
+ * storage level holds, and counts the words each tile change moves. No data, no time: only the
+ * action counts, which the tests compare with the simulated counters.
+ *
+ * Conventions modeled (docs/counting.md):
+ * - a GBuf tile of a tensor is fetched whole from DRAM when the dram-level tile of that tensor
+ *   changes (no halo kept between tiles); inputs: only real rows and columns some window reads;
+ * - an RF tile is delivered when the PE's tile of that tensor changes; one source read per
+ *   distinct tile, one delivery per PE; the PE's input span is its dense padded window, padding
+ *   filled in place (`rf.fill.input`), real but unread rows left empty;
+ * - a PE's output tile starts at 0 (`rf.fill.psum`); when it changes, every holder of the
+ *   leaving tile drains (`noc.drain.psum`, `rf.read.psum`); drained copies of one tile are summed
+ *   on the drain path and added into the GBuf (or DRAM) copy: a read there only when that copy
+ *   already holds a partial sum;
+ * - a GBuf output tile is written back when the dram-level output tile changes and at the end
+ *   (one GBuf read; a DRAM read too when DRAM already holds a partial sum of it);
+ * - a MAC reads one input and one weight entry; each maximal run of consecutive MACs (in the rf
+ *   loop order) on one psum address costs one psum read and one psum write.
+ */
+import type { Mapping } from "../../src/dataflow/mapping.js";
+import { convShape, type ConvLayer } from "../../src/workload/layer.js";
+
+const DIMS = ["N", "G", "K", "C", "P", "Q", "R", "S"] as const;
+type D = (typeof DIMS)[number];
+type Vec = Record<D, number>;
+
+const IN_DIMS: readonly D[] = ["N", "G", "C", "P", "Q", "R", "S"];
+const W_DIMS: readonly D[] = ["G", "K", "C", "R", "S"];
+const OUT_DIMS: readonly D[] = ["N", "G", "K", "P", "Q"];
+const REDUCTION = new Set<D>(["C", "R", "S"]);
+
+interface Loop {
+  level: "dram" | "gbuf" | "spatial" | "rf";
+  dim: D;
+  factor: number;
+  axis?: "row" | "col";
+  weight: number;
+}
+
+/** The counters the model predicts (names as the simulator registers them). */
+export type ModelCounts = Record<string, number>;
+
+const zeroVec = (): Vec => ({ N: 0, G: 0, K: 0, C: 0, P: 0, Q: 0, R: 0, S: 0 });
+const key = (v: Vec, dims: readonly D[]): string => dims.map((d) => v[d]).join(",");
+
+/** Distinct real input coordinates read by outputs [o0, o0+on) through taps [k0, k0+kn) along one axis. */
+function touched(inSize: number, stride: number, dil: number, pad: number, o0: number, on: number, k0: number, kn: number): number {
+  const seen = new Set<number>();
+  for (let o = o0; o < o0 + on; o++) {
+    for (let k = k0; k < k0 + kn; k++) {
+      const i = o * stride - pad + k * dil;
+      if (i >= 0 && i < inSize) seen.add(i);
+    }
+  }
+  return seen.size;
+}
+
+/** Every start vector of `loops` (outermost first, innermost fastest) offset by `base`, skipping those outside the layer. */
+function* starts(loops: readonly Loop[], base: Vec, sizes: Vec): Generator<Vec> {
+  const idx = loops.map(() => 0);
+  for (;;) {
+    const s = { ...base };
+    loops.forEach((l, j) => (s[l.dim] += idx[j]! * l.weight));
+    if (DIMS.every((d) => s[d] < sizes[d])) yield s;
+    let j = loops.length - 1;
+    for (; j >= 0; j--) {
+      if (++idx[j]! < loops[j]!.factor) break;
+      idx[j] = 0;
+    }
+    if (j < 0) return;
+  }
+}
+
+/** Predicts the Sequencer's action counters for a layer and a (legal) mapping. */
+export function modelCounts(layer: ConvLayer, m: Mapping): ModelCounts {
+  const sh = convShape(layer);
+  const sizes: Vec = {
+    N: layer.batch,
+    G: layer.groups,
+    K: sh.outChannelsPerGroup,
+    C: sh.inChannelsPerGroup,
+    P: sh.outHeight,
+    Q: sh.outWidth,
+    R: layer.kernelHeight,
+    S: layer.kernelWidth,
+  };
+  const loops: Loop[] = [];
+  for (const level of ["dram", "gbuf", "spatial", "rf"] as const) {
+    for (const l of m[level].loops) loops.push({ level, dim: l.dim as D, factor: l.factor, weight: 1, ...("axis" in l ? { axis: l.axis as "row" | "col" } : {}) });
+  }
+  loops.forEach((l, j) => {
+    for (let i = j + 1; i < loops.length; i++) if (loops[i]!.dim === l.dim) l.weight *= loops[i]!.factor;
+  });
+  const at = (level: Loop["level"]) => loops.filter((l) => l.level === level);
+  const stride = (levels: Loop["level"][]): Vec => {
+    const v: Vec = { N: 1, G: 1, K: 1, C: 1, P: 1, Q: 1, R: 1, S: 1 };
+    for (const l of loops) if (levels.includes(l.level)) v[l.dim] *= l.factor;
+    return v;
+  };
+  const gbufStride = stride(["gbuf", "spatial", "rf"]);
+  const rfStride = stride(["rf"]);
+  const extent = (s: Vec, st: Vec): Vec => {
+    const e = zeroVec();
+    for (const d of DIMS) e[d] = Math.max(0, Math.min(st[d], sizes[d] - s[d]));
+    return e;
+  };
+  const prod = (e: Vec, dims: readonly D[]) => dims.reduce((a, d) => a * e[d], 1);
+
+  // PEs: row index = mixed radix over row-axis loops (first most significant), same for columns.
+  const rowLoops = at("spatial").filter((l) => l.axis === "row");
+  const colLoops = at("spatial").filter((l) => l.axis === "col");
+  const offsets: Vec[] = [];
+  const rowsUsed = rowLoops.reduce((a, l) => a * l.factor, 1);
+  const colsUsed = colLoops.reduce((a, l) => a * l.factor, 1);
+  const decode = (ls: Loop[], index: number, off: Vec) => {
+    let rest = index;
+    for (let j = ls.length - 1; j >= 0; j--) {
+      off[ls[j]!.dim] += (rest % ls[j]!.factor) * ls[j]!.weight;
+      rest = Math.floor(rest / ls[j]!.factor);
+    }
+  };
+  for (let r = 0; r < rowsUsed; r++) {
+    for (let c = 0; c < colsUsed; c++) {
+      const off = zeroVec();
+      decode(rowLoops, r, off);
+      decode(colLoops, c, off);
+      offsets.push(off);
+    }
+  }
+  const pes = offsets.length;
+
+  const n: ModelCounts = {};
+  const add = (k: string, v: number) => (n[k] = (n[k] ?? 0) + v);
+  for (const k of [
+    "pe.mac",
+    "dram.read.input",
+    "dram.read.weight",
+    "dram.read.output",
+    "dram.write.output",
+    "gbuf.read.input",
+    "gbuf.read.weight",
+    "gbuf.read.output",
+    "gbuf.write.input",
+    "gbuf.write.weight",
+    "gbuf.write.output",
+    "noc.deliver.input",
+    "noc.deliver.weight",
+    "noc.drain.psum",
+    "rf.fill.input",
+    "rf.fill.psum",
+    "rf.read.input",
+    "rf.read.weight",
+    "rf.read.psum",
+    "rf.write.input",
+    "rf.write.weight",
+    "rf.write.psum",
+  ])
+    n[k] = 0;
+
+  const [strH, strW] = layer.strides;
+  const [dilH, dilW] = layer.dilations;
+  const [padT, padL] = layer.pads;
+  const { inHeight: H, inWidth: W } = layer;
+  const realInputs = (s: Vec, e: Vec) =>
+    e.N * e.G * e.C * touched(H, strH, dilH, padT, s.P, e.P, s.R, e.R) * touched(W, strW, dilW, padL, s.Q, e.Q, s.S, e.S);
+  const outIndex = (nn: number, g: number, k: number, p: number, q: number) =>
+    (((nn * layer.groups + g) * sizes.K + k) * sizes.P + p) * sizes.Q + q;
+  const outElements = (s: Vec, e: Vec): number[] => {
+    const out: number[] = [];
+    for (let a = 0; a < e.N; a++)
+      for (let g = 0; g < e.G; g++)
+        for (let k = 0; k < e.K; k++)
+          for (let p = 0; p < e.P; p++) for (let q = 0; q < e.Q; q++) out.push(outIndex(s.N + a, s.G + g, s.K + k, s.P + p, s.Q + q));
+    return out;
+  };
+  /** Whether the elements hold a partial sum (all or none, else the model is wrong); marks them. */
+  const testAndMark = (has: Set<number>, els: number[]): boolean => {
+    const h = has.has(els[0]!);
+    for (const x of els) {
+      if (has.has(x) !== h) throw new Error("model: mixed accumulation history in one tile");
+      has.add(x);
+    }
+    return h;
+  };
+
+  const keepG = m.gbuf.keep;
+  const dramHas = new Set<number>();
+  let gbufHas = new Set<number>();
+  let gbufOut: { s: Vec; e: Vec } | undefined;
+  let gKeyIn: string | undefined, gKeyW: string | undefined, gKeyOut: string | undefined;
+  const peIn: (string | undefined)[] = new Array(pes).fill(undefined);
+  const peW: (string | undefined)[] = new Array(pes).fill(undefined);
+  const peOut: ({ key: string; s: Vec; e: Vec } | undefined)[] = new Array(pes).fill(undefined);
+
+  const accumulate = (s: Vec, e: Vec) => {
+    const els = outElements(s, e);
+    if (keepG.output) {
+      if (testAndMark(gbufHas, els)) add("gbuf.read.output", els.length);
+      add("gbuf.write.output", els.length);
+    } else {
+      if (testAndMark(dramHas, els)) add("dram.read.output", els.length);
+      add("dram.write.output", els.length);
+    }
+  };
+  const drain = (which: (pe: number) => boolean) => {
+    const tiles = new Map<string, { s: Vec; e: Vec }>();
+    for (let pe = 0; pe < pes; pe++) {
+      const o = peOut[pe];
+      if (!o || !which(pe)) continue;
+      const words = prod(o.e, OUT_DIMS);
+      add("noc.drain.psum", words);
+      add("rf.read.psum", words);
+      tiles.set(o.key, o);
+      peOut[pe] = undefined;
+    }
+    for (const t of tiles.values()) accumulate(t.s, t.e);
+  };
+  const evict = () => {
+    const { s, e } = gbufOut!;
+    const els = outElements(s, e);
+    add("gbuf.read.output", els.length);
+    if (testAndMark(dramHas, els)) add("dram.read.output", els.length);
+    add("dram.write.output", els.length);
+  };
+
+  // psum runs per MAC wave: MACs / (product of the innermost rf loops that are reductions,
+  // loops of extent 1 being transparent).
+  const rfLoops = at("rf");
+  const runsOf = (e: Vec): number => {
+    let macs = 1;
+    for (const l of rfLoops) macs *= e[l.dim];
+    let inner = 1;
+    for (let j = rfLoops.length - 1; j >= 0; j--) {
+      const d = rfLoops[j]!.dim;
+      if (e[d] === 1) continue;
+      if (!REDUCTION.has(d)) break;
+      inner *= e[d];
+    }
+    return macs / inner;
+  };
+
+  for (const dS of starts(at("dram"), zeroVec(), sizes)) {
+    const dE = extent(dS, gbufStride);
+    if (keepG.output && key(dS, OUT_DIMS) !== gKeyOut) {
+      if (gbufOut) {
+        drain(() => true);
+        evict();
+      }
+      gKeyOut = key(dS, OUT_DIMS);
+      gbufOut = { s: dS, e: dE };
+      gbufHas = new Set();
+    }
+    if (keepG.input && key(dS, IN_DIMS) !== gKeyIn) {
+      gKeyIn = key(dS, IN_DIMS);
+      const words = realInputs(dS, dE);
+      add("dram.read.input", words);
+      add("gbuf.write.input", words);
+    }
+    if (keepG.weight && key(dS, W_DIMS) !== gKeyW) {
+      gKeyW = key(dS, W_DIMS);
+      const words = prod(dE, W_DIMS);
+      add("dram.read.weight", words);
+      add("gbuf.write.weight", words);
+    }
+    for (const gS of starts(at("gbuf"), dS, sizes)) {
+      const st: Vec[] = [];
+      const ex: Vec[] = [];
+      const active: boolean[] = [];
+      for (let pe = 0; pe < pes; pe++) {
+        const s = { ...gS };
+        for (const d of DIMS) s[d] += offsets[pe]![d];
+        st.push(s);
+        active.push(DIMS.every((d) => s[d] < sizes[d]));
+        ex.push(extent(s, rfStride));
+      }
+      // Drains: active PEs whose output tile changes, and every other holder of a leaving tile.
+      const leaving = new Set<string>();
+      for (let pe = 0; pe < pes; pe++) {
+        const o = peOut[pe];
+        if (active[pe] && o && o.key !== key(st[pe]!, OUT_DIMS)) leaving.add(o.key);
+      }
+      if (leaving.size > 0) drain((pe) => leaving.has(peOut[pe]!.key));
+      const sources = { input: new Set<string>(), weight: new Set<string>() };
+      for (let pe = 0; pe < pes; pe++) {
+        if (!active[pe]) continue;
+        const s = st[pe]!;
+        const e = ex[pe]!;
+        const ok = key(s, OUT_DIMS);
+        if (peOut[pe]?.key !== ok) {
+          peOut[pe] = { key: ok, s, e };
+          add("rf.fill.psum", prod(e, OUT_DIMS));
+        }
+        const ik = key(s, IN_DIMS);
+        if (peIn[pe] !== ik) {
+          peIn[pe] = ik;
+          const real = realInputs(s, e);
+          add("noc.deliver.input", real);
+          if (!sources.input.has(ik)) {
+            sources.input.add(ik);
+            add(keepG.input ? "gbuf.read.input" : "dram.read.input", real);
+          }
+          // The dense padded span; its rows/columns outside the real input are filled in place.
+          const spanR = (e.P - 1) * strH + (e.R - 1) * dilH + 1;
+          const spanC = (e.Q - 1) * strW + (e.S - 1) * dilW + 1;
+          const r0 = s.P * strH + s.R * dilH - padT;
+          const c0 = s.Q * strW + s.S * dilW - padL;
+          let realR = 0;
+          for (let i = r0; i < r0 + spanR; i++) if (i >= 0 && i < H) realR++;
+          let realC = 0;
+          for (let i = c0; i < c0 + spanC; i++) if (i >= 0 && i < W) realC++;
+          add("rf.fill.input", e.N * e.G * e.C * (spanR * spanC - realR * realC));
+        }
+        const wk = key(s, W_DIMS);
+        if (peW[pe] !== wk) {
+          peW[pe] = wk;
+          const words = prod(e, W_DIMS);
+          add("noc.deliver.weight", words);
+          if (!sources.weight.has(wk)) {
+            sources.weight.add(wk);
+            add(keepG.weight ? "gbuf.read.weight" : "dram.read.weight", words);
+          }
+        }
+        const macs = prod(e, DIMS);
+        add("pe.mac", macs);
+        add("rf.read.input", macs);
+        add("rf.read.weight", macs);
+        const runs = runsOf(e);
+        add("rf.read.psum", runs);
+        add("rf.write.psum", runs);
+      }
+    }
+  }
+  drain(() => true);
+  if (gbufOut) evict();
+  n["rf.write.input"] = n["noc.deliver.input"]!;
+  n["rf.write.weight"] = n["noc.deliver.weight"]!;
+  return n;
+}

@@ -1,0 +1,839 @@
+/**
+ * simulate(): real convolutions through the modeled accelerator (issue 5).
+ *
+ * - every named dataflow on every preset, over a layer set with every feature and every operand
+ *   type pair (non-zero zero points): output == referenceConv bit for bit, in checked mode;
+ * - reference mode == fast mode (output, every counter, cycles), determinism;
+ * - property: random small layers x random legal Mappings are bit-exact, their counters equal the
+ *   test's own counting model (simulate-model.ts), and their traffic is never below the bounds;
+ * - chen2020's DRAM traffic equals the bounds module's attainable traffic for its tile;
+ * - closed-form counts for small layers, per named dataflow;
+ * - bad input: a ConfigError naming the field.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { resolveArch, type ArchSpecInput } from "../../src/arch/presets.js";
+import type { ArchSpec } from "../../src/arch/spec.js";
+import { lowerBounds } from "../../src/bounds/bounds.js";
+import { tileBudget, tilePlan } from "../../src/bounds/tile.js";
+import { ConfigError, StallError } from "../../src/core/errors.js";
+import { chen2020Tile } from "../../src/dataflow/dataflows/chen2020.js";
+import { checkMapping } from "../../src/dataflow/legality.js";
+import { parseMapping, type Dim, type Mapping } from "../../src/dataflow/mapping.js";
+import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import type { OperandType } from "../../src/workload/dtype.js";
+import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/layer.js";
+import { referenceConv } from "../../src/workload/reference.js";
+import { seededTensor } from "../../src/workload/tensors.js";
+import { modelCounts } from "./simulate-model.js";
+import { randomMapping, rng, sizesOf, smallLayer } from "./walk.js";
+
+const DATAFLOWS = ["chen2020", "ws", "os", "is", "rs"] as const;
+const PRESETS = ["eyeriss", "chen2020", "systolic"] as const;
+const BYTES: Record<OperandType, number> = { int8: 1, uint8: 1, int16: 2 };
+
+// ---------------------------------------------------------------------------------------------
+// Independent facts about a layer (no src shape math).
+
+function outSize(inSize: number, k: number, stride: number, dil: number, padA: number, padB: number): number {
+  return Math.floor((inSize + padA + padB - ((k - 1) * dil + 1)) / stride) + 1;
+}
+
+/** Dense MACs (padded taps included): N * K * (C/G) * P * Q * R * S. */
+function denseMacs(l: ConvLayer): number {
+  const P = outSize(l.inHeight, l.kernelHeight, l.strides[0], l.dilations[0], l.pads[0], l.pads[2]);
+  const Q = outSize(l.inWidth, l.kernelWidth, l.strides[1], l.dilations[1], l.pads[1], l.pads[3]);
+  return l.batch * l.outChannels * (l.inChannels / l.groups) * P * Q * l.kernelHeight * l.kernelWidth;
+}
+
+/** Input elements some real tap reads, by brute force. */
+function touchedInputs(l: ConvLayer): number {
+  const P = outSize(l.inHeight, l.kernelHeight, l.strides[0], l.dilations[0], l.pads[0], l.pads[2]);
+  const Q = outSize(l.inWidth, l.kernelWidth, l.strides[1], l.dilations[1], l.pads[1], l.pads[3]);
+  const rows = new Set<number>();
+  const cols = new Set<number>();
+  for (let p = 0; p < P; p++)
+    for (let r = 0; r < l.kernelHeight; r++) {
+      const h = p * l.strides[0] - l.pads[0] + r * l.dilations[0];
+      if (h >= 0 && h < l.inHeight) rows.add(h);
+    }
+  for (let q = 0; q < Q; q++)
+    for (let s = 0; s < l.kernelWidth; s++) {
+      const w = q * l.strides[1] - l.pads[1] + s * l.dilations[1];
+      if (w >= 0 && w < l.inWidth) cols.add(w);
+    }
+  return l.batch * l.inChannels * rows.size * cols.size;
+}
+
+function outputs(l: ConvLayer): number {
+  const P = outSize(l.inHeight, l.kernelHeight, l.strides[0], l.dilations[0], l.pads[0], l.pads[2]);
+  const Q = outSize(l.inWidth, l.kernelWidth, l.strides[1], l.dilations[1], l.pads[1], l.pads[3]);
+  return l.batch * l.outChannels * P * Q;
+}
+
+const value = (r: SimulationResult, name: string): number => r.counters[name]?.value ?? 0;
+
+/** The simulated values of the counters a model predicts, for a readable diff. */
+function simulatedOf(r: SimulationResult, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of names) out[k] = value(r, k);
+  return out;
+}
+
+function expectModelCounts(r: SimulationResult, label: string): void {
+  const model = modelCounts(r.layer, r.mapping);
+  expect(simulatedOf(r, Object.keys(model)), label).toEqual(model);
+}
+
+/**
+ * GBuf <-> RF traffic with a multicast counted once, as docs/bounds.md counts that boundary: the
+ * source reads that feed deliveries (GBuf reads of inputs and weights, or DRAM reads when the GBuf
+ * bypasses them) plus the words drained out of the PEs.
+ */
+function multicastOnce(r: SimulationResult): number {
+  let n = value(r, "noc.drain.psum");
+  for (const t of ["input", "weight"] as const) n += value(r, `${r.mapping.gbuf.keep[t] ? "gbuf" : "dram"}.read.${t}`);
+  return n;
+}
+
+/** Everything of a result that the model defines (wall time is not part of it). */
+function modelPart(r: SimulationResult) {
+  return { ...r, wallMs: 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layer set: every feature, every operand type pair, non-zero zero points.
+
+interface Case {
+  readonly name: string;
+  readonly layer: ConvLayer;
+  readonly xType: OperandType;
+  readonly wType: OperandType;
+  readonly xZero: number;
+  readonly wZero: number;
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: "stride > kernel (2x2 kernel, stride 3)",
+    layer: convLayer({ inChannels: 3, inHeight: 11, inWidth: 10, outChannels: 4, kernelHeight: 2, kernelWidth: 2, strides: [3, 3] }),
+    xType: "int8",
+    wType: "int8",
+    xZero: -5,
+    wZero: 3,
+  },
+  {
+    name: "dilation 2, pad 2",
+    layer: convLayer({ inChannels: 2, inHeight: 9, inWidth: 9, outChannels: 3, kernelHeight: 3, kernelWidth: 3, dilations: [2, 2], pads: [2, 2, 2, 2] }),
+    xType: "int8",
+    wType: "uint8",
+    xZero: 17,
+    wZero: 128,
+  },
+  {
+    name: "asymmetric padding, 3x2 kernel",
+    layer: convLayer({ inChannels: 2, inHeight: 7, inWidth: 6, outChannels: 3, kernelHeight: 3, kernelWidth: 2, pads: [0, 2, 1, 0] }),
+    xType: "int8",
+    wType: "int16",
+    xZero: -128,
+    wZero: -300,
+  },
+  {
+    name: "groups 2",
+    layer: convLayer({ groups: 2, inChannels: 4, inHeight: 6, inWidth: 6, outChannels: 6, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+    xType: "uint8",
+    wType: "int8",
+    xZero: 128,
+    wZero: -1,
+  },
+  {
+    name: "depthwise, channel multiplier 2, stride 2",
+    layer: convLayer({ groups: 3, inChannels: 3, inHeight: 9, inWidth: 9, outChannels: 6, kernelHeight: 3, kernelWidth: 3, strides: [2, 2], pads: [1, 1, 1, 1] }),
+    xType: "uint8",
+    wType: "uint8",
+    xZero: 255,
+    wZero: 7,
+  },
+  {
+    name: "batch 3",
+    layer: convLayer({ batch: 3, inChannels: 2, inHeight: 5, inWidth: 5, outChannels: 3, kernelHeight: 3, kernelWidth: 3 }),
+    xType: "uint8",
+    wType: "int16",
+    xZero: 1,
+    wZero: 1000,
+  },
+  {
+    name: "1x1",
+    layer: convLayer({ inChannels: 8, inHeight: 7, inWidth: 7, outChannels: 5, kernelHeight: 1, kernelWidth: 1 }),
+    xType: "int16",
+    wType: "int8",
+    xZero: -32768,
+    wZero: 127,
+  },
+  {
+    name: "FC (1x1 over 1x1), batch 2",
+    layer: fullyConnected(20, 10, 2),
+    xType: "int16",
+    wType: "uint8",
+    xZero: 32767,
+    wZero: 200,
+  },
+  {
+    name: "13 output rows (non-divisible)",
+    layer: convLayer({ inChannels: 2, inHeight: 13, inWidth: 13, outChannels: 3, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+    xType: "int16",
+    wType: "int16",
+    xZero: -4321,
+    wZero: 1234,
+  },
+  {
+    name: "11 output rows, stride 2, 7 channels (odd sizes)",
+    layer: convLayer({ inChannels: 5, inHeight: 23, inWidth: 23, outChannels: 7, kernelHeight: 3, kernelWidth: 3, strides: [2, 2] }),
+    xType: "int8",
+    wType: "int8",
+    xZero: 2,
+    wZero: -2,
+  },
+];
+
+function operands(c: Case, seed: number) {
+  const l = c.layer;
+  const x = seededTensor(c.xType, l.batch * l.inChannels * l.inHeight * l.inWidth, `x${seed}`);
+  const w = seededTensor(c.wType, l.outChannels * (l.inChannels / l.groups) * l.kernelHeight * l.kernelWidth, `w${seed}`);
+  return { x, w };
+}
+
+describe("every named dataflow on every preset is bit-exact (checked mode)", () => {
+  it("covers every operand type pair with non-zero zero points", () => {
+    const pairs = new Set(CASES.map((c) => `${c.xType}/${c.wType}`));
+    expect(pairs.size).toBe(9);
+    expect(CASES.every((c) => c.xZero !== 0 && c.wZero !== 0)).toBe(true);
+  });
+
+  for (const c of CASES) {
+    it(`${c.name} (${c.xType} x ${c.wType}, zero points ${c.xZero}, ${c.wZero})`, () => {
+      const { x, w } = operands(c, 5);
+      const expected = referenceConv(c.layer, x, w, { xZeroPoint: c.xZero, wZeroPoint: c.wZero });
+      for (const arch of PRESETS) {
+        for (const df of DATAFLOWS) {
+          const label = `${df} on ${arch}`;
+          const r = simulate({ layer: c.layer, arch, dataflow: df, x, w, zeroPoints: { input: c.xZero, weight: c.wZero }, checked: true });
+          expect(r.verification.ok, label).toBe(true);
+          expect(r.verification.mismatches, label).toBe(0);
+          expect(r.output, label).toEqual(expected);
+          expect(r.mapping.name, label).toBe(df);
+          expect(value(r, "pe.mac"), label).toBe(denseMacs(c.layer));
+          expect(r.macs, label).toBe(denseMacs(c.layer));
+          // Bytes alongside words, at each operand's width (outputs and partial sums: int32).
+          const width = { input: BYTES[c.xType], weight: BYTES[c.wType], output: 4 };
+          for (const level of ["dram", "gbuf"]) {
+            for (const t of ["input", "weight", "output"] as const) {
+              expect(value(r, `${level}.readBytes.${t}`), `${label} ${level} ${t}`).toBe(value(r, `${level}.read.${t}`) * width[t]);
+              expect(value(r, `${level}.writeBytes.${t}`), `${label} ${level} ${t}`).toBe(value(r, `${level}.write.${t}`) * width[t]);
+            }
+          }
+        }
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reference mode == fast mode; determinism.
+
+const smallCases: readonly { layer: ConvLayer; arch: string; types: { input: OperandType; weight: OperandType }; zp: { input: number; weight: number } }[] = [
+  {
+    layer: convLayer({ batch: 2, groups: 2, inChannels: 4, inHeight: 6, inWidth: 5, outChannels: 4, kernelHeight: 3, kernelWidth: 2, strides: [2, 1], pads: [1, 0, 1, 1] }),
+    arch: "eyeriss",
+    types: { input: "uint8", weight: "int16" },
+    zp: { input: 7, weight: -3 },
+  },
+  {
+    layer: convLayer({ inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 5, kernelHeight: 3, kernelWidth: 3, dilations: [2, 1], pads: [2, 1, 0, 1] }),
+    arch: "chen2020",
+    types: { input: "int8", weight: "uint8" },
+    zp: { input: -9, weight: 100 },
+  },
+  {
+    layer: convLayer({ inChannels: 4, inHeight: 5, inWidth: 5, outChannels: 3, kernelHeight: 1, kernelWidth: 1 }),
+    arch: "systolic",
+    types: { input: "int16", weight: "int8" },
+    zp: { input: 300, weight: 5 },
+  },
+];
+
+describe("reference mode == fast mode", () => {
+  for (const c of smallCases) {
+    it(`every dataflow on ${c.arch}: identical output, counters, cycles and stalls`, () => {
+      for (const df of DATAFLOWS) {
+        const opts: SimulateOptions = { layer: c.layer, arch: c.arch, dataflow: df, types: c.types, zeroPoints: c.zp, seed: 3, checked: true };
+        const fast = simulate({ ...opts, mode: "fast" });
+        const ref = simulate({ ...opts, mode: "reference" });
+        expect(fast.verification.ok, df).toBe(true);
+        expect(ref.output, df).toEqual(fast.output);
+        expect(ref.counters, df).toEqual(fast.counters);
+        expect(ref.cycles, df).toBe(fast.cycles);
+        expect(ref.stalls, df).toEqual(fast.stalls);
+        expect(modelPart(ref), df).toEqual(modelPart(fast));
+      }
+    });
+  }
+});
+
+describe("determinism", () => {
+  it("the same inputs and seed give the same everything; another seed gives other data", () => {
+    const c = smallCases[0]!;
+    for (const df of DATAFLOWS) {
+      const opts: SimulateOptions = { layer: c.layer, arch: c.arch, dataflow: df, types: c.types, zeroPoints: c.zp, seed: "abc" };
+      const a = simulate(opts);
+      const b = simulate(opts);
+      expect(modelPart(b), df).toEqual(modelPart(a));
+      const other = simulate({ ...opts, seed: "abd" });
+      expect(other.verification.ok, df).toBe(true);
+      expect(other.output, df).not.toEqual(a.output);
+      // The schedule does not depend on the data.
+      expect(other.counters, df).toEqual(a.counters);
+      expect(other.cycles, df).toBe(a.cycles);
+    }
+  });
+
+  it("reports progress up to every MAC", () => {
+    const c = smallCases[1]!;
+    const seen: { macs: number; totalMacs: number }[] = [];
+    const r = simulate({ layer: c.layer, arch: c.arch, dataflow: "rs", onProgress: (p) => seen.push({ ...p }) });
+    expect(seen.length).toBeGreaterThan(1);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.macs).toBeGreaterThanOrEqual(seen[i - 1]!.macs);
+    expect(seen.every((p) => p.totalMacs === denseMacs(c.layer))).toBe(true);
+    expect(seen[seen.length - 1]!.macs).toBe(r.macs);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Property: random small layers x random legal mappings.
+
+/** Small architectures on which random mappings are often legal. */
+const tinyBase: ArchSpecInput = {
+  name: "tiny",
+  dram: { bytesPerCycle: 8, latencyCycles: 5, burstBytes: 16, maxOutstanding: 2 },
+  gbuf: { capacityBytes: 8192, banks: 4, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
+  rf: { inputEntries: 64, weightEntries: 64, psumEntries: 64, readPorts: 2, writePorts: 2 },
+  array: { rows: 4, cols: 4, macsPerCycle: 1, pipelineLatency: 1 },
+  noc: { inputWordsPerCycle: 4, weightWordsPerCycle: 4, drainWordsPerCycle: 2, neighbourLinks: true },
+};
+const ARCHS: readonly ArchSpec[] = [
+  resolveArch(tinyBase),
+  resolveArch(tinyBase, { name: "tiny-nolinks", noc: { neighbourLinks: false }, array: { rows: 3, cols: 5, macsPerCycle: 2 } }),
+  resolveArch("chen2020"),
+];
+
+/** S at each boundary, from the arch (independently of simulate): on-chip words for `dram`, RF entries for `gbuf`. */
+function capacityWords(arch: ArchSpec, types: { input: OperandType; weight: OperandType }) {
+  const rf = arch.array.rows * arch.array.cols * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
+  const minBytes = Math.min(BYTES[types.input], BYTES[types.weight]);
+  return { dram: Math.floor(arch.gbuf.capacityBytes / minBytes) + rf, gbuf: rf };
+}
+
+/** A random legal mapping of `l` on `arch` (random loop orders, factors, axes, GBuf bypass, double buffering), or undefined. */
+function legalRandomMapping(l: ConvLayer, arch: ArchSpec, seed: number): Mapping | undefined {
+  const rnd = rng(seed);
+  for (let i = 0; i < 40; i++) {
+    const m0 = randomMapping(l, rnd);
+    // The simulated PE computes out of its register file: the rf level keeps every tensor.
+    const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true } } };
+    if (checkMapping(m, l, arch).ok) return m;
+  }
+  return undefined;
+}
+
+/**
+ * Random small layers, except those in which no window reads a real input (every tap in the
+ * padding): those hit a Sequencer bug (see "a layer whose windows read only padding" below).
+ */
+const simulableLayer = smallLayer.filter((l) => touchedInputs(l) > 0);
+
+const OPERAND: fc.Arbitrary<OperandType> = fc.constantFrom("int8", "uint8", "int16");
+
+/** Architectures small enough that the bounds bite on layers of a few thousand MACs (bank words of one byte: no alignment). */
+const POCKET: ArchSpec = resolveArch({
+  ...tinyBase,
+  name: "pocket",
+  gbuf: { capacityBytes: 128, banks: 4, bankWordBytes: 1, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
+  rf: { inputEntries: 8, weightEntries: 4, psumEntries: 4, readPorts: 2, writePorts: 2 },
+  array: { rows: 2, cols: 2, macsPerCycle: 1, pipelineLatency: 1 },
+  noc: { inputWordsPerCycle: 4, weightWordsPerCycle: 4, drainWordsPerCycle: 2, neighbourLinks: false },
+});
+const THIMBLE: ArchSpec = resolveArch(POCKET, { name: "thimble", gbuf: { capacityBytes: 64 }, rf: { inputEntries: 4, weightEntries: 2, psumEntries: 2 } });
+
+/** Layers of a few thousand MACs. */
+const mediumLayer: fc.Arbitrary<ConvLayer> = fc
+  .record({
+    c: fc.integer({ min: 2, max: 6 }),
+    k: fc.integer({ min: 2, max: 6 }),
+    h: fc.integer({ min: 5, max: 9 }),
+    w: fc.integer({ min: 5, max: 9 }),
+    kernel: fc.integer({ min: 1, max: 3 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    pad: fc.nat(1),
+  })
+  .map((r) =>
+    convLayer({
+      inChannels: r.c,
+      outChannels: r.k,
+      inHeight: r.h,
+      inWidth: r.w,
+      kernelHeight: r.kernel,
+      kernelWidth: r.kernel,
+      strides: [r.stride, r.stride],
+      pads: [r.pad, r.pad, r.pad, r.pad],
+    }),
+  );
+
+/** A random legal mapping with small rf, spatial and gbuf factors (the rest at DRAM), or undefined. */
+function smallFactorMapping(l: ConvLayer, arch: ArchSpec, seed: number): Mapping | undefined {
+  const rnd = rng(seed);
+  const sizes = sizesOf(l);
+  const upTo = (n: number) => 1 + Math.floor(rnd() * n);
+  const shuffle = <T>(a: T[]): T[] => {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [a[i], a[j]] = [a[j]!, a[i]!];
+    }
+    return a;
+  };
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const rf: { dim: Dim; factor: number }[] = [];
+    const sp: { dim: Dim; factor: number; axis: "row" | "col" }[] = [];
+    const gb: { dim: Dim; factor: number }[] = [];
+    const dr: { dim: Dim; factor: number }[] = [];
+    for (const d of ["N", "G", "K", "C", "P", "Q", "R", "S"] as const) {
+      const n = sizes[d];
+      const f0 = Math.min(n, upTo(2));
+      const f1 = Math.min(Math.ceil(n / f0), upTo(2));
+      const f2 = Math.min(Math.ceil(n / (f0 * f1)), upTo(3));
+      const f3 = Math.ceil(n / (f0 * f1 * f2));
+      if (f0 > 1) rf.push({ dim: d, factor: f0 });
+      if (f1 > 1) sp.push({ dim: d, factor: f1, axis: rnd() < 0.5 ? "row" : "col" });
+      if (f2 > 1) gb.push({ dim: d, factor: f2 });
+      if (f3 > 1) dr.push({ dim: d, factor: f3 });
+    }
+    const m: Mapping = {
+      dram: { loops: shuffle(dr) },
+      gbuf: { loops: shuffle(gb), keep: { input: rnd() < 0.8, weight: rnd() < 0.8, output: rnd() < 0.8 }, doubleBuffer: rnd() < 0.3 },
+      spatial: { loops: shuffle(sp) },
+      rf: { loops: shuffle(rf), keep: { input: true, weight: true, output: true }, doubleBuffer: false },
+    };
+    if (checkMapping(m, l, arch).ok) return m;
+  }
+  return undefined;
+}
+
+describe("random layers x random legal mappings", () => {
+  it("run bit-exactly in checked mode, count what the model counts, and never beat the bounds", () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(simulableLayer, fc.nat(2), fc.integer(), OPERAND, OPERAND, (l, a, seed, xt, wt) => {
+        const arch = ARCHS[a]!;
+        const m = legalRandomMapping(l, arch, seed);
+        if (!m) return;
+        runs++;
+        const types = { input: xt, weight: wt };
+        const zp = { input: xt === "uint8" ? 3 : -3, weight: wt === "uint8" ? 250 : 11 };
+        const r = simulate({ layer: l, arch, dataflow: m, checked: true, seed, types, zeroPoints: zp });
+        const label = JSON.stringify(m);
+        expect(r.verification.ok, label).toBe(true);
+        expect(value(r, "pe.mac"), label).toBe(denseMacs(l));
+        expectModelCounts(r, label);
+        // A delivery is read once at its source and carried once per PE rectangle.
+        for (const t of ["input", "weight"] as const) {
+          // Every GBuf read of an operand (or, when the GBuf bypasses it, every DRAM read) feeds a delivery.
+          const source = value(r, `${m.gbuf.keep[t] ? "gbuf" : "dram"}.read.${t}`);
+          expect(value(r, `noc.send.${t}`), label).toBeGreaterThanOrEqual(source);
+          expect(value(r, `noc.send.${t}`), label).toBeLessThanOrEqual(value(r, `noc.deliver.${t}`));
+        }
+        // Bounds: S as the arch gives it.
+        const S = capacityWords(arch, types);
+        const dram = r.boundaries.dram;
+        const gbuf = r.boundaries.gbuf;
+        expect(dram.bounds.capacityWords).toBe(S.dram);
+        expect(gbuf.bounds.capacityWords).toBe(S.gbuf);
+        expect(dram.measured).toBe(r.traffic.dram.total);
+        expect(dram.measured, label).toBeGreaterThanOrEqual(dram.bounds.provable.total);
+        expect(dram.measured, label).toBeGreaterThanOrEqual(dram.bounds.compulsory.total);
+        expect(dram.measured, label).toBeGreaterThanOrEqual(touchedInputs(l) + outputs(l));
+        expect(gbuf.measured, label).toBe(
+          value(r, "noc.deliver.input") + value(r, "noc.deliver.weight") + value(r, "noc.deliver.psum") + value(r, "noc.drain.psum"),
+        );
+        expect(gbuf.measured, label).toBeGreaterThanOrEqual(gbuf.bounds.provable.total);
+        // The bounds with S recomputed here agree.
+        expect(lowerBounds(l, { boundary: "dram", capacity: S.dram, types }).provable.total).toBe(dram.bounds.provable.total);
+      }),
+      { numRuns: 120 },
+    );
+    expect(runs).toBeGreaterThan(60);
+  });
+
+  it("on a pocket-sized arch, medium layers: the GBuf-boundary bound is positive and never beaten", () => {
+    let positive = 0;
+    fc.assert(
+      fc.property(mediumLayer, fc.integer(), OPERAND, (l, seed, xt) => {
+        const m = smallFactorMapping(l, POCKET, seed);
+        if (!m) return;
+        const types = { input: xt, weight: "int8" as const };
+        const r = simulate({ layer: l, arch: POCKET, dataflow: m, checked: true, seed, types, zeroPoints: { input: xt === "uint8" ? 9 : -9, weight: 4 } });
+        const label = JSON.stringify(m);
+        expect(r.verification.ok, label).toBe(true);
+        expectModelCounts(r, label);
+        const S = capacityWords(POCKET, types);
+        expect(r.boundaries.gbuf.bounds.capacityWords).toBe(S.gbuf);
+        expect(r.boundaries.dram.bounds.capacityWords).toBe(S.dram);
+        expect(r.boundaries.gbuf.measured, label).toBeGreaterThanOrEqual(r.boundaries.gbuf.bounds.provable.total);
+        // Stricter, as docs/bounds.md counts the boundary: a multicast once (its source read), plus the drained words.
+        expect(multicastOnce(r), label).toBeGreaterThanOrEqual(r.boundaries.gbuf.bounds.provable.total);
+        expect(r.boundaries.dram.measured, label).toBeGreaterThanOrEqual(r.boundaries.dram.bounds.headline);
+        if (r.boundaries.gbuf.bounds.provable.total > 0) positive++;
+      }),
+      { numRuns: 30 },
+    );
+    expect(positive).toBeGreaterThan(15);
+  });
+
+  it("on a thimble-sized arch, the DRAM bound exceeds the compulsory traffic and is never beaten", () => {
+    // S = 64 B / 2 B + 4 PEs x 8 entries = 64 words: here the provable bound is above compulsory.
+    const l = convLayer({ inChannels: 32, outChannels: 32, inHeight: 4, inWidth: 4, kernelHeight: 1, kernelWidth: 1 });
+    for (const df of ["chen2020", "os", "is"]) {
+      const r = simulate({ layer: l, arch: THIMBLE, dataflow: df, types: { input: "int16", weight: "int16" } });
+      expect(r.verification.ok, df).toBe(true);
+      const b = r.boundaries.dram.bounds;
+      expect(b.capacityWords).toBe(64);
+      expect(b.provable.total, df).toBeGreaterThan(b.compulsory.total);
+      expect(r.boundaries.dram.measured, df).toBeGreaterThanOrEqual(b.provable.total);
+      expect(r.boundaries.gbuf.measured, df).toBeGreaterThanOrEqual(r.boundaries.gbuf.bounds.provable.total);
+      expect(r.boundaries.gbuf.bounds.provable.total, df).toBeGreaterThan(0);
+      expect(multicastOnce(r), df).toBeGreaterThanOrEqual(r.boundaries.gbuf.bounds.provable.total);
+    }
+  });
+
+  it("run identically in reference and fast mode", () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(simulableLayer, fc.nat(2), fc.integer(), (l, a, seed) => {
+        const arch = ARCHS[a]!;
+        const m = legalRandomMapping(l, arch, seed);
+        if (!m) return;
+        runs++;
+        const opts: SimulateOptions = { layer: l, arch, dataflow: m, checked: true, seed, zeroPoints: { input: 1, weight: -1 } };
+        const fast = simulate({ ...opts, mode: "fast" });
+        const ref = simulate({ ...opts, mode: "reference" });
+        expect(modelPart(ref), JSON.stringify(m)).toEqual(modelPart(fast));
+      }),
+      { numRuns: 25 },
+    );
+    expect(runs).toBeGreaterThan(10);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// chen2020 == the bounds module's attainable traffic for its tile.
+
+/** Checks chen2020's DRAM traffic against tilePlan for its tile (and that the mapping is not the builder's greedy fallback). */
+function expectChen2020Attainable(r: SimulationResult, label: string): void {
+  const l = r.layer;
+  const s = sizesOf(l);
+  // The paper's schedule keeps the whole kernel in the GBuf tile (the builder's greedy fallback,
+  // for a GBuf too small for one channel's slice, moves kernel loops to DRAM: another schedule).
+  let R = 1;
+  let S = 1;
+  for (const lv of ["gbuf", "spatial", "rf"] as const) {
+    for (const lp of r.mapping[lv].loops) {
+      if (lp.dim === "R") R *= lp.factor;
+      if (lp.dim === "S") S *= lp.factor;
+    }
+  }
+  expect(R >= s.R && S >= s.S, `${label}: kernel inside the GBuf tile`).toBe(true);
+  const plan = tilePlan(l, chen2020Tile(r.mapping, l), tileBudget(1e9)).traffic;
+  const d = r.traffic.dram;
+  expect({ input: d.read.input, weight: d.read.weight, output: d.write.output, outputReads: d.read.output }, label).toEqual({
+    input: plan.input,
+    weight: plan.weight,
+    output: plan.output,
+    outputReads: 0,
+  });
+  expect(d.total, label).toBe(plan.total);
+  expect(r.boundaries.dram.ratioToPaper, label).toBeCloseTo(d.total / r.boundaries.dram.bounds.paper.total, 12);
+}
+
+describe("chen2020's DRAM traffic equals the attainable traffic of its tile", () => {
+  it("on the layer set, every preset", () => {
+    for (const c of CASES) {
+      for (const arch of PRESETS) {
+        const r = simulate({ layer: c.layer, arch, dataflow: "chen2020", types: { input: c.xType, weight: c.wType } });
+        expectChen2020Attainable(r, `${c.name} on ${arch}`);
+      }
+    }
+  });
+
+  it("on medium layers whose tiles do not cover the layer", () => {
+    const layers = [
+      convLayer({ inChannels: 6, inHeight: 27, inWidth: 27, outChannels: 40, kernelHeight: 5, kernelWidth: 5, pads: [2, 2, 2, 2] }),
+      convLayer({ batch: 2, inChannels: 4, inHeight: 31, inWidth: 29, outChannels: 24, kernelHeight: 3, kernelWidth: 3, strides: [2, 2], pads: [1, 0, 1, 2] }),
+      convLayer({ groups: 16, inChannels: 16, inHeight: 28, inWidth: 28, outChannels: 32, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+    ];
+    let tiled = 0;
+    for (const l of layers) {
+      for (const arch of ["eyeriss", "chen2020"]) {
+        const r = simulate({ layer: l, arch, dataflow: "chen2020" });
+        expect(r.verification.ok).toBe(true);
+        expectChen2020Attainable(r, `${JSON.stringify(l)} on ${arch}`);
+        if (r.mapping.dram.loops.some((lp) => lp.dim !== "C" && lp.factor > 1)) tiled++;
+      }
+    }
+    expect(tiled).toBeGreaterThan(3);
+  });
+
+  it("on random small layers", () => {
+    fc.assert(
+      fc.property(simulableLayer, fc.constantFrom(...PRESETS), OPERAND, (l, arch, xt) => {
+        const r = simulate({ layer: l, arch, dataflow: "chen2020", types: { input: xt, weight: "int8" } });
+        expectChen2020Attainable(r, `${JSON.stringify(l)} on ${arch}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Closed-form counts.
+
+describe("closed-form counts equal the simulated counters", () => {
+  const small = CASES.filter((c) => denseMacs(c.layer) <= 30_000);
+
+  for (const df of DATAFLOWS) {
+    it(`${df}: every counter the model derives, on eyeriss and chen2020`, () => {
+      for (const c of small) {
+        for (const arch of ["eyeriss", "chen2020"]) {
+          const r = simulate({ layer: c.layer, arch, dataflow: df, types: { input: c.xType, weight: c.wType } });
+          expectModelCounts(r, `${c.name} on ${arch}`);
+        }
+      }
+    });
+  }
+
+  it("when one GBuf tile holds the layer, DRAM moves exactly the compulsory traffic", () => {
+    let oneTile = 0;
+    for (const c of CASES) {
+      for (const arch of ["eyeriss", "chen2020"]) {
+        for (const df of DATAFLOWS) {
+          const r = simulate({ layer: c.layer, arch, dataflow: df });
+          if (r.mapping.dram.loops.some((l) => l.factor > 1)) continue;
+          oneTile++;
+          const l = c.layer;
+          const label = `${df} on ${arch}, ${c.name}`;
+          expect(value(r, "dram.read.input"), label).toBe(touchedInputs(l));
+          expect(value(r, "dram.read.weight"), label).toBe(l.outChannels * (l.inChannels / l.groups) * l.kernelHeight * l.kernelWidth);
+          expect(value(r, "dram.write.output"), label).toBe(outputs(l));
+          expect(value(r, "dram.read.output"), label).toBe(0);
+          expect(value(r, "gbuf.write.input"), label).toBe(touchedInputs(l));
+          expect(r.boundaries.dram.measured, label).toBe(r.boundaries.dram.bounds.compulsory.total);
+        }
+      }
+    }
+    expect(oneTile).toBeGreaterThan(20);
+  });
+
+  it("ws with one PE and one tap per PE: closed forms of a 1-channel 3x3 layer", () => {
+    // A 1x1 array: every tile change of every PE is a whole tile, so the counts are products.
+    const l = convLayer({ inChannels: 1, inHeight: 5, inWidth: 5, outChannels: 2, kernelHeight: 3, kernelWidth: 3 });
+    const arch = resolveArch("eyeriss", { name: "one-pe", array: { rows: 1, cols: 1 } });
+    // dram: nothing; gbuf: K, R, S, then P, Q innermost; rf: one MAC. P = Q = 3.
+    const m: Mapping = {
+      dram: { loops: [] },
+      gbuf: {
+        loops: [
+          { dim: "K", factor: 2 },
+          { dim: "R", factor: 3 },
+          { dim: "S", factor: 3 },
+          { dim: "P", factor: 3 },
+          { dim: "Q", factor: 3 },
+        ],
+        keep: { input: true, weight: true, output: true },
+        doubleBuffer: false,
+      },
+      spatial: { loops: [] },
+      rf: { loops: [], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
+    };
+    const r = simulate({ layer: l, arch, dataflow: m, checked: true });
+    expect(r.verification.ok).toBe(true);
+    const K = 2, RS = 9, PQ = 9;
+    expect(simulatedOf(r, ["pe.mac", "noc.deliver.weight", "noc.deliver.input", "rf.fill.input", "rf.fill.psum", "noc.drain.psum"])).toEqual({
+      "pe.mac": K * RS * PQ,
+      "noc.deliver.weight": K * RS, // the weight changes with (k, r, s) only
+      "noc.deliver.input": K * RS * PQ, // one real input per MAC (no padding)
+      "rf.fill.input": 0,
+      "rf.fill.psum": K * RS * PQ, // the output tile changes every iteration
+      "noc.drain.psum": K * RS * PQ,
+    });
+    // Outputs: first tap writes, the other 8 read-modify-write, then one eviction.
+    expect(value(r, "gbuf.write.output")).toBe(K * RS * PQ);
+    expect(value(r, "gbuf.read.output")).toBe(K * (RS - 1) * PQ + K * PQ);
+    expect(value(r, "dram.write.output")).toBe(K * PQ);
+    expect(value(r, "rf.read.psum")).toBe(2 * K * RS * PQ); // one per MAC run + one per drain
+    expect(value(r, "rf.write.psum")).toBe(K * RS * PQ);
+  });
+});
+
+describe("multicast: one source read, one noc.send per source word", () => {
+  // rs on eyeriss maps R on PE rows and (P, K) on columns, K innermost: the PEs that need one
+  // filter row (same r, same k) are every other column, four 1x1 rectangles. The Sequencer reads
+  // the GBuf once (gbuf.read.weight = 18) but sends one bus transfer per rectangle, so
+  // noc.send.weight = 72, against the noc's own contract ("one per source word, whatever the
+  // fan-out") and docs/counting.md. Fix in src (a multicast to a PE set that is not one
+  // rectangle is still one bus transfer), then drop `.fails`.
+  it.fails("noc.send equals the words read at the source even when the PEs are not one rectangle", () => {
+    const r = simulate({ layer: { inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }, arch: "eyeriss", dataflow: "rs" });
+    expect(value(r, "gbuf.read.weight")).toBe(18);
+    expect(value(r, "noc.send.weight")).toBe(value(r, "gbuf.read.weight"));
+  });
+
+  it("holds when the PEs sharing a tile form one rectangle", () => {
+    const r = simulate({ layer: { inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }, arch: "eyeriss", dataflow: "rs" });
+    // Inputs: the two K columns of one (r, p) are adjacent.
+    expect(value(r, "noc.send.input")).toBe(value(r, "gbuf.read.input"));
+    expect(value(r, "noc.deliver.input")).toBe(2 * value(r, "noc.send.input"));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Known Sequencer bug.
+
+describe("a layer whose windows read only padding", () => {
+  // Every output of this layer reads the left padding column only (1x1 input, pad left 1,
+  // stride 2): no real input is ever read, the GBuf input tile is 0 words, and the Sequencer
+  // asks the GBuf for a 0-element region: ConfigError "gbuf.regions.x.0.elements must be a
+  // positive integer; got 0", for every named dataflow, although the layer and the mapping are
+  // legal. The output is all zeros (each tap is (zx - zx) * (w - zw)). Drop `.fails` once fixed.
+  it.fails("simulates (the output is all zeros)", () => {
+    const layer = { inChannels: 1, inHeight: 1, inWidth: 1, outChannels: 1, kernelHeight: 1, kernelWidth: 1, strides: [1, 2] as [number, number], pads: [0, 1, 0, 0] as [number, number, number, number] };
+    const r = simulate({ layer, dataflow: "os", checked: true });
+    expect(r.verification.ok).toBe(true);
+    expect([...r.output]).toEqual([0]);
+  });
+});
+
+describe("a mapping the legality check accepts but the GBuf cannot allocate", () => {
+  // The legality check counts GBuf bytes exactly (legality.ts: sum of words x element bytes),
+  // but GlobalBuffer.allocate aligns every region to a bank word (gbuf.ts). Here: x 9 B, w 1 B,
+  // y 36 B = 46 B <= 48 B (legal), but x at [0, 9), w at [16, 17), y at [24, 60) > 48:
+  // ConfigError "gbuf.capacityBytes must hold region y (9 x int32 = 36 B) on top of the 24 B
+  // already allocated; got 48". Fix one of the two (count the alignment in legality, or pack
+  // regions without it), then drop `.fails`.
+  it.fails("runs", () => {
+    const arch = resolveArch("eyeriss", { name: "small-gbuf", gbuf: { capacityBytes: 48, banks: 1, bankWordBytes: 8 } });
+    const layer = convLayer({ inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernelHeight: 1, kernelWidth: 1 });
+    const m = { gbuf: { loops: [{ dim: "P", factor: 3 }, { dim: "Q", factor: 3 }] } };
+    expect(checkMapping(parseMapping(m), layer, arch, { types: { input: "int8", weight: "int8" } }).ok).toBe(true);
+    const r = simulate({ layer, arch, dataflow: m, checked: true });
+    expect(r.verification.ok).toBe(true);
+  });
+});
+
+describe("neighbour links (issue 5: systolic forwarding; rs accumulates psums down PE columns)", () => {
+  // The Sequencer never issues a link operation: operands always come over the delivery buses
+  // and spatial reductions are summed on the drain path, on every preset. So the systolic
+  // preset's skewed fill and drain, and rs's PE-to-PE psum accumulation on eyeriss, are not
+  // modeled (outputs, and counts under the conventions of docs/counting.md, are still right).
+  // Drop `.fails` when the Sequencer uses the links.
+  const l = convLayer({ inChannels: 4, inHeight: 6, inWidth: 6, outChannels: 8, kernelHeight: 3, kernelWidth: 3 });
+  const links = (r: SimulationResult) => value(r, "noc.link.input") + value(r, "noc.link.weight") + value(r, "noc.link.psum");
+  it.fails("ws on the systolic preset forwards operands or partial sums over the links", () => {
+    expect(links(simulate({ layer: l, arch: "systolic", dataflow: "ws" }))).toBeGreaterThan(0);
+  });
+  it.fails("rs on eyeriss accumulates partial sums over the links", () => {
+    expect(value(simulate({ layer: l, arch: "eyeriss", dataflow: "rs" }), "noc.link.psum")).toBeGreaterThan(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Bad input.
+
+function configError(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error("expected a ConfigError, nothing was thrown");
+}
+
+describe("bad input is a ConfigError naming the field", () => {
+  const layer = { inChannels: 2, inHeight: 5, inWidth: 5, outChannels: 3, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] as [number, number, number, number] };
+  const allLoops = [
+    { dim: "K", factor: 3 },
+    { dim: "C", factor: 2 },
+    { dim: "P", factor: 5 },
+    { dim: "Q", factor: 5 },
+    { dim: "R", factor: 3 },
+    { dim: "S", factor: 3 },
+  ];
+
+  const cases: [string, Partial<SimulateOptions>, string | RegExp][] = [
+    ["an unknown dataflow name", { dataflow: "fancy" }, "dataflow"],
+    ["an unknown arch name", { arch: "tpu" }, "arch"],
+    ["an arch that is not a name or a spec", { arch: 42 as unknown as string }, "arch"],
+    ["a bad arch override", { archOverrides: { gbuf: { banks: 6 } } }, "arch.gbuf.banks"],
+    ["a bad layer", { layer: { ...layer, strides: [0, 1] } }, "layer.strides[0]"],
+    ["a mapping that is not JSON", { dataflow: "{ not json" }, "dataflow"],
+    ["a mapping with an unknown dimension", { dataflow: { dram: { loops: [{ dim: "Z", factor: 2 }] } } }, "dataflow.dram.loops[0].dim"],
+    ["a mapping whose factors do not cover the layer", { dataflow: { dram: { loops: [{ dim: "K", factor: 2 }] } } }, /^dataflow\.K$|^mapping\.K$/],
+    [
+      "a mapping whose RF tile does not fit",
+      { arch: "eyeriss", dataflow: { spatial: { loops: [{ dim: "K", factor: 3, axis: "row" }] }, rf: { loops: allLoops.filter((l) => l.dim !== "K") } } },
+      /^(mapping|dataflow)\.rf\.keep\.input$/,
+    ],
+    [
+      "a mapping with more PE rows than the array",
+      { arch: "eyeriss", dataflow: { dram: { loops: allLoops.filter((l) => l.dim !== "P") }, spatial: { loops: [{ dim: "P", factor: 5, axis: "row" }] } }, archOverrides: { array: { rows: 4 } } },
+      /^(mapping|dataflow)\.spatial\.loops$/,
+    ],
+    ["a mapping that bypasses the RF", { dataflow: { dram: { loops: allLoops }, rf: { keep: { input: false } } } }, /^(mapping|dataflow)\.rf\.keep\.input$/],
+    ["x of the wrong length", { x: new Int8Array(10) }, "x.length"],
+    ["w of the wrong length", { w: new Int8Array(10) }, "w.length"],
+    ["x of a wrong element type", { x: new Float32Array(50) as unknown as Int8Array }, "x"],
+    ["an unknown operand type", { types: { input: "int32" as OperandType } }, "types.input"],
+    ["an input zero point out of range (int8)", { zeroPoints: { input: 200 } }, /^(zeroPoints\.input|xZeroPoint)$/],
+    ["an input zero point out of range (uint8)", { types: { input: "uint8" }, zeroPoints: { input: -1 } }, /^(zeroPoints\.input|xZeroPoint)$/],
+    ["a weight zero point that is not an integer", { zeroPoints: { weight: 1.5 } }, /^(zeroPoints\.weight|wZeroPoint)$/],
+    ["a bad mode", { mode: "slow" as "fast" }, "mode"],
+    ["maxCycles 0", { maxCycles: 0 }, "maxCycles"],
+    ["a fractional maxCycles", { maxCycles: 2.5 }, "maxCycles"],
+  ];
+  for (const [what, opts, field] of cases) {
+    it(what, () => {
+      const e = configError(() => simulate({ layer, ...opts }));
+      if (typeof field === "string") expect(e.field).toBe(field);
+      else expect(e.field).toMatch(field);
+      expect(e.message).toContain(" must ");
+    });
+  }
+
+  it("a dataflow that cannot fit the arch names the dataflow", () => {
+    const e = configError(() => simulate({ layer, arch: "eyeriss", archOverrides: { rf: { inputEntries: 0, weightEntries: 1 } }, dataflow: "rs" }));
+    expect(e.field).toMatch(/^dataflow/);
+  });
+
+  it("a run that reaches maxCycles throws a StallError naming what is stalled", () => {
+    let caught: unknown;
+    try {
+      simulate({ layer, maxCycles: 10 });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(StallError);
+    expect((caught as Error).message).toMatch(/maxCycles = 10/);
+    expect((caught as Error).message).toMatch(/sequencer/);
+  });
+
+  it("options that are not an object", () => {
+    expect(configError(() => simulate(null as unknown as SimulateOptions)).field).toBe("options");
+  });
+});

@@ -58,3 +58,34 @@ export {
   type TensorTraffic,
   type Staging,
 } from "./bounds/index.js";
+export {
+  simulate,
+  type SimulateOptions,
+  type SimulationResult,
+  type LevelTraffic,
+  type BoundaryReport,
+} from "./dataflow/simulate.js";
+export {
+  parseMapping,
+  mappingToJson,
+  checkCoverage,
+  tileExtents,
+  tileFootprint,
+  DIMS,
+  LEVELS,
+  TENSORS,
+  type Mapping,
+  type MappingSpec,
+  type Dim,
+  type TemporalLoop,
+  type SpatialLoop,
+  type KeepFlags,
+} from "./dataflow/mapping.js";
+export { checkMapping, assertLegal, type LegalityOptions } from "./dataflow/legality.js";
+export { formatMapping } from "./dataflow/print.js";
+export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName } from "./dataflow/dataflows/index.js";
+export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
+export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
+export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec } from "./arch/spec.js";
+export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
+export { STALL_CAUSES, type StallCause } from "./pe-array/index.js";

@@ -156,15 +156,24 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
   }
 
   const usage = mappingUsage(parsed, layer, options);
-  if (usage.gbufTotalBytes > arch.gbuf.capacityBytes) {
+  // The global buffer places each region at a bank-word boundary (src/memory/gbuf.ts), in the
+  // order the Sequencer allocates them: input, weight, output, each twice when double-buffered.
+  let placed = 0;
+  const bw = arch.gbuf.bankWordBytes;
+  for (const t of TENSORS) {
+    if (!parsed.gbuf.keep[t]) continue;
+    const regionBytes = Math.max(1, usage.gbufWords[t] / (parsed.gbuf.doubleBuffer ? 2 : 1)) * tensorBytes(options.types)[t];
+    for (let copy = 0; copy < (parsed.gbuf.doubleBuffer ? 2 : 1); copy++) placed = Math.ceil(placed / bw) * bw + regionBytes;
+  }
+  if (usage.gbufTotalBytes > arch.gbuf.capacityBytes || placed > arch.gbuf.capacityBytes) {
     const detail = TENSORS.filter((t) => parsed.gbuf.keep[t])
       .map((t) => `${t} ${usage.gbufWords[t]} words = ${usage.gbufBytes[t]} B`)
       .join(", ");
     return illegal(
       "gbuf",
       "mapping.gbuf",
-      `${usage.gbufTotalBytes} bytes`,
-      `fit in arch.gbuf.capacityBytes = ${arch.gbuf.capacityBytes} (${detail}${parsed.gbuf.doubleBuffer ? ", double-buffered" : ""}); shrink the gbuf tile (move factors to the dram level) or bypass a tensor`,
+      `${Math.max(placed, usage.gbufTotalBytes)} bytes`,
+      `fit in arch.gbuf.capacityBytes = ${arch.gbuf.capacityBytes} (${detail}${parsed.gbuf.doubleBuffer ? ", double-buffered" : ""}; each region starts at a ${bw}-byte bank word); shrink the gbuf tile (move factors to the dram level) or bypass a tensor`,
     );
   }
   const partitions: Record<TensorName, { field: string; entries: number }> = {

@@ -414,8 +414,9 @@ class Program {
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
     this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
     const gb = hw.gbuf;
+    // A tile whose windows read only padding stores nothing; its region keeps one word.
     const alloc = (name: string, kind: "input" | "weight" | "output", dtype: "int8" | "uint8" | "int16" | "int32", n: number, dbl: boolean) =>
-      dbl ? gb.allocateDouble(name, kind, dtype, n) : [gb.allocate(name, kind, dtype, n)];
+      dbl ? gb.allocateDouble(name, kind, dtype, Math.max(1, n)) : [gb.allocate(name, kind, dtype, Math.max(1, n))];
     const dbl = m.gbuf.doubleBuffer;
     if (m.gbuf.keep.input) this.gbufRegions.input = alloc("x", "input", ops.xType, ge[N]! * ge[G]! * ge[C]! * this.gbufInputRows * this.gbufInputCols, dbl);
     if (m.gbuf.keep.weight) this.gbufRegions.weight = alloc("w", "weight", ops.wType, ge[G]! * ge[K]! * ge[C]! * ge[R]! * ge[S]!, dbl);

@@ -12,7 +12,7 @@ import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/pre
 import { lowerBounds, type LayerBounds } from "../bounds/index.js";
 import { DramChannel, GlobalBuffer } from "../memory/index.js";
 import { Noc, PeArray, STALL_CAUSES, type StallCause } from "../pe-array/index.js";
-import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
+import { dtypeInfo, dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
@@ -143,6 +143,10 @@ export function simulate(options: SimulateOptions): SimulationResult {
     x ??= t.x;
     w ??= t.w;
   }
+  const xType = dtypeOfArray(x);
+  const wType = dtypeOfArray(w);
+  if (xType === "int8" || xType === "uint8" || xType === "int16") requireZeroPoint("zeroPoints.input", options.zeroPoints?.input ?? 0, xType);
+  if (wType === "int8" || wType === "uint8" || wType === "int16") requireZeroPoint("zeroPoints.weight", options.zeroPoints?.weight ?? 0, wType);
   const ops = checkOperands(layer, x, w, { xZeroPoint: options.zeroPoints?.input ?? 0, wZeroPoint: options.zeroPoints?.weight ?? 0 });
   const types = { input: ops.xType, weight: ops.wType };
   const mapping = resolveMapping(options.dataflow, layer, arch, types);

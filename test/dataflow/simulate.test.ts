@@ -707,32 +707,37 @@ describe("multicast: one source read, one noc.send per source word", () => {
 
 describe("a layer whose windows read only padding", () => {
   // Every output of this layer reads the left padding column only (1x1 input, pad left 1,
-  // stride 2): no real input is ever read, the GBuf input tile is 0 words, and the Sequencer
-  // asks the GBuf for a 0-element region: ConfigError "gbuf.regions.x.0.elements must be a
-  // positive integer; got 0", for every named dataflow, although the layer and the mapping are
-  // legal. The output is all zeros (each tap is (zx - zx) * (w - zw)). Drop `.fails` once fixed.
-  it.fails("simulates (the output is all zeros)", () => {
+  // stride 2): no real input is ever read and the GBuf input tile is 0 words. The output is all
+  // zeros (each tap is (zx - zx) * (w - zw)).
+  it("simulates (the output is all zeros) with every dataflow", () => {
     const layer = { inChannels: 1, inHeight: 1, inWidth: 1, outChannels: 1, kernelHeight: 1, kernelWidth: 1, strides: [1, 2] as [number, number], pads: [0, 1, 0, 0] as [number, number, number, number] };
-    const r = simulate({ layer, dataflow: "os", checked: true });
-    expect(r.verification.ok).toBe(true);
-    expect([...r.output]).toEqual([0]);
+    for (const dataflow of ["chen2020", "ws", "os", "is", "rs"]) {
+      const r = simulate({ layer, dataflow, checked: true, zeroPoints: { input: 5 } });
+      expect(r.verification.ok).toBe(true);
+      expect([...r.output]).toEqual([0]);
+      expect(value(r, "dram.read.input")).toBe(0);
+    }
   });
 });
 
-describe("a mapping the legality check accepts but the GBuf cannot allocate", () => {
-  // The legality check counts GBuf bytes exactly (legality.ts: sum of words x element bytes),
-  // but GlobalBuffer.allocate aligns every region to a bank word (gbuf.ts). Here: x 9 B, w 1 B,
-  // y 36 B = 46 B <= 48 B (legal), but x at [0, 9), w at [16, 17), y at [24, 60) > 48:
-  // ConfigError "gbuf.capacityBytes must hold region y (9 x int32 = 36 B) on top of the 24 B
-  // already allocated; got 48". Fix one of the two (count the alignment in legality, or pack
-  // regions without it), then drop `.fails`.
-  it.fails("runs", () => {
+describe("GBuf regions start at bank words", () => {
+  // x 9 B, w 1 B, y 36 B = 46 B <= 48 B, but the global buffer places each region at a bank-word
+  // boundary (gbuf.ts): x at [0, 9), w at [16, 17), y at [24, 60) > 48. The legality check counts
+  // the alignment, so the mapping is rejected before the run, naming the GBuf.
+  it("the legality check counts the alignment and rejects the mapping before any work", () => {
     const arch = resolveArch("eyeriss", { name: "small-gbuf", gbuf: { capacityBytes: 48, banks: 1, bankWordBytes: 8 } });
     const layer = convLayer({ inChannels: 1, inHeight: 3, inWidth: 3, outChannels: 1, kernelHeight: 1, kernelWidth: 1 });
     const m = { gbuf: { loops: [{ dim: "P", factor: 3 }, { dim: "Q", factor: 3 }] } };
-    expect(checkMapping(parseMapping(m), layer, arch, { types: { input: "int8", weight: "int8" } }).ok).toBe(true);
-    const r = simulate({ layer, arch, dataflow: m, checked: true });
-    expect(r.verification.ok).toBe(true);
+    const verdict = checkMapping(parseMapping(m), layer, arch, { types: { input: "int8", weight: "int8" } });
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) {
+      expect(verdict.level).toBe("gbuf");
+      expect(verdict.rule).toContain("8-byte bank word");
+    }
+    expect(() => simulate({ layer, arch, dataflow: m, checked: true })).toThrow(ConfigError);
+    // With room for the alignment it runs.
+    const roomy = resolveArch("eyeriss", { name: "roomy", gbuf: { capacityBytes: 64, banks: 1, bankWordBytes: 8 } });
+    expect(simulate({ layer, arch: roomy, dataflow: m, checked: true }).verification.ok).toBe(true);
   });
 });
 

@@ -1,0 +1,154 @@
+/**
+ * `convsim run`: the main job. Simulates every selected layer of a network bit-exactly on one
+ * architecture with one dataflow (each layer's output verified against the reference
+ * convolution), in parallel on worker threads, and reports per layer and in total: MACs,
+ * cycles, PE utilization, DRAM / GBuf / RF accesses in words, the bound at each boundary and
+ * measured / bound, energy by level, the verdict. Exit 1 if any layer fails to verify.
+ * Columns and the energy model: docs/reports.md.
+ */
+import { writeFileSync } from "node:fs";
+import { ConfigError } from "../core/errors.js";
+import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DEFAULT_NETWORK, NETWORK_NAMES, selectLayers, totalMacs } from "../workload/networks.js";
+import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
+import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from "../report/format.js";
+import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
+import { groupedBarChartSvg } from "../report/svg.js";
+import { intOption, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+
+const USAGE = `Usage: convsim run [options]
+
+Simulates every selected layer of a network, bit-exactly (each output verified against the
+reference convolution), in parallel on worker threads, and prints per layer and in total: MACs,
+cycles, PE utilization, DRAM/GBuf/RF traffic in words, the lower bound at each boundary and the
+ratio measured/bound, energy by level, and the verdict. Exit 1 if any layer fails to verify.
+
+  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
+                    (default ${DEFAULT_NETWORK})
+  --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
+                    (default chen2020)
+  --dataflow D      ${DATAFLOW_NAMES.join(", ")} (default chen2020)
+  --batch N         batch size (default 1)
+  --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
+  --format F        table (default), json, csv or md
+  --out FILE        write the report to FILE instead of stdout
+  --svg FILE        write a chart of DRAM traffic per layer against the lower bounds
+  --jobs N          worker threads (default: the available cores; 1 runs in this thread)
+  --energy FILE     an energy table (JSON, pJ per action) instead of the Eyeriss 65 nm
+                    normalized table; see docs/reports.md
+  --checked         checked mode: every stored word carries a tag, every read checks it (slower)
+
+Traffic is in words (elements); "bound" is max(compulsory, provable) at that boundary,
+"paper" the bound of Chen, Han & Wang (HPCA 2020). Default energy unit: MAC-eq, the energy of
+one 16-bit MAC (Chen, Emer, Sze, ISCA 2016).
+`;
+
+/** Writes a report to `--out` or stdout. */
+export function emit(io: Io, text: string, out: string | undefined, what = "report"): void {
+  if (out === undefined) {
+    io.out(text);
+    return;
+  }
+  try {
+    writeFileSync(out, text);
+  } catch (e) {
+    throw new ConfigError("--out", out, "name a writable file", (e as Error).message);
+  }
+  io.err(`wrote ${what} to ${out}\n`);
+}
+
+/** Writes an SVG chart to `--svg`. */
+export function writeSvg(io: Io, file: string, svg: string): void {
+  try {
+    writeFileSync(file, svg);
+  } catch (e) {
+    throw new ConfigError("--svg", file, "name a writable file", (e as Error).message);
+  }
+  io.err(`wrote chart to ${file}\n`);
+}
+
+/** Renders rows with a total: a header line and the two tables (text, Markdown), or one flat CSV table (no header line). */
+export function renderMetrics(rows: readonly LayerMetrics[], total: LayerMetrics, format: Exclude<OutputFormat, "json">, header: string): string {
+  if (format === "csv") return renderTables([metricsFlatTable(rows, { total })], "csv");
+  return `${header}\n\n${renderTables(metricsTables(rows, { total }), format)}`;
+}
+
+/** `convsim run`: simulate a network's layers and report them. */
+export const runCommand: Command = {
+  name: "run",
+  summary: "Simulate a network's layers (bit-exact, verified) and report traffic, bounds, energy",
+  usage: USAGE,
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values } = parseOptions(argv, {
+      net: { type: "string" },
+      arch: { type: "string" },
+      dataflow: { type: "string" },
+      batch: { type: "string" },
+      layers: { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
+      svg: { type: "string" },
+      jobs: { type: "string" },
+      energy: { type: "string" },
+      checked: { type: "boolean" },
+    });
+    // Every option is validated before any simulation starts.
+    const format = requireOutputFormat("--format", values.format ?? "table");
+    const jobs = jobsOption(values.jobs);
+    const arch = archOption(values.arch);
+    const [dataflow] = dataflowsOption(values.dataflow ?? "chen2020", "--dataflow");
+    if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
+    const energyTable = energyOption(values.energy);
+    const batch = intOption("--batch", values.batch) ?? 1;
+    if (batch < 1) throw new ConfigError("--batch", values.batch, "be a positive integer");
+    const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch);
+    const layers = selectLayers(net, values.layers);
+    if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
+    for (const layer of layers) {
+      const c = mappingCheck(layer, arch, dataflow!);
+      if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
+    }
+
+    const simJobs: SimJob[] = layers.map((layer) => ({ layer, arch, dataflow: dataflow!, checked: values.checked ?? false, energyTable }));
+    const bar = new ProgressBar(io, simJobs.length, totalMacs(layers));
+    let outcomes;
+    try {
+      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
+    } finally {
+      bar.finish();
+    }
+    const rows: LayerMetrics[] = [];
+    for (const o of outcomes) {
+      if (!o.ok) throw o.error;
+      rows.push(o.metrics);
+    }
+    const total = totalMetrics(rows);
+    const header = `convsim run: ${net.name} (batch ${batch}), arch ${arch.name}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
+    const text =
+      format === "json"
+        ? formatJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total })
+        : renderMetrics(rows, total, format, header);
+    emit(io, text, values.out);
+    if (values.svg !== undefined) {
+      writeSvg(
+        io,
+        values.svg,
+        groupedBarChartSvg({
+          title: `DRAM traffic per layer: ${net.name}, dataflow ${dataflow} on ${arch.name}`,
+          subtitle: `batch ${batch}; bound = max(compulsory, provable) at the on-chip capacity; paper = Chen, Han & Wang (HPCA 2020)`,
+          groups: rows.map((r) => r.name),
+          series: [{ name: dataflow!, values: rows.map((r) => r.traffic.dram) }],
+          references: [
+            { name: "lower bound", values: rows.map((r) => r.boundaries.dram.minimum), style: "solid" },
+            { name: "paper bound", values: rows.map((r) => r.boundaries.dram.paper), style: "dashed" },
+          ],
+          yLabel: "DRAM traffic",
+          yUnit: "words",
+          xLabel: "layer",
+        }),
+      );
+    }
+    return total.verified ? 0 : 1;
+  },
+};

@@ -1,0 +1,283 @@
+/**
+ * `convsim sweep`: DRAM traffic of one layer as the global buffer grows. For each capacity (the
+ * powers of two in a range, e.g. `16KiB..512KiB`, or a list) the architecture's
+ * `gbuf.capacityBytes` is overridden, each dataflow is simulated (bit-exact, verified), and its
+ * measured DRAM traffic is set against the bounds at that on-chip capacity (the GBuf in words
+ * of the smallest element plus every register-file entry, as `simulate` uses): compulsory, the
+ * paper's bound, the provable bound. A dataflow that cannot map the layer at a capacity is a
+ * missing point, with the reason.
+ */
+import { ConfigError } from "../core/errors.js";
+import { formatBytes, parseCapacity } from "../core/units.js";
+import type { ArchSpec } from "../arch/spec.js";
+import { resolveArch } from "../arch/presets.js";
+import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/bounds.js";
+import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
+import { selectLayers } from "../workload/networks.js";
+import { formatJson, renderTables, requireOutputFormat, type Column, type Table } from "../report/format.js";
+import type { LayerMetrics } from "../report/metrics.js";
+import { lineChartSvg } from "../report/svg.js";
+import { intOption, loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+import { emit, writeSvg } from "./run.js";
+
+const USAGE = `Usage: convsim sweep --layer L [options]
+
+DRAM traffic of one layer as the global buffer grows: for each capacity, each dataflow is
+simulated (bit-exact, verified) with the architecture's gbuf.capacityBytes set to it, and its
+measured DRAM traffic is printed against the bounds at that on-chip capacity (compulsory, the
+paper's bound, the provable bound). A dataflow that cannot map the layer at a capacity is shown
+as missing, with the reason. Exit 1 if any simulation fails to verify.
+
+  --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1);
+                     with --net, a layer name of that network (e.g. conv3)
+  --net NAME         take --layer from this network (zoo name or network JSON file)
+  --batch N          batch size for --net (default 1)
+  --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
+                     16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
+  --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all)
+  --arch A           an architecture preset or an ArchSpec JSON file (default chen2020)
+  --format F         table (default), json, csv or md
+  --out FILE         write the report to FILE instead of stdout
+  --svg FILE         write a line chart: DRAM traffic against buffer size, with the bounds
+  --jobs N           worker threads (default: the available cores; 1 runs in this thread)
+  --energy FILE      an energy table (JSON, pJ per action) for the energy figures of json/csv
+  --checked          checked mode (slower)
+`;
+
+const MAX_POINTS = 32;
+
+/**
+ * Parses `--capacities`: `A..B` gives every power of two in [A, B]; a comma list gives those
+ * sizes, sorted. Sizes are in bytes (`16KiB`, `65536`).
+ * @throws ConfigError for words, an empty range, or more than 32 points.
+ */
+export function parseCapacities(text: string, field = "--capacities"): number[] {
+  const bytesOf = (t: string): number => {
+    const c = parseCapacity(field, t.trim());
+    if (c.unit !== "bytes") throw new ConfigError(field, t, "be in bytes (B, KiB, kB, ...), not words: it sizes the global buffer");
+    if (c.value < 1) throw new ConfigError(field, t, "be a positive size");
+    return c.value;
+  };
+  let out: number[];
+  const range = /^(.+?)\.\.(.+)$/.exec(text.trim());
+  if (range) {
+    const a = bytesOf(range[1]!);
+    const b = bytesOf(range[2]!);
+    if (a > b) throw new ConfigError(field, text, "be a range A..B with A <= B");
+    out = [];
+    for (let p = 2 ** Math.ceil(Math.log2(a)); p <= b; p *= 2) out.push(p);
+    if (out.length === 0) throw new ConfigError(field, text, "contain at least one power of two");
+  } else {
+    out = [...new Set(text.split(",").filter((s) => s.trim() !== "").map(bytesOf))].sort((x, y) => x - y);
+    if (out.length === 0) throw new ConfigError(field, text, "list at least one size, or be a range such as 16KiB..512KiB");
+  }
+  if (out.length > MAX_POINTS) throw new ConfigError(field, text, `give at most ${MAX_POINTS} capacities`);
+  return out;
+}
+
+/** One capacity of a sweep: the architecture, the bounds, and each dataflow's point. */
+export interface SweepPoint {
+  readonly capacityBytes: number;
+  /** On-chip words S at the DRAM boundary (GBuf + register files). */
+  readonly onChipWords: number;
+  readonly bounds: { readonly compulsory: number; readonly paper: number; readonly provable: number; readonly minimum: number };
+  /** Per dataflow: the summary row, or the reason it could not run. */
+  readonly results: readonly { readonly dataflow: string; readonly metrics?: LayerMetrics; readonly reason?: string }[];
+}
+
+function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
+  if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
+  if (values.net !== undefined) {
+    const batch = intOption("--batch", values.batch) ?? 1;
+    if (batch < 1) throw new ConfigError("--batch", values.batch, "be a positive integer");
+    const picked = selectLayers(loadNetworkOption(values.net, batch), values.layer);
+    if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
+    return picked[0]!;
+  }
+  if (values.batch !== undefined) throw new ConfigError("--batch", values.batch, "be used with --net (a layer given inline carries its own batch)");
+  return loadLayer(values.layer);
+}
+
+/** `convsim sweep`: traffic against buffer size for one layer. */
+export const sweepCommand: Command = {
+  name: "sweep",
+  summary: "DRAM traffic of one layer as the global buffer grows, against the bounds (table and chart)",
+  usage: USAGE,
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values } = parseOptions(argv, {
+      layer: { type: "string" },
+      net: { type: "string" },
+      batch: { type: "string" },
+      capacities: { type: "string" },
+      dataflows: { type: "string" },
+      arch: { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
+      svg: { type: "string" },
+      jobs: { type: "string" },
+      energy: { type: "string" },
+      checked: { type: "boolean" },
+    });
+    const format = requireOutputFormat("--format", values.format ?? "table");
+    const jobs = jobsOption(values.jobs);
+    const base = archOption(values.arch);
+    const dataflows = dataflowsOption(values.dataflows);
+    const energyTable = energyOption(values.energy);
+    const layer = layerFromOptions(values);
+    const capacities = parseCapacities(values.capacities ?? "16KiB..512KiB");
+    const types = { input: "int8", weight: "int8" } as const;
+    const archs: ArchSpec[] = capacities.map((c) => resolveArch(base, { gbuf: { capacityBytes: c } }, `arch(--capacities ${formatBytes(c)})`));
+    const bounds: LayerBounds[] = archs.map((a) => lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(a, "dram", types), types }));
+
+    const simJobs: SimJob[] = [];
+    const where: { point: number; dataflow: number }[] = [];
+    const reasons: (string | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
+    archs.forEach((arch, pi) =>
+      dataflows.forEach((df, di) => {
+        const c = mappingCheck(layer, arch, df);
+        if (c.ok) {
+          simJobs.push({ layer, arch, dataflow: df, checked: values.checked ?? false, energyTable });
+          where.push({ point: pi, dataflow: di });
+        } else {
+          reasons[pi]![di] = c.reason;
+        }
+      }),
+    );
+    const bar = new ProgressBar(io, simJobs.length, simJobs.length * bounds[0]!.macs, "simulations");
+    let outcomes;
+    try {
+      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
+    } finally {
+      bar.finish();
+    }
+    const grid: (LayerMetrics | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
+    outcomes.forEach((o, i) => {
+      const { point, dataflow } = where[i]!;
+      if (o.ok) grid[point]![dataflow] = o.metrics;
+      // A mapping the legality check let through can still be refused when the run allocates
+      // its buffers: that is a point the dataflow cannot reach, not a failed run.
+      else if (o.error instanceof ConfigError) reasons[point]![dataflow] = o.error.message;
+      else throw o.error;
+    });
+    const points: SweepPoint[] = capacities.map((c, pi) => ({
+      capacityBytes: c,
+      onChipWords: bounds[pi]!.capacityWords,
+      bounds: { compulsory: bounds[pi]!.compulsory.total, paper: bounds[pi]!.paper.total, provable: bounds[pi]!.provable.total, minimum: bounds[pi]!.headline },
+      results: dataflows.map((df, di) => {
+        const m = grid[pi]![di];
+        return m ? { dataflow: df, metrics: m } : { dataflow: df, reason: reasons[pi]![di] ?? "not run" };
+      }),
+    }));
+    const name = layer.name ?? formatLayerShortForm(layer);
+    const verified = points.every((p) => p.results.every((r) => !r.metrics || r.metrics.verified));
+
+    let text: string;
+    if (format === "json") {
+      text = formatJson({ layer, arch: base.name, dataflows, energyTable, points });
+    } else if (format === "csv") {
+      const long: Table = {
+        columns: [
+          { key: "capacity", header: "GBuf", unit: "bytes", kind: "count" },
+          { key: "S", header: "on-chip S", unit: "words", kind: "count" },
+          { key: "dataflow", header: "dataflow" },
+          { key: "dram", header: "DRAM", unit: "words", kind: "count" },
+          { key: "compulsory", header: "compulsory", unit: "words", kind: "count" },
+          { key: "paper", header: "paper bound", unit: "words", kind: "count" },
+          { key: "provable", header: "provable bound", unit: "words", kind: "count" },
+          { key: "ratio", header: "DRAM/bound", unit: "x", kind: "ratio" },
+          { key: "cycles", header: "cycles", kind: "count" },
+          { key: "energy", header: "energy", unit: energyTable.unit, kind: "real" },
+          { key: "verdict", header: "verdict" },
+        ],
+        rows: points.flatMap((p) =>
+          p.results.map((r) => ({
+            capacity: p.capacityBytes,
+            S: p.onChipWords,
+            dataflow: r.dataflow,
+            dram: r.metrics?.traffic.dram,
+            compulsory: p.bounds.compulsory,
+            paper: p.bounds.paper,
+            provable: p.bounds.provable,
+            ratio: r.metrics?.boundaries.dram.ratio,
+            cycles: r.metrics?.cycles,
+            energy: r.metrics?.energy.total,
+            verdict: r.metrics ? (r.metrics.verified ? "PASS" : `FAIL (${r.metrics.mismatches} mismatches)`) : `not run: ${r.reason}`,
+          })),
+        ),
+      };
+      text = renderTables([long], "csv");
+    } else {
+      const columns: Column[] = [
+        { key: "capacity", header: "GBuf", align: "right" },
+        { key: "S", header: "on-chip S", unit: "words", kind: "count" },
+        { key: "compulsory", header: "compulsory", unit: "words", kind: "count" },
+        { key: "paper", header: "paper bound", unit: "words", kind: "count" },
+        { key: "provable", header: "provable bound", unit: "words", kind: "count" },
+        ...dataflows.map((df): Column => ({ key: `df_${df}`, header: df, unit: "words", kind: "count" })),
+        { key: "best", header: "best/bound", unit: "x", kind: "ratio" },
+      ];
+      const notes: string[] = [];
+      const failed: string[] = [];
+      const rows = points.map((p) => {
+        const r: Record<string, string | number | undefined> = {
+          capacity: formatBytes(p.capacityBytes),
+          S: p.onChipWords,
+          compulsory: p.bounds.compulsory,
+          paper: p.bounds.paper,
+          provable: p.bounds.provable,
+        };
+        let best = Number.POSITIVE_INFINITY;
+        for (const x of p.results) {
+          if (x.metrics) {
+            r[`df_${x.dataflow}`] = x.metrics.traffic.dram;
+            best = Math.min(best, x.metrics.traffic.dram);
+            if (!x.metrics.verified) failed.push(`${x.dataflow} at ${formatBytes(p.capacityBytes)}`);
+          } else {
+            r[`df_${x.dataflow}`] = "missing";
+            notes.push(`${x.dataflow} at ${formatBytes(p.capacityBytes)}: ${x.reason}`);
+          }
+        }
+        r.best = Number.isFinite(best) ? best / p.bounds.minimum : undefined;
+        return r;
+      });
+      if (failed.length > 0) notes.unshift(`FAILED verification: ${failed.join(", ")}`);
+      else notes.unshift("Every simulated point verified bit-exact against the reference (PASS).");
+      const table: Table = {
+        title: `DRAM traffic (words) of ${name === formatLayerShortForm(layer) ? name : `${name} (${formatLayerShortForm(layer)})`} on ${base.name} as the global buffer grows; bound = max(compulsory, provable)`,
+        columns,
+        rows,
+        notes: notes.map((n, i) => (i === 0 ? n : `  missing: ${n}`)),
+      };
+      text = renderTables([table], format);
+    }
+    emit(io, text, values.out);
+
+    if (values.svg !== undefined) {
+      const missingNotes = points.flatMap((p) => p.results.filter((r) => !r.metrics).map((r) => `${r.dataflow} at ${formatBytes(p.capacityBytes)}`));
+      writeSvg(
+        io,
+        values.svg,
+        lineChartSvg({
+          title: `DRAM traffic vs global buffer size: ${name}`,
+          subtitle: `${name === formatLayerShortForm(layer) ? "" : `${formatLayerShortForm(layer)} `}on ${base.name}; bounds at the on-chip capacity (GBuf + register files)`,
+          x: capacities,
+          xLabel: "global buffer capacity",
+          xTickLabel: (v) => formatBytes(v),
+          xScale: "log2",
+          series: [
+            ...dataflows.map((df, di) => ({ name: df, values: points.map((p) => p.results[di]!.metrics?.traffic.dram ?? null) })),
+            { name: "paper bound", values: points.map((p) => p.bounds.paper), style: "dashed" as const },
+            { name: "provable bound", values: points.map((p) => p.bounds.provable), style: "dotted" as const, color: "#000" },
+            { name: "compulsory", values: points.map((p) => p.bounds.compulsory), style: "dotted" as const, color: "#888" },
+          ],
+          yLabel: "DRAM traffic",
+          yUnit: "words",
+          notes: missingNotes.length > 0 ? [`Missing (the dataflow cannot map the layer there): ${missingNotes.join("; ")}`] : [],
+        }),
+      );
+    }
+    return verified ? 0 : 1;
+  },
+};

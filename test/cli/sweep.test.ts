@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Io } from "../../src/cli/args.js";
+import { parseCapacities, sweepCommand, type SweepPoint } from "../../src/cli/sweep.js";
+import { ConfigError } from "../../src/core/errors.js";
+
+function capture(): Io & { stdout: () => string } {
+  let out = "";
+  return { out: (t) => void (out += t), err: () => {}, isTTY: false, stdout: () => out };
+}
+
+const LAYER = "c=4,hw=8,k=8,r=3,pad=1";
+
+describe("convsim sweep", () => {
+  it("parses capacity ranges (powers of two) and lists", () => {
+    expect(parseCapacities("16KiB..512KiB")).toEqual([16, 32, 64, 128, 256, 512].map((k) => k * 1024));
+    expect(parseCapacities("100..1000")).toEqual([128, 256, 512]);
+    expect(parseCapacities("64KiB,16KiB,64KiB")).toEqual([16384, 65536]);
+    expect(() => parseCapacities("512W..2KiW")).toThrow(/must be in bytes/);
+    expect(() => parseCapacities("600..1000")).toThrow(/at least one power of two/);
+    expect(() => parseCapacities("2KiB..1KiB")).toThrow(ConfigError);
+    expect(() => parseCapacities("1..8GiB")).toThrow(/at most 32/);
+  });
+
+  it("simulates each dataflow at each capacity against the bounds there; a capacity a dataflow cannot use is missing, with the reason", async () => {
+    const io = capture();
+    expect(await sweepCommand.run(["--layer", LAYER, "--capacities", "256B..1KiB", "--dataflows", "chen2020,ws", "--jobs", "1", "--format", "json"], io)).toBe(0);
+    const r = JSON.parse(io.stdout()) as { points: SweepPoint[] };
+    expect(r.points.map((p) => p.capacityBytes)).toEqual([256, 512, 1024]);
+    // S grows with the buffer (bytes of int8 words) and the paper's bound falls with it
+    expect(r.points[1]!.onChipWords - r.points[0]!.onChipWords).toBe(256);
+    expect(r.points[2]!.bounds.paper).toBeLessThan(r.points[0]!.bounds.paper);
+    for (const p of r.points) {
+      for (const x of p.results) {
+        if (!x.metrics) continue;
+        expect(x.metrics.verified).toBe(true);
+        expect(x.metrics.traffic.dram).toBeGreaterThanOrEqual(p.bounds.minimum);
+        expect(x.metrics.boundaries.dram.minimum).toBe(p.bounds.minimum);
+      }
+    }
+    const ws = r.points.map((p) => p.results.find((x) => x.dataflow === "ws")!);
+    expect(ws[0]!.metrics).toBeUndefined();
+    expect(ws[0]!.reason).toMatch(/gbuf/);
+    expect(ws[2]!.metrics).toBeDefined();
+    // a bigger buffer never makes ws move more words here
+    expect(ws[2]!.metrics!.traffic.dram).toBeLessThanOrEqual(ws[1]!.metrics!.traffic.dram);
+  });
+
+  it("prints one row per capacity with a column per dataflow and notes the missing points; draws the line chart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "convsim-sweep-"));
+    const svg = join(dir, "sweep.svg");
+    const io = capture();
+    expect(await sweepCommand.run(["--layer", LAYER, "--capacities", "256B,1KiB", "--dataflows", "chen2020,ws", "--jobs", "1", "--svg", svg], io)).toBe(0);
+    const text = io.stdout();
+    expect(text).toMatch(/GBuf\s+on-chip S \[words\]\s+compulsory \[words\]\s+paper bound \[words\]\s+provable bound \[words\]\s+chen2020 \[words\]\s+ws \[words\]/);
+    expect(text).toMatch(/^\s*256 B\s.*missing/m);
+    expect(text).toMatch(/missing: ws at 256 B: /);
+    const chart = readFileSync(svg, "utf8");
+    expect(chart).toContain(">256 B<");
+    expect(chart).toContain(">1 KiB<");
+    expect(chart).toContain(">paper bound</text>");
+    expect(chart).toContain("ws at 256 B");
+  });
+
+  it("takes a layer from a network by name, and refuses bad input before any work", async () => {
+    await expect(sweepCommand.run(["--capacities", "1KiB"], capture())).rejects.toThrow(/--layer must be given/);
+    await expect(sweepCommand.run(["--layer", LAYER, "--capacities", "4KiW"], capture())).rejects.toThrow(/must be in bytes/);
+    await expect(sweepCommand.run(["--layer", "conv99", "--net", "alexnet", "--capacities", "1KiB"], capture())).rejects.toThrow(/--layers must name a layer of alexnet/);
+    // 100 bytes is not a whole number of the preset's 64-byte bank rows
+    await expect(sweepCommand.run(["--layer", LAYER, "--capacities", "100"], capture())).rejects.toThrow(/gbuf\.capacityBytes must be a multiple/);
+  });
+});

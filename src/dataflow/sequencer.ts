@@ -220,6 +220,7 @@ export class Sequencer extends Component {
   private nextId = 1;
   /** MACs issued so far (for progress reports). */
   macsIssued = 0;
+  private reportedMacs = -1;
 
   constructor(
     engine: Engine,
@@ -240,7 +241,10 @@ export class Sequencer extends Component {
     this.toPe = this.outPort("toPe");
     this.fromPe = this.inPort("fromPe");
     this.why = this.outPort("why");
+    this.inPorts = [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[];
   }
+
+  private readonly inPorts: readonly InPort<Resp>[];
 
   /**
    * Allocates the GBuf regions the mapping needs and prepares the program. Call after every port
@@ -260,7 +264,7 @@ export class Sequencer extends Component {
   }
 
   override interact(now: number): void {
-    for (const port of [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[]) {
+    for (const port of this.inPorts) {
       for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
         const t = this.owner.get(m.id);
         if (!t) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
@@ -323,14 +327,17 @@ export class Sequencer extends Component {
         this.lastReason = "control";
       }
     }
-    this.onStep?.({ macs: this.macsIssued, totalMacs: convShape(this.layer).macs });
+    if (this.onStep && this.macsIssued !== this.reportedMacs) {
+      this.reportedMacs = this.macsIssued;
+      this.onStep({ macs: this.macsIssued, totalMacs: convShape(this.layer).macs });
+    }
     this.outbox.flush(now);
   }
 
   override progress(): void {}
 
   override horizon(now: number): number {
-    for (const port of [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[]) if (port.ready(now)) return 0;
+    for (const port of this.inPorts) if (port.ready(now)) return 0;
     for (const t of this.threads) if (this.runnable(t)) return 0;
     if (!this.finished && this.threads[0]?.done && this.threads.length === 1) return 0;
     return this.outbox.horizon(now);

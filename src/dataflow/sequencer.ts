@@ -364,6 +364,22 @@ interface OutputTile {
   readonly ext: Int32Array;
 }
 
+/** A PE's partial-sum tile on its way out. */
+interface DrainEntry {
+  readonly pe: number;
+  readonly tile: OutputTile;
+  readonly key: number;
+}
+
+/** What one iteration of the gbuf loops does, planned before it runs. */
+interface IterationPlan {
+  readonly drains: readonly DrainEntry[];
+  readonly reads: Req[];
+  readonly after: (() => Req[])[];
+  readonly direct: Req[];
+  readonly waves: Req[];
+}
+
 /** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */
 interface GbufInputTile {
   readonly start: Int32Array;
@@ -507,7 +523,7 @@ class Program {
         const key = startKey(dStart, OUTPUT_DIMS, sizes);
         if (key !== gbufKey.output) {
           if (gbufOutput) {
-            yield* this.drainPes(rfOut, rfOutKey, null, gbufOutput, gbufOutputHas!, gbufHalf.output, dramHas);
+            yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas!, gbufHalf.output, dramHas);
             const evict = thread(this.evictOutput(gbufOutput, gbufHalf.output, dramHas));
             if (double) {
               // The write-back overlaps the next tile's work, which uses the other half.
@@ -549,21 +565,23 @@ class Program {
         yield { reason: "dram", reqs: [], spawn: t };
       }
 
-      // -- gbuf iterations
-      for (const gStart of nest.iterate(nest.gbufLoops, dStart)) {
-        // Per-PE tiles.
+      // -- gbuf iterations, pipelined: the GBuf (or DRAM) reads of iteration j + 1 are issued with
+      // the MAC waves of iteration j (they touch no register file); drains, deliveries and the
+      // next wave wait for the wave (the register files are single-buffered).
+      const planIteration = (gStart: Int32Array): IterationPlan => {
         for (let pe = 0; pe < pes; pe++) {
-          const s = peStart[pe]!;
+          const st = peStart[pe]!;
           const off = nest.peOffset[pe]!;
           let active = 1;
           for (let d = 0; d < NDIMS; d++) {
-            s[d] = gStart[d]! + off[d]!;
-            if (s[d]! >= sizes[d]!) active = 0;
+            st[d] = gStart[d]! + off[d]!;
+            if (st[d]! >= sizes[d]!) active = 0;
           }
           peActive[pe] = active;
-          if (active) nest.extent(s, nest.rfStride, peExt[pe]!);
+          if (active) nest.extent(st, nest.rfStride, peExt[pe]!);
         }
-        // Drain PEs whose output tile changes.
+        // PEs whose output tile changes drain first (every holder of a changing tile: PEs that
+        // share an output tile change together).
         const newOutKey = new Float64Array(pes).fill(NaN);
         const drainMask = new Uint8Array(pes);
         let anyDrain = false;
@@ -577,17 +595,14 @@ class Program {
           }
         }
         if (anyDrain) {
-          // PEs sharing an output tile change together; drain every holder of a changing tile.
           const leaving = new Set<number>();
           for (let pe = 0; pe < pes; pe++) if (drainMask[pe]) leaving.add(rfOutKey[pe]!);
           for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && leaving.has(rfOutKey[pe]!)) drainMask[pe] = 1;
-          yield* this.drainPes(rfOut, rfOutKey, drainMask, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
         }
-        // Deliveries, psum init, padding fills.
+        const drains = anyDrain ? this.collectDrains(rfOut, rfOutKey, drainMask) : [];
         const reads: Req[] = [];
         const after: (() => Req[])[] = [];
         const direct: Req[] = [];
-        // outputs: init new tiles
         {
           const keys = new Float64Array(pes).fill(NaN);
           for (let pe = 0; pe < pes; pe++) {
@@ -599,7 +614,6 @@ class Program {
           }
           direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
         }
-        // inputs
         {
           const keys = new Float64Array(pes).fill(NaN);
           for (let pe = 0; pe < pes; pe++) {
@@ -612,7 +626,6 @@ class Program {
           }
           after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct));
         }
-        // weights
         {
           const keys = new Float64Array(pes).fill(NaN);
           for (let pe = 0; pe < pes; pe++) {
@@ -625,24 +638,30 @@ class Program {
           }
           after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads));
         }
-        if (reads.length > 0) yield* this.stepAndCollect(this.step(m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram", reads));
-        const sends: Req[] = [...direct];
-        for (const f of after) sends.push(...f());
+        const waveKeys = new Float64Array(pes).fill(NaN);
+        for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, [N, G, K, C, P, Q, R, S], sizes);
+        const waves: Req[] = [];
+        for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) waves.push(this.wave(rect, peStart, peExt));
+        return { drains, reads, after, direct, waves };
+      };
+      const readReason: WaitReason = m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram";
+      const gbufStarts = nest.iterate(nest.gbufLoops, dStart);
+      const first = gbufStarts.next();
+      let cur: IterationPlan | undefined = first.done ? undefined : planIteration(first.value);
+      if (cur && cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
+      while (cur) {
+        if (cur.drains.length > 0) yield* this.drainTiles(cur.drains, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+        const sends: Req[] = [...cur.direct];
+        for (const f of cur.after) sends.push(...f());
         if (sends.length > 0) yield* this.stepAndCollect(this.step("network", sends));
-        // MAC waves.
-        {
-          const keys = new Float64Array(pes).fill(NaN);
-          for (let pe = 0; pe < pes; pe++) if (peActive[pe]) keys[pe] = startKey(peExt[pe]!, [N, G, K, C, P, Q, R, S], sizes);
-          const waves: Req[] = [];
-          for (const [, rects] of rectangles(keys, rows, cols)) {
-            for (const rect of rects) waves.push(this.wave(rect, peStart, peExt));
-          }
-          yield* this.stepAndCollect(this.step("control", waves));
-        }
+        const nx = gbufStarts.next();
+        const next = nx.done ? undefined : planIteration(nx.value);
+        yield* this.stepAndCollect(this.step("control", next ? [...cur.waves, ...next.reads] : cur.waves));
+        cur = next;
       }
     }
     // The end: drain every PE, write back the GBuf output tile, wait for pending write-backs.
-    yield* this.drainPes(rfOut, rfOutKey, null, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+    yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
     if (gbufOutput) yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
     for (const e of evictions) if (e) yield { reason: "drain", reqs: [], join: e };
   }
@@ -1018,39 +1037,52 @@ class Program {
   // RF -> GBuf / DRAM
 
   /**
-   * Drains the partial sums of the PEs in `mask` (all holders when null), sums PEs that share an
-   * output tile, and adds the sums into the GBuf output tile (or DRAM when the GBuf bypasses outputs).
+   * Takes the partial-sum tiles of the PEs in `mask` (every holder when null) out of the
+   * residency state, for {@link drainTiles}.
    */
-  private *drainPes(
-    rfOut: (OutputTile | undefined)[],
-    rfOutKey: Float64Array,
-    mask: Uint8Array | null,
+  private collectDrains(rfOut: (OutputTile | undefined)[], rfOutKey: Float64Array, mask: Uint8Array | null): DrainEntry[] {
+    const out: DrainEntry[] = [];
+    for (let pe = 0; pe < this.pes; pe++) {
+      if ((mask === null || mask[pe]) && rfOut[pe]) {
+        out.push({ pe, tile: rfOut[pe]!, key: rfOutKey[pe]! });
+        rfOut[pe] = undefined;
+        rfOutKey[pe] = NaN;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Drains the given PEs' partial sums, sums PEs that share an output tile (a reduction spread
+   * across the array), and adds the sums into the GBuf output tile (or DRAM when the GBuf
+   * bypasses outputs).
+   */
+  private *drainTiles(
+    entries: readonly DrainEntry[],
     gbufOutput: OutputTile | undefined,
     gbufHas: Uint8Array | undefined,
     half: number,
     dramHas: Uint8Array,
   ): Generator<Step, void, Map<number, Resp>> {
+    if (entries.length === 0) return;
     const pes = this.pes;
     const cols = this.nest.usedCols;
     const keys = new Float64Array(pes).fill(NaN);
-    let any = false;
-    for (let pe = 0; pe < pes; pe++) {
-      if ((mask === null || mask[pe]) && rfOut[pe]) {
-        keys[pe] = startKey(rfOut[pe]!.ext, OUTPUT_DIMS, this.nest.sizes);
-        any = true;
-      }
+    const byPe: (DrainEntry | undefined)[] = new Array(pes).fill(undefined);
+    for (const e of entries) {
+      keys[e.pe] = startKey(e.tile.ext, OUTPUT_DIMS, this.nest.sizes);
+      byPe[e.pe] = e;
     }
-    if (!any) return;
     const drains: { id: number; rect: PeRect }[] = [];
     const reqs: Req[] = [];
     for (const [, rects] of rectangles(keys, this.nest.usedRows, cols)) {
       for (const rect of rects) {
-        const ext = rfOut[rect.row0 * cols + rect.col0]!.ext;
+        const ext = byPe[rect.row0 * cols + rect.col0]!.tile.ext;
         const perPe = new Float64Array(rect.rows * rect.cols);
         for (let i = 0; i < rect.rows; i++) {
           for (let j = 0; j < rect.cols; j++) {
-            const s = rfOut[(rect.row0 + i) * cols + rect.col0 + j]!.start;
-            perPe[i * rect.cols + j] = this.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
+            const st = byPe[(rect.row0 + i) * cols + rect.col0 + j]!.tile.start;
+            perPe[i * rect.cols + j] = this.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
         }
         const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: 0, strides: this.psumStrides() };
@@ -1069,23 +1101,18 @@ class Program {
       const per = data.length / (rect.rows * rect.cols);
       for (let i = 0; i < rect.rows; i++) {
         for (let j = 0; j < rect.cols; j++) {
-          const pe = (rect.row0 + i) * cols + rect.col0 + j;
-          const tile = rfOut[pe]!;
-          const key = rfOutKey[pe]!;
+          const e = byPe[(rect.row0 + i) * cols + rect.col0 + j]!;
           const at = (i * rect.cols + j) * per;
-          const slot = sums.get(key);
+          const slot = sums.get(e.key);
           if (!slot) {
-            sums.set(key, { tile, data: data.slice(at, at + per), tags: tags ? tags.slice(at, at + per) : undefined });
+            sums.set(e.key, { tile: e.tile, data: data.slice(at, at + per), tags: tags ? tags.slice(at, at + per) : undefined });
           } else {
             const d = slot.data;
-            for (let e = 0; e < per; e++) d[e] = (d[e]! + data[at + e]!) | 0;
+            for (let k = 0; k < per; k++) d[k] = (d[k]! + data[at + k]!) | 0;
           }
-          rfOut[pe] = undefined;
-          rfOutKey[pe] = NaN;
         }
       }
     }
-    // Add into the level above.
     yield* this.accumulate([...sums.values()], gbufOutput, gbufHas, half, dramHas);
   }
 

@@ -656,7 +656,9 @@ class Program {
         if (sends.length > 0) yield* this.stepAndCollect(this.step("network", sends));
         const nx = gbufStarts.next();
         const next = nx.done ? undefined : planIteration(nx.value);
-        yield* this.stepAndCollect(this.step("control", next ? [...cur.waves, ...next.reads] : cur.waves));
+        // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
+        const overlap = next !== undefined && next.reads.length > 0;
+        yield* this.stepAndCollect(this.step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));
         cur = next;
       }
     }

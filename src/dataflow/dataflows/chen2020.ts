@@ -16,7 +16,9 @@
  *   outputs: partial sums live only in the PEs' registers.
  * - spatial: output positions across PE rows (Q, then P, then N), output channels K across PE
  *   columns: for one (channel, tap) the array computes an outer product, each input broadcast
- *   along its row, each weight along its column. No reduction is spatial.
+ *   along its row, each weight along its column. Rows the positions leave free take more output
+ *   channels (K on both axes: an FC layer's z channels fill the whole array and its input is
+ *   broadcast to every PE). No reduction is spatial.
  * - rf: each PE's share of the output tile (`N, P, Q, K`: b' x y' x x' x z' psums); for a tap it
  *   holds b'y'x' inputs and z' weights and does b'y'x'z' MACs.
  * So the output tile is b = N_sp*b', y = P_sp*y', x = Q_sp*x', z = K_sp*z', and the partial sums
@@ -60,6 +62,7 @@ export const CHEN2020_TEMPLATE: Template = defineTemplate({
     { dim: "Q", axis: "row" },
     { dim: "P", axis: "row" },
     { dim: "N", axis: "row" },
+    { dim: "K", axis: "row" },
     { dim: "K", axis: "col" },
   ],
   rfOrder: ["N", "P", "Q", "K"],
@@ -113,24 +116,29 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
     for (let qsp = 1; qsp <= Math.min(sz.Q, rows); qsp++) {
       for (let psp = 1; psp <= Math.min(sz.P, Math.floor(rows / qsp)); psp++) {
         for (let nsp = 1; nsp <= Math.min(sz.N, Math.floor(rows / (qsp * psp))); nsp++) {
+          // Rows the output positions leave free hold more output channels (K on both axes: the
+          // output tile's z channels spread over the whole array, e.g. for FC layers).
+          const spare = Math.floor(rows / (qsp * psp * nsp));
+          for (const krow of spare > 1 ? [1, spare] : [1]) {
+          if (krow * ksp > sz.K && krow > 1) continue;
           const perPe = Math.min(inputEntries, psumEntries);
           for (let b1 = 1; b1 <= Math.min(maxInner(sz.N, nsp), perPe); b1++) {
             for (let y1 = 1; y1 <= Math.min(maxInner(sz.P, psp), Math.floor(perPe / b1)); y1++) {
               for (let x1 = 1; x1 <= Math.min(maxInner(sz.Q, qsp), Math.floor(perPe / (b1 * y1))); x1++) {
                 const m1 = b1 * y1 * x1;
-                const z1 = Math.min(weightEntries, Math.floor(psumEntries / m1), maxInner(sz.K, ksp));
+                const z1 = Math.min(weightEntries, Math.floor(psumEntries / m1), maxInner(sz.K, krow * ksp));
                 if (z1 < 1) continue;
                 const tile: Tile = {
                   b: Math.min(sz.N, nsp * b1),
                   y: Math.min(sz.P, psp * y1),
                   x: Math.min(sz.Q, qsp * x1),
-                  z: Math.min(sz.K, ksp * z1),
+                  z: Math.min(sz.K, krow * ksp * z1),
                 };
                 const key = `${tile.b},${tile.y},${tile.x},${tile.z}`;
                 if (seen.has(key)) continue;
                 const plan = tilePlan(layer, tile, staging);
                 const c: Candidate = {
-                  factors: { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: [qsp, psp, nsp, ksp], gbuf: { R: sz.R, S: sz.S } },
+                  factors: { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: [qsp, psp, nsp, krow, ksp], gbuf: { R: sz.R, S: sz.S } },
                   tile,
                   cost: cost(layer, tile),
                   size: tile.b * tile.y * tile.x * tile.z,
@@ -140,6 +148,7 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
                 if (c.stagingBytes <= arch.gbuf.capacityBytes) candidates.push(c);
               }
             }
+          }
           }
         }
       }

@@ -176,6 +176,46 @@ function rectangles(keys: Float64Array, rows: number, cols: number): Map<number,
   return out;
 }
 
+/**
+ * The order in which the weights are laid out in DRAM. Weights are static, so an accelerator
+ * stores them in the order its dataflow streams them (an offline transform): `OIHW` (the ONNX
+ * order, output channel major) unless the tiles that come from DRAM hold one input channel and
+ * several output channels — a channel-streaming dataflow such as chen2020 — where `IOHW` (per
+ * group: input channel major) makes each tile one contiguous run instead of one burst per word.
+ * Counts in words do not depend on the layout; bursts, burst waste and DRAM cycles do.
+ */
+export type WeightLayout = "OIHW" | "IOHW";
+
+/** The DRAM weight layout the Sequencer uses for a mapping (see {@link WeightLayout}). */
+export function weightLayout(m: Mapping, layer: ConvLayer): WeightLayout {
+  const nest = new Nest(m, layer);
+  const tile = m.gbuf.keep.weight ? nest.gbufExtent : nest.rfExtent;
+  return tile[C] === 1 && tile[K]! > 1 ? "IOHW" : "OIHW";
+}
+
+/** Reorders OIHW weights into `layout` (per group), with the OIHW index of each word (its tag index). */
+export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: T, layer: ConvLayer, layout: WeightLayout): { data: T; index: Float64Array } {
+  const s = convShape(layer);
+  const n = w.length;
+  const index = new Float64Array(n);
+  if (layout === "OIHW") {
+    for (let i = 0; i < n; i++) index[i] = i;
+    return { data: w, index };
+  }
+  const Kg = s.outChannelsPerGroup, Cg = s.inChannelsPerGroup, RS = layer.kernelHeight * layer.kernelWidth;
+  const data = new (w.constructor as new (n: number) => T)(n);
+  let i = 0;
+  for (let g = 0; g < layer.groups; g++)
+    for (let c = 0; c < Cg; c++)
+      for (let k = 0; k < Kg; k++)
+        for (let rs = 0; rs < RS; rs++) {
+          const o = ((g * Kg + k) * Cg + c) * RS + rs;
+          data[i] = w[o]!;
+          index[i++] = o;
+        }
+  return { data, index };
+}
+
 /** Operand data and zero points of the run. */
 export interface SequencerOperands {
   readonly xType: OperandType;
@@ -292,11 +332,12 @@ export class Sequencer extends Component {
           const step = r.value;
           if (step.spawn) this.threads.push(step.spawn);
           if (step.join && !step.join.done) t.joining = step.join;
-          if (step.reqs.length === 0) continue;
-          if (t.main && step.reason !== this.lastReason) {
+          const blocks = step.reqs.length > 0 || t.joining !== undefined;
+          if (t.main && blocks && step.reason !== this.lastReason) {
             this.outbox.post(this.why, step.reason);
             this.lastReason = step.reason;
           }
+          if (step.reqs.length === 0) continue;
           for (const q of step.reqs) {
             this.owner.set(q.msg.id, t);
             switch (q.to) {
@@ -402,6 +443,7 @@ interface FetchPlan {
 class Program {
   private readonly nest: Nest;
   private readonly shape: ConvShape;
+  private readonly wLayout: WeightLayout;
   private readonly Hp: number;
   private readonly Wp: number;
   private readonly Cg: number;
@@ -425,6 +467,7 @@ class Program {
   ) {
     this.nest = new Nest(m, layer);
     this.shape = convShape(layer);
+    this.wLayout = weightLayout(m, layer);
     this.Hp = layer.inHeight + layer.pads[0] + layer.pads[2];
     this.Wp = layer.inWidth + layer.pads[1] + layer.pads[3];
     this.Cg = this.shape.inChannelsPerGroup;
@@ -457,6 +500,18 @@ class Program {
   /** Index of (n, channel, padded row, padded col) in the padded input: the input's tag index. */
   private xTag(n: number, ch: number, hp: number, wp: number): number {
     return ((n * this.layer.inChannels + ch) * this.Hp + hp) * this.Wp + wp;
+  }
+
+  /** Address of weight (g, k, c, r, s) in the DRAM layout, and the DRAM strides over [G, K, C, R, S]. */
+  private wDram(g: number, k: number, c: number, r: number, s: number): number {
+    if (this.wLayout === "OIHW") return this.wIndex(g, k, c, r, s);
+    return (((g * this.Cg + c) * this.Kg + k) * this.layer.kernelHeight + r) * this.layer.kernelWidth + s;
+  }
+
+  private wDramStrides(): number[] {
+    const l = this.layer;
+    const RS = l.kernelHeight * l.kernelWidth;
+    return this.wLayout === "OIHW" ? [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1] : [this.Kg * this.Cg * RS, RS, this.Kg * RS, l.kernelWidth, 1];
   }
 
   private wIndex(g: number, k: number, c: number, r: number, s: number): number {
@@ -770,7 +825,13 @@ class Program {
     const id = this.id();
     fetch.push({
       to: "dram",
-      msg: { op: "read", id, tensor: this.hw.w, box: { shape, offset, strides: srcStrides }, ...(this.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: srcStrides } } : {}) },
+      msg: {
+        op: "read",
+        id,
+        tensor: this.hw.w,
+        box: { shape, offset: this.wDram(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!), strides: this.wDramStrides() },
+        ...(this.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: srcStrides } } : {}),
+      },
     });
     const dst: Box = { shape, offset: 0, strides: [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1] };
     return () => [{ to: "gbuf", msg: { op: "write", id: this.id(), region, box: dst, payload: this.take(id) } }];
@@ -925,7 +986,8 @@ class Program {
         };
         reads.push({ to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.weight![half]!, box, ...expect } });
       } else {
-        reads.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.w, box: { shape, offset: tagOffset, strides: tagStrides }, ...expect } });
+        const box: Box = { shape, offset: this.wDram(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!), strides: this.wDramStrides() };
+        reads.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.w, box, ...expect } });
       }
       const dst: Box = { shape, offset: 0, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] };
       out.push(() => {

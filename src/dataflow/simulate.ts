@@ -19,7 +19,7 @@ import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal } from "./legality.js";
 import { parseMapping, type Mapping, type TensorName } from "./mapping.js";
-import { Sequencer, TAG_SPACE } from "./sequencer.js";
+import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer.js";
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -181,7 +181,9 @@ export function simulate(options: SimulateOptions): SimulationResult {
           for (let ww = 0; ww < W; ww++) xTags[i++] = TAG_SPACE.input * 2 ** 32 + (((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]) + 1;
   }
   const xt = dram.load("x", "input", ops.x, xTags ? { tags: xTags } : {});
-  const wt = dram.load("w", "weight", ops.w, { space: TAG_SPACE.weight });
+  // Weights sit in DRAM in the order the dataflow streams them (sequencer.ts, WeightLayout).
+  const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer));
+  const wt = dram.load("w", "weight", laid.data, checked ? { tags: laid.index.map((i) => TAG_SPACE.weight * 2 ** 32 + i + 1) } : {});
   const yt = dram.allocate("y", "output", "int32", shape.outputElements);
   const seq = new Sequencer(engine, layer, arch, mapping, { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint }, { dram, gbuf, x: xt, w: wt, y: yt }, options.onProgress);
   const cap = { capacity: 64 };

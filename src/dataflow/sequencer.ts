@@ -968,31 +968,69 @@ class Program {
     const re = this.nest.rfExtent;
     const ge = this.nest.gbufExtent;
     const RS = l.kernelHeight * l.kernelWidth;
+    const tagStrides = [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1];
+    const fromGbuf = this.m.gbuf.keep.weight;
+    const gs = gbufWeight?.start;
+    const gStrides = [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1];
+    // Source address of a PE's tile (GBuf region or DRAM) and its tag index.
+    const srcOf = (st: Int32Array) =>
+      fromGbuf
+        ? (((st[G]! - gs![G]!) * ge[K]! + (st[K]! - gs![K]!)) * ge[C]! + (st[C]! - gs![C]!)) * ge[R]! * ge[S]! + (st[R]! - gs![R]!) * ge[S]! + (st[S]! - gs![S]!)
+        : this.wDram(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
+    const tagOf = (st: Int32Array) => this.wIndex(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
+    const srcStrides = fromGbuf ? gStrides : this.wDramStrides();
+    const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: 0, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
+    const read = (id: number, box: Box, tag: { offset: number; strides: number[] }): Req =>
+      fromGbuf
+        ? { to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.weight![half]!, box, ...(this.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
+        : { to: "dram", msg: { op: "read", id, tensor: this.hw.w, box, ...(this.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } };
+    const groups = [...rectangles(keys, rows, cols)];
+    // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
+    // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
+    if (groups.length > 1 && groups.every(([, rs]) => rs.length === 1 && rs[0]!.rows === 1 && rs[0]!.cols === 1)) {
+      const extKeys = new Float64Array(keys.length).fill(NaN);
+      for (let pe = 0; pe < keys.length; pe++) if (!Number.isNaN(keys[pe]!)) extKeys[pe] = startKey(peExt[pe]!, WEIGHT_DIMS, this.nest.sizes);
+      const rest = new Float64Array(keys.length).fill(NaN);
+      for (const [, rects] of rectangles(extKeys, rows, cols)) {
+        for (const rect of rects) {
+          const at = (i: number, j: number) => peStart[(rect.row0 + i) * cols + rect.col0 + j]!;
+          const s0 = at(0, 0);
+          const ri = rect.rows > 1 ? srcOf(at(1, 0)) - srcOf(s0) : 0;
+          const cj = rect.cols > 1 ? srcOf(at(0, 1)) - srcOf(s0) : 0;
+          const ti = rect.rows > 1 ? tagOf(at(1, 0)) - tagOf(s0) : 0;
+          const tj = rect.cols > 1 ? tagOf(at(0, 1)) - tagOf(s0) : 0;
+          let affine = true;
+          for (let i = 0; i < rect.rows && affine; i++) {
+            for (let j = 0; j < rect.cols; j++) {
+              const st = at(i, j);
+              if (srcOf(st) !== srcOf(s0) + i * ri + j * cj || tagOf(st) !== tagOf(s0) + i * ti + j * tj) {
+                affine = false;
+                break;
+              }
+            }
+          }
+          if (!affine) {
+            for (let i = 0; i < rect.rows; i++) for (let j = 0; j < rect.cols; j++) rest[(rect.row0 + i) * cols + rect.col0 + j] = keys[(rect.row0 + i) * cols + rect.col0 + j]!;
+            continue;
+          }
+          const ext = peExt[rect.row0 * cols + rect.col0]!;
+          const d = dst(ext);
+          const id = this.id();
+          reads.push(read(id, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }));
+          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part: "weight", pes: rect, box: d, payload: this.take(id), perPe: true } }]);
+        }
+      }
+      keys = rest;
+    }
     for (const [, rects] of rectangles(keys, rows, cols)) {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
-      const ext = peExt[pe0]!;
-      const shape = [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!];
+      const d = dst(peExt[pe0]!);
       const id = this.id();
-      const tagOffset = this.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);
-      const tagStrides = [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1];
-      const expect = this.checked ? { expect: { space: TAG_SPACE.weight, offset: tagOffset, strides: tagStrides } } : {};
-      if (this.m.gbuf.keep.weight) {
-        const gs = gbufWeight!.start;
-        const box: Box = {
-          shape,
-          offset: (((start[G]! - gs[G]!) * ge[K]! + (start[K]! - gs[K]!)) * ge[C]! + (start[C]! - gs[C]!)) * ge[R]! * ge[S]! + (start[R]! - gs[R]!) * ge[S]! + (start[S]! - gs[S]!),
-          strides: [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1],
-        };
-        reads.push({ to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.weight![half]!, box, ...expect } });
-      } else {
-        const box: Box = { shape, offset: this.wDram(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!), strides: this.wDramStrides() };
-        reads.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.w, box, ...expect } });
-      }
-      const dst: Box = { shape, offset: 0, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] };
+      reads.push(read(id, { shape: d.shape, offset: srcOf(start), strides: srcStrides }, { offset: tagOf(start), strides: tagStrides }));
       out.push(() => {
         const payload = this.take(id);
-        return rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part: "weight" as const, pes, box: dst, payload } }));
+        return rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part: "weight" as const, pes, box: d, payload } }));
       });
     }
     return out;

@@ -89,3 +89,30 @@ export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systol
 export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec } from "./arch/spec.js";
 export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
 export { STALL_CAUSES, type StallCause } from "./pe-array/index.js";
+export {
+  energyTable,
+  loadEnergyTable,
+  energyOf,
+  EYERISS_ENERGY_TABLE,
+  ENERGY_LEVELS,
+  ENERGY_ACTIONS,
+  layerMetrics,
+  totalMetrics,
+  formatTable,
+  formatMarkdown,
+  formatCsv,
+  formatJson,
+  groupedBarChartSvg,
+  lineChartSvg,
+  type EnergyTable,
+  type EnergyLevel,
+  type EnergyAction,
+  type EnergyBreakdown,
+  type LayerMetrics,
+  type BoundaryMetrics,
+  type EnergyMetrics,
+  type OutputFormat,
+  type Table,
+  type GroupedBarChart,
+  type LineChart,
+} from "./report/index.js";

@@ -170,7 +170,8 @@ export const sweepCommand: Command = {
         return m ? { dataflow: df, metrics: m } : { dataflow: df, reason: reasons[pi]![di] ?? "not run" };
       }),
     }));
-    const name = layer.name ?? formatLayerShortForm(layer);
+    const shape = formatLayerShortForm({ ...layer, name: undefined });
+    const name = layer.name ?? shape;
     const verified = points.every((p) => p.results.every((r) => !r.metrics || r.metrics.verified));
 
     let text: string;
@@ -245,7 +246,7 @@ export const sweepCommand: Command = {
       if (failed.length > 0) notes.unshift(`FAILED verification: ${failed.join(", ")}`);
       else notes.unshift("Every simulated point verified bit-exact against the reference (PASS).");
       const table: Table = {
-        title: `DRAM traffic (words) of ${name === formatLayerShortForm(layer) ? name : `${name} (${formatLayerShortForm(layer)})`} on ${base.name} as the global buffer grows; bound = max(compulsory, provable)`,
+        title: `DRAM traffic (words) of ${name === shape ? name : `${name} (${shape})`} on ${base.name} as the global buffer grows; bound = max(compulsory, provable)`,
         columns,
         rows,
         notes: notes.map((n, i) => (i === 0 ? n : `  missing: ${n}`)),
@@ -261,7 +262,7 @@ export const sweepCommand: Command = {
         values.svg,
         lineChartSvg({
           title: `DRAM traffic vs global buffer size: ${name}`,
-          subtitle: `${name === formatLayerShortForm(layer) ? "" : `${formatLayerShortForm(layer)} `}on ${base.name}; bounds at the on-chip capacity (GBuf + register files)`,
+          subtitle: `${name === shape ? "" : `${shape} `}on ${base.name}; bounds at the on-chip capacity (GBuf + register files)`,
           x: capacities,
           xLabel: "global buffer capacity",
           xTickLabel: (v) => formatBytes(v),

@@ -30,9 +30,9 @@ beforeAll(() => {
       ],
     }),
   );
-  // chen2020 with a 256-byte global buffer: too small for some dataflows on c1.
-  smallArch = join(dir, "small.json");
-  writeFileSync(smallArch, JSON.stringify({ ...chen2020, name: "small", gbuf: { ...chen2020.gbuf, capacityBytes: 256, banks: 4 } }));
+  // chen2020 without weight registers: no dataflow can map any layer on it.
+  smallArch = join(dir, "noweights.json");
+  writeFileSync(smallArch, JSON.stringify({ ...chen2020, name: "noweights", rf: { ...chen2020.rf, weightEntries: 0 } }));
 });
 
 type CompareJson = { dataflows: { dataflow: string; total: LayerMetrics; layers: LayerMetrics[]; missing: { layer: string; reason: string }[] }[] };
@@ -72,16 +72,19 @@ describe("convsim compare", () => {
     const io = capture();
     const svg = join(dir, "small.svg");
     expect(await compareCommand.run(["--net", net, "--arch", smallArch, "--dataflows", "chen2020,ws", "--per-layer", "--jobs", "1", "--svg", svg], io)).toBe(0);
-    expect(io.stdout()).toMatch(/^c1\s+ws\s.*not run: .*gbuf/m);
+    for (const l of ["c1", "fc"]) for (const d of ["chen2020", "ws"]) expect(io.stdout()).toMatch(new RegExp(`^${l}\\s+${d}\\s.*not run: dataflow\\.${d} must fit`, "m"));
     expect(readFileSync(svg, "utf8")).toMatch(/c1 \/ ws: not run: /);
     const json = capture();
     expect(await compareCommand.run(["--net", net, "--arch", smallArch, "--dataflows", "ws", "--jobs", "1", "--format", "json"], json)).toBe(0);
-    const r = JSON.parse(json.stdout()) as CompareJson;
-    const d = r.dataflows[0]!;
-    expect(d.missing.map((m) => m.layer)).toContain("c1");
-    expect(d.missing.every((m) => m.reason.length > 0)).toBe(true);
-    expect(d.total.layers).toBe(2 - d.missing.length);
-    expect(d.layers.map((l) => l.name).concat(d.missing.map((m) => m.layer)).sort()).toEqual(["c1", "fc"]);
+    const d = (JSON.parse(json.stdout()) as CompareJson).dataflows[0]!;
+    expect(d.missing.map((m) => m.layer)).toEqual(["c1", "fc"]);
+    expect(d.missing.every((m) => /weight|smallest tiles/.test(m.reason))).toBe(true);
+    expect(d.layers).toEqual([]);
+    expect(d.total.layers).toBe(0);
+    const text = capture();
+    await compareCommand.run(["--net", net, "--arch", smallArch, "--dataflows", "ws", "--jobs", "1"], text);
+    expect(text.stdout()).toMatch(/ws: 2 of 2 layers not run/);
+    expect(text.stdout()).toMatch(/ws: no layer could run/);
   });
 
   it("refuses unknown or repeated dataflows before any work", async () => {

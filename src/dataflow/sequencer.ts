@@ -405,6 +405,23 @@ interface OutputTile {
   readonly ext: Int32Array;
 }
 
+/** One box of a tile to deliver: where it is read (GBuf region or DRAM) and where it goes in the RF. */
+interface Piece {
+  readonly shape: readonly number[];
+  readonly src: number;
+  readonly srcStrides: readonly number[];
+  /** Tag index of the first word and tag strides (checked mode). */
+  readonly tag: number;
+  readonly tagStrides: readonly number[];
+  readonly dst: Box;
+}
+
+/** PEs that share one tile (one or more rectangles) and the pieces of that tile. */
+interface DeliveryGroup {
+  readonly rects: PeRect[];
+  readonly pieces: Piece[];
+}
+
 /** A PE's partial-sum tile on its way out. */
 interface DrainEntry {
   readonly pe: number;
@@ -869,13 +886,13 @@ class Program {
     fills: Req[],
   ): (() => Req[])[] {
     const l = this.layer;
-    const out: (() => Req[])[] = [];
     const fromGbuf = this.m.gbuf.keep.input;
     const SH = this.spanH, SW = this.spanW;
     const re = this.nest.rfExtent;
     const ge = this.nest.gbufExtent;
     const MR = this.gbufInputRows, MC = this.gbufInputCols;
     const Ctot = l.inChannels;
+    const groups: DeliveryGroup[] = [];
     for (const [, rects] of rectangles(keys, rows, cols)) {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
@@ -894,39 +911,25 @@ class Program {
         const srcCol = fromGbuf ? (c: number) => gbufInput!.colRank.get(c)! : (c: number) => c;
         const rowRuns = runsOf(rr, srcRow, (c) => c + l.pads[0] - oh);
         const colRuns = runsOf(cc, srcCol, (c) => c + l.pads[1] - ow);
+        const pieces: Piece[] = [];
+        const HW = l.inHeight * l.inWidth;
         for (const a of rowRuns) {
           for (const b of colRuns) {
             const shape = [...lead, a.count, b.count];
-            const id = this.id();
-            const tag = {
-              space: TAG_SPACE.input,
-              offset: this.xTag(start[N]!, ch0, a.coord0 + l.pads[0], b.coord0 + l.pads[1]),
-              strides: [...tagStrides3, this.Wp * a.coordStep, b.coordStep],
-            };
-            if (fromGbuf) {
-              const gs = gbufInput!.start;
-              const box: Box = {
-                shape,
-                offset: (((start[N]! - gs[N]!) * ge[G]! + (start[G]! - gs[G]!)) * ge[C]! + (start[C]! - gs[C]!)) * MR * MC + a.src0 * MC + b.src0,
-                strides: [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * a.srcStep, b.srcStep],
-              };
-              reads.push({ to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.input![half]!, box, ...(this.checked ? { expect: tag } : {}) } });
-            } else {
-              const HW = l.inHeight * l.inWidth;
-              const box: Box = {
-                shape,
-                offset: this.xIndex(start[N]!, ch0, a.coord0, b.coord0),
-                strides: [Ctot * HW, this.Cg * HW, HW, l.inWidth * a.coordStep, b.coordStep],
-              };
-              reads.push({ to: "dram", msg: { op: "read", id, tensor: this.hw.x, box, ...(this.checked ? { expect: tag } : {}) } });
-            }
-            const dst: Box = { shape, offset: a.dst0 * SW + b.dst0, strides: [...rfStrides, SW * a.dstStep, b.dstStep] };
-            out.push(() => {
-              const payload = this.take(id);
-              return rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part: "input" as const, pes, box: dst, payload } }));
+            const gs = gbufInput?.start;
+            pieces.push({
+              shape,
+              src: fromGbuf
+                ? (((start[N]! - gs![N]!) * ge[G]! + (start[G]! - gs![G]!)) * ge[C]! + (start[C]! - gs![C]!)) * MR * MC + a.src0 * MC + b.src0
+                : this.xIndex(start[N]!, ch0, a.coord0, b.coord0),
+              srcStrides: fromGbuf ? [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * a.srcStep, b.srcStep] : [Ctot * HW, this.Cg * HW, HW, l.inWidth * a.coordStep, b.coordStep],
+              tag: this.xTag(start[N]!, ch0, a.coord0 + l.pads[0], b.coord0 + l.pads[1]),
+              tagStrides: [...tagStrides3, this.Wp * a.coordStep, b.coordStep],
+              dst: { shape, offset: a.dst0 * SW + b.dst0, strides: [...rfStrides, SW * a.dstStep, b.dstStep] },
             });
           }
         }
+        groups.push({ rects, pieces });
       }
       // Padding: the parts of the span outside the real input hold the zero point (filled in place).
       const bands: [number, number, number, number][] = []; // [row0, rowCount, col0, colCount] in span coordinates
@@ -948,6 +951,78 @@ class Program {
         for (const pes of rects) {
           fills.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "input", pes, box, value: this.ops.xZeroPoint, ...(this.checked ? { tags } : {}) } });
         }
+      }
+    }
+    return this.emitDeliveries("input", groups, fromGbuf ? { region: this.gbufRegions.input![half]! } : { tensor: this.hw.x }, reads);
+  }
+
+  /**
+   * Reads and deliveries for groups of PEs that each share one tile. Groups that sit in
+   * consecutive rows (or columns) of the array and whose tiles differ only by a constant address
+   * step are gathered by one read each piece and sent in one transfer that hands each row (column)
+   * its own tile: the same words and counts as one transfer per group, in fewer transactions.
+   */
+  private emitDeliveries(part: "input" | "weight", groups: DeliveryGroup[], source: { region: GbufRegion } | { tensor: DramTensor }, reads: Req[]): (() => Req[])[] {
+    const out: (() => Req[])[] = [];
+    const space = part === "input" ? TAG_SPACE.input : TAG_SPACE.weight;
+    const read = (id: number, box: Box, tag: number, tagStrides: number[]): Req => {
+      const expect = this.checked ? { expect: { space, offset: tag, strides: tagStrides } } : {};
+      return "region" in source
+        ? { to: "gbuf", msg: { op: "read", id, region: source.region, box, ...expect } }
+        : { to: "dram", msg: { op: "read", id, tensor: source.tensor, box, ...expect } };
+    };
+    const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+    const compatible = (a: DeliveryGroup, b: DeliveryGroup) =>
+      a.pieces.length === b.pieces.length &&
+      a.pieces.every((p, i) => {
+        const q = b.pieces[i]!;
+        return same(p.shape, q.shape) && same(p.srcStrides, q.srcStrides) && same(p.tagStrides, q.tagStrides) && p.dst.offset === q.dst.offset && same(p.dst.strides, q.dst.strides);
+      });
+    // All groups at once, when their tiles differ only by a constant address step (in some order):
+    // one read per piece gathers every group's tile, one transfer hands each PE its group's.
+    const rest: DeliveryGroup[] = [];
+    const merged = groups.length > 1 && groups.every((g) => compatible(groups[0]!, g));
+    let done = false;
+    if (merged) {
+      const order = [...groups].sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src);
+      const affine = order[0]!.pieces.every((p, i) => {
+        const dSrc = order[1]!.pieces[i]!.src - p.src;
+        const dTag = order[1]!.pieces[i]!.tag - p.tag;
+        return order.every((g, b) => g.pieces[i]!.src === p.src + b * dSrc && g.pieces[i]!.tag === p.tag + b * dTag);
+      });
+      if (affine) {
+        let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
+        for (const g of order) for (const r of g.rects) {
+          r0 = Math.min(r0, r.row0);
+          c0 = Math.min(c0, r.col0);
+          r1 = Math.max(r1, r.row0 + r.rows);
+          c1 = Math.max(c1, r.col0 + r.cols);
+        }
+        const pes: PeRect = { row0: r0, col0: c0, rows: r1 - r0, cols: c1 - c0 };
+        const boxIndex = new Int32Array(pes.rows * pes.cols).fill(-1);
+        order.forEach((g, b) => {
+          for (const r of g.rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) boxIndex[(r.row0 - r0 + i) * pes.cols + (r.col0 - c0 + j)] = b;
+        });
+        const m = order.length;
+        order[0]!.pieces.forEach((p, i) => {
+          const dSrc = order[1]!.pieces[i]!.src - p.src;
+          const dTag = order[1]!.pieces[i]!.tag - p.tag;
+          const id = this.id();
+          reads.push(read(id, { shape: [m, ...p.shape], offset: p.src, strides: [dSrc, ...p.srcStrides] }, p.tag, [dTag, ...p.tagStrides]));
+          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
+        });
+        done = true;
+      }
+    }
+    if (!done) rest.push(...groups);
+    for (const g of rest) {
+      for (const p of g.pieces) {
+        const id = this.id();
+        reads.push(read(id, { shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]));
+        out.push(() => {
+          const payload = this.take(id);
+          return g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part, pes, box: p.dst, payload } }));
+        });
       }
     }
     return out;
@@ -1022,17 +1097,14 @@ class Program {
       }
       keys = rest;
     }
+    const shared: DeliveryGroup[] = [];
     for (const [, rects] of rectangles(keys, rows, cols)) {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
       const d = dst(peExt[pe0]!);
-      const id = this.id();
-      reads.push(read(id, { shape: d.shape, offset: srcOf(start), strides: srcStrides }, { offset: tagOf(start), strides: tagStrides }));
-      out.push(() => {
-        const payload = this.take(id);
-        return rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part: "weight" as const, pes, box: d, payload } }));
-      });
+      shared.push({ rects, pieces: [{ shape: [...d.shape], src: srcOf(start), srcStrides, tag: tagOf(start), tagStrides, dst: d }] });
     }
+    out.push(...this.emitDeliveries("weight", shared, fromGbuf ? { region: this.gbufRegions.weight![half]! } : { tensor: this.hw.w }, reads));
     return out;
   }
 

@@ -6,7 +6,9 @@
  *   (weightWordsPerCycle) and `psum` (psumWordsPerCycle, default drainWordsPerCycle). A delivery
  *   carries a payload to a rectangle of PEs (one PE, a row, a column, all): multicast (the same
  *   words to every PE: the source read once, N deliveries counted) or, with `perPe`, a distinct
- *   box per PE (unicast over the same bus);
+ *   box per PE (unicast over the same bus), or with `perRow` / `perCol` a distinct box per row
+ *   (column) of the rectangle, each multicast along its row (column), or with `boxIndex` a
+ *   distinct box per index, each multicast to the PEs that name it;
  * - the drain path, PEs -> GBuf (drainWordsPerCycle): the words of a rectangle of PEs;
  * - the neighbour links (when `neighbourLinks`): one word per cycle per link, one cycle per hop,
  *   all links of an operation in parallel; shifts (systolic forwarding) and psum reductions.
@@ -14,7 +16,9 @@
  * Timing (lane occupancy d, from the cycle the transfer starts; its response is sent in the last
  * cycle, see core/lane.ts):
  *     deliver n words (per PE) to N PEs:   d = max(ceil(W / busWidth), ceil(n / rf.writePorts)),
- *                                          W = n (multicast) or n * N (perPe)
+ *                                          W = n (multicast), n * N (perPe), n * rows (perRow),
+ *                                          n * cols (perCol), n * boxes (boxIndex): one bus
+ *                                          word per source word
  *     drain n words per PE from N PEs:     the PEs are read in the cycle the drain is accepted;
  *                                          the words reach the lane one cycle later, then
  *                                          d = ceil(n * N / drainWordsPerCycle)
@@ -62,6 +66,42 @@ export interface NocDeliver {
   readonly payload: Payload;
   /** One box per PE (rectangle order) instead of one box for all (multicast). Default false. */
   readonly perPe?: boolean;
+  /** One box per row of the rectangle, multicast to that row's PEs. Default false. */
+  readonly perRow?: boolean;
+  /** One box per column of the rectangle, multicast to that column's PEs. Default false. */
+  readonly perCol?: boolean;
+  /**
+   * For each PE of the rectangle (row-major), the index of the payload box it receives, or -1
+   * for none: the payload holds `max + 1` distinct boxes, each multicast to the PEs that name it.
+   */
+  readonly boxIndex?: Int32Array;
+}
+
+/** What a delivery's payload carries and whom it reaches. */
+interface DeliveryShape {
+  readonly pes: PeRect;
+  readonly perPe?: boolean;
+  readonly perRow?: boolean;
+  readonly perCol?: boolean;
+  readonly boxIndex?: Int32Array;
+}
+
+/** Boxes a delivery's payload holds: 1 (multicast), one per PE, per row, per column, or per index. */
+export function deliveryBoxes(d: DeliveryShape): number {
+  if (d.boxIndex) {
+    let max = -1;
+    for (const v of d.boxIndex) if (v > max) max = v;
+    return max + 1;
+  }
+  return d.perPe ? rectSize(d.pes) : d.perRow ? d.pes.rows : d.perCol ? d.pes.cols : 1;
+}
+
+/** PEs a delivery writes into. */
+export function deliveryTargets(d: DeliveryShape): number {
+  if (!d.boxIndex) return rectSize(d.pes);
+  let n = 0;
+  for (const v of d.boxIndex) if (v >= 0) n++;
+  return n;
 }
 
 /** Drain `box` of `part` from every PE of a rectangle towards the global buffer. */
@@ -185,16 +225,25 @@ export class Noc extends Component {
 
   private deliverCycles(d: NocDeliver): number {
     const n = boxSize(d.box.shape);
-    const words = d.perPe ? n * rectSize(d.pes) : n;
+    const words = n * deliveryBoxes(d);
     return Math.max(Math.ceil(words / this.busWidth[d.part]), Math.ceil(n / this.rfWritePorts));
   }
 
   private finishDeliver(d: NocDeliver, now: number): void {
     const n = boxSize(d.box.shape);
-    const N = rectSize(d.pes);
-    this.sendC[d.part].value += d.perPe ? n * N : n;
-    this.deliverC[d.part].value += n * N;
-    this.outbox.post(this.peSide, { op: "write", part: d.part, pes: d.pes, box: d.box, payload: d.payload, perPe: d.perPe ?? false });
+    this.sendC[d.part].value += n * deliveryBoxes(d);
+    this.deliverC[d.part].value += n * deliveryTargets(d);
+    this.outbox.post(this.peSide, {
+      op: "write",
+      part: d.part,
+      pes: d.pes,
+      box: d.box,
+      payload: d.payload,
+      perPe: d.perPe ?? false,
+      perRow: d.perRow ?? false,
+      perCol: d.perCol ?? false,
+      ...(d.boxIndex ? { boxIndex: d.boxIndex } : {}),
+    });
     this.outbox.post(this.resp, { op: "deliver", id: d.id, completedAt: now });
   }
 
@@ -221,7 +270,9 @@ export class Noc extends Component {
     if (r.op === "deliver") {
       checkRect(this.name, r.pes, this.rows, this.cols);
       const n = boxSize(r.box.shape);
-      const need = r.perPe ? n * rectSize(r.pes) : n;
+      if ([r.perPe, r.perRow, r.perCol, r.boxIndex].filter(Boolean).length > 1) throw new InvariantError(this.name, `deliver of ${r.part}: at most one of perPe, perRow, perCol, boxIndex`);
+      if (r.boxIndex && r.boxIndex.length !== rectSize(r.pes)) throw new InvariantError(this.name, `deliver of ${r.part}: boxIndex has ${r.boxIndex.length} entries for ${rectSize(r.pes)} PEs`);
+      const need = n * deliveryBoxes(r);
       if (r.payload.data.length !== need) throw new InvariantError(this.name, `deliver of ${r.part}: payload has ${r.payload.data.length} words, needs ${need}`);
       this.buses[r.part].push(r);
       this.buses[r.part].interact(now);

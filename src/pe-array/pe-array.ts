@@ -87,6 +87,12 @@ export interface PeWrite {
   readonly payload: Payload;
   /** When true the payload holds one box per PE, in rectangle order. */
   readonly perPe: boolean;
+  /** When true the payload holds one box per row of the rectangle (each for that row's PEs). */
+  readonly perRow?: boolean;
+  /** When true the payload holds one box per column of the rectangle (each for that column's PEs). */
+  readonly perCol?: boolean;
+  /** Per PE of the rectangle (row-major): the payload box it receives, or -1 for none. */
+  readonly boxIndex?: Int32Array;
 }
 
 /** From the network: read `box` of `part` from every PE of `pes`; answered on `toNoc`. */
@@ -342,12 +348,15 @@ export class PeArray extends Component {
     if (m.op === "write") {
       checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);
       const n = boxSize(m.box.shape);
-      const need = m.perPe ? n * rectSize(m.pes) : n;
+      let boxes = m.perPe ? rectSize(m.pes) : m.perRow ? m.pes.rows : m.perCol ? m.pes.cols : 1;
+      if (m.boxIndex) boxes = m.boxIndex.reduce((a, v) => Math.max(a, v + 1), 0);
+      const need = n * boxes;
       if (m.payload.data.length !== need) throw new InvariantError(this.name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
       let k = 0;
-      this.forEachPe(m.pes, (p) => {
-        this.rf.write(m.part, p, m.box, m.payload, m.perPe ? k * n : 0, n);
+      this.forEachPe(m.pes, (p, i, j) => {
+        const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
         k++;
+        if (b >= 0) this.rf.write(m.part, p, m.box, m.payload, b * n, n);
       });
     } else if (m.op === "read") {
       checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);

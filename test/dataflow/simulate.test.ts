@@ -684,11 +684,9 @@ describe("closed-form counts equal the simulated counters", () => {
 describe("multicast: one source read, one noc.send per source word", () => {
   // rs on eyeriss maps R on PE rows and (P, K) on columns, K innermost: the PEs that need one
   // filter row (same r, same k) are every other column, four 1x1 rectangles. The Sequencer reads
-  // the GBuf once (gbuf.read.weight = 18) but sends one bus transfer per rectangle, so
-  // noc.send.weight = 72, against the noc's own contract ("one per source word, whatever the
-  // fan-out") and docs/counting.md. Fix in src (a multicast to a PE set that is not one
-  // rectangle is still one bus transfer), then drop `.fails`.
-  it.fails("noc.send equals the words read at the source even when the PEs are not one rectangle", () => {
+  // the GBuf once per distinct tile and sends each word once on the bus (a transfer with a box
+  // index per PE), as the noc's contract says: one bus word per source word, whatever the fan-out.
+  it("noc.send equals the words read at the source even when the PEs are not one rectangle", () => {
     const r = simulate({ layer: { inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }, arch: "eyeriss", dataflow: "rs" });
     expect(value(r, "gbuf.read.weight")).toBe(18);
     expect(value(r, "noc.send.weight")).toBe(value(r, "gbuf.read.weight"));

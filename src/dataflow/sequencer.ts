@@ -893,6 +893,7 @@ class Program {
     const MR = this.gbufInputRows, MC = this.gbufInputCols;
     const Ctot = l.inChannels;
     const groups: DeliveryGroup[] = [];
+    const padding = new Map<string, { box: Box; tagBase: Float64Array }>();
     for (const [, rects] of rectangles(keys, rows, cols)) {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
@@ -947,8 +948,21 @@ class Program {
       if (r1 > r0 && c1 < spanCols) bands.push([r0, r1 - r0, c1, spanCols - c1]);
       for (const [br, bn, bc, bm] of bands) {
         const box: Box = { shape: [...lead, bn, bm], offset: br * SW + bc, strides: [...rfStrides, SW, 1] };
-        const tags: PeTagExpect = { space: TAG_SPACE.input, offset: this.xTag(start[N]!, ch0, oh + br, ow + bc), strides: [...tagStrides3, this.Wp, 1] };
+        const key = `${box.shape.join("x")}@${box.offset}`;
+        let band = padding.get(key);
+        if (!band) padding.set(key, (band = { box, tagBase: new Float64Array(rows * cols).fill(NaN) }));
+        const tagBase = this.xTag(start[N]!, ch0, oh + br, ow + bc);
+        for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) band.tagBase[(r.row0 + i) * cols + r.col0 + j] = tagBase;
+      }
+    }
+    // Padding fills: one command per band shape and rectangle of PEs, with each PE's own tags.
+    for (const { box, tagBase } of padding.values()) {
+      const need = tagBase.map((v) => (Number.isNaN(v) ? NaN : 1));
+      for (const [, rects] of rectangles(need, rows, cols)) {
         for (const pes of rects) {
+          const perPe = new Float64Array(pes.rows * pes.cols);
+          for (let i = 0; i < pes.rows; i++) for (let j = 0; j < pes.cols; j++) perPe[i * pes.cols + j] = tagBase[(pes.row0 + i) * cols + pes.col0 + j]!;
+          const tags: PeTagExpect = { space: TAG_SPACE.input, perPe, strides: [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp, this.Wp, 1] };
           fills.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "input", pes, box, value: this.ops.xZeroPoint, ...(this.checked ? { tags } : {}) } });
         }
       }
@@ -971,50 +985,56 @@ class Program {
         ? { to: "gbuf", msg: { op: "read", id, region: source.region, box, ...expect } }
         : { to: "dram", msg: { op: "read", id, tensor: source.tensor, box, ...expect } };
     };
-    const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-    const compatible = (a: DeliveryGroup, b: DeliveryGroup) =>
-      a.pieces.length === b.pieces.length &&
-      a.pieces.every((p, i) => {
-        const q = b.pieces[i]!;
-        return same(p.shape, q.shape) && same(p.srcStrides, q.srcStrides) && same(p.tagStrides, q.tagStrides) && p.dst.offset === q.dst.offset && same(p.dst.strides, q.dst.strides);
-      });
-    // All groups at once, when their tiles differ only by a constant address step (in some order):
-    // one read per piece gathers every group's tile, one transfer hands each PE its group's.
+    // Groups whose tiles have the same structure and differ only by a constant address step (in
+    // some order) are served together: one read per piece gathers every group's tile, and one
+    // transfer hands each PE its group's (a box index per PE). Other groups go one by one.
     const rest: DeliveryGroup[] = [];
-    const merged = groups.length > 1 && groups.every((g) => compatible(groups[0]!, g));
-    let done = false;
-    if (merged) {
-      const order = [...groups].sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src);
-      const affine = order[0]!.pieces.every((p, i) => {
-        const dSrc = order[1]!.pieces[i]!.src - p.src;
-        const dTag = order[1]!.pieces[i]!.tag - p.tag;
-        return order.every((g, b) => g.pieces[i]!.src === p.src + b * dSrc && g.pieces[i]!.tag === p.tag + b * dTag);
-      });
-      if (affine) {
-        let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
-        for (const g of order) for (const r of g.rects) {
-          r0 = Math.min(r0, r.row0);
-          c0 = Math.min(c0, r.col0);
-          r1 = Math.max(r1, r.row0 + r.rows);
-          c1 = Math.max(c1, r.col0 + r.cols);
-        }
-        const pes: PeRect = { row0: r0, col0: c0, rows: r1 - r0, cols: c1 - c0 };
-        const boxIndex = new Int32Array(pes.rows * pes.cols).fill(-1);
-        order.forEach((g, b) => {
-          for (const r of g.rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) boxIndex[(r.row0 - r0 + i) * pes.cols + (r.col0 - c0 + j)] = b;
-        });
-        const m = order.length;
-        order[0]!.pieces.forEach((p, i) => {
-          const dSrc = order[1]!.pieces[i]!.src - p.src;
-          const dTag = order[1]!.pieces[i]!.tag - p.tag;
-          const id = this.id();
-          reads.push(read(id, { shape: [m, ...p.shape], offset: p.src, strides: [dSrc, ...p.srcStrides] }, p.tag, [dTag, ...p.tagStrides]));
-          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
-        });
-        done = true;
-      }
+    const signature = (g: DeliveryGroup) =>
+      g.pieces.map((p) => `${p.shape.join("x")}|${p.srcStrides.join(",")}|${p.tagStrides.join(",")}|${p.dst.offset}|${p.dst.strides.join(",")}`).join(";");
+    const classes = new Map<string, DeliveryGroup[]>();
+    for (const g of groups) {
+      if (g.pieces.length === 0) continue;
+      const key = signature(g);
+      let list = classes.get(key);
+      if (!list) classes.set(key, (list = []));
+      list.push(g);
     }
-    if (!done) rest.push(...groups);
+    const stepOf = (a: DeliveryGroup, b: DeliveryGroup) => a.pieces.map((p, i) => [b.pieces[i]!.src - p.src, b.pieces[i]!.tag - p.tag] as const);
+    const sameStep = (x: readonly (readonly [number, number])[], y: readonly (readonly [number, number])[]) => x.every((v, i) => v[0] === y[i]![0] && v[1] === y[i]![1]);
+    const serveTogether = (run: DeliveryGroup[]) => {
+      let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
+      for (const g of run) for (const r of g.rects) {
+        r0 = Math.min(r0, r.row0);
+        c0 = Math.min(c0, r.col0);
+        r1 = Math.max(r1, r.row0 + r.rows);
+        c1 = Math.max(c1, r.col0 + r.cols);
+      }
+      const pes: PeRect = { row0: r0, col0: c0, rows: r1 - r0, cols: c1 - c0 };
+      const boxIndex = new Int32Array(pes.rows * pes.cols).fill(-1);
+      run.forEach((g, b) => {
+        for (const r of g.rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) boxIndex[(r.row0 - r0 + i) * pes.cols + (r.col0 - c0 + j)] = b;
+      });
+      const step = stepOf(run[0]!, run[1]!);
+      run[0]!.pieces.forEach((p, i) => {
+        const id = this.id();
+        reads.push(read(id, { shape: [run.length, ...p.shape], offset: p.src, strides: [step[i]![0], ...p.srcStrides] }, p.tag, [step[i]![1], ...p.tagStrides]));
+        out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
+      });
+    };
+    for (const list of classes.values()) {
+      list.sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src || a.pieces[0]!.tag - b.pieces[0]!.tag);
+      let run: DeliveryGroup[] = [];
+      const flush = () => {
+        if (run.length > 1) serveTogether(run);
+        else rest.push(...run);
+        run = [];
+      };
+      for (const g of list) {
+        if (run.length >= 2 && !sameStep(stepOf(run[0]!, run[1]!), stepOf(run[run.length - 1]!, g))) flush();
+        run.push(g);
+      }
+      flush();
+    }
     for (const g of rest) {
       for (const p of g.pieces) {
         const id = this.id();

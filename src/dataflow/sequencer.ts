@@ -1161,10 +1161,23 @@ class Program {
   // ---------------------------------------------------------------------------------------------
   // MAC waves
 
+  /** Unchecked waves depend only on the rectangle and the loop counts: built once, frozen, reused. */
+  private readonly waveCache = new Map<string, MacWave>();
+
   private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[]): Req {
     const l = this.layer;
     const cols = this.nest.usedCols;
     const ext = peExt[rect.row0 * cols + rect.col0]!;
+    if (!this.checked) {
+      let macs = rect.rows * rect.cols;
+      for (const lp of this.nest.rfLoops) macs *= ext[lp.dim]!;
+      const key = `${rect.row0},${rect.col0},${rect.rows},${rect.cols}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
+      const hit = this.waveCache.get(key);
+      if (hit) {
+        this.countMacs(macs);
+        return { to: "pe", msg: { op: "wave", id: this.id(), wave: hit } };
+      }
+    }
     const re = this.nest.rfExtent;
     const SH = this.spanH, SW = this.spanW;
     const [sh, sw] = l.strides;
@@ -1224,6 +1237,10 @@ class Program {
           }
         : {}),
     };
+    if (!this.checked) {
+      const key = `${rect.row0},${rect.col0},${rect.rows},${rect.cols}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
+      this.waveCache.set(key, Object.freeze(wave));
+    }
     return { to: "pe", msg: { op: "wave", id: this.id(), wave } };
   }
 

@@ -19,7 +19,8 @@
  *   as the dense span in padded coordinates; padding is filled in place with the input zero point
  *   (`rf.fill`, never fetched). A PE whose output tile changes drains its partial sums first; PEs
  *   that share an output tile because a reduction dimension (C, R, S) is spread across the array
- *   are summed on the drain path, and the sum is added into the GBuf (or DRAM) copy with a
+ *   are summed — along a line of the array over the neighbour links when the architecture has
+ *   them and the PEs form one, else on the drain path — and the sum is added into the GBuf (or DRAM) copy with a
  *   read-modify-write when one exists. New output tiles start at 0 in the RF (`rf.fill`). Then one
  *   MAC wave per group of PEs with the same tile shape runs the rf-level loops.
  * - end: every PE drains; every GBuf output tile is written back.
@@ -1276,6 +1277,15 @@ class Program {
     dramHas: Uint8Array,
   ): Generator<Step, void, Map<number, Resp>> {
     if (entries.length === 0) return;
+    if (this.arch.noc.neighbourLinks) {
+      // PEs that share an output tile along a line of the array pass their partial sums down the
+      // line over the neighbour links; only the PE at the end of each line is drained.
+      const { links, kept } = this.linkReductions(entries);
+      if (links.length > 0) {
+        yield* this.stepAndCollect(this.step("drain", links));
+        entries = kept;
+      }
+    }
     const pes = this.pes;
     const cols = this.nest.usedCols;
     const keys = new Float64Array(pes).fill(NaN);
@@ -1325,6 +1335,96 @@ class Program {
       }
     }
     yield* this.accumulate([...sums.values()], gbufOutput, gbufHas, half, dramHas);
+  }
+
+  /**
+   * Plans neighbour-link reductions for the PEs about to drain: a group of PEs that share one
+   * output tile and fill a vertical (horizontal) segment of the array, beside other such groups
+   * with the same segment and tile shape, is one `reduce` towards the segment's top (left) end.
+   * Returns the link requests and the entries left to drain (the ends, and every PE not reduced).
+   */
+  private linkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
+    const cols = this.nest.usedCols;
+    const groups = new Map<number, DrainEntry[]>();
+    for (const e of entries) {
+      let g = groups.get(e.key);
+      if (!g) groups.set(e.key, (g = []));
+      g.push(e);
+    }
+    // A line: the group's PEs in one column with consecutive rows (or one row, consecutive columns).
+    interface Line {
+      readonly axis: "col" | "row";
+      readonly fixed: number;
+      readonly from: number;
+      readonly length: number;
+      readonly ext: string;
+      readonly members: DrainEntry[];
+    }
+    const lines: Line[] = [];
+    const kept: DrainEntry[] = [];
+    for (const g of groups.values()) {
+      if (g.length < 2) {
+        kept.push(...g);
+        continue;
+      }
+      const rs = g.map((e) => Math.floor(e.pe / cols));
+      const cs = g.map((e) => e.pe % cols);
+      const ext = g[0]!.tile.ext.join(",");
+      const consecutive = (v: number[]) => {
+        const sorted = [...v].sort((a, b) => a - b);
+        return sorted.every((x, i) => x === sorted[0]! + i) ? sorted[0]! : -1;
+      };
+      if (cs.every((c) => c === cs[0]) && consecutive(rs) >= 0) {
+        lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g });
+      } else if (rs.every((r) => r === rs[0]) && consecutive(cs) >= 0) {
+        lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g });
+      } else {
+        kept.push(...g);
+      }
+    }
+    // Side-by-side lines with the same span and tile shape form one rectangle.
+    const bands = new Map<string, Line[]>();
+    for (const l of lines) {
+      const key = `${l.axis}:${l.from}:${l.length}:${l.ext}`;
+      let b = bands.get(key);
+      if (!b) bands.set(key, (b = []));
+      b.push(l);
+    }
+    const links: Req[] = [];
+    for (const band of bands.values()) {
+      band.sort((a, b) => a.fixed - b.fixed);
+      let run: Line[] = [];
+      const emit = () => {
+        if (run.length === 0) return;
+        const first = run[0]!;
+        const vertical = first.axis === "col";
+        const pes: PeRect = vertical
+          ? { row0: first.from, col0: first.fixed, rows: first.length, cols: run.length }
+          : { row0: first.fixed, col0: first.from, rows: run.length, cols: first.length };
+        const tile = first.members[0]!.tile;
+        const box: Box = { shape: [tile.ext[N]!, tile.ext[G]!, tile.ext[K]!, tile.ext[P]!, tile.ext[Q]!], offset: 0, strides: this.psumStrides() };
+        const perPe = new Float64Array(pes.rows * pes.cols);
+        for (const l of run) {
+          for (const e of l.members) {
+            const st = e.tile.start;
+            const i = Math.floor(e.pe / cols) - pes.row0;
+            const j = (e.pe % cols) - pes.col0;
+            perPe[i * pes.cols + j] = this.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
+          }
+          // The line's end (top row, or left column) keeps the sum and is drained.
+          kept.push(l.members.find((e) => (vertical ? Math.floor(e.pe / cols) : e.pe % cols) === l.from)!);
+        }
+        const expect = this.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {};
+        links.push({ to: "noc", msg: { op: "link", id: this.id(), link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect } } });
+        run = [];
+      };
+      for (const l of band) {
+        if (run.length > 0 && l.fixed !== run[run.length - 1]!.fixed + 1) emit();
+        run.push(l);
+      }
+      emit();
+    }
+    return { links, kept };
   }
 
   /** Adds drained sums into the GBuf output tile, or into DRAM when the GBuf bypasses outputs. */

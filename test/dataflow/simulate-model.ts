@@ -13,7 +13,8 @@
  *   distinct tile, one delivery per PE; the PE's input span is its dense padded window, padding
  *   filled in place (`rf.fill.input`), real but unread rows left empty;
  * - a PE's output tile starts at 0 (`rf.fill.psum`); when it changes, every holder of the
- *   leaving tile drains (`noc.drain.psum`, `rf.read.psum`); drained copies of one tile are summed
+ *   leaving tile drains (`noc.drain.psum`, `rf.read.psum`) — with neighbour links, holders of one
+ *   tile on one line of the array first reduce along it and only the end drains; drained copies of one tile are summed
  *   on the drain path and added into the GBuf (or DRAM) copy: a read there only when that copy
  *   already holds a partial sum;
  * - a GBuf output tile is written back when the dram-level output tile changes and at the end
@@ -76,7 +77,7 @@ function* starts(loops: readonly Loop[], base: Vec, sizes: Vec): Generator<Vec> 
 }
 
 /** Predicts the Sequencer's action counters for a layer and a (legal) mapping. */
-export function modelCounts(layer: ConvLayer, m: Mapping): ModelCounts {
+export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false): ModelCounts {
   const sh = convShape(layer);
   const sizes: Vec = {
     N: layer.batch,
@@ -150,6 +151,7 @@ export function modelCounts(layer: ConvLayer, m: Mapping): ModelCounts {
     "noc.deliver.input",
     "noc.deliver.weight",
     "noc.drain.psum",
+    "noc.link.psum",
     "rf.fill.input",
     "rf.fill.psum",
     "rf.read.input",
@@ -208,14 +210,36 @@ export function modelCounts(layer: ConvLayer, m: Mapping): ModelCounts {
   };
   const drain = (which: (pe: number) => boolean) => {
     const tiles = new Map<string, { s: Vec; e: Vec }>();
+    const holders = new Map<string, number[]>();
     for (let pe = 0; pe < pes; pe++) {
       const o = peOut[pe];
       if (!o || !which(pe)) continue;
-      const words = prod(o.e, OUT_DIMS);
-      add("noc.drain.psum", words);
-      add("rf.read.psum", words);
       tiles.set(o.key, o);
+      let h = holders.get(o.key);
+      if (!h) holders.set(o.key, (h = []));
+      h.push(pe);
       peOut[pe] = undefined;
+    }
+    for (const [key, hs] of holders) {
+      const words = prod(tiles.get(key)!.e, OUT_DIMS);
+      // With neighbour links, holders on one line of the array (one column, consecutive rows; or
+      // one row, consecutive columns) pass their sums along it: each of the L - 1 hops is a link
+      // transfer, reads the sender and the receiver and writes the receiver; only the end drains.
+      const rows = hs.map((pe) => Math.floor(pe / colsUsed));
+      const cs = hs.map((pe) => pe % colsUsed);
+      const run = (v: number[]) => [...v].sort((a, b) => a - b).every((x, i, a) => x === a[0]! + i);
+      const line = hs.length > 1 && neighbourLinks && ((cs.every((c) => c === cs[0]) && run(rows)) || (rows.every((r) => r === rows[0]) && run(cs)));
+      if (line) {
+        const hops = hs.length - 1;
+        add("noc.link.psum", words * hops);
+        add("rf.read.psum", 2 * words * hops);
+        add("rf.write.psum", words * hops);
+        add("noc.drain.psum", words);
+        add("rf.read.psum", words);
+      } else {
+        add("noc.drain.psum", words * hs.length);
+        add("rf.read.psum", words * hs.length);
+      }
     }
     for (const t of tiles.values()) accumulate(t.s, t.e);
   };

@@ -156,4 +156,23 @@ describe("convsim as an installed dependency", () => {
     // The package holds no src/, so the command must not have needed tsx.
     expect(readdirSync(join(scratch, "node_modules", "convsim"))).not.toContain("src");
   });
+
+  it("runs a network on worker threads from dist/ and simulates a layer", () => {
+    const bin = join(scratch, "node_modules", ".bin", "convsim");
+    const net = join(scratch, "tiny-net.json");
+    writeFileSync(
+      net,
+      JSON.stringify({
+        name: "tiny",
+        layers: [
+          { name: "a", inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] },
+          { name: "b", inChannels: 4, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 1, kernelWidth: 1 },
+        ],
+      }),
+    );
+    const out = run(bin, ["run", "--net", net, "--jobs", "2", "--format", "csv"], scratch, "convsim run --jobs 2").stdout;
+    expect(out.match(/PASS/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    const sim = run(bin, ["simulate", "--layer", "c=4,hw=6,k=5,r=3,pad=1", "--arch", "eyeriss", "--dataflow", "rs", "--checked"], scratch, "convsim simulate").stdout;
+    expect(sim).toContain("PASS");
+  });
 });

@@ -264,6 +264,23 @@ export class DramChannel extends Component {
   burstsOf(tensor: DramTensor, box: Box): { readonly bursts: number; readonly usefulBytes: number } {
     const eb = dtypeInfo(tensor.dtype).bytes;
     const B = this.spec.burstBytes;
+    // The count depends on burst-index equality only, so a box moved by whole bursts has the same
+    // count: memoized on its start within a burst, its shape and strides (exact).
+    const key = `${(tensor.baseAddress + box.offset * eb) % B}|${eb}|${box.shape.join(",")}|${box.strides.join(",")}`;
+    const hit = this.burstMemo.get(key);
+    if (hit) return hit;
+    const result = this.countBursts(tensor, box);
+    if (this.burstMemo.size > 4096) this.burstMemo.clear();
+    this.burstMemo.set(key, result);
+    return result;
+  }
+
+  /** Memoized burst counts (see {@link DramChannel.burstsOf}). */
+  private readonly burstMemo = new Map<string, { readonly bursts: number; readonly usefulBytes: number }>();
+
+  private countBursts(tensor: DramTensor, box: Box): { readonly bursts: number; readonly usefulBytes: number } {
+    const eb = dtypeInfo(tensor.dtype).bytes;
+    const B = this.spec.burstBytes;
     const base = tensor.baseAddress;
     let last = -1;
     let n = 0;

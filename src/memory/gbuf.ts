@@ -269,6 +269,25 @@ export class GlobalBuffer extends Component {
     const eb = dtypeInfo(region.dtype).bytes;
     const bw = this.spec.bankWordBytes;
     const base = region.baseAddress;
+    // The schedule depends on bank-word equality and on banks (word mod banks) only, so a box
+    // moved by a whole number of bank rows (banks x bankWordBytes bytes) has the same schedule:
+    // memoized on the box's start within a bank row, its shape and strides (exact).
+    const key = `${(base + box.offset * eb) % (this.spec.banks * bw)}|${eb}|${ports}|${box.shape.join(",")}|${box.strides.join(",")}`;
+    const hit = this.scheduleMemo.get(key);
+    if (hit) return hit;
+    const result = this.scheduleAccesses(region, box, ports);
+    if (this.scheduleMemo.size > 4096) this.scheduleMemo.clear();
+    this.scheduleMemo.set(key, result);
+    return result;
+  }
+
+  /** Memoized access schedules (see {@link GlobalBuffer.accessCycles}). */
+  private readonly scheduleMemo = new Map<string, { readonly cycles: number; readonly accesses: number }>();
+
+  private scheduleAccesses(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
+    const eb = dtypeInfo(region.dtype).bytes;
+    const bw = this.spec.bankWordBytes;
+    const base = region.baseAddress;
     const wordsPerElement = eb > bw ? eb / bw : 1;
     const mask = this.spec.banks - 1;
     const perBank = this.spec.wordsPerCyclePerBank;

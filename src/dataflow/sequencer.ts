@@ -194,13 +194,16 @@ export function weightLayout(m: Mapping, layer: ConvLayer): WeightLayout {
   return tile[C] === 1 && tile[K]! > 1 ? "IOHW" : "OIHW";
 }
 
-/** Reorders OIHW weights into `layout` (per group), with the OIHW index of each word (its tag index). */
-export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: T, layer: ConvLayer, layout: WeightLayout): { data: T; index: Float64Array } {
+/**
+ * Reorders OIHW weights into `layout` (per group); with `withIndex`, also the OIHW index of each
+ * word (its tag index, for checked mode).
+ */
+export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: T, layer: ConvLayer, layout: WeightLayout, withIndex = true): { data: T; index: Float64Array | undefined } {
   const s = convShape(layer);
   const n = w.length;
-  const index = new Float64Array(n);
+  const index = withIndex ? new Float64Array(n) : undefined;
   if (layout === "OIHW") {
-    for (let i = 0; i < n; i++) index[i] = i;
+    if (index) for (let i = 0; i < n; i++) index[i] = i;
     return { data: w, index };
   }
   const Kg = s.outChannelsPerGroup, Cg = s.inChannelsPerGroup, RS = layer.kernelHeight * layer.kernelWidth;
@@ -212,7 +215,8 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
         for (let rs = 0; rs < RS; rs++) {
           const o = ((g * Kg + k) * Cg + c) * RS + rs;
           data[i] = w[o]!;
-          index[i++] = o;
+          if (index) index[i] = o;
+          i++;
         }
   return { data, index };
 }

@@ -182,8 +182,8 @@ export function simulate(options: SimulateOptions): SimulationResult {
   }
   const xt = dram.load("x", "input", ops.x, xTags ? { tags: xTags } : {});
   // Weights sit in DRAM in the order the dataflow streams them (sequencer.ts, WeightLayout).
-  const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer));
-  const wt = dram.load("w", "weight", laid.data, checked ? { tags: laid.index.map((i) => TAG_SPACE.weight * 2 ** 32 + i + 1) } : {});
+  const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), checked);
+  const wt = dram.load("w", "weight", laid.data, laid.index ? { tags: laid.index.map((i) => TAG_SPACE.weight * 2 ** 32 + i + 1) } : {});
   const yt = dram.allocate("y", "output", "int32", shape.outputElements);
   const seq = new Sequencer(engine, layer, arch, mapping, { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint }, { dram, gbuf, x: xt, w: wt, y: yt }, options.onProgress);
   const cap = { capacity: 64 };

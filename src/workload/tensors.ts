@@ -26,10 +26,10 @@ export function seededTensor<T extends OperandType>(t: T, length: number, seed: 
   const span = hi - lo + 1;
   const rng = seedrandom(String(seed));
   const out = allocate(t, length);
-  for (let i = 0; i < length; i++) {
-    // int32() is uniform over 2^32 values; span divides 2^32 for every range above, so no bias.
-    out[i] = lo + ((rng.int32() >>> 0) % span);
-  }
+  // int32() is uniform over 2^32 values; span is a power of two for every range above, so taking
+  // the low bits is unbiased (and equals (x >>> 0) % span).
+  const mask = span - 1;
+  for (let i = 0; i < length; i++) out[i] = lo + (rng.int32() & mask);
   return out;
 }
 

@@ -14,22 +14,27 @@
  *   holds for it when an earlier tile was spilled (read-modify-write: one DRAM read and one write
  *   per word).
  * - gbuf iteration: for each PE whose RF tile of a tensor changes, the tile is delivered from the
- *   GBuf (or straight from DRAM when the GBuf bypasses the tensor). PEs that need the same tile are
- *   served by one source read and one multicast (one delivery per PE). A PE stores its input window
- *   as the dense span in padded coordinates; padding is filled in place with the input zero point
- *   (`rf.fill`, never fetched). A PE whose output tile changes drains its partial sums first; PEs
- *   that share an output tile because a reduction dimension (C, R, S) is spread across the array
- *   are summed — along a line of the array over the neighbour links when the architecture has
- *   them and the PEs form one, else on the drain path — and the sum is added into the GBuf (or DRAM) copy with a
- *   read-modify-write when one exists. New output tiles start at 0 in the RF (`rf.fill`). Then one
- *   MAC wave per group of PEs with the same tile shape runs the rf-level loops.
+ *   GBuf (or straight from DRAM when the GBuf bypasses the tensor). Each distinct tile is read once
+ *   at its source and carried once on the bus to every PE that needs it (multicast); the distinct
+ *   tiles of one iteration whose addresses differ by a constant step are gathered by one read and
+ *   handed out by one transfer (a box index per PE). A PE stores its input window as the dense
+ *   span in padded coordinates; padding is filled in place with the input zero point (`rf.fill`,
+ *   never fetched). A PE whose output tile changes drains its partial sums first; PEs that share
+ *   an output tile because a reduction dimension (C, R, S) is spread across the array are summed,
+ *   along a line of the array over the neighbour links when the architecture has them and the
+ *   PEs form one, else on the drain path, and the sum is added into the GBuf (or DRAM) copy with
+ *   a read-modify-write when one exists. New output tiles start at 0 in the RF (`rf.fill`). Then
+ *   one MAC wave per rectangle of PEs with the same tile shape runs the rf-level loops.
  * - end: every PE drains; every GBuf output tile is written back.
+ * - DRAM layout: weights are stored in the order the dataflow streams them ({@link WeightLayout}).
  *
- * Timing: the program is a sequence of steps; each step's transactions are issued together and
- * the next step starts when all of them have completed (a strict fill -> compute -> drain order).
- * Double buffering is honoured in capacity (the regions are doubled and alternate) but its
- * overlap of the next tile's fetch with the current tile's compute is not modeled yet: cycles are
- * an upper bound for double-buffered mappings. Bias is not applied here.
+ * Timing (docs/timing.md): the main program is a sequence of steps; each step's transactions are
+ * issued together and the next step starts when all of them have completed. The GBuf reads of the
+ * next gbuf iteration are issued with the current MAC waves; with a double-buffered GBuf the next
+ * dram iteration's tiles are prefetched, and output write-backs overlap the next tile, as
+ * cooperative threads ({@link Thread}). Deliveries never overlap a PE's own MAC wave (single-
+ * buffered register files), and operands are not forwarded over the links, so cycles are an upper
+ * bound for designs that stream operands during compute. Bias is not applied here.
  *
  * Checked mode: inputs are tagged by their index in the padded input (padding included, so padded
  * positions have tags of their own), weights and outputs by their flat index; every read states

@@ -56,6 +56,7 @@ const N = 0, G = 1, K = 2, C = 3, P = 4, Q = 5, R = 6, S = 7;
 const INPUT_DIMS = [N, G, C, P, Q, R, S];
 const WEIGHT_DIMS = [G, K, C, R, S];
 const OUTPUT_DIMS = [N, G, K, P, Q];
+const ALL_DIMS = [N, G, K, C, P, Q, R, S];
 
 type Req =
   | { readonly to: "dram"; readonly msg: DramRequest }
@@ -721,7 +722,7 @@ class Program {
           after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads));
         }
         const waveKeys = new Float64Array(pes).fill(NaN);
-        for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, [N, G, K, C, P, Q, R, S], sizes);
+        for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, ALL_DIMS, sizes);
         const waves: Req[] = [];
         for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) waves.push(this.wave(rect, peStart, peExt));
         return { drains, reads, after, direct, waves };

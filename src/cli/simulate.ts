@@ -14,7 +14,10 @@ import { expectTensor, readNpy, writeNpy } from "../workload/npy.js";
 import type { OperandArray } from "../workload/reference.js";
 import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
 
-function readJsonOption(field: string, text: string): unknown {
+function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
+  if (names && !existsSync(text) && !text.trim().startsWith("{")) {
+    throw new ConfigError(field, text, `be one of ${names.join(", ")}, a JSON file or inline JSON`);
+  }
   const src = existsSync(text) ? readFileSync(text, "utf8") : text;
   try {
     return JSON.parse(src);
@@ -122,8 +125,8 @@ Exits 0 when the output is bit-exact, 1 when it is not.
       x = xt.data as OperandArray;
       w = wt.data as OperandArray;
     }
-    const arch = values.arch === undefined ? "chen2020" : (PRESET_NAMES as readonly string[]).includes(values.arch) ? values.arch : (readJsonOption("--arch", values.arch) as never);
-    const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow) as Record<string, unknown>);
+    const arch = values.arch === undefined ? "chen2020" : (PRESET_NAMES as readonly string[]).includes(values.arch) ? values.arch : (readJsonOption("--arch", values.arch, PRESET_NAMES) as never);
+    const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_NAMES) as Record<string, unknown>);
     const zx = intOption("--x-zero-point", values["x-zero-point"]);
     const zw = intOption("--w-zero-point", values["w-zero-point"]);
     const result = simulate({

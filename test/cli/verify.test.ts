@@ -69,3 +69,19 @@ describe("convsim reference and verify", () => {
     expect(u.out).toContain("Usage: convsim verify");
   });
 });
+
+describe("convsim simulate input errors", () => {
+  it("names the presets and dataflows when a name is unknown", async () => {
+    const a = await cli("simulate", "--layer", "c=3,hw=8,k=4,r=3", "--arch", "nope");
+    expect(a.code).toBe(2);
+    expect(a.err).toContain("--arch must be one of eyeriss, chen2020, systolic, a JSON file or inline JSON");
+    const d = await cli("simulate", "--layer", "c=3,hw=8,k=4,r=3", "--dataflow", "xyz");
+    expect(d.code).toBe(2);
+    expect(d.err).toContain("--dataflow must be one of chen2020, ws, os, is, rs");
+  });
+  it("simulates a layer and exits 0 with a bit-exact verdict", async () => {
+    const r = await cli("simulate", "--layer", "c=3,hw=6,k=4,r=3,pad=1", "--arch", "eyeriss", "--dataflow", "os", "--checked");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("PASS: 0 of 144 outputs differ from the reference (bit-exact)");
+  });
+});

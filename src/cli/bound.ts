@@ -133,13 +133,17 @@ export const boundCommand: Command = {
     const capacities: [Boundary, Capacity][] = [];
     if (which === "dram" || which === "both") {
       if (values.capacity === undefined) throw new ConfigError("--capacity", undefined, "be given, e.g. 108KiB or 4096W");
-      capacities.push(["dram", parseCapacity("--capacity", values.capacity)]);
+      const cap = parseCapacity("--capacity", values.capacity);
+      if (cap.value < 1) throw new ConfigError("--capacity", values.capacity, "be a positive size, e.g. 108KiB or 4096W");
+      capacities.push(["dram", cap]);
     }
     if (which === "gbuf" || which === "both") {
       const text = values["rf-capacity"] ?? (which === "gbuf" ? values.capacity : undefined);
       const field = values["rf-capacity"] !== undefined || which === "both" ? "--rf-capacity" : "--capacity";
       if (text === undefined) throw new ConfigError(field, undefined, "be given for the gbuf boundary, e.g. 2016W");
-      capacities.push(["gbuf", parseCapacity(field, text)]);
+      const cap = parseCapacity(field, text);
+      if (cap.value < 1) throw new ConfigError(field, text, "be a positive size, e.g. 2016W");
+      capacities.push(["gbuf", cap]);
     }
     const layers =
       values.net !== undefined

@@ -13,7 +13,8 @@ import { convLayer, formatLayerShortForm, type ConvLayer, type ConvLayerSpec } f
 import { lowerBounds, type Boundary, type LayerBounds } from "../bounds/bounds.js";
 import type { Staging } from "../bounds/tile.js";
 import { NETWORK_NAMES, selectLayers } from "../workload/networks.js";
-import { intOption, loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { batchOption } from "./jobs.js";
+import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 
 const USAGE = `Usage: convsim bound (--net NAME | --layer L | --layers FILE) --capacity C [options]
 
@@ -147,7 +148,7 @@ export const boundCommand: Command = {
     }
     const layers =
       values.net !== undefined
-        ? [...selectLayers(loadNetworkOption(values.net, intOption("--batch", values.batch) ?? 1), values.select)]
+        ? [...selectLayers(loadNetworkOption(values.net, batchOption(values.batch)), values.select)]
         : values.layers !== undefined
           ? loadLayers(values.layers)
           : [loadLayer(values.layer)];

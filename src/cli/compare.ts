@@ -11,12 +11,12 @@ import type { ArchSpec } from "../arch/spec.js";
 import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import type { ConvLayer } from "../workload/layer.js";
-import { DEFAULT_NETWORK, NETWORK_NAMES, selectLayers, totalMacs } from "../workload/networks.js";
+import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
 import { formatJson, renderTables, requireOutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
-import { intOption, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+import { parseOptions, type Command, type Io } from "./args.js";
+import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -59,27 +59,17 @@ export const compareCommand: Command = {
     const { values } = parseOptions(argv, {
       net: { type: "string" },
       dataflows: { type: "string" },
-      arch: { type: "string" },
       batch: { type: "string" },
       layers: { type: "string" },
       "per-layer": { type: "boolean" },
-      format: { type: "string" },
-      out: { type: "string" },
-      svg: { type: "string" },
-      jobs: { type: "string" },
-      energy: { type: "string" },
-      checked: { type: "boolean" },
+      ...REPORT_OPTIONS,
     });
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
     const arch = archOption(values.arch);
     const dataflows = dataflowsOption(values.dataflows);
     const energyTable = energyOption(values.energy);
-    const batch = intOption("--batch", values.batch) ?? 1;
-    if (batch < 1) throw new ConfigError("--batch", values.batch, "be a positive integer");
-    const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch);
-    const layers = selectLayers(net, values.layers);
-    if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
+    const { net, batch, layers } = networkLayersOption(values);
     const perLayer = values["per-layer"] ?? false;
 
     // Which (layer, dataflow) pairs can run: decided before any simulation.

@@ -20,14 +20,15 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ConfigError, InvariantError } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
-import { PRESET_NAMES, resolveArch, type ArchSpecInput } from "../arch/presets.js";
+import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
 import { simulate } from "../dataflow/simulate.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
-import { intOption, type Io } from "./args.js";
+import { DEFAULT_NETWORK, selectLayers, type Network } from "../workload/networks.js";
+import { intOption, loadNetworkOption, type Io } from "./args.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
 export interface SimJob {
@@ -218,22 +219,53 @@ export function jobsOption(text: string | undefined): number {
   return n;
 }
 
-/** The `--arch` option: a preset name or a JSON file holding a complete ArchSpec. */
-export function archOption(text: string | undefined): ArchSpec {
+/**
+ * The `--arch` option: a preset name, or a complete ArchSpec as a JSON file or inline JSON;
+ * `overrides` (e.g. from `--arch-override`) are merged over it.
+ */
+export function archOption(text: string | undefined, overrides?: ArchOverrides): ArchSpec {
   const v = text ?? "chen2020";
-  if ((PRESET_NAMES as readonly string[]).includes(v)) return resolveArch(v);
-  if (existsSync(v)) {
+  if ((PRESET_NAMES as readonly string[]).includes(v)) return resolveArch(v, overrides);
+  const inline = v.trim().startsWith("{");
+  if (inline || existsSync(v)) {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(v, "utf8"));
+      json = JSON.parse(inline ? v : readFileSync(v, "utf8"));
     } catch (e) {
-      throw new ConfigError("--arch", v, "name a file holding valid JSON", (e as Error).message);
+      throw new ConfigError("--arch", v, inline ? "be valid JSON" : "name a file holding valid JSON", (e as Error).message);
     }
-    if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError("--arch", v, "name a file holding an ArchSpec object (name, dram, gbuf, rf, array, noc)");
-    return resolveArch(json as ArchSpecInput, undefined, "arch");
+    if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError("--arch", v, "hold an ArchSpec object (name, dram, gbuf, rf, array, noc)");
+    return resolveArch(json as ArchSpecInput, overrides, "arch");
   }
-  throw new ConfigError("--arch", v, `be a preset (${PRESET_NAMES.join(", ")}) or an architecture JSON file`);
+  throw new ConfigError("--arch", v, `be a preset (${PRESET_NAMES.join(", ")}), an architecture JSON file or inline JSON`);
 }
+
+/** The `--batch` option: a positive integer, default 1. */
+export function batchOption(text: string | undefined): number {
+  const batch = intOption("--batch", text) ?? 1;
+  if (batch < 1) throw new ConfigError("--batch", text, "be a positive integer");
+  return batch;
+}
+
+/** `--net`, `--batch` and `--layers`: the network (default AlexNet) and the selected layers, at least one. */
+export function networkLayersOption(values: { readonly net?: string; readonly batch?: string; readonly layers?: string }): { net: Network; batch: number; layers: readonly ConvLayer[] } {
+  const batch = batchOption(values.batch);
+  const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch);
+  const layers = selectLayers(net, values.layers);
+  if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
+  return { net, batch, layers };
+}
+
+/** The options every command that simulates and reports shares (run, compare, sweep). */
+export const REPORT_OPTIONS = {
+  arch: { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+  svg: { type: "string" },
+  jobs: { type: "string" },
+  energy: { type: "string" },
+  checked: { type: "boolean" },
+} as const;
 
 /** A `--dataflows` list (default every built-in dataflow); names checked, duplicates refused. */
 export function dataflowsOption(text: string | undefined, field = "--dataflows"): string[] {

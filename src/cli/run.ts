@@ -9,13 +9,13 @@
 import { writeFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
-import { DEFAULT_NETWORK, NETWORK_NAMES, selectLayers, totalMacs } from "../workload/networks.js";
+import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
 import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
 import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
-import { intOption, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+import { parseOptions, type Command, type Io } from "./args.js";
+import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 
 const USAGE = `Usage: convsim run [options]
 
@@ -82,16 +82,10 @@ export const runCommand: Command = {
   async run(argv: string[], io: Io): Promise<number> {
     const { values } = parseOptions(argv, {
       net: { type: "string" },
-      arch: { type: "string" },
       dataflow: { type: "string" },
       batch: { type: "string" },
       layers: { type: "string" },
-      format: { type: "string" },
-      out: { type: "string" },
-      svg: { type: "string" },
-      jobs: { type: "string" },
-      energy: { type: "string" },
-      checked: { type: "boolean" },
+      ...REPORT_OPTIONS,
     });
     // Every option is validated before any simulation starts.
     const format = requireOutputFormat("--format", values.format ?? "table");
@@ -100,11 +94,7 @@ export const runCommand: Command = {
     const [dataflow] = dataflowsOption(values.dataflow ?? "chen2020", "--dataflow");
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
     const energyTable = energyOption(values.energy);
-    const batch = intOption("--batch", values.batch) ?? 1;
-    if (batch < 1) throw new ConfigError("--batch", values.batch, "be a positive integer");
-    const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch);
-    const layers = selectLayers(net, values.layers);
-    if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
+    const { net, batch, layers } = networkLayersOption(values);
     for (const layer of layers) {
       const c = mappingCheck(layer, arch, dataflow!);
       if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);

@@ -4,7 +4,7 @@
  */
 import { readFileSync, existsSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
-import { PRESET_NAMES } from "../arch/presets.js";
+import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { formatMapping } from "../dataflow/print.js";
 import { simulate, type SimulationResult } from "../dataflow/simulate.js";
@@ -13,6 +13,7 @@ import { convShape, formatLayerShortForm } from "../workload/layer.js";
 import { expectTensor, readNpy, writeNpy } from "../workload/npy.js";
 import type { OperandArray } from "../workload/reference.js";
 import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
+import { archOption } from "./jobs.js";
 
 function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
   if (names && !existsSync(text) && !text.trim().startsWith("{")) {
@@ -79,7 +80,7 @@ MACs), reads the output back from the DRAM model and compares it with the refere
 Exits 0 when the output is bit-exact, 1 when it is not.
 
   --layer L            the layer: a JSON file, inline JSON, or a short form (c=3,hw=224,k=64,r=3,pad=1)
-  --arch A             ${PRESET_NAMES.join(" | ")} (default chen2020), or an ArchSpec JSON file
+  --arch A             ${PRESET_NAMES.join(" | ")} (default chen2020), or an ArchSpec (JSON file or inline)
   --arch-override J    JSON merged over the arch, e.g. '{"gbuf":{"capacityBytes":"64KiB"}}'
   --dataflow D         ${DATAFLOW_NAMES.join(" | ")} (default chen2020), or a Mapping JSON file
   --x FILE, --w FILE   operands (.npy, int8|uint8|int16); default: seeded
@@ -125,14 +126,14 @@ Exits 0 when the output is bit-exact, 1 when it is not.
       x = xt.data as OperandArray;
       w = wt.data as OperandArray;
     }
-    const arch = values.arch === undefined ? "chen2020" : (PRESET_NAMES as readonly string[]).includes(values.arch) ? values.arch : (readJsonOption("--arch", values.arch, PRESET_NAMES) as never);
+    const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
+    const arch = archOption(values.arch, overrides);
     const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_NAMES) as Record<string, unknown>);
     const zx = intOption("--x-zero-point", values["x-zero-point"]);
     const zw = intOption("--w-zero-point", values["w-zero-point"]);
     const result = simulate({
       layer,
       arch,
-      ...(values["arch-override"] !== undefined ? { archOverrides: readJsonOption("--arch-override", values["arch-override"]) as never } : {}),
       dataflow,
       ...(x && w ? { x, w } : {}),
       ...(values.seed !== undefined ? { seed: values.seed } : {}),

@@ -18,8 +18,8 @@ import { selectLayers } from "../workload/networks.js";
 import { formatJson, renderTables, requireOutputFormat, type Column, type Table } from "../report/format.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
-import { intOption, loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { archOption, batchOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
@@ -90,9 +90,7 @@ export interface SweepPoint {
 function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
-    const batch = intOption("--batch", values.batch) ?? 1;
-    if (batch < 1) throw new ConfigError("--batch", values.batch, "be a positive integer");
-    const picked = selectLayers(loadNetworkOption(values.net, batch), values.layer);
+    const picked = selectLayers(loadNetworkOption(values.net, batchOption(values.batch)), values.layer);
     if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
     return picked[0]!;
   }
@@ -112,13 +110,7 @@ export const sweepCommand: Command = {
       batch: { type: "string" },
       capacities: { type: "string" },
       dataflows: { type: "string" },
-      arch: { type: "string" },
-      format: { type: "string" },
-      out: { type: "string" },
-      svg: { type: "string" },
-      jobs: { type: "string" },
-      energy: { type: "string" },
-      checked: { type: "boolean" },
+      ...REPORT_OPTIONS,
     });
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);

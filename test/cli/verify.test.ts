@@ -74,7 +74,7 @@ describe("convsim simulate input errors", () => {
   it("names the presets and dataflows when a name is unknown", async () => {
     const a = await cli("simulate", "--layer", "c=3,hw=8,k=4,r=3", "--arch", "nope");
     expect(a.code).toBe(2);
-    expect(a.err).toContain("--arch must be one of eyeriss, chen2020, systolic, a JSON file or inline JSON");
+    expect(a.err).toContain('--arch must be a preset (eyeriss, chen2020, systolic), an architecture JSON file or inline JSON; got "nope"');
     const d = await cli("simulate", "--layer", "c=3,hw=8,k=4,r=3", "--dataflow", "xyz");
     expect(d.code).toBe(2);
     expect(d.err).toContain("--dataflow must be one of chen2020, ws, os, is, rs");

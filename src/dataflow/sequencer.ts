@@ -151,15 +151,21 @@ function touched(inSize: number, stride: number, dil: number, pad: number, o0: n
 /** Groups PE indices (row-major over `cols`) with equal keys into rectangles. */
 function rectangles(keys: Float64Array, rows: number, cols: number): Map<number, PeRect[]> {
   const out = new Map<number, PeRect[]>();
-  const open: { key: number; col0: number; cols: number; row0: number; rows: number }[] = [];
-  const close = (r: (typeof open)[number]) => {
+  interface Open {
+    readonly key: number;
+    readonly col0: number;
+    readonly cols: number;
+    readonly row0: number;
+    rows: number;
+  }
+  const close = (r: Open) => {
     let list = out.get(r.key);
     if (!list) out.set(r.key, (list = []));
     list.push({ row0: r.row0, col0: r.col0, rows: r.rows, cols: r.cols });
   };
-  let prev: (typeof open)[number][] = [];
+  let prev: Open[] = [];
   for (let r = 0; r < rows; r++) {
-    const cur: (typeof open)[number][] = [];
+    const cur: Open[] = [];
     let c = 0;
     while (c < cols) {
       const key = keys[r * cols + c]!;
@@ -405,10 +411,6 @@ export class Sequencer extends Component {
     return `${waiting.join("; ")} (wait reason: ${this.lastReason ?? "none"})`;
   }
 
-  /** Used by simulate() to say which mapping, layer and arch the run executes. */
-  describe(): string {
-    return `${this.mapping.name ?? "mapping"} on ${this.arch.name} for ${this.layer.name ?? "layer"}`;
-  }
 }
 
 interface OutputTile {
@@ -1461,10 +1463,10 @@ class Program {
         const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
         const off = (start[N]! - gs[N]!) * st[0]! + (start[G]! - gs[G]!) * st[1]! + (start[K]! - gs[K]!) * st[2]! + (start[P]! - gs[P]!) * st[3]! + (start[Q]! - gs[Q]!);
         box = { shape, offset: off, strides: st };
-        has = this.flags(gbufHas!, box, true);
+        has = this.markHeld(gbufHas!, box);
       } else {
         box = { shape, offset: yOff, strides: this.yTagStrides() };
-        has = this.flags(dramHas, box, true);
+        has = this.markHeld(dramHas, box);
       }
       let readId: number | undefined;
       if (has) {
@@ -1498,7 +1500,7 @@ class Program {
    * Whether the words of `box` in a has-array already hold a partial sum; marks them as holding one.
    * Every word of a tile shares its history, so a mixed box is a Sequencer bug.
    */
-  private flags(has: Uint8Array, box: Box, mark: boolean): number {
+  private markHeld(has: Uint8Array, box: Box): number {
     const shape = box.shape;
     let first = -1;
     const idx = new Array<number>(shape.length).fill(0);
@@ -1508,7 +1510,7 @@ class Program {
       const v = has[a]!;
       if (first === -1) first = v;
       else if (v !== first) throw new InvariantError("sequencer", `output words of one tile have different accumulation histories (address ${a})`);
-      if (mark) has[a] = 1;
+      has[a] = 1;
       let d = shape.length - 1;
       for (; d >= 0; d--) {
         if (++idx[d]! < shape[d]!) break;
@@ -1528,7 +1530,7 @@ class Program {
     const yOff = this.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
     const expect = { space: TAG_SPACE.output, offset: yOff, strides: this.yTagStrides() };
     const dbox: Box = { shape, offset: yOff, strides: this.yTagStrides() };
-    const has = this.flags(dramHas, dbox, true);
+    const has = this.markHeld(dramHas, dbox);
     const rid = this.id();
     const reads: Req[] = [{ to: "gbuf", msg: { op: "read", id: rid, region: this.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(this.checked ? { expect } : {}) } }];
     const did = this.id();

@@ -6,13 +6,13 @@
  * compares it with `referenceConv`; then reports the counters, cycles, utilization, stalls and
  * the traffic at each memory boundary against the lower bounds.
  */
-import { ConfigError, Engine, type CounterSnapshot, type SimMode } from "../core/index.js";
+import { ConfigError, Engine, tagOf, type CounterSnapshot, type SimMode } from "../core/index.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
-import { lowerBounds, type LayerBounds } from "../bounds/index.js";
+import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/index.js";
 import { DramChannel, GlobalBuffer } from "../memory/index.js";
 import { Noc, PeArray, STALL_CAUSES, type StallCause } from "../pe-array/index.js";
-import { dtypeInfo, dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
+import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
@@ -178,12 +178,12 @@ export function simulate(options: SimulateOptions): SimulationResult {
     for (let n = 0; n < Nb; n++)
       for (let c = 0; c < Ct; c++)
         for (let h = 0; h < H; h++)
-          for (let ww = 0; ww < W; ww++) xTags[i++] = TAG_SPACE.input * 2 ** 32 + (((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]) + 1;
+          for (let ww = 0; ww < W; ww++) xTags[i++] = tagOf(TAG_SPACE.input, ((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]);
   }
   const xt = dram.load("x", "input", ops.x, xTags ? { tags: xTags } : {});
   // Weights sit in DRAM in the order the dataflow streams them (sequencer.ts, WeightLayout).
   const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), checked);
-  const wt = dram.load("w", "weight", laid.data, laid.index ? { tags: laid.index.map((i) => TAG_SPACE.weight * 2 ** 32 + i + 1) } : {});
+  const wt = dram.load("w", "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)) } : {});
   const yt = dram.allocate("y", "output", "int32", shape.outputElements);
   const seq = new Sequencer(engine, layer, arch, mapping, { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint }, { dram, gbuf, x: xt, w: wt, y: yt }, options.onProgress);
   const cap = { capacity: 64 };
@@ -213,16 +213,13 @@ export function simulate(options: SimulateOptions): SimulationResult {
   for (const c of STALL_CAUSES) stalls[c] = values[`pe.idle.${c}`] ?? 0;
   const traffic = { dram: level(values, "dram"), gbuf: level(values, "gbuf"), rf: level(values, "rf", "psum") };
 
-  const opBytes = Math.min(dtypeInfo(ops.xType).bytes, dtypeInfo(ops.wType).bytes);
-  const onChipWords = Math.floor(arch.gbuf.capacityBytes / opBytes) + pes * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
-  const rfWords = pes * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
   const report = (measured: number, b: LayerBounds): BoundaryReport => {
     const minimum = b.headline;
     return { measured, bounds: b, minimum, ratio: measured / minimum, ratioToPaper: measured / b.paper.total };
   };
   const bTypes = { input: ops.xType, weight: ops.wType };
-  const dramBounds = lowerBounds(layer, { boundary: "dram", capacity: onChipWords, types: bTypes });
-  const gbufBounds = lowerBounds(layer, { boundary: "gbuf", capacity: rfWords, types: bTypes });
+  const dramBounds = lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(arch, "dram", bTypes), types: bTypes });
+  const gbufBounds = lowerBounds(layer, { boundary: "gbuf", capacity: boundaryCapacityWords(arch, "gbuf", bTypes), types: bTypes });
   // Into and out of the PE array: words the network delivered into RFs (each delivered word
   // crosses the GBuf/RF boundary once) plus words drained out.
   const nocIn = (values["noc.deliver.input"] ?? 0) + (values["noc.deliver.weight"] ?? 0) + (values["noc.deliver.psum"] ?? 0);

@@ -80,7 +80,7 @@ export const compareCommand: Command = {
       dataflows.forEach((df, di) => {
         const c = mappingCheck(layer, arch, df);
         if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, checked: values.checked ?? false, energyTable });
+          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
           slot.push({ layer: li, dataflow: di });
         } else {
           missing.push({ name: layer.name ?? `#${li + 1}`, dataflow: df, reason: c.reason, layerIndex: li });

@@ -23,6 +23,7 @@ import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
+import type { Mapping } from "../dataflow/mapping.js";
 import { simulate } from "../dataflow/simulate.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
@@ -35,6 +36,8 @@ export interface SimJob {
   readonly layer: ConvLayer;
   readonly arch: ArchSpec;
   readonly dataflow: string;
+  /** The dataflow's mapping when {@link mappingCheck} already built it (not built again). */
+  readonly mapping?: Mapping;
   /** Checked mode (tags on every storage word). */
   readonly checked: boolean;
   readonly energyTable: EnergyTable;
@@ -48,7 +51,7 @@ export function runSimJob(job: SimJob, onProgress?: (macs: number) => void): Lay
   const r = simulate({
     layer: job.layer,
     arch: job.arch,
-    dataflow: job.dataflow,
+    dataflow: job.mapping ?? job.dataflow,
     checked: job.checked,
     ...(onProgress ? { onProgress: (p: { macs: number }) => onProgress(p.macs) } : {}),
   });
@@ -288,11 +291,12 @@ export function energyOption(file: string | undefined): EnergyTable {
  * Whether a named dataflow can map a layer on an architecture (the mapping builds and is legal),
  * checked without simulating; the reason when it cannot. Generated operands are int8.
  */
-export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string): { ok: true } | { ok: false; reason: string } {
+export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
   try {
     const types = { input: "int8", weight: "int8" } as const;
-    assertLegal(buildMapping(dataflow, layer, arch, { types }), layer, arch, { types });
-    return { ok: true };
+    const mapping = buildMapping(dataflow, layer, arch, { types });
+    assertLegal(mapping, layer, arch, { types });
+    return { ok: true, mapping };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, reason: e.message };
     throw e;

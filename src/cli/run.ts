@@ -95,12 +95,11 @@ export const runCommand: Command = {
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
-    for (const layer of layers) {
+    const simJobs: SimJob[] = layers.map((layer) => {
       const c = mappingCheck(layer, arch, dataflow!);
       if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
-    }
-
-    const simJobs: SimJob[] = layers.map((layer) => ({ layer, arch, dataflow: dataflow!, checked: values.checked ?? false, energyTable }));
+      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: values.checked ?? false, energyTable };
+    });
     const bar = new ProgressBar(io, simJobs.length, totalMacs(layers));
     let outcomes;
     try {

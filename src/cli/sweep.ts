@@ -130,7 +130,7 @@ export const sweepCommand: Command = {
       dataflows.forEach((df, di) => {
         const c = mappingCheck(layer, arch, df);
         if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, checked: values.checked ?? false, energyTable });
+          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
           where.push({ point: pi, dataflow: di });
         } else {
           reasons[pi]![di] = c.reason;

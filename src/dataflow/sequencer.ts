@@ -609,13 +609,14 @@ class Program {
         if (key !== gbufKey.output) {
           if (gbufOutput) {
             yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas!, gbufHalf.output, dramHas);
-            const evict = thread(this.evictOutput(gbufOutput, gbufHalf.output, dramHas));
+            const evict = this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
             if (double) {
               // The write-back overlaps the next tile's work, which uses the other half.
-              evictions[gbufHalf.output] = evict;
-              yield { reason: "drain", reqs: [], spawn: evict };
+              const t = thread(evict);
+              evictions[gbufHalf.output] = t;
+              yield { reason: "drain", reqs: [], spawn: t };
             } else {
-              yield* evict.gen;
+              yield* evict;
             }
             gbufHalf.output = this.gbufRegions.output!.length > 1 ? 1 - gbufHalf.output : 0;
             const pendingEviction = evictions[gbufHalf.output];

@@ -79,6 +79,19 @@ describe("convsim simulate input errors", () => {
     expect(d.code).toBe(2);
     expect(d.err).toContain("--dataflow must be one of chen2020, ws, os, is, rs");
   });
+  it("takes an inline ArchSpec for --arch, and names --arch when it is not valid JSON", async () => {
+    const { eyeriss } = await import("../../src/arch/presets.js");
+    const ok = await cli("simulate", "--layer", "c=3,hw=6,k=4,r=3,pad=1", "--arch", JSON.stringify({ ...eyeriss, name: "inline" }), "--dataflow", "os");
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain("arch       inline: 12x14 PEs");
+    const bad = await cli("simulate", "--layer", "c=3,hw=6,k=4,r=3,pad=1", "--arch", "{bad");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--arch must be valid JSON; got "{bad"');
+    const batch = await cli("run", "--batch", "0");
+    expect(batch.code).toBe(2);
+    expect(batch.err).toContain('--batch must be a positive integer; got "0"');
+  });
+
   it("simulates a layer and exits 0 with a bit-exact verdict", async () => {
     const r = await cli("simulate", "--layer", "c=3,hw=6,k=4,r=3,pad=1", "--arch", "eyeriss", "--dataflow", "os", "--checked");
     expect(r.code).toBe(0);

@@ -12,9 +12,11 @@
  *
  * Compilation drops unit loops, merges adjacent loops whose strides chain (so the innermost
  * loop is as long as possible) and tabulates the start of every innermost row once for all PEs;
- * the kernel then walks PEs x rows x innermost loop with two adds per MAC. Any MAC range
- * [t0, t1) of the flattened nest can be run, which is how the reference mode runs a wave one
- * cycle at a time and the fast mode runs it whole (the tests require identical results).
+ * the kernel then walks PEs x rows x innermost loop with two adds per MAC. Unchecked, the nest
+ * runs in an order with the longest innermost loop (int32 wrap-around sums do not depend on the
+ * order; the counts follow the mapping's order). Any MAC range [t0, t1) can be run, which is
+ * how the reference mode runs a wave one cycle at a time and the fast mode runs it whole (the
+ * tests require identical results).
  *
  * Counting convention (DESIGN.md): a MAC reads one input and one weight entry. Consecutive MACs
  * on the same psum address accumulate in the MAC's accumulator; each maximal run of them costs
@@ -48,12 +50,9 @@ export interface MacWave {
   readonly expect?: { readonly input: PeTagExpect; readonly weight: PeTagExpect; readonly psum: PeTagExpect };
 }
 
-/** A wave ready to run: normalized nest and per-row tables. */
-export interface CompiledWave {
-  readonly wave: MacWave;
-  /** MACs per PE. */
-  readonly macs: number;
-  /** Innermost trip count after normalization. */
+/** A loop nest flattened to rows of one innermost loop: what a kernel walks. */
+export interface RowNest {
+  /** Innermost trip count. */
   readonly inner: number;
   /** Innermost strides: input, weight, psum entries. */
   readonly si: number;
@@ -63,15 +62,93 @@ export interface CompiledWave {
   readonly rowIn: Int32Array;
   readonly rowW: Int32Array;
   readonly rowPs: Int32Array;
-  /** Checked mode: innermost tag strides and per-row tag-index offsets. */
+}
+
+/** Checked mode: the tag-index streams of a {@link RowNest} in the mapping's order. */
+export interface RowTags {
+  /** Innermost tag strides: input, weight, psum. */
   readonly ti: number;
   readonly tw: number;
   readonly tp: number;
-  readonly rowTagIn: Float64Array | undefined;
-  readonly rowTagW: Float64Array | undefined;
-  readonly rowTagPs: Float64Array | undefined;
-  /** Psum accumulator runs per PE (each one psum read and one psum write). */
+  /** Per innermost row: tag-index offset of input, weight, psum. */
+  readonly rowTagIn: Float64Array;
+  readonly rowTagW: Float64Array;
+  readonly rowTagPs: Float64Array;
+}
+
+/** A wave ready to run: normalized nest and per-row tables. */
+export interface CompiledWave {
+  readonly wave: MacWave;
+  /** MACs per PE. */
+  readonly macs: number;
+  /** The nest in the mapping's order, normalized (unit loops dropped, chained loops merged). */
+  readonly order: RowNest;
+  /** Checked mode: the tag streams of `order`. */
+  readonly tags: RowTags | undefined;
+  /** Psum accumulator runs per PE (each one psum read and one psum write), in the mapping's order. */
   readonly psumRuns: number;
+  /**
+   * The order {@link runWave} executes the MACs in (unchecked mode): the same MACs as `order`,
+   * permuted so the innermost loop is the longest one, a reduction loop (psum stride 0, summed in
+   * a register) counting double. Int32 wrap-around addition is associative and commutative, so
+   * every order leaves the same partial sums; the counts follow the mapping's order. Checked mode
+   * runs `order`.
+   */
+  readonly exec: RowNest;
+}
+
+/** Merges adjacent loops whose strides chain (outer stride = inner stride x inner count). */
+function mergeChained(counts: number[], strides: number[][]): void {
+  for (let d = counts.length - 1; d > 0; d--) {
+    const n = counts[d]!;
+    if (strides.every((s) => s[d - 1]! === s[d]! * n)) {
+      counts[d - 1]! *= n;
+      for (const s of strides) s[d - 1] = s[d]!;
+      counts.splice(d, 1);
+      for (const s of strides) s.splice(d, 1);
+    }
+  }
+}
+
+/** Tabulates the start of every innermost row of a normalized nest (strides: one list per stream). */
+function rowTables(counts: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[], rows: number): (Int32Array | Float64Array)[] {
+  const depth = counts.length;
+  // Register-file entries fit int32; tag indices (streams 3 and up) may not.
+  const tables = offsets.map((_, q) => (q < 3 ? new Int32Array(rows) : new Float64Array(rows)));
+  const idx = new Array<number>(depth).fill(0);
+  const cur = [...offsets];
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < cur.length; q++) tables[q]![r] = cur[q]!;
+    for (let d = depth - 2; d >= 0; d--) {
+      idx[d]!++;
+      for (let q = 0; q < cur.length; q++) cur[q]! += strides[q]![d]!;
+      if (idx[d]! < counts[d]!) break;
+      for (let q = 0; q < cur.length; q++) cur[q]! -= strides[q]![d]! * counts[d]!;
+      idx[d] = 0;
+    }
+  }
+  return tables;
+}
+
+/**
+ * The execution order of a normalized nest: the longest loop innermost, a reduction loop (psum
+ * stride 0: its sum stays in a register) counting double; the others keep their order; then
+ * chained neighbours merge again.
+ */
+function execOrder(counts: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[], macs: number): RowNest {
+  const depth = counts.length;
+  let best = depth - 1;
+  // A reduction loop saves the psum load and store per MAC: worth about a loop twice as long.
+  const score = (d: number) => counts[d]! * (strides[2]![d] === 0 ? 2 : 1);
+  for (let d = 0; d < depth; d++) if (score(d) > score(best)) best = d;
+  const order = [...Array(depth).keys()].filter((d) => d !== best);
+  order.push(best);
+  const c = order.map((d) => counts[d]!);
+  const st = strides.map((s) => order.map((d) => s[d]!));
+  mergeChained(c, st);
+  const inner = c[c.length - 1]!;
+  const [rowIn, rowW, rowPs] = rowTables(c, st, offsets, macs / inner) as Int32Array[];
+  return { inner, si: st[0]![c.length - 1]!, sw: st[1]![c.length - 1]!, sp: st[2]![c.length - 1]!, rowIn: rowIn!, rowW: rowW!, rowPs: rowPs! };
 }
 
 /**
@@ -97,20 +174,15 @@ export function compileWave(component: string, wave: MacWave, rf: RegFile, check
   // Normalize: drop unit loops, merge chained neighbours.
   const counts: number[] = [];
   const strides: number[][] = [[], [], [], [], [], []];
-  const all = (d: number): number[] => [...streams.map((s) => s.strides[d]!), ...(tagStreams ? tagStreams.map((s) => s.strides[d]!) : [0, 0, 0])];
   for (let d = 0; d < k; d++) {
-    const n = wave.loops[d]!;
-    if (n === 1) continue;
-    const sd = all(d);
-    const last = counts.length - 1;
-    if (last >= 0 && strides.every((s, q) => s[last]! === sd[q]! * n)) {
-      counts[last]! *= n;
-      for (let q = 0; q < 6; q++) strides[q]![last] = sd[q]!;
-    } else {
-      counts.push(n);
-      for (let q = 0; q < 6; q++) strides[q]!.push(sd[q]!);
+    if (wave.loops[d] === 1) continue;
+    counts.push(wave.loops[d]!);
+    for (let q = 0; q < 3; q++) {
+      strides[q]!.push(streams[q]!.strides[d]!);
+      strides[q + 3]!.push(tagStreams ? tagStreams[q]!.strides[d]! : 0);
     }
   }
+  mergeChained(counts, strides);
   if (counts.length === 0) {
     counts.push(1);
     for (let q = 0; q < 6; q++) strides[q]!.push(0);
@@ -120,59 +192,31 @@ export function compileWave(component: string, wave: MacWave, rf: RegFile, check
   let macs = 1;
   for (const n of wave.loops) macs *= n;
   const rows = macs / inner;
-  const rowIn = new Int32Array(rows);
-  const rowW = new Int32Array(rows);
-  const rowPs = new Int32Array(rows);
-  const rowTagIn = tagStreams ? new Float64Array(rows) : undefined;
-  const rowTagW = tagStreams ? new Float64Array(rows) : undefined;
-  const rowTagPs = tagStreams ? new Float64Array(rows) : undefined;
-  const idx = new Array<number>(depth).fill(0);
-  const cur = [wave.input.offset, wave.weight.offset, wave.psum.offset, 0, 0, 0];
-  for (let r = 0; r < rows; r++) {
-    rowIn[r] = cur[0]!;
-    rowW[r] = cur[1]!;
-    rowPs[r] = cur[2]!;
-    if (rowTagIn) {
-      rowTagIn[r] = cur[3]!;
-      rowTagW![r] = cur[4]!;
-      rowTagPs![r] = cur[5]!;
-    }
-    for (let d = depth - 2; d >= 0; d--) {
-      idx[d]!++;
-      for (let q = 0; q < 6; q++) cur[q]! += strides[q]![d]!;
-      if (idx[d]! < counts[d]!) break;
-      for (let q = 0; q < 6; q++) cur[q]! -= strides[q]![d]! * counts[d]!;
-      idx[d] = 0;
-    }
-  }
-  const sp = strides[2]![depth - 1]!;
+  const offsets = [wave.input.offset, wave.weight.offset, wave.psum.offset];
+  const t = rowTables(counts, tagStreams ? strides : strides.slice(0, 3), tagStreams ? [...offsets, 0, 0, 0] : offsets, rows);
+  const [rowIn, rowW, rowPs] = t as Int32Array[];
+  const [, , , rowTagIn, rowTagW, rowTagPs] = t as Float64Array[];
+  const last = (q: number) => strides[q]![depth - 1]!;
+  const order: RowNest = { inner, si: last(0), sw: last(1), sp: last(2), rowIn: rowIn!, rowW: rowW!, rowPs: rowPs! };
+  const sp = order.sp;
   // Accumulator runs: within a row, one per MAC unless the psum stride is 0; across rows, a run
   // continues when the next row starts on the address the previous one ended on.
   let runs = sp === 0 ? rows : macs;
-  for (let r = 1; r < rows; r++) if (rowPs[r] === rowPs[r - 1]! + (inner - 1) * sp) runs--;
+  for (let r = 1; r < rows; r++) if (rowPs![r] === rowPs![r - 1]! + (inner - 1) * sp) runs--;
   return {
     wave,
     macs,
-    inner,
-    si: strides[0]![depth - 1]!,
-    sw: strides[1]![depth - 1]!,
-    sp,
-    rowIn,
-    rowW,
-    rowPs,
-    ti: strides[3]![depth - 1]!,
-    tw: strides[4]![depth - 1]!,
-    tp: strides[5]![depth - 1]!,
-    rowTagIn,
-    rowTagW,
-    rowTagPs,
+    order,
+    tags: tagStreams ? { ti: last(3), tw: last(4), tp: last(5), rowTagIn: rowTagIn!, rowTagW: rowTagW!, rowTagPs: rowTagPs! } : undefined,
     psumRuns: runs,
+    exec: checked ? order : execOrder(counts, strides.slice(0, 3), offsets, macs),
   };
 }
 
 /**
- * Runs MACs [t0, t1) of the flattened nest in every PE of the wave's rectangle (unchecked: the
- * hot path).
+ * Runs MACs [t0, t1) of the flattened nest, in execution order ({@link CompiledWave.exec}), in
+ * every PE of the wave's rectangle (unchecked: the hot path). Ranges that cover [0, macs) leave
+ * the same partial sums as the mapping's order.
  */
 export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: number, t1: number): void {
   if (t1 <= t0) return;
@@ -185,13 +229,7 @@ export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: nu
   const { pes } = cw.wave;
   const zi = cw.wave.inputZero ?? 0;
   const zw = cw.wave.weightZero ?? 0;
-  const n = cw.inner;
-  const si = cw.si;
-  const sw = cw.sw;
-  const sp = cw.sp;
-  const rowIn = cw.rowIn;
-  const rowW = cw.rowW;
-  const rowPs = cw.rowPs;
+  const { inner: n, si, sw, sp, rowIn, rowW, rowPs } = cw.exec;
   const r0 = Math.floor(t0 / n);
   const rEnd = Math.ceil(t1 / n);
   const jFirst = t0 - r0 * n;
@@ -209,6 +247,7 @@ export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: nu
         let wa = wb + rowW[r]! + js * sw;
         let pa = pb + rowPs[r]! + js * sp;
         if (sp === 0) {
+          // A reduction: the sum stays in a register.
           let acc = ps[pa]!;
           for (let q = js; q < je; q++) {
             acc = (acc + (inp[ia]! - zi) * (wt[wa]! - zw)) | 0;
@@ -216,6 +255,22 @@ export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: nu
             wa += sw;
           }
           ps[pa] = acc;
+        } else if (sw === 0) {
+          // One weight against a row of inputs.
+          const wv = wt[wa]! - zw;
+          for (let q = js; q < je; q++) {
+            ps[pa] = (ps[pa]! + (inp[ia]! - zi) * wv) | 0;
+            ia += si;
+            pa += sp;
+          }
+        } else if (si === 0) {
+          // One input against a row of weights.
+          const iv = inp[ia]! - zi;
+          for (let q = js; q < je; q++) {
+            ps[pa] = (ps[pa]! + iv * (wt[wa]! - zw)) | 0;
+            wa += sw;
+            pa += sp;
+          }
         } else {
           for (let q = js; q < je; q++) {
             ps[pa] = (ps[pa]! + (inp[ia]! - zi) * (wt[wa]! - zw)) | 0;
@@ -247,17 +302,18 @@ export function runWaveChecked(
   const e = cw.wave.expect!;
   const tags = rf.tags!;
   const { pes } = cw.wave;
-  const n = cw.inner;
+  const { inner: n, si, sw, sp, rowIn, rowW, rowPs } = cw.order;
+  const tt = cw.tags!;
   const r0 = Math.floor(t0 / n);
   const rEnd = Math.ceil(t1 / n);
   const parts = ["input", "weight", "psum"] as const;
   const data = [rf.data.input, rf.data.weight, rf.data.psum];
   const tg = [tags.input, tags.weight, tags.psum];
   const E = [rf.entries.input, rf.entries.weight, rf.entries.psum];
-  const st = [cw.si, cw.sw, cw.sp];
-  const tst = [cw.ti, cw.tw, cw.tp];
-  const rowA = [cw.rowIn, cw.rowW, cw.rowPs];
-  const rowT = [cw.rowTagIn!, cw.rowTagW!, cw.rowTagPs!];
+  const st = [si, sw, sp];
+  const tst = [tt.ti, tt.tw, tt.tp];
+  const rowA = [rowIn, rowW, rowPs];
+  const rowT = [tt.rowTagIn, tt.rowTagW, tt.rowTagPs];
   const ex = [e.input, e.weight, e.psum];
   const zi = cw.wave.inputZero ?? 0;
   const zw = cw.wave.weightZero ?? 0;

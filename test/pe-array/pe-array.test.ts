@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ConfigError, Engine, InvariantError, tagOf, type SimMode } from "../../src/core/index.js";
 import { PeArray, STALL_CAUSES, compileWave, type MacWave, type PeArrayDone } from "../../src/pe-array/index.js";
+import { runWave } from "../../src/pe-array/wave.js";
 import { RegFile } from "../../src/memory/index.js";
 import { CounterRegistry } from "../../src/core/index.js";
 import { ARRAY, RF, arrayOnly } from "./harness.js";
@@ -213,8 +214,25 @@ describe("wave kernel vs a naive per-MAC loop", () => {
   it("merges chained loops so the innermost row is long", () => {
     const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: 64, weightEntries: 64, psumEntries: 4, readPorts: 2, writePorts: 1 }, 1, false);
     const cw = compileWave("pe", { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [4, 4, 4], input: { offset: 0, strides: [16, 4, 1] }, weight: { offset: 0, strides: [16, 4, 1] }, psum: { offset: 0, strides: [1, 0, 0] } }, rf, false);
-    expect(cw.inner).toBe(16);
-    expect(cw.rowIn.length).toBe(4);
+    expect(cw.order.inner).toBe(16);
+    expect(cw.order.rowIn.length).toBe(4);
     expect(cw.psumRuns).toBe(4);
+  });
+
+  it("runs the longest loop innermost, with the same sums and the mapping order's counts", () => {
+    const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: 64, weightEntries: 64, psumEntries: 16, readPorts: 2, writePorts: 1 }, 1, false);
+    for (let i = 0; i < 64; i++) {
+      rf.data.input[i] = (i * 7) % 13 - 6;
+      rf.data.weight[i] = (i * 5) % 11 - 5;
+    }
+    // 16 outputs x a 2-tap reduction, the reduction innermost in the mapping.
+    const wave = { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [16, 2], input: { offset: 0, strides: [1, 16] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } };
+    const cw = compileWave("pe", wave, rf, false);
+    expect(cw.order.inner).toBe(2);
+    expect(cw.exec.inner).toBe(16);
+    expect(cw.psumRuns).toBe(16);
+    runWave(cw, rf, 1, 0, 5);
+    runWave(cw, rf, 1, 5, 32);
+    for (let o = 0; o < 16; o++) expect(rf.data.psum[o]).toBe((rf.data.input[o]! * rf.data.weight[0]! + rf.data.input[o + 16]! * rf.data.weight[1]!) | 0);
   });
 });

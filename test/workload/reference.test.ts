@@ -1,8 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/core/errors.js";
 import { compareOutputs, referenceConv } from "../../src/workload/reference.js";
 import { layerTensors, seededTensor } from "../../src/workload/tensors.js";
-import { convLayer } from "../../src/workload/layer.js";
+import { convLayer, convShape, type ConvLayer } from "../../src/workload/layer.js";
 
 describe("referenceConv on hand-computed cases", () => {
   it("2x2 kernel over a 3x3 input", () => {
@@ -58,6 +59,79 @@ describe("referenceConv on hand-computed cases", () => {
     // and bias overflow wraps too
     const y2 = referenceConv({ ...layer, inChannels: 1 }, Int16Array.from([1]), Int16Array.from([1]), { bias: Int32Array.from([2147483647]) });
     expect(y2[0]).toBe(-2147483648);
+  });
+});
+
+/** The textbook order (output element outside, taps inside), as a second oracle for the reordered nest. */
+function textbookConv(L: ConvLayer, x: ArrayLike<number>, w: ArrayLike<number>, zx: number, zw: number, bias?: Int32Array): Int32Array {
+  const s = convShape(L);
+  const y = new Int32Array(s.outputElements);
+  const Cg = s.inChannelsPerGroup, Mg = s.outChannelsPerGroup;
+  for (let n = 0; n < L.batch; n++)
+    for (let m = 0; m < L.outChannels; m++)
+      for (let oh = 0; oh < s.outHeight; oh++)
+        for (let ow = 0; ow < s.outWidth; ow++) {
+          let acc = bias ? bias[m]! : 0;
+          for (let cg = 0; cg < Cg; cg++)
+            for (let kh = 0; kh < L.kernelHeight; kh++)
+              for (let kw = 0; kw < L.kernelWidth; kw++) {
+                const ih = oh * L.strides[0] - L.pads[0] + kh * L.dilations[0];
+                const iw = ow * L.strides[1] - L.pads[1] + kw * L.dilations[1];
+                if (ih < 0 || ih >= L.inHeight || iw < 0 || iw >= L.inWidth) continue;
+                const c = Math.floor(m / Mg) * Cg + cg;
+                const xv = x[((n * L.inChannels + c) * L.inHeight + ih) * L.inWidth + iw]!;
+                const wv = w[((m * Cg + cg) * L.kernelHeight + kh) * L.kernelWidth + kw]!;
+                acc = (acc + (xv - zx) * (wv - zw)) | 0;
+              }
+          y[((n * L.outChannels + m) * s.outHeight + oh) * s.outWidth + ow] = acc;
+        }
+  return y;
+}
+
+describe("referenceConv equals the textbook loop order", () => {
+  it("on random layers: strides, dilations, asymmetric pads, groups, batch, zero points, bias, int16 wrap-around", () => {
+    const arb = fc.record({
+      batch: fc.integer({ min: 1, max: 2 }),
+      groups: fc.integer({ min: 1, max: 3 }),
+      cg: fc.integer({ min: 1, max: 3 }),
+      mg: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 9 }),
+      w: fc.integer({ min: 1, max: 9 }),
+      kh: fc.integer({ min: 1, max: 4 }),
+      kw: fc.integer({ min: 1, max: 4 }),
+      pads: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
+      strides: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 })),
+      dilations: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      int16: fc.boolean(),
+      seed: fc.nat(1000),
+      zx: fc.integer({ min: -100, max: 100 }),
+      zw: fc.integer({ min: -100, max: 100 }),
+      bias: fc.boolean(),
+    });
+    let ran = 0;
+    fc.assert(
+      fc.property(arb, (a) => {
+        const spec = {
+          batch: a.batch, groups: a.groups, inChannels: a.groups * a.cg, outChannels: a.groups * a.mg,
+          inHeight: a.h, inWidth: a.w, kernelHeight: a.kh, kernelWidth: a.kw,
+          pads: a.pads, strides: a.strides, dilations: a.dilations,
+        };
+        let L: ConvLayer;
+        try {
+          L = convLayer(spec);
+        } catch {
+          return; // no output pixel: not a layer
+        }
+        ran++;
+        const t = a.int16 ? "int16" : "int8";
+        const { x, w } = layerTensors(L, { seed: a.seed, xType: t, wType: t });
+        const b32 = a.bias ? Int32Array.from(seededTensor("int16", L.outChannels, a.seed), (v) => v * 65537) : undefined;
+        const got = referenceConv(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw, bias: b32 });
+        expect([...got]).toEqual([...textbookConv(L, x, w, a.zx, a.zw, b32)]);
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+    expect(ran).toBeGreaterThan(150);
   });
 });
 

@@ -107,6 +107,55 @@ export function forEachRow(box: Box, row: (start: number, length: number, stride
   }
 }
 
+/**
+ * A box compiled for repeated copies at different bases: the start of every innermost row
+ * (offset included), the row length and stride. See {@link boxRows}.
+ */
+export interface BoxRows {
+  readonly starts: Int32Array;
+  readonly inner: number;
+  readonly stride: number;
+  /** Words in the box. */
+  readonly size: number;
+}
+
+const compiledRows = new WeakMap<Box, BoxRows>();
+
+/** The rows of `box` (cached per box object: boxes are immutable by convention). */
+export function boxRows(box: Box): BoxRows {
+  let rows = compiledRows.get(box);
+  if (!rows) {
+    const size = boxSize(box.shape);
+    const inner = box.shape[box.shape.length - 1]!;
+    const starts = new Int32Array(size / inner);
+    let r = 0;
+    forEachRow(box, (start) => (starts[r++] = start));
+    rows = { starts, inner, stride: box.strides[box.shape.length - 1]!, size };
+    compiledRows.set(box, rows);
+  }
+  return rows;
+}
+
+/** {@link scatter} of a compiled box shifted by `base`. */
+export function scatterRows(src: WordArray | Float64Array, srcOffset: number, dst: WordArray | Float64Array, rows: BoxRows, base: number): void {
+  const { starts, inner, stride } = rows;
+  let s = srcOffset;
+  for (let r = 0; r < starts.length; r++) {
+    let d = base + starts[r]!;
+    for (let i = 0; i < inner; i++, d += stride) dst[d] = src[s++]!;
+  }
+}
+
+/** {@link gather} of a compiled box shifted by `base`. */
+export function gatherRows(src: WordArray | Float64Array, rows: BoxRows, base: number, dst: WordArray | Float64Array, dstOffset: number): void {
+  const { starts, inner, stride } = rows;
+  let d = dstOffset;
+  for (let r = 0; r < starts.length; r++) {
+    let s = base + starts[r]!;
+    for (let i = 0; i < inner; i++, s += stride) dst[d++] = src[s]!;
+  }
+}
+
 /** Copies the box's words of `src` into `dst` densely from `dstOffset`. Returns the count. */
 export function gather(src: WordArray | Float64Array, box: Box, dst: WordArray | Float64Array, dstOffset = 0): number {
   const r = box.shape.length;

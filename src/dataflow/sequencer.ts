@@ -726,8 +726,10 @@ class Program {
         }
         const waveKeys = new Float64Array(pes).fill(NaN);
         for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, ALL_DIMS, sizes);
-        const waves: Req[] = [];
-        for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) waves.push(this.wave(rect, peStart, peExt));
+        // One command: the PEs' tiles of different shapes (edge tiles) run as waves side by side.
+        const parts: MacWave[] = [];
+        for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) parts.push(this.wave(rect, peStart, peExt));
+        const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1) } }] : [];
         return { drains, reads, after, direct, waves };
       };
       const readReason: WaitReason = m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram";
@@ -1178,7 +1180,7 @@ class Program {
   /** Unchecked waves depend only on the rectangle and the loop counts: built once, frozen, reused. */
   private readonly waveCache = new Map<string, MacWave>();
 
-  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[]): Req {
+  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[]): MacWave {
     const l = this.layer;
     const cols = this.nest.usedCols;
     const ext = peExt[rect.row0 * cols + rect.col0]!;
@@ -1189,7 +1191,7 @@ class Program {
       const hit = this.waveCache.get(key);
       if (hit) {
         this.countMacs(macs);
-        return { to: "pe", msg: { op: "wave", id: this.id(), wave: hit } };
+        return hit;
       }
     }
     const re = this.nest.rfExtent;
@@ -1255,7 +1257,7 @@ class Program {
       const key = `${rect.row0},${rect.col0},${rect.rows},${rect.cols}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
       this.waveCache.set(key, Object.freeze(wave));
     }
-    return { to: "pe", msg: { op: "wave", id: this.id(), wave } };
+    return wave;
   }
 
   // ---------------------------------------------------------------------------------------------

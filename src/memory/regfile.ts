@@ -19,6 +19,7 @@
  * Source: Eyeriss (Chen, Krishna, Emer, Sze, JSSC 2017, Sec. IV-C; ISCA 2016 Table IV).
  */
 import {
+  boxRows,
   checkBox,
   checkTags,
   ConfigError,
@@ -26,6 +27,7 @@ import {
   gather,
   InvariantError,
   scatter,
+  scatterRows,
   writeExpectedTags,
   type Box,
   type Counter,
@@ -126,6 +128,30 @@ export class RegFile {
       scatter(payload.tags, from, this.tags[part], b);
     }
     this.counters[part].write.value += n;
+  }
+
+  /**
+   * Writes the same `box` of `count` PEs: PE `pes[i]` gets `n` words of `payload` from `from[i]`
+   * (skipped when negative). The box is checked once. Counts `n` writes per PE written.
+   */
+  writeMany(part: RfPartition, box: Box, payload: Payload, n: number, pes: Int32Array, from: Int32Array, count: number): void {
+    const e = this.entries[part];
+    checkBox(this.name, `write of ${part}`, box, e);
+    const rows = boxRows(box);
+    const data = this.data[part];
+    const tags = this.tags?.[part];
+    if (tags && !payload.tags) throw new InvariantError(this.name, `write of ${part}: checked mode needs tags`);
+    let written = 0;
+    for (let i = 0; i < count; i++) {
+      const f = from[i]!;
+      if (f < 0) continue;
+      const pe = pes[i]!;
+      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `write of ${part}: no PE ${pe}`);
+      scatterRows(payload.data, f, data, rows, pe * e);
+      if (tags) scatterRows(payload.tags!, f, tags, rows, pe * e);
+      written++;
+    }
+    this.counters[part].write.value += n * written;
   }
 
   /**

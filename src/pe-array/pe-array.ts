@@ -4,13 +4,14 @@
  * Modeled: every PE owns a {@link RegFile} (input, weight and psum partitions) and one MAC unit
  * completing up to `m = min(macsPerCycle, floor(rf.readPorts / 2))` MACs per cycle (a MAC reads
  * two operands), int32 wrap-around accumulation. The driver sends MAC waves ({@link MacWave}: one
- * loop nest run by every PE of a rectangle) and local fills on `cmd`; they run one after the
- * other. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
+ * loop nest run by every PE of a rectangle; one command may carry several waves on disjoint
+ * rectangles, which start together) and local fills on `cmd`; commands run one after the other. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
  * link moves) and are applied in the cycle they arrive, concurrently with a running wave.
  *
  * Timing: a wave of T MACs per PE started (popped) in cycle s issues in cycles s .. s + I - 1 with
  * I = ceil(T / m), then drains its pipeline for `pipelineLatency` = L cycles, and completes in
- * cycle s + I + L - 1 (its `done` is visible to the driver in cycle s + I + L). The MACs of issue
+ * cycle s + I + L - 1 (its `done` is visible to the driver in cycle s + I + L); a command with
+ * several waves takes I of its longest wave. The MACs of issue
  * cycle k are those of flattened indices [k m, (k + 1) m). A fill of n entries per PE takes
  * ceil(n / rf.writePorts) cycles. Example: T = 10, m = 1, L = 2: popped in cycle 5, done in
  * cycle 16 (docs/timing.md).
@@ -21,7 +22,8 @@
  * cycle, so both modes produce the same values (tested).
  *
  * Stall attribution (stall.ts): each PE-cycle is busy (an issue cycle of a wave covering the PE),
- * `unmapped` (an issue cycle of a wave not covering it), `pipeline` (a wave's last L cycles), or
+ * `unmapped` (an issue cycle of a wave command in which the PE issues nothing: no wave covers it,
+ * or its wave is shorter and done), `pipeline` (a command's last L cycles), or
  * idle for the reason the driver last posted on `waitReason`.
  *
  * Not modeled: a shared RF port budget between MACs, deliveries and write-backs; per-PE
@@ -49,11 +51,18 @@ import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from 
 import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
 
-/** Run a MAC wave. */
+/**
+ * Run a MAC wave, and optionally more waves on disjoint rectangles at the same time: one
+ * instruction stream for the array, every PE starting together (as in Eyeriss's SIMD-like
+ * control), a PE whose part has fewer MACs (an edge tile) idling once it has issued them. The
+ * command completes when the longest part has issued and drained.
+ */
 export interface PeWaveCommand {
   readonly op: "wave";
   readonly id: number;
   readonly wave: MacWave;
+  /** Waves run alongside `wave`, on rectangles disjoint from it and from each other. */
+  readonly alongside?: readonly MacWave[];
 }
 
 /** Set `box` of partition `part` to `value` in every PE of `pes` (no network transfer: e.g. psum init, padding). */
@@ -190,16 +199,24 @@ export class Pe {
 
 interface Phase {
   readonly start: number;
+  /** End of the longest part's issue cycles. */
   readonly issueEnd: number;
   readonly end: number;
-  readonly pes: number;
+  /** Per part: end of its issue cycles and its PEs. */
+  readonly parts: readonly { readonly issueEnd: number; readonly pes: number }[];
+}
+
+interface WavePart {
+  readonly cw: CompiledWave;
+  readonly issueCycles: number;
+  executed: number;
 }
 
 interface ActiveWave {
-  readonly cw: CompiledWave;
+  readonly parts: readonly WavePart[];
   readonly start: number;
+  /** The longest part's issue cycles. */
   readonly issueCycles: number;
-  executed: number;
 }
 
 /** The PE array (see the file header). Ports: `cmd`, `done`, `fromNoc`, `toNoc`, `waitReason`. */
@@ -227,12 +244,14 @@ export class PeArray extends Component {
   private readonly lane: Lane<PeArrayCommand>;
   private readonly outbox = new Outbox();
   private active: ActiveWave | undefined;
-  private phase: Phase = { start: 0, issueEnd: 0, end: 0, pes: 0 };
+  private phase: Phase = { start: 0, issueEnd: 0, end: 0, parts: [] };
   private reason: WaitReason = "control";
   private readonly macs: Counter;
   private readonly busyCycles: Counter;
   private readonly idle: Record<StallCause, Counter>;
   private readonly eager: boolean;
+  /** Per-PE scratch for bulk register-file writes. */
+  private readonly scratch: { readonly pes: Int32Array; readonly from: Int32Array };
 
   constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: PeArrayOptions = {}) {
     super(engine, options.name ?? "pe");
@@ -241,6 +260,7 @@ export class PeArray extends Component {
     this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked);
     this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
     this.eager = engine.mode === "reference";
+    this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size) };
     this.cmd = this.inPort<PeArrayCommand>("cmd");
     this.done = this.outPort<PeArrayDone>("done");
     this.fromNoc = this.inPort<NocToPe>("fromNoc");
@@ -291,33 +311,65 @@ export class PeArray extends Component {
   }
 
   private startCommand(c: PeArrayCommand, now: number): number {
-    checkRect(this.name, c.op === "fill" ? c.pes : c.wave.pes, this.spec.rows, this.spec.cols);
     if (c.op === "fill") {
+      checkRect(this.name, c.pes, this.spec.rows, this.spec.cols);
       const n = boxSize(c.box.shape);
       return Math.ceil(n / this.rf.spec.writePorts);
     }
-    // A driver that sends the same (frozen) wave again reuses its compiled tables.
-    let cw = this.compiled.get(c.wave);
-    if (!cw) {
-      cw = compileWave(this.name, c.wave, this.rf, this.engine.checked);
-      if (Object.isFrozen(c.wave)) this.compiled.set(c.wave, cw);
+    const waves = c.alongside && c.alongside.length > 0 ? [c.wave, ...c.alongside] : [c.wave];
+    if (waves.length > 1) this.checkDisjoint(waves);
+    const parts: WavePart[] = [];
+    let issueCycles = 0;
+    for (const wave of waves) {
+      checkRect(this.name, wave.pes, this.spec.rows, this.spec.cols);
+      // A driver that sends the same (frozen) wave again reuses its compiled tables.
+      let cw = this.compiled.get(wave);
+      if (!cw) {
+        cw = compileWave(this.name, wave, this.rf, this.engine.checked);
+        if (Object.isFrozen(wave)) this.compiled.set(wave, cw);
+      }
+      const issue = Math.ceil(cw.macs / this.macsPerIssue);
+      parts.push({ cw, issueCycles: issue, executed: 0 });
+      issueCycles = Math.max(issueCycles, issue);
     }
-    const issueCycles = Math.ceil(cw.macs / this.macsPerIssue);
-    this.active = { cw, start: now, issueCycles, executed: 0 };
-    this.phase = { start: now, issueEnd: now + issueCycles, end: now + issueCycles + this.spec.pipelineLatency, pes: rectSize(c.wave.pes) };
+    this.active = { parts, start: now, issueCycles };
+    this.phase = {
+      start: now,
+      issueEnd: now + issueCycles,
+      end: now + issueCycles + this.spec.pipelineLatency,
+      parts: parts.map((p) => ({ issueEnd: now + p.issueCycles, pes: rectSize(p.cw.wave.pes) })),
+    };
     return issueCycles + this.spec.pipelineLatency;
   }
 
-  /** Executes the active wave's MACs up to flattened index `target`. */
-  private execute(target: number): void {
+  /** @throws InvariantError when two waves of one command share a PE (a driver bug). */
+  private checkDisjoint(waves: readonly MacWave[]): void {
+    const owner = new Int32Array(this.size).fill(-1);
+    waves.forEach((w, k) => {
+      for (let i = 0; i < w.pes.rows; i++) {
+        for (let j = 0; j < w.pes.cols; j++) {
+          const p = (w.pes.row0 + i) * this.spec.cols + w.pes.col0 + j;
+          if (p < 0 || p >= this.size) continue; // checkRect reports it
+          if (owner[p]! >= 0) throw new InvariantError(this.name, `waves ${owner[p]} and ${k} of one command both cover PE ${p}`);
+          owner[p] = k;
+        }
+      }
+    });
+  }
+
+  /** Executes the MACs of the active wave's first `cycles` issue cycles (every part). */
+  private execute(cycles: number): void {
     const a = this.active!;
-    if (target <= a.executed) return;
-    if (this.engine.checked) {
-      runWaveChecked(this.name, a.cw, this.rf, this.spec.cols, a.executed, target, (t) => this.engine.formatTag(t));
-    } else {
-      runWave(a.cw, this.rf, this.spec.cols, a.executed, target);
+    for (const part of a.parts) {
+      const target = Math.min(part.cw.macs, cycles * this.macsPerIssue);
+      if (target <= part.executed) continue;
+      if (this.engine.checked) {
+        runWaveChecked(this.name, part.cw, this.rf, this.spec.cols, part.executed, target, (t) => this.engine.formatTag(t));
+      } else {
+        runWave(part.cw, this.rf, this.spec.cols, part.executed, target);
+      }
+      part.executed = target;
     }
-    a.executed = target;
   }
 
   /** Runs the MACs of the active wave's issue cycles before `cycle`. */
@@ -325,7 +377,7 @@ export class PeArray extends Component {
     const a = this.active;
     if (!a) return;
     const k = Math.min(a.issueCycles, cycle - a.start);
-    if (k > 0) this.execute(Math.min(a.cw.macs, k * this.macsPerIssue));
+    if (k > 0) this.execute(k);
   }
 
   private finishCommand(c: PeArrayCommand, now: number): void {
@@ -334,14 +386,16 @@ export class PeArray extends Component {
       this.forEachPe(c.pes, (p, i, j) => this.rf.fill(c.part, p, c.box, c.value, c.tags ? peTagExpect(c.tags, i, j, c.pes.cols) : undefined, n));
     } else {
       const a = this.active!;
-      this.execute(a.cw.macs);
-      const pes = rectSize(c.wave.pes);
-      this.macs.value += a.cw.macs * pes;
+      this.execute(a.issueCycles);
       const rfc = this.rf.counters;
-      rfc.input.read.value += a.cw.macs * pes;
-      rfc.weight.read.value += a.cw.macs * pes;
-      rfc.psum.read.value += a.cw.psumRuns * pes;
-      rfc.psum.write.value += a.cw.psumRuns * pes;
+      for (const { cw } of a.parts) {
+        const pes = rectSize(cw.wave.pes);
+        this.macs.value += cw.macs * pes;
+        rfc.input.read.value += cw.macs * pes;
+        rfc.weight.read.value += cw.macs * pes;
+        rfc.psum.read.value += cw.psumRuns * pes;
+        rfc.psum.write.value += cw.psumRuns * pes;
+      }
       this.active = undefined;
     }
     this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
@@ -359,12 +413,16 @@ export class PeArray extends Component {
       if (m.boxIndex) boxes = m.boxIndex.reduce((a, v) => Math.max(a, v + 1), 0);
       const need = n * boxes;
       if (m.payload.data.length !== need) throw new InvariantError(this.name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
+      const { pes, from } = this.scratch;
       let k = 0;
-      this.forEachPe(m.pes, (p, i, j) => {
-        const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
-        k++;
-        if (b >= 0) this.rf.write(m.part, p, m.box, m.payload, b * n, n);
-      });
+      for (let i = 0; i < m.pes.rows; i++) {
+        for (let j = 0; j < m.pes.cols; j++, k++) {
+          const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
+          pes[k] = (m.pes.row0 + i) * this.spec.cols + m.pes.col0 + j;
+          from[k] = b >= 0 ? b * n : -1;
+        }
+      }
+      this.rf.writeMany(m.part, m.box, m.payload, n, pes, from, k);
     } else if (m.op === "read") {
       checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);
       const n = boxSize(m.box.shape);
@@ -467,8 +525,10 @@ export class PeArray extends Component {
     const pipe = overlap(ph.issueEnd, ph.end);
     const other = n - issue - pipe;
     if (issue) {
-      this.busyCycles.value += issue * ph.pes;
-      this.idle.unmapped.value += issue * (this.size - ph.pes);
+      let busy = 0;
+      for (const part of ph.parts) busy += overlap(ph.start, part.issueEnd) * part.pes;
+      this.busyCycles.value += busy;
+      this.idle.unmapped.value += issue * this.size - busy;
     }
     if (pipe) this.idle.pipeline.value += pipe * this.size;
     if (other) this.idle[this.reason].value += other * this.size;
@@ -486,7 +546,7 @@ export class PeArray extends Component {
 
   override status(): string {
     const a = this.active;
-    const w = a ? `wave of ${a.cw.macs} MACs/PE started in cycle ${a.start}` : "";
+    const w = a ? `wave of ${a.parts.map((p) => p.cw.macs).join(" | ")} MACs/PE started in cycle ${a.start}` : "";
     return [w, this.lane.status(), this.outbox.status(), `waiting for: ${this.reason}`].filter(Boolean).join("; ");
   }
 }

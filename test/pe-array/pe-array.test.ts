@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ConfigError, Engine, InvariantError, tagOf, type SimMode } from "../../src/core/index.js";
-import { PeArray, STALL_CAUSES, compileWave, type MacWave, type PeArrayDone } from "../../src/pe-array/index.js";
+import { PeArray, STALL_CAUSES, compileWave, type MacWave, type PeArrayCommand, type PeArrayDone } from "../../src/pe-array/index.js";
 import { runWave } from "../../src/pe-array/wave.js";
 import { RegFile } from "../../src/memory/index.js";
 import { CounterRegistry } from "../../src/core/index.js";
@@ -45,6 +45,15 @@ function loadRowConv(mode: SimMode, array = ARRAY) {
   return h;
 }
 
+/** Loads the row convolution, sends `cmd` in cycle 5, runs, and collects what the tests check. */
+function runRowConv(mode: SimMode, cmd: PeArrayCommand) {
+  const h = loadRowConv(mode);
+  h.s.send(h.cmd, cmd, 5);
+  const r = h.e.run({ maxCycles: 1000 });
+  const psums = [0, 1].flatMap((row) => [0, 1, 2].map((col) => Array.from(h.pe.pe(row, col).contents("psum").slice(0, 4))));
+  return { cycles: r.cycles, done: h.s.on("done").map((d) => [d.cycle, (d.msg as PeArrayDone).completedAt]), counters: h.e.counters.values(), psums };
+}
+
 function expectedRowConv(r: number, c: number): number[] {
   const out: number[] = [];
   for (let q = 0; q < 4; q++) {
@@ -57,13 +66,7 @@ function expectedRowConv(r: number, c: number): number[] {
 
 describe("PeArray MAC waves", () => {
   it("runs a wave with exact timing (T = 12, m = 1, L = 2) and values, identically in both modes", () => {
-    const { reference, fast } = bothModes((mode) => {
-      const h = loadRowConv(mode);
-      h.s.send(h.cmd, { op: "wave", id: 2, wave: ROW_CONV }, 5);
-      const r = h.e.run({ maxCycles: 1000 });
-      const psums = [0, 1].flatMap((row) => [0, 1, 2].map((col) => Array.from(h.pe.pe(row, col).contents("psum").slice(0, 4))));
-      return { cycles: r.cycles, done: h.s.on("done").map((d) => [d.cycle, (d.msg as PeArrayDone).completedAt]), counters: h.e.counters.values(), psums };
-    });
+    const { reference, fast } = bothModes((mode) => runRowConv(mode, { op: "wave", id: 2, wave: ROW_CONV }));
     expect(fast).toEqual(reference);
     // fill (4 entries, 1 write port) popped in 1, done in 4; wave sent in 5, popped in 6,
     // issues in 6..17 (12 MACs), pipeline 18..19, done in 19, seen in 20.
@@ -108,6 +111,40 @@ describe("PeArray MAC waves", () => {
     // Reason "dram" visible from cycle 1; wave popped in 31: cycles 1..30 idle for dram.
     expect(c["pe.idle.dram"]).toBe(30 * 6 + (r.cycles - 45) * 6);
     expect(c["pe.idle.control"]).toBe(6);
+  });
+
+  it("runs waves on disjoint rectangles together: the longest sets the time, the counts add up", () => {
+    const e = ROW_CONV.expect!;
+    // Row 0: the whole 4 x 3 nest (12 MACs); row 1: its first 2 outputs (6 MACs), tags shifted a row.
+    const top: MacWave = { ...ROW_CONV, pes: { row0: 0, col0: 0, rows: 1, cols: 3 } };
+    const bottom: MacWave = {
+      ...ROW_CONV,
+      pes: { row0: 1, col0: 0, rows: 1, cols: 3 },
+      loops: [2, 3],
+      expect: { input: { ...e.input, offset: 100 }, weight: e.weight, psum: { ...e.psum, offset: 40 } },
+    };
+    const { reference, fast } = bothModes((mode) => runRowConv(mode, { op: "wave", id: 2, wave: bottom, alongside: [top] }));
+    expect(fast).toEqual(reference);
+    // As one 12-MAC wave: issues in 6..17, pipeline 18..19, done in 19, seen in 20.
+    expect(reference.done).toEqual([
+      [5, 4],
+      [20, 19],
+    ]);
+    expect(reference.psums).toEqual([
+      ...[0, 1, 2].map((c) => expectedRowConv(0, c)),
+      ...[0, 1, 2].map((c) => [...expectedRowConv(1, c).slice(0, 2), 0, 0]),
+    ]);
+    const c = reference.counters;
+    expect(c["pe.mac"]).toBe(12 * 3 + 6 * 3);
+    expect(c["rf.read.input"]).toBe(54);
+    expect(c["rf.read.psum"]).toBe(4 * 3 + 2 * 3);
+    // Row 1 issues in the first 6 of the 12 issue cycles, then waits for row 0.
+    expect(c["pe.busy"]).toBe(12 * 3 + 6 * 3);
+    expect(c["pe.idle.unmapped"]).toBe(6 * 3);
+    expect(c["pe.idle.pipeline"]).toBe(2 * 6);
+    const h = loadRowConv("fast");
+    h.s.send(h.cmd, { op: "wave", id: 2, wave: ROW_CONV, alongside: [{ ...ROW_CONV, pes: { row0: 1, col0: 2, rows: 1, cols: 1 } }] }, 5);
+    expect(() => h.e.run({ maxCycles: 1000 })).toThrow(/waves 0 and 1 of one command both cover PE 5/);
   });
 
   it("checked mode: a MAC reading an operand left over from another tile throws", () => {

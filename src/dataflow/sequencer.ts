@@ -724,6 +724,15 @@ class Program {
           }
           after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads));
         }
+        // The iteration's local fills (psum init, padding) go as one command: each PE writes its own.
+        if (direct.length > 1) {
+          const [first, ...rest] = direct.map((q) => {
+            if (q.to !== "pe" || q.msg.op !== "fill") throw new InvariantError("sequencer", "an iteration's direct commands must be fills");
+            return q.msg;
+          });
+          direct.length = 0;
+          direct.push({ to: "pe", msg: { ...first!, alongside: rest } });
+        }
         const waveKeys = new Float64Array(pes).fill(NaN);
         for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, ALL_DIMS, sizes);
         // One command: the PEs' tiles of different shapes (edge tiles) run as waves side by side.

@@ -13,7 +13,8 @@
  * cycle s + I + L - 1 (its `done` is visible to the driver in cycle s + I + L); a command with
  * several waves takes I of its longest wave. The MACs of issue
  * cycle k are those of flattened indices [k m, (k + 1) m). A fill of n entries per PE takes
- * ceil(n / rf.writePorts) cycles. Example: T = 10, m = 1, L = 2: popped in cycle 5, done in
+ * ceil(n / rf.writePorts) cycles; a command with several fills takes the most any one PE spends
+ * on its own. Example: T = 10, m = 1, L = 2: popped in cycle 5, done in
  * cycle 16 (docs/timing.md).
  *
  * Exactness: reference mode executes each issue cycle's MACs in that cycle; fast mode executes
@@ -66,15 +67,24 @@ export interface PeWaveCommand {
 }
 
 /** Set `box` of partition `part` to `value` in every PE of `pes` (no network transfer: e.g. psum init, padding). */
-export interface PeFillCommand {
-  readonly op: "fill";
-  readonly id: number;
+export interface PeFill {
   readonly part: RfPartition;
   readonly pes: PeRect;
   readonly box: Box;
   readonly value: number;
   /** The tags to give the words (required in checked mode), strides per box dimension. */
   readonly tags?: PeTagExpect;
+}
+
+/**
+ * A fill, and optionally more fills done at the same time: each PE writes its fills' words
+ * through its own write ports, so the command takes as long as the busiest PE.
+ */
+export interface PeFillCommand extends PeFill {
+  readonly op: "fill";
+  readonly id: number;
+  /** Fills done alongside this one (any rectangles and boxes). */
+  readonly alongside?: readonly PeFill[];
 }
 
 /** A command from the driver. */
@@ -312,9 +322,22 @@ export class PeArray extends Component {
 
   private startCommand(c: PeArrayCommand, now: number): number {
     if (c.op === "fill") {
-      checkRect(this.name, c.pes, this.spec.rows, this.spec.cols);
-      const n = boxSize(c.box.shape);
-      return Math.ceil(n / this.rf.spec.writePorts);
+      if (!c.alongside || c.alongside.length === 0) {
+        checkRect(this.name, c.pes, this.spec.rows, this.spec.cols);
+        return Math.ceil(boxSize(c.box.shape) / this.rf.spec.writePorts);
+      }
+      // Per PE, the cycles of its own fills; the command lasts as long as the busiest PE.
+      const cycles = new Float64Array(this.size);
+      let longest = 1;
+      for (const f of [c, ...c.alongside]) {
+        checkRect(this.name, f.pes, this.spec.rows, this.spec.cols);
+        const t = Math.ceil(boxSize(f.box.shape) / this.rf.spec.writePorts);
+        this.forEachPe(f.pes, (p) => {
+          cycles[p] = cycles[p]! + t;
+          longest = Math.max(longest, cycles[p]!);
+        });
+      }
+      return longest;
     }
     const waves = c.alongside && c.alongside.length > 0 ? [c.wave, ...c.alongside] : [c.wave];
     if (waves.length > 1) this.checkDisjoint(waves);
@@ -382,8 +405,10 @@ export class PeArray extends Component {
 
   private finishCommand(c: PeArrayCommand, now: number): void {
     if (c.op === "fill") {
-      const n = boxSize(c.box.shape);
-      this.forEachPe(c.pes, (p, i, j) => this.rf.fill(c.part, p, c.box, c.value, c.tags ? peTagExpect(c.tags, i, j, c.pes.cols) : undefined, n));
+      for (const f of c.alongside && c.alongside.length > 0 ? [c, ...c.alongside] : [c]) {
+        const n = boxSize(f.box.shape);
+        this.forEachPe(f.pes, (p, i, j) => this.rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
+      }
     } else {
       const a = this.active!;
       this.execute(a.issueCycles);

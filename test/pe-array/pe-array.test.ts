@@ -147,6 +147,24 @@ describe("PeArray MAC waves", () => {
     expect(() => h.e.run({ maxCycles: 1000 })).toThrow(/waves 0 and 1 of one command both cover PE 5/);
   });
 
+  it("does a command's fills together: it takes as long as the busiest PE's own fills", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const h = arrayOnly(mode, false);
+      const row = (r: number) => ({ row0: r, col0: 0, rows: 1, cols: 3 });
+      // Row 0 fills 4 + 2 entries, row 1 fills 4: with one write port, 6 cycles.
+      h.s.send(h.cmd, { op: "fill", id: 1, part: "psum", pes: row(0), box: span(0, 4), value: 0, alongside: [{ part: "input", pes: row(0), box: span(4, 2), value: 7 }, { part: "input", pes: row(1), box: span(0, 4), value: 5 }] });
+      h.e.run({ maxCycles: 100 });
+      return { done: h.s.on("done").map((d) => (d.msg as PeArrayDone).completedAt), counters: h.e.counters.values(), in0: Array.from(h.pe.pe(0, 2).contents("input").slice(0, 6)), in1: Array.from(h.pe.pe(1, 0).contents("input").slice(0, 6)) };
+    });
+    expect(fast).toEqual(reference);
+    // popped in 1, cycles 1..6, done in 6
+    expect(reference.done).toEqual([6]);
+    expect(reference.in0).toEqual([0, 0, 0, 0, 7, 7]);
+    expect(reference.in1).toEqual([5, 5, 5, 5, 0, 0]);
+    expect(reference.counters["rf.fill.psum"]).toBe(12);
+    expect(reference.counters["rf.fill.input"]).toBe(6 + 12);
+  });
+
   it("checked mode: a MAC reading an operand left over from another tile throws", () => {
     const h = loadRowConv("fast");
     h.e.nameTagSpace(1, "x");

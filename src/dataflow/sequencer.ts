@@ -148,7 +148,11 @@ function touched(inSize: number, stride: number, dil: number, pad: number, o0: n
   return out;
 }
 
-/** Groups PE indices (row-major over `cols`) with equal keys into rectangles. */
+/**
+ * Groups PE indices (row-major over `cols`) with equal keys into rectangles (NaN: no PE). A run
+ * of equal keys in a row extends the rectangle above it when that one has the same key and the
+ * same columns; rectangles are listed per key in the order they close.
+ */
 function rectangles(keys: Float64Array, rows: number, cols: number): Map<number, PeRect[]> {
   const out = new Map<number, PeRect[]>();
   interface Open {
@@ -157,35 +161,45 @@ function rectangles(keys: Float64Array, rows: number, cols: number): Map<number,
     readonly cols: number;
     readonly row0: number;
     rows: number;
+    /** The last row this rectangle was extended to. */
+    seen: number;
   }
   const close = (r: Open) => {
     let list = out.get(r.key);
     if (!list) out.set(r.key, (list = []));
     list.push({ row0: r.row0, col0: r.col0, rows: r.rows, cols: r.cols });
   };
-  let prev: Open[] = [];
+  // Open rectangles by first column: the runs of a row partition it, so at most one per column.
+  let prev: (Open | undefined)[] = new Array(cols);
+  let prevList: Open[] = [];
   for (let r = 0; r < rows; r++) {
-    const cur: Open[] = [];
+    const cur: (Open | undefined)[] = new Array(cols);
+    const curList: Open[] = [];
     let c = 0;
     while (c < cols) {
       const key = keys[r * cols + c]!;
       let e = c + 1;
       while (e < cols && keys[r * cols + e] === key) e++;
       if (!Number.isNaN(key)) {
-        const ext = prev.find((p) => p.key === key && p.col0 === c && p.cols === e - c);
-        if (ext) {
-          ext.rows++;
-          cur.push(ext);
+        const up = prev[c];
+        let o: Open;
+        if (up && up.key === key && up.cols === e - c) {
+          up.rows++;
+          up.seen = r;
+          o = up;
         } else {
-          cur.push({ key, col0: c, cols: e - c, row0: r, rows: 1 });
+          o = { key, col0: c, cols: e - c, row0: r, rows: 1, seen: r };
         }
+        cur[c] = o;
+        curList.push(o);
       }
       c = e;
     }
-    for (const p of prev) if (!cur.includes(p)) close(p);
+    for (const p of prevList) if (p.seen !== r) close(p);
     prev = cur;
+    prevList = curList;
   }
-  for (const p of prev) close(p);
+  for (const p of prevList) close(p);
   return out;
 }
 
@@ -594,6 +608,8 @@ class Program {
     const peActive = new Uint8Array(pes);
     const sizes = nest.sizes;
     const zero = new Int32Array(NDIMS);
+    const scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
+    const lastWaves = { keys: new Float64Array(pes), parts: [] as MacWave[], macs: 0 };
 
     const dramStarts: Int32Array[] = [];
     for (const a of nest.iterate(nest.dramLoops, zero)) dramStarts.push(new Int32Array(a)); // iterate() reuses its array
@@ -655,6 +671,7 @@ class Program {
       // the MAC waves of iteration j (they touch no register file); drains, deliveries and the
       // next wave wait for the wave (the register files are single-buffered).
       const planIteration = (gStart: Int32Array): IterationPlan => {
+        // (scratch arrays are only read during planning, never by the plan's closures)
         for (let pe = 0; pe < pes; pe++) {
           const st = peStart[pe]!;
           const off = nest.peOffset[pe]!;
@@ -668,8 +685,8 @@ class Program {
         }
         // PEs whose output tile changes drain first (every holder of a changing tile: PEs that
         // share an output tile change together).
-        const newOutKey = new Float64Array(pes).fill(NaN);
-        const drainMask = new Uint8Array(pes);
+        const newOutKey = scratch.newOut.fill(NaN);
+        const drainMask = scratch.drain.fill(0);
         let anyDrain = false;
         for (let pe = 0; pe < pes; pe++) {
           if (!peActive[pe]) continue;
@@ -690,7 +707,7 @@ class Program {
         const after: (() => Req[])[] = [];
         const direct: Req[] = [];
         {
-          const keys = new Float64Array(pes).fill(NaN);
+          const keys = scratch.keys[0]!.fill(NaN);
           for (let pe = 0; pe < pes; pe++) {
             if (peActive[pe] && rfOutKey[pe] !== newOutKey[pe]) {
               keys[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes); // one fill per tile shape
@@ -701,7 +718,7 @@ class Program {
           direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
         }
         {
-          const keys = new Float64Array(pes).fill(NaN);
+          const keys = scratch.keys[1]!.fill(NaN);
           for (let pe = 0; pe < pes; pe++) {
             if (!peActive[pe]) continue;
             const k = startKey(peStart[pe]!, INPUT_DIMS, sizes);
@@ -713,7 +730,7 @@ class Program {
           after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct));
         }
         {
-          const keys = new Float64Array(pes).fill(NaN);
+          const keys = scratch.keys[2]!.fill(NaN);
           for (let pe = 0; pe < pes; pe++) {
             if (!peActive[pe]) continue;
             const k = startKey(peStart[pe]!, WEIGHT_DIMS, sizes);
@@ -733,11 +750,21 @@ class Program {
           direct.length = 0;
           direct.push({ to: "pe", msg: { ...first!, alongside: rest } });
         }
-        const waveKeys = new Float64Array(pes).fill(NaN);
+        const waveKeys = scratch.keys[3]!.fill(NaN);
         for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, ALL_DIMS, sizes);
         // One command: the PEs' tiles of different shapes (edge tiles) run as waves side by side.
-        const parts: MacWave[] = [];
-        for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) parts.push(this.wave(rect, peStart, peExt));
+        // Unchecked waves depend only on the tile shapes: the last iteration's, when they match.
+        let parts: MacWave[];
+        if (!this.checked && lastWaves.parts.length > 0 && waveKeys.every((k, pe) => k === lastWaves.keys[pe] || (Number.isNaN(k) && Number.isNaN(lastWaves.keys[pe]!)))) {
+          parts = lastWaves.parts;
+          this.countMacs(lastWaves.macs);
+        } else {
+          parts = [];
+          for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) parts.push(this.wave(rect, peStart, peExt));
+          lastWaves.keys.set(waveKeys);
+          lastWaves.parts = parts;
+          lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
+        }
         const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1) } }] : [];
         return { drains, reads, after, direct, waves };
       };

@@ -26,7 +26,8 @@
  * - `systolic`: a TPU-like weight/output/input-stationary systolic array (Jouppi et al., "In-
  *   Datacenter Performance Analysis of a Tensor Processing Unit", ISCA 2017; scaled to 32 x 32 as
  *   SCALE-Sim's default, Samajdar et al., ISPASS 2020): one register per operand and one
- *   accumulator per PE, operands and partial sums forwarded PE to PE over neighbour links.
+ *   accumulator per PE, neighbour links for partial sums. Operands are delivered over the buses,
+ *   not yet forwarded PE to PE: see docs/timing.md, "A systolic fold", for what that changes.
  *
  * DRAM and NoC numbers are our choices where the sources give none; each is commented.
  */
@@ -234,7 +235,8 @@ export const chen2020: ArchSpec = archSpec({
 /**
  * A TPU-like 32 x 32 systolic array (the TPU's MXU is 256 x 256; 32 x 32 is SCALE-Sim's default
  * array). Each PE has one input register, one weight register and one accumulator (1 entry per
- * RF partition) and passes operands and partial sums to its neighbours, one cycle per hop.
+ * RF partition) and neighbour links (one cycle per hop) that carry partial sums; operands arrive
+ * over the edge buses (operand forwarding is not modeled yet, docs/timing.md).
  * Our choices: a 256 KiB GBuf in 32 banks of 64-bit words (32 x 8 B = 256 B per cycle, enough to
  * feed one 16-bit word per row and column per cycle); edge buses of 32 words per cycle (one per
  * row for inputs, one per column for weights, for draining outputs and for reloading psums); DRAM at 32 bytes per

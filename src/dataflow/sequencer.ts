@@ -148,6 +148,39 @@ function touched(inSize: number, stride: number, dil: number, pad: number, o0: n
   return out;
 }
 
+/** A hash of the structure of a tile's pieces: shapes, strides and destinations, not addresses. */
+function structureHash(pieces: readonly Piece[]): number {
+  let h = 0x811c9dc5;
+  const mix = (v: number) => {
+    h = Math.imul(h ^ (v | 0), 16777619);
+    h = Math.imul(h ^ ((v / 4294967296) | 0), 16777619);
+  };
+  const list = (a: readonly number[]) => {
+    mix(a.length);
+    for (const v of a) mix(v);
+  };
+  for (const p of pieces) {
+    list(p.shape);
+    list(p.srcStrides);
+    list(p.tagStrides);
+    mix(p.dst.offset);
+    list(p.dst.strides);
+  }
+  return h;
+}
+
+/** Whether two tiles' pieces have the same structure (see {@link structureHash}). */
+function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean {
+  const eq = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return (
+    a.length === b.length &&
+    a.every((p, i) => {
+      const q = b[i]!;
+      return eq(p.shape, q.shape) && eq(p.srcStrides, q.srcStrides) && eq(p.tagStrides, q.tagStrides) && p.dst.offset === q.dst.offset && eq(p.dst.strides, q.dst.strides);
+    })
+  );
+}
+
 /**
  * Groups PE indices (row-major over `cols`) with equal keys into rectangles (NaN: no PE). A run
  * of equal keys in a row extends the rectangle above it when that one has the same key and the
@@ -155,6 +188,7 @@ function touched(inSize: number, stride: number, dil: number, pad: number, o0: n
  */
 function rectangles(keys: Float64Array, rows: number, cols: number): Map<number, PeRect[]> {
   const out = new Map<number, PeRect[]>();
+  if (keys.every((k) => Number.isNaN(k))) return out;
   interface Open {
     readonly key: number;
     readonly col0: number;
@@ -945,7 +979,8 @@ class Program {
     const MR = this.gbufInputRows, MC = this.gbufInputCols;
     const Ctot = l.inChannels;
     const groups: DeliveryGroup[] = [];
-    const padding = new Map<string, { box: Box; tagBase: Float64Array }>();
+    // Padding bands by box: the PEs that need each (1 / NaN, for rectangles()) and, checked, their tag bases.
+    const padding = new Map<string, { box: Box; need: Float64Array; tagBase: Float64Array | undefined }>();
     for (const [, rects] of rectangles(keys, rows, cols)) {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
@@ -1000,22 +1035,31 @@ class Program {
       if (r1 > r0 && c1 < spanCols) bands.push([r0, r1 - r0, c1, spanCols - c1]);
       for (const [br, bn, bc, bm] of bands) {
         const box: Box = { shape: [...lead, bn, bm], offset: br * SW + bc, strides: [...rfStrides, SW, 1] };
-        const key = `${box.shape.join("x")}@${box.offset}`;
+        const key = `${lead[0]},${lead[1]},${lead[2]},${br},${bn},${bc},${bm}`;
         let band = padding.get(key);
-        if (!band) padding.set(key, (band = { box, tagBase: new Float64Array(rows * cols).fill(NaN) }));
-        const tagBase = this.xTag(start[N]!, ch0, oh + br, ow + bc);
-        for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) band.tagBase[(r.row0 + i) * cols + r.col0 + j] = tagBase;
+        if (!band) padding.set(key, (band = { box, need: new Float64Array(rows * cols).fill(NaN), tagBase: this.checked ? new Float64Array(rows * cols) : undefined }));
+        const tagBase = this.checked ? this.xTag(start[N]!, ch0, oh + br, ow + bc) : 0;
+        for (const r of rects) {
+          for (let i = 0; i < r.rows; i++) {
+            for (let j = 0; j < r.cols; j++) {
+              band.need[(r.row0 + i) * cols + r.col0 + j] = 1;
+              if (band.tagBase) band.tagBase[(r.row0 + i) * cols + r.col0 + j] = tagBase;
+            }
+          }
+        }
       }
     }
     // Padding fills: one command per band shape and rectangle of PEs, with each PE's own tags.
-    for (const { box, tagBase } of padding.values()) {
-      const need = tagBase.map((v) => (Number.isNaN(v) ? NaN : 1));
+    for (const { box, need, tagBase } of padding.values()) {
       for (const [, rects] of rectangles(need, rows, cols)) {
         for (const pes of rects) {
-          const perPe = new Float64Array(pes.rows * pes.cols);
-          for (let i = 0; i < pes.rows; i++) for (let j = 0; j < pes.cols; j++) perPe[i * pes.cols + j] = tagBase[(pes.row0 + i) * cols + pes.col0 + j]!;
-          const tags: PeTagExpect = { space: TAG_SPACE.input, perPe, strides: [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp, this.Wp, 1] };
-          fills.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "input", pes, box, value: this.ops.xZeroPoint, ...(this.checked ? { tags } : {}) } });
+          let tags: { tags: PeTagExpect } | undefined;
+          if (tagBase) {
+            const perPe = new Float64Array(pes.rows * pes.cols);
+            for (let i = 0; i < pes.rows; i++) for (let j = 0; j < pes.cols; j++) perPe[i * pes.cols + j] = tagBase[(pes.row0 + i) * cols + pes.col0 + j]!;
+            tags = { tags: { space: TAG_SPACE.input, perPe, strides: [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp, this.Wp, 1] } };
+          }
+          fills.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "input", pes, box, value: this.ops.xZeroPoint, ...tags } });
         }
       }
     }
@@ -1041,14 +1085,21 @@ class Program {
     // some order) are served together: one read per piece gathers every group's tile, and one
     // transfer hands each PE its group's (a box index per PE). Other groups go one by one.
     const rest: DeliveryGroup[] = [];
-    const signature = (g: DeliveryGroup) =>
-      g.pieces.map((p) => `${p.shape.join("x")}|${p.srcStrides.join(",")}|${p.tagStrides.join(",")}|${p.dst.offset}|${p.dst.strides.join(",")}`).join(";");
-    const classes = new Map<string, DeliveryGroup[]>();
+    // Classes of groups with the same structure, in order of first appearance (found by a hash,
+    // confirmed by comparing the structures).
+    const classes: DeliveryGroup[][] = [];
+    const byHash = new Map<number, DeliveryGroup[][]>();
     for (const g of groups) {
       if (g.pieces.length === 0) continue;
-      const key = signature(g);
-      let list = classes.get(key);
-      if (!list) classes.set(key, (list = []));
+      const h = structureHash(g.pieces);
+      let bucket = byHash.get(h);
+      if (!bucket) byHash.set(h, (bucket = []));
+      let list = bucket.find((c) => sameStructure(c[0]!.pieces, g.pieces));
+      if (!list) {
+        list = [];
+        bucket.push(list);
+        classes.push(list);
+      }
       list.push(g);
     }
     const stepOf = (a: DeliveryGroup, b: DeliveryGroup) => a.pieces.map((p, i) => [b.pieces[i]!.src - p.src, b.pieces[i]!.tag - p.tag] as const);
@@ -1073,7 +1124,7 @@ class Program {
         out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
       });
     };
-    for (const list of classes.values()) {
+    for (const list of classes) {
       list.sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src || a.pieces[0]!.tag - b.pieces[0]!.tag);
       let run: DeliveryGroup[] = [];
       const flush = () => {

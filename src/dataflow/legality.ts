@@ -189,7 +189,7 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
         "rf",
         `mapping.rf.keep.${t}`,
         `${need} entries`,
-        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${parsed.rf.doubleBuffer ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
+        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${parsed.rf.doubleBuffer && t !== "output" ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
       );
     }
   }

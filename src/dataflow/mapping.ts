@@ -23,7 +23,9 @@
  * one PE's). `keep[tensor]` on the gbuf and rf levels says whether that storage holds the tensor's
  * tile (bypass: the tensor goes between the next outer keeping level and the consumer directly).
  * `doubleBuffer` doubles the level's footprint for every tensor it keeps (the next tile is
- * fetched while the current one is used).
+ * fetched while the current one is used), except the rf level's outputs: double-buffered
+ * register files alternate their input and weight tiles, and the psum tile stays one accumulator
+ * (docs/timing.md, the Sequencer).
  *
  * Loop order and index: within a level, loops are listed outermost first. A dimension appears at
  * most once per temporal level and at most once per axis of the spatial level. For one dimension,
@@ -346,13 +348,16 @@ export function tileFootprint(m: Mapping, layer: ConvLayer, level: LevelName, te
 
 /**
  * Words each tensor occupies in a storage level: the tile footprint if the level keeps the
- * tensor (doubled with double buffering), else 0.
+ * tensor (doubled with double buffering, except the rf level's outputs: the psum tile being
+ * accumulated is not double-buffered), else 0.
  */
 export function levelFootprint(m: Mapping, layer: ConvLayer, level: StorageLevelName): TensorWords {
   const lv = m[level];
-  const mult = lv.doubleBuffer ? 2 : 1;
   const out = {} as Record<TensorName, number>;
-  for (const t of TENSORS) out[t] = lv.keep[t] ? tileFootprint(m, layer, level, t) * mult : 0;
+  for (const t of TENSORS) {
+    const mult = lv.doubleBuffer && !(level === "rf" && t === "output") ? 2 : 1;
+    out[t] = lv.keep[t] ? tileFootprint(m, layer, level, t) * mult : 0;
+  }
   return Object.freeze(out);
 }
 

@@ -497,6 +497,8 @@ interface IterationPlan {
   readonly after: (() => Req[])[];
   readonly direct: Req[];
   readonly waves: Req[];
+  /** Whether some PE starts a new output tile (its psums are set to 0). */
+  readonly psumInit: boolean;
 }
 
 /** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */
@@ -532,6 +534,10 @@ class Program {
   private gbufRegions: { input?: readonly GbufRegion[]; weight?: readonly GbufRegion[]; output?: readonly GbufRegion[] } = {};
   private readonly gbufInputRows: number;
   private readonly gbufInputCols: number;
+  /** Double-buffered register files: operands alternate between two halves of their partitions. */
+  private readonly rfDouble: boolean;
+  /** Entries of one RF operand tile (the offset of the second half). */
+  private readonly rfTile: { readonly input: number; readonly weight: number };
 
   constructor(
     private readonly layer: ConvLayer,
@@ -554,6 +560,8 @@ class Program {
     this.spanH = (e[P]! - 1) * layer.strides[0] + (e[R]! - 1) * layer.dilations[0] + 1;
     this.spanW = (e[Q]! - 1) * layer.strides[1] + (e[S]! - 1) * layer.dilations[1] + 1;
     this.pes = this.nest.usedRows * this.nest.usedCols;
+    this.rfDouble = m.rf.doubleBuffer;
+    this.rfTile = { input: e[N]! * e[G]! * e[C]! * this.spanH * this.spanW, weight: e[G]! * e[K]! * e[C]! * e[R]! * e[S]! };
     const ge = this.nest.gbufExtent;
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
     this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
@@ -633,8 +641,13 @@ class Program {
     let gbufOutput: OutputTile | undefined;
     let gbufOutputHas: Uint8Array | undefined;
     const dramHas = new Uint8Array(this.shape.outputElements);
-    const rfInputKey = new Float64Array(pes).fill(NaN);
-    const rfWeightKey = new Float64Array(pes).fill(NaN);
+    // Operand tiles resident in the RFs: per half (one unless the RFs are double-buffered), per PE.
+    const rfKeys = {
+      input: [new Float64Array(pes).fill(NaN), new Float64Array(pes).fill(NaN)],
+      weight: [new Float64Array(pes).fill(NaN), new Float64Array(pes).fill(NaN)],
+    };
+    // The half each operand's next wave reads.
+    const rfHalf = { input: 0, weight: 0 };
     const rfOutKey = new Float64Array(pes).fill(NaN);
     const rfOut: (OutputTile | undefined)[] = new Array(pes).fill(undefined);
     const peStart = Array.from({ length: pes }, () => new Int32Array(NDIMS));
@@ -643,7 +656,7 @@ class Program {
     const sizes = nest.sizes;
     const zero = new Int32Array(NDIMS);
     const scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
-    const lastWaves = { keys: new Float64Array(pes), parts: [] as MacWave[], macs: 0 };
+    const lastWaves = { keys: new Float64Array(pes), parts: [] as MacWave[], macs: 0, bases: { input: 0, weight: 0 } };
 
     const dramStarts: Int32Array[] = [];
     for (const a of nest.iterate(nest.dramLoops, zero)) dramStarts.push(new Int32Array(a)); // iterate() reuses its array
@@ -751,30 +764,40 @@ class Program {
           }
           direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
         }
-        {
-          const keys = scratch.keys[1]!.fill(NaN);
+        const psumFills = direct.length;
+        const operandKeys = (part: "input" | "weight", dims: readonly number[], keys: Float64Array): void => {
+          // Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the
+          // operand stays in its half while every PE's tile is unchanged; otherwise it moves to
+          // the other half (which the running wave does not read), and every PE whose tile there
+          // is not the one it needs gets it.
+          let h = rfHalf[part];
+          if (this.rfDouble) {
+            const cur = rfKeys[part][h]!;
+            let stay = true;
+            for (let pe = 0; pe < pes && stay; pe++) if (peActive[pe] && startKey(peStart[pe]!, dims, sizes) !== cur[pe]) stay = false;
+            if (!stay) h = rfHalf[part] = 1 - h;
+          }
+          const held = rfKeys[part][h]!;
           for (let pe = 0; pe < pes; pe++) {
             if (!peActive[pe]) continue;
-            const k = startKey(peStart[pe]!, INPUT_DIMS, sizes);
-            if (k !== rfInputKey[pe]) {
+            const k = startKey(peStart[pe]!, dims, sizes);
+            if (k !== held[pe]) {
               keys[pe] = k;
-              rfInputKey[pe] = k;
+              held[pe] = k;
             }
           }
-          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct));
+        };
+        {
+          const keys = scratch.keys[1]!.fill(NaN);
+          operandKeys("input", INPUT_DIMS, keys);
+          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input));
         }
         {
           const keys = scratch.keys[2]!.fill(NaN);
-          for (let pe = 0; pe < pes; pe++) {
-            if (!peActive[pe]) continue;
-            const k = startKey(peStart[pe]!, WEIGHT_DIMS, sizes);
-            if (k !== rfWeightKey[pe]) {
-              keys[pe] = k;
-              rfWeightKey[pe] = k;
-            }
-          }
-          after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads));
+          operandKeys("weight", WEIGHT_DIMS, keys);
+          after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads, rfHalf.weight * this.rfTile.weight));
         }
+        const bases = { input: rfHalf.input * this.rfTile.input, weight: rfHalf.weight * this.rfTile.weight };
         // The iteration's local fills (psum init, padding) go as one command: each PE writes its own.
         if (direct.length > 1) {
           const [first, ...rest] = direct.map((q) => {
@@ -789,31 +812,44 @@ class Program {
         // One command: the PEs' tiles of different shapes (edge tiles) run as waves side by side.
         // Unchecked waves depend only on the tile shapes: the last iteration's, when they match.
         let parts: MacWave[];
-        if (!this.checked && lastWaves.parts.length > 0 && waveKeys.every((k, pe) => k === lastWaves.keys[pe] || (Number.isNaN(k) && Number.isNaN(lastWaves.keys[pe]!)))) {
+        if (
+          !this.checked &&
+          lastWaves.parts.length > 0 &&
+          lastWaves.bases.input === bases.input &&
+          lastWaves.bases.weight === bases.weight &&
+          waveKeys.every((k, pe) => k === lastWaves.keys[pe] || (Number.isNaN(k) && Number.isNaN(lastWaves.keys[pe]!)))
+        ) {
           parts = lastWaves.parts;
           this.countMacs(lastWaves.macs);
         } else {
           parts = [];
-          for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) parts.push(this.wave(rect, peStart, peExt));
+          for (const [, rects] of rectangles(waveKeys, rows, cols)) for (const rect of rects) parts.push(this.wave(rect, peStart, peExt, bases));
           lastWaves.keys.set(waveKeys);
+          lastWaves.bases = bases;
           lastWaves.parts = parts;
           lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
         }
         const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1) } }] : [];
-        return { drains, reads, after, direct, waves };
+        return { drains, reads, after, direct, waves, psumInit: psumFills > 0 };
       };
       const readReason: WaitReason = m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram";
       const gbufStarts = nest.iterate(nest.gbufLoops, dStart);
-      const first = gbufStarts.next();
-      let cur: IterationPlan | undefined = first.done ? undefined : planIteration(first.value);
+      const planNext = (): IterationPlan | undefined => {
+        const nx = gbufStarts.next();
+        return nx.done ? undefined : planIteration(nx.value);
+      };
+      if (this.rfDouble) {
+        yield* this.runDoubleBuffered(planNext, readReason, (d) => this.drainTiles(d, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas));
+        continue;
+      }
+      let cur = planNext();
       if (cur && cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
       while (cur) {
         if (cur.drains.length > 0) yield* this.drainTiles(cur.drains, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
         const sends: Req[] = [...cur.direct];
         for (const f of cur.after) sends.push(...f());
         if (sends.length > 0) yield* this.stepAndCollect(this.step("network", sends));
-        const nx = gbufStarts.next();
-        const next = nx.done ? undefined : planIteration(nx.value);
+        const next = planNext();
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
         yield* this.stepAndCollect(this.step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));
@@ -824,6 +860,61 @@ class Program {
     yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
     if (gbufOutput) yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
     for (const e of evictions) if (e) yield { reason: "drain", reqs: [], join: e };
+  }
+
+  /**
+   * The gbuf iterations of one dram tile with double-buffered register files: iteration j + 1's
+   * operands are delivered (into the halves iteration j's wave does not read) while j's wave runs,
+   * with the GBuf (or DRAM) reads of j + 2. An iteration that drains or starts output tiles waits
+   * for the wave before it (the psum partition holds one tile); its operands' reads go with the
+   * previous iteration's deliveries, so the pipeline refills at once.
+   */
+  private *runDoubleBuffered(
+    planNext: () => IterationPlan | undefined,
+    readReason: WaitReason,
+    drain: (d: readonly DrainEntry[]) => Generator<Step, void, Map<number, Resp>>,
+  ): Generator<Step, void, Map<number, Resp>> {
+    const sendsOf = (p: IterationPlan): Req[] => {
+      const out: Req[] = [...p.direct];
+      for (const f of p.after) out.push(...f());
+      return out;
+    };
+    // An iteration can be delivered during the previous wave unless it drains or starts output tiles.
+    const overlappable = (p: IterationPlan | undefined): p is IterationPlan => p !== undefined && p.drains.length === 0 && !p.psumInit;
+    let cur = planNext();
+    if (cur && cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
+    let delivered = false;
+    let next: IterationPlan | undefined;
+    // Whether next's reads have been issued (those of an overlappable iteration go one step early).
+    let nextRead = false;
+    while (cur) {
+      if (!delivered) {
+        // Not overlapped: drains, then the deliveries (with the next iteration's reads if it can
+        // then be delivered during this wave).
+        if (cur.drains.length > 0) yield* drain(cur.drains);
+        next = planNext();
+        nextRead = overlappable(next);
+        const reqs = [...sendsOf(cur), ...(nextRead ? next!.reads : [])];
+        if (reqs.length > 0) yield* this.stepAndCollect(this.step("network", reqs));
+      }
+      if (overlappable(next) && nextRead) {
+        // cur's wave, next's deliveries into the other halves, and the reads of the one after.
+        const after = planNext();
+        const early = overlappable(after);
+        const reqs = [...cur.waves, ...sendsOf(next), ...(early ? after.reads : [])];
+        yield* this.stepAndCollect(this.step(early && after.reads.length > 0 ? readReason : "network", reqs));
+        cur = next;
+        next = after;
+        nextRead = early;
+        delivered = true;
+      } else {
+        // cur's wave with next's reads (as with single-buffered register files).
+        const reads = next && !nextRead ? next.reads : [];
+        yield* this.stepAndCollect(this.step(reads.length > 0 ? readReason : "control", [...cur.waves, ...reads]));
+        cur = next;
+        delivered = false;
+      }
+    }
   }
 
   /**
@@ -970,6 +1061,7 @@ class Program {
     half: number,
     reads: Req[],
     fills: Req[],
+    rfBase: number,
   ): (() => Req[])[] {
     const l = this.layer;
     const fromGbuf = this.m.gbuf.keep.input;
@@ -1013,7 +1105,7 @@ class Program {
               srcStrides: fromGbuf ? [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * a.srcStep, b.srcStep] : [Ctot * HW, this.Cg * HW, HW, l.inWidth * a.coordStep, b.coordStep],
               tag: this.xTag(start[N]!, ch0, a.coord0 + l.pads[0], b.coord0 + l.pads[1]),
               tagStrides: [...tagStrides3, this.Wp * a.coordStep, b.coordStep],
-              dst: { shape, offset: a.dst0 * SW + b.dst0, strides: [...rfStrides, SW * a.dstStep, b.dstStep] },
+              dst: { shape, offset: rfBase + a.dst0 * SW + b.dst0, strides: [...rfStrides, SW * a.dstStep, b.dstStep] },
             });
           }
         }
@@ -1034,7 +1126,7 @@ class Program {
       if (r1 > r0 && c0 > 0) bands.push([r0, r1 - r0, 0, c0]);
       if (r1 > r0 && c1 < spanCols) bands.push([r0, r1 - r0, c1, spanCols - c1]);
       for (const [br, bn, bc, bm] of bands) {
-        const box: Box = { shape: [...lead, bn, bm], offset: br * SW + bc, strides: [...rfStrides, SW, 1] };
+        const box: Box = { shape: [...lead, bn, bm], offset: rfBase + br * SW + bc, strides: [...rfStrides, SW, 1] };
         const key = `${lead[0]},${lead[1]},${lead[2]},${br},${bn},${bc},${bm}`;
         let band = padding.get(key);
         if (!band) padding.set(key, (band = { box, need: new Float64Array(rows * cols).fill(NaN), tagBase: this.checked ? new Float64Array(rows * cols) : undefined }));
@@ -1160,6 +1252,7 @@ class Program {
     gbufWeight: { start: Int32Array; ext: Int32Array } | undefined,
     half: number,
     reads: Req[],
+    rfBase: number,
   ): (() => Req[])[] {
     const l = this.layer;
     const out: (() => Req[])[] = [];
@@ -1177,7 +1270,7 @@ class Program {
         : this.wDram(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
     const tagOf = (st: Int32Array) => this.wIndex(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
     const srcStrides = fromGbuf ? gStrides : this.wDramStrides();
-    const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: 0, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
+    const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: rfBase, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
     const read = (id: number, box: Box, tag: { offset: number; strides: number[] }): Req =>
       fromGbuf
         ? { to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.weight![half]!, box, ...(this.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
@@ -1267,14 +1360,15 @@ class Program {
   /** Unchecked waves depend only on the rectangle and the loop counts: built once, frozen, reused. */
   private readonly waveCache = new Map<string, MacWave>();
 
-  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[]): MacWave {
+  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[], bases: { readonly input: number; readonly weight: number }): MacWave {
     const l = this.layer;
     const cols = this.nest.usedCols;
     const ext = peExt[rect.row0 * cols + rect.col0]!;
+    const cacheKey = () => `${rect.row0},${rect.col0},${rect.rows},${rect.cols}@${bases.input},${bases.weight}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
     if (!this.checked) {
       let macs = rect.rows * rect.cols;
       for (const lp of this.nest.rfLoops) macs *= ext[lp.dim]!;
-      const key = `${rect.row0},${rect.col0},${rect.rows},${rect.cols}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
+      const key = cacheKey();
       const hit = this.waveCache.get(key);
       if (hit) {
         this.countMacs(macs);
@@ -1312,8 +1406,8 @@ class Program {
     const wave: MacWave = {
       pes: rect,
       loops,
-      input: { offset: 0, strides: dims.map((d) => inE[d]!) },
-      weight: { offset: 0, strides: dims.map((d) => wE[d]!) },
+      input: { offset: bases.input, strides: dims.map((d) => inE[d]!) },
+      weight: { offset: bases.weight, strides: dims.map((d) => wE[d]!) },
       psum: { offset: 0, strides: dims.map((d) => pE[d]!) },
       inputZero: this.ops.xZeroPoint,
       weightZero: this.ops.wZeroPoint,
@@ -1340,10 +1434,7 @@ class Program {
           }
         : {}),
     };
-    if (!this.checked) {
-      const key = `${rect.row0},${rect.col0},${rect.rows},${rect.cols}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
-      this.waveCache.set(key, Object.freeze(wave));
-    }
+    if (!this.checked) this.waveCache.set(cacheKey(), Object.freeze(wave));
     return wave;
   }
 

@@ -194,8 +194,12 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
   let gbufHas = new Set<number>();
   let gbufOut: { s: Vec; e: Vec } | undefined;
   let gKeyIn: string | undefined, gKeyW: string | undefined, gKeyOut: string | undefined;
-  const peIn: (string | undefined)[] = new Array(pes).fill(undefined);
-  const peW: (string | undefined)[] = new Array(pes).fill(undefined);
+  // Operand tiles per RF half (two when the RFs are double-buffered) and the half in use: an
+  // operand moves to the other half when some active PE needs a tile its half does not hold.
+  const halves = { input: [new Array<string | undefined>(pes).fill(undefined), new Array<string | undefined>(pes).fill(undefined)], weight: [new Array<string | undefined>(pes).fill(undefined), new Array<string | undefined>(pes).fill(undefined)] };
+  const inUse = { input: 0, weight: 0 };
+  let peIn = halves.input[0]!;
+  let peW = halves.weight[0]!;
   const peOut: ({ key: string; s: Vec; e: Vec } | undefined)[] = new Array(pes).fill(undefined);
 
   const accumulate = (s: Vec, e: Vec) => {
@@ -308,6 +312,15 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
         if (active[pe] && o && o.key !== key(st[pe]!, OUT_DIMS)) leaving.add(o.key);
       }
       if (leaving.size > 0) drain((pe) => leaving.has(peOut[pe]!.key));
+      if (m.rf.doubleBuffer) {
+        const flip = (t: "input" | "weight", dims: readonly D[]) => {
+          const held = halves[t][inUse[t]]!;
+          if (st.some((s, pe) => active[pe] && held[pe] !== key(s, dims))) inUse[t] = 1 - inUse[t];
+          return halves[t][inUse[t]]!;
+        };
+        peIn = flip("input", IN_DIMS);
+        peW = flip("weight", W_DIMS);
+      }
       const sources = { input: new Set<string>(), weight: new Set<string>() };
       for (let pe = 0; pe < pes; pe++) {
         if (!active[pe]) continue;

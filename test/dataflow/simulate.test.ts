@@ -420,7 +420,7 @@ function smallFactorMapping(l: ConvLayer, arch: ArchSpec, seed: number): Mapping
       dram: { loops: shuffle(dr) },
       gbuf: { loops: shuffle(gb), keep: { input: rnd() < 0.8, weight: rnd() < 0.8, output: rnd() < 0.8 }, doubleBuffer: rnd() < 0.3 },
       spatial: { loops: shuffle(sp) },
-      rf: { loops: shuffle(rf), keep: { input: true, weight: true, output: true }, doubleBuffer: false },
+      rf: { loops: shuffle(rf), keep: { input: true, weight: true, output: true }, doubleBuffer: rnd() < 0.4 },
     };
     if (checkMapping(m, l, arch).ok) return m;
   }
@@ -430,12 +430,14 @@ function smallFactorMapping(l: ConvLayer, arch: ArchSpec, seed: number): Mapping
 describe("random layers x random legal mappings", () => {
   it("run bit-exactly in checked mode, count what the model counts, and never beat the bounds", () => {
     let runs = 0;
+    let doubleBuffered = 0;
     fc.assert(
       fc.property(simulableLayer, fc.nat(2), fc.integer(), OPERAND, OPERAND, (l, a, seed, xt, wt) => {
         const arch = ARCHS[a]!;
         const m = legalRandomMapping(l, arch, seed);
         if (!m) return;
         runs++;
+        if (m.rf.doubleBuffer) doubleBuffered++;
         const types = { input: xt, weight: wt };
         const zp = { input: xt === "uint8" ? 3 : -3, weight: wt === "uint8" ? 250 : 11 };
         const r = simulate({ layer: l, arch, dataflow: m, checked: true, seed, types, zeroPoints: zp });
@@ -470,6 +472,7 @@ describe("random layers x random legal mappings", () => {
       { numRuns: 120 },
     );
     expect(runs).toBeGreaterThan(60);
+    expect(doubleBuffered).toBeGreaterThan(10);
   });
 
   it("on a pocket-sized arch, medium layers: the GBuf-boundary bound is positive and never beaten", () => {
@@ -836,5 +839,34 @@ describe("bad input is a ConfigError naming the field", () => {
 
   it("options that are not an object", () => {
     expect(configError(() => simulate(null as unknown as SimulateOptions)).field).toBe("options");
+  });
+});
+
+describe("double-buffered register files", () => {
+  it("deliver the next operands during the wave: same outputs and counts, fewer cycles, in both engine modes", () => {
+    const layer = convLayer({ inChannels: 8, inHeight: 9, inWidth: 9, outChannels: 24, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
+    const base = resolveArch("chen2020");
+    // Twice the operand entries: room for the same tile twice.
+    const arch = resolveArch("chen2020", { rf: { inputEntries: 2 * base.rf.inputEntries, weightEntries: 2 * base.rf.weightEntries } });
+    const single = simulate({ layer, arch: base, dataflow: "chen2020", types: { input: "int8", weight: "int8" } }).mapping;
+    const double = { ...single, rf: { ...single.rf, doubleBuffer: true } };
+    const run = (m: Mapping, mode: "fast" | "reference", checked: boolean) =>
+      simulate({ layer, arch, dataflow: m, mode, checked, types: { input: "int8", weight: "int8" }, zeroPoints: { input: 5, weight: -2 } });
+    const s = run(single, "fast", true);
+    const d = run(double, "fast", true);
+    expect(s.verification.ok && d.verification.ok).toBe(true);
+    const counts = (r: SimulationResult) => Object.fromEntries(Object.entries(r.counters).filter(([k]) => !k.startsWith("pe.busy") && !k.startsWith("pe.idle")).map(([k, v]) => [k, v.value]));
+    expect(counts(d)).toEqual(counts(s));
+    expect(d.cycles).toBeLessThan(s.cycles);
+    expect([s.cycles, d.cycles]).toEqual([16061, 14653]); // docs/timing.md
+    const share = (r: SimulationResult, k: string) => Math.round((r.counters[k]!.value / (r.cycles * 168)) * 1000) / 10;
+    expect([share(s, "pe.idle.network"), share(d, "pe.idle.network")]).toEqual([11.3, 1.8]);
+    // Each half is a full tile: a tile that does not fit twice is refused.
+    expect(() => simulate({ layer, arch: base, dataflow: double })).toThrow(ConfigError);
+    // The engine modes and checked mode agree.
+    const ref = run(double, "reference", false);
+    expect(ref.cycles).toBe(d.cycles);
+    expect(Array.from(ref.output)).toEqual(Array.from(d.output));
+    expect(counts(ref)).toEqual(counts(d));
   });
 });

@@ -43,7 +43,7 @@
 import { Component, InvariantError, Outbox, type Box, type Engine, type InPort, type OutPort, type Payload, type WordArray } from "../core/index.js";
 import type { ArchSpec } from "../arch/spec.js";
 import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../memory/index.js";
-import type { MacWave, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeRect, PeTagExpect, WaitReason } from "../pe-array/index.js";
+import type { MacWave, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeFillCommand, PeRect, PeSlideCommand, PeTagExpect, WaitReason } from "../pe-array/index.js";
 import { convShape, type ConvLayer, type ConvShape } from "../workload/layer.js";
 import type { OperandType } from "../workload/dtype.js";
 import { maxTouchedInputs, inputAxis, type Mapping } from "./mapping.js";
@@ -146,6 +146,18 @@ function touched(inSize: number, stride: number, dil: number, pad: number, o0: n
   const out: number[] = [];
   for (let i = 0; i < inSize; i++) if (seen[i]) out.push(i);
   return out;
+}
+
+/** Replaces a list of PE-array fills (or slides) by one command that carries the others alongside. */
+function mergeCommands(list: Req[], op: "fill" | "slide"): void {
+  if (list.length < 2) return;
+  const msgs = list.map((q) => {
+    if (q.to !== "pe" || q.msg.op !== op) throw new InvariantError("sequencer", `expected only ${op} commands to merge`);
+    return q.msg;
+  });
+  const [first, ...rest] = msgs as (PeFillCommand | PeSlideCommand)[];
+  list.length = 0;
+  list.push({ to: "pe", msg: { ...first!, alongside: rest } as PeArrayCommand });
 }
 
 /** A hash of the structure of a tile's pieces: shapes, strides and destinations, not addresses. */
@@ -477,6 +489,22 @@ interface Piece {
   readonly dst: Box;
 }
 
+/** Where an input tile sits in a PE's register file: its channels and its span (padded coordinates). */
+interface InputSpan {
+  readonly n: number;
+  readonly ch0: number;
+  readonly en: number;
+  readonly eg: number;
+  readonly ec: number;
+  /** Padded row and column of the span's origin, and its size. */
+  readonly oh: number;
+  readonly ow: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Every row and column of the span is read by some window or is padding (so all of it is valid). */
+  readonly dense: boolean;
+}
+
 /** PEs that share one tile (one or more rectangles) and the pieces of that tile. */
 interface DeliveryGroup {
   readonly rects: PeRect[];
@@ -497,6 +525,8 @@ interface IterationPlan {
   readonly after: (() => Req[])[];
   readonly direct: Req[];
   readonly waves: Req[];
+  /** Halo moves within the PEs' register files, done before the deliveries. */
+  readonly moves: Req[];
   /** Whether some PE starts a new output tile (its psums are set to 0). */
   readonly psumInit: boolean;
 }
@@ -648,6 +678,8 @@ class Program {
     };
     // The half each operand's next wave reads.
     const rfHalf = { input: 0, weight: 0 };
+    // Single-buffered: the input span each PE holds (for halo reuse); shared by PEs that share it.
+    const inputSpans: (InputSpan | undefined)[] = new Array(pes).fill(undefined);
     const rfOutKey = new Float64Array(pes).fill(NaN);
     const rfOut: (OutputTile | undefined)[] = new Array(pes).fill(undefined);
     const peStart = Array.from({ length: pes }, () => new Int32Array(NDIMS));
@@ -765,6 +797,7 @@ class Program {
           direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
         }
         const psumFills = direct.length;
+        const moves: Req[] = [];
         const operandKeys = (part: "input" | "weight", dims: readonly number[], keys: Float64Array): void => {
           // Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the
           // operand stays in its half while every PE's tile is unchanged; otherwise it moves to
@@ -790,7 +823,7 @@ class Program {
         {
           const keys = scratch.keys[1]!.fill(NaN);
           operandKeys("input", INPUT_DIMS, keys);
-          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input));
+          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input, this.rfDouble ? undefined : inputSpans, moves));
         }
         {
           const keys = scratch.keys[2]!.fill(NaN);
@@ -799,14 +832,7 @@ class Program {
         }
         const bases = { input: rfHalf.input * this.rfTile.input, weight: rfHalf.weight * this.rfTile.weight };
         // The iteration's local fills (psum init, padding) go as one command: each PE writes its own.
-        if (direct.length > 1) {
-          const [first, ...rest] = direct.map((q) => {
-            if (q.to !== "pe" || q.msg.op !== "fill") throw new InvariantError("sequencer", "an iteration's direct commands must be fills");
-            return q.msg;
-          });
-          direct.length = 0;
-          direct.push({ to: "pe", msg: { ...first!, alongside: rest } });
-        }
+        mergeCommands(direct, "fill");
         const waveKeys = scratch.keys[3]!.fill(NaN);
         for (let pe = 0; pe < pes; pe++) if (peActive[pe]) waveKeys[pe] = startKey(peExt[pe]!, ALL_DIMS, sizes);
         // One command: the PEs' tiles of different shapes (edge tiles) run as waves side by side.
@@ -830,7 +856,9 @@ class Program {
           lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
         }
         const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1) } }] : [];
-        return { drains, reads, after, direct, waves, psumInit: psumFills > 0 };
+        // The iteration's halo slides go as one command.
+        mergeCommands(moves, "slide");
+        return { drains, reads, moves, after, direct, waves, psumInit: psumFills > 0 };
       };
       const readReason: WaitReason = m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram";
       const gbufStarts = nest.iterate(nest.gbufLoops, dStart);
@@ -846,6 +874,8 @@ class Program {
       if (cur && cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
       while (cur) {
         if (cur.drains.length > 0) yield* this.drainTiles(cur.drains, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+        // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
+        if (cur.moves.length > 0) yield* this.stepAndCollect(this.step("network", cur.moves));
         const sends: Req[] = [...cur.direct];
         for (const f of cur.after) sends.push(...f());
         if (sends.length > 0) yield* this.stepAndCollect(this.step("network", sends));
@@ -1051,6 +1081,13 @@ class Program {
   // ---------------------------------------------------------------------------------------------
   // GBuf (or DRAM) -> RF
 
+  /**
+   * Deliveries (and padding fills) of the PEs' new input tiles. With `spans` (single-buffered
+   * register files), a PE whose new tile overlaps its resident one in the same channels keeps the
+   * overlap: one move per rectangle of PEs shifts it to its new place in the span (`moves`), and
+   * only the rest of the new span is delivered or padded (a sliding window keeping its halo).
+   * Only dense spans (every row and column of the span read or padding) take part.
+   */
   private deliverInputs(
     keys: Float64Array,
     rows: number,
@@ -1062,6 +1099,8 @@ class Program {
     reads: Req[],
     fills: Req[],
     rfBase: number,
+    spans: (InputSpan | undefined)[] | undefined,
+    moves: Req[],
   ): (() => Req[])[] {
     const l = this.layer;
     const fromGbuf = this.m.gbuf.keep.input;
@@ -1070,9 +1109,12 @@ class Program {
     const ge = this.nest.gbufExtent;
     const MR = this.gbufInputRows, MC = this.gbufInputCols;
     const Ctot = l.inChannels;
+    const HW = l.inHeight * l.inWidth;
     const groups: DeliveryGroup[] = [];
     // Padding bands by box: the PEs that need each (1 / NaN, for rectangles()) and, checked, their tag bases.
     const padding = new Map<string, { box: Box; need: Float64Array; tagBase: Float64Array | undefined }>();
+    const rfStrides = [re[G]! * re[C]! * SH * SW, re[C]! * SH * SW, SH * SW];
+    const tagStrides3 = [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp];
     for (const [, rects] of rectangles(keys, rows, cols)) {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
@@ -1083,63 +1125,108 @@ class Program {
       const spanCols = (ext[Q]! - 1) * l.strides[1] + (ext[S]! - 1) * l.dilations[1] + 1;
       const { rows: rr, cols: cc } = this.inputRowsCols(start, ext);
       const ch0 = start[G]! * this.Cg + start[C]!;
-      const rfStrides = [re[G]! * re[C]! * SH * SW, re[C]! * SH * SW, SH * SW];
-      const tagStrides3 = [Ctot * this.Hp * this.Wp, this.Cg * this.Hp * this.Wp, this.Hp * this.Wp];
       const lead = [ext[N]!, ext[G]!, ext[C]!];
-      if (rr.length > 0 && cc.length > 0) {
-        const srcRow = fromGbuf ? (c: number) => gbufInput!.rowRank.get(c)! : (c: number) => c;
-        const srcCol = fromGbuf ? (c: number) => gbufInput!.colRank.get(c)! : (c: number) => c;
-        const rowRuns = runsOf(rr, srcRow, (c) => c + l.pads[0] - oh);
-        const colRuns = runsOf(cc, srcCol, (c) => c + l.pads[1] - ow);
-        const pieces: Piece[] = [];
-        const HW = l.inHeight * l.inWidth;
-        for (const a of rowRuns) {
-          for (const b of colRuns) {
-            const shape = [...lead, a.count, b.count];
-            const gs = gbufInput?.start;
-            pieces.push({
-              shape,
-              src: fromGbuf
-                ? (((start[N]! - gs![N]!) * ge[G]! + (start[G]! - gs![G]!)) * ge[C]! + (start[C]! - gs![C]!)) * MR * MC + a.src0 * MC + b.src0
-                : this.xIndex(start[N]!, ch0, a.coord0, b.coord0),
-              srcStrides: fromGbuf ? [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * a.srcStep, b.srcStep] : [Ctot * HW, this.Cg * HW, HW, l.inWidth * a.coordStep, b.coordStep],
-              tag: this.xTag(start[N]!, ch0, a.coord0 + l.pads[0], b.coord0 + l.pads[1]),
-              tagStrides: [...tagStrides3, this.Wp * a.coordStep, b.coordStep],
-              dst: { shape, offset: rfBase + a.dst0 * SW + b.dst0, strides: [...rfStrides, SW * a.dstStep, b.dstStep] },
-            });
-          }
-        }
-        groups.push({ rects, pieces });
-      }
-      // Padding: the parts of the span outside the real input hold the zero point (filled in place).
-      const bands: [number, number, number, number][] = []; // [row0, rowCount, col0, colCount] in span coordinates
-      const realTop = l.pads[0] - oh; // span row of real row 0
-      const realBottom = realTop + l.inHeight; // exclusive
+      // Span coordinates of the real input: rows [realTop, realBottom), columns [realLeft, realRight).
+      const realTop = l.pads[0] - oh;
+      const realBottom = realTop + l.inHeight;
       const realLeft = l.pads[1] - ow;
       const realRight = realLeft + l.inWidth;
-      const r0 = Math.max(0, Math.min(spanRows, realTop));
-      const r1 = Math.max(r0, Math.min(spanRows, realBottom));
-      const c0 = Math.max(0, Math.min(spanCols, realLeft));
-      const c1 = Math.max(c0, Math.min(spanCols, realRight));
-      if (r0 > 0) bands.push([0, r0, 0, spanCols]);
-      if (r1 < spanRows) bands.push([r1, spanRows - r1, 0, spanCols]);
-      if (r1 > r0 && c0 > 0) bands.push([r0, r1 - r0, 0, c0]);
-      if (r1 > r0 && c1 < spanCols) bands.push([r0, r1 - r0, c1, spanCols - c1]);
-      for (const [br, bn, bc, bm] of bands) {
-        const box: Box = { shape: [...lead, bn, bm], offset: rfBase + br * SW + bc, strides: [...rfStrides, SW, 1] };
-        const key = `${lead[0]},${lead[1]},${lead[2]},${br},${bn},${bc},${bm}`;
-        let band = padding.get(key);
-        if (!band) padding.set(key, (band = { box, need: new Float64Array(rows * cols).fill(NaN), tagBase: this.checked ? new Float64Array(rows * cols) : undefined }));
-        const tagBase = this.checked ? this.xTag(start[N]!, ch0, oh + br, ow + bc) : 0;
-        for (const r of rects) {
-          for (let i = 0; i < r.rows; i++) {
-            for (let j = 0; j < r.cols; j++) {
-              band.need[(r.row0 + i) * cols + r.col0 + j] = 1;
-              if (band.tagBase) band.tagBase[(r.row0 + i) * cols + r.col0 + j] = tagBase;
+      const clip = (v: number, n: number) => Math.max(0, Math.min(n, v));
+      const dense = rr.length === clip(realBottom, spanRows) - clip(realTop, spanRows) && cc.length === clip(realRight, spanCols) - clip(realLeft, spanCols);
+      const span: InputSpan = { n: start[N]!, ch0, en: ext[N]!, eg: ext[G]!, ec: ext[C]!, oh, ow, rows: spanRows, cols: spanCols, dense };
+      // The part of the resident span this group keeps (padded coordinates), if any.
+      let keep: { r0: number; r1: number; c0: number; c1: number } | undefined;
+      let moveFrom = 0;
+      if (spans) {
+        const old = spans[pe0];
+        const same = old !== undefined && rects.every((r) => {
+          for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) if (spans[(r.row0 + i) * cols + r.col0 + j] !== old) return false;
+          return true;
+        });
+        if (same && old.dense && dense && old.n === span.n && old.ch0 === ch0 && old.en === span.en && old.eg === span.eg && old.ec === span.ec) {
+          const r0 = Math.max(old.oh, oh), r1 = Math.min(old.oh + old.rows, oh + spanRows);
+          const c0 = Math.max(old.ow, ow), c1 = Math.min(old.ow + old.cols, ow + spanCols);
+          if (r1 > r0 && c1 > c0) keep = { r0, r1, c0, c1 };
+        }
+        if (keep) {
+          // Where the kept words sit in the old span and go in the new one.
+          moveFrom = (keep.r0 - old!.oh) * SW + (keep.c0 - old!.ow);
+        }
+        for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) spans[(r.row0 + i) * cols + r.col0 + j] = span;
+      }
+      if (keep) {
+        const o = { src: moveFrom, dst: (keep.r0 - oh) * SW + (keep.c0 - ow) };
+        const shape = [...lead, keep.r1 - keep.r0, keep.c1 - keep.c0];
+        const src: Box = { shape, offset: rfBase + o.src, strides: [...rfStrides, SW, 1] };
+        const dst: Box = { shape, offset: rfBase + o.dst, strides: [...rfStrides, SW, 1] };
+        if (o.src !== o.dst) for (const pes of rects) moves.push({ to: "pe", msg: { op: "slide", id: this.id(), part: "input", pes, src, dst } });
+      }
+      // Regions of the new span (span coordinates) to bring in: all of it, or what the kept part leaves.
+      const regions: [number, number, number, number][] = []; // [row0, row1, col0, col1)
+      if (!keep) {
+        regions.push([0, spanRows, 0, spanCols]);
+      } else {
+        const k0 = keep.r0 - oh, k1 = keep.r1 - oh, j0 = keep.c0 - ow, j1 = keep.c1 - ow;
+        if (k0 > 0) regions.push([0, k0, 0, spanCols]);
+        if (k1 < spanRows) regions.push([k1, spanRows, 0, spanCols]);
+        if (j0 > 0) regions.push([k0, k1, 0, j0]);
+        if (j1 < spanCols) regions.push([k0, k1, j1, spanCols]);
+      }
+      const pieces: Piece[] = [];
+      const srcRow = fromGbuf ? (c: number) => gbufInput!.rowRank.get(c)! : (c: number) => c;
+      const srcCol = fromGbuf ? (c: number) => gbufInput!.colRank.get(c)! : (c: number) => c;
+      for (const [a0, a1, b0, b1] of regions) {
+        // Real inputs of the region: delivered.
+        const rSub = rr.filter((c) => c + l.pads[0] - oh >= a0 && c + l.pads[0] - oh < a1);
+        const cSub = cc.filter((c) => c + l.pads[1] - ow >= b0 && c + l.pads[1] - ow < b1);
+        if (rSub.length > 0 && cSub.length > 0) {
+          const rowRuns = runsOf(rSub, srcRow, (c) => c + l.pads[0] - oh);
+          const colRuns = runsOf(cSub, srcCol, (c) => c + l.pads[1] - ow);
+          for (const ra of rowRuns) {
+            for (const cb of colRuns) {
+              const shape = [...lead, ra.count, cb.count];
+              const gs = gbufInput?.start;
+              pieces.push({
+                shape,
+                src: fromGbuf
+                  ? (((start[N]! - gs![N]!) * ge[G]! + (start[G]! - gs![G]!)) * ge[C]! + (start[C]! - gs![C]!)) * MR * MC + ra.src0 * MC + cb.src0
+                  : this.xIndex(start[N]!, ch0, ra.coord0, cb.coord0),
+                srcStrides: fromGbuf ? [ge[G]! * ge[C]! * MR * MC, ge[C]! * MR * MC, MR * MC, MC * ra.srcStep, cb.srcStep] : [Ctot * HW, this.Cg * HW, HW, l.inWidth * ra.coordStep, cb.coordStep],
+                tag: this.xTag(start[N]!, ch0, ra.coord0 + l.pads[0], cb.coord0 + l.pads[1]),
+                tagStrides: [...tagStrides3, this.Wp * ra.coordStep, cb.coordStep],
+                dst: { shape, offset: rfBase + ra.dst0 * SW + cb.dst0, strides: [...rfStrides, SW * ra.dstStep, cb.dstStep] },
+              });
+            }
+          }
+        }
+        // Padding of the region: the parts outside the real input hold the zero point (filled in place).
+        const rt = clip(realTop, spanRows), rb = Math.max(rt, clip(realBottom, spanRows));
+        const cl = clip(realLeft, spanCols), cr = Math.max(cl, clip(realRight, spanCols));
+        const bands: [number, number, number, number][] = []; // [row0, rowCount, col0, colCount]
+        const band = (r0: number, r1: number, c0: number, c1: number) => {
+          if (r1 > r0 && c1 > c0) bands.push([r0, r1 - r0, c0, c1 - c0]);
+        };
+        band(a0, Math.min(a1, rt), b0, b1);
+        band(Math.max(a0, rb), a1, b0, b1);
+        band(Math.max(a0, rt), Math.min(a1, rb), b0, Math.min(b1, cl));
+        band(Math.max(a0, rt), Math.min(a1, rb), Math.max(b0, cr), b1);
+        for (const [br, bn, bc, bm] of bands) {
+          const box: Box = { shape: [...lead, bn, bm], offset: rfBase + br * SW + bc, strides: [...rfStrides, SW, 1] };
+          const key = `${lead[0]},${lead[1]},${lead[2]},${br},${bn},${bc},${bm}`;
+          let pad = padding.get(key);
+          if (!pad) padding.set(key, (pad = { box, need: new Float64Array(rows * cols).fill(NaN), tagBase: this.checked ? new Float64Array(rows * cols) : undefined }));
+          const tagBase = this.checked ? this.xTag(start[N]!, ch0, oh + br, ow + bc) : 0;
+          for (const r of rects) {
+            for (let i = 0; i < r.rows; i++) {
+              for (let j = 0; j < r.cols; j++) {
+                pad.need[(r.row0 + i) * cols + r.col0 + j] = 1;
+                if (pad.tagBase) pad.tagBase[(r.row0 + i) * cols + r.col0 + j] = tagBase;
+              }
             }
           }
         }
       }
+      if (pieces.length > 0) groups.push({ rects, pieces });
     }
     // Padding fills: one command per band shape and rectangle of PEs, with each PE's own tags.
     for (const { box, need, tagBase } of padding.values()) {

@@ -20,6 +20,7 @@
  */
 import {
   boxRows,
+  boxSize,
   checkBox,
   checkTags,
   ConfigError,
@@ -58,6 +59,7 @@ interface PartCounters {
   readonly read: Counter;
   readonly write: Counter;
   readonly fill: Counter;
+  readonly slide: Counter;
 }
 
 /** The register files of `pes` PEs (see the file header). */
@@ -97,6 +99,7 @@ export class RegFile {
         read: counters.register(`${name}.read.${p}`, "words", `${p} entries read from PE register files`),
         write: counters.register(`${name}.write.${p}`, "words", `${p} entries written to PE register files`),
         fill: counters.register(`${name}.fill.${p}`, "words", `${p} entries set locally (generated, e.g. padding or psum init), no transfer`),
+        slide: counters.register(`${name}.slide.${p}`, "words", `${p} entries kept by a sliding window (re-addressed, no access)`),
       };
     }
     this.data = Object.freeze(d);
@@ -167,6 +170,26 @@ export class RegFile {
     }
     gather(this.data[part], b, dst, at);
     this.counters[part].read.value += n;
+  }
+
+  /**
+   * Slides a window: the words of `src` of PE `pe`'s partition are addressed as `dst` from now on
+   * (same size; the boxes may overlap). Models a re-addressing (no register access): counts the
+   * words in `slide`, not as reads or writes. Tags move with the words.
+   */
+  slide(part: RfPartition, pe: number, src: Box, dst: Box): void {
+    const s = this.shift(part, pe, src, "slide source");
+    const d = this.shift(part, pe, dst, "slide destination");
+    const n = boxSize(src.shape);
+    const data = new Int32Array(n);
+    gather(this.data[part], s, data, 0);
+    scatter(data, 0, this.data[part], d);
+    if (this.tags) {
+      const tags = new Float64Array(n);
+      gather(this.tags[part], s, tags, 0);
+      scatter(tags, 0, this.tags[part], d);
+    }
+    this.counters[part].slide.value += n;
   }
 
   /** Sets `box` of PE `pe`'s partition to `value`, tagging it as `tags` says. Counts fills. */

@@ -87,12 +87,33 @@ export interface PeFillCommand extends PeFill {
   readonly alongside?: readonly PeFill[];
 }
 
+/**
+ * Slide a window within each PE's register file: the words of `src` of partition `part` are from
+ * now on addressed as `dst` (an input tile whose next position overlaps it keeps the overlap, its
+ * halo). The hardware this models re-addresses the words (a circular buffer: a base-pointer
+ * update, one cycle, no register access); the simulator moves them so that MAC waves keep affine
+ * addresses, and counts them in `rf.slide.<part>`, not as reads or writes.
+ */
+export interface PeSlide {
+  readonly part: RfPartition;
+  readonly pes: PeRect;
+  readonly src: Box;
+  readonly dst: Box;
+}
+
+/** A slide, and optionally more slides done in the same cycle (other PEs or partitions). */
+export interface PeSlideCommand extends PeSlide {
+  readonly op: "slide";
+  readonly id: number;
+  readonly alongside?: readonly PeSlide[];
+}
+
 /** A command from the driver. */
-export type PeArrayCommand = PeWaveCommand | PeFillCommand;
+export type PeArrayCommand = PeWaveCommand | PeFillCommand | PeSlideCommand;
 
 /** Completion of a command. */
 export interface PeArrayDone {
-  readonly op: "wave" | "fill";
+  readonly op: "wave" | "fill" | "slide";
   readonly id: number;
   readonly completedAt: number;
 }
@@ -321,6 +342,13 @@ export class PeArray extends Component {
   }
 
   private startCommand(c: PeArrayCommand, now: number): number {
+    if (c.op === "slide") {
+      for (const sl of [c, ...(c.alongside ?? [])]) {
+        checkRect(this.name, sl.pes, this.spec.rows, this.spec.cols);
+        if (boxSize(sl.dst.shape) !== boxSize(sl.src.shape)) throw new InvariantError(this.name, "slide: src and dst boxes differ in size");
+      }
+      return 1;
+    }
     if (c.op === "fill") {
       if (!c.alongside || c.alongside.length === 0) {
         checkRect(this.name, c.pes, this.spec.rows, this.spec.cols);
@@ -404,6 +432,11 @@ export class PeArray extends Component {
   }
 
   private finishCommand(c: PeArrayCommand, now: number): void {
+    if (c.op === "slide") {
+      for (const sl of [c, ...(c.alongside ?? [])]) this.forEachPe(sl.pes, (p) => this.rf.slide(sl.part, p, sl.src, sl.dst));
+      this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
+      return;
+    }
     if (c.op === "fill") {
       for (const f of c.alongside && c.alongside.length > 0 ? [c, ...c.alongside] : [c]) {
         const n = boxSize(f.box.shape);

@@ -198,6 +198,20 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
   // operand moves to the other half when some active PE needs a tile its half does not hold.
   const halves = { input: [new Array<string | undefined>(pes).fill(undefined), new Array<string | undefined>(pes).fill(undefined)], weight: [new Array<string | undefined>(pes).fill(undefined), new Array<string | undefined>(pes).fill(undefined)] };
   const inUse = { input: 0, weight: 0 };
+  // The input span each PE holds (single-buffered halo reuse); `id` names the delivery it came in.
+  interface Span { id: string; n: number; ch0: number; en: number; eg: number; ec: number; oh: number; ow: number; rows: number; cols: number; dense: boolean }
+  const peSpan: (Span | undefined)[] = new Array(pes).fill(undefined);
+  let iteration = 0;
+  const spanOf = (s: Vec, e: Vec, id: string): Span => {
+    const oh = s.P * strH + s.R * dilH;
+    const ow = s.Q * strW + s.S * dilW;
+    const rows = (e.P - 1) * strH + (e.R - 1) * dilH + 1;
+    const cols = (e.Q - 1) * strW + (e.S - 1) * dilW + 1;
+    const realIn = (a: number, b: number, pad: number, size: number) => Math.max(0, Math.min(b, pad + size) - Math.max(a, pad));
+    const dense =
+      touched(H, strH, dilH, padT, s.P, e.P, s.R, e.R) === realIn(oh, oh + rows, padT, H) && touched(W, strW, dilW, padL, s.Q, e.Q, s.S, e.S) === realIn(ow, ow + cols, padL, W);
+    return { id, n: s.N, ch0: s.G * sh.inChannelsPerGroup + s.C, en: e.N, eg: e.G, ec: e.C, oh, ow, rows, cols, dense };
+  };
   let peIn = halves.input[0]!;
   let peW = halves.weight[0]!;
   const peOut: ({ key: string; s: Vec; e: Vec } | undefined)[] = new Array(pes).fill(undefined);
@@ -295,6 +309,8 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
       add("gbuf.write.weight", words);
     }
     for (const gS of starts(at("gbuf"), dS, sizes)) {
+      iteration++;
+      const inGroups = new Map<string, number[]>();
       const st: Vec[] = [];
       const ex: Vec[] = [];
       const active: boolean[] = [];
@@ -334,22 +350,9 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
         const ik = key(s, IN_DIMS);
         if (peIn[pe] !== ik) {
           peIn[pe] = ik;
-          const real = realInputs(s, e);
-          add("noc.deliver.input", real);
-          if (!sources.input.has(ik)) {
-            sources.input.add(ik);
-            add(keepG.input ? "gbuf.read.input" : "dram.read.input", real);
-          }
-          // The dense padded span; its rows/columns outside the real input are filled in place.
-          const spanR = (e.P - 1) * strH + (e.R - 1) * dilH + 1;
-          const spanC = (e.Q - 1) * strW + (e.S - 1) * dilW + 1;
-          const r0 = s.P * strH + s.R * dilH - padT;
-          const c0 = s.Q * strW + s.S * dilW - padL;
-          let realR = 0;
-          for (let i = r0; i < r0 + spanR; i++) if (i >= 0 && i < H) realR++;
-          let realC = 0;
-          for (let i = c0; i < c0 + spanC; i++) if (i >= 0 && i < W) realC++;
-          add("rf.fill.input", e.N * e.G * e.C * (spanR * spanC - realR * realC));
+          let g = inGroups.get(ik);
+          if (!g) inGroups.set(ik, (g = []));
+          g.push(pe);
         }
         const wk = key(s, W_DIMS);
         if (peW[pe] !== wk) {
@@ -368,6 +371,55 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
         const runs = runsOf(e);
         add("rf.read.psum", runs);
         add("rf.write.psum", runs);
+      }
+      // Input deliveries, per group of PEs that get the same new tile (as the Sequencer groups
+      // them). Single-buffered, a group whose PEs all hold the same resident span, in the same
+      // channels, both dense, keeps the overlap (slid in place when the origin moved) and brings
+      // in only the rest.
+      for (const [ik, group] of inGroups) {
+        const s = st[group[0]!]!;
+        const e = ex[group[0]!]!;
+        const span = spanOf(s, e, `${iteration}/${ik}`);
+        const old = peSpan[group[0]!];
+        let keepR: [number, number] | undefined, keepC: [number, number] | undefined;
+        if (!m.rf.doubleBuffer && old && group.every((pe) => peSpan[pe]?.id === old.id) && old.dense && span.dense && old.n === span.n && old.ch0 === span.ch0 && old.en === span.en && old.eg === span.eg && old.ec === span.ec) {
+          const r0 = Math.max(old.oh, span.oh), r1 = Math.min(old.oh + old.rows, span.oh + span.rows);
+          const c0 = Math.max(old.ow, span.ow), c1 = Math.min(old.ow + old.cols, span.ow + span.cols);
+          if (r1 > r0 && c1 > c0) {
+            keepR = [r0, r1];
+            keepC = [c0, c1];
+          }
+        }
+        const lead = e.N * e.G * e.C;
+        // Real rows (columns) of the input among padded rows [a, b).
+        const realIn = (a: number, b: number, pad: number, size: number) => Math.max(0, Math.min(b, pad + size) - Math.max(a, pad));
+        const allR: [number, number] = [span.oh, span.oh + span.rows];
+        const allC: [number, number] = [span.ow, span.ow + span.cols];
+        // Regions brought in: [rows, cols] in padded coordinates.
+        const regions: [[number, number], [number, number]][] = [];
+        if (!keepR || !keepC) regions.push([allR, allC]);
+        else {
+          if (keepR[0] > allR[0]) regions.push([[allR[0], keepR[0]], allC]);
+          if (keepR[1] < allR[1]) regions.push([[keepR[1], allR[1]], allC]);
+          if (keepC[0] > allC[0]) regions.push([keepR, [allC[0], keepC[0]]]);
+          if (keepC[1] < allC[1]) regions.push([keepR, [keepC[1], allC[1]]]);
+        }
+        // Delivered: the real inputs some window reads (in a dense span, every real one); filled:
+        // the padding (outside the real input), whether read or not.
+        let real = 0;
+        let pad = 0;
+        for (const [[a, b], [c, d]] of regions) {
+          const realArea = lead * realIn(a, b, padT, H) * realIn(c, d, padL, W);
+          pad += lead * (b - a) * (d - c) - realArea;
+          real += span.dense ? realArea : realInputs(s, e);
+        }
+        add(keepG.input ? "gbuf.read.input" : "dram.read.input", real);
+        for (const pe of group) {
+          add("noc.deliver.input", real);
+          add("rf.fill.input", pad);
+          if (keepR && keepC && (old!.oh !== span.oh || old!.ow !== span.ow)) add("rf.slide.input", lead * (keepR[1] - keepR[0]) * (keepC[1] - keepC[0]));
+          peSpan[pe] = span;
+        }
       }
     }
   }

@@ -165,6 +165,25 @@ describe("PeArray MAC waves", () => {
     expect(reference.counters["rf.fill.input"]).toBe(6 + 12);
   });
 
+  it("slides a window in one cycle: the words and their tags move, no register access is counted", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const h = arrayOnly(mode, true);
+      const row0 = { row0: 0, col0: 0, rows: 1, cols: 3 };
+      h.s.send(h.noc, { op: "write", part: "input", pes: row0, box: span(0, 6), payload: { data: Int16Array.from([1, 2, 3, 4, 5, 6]), tags: tags(1, 10, 6) }, perPe: false });
+      // Keep entries 2..5 as entries 0..3 (the window moved two entries on).
+      h.s.send(h.cmd, { op: "slide", id: 1, part: "input", pes: row0, src: span(2, 4), dst: span(0, 4) }, 3);
+      h.e.run({ maxCycles: 100 });
+      return { done: h.s.on("done").map((d) => (d.msg as PeArrayDone).completedAt), counters: h.e.counters.values(), in: Array.from(h.pe.pe(0, 1).contents("input").slice(0, 6)), tag: h.pe.rf.tags!.input[h.pe.rf.entries.input + 0] };
+    });
+    expect(fast).toEqual(reference);
+    expect(reference.done).toEqual([4]); // popped in 4, 1 cycle
+    expect(reference.in).toEqual([3, 4, 5, 6, 5, 6]);
+    expect(reference.tag).toBe(tagOf(1, 12));
+    expect(reference.counters["rf.slide.input"]).toBe(12);
+    expect(reference.counters["rf.read.input"]).toBe(0);
+    expect(reference.counters["rf.write.input"]).toBe(18);
+  });
+
   it("checked mode: a MAC reading an operand left over from another tile throws", () => {
     const h = loadRowConv("fast");
     h.e.nameTagSpace(1, "x");

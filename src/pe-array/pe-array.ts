@@ -417,7 +417,11 @@ export class PeArray extends Component {
       if (this.engine.checked) {
         runWaveChecked(this.name, part.cw, this.rf, this.spec.cols, part.executed, target, (t) => this.engine.formatTag(t));
       } else {
-        runWave(part.cw, this.rf, this.spec.cols, part.executed, target);
+        // The fastest order only for a wave run whole (nothing can have changed its operands in
+        // between); a wave run in pieces keeps the mapping's order, so every MAC sees the
+        // registers of its own cycle.
+        const whole = part.executed === 0 && target === part.cw.macs;
+        runWave(part.cw, this.rf, this.spec.cols, part.executed, target, whole ? part.cw.exec : part.cw.order);
       }
       part.executed = target;
     }

@@ -214,11 +214,13 @@ export function compileWave(component: string, wave: MacWave, rf: RegFile, check
 }
 
 /**
- * Runs MACs [t0, t1) of the flattened nest, in execution order ({@link CompiledWave.exec}), in
- * every PE of the wave's rectangle (unchecked: the hot path). Ranges that cover [0, macs) leave
- * the same partial sums as the mapping's order.
+ * Runs MACs [t0, t1) of the flattened nest in `order` (default the execution order,
+ * {@link CompiledWave.exec}; `cw.order` is the mapping's) in every PE of the wave's rectangle
+ * (unchecked: the hot path). A whole wave leaves the same partial sums in either order; a wave run
+ * in pieces, with register writes in between, must use the mapping's order throughout (the
+ * PeArray does).
  */
-export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: number, t1: number): void {
+export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: number, t1: number, order: RowNest = cw.exec): void {
   if (t1 <= t0) return;
   const inp = rf.data.input;
   const wt = rf.data.weight;
@@ -229,7 +231,7 @@ export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: nu
   const { pes } = cw.wave;
   const zi = cw.wave.inputZero ?? 0;
   const zw = cw.wave.weightZero ?? 0;
-  const { inner: n, si, sw, sp, rowIn, rowW, rowPs } = cw.exec;
+  const { inner: n, si, sw, sp, rowIn, rowW, rowPs } = order;
   const r0 = Math.floor(t0 / n);
   const rEnd = Math.ceil(t1 / n);
   const jFirst = t0 - r0 * n;

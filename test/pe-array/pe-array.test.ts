@@ -215,6 +215,26 @@ describe("PeArray MAC waves", () => {
     expect(reference.psum).toBe(3 * (1 + 2 + 3 + 4 + 5 + 6) + 3 * 6 * 100);
   });
 
+  it("keeps the mapping's MAC order for a wave a register write splits, even when a whole one would run reordered", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const h = arrayOnly(mode, false);
+      const pes = { row0: 0, col0: 0, rows: 1, cols: 1 };
+      h.s.send(h.noc, { op: "write", part: "input", pes, box: span(0, 12), payload: { data: Int16Array.from({ length: 12 }, (_, i) => i + 1) }, perPe: false });
+      h.s.send(h.noc, { op: "write", part: "weight", pes, box: span(0, 2), payload: { data: Int8Array.of(1, 10) }, perPe: false });
+      // 6 outputs x a 2-tap reduction innermost (the mapping's order); run whole, the 6-long
+      // output loop would go innermost: psum[o] += in[2o + t] * w[t].
+      const wave: MacWave = { pes, loops: [6, 2], input: { offset: 0, strides: [2, 1] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } };
+      h.s.send(h.cmd, { op: "wave", id: 1, wave }, 2);
+      // Input entries 6..11 become 100 from cycle 9: MACs 6..11 in the mapping's order see them.
+      h.s.send(h.noc, { op: "write", part: "input", pes, box: span(6, 6), payload: { data: Int16Array.from({ length: 6 }, () => 100) }, perPe: false }, 8);
+      h.e.run({ maxCycles: 1000 });
+      return Array.from(h.pe.pe(0, 0).contents("psum").slice(0, 6));
+    });
+    expect(fast).toEqual(reference);
+    // MAC t = (o, tap) = (floor(t / 2), t mod 2), in cycle 3 + t: outputs 0..2 read the old inputs.
+    expect(reference).toEqual([1 + 20, 3 + 40, 5 + 60, 100 + 1000, 100 + 1000, 100 + 1000]);
+  });
+
   it("validates the spec with path and rule", () => {
     expect(() => new PeArray(new Engine(), { array: ARRAY, rf: { ...RF, readPorts: 1 } })).toThrow(
       "rf.readPorts must be at least 2 (a MAC reads an input and a weight in the same cycle); got 1",

@@ -29,6 +29,7 @@ import {
   InvariantError,
   scatter,
   scatterRows,
+  gatherRows,
   writeExpectedTags,
   type Box,
   type Counter,
@@ -173,24 +174,34 @@ export class RegFile {
   }
 
   /**
-   * Slides a window: the words of `src` of PE `pe`'s partition are addressed as `dst` from now on
-   * (same size; the boxes may overlap). Models a re-addressing (no register access): counts the
-   * words in `slide`, not as reads or writes. Tags move with the words.
+   * Slides a window in every PE of `pes` (flat indices, `count` of them): the words of `src` of
+   * the partition are addressed as `dst` from now on (same size; the boxes may overlap). Models a
+   * re-addressing (no register access): counts the words in `slide`, not as reads or writes. Tags
+   * move with the words. The boxes are checked once.
    */
-  slide(part: RfPartition, pe: number, src: Box, dst: Box): void {
-    const s = this.shift(part, pe, src, "slide source");
-    const d = this.shift(part, pe, dst, "slide destination");
-    const n = boxSize(src.shape);
-    const data = new Int32Array(n);
-    gather(this.data[part], s, data, 0);
-    scatter(data, 0, this.data[part], d);
-    if (this.tags) {
-      const tags = new Float64Array(n);
-      gather(this.tags[part], s, tags, 0);
-      scatter(tags, 0, this.tags[part], d);
+  slideMany(part: RfPartition, src: Box, dst: Box, pes: Int32Array, count: number): void {
+    const e = this.entries[part];
+    const n = checkBox(this.name, `slide source of ${part}`, src, e);
+    if (checkBox(this.name, `slide destination of ${part}`, dst, e) !== n) throw new InvariantError(this.name, `slide of ${part}: src and dst boxes differ in size`);
+    const from = boxRows(src);
+    const to = boxRows(dst);
+    if (this.scratch.length < n) this.scratch = new Float64Array(n);
+    const tmp = this.scratch;
+    for (let i = 0; i < count; i++) {
+      const pe = pes[i]!;
+      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `slide of ${part}: no PE ${pe}`);
+      gatherRows(this.data[part], from, pe * e, tmp, 0);
+      scatterRows(tmp, 0, this.data[part], to, pe * e);
+      if (this.tags) {
+        gatherRows(this.tags[part], from, pe * e, tmp, 0);
+        scatterRows(tmp, 0, this.tags[part], to, pe * e);
+      }
     }
-    this.counters[part].slide.value += n;
+    this.counters[part].slide.value += n * count;
   }
+
+  /** Staging for slides (the source and destination may overlap). */
+  private scratch = new Float64Array(0);
 
   /** Sets `box` of PE `pe`'s partition to `value`, tagging it as `tags` says. Counts fills. */
   fill(part: RfPartition, pe: number, box: Box, value: number, tags: TagExpect | undefined, n: number): void {

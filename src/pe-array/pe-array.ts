@@ -437,7 +437,12 @@ export class PeArray extends Component {
 
   private finishCommand(c: PeArrayCommand, now: number): void {
     if (c.op === "slide") {
-      for (const sl of [c, ...(c.alongside ?? [])]) this.forEachPe(sl.pes, (p) => this.rf.slide(sl.part, p, sl.src, sl.dst));
+      const { pes } = this.scratch;
+      for (const sl of [c, ...(c.alongside ?? [])]) {
+        let k = 0;
+        this.forEachPe(sl.pes, (p) => (pes[k++] = p));
+        this.rf.slideMany(sl.part, sl.src, sl.dst, pes, k);
+      }
       this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
       return;
     }

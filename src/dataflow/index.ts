@@ -1,6 +1,7 @@
 /**
  * The dataflow module (src/dataflow): the Mapping loop-nest IR, its legality check, printing
- * and JSON loading, and the named dataflows as Mapping builders. The Sequencer that executes a
+ * and JSON loading, the closed-form traffic count of a Mapping, and the named dataflows as
+ * Mapping builders. The Sequencer that executes a
  * Mapping through the engine is separate. Contract: docs/mapping.md.
  */
 export {
@@ -59,7 +60,21 @@ export {
   type Illegal,
   type MappingUsage,
 } from "./legality.js";
-export { compose, fitTemplate, cannotFit, defineTemplate, type DataflowOptions, type Dataflow, type Template, type SpatialSlot, type Factors } from "./dataflows/common.js";
+export {
+  compose,
+  fitTemplate,
+  searchTemplate,
+  cannotFit,
+  defineTemplate,
+  DRAM_ORDERS,
+  DRAM_WORD_WEIGHT,
+  type DataflowOptions,
+  type Dataflow,
+  type Template,
+  type SpatialSlot,
+  type Factors,
+} from "./dataflows/common.js";
+export { dramTraffic, gbufArrayAccesses, layerTraffic, axisCoverage, LayerTraffic, type BoundaryWords, type WeightedLoop, type AxisCoverage } from "./traffic.js";
 export { chen2020, chen2020Tile, attainableTraffic, CHEN2020_TEMPLATE, type Chen2020Options, type TileCost } from "./dataflows/chen2020.js";
 export { ws, WS_TEMPLATE } from "./dataflows/ws.js";
 export { os, OS_TEMPLATE } from "./dataflows/os.js";

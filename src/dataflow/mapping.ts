@@ -293,13 +293,29 @@ export function touchedInputs(axis: InputAxis, outStart: number, outCount: numbe
  * their extent and the last ones are partial). Exact, by enumeration (cost: outSize * kernel).
  */
 export function maxTouchedInputs(axis: InputAxis, outTile: number, kTile: number): number {
+  return axisCoverage(axis, outTile, kTile).max;
+}
+
+/** The sum and the maximum, over aligned tiles, of the real input coordinates each reads. */
+export interface AxisCoverage {
+  /** Sum over every (output tile, tap tile) pair of the distinct real input coordinates it reads. */
+  readonly sum: number;
+  /** The most distinct real input coordinates any one pair reads. */
+  readonly max: number;
+}
+
+/** The input coverage of one axis by tiles of `outTile` outputs and `kTile` taps (aligned; exact by enumeration). */
+export function axisCoverage(axis: InputAxis, outTile: number, kTile: number): AxisCoverage {
+  const ot = Math.min(outTile, axis.outSize);
+  const kt = Math.min(kTile, axis.kernel);
   const stamp = new Int32Array(axis.inSize).fill(-1);
-  let best = 0;
+  let sum = 0;
+  let max = 0;
   let id = 0;
-  for (let o0 = 0; o0 < axis.outSize; o0 += outTile) {
-    const oEnd = Math.min(axis.outSize, o0 + outTile);
-    for (let k0 = 0; k0 < axis.kernel; k0 += kTile, id++) {
-      const kEnd = Math.min(axis.kernel, k0 + kTile);
+  for (let o0 = 0; o0 < axis.outSize; o0 += ot) {
+    const oEnd = Math.min(axis.outSize, o0 + ot);
+    for (let k0 = 0; k0 < axis.kernel; k0 += kt, id++) {
+      const kEnd = Math.min(axis.kernel, k0 + kt);
       let count = 0;
       for (let o = o0; o < oEnd; o++) {
         const base = o * axis.stride - axis.padBegin;
@@ -311,10 +327,11 @@ export function maxTouchedInputs(axis: InputAxis, outTile: number, kTile: number
           }
         }
       }
-      if (count > best) best = count;
+      sum += count;
+      if (count > max) max = count;
     }
   }
-  return best;
+  return { sum, max };
 }
 
 /**

@@ -12,16 +12,18 @@
  *   columns. Partial sums of one output are reduced down a column (neighbour links, or the drain
  *   path into the GBuf where the architecture has no links).
  * - rf: a PE holds its input and streams output channels K past it (one on the systolic preset;
- *   as many as its psum and weight partitions allow elsewhere).
+ *   elsewhere as many as the search picks within its psum and weight partitions).
  * - gbuf: input folds (N, P, Q, C, R, S) outside, the filter stream K innermost, so the inputs in
  *   the array stay put while every filter of the GBuf tile passes (input-stationary); partial
  *   sums are accumulated in the GBuf.
- * - dram: output tiles outside, reductions innermost.
+ * - dram: chosen by the search (common.ts) among DRAM_ORDERS, with the factors (fewest DRAM
+ *   words first): output tiles outside and reductions innermost (the GBuf's outputs stay on
+ *   chip until complete), or weights, or inputs, kept in the GBuf while the other loops stream.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { KEEP_ALL, type Mapping } from "../mapping.js";
-import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { defineTemplate, DRAM_ORDERS, searchTemplate, type DataflowOptions, type Template } from "./common.js";
 
 /** The loop-nest template of `is` (see the file header). */
 export const IS_TEMPLATE: Template = defineTemplate({
@@ -39,6 +41,7 @@ export const IS_TEMPLATE: Template = defineTemplate({
   gbufOrder: ["N", "P", "Q", "C", "R", "S", "K"],
   gbufGrow: ["K", "Q", "P", "N", "C", "R", "S"],
   dramOrder: ["G", "N", "P", "Q", "K", "C", "R", "S"],
+  dramOrders: DRAM_ORDERS,
   gbufKeep: KEEP_ALL,
   rfKeep: KEEP_ALL,
 });
@@ -48,5 +51,5 @@ export const IS_TEMPLATE: Template = defineTemplate({
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function is(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return fitTemplate(IS_TEMPLATE, layer, arch, options);
+  return searchTemplate(IS_TEMPLATE, layer, arch, options);
 }

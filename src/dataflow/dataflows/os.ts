@@ -12,18 +12,19 @@
  *   by a small output map take more output channels K (and then images N), as ShiDianNao does for
  *   classifier layers. No reduction is spatial: no partial-sum path is needed.
  * - rf: one output per PE (its partial sum never leaves the PE until it is complete); the PE's
- *   loops are the reduction S, R, C, grown as far as its input and weight partitions allow.
+ *   loops are the reduction S, R, C, sized by the search within its input and weight partitions.
  *   (Which path delivers an input, broadcast or a neighbour's shift, is the NoC's business; the
  *   reuse is the same.)
  * - gbuf: output tiles (N, K, P, Q) outside, the reduction (C, R, S) innermost, so each PE's
- *   output stays stationary over its whole reduction; the GBuf tile grows the reduction first.
- * - dram: output tiles outside, reductions innermost (the GBuf keeps outputs if a reduction
- *   must be split at the dram level).
+ *   output stays stationary over its whole reduction.
+ * - dram: chosen by the search (common.ts) among DRAM_ORDERS, with the factors (fewest DRAM
+ *   words first): output tiles outside and reductions innermost (the GBuf's outputs stay on
+ *   chip until complete), or weights, or inputs, kept in the GBuf while the other loops stream.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { KEEP_ALL, type Mapping } from "../mapping.js";
-import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { defineTemplate, DRAM_ORDERS, searchTemplate, type DataflowOptions, type Template } from "./common.js";
 
 /** The loop-nest template of `os` (see the file header). */
 export const OS_TEMPLATE: Template = defineTemplate({
@@ -41,6 +42,7 @@ export const OS_TEMPLATE: Template = defineTemplate({
   gbufOrder: ["N", "K", "P", "Q", "C", "R", "S"],
   gbufGrow: ["S", "R", "C", "Q", "P", "K", "N"],
   dramOrder: ["G", "N", "K", "P", "Q", "C", "R", "S"],
+  dramOrders: DRAM_ORDERS,
   gbufKeep: KEEP_ALL,
   rfKeep: KEEP_ALL,
 });
@@ -50,5 +52,5 @@ export const OS_TEMPLATE: Template = defineTemplate({
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function os(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return fitTemplate(OS_TEMPLATE, layer, arch, options);
+  return searchTemplate(OS_TEMPLATE, layer, arch, options);
 }

@@ -16,18 +16,20 @@
  *   spare columns output channels K, then images N. Kernel rows beyond the array height are
  *   folded in time. The vertical reduction needs neighbour links (or the drain path into the
  *   GBuf where the architecture has none).
- * - rf: the row primitive: loops over q channels (C), p filters (K) and the filter row (S),
- *   grown S first (the whole filter row when the input pad allows), then p, then q, within the
- *   224 / 12 / 24 entry partitions on Eyeriss.
+ * - rf: the row primitive: loops over q channels (C), p filters (K) and the filter row (S): the
+ *   whole filter row first (its largest legal factor, `rfFirst`, when the input pad allows), then
+ *   p and q sized by the search, within the 224 / 12 / 24 entry partitions on Eyeriss.
  * - gbuf: filter folds (K, C, R, S) outside and the sliding over images, output rows and output
  *   columns (N, P, Q) innermost: the filter rows stay in the PEs while the input rows slide past
  *   (row-stationary); partial sums of a pass go to the GBuf between channel folds, as on Eyeriss.
- * - dram: output tiles outside, reductions innermost.
+ * - dram: chosen by the search (common.ts) among DRAM_ORDERS, with the factors (fewest DRAM
+ *   words first): output tiles outside and reductions innermost (the GBuf's outputs stay on
+ *   chip until complete), or weights, or inputs, kept in the GBuf while the other loops stream.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { KEEP_ALL, type Mapping } from "../mapping.js";
-import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { defineTemplate, DRAM_ORDERS, searchTemplate, type DataflowOptions, type Template } from "./common.js";
 
 /** The loop-nest template of `rs` (see the file header). */
 export const RS_TEMPLATE: Template = defineTemplate({
@@ -41,9 +43,11 @@ export const RS_TEMPLATE: Template = defineTemplate({
   ],
   rfOrder: ["C", "K", "S"],
   rfGrow: ["S", "K", "C"],
+  rfFirst: ["S"],
   gbufOrder: ["K", "C", "R", "S", "N", "P", "Q"],
   gbufGrow: ["Q", "P", "N", "K", "C", "R", "S"],
   dramOrder: ["G", "N", "K", "P", "Q", "C", "R", "S"],
+  dramOrders: DRAM_ORDERS,
   gbufKeep: KEEP_ALL,
   rfKeep: KEEP_ALL,
 });
@@ -53,5 +57,5 @@ export const RS_TEMPLATE: Template = defineTemplate({
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function rs(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return fitTemplate(RS_TEMPLATE, layer, arch, options);
+  return searchTemplate(RS_TEMPLATE, layer, arch, options);
 }

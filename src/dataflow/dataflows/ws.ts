@@ -13,18 +13,19 @@
  *   as an im2col row index C*R*S), output channels K across PE columns. Partial sums of one output
  *   are reduced down a column: over neighbour links (systolic), or through the drain path into
  *   the GBuf where the architecture has no links.
- * - rf: a PE holds its weights (K x C, grown as far as its weight, input and psum partitions
- *   allow; one weight on the systolic preset) and keeps them while pixels stream.
+ * - rf: a PE holds its weights (a K x C block, sized by the search within its weight, input and
+ *   psum partitions; one weight on the systolic preset) and keeps them while pixels stream.
  * - gbuf: weight folds (K, C, R, S) outside, the pixel stream (N, P, Q) innermost, so the weights
  *   in the array stay put for the whole stream of the GBuf tile (weight-stationary); partial sums
  *   of a fold are accumulated in the GBuf.
- * - dram: output tiles (N, K, P, Q) outside, reductions (C, R, S) innermost, so the GBuf's outputs
- *   stay on chip until complete.
+ * - dram: chosen by the search (common.ts) among DRAM_ORDERS, with the factors (fewest DRAM
+ *   words first): output tiles outside and reductions innermost (the GBuf's outputs stay on
+ *   chip until complete), or weights, or inputs, kept in the GBuf while the other loops stream.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { KEEP_ALL, type Mapping } from "../mapping.js";
-import { defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { defineTemplate, DRAM_ORDERS, searchTemplate, type DataflowOptions, type Template } from "./common.js";
 
 /** The loop-nest template of `ws` (see the file header). */
 export const WS_TEMPLATE: Template = defineTemplate({
@@ -40,6 +41,7 @@ export const WS_TEMPLATE: Template = defineTemplate({
   gbufOrder: ["K", "C", "R", "S", "N", "P", "Q"],
   gbufGrow: ["Q", "P", "N", "K", "C", "R", "S"],
   dramOrder: ["G", "N", "K", "P", "Q", "C", "R", "S"],
+  dramOrders: DRAM_ORDERS,
   gbufKeep: KEEP_ALL,
   rfKeep: KEEP_ALL,
 });
@@ -49,5 +51,5 @@ export const WS_TEMPLATE: Template = defineTemplate({
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function ws(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return fitTemplate(WS_TEMPLATE, layer, arch, options);
+  return searchTemplate(WS_TEMPLATE, layer, arch, options);
 }

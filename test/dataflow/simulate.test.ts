@@ -876,3 +876,20 @@ describe("double-buffered register files", () => {
     expect(counts(ref)).toEqual(counts(d));
   });
 });
+
+describe("the AlexNet CONV3 figures of docs/timing.md and docs/counting.md", () => {
+  it("chen2020 on its preset: cycles, utilization, stall shares and the slid input halo", () => {
+    const layer = convLayer({ inChannels: 256, inHeight: 13, inWidth: 13, outChannels: 384, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
+    const r = simulate({ layer, arch: "chen2020", dataflow: "chen2020" });
+    expect(r.verification.ok).toBe(true);
+    expect(r.cycles).toBe(1493906);
+    const pct = (x: number) => Math.round(x * 1000) / 10;
+    expect(pct(r.utilization)).toBe(59.6);
+    const share = (k: string) => pct(value(r, k) / (r.cycles * 168));
+    expect([share("pe.idle.network"), share("pe.idle.unmapped")]).toEqual([10.4, 21.4]);
+    // Only each tap's new window column is delivered; the rest of the span slides.
+    expect(value(r, "noc.deliver.input")).toBe(7392000);
+    expect(value(r, "gbuf.read.input")).toBe(288000);
+    expect(value(r, "rf.slide.input")).toBeGreaterThan(value(r, "noc.deliver.input"));
+  });
+});

@@ -2,8 +2,10 @@
  * The benchmark suite: whole networks through `simulate` (bit-exact, verified), one layer after
  * the other in this thread, with `referenceConv` timed on the same operands in the same run.
  *
- * Reported per network: layers, MACs, simulation time and simulated MACs per second, reference
- * time and MACs per second, the ratio simulation time / reference time, the verdict, wall time
+ * Reported per network: layers, MACs, simulation time (simulate() verifies its output against
+ * `referenceConv`, so that run is part of it) and the model alone (simulation time minus that
+ * verification), simulated MACs per second, reference time and MACs per second, the ratios
+ * simulation / reference and model / reference, the verdict, wall time
  * (tensor generation included) and the process's peak resident memory so far (maxRSS). Printed
  * as Markdown tables (per network, then per layer) on stdout, progress on stderr, and written as
  * JSON to bench/results/suite.json (git-ignored), so runs can be compared.
@@ -49,6 +51,8 @@ interface LayerResult {
   macs: number;
   cycles: number;
   simSeconds: number;
+  /** Of simSeconds, the model alone: without the reference convolution simulate() verifies against. */
+  modelSeconds: number;
   refSeconds: number;
   simOverRef: number;
   verified: boolean;
@@ -59,6 +63,7 @@ interface NetResult {
   layers: number;
   macs: number;
   simSeconds: number;
+  modelSeconds: number;
   simMacsPerSecond: number;
   refSeconds: number;
   refMacsPerSecond: number;
@@ -95,6 +100,7 @@ for (const name of nets) {
       macs: r.macs,
       cycles: r.cycles,
       simSeconds: (s1 - s0) / 1000,
+      modelSeconds: (s1 - s0 - r.referenceMs) / 1000,
       refSeconds: (s2 - s1) / 1000,
       simOverRef: (s1 - s0) / Math.max(1e-9, s2 - s1),
       verified: r.verification.ok,
@@ -111,6 +117,7 @@ for (const name of nets) {
     layers: perLayer.length,
     macs,
     simSeconds,
+    modelSeconds: sum((l) => l.modelSeconds),
     simMacsPerSecond: macs / simSeconds,
     refSeconds,
     refMacsPerSecond: macs / refSeconds,
@@ -126,20 +133,20 @@ const M = (n: number) => (n / 1e6).toFixed(1);
 const lines: string[] = [];
 lines.push(`convsim suite: arch ${values.arch}, dataflow ${values.dataflow}, batch ${batch}${values.quick ? ", quick" : ""}${values.layers ? `, layers ${values.layers}` : ""}${values.checked ? ", checked" : ""}; node ${process.version}`);
 lines.push("");
-lines.push("| network | layers | MACs [M] | sim [s] | sim [M MAC/s] | reference [s] | reference [M MAC/s] | sim / reference [x] | verified | wall [s] | peak RSS [MiB] |");
-lines.push("| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: | ---: |");
+lines.push("| network | layers | MACs [M] | sim [s] | model [s] | sim [M MAC/s] | reference [s] | reference [M MAC/s] | sim / reference [x] | model / reference [x] | verified | wall [s] | peak RSS [MiB] |");
+lines.push("| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: | ---: |");
 for (const r of results) {
   lines.push(
-    `| ${r.network} | ${r.layers} | ${M(r.macs)} | ${r.simSeconds.toFixed(2)} | ${M(r.simMacsPerSecond)} | ${r.refSeconds.toFixed(3)} | ${M(r.refMacsPerSecond)} | ${r.simOverRef.toFixed(1)} | ${r.verified ? "PASS" : "FAIL"} | ${r.wallSeconds.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
+    `| ${r.network} | ${r.layers} | ${M(r.macs)} | ${r.simSeconds.toFixed(2)} | ${r.modelSeconds.toFixed(2)} | ${M(r.simMacsPerSecond)} | ${r.refSeconds.toFixed(3)} | ${M(r.refMacsPerSecond)} | ${r.simOverRef.toFixed(1)} | ${(r.modelSeconds / r.refSeconds).toFixed(1)} | ${r.verified ? "PASS" : "FAIL"} | ${r.wallSeconds.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} |`,
   );
 }
 lines.push("");
-lines.push("| network | layer | MACs [M] | cycles | sim [s] | sim [M MAC/s] | reference [s] | sim / reference [x] | verified |");
-lines.push("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | :--- |");
+lines.push("| network | layer | MACs [M] | cycles | sim [s] | model [s] | sim [M MAC/s] | reference [s] | sim / reference [x] | model / reference [x] | verified |");
+lines.push("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |");
 for (const r of results) {
   for (const l of r.perLayer) {
     lines.push(
-      `| ${r.network} | ${l.layer} | ${M(l.macs)} | ${l.cycles.toLocaleString("en-US")} | ${l.simSeconds.toFixed(2)} | ${M(l.macs / l.simSeconds)} | ${l.refSeconds.toFixed(3)} | ${l.simOverRef.toFixed(1)} | ${l.verified ? "PASS" : "FAIL"} |`,
+      `| ${r.network} | ${l.layer} | ${M(l.macs)} | ${l.cycles.toLocaleString("en-US")} | ${l.simSeconds.toFixed(2)} | ${l.modelSeconds.toFixed(2)} | ${M(l.macs / l.simSeconds)} | ${l.refSeconds.toFixed(3)} | ${l.simOverRef.toFixed(1)} | ${(l.modelSeconds / l.refSeconds).toFixed(1)} | ${l.verified ? "PASS" : "FAIL"} |`,
     );
   }
 }

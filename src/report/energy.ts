@@ -11,7 +11,8 @@
  *   `noc.deliver.<tensor>` (GBuf -> RF, a multicast to n PEs is n deliveries), `noc.drain.<tensor>`
  *   (PE -> GBuf) and `noc.link.<tensor>` (PE -> neighbouring PE);
  * - `rf.read` / `rf.write`: `rf.read.<tensor>`, `rf.write.<tensor>` and `rf.fill.<tensor>` (a
- *   locally generated entry, such as a zeroed partial sum, is a register write);
+ *   locally generated entry, such as a zeroed partial sum, is a register write); `rf.slide.<tensor>`
+ *   (a sliding window re-addressing the entries it keeps) costs nothing: no register is accessed;
  * - `mac`: `pe.mac`.
  *
  * Word widths: input and weight words have their operand type's width (int8/uint8: 8 bits, int16:

@@ -803,21 +803,14 @@ class Program {
           // operand stays in its half while every PE's tile is unchanged; otherwise it moves to
           // the other half (which the running wave does not read), and every PE whose tile there
           // is not the one it needs gets it.
+          // The tile each active PE needs, into `keys` (NaN: inactive); then only the changes stay.
+          for (let pe = 0; pe < pes; pe++) if (peActive[pe]) keys[pe] = startKey(peStart[pe]!, dims, sizes);
           let h = rfHalf[part];
-          if (this.rfDouble) {
-            const cur = rfKeys[part][h]!;
-            let stay = true;
-            for (let pe = 0; pe < pes && stay; pe++) if (peActive[pe] && startKey(peStart[pe]!, dims, sizes) !== cur[pe]) stay = false;
-            if (!stay) h = rfHalf[part] = 1 - h;
-          }
+          if (this.rfDouble && keys.some((k, pe) => !Number.isNaN(k) && k !== rfKeys[part][h]![pe])) h = rfHalf[part] = 1 - h;
           const held = rfKeys[part][h]!;
           for (let pe = 0; pe < pes; pe++) {
-            if (!peActive[pe]) continue;
-            const k = startKey(peStart[pe]!, dims, sizes);
-            if (k !== held[pe]) {
-              keys[pe] = k;
-              held[pe] = k;
-            }
+            if (keys[pe] === held[pe]) keys[pe] = NaN;
+            else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;
           }
         };
         {
@@ -1136,9 +1129,8 @@ class Program {
       const span: InputSpan = { n: start[N]!, ch0, en: ext[N]!, eg: ext[G]!, ec: ext[C]!, oh, ow, rows: spanRows, cols: spanCols, dense };
       // The part of the resident span this group keeps (padded coordinates), if any.
       let keep: { r0: number; r1: number; c0: number; c1: number } | undefined;
-      let moveFrom = 0;
+      const old = spans?.[pe0];
       if (spans) {
-        const old = spans[pe0];
         const same = old !== undefined && rects.every((r) => {
           for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) if (spans[(r.row0 + i) * cols + r.col0 + j] !== old) return false;
           return true;
@@ -1148,18 +1140,16 @@ class Program {
           const c0 = Math.max(old.ow, ow), c1 = Math.min(old.ow + old.cols, ow + spanCols);
           if (r1 > r0 && c1 > c0) keep = { r0, r1, c0, c1 };
         }
-        if (keep) {
-          // Where the kept words sit in the old span and go in the new one.
-          moveFrom = (keep.r0 - old!.oh) * SW + (keep.c0 - old!.ow);
-        }
         for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) spans[(r.row0 + i) * cols + r.col0 + j] = span;
       }
       if (keep) {
-        const o = { src: moveFrom, dst: (keep.r0 - oh) * SW + (keep.c0 - ow) };
+        // The kept words, from where they sit in the old span to their place in the new one.
+        const from = (keep.r0 - old!.oh) * SW + (keep.c0 - old!.ow);
+        const to = (keep.r0 - oh) * SW + (keep.c0 - ow);
         const shape = [...lead, keep.r1 - keep.r0, keep.c1 - keep.c0];
-        const src: Box = { shape, offset: rfBase + o.src, strides: [...rfStrides, SW, 1] };
-        const dst: Box = { shape, offset: rfBase + o.dst, strides: [...rfStrides, SW, 1] };
-        if (o.src !== o.dst) for (const pes of rects) moves.push({ to: "pe", msg: { op: "slide", id: this.id(), part: "input", pes, src, dst } });
+        const src: Box = { shape, offset: rfBase + from, strides: [...rfStrides, SW, 1] };
+        const dst: Box = { shape, offset: rfBase + to, strides: [...rfStrides, SW, 1] };
+        if (from !== to) for (const pes of rects) moves.push({ to: "pe", msg: { op: "slide", id: this.id(), part: "input", pes, src, dst } });
       }
       // Regions of the new span (span coordinates) to bring in: all of it, or what the kept part leaves.
       const regions: [number, number, number, number][] = []; // [row0, row1, col0, col1)

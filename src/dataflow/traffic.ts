@@ -94,21 +94,19 @@ export class LayerTraffic {
 
   /** Input coverage of the row axis by tiles of `p` output rows and `r` kernel rows. */
   rowCoverage(p: number, r: number): AxisCoverage {
-    const pp = Math.min(p, this.sizes.P);
-    const rr = Math.min(r, this.sizes.R);
-    const key = pp * (this.sizes.R + 1) + rr;
-    let c = this.rowCache.get(key);
-    if (!c) this.rowCache.set(key, (c = axisCoverage(this.rows, pp, rr)));
-    return c;
+    return LayerTraffic.coverage(this.rowCache, this.rows, Math.min(p, this.sizes.P), Math.min(r, this.sizes.R), this.sizes.R);
   }
 
   /** Input coverage of the column axis by tiles of `q` output columns and `s` kernel columns. */
   colCoverage(q: number, s: number): AxisCoverage {
-    const qq = Math.min(q, this.sizes.Q);
-    const ss = Math.min(s, this.sizes.S);
-    const key = qq * (this.sizes.S + 1) + ss;
-    let c = this.colCache.get(key);
-    if (!c) this.colCache.set(key, (c = axisCoverage(this.cols, qq, ss)));
+    return LayerTraffic.coverage(this.colCache, this.cols, Math.min(q, this.sizes.Q), Math.min(s, this.sizes.S), this.sizes.S);
+  }
+
+  /** {@link axisCoverage} of (outTile, kTile) on `axis`, memoized in `cache` (kTile <= kernel). */
+  private static coverage(cache: Map<number, AxisCoverage>, axis: InputAxis, outTile: number, kTile: number, kernel: number): AxisCoverage {
+    const key = outTile * (kernel + 1) + kTile;
+    let c = cache.get(key);
+    if (!c) cache.set(key, (c = axisCoverage(axis, outTile, kTile)));
     return c;
   }
 

@@ -20,7 +20,6 @@
  */
 import {
   boxRows,
-  boxSize,
   checkBox,
   checkTags,
   ConfigError,

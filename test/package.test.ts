@@ -63,7 +63,7 @@ beforeAll(() => {
 
   const packDir = join(work, "pack");
   mkdirSync(packDir);
-  const pack = run("npm", ["pack", "--json", "--pack-destination", packDir], clone, "npm pack (prepack runs `npm run build`)");
+  const pack = run("npm", ["pack", "--json", "--pack-destination", packDir], clone, "npm pack (prepare runs `npm run build`)");
   const jsonStart = pack.stdout.indexOf("[");
   const info = JSON.parse(pack.stdout.slice(jsonStart)) as { filename: string; files: { path: string }[] }[];
   packedFiles = info[0]!.files.map((f) => f.path);

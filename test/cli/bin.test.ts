@@ -1,0 +1,33 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { jobCost } from "../../src/cli/jobs.js";
+import { resolveArch } from "../../src/arch/presets.js";
+import { EYERISS_ENERGY_TABLE } from "../../src/report/energy.js";
+import { network } from "../../src/workload/networks.js";
+
+const bin = fileURLToPath(new URL("../../bin/convsim.js", import.meta.url));
+
+describe("bin/convsim.js", () => {
+  it("rejects a bad CONVSIM_FROM naming the variable, the value and the rule", () => {
+    const r = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8", env: { ...process.env, CONVSIM_FROM: "build" } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('CONVSIM_FROM must be "src" or "dist"; got "build"');
+  });
+
+  it("runs from the sources when told to", () => {
+    const r = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8", env: { ...process.env, CONVSIM_FROM: "src" } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Usage: convsim <command>");
+  }, 30_000);
+});
+
+describe("job scheduling", () => {
+  it("puts AlexNet's fc6 (38 M weights, one per MAC) before conv1 although it has fewer MACs", () => {
+    const arch = resolveArch("chen2020");
+    const layers = network("alexnet").layers;
+    const cost = (name: string) => jobCost({ layer: layers.find((l) => l.name === name)!, arch, dataflow: "chen2020", checked: false, energyTable: EYERISS_ENERGY_TABLE });
+    expect(cost("fc6")).toBeGreaterThan(cost("conv1"));
+    expect(cost("conv2")).toBeGreaterThan(cost("conv5"));
+  });
+});

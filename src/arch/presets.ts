@@ -26,8 +26,9 @@
  * - `systolic`: a TPU-like weight/output/input-stationary systolic array (Jouppi et al., "In-
  *   Datacenter Performance Analysis of a Tensor Processing Unit", ISCA 2017; scaled to 32 x 32 as
  *   SCALE-Sim's default, Samajdar et al., ISPASS 2020): one register per operand and one
- *   accumulator per PE, neighbour links for partial sums. Operands are delivered over the buses,
- *   not yet forwarded PE to PE: see docs/timing.md, "A systolic fold", for what that changes.
+ *   accumulator per PE, neighbour links that forward operands and partial sums
+ *   (`noc.forwarding`): ws, os and is stream through the array (docs/timing.md, "A systolic
+ *   fold", against SCALE-Sim's cycles).
  *
  * DRAM and NoC numbers are our choices where the sources give none; each is commented.
  */
@@ -80,7 +81,7 @@ const DRAM_FIELDS = ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstan
 const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts"] as const;
 const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const;
 const ARRAY_FIELDS = ["rows", "cols", "macsPerCycle", "pipelineLatency"] as const;
-const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks"] as const;
+const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks", "forwarding"] as const;
 
 /**
  * Validates a complete architecture spec and returns it frozen. Rules: DRAM bandwidth, burst
@@ -91,7 +92,8 @@ const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerC
  * with at least one entry in all, ports >= 1; array rows, columns, MACs per cycle and pipeline
  * latency >= 1; NoC input and weight buses and the drain path >= 1 word per cycle (the drain
  * path is how outputs leave the PEs), the optional psum bus (GBuf -> PEs) >= 1 word per cycle
- * when given (absent: the drain path's width), neighbour links a boolean.
+ * when given (absent: the drain path's width), neighbour links a boolean, the optional
+ * forwarding a boolean that needs the links.
  * @param path prefix of error field names (default `arch`).
  * @throws ConfigError such as `arch.gbuf.banks must be a power of two; got 6`.
  */
@@ -165,9 +167,16 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
     drainWordsPerCycle: requireInteger(`${path}.noc.drainWordsPerCycle`, n.drainWordsPerCycle, 1),
     ...(n.psumWordsPerCycle !== undefined ? { psumWordsPerCycle: requireInteger(`${path}.noc.psumWordsPerCycle`, n.psumWordsPerCycle, 1) } : {}),
     neighbourLinks: n.neighbourLinks,
+    ...(n.forwarding !== undefined ? { forwarding: forwardingField(`${path}.noc.forwarding`, n.forwarding, n.neighbourLinks) } : {}),
   });
 
   return Object.freeze({ name: spec.name, dram, gbuf, rf, array, noc });
+}
+
+function forwardingField(field: string, v: unknown, links: boolean): boolean {
+  if (typeof v !== "boolean") throw new ConfigError(field, v, "be a boolean");
+  if (v && !links) throw new ConfigError(field, v, "be false unless noc.neighbourLinks is true (operands are forwarded over the links)");
+  return v;
 }
 
 /**
@@ -235,10 +244,11 @@ export const chen2020: ArchSpec = archSpec({
 /**
  * A TPU-like 32 x 32 systolic array (the TPU's MXU is 256 x 256; 32 x 32 is SCALE-Sim's default
  * array). Each PE has one input register, one weight register and one accumulator (1 entry per
- * RF partition) and neighbour links (one cycle per hop) that carry partial sums; operands arrive
- * over the edge buses (operand forwarding is not modeled yet, docs/timing.md).
- * Our choices: a 256 KiB GBuf in 32 banks of 64-bit words (32 x 8 B = 256 B per cycle, enough to
- * feed one 16-bit word per row and column per cycle); edge buses of 32 words per cycle (one per
+ * RF partition) and neighbour links (one cycle per hop) that forward operands and carry partial
+ * sums: streamed operands enter at the edges over the buses and move PE to PE (docs/timing.md).
+ * Our choices: a 256 KiB GBuf in 32 banks of 64-bit words with a read and a write port per bank
+ * (32 x 8 B = 256 B per cycle each way, enough to feed one 16-bit word per row and column per
+ * cycle and to take the outputs back); edge buses of 32 words per cycle (one per
  * row for inputs, one per column for weights, for draining outputs and for reloading psums); DRAM at 32 bytes per
  * cycle (a DDR4-3200 x64 channel, 25.6 GB/s, at an 800 MHz array clock), 80 cycles (100 ns) of
  * latency, 64-byte bursts, 16 bursts in flight; a 1-cycle MAC.
@@ -246,10 +256,10 @@ export const chen2020: ArchSpec = archSpec({
 export const systolic: ArchSpec = archSpec({
   name: "systolic",
   dram: { bytesPerCycle: 32, latencyCycles: 80, burstBytes: 64, maxOutstanding: 16 },
-  gbuf: { capacityBytes: 256 * 1024, banks: 32, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
+  gbuf: { capacityBytes: 256 * 1024, banks: 32, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 32, writePorts: 32 },
   rf: { inputEntries: 1, weightEntries: 1, psumEntries: 1, readPorts: 3, writePorts: 3 },
   array: { rows: 32, cols: 32, macsPerCycle: 1, pipelineLatency: 1 },
-  noc: { inputWordsPerCycle: 32, weightWordsPerCycle: 32, drainWordsPerCycle: 32, psumWordsPerCycle: 32, neighbourLinks: true },
+  noc: { inputWordsPerCycle: 32, weightWordsPerCycle: 32, drainWordsPerCycle: 32, psumWordsPerCycle: 32, neighbourLinks: true, forwarding: true },
 });
 
 /** The preset names. */

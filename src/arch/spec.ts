@@ -73,6 +73,13 @@ export interface NocSpec {
   readonly psumWordsPerCycle?: number;
   /** Whether adjacent PEs are linked (one word per cycle per link, one cycle per hop). */
   readonly neighbourLinks: boolean;
+  /**
+   * Whether operands and partial sums can stream through the PEs: each PE's register passes its
+   * word to the next PE over the link every cycle (a systolic array). A mapping may then list
+   * tensors in `rf.stream`, and ws, os and is build the systolic (SCALE-Sim) forms of their
+   * dataflows. Needs `neighbourLinks`. Optional: default false.
+   */
+  readonly forwarding?: boolean;
 }
 
 /** A whole accelerator. */

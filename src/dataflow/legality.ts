@@ -13,6 +13,11 @@
  *    (`arch.noc.neighbourLinks`: partial sums are passed and accumulated PE to PE), or the drain
  *    path (`arch.noc.drainWordsPerCycle > 0`) into a GBuf that keeps outputs, where the drained
  *    partial sums are accumulated (a read-modify-write per drained word).
+ * 4b. streaming (`mapping.rf.stream`): a streamed tensor needs `arch.noc.forwarding`; its tile
+ *    must be shared by every PE of a row (it enters at the left edge and moves right) or of a
+ *    column (top edge, moving down); each step of the rf nest takes a new word of it (every rf
+ *    loop of factor > 1 indexes the tensor, and for the input not both P and R, nor both Q and S,
+ *    since overlapping windows would reuse a word).
  * 5. GBuf capacity, in bytes: for every tensor the GBuf keeps, its gbuf-tile footprint in words
  *    times its element width (inputs and weights: the operand types, default int16, the widest,
  *    so a mapping checked with the default is legal for every operand type; outputs and partial
@@ -20,7 +25,8 @@
  *    (src/arch/spec.ts: a region of n elements of b bytes takes n*b bytes).
  * 6. RF capacity, in entries per partition: every tensor the RF keeps has its rf-tile footprint
  *    (doubled with double buffering) within its partition (`arch.rf.inputEntries`,
- *    `weightEntries`, `psumEntries`; one entry holds one element, an int32 partial sum included).
+ *    `weightEntries`, `psumEntries`; one entry holds one element, an int32 partial sum included);
+ *    a streamed tensor occupies one entry, its pipeline register.
  *
  * Footprints are the maxima over all tile instances (edges and padding included; see mapping.ts).
  * Not checked here (the Sequencer's and engine's concern): bandwidths, latencies, port counts.
@@ -35,6 +41,8 @@ import {
   parseMapping,
   REDUCTION_DIMS,
   spatialShape,
+  streamFlows,
+  TENSOR_DIMS,
   TENSORS,
   type LevelName,
   type Mapping,
@@ -152,6 +160,34 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
         `${l.dim} x ${l.factor} (${l.axis})`,
         `have a path for partial sums reduced across PEs: ${arch.name} has no neighbour links (arch.noc.neighbourLinks) and the GBuf bypasses outputs (mapping.gbuf.keep.output), so the drain path cannot accumulate them; keep outputs in the GBuf or map ${l.dim} in time`,
       );
+    }
+  }
+
+  const streamed = TENSORS.filter((t) => parsed.rf.stream?.[t]);
+  if (streamed.length > 0) {
+    const t = streamed[0]!;
+    if (!arch.noc.forwarding) {
+      return illegal("rf", `mapping.rf.stream.${t}`, true, `be false: ${arch.name} does not forward operands PE to PE (arch.noc.forwarding); keep ${t} in the RF instead`);
+    }
+    const flows = streamFlows(parsed);
+    for (const u of streamed) {
+      if (flows[u] === undefined) {
+        return illegal("rf", `mapping.rf.stream.${u}`, true, `stream a tile that every PE of a row, or of a column, shares (it enters at the array's edge and is forwarded along the line); the spatial loops give ${u} different tiles along both axes`);
+      }
+      // Each step of the rf nest takes a new word of a streamed tile (it passes once).
+      for (const [i, l] of parsed.rf.loops.entries()) {
+        if (l.factor > 1 && !TENSOR_DIMS[u].includes(l.dim)) {
+          return illegal("rf", `mapping.rf.loops[${i}]`, `${l.dim} x ${l.factor}`, `index the streamed ${u} (a streamed word passes its PE once, so no rf loop may reuse it); map ${l.dim} outside the rf level or keep ${u} in the RF`);
+        }
+      }
+      if (u === "input") {
+        const f = (d: string) => parsed.rf.loops.filter((l) => l.dim === d).reduce((a, l) => a * l.factor, 1);
+        for (const [a, b] of [["P", "R"], ["Q", "S"]] as const) {
+          if (f(a) > 1 && f(b) > 1) {
+            return illegal("rf", "mapping.rf.loops", `${a} x ${f(a)}, ${b} x ${f(b)}`, `not loop over both ${a} and ${b} at the rf level while the input streams (overlapping windows would reuse a streamed word)`);
+          }
+        }
+      }
     }
   }
 

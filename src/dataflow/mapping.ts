@@ -111,6 +111,17 @@ export interface StorageLevel {
   readonly doubleBuffer: boolean;
 }
 
+/**
+ * The rf level: a storage level whose tensors may also stream. A tensor in `stream` does not stay
+ * in the PE: its rf tile passes through one pipeline register, a word per step, entering at the
+ * edge of the array and forwarded PE to PE over the links, one cycle per hop (a systolic array;
+ * needs `arch.noc.forwarding`). Its RF footprint is that one register. See docs/mapping.md.
+ */
+export interface RfLevel extends StorageLevel {
+  /** Tensors that stream through the PEs instead of staying (absent: none). */
+  readonly stream?: KeepFlags;
+}
+
 /** The spatial level: loops unrolled across the PE array. */
 export interface SpatialLevel {
   readonly loops: readonly SpatialLoop[];
@@ -123,7 +134,7 @@ export interface Mapping {
   readonly dram: DramLevel;
   readonly gbuf: StorageLevel;
   readonly spatial: SpatialLevel;
-  readonly rf: StorageLevel;
+  readonly rf: RfLevel;
 }
 
 /** A loop of any level, flattened with its level: what {@link loopNest} returns. */
@@ -373,9 +384,28 @@ export function levelFootprint(m: Mapping, layer: ConvLayer, level: StorageLevel
   const out = {} as Record<TensorName, number>;
   for (const t of TENSORS) {
     const mult = lv.doubleBuffer && !(level === "rf" && t === "output") ? 2 : 1;
-    out[t] = lv.keep[t] ? tileFootprint(m, layer, level, t) * mult : 0;
+    // A streamed tensor occupies its pipeline register only (RfLevel.stream).
+    out[t] = !lv.keep[t] ? 0 : level === "rf" && m.rf.stream?.[t] ? 1 : tileFootprint(m, layer, level, t) * mult;
   }
   return Object.freeze(out);
+}
+
+/** How a streamed tensor crosses the array: entering at the left edge and moving right, or at the top and moving down. */
+export type StreamFlow = "right" | "down";
+
+/**
+ * The flow of each streamed tensor of `m` (RfLevel.stream): `right` when every PE of a row needs
+ * the same tile (no col-axis spatial loop over the tensor's dimensions), else `down` when every
+ * PE of a column does, else undefined (it cannot stream: legality reports it).
+ */
+export function streamFlows(m: Mapping): Partial<Record<TensorName, StreamFlow | undefined>> {
+  const out: Partial<Record<TensorName, StreamFlow | undefined>> = {};
+  for (const t of TENSORS) {
+    if (!m.rf.stream?.[t]) continue;
+    const along = (axis: Axis) => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !TENSOR_DIMS[t].includes(l.dim));
+    out[t] = along("col") ? "right" : along("row") ? "down" : undefined;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,7 +421,7 @@ export interface MappingSpec {
   dram?: { loops?: readonly TemporalLoop[] };
   gbuf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean };
   spatial?: { loops?: readonly SpatialLoop[] };
-  rf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean };
+  rf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean; stream?: Partial<Record<TensorName, boolean>> };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -432,23 +462,37 @@ function parseLoops(path: string, raw: unknown, spatial: boolean): (TemporalLoop
   });
 }
 
-function parseKeep(path: string, raw: unknown): KeepFlags {
-  if (raw === undefined) return KEEP_ALL;
-  if (!isObject(raw)) throw new ConfigError(path, raw, "be an object { input, weight, output } of booleans");
+/** Per-tensor flags: an object of booleans, a missing tensor taking `fallback`. */
+function parseFlags(path: string, raw: unknown, fallback: boolean, example: string): Record<TensorName, boolean> {
+  if (!isObject(raw)) throw new ConfigError(path, raw, `be an object of per-tensor booleans, e.g. ${example}`);
   rejectUnknownKeys(path, raw, TENSORS);
   const out = {} as Record<TensorName, boolean>;
   for (const t of TENSORS) {
-    const v = raw[t] ?? true;
+    const v = raw[t] ?? fallback;
     if (typeof v !== "boolean") throw new ConfigError(`${path}.${t}`, v, "be a boolean");
     out[t] = v;
   }
-  return Object.freeze(out);
+  return out;
+}
+
+function parseKeep(path: string, raw: unknown): KeepFlags {
+  if (raw === undefined) return KEEP_ALL;
+  return Object.freeze(parseFlags(path, raw, true, "{ input, weight, output }"));
 }
 
 function parseDoubleBuffer(path: string, raw: unknown): boolean {
   if (raw === undefined) return false;
   if (typeof raw !== "boolean") throw new ConfigError(path, raw, "be a boolean");
   return raw;
+}
+
+/** `rf.stream`: per-tensor flags (missing: false); a streamed tensor must be kept at the rf level (it passes through its register). */
+function parseStream(path: string, raw: unknown, keep: KeepFlags): KeepFlags {
+  const out = parseFlags(path, raw, false, "{ input: true }");
+  for (const t of TENSORS) {
+    if (out[t] && !keep[t]) throw new ConfigError(`${path}.${t}`, true, `be false while mapping.rf.keep.${t} is false (a streamed tensor passes through the PE's register)`);
+  }
+  return Object.freeze(out);
 }
 
 /**
@@ -484,7 +528,9 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
   const spatial = level("spatial");
   rejectUnknownKeys(`${path}.spatial`, spatial, ["loops"]);
   const rf = level("rf");
-  rejectUnknownKeys(`${path}.rf`, rf, ["loops", "keep", "doubleBuffer"]);
+  rejectUnknownKeys(`${path}.rf`, rf, ["loops", "keep", "doubleBuffer", "stream"]);
+  const rfKeep = parseKeep(`${path}.rf.keep`, rf.keep);
+  const stream = rf.stream === undefined ? undefined : parseStream(`${path}.rf.stream`, rf.stream, rfKeep);
   const m: Mapping = Object.freeze({
     ...(raw.name !== undefined ? { name: raw.name as string } : {}),
     dram: Object.freeze({ loops: Object.freeze(parseLoops(`${path}.dram.loops`, dram.loops, false)) as readonly TemporalLoop[] }),
@@ -496,8 +542,9 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
     spatial: Object.freeze({ loops: Object.freeze(parseLoops(`${path}.spatial.loops`, spatial.loops, true)) as readonly SpatialLoop[] }),
     rf: Object.freeze({
       loops: Object.freeze(parseLoops(`${path}.rf.loops`, rf.loops, false)) as readonly TemporalLoop[],
-      keep: parseKeep(`${path}.rf.keep`, rf.keep),
+      keep: rfKeep,
       doubleBuffer: parseDoubleBuffer(`${path}.rf.doubleBuffer`, rf.doubleBuffer),
+      ...(stream && TENSORS.some((t) => stream[t]) ? { stream } : {}),
     }),
   });
   if (layer !== undefined) {

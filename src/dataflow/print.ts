@@ -2,7 +2,8 @@
  * Printing a Mapping as a loop nest. Loop variables carry their level's number, counted from the
  * inside: `x3` dram, `x2` gbuf, `x1` spatial (printed `parfor`, with its array axis), `x0` rf.
  * Each level starts with a marker line saying what storage holds the tile below it, what it keeps
- * or bypasses and whether it is double-buffered; the innermost body is one `mac`.
+ * or streams (rf only: `mapping.rf.stream`) or bypasses and whether it is double-buffered; the
+ * innermost body is one `mac`.
  *
  * ```
  * // dram: DRAM holds every tensor
@@ -14,7 +15,7 @@
  *       ...
  * ```
  */
-import { describeLoop, loopNest, spatialShape, TENSORS, type LevelName, type Mapping, type StorageLevel } from "./mapping.js";
+import { describeLoop, loopNest, spatialShape, TENSORS, type LevelName, type Mapping, type RfLevel, type StorageLevel } from "./mapping.js";
 
 /** Options of {@link formatMapping}. */
 export interface FormatOptions {
@@ -24,10 +25,12 @@ export interface FormatOptions {
   readonly indent?: number;
 }
 
-function storageNote(lv: StorageLevel): string {
-  const kept = TENSORS.filter((t) => lv.keep[t]);
+function storageNote(lv: RfLevel | StorageLevel): string {
+  const streamed = "stream" in lv && lv.stream ? TENSORS.filter((t) => lv.stream![t]) : [];
+  const kept = TENSORS.filter((t) => lv.keep[t] && !streamed.includes(t));
   const bypassed = TENSORS.filter((t) => !lv.keep[t]);
   const parts = [kept.length > 0 ? `keeps ${kept.join(", ")}` : "keeps nothing"];
+  if (streamed.length > 0) parts.push(`streams ${streamed.join(", ")}`);
   if (bypassed.length > 0) parts.push(`bypasses ${bypassed.join(", ")}`);
   if (lv.doubleBuffer) parts.push("double-buffered");
   return parts.join("; ");

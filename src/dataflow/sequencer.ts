@@ -32,9 +32,15 @@
  * issued together and the next step starts when all of them have completed. The GBuf reads of the
  * next gbuf iteration are issued with the current MAC waves; with a double-buffered GBuf the next
  * dram iteration's tiles are prefetched, and output write-backs overlap the next tile, as
- * cooperative threads ({@link Thread}). Deliveries never overlap a PE's own MAC wave (single-
- * buffered register files), and operands are not forwarded over the links, so cycles are an upper
- * bound for designs that stream operands during compute. Bias is not applied here.
+ * cooperative threads ({@link Thread}). With single-buffered register files deliveries never
+ * overlap a PE's own MAC wave; with `rf.doubleBuffer` the next iteration's operands are delivered
+ * into the other halves during the wave. Bias is not applied here.
+ *
+ * Streams (`mapping.rf.stream`, a systolic array): a streamed operand is delivered again for every
+ * wave (it passes through the PE, nothing stays), into a stream buffer the simulator keeps in
+ * place of the pipeline register, and the wave command names it, so the PE array charges the
+ * skew and counts the words forwarded over the links; a streamed output leaves the PEs after
+ * every wave (drained, reduced down its column over the links).
  *
  * Checked mode: inputs are tagged by their index in the padded input (padding included, so padded
  * positions have tags of their own), weights and outputs by their flat index; every read states
@@ -43,10 +49,10 @@
 import { Component, InvariantError, Outbox, type Box, type Engine, type InPort, type OutPort, type Payload, type WordArray } from "../core/index.js";
 import type { ArchSpec } from "../arch/spec.js";
 import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../memory/index.js";
-import type { MacWave, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeFillCommand, PeRect, PeSlideCommand, PeTagExpect, WaitReason } from "../pe-array/index.js";
+import type { MacWave, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeFillCommand, PeRect, PeSlideCommand, PeTagExpect, WaitReason, WaveStream } from "../pe-array/index.js";
 import { convShape, type ConvLayer, type ConvShape } from "../workload/layer.js";
 import type { OperandType } from "../workload/dtype.js";
-import { maxTouchedInputs, inputAxis, type Mapping } from "./mapping.js";
+import { maxTouchedInputs, inputAxis, streamFlows, type Mapping } from "./mapping.js";
 import { Nest, NDIMS, startKey } from "./nest.js";
 
 /** Tag spaces of the three tensors (checked mode). */
@@ -179,6 +185,17 @@ function structureHash(pieces: readonly Piece[]): number {
     list(p.dst.strides);
   }
   return h;
+}
+
+/** A payload read as [word][group] (groups innermost) rearranged as [group][word]. */
+function transposePayload(p: Payload, groups: number): Payload {
+  const t = <A extends WordArray | Float64Array>(a: A): A => {
+    const out = new (a.constructor as new (n: number) => A)(a.length);
+    const n = a.length / groups;
+    for (let j = 0, k = 0; j < n; j++) for (let g = 0; g < groups; g++, k++) out[g * n + j] = a[k]!;
+    return out;
+  };
+  return p.tags ? { data: t(p.data), tags: t(p.tags) } : { data: t(p.data) };
 }
 
 /** Whether two tiles' pieces have the same structure (see {@link structureHash}). */
@@ -566,6 +583,10 @@ class Program {
   private readonly gbufInputCols: number;
   /** Double-buffered register files: operands alternate between two halves of their partitions. */
   private readonly rfDouble: boolean;
+  /** The operands that stream through the PEs (mapping.rf.stream), for the wave commands. */
+  private readonly waveStreams: readonly WaveStream[] | undefined;
+  /** Whether partial sums stream out of the PEs (drained after every wave). */
+  private readonly streamOut: boolean;
   /** Entries of one RF operand tile (the offset of the second half). */
   private readonly rfTile: { readonly input: number; readonly weight: number };
 
@@ -591,6 +612,14 @@ class Program {
     this.spanW = (e[Q]! - 1) * layer.strides[1] + (e[S]! - 1) * layer.dilations[1] + 1;
     this.pes = this.nest.usedRows * this.nest.usedCols;
     this.rfDouble = m.rf.doubleBuffer;
+    const flows = streamFlows(m);
+    const streams: WaveStream[] = [];
+    for (const part of ["input", "weight"] as const) {
+      const flow = flows[part];
+      if (m.rf.stream?.[part] && flow) streams.push({ part, flow });
+    }
+    this.waveStreams = streams.length > 0 ? Object.freeze(streams) : undefined;
+    this.streamOut = m.rf.stream?.output ?? false;
     this.rfTile = { input: e[N]! * e[G]! * e[C]! * this.spanH * this.spanW, weight: e[G]! * e[K]! * e[C]! * e[R]! * e[S]! };
     const ge = this.nest.gbufExtent;
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
@@ -768,6 +797,11 @@ class Program {
         const drainMask = scratch.drain.fill(0);
         let anyDrain = false;
         for (let pe = 0; pe < pes; pe++) {
+          // A streamed output leaves the array after every wave (it does not stay in the PE).
+          if (this.streamOut && !Number.isNaN(rfOutKey[pe]!)) {
+            drainMask[pe] = 1;
+            anyDrain = true;
+          }
           if (!peActive[pe]) continue;
           const k = startKey(peStart[pe]!, OUTPUT_DIMS, sizes);
           newOutKey[pe] = k;
@@ -808,6 +842,8 @@ class Program {
           let h = rfHalf[part];
           if (this.rfDouble && keys.some((k, pe) => !Number.isNaN(k) && k !== rfKeys[part][h]![pe])) h = rfHalf[part] = 1 - h;
           const held = rfKeys[part][h]!;
+          // A streamed operand passes through the PE: every wave needs its words delivered again.
+          if (this.m.rf.stream?.[part]) return;
           for (let pe = 0; pe < pes; pe++) {
             if (keys[pe] === held[pe]) keys[pe] = NaN;
             else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;
@@ -816,7 +852,7 @@ class Program {
         {
           const keys = scratch.keys[1]!.fill(NaN);
           operandKeys("input", INPUT_DIMS, keys);
-          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input, this.rfDouble ? undefined : inputSpans, moves));
+          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input, this.rfDouble || this.m.rf.stream?.input ? undefined : inputSpans, moves));
         }
         {
           const keys = scratch.keys[2]!.fill(NaN);
@@ -848,7 +884,8 @@ class Program {
           lastWaves.parts = parts;
           lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
         }
-        const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1) } }] : [];
+        const streams = this.waveStreams;
+        const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}) } }] : [];
         // The iteration's halo slides go as one command.
         mergeCommands(moves, "slide");
         return { drains, reads, moves, after, direct, waves, psumInit: psumFills > 0 };
@@ -1289,8 +1326,21 @@ class Program {
       const step = stepOf(run[0]!, run[1]!);
       run[0]!.pieces.forEach((p, i) => {
         const id = this.id();
-        reads.push(read(id, { shape: [run.length, ...p.shape], offset: p.src, strides: [step[i]![0], ...p.srcStrides] }, p.tag, [step[i]![1], ...p.tagStrides]));
-        out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
+        const [srcStep, tagStep] = step[i]!;
+        // The read walks addresses in order, so when the groups' tiles interleave (their step is
+        // finer than the piece's innermost stride, e.g. the columns of a systolic array each
+        // streaming one pixel's channels) the group index goes innermost, and the payload is
+        // transposed back to one tile after another for the transfer.
+        let d = p.shape.length - 1;
+        while (d >= 0 && p.shape[d]! <= 1) d--;
+        const interleave = d >= 0 && Math.abs(srcStep) < Math.abs(p.srcStrides[d]!);
+        if (interleave) {
+          reads.push(read(id, { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }, p.tag, [...p.tagStrides, tagStep]));
+          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: transposePayload(this.take(id), run.length), boxIndex } }]);
+        } else {
+          reads.push(read(id, { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] }, p.tag, [tagStep, ...p.tagStrides]));
+          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
+        }
       });
     };
     for (const list of classes) {

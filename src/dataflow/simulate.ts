@@ -18,7 +18,7 @@ import { checkOperands, compareOutputs, referenceConv, type OperandArray, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal } from "./legality.js";
-import { parseMapping, type Mapping, type TensorName } from "./mapping.js";
+import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer.js";
 
 /** Options of {@link simulate}. */
@@ -121,6 +121,25 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
 }
 
 /**
+ * The register files the simulator allocates: the architecture's, except that a streamed tensor
+ * (mapping.rf.stream) gets room for its whole rf tile (twice with double buffering, outputs
+ * excepted). In the hardware that tile passes through one pipeline register, which is what
+ * legality charges against the partition; the simulator keeps the words the register will hold
+ * one after the other, so MAC waves address them as they would a resident tile.
+ */
+function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): ArchSpec["rf"] {
+  if (!m.rf.stream) return arch.rf;
+  const field = { input: "inputEntries", weight: "weightEntries", output: "psumEntries" } as const;
+  const rf = { ...arch.rf };
+  for (const t of TENSORS) {
+    if (!m.rf.stream[t]) continue;
+    const need = tileFootprint(m, layer, "rf", t) * (m.rf.doubleBuffer && t !== "output" ? 2 : 1);
+    rf[field[t]] = Math.max(rf[field[t]], need);
+  }
+  return rf;
+}
+
+/**
  * Simulates one layer bit-exactly on an accelerator with a dataflow.
  * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), before any work.
  */
@@ -167,7 +186,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   engine.nameTagSpace(TAG_SPACE.output, "y");
   const dram = new DramChannel(engine, arch.dram);
   const gbuf = new GlobalBuffer(engine, arch.gbuf);
-  const pe = new PeArray(engine, arch);
+  const pe = new PeArray(engine, { array: arch.array, rf: streamBuffers(arch, mapping, layer) });
   const noc = new Noc(engine, arch);
   let xTags: Float64Array | undefined;
   if (checked) {

@@ -64,6 +64,26 @@ export interface PeWaveCommand {
   readonly wave: MacWave;
   /** Waves run alongside `wave`, on rectangles disjoint from it and from each other. */
   readonly alongside?: readonly MacWave[];
+  /**
+   * Operands that stream through the PEs (a systolic array): each MAC step takes a new word of
+   * the part, which entered at the array's edge (left for `right`, top for `down`) and was
+   * forwarded PE to PE over the links, one cycle per hop. See {@link WaveStream}.
+   */
+  readonly streams?: readonly WaveStream[];
+}
+
+/**
+ * A streamed operand of a wave. Timing: the edge feeders skew the streams so that PE (r, c)
+ * runs its MACs h cycles after the command starts, h = c when some stream flows right plus r when
+ * some flows down (SCALE-Sim's fill); the command lasts as much longer as its farthest PE's h.
+ * Counts: in each line (a row for `right`, a column for `down`) the stream crosses one link per
+ * PE it passes: `forward.<part>` adds, per line, (the line's MAC steps per PE) x (hops to its
+ * farthest PE of the command). The words reach the PEs' registers through the Noc's deliveries
+ * (counted there, and as register writes); the MAC reads them from there.
+ */
+export interface WaveStream {
+  readonly part: "input" | "weight";
+  readonly flow: "right" | "down";
 }
 
 /** Set `box` of partition `part` to `value` in every PE of `pes` (no network transfer: e.g. psum init, padding). */
@@ -278,6 +298,7 @@ export class PeArray extends Component {
   private phase: Phase = { start: 0, issueEnd: 0, end: 0, parts: [] };
   private reason: WaitReason = "control";
   private readonly macs: Counter;
+  private readonly forwarded: { readonly input: Counter; readonly weight: Counter };
   private readonly busyCycles: Counter;
   private readonly idle: Record<StallCause, Counter>;
   private readonly eager: boolean;
@@ -298,6 +319,10 @@ export class PeArray extends Component {
     this.toNoc = this.outPort<PeReadData>("toNoc");
     this.waitReason = this.inPort<WaitReason>("waitReason");
     this.macs = this.counter("mac", "MACs", "multiply-accumulates executed (all PEs)");
+    this.forwarded = {
+      input: this.counter("forward.input", "words", "input words forwarded PE to PE over the links (streamed operands)"),
+      weight: this.counter("forward.weight", "words", "weight words forwarded PE to PE over the links (streamed operands)"),
+    };
     this.busyCycles = this.counter("busy", "PE-cycles", "PE-cycles in which the PE issued at least one MAC");
     const idle = {} as Record<StallCause, Counter>;
     for (const c of STALL_CAUSES) idle[c] = this.counter(`idle.${c}`, "PE-cycles", `idle PE-cycles attributed to ${c}`);
@@ -383,14 +408,42 @@ export class PeArray extends Component {
       parts.push({ cw, issueCycles: issue, executed: 0 });
       issueCycles = Math.max(issueCycles, issue);
     }
+    const skew = c.streams && c.streams.length > 0 ? this.streamSkew(waves, parts, c.streams) : 0;
     this.active = { parts, start: now, issueCycles };
     this.phase = {
       start: now,
       issueEnd: now + issueCycles,
-      end: now + issueCycles + this.spec.pipelineLatency,
+      end: now + issueCycles + this.spec.pipelineLatency + skew,
       parts: parts.map((p) => ({ issueEnd: now + p.issueCycles, pes: rectSize(p.cw.wave.pes) })),
     };
-    return issueCycles + this.spec.pipelineLatency;
+    return issueCycles + this.spec.pipelineLatency + skew;
+  }
+
+  /** The skew of a streamed command (its farthest PE's delay), counting the forwarded words ({@link WaveStream}). */
+  private streamSkew(waves: readonly MacWave[], parts: readonly WavePart[], streams: readonly WaveStream[]): number {
+    const right = streams.some((s) => s.flow === "right");
+    const down = streams.some((s) => s.flow === "down");
+    let skew = 0;
+    for (const w of waves) skew = Math.max(skew, (right ? w.pes.col0 + w.pes.cols - 1 : 0) + (down ? w.pes.row0 + w.pes.rows - 1 : 0));
+    for (const s of streams) {
+      const horizontal = s.flow === "right";
+      const lines = horizontal ? this.spec.rows : this.spec.cols;
+      const hops = new Float64Array(lines);
+      const steps = new Float64Array(lines);
+      waves.forEach((w, k) => {
+        const first = horizontal ? w.pes.row0 : w.pes.col0;
+        const n = horizontal ? w.pes.rows : w.pes.cols;
+        const far = horizontal ? w.pes.col0 + w.pes.cols - 1 : w.pes.row0 + w.pes.rows - 1;
+        for (let l = first; l < first + n; l++) {
+          hops[l] = Math.max(hops[l]!, far);
+          steps[l] = Math.max(steps[l]!, parts[k]!.cw.macs);
+        }
+      });
+      let words = 0;
+      for (let l = 0; l < lines; l++) words += hops[l]! * steps[l]!;
+      this.forwarded[s.part].value += words;
+    }
+    return skew;
   }
 
   /** @throws InvariantError when two waves of one command share a PE (a driver bug). */

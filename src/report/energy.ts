@@ -9,7 +9,10 @@
  * - `gbuf.read` / `gbuf.write`: `gbuf.read.<tensor>`, `gbuf.write.<tensor>`;
  * - `noc.transfer`: words moved on the on-chip network, counted at the receiver:
  *   `noc.deliver.<tensor>` (GBuf -> RF, a multicast to n PEs is n deliveries), `noc.drain.<tensor>`
- *   (PE -> GBuf) and `noc.link.<tensor>` (PE -> neighbouring PE);
+ *   (PE -> GBuf) and `noc.link.<tensor>` (PE -> neighbouring PE). `pe.forward.<tensor>` (words of a
+ *   streamed operand passed PE to PE in a systolic array) is not priced again: every PE's receipt
+ *   of a streamed word is already a `noc.deliver` (the edge PE's from the bus, the others' over a
+ *   link, at the same per-word cost);
  * - `rf.read` / `rf.write`: `rf.read.<tensor>`, `rf.write.<tensor>` and `rf.fill.<tensor>` (a
  *   locally generated entry, such as a zeroed partial sum, is a register write); `rf.slide.<tensor>`
  *   (a sliding window re-addressing the entries it keeps) costs nothing: no register is accessed;

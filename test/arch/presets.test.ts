@@ -43,11 +43,16 @@ describe("archSpec", () => {
       [(s) => ((s.noc as { drainWordsPerCycle: number }).drainWordsPerCycle = 0), "arch.noc.drainWordsPerCycle must be a positive integer; got 0"],
       [(s) => ((s.noc as { neighbourLinks: unknown }).neighbourLinks = "yes"), 'arch.noc.neighbourLinks must be a boolean; got "yes"'],
       [(s) => ((s.noc as { psumWordsPerCycle: number }).psumWordsPerCycle = 0), "arch.noc.psumWordsPerCycle must be a positive integer; got 0"],
+      [(s) => ((s.noc as { forwarding: unknown }).forwarding = 1), "arch.noc.forwarding must be a boolean; got 1"],
+      [
+        (s) => Object.assign(s.noc as object, { forwarding: true, neighbourLinks: false }),
+        "arch.noc.forwarding must be false unless noc.neighbourLinks is true (operands are forwarded over the links); got true",
+      ],
       [(s) => (s.gbuf.capacityBytes = 1000), "arch.gbuf.capacityBytes must be a multiple of banks x bankWordBytes = 128 bytes (every bank has the same number of whole words); got 1000"],
       [(s) => (s.gbuf.capacityBytes = "64KiW"), 'arch.gbuf.capacityBytes must be in bytes (B, KiB, kB, ...), not words; got "64KiW"'],
       [(s) => ((s as unknown as Record<string, unknown>).cache = {}), "arch.cache must be one of the fields name, dram, gbuf, rf, array, noc; got {}"],
       [(s) => ((s.gbuf as unknown as Record<string, unknown>).size = 4), "arch.gbuf.size must be one of the fields capacityBytes, banks, bankWordBytes, wordsPerCyclePerBank, readPorts, writePorts; got 4"],
-      [(s) => delete (s as unknown as Record<string, unknown>).noc, "arch.noc must be an object with the fields inputWordsPerCycle, weightWordsPerCycle, drainWordsPerCycle, psumWordsPerCycle, neighbourLinks; got undefined"],
+      [(s) => delete (s as unknown as Record<string, unknown>).noc, "arch.noc must be an object with the fields inputWordsPerCycle, weightWordsPerCycle, drainWordsPerCycle, psumWordsPerCycle, neighbourLinks, forwarding; got undefined"],
       [(s) => (s.name = ""), 'arch.name must be a non-empty string; got ""'],
       [
         (s) => {

@@ -7,7 +7,7 @@ import { bytes } from "../../src/core/units.js";
 import { attainableTraffic, chen2020, chen2020Tile } from "../../src/dataflow/dataflows/chen2020.js";
 import { buildMapping, DATAFLOW_NAMES, dataflows } from "../../src/dataflow/dataflows/index.js";
 import { checkMapping, mappingUsage } from "../../src/dataflow/legality.js";
-import { mappingToJson, parseMapping, REDUCTION_DIMS, tileExtents, type Mapping } from "../../src/dataflow/mapping.js";
+import { mappingToJson, parseMapping, REDUCTION_DIMS, streamFlows, tileExtents, type Mapping } from "../../src/dataflow/mapping.js";
 import { formatMapping } from "../../src/dataflow/print.js";
 import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/layer.js";
 import { smallLayer, visitCounts } from "./walk.js";
@@ -97,14 +97,30 @@ describe("the structure of each dataflow", () => {
   it("os: outputs across the array, no reduction across PEs, one psum per PE, reduction innermost", () => {
     for (const a of PRESET_NAMES) {
       const m = dataflows.os(l, presets[a]);
-      expect(spatialDims(m, "row")[0]).toBe("P");
-      expect(spatialDims(m, "col")[0]).toBe("Q");
+      const systolic = presets[a].noc.forwarding === true;
+      // The systolic form (SCALE-Sim): pixels down the rows, filters across the columns, the
+      // reduction streaming through (inputs right, weights down).
+      expect(spatialDims(m, "row")[0]).toBe(systolic ? "Q" : "P");
+      expect(spatialDims(m, "col")[0]).toBe(systolic ? "K" : "Q");
+      expect(m.rf.stream).toEqual(systolic ? { input: true, weight: true, output: false } : undefined);
+      if (systolic) expect(streamFlows(m)).toEqual({ input: "right", weight: "down" });
       expect(m.spatial.loops.some((s) => REDUCTION_DIMS.includes(s.dim))).toBe(false);
       expect(mappingUsage(m, l).rfEntries.output).toBe(1);
       const gbufDims = m.gbuf.loops.map((x) => x.dim);
       const firstReduction = gbufDims.findIndex((d) => REDUCTION_DIMS.includes(d));
       if (firstReduction >= 0) expect(gbufDims.slice(firstReduction).every((d) => REDUCTION_DIMS.includes(d))).toBe(true);
     }
+  });
+
+  it("ws and is on a forwarding array stream the moving operand right and the partial sums down", () => {
+    const ws = dataflows.ws(l, presets.systolic);
+    expect(ws.rf.stream).toEqual({ input: true, weight: false, output: true });
+    expect(streamFlows(ws)).toEqual({ input: "right", output: "down" });
+    expect(ws.rf.loops.every((x) => ["N", "P", "Q"].includes(x.dim))).toBe(true);
+    const is = dataflows.is(l, presets.systolic);
+    expect(is.rf.stream).toEqual({ input: false, weight: true, output: true });
+    expect(streamFlows(is)).toEqual({ weight: "right", output: "down" });
+    for (const m of [ws, is]) expect(mappingUsage(m, l).rfEntries).toEqual({ input: 1, weight: 1, output: 1 });
   });
 
   it("is: the reduction across rows, pixels across columns, output channels streamed innermost", () => {

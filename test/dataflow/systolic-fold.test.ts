@@ -1,41 +1,103 @@
 import { describe, expect, it } from "vitest";
+import { checkMapping } from "../../src/dataflow/legality.js";
+import { mappingUsage } from "../../src/dataflow/legality.js";
+import { parseMapping, streamFlows } from "../../src/dataflow/mapping.js";
 import { simulate } from "../../src/dataflow/simulate.js";
+import { resolveArch } from "../../src/arch/presets.js";
+import { convLayer } from "../../src/workload/layer.js";
 
-/** The output-stationary fold of docs/timing.md ("A systolic fold"): K on rows, Q on columns, C at the gbuf level. */
-function fold(c: number) {
-  const mapping = {
+/**
+ * The output-stationary fold of docs/timing.md ("A systolic fold"): K on the 32 rows, Q on the 32
+ * columns, the reduction C streaming through every PE (inputs down the columns, weights along the
+ * rows), `folds` output rows P one after another.
+ */
+function foldMapping(c: number, folds = 1, doubleBuffer = false) {
+  return {
     name: "os-fold",
     dram: { loops: [] },
-    gbuf: { loops: [{ dim: "C", factor: c }], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
+    gbuf: { loops: folds > 1 ? [{ dim: "P", factor: folds }] : [], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
     spatial: {
       loops: [
         { dim: "Q", factor: 32, axis: "col" },
         { dim: "K", factor: 32, axis: "row" },
       ],
     },
-    rf: { loops: [], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
-  };
-  const layer = { inChannels: c, inHeight: 1, inWidth: 32, outChannels: 32, kernelHeight: 1, kernelWidth: 1 };
-  return simulate({ layer, arch: "systolic", dataflow: mapping });
+    rf: { loops: [{ dim: "C", factor: c }], keep: { input: true, weight: true, output: true }, doubleBuffer, stream: { input: true, weight: true } },
+  } as const;
+}
+
+function foldLayer(c: number, folds = 1) {
+  return { inChannels: c, inHeight: folds, inWidth: 32, outChannels: 32, kernelHeight: 1, kernelWidth: 1 };
+}
+
+function fold(c: number, folds = 1, checked = false) {
+  return simulate({ layer: foldLayer(c, folds), arch: "systolic", dataflow: foldMapping(c, folds), checked });
 }
 
 describe("a systolic fold (docs/timing.md)", () => {
-  it("costs 34.125 cycles per reduction step against SCALE-Sim's 1, with the per-step breakdown the docs give", () => {
+  it("fills in S_R + S_C - 2 cycles and streams one step per cycle; the per-step costs the docs give", () => {
     const a = fold(64);
     const b = fold(128);
     expect(a.verification.ok && b.verification.ok).toBe(true);
-    expect([a.cycles, b.cycles]).toEqual([3897, 6081]);
+    expect([a.cycles, b.cycles]).toEqual([2024, 2512]);
     const scaleSim = (t: number) => 2 * 32 + 32 + t - 2;
     expect([scaleSim(64), scaleSim(128)]).toEqual([158, 222]);
-    const perStep = (k: string) => ((b.counters[k]?.value ?? 0) - (a.counters[k]?.value ?? 0)) / 64 / 1024;
-    expect((b.cycles - a.cycles) / 64).toBe(34.125);
+    const perPe = (r: typeof a, k: string) => (r.counters[k]?.value ?? 0) / 1024;
+    // The skew: the farthest PE (31, 31) starts 62 cycles late, plus the MAC's 1-cycle pipeline.
+    expect(perPe(a, "pe.idle.pipeline")).toBe(63);
+    expect(perPe(b, "pe.idle.pipeline")).toBe(63);
+    // Per reduction step: the MAC, its operands' delivery (the buses carry 32 words a cycle), the
+    // first tile's DRAM load (which grows with T) and half a GBuf cycle.
+    const perStep = (k: string) => (perPe(b, k) - perPe(a, k)) / 64;
+    expect((b.cycles - a.cycles) / 64).toBe(7.625);
     expect(perStep("pe.busy")).toBe(1);
-    expect(perStep("pe.idle.pipeline")).toBe(1);
-    expect(perStep("pe.idle.network")).toBe(2);
-    expect(perStep("pe.idle.gbuf")).toBe(25);
+    expect(perStep("pe.idle.network")).toBe(1);
     expect(perStep("pe.idle.dram")).toBe(5.125);
-    // One step's 32 weights are 32 bank words; its 32 int8 inputs, 4.
-    expect((b.counters["gbuf.bankReads.weight"]!.value - a.counters["gbuf.bankReads.weight"]!.value) / 64).toBe(32);
-    expect((b.counters["gbuf.bankReads.input"]!.value - a.counters["gbuf.bankReads.input"]!.value) / 64).toBe(4);
+    expect(perStep("pe.idle.gbuf")).toBe(0.5);
+    // The outputs leave over the drain bus: 1024 words at 32 a cycle, plus the request's cycles.
+    expect(perPe(a, "pe.idle.drain")).toBe(35);
+    // Forwarding: each of 32 rows (weights) and 32 columns (inputs) passes T words over 31 links.
+    for (const [r, t] of [[a, 64], [b, 128]] as const) {
+      expect(r.counters["pe.forward.input"]!.value).toBe(32 * 31 * t);
+      expect(r.counters["pe.forward.weight"]!.value).toBe(32 * 31 * t);
+      // Every PE receives every word of its streams once (the edge PE from the bus, the rest over a link).
+      expect(r.counters["rf.write.input"]!.value).toBe(1024 * t);
+      expect(r.counters["rf.write.weight"]!.value).toBe(1024 * t);
+    }
+  });
+
+  it("is bit-exact in checked mode, with the same cycles, over several folds", () => {
+    const u = fold(64, 4);
+    const c = fold(64, 4, true);
+    expect(u.verification.ok && c.verification.ok).toBe(true);
+    expect(c.cycles).toBe(u.cycles);
+    expect(u.cycles).toBe(7355);
+    expect(u.counters["pe.idle.pipeline"]!.value / 1024).toBe(4 * 63);
+  });
+
+  it("charges the stream one register: legality accepts T = 512 in a 1-entry RF, and refuses what cannot stream", () => {
+    const arch = resolveArch("systolic");
+    const layer = convLayer(foldLayer(512));
+    const m = parseMapping(foldMapping(512));
+    expect(checkMapping(m, layer, arch).ok).toBe(true);
+    expect(mappingUsage(m, layer).rfEntries).toEqual({ input: 1, weight: 1, output: 1 });
+    expect(streamFlows(m)).toEqual({ input: "down", weight: "right" });
+    // The same array without forwarding.
+    const ey = checkMapping(m, layer, resolveArch("systolic", { name: "bus-fed", noc: { forwarding: false } }));
+    expect(ey.ok).toBe(false);
+    if (!ey.ok) expect(ey.reason).toContain("mapping.rf.stream.input must be false: bus-fed does not forward operands PE to PE (arch.noc.forwarding)");
+    // A stream must be shared along a line: the output varies along both axes here.
+    const out = checkMapping(parseMapping({ ...foldMapping(512), rf: { ...foldMapping(512).rf, stream: { output: true } } }), layer, arch);
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect(out.reason).toContain("mapping.rf.stream.output must stream a tile that every PE of a row, or of a column, shares");
+    // A streamed word passes once: an rf loop over K would reuse each input.
+    const reuse = { ...foldMapping(64), rf: { ...foldMapping(64).rf, loops: [{ dim: "C", factor: 64 }, { dim: "K", factor: 2 }] }, spatial: { loops: [{ dim: "Q", factor: 32, axis: "col" }, { dim: "K", factor: 16, axis: "row" }] } };
+    const r = checkMapping(parseMapping(reuse), convLayer(foldLayer(64)), arch);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toContain("mapping.rf.loops[1] must index the streamed input");
+    // A streamed tensor must be kept at the rf level.
+    expect(() => parseMapping({ ...foldMapping(64), rf: { ...foldMapping(64).rf, keep: { input: false, weight: true, output: true } } })).toThrow(
+      "mapping.rf.stream.input must be false while mapping.rf.keep.input is false",
+    );
   });
 });

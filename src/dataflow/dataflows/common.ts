@@ -100,6 +100,10 @@ export interface Template {
   readonly dramOrders?: readonly (readonly Dim[])[];
   readonly gbufKeep: KeepFlags;
   readonly rfKeep: KeepFlags;
+  /** Tensors that stream through the PEs (a systolic array; mapping.rf.stream). Default none. */
+  readonly rfStream?: KeepFlags;
+  /** Double-buffered register files (mapping.rf.doubleBuffer). Default false. */
+  readonly rfDoubleBuffer?: boolean;
 }
 
 /**
@@ -154,7 +158,7 @@ export function compose(t: Template, f: Factors, layer: ConvLayer, doubleBuffer:
     dram: { loops: temporal(dramOrder, dram) },
     gbuf: { loops: temporal(t.gbufOrder, f.gbuf), keep: t.gbufKeep, doubleBuffer },
     spatial: { loops: spatial },
-    rf: { loops: temporal(t.rfOrder, f.rf), keep: t.rfKeep, doubleBuffer: false },
+    rf: { loops: temporal(t.rfOrder, f.rf), keep: t.rfKeep, doubleBuffer: t.rfDoubleBuffer ?? false, ...(t.rfStream ? { stream: t.rfStream } : {}) },
   });
 }
 

@@ -47,9 +47,19 @@ export const IS_TEMPLATE: Template = defineTemplate({
 });
 
 /**
- * Builds the input-stationary mapping of a layer (see the file header).
+ * The systolic form of `is`, for an architecture that forwards operands (`arch.noc.forwarding`):
+ * the same array mapping, with the output channels K streaming at the rf level: each filter's
+ * weights enter at the left edge and move right along a row (every PE of a row holds the same
+ * input position of a different window), and each step's partial sums leave the PEs down the
+ * columns, reduced over the links (SCALE-Sim's IS: filters stream, outputs drain down).
+ */
+export const IS_SYSTOLIC_TEMPLATE: Template = defineTemplate({ ...IS_TEMPLATE, rfStream: { input: false, weight: true, output: true } });
+
+/**
+ * Builds the input-stationary mapping of a layer (see the file header; on an architecture that
+ * forwards operands, the systolic form {@link IS_SYSTOLIC_TEMPLATE}).
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function is(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return searchTemplate(IS_TEMPLATE, layer, arch, options);
+  return searchTemplate(arch.noc.forwarding ? IS_SYSTOLIC_TEMPLATE : IS_TEMPLATE, layer, arch, options);
 }

@@ -48,9 +48,31 @@ export const OS_TEMPLATE: Template = defineTemplate({
 });
 
 /**
- * Builds the output-stationary mapping of a layer (see the file header).
+ * The systolic form of `os` (SCALE-Sim's output-stationary dataflow, Samajdar et al., ISPASS
+ * 2020), for an architecture that forwards operands (`arch.noc.forwarding`): output pixels (Q, P,
+ * then images N) down the PE rows and filters K across the columns, one output per PE; the
+ * reduction C, R, S streams through the PEs at the rf level: inputs enter at the left edge and
+ * move right along a row (every PE of a row computes the same pixel), weights enter at the top
+ * and move down a column (one filter per column). The register files are double-buffered, so the
+ * next tile's streams are delivered while the current one computes.
+ */
+export const OS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
+  ...OS_TEMPLATE,
+  spatial: [
+    { dim: "Q", axis: "row" },
+    { dim: "P", axis: "row" },
+    { dim: "N", axis: "row" },
+    { dim: "K", axis: "col" },
+  ],
+  rfStream: { input: true, weight: true, output: false },
+  rfDoubleBuffer: true,
+});
+
+/**
+ * Builds the output-stationary mapping of a layer (see the file header; on an architecture that
+ * forwards operands, the systolic form {@link OS_SYSTOLIC_TEMPLATE}).
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function os(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return searchTemplate(OS_TEMPLATE, layer, arch, options);
+  return searchTemplate(arch.noc.forwarding ? OS_SYSTOLIC_TEMPLATE : OS_TEMPLATE, layer, arch, options);
 }

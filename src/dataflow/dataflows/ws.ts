@@ -47,9 +47,24 @@ export const WS_TEMPLATE: Template = defineTemplate({
 });
 
 /**
- * Builds the weight-stationary mapping of a layer (see the file header).
+ * The systolic form of `ws` (the TPU's matrix unit; SCALE-Sim's WS), for an architecture that
+ * forwards operands (`arch.noc.forwarding`): the same array mapping, one weight per PE, with the
+ * output pixels (Q, P, N) streaming at the rf level: inputs enter at the left edge and move right
+ * along a row (every PE of a row needs the same input), and each step's partial sums leave the
+ * PEs down the columns, reduced over the links.
+ */
+export const WS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
+  ...WS_TEMPLATE,
+  rfOrder: ["N", "P", "Q"],
+  rfGrow: ["Q", "P", "N"],
+  rfStream: { input: true, weight: false, output: true },
+});
+
+/**
+ * Builds the weight-stationary mapping of a layer (see the file header; on an architecture that
+ * forwards operands, the systolic form {@link WS_SYSTOLIC_TEMPLATE}).
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function ws(layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  return searchTemplate(WS_TEMPLATE, layer, arch, options);
+  return searchTemplate(arch.noc.forwarding ? WS_SYSTOLIC_TEMPLATE : WS_TEMPLATE, layer, arch, options);
 }

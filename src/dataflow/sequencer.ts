@@ -187,6 +187,69 @@ function structureHash(pieces: readonly Piece[]): number {
   return h;
 }
 
+/** A tile on its way to memory: its box there, its words, and (checked) the tags they carry. */
+interface OutTile {
+  readonly box: Box;
+  readonly data: Int32Array;
+  readonly tags: Float64Array | undefined;
+  readonly has: number;
+  readonly expect: { space: number; offset: number; strides: number[] };
+}
+
+/**
+ * Tiles of one shape whose memory offsets, sorted, form a full grid of up to 4 dimensions (and
+ * whose tag offsets follow the same grid), as one tile: the grid's dimensions outside the tile's,
+ * the words and tags concatenated in grid order. Undefined when they do not.
+ */
+function mergeGrid(g: readonly OutTile[]): OutTile | undefined {
+  const sorted = [...g].sort((a, b) => a.box.offset - b.box.offset);
+  const o = sorted.map((t) => t.box.offset);
+  const y = sorted.map((t) => t.expect.offset);
+  const n = o.length;
+  const dims: { n: number; s: number; t: number }[] = []; // innermost first
+  let size = 1;
+  while (size < n) {
+    if (dims.length === 4 || n % size !== 0) return undefined;
+    const step = o[size]! - o[0]!;
+    const tstep = y[size]! - y[0]!;
+    let count = 1;
+    while ((count + 1) * size <= n && o[count * size] === o[0]! + count * step && y[count * size] === y[0]! + count * tstep) count++;
+    if (count === 1 || n % (size * count) !== 0) return undefined;
+    dims.push({ n: count, s: step, t: tstep });
+    size *= count;
+  }
+  // Verify every member sits at its grid point (row-major, innermost first above).
+  for (let i = 0; i < n; i++) {
+    let rest = i;
+    let oo = o[0]!;
+    let yy = y[0]!;
+    for (const d of dims) {
+      const k = rest % d.n;
+      rest = Math.floor(rest / d.n);
+      oo += k * d.s;
+      yy += k * d.t;
+    }
+    if (o[i] !== oo || y[i] !== yy) return undefined;
+  }
+  const words = sorted[0]!.data.length;
+  const data = new Int32Array(n * words);
+  sorted.forEach((t, i) => data.set(t.data, i * words));
+  let tags: Float64Array | undefined;
+  if (sorted[0]!.tags) {
+    tags = new Float64Array(n * words);
+    sorted.forEach((t, i) => tags!.set(t.tags!, i * words));
+  }
+  const outer = [...dims].reverse();
+  const first = sorted[0]!;
+  return {
+    box: { shape: [...outer.map((d) => d.n), ...first.box.shape], offset: o[0]!, strides: [...outer.map((d) => d.s), ...first.box.strides] },
+    data,
+    tags,
+    has: first.has,
+    expect: { space: first.expect.space, offset: y[0]!, strides: [...outer.map((d) => d.t), ...first.expect.strides] },
+  };
+}
+
 /** A payload read as [word][group] (groups innermost) rearranged as [group][word]. */
 function transposePayload(p: Payload, groups: number): Payload {
   const t = <A extends WordArray | Float64Array>(a: A): A => {
@@ -544,8 +607,9 @@ interface IterationPlan {
   readonly waves: Req[];
   /** Halo moves within the PEs' register files, done before the deliveries. */
   readonly moves: Req[];
-  /** Whether some PE starts a new output tile (its psums are set to 0). */
-  readonly psumInit: boolean;
+  /** Double-buffered register files: `direct` split into the psum fills and the operands' fills. */
+  readonly psumFills?: Req[];
+  readonly operandFills?: Req[];
 }
 
 /** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */
@@ -860,6 +924,14 @@ class Program {
           after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads, rfHalf.weight * this.rfTile.weight));
         }
         const bases = { input: rfHalf.input * this.rfTile.input, weight: rfHalf.weight * this.rfTile.weight };
+        // Double-buffered: the operands' fills (padding, into the halves the running wave does not
+        // read) go with the deliveries, the psum fills after the drain (runDoubleBuffered).
+        let split: { psumFills: Req[]; operandFills: Req[] } | undefined;
+        if (this.rfDouble) {
+          split = { psumFills: direct.slice(0, psumFills), operandFills: direct.slice(psumFills) };
+          mergeCommands(split.psumFills, "fill");
+          mergeCommands(split.operandFills, "fill");
+        }
         // The iteration's local fills (psum init, padding) go as one command: each PE writes its own.
         mergeCommands(direct, "fill");
         const waveKeys = scratch.keys[3]!.fill(NaN);
@@ -888,7 +960,7 @@ class Program {
         const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}) } }] : [];
         // The iteration's halo slides go as one command.
         mergeCommands(moves, "slide");
-        return { drains, reads, moves, after, direct, waves, psumInit: psumFills > 0 };
+        return { drains, reads, moves, after, direct, waves, ...split };
       };
       const readReason: WaitReason = m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram";
       const gbufStarts = nest.iterate(nest.gbufLoops, dStart);
@@ -925,9 +997,8 @@ class Program {
   /**
    * The gbuf iterations of one dram tile with double-buffered register files: iteration j + 1's
    * operands are delivered (into the halves iteration j's wave does not read) while j's wave runs,
-   * with the GBuf (or DRAM) reads of j + 2. An iteration that drains or starts output tiles waits
-   * for the wave before it (the psum partition holds one tile); its operands' reads go with the
-   * previous iteration's deliveries, so the pipeline refills at once.
+   * with the GBuf (or DRAM) reads of j + 2. Then j + 1's drains (of the output tiles that change)
+   * and psum fills, which touch the one psum tile, wait for the wave; then j + 1's wave.
    */
   private *runDoubleBuffered(
     planNext: () => IterationPlan | undefined,
@@ -935,45 +1006,31 @@ class Program {
     drain: (d: readonly DrainEntry[]) => Generator<Step, void, Map<number, Resp>>,
   ): Generator<Step, void, Map<number, Resp>> {
     const sendsOf = (p: IterationPlan): Req[] => {
-      const out: Req[] = [...p.direct];
+      const out: Req[] = [...p.operandFills!];
       for (const f of p.after) out.push(...f());
       return out;
     };
-    // An iteration can be delivered during the previous wave unless it drains or starts output tiles.
-    const overlappable = (p: IterationPlan | undefined): p is IterationPlan => p !== undefined && p.drains.length === 0 && !p.psumInit;
     let cur = planNext();
-    if (cur && cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
-    let delivered = false;
-    let next: IterationPlan | undefined;
-    // Whether next's reads have been issued (those of an overlappable iteration go one step early).
-    let nextRead = false;
+    if (!cur) return;
+    if (cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
+    let next = planNext();
+    // The first iteration: its drains, then its operands and psum fills, with the next one's reads.
+    if (cur.drains.length > 0) yield* drain(cur.drains);
+    {
+      const reads = next ? next.reads : [];
+      const reqs = [...sendsOf(cur), ...cur.psumFills!, ...reads];
+      if (reqs.length > 0) yield* this.stepAndCollect(this.step(reads.length > 0 ? readReason : "network", reqs));
+    }
     while (cur) {
-      if (!delivered) {
-        // Not overlapped: drains, then the deliveries (with the next iteration's reads if it can
-        // then be delivered during this wave).
-        if (cur.drains.length > 0) yield* drain(cur.drains);
-        next = planNext();
-        nextRead = overlappable(next);
-        const reqs = [...sendsOf(cur), ...(nextRead ? next!.reads : [])];
-        if (reqs.length > 0) yield* this.stepAndCollect(this.step("network", reqs));
+      const after = next ? planNext() : undefined;
+      const reads = after ? after.reads : [];
+      yield* this.stepAndCollect(this.step(reads.length > 0 ? readReason : next ? "network" : "control", [...cur.waves, ...(next ? sendsOf(next) : []), ...reads]));
+      if (next) {
+        if (next.drains.length > 0) yield* drain(next.drains);
+        if (next.psumFills!.length > 0) yield* this.stepAndCollect(this.step("network", next.psumFills!));
       }
-      if (overlappable(next) && nextRead) {
-        // cur's wave, next's deliveries into the other halves, and the reads of the one after.
-        const after = planNext();
-        const early = overlappable(after);
-        const reqs = [...cur.waves, ...sendsOf(next), ...(early ? after.reads : [])];
-        yield* this.stepAndCollect(this.step(early && after.reads.length > 0 ? readReason : "network", reqs));
-        cur = next;
-        next = after;
-        nextRead = early;
-        delivered = true;
-      } else {
-        // cur's wave with next's reads (as with single-buffered register files).
-        const reads = next && !nextRead ? next.reads : [];
-        yield* this.stepAndCollect(this.step(reads.length > 0 ? readReason : "control", [...cur.waves, ...reads]));
-        cur = next;
-        delivered = false;
-      }
+      cur = next;
+      next = after;
     }
   }
 
@@ -1756,8 +1813,8 @@ class Program {
     dramHas: Uint8Array,
   ): Generator<Step, void, Map<number, Resp>> {
     const toGbuf = this.m.gbuf.keep.output;
-    const reads: Req[] = [];
-    const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; readId: number | undefined; expect: { space: number; offset: number; strides: number[] } }[] = [];
+    type Expect = OutTile["expect"];
+    const tiles: OutTile[] = [];
     for (const s of sums) {
       const { start, ext } = s.tile;
       const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
@@ -1776,16 +1833,33 @@ class Program {
         box = { shape, offset: yOff, strides: this.yTagStrides() };
         has = this.markHeld(dramHas, box);
       }
-      let readId: number | undefined;
-      if (has) {
-        readId = this.id();
-        reads.push(
-          toGbuf
-            ? { to: "gbuf", msg: { op: "read", id: readId, region: this.gbufRegions.output![half]!, box, ...(this.checked ? { expect } : {}) } }
-            : { to: "dram", msg: { op: "read", id: readId, tensor: this.hw.y, box, ...(this.checked ? { expect } : {}) } },
-        );
-      }
-      plan.push({ box, data: s.data, tags: s.tags, readId, expect });
+      tiles.push({ box, data: s.data, tags: s.tags, has, expect });
+    }
+    // Tiles of one shape and history whose places form a regular grid (the PEs of a drain, one
+    // tile each) go to memory as one request: the drain path delivers them as one stream.
+    const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; has: number; readId: number | undefined; expect: Expect }[] = [];
+    const groups = new Map<string, typeof tiles>();
+    for (const t of tiles) {
+      const key = `${t.has}|${t.box.shape.join(",")}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(t);
+    }
+    for (const g of groups.values()) {
+      const merged = g.length > 1 ? mergeGrid(g) : undefined;
+      for (const t of merged ? [merged] : g) plan.push({ ...t, readId: undefined });
+    }
+    const reads: Req[] = [];
+    for (const p of plan) {
+      if (!p.has) continue;
+      p.readId = this.id();
+      const box = p.box;
+      const expect = p.expect;
+      reads.push(
+        toGbuf
+          ? { to: "gbuf", msg: { op: "read", id: p.readId, region: this.gbufRegions.output![half]!, box, ...(this.checked ? { expect } : {}) } }
+          : { to: "dram", msg: { op: "read", id: p.readId, tensor: this.hw.y, box, ...(this.checked ? { expect } : {}) } },
+      );
     }
     if (reads.length > 0) yield* this.stepAndCollect(this.step(toGbuf ? "gbuf" : "dram", reads));
     const writes: Req[] = [];

@@ -30,8 +30,8 @@ function foldLayer(c: number, folds = 1) {
   return { inChannels: c, inHeight: folds, inWidth: 32, outChannels: 32, kernelHeight: 1, kernelWidth: 1 };
 }
 
-function fold(c: number, folds = 1, checked = false) {
-  return simulate({ layer: foldLayer(c, folds), arch: "systolic", dataflow: foldMapping(c, folds), checked });
+function fold(c: number, folds = 1, checked = false, doubleBuffer = false) {
+  return simulate({ layer: foldLayer(c, folds), arch: "systolic", dataflow: foldMapping(c, folds, doubleBuffer), checked });
 }
 
 describe("a systolic fold (docs/timing.md)", () => {
@@ -39,7 +39,7 @@ describe("a systolic fold (docs/timing.md)", () => {
     const a = fold(64);
     const b = fold(128);
     expect(a.verification.ok && b.verification.ok).toBe(true);
-    expect([a.cycles, b.cycles]).toEqual([2024, 2512]);
+    expect([a.cycles, b.cycles]).toEqual([1016, 1504]);
     const scaleSim = (t: number) => 2 * 32 + 32 + t - 2;
     expect([scaleSim(64), scaleSim(128)]).toEqual([158, 222]);
     const perPe = (r: typeof a, k: string) => (r.counters[k]?.value ?? 0) / 1024;
@@ -54,8 +54,11 @@ describe("a systolic fold (docs/timing.md)", () => {
     expect(perStep("pe.idle.network")).toBe(1);
     expect(perStep("pe.idle.dram")).toBe(5.125);
     expect(perStep("pe.idle.gbuf")).toBe(0.5);
-    // The outputs leave over the drain bus: 1024 words at 32 a cycle, plus the request's cycles.
+    // The outputs leave over the drain bus: 1024 words at 32 a cycle, plus the request's cycles,
+    // and go into the GBuf as one request (512 bank words of two int32 each).
     expect(perPe(a, "pe.idle.drain")).toBe(35);
+    expect(perPe(a, "pe.idle.gbuf")).toBe(68);
+    expect(a.counters["gbuf.bankWrites.output"]!.value).toBe(512);
     // Forwarding: each of 32 rows (weights) and 32 columns (inputs) passes T words over 31 links.
     for (const [r, t] of [[a, 64], [b, 128]] as const) {
       expect(r.counters["pe.forward.input"]!.value).toBe(32 * 31 * t);
@@ -66,13 +69,18 @@ describe("a systolic fold (docs/timing.md)", () => {
     }
   });
 
-  it("is bit-exact in checked mode, with the same cycles, over several folds", () => {
+  it("over several folds: bit-exact in checked mode, and double-buffered registers take the next fold's streams during the wave", () => {
     const u = fold(64, 4);
     const c = fold(64, 4, true);
-    expect(u.verification.ok && c.verification.ok).toBe(true);
-    expect(c.cycles).toBe(u.cycles);
-    expect(u.cycles).toBe(7355);
-    expect(u.counters["pe.idle.pipeline"]!.value / 1024).toBe(4 * 63);
+    const d = fold(64, 4, false, true);
+    const dc = fold(64, 4, true, true);
+    expect(u.verification.ok && c.verification.ok && d.verification.ok && dc.verification.ok).toBe(true);
+    expect([c.cycles, dc.cycles]).toEqual([u.cycles, d.cycles]);
+    expect([u.cycles, d.cycles]).toEqual([3387, 3198]);
+    const perPe = (r: typeof u, k: string) => (r.counters[k]?.value ?? 0) / 1024;
+    expect([perPe(u, "pe.idle.pipeline"), perPe(d, "pe.idle.pipeline")]).toEqual([4 * 63, 4 * 63]);
+    // Single-buffered, every fold waits T + 1 cycles for its streams; double-buffered, only the first.
+    expect([perPe(u, "pe.idle.network"), perPe(d, "pe.idle.network")]).toEqual([260, 7]);
   });
 
   it("charges the stream one register: legality accepts T = 512 in a 1-entry RF, and refuses what cannot stream", () => {

@@ -252,6 +252,70 @@ export function scatter(src: WordArray | Float64Array, srcOffset: number, dst: W
   return copyBox(dst, box, src, srcOffset, true);
 }
 
+interface MemoEntry<V> {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly value: V;
+}
+
+const sameNumbers = (x: readonly number[], y: readonly number[]): boolean => {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+};
+
+/**
+ * A bounded memo of values that depend only on a box's shape and strides and up to three
+ * integers (e.g. where the box starts within a burst, and the element size). Keys are compared
+ * exactly and found by a numeric hash, so a lookup builds no string. The memo is emptied when it
+ * would exceed `capacity` entries.
+ */
+export class BoxMemo<V> {
+  private readonly buckets = new Map<number, MemoEntry<V>[]>();
+  private entries = 0;
+
+  /** @param capacity entries kept before the memo is emptied. */
+  constructor(readonly capacity = 4096) {}
+
+  private static hash(a: number, b: number, c: number, box: Box): number {
+    let h = Math.imul(a ^ 0x2545f491, 0x9e3779b1);
+    h = Math.imul(h ^ b, 0x85ebca6b);
+    h = Math.imul(h ^ c, 0xc2b2ae35);
+    for (let d = 0; d < box.shape.length; d++) {
+      h = Math.imul(h ^ box.shape[d]!, 0x9e3779b1);
+      h = Math.imul(h ^ box.strides[d]!, 0x85ebca6b);
+    }
+    return h ^ (h >>> 15);
+  }
+
+  /** The value stored for this key, or undefined. */
+  get(a: number, b: number, c: number, box: Box): V | undefined {
+    const bucket = this.buckets.get(BoxMemo.hash(a, b, c, box));
+    if (!bucket) return undefined;
+    for (const e of bucket) {
+      if (e.a === a && e.b === b && e.c === c && sameNumbers(e.shape, box.shape) && sameNumbers(e.strides, box.strides)) return e.value;
+    }
+    return undefined;
+  }
+
+  /** Stores `value` for this key (which must not be stored already). */
+  set(a: number, b: number, c: number, box: Box, value: V): void {
+    if (this.entries >= this.capacity) {
+      this.buckets.clear();
+      this.entries = 0;
+    }
+    const h = BoxMemo.hash(a, b, c, box);
+    const entry: MemoEntry<V> = { a, b, c, shape: box.shape.slice(), strides: box.strides.slice(), value };
+    const bucket = this.buckets.get(h);
+    if (bucket) bucket.push(entry);
+    else this.buckets.set(h, [entry]);
+    this.entries++;
+  }
+}
+
 /** Sets every word of the box to `value`. */
 export function fillBox(dst: WordArray | Float64Array, box: Box, value: number): void {
   const b = normalizeBox(box);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { boxExtent, boxRows, boxSize, fillBox, gather, gatherRows, normalizeBox, scatter, scatterRows, type Box } from "../../src/core/index.js";
+import { BoxMemo, boxExtent, boxRows, boxSize, fillBox, gather, gatherRows, normalizeBox, scatter, scatterRows, type Box } from "../../src/core/index.js";
 
 /** The flat index of every coordinate of `box`, in row-major order (the definition of a box). */
 function indices(box: Box): number[] {
@@ -104,5 +104,30 @@ describe("boxes", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("BoxMemo tells apart every part of its key and empties itself at capacity", () => {
+    const memo = new BoxMemo<string>(8);
+    const box = (shape: number[], strides: number[]): Box => ({ shape, offset: 0, strides });
+    const keys: [number, number, number, Box][] = [
+      [0, 1, 0, box([4, 3], [3, 1])],
+      [1, 1, 0, box([4, 3], [3, 1])],
+      [0, 2, 0, box([4, 3], [3, 1])],
+      [0, 1, 4, box([4, 3], [3, 1])],
+      [0, 1, 0, box([3, 4], [3, 1])],
+      [0, 1, 0, box([4, 3], [4, 1])],
+      [0, 1, 0, box([4, 3, 1], [3, 1, 1])],
+    ];
+    keys.forEach(([a, b, c, bx], i) => {
+      expect(memo.get(a, b, c, bx)).toBeUndefined();
+      memo.set(a, b, c, bx, `v${i}`);
+    });
+    // a different box object with the same shape and strides (and offset ignored) hits
+    keys.forEach(([a, b, c, bx], i) => expect(memo.get(a, b, c, { ...bx, offset: 99, shape: [...bx.shape] })).toBe(`v${i}`));
+    memo.set(9, 9, 9, box([1], [1]), "last");
+    expect(memo.get(9, 9, 9, box([1], [1]))).toBe("last");
+    memo.set(8, 8, 8, box([1], [1]), "overflow");
+    expect(memo.get(0, 1, 0, keys[0]![3])).toBeUndefined();
+    expect(memo.get(8, 8, 8, box([1], [1]))).toBe("overflow");
   });
 });

@@ -176,6 +176,11 @@ export function normalizeBox(box: Box): Box {
 /** Writes the start of every innermost row of box `b`, in order, into `out` (one slot per row). */
 function rowStarts(b: Box, out: Int32Array | Float64Array): void {
   const r = b.shape.length;
+  if (r <= 2) {
+    const step = r === 2 ? b.strides[0]! : 0;
+    for (let o = 0, base = b.offset; o < out.length; o++, base += step) out[o] = base;
+    return;
+  }
   const idx = new Int32Array(r);
   let base = b.offset;
   for (let o = 0; o < out.length; o++) {

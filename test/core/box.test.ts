@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BoxMemo, boxExtent, boxRows, boxSize, fillBox, gather, gatherRows, normalizeBox, scatter, scatterRows, type Box } from "../../src/core/index.js";
+import { BoxMemo, boxExtent, boxRows, boxSize, fillBox, forEachRow, gather, gatherRows, normalizeBox, scatter, scatterRows, type Box } from "../../src/core/index.js";
 
 /** The flat index of every coordinate of `box`, in row-major order (the definition of a box). */
 function indices(box: Box): number[] {
@@ -66,7 +66,7 @@ describe("boxes", () => {
     expect(normalizeBox(canon)).toBe(canon);
   });
 
-  it("gather, scatter, fillBox and the compiled forms visit the words of the definition, in order", () => {
+  it("gather, scatter, fillBox, forEachRow and the compiled forms visit the words of the definition, in order", () => {
     fc.assert(
       fc.property(arbBox, fc.integer({ min: 0, max: 5 }), (box, at) => {
         const want = indices(box);
@@ -94,6 +94,16 @@ describe("boxes", () => {
         let touched = 0;
         for (let i = 0; i < LENGTH; i++) if (dst[i] !== 0) touched++;
         expect(touched).toBe(expected.size);
+        // forEachRow: the box's own rows (not normalized), in order
+        const viaEach: number[] = [];
+        let rowCount = 0;
+        forEachRow(box, (start, length, stride) => {
+          expect([length, stride]).toEqual([box.shape.at(-1), box.strides.at(-1)]);
+          for (let i = 0; i < length; i++) viaEach.push(start + i * stride);
+          rowCount++;
+        });
+        expect(viaEach).toEqual(want);
+        expect(rowCount).toBe(n / box.shape.at(-1)!);
         // fillBox: exactly the box's words
         const filled = new Int32Array(LENGTH);
         fillBox(filled, box, -5);

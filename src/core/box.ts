@@ -9,7 +9,9 @@
  *
  * Timing: none here; components derive their timing from the box (bursts, bank words, words).
  * Layout-agnostic: this module knows nothing about convolutions (DESIGN.md, src/core).
- * Performance: every loop walks the outer dimensions with an odometer and the innermost one with
+ * Performance: copies first normalize the box (unit dimensions dropped, dimensions whose strides
+ * chain merged), so a column of a matrix is one strided run rather than many one-word rows; 1-D
+ * and 2-D boxes take direct loops, higher ranks an odometer over the outer dimensions. Each run is
  * a tight indexed loop (or `TypedArray.set` when it is contiguous), so the cost is one pass over
  * the elements with no per-element allocation.
  */
@@ -91,20 +93,9 @@ export function forEachRow(box: Box, row: (start: number, length: number, stride
   const r = box.shape.length;
   const inner = box.shape[r - 1]!;
   const innerStride = box.strides[r - 1]!;
-  const idx = new Array<number>(r).fill(0);
-  const outer = boxSize(box.shape) / inner;
-  let base = box.offset;
-  for (let o = 0; o < outer; o++) {
-    row(base, inner, innerStride);
-    for (let k = r - 2; k >= 0; k--) {
-      const s = box.strides[k]!;
-      idx[k]!++;
-      base += s;
-      if (idx[k]! < box.shape[k]!) break;
-      base -= s * box.shape[k]!;
-      idx[k] = 0;
-    }
-  }
+  const starts = new Float64Array(boxSize(box.shape) / inner);
+  rowStarts(box, starts);
+  for (let o = 0; o < starts.length; o++) row(starts[o]!, inner, innerStride);
 }
 
 /**
@@ -121,102 +112,229 @@ export interface BoxRows {
 
 const compiledRows = new WeakMap<Box, BoxRows>();
 
-/** The rows of `box` (cached per box object: boxes are immutable by convention). */
+/**
+ * Boxes of at most this many words are compiled on every call rather than cached: compiling
+ * them costs less than a WeakMap insertion.
+ */
+const CACHE_MIN_WORDS = 64;
+
+/**
+ * The rows of `box`, normalized (see {@link normalizeBox}) so rows are as long as possible.
+ * Cached per box object (boxes are immutable by convention) unless the box is small.
+ */
 export function boxRows(box: Box): BoxRows {
+  const size = boxSize(box.shape);
+  if (size <= CACHE_MIN_WORDS) return compileRows(box, size);
   let rows = compiledRows.get(box);
   if (!rows) {
-    const size = boxSize(box.shape);
-    const inner = box.shape[box.shape.length - 1]!;
-    const starts = new Int32Array(size / inner);
-    let r = 0;
-    forEachRow(box, (start) => (starts[r++] = start));
-    rows = { starts, inner, stride: box.strides[box.shape.length - 1]!, size };
+    rows = compileRows(box, size);
     compiledRows.set(box, rows);
   }
   return rows;
+}
+
+function compileRows(box: Box, size: number): BoxRows {
+  const b = normalizeBox(box);
+  const r = b.shape.length;
+  const inner = b.shape[r - 1]!;
+  const starts = new Int32Array(size / inner);
+  rowStarts(b, starts);
+  return { starts, inner, stride: b.strides[r - 1]!, size };
+}
+
+/**
+ * The same words in the same order with as few dimensions as possible: extent-1 dimensions are
+ * dropped, and a dimension whose stride is the next inner dimension's extent times its stride is
+ * merged into it. A one-word box becomes `[1]` with stride 1. Returns `box` itself when there is
+ * nothing to drop or merge.
+ */
+export function normalizeBox(box: Box): Box {
+  const r = box.shape.length;
+  let canon = true;
+  for (let d = 0; d < r && canon; d++) {
+    if (box.shape[d] === 1 || (d > 0 && box.strides[d - 1] === box.shape[d]! * box.strides[d]!)) canon = false;
+  }
+  if (canon) return box;
+  // Built innermost first.
+  const shape: number[] = [];
+  const strides: number[] = [];
+  for (let d = r - 1; d >= 0; d--) {
+    const e = box.shape[d]!;
+    if (e === 1) continue;
+    const st = box.strides[d]!;
+    const k = shape.length - 1;
+    if (k >= 0 && st === shape[k]! * strides[k]!) shape[k] = shape[k]! * e;
+    else {
+      shape.push(e);
+      strides.push(st);
+    }
+  }
+  if (shape.length === 0) return { shape: [1], offset: box.offset, strides: [1] };
+  return { shape: shape.reverse(), offset: box.offset, strides: strides.reverse() };
+}
+
+/** Writes the start of every innermost row of box `b`, in order, into `out` (one slot per row). */
+function rowStarts(b: Box, out: Int32Array | Float64Array): void {
+  const r = b.shape.length;
+  if (r <= 2) {
+    const step = r === 2 ? b.strides[0]! : 0;
+    for (let o = 0, base = b.offset; o < out.length; o++, base += step) out[o] = base;
+    return;
+  }
+  const idx = new Int32Array(r);
+  let base = b.offset;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = base;
+    for (let k = r - 2; k >= 0; k--) {
+      const st = b.strides[k]!;
+      idx[k]!++;
+      base += st;
+      if (idx[k]! < b.shape[k]!) break;
+      base -= st * b.shape[k]!;
+      idx[k] = 0;
+    }
+  }
 }
 
 /** {@link scatter} of a compiled box shifted by `base`. */
 export function scatterRows(src: WordArray | Float64Array, srcOffset: number, dst: WordArray | Float64Array, rows: BoxRows, base: number): void {
   const { starts, inner, stride } = rows;
   let s = srcOffset;
-  for (let r = 0; r < starts.length; r++) {
-    let d = base + starts[r]!;
-    for (let i = 0; i < inner; i++, d += stride) dst[d] = src[s++]!;
-  }
+  for (let r = 0; r < starts.length; r++, s += inner) writeRun(src, s, dst, base + starts[r]!, inner, stride);
 }
 
 /** {@link gather} of a compiled box shifted by `base`. */
 export function gatherRows(src: WordArray | Float64Array, rows: BoxRows, base: number, dst: WordArray | Float64Array, dstOffset: number): void {
   const { starts, inner, stride } = rows;
   let d = dstOffset;
-  for (let r = 0; r < starts.length; r++) {
-    let s = base + starts[r]!;
-    for (let i = 0; i < inner; i++, s += stride) dst[d++] = src[s]!;
+  for (let r = 0; r < starts.length; r++, d += inner) readRun(src, base + starts[r]!, inner, stride, dst, d);
+}
+
+/** Runs at least this long and contiguous are copied with `TypedArray.set` rather than a loop. */
+const SET_MIN = 16;
+
+/** Copies `n` words of `src` from `start` by `stride` into `dst` densely from `d`. */
+function readRun(src: WordArray | Float64Array, start: number, n: number, stride: number, dst: WordArray | Float64Array, d: number): void {
+  if (stride === 1 && n >= SET_MIN) dst.set(src.subarray(start, start + n), d);
+  else for (let i = 0, s = start; i < n; i++, s += stride) dst[d++] = src[s]!;
+}
+
+/** Copies `n` words of `src` densely from `s` into `dst` from `start` by `stride`. */
+function writeRun(src: WordArray | Float64Array, s: number, dst: WordArray | Float64Array, start: number, n: number, stride: number): void {
+  if (stride === 1 && n >= SET_MIN) dst.set(src.subarray(s, s + n), start);
+  else for (let i = 0, t = start; i < n; i++, t += stride) dst[t] = src[s++]!;
+}
+
+/**
+ * Copies between the box's words of `words` and `dense` (from `at`, in box order): into the box
+ * when `intoBox`, out of it otherwise. Returns the count. A normalized box of rank 1 or 2 is
+ * walked directly; a higher rank through its row starts.
+ */
+function copyBox(words: WordArray | Float64Array, box: Box, dense: WordArray | Float64Array, at: number, intoBox: boolean): number {
+  const b = normalizeBox(box);
+  const r = b.shape.length;
+  const inner = b.shape[r - 1]!;
+  const is = b.strides[r - 1]!;
+  const rows = r === 1 ? 1 : r === 2 ? b.shape[0]! : boxSize(b.shape) / inner;
+  const starts = r > 2 ? new Float64Array(rows) : undefined;
+  if (starts) rowStarts(b, starts);
+  const step = r === 2 ? b.strides[0]! : 0;
+  for (let o = 0, base = b.offset, d = at; o < rows; o++, base += step, d += inner) {
+    const start = starts ? starts[o]! : base;
+    if (intoBox) writeRun(dense, d, words, start, inner, is);
+    else readRun(words, start, inner, is, dense, d);
   }
+  return rows * inner;
 }
 
 /** Copies the box's words of `src` into `dst` densely from `dstOffset`. Returns the count. */
 export function gather(src: WordArray | Float64Array, box: Box, dst: WordArray | Float64Array, dstOffset = 0): number {
-  const r = box.shape.length;
-  const inner = box.shape[r - 1]!;
-  const is = box.strides[r - 1]!;
-  const outer = boxSize(box.shape) / inner;
-  const idx = r > 1 ? new Array<number>(r - 1).fill(0) : [];
-  let base = box.offset;
-  let d = dstOffset;
-  for (let o = 0; o < outer; o++) {
-    if (is === 1 && inner >= 16) {
-      dst.set(src.subarray(base, base + inner), d);
-      d += inner;
-    } else {
-      for (let i = 0, s = base; i < inner; i++, s += is) dst[d++] = src[s]!;
-    }
-    for (let k = r - 2; k >= 0; k--) {
-      const st = box.strides[k]!;
-      idx[k]!++;
-      base += st;
-      if (idx[k]! < box.shape[k]!) break;
-      base -= st * box.shape[k]!;
-      idx[k] = 0;
-    }
-  }
-  return d - dstOffset;
+  return copyBox(src, box, dst, dstOffset, false);
 }
 
 /** Copies `src` densely from `srcOffset` into the box's words of `dst`. Returns the count. */
 export function scatter(src: WordArray | Float64Array, srcOffset: number, dst: WordArray | Float64Array, box: Box): number {
-  const r = box.shape.length;
-  const inner = box.shape[r - 1]!;
-  const is = box.strides[r - 1]!;
-  const outer = boxSize(box.shape) / inner;
-  const idx = r > 1 ? new Array<number>(r - 1).fill(0) : [];
-  let base = box.offset;
-  let s = srcOffset;
-  for (let o = 0; o < outer; o++) {
-    if (is === 1 && inner >= 16) {
-      dst.set(src.subarray(s, s + inner), base);
-      s += inner;
-    } else {
-      for (let i = 0, t = base; i < inner; i++, t += is) dst[t] = src[s++]!;
+  return copyBox(dst, box, src, srcOffset, true);
+}
+
+interface MemoEntry<V> {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly value: V;
+}
+
+const sameNumbers = (x: readonly number[], y: readonly number[]): boolean => {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+};
+
+/**
+ * A bounded memo of values that depend only on a box's shape and strides and up to three
+ * integers (e.g. where the box starts within a burst, and the element size). Keys are compared
+ * exactly and found by a numeric hash, so a lookup builds no string. The memo is emptied when it
+ * would exceed `capacity` entries.
+ */
+export class BoxMemo<V> {
+  private readonly buckets = new Map<number, MemoEntry<V>[]>();
+  private entries = 0;
+
+  /** @param capacity entries kept before the memo is emptied. */
+  constructor(readonly capacity = 4096) {}
+
+  private static hash(a: number, b: number, c: number, box: Box): number {
+    let h = Math.imul(a ^ 0x2545f491, 0x9e3779b1);
+    h = Math.imul(h ^ b, 0x85ebca6b);
+    h = Math.imul(h ^ c, 0xc2b2ae35);
+    for (let d = 0; d < box.shape.length; d++) {
+      h = Math.imul(h ^ box.shape[d]!, 0x9e3779b1);
+      h = Math.imul(h ^ box.strides[d]!, 0x85ebca6b);
     }
-    for (let k = r - 2; k >= 0; k--) {
-      const st = box.strides[k]!;
-      idx[k]!++;
-      base += st;
-      if (idx[k]! < box.shape[k]!) break;
-      base -= st * box.shape[k]!;
-      idx[k] = 0;
-    }
+    return h ^ (h >>> 15);
   }
-  return s - srcOffset;
+
+  /** The value stored for this key, or undefined. */
+  get(a: number, b: number, c: number, box: Box): V | undefined {
+    const bucket = this.buckets.get(BoxMemo.hash(a, b, c, box));
+    if (!bucket) return undefined;
+    for (const e of bucket) {
+      if (e.a === a && e.b === b && e.c === c && sameNumbers(e.shape, box.shape) && sameNumbers(e.strides, box.strides)) return e.value;
+    }
+    return undefined;
+  }
+
+  /** Stores `value` for this key (which must not be stored already). */
+  set(a: number, b: number, c: number, box: Box, value: V): void {
+    if (this.entries >= this.capacity) {
+      this.buckets.clear();
+      this.entries = 0;
+    }
+    const h = BoxMemo.hash(a, b, c, box);
+    const entry: MemoEntry<V> = { a, b, c, shape: box.shape.slice(), strides: box.strides.slice(), value };
+    const bucket = this.buckets.get(h);
+    if (bucket) bucket.push(entry);
+    else this.buckets.set(h, [entry]);
+    this.entries++;
+  }
 }
 
 /** Sets every word of the box to `value`. */
 export function fillBox(dst: WordArray | Float64Array, box: Box, value: number): void {
-  forEachRow(box, (start, length, stride) => {
-    for (let i = 0, t = start; i < length; i++, t += stride) dst[t] = value;
-  });
+  const b = normalizeBox(box);
+  const r = b.shape.length;
+  const inner = b.shape[r - 1]!;
+  const is = b.strides[r - 1]!;
+  const starts = r === 1 ? undefined : new Float64Array(boxSize(b.shape) / inner);
+  if (starts) rowStarts(b, starts);
+  const rows = starts ? starts.length : 1;
+  for (let o = 0; o < rows; o++) {
+    const start = starts ? starts[o]! : b.offset;
+    if (is === 1 && inner >= SET_MIN) dst.fill(value, start, start + inner);
+    else for (let i = 0, t = start; i < inner; i++, t += is) dst[t] = value;
+  }
 }
 
 /**

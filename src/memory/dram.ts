@@ -31,6 +31,7 @@
  * level; Chen, Han, Wang (HPCA 2020) count DRAM traffic in words, which `dram.read.*` gives.
  */
 import {
+  BoxMemo,
   boxSize,
   checkBox,
   checkTags,
@@ -266,17 +267,16 @@ export class DramChannel extends Component {
     const B = this.spec.burstBytes;
     // The count depends on burst-index equality only, so a box moved by whole bursts has the same
     // count: memoized on its start within a burst, its shape and strides (exact).
-    const key = `${(tensor.baseAddress + box.offset * eb) % B}|${eb}|${box.shape.join(",")}|${box.strides.join(",")}`;
-    const hit = this.burstMemo.get(key);
+    const within = (tensor.baseAddress + box.offset * eb) % B;
+    const hit = this.burstMemo.get(within, eb, 0, box);
     if (hit) return hit;
     const result = this.countBursts(tensor, box);
-    if (this.burstMemo.size > 4096) this.burstMemo.clear();
-    this.burstMemo.set(key, result);
+    this.burstMemo.set(within, eb, 0, box, result);
     return result;
   }
 
   /** Memoized burst counts (see {@link DramChannel.burstsOf}). */
-  private readonly burstMemo = new Map<string, { readonly bursts: number; readonly usefulBytes: number }>();
+  private readonly burstMemo = new BoxMemo<{ readonly bursts: number; readonly usefulBytes: number }>();
 
   private countBursts(tensor: DramTensor, box: Box): { readonly bursts: number; readonly usefulBytes: number } {
     const eb = dtypeInfo(tensor.dtype).bytes;

@@ -28,6 +28,7 @@
  * has none; Timeloop's buffer level counts the same actions).
  */
 import {
+  BoxMemo,
   boxSize,
   bytes,
   checkBox,
@@ -272,17 +273,16 @@ export class GlobalBuffer extends Component {
     // The schedule depends on bank-word equality and on banks (word mod banks) only, so a box
     // moved by a whole number of bank rows (banks x bankWordBytes bytes) has the same schedule:
     // memoized on the box's start within a bank row, its shape and strides (exact).
-    const key = `${(base + box.offset * eb) % (this.spec.banks * bw)}|${eb}|${ports}|${box.shape.join(",")}|${box.strides.join(",")}`;
-    const hit = this.scheduleMemo.get(key);
+    const within = (base + box.offset * eb) % (this.spec.banks * bw);
+    const hit = this.scheduleMemo.get(within, eb, ports, box);
     if (hit) return hit;
     const result = this.scheduleAccesses(region, box, ports);
-    if (this.scheduleMemo.size > 4096) this.scheduleMemo.clear();
-    this.scheduleMemo.set(key, result);
+    this.scheduleMemo.set(within, eb, ports, box, result);
     return result;
   }
 
   /** Memoized access schedules (see {@link GlobalBuffer.accessCycles}). */
-  private readonly scheduleMemo = new Map<string, { readonly cycles: number; readonly accesses: number }>();
+  private readonly scheduleMemo = new BoxMemo<{ readonly cycles: number; readonly accesses: number }>();
 
   private scheduleAccesses(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
     const eb = dtypeInfo(region.dtype).bytes;

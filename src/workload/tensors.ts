@@ -1,10 +1,11 @@
 /**
- * Seeded tensors. The same seed gives the same values on every run and machine (seedrandom's
- * ARC4-based generator, which is specified bit for bit). Two ranges: `full` covers the whole
- * type; `small` draws from [-8, 7] (signed) or [0, 15] (unsigned), which keeps sums small enough
- * to read by eye.
+ * Seeded tensors. The same seed gives the same values on every run and machine: the stream is
+ * seedrandom's (v3) ARC4 generator, which is specified bit for bit, reimplemented here over a
+ * typed S-box so a tensor of tens of millions of elements costs one tight loop (seedrandom's own
+ * `int32()` goes through a closure and a generic array per element). A test compares the two for
+ * every operand type, range and several seeds. Two ranges: `full` covers the whole type; `small`
+ * draws from [-8, 7] (signed) or [0, 15] (unsigned), which keeps sums small enough to read by eye.
  */
-import seedrandom from "seedrandom";
 import { ConfigError } from "../core/errors.js";
 import { allocate, dtypeInfo, requireOperandType, type OperandType, type TypedArrayOf } from "./dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
@@ -24,13 +25,67 @@ export function seededTensor<T extends OperandType>(t: T, length: number, seed: 
   const lo = range === "full" ? info.min : info.signed ? -8 : 0;
   const hi = range === "full" ? info.max : info.signed ? 7 : 15;
   const span = hi - lo + 1;
-  const rng = seedrandom(String(seed));
   const out = allocate(t, length);
   // int32() is uniform over 2^32 values; span is a power of two for every range above, so taking
   // the low bits is unbiased (and equals (x >>> 0) % span).
   const mask = span - 1;
-  for (let i = 0; i < length; i++) out[i] = lo + (rng.int32() & mask);
+  const { S, j: j0 } = arc4State(String(seed));
+  let i = 0;
+  let j = j0;
+  for (let n = 0; n < length; n++) {
+    // seedrandom's int32(): four output bytes, the first most significant, then |0. One ARC4
+    // step: i += 1; j += S[i]; swap S[i], S[j]; output S[S[i] + S[j]] (all mod 256).
+    let x = 0;
+    for (let b = 0; b < 4; b++) {
+      i = (i + 1) & 255;
+      const ti = S[i]!;
+      j = (j + ti) & 255;
+      const tj = S[j]!;
+      S[i] = tj;
+      S[j] = ti;
+      x = (x << 8) | S[(ti + tj) & 255]!;
+    }
+    out[n] = lo + (x & mask);
+  }
   return out;
+}
+
+/**
+ * The ARC4 state seedrandom(seed) draws its first output from: the key (the seed string's char
+ * codes mixed into at most 256 bytes by seedrandom's `mixkey`), the standard key schedule, then
+ * 256 output bytes dropped (RC4-drop[256], seedrandom's `g(256)` at construction). The drop
+ * steps `i` 256 times, so `i` is 0 again; `j` is returned.
+ */
+function arc4State(seed: string): { readonly S: Uint8Array; readonly j: number } {
+  // mixkey: key[n mod 256] = ((smear ^= key[n mod 256] * 19) + charCode(n)) mod 256, where a key
+  // byte not yet set reads as 0.
+  const key = new Uint8Array(Math.min(seed.length, 256));
+  let smear = 0;
+  for (let n = 0; n < seed.length; n++) {
+    const k = n & 255;
+    smear ^= key[k]! * 19;
+    key[k] = (smear + seed.charCodeAt(n)) & 255;
+  }
+  const keylen = key.length;
+  const S = new Uint8Array(256);
+  for (let n = 0; n < 256; n++) S[n] = n;
+  // Key schedule (an empty key is treated as [0]).
+  let j = 0;
+  for (let n = 0; n < 256; n++) {
+    const t = S[n]!;
+    j = (j + (keylen === 0 ? 0 : key[n % keylen]!) + t) & 255;
+    S[n] = S[j]!;
+    S[j] = t;
+  }
+  // RC4-drop[256].
+  j = 0;
+  for (let i = 1; i <= 256; i++) {
+    const ti = S[i & 255]!;
+    j = (j + ti) & 255;
+    S[i & 255] = S[j]!;
+    S[j] = ti;
+  }
+  return { S, j };
 }
 
 /** Seeded input and weight tensors for a layer. */

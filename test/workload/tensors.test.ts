@@ -1,0 +1,62 @@
+import seedrandom from "seedrandom";
+import { describe, expect, it } from "vitest";
+import { dtypeInfo, OPERAND_TYPES, type OperandType } from "../../src/workload/dtype.js";
+import { convLayer } from "../../src/workload/layer.js";
+import { layerTensors, seededTensor, type ValueRange } from "../../src/workload/tensors.js";
+
+/** What seededTensor was before it had its own ARC4: seedrandom's int32() per element, low bits. */
+function viaSeedrandom(t: OperandType, length: number, seed: string | number, range: ValueRange): number[] {
+  const info = dtypeInfo(t);
+  const lo = range === "full" ? info.min : info.signed ? -8 : 0;
+  const hi = range === "full" ? info.max : info.signed ? 7 : 15;
+  const mask = hi - lo;
+  const rng = seedrandom(String(seed));
+  const out: number[] = [];
+  for (let i = 0; i < length; i++) out.push(lo + (rng.int32() & mask));
+  return out;
+}
+
+/** Index of the first differing element, or -1 (a readable failure instead of a huge diff). */
+function firstDifference(got: ArrayLike<number>, want: readonly number[]): number {
+  if (got.length !== want.length) return Math.min(got.length, want.length);
+  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) return i;
+  return -1;
+}
+
+describe("seededTensor's ARC4 equals seedrandom's", () => {
+  const longSeed = Array.from({ length: 300 }, (_, i) => String.fromCharCode(32 + ((i * 37) % 90))).join("");
+  const seeds: readonly (string | number)[] = [
+    1, 0, 42, -7, 3.5, 1e21, "golden", "", "1/x", "1/w", "42/x", "42/w", "seed/with/slashes", "é€😀", longSeed, longSeed.slice(0, 256), longSeed.slice(0, 257),
+  ];
+  for (const t of OPERAND_TYPES) {
+    for (const range of ["full", "small"] as const) {
+      it(`${t}, ${range} range, ${seeds.length} seeds`, () => {
+        for (const seed of seeds) {
+          for (const length of [0, 1, 3, 64, 257, 5000]) {
+            const got = seededTensor(t, length, seed, range);
+            const want = viaSeedrandom(t, length, seed, range);
+            expect({ seed, length, firstDifference: firstDifference(got, want) }).toEqual({ seed, length, firstDifference: -1 });
+          }
+        }
+      });
+    }
+  }
+
+  it("layerTensors draws x from `${seed}/x` and w from `${seed}/w`", () => {
+    const l = convLayer({ batch: 2, inChannels: 3, inHeight: 7, inWidth: 6, outChannels: 5, kernelHeight: 3, kernelWidth: 2 });
+    for (const seed of [1, 9, "net/conv1"]) {
+      for (const [xType, wType, range] of [
+        ["int8", "int8", "full"],
+        ["uint8", "int16", "small"],
+        ["int16", "uint8", "full"],
+      ] as const) {
+        const { x, w } = layerTensors(l, { seed, xType, wType, range });
+        expect(firstDifference(x, viaSeedrandom(xType, x.length, `${seed}/x`, range))).toBe(-1);
+        expect(firstDifference(w, viaSeedrandom(wType, w.length, `${seed}/w`, range))).toBe(-1);
+      }
+    }
+    const { x, w } = layerTensors(l);
+    expect(firstDifference(x, viaSeedrandom("int8", x.length, "1/x", "full"))).toBe(-1);
+    expect(firstDifference(w, viaSeedrandom("int8", w.length, "1/w", "full"))).toBe(-1);
+  });
+});

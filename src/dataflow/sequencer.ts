@@ -360,16 +360,23 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
   }
   const Kg = s.outChannelsPerGroup, Cg = s.inChannelsPerGroup, RS = layer.kernelHeight * layer.kernelWidth;
   const data = new (w.constructor as new (n: number) => T)(n);
-  let i = 0;
+  // A transpose of [K][C] into [C][K] per group (RS-word items), in 64 x 64 blocks so that both
+  // sides stay in cache (FC layers have tens of millions of weights).
+  const B = 64;
   for (let g = 0; g < layer.groups; g++)
-    for (let c = 0; c < Cg; c++)
-      for (let k = 0; k < Kg; k++)
-        for (let rs = 0; rs < RS; rs++) {
-          const o = ((g * Kg + k) * Cg + c) * RS + rs;
-          data[i] = w[o]!;
-          if (index) index[i] = o;
-          i++;
-        }
+    for (let c0 = 0; c0 < Cg; c0 += B)
+      for (let k0 = 0; k0 < Kg; k0 += B) {
+        const c1 = Math.min(Cg, c0 + B), k1 = Math.min(Kg, k0 + B);
+        for (let c = c0; c < c1; c++)
+          for (let k = k0; k < k1; k++) {
+            const o = ((g * Kg + k) * Cg + c) * RS;
+            const i = ((g * Cg + c) * Kg + k) * RS;
+            for (let rs = 0; rs < RS; rs++) {
+              data[i + rs] = w[o + rs]!;
+              if (index) index[i + rs] = o + rs;
+            }
+          }
+      }
   return { data, index };
 }
 
@@ -1298,7 +1305,7 @@ class Program {
           const box: Box = { shape: [...lead, bn, bm], offset: rfBase + br * SW + bc, strides: [...rfStrides, SW, 1] };
           const key = `${lead[0]},${lead[1]},${lead[2]},${br},${bn},${bc},${bm}`;
           let pad = padding.get(key);
-          if (!pad) padding.set(key, (pad = { box, need: new Float64Array(rows * cols).fill(NaN), tagBase: this.checked ? new Float64Array(rows * cols) : undefined }));
+          if (!pad) padding.set(key, (pad = { box, need: this.padNeed(padding.size, rows * cols), tagBase: this.checked ? new Float64Array(rows * cols) : undefined }));
           const tagBase = this.checked ? this.xTag(start[N]!, ch0, oh + br, ow + bc) : 0;
           for (const r of rects) {
             for (let i = 0; i < r.rows; i++) {
@@ -1328,6 +1335,15 @@ class Program {
     }
     return this.emitDeliveries("input", groups, fromGbuf ? { region: this.gbufRegions.input![half]! } : { tensor: this.hw.x }, reads);
   }
+
+  /** Scratch for {@link deliverInputs}: the `i`-th padding band's PE mask, all NaN (reused: only read within one call). */
+  private padNeed(i: number, n: number): Float64Array {
+    let a = this.padPool[i];
+    if (!a || a.length !== n) this.padPool[i] = a = new Float64Array(n);
+    return a.fill(NaN);
+  }
+
+  private readonly padPool: Float64Array[] = [];
 
   /**
    * Reads and deliveries for groups of PEs that each share one tile. Groups that sit in

@@ -31,6 +31,7 @@ import {
   gatherRows,
   writeExpectedTags,
   type Box,
+  type BoxRows,
   type Counter,
   type CounterRegistry,
   type Payload,
@@ -182,13 +183,31 @@ export class RegFile {
     const e = this.entries[part];
     const n = checkBox(this.name, `slide source of ${part}`, src, e);
     if (checkBox(this.name, `slide destination of ${part}`, dst, e) !== n) throw new InvariantError(this.name, `slide of ${part}: src and dst boxes differ in size`);
+    this.counters[part].slide.value += n * count;
+    for (let i = 0; i < count; i++) {
+      const pe = pes[i]!;
+      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `slide of ${part}: no PE ${pe}`);
+    }
+    if (sameLayout(src, dst)) {
+      // The window moves by a constant offset with its layout unchanged (a halo slide): each row
+      // moves in place, the rows taken in the order that never overwrites a row not yet moved.
+      const rows = boxRows(src);
+      const delta = dst.offset - src.offset;
+      if (rows.stride === 1 && ascending(rows.starts, rows.inner)) {
+        for (let i = 0; i < count; i++) {
+          const base = pes[i]! * e;
+          moveRows(this.data[part], rows, base, delta);
+          if (this.tags) moveRows(this.tags[part], rows, base, delta);
+        }
+        return;
+      }
+    }
     const from = boxRows(src);
     const to = boxRows(dst);
     if (this.scratch.length < n) this.scratch = new Float64Array(n);
     const tmp = this.scratch;
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
-      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `slide of ${part}: no PE ${pe}`);
       gatherRows(this.data[part], from, pe * e, tmp, 0);
       scatterRows(tmp, 0, this.data[part], to, pe * e);
       if (this.tags) {
@@ -196,7 +215,6 @@ export class RegFile {
         scatterRows(tmp, 0, this.tags[part], to, pe * e);
       }
     }
-    this.counters[part].slide.value += n * count;
   }
 
   /** Staging for slides (the source and destination may overlap). */
@@ -217,5 +235,39 @@ export class RegFile {
   contents(part: RfPartition, pe: number): Int32Array {
     const e = this.entries[part];
     return this.data[part].slice(pe * e, (pe + 1) * e);
+  }
+}
+
+/** Whether two boxes have the same shape and strides (they differ at most by their offset). */
+function sameLayout(a: Box, b: Box): boolean {
+  if (a.shape.length !== b.shape.length) return false;
+  for (let d = 0; d < a.shape.length; d++) if (a.shape[d] !== b.shape[d] || a.strides[d] !== b.strides[d]) return false;
+  return true;
+}
+
+/** Whether rows of `inner` contiguous words starting at `starts` are in increasing order and disjoint. */
+function ascending(starts: Int32Array, inner: number): boolean {
+  for (let r = 1; r < starts.length; r++) if (starts[r]! < starts[r - 1]! + inner) return false;
+  return true;
+}
+
+/**
+ * Moves every row (contiguous, ascending, disjoint) of a compiled box, shifted by `base`, by
+ * `delta` words in place: a memmove, rows and words taken in the order that reads every word
+ * before it is overwritten (last first when moving up, first first when moving down).
+ */
+function moveRows(a: Int32Array | Float64Array, rows: BoxRows, base: number, delta: number): void {
+  const { starts, inner } = rows;
+  if (delta === 0) return;
+  if (delta > 0) {
+    for (let r = starts.length - 1; r >= 0; r--) {
+      const s = base + starts[r]!;
+      for (let k = inner - 1; k >= 0; k--) a[s + k + delta] = a[s + k]!;
+    }
+  } else {
+    for (let r = 0; r < starts.length; r++) {
+      const s = base + starts[r]!;
+      for (let k = 0; k < inner; k++) a[s + k + delta] = a[s + k]!;
+    }
   }
 }

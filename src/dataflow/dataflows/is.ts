@@ -53,7 +53,7 @@ export const IS_TEMPLATE: Template = defineTemplate({
  * input position of a different window), and each step's partial sums leave the PEs down the
  * columns, reduced over the links (SCALE-Sim's IS: filters stream, outputs drain down).
  */
-export const IS_SYSTOLIC_TEMPLATE: Template = defineTemplate({ ...IS_TEMPLATE, rfStream: { input: false, weight: true, output: true } });
+export const IS_SYSTOLIC_TEMPLATE: Template = defineTemplate({ ...IS_TEMPLATE, rfFirst: ["K"], rfStream: { input: false, weight: true, output: true } });
 
 /**
  * Builds the input-stationary mapping of a layer (see the file header; on an architecture that

@@ -64,6 +64,7 @@ export const OS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
     { dim: "N", axis: "row" },
     { dim: "K", axis: "col" },
   ],
+  rfFirst: ["S", "R", "C"],
   rfStream: { input: true, weight: true, output: false },
   rfDoubleBuffer: true,
 });

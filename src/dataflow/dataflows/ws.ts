@@ -57,6 +57,7 @@ export const WS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
   ...WS_TEMPLATE,
   rfOrder: ["N", "P", "Q"],
   rfGrow: ["Q", "P", "N"],
+  rfFirst: ["Q", "P", "N"],
   rfStream: { input: true, weight: false, output: true },
 });
 

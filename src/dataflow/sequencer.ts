@@ -40,7 +40,8 @@
  * wave (it passes through the PE, nothing stays), into a stream buffer the simulator keeps in
  * place of the pipeline register, and the wave command names it, so the PE array charges the
  * skew and counts the words forwarded over the links; a streamed output leaves the PEs after
- * every wave (drained, reduced down its column over the links).
+ * every wave (reduced down its column over the links and drained) while the next wave fills the
+ * other half of its stream buffer.
  *
  * Checked mode: inputs are tagged by their index in the padded input (padding included, so padded
  * positions have tags of their own), weights and outputs by their flat index; every read states
@@ -565,6 +566,11 @@ interface OutputTile {
   readonly ext: Int32Array;
 }
 
+/** A psum tile in a PE: its extent and the psum entry it starts at (the half, for streamed outputs). */
+interface RfOutTile extends OutputTile {
+  readonly base: number;
+}
+
 /** One box of a tile to deliver: where it is read (GBuf region or DRAM) and where it goes in the RF. */
 interface Piece {
   readonly shape: readonly number[];
@@ -601,7 +607,7 @@ interface DeliveryGroup {
 /** A PE's partial-sum tile on its way out. */
 interface DrainEntry {
   readonly pe: number;
-  readonly tile: OutputTile;
+  readonly tile: RfOutTile;
   readonly key: number;
 }
 
@@ -658,6 +664,9 @@ class Program {
   private readonly waveStreams: readonly WaveStream[] | undefined;
   /** Whether partial sums stream out of the PEs (drained after every wave). */
   private readonly streamOut: boolean;
+  /** Entries of one psum tile, and the psum entry the current iteration's tiles start at. */
+  private readonly psumTile: number;
+  private psumBase = 0;
   /** Entries of one RF operand tile (the offset of the second half). */
   private readonly rfTile: { readonly input: number; readonly weight: number };
 
@@ -691,6 +700,7 @@ class Program {
     }
     this.waveStreams = streams.length > 0 ? Object.freeze(streams) : undefined;
     this.streamOut = m.rf.stream?.output ?? false;
+    this.psumTile = e[N]! * e[G]! * e[K]! * e[P]! * e[Q]!;
     this.rfTile = { input: e[N]! * e[G]! * e[C]! * this.spanH * this.spanW, weight: e[G]! * e[K]! * e[C]! * e[R]! * e[S]! };
     const ge = this.nest.gbufExtent;
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
@@ -781,14 +791,14 @@ class Program {
     // Single-buffered: the input span each PE holds (for halo reuse); shared by PEs that share it.
     const inputSpans: (InputSpan | undefined)[] = new Array(pes).fill(undefined);
     const rfOutKey = new Float64Array(pes).fill(NaN);
-    const rfOut: (OutputTile | undefined)[] = new Array(pes).fill(undefined);
+    const rfOut: (RfOutTile | undefined)[] = new Array(pes).fill(undefined);
     const peStart = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     const peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     const peActive = new Uint8Array(pes);
     const sizes = nest.sizes;
     const zero = new Int32Array(NDIMS);
     const scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
-    const lastWaves = { keys: new Float64Array(pes), parts: [] as MacWave[], macs: 0, bases: { input: 0, weight: 0 } };
+    const lastWaves = { keys: new Float64Array(pes), parts: [] as MacWave[], macs: 0, bases: { input: 0, weight: 0, psum: 0 } };
 
     const dramStarts: Int32Array[] = [];
     for (const a of nest.iterate(nest.dramLoops, zero)) dramStarts.push(new Int32Array(a)); // iterate() reuses its array
@@ -803,6 +813,7 @@ class Program {
         const key = startKey(dStart, OUTPUT_DIMS, sizes);
         if (key !== gbufKey.output) {
           if (gbufOutput) {
+            yield* this.joinDrain();
             yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas!, gbufHalf.output, dramHas);
             const evict = this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
             if (double) {
@@ -887,6 +898,9 @@ class Program {
           for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && leaving.has(rfOutKey[pe]!)) drainMask[pe] = 1;
         }
         const drains = anyDrain ? this.collectDrains(rfOut, rfOutKey, drainMask) : [];
+        // A streamed output alternates between two halves of the psum stream buffer, so the
+        // previous wave's partial sums drain while this one computes (see run()).
+        if (this.streamOut) this.psumBase = this.psumBase === 0 ? this.psumTile : 0;
         const reads: Req[] = [];
         const after: (() => Req[])[] = [];
         const direct: Req[] = [];
@@ -896,7 +910,7 @@ class Program {
             if (peActive[pe] && rfOutKey[pe] !== newOutKey[pe]) {
               keys[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes); // one fill per tile shape
               rfOutKey[pe] = newOutKey[pe]!;
-              rfOut[pe] = { start: new Int32Array(peStart[pe]!), ext: new Int32Array(peExt[pe]!) };
+              rfOut[pe] = { start: new Int32Array(peStart[pe]!), ext: new Int32Array(peExt[pe]!), base: this.psumBase };
             }
           }
           direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
@@ -930,7 +944,7 @@ class Program {
           operandKeys("weight", WEIGHT_DIMS, keys);
           after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads, rfHalf.weight * this.rfTile.weight));
         }
-        const bases = { input: rfHalf.input * this.rfTile.input, weight: rfHalf.weight * this.rfTile.weight };
+        const bases = { input: rfHalf.input * this.rfTile.input, weight: rfHalf.weight * this.rfTile.weight, psum: this.psumBase };
         // Double-buffered: the operands' fills (padding, into the halves the running wave does not
         // read) go with the deliveries, the psum fills after the drain (runDoubleBuffered).
         let split: { psumFills: Req[]; operandFills: Req[] } | undefined;
@@ -951,6 +965,7 @@ class Program {
           lastWaves.parts.length > 0 &&
           lastWaves.bases.input === bases.input &&
           lastWaves.bases.weight === bases.weight &&
+          lastWaves.bases.psum === bases.psum &&
           waveKeys.every((k, pe) => k === lastWaves.keys[pe] || (Number.isNaN(k) && Number.isNaN(lastWaves.keys[pe]!)))
         ) {
           parts = lastWaves.parts;
@@ -982,7 +997,19 @@ class Program {
       let cur = planNext();
       if (cur && cur.reads.length > 0) yield* this.stepAndCollect(this.step(readReason, cur.reads));
       while (cur) {
-        if (cur.drains.length > 0) yield* this.drainTiles(cur.drains, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+        if (cur.drains.length > 0) {
+          if (this.streamOut) {
+            // The previous wave's streamed partial sums leave (from their half) while this
+            // iteration is delivered and computed; drains stay in order (they may accumulate
+            // into the same outputs), so the one before is joined first.
+            yield* this.joinDrain();
+            const t = thread(this.drainTiles(cur.drains, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas));
+            this.pendingDrain = t;
+            yield { reason: "drain", reqs: [], spawn: t };
+          } else {
+            yield* this.drainTiles(cur.drains, gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
+          }
+        }
         // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
         if (cur.moves.length > 0) yield* this.stepAndCollect(this.step("network", cur.moves));
         const sends: Req[] = [...cur.direct];
@@ -996,9 +1023,20 @@ class Program {
       }
     }
     // The end: drain every PE, write back the GBuf output tile, wait for pending write-backs.
+    yield* this.joinDrain();
     yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
     if (gbufOutput) yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
     for (const e of evictions) if (e) yield { reason: "drain", reqs: [], join: e };
+  }
+
+  /** A streamed output's drain running alongside the next wave (run()), if any. */
+  private pendingDrain: Thread | undefined;
+
+  /** Waits for {@link pendingDrain}. */
+  private *joinDrain(): Generator<Step, void, Map<number, Resp>> {
+    if (!this.pendingDrain) return;
+    yield { reason: "drain", reqs: [], join: this.pendingDrain };
+    this.pendingDrain = undefined;
   }
 
   /**
@@ -1547,7 +1585,7 @@ class Program {
             perPe[i * pes.cols + j] = this.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
           }
         }
-        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: 0, strides: this.psumStrides() };
+        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: this.psumBase, strides: this.psumStrides() };
         out.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "psum", pes, box, value: 0, ...(this.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
       }
     }
@@ -1560,11 +1598,11 @@ class Program {
   /** Unchecked waves depend only on the rectangle and the loop counts: built once, frozen, reused. */
   private readonly waveCache = new Map<string, MacWave>();
 
-  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[], bases: { readonly input: number; readonly weight: number }): MacWave {
+  private wave(rect: PeRect, peStart: Int32Array[], peExt: Int32Array[], bases: { readonly input: number; readonly weight: number; readonly psum: number }): MacWave {
     const l = this.layer;
     const cols = this.nest.usedCols;
     const ext = peExt[rect.row0 * cols + rect.col0]!;
-    const cacheKey = () => `${rect.row0},${rect.col0},${rect.rows},${rect.cols}@${bases.input},${bases.weight}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
+    const cacheKey = () => `${rect.row0},${rect.col0},${rect.rows},${rect.cols}@${bases.input},${bases.weight},${bases.psum}:${this.nest.rfLoops.map((lp) => ext[lp.dim]).join(",")}`;
     if (!this.checked) {
       let macs = rect.rows * rect.cols;
       for (const lp of this.nest.rfLoops) macs *= ext[lp.dim]!;
@@ -1608,7 +1646,7 @@ class Program {
       loops,
       input: { offset: bases.input, strides: dims.map((d) => inE[d]!) },
       weight: { offset: bases.weight, strides: dims.map((d) => wE[d]!) },
-      psum: { offset: 0, strides: dims.map((d) => pE[d]!) },
+      psum: { offset: bases.psum, strides: dims.map((d) => pE[d]!) },
       inputZero: this.ops.xZeroPoint,
       weightZero: this.ops.wZeroPoint,
       ...(this.checked
@@ -1645,7 +1683,7 @@ class Program {
    * Takes the partial-sum tiles of the PEs in `mask` (every holder when null) out of the
    * residency state, for {@link drainTiles}.
    */
-  private collectDrains(rfOut: (OutputTile | undefined)[], rfOutKey: Float64Array, mask: Uint8Array | null): DrainEntry[] {
+  private collectDrains(rfOut: (RfOutTile | undefined)[], rfOutKey: Float64Array, mask: Uint8Array | null): DrainEntry[] {
     const out: DrainEntry[] = [];
     for (let pe = 0; pe < this.pes; pe++) {
       if ((mask === null || mask[pe]) && rfOut[pe]) {
@@ -1699,7 +1737,7 @@ class Program {
             perPe[i * rect.cols + j] = this.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
         }
-        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: 0, strides: this.psumStrides() };
+        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: byPe[rect.row0 * cols + rect.col0]!.tile.base, strides: this.psumStrides() };
         const id = this.id();
         drains.push({ id, rect });
         reqs.push({ to: "noc", msg: { op: "drain", id, part: "psum", pes: rect, box, ...(this.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
@@ -1795,7 +1833,7 @@ class Program {
           ? { row0: first.from, col0: first.fixed, rows: first.length, cols: run.length }
           : { row0: first.fixed, col0: first.from, rows: run.length, cols: first.length };
         const tile = first.members[0]!.tile;
-        const box: Box = { shape: [tile.ext[N]!, tile.ext[G]!, tile.ext[K]!, tile.ext[P]!, tile.ext[Q]!], offset: 0, strides: this.psumStrides() };
+        const box: Box = { shape: [tile.ext[N]!, tile.ext[G]!, tile.ext[K]!, tile.ext[P]!, tile.ext[Q]!], offset: tile.base, strides: this.psumStrides() };
         const perPe = new Float64Array(pes.rows * pes.cols);
         for (const l of run) {
           for (const e of l.members) {

@@ -122,8 +122,9 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
 
 /**
  * The register files the simulator allocates: the architecture's, except that a streamed tensor
- * (mapping.rf.stream) gets room for its whole rf tile (twice with double buffering, outputs
- * excepted). In the hardware that tile passes through one pipeline register, which is what
+ * (mapping.rf.stream) gets room for its whole rf tile: twice with double buffering, and twice
+ * for a streamed output (the previous wave's partial sums drain from one half while the next
+ * wave accumulates in the other). In the hardware that tile passes through one pipeline register, which is what
  * legality charges against the partition; the simulator keeps the words the register will hold
  * one after the other, so MAC waves address them as they would a resident tile.
  */
@@ -133,7 +134,8 @@ function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): ArchSpec["
   const rf = { ...arch.rf };
   for (const t of TENSORS) {
     if (!m.rf.stream[t]) continue;
-    const need = tileFootprint(m, layer, "rf", t) * (m.rf.doubleBuffer && t !== "output" ? 2 : 1);
+    // Outputs: two halves, one draining while the next wave fills the other (sequencer.ts).
+    const need = tileFootprint(m, layer, "rf", t) * (t === "output" || m.rf.doubleBuffer ? 2 : 1);
     rf[field[t]] = Math.max(rf[field[t]], need);
   }
   return rf;

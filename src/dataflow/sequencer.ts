@@ -279,29 +279,53 @@ function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean {
  * of equal keys in a row extends the rectangle above it when that one has the same key and the
  * same columns; rectangles are listed per key in the order they close.
  */
+/** Scratch of {@link distinctKeys}. */
+let distinctScratch = new Float64Array(0);
+
+/** The number of PEs with a key (not NaN) when no two of them share it, else 0. */
+function distinctKeys(keys: Float64Array): number {
+  if (distinctScratch.length < keys.length) distinctScratch = new Float64Array(keys.length);
+  let n = 0;
+  for (let p = 0; p < keys.length; p++) if (!Number.isNaN(keys[p]!)) distinctScratch[n++] = keys[p]!;
+  const sorted = distinctScratch.subarray(0, n).sort();
+  for (let i = 1; i < n; i++) if (sorted[i] === sorted[i - 1]) return 0;
+  return n;
+}
+
+/** An open rectangle of {@link rectangles}. */
+interface OpenRect {
+  readonly key: number;
+  readonly col0: number;
+  readonly cols: number;
+  readonly row0: number;
+  rows: number;
+  /** The last row this rectangle was extended to. */
+  seen: number;
+}
+
+/** Scratch of {@link rectangles}: open rectangles by first column, of the previous and current row. */
+const rectScratch = { a: [] as (OpenRect | undefined)[], b: [] as (OpenRect | undefined)[], la: [] as OpenRect[], lb: [] as OpenRect[] };
+
 function rectangles(keys: Float64Array, rows: number, cols: number): Map<number, PeRect[]> {
   const out = new Map<number, PeRect[]>();
-  if (keys.every((k) => Number.isNaN(k))) return out;
-  interface Open {
-    readonly key: number;
-    readonly col0: number;
-    readonly cols: number;
-    readonly row0: number;
-    rows: number;
-    /** The last row this rectangle was extended to. */
-    seen: number;
-  }
-  const close = (r: Open) => {
-    let list = out.get(r.key);
-    if (!list) out.set(r.key, (list = []));
-    list.push({ row0: r.row0, col0: r.col0, rows: r.rows, cols: r.cols });
+  let any = false;
+  for (let p = 0; p < keys.length && !any; p++) any = !Number.isNaN(keys[p]!);
+  if (!any) return out;
+  const close = (o: OpenRect) => {
+    let list = out.get(o.key);
+    if (!list) out.set(o.key, (list = []));
+    list.push({ row0: o.row0, col0: o.col0, rows: o.rows, cols: o.cols });
   };
   // Open rectangles by first column: the runs of a row partition it, so at most one per column.
-  let prev: (Open | undefined)[] = new Array(cols);
-  let prevList: Open[] = [];
+  let prev = rectScratch.a;
+  let cur = rectScratch.b;
+  let prevList = rectScratch.la;
+  let curList = rectScratch.lb;
+  prev.length = 0;
+  prevList.length = 0;
   for (let r = 0; r < rows; r++) {
-    const cur: (Open | undefined)[] = new Array(cols);
-    const curList: Open[] = [];
+    cur.length = 0;
+    curList.length = 0;
     let c = 0;
     while (c < cols) {
       const key = keys[r * cols + c]!;
@@ -309,7 +333,7 @@ function rectangles(keys: Float64Array, rows: number, cols: number): Map<number,
       while (e < cols && keys[r * cols + e] === key) e++;
       if (!Number.isNaN(key)) {
         const up = prev[c];
-        let o: Open;
+        let o: OpenRect;
         if (up && up.key === key && up.cols === e - c) {
           up.rows++;
           up.seen = r;
@@ -323,10 +347,14 @@ function rectangles(keys: Float64Array, rows: number, cols: number): Map<number,
       c = e;
     }
     for (const p of prevList) if (p.seen !== r) close(p);
-    prev = cur;
-    prevList = curList;
+    [prev, cur] = [cur, prev];
+    [prevList, curList] = [curList, prevList];
   }
   for (const p of prevList) close(p);
+  prev.length = 0;
+  cur.length = 0;
+  prevList.length = 0;
+  curList.length = 0;
   return out;
 }
 
@@ -1513,10 +1541,9 @@ class Program {
       fromGbuf
         ? { to: "gbuf", msg: { op: "read", id, region: this.gbufRegions.weight![half]!, box, ...(this.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
         : { to: "dram", msg: { op: "read", id, tensor: this.hw.w, box, ...(this.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } };
-    const groups = [...rectangles(keys, rows, cols)];
     // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
     // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
-    if (groups.length > 1 && groups.every(([, rs]) => rs.length === 1 && rs[0]!.rows === 1 && rs[0]!.cols === 1)) {
+    if (distinctKeys(keys) > 1) {
       const extKeys = new Float64Array(keys.length).fill(NaN);
       for (let pe = 0; pe < keys.length; pe++) if (!Number.isNaN(keys[pe]!)) extKeys[pe] = startKey(peExt[pe]!, WEIGHT_DIMS, this.nest.sizes);
       const rest = new Float64Array(keys.length).fill(NaN);

@@ -231,6 +231,29 @@ export class RegFile {
     this.counters[part].fill.value += n;
   }
 
+  /**
+   * {@link fill} of the same `box` in `count` PEs (`pes`), untagged (unchecked mode): the box is
+   * checked and compiled once. Counts `n` fills per PE.
+   */
+  fillMany(part: RfPartition, box: Box, value: number, n: number, pes: Int32Array, count: number): void {
+    if (this.tags) throw new InvariantError(this.name, `fill of ${part}: checked mode needs per-PE tags (use fill)`);
+    const e = this.entries[part];
+    checkBox(this.name, `fill of ${part}`, box, e);
+    const { starts, inner, stride } = boxRows(box);
+    const data = this.data[part];
+    for (let i = 0; i < count; i++) {
+      const pe = pes[i]!;
+      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `fill of ${part}: no PE ${pe}`);
+      const base = pe * e;
+      for (let r = 0; r < starts.length; r++) {
+        const s0 = base + starts[r]!;
+        if (stride === 1) data.fill(value, s0, s0 + inner);
+        else for (let k = 0, t = s0; k < inner; k++, t += stride) data[t] = value;
+      }
+    }
+    this.counters[part].fill.value += n * count;
+  }
+
   /** A copy of PE `pe`'s partition (backdoor, for tests). */
   contents(part: RfPartition, pe: number): Int32Array {
     const e = this.entries[part];

@@ -502,7 +502,14 @@ export class PeArray extends Component {
     if (c.op === "fill") {
       for (const f of c.alongside && c.alongside.length > 0 ? [c, ...c.alongside] : [c]) {
         const n = boxSize(f.box.shape);
-        this.forEachPe(f.pes, (p, i, j) => this.rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
+        if (this.engine.checked) {
+          this.forEachPe(f.pes, (p, i, j) => this.rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
+        } else {
+          const { pes } = this.scratch;
+          let k = 0;
+          this.forEachPe(f.pes, (p) => (pes[k++] = p));
+          this.rf.fillMany(f.part, f.box, f.value, n, pes, k);
+        }
       }
     } else {
       const a = this.active!;

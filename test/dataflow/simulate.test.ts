@@ -536,6 +536,81 @@ describe("random layers x random legal mappings", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Property: random streamed mappings on a tiny systolic array.
+
+/** A 4 x 4 array that forwards operands, one register per operand (a tiny `systolic`). */
+const TINY_SYSTOLIC: ArchSpec = resolveArch(tinyBase, {
+  name: "tiny-systolic",
+  rf: { inputEntries: 1, weightEntries: 1, psumEntries: 1 },
+  noc: { neighbourLinks: true, forwarding: true },
+});
+
+/** A random mapping of `l` with random stream flags that is legal on TINY_SYSTOLIC (or on `arch`), or undefined. */
+function legalStreamedMapping(l: ConvLayer, seed: number, arch: ArchSpec = TINY_SYSTOLIC): Mapping | undefined {
+  const rnd = rng(seed);
+  for (let i = 0; i < 400; i++) {
+    const m0 = randomMapping(l, rnd);
+    const stream = { input: rnd() < 0.6, weight: rnd() < 0.6, output: rnd() < 0.4 };
+    if (!stream.input && !stream.weight && !stream.output) continue;
+    const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true }, stream } };
+    if (checkMapping(m, l, arch).ok) return m;
+  }
+  return undefined;
+}
+
+describe("random streamed mappings on a forwarding array", () => {
+  it("are bit-exact in checked mode, identical in reference and fast mode, and within the bounds", () => {
+    let runs = 0;
+    const seen = { input: 0, weight: 0, output: 0 };
+    fc.assert(
+      fc.property(simulableLayer, fc.integer(), (l, seed) => {
+        const m = legalStreamedMapping(l, seed);
+        if (!m) return;
+        runs++;
+        for (const t of ["input", "weight", "output"] as const) if (m.rf.stream?.[t]) seen[t]++;
+        const label = JSON.stringify(m);
+        const opts: SimulateOptions = { layer: l, arch: TINY_SYSTOLIC, dataflow: m, seed, zeroPoints: { input: 2, weight: -1 } };
+        const fast = simulate({ ...opts, checked: true });
+        const ref = simulate({ ...opts, mode: "reference" });
+        expect(fast.verification.ok, label).toBe(true);
+        expect(modelPart(ref), label).toEqual(modelPart(simulate(opts)));
+        expect(fast.cycles, label).toBe(ref.cycles);
+        expect(value(fast, "pe.mac"), label).toBe(denseMacs(l));
+        expect(fast.boundaries.dram.measured, label).toBeGreaterThanOrEqual(fast.boundaries.dram.bounds.provable.total);
+        expect(fast.boundaries.gbuf.measured, label).toBeGreaterThanOrEqual(fast.boundaries.gbuf.bounds.provable.total);
+      }),
+      { numRuns: Number(process.env.STREAM_RUNS ?? 60), seed: Number(process.env.STREAM_SEED ?? 11) },
+    );
+    expect(runs).toBeGreaterThan(20);
+    expect(Math.min(seen.input, seen.weight, seen.output)).toBeGreaterThan(2);
+  });
+
+  it("mixed with resident tiles and double buffering (larger registers), too", () => {
+    const arch = resolveArch(TINY_SYSTOLIC, { name: "tiny-systolic-rf", rf: { inputEntries: 32, weightEntries: 32, psumEntries: 32 } });
+    let runs = 0;
+    let doubled = 0;
+    fc.assert(
+      fc.property(simulableLayer, fc.integer(), (l, seed) => {
+        const m = legalStreamedMapping(l, seed, arch);
+        if (!m) return;
+        runs++;
+        if (m.rf.doubleBuffer) doubled++;
+        const label = JSON.stringify(m);
+        const opts: SimulateOptions = { layer: l, arch, dataflow: m, seed };
+        const checked = simulate({ ...opts, checked: true });
+        const ref = simulate({ ...opts, mode: "reference" });
+        expect(checked.verification.ok, label).toBe(true);
+        expect(modelPart(ref), label).toEqual(modelPart(simulate(opts)));
+        expect(checked.cycles, label).toBe(ref.cycles);
+      }),
+      { numRuns: Number(process.env.STREAM_RUNS ?? 50), seed: Number(process.env.STREAM_SEED ?? 13) },
+    );
+    expect(runs).toBeGreaterThan(20);
+    expect(doubled).toBeGreaterThan(3);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // chen2020 == the bounds module's attainable traffic for its tile.
 
 /** Checks chen2020's DRAM traffic against tilePlan for its tile (and that the mapping is not the builder's greedy fallback). */

@@ -29,9 +29,9 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
 
   --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
                     (default ${DEFAULT_NETWORK})
-  --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all)
+  --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
-                    (default chen2020)
+                    (default chen2020; os on an array that forwards operands)
   --batch N         batch size (default 1)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --per-layer       one row per layer and dataflow (totals per dataflow at the bottom)
@@ -67,7 +67,7 @@ export const compareCommand: Command = {
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
     const arch = archOption(values.arch);
-    const dataflows = dataflowsOption(values.dataflows);
+    const dataflows = dataflowsOption(values.dataflows, "--dataflows", arch);
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
     const perLayer = values["per-layer"] ?? false;

@@ -282,8 +282,8 @@ export const REPORT_OPTIONS = {
 } as const;
 
 /** A `--dataflows` list (default every built-in dataflow); names checked, duplicates refused. */
-export function dataflowsOption(text: string | undefined, field = "--dataflows"): string[] {
-  if (text === undefined) return [...DATAFLOW_NAMES];
+export function dataflowsOption(text: string | undefined, field = "--dataflows", arch?: ArchSpec): string[] {
+  if (text === undefined) return arch ? defaultDataflows(arch) : [...DATAFLOW_NAMES];
   const names = text.split(",").map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new ConfigError(field, text, `list dataflows among ${DATAFLOW_NAMES.join(", ")}`);
   for (const n of names) {
@@ -291,6 +291,21 @@ export function dataflowsOption(text: string | undefined, field = "--dataflows")
   }
   if (new Set(names).size !== names.length) throw new ConfigError(field, text, "name each dataflow once");
   return names;
+}
+
+/**
+ * The dataflows `compare` and `sweep` run when none are named: all of them, except on an array
+ * that forwards operands (`arch.noc.forwarding`, the systolic preset), where the systolic ones,
+ * ws, os and is (chen2020 and rs keep their tiles in registers a systolic PE does not have, and
+ * simulate slowly there).
+ */
+export function defaultDataflows(arch: ArchSpec): string[] {
+  return arch.noc.forwarding ? ["ws", "os", "is"] : [...DATAFLOW_NAMES];
+}
+
+/** The dataflow `run` uses when none is named: chen2020, or os on an array that forwards operands. */
+export function defaultDataflow(arch: ArchSpec): string {
+  return arch.noc.forwarding ? "os" : "chen2020";
 }
 
 /** The `--energy` option: a user table from a JSON file, or the default Eyeriss table. */

@@ -15,7 +15,7 @@ import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 
 const USAGE = `Usage: convsim run [options]
 
@@ -27,8 +27,8 @@ ratio measured/bound, energy by level, and the verdict. Exit 1 if any layer fail
   --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
                     (default ${DEFAULT_NETWORK})
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
-                    (default chen2020)
-  --dataflow D      ${DATAFLOW_NAMES.join(", ")} (default chen2020)
+                    (default chen2020; os on an array that forwards operands)
+  --dataflow D      ${DATAFLOW_NAMES.join(", ")} (default chen2020; os on an array that forwards operands)
   --batch N         batch size (default 1)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --format F        table (default), json, csv or md
@@ -91,7 +91,7 @@ export const runCommand: Command = {
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
     const arch = archOption(values.arch);
-    const [dataflow] = dataflowsOption(values.dataflow ?? "chen2020", "--dataflow");
+    const [dataflow] = dataflowsOption(values.dataflow ?? defaultDataflow(arch), "--dataflow");
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);

@@ -36,8 +36,8 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
   --batch N          batch size for --net (default 1)
   --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
-  --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all)
-  --arch A           an architecture preset or an ArchSpec JSON file (default chen2020)
+  --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
+  --arch A           an architecture preset or an ArchSpec JSON file (default chen2020; os on an array that forwards operands)
   --format F         table (default), json, csv or md
   --out FILE         write the report to FILE instead of stdout
   --svg FILE         write a line chart: DRAM traffic against buffer size, with the bounds
@@ -115,7 +115,7 @@ export const sweepCommand: Command = {
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
     const base = archOption(values.arch);
-    const dataflows = dataflowsOption(values.dataflows);
+    const dataflows = dataflowsOption(values.dataflows, "--dataflows", base);
     const energyTable = energyOption(values.energy);
     const layer = layerFromOptions(values);
     const capacities = parseCapacities(values.capacities ?? "16KiB..512KiB");

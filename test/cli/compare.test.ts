@@ -55,6 +55,17 @@ describe("convsim compare", () => {
     expect(new Set(sig).size).toBe(3);
   });
 
+  it("defaults to every dataflow, and to the systolic ones (ws, os, is) on an array that forwards operands", async () => {
+    const io = capture();
+    expect(await compareCommand.run(["--net", net, "--layers", "c1", "--arch", "systolic", "--jobs", "1", "--format", "json"], io)).toBe(0);
+    const r = JSON.parse(io.stdout()) as CompareJson;
+    expect(r.dataflows.map((d) => d.dataflow)).toEqual(["ws", "os", "is"]);
+    expect(r.dataflows.every((d) => d.layers.every((l) => l.verified))).toBe(true);
+    const all = capture();
+    expect(await compareCommand.run(["--net", net, "--layers", "c1", "--jobs", "1", "--format", "json"], all)).toBe(0);
+    expect((JSON.parse(all.stdout()) as CompareJson).dataflows.map((d) => d.dataflow)).toEqual(["chen2020", "ws", "os", "is", "rs"]);
+  });
+
   it("--per-layer prints a row per layer and dataflow, totals as footer; the chart has a bar per pair", async () => {
     const io = capture();
     const svg = join(dir, "cmp.svg");

@@ -54,6 +54,14 @@ describe("convsim run", () => {
     expect(io.stderr()).toBe(""); // no progress bar when not a TTY
   });
 
+  it("runs os by default on an array that forwards operands (the systolic preset)", async () => {
+    const io = capture();
+    expect(await runCommand.run(["--net", net, "--layers", "c1", "--arch", "systolic", "--jobs", "1", "--format", "json"], io)).toBe(0);
+    const r = JSON.parse(io.stdout()) as RunJson;
+    expect(r.dataflow).toBe("os");
+    expect(r.layers.every((l) => l.verified)).toBe(true);
+  });
+
   it("gives the same results on two worker threads (--jobs 2), and writes the chart", async () => {
     const io = capture();
     const svg = join(dir, "run.svg");

@@ -496,6 +496,9 @@ export class Sequencer extends Component {
     return !t.done && t.outstanding === 0 && (t.joining === undefined || t.joining.done);
   }
 
+  /** The layer's MACs, for progress reports (computed once). */
+  private totalMacs: number | undefined;
+
   override interact(now: number): void {
     for (const port of this.inPorts) {
       for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
@@ -551,7 +554,7 @@ export class Sequencer extends Component {
           t.outstanding = step.reqs.length;
         }
       }
-      if (progressed) this.threads = this.threads.filter((t) => !t.done || t.main);
+      if (progressed && this.threads.some((t) => t.done && !t.main)) this.threads = this.threads.filter((t) => !t.done || t.main);
     }
     const main = this.threads[0]!;
     if (main.done && !this.finished && this.threads.length === 1) {
@@ -563,7 +566,7 @@ export class Sequencer extends Component {
     }
     if (this.onStep && this.macsIssued !== this.reportedMacs) {
       this.reportedMacs = this.macsIssued;
-      this.onStep({ macs: this.macsIssued, totalMacs: convShape(this.layer).macs });
+      this.onStep({ macs: this.macsIssued, totalMacs: (this.totalMacs ??= convShape(this.layer).macs) });
     }
     this.outbox.flush(now);
   }

@@ -647,13 +647,12 @@ export class PeArray extends Component {
   override progress(now: number, n: number): void {
     const end = now + n;
     const ph = this.phase;
-    const overlap = (a: number, b: number): number => Math.max(0, Math.min(end, b) - Math.max(now, a));
-    const issue = overlap(ph.start, ph.issueEnd);
-    const pipe = overlap(ph.issueEnd, ph.end);
+    const issue = overlapOf(now, end, ph.start, ph.issueEnd);
+    const pipe = overlapOf(now, end, ph.issueEnd, ph.end);
     const other = n - issue - pipe;
     if (issue) {
       let busy = 0;
-      for (const part of ph.parts) busy += overlap(ph.start, part.issueEnd) * part.pes;
+      for (const part of ph.parts) busy += overlapOf(now, end, ph.start, part.issueEnd) * part.pes;
       this.busyCycles.value += busy;
       this.idle.unmapped.value += issue * this.size - busy;
     }
@@ -676,4 +675,9 @@ export class PeArray extends Component {
     const w = a ? `wave of ${a.parts.map((p) => p.cw.macs).join(" | ")} MACs/PE started in cycle ${a.start}` : "";
     return [w, this.lane.status(), this.outbox.status(), `waiting for: ${this.reason}`].filter(Boolean).join("; ");
   }
+}
+
+/** Cycles of [a, b) within [now, end). */
+function overlapOf(now: number, end: number, a: number, b: number): number {
+  return Math.max(0, Math.min(end, b) - Math.max(now, a));
 }

@@ -246,8 +246,10 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const dramBounds = lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(arch, "dram", bTypes), types: bTypes });
   const gbufBounds = lowerBounds(layer, { boundary: "gbuf", capacity: boundaryCapacityWords(arch, "gbuf", bTypes), types: bTypes });
   // Into and out of the PE array: words the network delivered into RFs (each delivered word
-  // crosses the GBuf/RF boundary once) plus words drained out.
-  const nocIn = (values["noc.deliver.input"] ?? 0) + (values["noc.deliver.weight"] ?? 0) + (values["noc.deliver.psum"] ?? 0);
+  // crosses the GBuf/RF boundary once) plus words drained out. A streamed operand crosses at the
+  // array's edge only (`pe.inject`); its other receipts come from a neighbour's register.
+  const into = (part: "input" | "weight") => values[mapping.rf.stream?.[part] ? `pe.inject.${part}` : `noc.deliver.${part}`] ?? 0;
+  const nocIn = into("input") + into("weight") + (values["noc.deliver.psum"] ?? 0);
   const nocOut = Object.entries(values)
     .filter(([k]) => k.startsWith("noc.drain."))
     .reduce((a, [, v]) => a + v, 0);

@@ -78,7 +78,8 @@ export interface PeWaveCommand {
  * some flows down (SCALE-Sim's fill); the command lasts as much longer as its farthest PE's h.
  * Counts: in each line (a row for `right`, a column for `down`) the stream crosses one link per
  * PE it passes: `forward.<part>` adds, per line, (the line's MAC steps per PE) x (hops to its
- * farthest PE of the command). The words reach the PEs' registers through the Noc's deliveries
+ * farthest PE of the command), and `inject.<part>` the line's MAC steps (the words that enter
+ * the array at its edge: what crosses the GBuf/register boundary). The words reach the PEs' registers through the Noc's deliveries
  * (counted there, and as register writes); the MAC reads them from there.
  */
 export interface WaveStream {
@@ -299,6 +300,7 @@ export class PeArray extends Component {
   private reason: WaitReason = "control";
   private readonly macs: Counter;
   private readonly forwarded: { readonly input: Counter; readonly weight: Counter };
+  private readonly injected: { readonly input: Counter; readonly weight: Counter };
   private readonly busyCycles: Counter;
   private readonly idle: Record<StallCause, Counter>;
   private readonly eager: boolean;
@@ -322,6 +324,10 @@ export class PeArray extends Component {
     this.forwarded = {
       input: this.counter("forward.input", "words", "input words forwarded PE to PE over the links (streamed operands)"),
       weight: this.counter("forward.weight", "words", "weight words forwarded PE to PE over the links (streamed operands)"),
+    };
+    this.injected = {
+      input: this.counter("inject.input", "words", "input words entering the array at its edge (streamed operands: one per line and MAC step)"),
+      weight: this.counter("inject.weight", "words", "weight words entering the array at its edge (streamed operands: one per line and MAC step)"),
     };
     this.busyCycles = this.counter("busy", "PE-cycles", "PE-cycles in which the PE issued at least one MAC");
     const idle = {} as Record<StallCause, Counter>;
@@ -440,8 +446,13 @@ export class PeArray extends Component {
         }
       });
       let words = 0;
-      for (let l = 0; l < lines; l++) words += hops[l]! * steps[l]!;
+      let injected = 0;
+      for (let l = 0; l < lines; l++) {
+        words += hops[l]! * steps[l]!;
+        injected += steps[l]!;
+      }
       this.forwarded[s.part].value += words;
+      this.injected[s.part].value += injected;
     }
     return skew;
   }

@@ -66,6 +66,11 @@ describe("a systolic fold (docs/timing.md)", () => {
       // Every PE receives every word of its streams once (the edge PE from the bus, the rest over a link).
       expect(r.counters["rf.write.input"]!.value).toBe(1024 * t);
       expect(r.counters["rf.write.weight"]!.value).toBe(1024 * t);
+      // What crosses the GBuf/register boundary: T words per line at the edge, and the outputs.
+      expect(r.counters["pe.inject.input"]!.value).toBe(32 * t);
+      expect(r.counters["pe.inject.weight"]!.value).toBe(32 * t);
+      expect(r.boundaries.gbuf.measured).toBe(2 * 32 * t + 1024);
+      expect(r.boundaries.gbuf.measured).toBeGreaterThanOrEqual(r.boundaries.gbuf.bounds.provable.total);
     }
   });
 

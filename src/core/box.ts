@@ -323,18 +323,22 @@ export class BoxMemo<V> {
 
 /** Sets every word of the box to `value`. */
 export function fillBox(dst: WordArray | Float64Array, box: Box, value: number): void {
-  const b = normalizeBox(box);
-  const r = b.shape.length;
-  const inner = b.shape[r - 1]!;
-  const is = b.strides[r - 1]!;
-  const starts = r === 1 ? undefined : new Float64Array(boxSize(b.shape) / inner);
-  if (starts) rowStarts(b, starts);
-  const rows = starts ? starts.length : 1;
-  for (let o = 0; o < rows; o++) {
-    const start = starts ? starts[o]! : b.offset;
-    if (is === 1 && inner >= SET_MIN) dst.fill(value, start, start + inner);
-    else for (let i = 0, t = start; i < inner; i++, t += is) dst[t] = value;
+  fillRows(dst, compileRows(box, boxSize(box.shape)), 0, value);
+}
+
+/** {@link fillBox} of a compiled box shifted by `base`. */
+export function fillRows(dst: WordArray | Float64Array, rows: BoxRows, base: number, value: number): void {
+  const { starts, inner, stride } = rows;
+  for (let r = 0; r < starts.length; r++) {
+    const start = base + starts[r]!;
+    if (stride === 1 && inner >= SET_MIN) dst.fill(value, start, start + inner);
+    else for (let i = 0, t = start; i < inner; i++, t += stride) dst[t] = value;
   }
+}
+
+/** Whether two boxes have the same shape and strides (they differ at most by their offset). */
+export function sameLayout(a: Box, b: Box): boolean {
+  return sameNumbers(a.shape, b.shape) && sameNumbers(a.strides, b.strides);
 }
 
 /**

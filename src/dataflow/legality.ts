@@ -44,6 +44,7 @@ import {
   streamFlows,
   TENSOR_DIMS,
   TENSORS,
+  tileExtents,
   type LevelName,
   type Mapping,
   type TensorName,
@@ -120,6 +121,9 @@ export function mappingUsage(m: Mapping, layer: ConvLayer, options: LegalityOpti
   });
 }
 
+/** The RF partition (its `arch.rf` field) that holds each tensor's rf tile. */
+export const RF_ENTRY_FIELDS = Object.freeze({ input: "inputEntries", weight: "weightEntries", output: "psumEntries" } as const);
+
 function illegal(level: LevelName | "mapping", field: string, value: unknown, rule: string): Illegal {
   return { ok: false, level, field, value, rule, reason: new ConfigError(field, value, rule).message };
 }
@@ -181,10 +185,10 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
         }
       }
       if (u === "input") {
-        const f = (d: string) => parsed.rf.loops.filter((l) => l.dim === d).reduce((a, l) => a * l.factor, 1);
+        const e = tileExtents(parsed, layer, "rf");
         for (const [a, b] of [["P", "R"], ["Q", "S"]] as const) {
-          if (f(a) > 1 && f(b) > 1) {
-            return illegal("rf", "mapping.rf.loops", `${a} x ${f(a)}, ${b} x ${f(b)}`, `not loop over both ${a} and ${b} at the rf level while the input streams (overlapping windows would reuse a streamed word)`);
+          if (e[a] > 1 && e[b] > 1) {
+            return illegal("rf", "mapping.rf.loops", `${a} x ${e[a]}, ${b} x ${e[b]}`, `not loop over both ${a} and ${b} at the rf level while the input streams (overlapping windows would reuse a streamed word)`);
           }
         }
       }
@@ -212,14 +216,9 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
       `fit in arch.gbuf.capacityBytes = ${arch.gbuf.capacityBytes} (${detail}${parsed.gbuf.doubleBuffer ? ", double-buffered" : ""}; each region starts at a ${bw}-byte bank word); shrink the gbuf tile (move factors to the dram level) or bypass a tensor`,
     );
   }
-  const partitions: Record<TensorName, { field: string; entries: number }> = {
-    input: { field: "inputEntries", entries: arch.rf.inputEntries },
-    weight: { field: "weightEntries", entries: arch.rf.weightEntries },
-    output: { field: "psumEntries", entries: arch.rf.psumEntries },
-  };
   for (const t of TENSORS) {
     const need = usage.rfEntries[t];
-    const p = partitions[t];
+    const p = { field: RF_ENTRY_FIELDS[t], entries: arch.rf[RF_ENTRY_FIELDS[t]] };
     if (need > p.entries) {
       return illegal(
         "rf",

@@ -1476,13 +1476,14 @@ class Program {
         let d = p.shape.length - 1;
         while (d >= 0 && p.shape[d]! <= 1) d--;
         const interleave = d >= 0 && Math.abs(srcStep) < Math.abs(p.srcStrides[d]!);
-        if (interleave) {
-          reads.push(read(id, { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }, p.tag, [...p.tagStrides, tagStep]));
-          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: transposePayload(this.take(id), run.length), boxIndex } }]);
-        } else {
-          reads.push(read(id, { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] }, p.tag, [tagStep, ...p.tagStrides]));
-          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: this.take(id), boxIndex } }]);
-        }
+        const box: Box = interleave
+          ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
+          : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
+        reads.push(read(id, box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]));
+        out.push(() => {
+          const payload = this.take(id);
+          return [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }];
+        });
       });
     };
     for (const list of classes) {
@@ -1592,6 +1593,11 @@ class Program {
     return out;
   }
 
+  /** A psum tile of extent `ext` in a PE's psum partition, from entry `base`. */
+  private psumBox(ext: Int32Array, base: number): Box {
+    return { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: base, strides: this.psumStrides() };
+  }
+
   /** PE-local psum layout strides over [N, G, K, P, Q]. */
   private psumStrides(): number[] {
     const re = this.nest.rfExtent;
@@ -1615,7 +1621,7 @@ class Program {
             perPe[i * pes.cols + j] = this.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
           }
         }
-        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: this.psumBase, strides: this.psumStrides() };
+        const box = this.psumBox(ext, this.psumBase);
         out.push({ to: "pe", msg: { op: "fill", id: this.id(), part: "psum", pes, box, value: 0, ...(this.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
       }
     }
@@ -1767,7 +1773,7 @@ class Program {
             perPe[i * rect.cols + j] = this.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
         }
-        const box: Box = { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: byPe[rect.row0 * cols + rect.col0]!.tile.base, strides: this.psumStrides() };
+        const box = this.psumBox(ext, byPe[rect.row0 * cols + rect.col0]!.tile.base);
         const id = this.id();
         drains.push({ id, rect });
         reqs.push({ to: "noc", msg: { op: "drain", id, part: "psum", pes: rect, box, ...(this.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
@@ -1863,7 +1869,7 @@ class Program {
           ? { row0: first.from, col0: first.fixed, rows: first.length, cols: run.length }
           : { row0: first.fixed, col0: first.from, rows: run.length, cols: first.length };
         const tile = first.members[0]!.tile;
-        const box: Box = { shape: [tile.ext[N]!, tile.ext[G]!, tile.ext[K]!, tile.ext[P]!, tile.ext[Q]!], offset: tile.base, strides: this.psumStrides() };
+        const box = this.psumBox(tile.ext, tile.base);
         const perPe = new Float64Array(pes.rows * pes.cols);
         for (const l of run) {
           for (const e of l.members) {

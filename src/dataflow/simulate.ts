@@ -17,7 +17,7 @@ import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../wor
 import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
-import { assertLegal } from "./legality.js";
+import { assertLegal, RF_ENTRY_FIELDS } from "./legality.js";
 import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer.js";
 
@@ -130,13 +130,12 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  */
 function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): ArchSpec["rf"] {
   if (!m.rf.stream) return arch.rf;
-  const field = { input: "inputEntries", weight: "weightEntries", output: "psumEntries" } as const;
   const rf = { ...arch.rf };
   for (const t of TENSORS) {
     if (!m.rf.stream[t]) continue;
     // Outputs: two halves, one draining while the next wave fills the other (sequencer.ts).
     const need = tileFootprint(m, layer, "rf", t) * (t === "output" || m.rf.doubleBuffer ? 2 : 1);
-    rf[field[t]] = Math.max(rf[field[t]], need);
+    rf[RF_ENTRY_FIELDS[t]] = Math.max(rf[RF_ENTRY_FIELDS[t]], need);
   }
   return rf;
 }

@@ -24,11 +24,13 @@ import {
   checkTags,
   ConfigError,
   fillBox,
+  fillRows,
   gather,
   InvariantError,
   scatter,
   scatterRows,
   gatherRows,
+  sameLayout,
   writeExpectedTags,
   type Box,
   type BoxRows,
@@ -239,17 +241,11 @@ export class RegFile {
     if (this.tags) throw new InvariantError(this.name, `fill of ${part}: checked mode needs per-PE tags (use fill)`);
     const e = this.entries[part];
     checkBox(this.name, `fill of ${part}`, box, e);
-    const { starts, inner, stride } = boxRows(box);
-    const data = this.data[part];
+    const rows = boxRows(box);
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `fill of ${part}: no PE ${pe}`);
-      const base = pe * e;
-      for (let r = 0; r < starts.length; r++) {
-        const s0 = base + starts[r]!;
-        if (stride === 1) data.fill(value, s0, s0 + inner);
-        else for (let k = 0, t = s0; k < inner; k++, t += stride) data[t] = value;
-      }
+      fillRows(this.data[part], rows, pe * e, value);
     }
     this.counters[part].fill.value += n * count;
   }
@@ -259,13 +255,6 @@ export class RegFile {
     const e = this.entries[part];
     return this.data[part].slice(pe * e, (pe + 1) * e);
   }
-}
-
-/** Whether two boxes have the same shape and strides (they differ at most by their offset). */
-function sameLayout(a: Box, b: Box): boolean {
-  if (a.shape.length !== b.shape.length) return false;
-  for (let d = 0; d < a.shape.length; d++) if (a.shape[d] !== b.shape[d] || a.strides[d] !== b.strides[d]) return false;
-  return true;
 }
 
 /** Whether rows of `inner` contiguous words starting at `starts` are in increasing order and disjoint. */

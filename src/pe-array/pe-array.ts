@@ -501,25 +501,14 @@ export class PeArray extends Component {
 
   private finishCommand(c: PeArrayCommand, now: number): void {
     if (c.op === "slide") {
-      const { pes } = this.scratch;
-      for (const sl of [c, ...(c.alongside ?? [])]) {
-        let k = 0;
-        this.forEachPe(sl.pes, (p) => (pes[k++] = p));
-        this.rf.slideMany(sl.part, sl.src, sl.dst, pes, k);
-      }
-      this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
-      return;
-    }
-    if (c.op === "fill") {
+      for (const sl of [c, ...(c.alongside ?? [])]) this.rf.slideMany(sl.part, sl.src, sl.dst, this.scratch.pes, this.listPes(sl.pes));
+    } else if (c.op === "fill") {
       for (const f of c.alongside && c.alongside.length > 0 ? [c, ...c.alongside] : [c]) {
         const n = boxSize(f.box.shape);
         if (this.engine.checked) {
           this.forEachPe(f.pes, (p, i, j) => this.rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
         } else {
-          const { pes } = this.scratch;
-          let k = 0;
-          this.forEachPe(f.pes, (p) => (pes[k++] = p));
-          this.rf.fillMany(f.part, f.box, f.value, n, pes, k);
+          this.rf.fillMany(f.part, f.box, f.value, n, this.scratch.pes, this.listPes(f.pes));
         }
       }
     } else {
@@ -537,6 +526,13 @@ export class PeArray extends Component {
       this.active = undefined;
     }
     this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
+  }
+
+  /** Writes the flat indices of the PEs of `r`, in rectangle order, into `scratch.pes`; returns their count. */
+  private listPes(r: PeRect): number {
+    let k = 0;
+    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) this.scratch.pes[k++] = (r.row0 + i) * this.spec.cols + r.col0 + j;
+    return k;
   }
 
   private forEachPe(r: PeRect, f: (p: number, i: number, j: number) => void): void {

@@ -108,6 +108,22 @@ describe("a systolic fold (docs/timing.md)", () => {
     const r = checkMapping(parseMapping(reuse), convLayer(foldLayer(64)), arch);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toContain("mapping.rf.loops[1] must index the streamed input");
+    // A streamed input may not loop over both P and R at the rf level (overlapping windows).
+    const conv = convLayer({ inChannels: 4, inHeight: 6, inWidth: 6, outChannels: 8, kernelHeight: 3, kernelWidth: 3 });
+    const pr = parseMapping({
+      dram: { loops: [{ dim: "C", factor: 4 }, { dim: "Q", factor: 4 }, { dim: "S", factor: 3 }] },
+      gbuf: { loops: [], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
+      spatial: { loops: [{ dim: "K", factor: 8, axis: "col" }] },
+      rf: { loops: [{ dim: "P", factor: 4 }, { dim: "R", factor: 3 }], keep: { input: true, weight: true, output: true }, doubleBuffer: false, stream: { input: true } },
+    });
+    const prv = checkMapping(pr, conv, arch);
+    expect(prv.ok).toBe(false);
+    if (!prv.ok) expect(prv.reason).toBe("mapping.rf.loops must not loop over both P and R at the rf level while the input streams (overlapping windows would reuse a streamed word); got \"P x 4, R x 3\"");
+    // Malformed stream flags name the field, the value and the rule.
+    const withStream = (stream: unknown) => () => parseMapping({ ...foldMapping(64), rf: { ...foldMapping(64).rf, stream } });
+    expect(withStream({ input: "yes" })).toThrow('mapping.rf.stream.input must be a boolean; got "yes"');
+    expect(withStream(3)).toThrow("mapping.rf.stream must be an object of per-tensor booleans");
+    expect(withStream({ psum: true })).toThrow("mapping.rf.stream.psum");
     // A streamed tensor must be kept at the rf level.
     expect(() => parseMapping({ ...foldMapping(64), rf: { ...foldMapping(64).rf, keep: { input: false, weight: true, output: true } } })).toThrow(
       "mapping.rf.stream.input must be false while mapping.rf.keep.input is false",

@@ -62,6 +62,7 @@ export {
   simulate,
   type SimulateOptions,
   type SimulationResult,
+  type SimulatorStats,
   type LevelTraffic,
   type BoundaryReport,
 } from "./dataflow/simulate.js";

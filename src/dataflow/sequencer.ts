@@ -484,10 +484,17 @@ export class Sequencer extends Component {
    * is connected and before `engine.run`.
    * @throws ConfigError when a region does not fit the global buffer.
    */
+  /** Iterations of the gbuf loops planned so far, and how many of them were replays. */
+  planStats(): { readonly iterations: number; readonly replayedIterations: number } {
+    return this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0 };
+  }
+
+  private program: Program | undefined;
+
   start(): void {
-    const program = new Program(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
+    const program = (this.program = new Program(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
       this.macsIssued += n;
-    });
+    }));
     this.threads = [thread(program.run(), true)];
   }
 
@@ -602,6 +609,12 @@ interface RfOutTile extends OutputTile {
   readonly base: number;
 }
 
+/** A transfer that waits for a read: the read's id, and what to send once its payload is back. */
+interface Deferred {
+  readonly id: number;
+  readonly send: (payload: Payload) => Req[];
+}
+
 /** One box of a tile to deliver: where it is read (GBuf region or DRAM) and where it goes in the RF. */
 interface Piece {
   readonly shape: readonly number[];
@@ -627,6 +640,84 @@ interface InputSpan {
   readonly cols: number;
   /** Every row and column of the span is read by some window or is padding (so all of it is valid). */
   readonly dense: boolean;
+  /** Creation order: which PEs hold the same span object (plan signatures compare it relatively). */
+  readonly serial: number;
+}
+
+/** The PEs that received one input span in a planned iteration (for replays: see {@link PlanCache}). */
+interface SpanGroup {
+  /** The PE whose tile start and extent give the span. */
+  readonly pe0: number;
+  readonly pes: Int32Array;
+  readonly dense: boolean;
+}
+
+/** What {@link PlanCache} keeps of a planned iteration: every request with its id to be replaced. */
+interface PlanTemplate {
+  readonly reads: readonly Req[];
+  readonly after: readonly Deferred[];
+  readonly direct: readonly Req[];
+  readonly moves: readonly Req[];
+  readonly waves: readonly Req[];
+  readonly psumFills?: readonly Req[];
+  readonly operandFills?: readonly Req[];
+  /** Per entry of `after`: the index in `reads` of the read it waits for. */
+  readonly afterRead: Int32Array;
+  /** MACs of the waves (counted again on every replay). */
+  readonly macs: number;
+  readonly spanGroups: readonly SpanGroup[] | undefined;
+  /** The GBuf halves its reads came from (a replay reads the current ones). */
+  readonly gbufHalf: { readonly input: number; readonly weight: number };
+}
+
+/**
+ * Planned iterations by signature (unchecked runs only: checked plans carry absolute tags). The
+ * signature holds everything the transfers, fills and waves of an iteration depend on (see
+ * Program.planSignature); two iterations with equal signatures issue the same requests. Bounded:
+ * cleared when it holds {@link PlanCache.limit} plans.
+ */
+class PlanCache {
+  static readonly limit = 2048;
+  private readonly byHash = new Map<number, { sig: Float64Array; t: PlanTemplate }[]>();
+  private size = 0;
+  hits = 0;
+  misses = 0;
+
+  private static hash(sig: Float64Array): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < sig.length; i++) {
+      const v = sig[i]!;
+      h = Math.imul(h ^ (v | 0), 16777619);
+      h = Math.imul(h ^ ((v / 4294967296) | 0), 16777619);
+    }
+    return h;
+  }
+
+  find(sig: Float64Array): PlanTemplate | undefined {
+    const bucket = this.byHash.get(PlanCache.hash(sig));
+    if (bucket) {
+      outer: for (const e of bucket) {
+        if (e.sig.length !== sig.length) continue;
+        for (let i = 0; i < sig.length; i++) if (e.sig[i] !== sig[i] && !(Number.isNaN(e.sig[i]!) && Number.isNaN(sig[i]!))) continue outer;
+        this.hits++;
+        return e.t;
+      }
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  store(sig: Float64Array, t: PlanTemplate): void {
+    if (this.size >= PlanCache.limit) {
+      this.byHash.clear();
+      this.size = 0;
+    }
+    const h = PlanCache.hash(sig);
+    let bucket = this.byHash.get(h);
+    if (!bucket) this.byHash.set(h, (bucket = []));
+    bucket.push({ sig: sig.slice(), t });
+    this.size++;
+  }
 }
 
 /** PEs that share one tile (one or more rectangles) and the pieces of that tile. */
@@ -646,7 +737,7 @@ interface DrainEntry {
 interface IterationPlan {
   readonly drains: readonly DrainEntry[];
   readonly reads: Req[];
-  readonly after: (() => Req[])[];
+  readonly after: Deferred[];
   readonly direct: Req[];
   readonly waves: Req[];
   /** Halo moves within the PEs' register files, done before the deliveries. */
@@ -662,6 +753,9 @@ interface GbufInputTile {
   readonly ext: Int32Array;
   readonly rowRank: Map<number, number>;
   readonly colRank: Map<number, number>;
+  /** The first stored row (column) when the stored rows (columns) are consecutive, else NaN. */
+  readonly rowRun: number;
+  readonly colRun: number;
 }
 
 /** The GBuf tiles one iteration of the dram loops needs, and the transfers that bring them. */
@@ -700,6 +794,15 @@ class Program {
   private psumBase = 0;
   /** Entries of one RF operand tile (the offset of the second half). */
   private readonly rfTile: { readonly input: number; readonly weight: number };
+  /** Planned iterations for replay (unchecked runs). */
+  private readonly plans: PlanCache | undefined;
+  /** Per dimension, how far past a gbuf iteration's start its PEs' tiles reach (unclipped). */
+  private readonly peReach: Int32Array;
+  /** Dimensions whose absolute position a plan depends on: all when an operand bypasses the GBuf (see {@link planSignature}). */
+  private readonly absDims: readonly number[];
+  private sigBuf = new Float64Array(0);
+  /** Padded rows and columns a gbuf tile's windows span (unclipped). */
+  private readonly gbufSpan: { readonly h: number; readonly w: number };
 
   constructor(
     private readonly layer: ConvLayer,
@@ -733,6 +836,17 @@ class Program {
     this.streamOut = m.rf.stream?.output ?? false;
     this.psumTile = e[N]! * e[G]! * e[K]! * e[P]! * e[Q]!;
     this.rfTile = { input: e[N]! * e[G]! * e[C]! * this.spanH * this.spanW, weight: e[G]! * e[K]! * e[C]! * e[R]! * e[S]! };
+    this.plans = checked ? undefined : new PlanCache();
+    this.peReach = new Int32Array(NDIMS);
+    for (const off of this.nest.peOffset) for (let d = 0; d < NDIMS; d++) this.peReach[d] = Math.max(this.peReach[d]!, off[d]! + this.nest.rfStride[d]!);
+    // GBuf addresses are relative to the GBuf tile; DRAM addresses (an operand that bypasses the
+    // GBuf) are absolute.
+    this.absDims = m.gbuf.keep.input && m.gbuf.keep.weight ? [] : ALL_DIMS;
+    const gs = this.nest.gbufStride;
+    this.gbufSpan = {
+      h: (gs[P]! - 1) * layer.strides[0] + (gs[R]! - 1) * layer.dilations[0] + 1,
+      w: (gs[Q]! - 1) * layer.strides[1] + (gs[S]! - 1) * layer.dilations[1] + 1,
+    };
     const ge = this.nest.gbufExtent;
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
     this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
@@ -892,6 +1006,7 @@ class Program {
       // the MAC waves of iteration j (they touch no register file); drains, deliveries and the
       // next wave wait for the wave (the register files are single-buffered).
       const planIteration = (gStart: Int32Array): IterationPlan => {
+        this.iterations++;
         // (scratch arrays are only read during planning, never by the plan's closures)
         for (let pe = 0; pe < pes; pe++) {
           const st = peStart[pe]!;
@@ -932,22 +1047,15 @@ class Program {
         // A streamed output alternates between two halves of the psum stream buffer, so the
         // previous wave's partial sums drain while this one computes (see run()).
         if (this.streamOut) this.psumBase = this.psumBase === 0 ? this.psumTile : 0;
-        const reads: Req[] = [];
-        const after: (() => Req[])[] = [];
-        const direct: Req[] = [];
-        {
-          const keys = scratch.keys[0]!.fill(NaN);
-          for (let pe = 0; pe < pes; pe++) {
-            if (peActive[pe] && rfOutKey[pe] !== newOutKey[pe]) {
-              keys[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes); // one fill per tile shape
-              rfOutKey[pe] = newOutKey[pe]!;
-              rfOut[pe] = { start: new Int32Array(peStart[pe]!), ext: new Int32Array(peExt[pe]!), base: this.psumBase };
-            }
+        // The residency state first: the PEs that get a new psum tile, input tile or weight tile.
+        const psumKeys = scratch.keys[0]!.fill(NaN);
+        for (let pe = 0; pe < pes; pe++) {
+          if (peActive[pe] && rfOutKey[pe] !== newOutKey[pe]) {
+            psumKeys[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes); // one fill per tile shape
+            rfOutKey[pe] = newOutKey[pe]!;
+            rfOut[pe] = { start: new Int32Array(peStart[pe]!), ext: new Int32Array(peExt[pe]!), base: this.psumBase };
           }
-          direct.push(...this.psumInit(keys, rows, cols, peStart, peExt));
         }
-        const psumFills = direct.length;
-        const moves: Req[] = [];
         const operandKeys = (part: "input" | "weight", dims: readonly number[], keys: Float64Array): void => {
           // Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the
           // operand stays in its half while every PE's tile is unchanged; otherwise it moves to
@@ -965,16 +1073,26 @@ class Program {
             else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;
           }
         };
-        {
-          const keys = scratch.keys[1]!.fill(NaN);
-          operandKeys("input", INPUT_DIMS, keys);
-          after.push(...this.deliverInputs(keys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input, this.rfDouble || this.m.rf.stream?.input ? undefined : inputSpans, moves));
+        const inKeys = scratch.keys[1]!.fill(NaN);
+        operandKeys("input", INPUT_DIMS, inKeys);
+        const wKeys = scratch.keys[2]!.fill(NaN);
+        operandKeys("weight", WEIGHT_DIMS, wKeys);
+        const spans = this.rfDouble || this.m.rf.stream?.input ? undefined : inputSpans;
+        // The transfers, fills and waves depend only on what the signature records: an iteration
+        // like one planned before replays that plan with fresh transaction ids.
+        const sig = this.plans ? this.planSignature(gStart, dStart, psumKeys, inKeys, wKeys, spans, peStart, rfHalf, gbufInput) : undefined;
+        if (sig) {
+          const hit = this.plans!.find(sig);
+          if (hit) return this.replay(hit, drains, spans, peStart, peExt, gbufHalf);
         }
-        {
-          const keys = scratch.keys[2]!.fill(NaN);
-          operandKeys("weight", WEIGHT_DIMS, keys);
-          after.push(...this.deliverWeights(keys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads, rfHalf.weight * this.rfTile.weight));
-        }
+        const spanGroups: SpanGroup[] | undefined = sig && spans ? [] : undefined;
+        const reads: Req[] = [];
+        const after: Deferred[] = [];
+        const direct: Req[] = [...this.psumInit(psumKeys, rows, cols, peStart, peExt)];
+        const psumFills = direct.length;
+        const moves: Req[] = [];
+        after.push(...this.deliverInputs(inKeys, rows, cols, peStart, peExt, gbufInput, gbufHalf.input, reads, direct, rfHalf.input * this.rfTile.input, spans, moves, spanGroups));
+        after.push(...this.deliverWeights(wKeys, rows, cols, peStart, peExt, gbufWeight, gbufHalf.weight, reads, rfHalf.weight * this.rfTile.weight));
         const bases = { input: rfHalf.input * this.rfTile.input, weight: rfHalf.weight * this.rfTile.weight, psum: this.psumBase };
         // Double-buffered: the operands' fills (padding, into the halves the running wave does not
         // read) go with the deliveries, the psum fills after the drain (runDoubleBuffered).
@@ -1013,6 +1131,11 @@ class Program {
         const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: this.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}) } }] : [];
         // The iteration's halo slides go as one command.
         mergeCommands(moves, "slide");
+        if (sig) {
+          const macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
+          const afterRead = Int32Array.from(after, (d) => reads.findIndex((q) => q.msg.id === d.id));
+          this.plans!.store(sig, { reads, after, afterRead, direct, moves, waves, ...split, macs, spanGroups, gbufHalf: { input: gbufHalf.input, weight: gbufHalf.weight } });
+        }
         return { drains, reads, moves, after, direct, waves, ...split };
       };
       const readReason: WaitReason = m.gbuf.keep.input || m.gbuf.keep.weight ? "gbuf" : "dram";
@@ -1044,7 +1167,7 @@ class Program {
         // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
         if (cur.moves.length > 0) yield* this.stepAndCollect(this.step("network", cur.moves));
         const sends: Req[] = [...cur.direct];
-        for (const f of cur.after) sends.push(...f());
+        for (const f of cur.after) sends.push(...f.send(this.take(f.id)));
         if (sends.length > 0) yield* this.stepAndCollect(this.step("network", sends));
         const next = planNext();
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
@@ -1058,6 +1181,140 @@ class Program {
     yield* this.drainTiles(this.collectDrains(rfOut, rfOutKey, null), gbufOutput, gbufOutputHas, gbufHalf.output, dramHas);
     if (gbufOutput) yield* this.evictOutput(gbufOutput, gbufHalf.output, dramHas);
     for (const e of evictions) if (e) yield { reason: "drain", reqs: [], join: e };
+  }
+
+  /**
+   * The signature of an iteration's plan: everything its transfers, fills and waves depend on,
+   * given the residency state already updated (unchecked runs).
+   * - The iteration's start relative to its dram tile, and how far each dimension reaches before
+   *   the layer's edge (clipped tiles).
+   * - When an operand bypasses the GBuf (DRAM addresses), the dram tile's absolute position.
+   *   Otherwise its clipping, the padding's edges relative to it, and how the GBuf input tile's
+   *   stored rows and columns rank (relative to the first when consecutive).
+   * - The psum base and the RF halves the operands go to. (Not the GBuf halves they come from:
+   *   the halves are alike, so a replay reads from the current ones.)
+   * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
+   *   reuse, the span it holds, relative to its new tile (and which PEs share that span).
+   * PEs' tile starts are the iteration's start plus fixed offsets, so the rest follows.
+   */
+  private planSignature(
+    gStart: Int32Array,
+    dStart: Int32Array,
+    psumKeys: Float64Array,
+    inKeys: Float64Array,
+    wKeys: Float64Array,
+    spans: readonly (InputSpan | undefined)[] | undefined,
+    peStart: readonly Int32Array[],
+    rfHalf: { readonly input: number; readonly weight: number },
+    gbufInput: GbufInputTile | undefined,
+  ): Float64Array {
+    const need = 3 * NDIMS + 13 + this.pes * 13;
+    if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
+    const b = this.sigBuf;
+    const sizes = this.nest.sizes;
+    let n = 0;
+    for (let d = 0; d < NDIMS; d++) {
+      b[n++] = gStart[d]! - dStart[d]!;
+      b[n++] = Math.min(sizes[d]! - gStart[d]!, this.peReach[d]!);
+    }
+    if (this.absDims.length > 0) {
+      for (const d of this.absDims) b[n++] = dStart[d]!;
+    } else {
+      // Both operands come from GBuf tiles: addresses relative to the tiles. What the position
+      // still decides: how the dram tile is clipped, where the padding starts and ends relative
+      // to it (clamped to its span: beyond it nothing changes), and the stored rows and columns
+      // (consecutive ones rank relative to the first; otherwise by absolute position).
+      for (let d = 0; d < NDIMS; d++) b[n++] = Math.min(sizes[d]! - dStart[d]!, this.nest.gbufStride[d]!);
+      const l = this.layer;
+      const axis = (o: number, pad: number, size: number, span: number, run: number, p: number, r: number) => {
+        b[n++] = Math.max(0, Math.min(span, pad - o));
+        b[n++] = Math.max(0, Math.min(span, pad + size - o));
+        if (Number.isNaN(run)) {
+          b[n++] = -1;
+          b[n++] = dStart[p]!;
+          b[n++] = dStart[r]!;
+        } else {
+          b[n++] = run - (o - pad);
+        }
+      };
+      axis(dStart[P]! * l.strides[0] + dStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.gbufSpan.h, gbufInput ? gbufInput.rowRun : NaN, P, R);
+      axis(dStart[Q]! * l.strides[1] + dStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.gbufSpan.w, gbufInput ? gbufInput.colRun : NaN, Q, S);
+    }
+    b[n++] = this.psumBase;
+    b[n++] = rfHalf.input;
+    b[n++] = rfHalf.weight;
+    let base = NaN;
+    let last: InputSpan | undefined;
+    let lastN = 0;
+    let lastCh = 0;
+    for (let pe = 0; pe < this.pes; pe++) {
+      const code = (Number.isNaN(psumKeys[pe]!) ? 0 : 1) | (Number.isNaN(inKeys[pe]!) ? 0 : 2) | (Number.isNaN(wKeys[pe]!) ? 0 : 4);
+      const o = spans && code & 2 ? spans[pe] : undefined;
+      // PEs that share their span (usually neighbours) share its record: -code marks "as the last one".
+      const st = peStart[pe]!;
+      const relN = o ? o.n - st[N]! : 0;
+      const relCh = o ? o.ch0 - (st[G]! * this.Cg + st[C]!) : 0;
+      if (o && o === last && relN === lastN && relCh === lastCh) {
+        b[n++] = -code;
+        continue;
+      }
+      b[n++] = code;
+      if (!spans || !(code & 2)) continue;
+      if (!o) {
+        b[n++] = 0;
+        continue;
+      }
+      last = o;
+      lastN = relN;
+      lastCh = relCh;
+      if (Number.isNaN(base)) base = o.serial;
+      b[n++] = 1;
+      b[n++] = o.serial - base;
+      b[n++] = o.dense ? 1 : 0;
+      b[n++] = relN;
+      b[n++] = relCh;
+      b[n++] = o.en;
+      b[n++] = o.eg;
+      b[n++] = o.ec;
+      b[n++] = o.oh - (st[P]! * this.layer.strides[0] + st[R]! * this.layer.dilations[0]);
+      b[n++] = o.ow - (st[Q]! * this.layer.strides[1] + st[S]! * this.layer.dilations[1]);
+      b[n++] = o.rows;
+      b[n++] = o.cols;
+    }
+    return b.subarray(0, n);
+  }
+
+  /** An iteration planned before, again: its requests with fresh ids, its spans, its MACs. */
+  private replay(
+    t: PlanTemplate,
+    drains: DrainEntry[],
+    spans: (InputSpan | undefined)[] | undefined,
+    peStart: readonly Int32Array[],
+    peExt: readonly Int32Array[],
+    gbufHalf: { readonly input: number; readonly weight: number },
+  ): IterationPlan {
+    const reId = (q: Req): Req => ({ to: q.to, msg: { ...q.msg, id: this.id() } }) as Req;
+    const { input: xr, weight: wr } = this.gbufRegions;
+    const region = (r: GbufRegion): GbufRegion =>
+      xr && r === xr[t.gbufHalf.input] ? xr[gbufHalf.input]! : wr && r === wr[t.gbufHalf.weight] ? wr[gbufHalf.weight]! : r;
+    const reads = t.reads.map((q) => (q.to === "gbuf" && q.msg.op === "read" ? ({ to: "gbuf", msg: { ...q.msg, id: this.id(), region: region(q.msg.region) } } as Req) : reId(q)));
+    const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, send: d.send }));
+    if (spans && t.spanGroups) {
+      for (const g of t.spanGroups) {
+        const span = this.makeSpan(peStart[g.pe0]!, peExt[g.pe0]!, g.dense);
+        for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
+      }
+    }
+    this.countMacs(t.macs);
+    const split = t.psumFills ? { psumFills: t.psumFills.map(reId), operandFills: t.operandFills!.map(reId) } : {};
+    return { drains, reads, after, direct: t.direct.map(reId), moves: t.moves.map(reId), waves: t.waves.map(reId), ...split };
+  }
+
+  private iterations = 0;
+
+  /** Iterations planned so far, and how many were replays. */
+  planStats(): { readonly iterations: number; readonly replayedIterations: number } {
+    return { iterations: this.iterations, replayedIterations: this.plans?.hits ?? 0 };
   }
 
   /** A streamed output's drain running alongside the next wave (run()), if any. */
@@ -1083,7 +1340,7 @@ class Program {
   ): Generator<Step, void, Map<number, Resp>> {
     const sendsOf = (p: IterationPlan): Req[] => {
       const out: Req[] = [...p.operandFills!];
-      for (const f of p.after) out.push(...f());
+      for (const f of p.after) out.push(...f.send(this.take(f.id)));
       return out;
     };
     let cur = planNext();
@@ -1133,7 +1390,8 @@ class Program {
         if (!Number.isNaN(keys.input)) plan.halves.input = this.gbufRegions.input!.length > 1 ? 1 - halves.input : 0;
         plan.keys.input = key;
         const { rows: rr, cols: cc } = this.inputRowsCols(dStart, dExt);
-        plan.input = { start: dStart, ext: dExt, rowRank: new Map(rr.map((v, i) => [v, i])), colRank: new Map(cc.map((v, i) => [v, i])) };
+        const run = (v: readonly number[]) => (v.length > 0 && v[v.length - 1]! - v[0]! === v.length - 1 ? v[0]! : NaN);
+        plan.input = { start: dStart, ext: dExt, rowRank: new Map(rr.map((v, i) => [v, i])), colRank: new Map(cc.map((v, i) => [v, i])), rowRun: run(rr), colRun: run(cc) };
         writes.push(...this.fetchInputTile(dStart, dExt, rr, cc, plan.halves.input, reads));
       }
     }
@@ -1257,14 +1515,15 @@ class Program {
     cols: number,
     peStart: Int32Array[],
     peExt: Int32Array[],
-    gbufInput: { start: Int32Array; ext: Int32Array; rowRank: Map<number, number>; colRank: Map<number, number> } | undefined,
+    gbufInput: GbufInputTile | undefined,
     half: number,
     reads: Req[],
     fills: Req[],
     rfBase: number,
     spans: (InputSpan | undefined)[] | undefined,
     moves: Req[],
-  ): (() => Req[])[] {
+    spanGroups?: SpanGroup[],
+  ): Deferred[] {
     const l = this.layer;
     const fromGbuf = this.m.gbuf.keep.input;
     const SH = this.spanH, SW = this.spanW;
@@ -1296,7 +1555,7 @@ class Program {
       const realRight = realLeft + l.inWidth;
       const clip = (v: number, n: number) => Math.max(0, Math.min(n, v));
       const dense = rr.length === clip(realBottom, spanRows) - clip(realTop, spanRows) && cc.length === clip(realRight, spanCols) - clip(realLeft, spanCols);
-      const span: InputSpan = { n: start[N]!, ch0, en: ext[N]!, eg: ext[G]!, ec: ext[C]!, oh, ow, rows: spanRows, cols: spanCols, dense };
+      const span = this.makeSpan(start, ext, dense);
       // The part of the resident span this group keeps (padded coordinates), if any.
       let keep: { r0: number; r1: number; c0: number; c1: number } | undefined;
       const old = spans?.[pe0];
@@ -1311,6 +1570,11 @@ class Program {
           if (r1 > r0 && c1 > c0) keep = { r0, r1, c0, c1 };
         }
         for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) spans[(r.row0 + i) * cols + r.col0 + j] = span;
+        if (spanGroups) {
+          const list: number[] = [];
+          for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) list.push((r.row0 + i) * cols + r.col0 + j);
+          spanGroups.push({ pe0, pes: Int32Array.from(list), dense });
+        }
       }
       if (keep) {
         // The kept words, from where they sit in the old span to their place in the new one.
@@ -1405,6 +1669,26 @@ class Program {
     return this.emitDeliveries("input", groups, fromGbuf ? { region: this.gbufRegions.input![half]! } : { tensor: this.hw.x }, reads);
   }
 
+  private spanSerial = 0;
+
+  /** The input span of a tile (start, ext) in a PE's register file. */
+  private makeSpan(start: Int32Array, ext: Int32Array, dense: boolean): InputSpan {
+    const l = this.layer;
+    return {
+      n: start[N]!,
+      ch0: start[G]! * this.Cg + start[C]!,
+      en: ext[N]!,
+      eg: ext[G]!,
+      ec: ext[C]!,
+      oh: start[P]! * l.strides[0] + start[R]! * l.dilations[0],
+      ow: start[Q]! * l.strides[1] + start[S]! * l.dilations[1],
+      rows: (ext[P]! - 1) * l.strides[0] + (ext[R]! - 1) * l.dilations[0] + 1,
+      cols: (ext[Q]! - 1) * l.strides[1] + (ext[S]! - 1) * l.dilations[1] + 1,
+      dense,
+      serial: this.spanSerial++,
+    };
+  }
+
   /** Scratch for {@link deliverInputs}: the `i`-th padding band's PE mask, all NaN (reused: only read within one call). */
   private padNeed(i: number, n: number): Float64Array {
     let a = this.padPool[i];
@@ -1420,8 +1704,8 @@ class Program {
    * step are gathered by one read each piece and sent in one transfer that hands each row (column)
    * its own tile: the same words and counts as one transfer per group, in fewer transactions.
    */
-  private emitDeliveries(part: "input" | "weight", groups: DeliveryGroup[], source: { region: GbufRegion } | { tensor: DramTensor }, reads: Req[]): (() => Req[])[] {
-    const out: (() => Req[])[] = [];
+  private emitDeliveries(part: "input" | "weight", groups: DeliveryGroup[], source: { region: GbufRegion } | { tensor: DramTensor }, reads: Req[]): Deferred[] {
+    const out: Deferred[] = [];
     const space = part === "input" ? TAG_SPACE.input : TAG_SPACE.weight;
     const read = (id: number, box: Box, tag: number, tagStrides: number[]): Req => {
       const expect = this.checked ? { expect: { space, offset: tag, strides: tagStrides } } : {};
@@ -1480,9 +1764,9 @@ class Program {
           ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
           : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
         reads.push(read(id, box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]));
-        out.push(() => {
-          const payload = this.take(id);
-          return [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }];
+        out.push({
+          id,
+          send: (payload) => [{ to: "noc", msg: { op: "deliver", id: this.id(), part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }],
         });
       });
     };
@@ -1504,10 +1788,7 @@ class Program {
       for (const p of g.pieces) {
         const id = this.id();
         reads.push(read(id, { shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]));
-        out.push(() => {
-          const payload = this.take(id);
-          return g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part, pes, box: p.dst, payload } }));
-        });
+        out.push({ id, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: this.id(), part, pes, box: p.dst, payload } })) });
       }
     }
     return out;
@@ -1523,9 +1804,9 @@ class Program {
     half: number,
     reads: Req[],
     rfBase: number,
-  ): (() => Req[])[] {
+  ): Deferred[] {
     const l = this.layer;
-    const out: (() => Req[])[] = [];
+    const out: Deferred[] = [];
     const re = this.nest.rfExtent;
     const ge = this.nest.gbufExtent;
     const RS = l.kernelHeight * l.kernelWidth;
@@ -1577,7 +1858,7 @@ class Program {
           const d = dst(ext);
           const id = this.id();
           reads.push(read(id, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }));
-          out.push(() => [{ to: "noc", msg: { op: "deliver", id: this.id(), part: "weight", pes: rect, box: d, payload: this.take(id), perPe: true } }]);
+          out.push({ id, send: (payload) => [{ to: "noc", msg: { op: "deliver", id: this.id(), part: "weight", pes: rect, box: d, payload, perPe: true } }] });
         }
       }
       keys = rest;

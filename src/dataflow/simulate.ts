@@ -97,6 +97,18 @@ export interface SimulationResult {
   readonly wallMs: number;
   /** Of `wallMs`, the time the reference convolution for the verification took, ms. */
   readonly referenceMs: number;
+  /** How much work the simulation took (about the simulator, not the model). */
+  readonly simulator: SimulatorStats;
+}
+
+/** The simulator's own work in one run: not part of the model, and no count depends on it. */
+export interface SimulatorStats {
+  /** Engine steps: cycles ticked one by one plus jumps over idle spans. */
+  readonly engineSteps: number;
+  /** Iterations of the gbuf loops the Sequencer planned. */
+  readonly iterations: number;
+  /** Of those, iterations replayed from an earlier plan with the same signature (unchecked runs). */
+  readonly replayedIterations: number;
 }
 
 const TENSORS: readonly TensorName[] = ["input", "weight", "output"];
@@ -267,5 +279,6 @@ export function simulate(options: SimulateOptions): SimulationResult {
     boundaries: { dram: report(traffic.dram.total, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) },
     wallMs: performance.now() - t0,
     referenceMs,
+    simulator: { engineSteps: run.steps, ...seq.planStats() },
   };
 }

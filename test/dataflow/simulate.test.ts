@@ -98,7 +98,7 @@ function multicastOnce(r: SimulationResult): number {
 
 /** Everything of a result that the model defines (wall time is not part of it). */
 function modelPart(r: SimulationResult) {
-  return { ...r, wallMs: 0, referenceMs: 0 };
+  return { ...r, wallMs: 0, referenceMs: 0, simulator: undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,6 +530,85 @@ describe("random layers x random legal mappings", () => {
         expect(modelPart(ref), JSON.stringify(m)).toEqual(modelPart(fast));
       }),
       { numRuns: 25 },
+    );
+    expect(runs).toBeGreaterThan(10);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Plan replays: an unchecked run replays the plan of an earlier iteration with the same
+// signature; a checked run plans every iteration (its plans carry absolute tags). The two must
+// agree on everything the model reports.
+
+/** The model's report without the verification's tag details (checked runs only differ there). */
+function sameModel(unchecked: SimulationResult, checked: SimulationResult, label: string): void {
+  expect(unchecked.verification.ok, label).toBe(true);
+  expect(checked.verification.ok, label).toBe(true);
+  expect(unchecked.cycles, label).toBe(checked.cycles);
+  expect(unchecked.counters, label).toEqual(checked.counters);
+  expect(unchecked.stalls, label).toEqual(checked.stalls);
+  expect(unchecked.output, label).toEqual(checked.output);
+}
+
+describe("plan replays", () => {
+  const layers = [
+    // Many channels: the same (r, s) iterations recur per channel.
+    convLayer({ inChannels: 12, inHeight: 10, inWidth: 11, outChannels: 20, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+    // Strided, asymmetric padding, batch 2: halo reuse at the edges, clipped tiles.
+    convLayer({ batch: 2, inChannels: 5, inHeight: 13, inWidth: 11, outChannels: 18, kernelHeight: 5, kernelWidth: 3, strides: [2, 1], pads: [2, 0, 1, 1] }),
+    // Depthwise: a group per channel.
+    convLayer({ inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 8, kernelHeight: 3, kernelWidth: 3, groups: 8, pads: [1, 1, 1, 1] }),
+  ];
+  for (const archName of ["chen2020", "eyeriss", "systolic"] as const) {
+    const dataflows = archName === "systolic" ? ["ws", "os", "is"] : ["chen2020", "ws", "os", "is", "rs"];
+    it(`every dataflow on ${archName}: replays happen, and the run equals a checked run (no replays)`, () => {
+      let replayed = 0;
+      for (const [i, layer] of layers.entries()) {
+        for (const df of dataflows) {
+          const opts: SimulateOptions = { layer, arch: archName, dataflow: df, types: { input: "uint8", weight: "int8" }, zeroPoints: { input: 5, weight: -2 } };
+          const u = simulate(opts);
+          const c = simulate({ ...opts, checked: true });
+          sameModel(u, c, `layer ${i} ${df} on ${archName}`);
+          expect(c.simulator.replayedIterations).toBe(0);
+          expect(u.simulator.iterations).toBe(c.simulator.iterations);
+          replayed += u.simulator.replayedIterations;
+        }
+      }
+      expect(replayed).toBeGreaterThan(0);
+    });
+  }
+
+  it("random legal mappings: unchecked (replaying) equals checked (planning every iteration)", () => {
+    let runs = 0;
+    let replays = 0;
+    fc.assert(
+      fc.property(simulableLayer, fc.nat(2), fc.integer(), (l, a, seed) => {
+        const arch = ARCHS[a]!;
+        const m = legalRandomMapping(l, arch, seed);
+        if (!m) return;
+        runs++;
+        const opts: SimulateOptions = { layer: l, arch, dataflow: m, seed, zeroPoints: { input: 3, weight: -5 } };
+        const u = simulate(opts);
+        replays += u.simulator.replayedIterations;
+        sameModel(u, simulate({ ...opts, checked: true }), JSON.stringify(m));
+      }),
+      { numRuns: 60 },
+    );
+    expect(runs).toBeGreaterThan(25);
+    expect(replays).toBeGreaterThan(0);
+  });
+
+  it("random streamed mappings: unchecked equals checked", () => {
+    let runs = 0;
+    fc.assert(
+      fc.property(simulableLayer, fc.integer(), (l, seed) => {
+        const m = legalStreamedMapping(l, seed);
+        if (!m) return;
+        runs++;
+        const opts: SimulateOptions = { layer: l, arch: TINY_SYSTOLIC, dataflow: m, seed, zeroPoints: { input: 2, weight: -1 } };
+        sameModel(simulate(opts), simulate({ ...opts, checked: true }), JSON.stringify(m));
+      }),
+      { numRuns: 30 },
     );
     expect(runs).toBeGreaterThan(10);
   });

@@ -937,10 +937,18 @@ class Program {
     const inputSpans: (InputSpan | undefined)[] = new Array(pes).fill(undefined);
     const rfOutKey = new Float64Array(pes).fill(NaN);
     const rfOut: (RfOutTile | undefined)[] = new Array(pes).fill(undefined);
-    const peStart = Array.from({ length: pes }, () => new Int32Array(NDIMS));
+    // Each PE's tile start: the gbuf iteration's start (`iterStart`) plus the PE's offset.
+    const peStart = nest.peOffset.map((off) => new Int32Array(off));
+    const iterStart = new Int32Array(NDIMS);
     const peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     const peActive = new Uint8Array(pes);
+    // Per dimension, how far the last iteration's PEs could reach before the layer's edge (-1: none planned yet).
+    const reachBefore = new Int32Array(NDIMS).fill(-1);
+
     const sizes = nest.sizes;
+    // A start key is linear in the start: a PE's key is the iteration's plus its offset's.
+    const offsetKeys = (dims: readonly number[]) => Float64Array.from(nest.peOffset, (off) => startKey(off, dims, sizes));
+    const offKeys = { output: offsetKeys(OUTPUT_DIMS), input: offsetKeys(INPUT_DIMS), weight: offsetKeys(WEIGHT_DIMS) };
     const zero = new Int32Array(NDIMS);
     const scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
     const lastWaves = { keys: new Float64Array(pes), parts: [] as MacWave[], macs: 0, bases: { input: 0, weight: 0, psum: 0 } };
@@ -1008,20 +1016,34 @@ class Program {
       const planIteration = (gStart: Int32Array): IterationPlan => {
         this.iterations++;
         // (scratch arrays are only read during planning, never by the plan's closures)
-        for (let pe = 0; pe < pes; pe++) {
-          const st = peStart[pe]!;
-          const off = nest.peOffset[pe]!;
-          let active = 1;
-          for (let d = 0; d < NDIMS; d++) {
-            st[d] = gStart[d]! + off[d]!;
-            if (st[d]! >= sizes[d]!) active = 0;
+        // The PEs' tile starts move with the iteration's start (only the dimensions that moved);
+        // their extents and activity depend only on how far they reach before the layer's edge.
+        let reachChanged = false;
+        for (let d = 0; d < NDIMS; d++) {
+          const dv = gStart[d]! - iterStart[d]!;
+          if (dv !== 0) {
+            for (let pe = 0; pe < pes; pe++) peStart[pe]![d]! += dv;
+            iterStart[d] = gStart[d]!;
           }
-          peActive[pe] = active;
-          if (active) nest.extent(st, nest.rfStride, peExt[pe]!);
+          const reach = Math.min(sizes[d]! - gStart[d]!, this.peReach[d]!);
+          if (reach !== reachBefore[d]) {
+            reachBefore[d] = reach;
+            reachChanged = true;
+          }
+        }
+        if (reachChanged) {
+          for (let pe = 0; pe < pes; pe++) {
+            const st = peStart[pe]!;
+            let active = 1;
+            for (let d = 0; d < NDIMS; d++) if (st[d]! >= sizes[d]!) active = 0;
+            peActive[pe] = active;
+            if (active) nest.extent(st, nest.rfStride, peExt[pe]!);
+          }
         }
         // PEs whose output tile changes drain first (every holder of a changing tile: PEs that
         // share an output tile change together).
         const newOutKey = scratch.newOut.fill(NaN);
+        const outKey0 = startKey(gStart, OUTPUT_DIMS, sizes);
         const drainMask = scratch.drain.fill(0);
         let anyDrain = false;
         for (let pe = 0; pe < pes; pe++) {
@@ -1031,7 +1053,7 @@ class Program {
             anyDrain = true;
           }
           if (!peActive[pe]) continue;
-          const k = startKey(peStart[pe]!, OUTPUT_DIMS, sizes);
+          const k = outKey0 + offKeys.output[pe]!;
           newOutKey[pe] = k;
           if (!Number.isNaN(rfOutKey[pe]!) && rfOutKey[pe] !== k) {
             drainMask[pe] = 1;
@@ -1062,7 +1084,9 @@ class Program {
           // the other half (which the running wave does not read), and every PE whose tile there
           // is not the one it needs gets it.
           // The tile each active PE needs, into `keys` (NaN: inactive); then only the changes stay.
-          for (let pe = 0; pe < pes; pe++) if (peActive[pe]) keys[pe] = startKey(peStart[pe]!, dims, sizes);
+          const key0 = startKey(gStart, dims, sizes);
+          const off = offKeys[part];
+          for (let pe = 0; pe < pes; pe++) if (peActive[pe]) keys[pe] = key0 + off[pe]!;
           let h = rfHalf[part];
           if (this.rfDouble && keys.some((k, pe) => !Number.isNaN(k) && k !== rfKeys[part][h]![pe])) h = rfHalf[part] = 1 - h;
           const held = rfKeys[part][h]!;

@@ -652,8 +652,19 @@ interface SpanGroup {
   readonly dense: boolean;
 }
 
+/** Where an iteration's reads are anchored: its start, its GBuf tiles' starts, their first stored row and column. */
+interface PlanAnchor {
+  readonly g: Int32Array;
+  readonly xs: Int32Array | undefined;
+  readonly ws: Int32Array | undefined;
+  readonly rowRun: number;
+  readonly colRun: number;
+}
+
 /** What {@link PlanCache} keeps of a planned iteration: every request with its id to be replaced. */
 interface PlanTemplate {
+  /** Where its reads were: a replay shifts them by the difference ({@link Program.readShift}). */
+  readonly anchor: PlanAnchor;
   readonly reads: readonly Req[];
   readonly after: readonly Deferred[];
   readonly direct: readonly Req[];
@@ -674,14 +685,29 @@ interface PlanTemplate {
  * Planned iterations by signature (unchecked runs only: checked plans carry absolute tags). The
  * signature holds everything the transfers, fills and waves of an iteration depend on (see
  * Program.planSignature); two iterations with equal signatures issue the same requests. Bounded:
- * cleared when it holds {@link PlanCache.limit} plans.
+ * cleared when it holds {@link PlanCache.limit} plans; switched off for the rest of the run when
+ * fewer than 1 in 8 of the first {@link PlanCache.trial} lookups hit (then signatures cost more
+ * than they save). Neither changes what is simulated, only how fast.
  */
 class PlanCache {
   static readonly limit = 2048;
+  static readonly trial = 1024;
   private readonly byHash = new Map<number, { sig: Float64Array; t: PlanTemplate }[]>();
   private size = 0;
   hits = 0;
   misses = 0;
+
+  private off = false;
+
+  /** Whether lookups are still worth their cost (once not, the plans are dropped for good). */
+  worthwhile(): boolean {
+    if (this.off) return false;
+    if (this.hits + this.misses < PlanCache.trial || this.hits * 8 >= this.hits + this.misses) return true;
+    this.off = true;
+    this.byHash.clear();
+    this.size = 0;
+    return false;
+  }
 
   private static hash(sig: Float64Array): number {
     let h = 0x811c9dc5;
@@ -798,11 +824,9 @@ class Program {
   private readonly plans: PlanCache | undefined;
   /** Per dimension, how far past a gbuf iteration's start its PEs' tiles reach (unclipped). */
   private readonly peReach: Int32Array;
-  /** Dimensions whose absolute position a plan depends on: all when an operand bypasses the GBuf (see {@link planSignature}). */
-  private readonly absDims: readonly number[];
   private sigBuf = new Float64Array(0);
-  /** Padded rows and columns a gbuf tile's windows span (unclipped). */
-  private readonly gbufSpan: { readonly h: number; readonly w: number };
+  /** Padded rows and columns the PEs' windows of one iteration span (unclipped). */
+  private readonly peSpan: { readonly h: number; readonly w: number };
 
   constructor(
     private readonly layer: ConvLayer,
@@ -839,13 +863,10 @@ class Program {
     this.plans = checked ? undefined : new PlanCache();
     this.peReach = new Int32Array(NDIMS);
     for (const off of this.nest.peOffset) for (let d = 0; d < NDIMS; d++) this.peReach[d] = Math.max(this.peReach[d]!, off[d]! + this.nest.rfStride[d]!);
-    // GBuf addresses are relative to the GBuf tile; DRAM addresses (an operand that bypasses the
-    // GBuf) are absolute.
-    this.absDims = m.gbuf.keep.input && m.gbuf.keep.weight ? [] : ALL_DIMS;
-    const gs = this.nest.gbufStride;
-    this.gbufSpan = {
-      h: (gs[P]! - 1) * layer.strides[0] + (gs[R]! - 1) * layer.dilations[0] + 1,
-      w: (gs[Q]! - 1) * layer.strides[1] + (gs[S]! - 1) * layer.dilations[1] + 1,
+    const pr = this.peReach;
+    this.peSpan = {
+      h: (pr[P]! - 1) * layer.strides[0] + (pr[R]! - 1) * layer.dilations[0] + 1,
+      w: (pr[Q]! - 1) * layer.strides[1] + (pr[S]! - 1) * layer.dilations[1] + 1,
     };
     const ge = this.nest.gbufExtent;
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
@@ -1104,10 +1125,10 @@ class Program {
         const spans = this.rfDouble || this.m.rf.stream?.input ? undefined : inputSpans;
         // The transfers, fills and waves depend only on what the signature records: an iteration
         // like one planned before replays that plan with fresh transaction ids.
-        const sig = this.plans ? this.planSignature(gStart, dStart, psumKeys, inKeys, wKeys, spans, peStart, rfHalf, gbufInput) : undefined;
+        const sig = this.plans?.worthwhile() ? this.planSignature(gStart, dStart, psumKeys, inKeys, wKeys, spans, peStart, rfHalf, gbufInput) : undefined;
         if (sig) {
           const hit = this.plans!.find(sig);
-          if (hit) return this.replay(hit, drains, spans, peStart, peExt, gbufHalf);
+          if (hit) return this.replay(hit, drains, spans, peStart, peExt, gbufHalf, this.anchor(gStart, gbufInput, gbufWeight, true));
         }
         const spanGroups: SpanGroup[] | undefined = sig && spans ? [] : undefined;
         const reads: Req[] = [];
@@ -1158,7 +1179,8 @@ class Program {
         if (sig) {
           const macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
           const afterRead = Int32Array.from(after, (d) => reads.findIndex((q) => q.msg.id === d.id));
-          this.plans!.store(sig, { reads, after, afterRead, direct, moves, waves, ...split, macs, spanGroups, gbufHalf: { input: gbufHalf.input, weight: gbufHalf.weight } });
+          const anchor = this.anchor(gStart, gbufInput, gbufWeight, false);
+          this.plans!.store(sig, { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs, spanGroups, gbufHalf: { input: gbufHalf.input, weight: gbufHalf.weight } });
         }
         return { drains, reads, moves, after, direct, waves, ...split };
       };
@@ -1210,11 +1232,11 @@ class Program {
   /**
    * The signature of an iteration's plan: everything its transfers, fills and waves depend on,
    * given the residency state already updated (unchecked runs).
-   * - The iteration's start relative to its dram tile, and how far each dimension reaches before
-   *   the layer's edge (clipped tiles).
-   * - When an operand bypasses the GBuf (DRAM addresses), the dram tile's absolute position.
-   *   Otherwise its clipping, the padding's edges relative to it, and how the GBuf input tile's
-   *   stored rows and columns rank (relative to the first when consecutive).
+   * - How far each dimension reaches before the layer's edge (clipped tiles), and where the
+   *   padding starts and ends relative to the iteration's origin. Not the position itself: the
+   *   reads' addresses are affine in it (GBuf tiles, DRAM tensors), so a replay shifts them
+   *   ({@link readShift}); only when the GBuf input tile's stored rows (columns) are not
+   *   consecutive do their absolute positions enter the signature.
    * - The psum base and the RF halves the operands go to. (Not the GBuf halves they come from:
    *   the halves are alike, so a replay reads from the current ones.)
    * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
@@ -1232,38 +1254,30 @@ class Program {
     rfHalf: { readonly input: number; readonly weight: number },
     gbufInput: GbufInputTile | undefined,
   ): Float64Array {
-    const need = 3 * NDIMS + 13 + this.pes * 13;
+    const need = NDIMS + 15 + this.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
     const b = this.sigBuf;
     const sizes = this.nest.sizes;
     let n = 0;
-    for (let d = 0; d < NDIMS; d++) {
-      b[n++] = gStart[d]! - dStart[d]!;
-      b[n++] = Math.min(sizes[d]! - gStart[d]!, this.peReach[d]!);
-    }
-    if (this.absDims.length > 0) {
-      for (const d of this.absDims) b[n++] = dStart[d]!;
-    } else {
-      // Both operands come from GBuf tiles: addresses relative to the tiles. What the position
-      // still decides: how the dram tile is clipped, where the padding starts and ends relative
-      // to it (clamped to its span: beyond it nothing changes), and the stored rows and columns
-      // (consecutive ones rank relative to the first; otherwise by absolute position).
-      for (let d = 0; d < NDIMS; d++) b[n++] = Math.min(sizes[d]! - dStart[d]!, this.nest.gbufStride[d]!);
-      const l = this.layer;
-      const axis = (o: number, pad: number, size: number, span: number, run: number, p: number, r: number) => {
-        b[n++] = Math.max(0, Math.min(span, pad - o));
-        b[n++] = Math.max(0, Math.min(span, pad + size - o));
-        if (Number.isNaN(run)) {
-          b[n++] = -1;
-          b[n++] = dStart[p]!;
-          b[n++] = dStart[r]!;
-        } else {
-          b[n++] = run - (o - pad);
-        }
-      };
-      axis(dStart[P]! * l.strides[0] + dStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.gbufSpan.h, gbufInput ? gbufInput.rowRun : NaN, P, R);
-      axis(dStart[Q]! * l.strides[1] + dStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.gbufSpan.w, gbufInput ? gbufInput.colRun : NaN, Q, S);
-    }
+    for (let d = 0; d < NDIMS; d++) b[n++] = Math.min(sizes[d]! - gStart[d]!, this.peReach[d]!);
+    // Where the padding starts and ends relative to the iteration's origin, clamped to the PEs'
+    // span (beyond it nothing changes); the GBuf input tile's stored rows and columns rank
+    // relative to the first when consecutive (a shift), else by absolute position.
+    const l = this.layer;
+    const keptInput = this.m.gbuf.keep.input;
+    const axis = (o: number, pad: number, size: number, span: number, run: number, p: number, r: number) => {
+      b[n++] = Math.max(0, Math.min(span, pad - o));
+      b[n++] = Math.max(0, Math.min(span, pad + size - o));
+      if (keptInput && Number.isNaN(run)) {
+        b[n++] = -1;
+        b[n++] = gStart[p]!;
+        b[n++] = gStart[r]!;
+        b[n++] = dStart[p]!;
+        b[n++] = dStart[r]!;
+      }
+    };
+    axis(gStart[P]! * l.strides[0] + gStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.peSpan.h, gbufInput ? gbufInput.rowRun : NaN, P, R);
+    axis(gStart[Q]! * l.strides[1] + gStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.peSpan.w, gbufInput ? gbufInput.colRun : NaN, Q, S);
     b[n++] = this.psumBase;
     b[n++] = rfHalf.input;
     b[n++] = rfHalf.weight;
@@ -1308,6 +1322,49 @@ class Program {
     return b.subarray(0, n);
   }
 
+  /** The anchor of an iteration's reads (`copy`: the start is kept, so copy it). */
+  private anchor(gStart: Int32Array, input: GbufInputTile | undefined, weight: OutputTile | undefined, live: boolean): PlanAnchor {
+    return { g: live ? gStart : gStart.slice(), xs: input?.start, ws: weight?.start, rowRun: input ? input.rowRun : NaN, colRun: input ? input.colRun : NaN };
+  }
+
+  /**
+   * How far an iteration's reads sit from those of the plan it replays (words, per operand). A
+   * GBuf input address is affine in the tile start's N, G, C relative to the GBuf tile and in
+   * the stored row's and column's rank, which for consecutive rows (columns) is the padded
+   * position minus the first stored one (otherwise the signature pins both absolutely); a GBuf
+   * weight address is affine in G, K, C, R, S relative to its tile; DRAM addresses are affine in
+   * the absolute position. The signature guarantees that padding clips both alike.
+   */
+  private readShift(from: PlanAnchor, to: PlanAnchor): { input: number; weight: number } {
+    const l = this.layer;
+    const dg = (d: number) => to.g[d]! - from.g[d]!;
+    const [sh, sw] = l.strides;
+    const [dh, dw] = l.dilations;
+    const rows = dg(P) * sh + dg(R) * dh;
+    const cols = dg(Q) * sw + dg(S) * dw;
+    let input: number;
+    if (this.m.gbuf.keep.input) {
+      const ge = this.nest.gbufExtent;
+      const MR = this.gbufInputRows, MC = this.gbufInputCols;
+      const rel = (d: number) => dg(d) - (to.xs![d]! - from.xs![d]!);
+      const run = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? 0 : b - a);
+      input = ((rel(N) * ge[G]! + rel(G)) * ge[C]! + rel(C)) * MR * MC + (rows - run(from.rowRun, to.rowRun)) * MC + (cols - run(from.colRun, to.colRun));
+    } else {
+      input = ((dg(N) * l.inChannels + dg(G) * this.Cg + dg(C)) * l.inHeight + rows) * l.inWidth + cols;
+    }
+    let weight = 0;
+    const wDims = [G, K, C, R, S];
+    if (this.m.gbuf.keep.weight) {
+      const ge = this.nest.gbufExtent;
+      const st = [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1];
+      wDims.forEach((d, i) => (weight += (dg(d) - (to.ws![d]! - from.ws![d]!)) * st[i]!));
+    } else {
+      const st = this.wDramStrides();
+      wDims.forEach((d, i) => (weight += dg(d) * st[i]!));
+    }
+    return { input, weight };
+  }
+
   /** An iteration planned before, again: its requests with fresh ids, its spans, its MACs. */
   private replay(
     t: PlanTemplate,
@@ -1316,12 +1373,22 @@ class Program {
     peStart: readonly Int32Array[],
     peExt: readonly Int32Array[],
     gbufHalf: { readonly input: number; readonly weight: number },
+    anchor: PlanAnchor,
   ): IterationPlan {
     const reId = (q: Req): Req => ({ to: q.to, msg: { ...q.msg, id: this.id() } }) as Req;
     const { input: xr, weight: wr } = this.gbufRegions;
-    const region = (r: GbufRegion): GbufRegion =>
-      xr && r === xr[t.gbufHalf.input] ? xr[gbufHalf.input]! : wr && r === wr[t.gbufHalf.weight] ? wr[gbufHalf.weight]! : r;
-    const reads = t.reads.map((q) => (q.to === "gbuf" && q.msg.op === "read" ? ({ to: "gbuf", msg: { ...q.msg, id: this.id(), region: region(q.msg.region) } } as Req) : reId(q)));
+    const shift = this.readShift(t.anchor, anchor);
+    const moved = (b: Box, by: number): Box => (by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides });
+    const reads = t.reads.map((q): Req => {
+      if (q.to === "gbuf" && q.msg.op === "read") {
+        const r = q.msg.region;
+        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { ...q.msg, id: this.id(), region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
+        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { ...q.msg, id: this.id(), region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
+        throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
+      }
+      if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, id: this.id(), box: moved(q.msg.box, q.msg.tensor === this.hw.x ? shift.input : shift.weight) } };
+      return reId(q);
+    });
     const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, send: d.send }));
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {

@@ -128,7 +128,7 @@ function decode(loops: readonly { dim: number; factor: number; weight: number }[
  * A key for the part of a tile start that a tensor depends on: a mixed-radix number over the
  * given dimensions (exact: the product of all dimension sizes is the dense MAC count, < 2^53).
  */
-export function startKey(start: Int32Array, dims: readonly number[], sizes: Int32Array): number {
+export function startKey(start: Int32Array | readonly number[], dims: readonly number[], sizes: Int32Array): number {
   let k = 0;
   for (const d of dims) k = k * (sizes[d]! + 1) + start[d]!;
   return k;

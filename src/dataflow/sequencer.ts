@@ -604,8 +604,24 @@ interface OutputTile {
   readonly ext: Int32Array;
 }
 
+/** Any tile's start and extent (GBuf tiles' and PEs' psum tiles'). */
+interface TileCoords {
+  readonly start: Coords;
+  readonly ext: Coords;
+}
+
+/** A tile's start or extent, per dimension (a PE's psum tile keeps plain arrays: cheap to make). */
+type Coords = Int32Array | readonly number[];
+
+/** A copy of 8 coordinates as a plain array (an array literal allocates far faster than a typed array). */
+function coords8(a: Int32Array): number[] {
+  return [a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!];
+}
+
 /** A psum tile in a PE: its extent and the psum entry it starts at (the half, for streamed outputs). */
-interface RfOutTile extends OutputTile {
+interface RfOutTile extends TileCoords {
+  /** startKey of `ext` over the output dimensions (tiles of one shape drain together). */
+  readonly extKey: number;
   readonly base: number;
 }
 
@@ -961,7 +977,8 @@ class Program {
     // Each PE's tile start: the gbuf iteration's start (`iterStart`) plus the PE's offset.
     const peStart = nest.peOffset.map((off) => new Int32Array(off));
     const iterStart = new Int32Array(NDIMS);
-    const peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
+    const peExt: Int32Array[] = Array.from({ length: pes }, () => new Int32Array(NDIMS));
+    const peOutExtKey = new Float64Array(pes);
     const peActive = new Uint8Array(pes);
     // Per dimension, how far the last iteration's PEs could reach before the layer's edge (-1: none planned yet).
     const reachBefore = new Int32Array(NDIMS).fill(-1);
@@ -1058,7 +1075,10 @@ class Program {
             let active = 1;
             for (let d = 0; d < NDIMS; d++) if (st[d]! >= sizes[d]!) active = 0;
             peActive[pe] = active;
-            if (active) nest.extent(st, nest.rfStride, peExt[pe]!);
+            if (active) {
+              peExt[pe] = nest.extent(st, nest.rfStride, new Int32Array(NDIMS));
+              peOutExtKey[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes);
+            }
           }
         }
         // PEs whose output tile changes drain first (every holder of a changing tile: PEs that
@@ -1081,7 +1101,9 @@ class Program {
             anyDrain = true;
           }
         }
-        if (anyDrain) {
+        let stay = 0;
+        if (anyDrain) for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && !Number.isNaN(rfOutKey[pe]!)) stay++;
+        if (stay > 0) {
           const leaving = new Set<number>();
           for (let pe = 0; pe < pes; pe++) if (drainMask[pe]) leaving.add(rfOutKey[pe]!);
           for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && leaving.has(rfOutKey[pe]!)) drainMask[pe] = 1;
@@ -1094,9 +1116,11 @@ class Program {
         const psumKeys = scratch.keys[0]!.fill(NaN);
         for (let pe = 0; pe < pes; pe++) {
           if (peActive[pe] && rfOutKey[pe] !== newOutKey[pe]) {
-            psumKeys[pe] = startKey(peExt[pe]!, OUTPUT_DIMS, sizes); // one fill per tile shape
+            const extKey = peOutExtKey[pe]!;
+            psumKeys[pe] = extKey; // one fill per tile shape
             rfOutKey[pe] = newOutKey[pe]!;
-            rfOut[pe] = { start: new Int32Array(peStart[pe]!), ext: new Int32Array(peExt[pe]!), base: this.psumBase };
+            // (peExt arrays are replaced, never changed, when the reach changes: the tile may keep one)
+            rfOut[pe] = { start: coords8(peStart[pe]!), ext: peExt[pe]!, base: this.psumBase, extKey };
           }
         }
         const operandKeys = (part: "input" | "weight", dims: readonly number[], keys: Float64Array): void => {
@@ -1966,7 +1990,7 @@ class Program {
   }
 
   /** A psum tile of extent `ext` in a PE's psum partition, from entry `base`. */
-  private psumBox(ext: Int32Array, base: number): Box {
+  private psumBox(ext: Coords, base: number): Box {
     return { shape: [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!], offset: base, strides: this.psumStrides() };
   }
 
@@ -2103,6 +2127,8 @@ class Program {
     return out;
   }
 
+  private drainKeys: Float64Array | undefined;
+
   /**
    * Drains the given PEs' partial sums, sums PEs that share an output tile (a reduction spread
    * across the array), and adds the sums into the GBuf output tile (or DRAM when the GBuf
@@ -2127,10 +2153,11 @@ class Program {
     }
     const pes = this.pes;
     const cols = this.nest.usedCols;
-    const keys = new Float64Array(pes).fill(NaN);
+    // (scratch: read only before the first yield below)
+    const keys = (this.drainKeys ??= new Float64Array(pes)).fill(NaN);
     const byPe: (DrainEntry | undefined)[] = new Array(pes).fill(undefined);
     for (const e of entries) {
-      keys[e.pe] = startKey(e.tile.ext, OUTPUT_DIMS, this.nest.sizes);
+      keys[e.pe] = e.tile.extKey;
       byPe[e.pe] = e;
     }
     const drains: { id: number; rect: PeRect }[] = [];
@@ -2138,22 +2165,26 @@ class Program {
     for (const [, rects] of rectangles(keys, this.nest.usedRows, cols)) {
       for (const rect of rects) {
         const ext = byPe[rect.row0 * cols + rect.col0]!.tile.ext;
-        const perPe = new Float64Array(rect.rows * rect.cols);
-        for (let i = 0; i < rect.rows; i++) {
-          for (let j = 0; j < rect.cols; j++) {
-            const st = byPe[(rect.row0 + i) * cols + rect.col0 + j]!.tile.start;
-            perPe[i * rect.cols + j] = this.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
-          }
-        }
         const box = this.psumBox(ext, byPe[rect.row0 * cols + rect.col0]!.tile.base);
         const id = this.id();
         drains.push({ id, rect });
-        reqs.push({ to: "noc", msg: { op: "drain", id, part: "psum", pes: rect, box, ...(this.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } } : {}) } });
+        let expect: { expect: PeTagExpect } | undefined;
+        if (this.checked) {
+          const perPe = new Float64Array(rect.rows * rect.cols);
+          for (let i = 0; i < rect.rows; i++) {
+            for (let j = 0; j < rect.cols; j++) {
+              const st = byPe[(rect.row0 + i) * cols + rect.col0 + j]!.tile.start;
+              perPe[i * rect.cols + j] = this.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
+            }
+          }
+          expect = { expect: { space: TAG_SPACE.output, perPe, strides: this.yTagStrides() } };
+        }
+        reqs.push({ to: "noc", msg: { op: "drain", id, part: "psum", pes: rect, box, ...expect } });
       }
     }
     yield* this.stepAndCollect(this.step("drain", reqs));
     // Sum per output tile (spatial reduction on the drain path).
-    const sums = new Map<number, { tile: OutputTile; data: Int32Array; tags: Float64Array | undefined }>();
+    const sums = new Map<number, { tile: TileCoords; data: Int32Array; tags: Float64Array | undefined }>();
     for (const { id, rect } of drains) {
       const payload = this.take(id);
       const data = payload.data as Int32Array;
@@ -2268,7 +2299,7 @@ class Program {
 
   /** Adds drained sums into the GBuf output tile, or into DRAM when the GBuf bypasses outputs. */
   private *accumulate(
-    sums: { tile: OutputTile; data: Int32Array; tags: Float64Array | undefined }[],
+    sums: { tile: TileCoords; data: Int32Array; tags: Float64Array | undefined }[],
     gbufOutput: OutputTile | undefined,
     gbufHas: Uint8Array | undefined,
     half: number,

@@ -396,7 +396,14 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
     for (let c0 = 0; c0 < Cg; c0 += B)
       for (let k0 = 0; k0 < Kg; k0 += B) {
         const c1 = Math.min(Cg, c0 + B), k1 = Math.min(Kg, k0 + B);
-        for (let c = c0; c < c1; c++)
+        for (let c = c0; c < c1; c++) {
+          if (RS === 1 && !index) {
+            // Fully connected: one word per item, a plain transpose.
+            let o = (g * Kg + k0) * Cg + c;
+            let i = (g * Cg + c) * Kg + k0;
+            for (let k = k0; k < k1; k++, o += Cg) data[i++] = w[o]!;
+            continue;
+          }
           for (let k = k0; k < k1; k++) {
             const o = ((g * Kg + k) * Cg + c) * RS;
             const i = ((g * Cg + c) * Kg + k) * RS;
@@ -405,6 +412,7 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
               if (index) index[i + rs] = o + rs;
             }
           }
+        }
       }
   return { data, index };
 }

@@ -4,13 +4,16 @@ import { layoutWeights } from "../../src/dataflow/sequencer.js";
 import { convLayer, convShape } from "../../src/workload/layer.js";
 
 describe("layoutWeights", () => {
-  it("IOHW puts weight (g, k, c, r, s) at ((g C + c) K + k) RS + rs, and says where each came from", () => {
+  it("IOHW puts weight (g, k, c, r, s) at ((g C + c) K + k) RS + rs, and says where each came from (with or without the index)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 140 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), (g, cg, kg, r, s) => {
         const layer = convLayer({ inChannels: g * cg, inHeight: r, inWidth: s, outChannels: g * kg, kernelHeight: r, kernelWidth: s, groups: g });
         const n = convShape(layer).weightElements;
         const w = Int16Array.from({ length: n }, (_, i) => (i * 7919) % 65536 - 32768);
         const { data, index } = layoutWeights(w, layer, "IOHW", true);
+        // Without the index (unchecked runs), fully connected layers take a plain transpose.
+        const plain = layoutWeights(w, layer, "IOHW", false);
+        if (plain.index !== undefined) return false;
         const RS = r * s;
         for (let gg = 0; gg < g; gg++)
           for (let k = 0; k < kg; k++)
@@ -18,7 +21,7 @@ describe("layoutWeights", () => {
               for (let rs = 0; rs < RS; rs++) {
                 const from = ((gg * kg + k) * cg + c) * RS + rs;
                 const to = ((gg * cg + c) * kg + k) * RS + rs;
-                if (data[to] !== w[from] || index![to] !== from) return false;
+                if (data[to] !== w[from] || index![to] !== from || plain.data[to] !== w[from]) return false;
               }
         return true;
       }),

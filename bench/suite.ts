@@ -6,7 +6,8 @@
  * `referenceConv`, so that run is part of it) and the model alone (simulation time minus that
  * verification), simulated MACs per second, reference time and MACs per second, the ratios
  * simulation / reference and model / reference, the verdict, wall time
- * (tensor generation included) and the process's peak resident memory so far (maxRSS). Printed
+ * (tensor generation included) and the process's peak resident memory so far (maxRSS); per layer
+ * also the simulator's own work (iterations planned, the share replayed, engine steps). Printed
  * as Markdown tables (per network, then per layer) on stdout, progress on stderr, and written as
  * JSON to bench/results/suite.json (git-ignored), so runs can be compared.
  *
@@ -56,6 +57,10 @@ interface LayerResult {
   refSeconds: number;
   simOverRef: number;
   verified: boolean;
+  /** Gbuf iterations the Sequencer planned, and the share it replayed (SimulationResult.simulator). */
+  iterations: number;
+  replayed: number;
+  engineSteps: number;
 }
 
 interface NetResult {
@@ -104,6 +109,9 @@ for (const name of nets) {
       refSeconds: (s2 - s1) / 1000,
       simOverRef: (s1 - s0) / Math.max(1e-9, s2 - s1),
       verified: r.verification.ok,
+      iterations: r.simulator.iterations,
+      replayed: r.simulator.replayedIterations / Math.max(1, r.simulator.iterations),
+      engineSteps: r.simulator.engineSteps,
     };
     perLayer.push(lr);
     process.stderr.write(`${name} ${lr.layer}: ${lr.simSeconds.toFixed(2)} s simulated, ${lr.refSeconds.toFixed(3)} s reference, ${lr.verified ? "PASS" : "FAIL"}\n`);
@@ -141,12 +149,12 @@ for (const r of results) {
   );
 }
 lines.push("");
-lines.push("| network | layer | MACs [M] | cycles | sim [s] | model [s] | sim [M MAC/s] | reference [s] | sim / reference [x] | model / reference [x] | verified |");
-lines.push("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |");
+lines.push("| network | layer | MACs [M] | cycles | sim [s] | model [s] | sim [M MAC/s] | reference [s] | sim / reference [x] | model / reference [x] | iterations | replayed [%] | engine steps | verified |");
+lines.push("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |");
 for (const r of results) {
   for (const l of r.perLayer) {
     lines.push(
-      `| ${r.network} | ${l.layer} | ${M(l.macs)} | ${l.cycles.toLocaleString("en-US")} | ${l.simSeconds.toFixed(2)} | ${l.modelSeconds.toFixed(2)} | ${M(l.macs / l.simSeconds)} | ${l.refSeconds.toFixed(3)} | ${l.simOverRef.toFixed(1)} | ${(l.modelSeconds / l.refSeconds).toFixed(1)} | ${l.verified ? "PASS" : "FAIL"} |`,
+      `| ${r.network} | ${l.layer} | ${M(l.macs)} | ${l.cycles.toLocaleString("en-US")} | ${l.simSeconds.toFixed(2)} | ${l.modelSeconds.toFixed(2)} | ${M(l.macs / l.simSeconds)} | ${l.refSeconds.toFixed(3)} | ${l.simOverRef.toFixed(1)} | ${(l.modelSeconds / l.refSeconds).toFixed(1)} | ${l.iterations.toLocaleString("en-US")} | ${(l.replayed * 100).toFixed(1)} | ${l.engineSteps.toLocaleString("en-US")} | ${l.verified ? "PASS" : "FAIL"} |`,
     );
   }
 }

@@ -172,6 +172,12 @@ export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: OperandArray,
               if (ih < 0 || ih >= H) continue; // padded tap: contributes exactly 0
               const yr = yb + oh * OW;
               let xi = xc + ih * W + ow0 * strideW + off;
+              if (zx === 0 && strideW === 1) {
+                // The common case (no input zero point, unit column stride): the same terms.
+                const xr = xi - ow0;
+                for (let ow = ow0; ow < ow1; ow++) y[yr + ow] = (y[yr + ow]! + x[xr + ow]! * wv) | 0;
+                continue;
+              }
               for (let ow = ow0; ow < ow1; ow++) {
                 y[yr + ow] = (y[yr + ow]! + (x[xi]! - zx) * wv) | 0;
                 xi += strideW;

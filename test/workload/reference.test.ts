@@ -135,6 +135,49 @@ describe("referenceConv equals the textbook loop order", () => {
   });
 });
 
+describe("referenceConv on wide outputs (each weight against whole output rows)", () => {
+  it("equals the textbook order with and without an input zero point, unit and larger column strides", () => {
+    const arb = fc.record({
+      cg: fc.integer({ min: 1, max: 3 }),
+      mg: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 6 }),
+      w: fc.integer({ min: 8, max: 24 }),
+      kh: fc.integer({ min: 1, max: 3 }),
+      kw: fc.integer({ min: 1, max: 4 }),
+      pads: fc.tuple(fc.nat(2), fc.nat(3), fc.nat(2), fc.nat(3)),
+      sw: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
+      dw: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 2 })),
+      zx: fc.oneof(fc.constant(0), fc.integer({ min: -100, max: 100 })),
+      zw: fc.integer({ min: -100, max: 100 }),
+      seed: fc.nat(1000),
+    });
+    let wide = 0;
+    let plain = 0;
+    fc.assert(
+      fc.property(arb, (a) => {
+        const spec = {
+          inChannels: a.cg, outChannels: a.mg, inHeight: a.h, inWidth: a.w, kernelHeight: a.kh, kernelWidth: a.kw,
+          pads: a.pads, strides: [1, a.sw] as [number, number], dilations: [1, a.dw] as [number, number],
+        };
+        let L: ConvLayer;
+        try {
+          L = convLayer(spec);
+        } catch {
+          return;
+        }
+        if (convShape(L).outWidth < 8) return;
+        wide++;
+        if (a.zx === 0 && a.sw === 1) plain++;
+        const { x, w } = layerTensors(L, { seed: a.seed });
+        expect([...referenceConv(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw })]).toEqual([...textbookConv(L, x, w, a.zx, a.zw, undefined)]);
+      }),
+      { numRuns: 200, seed: 11 },
+    );
+    expect(wide).toBeGreaterThan(100);
+    expect(plain).toBeGreaterThan(20);
+  });
+});
+
 describe("referenceConv input checks", () => {
   const layer = { inChannels: 1, inHeight: 2, inWidth: 2, outChannels: 1, kernelHeight: 1, kernelWidth: 1 };
   it("rejects wrong lengths, types, zero points and bias", () => {

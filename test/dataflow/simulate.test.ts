@@ -558,6 +558,8 @@ describe("plan replays", () => {
     convLayer({ batch: 2, inChannels: 5, inHeight: 13, inWidth: 11, outChannels: 18, kernelHeight: 5, kernelWidth: 3, strides: [2, 1], pads: [2, 0, 1, 1] }),
     // Depthwise: a group per channel.
     convLayer({ inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 8, kernelHeight: 3, kernelWidth: 3, groups: 8, pads: [1, 1, 1, 1] }),
+    // Strides larger than the kernel: the GBuf stores rows and columns that are not consecutive.
+    convLayer({ inChannels: 5, inHeight: 17, inWidth: 13, outChannels: 6, kernelHeight: 2, kernelWidth: 1, strides: [3, 2] }),
   ];
   for (const archName of ["chen2020", "eyeriss", "systolic"] as const) {
     const dataflows = archName === "systolic" ? ["ws", "os", "is"] : ["chen2020", "ws", "os", "is", "rs"];

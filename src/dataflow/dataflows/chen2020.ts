@@ -110,7 +110,7 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
     db ? "double" : "single",
   );
 
-  const seen = new Map<string, Candidate>();
+  const seen = new Map<number, Candidate>();
   const candidates: Candidate[] = [];
   for (let ksp = 1; ksp <= Math.min(sz.K, cols); ksp++) {
     for (let qsp = 1; qsp <= Math.min(sz.Q, rows); qsp++) {
@@ -128,19 +128,19 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
                 const m1 = b1 * y1 * x1;
                 const z1 = Math.min(weightEntries, Math.floor(psumEntries / m1), maxInner(sz.K, krow * ksp));
                 if (z1 < 1) continue;
-                const tile: Tile = {
-                  b: Math.min(sz.N, nsp * b1),
-                  y: Math.min(sz.P, psp * y1),
-                  x: Math.min(sz.Q, qsp * x1),
-                  z: Math.min(sz.K, krow * ksp * z1),
-                };
-                const key = `${tile.b},${tile.y},${tile.x},${tile.z}`;
+                const b = Math.min(sz.N, nsp * b1);
+                const y = Math.min(sz.P, psp * y1);
+                const x = Math.min(sz.Q, qsp * x1);
+                const z = Math.min(sz.K, krow * ksp * z1);
+                const key = ((b * (sz.P + 1) + y) * (sz.Q + 1) + x) * (sz.K + 1) + z;
                 if (seen.has(key)) continue;
+                const tile: Tile = { b, y, x, z };
                 const plan = tilePlan(layer, tile, staging);
                 const c: Candidate = {
                   factors: { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: [qsp, psp, nsp, krow, ksp], gbuf: { R: sz.R, S: sz.S } },
                   tile,
-                  cost: cost(layer, tile),
+                  // (the default score is this plan's traffic, which does not depend on the budget)
+                  cost: cost === attainableTraffic ? plan.traffic.total : cost(layer, tile),
                   size: tile.b * tile.y * tile.x * tile.z,
                   stagingBytes: plan.footprint.input + plan.footprint.weight,
                 };

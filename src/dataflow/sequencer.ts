@@ -274,11 +274,6 @@ function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean {
   );
 }
 
-/**
- * Groups PE indices (row-major over `cols`) with equal keys into rectangles (NaN: no PE). A run
- * of equal keys in a row extends the rectangle above it when that one has the same key and the
- * same columns; rectangles are listed per key in the order they close.
- */
 /** Scratch of {@link distinctKeys}. */
 let distinctScratch = new Float64Array(0);
 
@@ -306,6 +301,11 @@ interface OpenRect {
 /** Scratch of {@link rectangles}: open rectangles by first column, of the previous and current row. */
 const rectScratch = { a: [] as (OpenRect | undefined)[], b: [] as (OpenRect | undefined)[], la: [] as OpenRect[], lb: [] as OpenRect[] };
 
+/**
+ * Groups PE indices (row-major over `cols`) with equal keys into rectangles (NaN: no PE). A run
+ * of equal keys in a row extends the rectangle above it when that one has the same key and the
+ * same columns; rectangles are listed per key in the order they close.
+ */
 function rectangles(keys: Float64Array, rows: number, cols: number): Map<number, PeRect[]> {
   const out = new Map<number, PeRect[]>();
   let any = false;
@@ -487,11 +487,6 @@ export class Sequencer extends Component {
 
   private readonly inPorts: readonly InPort<Resp>[];
 
-  /**
-   * Allocates the GBuf regions the mapping needs and prepares the program. Call after every port
-   * is connected and before `engine.run`.
-   * @throws ConfigError when a region does not fit the global buffer.
-   */
   /** Iterations of the gbuf loops planned so far, and how many of them were replays. */
   planStats(): { readonly iterations: number; readonly replayedIterations: number } {
     return this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0 };
@@ -499,6 +494,11 @@ export class Sequencer extends Component {
 
   private program: Program | undefined;
 
+  /**
+   * Allocates the GBuf regions the mapping needs and prepares the program. Call after every port
+   * is connected and before `engine.run`.
+   * @throws ConfigError when a region does not fit the global buffer.
+   */
   start(): void {
     const program = (this.program = new Program(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
       this.macsIssued += n;
@@ -930,6 +930,12 @@ class Program {
     return this.wLayout === "OIHW" ? [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1] : [this.Kg * this.Cg * RS, RS, this.Kg * RS, l.kernelWidth, 1];
   }
 
+  /** Strides over [G, K, C, R, S] of the GBuf weight tile's layout. */
+  private gbufWeightStrides(): number[] {
+    const ge = this.nest.gbufExtent;
+    return [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1];
+  }
+
   private wIndex(g: number, k: number, c: number, r: number, s: number): number {
     return (((g * this.Kg + k) * this.Cg + c) * this.layer.kernelHeight + r) * this.layer.kernelWidth + s;
   }
@@ -1160,7 +1166,7 @@ class Program {
         const sig = this.plans?.worthwhile() ? this.planSignature(gStart, dStart, psumKeys, inKeys, wKeys, spans, peStart, rfHalf, gbufInput) : undefined;
         if (sig) {
           const hit = this.plans!.find(sig);
-          if (hit) return this.replay(hit, drains, spans, peStart, peExt, gbufHalf, this.anchor(gStart, gbufInput, gbufWeight, true));
+          if (hit) return this.replay(hit, drains, spans, peStart, peExt, gbufHalf, this.anchor(gStart, gbufInput, gbufWeight, false));
         }
         const spanGroups: SpanGroup[] | undefined = sig && spans ? [] : undefined;
         const reads: Req[] = [];
@@ -1209,9 +1215,9 @@ class Program {
         // The iteration's halo slides go as one command.
         mergeCommands(moves, "slide");
         if (sig) {
-          const macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
+          const macs = lastWaves.macs; // (the MACs of `parts`, either way above)
           const afterRead = Int32Array.from(after, (d) => reads.findIndex((q) => q.msg.id === d.id));
-          const anchor = this.anchor(gStart, gbufInput, gbufWeight, false);
+          const anchor = this.anchor(gStart, gbufInput, gbufWeight, true);
           this.plans!.store(sig, { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs, spanGroups, gbufHalf: { input: gbufHalf.input, weight: gbufHalf.weight } });
         }
         return { drains, reads, moves, after, direct, waves, ...split };
@@ -1346,17 +1352,17 @@ class Program {
       b[n++] = o.en;
       b[n++] = o.eg;
       b[n++] = o.ec;
-      b[n++] = o.oh - (st[P]! * this.layer.strides[0] + st[R]! * this.layer.dilations[0]);
-      b[n++] = o.ow - (st[Q]! * this.layer.strides[1] + st[S]! * this.layer.dilations[1]);
+      b[n++] = o.oh - (st[P]! * l.strides[0] + st[R]! * l.dilations[0]);
+      b[n++] = o.ow - (st[Q]! * l.strides[1] + st[S]! * l.dilations[1]);
       b[n++] = o.rows;
       b[n++] = o.cols;
     }
     return b.subarray(0, n);
   }
 
-  /** The anchor of an iteration's reads (`copy`: the start is kept, so copy it). */
-  private anchor(gStart: Int32Array, input: GbufInputTile | undefined, weight: OutputTile | undefined, live: boolean): PlanAnchor {
-    return { g: live ? gStart : gStart.slice(), xs: input?.start, ws: weight?.start, rowRun: input ? input.rowRun : NaN, colRun: input ? input.colRun : NaN };
+  /** The anchor of an iteration's reads (`stored`: kept in a plan, so the start is copied; the iterator reuses its array). */
+  private anchor(gStart: Int32Array, input: GbufInputTile | undefined, weight: OutputTile | undefined, stored: boolean): PlanAnchor {
+    return { g: stored ? gStart.slice() : gStart, xs: input?.start, ws: weight?.start, rowRun: input ? input.rowRun : NaN, colRun: input ? input.colRun : NaN };
   }
 
   /**
@@ -1387,8 +1393,7 @@ class Program {
     let weight = 0;
     const wDims = [G, K, C, R, S];
     if (this.m.gbuf.keep.weight) {
-      const ge = this.nest.gbufExtent;
-      const st = [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1];
+      const st = this.gbufWeightStrides();
       wDims.forEach((d, i) => (weight += (dg(d) - (to.ws![d]! - from.ws![d]!)) * st[i]!));
     } else {
       const st = this.wDramStrides();
@@ -1584,7 +1589,6 @@ class Program {
 
   private fetchWeightTile(start: Int32Array, ext: Int32Array, half: number, fetch: Req[]): () => Req[] {
     const region = this.gbufRegions.weight![half]!;
-    const ge = this.nest.gbufExtent;
     const l = this.layer;
     const RS = l.kernelHeight * l.kernelWidth;
     const shape = [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!];
@@ -1601,7 +1605,7 @@ class Program {
         ...(this.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: srcStrides } } : {}),
       },
     });
-    const dst: Box = { shape, offset: 0, strides: [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1] };
+    const dst: Box = { shape, offset: 0, strides: this.gbufWeightStrides() };
     return () => [{ to: "gbuf", msg: { op: "write", id: this.id(), region, box: dst, payload: this.take(id) } }];
   }
 
@@ -1936,7 +1940,7 @@ class Program {
     const tagStrides = [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1];
     const fromGbuf = this.m.gbuf.keep.weight;
     const gs = gbufWeight?.start;
-    const gStrides = [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1];
+    const gStrides = this.gbufWeightStrides();
     // Source address of a PE's tile (GBuf region or DRAM) and its tag index.
     const srcOf = (st: Int32Array) =>
       fromGbuf

@@ -136,9 +136,11 @@ describe("referenceConv equals the textbook loop order", () => {
 });
 
 describe("referenceConv on wide outputs (each weight against whole output rows)", () => {
-  it("equals the textbook order with and without an input zero point, unit and larger column strides", () => {
+  it("equals the textbook order with and without an input zero point, unit and larger column strides, every channel chunk", () => {
     const arb = fc.record({
-      cg: fc.integer({ min: 1, max: 3 }),
+      // Up to 9 channels per group: chunks of 4 and every remainder (1, 2, 3).
+      cg: fc.integer({ min: 1, max: 9 }),
+      groups: fc.integer({ min: 1, max: 2 }),
       mg: fc.integer({ min: 1, max: 3 }),
       h: fc.integer({ min: 1, max: 6 }),
       w: fc.integer({ min: 8, max: 24 }),
@@ -156,7 +158,7 @@ describe("referenceConv on wide outputs (each weight against whole output rows)"
     fc.assert(
       fc.property(arb, (a) => {
         const spec = {
-          inChannels: a.cg, outChannels: a.mg, inHeight: a.h, inWidth: a.w, kernelHeight: a.kh, kernelWidth: a.kw,
+          inChannels: a.cg * a.groups, outChannels: a.mg * a.groups, groups: a.groups, inHeight: a.h, inWidth: a.w, kernelHeight: a.kh, kernelWidth: a.kw,
           pads: a.pads, strides: [1, a.sw] as [number, number], dilations: [1, a.dw] as [number, number],
         };
         let L: ConvLayer;
@@ -175,6 +177,18 @@ describe("referenceConv on wide outputs (each weight against whole output rows)"
     );
     expect(wide).toBeGreaterThan(100);
     expect(plain).toBeGreaterThan(20);
+  });
+
+  it("wraps exactly when four extreme int16 terms meet one output (the largest sums the chunked loop forms)", () => {
+    // Every term is 65535^2 (just below 2^32); 4 channels x 2 taps per output, bias near 2^31.
+    const L = convLayer({ inChannels: 4, outChannels: 1, inHeight: 1, inWidth: 9, kernelHeight: 1, kernelWidth: 2 });
+    const x = new Int16Array(36).fill(-32768);
+    const w = new Int16Array(8).fill(-32768);
+    const bias = Int32Array.from([2147483000]);
+    const y = referenceConv(L, x, w, { xZeroPoint: 32767, wZeroPoint: 32767, bias });
+    const exact = Number(BigInt.asIntN(32, 2147483000n + 8n * 65535n * 65535n));
+    expect([...y]).toEqual(new Array(8).fill(exact));
+    expect([...y]).toEqual([...textbookConv(L, x, w, 32767, 32767, bias)]);
   });
 });
 

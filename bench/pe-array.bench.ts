@@ -5,8 +5,10 @@
  * Workload: a 12 x 14 array (Eyeriss-sized), every PE running psum[q] += (in[q+s]-zi)*(w[s]-zw)
  * for q < 16, s < 48 (768 MACs per PE, 129,024 per wave).
  * Cases: `plain loop` (the same arithmetic over the same Int32Arrays, no simulator);
- * `runWave kernel` (the compiled wave, the hot path); `PeArray via engine` (waves sent as
- * commands to a PeArray in fast mode: kernel + engine + ports + counters + stall attribution).
+ * `runWave kernel` (the compiled wave in JavaScript: reference mode's path, and fast mode's where
+ * WebAssembly is unavailable); `WebAssembly kernels` (the same wave through the WebAssembly kernels:
+ * fast mode's path, here the `vred` kernel; see WaveKernels); `PeArray via engine` (waves sent as commands to a
+ * PeArray in fast mode: WebAssembly kernel + engine + ports + counters + stall attribution).
  * Run: npx tsx bench/pe-array.bench.ts
  */
 import b from "benny";
@@ -119,12 +121,16 @@ const viaEngine = makeEngine();
   ref.set(pps);
   pps.set(save);
   for (let i = 0; i < ref.length; i++) if (ref[i] !== k.pe.rf.data.psum[i]) throw new Error(`kernel and plain loop differ at ${i}`);
+  const k2 = makeEngine();
+  if (!k2.pe.kernels?.run(compileWave("pe", wave, k2.pe.rf, false), k2.pe.rf, COLS)) throw new Error("the WebAssembly kernels did not run");
+  for (let i = 0; i < ref.length; i++) if (ref[i] !== k2.pe.rf.data.psum[i]) throw new Error(`WebAssembly kernel and plain loop differ at ${i}`);
 }
 
 void b.suite(
   `PeArray bulk MACs (${ROWS}x${COLS} PEs, ${Q * S} MACs/PE/wave)`,
   b.add("plain loop (1 wave)", () => plainLoop()),
   b.add("runWave kernel (1 wave)", () => runWave(cw, kernel.pe.rf, COLS, 0, cw.macs)),
+  b.add("WebAssembly kernels (1 wave)", () => kernel.pe.kernels!.run(cw, kernel.pe.rf, COLS)),
   b.add(`PeArray via engine, fast mode (${WAVES_PER_RUN} waves, per wave)`, () => {
     viaEngine.d.start(WAVES_PER_RUN);
     viaEngine.e.run({ maxCycles: Number.MAX_SAFE_INTEGER });
@@ -134,10 +140,11 @@ void b.suite(
     const ops = Object.fromEntries(summary.results.map((r) => [r.name, r.ops]));
     const plain = ops["plain loop (1 wave)"]!;
     const kern = ops["runWave kernel (1 wave)"]!;
+    const wasm = ops["WebAssembly kernels (1 wave)"]!;
     const eng = ops[`PeArray via engine, fast mode (${WAVES_PER_RUN} waves, per wave)`]! * WAVES_PER_RUN;
     const m = (x: number) => ((x * MACS_PER_WAVE) / 1e6).toFixed(0);
-    console.log(`\nplain loop: ${m(plain)} M MAC/s; kernel: ${m(kern)} M MAC/s; PeArray via engine: ${m(eng)} M MAC/s`);
-    console.log(`ratio plain/kernel = ${(plain / kern).toFixed(2)}x (target <= 1.5x)`);
+    console.log(`\nplain loop: ${m(plain)} M MAC/s; JS kernel: ${m(kern)} M MAC/s; WebAssembly kernels: ${m(wasm)} M MAC/s; PeArray via engine: ${m(eng)} M MAC/s`);
+    console.log(`ratio plain/kernel = ${(plain / kern).toFixed(2)}x (target <= 1.5x); WebAssembly/JS kernel = ${(wasm / kern).toFixed(2)}x`);
     console.log(`ratio plain/PeArray-via-engine = ${(plain / eng).toFixed(2)}x (target <= 1.5x)`);
   }),
 );

@@ -92,7 +92,7 @@ export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec } from "./arch/spec.js";
 export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
-export { STALL_CAUSES, type StallCause } from "./pe-array/index.js";
+export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaveKernelName } from "./pe-array/index.js";
 export {
   energyTable,
   loadEnergyTable,

@@ -11,7 +11,7 @@ import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/index.js";
 import { DramChannel, GlobalBuffer } from "../memory/index.js";
-import { Noc, PeArray, STALL_CAUSES, type StallCause } from "../pe-array/index.js";
+import { Noc, PeArray, STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
@@ -109,6 +109,11 @@ export interface SimulatorStats {
   readonly iterations: number;
   /** Of those, iterations replayed from an earlier plan with the same signature (unchecked runs). */
   readonly replayedIterations: number;
+  /**
+   * MAC waves run whole by the WebAssembly kernels (unchecked fast runs; the others run in
+   * JavaScript), by kernel (src/pe-array/wave-kernels.ts). Empty when none ran.
+   */
+  readonly wasmWaves: Readonly<Partial<Record<WaveKernelName, number>>>;
 }
 
 const TENSORS: readonly TensorName[] = ["input", "weight", "output"];
@@ -279,6 +284,6 @@ export function simulate(options: SimulateOptions): SimulationResult {
     boundaries: { dram: report(traffic.dram.total, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) },
     wallMs: performance.now() - t0,
     referenceMs,
-    simulator: { engineSteps: run.steps, ...seq.planStats() },
+    simulator: { engineSteps: run.steps, ...seq.planStats(), wasmWaves: pe.kernels ? Object.fromEntries(Object.entries(pe.kernels.calls).filter(([, n]) => n > 0)) : {} },
   };
 }

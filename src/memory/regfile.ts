@@ -6,7 +6,9 @@
  * int32 partial sum takes one entry, as a 16-bit input does). Storage is structure-of-arrays:
  * one `Int32Array` per partition for all PEs, PE `p`'s partition being the slice
  * `[p * entries, (p + 1) * entries)`, plus a parallel `Float64Array` of tags in checked mode. The
- * PE array's MAC kernel reads these arrays directly: that is the hot path.
+ * PE array's MAC kernels read these arrays directly: that is the hot path. The three arrays are
+ * views on one buffer, which the PE array places in its WebAssembly kernels' memory in unchecked
+ * runs (src/pe-array/wave-kernels.ts).
  *
  * Timing: none of its own. Its ports bound the rates of its users: a MAC reads two operands, so
  * a PE issues at most floor(readPorts / 2) MACs per cycle; a delivery of n words to a PE takes at
@@ -82,6 +84,9 @@ export class RegFile {
    * @param counters the engine's registry.
    * @param name counter prefix (`rf`).
    * @param pes number of PEs.
+   * @param storage where the partitions live (input, weight, psum, one after the other from byte
+   *   0; at least {@link RegFile.words} words): the MAC kernels' WebAssembly memory. Default: a
+   *   buffer of their own.
    */
   constructor(
     counters: CounterRegistry,
@@ -89,14 +94,20 @@ export class RegFile {
     spec: RegFileSpec,
     readonly pes: number,
     checked: boolean,
+    storage?: ArrayBuffer,
   ) {
     this.spec = Object.freeze({ ...validateRegFileSpec(spec, name) });
     this.entries = Object.freeze({ input: spec.inputEntries, weight: spec.weightEntries, psum: spec.psumEntries });
+    const words = RegFile.words(spec, pes);
+    if (storage && storage.byteLength < words * 4) throw new InvariantError(name, `storage of ${storage.byteLength} bytes cannot hold ${words} words`);
+    const buffer = storage ?? new ArrayBuffer(words * 4);
+    let at = 0;
     const d = {} as Record<RfPartition, Int32Array>;
     const t = {} as Record<RfPartition, Float64Array>;
     const c = {} as Record<RfPartition, PartCounters>;
     for (const p of RF_PARTITIONS) {
-      d[p] = new Int32Array(pes * this.entries[p]);
+      d[p] = new Int32Array(buffer, at * 4, pes * this.entries[p]);
+      at += pes * this.entries[p];
       t[p] = new Float64Array(checked ? pes * this.entries[p] : 0);
       c[p] = {
         read: counters.register(`${name}.read.${p}`, "words", `${p} entries read from PE register files`),
@@ -108,6 +119,11 @@ export class RegFile {
     this.data = Object.freeze(d);
     this.tags = checked ? Object.freeze(t) : undefined;
     this.counters = Object.freeze(c);
+  }
+
+  /** Words the partitions of `pes` PEs take, all partitions together. */
+  static words(spec: RegFileSpec, pes: number): number {
+    return pes * (spec.inputEntries + spec.weightEntries + spec.psumEntries);
   }
 
   /** Describes a flat partition index as `PE p entry e`. */

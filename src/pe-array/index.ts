@@ -4,3 +4,4 @@ export * from "./stall.js";
 export * from "./wave.js";
 export * from "./pe-array.js";
 export * from "./noc.js";
+export * from "./wave-kernels.js";

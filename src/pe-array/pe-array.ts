@@ -51,6 +51,7 @@ import { RegFile, type RfPartition } from "../memory/regfile.js";
 import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
+import { WaveKernels } from "./wave-kernels.js";
 
 /**
  * Run a MAC wave, and optionally more waves on disjoint rectangles at the same time: one
@@ -229,6 +230,11 @@ export interface PeArrayOptions {
   readonly name?: string;
   /** Counter prefix of the register files. Default `rf`. */
   readonly rfName?: string;
+  /**
+   * Run whole unchecked waves with the WebAssembly kernels ({@link WaveKernels}) where the
+   * platform has them. Default true; false runs every wave in JavaScript (the same values).
+   */
+  readonly wasm?: boolean;
 }
 
 /** A read-only view of one PE, for inspection and tests. */
@@ -287,6 +293,8 @@ export class PeArray extends Component {
   private readonly compiled = new WeakMap<MacWave, CompiledWave>();
   /** The register files of all PEs. */
   readonly rf: RegFile;
+  /** The WebAssembly MAC kernels running whole unchecked waves, if any ({@link PeArrayOptions.wasm}). */
+  readonly kernels: WaveKernels | undefined;
   /** The validated spec. */
   readonly spec: PeArraySpec;
   /** Number of PEs. */
@@ -311,7 +319,11 @@ export class PeArray extends Component {
     super(engine, options.name ?? "pe");
     this.spec = Object.freeze({ ...validatePeArraySpec(spec.array, spec.rf, this.name) });
     this.size = spec.array.rows * spec.array.cols;
-    this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked);
+    // Unchecked, the register files live in the WebAssembly kernels' memory (checked waves run
+    // in JavaScript, which checks every operand's tag).
+    const kernels = !engine.checked && options.wasm !== false ? WaveKernels.create(RegFile.words(spec.rf, this.size)) : undefined;
+    this.kernels = kernels;
+    this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked, kernels?.buffer);
     this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
     this.eager = engine.mode === "reference";
     this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size) };
@@ -485,7 +497,9 @@ export class PeArray extends Component {
         // between); a wave run in pieces keeps the mapping's order, so every MAC sees the
         // registers of its own cycle.
         const whole = part.executed === 0 && target === part.cw.macs;
-        runWave(part.cw, this.rf, this.spec.cols, part.executed, target, whole ? part.cw.exec : part.cw.order);
+        if (!(whole && this.kernels?.run(part.cw, this.rf, this.spec.cols))) {
+          runWave(part.cw, this.rf, this.spec.cols, part.executed, target, whole ? part.cw.exec : part.cw.order);
+        }
       }
       part.executed = target;
     }

@@ -16,7 +16,9 @@
  * runs in an order with the longest innermost loop (int32 wrap-around sums do not depend on the
  * order; the counts follow the mapping's order). Any MAC range [t0, t1) can be run, which is
  * how the reference mode runs a wave one cycle at a time and the fast mode runs it whole (the
- * tests require identical results).
+ * tests require identical results). The fast mode runs whole waves in WebAssembly
+ * (wave-kernels.ts: the same tables and order, four MACs per SIMD instruction) where it can, and
+ * here otherwise.
  *
  * Counting convention (DESIGN.md): a MAC reads one input and one weight entry. Consecutive MACs
  * on the same psum address accumulate in the MAC's accumulator; each maximal run of them costs
@@ -216,7 +218,7 @@ export function compileWave(component: string, wave: MacWave, rf: RegFile, check
 /**
  * Runs MACs [t0, t1) of the flattened nest in `order` (default the execution order,
  * {@link CompiledWave.exec}; `cw.order` is the mapping's) in every PE of the wave's rectangle
- * (unchecked: the hot path). A whole wave leaves the same partial sums in either order; a wave run
+ * (unchecked runs; `WaveKernels.run` in wave-kernels.ts runs whole waves faster). A whole wave leaves the same partial sums in either order; a wave run
  * in pieces, with register writes in between, must use the mapping's order throughout (the
  * PeArray does).
  */

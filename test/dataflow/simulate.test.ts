@@ -563,8 +563,9 @@ describe("plan replays", () => {
   ];
   for (const archName of ["chen2020", "eyeriss", "systolic"] as const) {
     const dataflows = archName === "systolic" ? ["ws", "os", "is"] : ["chen2020", "ws", "os", "is", "rs"];
-    it(`every dataflow on ${archName}: replays happen, and the run equals a checked run (no replays)`, () => {
+    it(`every dataflow on ${archName}: replays happen, and the run equals a checked run (no replays; MACs in JavaScript, not WebAssembly)`, () => {
       let replayed = 0;
+      let wasm = 0;
       for (const [i, layer] of layers.entries()) {
         for (const df of dataflows) {
           const opts: SimulateOptions = { layer, arch: archName, dataflow: df, types: { input: "uint8", weight: "int8" }, zeroPoints: { input: 5, weight: -2 } };
@@ -574,9 +575,12 @@ describe("plan replays", () => {
           expect(c.simulator.replayedIterations).toBe(0);
           expect(u.simulator.iterations).toBe(c.simulator.iterations);
           replayed += u.simulator.replayedIterations;
+          expect(c.simulator.wasmWaves).toEqual({});
+          for (const n of Object.values(u.simulator.wasmWaves)) wasm += n ?? 0;
         }
       }
       expect(replayed).toBeGreaterThan(0);
+      expect(wasm).toBeGreaterThan(0);
     });
   }
 

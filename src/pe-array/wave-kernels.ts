@@ -1,0 +1,369 @@
+/**
+ * The MAC-wave kernels in WebAssembly: the unchecked hot path of {@link runWave}, about ten
+ * times faster on the waves of real layers (bench/pe-array.bench.ts measures it side by side).
+ *
+ * Why WebAssembly: a JavaScript MAC `(psum + (x - zx) * (w - zw)) | 0` computes in doubles and
+ * wraps at the end; WebAssembly's i32 arithmetic wraps at every step, which is the same result
+ * (wrap-around addition and multiplication modulo 2^32 commute with the final wrap), and its
+ * 128-bit SIMD runs four MACs per instruction. Node has both built in, so this adds no
+ * dependency and no build step: the module is assembled here, at first use, from the readable
+ * instruction lists below by a small encoder (the binary format: webassembly.github.io/spec,
+ * "Binary Format"; the SIMD opcodes: the fixed-width SIMD proposal, now in the core spec).
+ *
+ * Data: the register files' partitions live in the kernels' linear memory (a {@link RegFile}
+ * built over {@link WaveKernels.buffer}), followed by a scratch area for the per-call tables:
+ * one (input, weight, psum) byte-offset triple per PE of the wave and one per innermost row
+ * (the compiled wave's row tables). A kernel walks PEs x rows x the innermost loop, exactly the
+ * loop structure of the JavaScript {@link runWave}, in the same execution order
+ * ({@link CompiledWave.exec}).
+ *
+ * Kernels, chosen by the innermost strides (in entries) of the execution order:
+ * - `vall`: input, weight and psum strides all 1: four MACs per step;
+ * - `vw0`: weight stride 0 (one weight against a row of inputs), input and psum strides 1;
+ * - `vi0`: input stride 0 (one input against a row of weights), weight and psum strides 1;
+ * - `vred`: psum stride 0 (a reduction), input and weight strides 1: a vector accumulator whose
+ *   four lanes are summed into the psum at the end of the row;
+ * - `sred`: any other reduction, scalar, the sum in a local;
+ * - `scalar`: anything else, one MAC per step with arbitrary strides.
+ * Vector kernels finish a row whose length is not a multiple of four with scalar MACs.
+ *
+ * Only whole waves run here (the fast mode's bulk execution); a wave run in pieces (reference
+ * mode) and every checked wave run in JavaScript. Tests require the kernels to leave exactly the
+ * partial sums the JavaScript kernel leaves, for every kernel and random waves.
+ */
+import type { RegFile } from "../memory/regfile.js";
+import type { CompiledWave } from "./wave.js";
+
+/** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
+interface WasmApi {
+  readonly Memory: new (descriptor: { initial: number; maximum?: number }) => { readonly buffer: ArrayBuffer };
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+
+/** A kernel: (pesPtr, nPes, rowsPtr, nRows, inner, zi, zw, si, sw, sp) -> void, strides in bytes. */
+type Kernel = (pesPtr: number, nPes: number, rowsPtr: number, nRows: number, inner: number, zi: number, zw: number, si: number, sw: number, sp: number) => void;
+
+/** The kernels' names, in the order they are exported. */
+export const WAVE_KERNEL_NAMES = ["scalar", "sred", "vall", "vw0", "vi0", "vred"] as const;
+
+/** A kernel's name. */
+export type WaveKernelName = (typeof WAVE_KERNEL_NAMES)[number];
+
+// ---- A minimal WebAssembly encoder ----------------------------------------------------------
+
+/** Unsigned LEB128. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (32-bit values). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** A vector: its length, then its items. */
+function vec(items: readonly (readonly number[])[]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function section(id: number, bytes: readonly number[]): number[] {
+  return [id, ...uleb(bytes.length), ...bytes];
+}
+
+function name(s: string): number[] {
+  return vec([...s].map((c) => [c.charCodeAt(0)]));
+}
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+/** SIMD instructions: the 0xfd prefix, then the opcode as unsigned LEB128. */
+const simd = (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm];
+const op = {
+  end: [0x0b],
+  get: (l: number) => [0x20, ...uleb(l)],
+  set: (l: number) => [0x21, ...uleb(l)],
+  /** i32.load / i32.store with alignment 2^2 and offset 0. */
+  load: [0x28, 2, 0],
+  store: [0x36, 2, 0],
+  const: (n: number) => [0x41, ...sleb(n)],
+  add: [0x6a],
+  sub: [0x6b],
+  mul: [0x6c],
+  and: [0x71],
+  geS: [0x4e],
+  /** v128.load / v128.store with alignment 2^4 (a hint; any address works) and offset 0. */
+  vload: simd(0x00, 4, 0),
+  vstore: simd(0x0b, 4, 0),
+  splat: simd(0x11),
+  lane: (i: number) => simd(0x1b, i),
+  vadd: simd(174),
+  vsub: simd(177),
+  vmul: simd(181),
+};
+
+/** `while (a < b) body` (signed): block { loop { br_if 1 (a >= b); body; br 0 } }. */
+function whileLt(a: number, b: number, body: readonly number[]): number[] {
+  return [0x02, 0x40, 0x03, 0x40, ...op.get(a), ...op.get(b), ...op.geS, 0x0d, 1, ...body, 0x0c, 0, ...op.end, ...op.end];
+}
+
+/** `l += n`. */
+function bump(l: number, n: number): number[] {
+  return [...op.get(l), ...op.const(n), ...op.add, ...op.set(l)];
+}
+
+/** `l += m` for a local `m`. */
+function bumpBy(l: number, m: number): number[] {
+  return [...op.get(l), ...op.get(m), ...op.add, ...op.set(l)];
+}
+
+/** `i32.load(l + off)`. */
+function loadAt(l: number, off: number): number[] {
+  return [...op.get(l), ...op.const(off), ...op.add, ...op.load];
+}
+
+// ---- The kernels ----------------------------------------------------------------------------
+
+// Parameters.
+const PES = 0, NPES = 1, ROWS = 2, NROWS = 3, INNER = 4, ZI = 5, ZW = 6, SI = 7, SW = 8, SP = 9;
+// i32 locals.
+const PE = 10, R = 11, IB = 12, WB = 13, PB = 14, IA = 15, WA = 16, PA = 17, Q = 18, WV = 19, RP = 20, PP = 21, INNER4 = 22, IV = 23, ACC = 24;
+const I32_LOCALS = 15;
+// v128 locals.
+const ZIS = 25, ZWS = 26, WVS = 27, IVS = 28, VACC = 29;
+const V128_LOCALS = 5;
+
+/** For every PE, for every innermost row: set ia, wa, pa to the row's start, then `row`. */
+function perPeRow(row: readonly number[]): number[] {
+  return [
+    ...op.get(PES), ...op.set(PP), ...op.const(0), ...op.set(PE),
+    ...whileLt(PE, NPES, [
+      ...loadAt(PP, 0), ...op.set(IB), ...loadAt(PP, 4), ...op.set(WB), ...loadAt(PP, 8), ...op.set(PB), ...bump(PP, 12),
+      ...op.get(ROWS), ...op.set(RP), ...op.const(0), ...op.set(R),
+      ...whileLt(R, NROWS, [
+        ...op.get(IB), ...loadAt(RP, 0), ...op.add, ...op.set(IA),
+        ...op.get(WB), ...loadAt(RP, 4), ...op.add, ...op.set(WA),
+        ...op.get(PB), ...loadAt(RP, 8), ...op.add, ...op.set(PA), ...bump(RP, 12),
+        ...row,
+        ...bump(R, 1),
+      ]),
+      ...bump(PE, 1),
+    ]),
+  ];
+}
+
+/** (x[ia] - zi) * (w[wa] - zw), wrapped to i32. */
+const scalarProduct = [...op.get(IA), ...op.load, ...op.get(ZI), ...op.sub, ...op.get(WA), ...op.load, ...op.get(ZW), ...op.sub, ...op.mul];
+/** Advance the three addresses by their strides. */
+const advance = [...bumpBy(IA, SI), ...bumpBy(WA, SW), ...bumpBy(PA, SP)];
+/** psum[pa] += product; advance; q++ — from q to the row's end. */
+const scalarTail = whileLt(Q, INNER, [...op.get(PA), ...op.get(PA), ...op.load, ...scalarProduct, ...op.add, ...op.store, ...advance, ...bump(Q, 1)]);
+/** The reduction's scalar loop: acc += product; from q to the row's end. */
+const reduceTail = whileLt(Q, INNER, [...op.get(ACC), ...scalarProduct, ...op.add, ...op.set(ACC), ...bumpBy(IA, SI), ...bumpBy(WA, SW), ...bump(Q, 1)]);
+
+const scalarKernel = perPeRow([...op.const(0), ...op.set(Q), ...scalarTail]);
+
+const scalarReduceKernel = perPeRow([
+  ...op.get(PA), ...op.load, ...op.set(ACC), ...op.const(0), ...op.set(Q),
+  ...reduceTail,
+  ...op.get(PA), ...op.get(ACC), ...op.store,
+]);
+
+/** The vector operands: four inputs or the row's input, four weights or the row's weight. */
+const vInputs = [...op.get(IA), ...op.vload, ...op.get(ZIS), ...op.vsub];
+const vWeights = [...op.get(WA), ...op.vload, ...op.get(ZWS), ...op.vsub];
+
+/** A vector kernel over rows whose psum stride is 1 (psum[pa..pa+3] += a * b). */
+function vectorKernel(a: readonly number[], b: readonly number[], perRow: readonly number[], step: readonly number[]): number[] {
+  return [
+    ...op.get(ZI), ...op.splat, ...op.set(ZIS), ...op.get(ZW), ...op.splat, ...op.set(ZWS),
+    ...op.get(INNER), ...op.const(-4), ...op.and, ...op.set(INNER4),
+    ...perPeRow([
+      ...perRow,
+      ...op.const(0), ...op.set(Q),
+      ...whileLt(Q, INNER4, [...op.get(PA), ...op.get(PA), ...op.vload, ...a, ...b, ...op.vmul, ...op.vadd, ...op.vstore, ...step, ...bump(PA, 16), ...bump(Q, 4)]),
+      ...scalarTail,
+    ]),
+  ];
+}
+
+const vallKernel = vectorKernel(vInputs, vWeights, [], [...bump(IA, 16), ...bump(WA, 16)]);
+const vw0Kernel = vectorKernel(vInputs, op.get(WVS), [...op.get(WA), ...op.load, ...op.get(ZW), ...op.sub, ...op.splat, ...op.set(WVS)], bump(IA, 16));
+const vi0Kernel = vectorKernel(op.get(IVS), vWeights, [...op.get(IA), ...op.load, ...op.get(ZI), ...op.sub, ...op.splat, ...op.set(IVS)], bump(WA, 16));
+const vredKernel = [
+  ...op.get(ZI), ...op.splat, ...op.set(ZIS), ...op.get(ZW), ...op.splat, ...op.set(ZWS),
+  ...op.get(INNER), ...op.const(-4), ...op.and, ...op.set(INNER4),
+  ...perPeRow([
+    ...op.const(0), ...op.splat, ...op.set(VACC), ...op.const(0), ...op.set(Q),
+    ...whileLt(Q, INNER4, [...op.get(VACC), ...vInputs, ...vWeights, ...op.vmul, ...op.vadd, ...op.set(VACC), ...bump(IA, 16), ...bump(WA, 16), ...bump(Q, 4)]),
+    // acc = psum + the four lanes; then the row's last MACs; then store.
+    ...op.get(PA), ...op.load,
+    ...op.get(VACC), ...op.lane(0), ...op.add, ...op.get(VACC), ...op.lane(1), ...op.add,
+    ...op.get(VACC), ...op.lane(2), ...op.add, ...op.get(VACC), ...op.lane(3), ...op.add,
+    ...op.set(ACC),
+    ...reduceTail,
+    ...op.get(PA), ...op.get(ACC), ...op.store,
+  ]),
+];
+
+const KERNEL_BODIES: Record<WaveKernelName, number[]> = {
+  scalar: scalarKernel,
+  sred: scalarReduceKernel,
+  vall: vallKernel,
+  vw0: vw0Kernel,
+  vi0: vi0Kernel,
+  vred: vredKernel,
+};
+
+/** The module: one type (ten i32 parameters, no result), memory imported as env.mem. */
+function assemble(): Uint8Array {
+  const locals = vec([[...uleb(I32_LOCALS), I32], [...uleb(V128_LOCALS), V128]]);
+  const body = (code: readonly number[]) => {
+    const b = [...locals, ...code, ...op.end];
+    return [...uleb(b.length), ...b];
+  };
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec(new Array<number[]>(10).fill([I32])), 0]])),
+    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x00, ...uleb(1)]])),
+    ...section(3, vec(WAVE_KERNEL_NAMES.map(() => [0]))),
+    ...section(7, vec(WAVE_KERNEL_NAMES.map((n, i) => [...name(n), 0x00, ...uleb(i)]))),
+    ...section(10, vec(WAVE_KERNEL_NAMES.map((n) => body(KERNEL_BODIES[n])))),
+  ]);
+}
+
+let compiled: { api: WasmApi; module: object } | null | undefined;
+
+/** The compiled module, or null where WebAssembly (with SIMD) is unavailable. Compiled once. */
+function wasmModule(): { api: WasmApi; module: object } | null {
+  if (compiled !== undefined) return compiled;
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  const bytes = assemble();
+  compiled = api && api.validate(bytes) ? { api, module: new api.Module(bytes) } : null;
+  return compiled;
+}
+
+/** Words of scratch for the per-call tables: 3 per PE plus 3 per innermost row. */
+export const WAVE_SCRATCH_WORDS = 3 * (4096 + 65536);
+
+const PAGE = 65536;
+
+/**
+ * A WebAssembly instance of the wave kernels with its linear memory, which holds a register
+ * file's partitions ({@link WaveKernels.buffer}, {@link WaveKernels.rfBytes} bytes from offset 0)
+ * and the kernels' scratch after them.
+ */
+export class WaveKernels {
+  /** The linear memory's buffer: build the {@link RegFile} over it. Never grown (views stay valid). */
+  readonly buffer: ArrayBuffer;
+  /** Bytes reserved for the register file, from offset 0. */
+  readonly rfBytes: number;
+  /** Calls per kernel, for tests and benchmarks. */
+  readonly calls: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0 };
+  private readonly kernels: Record<WaveKernelName, Kernel>;
+  private readonly scratch: Int32Array;
+  private readonly scratchBytes: number;
+  private readonly scratchWords: number;
+  private readonly rowTables = new WeakMap<CompiledWave, Int32Array>();
+
+  private constructor(api: WasmApi, module: object, rfWords: number, scratchWords: number) {
+    this.rfBytes = rfWords * 4;
+    const pages = Math.ceil((this.rfBytes + scratchWords * 4) / PAGE);
+    const mem = new api.Memory({ initial: pages, maximum: pages });
+    const inst = new api.Instance(module, { env: { mem } });
+    this.buffer = mem.buffer;
+    this.scratchBytes = this.rfBytes;
+    this.scratchWords = scratchWords;
+    this.scratch = new Int32Array(this.buffer, this.scratchBytes, scratchWords);
+    const k = {} as Record<WaveKernelName, Kernel>;
+    for (const n of WAVE_KERNEL_NAMES) k[n] = inst.exports[n] as Kernel;
+    this.kernels = k;
+  }
+
+  /**
+   * Kernels with room for a register file of `rfWords` words (all partitions, all PEs), or
+   * undefined where WebAssembly with SIMD is unavailable (the JavaScript kernel then runs).
+   * @param scratchWords table space; the default fits 4,096 PEs and 65,536 rows per call.
+   */
+  static create(rfWords: number, scratchWords = WAVE_SCRATCH_WORDS): WaveKernels | undefined {
+    const m = wasmModule();
+    return m ? new WaveKernels(m.api, m.module, rfWords, scratchWords) : undefined;
+  }
+
+  /** Whether this process can run the kernels (WebAssembly with SIMD). */
+  static available(): boolean {
+    return wasmModule() !== null;
+  }
+
+  /**
+   * Runs a whole wave (every MAC, in {@link CompiledWave.exec}'s order) on `rf`, which must live
+   * in {@link buffer}. Returns false, having done nothing, when the wave's tables do not fit the
+   * scratch (the caller then runs the JavaScript kernel).
+   */
+  run(cw: CompiledWave, rf: RegFile, arrayCols: number): boolean {
+    const order = cw.exec;
+    const nRows = order.rowIn.length;
+    const { pes } = cw.wave;
+    const nPes = pes.rows * pes.cols;
+    if (3 * (nPes + nRows) > this.scratchWords) return false;
+    const s = this.scratch;
+    const ib = rf.data.input.byteOffset;
+    const wb = rf.data.weight.byteOffset;
+    const pb = rf.data.psum.byteOffset;
+    const Ei = rf.entries.input * 4;
+    const Ew = rf.entries.weight * 4;
+    const Ep = rf.entries.psum * 4;
+    let k = 0;
+    for (let i = 0; i < pes.rows; i++) {
+      for (let j = 0; j < pes.cols; j++) {
+        const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
+        s[k++] = ib + p * Ei;
+        s[k++] = wb + p * Ew;
+        s[k++] = pb + p * Ep;
+      }
+    }
+    let rows = this.rowTables.get(cw);
+    if (!rows) {
+      rows = new Int32Array(3 * nRows);
+      for (let r = 0; r < nRows; r++) {
+        rows[3 * r] = order.rowIn[r]! * 4;
+        rows[3 * r + 1] = order.rowW[r]! * 4;
+        rows[3 * r + 2] = order.rowPs[r]! * 4;
+      }
+      this.rowTables.set(cw, rows);
+    }
+    s.set(rows, k);
+    const name = kernelFor(order.si, order.sw, order.sp);
+    this.calls[name]++;
+    const pesPtr = this.scratchBytes;
+    this.kernels[name](pesPtr, nPes, pesPtr + 4 * k, nRows, order.inner, cw.wave.inputZero ?? 0, cw.wave.weightZero ?? 0, order.si * 4, order.sw * 4, order.sp * 4);
+    return true;
+  }
+}
+
+/** The kernel for innermost strides (in entries) of input, weight and psum. */
+export function kernelFor(si: number, sw: number, sp: number): WaveKernelName {
+  if (sp === 0) return si === 1 && sw === 1 ? "vred" : "sred";
+  if (sp !== 1) return "scalar";
+  if (si === 1 && sw === 1) return "vall";
+  if (si === 1 && sw === 0) return "vw0";
+  if (si === 0 && sw === 1) return "vi0";
+  return "scalar";
+}

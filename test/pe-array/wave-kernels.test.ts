@@ -1,0 +1,161 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { CounterRegistry } from "../../src/core/index.js";
+import { RegFile } from "../../src/memory/index.js";
+import { compileWave, kernelFor, runWave, WAVE_KERNEL_NAMES, WaveKernels, type MacWave, type WaveKernelName } from "../../src/pe-array/index.js";
+
+const SPEC = { readPorts: 2, writePorts: 1 };
+
+/** Entries a stream touches, offset included: offset + sum of (count - 1) * stride, plus one. */
+const need = (loops: readonly number[], offset: number, strides: readonly number[]) => offset + loops.reduce((a, n, d) => a + (n - 1) * strides[d]!, 0) + 1;
+
+/**
+ * Runs `wave` whole on an array of `rows x cols` PEs twice from the same register contents: with
+ * the WebAssembly kernels and with the JavaScript kernel in the mapping's order. Returns both
+ * psum partitions and the kernel that ran.
+ */
+function both(wave: MacWave, rows: number, cols: number, slack: number, fillSeed: number, extremes: boolean) {
+  const entries = {
+    inputEntries: need(wave.loops, wave.input.offset, wave.input.strides) + slack,
+    weightEntries: need(wave.loops, wave.weight.offset, wave.weight.strides) + slack,
+    psumEntries: need(wave.loops, wave.psum.offset, wave.psum.strides) + slack,
+    ...SPEC,
+  };
+  const pes = rows * cols;
+  const kernels = WaveKernels.create(RegFile.words(entries, pes))!;
+  const wasmRf = new RegFile(new CounterRegistry(), "rf", entries, pes, false, kernels.buffer);
+  const jsRf = new RegFile(new CounterRegistry(), "rf", entries, pes, false);
+  let s = fillSeed >>> 0;
+  const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
+  for (const part of ["input", "weight", "psum"] as const) {
+    const d = wasmRf.data[part];
+    for (let i = 0; i < d.length; i++) {
+      const r = next();
+      // Operands: int16 values (extremes: -32768 only); psums: any int32.
+      d[i] = part === "psum" ? r | 0 : extremes ? -32768 : (r >>> 16) - 32768;
+    }
+    jsRf.data[part].set(d);
+  }
+  const before = Int32Array.from(wasmRf.data.psum);
+  const cwWasm = compileWave("pe", wave, wasmRf, false);
+  const cwJs = compileWave("pe", wave, jsRf, false);
+  const ran = kernels.run(cwWasm, wasmRf, cols);
+  runWave(cwJs, jsRf, cols, 0, cwJs.macs, cwJs.order);
+  const name = kernelFor(cwWasm.exec.si, cwWasm.exec.sw, cwWasm.exec.sp);
+  return { ran, name, wasm: wasmRf.data.psum, js: jsRf.data.psum, before, kernels };
+}
+
+describe("WebAssembly wave kernels", () => {
+  it("are available on this platform (Node 20 has WebAssembly with SIMD)", () => {
+    expect(WaveKernels.available()).toBe(true);
+  });
+
+  it("leave exactly the JavaScript kernel's partial sums on random waves, every kernel", () => {
+    const stride = fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 5 }));
+    const arb = fc
+      .record({
+        depth: fc.integer({ min: 1, max: 4 }),
+        loops: fc.array(fc.integer({ min: 1, max: 11 }), { minLength: 4, maxLength: 4 }),
+        si: fc.array(stride, { minLength: 4, maxLength: 4 }),
+        sw: fc.array(stride, { minLength: 4, maxLength: 4 }),
+        sp: fc.array(stride, { minLength: 4, maxLength: 4 }),
+        offsets: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3)),
+        zi: fc.integer({ min: -128, max: 255 }),
+        zw: fc.integer({ min: -128, max: 127 }),
+        rows: fc.integer({ min: 1, max: 3 }),
+        cols: fc.integer({ min: 1, max: 4 }),
+        rect: fc.tuple(fc.nat(2), fc.nat(3), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 })),
+        slack: fc.nat(3),
+        seed: fc.nat(),
+      })
+      .map((a) => {
+        const d = a.depth;
+        const rows = Math.max(a.rows, a.rect[0] + 1);
+        const cols = Math.max(a.cols, a.rect[1] + 1);
+        const pes = { row0: a.rect[0], col0: a.rect[1], rows: Math.min(a.rect[2], rows - a.rect[0]), cols: Math.min(a.rect[3], cols - a.rect[1]) };
+        const wave: MacWave = {
+          pes,
+          loops: a.loops.slice(0, d),
+          input: { offset: a.offsets[0], strides: a.si.slice(0, d) },
+          weight: { offset: a.offsets[1], strides: a.sw.slice(0, d) },
+          psum: { offset: a.offsets[2], strides: a.sp.slice(0, d) },
+          inputZero: a.zi,
+          weightZero: a.zw,
+        };
+        return { wave, rows, cols, slack: a.slack, seed: a.seed };
+      });
+    const seen = Object.fromEntries(WAVE_KERNEL_NAMES.map((n) => [n, 0])) as Record<WaveKernelName, number>;
+    fc.assert(
+      fc.property(arb, ({ wave, rows, cols, slack, seed }) => {
+        const r = both(wave, rows, cols, slack, seed, false);
+        expect(r.ran).toBe(true);
+        expect(r.kernels.calls[r.name]).toBe(1);
+        seen[r.name]++;
+        expect([...r.wasm]).toEqual([...r.js]);
+      }),
+      { numRuns: 600, seed: 7 },
+    );
+    for (const n of WAVE_KERNEL_NAMES) expect(seen[n], n).toBeGreaterThan(10);
+  });
+
+  it("wrap around exactly like int32 on extreme operands, in every vector kernel and their scalar tails", () => {
+    // Every MAC adds (-32768 - 255) * (-32768 + 128) = 1,077,870,720, so sums wrap within a row;
+    // rows of 11 or 33 MACs end in scalar tails.
+    const cases: { wave: MacWave; kernel: WaveKernelName }[] = [
+      { kernel: "vall", wave: { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 11], input: { offset: 0, strides: [11, 1] }, weight: { offset: 0, strides: [11, 1] }, psum: { offset: 0, strides: [11, 1] } } },
+      { kernel: "vw0", wave: { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 11], input: { offset: 1, strides: [0, 1] }, weight: { offset: 0, strides: [1, 0] }, psum: { offset: 0, strides: [11, 1] } } },
+      { kernel: "vi0", wave: { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 11], input: { offset: 0, strides: [1, 0] }, weight: { offset: 2, strides: [11, 1] }, psum: { offset: 0, strides: [11, 1] } } },
+      { kernel: "vred", wave: { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 11], input: { offset: 0, strides: [11, 1] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 1, strides: [1, 0] } } },
+      { kernel: "sred", wave: { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 11], input: { offset: 0, strides: [1, 2] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } } },
+      { kernel: "scalar", wave: { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 11], input: { offset: 0, strides: [1, 3] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [11, 2] } } },
+    ];
+    for (const { wave, kernel } of cases) {
+      const w = { ...wave, inputZero: 255, weightZero: -128 };
+      const r = both(w, 2, 2, 1, 99, true);
+      expect(r.name).toBe(kernel);
+      expect(r.ran).toBe(true);
+      expect([...r.wasm]).toEqual([...r.js]);
+      // A second oracle: each psum the wave touches, from the exact sum in BigInt.
+      const touched = new Map<number, bigint>();
+      const [n0, n1] = w.loops as [number, number];
+      for (let i = 0; i < n0; i++) {
+        for (let j = 0; j < n1; j++) {
+          const pa = w.psum.offset + i * w.psum.strides[0]! + j * w.psum.strides[1]!;
+          touched.set(pa, (touched.get(pa) ?? 0n) + (-32768n - 255n) * (-32768n + 128n));
+        }
+      }
+      const E = r.wasm.length / 4;
+      for (let p = 0; p < 4; p++) {
+        for (const [pa, sum] of touched) expect(r.wasm[p * E + pa]).toBe(Number(BigInt.asIntN(32, BigInt(r.before[p * E + pa]!) + sum)));
+      }
+    }
+  });
+
+  it("decline a wave whose tables do not fit their scratch, touching nothing", () => {
+    const entries = { inputEntries: 40, weightEntries: 40, psumEntries: 40, ...SPEC };
+    const kernels = WaveKernels.create(RegFile.words(entries, 4), 3 * (4 + 2))!;
+    const rf = new RegFile(new CounterRegistry(), "rf", entries, 4, false, kernels.buffer);
+    rf.data.input.fill(3);
+    rf.data.weight.fill(5);
+    const fits = compileWave("pe", { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [2, 4], input: { offset: 0, strides: [4, 1] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } }, rf, false);
+    const tooBig = compileWave("pe", { pes: { row0: 0, col0: 0, rows: 2, cols: 2 }, loops: [3, 4], input: { offset: 0, strides: [4, 1] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } }, rf, false);
+    expect(kernels.run(tooBig, rf, 2)).toBe(false);
+    expect([...rf.data.psum].every((v) => v === 0)).toBe(true);
+    expect(kernels.run(fits, rf, 2)).toBe(true);
+    expect(rf.data.psum[0]).toBe(60);
+    expect(rf.data.psum[1]).toBe(60);
+    expect(rf.data.psum[2]).toBe(0);
+  });
+
+  it("choose the kernel from the innermost strides", () => {
+    expect(kernelFor(1, 1, 1)).toBe("vall");
+    expect(kernelFor(1, 0, 1)).toBe("vw0");
+    expect(kernelFor(0, 1, 1)).toBe("vi0");
+    expect(kernelFor(1, 1, 0)).toBe("vred");
+    expect(kernelFor(2, 1, 0)).toBe("sred");
+    expect(kernelFor(0, 0, 0)).toBe("sred");
+    expect(kernelFor(1, 1, 2)).toBe("scalar");
+    expect(kernelFor(2, 0, 1)).toBe("scalar");
+    expect(kernelFor(0, 0, 1)).toBe("scalar");
+  });
+});

@@ -7,7 +7,8 @@
  * verification), simulated MACs per second, reference time and MACs per second, the ratios
  * simulation / reference and model / reference, the verdict, wall time
  * (tensor generation included) and the process's peak resident memory so far (maxRSS); per layer
- * also the simulator's own work (iterations planned, the share replayed, engine steps). Printed
+ * also the simulator's own work (iterations planned, the share replayed, engine steps, the MAC
+ * waves each WebAssembly kernel ran). Printed
  * as Markdown tables (per network, then per layer) on stdout, progress on stderr, and written as
  * JSON to bench/results/suite.json (git-ignored), so runs can be compared.
  *
@@ -61,6 +62,8 @@ interface LayerResult {
   iterations: number;
   replayed: number;
   engineSteps: number;
+  /** MAC waves per WebAssembly kernel ("vw0 161,280"), or "none". */
+  wasmWaves: string;
 }
 
 interface NetResult {
@@ -112,6 +115,7 @@ for (const name of nets) {
       iterations: r.simulator.iterations,
       replayed: r.simulator.replayedIterations / Math.max(1, r.simulator.iterations),
       engineSteps: r.simulator.engineSteps,
+      wasmWaves: Object.entries(r.simulator.wasmWaves).map(([k, n]) => `${k} ${(n ?? 0).toLocaleString("en-US")}`).join(", ") || "none",
     };
     perLayer.push(lr);
     process.stderr.write(`${name} ${lr.layer}: ${lr.simSeconds.toFixed(2)} s simulated, ${lr.refSeconds.toFixed(3)} s reference, ${lr.verified ? "PASS" : "FAIL"}\n`);
@@ -149,12 +153,12 @@ for (const r of results) {
   );
 }
 lines.push("");
-lines.push("| network | layer | MACs [M] | cycles | sim [s] | model [s] | sim [M MAC/s] | reference [s] | sim / reference [x] | model / reference [x] | iterations | replayed [%] | engine steps | verified |");
-lines.push("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |");
+lines.push("| network | layer | MACs [M] | cycles | sim [s] | model [s] | sim [M MAC/s] | reference [s] | sim / reference [x] | model / reference [x] | iterations | replayed [%] | engine steps | WebAssembly waves | verified |");
+lines.push("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- | :--- |");
 for (const r of results) {
   for (const l of r.perLayer) {
     lines.push(
-      `| ${r.network} | ${l.layer} | ${M(l.macs)} | ${l.cycles.toLocaleString("en-US")} | ${l.simSeconds.toFixed(2)} | ${l.modelSeconds.toFixed(2)} | ${M(l.macs / l.simSeconds)} | ${l.refSeconds.toFixed(3)} | ${l.simOverRef.toFixed(1)} | ${(l.modelSeconds / l.refSeconds).toFixed(1)} | ${l.iterations.toLocaleString("en-US")} | ${(l.replayed * 100).toFixed(1)} | ${l.engineSteps.toLocaleString("en-US")} | ${l.verified ? "PASS" : "FAIL"} |`,
+      `| ${r.network} | ${l.layer} | ${M(l.macs)} | ${l.cycles.toLocaleString("en-US")} | ${l.simSeconds.toFixed(2)} | ${l.modelSeconds.toFixed(2)} | ${M(l.macs / l.simSeconds)} | ${l.refSeconds.toFixed(3)} | ${l.simOverRef.toFixed(1)} | ${(l.modelSeconds / l.refSeconds).toFixed(1)} | ${l.iterations.toLocaleString("en-US")} | ${(l.replayed * 100).toFixed(1)} | ${l.engineSteps.toLocaleString("en-US")} | ${l.wasmWaves} | ${l.verified ? "PASS" : "FAIL"} |`,
     );
   }
 }

@@ -13,7 +13,9 @@
  *   leave exactly the same state as n of them (the engine only calls it when `horizon` allows).
  * - `horizon(now)`: how many cycles from `now` on `interact` would do nothing (0: it has something
  *   to do in cycle `now`; Infinity: nothing until a message arrives). Messages not yet visible
- *   are the engine's business; visible but unconsumed ones are the component's.
+ *   are the engine's business; visible but unconsumed ones are the component's. Fast mode relies
+ *   on it twice: it jumps over cycles in which no horizon is 0, and in a cycle it ticks, it calls
+ *   `interact` only on the components whose horizon is 0.
  * - `busy()` and `status(now)`: whether work is pending, and what the component is doing or
  *   waiting for (used when a run is stalled).
  */

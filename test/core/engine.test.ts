@@ -169,6 +169,44 @@ describe("Engine lifecycle", () => {
     expect(() => e.run({ maxCycles: 1000 })).toThrow(/deadlock at cycle \d+.*echo/);
   });
 
+  it("fast mode skips interact() of a component whose horizon is not 0 and that has no message waiting", () => {
+    // Two echoes on one stub: a slow one (one request, busy for 40 cycles) and a fast one fed
+    // every cycle for 10 cycles. Ticks happen for the fast one; the slow one must be left alone
+    // while its lane runs, and woken by its arrival and by its lane's end.
+    class CountingEcho extends Echo {
+      interacts: number[] = [];
+      override interact(now: number): void {
+        this.interacts.push(now);
+        super.interact(now);
+      }
+    }
+    const scenario = (mode: "reference" | "fast") => {
+      const e = new Engine({ mode });
+      const s = new Stub(e);
+      const slow = new CountingEcho(e, "slow", 40);
+      const quick = new CountingEcho(e, "quick", 1);
+      const toSlow = s.out<number>("toSlow");
+      const toQuick = s.out<number>("toQuick");
+      e.connect(toSlow, slow.cmd);
+      e.connect(toQuick, quick.cmd, { capacity: 16 });
+      e.connect(slow.resp, s.in<number>("fromSlow"));
+      e.connect(quick.resp, s.in<number>("fromQuick"), { capacity: 16 });
+      s.send(toSlow, 7, 0);
+      for (let i = 0; i < 10; i++) s.send(toQuick, i, i);
+      const r = e.run({ maxCycles: 1000 });
+      return { cycles: r.cycles, got: s.received.map((x) => [x.port, x.cycle, x.msg]), slow: slow.interacts, quick: quick.interacts.length };
+    };
+    const ref = scenario("reference");
+    const fast = scenario("fast");
+    expect(fast.got).toEqual(ref.got);
+    expect(fast.cycles).toBe(ref.cycles);
+    // The request arrives in cycle 1 (popped; the lane's 40 cycles end in cycle 40, when the
+    // response leaves): two interacts, against one per cycle in reference mode.
+    expect(fast.slow).toEqual([1, 40]);
+    expect(ref.slow.length).toBe(ref.cycles);
+    expect(fast.quick).toBeGreaterThanOrEqual(10);
+  });
+
   it("gives the same results whatever the registration order of the components", () => {
     const run = (first: "stub" | "echo") => {
       const e = new Engine({ mode: "reference" });

@@ -621,6 +621,13 @@ interface TileCoords {
 /** A tile's start or extent, per dimension (a PE's psum tile keeps plain arrays: cheap to make). */
 type Coords = Int32Array | readonly number[];
 
+/** Whether two shapes are equal, dimension by dimension. */
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return false;
+  return true;
+}
+
 /** A copy of 8 coordinates as a plain array (an array literal allocates far faster than a typed array). */
 function coords8(a: Int32Array): number[] {
   return [a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!];
@@ -2320,22 +2327,23 @@ class Program {
     const toGbuf = this.m.gbuf.keep.output;
     type Expect = OutTile["expect"];
     const tiles: OutTile[] = [];
+    const ge = this.nest.gbufExtent;
+    const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+    const yStrides = this.yTagStrides();
     for (const s of sums) {
       const { start, ext } = s.tile;
       const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
       const yOff = this.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
-      const expect = { space: TAG_SPACE.output, offset: yOff, strides: this.yTagStrides() };
+      const expect = { space: TAG_SPACE.output, offset: yOff, strides: yStrides };
       let box: Box;
       let has: number;
       if (toGbuf) {
         const gs = gbufOutput!.start;
-        const ge = this.nest.gbufExtent;
-        const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
         const off = (start[N]! - gs[N]!) * st[0]! + (start[G]! - gs[G]!) * st[1]! + (start[K]! - gs[K]!) * st[2]! + (start[P]! - gs[P]!) * st[3]! + (start[Q]! - gs[Q]!);
         box = { shape, offset: off, strides: st };
         has = this.markHeld(gbufHas!, box);
       } else {
-        box = { shape, offset: yOff, strides: this.yTagStrides() };
+        box = { shape, offset: yOff, strides: yStrides };
         has = this.markHeld(dramHas, box);
       }
       tiles.push({ box, data: s.data, tags: s.tags, has, expect });
@@ -2343,14 +2351,15 @@ class Program {
     // Tiles of one shape and history whose places form a regular grid (the PEs of a drain, one
     // tile each) go to memory as one request: the drain path delivers them as one stream.
     const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; has: number; readId: number | undefined; expect: Expect }[] = [];
-    const groups = new Map<string, typeof tiles>();
+    // Grouped by history and shape, groups in order of first appearance (few per drain: a linear
+    // search, no string keys).
+    const groups: (typeof tiles)[] = [];
     for (const t of tiles) {
-      const key = `${t.has}|${t.box.shape.join(",")}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
+      let g = groups.find((h) => h[0]!.has === t.has && sameShape(h[0]!.box.shape, t.box.shape));
+      if (!g) groups.push((g = []));
       g.push(t);
     }
-    for (const g of groups.values()) {
+    for (const g of groups) {
       const merged = g.length > 1 ? mergeGrid(g) : undefined;
       for (const t of merged ? [merged] : g) plan.push({ ...t, readId: undefined });
     }

@@ -192,6 +192,24 @@ export class RegFile {
   }
 
   /**
+   * {@link read} of the same `box` from `count` PEs (`pes`), untagged (unchecked mode): PE
+   * `pes[i]`'s words go densely to `dst` from `i * size`. The box is checked and compiled once.
+   * Counts the reads.
+   */
+  readMany(part: RfPartition, box: Box, dst: WordArray, pes: Int32Array, count: number): void {
+    const e = this.entries[part];
+    const n = checkBox(this.name, `read of ${part}`, box, e);
+    const rows = boxRows(box);
+    const data = this.data[part];
+    for (let i = 0; i < count; i++) {
+      const pe = pes[i]!;
+      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `read of ${part}: no PE ${pe}`);
+      gatherRows(data, rows, pe * e, dst, i * n);
+    }
+    this.counters[part].read.value += n * count;
+  }
+
+  /**
    * Slides a window in every PE of `pes` (flat indices, `count` of them): the words of `src` of
    * the partition are addressed as `dst` from now on (same size; the boxes may overlap). Models a
    * re-addressing (no register access): counts the words in `slide`, not as reads or writes. Tags

@@ -577,11 +577,15 @@ export class PeArray extends Component {
       const total = n * rectSize(m.pes);
       const data = new Int32Array(total);
       const tags = this.engine.checked ? new Float64Array(total) : undefined;
-      let k = 0;
-      this.forEachPe(m.pes, (p, i, j) => {
-        this.rf.read(m.part, p, m.box, data, tags, k * n, n, m.expect ? peTagExpect(m.expect, i, j, m.pes.cols) : undefined);
-        k++;
-      });
+      if (tags) {
+        let k = 0;
+        this.forEachPe(m.pes, (p, i, j) => {
+          this.rf.read(m.part, p, m.box, data, tags, k * n, n, m.expect ? peTagExpect(m.expect, i, j, m.pes.cols) : undefined);
+          k++;
+        });
+      } else {
+        this.rf.readMany(m.part, m.box, data, this.scratch.pes, this.listPes(m.pes));
+      }
       this.outbox.post(this.toNoc, { id: m.id, payload: tags ? { data, tags } : { data } });
     } else {
       this.applyLink(m.link);

@@ -34,6 +34,25 @@ describe("RegFile bulk operations", () => {
     );
   });
 
+  it("readMany equals read from each PE, in order, and counts the same", () => {
+    fc.assert(
+      fc.property(boxArb, (box) => {
+        const a = rf();
+        const b = rf();
+        const pes = Int32Array.of(3, 0, 5, 2);
+        const n = box.shape.reduce((x, y) => x * y, 1);
+        const got = new Int32Array(4 * n);
+        const want = new Int32Array(4 * n);
+        a.readMany("input", box, got, pes, 4);
+        pes.forEach((p, i) => b.read("input", p, box, want, undefined, i * n, n, undefined));
+        expect([...got]).toEqual([...want]);
+        expect(a.counters.input.read.value).toBe(b.counters.input.read.value);
+        expect(a.counters.input.read.value).toBe(4 * n);
+      }),
+      { numRuns: 200, seed: 4 },
+    );
+  });
+
   it("slideMany moves a window by a constant offset like a gather and scatter through a copy", () => {
     fc.assert(
       fc.property(boxArb, fc.integer({ min: -8, max: 8 }), (src, delta) => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { CounterRegistry } from "../../src/core/index.js";
+import { CounterRegistry, Engine } from "../../src/core/index.js";
 import { RegFile } from "../../src/memory/index.js";
-import { compileWave, kernelFor, runWave, WAVE_KERNEL_NAMES, WaveKernels, type MacWave, type WaveKernelName } from "../../src/pe-array/index.js";
+import { compileWave, kernelFor, PeArray, runWave, WAVE_KERNEL_NAMES, WaveKernels, type MacWave, type WaveKernelName } from "../../src/pe-array/index.js";
 
 const SPEC = { readPorts: 2, writePorts: 1 };
 
@@ -145,6 +145,15 @@ describe("WebAssembly wave kernels", () => {
     expect(rf.data.psum[0]).toBe(60);
     expect(rf.data.psum[1]).toBe(60);
     expect(rf.data.psum[2]).toBe(0);
+  });
+
+  it("serve a PeArray in unchecked runs only, unless turned off", () => {
+    const spec = { array: { rows: 2, cols: 3, macsPerCycle: 1, pipelineLatency: 1 }, rf: { inputEntries: 8, weightEntries: 8, psumEntries: 4, ...SPEC } };
+    const on = new PeArray(new Engine({ mode: "fast" }), spec);
+    expect(on.kernels).toBeInstanceOf(WaveKernels);
+    expect(on.rf.data.psum.buffer).toBe(on.kernels!.buffer);
+    expect(new PeArray(new Engine({ mode: "fast" }), spec, { wasm: false }).kernels).toBeUndefined();
+    expect(new PeArray(new Engine({ mode: "fast", checked: true }), spec).kernels).toBeUndefined();
   });
 
   it("choose the kernel from the innermost strides", () => {

@@ -119,8 +119,10 @@ export class Engine {
   }
 
   private quiescent(): boolean {
-    for (const c of this.components) if (c.busy()) return false;
-    for (const ch of this.channels) if (ch.size > 0) return false;
+    const comps = this.components;
+    for (let i = 0; i < comps.length; i++) if (comps[i]!.busy()) return false;
+    const chans = this.channels;
+    for (let i = 0; i < chans.length; i++) if (chans[i]!.size > 0) return false;
     return true;
   }
 

@@ -104,17 +104,20 @@ export class Outbox {
 
   /** Sends what the channels accept, keeping per-port order. */
   flush(now: number): void {
-    if (this.waiting.length === 0) return;
-    const blocked = new Set<OutPort<unknown>>();
-    const keep: { port: OutPort<unknown>; msg: unknown }[] = [];
-    for (const w of this.waiting) {
-      if (blocked.has(w.port) || !w.port.send(now, w.msg)) {
-        blocked.add(w.port);
-        keep.push(w);
+    const w = this.waiting;
+    const n = w.length;
+    if (n === 0) return;
+    // The refused messages are compacted to the front, in order (no allocation when all go).
+    let blocked: Set<OutPort<unknown>> | undefined;
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const m = w[i]!;
+      if ((blocked !== undefined && blocked.has(m.port)) || !m.port.send(now, m.msg)) {
+        (blocked ??= new Set()).add(m.port);
+        w[kept++] = m;
       }
     }
-    this.waiting.length = 0;
-    this.waiting.push(...keep);
+    w.length = kept;
   }
 
   /** Messages not yet sent. */
@@ -124,7 +127,8 @@ export class Outbox {
 
   /** 0 when a waiting message could be sent in cycle `now`, Infinity when empty or all refused. */
   horizon(now: number): number {
-    for (const w of this.waiting) if (w.port.canSend(now)) return 0;
+    const w = this.waiting;
+    for (let i = 0; i < w.length; i++) if (w[i]!.port.canSend(now)) return 0;
     return Infinity;
   }
 

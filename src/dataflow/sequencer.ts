@@ -589,8 +589,8 @@ export class Sequencer extends Component {
   override progress(): void {}
 
   override horizon(now: number): number {
-    for (const port of this.inPorts) if (port.ready(now)) return 0;
-    for (const t of this.threads) if (this.runnable(t)) return 0;
+    for (let i = 0; i < this.inPorts.length; i++) if (this.inPorts[i]!.ready(now)) return 0;
+    for (let i = 0; i < this.threads.length; i++) if (this.runnable(this.threads[i]!)) return 0;
     if (!this.finished && this.threads[0]?.done && this.threads.length === 1) return 0;
     return this.outbox.horizon(now);
   }

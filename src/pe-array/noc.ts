@@ -291,7 +291,7 @@ export class Noc extends Component {
   }
 
   override interact(now: number): void {
-    for (const p of RF_PARTITIONS) this.buses[p].interact(now);
+    for (let i = 0; i < RF_PARTITIONS.length; i++) this.buses[RF_PARTITIONS[i]!].interact(now);
     this.drainLane.interact(now);
     this.linkLane.interact(now);
     for (let d = this.fromPe.pop(now); d; d = this.fromPe.pop(now)) {
@@ -313,13 +313,13 @@ export class Noc extends Component {
   override horizon(now: number): number {
     if (this.cmd.ready(now) || this.fromPe.ready(now)) return 0;
     let h = Math.min(this.drainLane.horizon(now), this.linkLane.horizon(now), this.outbox.horizon(now));
-    for (const p of RF_PARTITIONS) h = Math.min(h, this.buses[p].horizon(now));
+    for (let i = 0; i < RF_PARTITIONS.length; i++) h = Math.min(h, this.buses[RF_PARTITIONS[i]!].horizon(now));
     return h;
   }
 
   override busy(): boolean {
     let b = this.drainLane.size > 0 || this.linkLane.size > 0 || this.outbox.size > 0 || this.drainsWaiting.size > 0 || this.cmd.pending > 0 || this.fromPe.pending > 0;
-    for (const p of RF_PARTITIONS) b = b || this.buses[p].size > 0;
+    for (let i = 0; i < RF_PARTITIONS.length; i++) b = b || this.buses[RF_PARTITIONS[i]!].size > 0;
     return b;
   }
 

@@ -487,7 +487,8 @@ export class PeArray extends Component {
   /** Executes the MACs of the active wave's first `cycles` issue cycles (every part). */
   private execute(cycles: number): void {
     const a = this.active!;
-    for (const part of a.parts) {
+    for (let i = 0; i < a.parts.length; i++) {
+      const part = a.parts[i]!;
       const target = Math.min(part.cw.macs, cycles * this.macsPerIssue);
       if (target <= part.executed) continue;
       if (this.engine.checked) {
@@ -677,7 +678,7 @@ export class PeArray extends Component {
     const other = n - issue - pipe;
     if (issue) {
       let busy = 0;
-      for (const part of ph.parts) busy += overlapOf(now, end, ph.start, part.issueEnd) * part.pes;
+      for (let i = 0; i < ph.parts.length; i++) busy += overlapOf(now, end, ph.start, ph.parts[i]!.issueEnd) * ph.parts[i]!.pes;
       this.busyCycles.value += busy;
       this.idle.unmapped.value += issue * this.size - busy;
     }

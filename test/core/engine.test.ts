@@ -15,8 +15,9 @@ import {
   tagSpace,
   InvariantError,
   Lane,
-  type InPort,
-  type OutPort,
+  Outbox,
+  InPort,
+  OutPort,
 } from "../../src/core/index.js";
 import { Stub, bothModes } from "./stub.js";
 
@@ -227,6 +228,39 @@ describe("Engine lifecycle", () => {
       return { cycles: r.cycles, got: s.on("resp").map((x) => [x.cycle, x.msg]) };
     };
     expect(run("echo")).toEqual(run("stub"));
+  });
+});
+
+describe("Outbox", () => {
+  it("sends in order per port, keeps what a full channel refuses (and everything after it on that port), and retries", () => {
+    const chA = new Channel<string>("a", { capacity: 1 });
+    const chB = new Channel<string>("b", { capacity: 4 });
+    const a = new OutPort<string>("x", "a");
+    const b = new OutPort<string>("x", "b");
+    a.bind(chA);
+    b.bind(chB);
+    const inA = new InPort<string>("y", "a");
+    inA.bind(chA);
+    const box = new Outbox();
+    for (const [p, m] of [[a, "a1"], [a, "a2"], [b, "b1"], [a, "a3"], [b, "b2"]] as const) box.post(p, m);
+    box.flush(0);
+    // a1 and both b messages go; a2 is refused, and a3 waits behind it.
+    expect(box.size).toBe(2);
+    expect(chB.size).toBe(2);
+    expect(box.horizon(0)).toBe(Infinity);
+    expect(inA.pop(1)).toBe("a1");
+    // A slot freed in cycle 1 is free from cycle 2.
+    expect(box.horizon(1)).toBe(Infinity);
+    expect(box.horizon(2)).toBe(0);
+    box.flush(2);
+    expect(box.size).toBe(1);
+    expect(inA.pop(3)).toBe("a2");
+    expect(box.horizon(4)).toBe(0);
+    box.flush(4);
+    expect(box.size).toBe(0);
+    expect(inA.pop(5)).toBe("a3");
+    box.flush(6);
+    expect(box.horizon(6)).toBe(Infinity);
   });
 });
 

@@ -91,6 +91,7 @@ interface Step {
 export interface Thread {
   readonly gen: Generator<Step, void, Map<number, Resp>>;
   outstanding: number;
+  /** Responses to its last step, by transaction id (one map per thread, cleared after each step). */
   responses: Map<number, Resp>;
   done: boolean;
   /** The thread this one waits for, if any. */
@@ -533,9 +534,11 @@ export class Sequencer extends Component {
         while (this.runnable(t)) {
           progressed = true;
           t.joining = undefined;
+          // The generator reads the responses during next() (stepAndCollect keeps the payloads)
+          // and holds no reference after it, so the thread's map is reused.
           const got = t.responses;
-          t.responses = new Map();
           const r = t.gen.next(got);
+          got.clear();
           if (r.done) {
             t.done = true;
             break;
@@ -1626,11 +1629,13 @@ class Program {
     return r.payload;
   }
 
-  // The driver passes responses into the generator; every `yield` goes through this wrapper.
-  private *stepAndCollect(step: Step): Generator<Step, Map<number, Resp>, Map<number, Resp>> {
+  // The driver passes responses into the generator; every `yield` goes through this wrapper,
+  // which keeps the payloads (the map itself is the thread's, reused for its next step).
+  private *stepAndCollect(step: Step): Generator<Step, void, Map<number, Resp>> {
     const got = yield step;
-    for (const [k, v] of got) if ((v as { payload?: Payload }).payload) this.pending.set(k, v);
-    return got;
+    got.forEach((v, k) => {
+      if ((v as { payload?: Payload }).payload) this.pending.set(k, v);
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

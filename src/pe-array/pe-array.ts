@@ -312,8 +312,8 @@ export class PeArray extends Component {
   private readonly busyCycles: Counter;
   private readonly idle: Record<StallCause, Counter>;
   private readonly eager: boolean;
-  /** Per-PE scratch for bulk register-file writes. */
-  private readonly scratch: { readonly pes: Int32Array; readonly from: Int32Array };
+  /** Per-PE scratch: PE lists and offsets of bulk register-file operations, wave ownership (checkDisjoint). */
+  private readonly scratch: { readonly pes: Int32Array; readonly from: Int32Array; readonly owner: Int32Array };
 
   constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: PeArrayOptions = {}) {
     super(engine, options.name ?? "pe");
@@ -326,7 +326,7 @@ export class PeArray extends Component {
     this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked, kernels?.buffer);
     this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
     this.eager = engine.mode === "reference";
-    this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size) };
+    this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size), owner: new Int32Array(this.size) };
     this.cmd = this.inPort<PeArrayCommand>("cmd");
     this.done = this.outPort<PeArrayDone>("done");
     this.fromNoc = this.inPort<NocToPe>("fromNoc");
@@ -471,7 +471,7 @@ export class PeArray extends Component {
 
   /** @throws InvariantError when two waves of one command share a PE (a driver bug). */
   private checkDisjoint(waves: readonly MacWave[]): void {
-    const owner = new Int32Array(this.size).fill(-1);
+    const owner = this.scratch.owner.fill(-1);
     waves.forEach((w, k) => {
       for (let i = 0; i < w.pes.rows; i++) {
         for (let j = 0; j < w.pes.cols; j++) {

@@ -32,6 +32,7 @@
  * mode) and every checked wave run in JavaScript. Tests require the kernels to leave exactly the
  * partial sums the JavaScript kernel leaves, for every kernel and random waves.
  */
+import { InvariantError } from "../core/index.js";
 import type { RegFile } from "../memory/regfile.js";
 import type { CompiledWave } from "./wave.js";
 
@@ -315,8 +316,13 @@ export class WaveKernels {
    * Runs a whole wave (every MAC, in {@link CompiledWave.exec}'s order) on `rf`, which must live
    * in {@link buffer}. Returns false, having done nothing, when the wave's tables do not fit the
    * scratch (the caller then runs the JavaScript kernel).
+   * @throws InvariantError when `rf` does not live in this memory, below the scratch.
    */
   run(cw: CompiledWave, rf: RegFile, arrayCols: number): boolean {
+    const last = rf.data.psum;
+    if (rf.data.input.buffer !== this.buffer || last.byteOffset + last.byteLength > this.rfBytes) {
+      throw new InvariantError("pe", "the wave kernels need the register file in their memory, below their scratch (RegFile storage: WaveKernels.buffer)");
+    }
     const order = cw.exec;
     const nRows = order.rowIn.length;
     const { pes } = cw.wave;

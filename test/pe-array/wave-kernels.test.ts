@@ -156,6 +156,18 @@ describe("WebAssembly wave kernels", () => {
     expect(new PeArray(new Engine({ mode: "fast", checked: true }), spec).kernels).toBeUndefined();
   });
 
+  it("refuse a register file that is not in their memory, or that reaches into their scratch", () => {
+    const entries = { inputEntries: 8, weightEntries: 8, psumEntries: 8, ...SPEC };
+    const kernels = WaveKernels.create(RegFile.words(entries, 2))!;
+    const wave: MacWave = { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [4], input: { offset: 0, strides: [1] }, weight: { offset: 0, strides: [1] }, psum: { offset: 0, strides: [0] } };
+    const elsewhere = new RegFile(new CounterRegistry(), "rf", entries, 2, false);
+    expect(() => kernels.run(compileWave("pe", wave, elsewhere, false), elsewhere, 2)).toThrow(/register file in their memory/);
+    const tooBig = new RegFile(new CounterRegistry(), "rf", entries, 3, false, kernels.buffer);
+    expect(() => kernels.run(compileWave("pe", wave, tooBig, false), tooBig, 3)).toThrow(/below their scratch/);
+    const fits = new RegFile(new CounterRegistry(), "rf", entries, 2, false, kernels.buffer);
+    expect(kernels.run(compileWave("pe", wave, fits, false), fits, 2)).toBe(true);
+  });
+
   it("choose the kernel from the innermost strides", () => {
     expect(kernelFor(1, 1, 1)).toBe("vall");
     expect(kernelFor(1, 0, 1)).toBe("vw0");

@@ -260,11 +260,12 @@ interface MemoEntry<V> {
   readonly value: V;
 }
 
-const sameNumbers = (x: readonly number[], y: readonly number[]): boolean => {
+/** Whether two lists of numbers (shapes, strides) are equal, element by element. */
+export function sameNumbers(x: readonly number[], y: readonly number[]): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
-};
+}
 
 /**
  * A bounded memo of values that depend only on a box's shape and strides and up to three

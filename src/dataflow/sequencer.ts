@@ -47,13 +47,13 @@
  * positions have tags of their own), weights and outputs by their flat index; every read states
  * the tags it expects, so a wrong schedule fails with the address and both tags.
  */
-import { Component, InvariantError, Outbox, type Box, type Engine, type InPort, type OutPort, type Payload, type WordArray } from "../core/index.js";
+import { Component, InvariantError, Outbox, sameNumbers, type Box, type Engine, type InPort, type OutPort, type Payload, type WordArray } from "../core/index.js";
 import type { ArchSpec } from "../arch/spec.js";
 import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../memory/index.js";
 import type { MacWave, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeFillCommand, PeRect, PeSlideCommand, PeTagExpect, WaitReason, WaveStream } from "../pe-array/index.js";
 import { convShape, type ConvLayer, type ConvShape } from "../workload/layer.js";
 import type { OperandType } from "../workload/dtype.js";
-import { maxTouchedInputs, inputAxis, streamFlows, type Mapping } from "./mapping.js";
+import { inputSpan, maxTouchedInputs, inputAxis, streamFlows, type Mapping } from "./mapping.js";
 import { Nest, NDIMS, startKey } from "./nest.js";
 
 /** Tag spaces of the three tensors (checked mode). */
@@ -624,13 +624,6 @@ interface TileCoords {
 /** A tile's start or extent, per dimension (a PE's psum tile keeps plain arrays: cheap to make). */
 type Coords = Int32Array | readonly number[];
 
-/** Whether two shapes are equal, dimension by dimension. */
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return false;
-  return true;
-}
-
 /** A copy of 8 coordinates as a plain array (an array literal allocates far faster than a typed array). */
 function coords8(a: Int32Array): number[] {
   return [a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!];
@@ -677,6 +670,9 @@ interface InputSpan {
   /** Creation order: which PEs hold the same span object (plan signatures compare it relatively). */
   readonly serial: number;
 }
+
+/** Where an input span sits and how large it is: all of it but its density and serial. */
+type SpanPlace = Omit<InputSpan, "dense" | "serial">;
 
 /** The PEs that received one input span in a planned iteration (for replays: see {@link PlanCache}). */
 interface SpanGroup {
@@ -880,8 +876,8 @@ class Program {
     this.Cg = this.shape.inChannelsPerGroup;
     this.Kg = this.shape.outChannelsPerGroup;
     const e = this.nest.rfExtent;
-    this.spanH = (e[P]! - 1) * layer.strides[0] + (e[R]! - 1) * layer.dilations[0] + 1;
-    this.spanW = (e[Q]! - 1) * layer.strides[1] + (e[S]! - 1) * layer.dilations[1] + 1;
+    this.spanH = inputSpan(e[P]!, e[R]!, layer.strides[0], layer.dilations[0]);
+    this.spanW = inputSpan(e[Q]!, e[S]!, layer.strides[1], layer.dilations[1]);
     this.pes = this.nest.usedRows * this.nest.usedCols;
     this.rfDouble = m.rf.doubleBuffer;
     const flows = streamFlows(m);
@@ -898,10 +894,7 @@ class Program {
     this.peReach = new Int32Array(NDIMS);
     for (const off of this.nest.peOffset) for (let d = 0; d < NDIMS; d++) this.peReach[d] = Math.max(this.peReach[d]!, off[d]! + this.nest.rfStride[d]!);
     const pr = this.peReach;
-    this.peSpan = {
-      h: (pr[P]! - 1) * layer.strides[0] + (pr[R]! - 1) * layer.dilations[0] + 1,
-      w: (pr[Q]! - 1) * layer.strides[1] + (pr[S]! - 1) * layer.dilations[1] + 1,
-    };
+    this.peSpan = { h: inputSpan(pr[P]!, pr[R]!, layer.strides[0], layer.dilations[0]), w: inputSpan(pr[Q]!, pr[S]!, layer.strides[1], layer.dilations[1]) };
     const ge = this.nest.gbufExtent;
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
     this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
@@ -1004,8 +997,9 @@ class Program {
     const peExt: Int32Array[] = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     const peOutExtKey = new Float64Array(pes);
     const peActive = new Uint8Array(pes);
-    // Per dimension, how far the last iteration's PEs could reach before the layer's edge (-1: none planned yet).
-    const reachBefore = new Int32Array(NDIMS).fill(-1);
+    // Per dimension, how far the planned iteration's PEs reach before the layer's edge (clipped
+    // tiles; -1: none planned yet). Updated first thing in planIteration, then read by the signature.
+    const peClip = new Int32Array(NDIMS).fill(-1);
 
     const sizes = nest.sizes;
     // A start key is linear in the start: a PE's key is the iteration's plus its offset's.
@@ -1088,8 +1082,8 @@ class Program {
             iterStart[d] = gStart[d]!;
           }
           const reach = Math.min(sizes[d]! - gStart[d]!, this.peReach[d]!);
-          if (reach !== reachBefore[d]) {
-            reachBefore[d] = reach;
+          if (reach !== peClip[d]) {
+            peClip[d] = reach;
             reachChanged = true;
           }
         }
@@ -1173,7 +1167,7 @@ class Program {
         const spans = this.rfDouble || this.m.rf.stream?.input ? undefined : inputSpans;
         // The transfers, fills and waves depend only on what the signature records: an iteration
         // like one planned before replays that plan with fresh transaction ids.
-        const sig = this.plans?.worthwhile() ? this.planSignature(gStart, dStart, psumKeys, inKeys, wKeys, spans, peStart, rfHalf, gbufInput) : undefined;
+        const sig = this.plans?.worthwhile() ? this.planSignature(gStart, peClip, dStart, psumKeys, inKeys, wKeys, spans, peStart, rfHalf, gbufInput) : undefined;
         if (sig) {
           const hit = this.plans!.find(sig);
           if (hit) return this.replay(hit, drains, spans, peStart, peExt, gbufHalf, this.anchor(gStart, gbufInput, gbufWeight, false));
@@ -1293,6 +1287,7 @@ class Program {
    */
   private planSignature(
     gStart: Int32Array,
+    clip: Int32Array,
     dStart: Int32Array,
     psumKeys: Float64Array,
     inKeys: Float64Array,
@@ -1305,9 +1300,8 @@ class Program {
     const need = NDIMS + 15 + this.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
     const b = this.sigBuf;
-    const sizes = this.nest.sizes;
     let n = 0;
-    for (let d = 0; d < NDIMS; d++) b[n++] = Math.min(sizes[d]! - gStart[d]!, this.peReach[d]!);
+    for (let d = 0; d < NDIMS; d++) b[n++] = clip[d]!;
     // Where the padding starts and ends relative to the iteration's origin, clamped to the PEs'
     // span (beyond it nothing changes); the GBuf input tile's stored rows and columns rank
     // relative to the first when consecutive (a shift), else by absolute position.
@@ -1439,7 +1433,7 @@ class Program {
     const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, send: d.send }));
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {
-        const span = this.makeSpan(peStart[g.pe0]!, peExt[g.pe0]!, g.dense);
+        const span = this.makeSpan(this.spanAt(peStart[g.pe0]!, peExt[g.pe0]!), g.dense);
         for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
       }
     }
@@ -1680,12 +1674,10 @@ class Program {
       const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
       const start = peStart[pe0]!;
       const ext = peExt[pe0]!;
-      const oh = start[P]! * l.strides[0] + start[R]! * l.dilations[0]; // padded row of span origin
-      const ow = start[Q]! * l.strides[1] + start[S]! * l.dilations[1];
-      const spanRows = (ext[P]! - 1) * l.strides[0] + (ext[R]! - 1) * l.dilations[0] + 1;
-      const spanCols = (ext[Q]! - 1) * l.strides[1] + (ext[S]! - 1) * l.dilations[1] + 1;
+      // The span's padded origin (oh, ow), size and first channel.
+      const at = this.spanAt(start, ext);
+      const { oh, ow, rows: spanRows, cols: spanCols, ch0 } = at;
       const { rows: rr, cols: cc } = this.inputRowsCols(start, ext);
-      const ch0 = start[G]! * this.Cg + start[C]!;
       const lead = [ext[N]!, ext[G]!, ext[C]!];
       // Span coordinates of the real input: rows [realTop, realBottom), columns [realLeft, realRight).
       const realTop = l.pads[0] - oh;
@@ -1694,7 +1686,7 @@ class Program {
       const realRight = realLeft + l.inWidth;
       const clip = (v: number, n: number) => Math.max(0, Math.min(n, v));
       const dense = rr.length === clip(realBottom, spanRows) - clip(realTop, spanRows) && cc.length === clip(realRight, spanCols) - clip(realLeft, spanCols);
-      const span = this.makeSpan(start, ext, dense);
+      const span = this.makeSpan(at, dense);
       // The part of the resident span this group keeps (padded coordinates), if any.
       let keep: { r0: number; r1: number; c0: number; c1: number } | undefined;
       const old = spans?.[pe0];
@@ -1703,17 +1695,21 @@ class Program {
           for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) if (spans[(r.row0 + i) * cols + r.col0 + j] !== old) return false;
           return true;
         });
-        if (same && old.dense && dense && old.n === span.n && old.ch0 === ch0 && old.en === span.en && old.eg === span.eg && old.ec === span.ec) {
+        if (same && old.dense && dense && old.n === span.n && old.ch0 === span.ch0 && old.en === span.en && old.eg === span.eg && old.ec === span.ec) {
           const r0 = Math.max(old.oh, oh), r1 = Math.min(old.oh + old.rows, oh + spanRows);
           const c0 = Math.max(old.ow, ow), c1 = Math.min(old.ow + old.cols, ow + spanCols);
           if (r1 > r0 && c1 > c0) keep = { r0, r1, c0, c1 };
         }
-        for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) spans[(r.row0 + i) * cols + r.col0 + j] = span;
-        if (spanGroups) {
-          const list: number[] = [];
-          for (const r of rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) list.push((r.row0 + i) * cols + r.col0 + j);
-          spanGroups.push({ pe0, pes: Int32Array.from(list), dense });
+        const members: number[] | undefined = spanGroups ? [] : undefined;
+        for (const r of rects) {
+          for (let i = 0; i < r.rows; i++) {
+            for (let j = 0; j < r.cols; j++) {
+              spans[(r.row0 + i) * cols + r.col0 + j] = span;
+              members?.push((r.row0 + i) * cols + r.col0 + j);
+            }
+          }
         }
+        if (members) spanGroups!.push({ pe0, pes: Int32Array.from(members), dense });
       }
       if (keep) {
         // The kept words, from where they sit in the old span to their place in the new one.
@@ -1810,8 +1806,8 @@ class Program {
 
   private spanSerial = 0;
 
-  /** The input span of a tile (start, ext) in a PE's register file. */
-  private makeSpan(start: Int32Array, ext: Int32Array, dense: boolean): InputSpan {
+  /** The place of a tile's (start, ext) input span in a PE's register file. */
+  private spanAt(start: Int32Array, ext: Int32Array): SpanPlace {
     const l = this.layer;
     return {
       n: start[N]!,
@@ -1821,11 +1817,14 @@ class Program {
       ec: ext[C]!,
       oh: start[P]! * l.strides[0] + start[R]! * l.dilations[0],
       ow: start[Q]! * l.strides[1] + start[S]! * l.dilations[1],
-      rows: (ext[P]! - 1) * l.strides[0] + (ext[R]! - 1) * l.dilations[0] + 1,
-      cols: (ext[Q]! - 1) * l.strides[1] + (ext[S]! - 1) * l.dilations[1] + 1,
-      dense,
-      serial: this.spanSerial++,
+      rows: inputSpan(ext[P]!, ext[R]!, l.strides[0], l.dilations[0]),
+      cols: inputSpan(ext[Q]!, ext[S]!, l.strides[1], l.dilations[1]),
     };
+  }
+
+  /** The input span of a tile in a PE's register file (a new object: its serial tells spans apart). */
+  private makeSpan(at: SpanPlace, dense: boolean): InputSpan {
+    return { ...at, dense, serial: this.spanSerial++ };
   }
 
   /** Scratch for {@link deliverInputs}: the `i`-th padding band's PE mask, all NaN (reused: only read within one call). */
@@ -2360,7 +2359,7 @@ class Program {
     // search, no string keys).
     const groups: (typeof tiles)[] = [];
     for (const t of tiles) {
-      let g = groups.find((h) => h[0]!.has === t.has && sameShape(h[0]!.box.shape, t.box.shape));
+      let g = groups.find((h) => h[0]!.has === t.has && sameNumbers(h[0]!.box.shape, t.box.shape));
       if (!g) groups.push((g = []));
       g.push(t);
     }

@@ -1824,7 +1824,10 @@ class Program {
 
   /** The input span of a tile in a PE's register file (a new object: its serial tells spans apart). */
   private makeSpan(at: SpanPlace, dense: boolean): InputSpan {
-    return { ...at, dense, serial: this.spanSerial++ };
+    // (one literal with every field, not a spread: spans are read in every plan signature, and a
+    // spread's copy gave them a slow shape)
+    const { n, ch0, en, eg, ec, oh, ow, rows, cols } = at;
+    return { n, ch0, en, eg, ec, oh, ow, rows, cols, dense, serial: this.spanSerial++ };
   }
 
   /** Scratch for {@link deliverInputs}: the `i`-th padding band's PE mask, all NaN (reused: only read within one call). */

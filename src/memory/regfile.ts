@@ -210,6 +210,36 @@ export class RegFile {
   }
 
   /**
+   * Link reduction hops, untagged (unchecked mode): in order, for each `i < count`, PE `to[i]`'s
+   * `box` becomes its own words plus PE `from[i]`'s (int32 wrap-around), exactly as a {@link read}
+   * of each and a {@link write} of the sum would leave it. The box is checked and compiled once.
+   * Counts two reads and one write of the box's words per hop.
+   */
+  reduceMany(part: RfPartition, box: Box, from: Int32Array, to: Int32Array, count: number): void {
+    const e = this.entries[part];
+    const n = checkBox(this.name, `reduce of ${part}`, box, e);
+    const rows = boxRows(box);
+    const data = this.data[part];
+    if (this.sumScratch.length < 2 * n) this.sumScratch = new Int32Array(2 * n);
+    const buf = this.sumScratch.subarray(0, n);
+    const own = this.sumScratch.subarray(n, 2 * n);
+    for (let i = 0; i < count; i++) {
+      const f = from[i]!;
+      const t = to[i]!;
+      if (f < 0 || f >= this.pes || t < 0 || t >= this.pes) throw new InvariantError(this.name, `reduce of ${part}: no PE ${f < 0 || f >= this.pes ? f : t}`);
+      gatherRows(data, rows, f * e, buf, 0);
+      gatherRows(data, rows, t * e, own, 0);
+      for (let q = 0; q < n; q++) own[q] = (own[q]! + buf[q]!) | 0;
+      scatterRows(own, 0, data, rows, t * e);
+    }
+    this.counters[part].read.value += 2 * n * count;
+    this.counters[part].write.value += n * count;
+  }
+
+  /** Staging for reductions: the sender's words, then the receiver's. */
+  private sumScratch = new Int32Array(0);
+
+  /**
    * Slides a window in every PE of `pes` (flat indices, `count` of them): the words of `src` of
    * the partition are addressed as `dst` from now on (same size; the boxes may overlap). Models a
    * re-addressing (no register access): counts the words in `slide`, not as reads or writes. Tags

@@ -314,6 +314,8 @@ export class PeArray extends Component {
   private readonly eager: boolean;
   /** Per-PE scratch: PE lists and offsets of bulk register-file operations, wave ownership (checkDisjoint). */
   private readonly scratch: { readonly pes: Int32Array; readonly from: Int32Array; readonly owner: Int32Array };
+  /** Per-PE scratch of unchecked link operations: senders, receivers, payload offsets. */
+  private readonly linkScratch: { readonly a: Int32Array; readonly b: Int32Array; readonly c: Int32Array };
 
   constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: PeArrayOptions = {}) {
     super(engine, options.name ?? "pe");
@@ -327,6 +329,7 @@ export class PeArray extends Component {
     this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
     this.eager = engine.mode === "reference";
     this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size), owner: new Int32Array(this.size) };
+    this.linkScratch = { a: new Int32Array(this.size), b: new Int32Array(this.size), c: new Int32Array(this.size) };
     this.cmd = this.inPort<PeArrayCommand>("cmd");
     this.done = this.outPort<PeArrayDone>("done");
     this.fromNoc = this.inPort<NocToPe>("fromNoc");
@@ -607,6 +610,22 @@ export class PeArray extends Component {
       const n = boxSize(l.src.shape);
       if (boxSize(l.dst.shape) !== n) throw new InvariantError(this.name, "link shift: src and dst boxes differ in size");
       const total = n * rectSize(l.pes);
+      if (!this.engine.checked) {
+        // Every sender's words first, then every receiver's (the same reads and writes as below,
+        // each box checked and compiled once).
+        const { a: senders, b: receivers, c: at } = this.linkScratch;
+        let k = 0;
+        this.forEachPe(l.pes, (p) => {
+          senders[k] = p;
+          receivers[k] = p + dr * cols + dc;
+          at[k] = k * n;
+          k++;
+        });
+        const data = new Int32Array(total);
+        this.rf.readMany(l.part, l.src, data, senders, k);
+        this.rf.writeMany(l.part, l.dst, { data }, n, receivers, at, k);
+        return;
+      }
       const data = new Int32Array(total);
       const tags = this.engine.checked ? new Float64Array(total) : undefined;
       let k = 0;
@@ -631,6 +650,22 @@ export class PeArray extends Component {
     const own = new Int32Array(n);
     const tbuf = this.engine.checked ? new Float64Array(n) : undefined;
     const towardsStart = l.dir === "north" || l.dir === "west";
+    if (!this.engine.checked) {
+      // The same hops in the same order, each box checked and compiled once.
+      const { a: from, b: to } = this.linkScratch;
+      let k = 0;
+      for (let line = 0; line < lines; line++) {
+        for (let step = 0; step < lineLen - 1; step++) {
+          const f = towardsStart ? lineLen - 1 - step : step;
+          const t = towardsStart ? f - 1 : f + 1;
+          from[k] = alongRows ? (l.pes.row0 + f) * cols + l.pes.col0 + line : (l.pes.row0 + line) * cols + l.pes.col0 + f;
+          to[k] = alongRows ? (l.pes.row0 + t) * cols + l.pes.col0 + line : (l.pes.row0 + line) * cols + l.pes.col0 + t;
+          k++;
+        }
+      }
+      this.rf.reduceMany(l.part, l.box, from, to, k);
+      return;
+    }
     for (let line = 0; line < lines; line++) {
       for (let step = 0; step < lineLen - 1; step++) {
         // position along the line of the sender, counted from the far end

@@ -330,3 +330,85 @@ describe("wave kernel vs a naive per-MAC loop", () => {
     for (let o = 0; o < 16; o++) expect(rf.data.psum[o]).toBe((rf.data.input[o]! * rf.data.weight[0]! + rf.data.input[o + 16]! * rf.data.weight[1]!) | 0);
   });
 });
+
+describe("PeArray neighbour links, unchecked (bulk register-file path) against a plain oracle", () => {
+  const array = { rows: 4, cols: 5, macsPerCycle: 1, pipelineLatency: 1 };
+  const rf = { ...RF, inputEntries: 12, psumEntries: 8 };
+  const size = array.rows * array.cols;
+  // A strided 2-D box: entries 1, 2, 4, 5, 7, 8 of a PE's partition (rows of 2, stride 3).
+  const box = { shape: [3, 2], offset: 1, strides: [3, 1] };
+  const idx = [1, 2, 4, 5, 7, 8];
+  const psumBox = { shape: [2, 2], offset: 1, strides: [4, 2] };
+  const psumIdx = [1, 3, 5, 7];
+  const rect = { row0: 1, col0: 1, rows: 3, cols: 3 };
+  const start = (part: "input" | "psum", entries: number) =>
+    Int32Array.from({ length: size * entries }, (_, i) => (part === "psum" ? ((i * 2654435761) | 0) ^ (i % 3 === 0 ? 0x7fffff00 : 0) : (i * 37) % 201 - 100));
+  const run = (part: "input" | "psum", link: object) => {
+    const entries = part === "psum" ? rf.psumEntries : rf.inputEntries;
+    const h = arrayOnly("fast", false, array, rf);
+    const init = start(part, entries);
+    h.s.send(h.noc, { op: "write", part, pes: h.pe.all(), box: { shape: [entries], offset: 0, strides: [1] }, payload: { data: init }, perPe: true });
+    h.s.send(h.noc, { op: "link", link: { part, pes: rect, ...link } as never }, 1);
+    const before = h.e.counters.values();
+    h.e.run({ maxCycles: 100 });
+    const after = h.e.counters.values();
+    const got: number[][] = [];
+    for (let p = 0; p < size; p++) got.push(Array.from(h.pe.pe(Math.floor(p / array.cols), p % array.cols).contents(part)));
+    const want: number[][] = [];
+    for (let p = 0; p < size; p++) want.push(Array.from(init.subarray(p * entries, (p + 1) * entries)));
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0) - (k.startsWith("rf.write") ? size * entries : 0);
+    return { got, want, reads: delta(`rf.read.${part}`), writes: delta(`rf.write.${part}`) };
+  };
+  const steps = { north: [-1, 0], south: [1, 0], west: [0, -1], east: [0, 1] } as const;
+
+  it.each(["north", "south", "west", "east"] as const)("reduces toward %s: each line's end holds the int32 sum, the others' words as the hops left them", (dir) => {
+    const r = run("psum", { kind: "reduce", dir, box: psumBox });
+    const [dr, dc] = steps[dir];
+    const along = dr !== 0;
+    const len = along ? rect.rows : rect.cols;
+    let hops = 0;
+    for (let line = 0; line < (along ? rect.cols : rect.rows); line++) {
+      // From the far end toward dir, each PE adds its (already accumulated) words into the next.
+      for (let k = 0; k < len - 1; k++) {
+        const pos = dr + dc < 0 ? len - 1 - k : k;
+        const [i, j] = along ? [pos, line] : [line, pos];
+        const from = (rect.row0 + i) * array.cols + rect.col0 + j;
+        const to = from + dr * array.cols + dc;
+        for (const e of psumIdx) r.want[to]![e] = (r.want[to]![e]! + r.want[from]![e]!) | 0;
+        hops++;
+      }
+    }
+    expect(r.got).toEqual(r.want);
+    expect(hops).toBe(6);
+    expect(r.reads).toBe(2 * psumIdx.length * hops);
+    expect(r.writes).toBe(psumIdx.length * hops);
+  });
+
+  it.each(["north", "south", "west", "east"] as const)("shifts toward %s: every receiver gets its sender's words as they were before the shift", (dir) => {
+    const [dr, dc] = steps[dir];
+    const shifted = { row0: rect.row0 - Math.max(0, dr), col0: rect.col0 - Math.max(0, dc), rows: rect.rows, cols: rect.cols };
+    const dst = { shape: [6], offset: 6, strides: [1] };
+    const r = (() => {
+      const entries = rf.inputEntries;
+      const h = arrayOnly("fast", false, array, rf);
+      const init = start("input", entries);
+      h.s.send(h.noc, { op: "write", part: "input", pes: h.pe.all(), box: { shape: [entries], offset: 0, strides: [1] }, payload: { data: init }, perPe: true });
+      h.s.send(h.noc, { op: "link", link: { kind: "shift", part: "input", pes: shifted, dir, src: box, dst } }, 1);
+      h.e.run({ maxCycles: 100 });
+      const got: number[][] = [];
+      for (let p = 0; p < size; p++) got.push(Array.from(h.pe.pe(Math.floor(p / array.cols), p % array.cols).contents("input")));
+      const want: number[][] = [];
+      for (let p = 0; p < size; p++) want.push(Array.from(init.subarray(p * entries, (p + 1) * entries)));
+      return { got, want, init, reads: h.e.counters.value("rf.read.input"), writes: h.e.counters.value("rf.write.input") - size * entries };
+    })();
+    for (let i = 0; i < shifted.rows; i++)
+      for (let j = 0; j < shifted.cols; j++) {
+        const from = (shifted.row0 + i) * array.cols + shifted.col0 + j;
+        const to = from + dr * array.cols + dc;
+        idx.forEach((e, q) => (r.want[to]![6 + q] = r.init[from * rf.inputEntries + e]!));
+      }
+    expect(r.got).toEqual(r.want);
+    expect(r.reads).toBe(idx.length * 9);
+    expect(r.writes).toBe(idx.length * 9);
+  });
+});

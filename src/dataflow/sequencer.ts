@@ -2240,6 +2240,48 @@ class Program {
    * Returns the link requests and the entries left to drain (the ends, and every PE not reduced).
    */
   private linkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
+    if (this.checked) return this.planLinkReductions(entries);
+    // Unchecked, the plan depends only on each entry's PE, which entries share an output tile,
+    // and the tile's extent and psum base (checked plans also carry the tiles' absolute tags):
+    // an iteration that drains like the last one reuses its plan with fresh ids.
+    const sig = this.linkSignature(entries);
+    const last = this.lastLinks;
+    if (last && last.sig.length === sig.length && last.sig.every((v, i) => v === sig[i])) {
+      return { links: last.links.map((q) => ({ to: q.to, msg: { ...q.msg, id: this.id() } }) as Req), kept: Array.from(last.kept, (i) => entries[i]!) };
+    }
+    const plan = this.planLinkReductions(entries);
+    const at = new Map<DrainEntry, number>();
+    entries.forEach((e, i) => at.set(e, i));
+    this.lastLinks = { sig: sig.slice(), links: plan.links, kept: Int32Array.from(plan.kept, (e) => at.get(e)!) };
+    return plan;
+  }
+
+  /** The last unchecked link plan: its signature, requests and kept entries (indices). */
+  private lastLinks: { readonly sig: Float64Array; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;
+  private linkSig = new Float64Array(0);
+  private readonly linkClass = new Map<number, number>();
+
+  /** Per entry: its PE, its output tile's class (first-seen order), its psum base and extent. */
+  private linkSignature(entries: readonly DrainEntry[]): Float64Array {
+    const per = 3 + NDIMS;
+    if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
+    const b = this.linkSig;
+    const cls = this.linkClass;
+    cls.clear();
+    let n = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      let c = cls.get(e.key);
+      if (c === undefined) cls.set(e.key, (c = cls.size));
+      b[n++] = e.pe;
+      b[n++] = c;
+      b[n++] = e.tile.base;
+      for (let d = 0; d < NDIMS; d++) b[n++] = e.tile.ext[d]!;
+    }
+    return b.subarray(0, n);
+  }
+
+  private planLinkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
     const cols = this.nest.usedCols;
     const groups = new Map<number, DrainEntry[]>();
     for (const e of entries) {

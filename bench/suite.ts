@@ -62,7 +62,7 @@ interface LayerResult {
   iterations: number;
   replayed: number;
   engineSteps: number;
-  /** MAC waves per WebAssembly kernel ("vw0 161,280"), or "none". */
+  /** MAC waves (and pieces of waves) per WebAssembly kernel ("vw0 161,280", "vw0 3,100 pieces"), or "none". */
   wasmWaves: string;
 }
 
@@ -115,7 +115,13 @@ for (const name of nets) {
       iterations: r.simulator.iterations,
       replayed: r.simulator.replayedIterations / Math.max(1, r.simulator.iterations),
       engineSteps: r.simulator.engineSteps,
-      wasmWaves: Object.entries(r.simulator.wasmWaves).map(([k, n]) => `${k} ${(n ?? 0).toLocaleString("en-US")}`).join(", ") || "none",
+      wasmWaves:
+        [
+          Object.entries(r.simulator.wasmWaves).map(([k, n]) => `${k} ${(n ?? 0).toLocaleString("en-US")}`),
+          Object.entries(r.simulator.wasmPieces).map(([k, n]) => `${k} ${(n ?? 0).toLocaleString("en-US")} pieces`),
+        ]
+          .flat()
+          .join(", ") || "none",
     };
     perLayer.push(lr);
     process.stderr.write(`${name} ${lr.layer}: ${lr.simSeconds.toFixed(2)} s simulated, ${lr.refSeconds.toFixed(3)} s reference, ${lr.verified ? "PASS" : "FAIL"}\n`);

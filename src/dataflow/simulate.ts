@@ -114,6 +114,11 @@ export interface SimulatorStats {
    * JavaScript), by kernel (src/pe-array/wave-kernels.ts). Empty when none ran.
    */
   readonly wasmWaves: Readonly<Partial<Record<WaveKernelName, number>>>;
+  /**
+   * Pieces of waves run in pieces (register writes arrive mid-wave, e.g. streamed operands)
+   * whose whole rows the WebAssembly kernels ran, by kernel. Empty when none ran.
+   */
+  readonly wasmPieces: Readonly<Partial<Record<WaveKernelName, number>>>;
 }
 
 const TENSORS: readonly TensorName[] = ["input", "weight", "output"];
@@ -284,6 +289,11 @@ export function simulate(options: SimulateOptions): SimulationResult {
     boundaries: { dram: report(traffic.dram.total, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) },
     wallMs: performance.now() - t0,
     referenceMs,
-    simulator: { engineSteps: run.steps, ...seq.planStats(), wasmWaves: pe.kernels ? Object.fromEntries(Object.entries(pe.kernels.calls).filter(([, n]) => n > 0)) : {} },
+    simulator: { engineSteps: run.steps, ...seq.planStats(), wasmWaves: ranKernels(pe.kernels?.calls), wasmPieces: ranKernels(pe.kernels?.pieces) },
   };
+}
+
+/** The kernels that ran, with their counts. */
+function ranKernels(calls: Readonly<Record<WaveKernelName, number>> | undefined): Partial<Record<WaveKernelName, number>> {
+  return calls ? Object.fromEntries(Object.entries(calls).filter(([, n]) => n > 0)) : {};
 }

@@ -231,8 +231,9 @@ export interface PeArrayOptions {
   /** Counter prefix of the register files. Default `rf`. */
   readonly rfName?: string;
   /**
-   * Run whole unchecked waves with the WebAssembly kernels ({@link WaveKernels}) where the
-   * platform has them. Default true; false runs every wave in JavaScript (the same values).
+   * Run unchecked fast-mode waves, whole or in pieces, with the WebAssembly kernels
+   * ({@link WaveKernels}) where the platform has them. Default true; false runs every wave in
+   * JavaScript (the same values).
    */
   readonly wasm?: boolean;
 }
@@ -501,12 +502,23 @@ export class PeArray extends Component {
         // between); a wave run in pieces keeps the mapping's order, so every MAC sees the
         // registers of its own cycle.
         const whole = part.executed === 0 && target === part.cw.macs;
-        if (!(whole && this.kernels?.run(part.cw, this.rf, this.spec.cols))) {
-          runWave(part.cw, this.rf, this.spec.cols, part.executed, target, whole ? part.cw.exec : part.cw.order);
+        if (whole) {
+          if (!this.kernels?.run(part.cw, this.rf, this.spec.cols)) runWave(part.cw, this.rf, this.spec.cols, 0, target, part.cw.exec);
+        } else {
+          this.executePiece(part.cw, part.executed, target);
         }
       }
       part.executed = target;
     }
+  }
+
+  /**
+   * MACs [t0, t1) of a wave's mapping order (unchecked): in fast mode in the WebAssembly kernels
+   * when they take the piece, else (and always in reference mode, which runs every wave one
+   * issue cycle at a time and stays the JavaScript oracle) in JavaScript.
+   */
+  private executePiece(cw: CompiledWave, t0: number, t1: number): void {
+    if (this.eager || !this.kernels?.runPiece(cw, cw.order, t0, t1, this.rf, this.spec.cols)) runWave(cw, this.rf, this.spec.cols, t0, t1, cw.order);
   }
 
   /** Runs the MACs of the active wave's issue cycles before `cycle`. */

@@ -34,7 +34,7 @@
  */
 import { InvariantError } from "../core/index.js";
 import type { RegFile } from "../memory/regfile.js";
-import type { CompiledWave } from "./wave.js";
+import type { CompiledWave, RowNest } from "./wave.js";
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
 interface WasmApi {
@@ -282,7 +282,7 @@ export class WaveKernels {
   private readonly scratch: Int32Array;
   private readonly scratchBytes: number;
   private readonly scratchWords: number;
-  private readonly rowTables = new WeakMap<CompiledWave, Int32Array>();
+  private readonly rowTables = new WeakMap<RowNest, Int32Array>();
 
   private constructor(api: WasmApi, module: object, rfWords: number, scratchWords: number) {
     this.rfBytes = rfWords * 4;
@@ -315,19 +315,86 @@ export class WaveKernels {
   /**
    * Runs a whole wave (every MAC, in {@link CompiledWave.exec}'s order) on `rf`, which must live
    * in {@link buffer}. Returns false, having done nothing, when the wave's tables do not fit the
-   * scratch (the caller then runs the JavaScript kernel).
+   * scratch (the caller then runs the JavaScript kernel). Counted in {@link calls}.
    * @throws InvariantError when `rf` does not live in this memory, below the scratch.
    */
   run(cw: CompiledWave, rf: RegFile, arrayCols: number): boolean {
+    const order = cw.exec;
+    const nRows = order.rowIn.length;
+    const k = this.pesTable(cw, rf, arrayCols);
+    if (k < 0 || k + 3 * nRows > this.scratchWords) return false;
+    this.scratch.set(this.rowTable(order), k);
+    const name = kernelFor(order.si, order.sw, order.sp);
+    this.calls[name]++;
+    const pesPtr = this.scratchBytes;
+    this.kernels[name](pesPtr, k / 3, pesPtr + 4 * k, nRows, order.inner, cw.wave.inputZero ?? 0, cw.wave.weightZero ?? 0, order.si * 4, order.sw * 4, order.sp * 4);
+    return true;
+  }
+
+  /**
+   * Runs MACs `[t0, t1)` of `order` (`cw.order`, the mapping's) in every PE of the wave: the
+   * piece of a wave run in pieces between register writes. Partial rows at either end run as
+   * rows of their own, shorter length. Within one piece nothing changes the operands, and the
+   * int32 sums wrap modulo 2^32 whatever the order, so the kernels leave the same registers as
+   * the JavaScript kernel's MACs in `order`. Counted in {@link pieces}. Returns false, having
+   * done nothing, when the tables do not fit the scratch.
+   * @throws InvariantError when `rf` does not live in this memory, below the scratch, or the
+   *   range is not within the nest.
+   */
+  runPiece(cw: CompiledWave, order: RowNest, t0: number, t1: number, rf: RegFile, arrayCols: number): boolean {
+    const inner = order.inner;
+    const total = order.rowIn.length;
+    if (!Number.isInteger(t0) || !Number.isInteger(t1) || t0 < 0 || t1 > total * inner || t0 >= t1) throw new InvariantError("pe", `wave MACs [${t0}, ${t1}) are not a piece of a ${total * inner}-MAC nest`);
+    const k = this.pesTable(cw, rf, arrayCols);
+    if (k < 0 || k + 3 * (Math.floor(t1 / inner) - Math.ceil(t0 / inner)) + 6 > this.scratchWords) return false;
+    const name = kernelFor(order.si, order.sw, order.sp);
+    const call = this.kernels[name];
+    const s = this.scratch;
+    const nPes = k / 3;
+    const pesPtr = this.scratchBytes;
+    const rowsPtr = pesPtr + 4 * k;
+    const zx = cw.wave.inputZero ?? 0;
+    const zw = cw.wave.weightZero ?? 0;
+    const partial = (r: number, from: number, n: number): void => {
+      s[k] = (order.rowIn[r]! + from * order.si) * 4;
+      s[k + 1] = (order.rowW[r]! + from * order.sw) * 4;
+      s[k + 2] = (order.rowPs[r]! + from * order.sp) * 4;
+      call(pesPtr, nPes, rowsPtr, 1, n, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
+    };
+    let t = t0;
+    const head = t0 % inner;
+    if (head !== 0) {
+      const n = Math.min(t1, t0 - head + inner) - t0;
+      partial(Math.floor(t0 / inner), head, n);
+      t += n;
+    }
+    const r0 = t / inner;
+    const r1 = Math.floor(t1 / inner);
+    if (r1 > r0) {
+      s.set(this.rowTable(order).subarray(3 * r0, 3 * r1), k);
+      call(pesPtr, nPes, rowsPtr, r1 - r0, inner, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
+      t = r1 * inner;
+    }
+    if (t < t1) partial(t / inner, 0, t1 - t);
+    this.pieces[name]++;
+    return true;
+  }
+
+  /** Wave pieces ({@link runPiece}) run, by kernel. */
+  readonly pieces: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0 };
+
+  /**
+   * Writes the wave's PEs' partition addresses (bytes: input, weight, psum per PE) at the start
+   * of the scratch; returns the words written, or -1 when they do not fit.
+   * @throws InvariantError when `rf` does not live in this memory, below the scratch.
+   */
+  private pesTable(cw: CompiledWave, rf: RegFile, arrayCols: number): number {
     const last = rf.data.psum;
     if (rf.data.input.buffer !== this.buffer || last.byteOffset + last.byteLength > this.rfBytes) {
       throw new InvariantError("pe", "the wave kernels need the register file in their memory, below their scratch (RegFile storage: WaveKernels.buffer)");
     }
-    const order = cw.exec;
-    const nRows = order.rowIn.length;
     const { pes } = cw.wave;
-    const nPes = pes.rows * pes.cols;
-    if (3 * (nPes + nRows) > this.scratchWords) return false;
+    if (3 * pes.rows * pes.cols > this.scratchWords) return -1;
     const s = this.scratch;
     const ib = rf.data.input.byteOffset;
     const wb = rf.data.weight.byteOffset;
@@ -344,22 +411,23 @@ export class WaveKernels {
         s[k++] = pb + p * Ep;
       }
     }
-    let rows = this.rowTables.get(cw);
+    return k;
+  }
+
+  /** The rows of `order` as byte addresses (input, weight, psum per row), cached per nest. */
+  private rowTable(order: RowNest): Int32Array {
+    let rows = this.rowTables.get(order);
     if (!rows) {
-      rows = new Int32Array(3 * nRows);
-      for (let r = 0; r < nRows; r++) {
+      const total = order.rowIn.length;
+      rows = new Int32Array(3 * total);
+      for (let r = 0; r < total; r++) {
         rows[3 * r] = order.rowIn[r]! * 4;
         rows[3 * r + 1] = order.rowW[r]! * 4;
         rows[3 * r + 2] = order.rowPs[r]! * 4;
       }
-      this.rowTables.set(cw, rows);
+      this.rowTables.set(order, rows);
     }
-    s.set(rows, k);
-    const name = kernelFor(order.si, order.sw, order.sp);
-    this.calls[name]++;
-    const pesPtr = this.scratchBytes;
-    this.kernels[name](pesPtr, nPes, pesPtr + 4 * k, nRows, order.inner, cw.wave.inputZero ?? 0, cw.wave.weightZero ?? 0, order.si * 4, order.sw * 4, order.sp * 4);
-    return true;
+    return rows;
   }
 }
 

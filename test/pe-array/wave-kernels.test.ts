@@ -9,22 +9,27 @@ const SPEC = { readPorts: 2, writePorts: 1 };
 /** Entries a stream touches, offset included: offset + sum of (count - 1) * stride, plus one. */
 const need = (loops: readonly number[], offset: number, strides: readonly number[]) => offset + loops.reduce((a, n, d) => a + (n - 1) * strides[d]!, 0) + 1;
 
-/**
- * Runs `wave` whole on an array of `rows x cols` PEs twice from the same register contents: with
- * the WebAssembly kernels and with the JavaScript kernel in the mapping's order. Returns both
- * psum partitions and the kernel that ran.
- */
-function both(wave: MacWave, rows: number, cols: number, slack: number, fillSeed: number, extremes: boolean) {
+/** Kernels, a register file in their memory and a plain one, sized for `wave` plus `slack` entries. */
+function twoRegFiles(wave: MacWave, pes: number, slack: number) {
   const entries = {
     inputEntries: need(wave.loops, wave.input.offset, wave.input.strides) + slack,
     weightEntries: need(wave.loops, wave.weight.offset, wave.weight.strides) + slack,
     psumEntries: need(wave.loops, wave.psum.offset, wave.psum.strides) + slack,
     ...SPEC,
   };
-  const pes = rows * cols;
   const kernels = WaveKernels.create(RegFile.words(entries, pes))!;
   const wasmRf = new RegFile(new CounterRegistry(), "rf", entries, pes, false, kernels.buffer);
   const jsRf = new RegFile(new CounterRegistry(), "rf", entries, pes, false);
+  return { kernels, wasmRf, jsRf };
+}
+
+/**
+ * Runs `wave` whole on an array of `rows x cols` PEs twice from the same register contents: with
+ * the WebAssembly kernels and with the JavaScript kernel in the mapping's order. Returns both
+ * psum partitions and the kernel that ran.
+ */
+function both(wave: MacWave, rows: number, cols: number, slack: number, fillSeed: number, extremes: boolean) {
+  const { kernels, wasmRf, jsRf } = twoRegFiles(wave, rows * cols, slack);
   let s = fillSeed >>> 0;
   const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0);
   for (const part of ["input", "weight", "psum"] as const) {
@@ -45,45 +50,109 @@ function both(wave: MacWave, rows: number, cols: number, slack: number, fillSeed
   return { ran, name, wasm: wasmRf.data.psum, js: jsRf.data.psum, before, kernels };
 }
 
+/** Random waves on small arrays: every kernel's stride pattern, odd lengths, zero points, sub-rectangles. */
+function randomWaves() {
+  const stride = fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 5 }));
+  return fc
+    .record({
+      depth: fc.integer({ min: 1, max: 4 }),
+      loops: fc.array(fc.integer({ min: 1, max: 11 }), { minLength: 4, maxLength: 4 }),
+      si: fc.array(stride, { minLength: 4, maxLength: 4 }),
+      sw: fc.array(stride, { minLength: 4, maxLength: 4 }),
+      sp: fc.array(stride, { minLength: 4, maxLength: 4 }),
+      offsets: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3)),
+      zi: fc.integer({ min: -128, max: 255 }),
+      zw: fc.integer({ min: -128, max: 127 }),
+      rows: fc.integer({ min: 1, max: 3 }),
+      cols: fc.integer({ min: 1, max: 4 }),
+      rect: fc.tuple(fc.nat(2), fc.nat(3), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 })),
+      slack: fc.nat(3),
+      seed: fc.nat(),
+    })
+    .map((a) => {
+      const d = a.depth;
+      const rows = Math.max(a.rows, a.rect[0] + 1);
+      const cols = Math.max(a.cols, a.rect[1] + 1);
+      const pes = { row0: a.rect[0], col0: a.rect[1], rows: Math.min(a.rect[2], rows - a.rect[0]), cols: Math.min(a.rect[3], cols - a.rect[1]) };
+      const wave: MacWave = {
+        pes,
+        loops: a.loops.slice(0, d),
+        input: { offset: a.offsets[0], strides: a.si.slice(0, d) },
+        weight: { offset: a.offsets[1], strides: a.sw.slice(0, d) },
+        psum: { offset: a.offsets[2], strides: a.sp.slice(0, d) },
+        inputZero: a.zi,
+        weightZero: a.zw,
+      };
+      return { wave, rows, cols, slack: a.slack, seed: a.seed };
+    });
+}
+
 describe("WebAssembly wave kernels", () => {
+  it("run a wave in pieces (partial rows at either end), with register writes between them, exactly as the JavaScript kernel in the mapping's order", () => {
+    const seen = Object.fromEntries(WAVE_KERNEL_NAMES.map((n) => [n, 0])) as Record<WaveKernelName, number>;
+    let partialRows = 0;
+    let tailOfOne = 0;
+    fc.assert(
+      fc.property(randomWaves(), fc.nat(), fc.nat(), ({ wave, rows, cols, slack, seed }, cutSeed, writeSeed) => {
+        const { kernels, wasmRf, jsRf } = twoRegFiles(wave, rows * cols, slack);
+        let st = seed >>> 0;
+        const next = () => (st = (Math.imul(st, 1103515245) + 12345) >>> 0);
+        const write = (part: "input" | "weight" | "psum", all: boolean) => {
+          const d = wasmRf.data[part];
+          for (let k = 0; k < d.length; k++) {
+            if (!all && next() % 3 !== 0) continue;
+            d[k] = part === "psum" ? next() | 0 : (next() >>> 16) - 32768;
+            jsRf.data[part][k] = d[k]!;
+          }
+        };
+        for (const part of ["input", "weight", "psum"] as const) write(part, true);
+        const cwWasm = compileWave("pe", wave, wasmRf, false);
+        const cwJs = compileWave("pe", wave, jsRf, false);
+        const macs = cwWasm.macs;
+        // Pieces of 1 to 2 rows' worth of MACs: they start and end anywhere in a row.
+        const inner = cwWasm.order.inner;
+        const bounds = [0];
+        st = cutSeed >>> 0;
+        while (bounds[bounds.length - 1]! < macs) bounds.push(Math.min(macs, bounds[bounds.length - 1]! + 1 + (next() % (2 * inner))));
+        st = writeSeed >>> 0;
+        for (let k = 0; k + 1 < bounds.length; k++) {
+          const [t0, t1] = [bounds[k]!, bounds[k + 1]!];
+          if (t0 % inner !== 0) partialRows++;
+          if (t1 % inner === 1 && t1 - t0 > 1) tailOfOne++;
+          expect(kernels.runPiece(cwWasm, cwWasm.order, t0, t1, wasmRf, cols)).toBe(true);
+          runWave(cwJs, jsRf, cols, t0, t1, cwJs.order);
+          // A register write between pieces (streamed operands arrive mid-wave).
+          write(k % 2 === 0 ? "input" : "weight", false);
+        }
+        const name = kernelFor(cwWasm.order.si, cwWasm.order.sw, cwWasm.order.sp);
+        expect(kernels.pieces[name]).toBe(bounds.length - 1);
+        seen[name]++;
+        expect([...wasmRf.data.psum]).toEqual([...jsRf.data.psum]);
+      }),
+      { numRuns: 500, seed: 11 },
+    );
+    for (const n of WAVE_KERNEL_NAMES) expect(seen[n], n).toBeGreaterThan(5);
+    expect(partialRows).toBeGreaterThan(1000);
+    expect(tailOfOne).toBeGreaterThan(100);
+  });
+
+  it("refuse a piece outside the nest", () => {
+    const entries = { inputEntries: 8, weightEntries: 8, psumEntries: 8, ...SPEC };
+    const kernels = WaveKernels.create(RegFile.words(entries, 1))!;
+    const rf = new RegFile(new CounterRegistry(), "rf", entries, 1, false, kernels.buffer);
+    const wave: MacWave = { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [2, 3], input: { offset: 0, strides: [3, 1] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } };
+    const cw = compileWave("pe", wave, rf, false);
+    expect(() => kernels.runPiece(cw, cw.order, 0, 7, rf, 1)).toThrow(/not a piece of a 6-MAC nest/);
+    expect(() => kernels.runPiece(cw, cw.order, 3, 3, rf, 1)).toThrow(/not a piece/);
+    expect(kernels.runPiece(cw, cw.order, 1, 5, rf, 1)).toBe(true);
+  });
+
   it("are available on this platform (Node 20 has WebAssembly with SIMD)", () => {
     expect(WaveKernels.available()).toBe(true);
   });
 
   it("leave exactly the JavaScript kernel's partial sums on random waves, every kernel", () => {
-    const stride = fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 5 }));
-    const arb = fc
-      .record({
-        depth: fc.integer({ min: 1, max: 4 }),
-        loops: fc.array(fc.integer({ min: 1, max: 11 }), { minLength: 4, maxLength: 4 }),
-        si: fc.array(stride, { minLength: 4, maxLength: 4 }),
-        sw: fc.array(stride, { minLength: 4, maxLength: 4 }),
-        sp: fc.array(stride, { minLength: 4, maxLength: 4 }),
-        offsets: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3)),
-        zi: fc.integer({ min: -128, max: 255 }),
-        zw: fc.integer({ min: -128, max: 127 }),
-        rows: fc.integer({ min: 1, max: 3 }),
-        cols: fc.integer({ min: 1, max: 4 }),
-        rect: fc.tuple(fc.nat(2), fc.nat(3), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 })),
-        slack: fc.nat(3),
-        seed: fc.nat(),
-      })
-      .map((a) => {
-        const d = a.depth;
-        const rows = Math.max(a.rows, a.rect[0] + 1);
-        const cols = Math.max(a.cols, a.rect[1] + 1);
-        const pes = { row0: a.rect[0], col0: a.rect[1], rows: Math.min(a.rect[2], rows - a.rect[0]), cols: Math.min(a.rect[3], cols - a.rect[1]) };
-        const wave: MacWave = {
-          pes,
-          loops: a.loops.slice(0, d),
-          input: { offset: a.offsets[0], strides: a.si.slice(0, d) },
-          weight: { offset: a.offsets[1], strides: a.sw.slice(0, d) },
-          psum: { offset: a.offsets[2], strides: a.sp.slice(0, d) },
-          inputZero: a.zi,
-          weightZero: a.zw,
-        };
-        return { wave, rows, cols, slack: a.slack, seed: a.seed };
-      });
+    const arb = randomWaves();
     const seen = Object.fromEntries(WAVE_KERNEL_NAMES.map((n) => [n, 0])) as Record<WaveKernelName, number>;
     fc.assert(
       fc.property(arb, ({ wave, rows, cols, slack, seed }) => {

@@ -658,9 +658,6 @@ export class PeArray extends Component {
     const alongRows = l.dir === "north" || l.dir === "south";
     const lineLen = alongRows ? l.pes.rows : l.pes.cols;
     const lines = alongRows ? l.pes.cols : l.pes.rows;
-    const buf = new Int32Array(n);
-    const own = new Int32Array(n);
-    const tbuf = this.engine.checked ? new Float64Array(n) : undefined;
     const towardsStart = l.dir === "north" || l.dir === "west";
     if (!this.engine.checked) {
       // The same hops in the same order, each box checked and compiled once.
@@ -678,6 +675,9 @@ export class PeArray extends Component {
       this.rf.reduceMany(l.part, l.box, from, to, k);
       return;
     }
+    const buf = new Int32Array(n);
+    const own = new Int32Array(n);
+    const tbuf = this.engine.checked ? new Float64Array(n) : undefined;
     for (let line = 0; line < lines; line++) {
       for (let step = 0; step < lineLen - 1; step++) {
         // position along the line of the sender, counted from the far end

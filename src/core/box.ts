@@ -260,8 +260,8 @@ interface MemoEntry<V> {
   readonly value: V;
 }
 
-/** Whether two lists of numbers (shapes, strides) are equal, element by element. */
-export function sameNumbers(x: readonly number[], y: readonly number[]): boolean {
+/** Whether two lists of numbers (shapes, strides, signatures) are equal, element by element. */
+export function sameNumbers(x: ArrayLike<number>, y: ArrayLike<number>): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;

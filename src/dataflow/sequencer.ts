@@ -1416,7 +1416,6 @@ class Program {
     gbufHalf: { readonly input: number; readonly weight: number },
     anchor: PlanAnchor,
   ): IterationPlan {
-    const reId = (q: Req): Req => ({ to: q.to, msg: { ...q.msg, id: this.id() } }) as Req;
     const { input: xr, weight: wr } = this.gbufRegions;
     const shift = this.readShift(t.anchor, anchor);
     const moved = (b: Box, by: number): Box => (by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides });
@@ -1428,7 +1427,7 @@ class Program {
         throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
       }
       if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, id: this.id(), box: moved(q.msg.box, q.msg.tensor === this.hw.x ? shift.input : shift.weight) } };
-      return reId(q);
+      return this.reId(q);
     });
     const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, send: d.send }));
     if (spans && t.spanGroups) {
@@ -1438,8 +1437,13 @@ class Program {
       }
     }
     this.countMacs(t.macs);
-    const split = t.psumFills ? { psumFills: t.psumFills.map(reId), operandFills: t.operandFills!.map(reId) } : {};
-    return { drains, reads, after, direct: t.direct.map(reId), moves: t.moves.map(reId), waves: t.waves.map(reId), ...split };
+    const split = t.psumFills ? { psumFills: t.psumFills.map((q) => this.reId(q)), operandFills: t.operandFills!.map((q) => this.reId(q)) } : {};
+    return { drains, reads, after, direct: t.direct.map((q) => this.reId(q)), moves: t.moves.map((q) => this.reId(q)), waves: t.waves.map((q) => this.reId(q)), ...split };
+  }
+
+  /** A planned request again, with a fresh transaction id. */
+  private reId(q: Req): Req {
+    return { to: q.to, msg: { ...q.msg, id: this.id() } } as Req;
   }
 
   private iterations = 0;
@@ -2246,9 +2250,7 @@ class Program {
     // an iteration that drains like the last one reuses its plan with fresh ids.
     const sig = this.linkSignature(entries);
     const last = this.lastLinks;
-    if (last && last.sig.length === sig.length && last.sig.every((v, i) => v === sig[i])) {
-      return { links: last.links.map((q) => ({ to: q.to, msg: { ...q.msg, id: this.id() } }) as Req), kept: Array.from(last.kept, (i) => entries[i]!) };
-    }
+    if (last && sameNumbers(last.sig, sig)) return { links: last.links.map((q) => this.reId(q)), kept: Array.from(last.kept, (i) => entries[i]!) };
     const plan = this.planLinkReductions(entries);
     const at = new Map<DrainEntry, number>();
     entries.forEach((e, i) => at.set(e, i));

@@ -115,8 +115,8 @@ export interface SimulatorStats {
    */
   readonly wasmWaves: Readonly<Partial<Record<WaveKernelName, number>>>;
   /**
-   * Pieces of waves run in pieces (register writes arrive mid-wave, e.g. streamed operands)
-   * whose whole rows the WebAssembly kernels ran, by kernel. Empty when none ran.
+   * Pieces of waves run in pieces (register writes arrive mid-wave, e.g. streamed operands) that
+   * the WebAssembly kernels ran, by kernel (unchecked fast runs). Empty when none ran.
    */
   readonly wasmPieces: Readonly<Partial<Record<WaveKernelName, number>>>;
 }

@@ -315,8 +315,8 @@ export class PeArray extends Component {
   private readonly eager: boolean;
   /** Per-PE scratch: PE lists and offsets of bulk register-file operations, wave ownership (checkDisjoint). */
   private readonly scratch: { readonly pes: Int32Array; readonly from: Int32Array; readonly owner: Int32Array };
-  /** Per-PE scratch of unchecked link operations: senders, receivers, payload offsets. */
-  private readonly linkScratch: { readonly a: Int32Array; readonly b: Int32Array; readonly c: Int32Array };
+  /** Per-PE scratch of unchecked link operations: senders and receivers (one pair per shift or hop). */
+  private readonly linkScratch: { readonly from: Int32Array; readonly to: Int32Array };
 
   constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: PeArrayOptions = {}) {
     super(engine, options.name ?? "pe");
@@ -330,7 +330,7 @@ export class PeArray extends Component {
     this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
     this.eager = engine.mode === "reference";
     this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size), owner: new Int32Array(this.size) };
-    this.linkScratch = { a: new Int32Array(this.size), b: new Int32Array(this.size), c: new Int32Array(this.size) };
+    this.linkScratch = { from: new Int32Array(this.size), to: new Int32Array(this.size) };
     this.cmd = this.inPort<PeArrayCommand>("cmd");
     this.done = this.outPort<PeArrayDone>("done");
     this.fromNoc = this.inPort<NocToPe>("fromNoc");
@@ -625,17 +625,17 @@ export class PeArray extends Component {
       if (!this.engine.checked) {
         // Every sender's words first, then every receiver's (the same reads and writes as below,
         // each box checked and compiled once).
-        const { a: senders, b: receivers, c: at } = this.linkScratch;
-        let k = 0;
-        this.forEachPe(l.pes, (p) => {
-          senders[k] = p;
-          receivers[k] = p + dr * cols + dc;
+        const senders = this.scratch.pes;
+        const count = this.listPes(l.pes);
+        const { to: receivers } = this.linkScratch;
+        const at = this.scratch.from;
+        for (let k = 0; k < count; k++) {
+          receivers[k] = senders[k]! + dr * cols + dc;
           at[k] = k * n;
-          k++;
-        });
+        }
         const data = new Int32Array(total);
-        this.rf.readMany(l.part, l.src, data, senders, k);
-        this.rf.writeMany(l.part, l.dst, { data }, n, receivers, at, k);
+        this.rf.readMany(l.part, l.src, data, senders, count);
+        this.rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
         return;
       }
       const data = new Int32Array(total);
@@ -661,7 +661,7 @@ export class PeArray extends Component {
     const towardsStart = l.dir === "north" || l.dir === "west";
     if (!this.engine.checked) {
       // The same hops in the same order, each box checked and compiled once.
-      const { a: from, b: to } = this.linkScratch;
+      const { from, to } = this.linkScratch;
       let k = 0;
       for (let line = 0; line < lines; line++) {
         for (let step = 0; step < lineLen - 1; step++) {

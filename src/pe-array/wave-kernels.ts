@@ -1,6 +1,7 @@
 /**
- * The MAC-wave kernels in WebAssembly: the fast mode's path for whole unchecked waves, in place
- * of the JavaScript {@link runWave} (18x faster on bench/pe-array.bench.ts's wave, side by side).
+ * The MAC-wave kernels in WebAssembly: the fast mode's path for unchecked waves, whole or in
+ * pieces, in place of the JavaScript {@link runWave} (18x faster on bench/pe-array.bench.ts's
+ * wave, side by side).
  *
  * Why WebAssembly: a JavaScript MAC `(psum + (x - zx) * (w - zw)) | 0` computes in doubles and
  * wraps at the end; WebAssembly's i32 arithmetic wraps at every step, which is the same result
@@ -319,15 +320,9 @@ export class WaveKernels {
    * @throws InvariantError when `rf` does not live in this memory, below the scratch.
    */
   run(cw: CompiledWave, rf: RegFile, arrayCols: number): boolean {
-    const order = cw.exec;
-    const nRows = order.rowIn.length;
-    const k = this.pesTable(cw, rf, arrayCols);
-    if (k < 0 || k + 3 * nRows > this.scratchWords) return false;
-    this.scratch.set(this.rowTable(order), k);
-    const name = kernelFor(order.si, order.sw, order.sp);
+    const name = this.runRange(cw, cw.exec, 0, cw.macs, rf, arrayCols);
+    if (name === undefined) return false;
     this.calls[name]++;
-    const pesPtr = this.scratchBytes;
-    this.kernels[name](pesPtr, k / 3, pesPtr + 4 * k, nRows, order.inner, cw.wave.inputZero ?? 0, cw.wave.weightZero ?? 0, order.si * 4, order.sw * 4, order.sp * 4);
     return true;
   }
 
@@ -342,11 +337,24 @@ export class WaveKernels {
    *   range is not within the nest.
    */
   runPiece(cw: CompiledWave, order: RowNest, t0: number, t1: number, rf: RegFile, arrayCols: number): boolean {
+    const name = this.runRange(cw, order, t0, t1, rf, arrayCols);
+    if (name === undefined) return false;
+    this.pieces[name]++;
+    return true;
+  }
+
+  /**
+   * MACs `[t0, t1)` of `order` in every PE of the wave: the whole rows in one call, a partial row
+   * at either end in a call of its own. Returns the kernel that ran, or undefined, having done
+   * nothing, when the PE and row tables do not fit the scratch.
+   */
+  private runRange(cw: CompiledWave, order: RowNest, t0: number, t1: number, rf: RegFile, arrayCols: number): WaveKernelName | undefined {
     const inner = order.inner;
     const total = order.rowIn.length;
     if (!Number.isInteger(t0) || !Number.isInteger(t1) || t0 < 0 || t1 > total * inner || t0 >= t1) throw new InvariantError("pe", `wave MACs [${t0}, ${t1}) are not a piece of a ${total * inner}-MAC nest`);
     const k = this.pesTable(cw, rf, arrayCols);
-    if (k < 0 || k + 3 * (Math.floor(t1 / inner) - Math.ceil(t0 / inner)) + 6 > this.scratchWords) return false;
+    // Row slots: one per whole row, at least one (a partial row's).
+    if (k < 0 || k + 3 * Math.max(1, Math.floor(t1 / inner) - Math.ceil(t0 / inner)) > this.scratchWords) return undefined;
     const name = kernelFor(order.si, order.sw, order.sp);
     const call = this.kernels[name];
     const s = this.scratch;
@@ -371,13 +379,13 @@ export class WaveKernels {
     const r0 = t / inner;
     const r1 = Math.floor(t1 / inner);
     if (r1 > r0) {
-      s.set(this.rowTable(order).subarray(3 * r0, 3 * r1), k);
+      const rows = this.rowTable(order);
+      s.set(r1 - r0 === total ? rows : rows.subarray(3 * r0, 3 * r1), k);
       call(pesPtr, nPes, rowsPtr, r1 - r0, inner, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
       t = r1 * inner;
     }
     if (t < t1) partial(t / inner, 0, t1 - t);
-    this.pieces[name]++;
-    return true;
+    return name;
   }
 
   /** Wave pieces ({@link runPiece}) run, by kernel. */

@@ -348,6 +348,7 @@ describe("PeArray neighbour links, unchecked (bulk register-file path) against a
     const h = arrayOnly("fast", false, array, rf);
     const init = start(part, entries);
     h.s.send(h.noc, { op: "write", part, pes: h.pe.all(), box: { shape: [entries], offset: 0, strides: [1] }, payload: { data: init }, perPe: true });
+    // (a link with its own `pes`, a shift's, overrides the rectangle)
     h.s.send(h.noc, { op: "link", link: { part, pes: rect, ...link } as never }, 1);
     const before = h.e.counters.values();
     h.e.run({ maxCycles: 100 });
@@ -388,24 +389,13 @@ describe("PeArray neighbour links, unchecked (bulk register-file path) against a
     const [dr, dc] = steps[dir];
     const shifted = { row0: rect.row0 - Math.max(0, dr), col0: rect.col0 - Math.max(0, dc), rows: rect.rows, cols: rect.cols };
     const dst = { shape: [6], offset: 6, strides: [1] };
-    const r = (() => {
-      const entries = rf.inputEntries;
-      const h = arrayOnly("fast", false, array, rf);
-      const init = start("input", entries);
-      h.s.send(h.noc, { op: "write", part: "input", pes: h.pe.all(), box: { shape: [entries], offset: 0, strides: [1] }, payload: { data: init }, perPe: true });
-      h.s.send(h.noc, { op: "link", link: { kind: "shift", part: "input", pes: shifted, dir, src: box, dst } }, 1);
-      h.e.run({ maxCycles: 100 });
-      const got: number[][] = [];
-      for (let p = 0; p < size; p++) got.push(Array.from(h.pe.pe(Math.floor(p / array.cols), p % array.cols).contents("input")));
-      const want: number[][] = [];
-      for (let p = 0; p < size; p++) want.push(Array.from(init.subarray(p * entries, (p + 1) * entries)));
-      return { got, want, init, reads: h.e.counters.value("rf.read.input"), writes: h.e.counters.value("rf.write.input") - size * entries };
-    })();
+    const r = run("input", { kind: "shift", pes: shifted, dir, src: box, dst });
+    const init = r.want.map((words) => words.slice());
     for (let i = 0; i < shifted.rows; i++)
       for (let j = 0; j < shifted.cols; j++) {
         const from = (shifted.row0 + i) * array.cols + shifted.col0 + j;
         const to = from + dr * array.cols + dc;
-        idx.forEach((e, q) => (r.want[to]![6 + q] = r.init[from * rf.inputEntries + e]!));
+        idx.forEach((e, q) => (r.want[to]![6 + q] = init[from]![e]!));
       }
     expect(r.got).toEqual(r.want);
     expect(r.reads).toBe(idx.length * 9);

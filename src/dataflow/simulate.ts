@@ -19,7 +19,7 @@ import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal, RF_ENTRY_FIELDS } from "./legality.js";
 import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
-import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer.js";
+import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -155,7 +155,7 @@ function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): ArchSpec["
   const rf = { ...arch.rf };
   for (const t of TENSORS) {
     if (!m.rf.stream[t]) continue;
-    // Outputs: two halves, one draining while the next wave fills the other (sequencer.ts).
+    // Outputs: two halves, one draining while the next wave fills the other (sequencer/program.ts).
     const need = tileFootprint(m, layer, "rf", t) * (t === "output" || m.rf.doubleBuffer ? 2 : 1);
     rf[RF_ENTRY_FIELDS[t]] = Math.max(rf[RF_ENTRY_FIELDS[t]], need);
   }
@@ -225,7 +225,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
           for (let ww = 0; ww < W; ww++) xTags[i++] = tagOf(TAG_SPACE.input, ((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]);
   }
   const xt = dram.load("x", "input", ops.x, xTags ? { tags: xTags } : {});
-  // Weights sit in DRAM in the order the dataflow streams them (sequencer.ts, WeightLayout).
+  // Weights sit in DRAM in the order the dataflow streams them (sequencer/layout.ts, WeightLayout).
   const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), checked);
   const wt = dram.load("w", "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)) } : {});
   const yt = dram.allocate("y", "output", "int32", shape.outputElements);

@@ -4,7 +4,7 @@
  * candidate mappings with it (dataflows/common.ts); a test checks it against the simulated
  * counters.
  *
- * The conventions are the Sequencer's (sequencer.ts header, docs/counting.md):
+ * The conventions are the Sequencer's (src/dataflow/sequencer/component.ts header, docs/counting.md):
  * - A tensor's tile at a storage level is identified by its start along the tensor's dimensions
  *   (input: N, G, C, P, Q, R, S; weight: G, K, C, R, S; output: N, G, K, P, Q). It is fetched
  *   again whenever that start changes between consecutive iterations of the loops above the level:

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { layoutWeights } from "../../src/dataflow/sequencer.js";
+import { layoutWeights } from "../../src/dataflow/sequencer/index.js";
 import { convLayer, convShape } from "../../src/workload/layer.js";
 
 describe("layoutWeights", () => {

@@ -1,0 +1,140 @@
+/**
+ * The accumulate pass: drained sums go into the GBuf output tile (or DRAM when the GBuf bypasses
+ * outputs), added to what is there with a read-modify-write; an output tile leaving the GBuf is
+ * written to DRAM, added to what DRAM holds for it.
+ */
+import { InvariantError, sameNumbers, type Box, type Payload, type WordArray } from "../../core/index.js";
+import type { SeqContext } from "./context.js";
+import { step, type Executor, type Steps } from "./executor.js";
+import { TAG_SPACE } from "./layout.js";
+import { mergeGrid } from "./transfer.js";
+import { G, K, N, P, Q, type OutTile, type OutputTile, type Req, type TileCoords } from "./types.js";
+
+/** Adds drained sums into the GBuf output tile, or into DRAM when the GBuf bypasses outputs. */
+export function* accumulate(
+  c: SeqContext, x: Executor,
+  sums: { tile: TileCoords; data: Int32Array; tags: Float64Array | undefined }[],
+  gbufOutput: OutputTile | undefined,
+  gbufHas: Uint8Array | undefined,
+  half: number,
+  dramHas: Uint8Array,
+): Steps {
+  const toGbuf = c.m.gbuf.keep.output;
+  type Expect = OutTile["expect"];
+  const tiles: OutTile[] = [];
+  const ge = c.nest.gbufExtent;
+  const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+  const yStrides = c.yTagStrides();
+  for (const s of sums) {
+    const { start, ext } = s.tile;
+    const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
+    const yOff = c.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
+    const expect = { space: TAG_SPACE.output, offset: yOff, strides: yStrides };
+    let box: Box;
+    let has: number;
+    if (toGbuf) {
+      const gs = gbufOutput!.start;
+      const off = (start[N]! - gs[N]!) * st[0]! + (start[G]! - gs[G]!) * st[1]! + (start[K]! - gs[K]!) * st[2]! + (start[P]! - gs[P]!) * st[3]! + (start[Q]! - gs[Q]!);
+      box = { shape, offset: off, strides: st };
+      has = markHeld(gbufHas!, box);
+    } else {
+      box = { shape, offset: yOff, strides: yStrides };
+      has = markHeld(dramHas, box);
+    }
+    tiles.push({ box, data: s.data, tags: s.tags, has, expect });
+  }
+  // Tiles of one shape and history whose places form a regular grid (the PEs of a drain, one
+  // tile each) go to memory as one request: the drain path delivers them as one stream.
+  const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; has: number; readId: number | undefined; expect: Expect }[] = [];
+  // Grouped by history and shape, groups in order of first appearance (few per drain: a linear
+  // search, no string keys).
+  const groups: (typeof tiles)[] = [];
+  for (const t of tiles) {
+    let g = groups.find((h) => h[0]!.has === t.has && sameNumbers(h[0]!.box.shape, t.box.shape));
+    if (!g) groups.push((g = []));
+    g.push(t);
+  }
+  for (const g of groups) {
+    const merged = g.length > 1 ? mergeGrid(g) : undefined;
+    for (const t of merged ? [merged] : g) plan.push({ ...t, readId: undefined });
+  }
+  const reads: Req[] = [];
+  for (const p of plan) {
+    if (!p.has) continue;
+    p.readId = c.id();
+    const box = p.box;
+    const expect = p.expect;
+    reads.push(
+      toGbuf
+        ? { to: "gbuf", msg: { op: "read", id: p.readId, region: c.gbufRegions.output![half]!, box, ...(c.checked ? { expect } : {}) } }
+        : { to: "dram", msg: { op: "read", id: p.readId, tensor: c.hw.y, box, ...(c.checked ? { expect } : {}) } },
+    );
+  }
+  if (reads.length > 0) yield* x.run(step(toGbuf ? "gbuf" : "dram", reads));
+  const writes: Req[] = [];
+  for (const p of plan) {
+    if (p.readId !== undefined) {
+      const old = x.take(p.readId).data as Int32Array;
+      for (let e = 0; e < p.data.length; e++) p.data[e] = (p.data[e]! + old[e]!) | 0;
+    }
+    const payload: Payload = { data: p.data, ...(p.tags ? { tags: p.tags } : {}) };
+    writes.push(
+      toGbuf
+        ? { to: "gbuf", msg: { op: "write", id: c.id(), region: c.gbufRegions.output![half]!, box: p.box, payload } }
+        : { to: "dram", msg: { op: "write", id: c.id(), tensor: c.hw.y, box: p.box, payload } },
+    );
+  }
+  yield* x.run(step(toGbuf ? "gbuf" : "dram", writes));
+}
+
+/**
+ * Whether the words of `box` in a has-array already hold a partial sum; marks them as holding one.
+ * Every word of a tile shares its history, so a mixed box is a Sequencer bug.
+ */
+export function markHeld(has: Uint8Array, box: Box): number {
+  const shape = box.shape;
+  let first = -1;
+  const idx = new Array<number>(shape.length).fill(0);
+  for (;;) {
+    let a = box.offset;
+    for (let d = 0; d < shape.length; d++) a += idx[d]! * box.strides[d]!;
+    const v = has[a]!;
+    if (first === -1) first = v;
+    else if (v !== first) throw new InvariantError("sequencer", `output words of one tile have different accumulation histories (address ${a})`);
+    has[a] = 1;
+    let d = shape.length - 1;
+    for (; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+    if (d < 0) break;
+  }
+  return first;
+}
+
+/** Writes the GBuf output tile to DRAM, adding what DRAM already holds for it. */
+export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half: number, dramHas: Uint8Array): Steps {
+  const { start, ext } = tile;
+  const ge = c.nest.gbufExtent;
+  const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
+  const gst = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+  const yOff = c.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
+  const expect = { space: TAG_SPACE.output, offset: yOff, strides: c.yTagStrides() };
+  const dbox: Box = { shape, offset: yOff, strides: c.yTagStrides() };
+  const has = markHeld(dramHas, dbox);
+  const rid = c.id();
+  const reads: Req[] = [{ to: "gbuf", msg: { op: "read", id: rid, region: c.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(c.checked ? { expect } : {}) } }];
+  const did = c.id();
+  if (has) reads.push({ to: "dram", msg: { op: "read", id: did, tensor: c.hw.y, box: dbox, ...(c.checked ? { expect } : {}) } });
+  yield* x.run(step("gbuf", reads));
+  const p = x.take(rid);
+  let data = p.data as WordArray;
+  if (has) {
+    const old = x.take(did).data as Int32Array;
+    const sum = new Int32Array(data.length);
+    for (let e = 0; e < sum.length; e++) sum[e] = (data[e]! + old[e]!) | 0;
+    data = sum;
+  }
+  yield* x.run(step("dram", [{ to: "dram", msg: { op: "write", id: c.id(), tensor: c.hw.y, box: dbox, payload: { data, ...(p.tags ? { tags: p.tags } : {}) } } }]));
+}
+

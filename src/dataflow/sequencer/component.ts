@@ -1,0 +1,228 @@
+/**
+ * The Sequencer: executes any legal Mapping through the engine (DESIGN.md, "The flow of one
+ * simulation"). It is the accelerator's controller: a component that walks the loop nest and
+ * sends transactions to the DRAM channel, the global buffer, the network and the PE array, so
+ * that real values move DRAM -> GBuf -> RF -> MAC -> RF -> GBuf -> DRAM. It knows the mapping; the
+ * hardware models do not.
+ *
+ * What it does, per level of the nest (mapping.ts gives the semantics):
+ * - dram iteration: for each tensor the GBuf keeps, if the GBuf tile changes, the words of the new
+ *   tile are fetched from DRAM (only input rows and columns some window reads: padding and rows a
+ *   stride skips are never fetched) and written into the tensor's GBuf region, laid out compactly
+ *   (rank of each touched row and column). Before an output tile leaves the GBuf, every PE's
+ *   partial sums are drained into it; the tile is then written to DRAM, added to what DRAM already
+ *   holds for it when an earlier tile was spilled (read-modify-write: one DRAM read and one write
+ *   per word).
+ * - gbuf iteration: for each PE whose RF tile of a tensor changes, the tile is delivered from the
+ *   GBuf (or straight from DRAM when the GBuf bypasses the tensor). Each distinct tile is read once
+ *   at its source and carried once on the bus to every PE that needs it (multicast); the distinct
+ *   tiles of one iteration whose addresses differ by a constant step are gathered by one read and
+ *   handed out by one transfer (a box index per PE). A PE stores its input window as the dense
+ *   span in padded coordinates; padding is filled in place with the input zero point (`rf.fill`,
+ *   never fetched). A PE whose output tile changes drains its partial sums first; PEs that share
+ *   an output tile because a reduction dimension (C, R, S) is spread across the array are summed,
+ *   along a line of the array over the neighbour links when the architecture has them and the
+ *   PEs form one, else on the drain path, and the sum is added into the GBuf (or DRAM) copy with
+ *   a read-modify-write when one exists. New output tiles start at 0 in the RF (`rf.fill`). Then
+ *   one MAC wave per rectangle of PEs with the same tile shape runs the rf-level loops.
+ * - end: every PE drains; every GBuf output tile is written back.
+ * - DRAM layout: weights are stored in the order the dataflow streams them ({@link WeightLayout}).
+ *
+ * Timing (docs/timing.md): the main program is a sequence of steps; each step's transactions are
+ * issued together and the next step starts when all of them have completed. The GBuf reads of the
+ * next gbuf iteration are issued with the current MAC waves; with a double-buffered GBuf the next
+ * dram iteration's tiles are prefetched, and output write-backs overlap the next tile, as
+ * cooperative threads ({@link Thread}). With single-buffered register files deliveries never
+ * overlap a PE's own MAC wave; with `rf.doubleBuffer` the next iteration's operands are delivered
+ * into the other halves during the wave. Bias is not applied here.
+ *
+ * Streams (`mapping.rf.stream`, a systolic array): a streamed operand is delivered again for every
+ * wave (it passes through the PE, nothing stays), into a stream buffer the simulator keeps in
+ * place of the pipeline register, and the wave command names it, so the PE array charges the
+ * skew and counts the words forwarded over the links; a streamed output leaves the PEs after
+ * every wave (reduced down its column over the links and drained) while the next wave fills the
+ * other half of its stream buffer.
+ *
+ * Checked mode: inputs are tagged by their index in the padded input (padding included, so padded
+ * positions have tags of their own), weights and outputs by their flat index; every read states
+ * the tags it expects, so a wrong schedule fails with the address and both tags.
+ */
+import { Component, InvariantError, Outbox, type Engine, type InPort, type OutPort } from "../../core/index.js";
+import type { ArchSpec } from "../../arch/spec.js";
+import type { DramRequest, DramResponse, GbufRequest, GbufResponse } from "../../memory/index.js";
+import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, WaitReason } from "../../pe-array/index.js";
+import { convShape, type ConvLayer } from "../../workload/layer.js";
+import type { Mapping } from "../mapping.js";
+import { SeqContext } from "./context.js";
+import { Executor } from "./executor.js";
+import { Program } from "./program.js";
+import { thread, type Resp, type SequencerHardware, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+
+/** The controller component (see the file header). */
+export class Sequencer extends Component {
+  readonly toDram: OutPort<DramRequest>;
+  readonly fromDram: InPort<DramResponse>;
+  readonly toGbuf: OutPort<GbufRequest>;
+  readonly fromGbuf: InPort<GbufResponse>;
+  readonly toNoc: OutPort<NocRequest>;
+  readonly fromNoc: InPort<NocResponse>;
+  readonly toPe: OutPort<PeArrayCommand>;
+  readonly fromPe: InPort<PeArrayDone>;
+  readonly why: OutPort<WaitReason>;
+
+  private readonly outbox = new Outbox();
+  private threads: Thread[] = [];
+  private readonly owner = new Map<number, Thread>();
+  private finished = false;
+  private lastReason: WaitReason | undefined;
+  private nextId = 1;
+  /** MACs issued so far (for progress reports). */
+  macsIssued = 0;
+  private reportedMacs = -1;
+
+  constructor(
+    engine: Engine,
+    private readonly layer: ConvLayer,
+    private readonly arch: ArchSpec,
+    private readonly mapping: Mapping,
+    private readonly ops: SequencerOperands,
+    private readonly hw: SequencerHardware,
+    private readonly onStep?: (p: SequencerProgress) => void,
+  ) {
+    super(engine, "sequencer");
+    this.toDram = this.outPort("toDram");
+    this.fromDram = this.inPort("fromDram");
+    this.toGbuf = this.outPort("toGbuf");
+    this.fromGbuf = this.inPort("fromGbuf");
+    this.toNoc = this.outPort("toNoc");
+    this.fromNoc = this.inPort("fromNoc");
+    this.toPe = this.outPort("toPe");
+    this.fromPe = this.inPort("fromPe");
+    this.why = this.outPort("why");
+    this.inPorts = [this.fromDram, this.fromGbuf, this.fromNoc, this.fromPe] as InPort<Resp>[];
+  }
+
+  private readonly inPorts: readonly InPort<Resp>[];
+
+  /** Iterations of the gbuf loops planned so far, and how many of them were replays. */
+  planStats(): { readonly iterations: number; readonly replayedIterations: number } {
+    return this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0 };
+  }
+
+  private program: Program | undefined;
+
+  /**
+   * Allocates the GBuf regions the mapping needs and prepares the program. Call after every port
+   * is connected and before `engine.run`.
+   * @throws ConfigError when a region does not fit the global buffer.
+   */
+  start(): void {
+    const context = new SeqContext(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
+      this.macsIssued += n;
+    });
+    const program = (this.program = new Program(context, new Executor()));
+    this.threads = [thread(program.run(), true)];
+  }
+
+  /** Whether a thread can take its next step now. */
+  private runnable(t: Thread): boolean {
+    return !t.done && t.outstanding === 0 && (t.joining === undefined || t.joining.done);
+  }
+
+  /** The layer's MACs, for progress reports (computed once). */
+  private totalMacs: number | undefined;
+
+  override interact(now: number): void {
+    for (const port of this.inPorts) {
+      for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
+        const t = this.owner.get(m.id);
+        if (!t) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
+        this.owner.delete(m.id);
+        t.responses.set(m.id, m);
+        t.outstanding--;
+      }
+    }
+    if (this.threads.length === 0) throw new InvariantError(this.name, "start() was not called before the run");
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (let i = 0; i < this.threads.length; i++) {
+        const t = this.threads[i]!;
+        while (this.runnable(t)) {
+          progressed = true;
+          t.joining = undefined;
+          // The generator reads the responses during next() (stepAndCollect keeps the payloads)
+          // and holds no reference after it, so the thread's map is reused.
+          const got = t.responses;
+          const r = t.gen.next(got);
+          got.clear();
+          if (r.done) {
+            t.done = true;
+            break;
+          }
+          const step = r.value;
+          if (step.spawn) this.threads.push(step.spawn);
+          if (step.join && !step.join.done) t.joining = step.join;
+          const blocks = step.reqs.length > 0 || t.joining !== undefined;
+          if (t.main && blocks && step.reason !== this.lastReason) {
+            this.outbox.post(this.why, step.reason);
+            this.lastReason = step.reason;
+          }
+          if (step.reqs.length === 0) continue;
+          for (const q of step.reqs) {
+            this.owner.set(q.msg.id, t);
+            switch (q.to) {
+              case "dram":
+                this.outbox.post(this.toDram, q.msg);
+                break;
+              case "gbuf":
+                this.outbox.post(this.toGbuf, q.msg);
+                break;
+              case "noc":
+                this.outbox.post(this.toNoc, q.msg);
+                break;
+              case "pe":
+                this.outbox.post(this.toPe, q.msg);
+                break;
+            }
+          }
+          t.outstanding = step.reqs.length;
+        }
+      }
+      if (progressed && this.threads.some((t) => t.done && !t.main)) this.threads = this.threads.filter((t) => !t.done || t.main);
+    }
+    const main = this.threads[0]!;
+    if (main.done && !this.finished && this.threads.length === 1) {
+      this.finished = true;
+      if (this.lastReason !== "control") {
+        this.outbox.post(this.why, "control");
+        this.lastReason = "control";
+      }
+    }
+    if (this.onStep && this.macsIssued !== this.reportedMacs) {
+      this.reportedMacs = this.macsIssued;
+      this.onStep({ macs: this.macsIssued, totalMacs: (this.totalMacs ??= convShape(this.layer).macs) });
+    }
+    this.outbox.flush(now);
+  }
+
+  override progress(): void {}
+
+  override horizon(now: number): number {
+    for (let i = 0; i < this.inPorts.length; i++) if (this.inPorts[i]!.ready(now)) return 0;
+    for (let i = 0; i < this.threads.length; i++) if (this.runnable(this.threads[i]!)) return 0;
+    if (!this.finished && this.threads[0]?.done && this.threads.length === 1) return 0;
+    return this.outbox.horizon(now);
+  }
+
+  override busy(): boolean {
+    return !this.finished || this.outbox.size > 0;
+  }
+
+  override status(): string {
+    if (this.finished) return this.outbox.size ? "finished; sending the last messages" : "finished";
+    const waiting = this.threads.map((t, i) => `${t.main ? "main" : `thread ${i}`}: ${t.done ? "done" : t.joining ? "joining" : `${t.outstanding} transaction(s) outstanding`}`);
+    return `${waiting.join("; ")} (wait reason: ${this.lastReason ?? "none"})`;
+  }
+
+}

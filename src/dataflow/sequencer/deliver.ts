@@ -1,0 +1,212 @@
+/**
+ * The delivery passes (GBuf or DRAM -> RF) for weights and shared tiles, and the psum fills: the
+ * reads at the source and the multicast deliveries (one read, many PEs) they feed.
+ */
+import type { Box } from "../../core/index.js";
+import type { DramTensor, GbufRegion } from "../../memory/index.js";
+import type { PeRect } from "../../pe-array/index.js";
+import { startKey } from "../nest.js";
+import type { SeqContext } from "./context.js";
+import { distinctKeys, rectangles } from "./geometry.js";
+import { TAG_SPACE } from "./layout.js";
+import { sameStructure, structureHash, transposePayload } from "./transfer.js";
+import { C, G, K, N, P, Q, R, S, WEIGHT_DIMS, type DeliveryGroup, type Deferred, type Req } from "./types.js";
+/**
+ * Reads and deliveries for groups of PEs that each share one tile. Groups that sit in
+ * consecutive rows (or columns) of the array and whose tiles differ only by a constant address
+ * step are gathered by one read each piece and sent in one transfer that hands each row (column)
+ * its own tile: the same words and counts as one transfer per group, in fewer transactions.
+ */
+export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: DeliveryGroup[], source: { region: GbufRegion } | { tensor: DramTensor }, reads: Req[]): Deferred[] {
+  const out: Deferred[] = [];
+  const space = part === "input" ? TAG_SPACE.input : TAG_SPACE.weight;
+  const read = (id: number, box: Box, tag: number, tagStrides: number[]): Req => {
+    const expect = c.checked ? { expect: { space, offset: tag, strides: tagStrides } } : {};
+    return "region" in source
+      ? { to: "gbuf", msg: { op: "read", id, region: source.region, box, ...expect } }
+      : { to: "dram", msg: { op: "read", id, tensor: source.tensor, box, ...expect } };
+  };
+  // Groups whose tiles have the same structure and differ only by a constant address step (in
+  // some order) are served together: one read per piece gathers every group's tile, and one
+  // transfer hands each PE its group's (a box index per PE). Other groups go one by one.
+  const rest: DeliveryGroup[] = [];
+  // Classes of groups with the same structure, in order of first appearance (found by a hash,
+  // confirmed by comparing the structures).
+  const classes: DeliveryGroup[][] = [];
+  const byHash = new Map<number, DeliveryGroup[][]>();
+  for (const g of groups) {
+    if (g.pieces.length === 0) continue;
+    const h = structureHash(g.pieces);
+    let bucket = byHash.get(h);
+    if (!bucket) byHash.set(h, (bucket = []));
+    let list = bucket.find((c) => sameStructure(c[0]!.pieces, g.pieces));
+    if (!list) {
+      list = [];
+      bucket.push(list);
+      classes.push(list);
+    }
+    list.push(g);
+  }
+  const stepOf = (a: DeliveryGroup, b: DeliveryGroup) => a.pieces.map((p, i) => [b.pieces[i]!.src - p.src, b.pieces[i]!.tag - p.tag] as const);
+  const sameStep = (x: readonly (readonly [number, number])[], y: readonly (readonly [number, number])[]) => x.every((v, i) => v[0] === y[i]![0] && v[1] === y[i]![1]);
+  const serveTogether = (run: DeliveryGroup[]) => {
+    let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
+    for (const g of run) for (const r of g.rects) {
+      r0 = Math.min(r0, r.row0);
+      c0 = Math.min(c0, r.col0);
+      r1 = Math.max(r1, r.row0 + r.rows);
+      c1 = Math.max(c1, r.col0 + r.cols);
+    }
+    const pes: PeRect = { row0: r0, col0: c0, rows: r1 - r0, cols: c1 - c0 };
+    const boxIndex = new Int32Array(pes.rows * pes.cols).fill(-1);
+    run.forEach((g, b) => {
+      for (const r of g.rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) boxIndex[(r.row0 - r0 + i) * pes.cols + (r.col0 - c0 + j)] = b;
+    });
+    const step = stepOf(run[0]!, run[1]!);
+    run[0]!.pieces.forEach((p, i) => {
+      const id = c.id();
+      const [srcStep, tagStep] = step[i]!;
+      // The read walks addresses in order, so when the groups' tiles interleave (their step is
+      // finer than the piece's innermost stride, e.g. the columns of a systolic array each
+      // streaming one pixel's channels) the group index goes innermost, and the payload is
+      // transposed back to one tile after another for the transfer.
+      let d = p.shape.length - 1;
+      while (d >= 0 && p.shape[d]! <= 1) d--;
+      const interleave = d >= 0 && Math.abs(srcStep) < Math.abs(p.srcStrides[d]!);
+      const box: Box = interleave
+        ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
+        : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
+      reads.push(read(id, box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]));
+      out.push({
+        id,
+        send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }],
+      });
+    });
+  };
+  for (const list of classes) {
+    list.sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src || a.pieces[0]!.tag - b.pieces[0]!.tag);
+    let run: DeliveryGroup[] = [];
+    const flush = () => {
+      if (run.length > 1) serveTogether(run);
+      else rest.push(...run);
+      run = [];
+    };
+    for (const g of list) {
+      if (run.length >= 2 && !sameStep(stepOf(run[0]!, run[1]!), stepOf(run[run.length - 1]!, g))) flush();
+      run.push(g);
+    }
+    flush();
+  }
+  for (const g of rest) {
+    for (const p of g.pieces) {
+      const id = c.id();
+      reads.push(read(id, { shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]));
+      out.push({ id, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: c.id(), part, pes, box: p.dst, payload } })) });
+    }
+  }
+  return out;
+}
+
+export function deliverWeights(
+  c: SeqContext,
+  keys: Float64Array,
+  rows: number,
+  cols: number,
+  peStart: Int32Array[],
+  peExt: Int32Array[],
+  gbufWeight: { start: Int32Array; ext: Int32Array } | undefined,
+  half: number,
+  reads: Req[],
+  rfBase: number,
+): Deferred[] {
+  const l = c.layer;
+  const out: Deferred[] = [];
+  const re = c.nest.rfExtent;
+  const ge = c.nest.gbufExtent;
+  const RS = l.kernelHeight * l.kernelWidth;
+  const tagStrides = [c.Kg * c.Cg * RS, c.Cg * RS, RS, l.kernelWidth, 1];
+  const fromGbuf = c.m.gbuf.keep.weight;
+  const gs = gbufWeight?.start;
+  const gStrides = c.gbufWeightStrides();
+  // Source address of a PE's tile (GBuf region or DRAM) and its tag index.
+  const srcOf = (st: Int32Array) =>
+    fromGbuf
+      ? (((st[G]! - gs![G]!) * ge[K]! + (st[K]! - gs![K]!)) * ge[C]! + (st[C]! - gs![C]!)) * ge[R]! * ge[S]! + (st[R]! - gs![R]!) * ge[S]! + (st[S]! - gs![S]!)
+      : c.wDram(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
+  const tagOf = (st: Int32Array) => c.wIndex(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
+  const srcStrides = fromGbuf ? gStrides : c.wDramStrides();
+  const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: rfBase, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
+  const read = (id: number, box: Box, tag: { offset: number; strides: number[] }): Req =>
+    fromGbuf
+      ? { to: "gbuf", msg: { op: "read", id, region: c.gbufRegions.weight![half]!, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
+      : { to: "dram", msg: { op: "read", id, tensor: c.hw.w, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } };
+  // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
+  // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
+  if (distinctKeys(keys) > 1) {
+    const extKeys = new Float64Array(keys.length).fill(NaN);
+    for (let pe = 0; pe < keys.length; pe++) if (!Number.isNaN(keys[pe]!)) extKeys[pe] = startKey(peExt[pe]!, WEIGHT_DIMS, c.nest.sizes);
+    const rest = new Float64Array(keys.length).fill(NaN);
+    for (const [, rects] of rectangles(extKeys, rows, cols)) {
+      for (const rect of rects) {
+        const at = (i: number, j: number) => peStart[(rect.row0 + i) * cols + rect.col0 + j]!;
+        const s0 = at(0, 0);
+        const ri = rect.rows > 1 ? srcOf(at(1, 0)) - srcOf(s0) : 0;
+        const cj = rect.cols > 1 ? srcOf(at(0, 1)) - srcOf(s0) : 0;
+        const ti = rect.rows > 1 ? tagOf(at(1, 0)) - tagOf(s0) : 0;
+        const tj = rect.cols > 1 ? tagOf(at(0, 1)) - tagOf(s0) : 0;
+        let affine = true;
+        for (let i = 0; i < rect.rows && affine; i++) {
+          for (let j = 0; j < rect.cols; j++) {
+            const st = at(i, j);
+            if (srcOf(st) !== srcOf(s0) + i * ri + j * cj || tagOf(st) !== tagOf(s0) + i * ti + j * tj) {
+              affine = false;
+              break;
+            }
+          }
+        }
+        if (!affine) {
+          for (let i = 0; i < rect.rows; i++) for (let j = 0; j < rect.cols; j++) rest[(rect.row0 + i) * cols + rect.col0 + j] = keys[(rect.row0 + i) * cols + rect.col0 + j]!;
+          continue;
+        }
+        const ext = peExt[rect.row0 * cols + rect.col0]!;
+        const d = dst(ext);
+        const id = c.id();
+        reads.push(read(id, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }));
+        out.push({ id, send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part: "weight", pes: rect, box: d, payload, perPe: true } }] });
+      }
+    }
+    keys = rest;
+  }
+  const shared: DeliveryGroup[] = [];
+  for (const [, rects] of rectangles(keys, rows, cols)) {
+    const pe0 = rects[0]!.row0 * cols + rects[0]!.col0;
+    const start = peStart[pe0]!;
+    const d = dst(peExt[pe0]!);
+    shared.push({ rects, pieces: [{ shape: [...d.shape], src: srcOf(start), srcStrides, tag: tagOf(start), tagStrides, dst: d }] });
+  }
+  out.push(...emitDeliveries(c, "weight", shared, fromGbuf ? { region: c.gbufRegions.weight![half]! } : { tensor: c.hw.w }, reads));
+  return out;
+}
+
+
+
+export function psumInit(c: SeqContext, keys: Float64Array, rows: number, cols: number, peStart: Int32Array[], peExt: Int32Array[]): Req[] {
+  const out: Req[] = [];
+  for (const [, rects] of rectangles(keys, rows, cols)) {
+    for (const pes of rects) {
+      const ext = peExt[pes.row0 * cols + pes.col0]!;
+      const perPe = new Float64Array(pes.rows * pes.cols);
+      for (let i = 0; i < pes.rows; i++) {
+        for (let j = 0; j < pes.cols; j++) {
+          const s = peStart[(pes.row0 + i) * cols + pes.col0 + j]!;
+          perPe[i * pes.cols + j] = c.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
+        }
+      }
+      const box = c.psumBox(ext, c.psumBase);
+      out.push({ to: "pe", msg: { op: "fill", id: c.id(), part: "psum", pes, box, value: 0, ...(c.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } } : {}) } });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------

@@ -1,0 +1,221 @@
+/**
+ * The iteration planner: what one iteration of the gbuf loops does, given the residency state.
+ * It updates the state first (the PEs' tiles move; drained psum tiles leave; new psum, input and
+ * weight tiles arrive), then either replays an earlier plan with the same signature (unchecked
+ * runs) or runs the passes (psum fills, input and weight deliveries, MAC waves) and keeps the
+ * plan for later replays.
+ */
+import type { MacWave } from "../../pe-array/index.js";
+import { startKey } from "../nest.js";
+import type { SeqContext } from "./context.js";
+import { deliverInputs } from "./deliver-inputs.js";
+import { deliverWeights, psumInit } from "./deliver.js";
+import { collectDrains } from "./drain.js";
+import { coords8, rectangles } from "./geometry.js";
+import type { Replayer } from "./replay.js";
+import type { Residency } from "./residency.js";
+import { mergeCommands } from "./transfer.js";
+import { ALL_DIMS, INPUT_DIMS, OUTPUT_DIMS, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type Req, type SpanGroup } from "./types.js";
+import type { WaveBuilder } from "./wave.js";
+
+/** Where the operands and psums of an iteration's waves sit in the register files. */
+interface Bases {
+  readonly input: number;
+  readonly weight: number;
+  readonly psum: number;
+}
+
+/** Plans iterations of the gbuf loops (see the file header). */
+export class IterationPlanner {
+  /** Iterations planned so far. */
+  iterations = 0;
+  /** Per tensor, each PE's start key offset: a PE's key is the iteration's plus its offset's. */
+  private readonly offKeys: { readonly output: Float64Array; readonly input: Float64Array; readonly weight: Float64Array };
+  /** Scratch, only read while one iteration is planned. */
+  private readonly scratch: { readonly newOut: Float64Array; readonly drain: Uint8Array; readonly keys: Float64Array[] };
+  /** The last iteration's waves: unchecked waves depend only on the tile shapes and bases. */
+  private readonly lastWaves: { keys: Float64Array; parts: MacWave[]; macs: number; bases: Bases };
+
+  constructor(
+    private readonly c: SeqContext,
+    private readonly res: Residency,
+    private readonly waves: WaveBuilder,
+    private readonly replayer: Replayer,
+  ) {
+    const { nest, pes } = c;
+    const offsetKeys = (dims: readonly number[]) => Float64Array.from(nest.peOffset, (off) => startKey(off, dims, nest.sizes));
+    this.offKeys = { output: offsetKeys(OUTPUT_DIMS), input: offsetKeys(INPUT_DIMS), weight: offsetKeys(WEIGHT_DIMS) };
+    this.scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
+    this.lastWaves = { keys: new Float64Array(pes), parts: [], macs: 0, bases: { input: 0, weight: 0, psum: 0 } };
+  }
+
+  /** The plan of the gbuf iteration starting at `gStart` within the dram iteration at `dStart`. */
+  plan(gStart: Int32Array, dStart: Int32Array): IterationPlan {
+    const { c, res, scratch } = this;
+    this.iterations++;
+    res.moveTo(gStart);
+    const drains = this.drains(gStart);
+    // A streamed output alternates between two halves of the psum stream buffer, so the
+    // previous wave's partial sums drain while this one computes (program.ts).
+    if (c.streamOut) c.psumBase = c.psumBase === 0 ? c.psumTile : 0;
+    const psumKeys = this.newPsums();
+    const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
+    const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
+    const spans = c.rfDouble || c.m.rf.stream?.input ? undefined : res.inputSpans;
+    // The transfers, fills and waves depend only on what the signature records: an iteration
+    // like one planned before replays that plan with fresh transaction ids.
+    const rp = this.replayer;
+    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput) : undefined;
+    if (sig) {
+      const hit = rp.plans!.find(sig);
+      if (hit) return rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
+    }
+    const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
+    if (sig) {
+      const { reads, after, direct, moves, waves, psumFills, operandFills, spanGroups } = plan;
+      const afterRead = Int32Array.from(after, (d) => reads.findIndex((q) => q.msg.id === d.id));
+      const anchor = rp.anchor(gStart, res.gbufInput, res.gbufWeight, true);
+      const split = psumFills ? { psumFills, operandFills: operandFills! } : {};
+      const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };
+      rp.plans!.store(sig, { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf });
+    }
+    return { drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, ...(plan.psumFills ? { psumFills: plan.psumFills, operandFills: plan.operandFills! } : {}) };
+  }
+
+  /**
+   * The PEs whose output tile changes drain first (every holder of a changing tile: PEs that
+   * share an output tile change together); a streamed output leaves after every wave. Leaves
+   * each PE's new output key in `scratch.newOut`.
+   */
+  private drains(gStart: Int32Array): DrainEntry[] {
+    const { c, res } = this;
+    const pes = c.pes;
+    const newOutKey = this.scratch.newOut.fill(NaN);
+    const outKey0 = startKey(gStart, OUTPUT_DIMS, c.nest.sizes);
+    const drainMask = this.scratch.drain.fill(0);
+    const rfOutKey = res.rfOutKey;
+    let anyDrain = false;
+    for (let pe = 0; pe < pes; pe++) {
+      if (c.streamOut && !Number.isNaN(rfOutKey[pe]!)) {
+        drainMask[pe] = 1;
+        anyDrain = true;
+      }
+      if (!res.peActive[pe]) continue;
+      const k = outKey0 + this.offKeys.output[pe]!;
+      newOutKey[pe] = k;
+      if (!Number.isNaN(rfOutKey[pe]!) && rfOutKey[pe] !== k) {
+        drainMask[pe] = 1;
+        anyDrain = true;
+      }
+    }
+    if (!anyDrain) return [];
+    let stay = 0;
+    for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && !Number.isNaN(rfOutKey[pe]!)) stay++;
+    if (stay > 0) {
+      const leaving = new Set<number>();
+      for (let pe = 0; pe < pes; pe++) if (drainMask[pe]) leaving.add(rfOutKey[pe]!);
+      for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && leaving.has(rfOutKey[pe]!)) drainMask[pe] = 1;
+    }
+    return collectDrains(c, res.rfOut, rfOutKey, drainMask);
+  }
+
+  /** The PEs that get a new psum tile (keyed by its extent: one fill per tile shape); updates the state. */
+  private newPsums(): Float64Array {
+    const { c, res } = this;
+    const newOutKey = this.scratch.newOut;
+    const psumKeys = this.scratch.keys[0]!.fill(NaN);
+    for (let pe = 0; pe < c.pes; pe++) {
+      if (res.peActive[pe] && res.rfOutKey[pe] !== newOutKey[pe]) {
+        const extKey = res.peOutExtKey[pe]!;
+        psumKeys[pe] = extKey;
+        res.rfOutKey[pe] = newOutKey[pe]!;
+        res.rfOut[pe] = { start: coords8(res.peStart[pe]!), ext: res.peExt[pe]!, base: c.psumBase, extKey };
+      }
+    }
+    return psumKeys;
+  }
+
+  /**
+   * The PEs that get a new tile of an operand, into `keys` (NaN: none); updates the state.
+   * Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the operand
+   * stays in its half while every PE's tile is unchanged; otherwise it moves to the other half
+   * (which the running wave does not read), and every PE whose tile there is not the one it needs
+   * gets it. A streamed operand passes through the PE: every wave needs its words again.
+   */
+  private operandKeys(part: "input" | "weight", dims: readonly number[], keys: Float64Array, gStart: Int32Array): Float64Array {
+    const { c, res } = this;
+    const key0 = startKey(gStart, dims, c.nest.sizes);
+    const off = this.offKeys[part];
+    for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
+    let h = res.rfHalf[part];
+    if (c.rfDouble && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
+    const held = res.rfKeys[part][h]!;
+    if (c.m.rf.stream?.[part]) return keys;
+    for (let pe = 0; pe < c.pes; pe++) {
+      if (keys[pe] === held[pe]) keys[pe] = NaN;
+      else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;
+    }
+    return keys;
+  }
+
+  /** Runs the passes for an iteration not planned before. */
+  private fresh(psumKeys: Float64Array, inKeys: Float64Array, wKeys: Float64Array, spans: (InputSpan | undefined)[] | undefined, keep: boolean) {
+    const { c, res } = this;
+    const { usedRows: rows, usedCols: cols } = c.nest;
+    const spanGroups: SpanGroup[] | undefined = keep && spans ? [] : undefined;
+    const reads: Req[] = [];
+    const after: Deferred[] = [];
+    const direct: Req[] = [...psumInit(c, psumKeys, rows, cols, res.peStart, res.peExt)];
+    const psumFillCount = direct.length;
+    const moves: Req[] = [];
+    const bases = { input: res.rfHalf.input * c.rfTile.input, weight: res.rfHalf.weight * c.rfTile.weight, psum: c.psumBase };
+    after.push(...deliverInputs(c, inKeys, rows, cols, res.peStart, res.peExt, res.gbufInput, res.gbufHalf.input, reads, direct, bases.input, spans, moves, spanGroups));
+    after.push(...deliverWeights(c, wKeys, rows, cols, res.peStart, res.peExt, res.gbufWeight, res.gbufHalf.weight, reads, bases.weight));
+    // Double-buffered: the operands' fills (padding, into the halves the running wave does not
+    // read) go with the deliveries, the psum fills after the drain (program.ts).
+    let split: { psumFills: Req[]; operandFills: Req[] } | undefined;
+    if (c.rfDouble) {
+      split = { psumFills: direct.slice(0, psumFillCount), operandFills: direct.slice(psumFillCount) };
+      mergeCommands(split.psumFills, "fill");
+      mergeCommands(split.operandFills, "fill");
+    }
+    // The iteration's local fills (psum init, padding) go as one command: each PE writes its own.
+    mergeCommands(direct, "fill");
+    const parts = this.waveParts(bases);
+    const streams = c.waveStreams;
+    const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: c.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}) } }] : [];
+    // The iteration's halo slides go as one command.
+    mergeCommands(moves, "slide");
+    return { reads, after, direct, moves, waves, spanGroups, ...split };
+  }
+
+  /**
+   * The iteration's waves: one per rectangle of PEs with the same tile shape, run side by side as
+   * one command. Unchecked waves depend only on the tile shapes and bases: the last iteration's,
+   * when they match.
+   */
+  private waveParts(bases: Bases): MacWave[] {
+    const { c, res, lastWaves } = this;
+    const waveKeys = this.scratch.keys[3]!.fill(NaN);
+    for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) waveKeys[pe] = startKey(res.peExt[pe]!, ALL_DIMS, c.nest.sizes);
+    const lb = lastWaves.bases;
+    if (
+      !c.checked &&
+      lastWaves.parts.length > 0 &&
+      lb.input === bases.input &&
+      lb.weight === bases.weight &&
+      lb.psum === bases.psum &&
+      waveKeys.every((k, pe) => k === lastWaves.keys[pe] || (Number.isNaN(k) && Number.isNaN(lastWaves.keys[pe]!)))
+    ) {
+      c.countMacs(lastWaves.macs);
+      return lastWaves.parts;
+    }
+    const parts: MacWave[] = [];
+    for (const [, rects] of rectangles(waveKeys, c.nest.usedRows, c.nest.usedCols)) for (const rect of rects) parts.push(this.waves.build(rect, res.peStart, res.peExt, bases));
+    lastWaves.keys.set(waveKeys);
+    lastWaves.bases = bases;
+    lastWaves.parts = parts;
+    lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
+    return parts;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Neighbour-link reductions: PEs that share an output tile and form a line of the array pass
+ * their partial sums along the line, so that only the line's end drains. Unchecked runs keep the
+ * last plan with its signature and reuse it when the next drain looks the same.
+ */
+import { sameNumbers } from "../../core/index.js";
+import type { PeRect } from "../../pe-array/index.js";
+import { NDIMS } from "../nest.js";
+import type { SeqContext } from "./context.js";
+import { TAG_SPACE } from "./layout.js";
+import { reId } from "./transfer.js";
+import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
+
+/** Plans the link reductions of a drain (see the file header). */
+export class LinkPlanner {
+  constructor(private readonly c: SeqContext) {}
+
+  /**   * Plans neighbour-link reductions for the PEs about to drain: a group of PEs that share one
+   * output tile and fill a vertical (horizontal) segment of the array, beside other such groups
+   * with the same segment and tile shape, is one `reduce` towards the segment's top (left) end.
+   * Returns the link requests and the entries left to drain (the ends, and every PE not reduced).
+   */
+  plan(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
+    if (this.c.checked) return this.planLinkReductions(entries);
+    // Unchecked, the plan depends only on each entry's PE, which entries share an output tile,
+    // and the tile's extent and psum base (checked plans also carry the tiles' absolute tags):
+    // an iteration that drains like the last one reuses its plan with fresh ids.
+    const sig = this.linkSignature(entries);
+    const last = this.lastLinks;
+    if (last && sameNumbers(last.sig, sig)) return { links: last.links.map((q) => reId(this.c, q)), kept: Array.from(last.kept, (i) => entries[i]!) };
+    const plan = this.planLinkReductions(entries);
+    const at = new Map<DrainEntry, number>();
+    entries.forEach((e, i) => at.set(e, i));
+    this.lastLinks = { sig: sig.slice(), links: plan.links, kept: Int32Array.from(plan.kept, (e) => at.get(e)!) };
+    return plan;
+  }
+
+  /** The last unchecked link plan: its signature, requests and kept entries (indices). */
+  private lastLinks: { readonly sig: Float64Array; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;
+  private linkSig = new Float64Array(0);
+  private readonly linkClass = new Map<number, number>();
+
+  /** Per entry: its PE, its output tile's class (first-seen order), its psum base and extent. */
+  private linkSignature(entries: readonly DrainEntry[]): Float64Array {
+    const per = 3 + NDIMS;
+    if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
+    const b = this.linkSig;
+    const cls = this.linkClass;
+    cls.clear();
+    let n = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      let c = cls.get(e.key);
+      if (c === undefined) cls.set(e.key, (c = cls.size));
+      b[n++] = e.pe;
+      b[n++] = c;
+      b[n++] = e.tile.base;
+      for (let d = 0; d < NDIMS; d++) b[n++] = e.tile.ext[d]!;
+    }
+    return b.subarray(0, n);
+  }
+
+  private planLinkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
+    const cols = this.c.nest.usedCols;
+    const groups = new Map<number, DrainEntry[]>();
+    for (const e of entries) {
+      let g = groups.get(e.key);
+      if (!g) groups.set(e.key, (g = []));
+      g.push(e);
+    }
+    // A line: the group's PEs in one column with consecutive rows (or one row, consecutive columns).
+    interface Line {
+      readonly axis: "col" | "row";
+      readonly fixed: number;
+      readonly from: number;
+      readonly length: number;
+      readonly ext: string;
+      readonly members: DrainEntry[];
+    }
+    const lines: Line[] = [];
+    const kept: DrainEntry[] = [];
+    for (const g of groups.values()) {
+      if (g.length < 2) {
+        kept.push(...g);
+        continue;
+      }
+      const rs = g.map((e) => Math.floor(e.pe / cols));
+      const cs = g.map((e) => e.pe % cols);
+      const ext = g[0]!.tile.ext.join(",");
+      const consecutive = (v: number[]) => {
+        const sorted = [...v].sort((a, b) => a - b);
+        return sorted.every((x, i) => x === sorted[0]! + i) ? sorted[0]! : -1;
+      };
+      if (cs.every((c) => c === cs[0]) && consecutive(rs) >= 0) {
+        lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g });
+      } else if (rs.every((r) => r === rs[0]) && consecutive(cs) >= 0) {
+        lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g });
+      } else {
+        kept.push(...g);
+      }
+    }
+    // Side-by-side lines with the same span and tile shape form one rectangle.
+    const bands = new Map<string, Line[]>();
+    for (const l of lines) {
+      const key = `${l.axis}:${l.from}:${l.length}:${l.ext}`;
+      let b = bands.get(key);
+      if (!b) bands.set(key, (b = []));
+      b.push(l);
+    }
+    const links: Req[] = [];
+    for (const band of bands.values()) {
+      band.sort((a, b) => a.fixed - b.fixed);
+      let run: Line[] = [];
+      const emit = () => {
+        if (run.length === 0) return;
+        const first = run[0]!;
+        const vertical = first.axis === "col";
+        const pes: PeRect = vertical
+          ? { row0: first.from, col0: first.fixed, rows: first.length, cols: run.length }
+          : { row0: first.fixed, col0: first.from, rows: run.length, cols: first.length };
+        const tile = first.members[0]!.tile;
+        const box = this.c.psumBox(tile.ext, tile.base);
+        const perPe = new Float64Array(pes.rows * pes.cols);
+        for (const l of run) {
+          for (const e of l.members) {
+            const st = e.tile.start;
+            const i = Math.floor(e.pe / cols) - pes.row0;
+            const j = (e.pe % cols) - pes.col0;
+            perPe[i * pes.cols + j] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
+          }
+          // The line's end (top row, or left column) keeps the sum and is drained.
+          kept.push(l.members.find((e) => (vertical ? Math.floor(e.pe / cols) : e.pe % cols) === l.from)!);
+        }
+        const expect = this.c.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.c.yTagStrides() } } : {};
+        links.push({ to: "noc", msg: { op: "link", id: this.c.id(), link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect } } });
+        run = [];
+      };
+      for (const l of band) {
+        if (run.length > 0 && l.fixed !== run[run.length - 1]!.fixed + 1) emit();
+        run.push(l);
+      }
+      emit();
+    }
+    return { links, kept };
+  }
+}

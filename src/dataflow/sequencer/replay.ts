@@ -1,0 +1,192 @@
+/**
+ * Replays of planned iterations (unchecked runs; docs/design-notes.md, "The Sequencer replays
+ * iteration plans"): the signature of an iteration's plan, the anchor of its reads, and a planned
+ * iteration issued again with fresh transaction ids and its reads shifted to the new position.
+ */
+import { InvariantError, type Box } from "../../core/index.js";
+import { NDIMS } from "../nest.js";
+import type { SeqContext } from "./context.js";
+import { PlanCache } from "./plan-cache.js";
+import { reId } from "./transfer.js";
+import { C, G, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
+
+/** Signatures, anchors and replays of planned iterations (see the file header). */
+export class Replayer {
+  /** Planned iterations by signature (unchecked runs only: checked plans carry absolute tags). */
+  readonly plans: PlanCache | undefined;
+  private sigBuf = new Float64Array(0);
+
+  constructor(private readonly c: SeqContext) {
+    this.plans = c.checked ? undefined : new PlanCache();
+  }
+
+  /**
+   * The signature of an iteration's plan: everything its transfers, fills and waves depend on,
+   * given the residency state already updated (unchecked runs).
+   * - How far each dimension reaches before the layer's edge (clipped tiles), and where the
+   *   padding starts and ends relative to the iteration's origin. Not the position itself: the
+   *   reads' addresses are affine in it (GBuf tiles, DRAM tensors), so a replay shifts them
+   *   ({@link readShift}); only when the GBuf input tile's stored rows (columns) are not
+   *   consecutive do their absolute positions enter the signature.
+   * - The psum base and the RF halves the operands go to. (Not the GBuf halves they come from:
+   *   the halves are alike, so a replay reads from the current ones.)
+   * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
+   *   reuse, the span it holds, relative to its new tile (and which PEs share that span).
+   * PEs' tile starts are the iteration's start plus fixed offsets, so the rest follows.
+   */
+  signature(
+    gStart: Int32Array,
+    clip: Int32Array,
+    dStart: Int32Array,
+    psumKeys: Float64Array,
+    inKeys: Float64Array,
+    wKeys: Float64Array,
+    spans: readonly (InputSpan | undefined)[] | undefined,
+    peStart: readonly Int32Array[],
+    rfHalf: { readonly input: number; readonly weight: number },
+    gbufInput: GbufInputTile | undefined,
+  ): Float64Array {
+    const need = NDIMS + 15 + this.c.pes * 13;
+    if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
+    const b = this.sigBuf;
+    let n = 0;
+    for (let d = 0; d < NDIMS; d++) b[n++] = clip[d]!;
+    // Where the padding starts and ends relative to the iteration's origin, clamped to the PEs'
+    // span (beyond it nothing changes); the GBuf input tile's stored rows and columns rank
+    // relative to the first when consecutive (a shift), else by absolute position.
+    const l = this.c.layer;
+    const keptInput = this.c.m.gbuf.keep.input;
+    const axis = (o: number, pad: number, size: number, span: number, run: number, p: number, r: number) => {
+      b[n++] = Math.max(0, Math.min(span, pad - o));
+      b[n++] = Math.max(0, Math.min(span, pad + size - o));
+      if (keptInput && Number.isNaN(run)) {
+        b[n++] = -1;
+        b[n++] = gStart[p]!;
+        b[n++] = gStart[r]!;
+        b[n++] = dStart[p]!;
+        b[n++] = dStart[r]!;
+      }
+    };
+    axis(gStart[P]! * l.strides[0] + gStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.c.peSpan.h, gbufInput ? gbufInput.rowRun : NaN, P, R);
+    axis(gStart[Q]! * l.strides[1] + gStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.c.peSpan.w, gbufInput ? gbufInput.colRun : NaN, Q, S);
+    b[n++] = this.c.psumBase;
+    b[n++] = rfHalf.input;
+    b[n++] = rfHalf.weight;
+    let base = NaN;
+    let last: InputSpan | undefined;
+    let lastN = 0;
+    let lastCh = 0;
+    for (let pe = 0; pe < this.c.pes; pe++) {
+      const code = (Number.isNaN(psumKeys[pe]!) ? 0 : 1) | (Number.isNaN(inKeys[pe]!) ? 0 : 2) | (Number.isNaN(wKeys[pe]!) ? 0 : 4);
+      const o = spans && code & 2 ? spans[pe] : undefined;
+      // PEs that share their span (usually neighbours) share its record: -code marks "as the last one".
+      const st = peStart[pe]!;
+      const relN = o ? o.n - st[N]! : 0;
+      const relCh = o ? o.ch0 - (st[G]! * this.c.Cg + st[C]!) : 0;
+      if (o && o === last && relN === lastN && relCh === lastCh) {
+        b[n++] = -code;
+        continue;
+      }
+      b[n++] = code;
+      if (!spans || !(code & 2)) continue;
+      if (!o) {
+        b[n++] = 0;
+        continue;
+      }
+      last = o;
+      lastN = relN;
+      lastCh = relCh;
+      if (Number.isNaN(base)) base = o.serial;
+      b[n++] = 1;
+      b[n++] = o.serial - base;
+      b[n++] = o.dense ? 1 : 0;
+      b[n++] = relN;
+      b[n++] = relCh;
+      b[n++] = o.en;
+      b[n++] = o.eg;
+      b[n++] = o.ec;
+      b[n++] = o.oh - (st[P]! * l.strides[0] + st[R]! * l.dilations[0]);
+      b[n++] = o.ow - (st[Q]! * l.strides[1] + st[S]! * l.dilations[1]);
+      b[n++] = o.rows;
+      b[n++] = o.cols;
+    }
+    return b.subarray(0, n);
+  }
+
+  /** The anchor of an iteration's reads (`stored`: kept in a plan, so the start is copied; the iterator reuses its array). */
+  anchor(gStart: Int32Array, input: GbufInputTile | undefined, weight: OutputTile | undefined, stored: boolean): PlanAnchor {
+    return { g: stored ? gStart.slice() : gStart, xs: input?.start, ws: weight?.start, rowRun: input ? input.rowRun : NaN, colRun: input ? input.colRun : NaN };
+  }
+
+  /**
+   * How far an iteration's reads sit from those of the plan it replays (words, per operand). A
+   * GBuf input address is affine in the tile start's N, G, C relative to the GBuf tile and in
+   * the stored row's and column's rank, which for consecutive rows (columns) is the padded
+   * position minus the first stored one (otherwise the signature pins both absolutely); a GBuf
+   * weight address is affine in G, K, C, R, S relative to its tile; DRAM addresses are affine in
+   * the absolute position. The signature guarantees that padding clips both alike.
+   */
+  private readShift(from: PlanAnchor, to: PlanAnchor): { input: number; weight: number } {
+    const l = this.c.layer;
+    const dg = (d: number) => to.g[d]! - from.g[d]!;
+    const [sh, sw] = l.strides;
+    const [dh, dw] = l.dilations;
+    const rows = dg(P) * sh + dg(R) * dh;
+    const cols = dg(Q) * sw + dg(S) * dw;
+    let input: number;
+    if (this.c.m.gbuf.keep.input) {
+      const ge = this.c.nest.gbufExtent;
+      const MR = this.c.gbufInputRows, MC = this.c.gbufInputCols;
+      const rel = (d: number) => dg(d) - (to.xs![d]! - from.xs![d]!);
+      const run = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? 0 : b - a);
+      input = ((rel(N) * ge[G]! + rel(G)) * ge[C]! + rel(C)) * MR * MC + (rows - run(from.rowRun, to.rowRun)) * MC + (cols - run(from.colRun, to.colRun));
+    } else {
+      input = ((dg(N) * l.inChannels + dg(G) * this.c.Cg + dg(C)) * l.inHeight + rows) * l.inWidth + cols;
+    }
+    let weight = 0;
+    const wDims = [G, K, C, R, S];
+    if (this.c.m.gbuf.keep.weight) {
+      const st = this.c.gbufWeightStrides();
+      wDims.forEach((d, i) => (weight += (dg(d) - (to.ws![d]! - from.ws![d]!)) * st[i]!));
+    } else {
+      const st = this.c.wDramStrides();
+      wDims.forEach((d, i) => (weight += dg(d) * st[i]!));
+    }
+    return { input, weight };
+  }
+
+  /** An iteration planned before, again: its requests with fresh ids, its spans, its MACs. */
+  replay(
+    t: PlanTemplate,
+    drains: DrainEntry[],
+    spans: (InputSpan | undefined)[] | undefined,
+    peStart: readonly Int32Array[],
+    peExt: readonly Int32Array[],
+    gbufHalf: { readonly input: number; readonly weight: number },
+    anchor: PlanAnchor,
+  ): IterationPlan {
+    const { input: xr, weight: wr } = this.c.gbufRegions;
+    const shift = this.readShift(t.anchor, anchor);
+    const moved = (b: Box, by: number): Box => (by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides });
+    const reads = t.reads.map((q): Req => {
+      if (q.to === "gbuf" && q.msg.op === "read") {
+        const r = q.msg.region;
+        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { ...q.msg, id: this.c.id(), region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
+        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { ...q.msg, id: this.c.id(), region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
+        throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
+      }
+      if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, id: this.c.id(), box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
+      return reId(this.c, q);
+    });
+    const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, send: d.send }));
+    if (spans && t.spanGroups) {
+      for (const g of t.spanGroups) {
+        const span = this.c.makeSpan(this.c.spanAt(peStart[g.pe0]!, peExt[g.pe0]!), g.dense);
+        for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
+      }
+    }
+    this.c.countMacs(t.macs);
+    const split = t.psumFills ? { psumFills: t.psumFills.map((q) => reId(this.c, q)), operandFills: t.operandFills!.map((q) => reId(this.c, q)) } : {};
+    return { drains, reads, after, direct: t.direct.map((q) => reId(this.c, q)), moves: t.moves.map((q) => reId(this.c, q)), waves: t.waves.map((q) => reId(this.c, q)), ...split };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The residency state: what each level holds at the current point of the nest. The GBuf's tiles
+ * (which half, which tile, which output words already hold a partial sum), DRAM's output words
+ * that hold one, and per PE the operand tiles, input span and psum tile in its register file,
+ * plus the current iteration's PE tiles (start, extent, activity). The passes read it; the
+ * iteration planner and the program update it. It holds keys and coordinates, never data.
+ */
+import { NDIMS, startKey } from "../nest.js";
+import type { SeqContext } from "./context.js";
+import { OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type RfOutTile } from "./types.js";
+
+/** The residency state of one run (see the file header). */
+export class Residency {
+  /** The GBuf's tile of each tensor (start key; NaN: none) and the half it sits in. */
+  readonly gbufKey = { input: NaN, weight: NaN, output: NaN };
+  readonly gbufHalf = { input: 0, weight: 0, output: 0 };
+  gbufInput: GbufInputTile | undefined;
+  gbufWeight: OutputTile | undefined;
+  gbufOutput: OutputTile | undefined;
+  /** Per word of the GBuf output tile: whether it holds a partial sum. */
+  gbufOutputHas: Uint8Array | undefined;
+  /** Per output word in DRAM: whether it holds a partial sum. */
+  readonly dramHas: Uint8Array;
+  /** Operand tiles resident in the RFs: per half (one unless the RFs are double-buffered), per PE. */
+  readonly rfKeys: { readonly input: Float64Array[]; readonly weight: Float64Array[] };
+  /** The half each operand's next wave reads. */
+  readonly rfHalf = { input: 0, weight: 0 };
+  /** Single-buffered: the input span each PE holds (for halo reuse); shared by PEs that share it. */
+  readonly inputSpans: (InputSpan | undefined)[];
+  /** Each PE's psum tile (key and tile; NaN / undefined: none). */
+  readonly rfOutKey: Float64Array;
+  readonly rfOut: (RfOutTile | undefined)[];
+  /** Each PE's tile start: the gbuf iteration's start (`iterStart`) plus the PE's offset. */
+  readonly peStart: Int32Array[];
+  readonly iterStart = new Int32Array(NDIMS);
+  /** Each PE's tile extent (arrays are replaced, never changed, when the reach changes: a tile may keep one). */
+  readonly peExt: Int32Array[];
+  readonly peOutExtKey: Float64Array;
+  readonly peActive: Uint8Array;
+  /**
+   * Per dimension, how far the current iteration's PEs reach before the layer's edge (clipped
+   * tiles; -1: none planned yet).
+   */
+  readonly peClip = new Int32Array(NDIMS).fill(-1);
+
+  constructor(private readonly c: SeqContext) {
+    const pes = c.pes;
+    this.dramHas = new Uint8Array(c.shape.outputElements);
+    const keys = () => [new Float64Array(pes).fill(NaN), new Float64Array(pes).fill(NaN)];
+    this.rfKeys = { input: keys(), weight: keys() };
+    this.inputSpans = new Array<InputSpan | undefined>(pes).fill(undefined);
+    this.rfOutKey = new Float64Array(pes).fill(NaN);
+    this.rfOut = new Array<RfOutTile | undefined>(pes).fill(undefined);
+    this.peStart = c.nest.peOffset.map((off) => new Int32Array(off));
+    this.peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
+    this.peOutExtKey = new Float64Array(pes);
+    this.peActive = new Uint8Array(pes);
+  }
+
+  /**
+   * Moves the PEs' tiles to a gbuf iteration starting at `gStart`: their starts move with it (only
+   * the dimensions that moved); their extents and activity depend only on how far they reach
+   * before the layer's edge, recomputed when that changes.
+   */
+  moveTo(gStart: Int32Array): void {
+    const { nest, pes, peReach } = this.c;
+    const sizes = nest.sizes;
+    let reachChanged = false;
+    for (let d = 0; d < NDIMS; d++) {
+      const dv = gStart[d]! - this.iterStart[d]!;
+      if (dv !== 0) {
+        for (let pe = 0; pe < pes; pe++) this.peStart[pe]![d]! += dv;
+        this.iterStart[d] = gStart[d]!;
+      }
+      const reach = Math.min(sizes[d]! - gStart[d]!, peReach[d]!);
+      if (reach !== this.peClip[d]) {
+        this.peClip[d] = reach;
+        reachChanged = true;
+      }
+    }
+    if (!reachChanged) return;
+    for (let pe = 0; pe < pes; pe++) {
+      const st = this.peStart[pe]!;
+      let active = 1;
+      for (let d = 0; d < NDIMS; d++) if (st[d]! >= sizes[d]!) active = 0;
+      this.peActive[pe] = active;
+      if (active) {
+        this.peExt[pe] = nest.extent(st, nest.rfStride, new Int32Array(NDIMS));
+        this.peOutExtKey[pe] = startKey(this.peExt[pe]!, OUTPUT_DIMS, sizes);
+      }
+    }
+  }
+}

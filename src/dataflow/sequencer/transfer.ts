@@ -1,0 +1,123 @@
+/**
+ * Helpers for the requests the passes build: merging commands, comparing tiles' structures,
+ * merging tiles on a grid into one request, and transposing an interleaved payload.
+ */
+import { InvariantError, type Payload, type WordArray } from "../../core/index.js";
+import type { PeArrayCommand, PeFillCommand, PeSlideCommand } from "../../pe-array/index.js";
+import type { OutTile, Piece, Req } from "./types.js";
+
+/** Replaces a list of PE-array fills (or slides) by one command that carries the others alongside. */
+export function mergeCommands(list: Req[], op: "fill" | "slide"): void {
+  if (list.length < 2) return;
+  const msgs = list.map((q) => {
+    if (q.to !== "pe" || q.msg.op !== op) throw new InvariantError("sequencer", `expected only ${op} commands to merge`);
+    return q.msg;
+  });
+  const [first, ...rest] = msgs as (PeFillCommand | PeSlideCommand)[];
+  list.length = 0;
+  list.push({ to: "pe", msg: { ...first!, alongside: rest } as PeArrayCommand });
+}
+
+/** A hash of the structure of a tile's pieces: shapes, strides and destinations, not addresses. */
+export function structureHash(pieces: readonly Piece[]): number {
+  let h = 0x811c9dc5;
+  const mix = (v: number) => {
+    h = Math.imul(h ^ (v | 0), 16777619);
+    h = Math.imul(h ^ ((v / 4294967296) | 0), 16777619);
+  };
+  const list = (a: readonly number[]) => {
+    mix(a.length);
+    for (const v of a) mix(v);
+  };
+  for (const p of pieces) {
+    list(p.shape);
+    list(p.srcStrides);
+    list(p.tagStrides);
+    mix(p.dst.offset);
+    list(p.dst.strides);
+  }
+  return h;
+}
+
+
+/**
+ * Tiles of one shape whose memory offsets, sorted, form a full grid of up to 4 dimensions (and
+ * whose tag offsets follow the same grid), as one tile: the grid's dimensions outside the tile's,
+ * the words and tags concatenated in grid order. Undefined when they do not.
+ */
+export function mergeGrid(g: readonly OutTile[]): OutTile | undefined {
+  const sorted = [...g].sort((a, b) => a.box.offset - b.box.offset);
+  const o = sorted.map((t) => t.box.offset);
+  const y = sorted.map((t) => t.expect.offset);
+  const n = o.length;
+  const dims: { n: number; s: number; t: number }[] = []; // innermost first
+  let size = 1;
+  while (size < n) {
+    if (dims.length === 4 || n % size !== 0) return undefined;
+    const step = o[size]! - o[0]!;
+    const tstep = y[size]! - y[0]!;
+    let count = 1;
+    while ((count + 1) * size <= n && o[count * size] === o[0]! + count * step && y[count * size] === y[0]! + count * tstep) count++;
+    if (count === 1 || n % (size * count) !== 0) return undefined;
+    dims.push({ n: count, s: step, t: tstep });
+    size *= count;
+  }
+  // Verify every member sits at its grid point (row-major, innermost first above).
+  for (let i = 0; i < n; i++) {
+    let rest = i;
+    let oo = o[0]!;
+    let yy = y[0]!;
+    for (const d of dims) {
+      const k = rest % d.n;
+      rest = Math.floor(rest / d.n);
+      oo += k * d.s;
+      yy += k * d.t;
+    }
+    if (o[i] !== oo || y[i] !== yy) return undefined;
+  }
+  const words = sorted[0]!.data.length;
+  const data = new Int32Array(n * words);
+  sorted.forEach((t, i) => data.set(t.data, i * words));
+  let tags: Float64Array | undefined;
+  if (sorted[0]!.tags) {
+    tags = new Float64Array(n * words);
+    sorted.forEach((t, i) => tags!.set(t.tags!, i * words));
+  }
+  const outer = [...dims].reverse();
+  const first = sorted[0]!;
+  return {
+    box: { shape: [...outer.map((d) => d.n), ...first.box.shape], offset: o[0]!, strides: [...outer.map((d) => d.s), ...first.box.strides] },
+    data,
+    tags,
+    has: first.has,
+    expect: { space: first.expect.space, offset: y[0]!, strides: [...outer.map((d) => d.t), ...first.expect.strides] },
+  };
+}
+
+/** A payload read as [word][group] (groups innermost) rearranged as [group][word]. */
+export function transposePayload(p: Payload, groups: number): Payload {
+  const t = <A extends WordArray | Float64Array>(a: A): A => {
+    const out = new (a.constructor as new (n: number) => A)(a.length);
+    const n = a.length / groups;
+    for (let j = 0, k = 0; j < n; j++) for (let g = 0; g < groups; g++, k++) out[g * n + j] = a[k]!;
+    return out;
+  };
+  return p.tags ? { data: t(p.data), tags: t(p.tags) } : { data: t(p.data) };
+}
+
+/** Whether two tiles' pieces have the same structure (see {@link structureHash}). */
+export function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean {
+  const eq = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return (
+    a.length === b.length &&
+    a.every((p, i) => {
+      const q = b[i]!;
+      return eq(p.shape, q.shape) && eq(p.srcStrides, q.srcStrides) && eq(p.tagStrides, q.tagStrides) && p.dst.offset === q.dst.offset && eq(p.dst.strides, q.dst.strides);
+    })
+  );
+}
+
+/** A planned request again, with a fresh transaction id. */
+export function reId(c: { readonly id: () => number }, q: Req): Req {
+  return { to: q.to, msg: { ...q.msg, id: c.id() } } as Req;
+}

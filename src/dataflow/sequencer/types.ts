@@ -1,0 +1,249 @@
+/**
+ * The Sequencer's vocabulary: the requests it issues, the steps and threads that issue them, and
+ * the plans and tiles its passes exchange (data only; no behaviour).
+ */
+import type { Box, Payload } from "../../core/index.js";
+import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../../memory/index.js";
+import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeRect, WaitReason } from "../../pe-array/index.js";
+import type { OperandType } from "../../workload/dtype.js";
+
+/** Indices of the eight loop dimensions (nest.ts order). */
+export const N = 0, G = 1, K = 2, C = 3, P = 4, Q = 5, R = 6, S = 7;
+/** The dimensions each tensor depends on. */
+export const INPUT_DIMS = [N, G, C, P, Q, R, S];
+export const WEIGHT_DIMS = [G, K, C, R, S];
+export const OUTPUT_DIMS = [N, G, K, P, Q];
+export const ALL_DIMS = [N, G, K, C, P, Q, R, S];
+
+/** A request to one of the components the Sequencer drives. */
+export type Req =
+  | { readonly to: "dram"; readonly msg: DramRequest }
+  | { readonly to: "gbuf"; readonly msg: GbufRequest }
+  | { readonly to: "noc"; readonly msg: NocRequest }
+  | { readonly to: "pe"; readonly msg: PeArrayCommand };
+
+/** A response from one of them. */
+export type Resp = DramResponse | GbufResponse | NocResponse | PeArrayDone;
+
+/** One step: transactions issued together; the step ends when all have completed. */
+export interface Step {
+  readonly reason: WaitReason;
+  readonly reqs: Req[];
+  /** Start this thread and continue at once (its transactions overlap the caller's). */
+  readonly spawn?: Thread;
+  /** Wait until this thread has finished. */
+  readonly join?: Thread;
+}
+
+/**
+ * A cooperative thread of steps (a prefetch, a write-back) that runs alongside the main program:
+ * its transactions are issued as soon as its previous step completes, whatever the main program
+ * is waiting for. Threads are advanced in creation order, so runs stay deterministic.
+ */
+export interface Thread {
+  readonly gen: Generator<Step, void, Map<number, Resp>>;
+  outstanding: number;
+  /** Responses to its last step, by transaction id (one map per thread, cleared after each step). */
+  responses: Map<number, Resp>;
+  done: boolean;
+  /** The thread this one waits for, if any. */
+  joining: Thread | undefined;
+  /** Whether this is the main program (its steps set the PE array's wait reason). */
+  readonly main: boolean;
+}
+
+/** A new thread running `gen`. */
+export function thread(gen: Generator<Step, void, Map<number, Resp>>, main = false): Thread {
+  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main };
+}
+
+
+/** A tile on its way to memory: its box there, its words, and (checked) the tags they carry. */
+export interface OutTile {
+  readonly box: Box;
+  readonly data: Int32Array;
+  readonly tags: Float64Array | undefined;
+  readonly has: number;
+  readonly expect: { space: number; offset: number; strides: number[] };
+}
+
+
+/** Operand data and zero points of the run. */
+export interface SequencerOperands {
+  readonly xType: OperandType;
+  readonly wType: OperandType;
+  readonly xZeroPoint: number;
+  readonly wZeroPoint: number;
+}
+
+/** The hardware the Sequencer drives. */
+export interface SequencerHardware {
+  readonly dram: DramChannel;
+  readonly gbuf: GlobalBuffer;
+  readonly x: DramTensor;
+  readonly w: DramTensor;
+  readonly y: DramTensor;
+}
+
+/** Progress reported by the Sequencer. */
+export interface SequencerProgress {
+  /** MACs issued so far. */
+  readonly macs: number;
+  readonly totalMacs: number;
+}
+
+
+/** A GBuf tile: its start and extent. */
+export interface OutputTile {
+  readonly start: Int32Array;
+  readonly ext: Int32Array;
+}
+
+/** Any tile's start and extent (GBuf tiles' and PEs' psum tiles'). */
+export interface TileCoords {
+  readonly start: Coords;
+  readonly ext: Coords;
+}
+
+/** A tile's start or extent, per dimension (a PE's psum tile keeps plain arrays: cheap to make). */
+export type Coords = Int32Array | readonly number[];
+
+
+/** A psum tile in a PE: its extent and the psum entry it starts at (the half, for streamed outputs). */
+export interface RfOutTile extends TileCoords {
+  /** startKey of `ext` over the output dimensions (tiles of one shape drain together). */
+  readonly extKey: number;
+  readonly base: number;
+}
+
+/** A transfer that waits for a read: the read's id, and what to send once its payload is back. */
+export interface Deferred {
+  readonly id: number;
+  readonly send: (payload: Payload) => Req[];
+}
+
+/** One box of a tile to deliver: where it is read (GBuf region or DRAM) and where it goes in the RF. */
+export interface Piece {
+  readonly shape: readonly number[];
+  readonly src: number;
+  readonly srcStrides: readonly number[];
+  /** Tag index of the first word and tag strides (checked mode). */
+  readonly tag: number;
+  readonly tagStrides: readonly number[];
+  readonly dst: Box;
+}
+
+/** Where an input tile sits in a PE's register file: its channels and its span (padded coordinates). */
+export interface InputSpan {
+  readonly n: number;
+  readonly ch0: number;
+  readonly en: number;
+  readonly eg: number;
+  readonly ec: number;
+  /** Padded row and column of the span's origin, and its size. */
+  readonly oh: number;
+  readonly ow: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Every row and column of the span is read by some window or is padding (so all of it is valid). */
+  readonly dense: boolean;
+  /** Creation order: which PEs hold the same span object (plan signatures compare it relatively). */
+  readonly serial: number;
+}
+
+/** Where an input span sits and how large it is: all of it but its density and serial. */
+export type SpanPlace = Omit<InputSpan, "dense" | "serial">;
+
+/** The PEs that received one input span in a planned iteration (for replays: see {@link PlanCache}). */
+export interface SpanGroup {
+  /** The PE whose tile start and extent give the span. */
+  readonly pe0: number;
+  readonly pes: Int32Array;
+  readonly dense: boolean;
+}
+
+/** Where an iteration's reads are anchored: its start, its GBuf tiles' starts, their first stored row and column. */
+export interface PlanAnchor {
+  readonly g: Int32Array;
+  readonly xs: Int32Array | undefined;
+  readonly ws: Int32Array | undefined;
+  readonly rowRun: number;
+  readonly colRun: number;
+}
+
+/** What {@link PlanCache} keeps of a planned iteration: every request with its id to be replaced. */
+export interface PlanTemplate {
+  /** Where its reads were: a replay shifts them by the difference ({@link Program.readShift}). */
+  readonly anchor: PlanAnchor;
+  readonly reads: readonly Req[];
+  readonly after: readonly Deferred[];
+  readonly direct: readonly Req[];
+  readonly moves: readonly Req[];
+  readonly waves: readonly Req[];
+  readonly psumFills?: readonly Req[];
+  readonly operandFills?: readonly Req[];
+  /** Per entry of `after`: the index in `reads` of the read it waits for. */
+  readonly afterRead: Int32Array;
+  /** MACs of the waves (counted again on every replay). */
+  readonly macs: number;
+  readonly spanGroups: readonly SpanGroup[] | undefined;
+  /** The GBuf halves its reads came from (a replay reads the current ones). */
+  readonly gbufHalf: { readonly input: number; readonly weight: number };
+}
+
+
+/** PEs that share one tile (one or more rectangles) and the pieces of that tile. */
+export interface DeliveryGroup {
+  readonly rects: PeRect[];
+  readonly pieces: Piece[];
+}
+
+/** A PE's partial-sum tile on its way out. */
+export interface DrainEntry {
+  readonly pe: number;
+  readonly tile: RfOutTile;
+  readonly key: number;
+}
+
+/** What one iteration of the gbuf loops does, planned before it runs. */
+export interface IterationPlan {
+  readonly drains: readonly DrainEntry[];
+  readonly reads: Req[];
+  readonly after: Deferred[];
+  readonly direct: Req[];
+  readonly waves: Req[];
+  /** Halo moves within the PEs' register files, done before the deliveries. */
+  readonly moves: Req[];
+  /** Double-buffered register files: `direct` split into the psum fills and the operands' fills. */
+  readonly psumFills?: Req[];
+  readonly operandFills?: Req[];
+}
+
+/** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */
+export interface GbufInputTile {
+  readonly start: Int32Array;
+  readonly ext: Int32Array;
+  readonly rowRank: Map<number, number>;
+  readonly colRank: Map<number, number>;
+  /** The first stored row (column) when the stored rows (columns) are consecutive, else NaN. */
+  readonly rowRun: number;
+  readonly colRun: number;
+}
+
+/** The GBuf tiles one iteration of the dram loops needs, and the transfers that bring them. */
+export interface FetchPlan {
+  readonly keys: { input: number; weight: number };
+  readonly halves: { input: number; weight: number };
+  readonly input: GbufInputTile | undefined;
+  readonly weight: OutputTile | undefined;
+  readonly reads: Req[];
+  readonly writes: FetchWrite[];
+}
+
+
+/** A GBuf write a fetch plans: the words of DRAM read `readId`, into `box` of `region`. */
+export interface FetchWrite {
+  readonly readId: number;
+  readonly region: GbufRegion;
+  readonly box: Box;
+}

@@ -30,38 +30,9 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
   // some order) are served together: one read per piece gathers every group's tile, and one
   // transfer hands each PE its group's (a box index per PE). Other groups go one by one.
   const rest: DeliveryGroup[] = [];
-  // Classes of groups with the same structure, in order of first appearance (found by a hash,
-  // confirmed by comparing the structures).
-  const classes: DeliveryGroup[][] = [];
-  const byHash = new Map<number, DeliveryGroup[][]>();
-  for (const g of groups) {
-    if (g.pieces.length === 0) continue;
-    const h = structureHash(g.pieces);
-    let bucket = byHash.get(h);
-    if (!bucket) byHash.set(h, (bucket = []));
-    let list = bucket.find((c) => sameStructure(c[0]!.pieces, g.pieces));
-    if (!list) {
-      list = [];
-      bucket.push(list);
-      classes.push(list);
-    }
-    list.push(g);
-  }
-  const stepOf = (a: DeliveryGroup, b: DeliveryGroup) => a.pieces.map((p, i) => [b.pieces[i]!.src - p.src, b.pieces[i]!.tag - p.tag] as const);
-  const sameStep = (x: readonly (readonly [number, number])[], y: readonly (readonly [number, number])[]) => x.every((v, i) => v[0] === y[i]![0] && v[1] === y[i]![1]);
+  const classes = structureClasses(groups);
   const serveTogether = (run: DeliveryGroup[]) => {
-    let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
-    for (const g of run) for (const r of g.rects) {
-      r0 = Math.min(r0, r.row0);
-      c0 = Math.min(c0, r.col0);
-      r1 = Math.max(r1, r.row0 + r.rows);
-      c1 = Math.max(c1, r.col0 + r.cols);
-    }
-    const pes: PeRect = { row0: r0, col0: c0, rows: r1 - r0, cols: c1 - c0 };
-    const boxIndex = new Int32Array(pes.rows * pes.cols).fill(-1);
-    run.forEach((g, b) => {
-      for (const r of g.rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) boxIndex[(r.row0 - r0 + i) * pes.cols + (r.col0 - c0 + j)] = b;
-    });
+    const { pes, boxIndex } = spanOfRun(run);
     const step = stepOf(run[0]!, run[1]!);
     run[0]!.pieces.forEach((p, i) => {
       const id = c.id();
@@ -107,6 +78,55 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
   return out;
 }
 
+/** Classes of groups with the same structure, in order of first appearance (found by a hash, confirmed by comparing the structures). */
+function structureClasses(groups: readonly DeliveryGroup[]): DeliveryGroup[][] {
+  const classes: DeliveryGroup[][] = [];
+  const byHash = new Map<number, DeliveryGroup[][]>();
+  for (const g of groups) {
+    if (g.pieces.length === 0) continue;
+    const h = structureHash(g.pieces);
+    let bucket = byHash.get(h);
+    if (!bucket) byHash.set(h, (bucket = []));
+    let list = bucket.find((k) => sameStructure(k[0]!.pieces, g.pieces));
+    if (!list) {
+      list = [];
+      bucket.push(list);
+      classes.push(list);
+    }
+    list.push(g);
+  }
+  return classes;
+}
+
+/** Per piece, the address and tag step from group `a`'s tile to group `b`'s. */
+function stepOf(a: DeliveryGroup, b: DeliveryGroup): (readonly [number, number])[] {
+  return a.pieces.map((p, i) => [b.pieces[i]!.src - p.src, b.pieces[i]!.tag - p.tag] as const);
+}
+
+function sameStep(x: readonly (readonly [number, number])[], y: readonly (readonly [number, number])[]): boolean {
+  return x.every((v, i) => v[0] === y[i]![0] && v[1] === y[i]![1]);
+}
+
+/** The rectangle of PEs a run of groups covers, and each PE's group (its box index; -1: none). */
+function spanOfRun(run: readonly DeliveryGroup[]): { pes: PeRect; boxIndex: Int32Array } {
+  let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
+  for (const g of run) {
+    for (const r of g.rects) {
+      r0 = Math.min(r0, r.row0);
+      c0 = Math.min(c0, r.col0);
+      r1 = Math.max(r1, r.row0 + r.rows);
+      c1 = Math.max(c1, r.col0 + r.cols);
+    }
+  }
+  const pes: PeRect = { row0: r0, col0: c0, rows: r1 - r0, cols: c1 - c0 };
+  const boxIndex = new Int32Array(pes.rows * pes.cols).fill(-1);
+  run.forEach((g, b) => {
+    for (const r of g.rects) for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) boxIndex[(r.row0 - r0 + i) * pes.cols + (r.col0 - c0 + j)] = b;
+  });
+  return { pes, boxIndex };
+}
+
+/** Reads and deliveries of the PEs' new weight tiles (one gathered read when every PE needs its own). */
 export function deliverWeights(
   c: SeqContext,
   keys: Float64Array,
@@ -190,6 +210,7 @@ export function deliverWeights(
 
 
 
+/** Fills of the PEs' new psum tiles with 0 (one per rectangle of equal tile shapes). */
 export function psumInit(c: SeqContext, keys: Float64Array, rows: number, cols: number, peStart: Int32Array[], peExt: Int32Array[]): Req[] {
   const out: Req[] = [];
   for (const [, rects] of rectangles(keys, rows, cols)) {

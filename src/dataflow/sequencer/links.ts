@@ -11,6 +11,51 @@ import { TAG_SPACE } from "./layout.js";
 import { reId } from "./transfer.js";
 import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
 
+/** A line: a group's PEs in one column with consecutive rows (or one row, consecutive columns). */
+interface Line {
+  readonly axis: "col" | "row";
+  readonly fixed: number;
+  readonly from: number;
+  readonly length: number;
+  readonly ext: string;
+  readonly members: DrainEntry[];
+}
+
+/** The smallest of `v` when they are consecutive integers, else -1. */
+function consecutive(v: readonly number[]): number {
+  const sorted = [...v].sort((a, b) => a - b);
+  return sorted.every((x, i) => x === sorted[0]! + i) ? sorted[0]! : -1;
+}
+
+/** Groups the entries by output tile; the groups that form a line, and the entries of the others. */
+function linesOf(entries: readonly DrainEntry[], cols: number): { lines: Line[]; kept: DrainEntry[] } {
+  const groups = new Map<number, DrainEntry[]>();
+  for (const e of entries) {
+    let g = groups.get(e.key);
+    if (!g) groups.set(e.key, (g = []));
+    g.push(e);
+  }
+  const lines: Line[] = [];
+  const kept: DrainEntry[] = [];
+  for (const g of groups.values()) {
+    if (g.length < 2) {
+      kept.push(...g);
+      continue;
+    }
+    const rs = g.map((e) => Math.floor(e.pe / cols));
+    const cs = g.map((e) => e.pe % cols);
+    const ext = g[0]!.tile.ext.join(",");
+    if (cs.every((c) => c === cs[0]) && consecutive(rs) >= 0) {
+      lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g });
+    } else if (rs.every((r) => r === rs[0]) && consecutive(cs) >= 0) {
+      lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g });
+    } else {
+      kept.push(...g);
+    }
+  }
+  return { lines, kept };
+}
+
 /** Plans the link reductions of a drain (see the file header). */
 export class LinkPlanner {
   constructor(private readonly c: SeqContext) {}
@@ -61,44 +106,8 @@ export class LinkPlanner {
   }
 
   private planLinkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
+    const { lines, kept } = linesOf(entries, this.c.nest.usedCols);
     const cols = this.c.nest.usedCols;
-    const groups = new Map<number, DrainEntry[]>();
-    for (const e of entries) {
-      let g = groups.get(e.key);
-      if (!g) groups.set(e.key, (g = []));
-      g.push(e);
-    }
-    // A line: the group's PEs in one column with consecutive rows (or one row, consecutive columns).
-    interface Line {
-      readonly axis: "col" | "row";
-      readonly fixed: number;
-      readonly from: number;
-      readonly length: number;
-      readonly ext: string;
-      readonly members: DrainEntry[];
-    }
-    const lines: Line[] = [];
-    const kept: DrainEntry[] = [];
-    for (const g of groups.values()) {
-      if (g.length < 2) {
-        kept.push(...g);
-        continue;
-      }
-      const rs = g.map((e) => Math.floor(e.pe / cols));
-      const cs = g.map((e) => e.pe % cols);
-      const ext = g[0]!.tile.ext.join(",");
-      const consecutive = (v: number[]) => {
-        const sorted = [...v].sort((a, b) => a - b);
-        return sorted.every((x, i) => x === sorted[0]! + i) ? sorted[0]! : -1;
-      };
-      if (cs.every((c) => c === cs[0]) && consecutive(rs) >= 0) {
-        lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g });
-      } else if (rs.every((r) => r === rs[0]) && consecutive(cs) >= 0) {
-        lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g });
-      } else {
-        kept.push(...g);
-      }
-    }
     // Side-by-side lines with the same span and tile shape form one rectangle.
     const bands = new Map<string, Line[]>();
     for (const l of lines) {

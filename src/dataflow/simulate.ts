@@ -144,9 +144,10 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
 
 /**
  * The register files the simulator allocates: the architecture's, except that a streamed tensor
- * (mapping.rf.stream) gets room for its whole rf tile: twice with double buffering, and twice
- * for a streamed output (the previous wave's partial sums drain from one half while the next
- * wave accumulates in the other). In the hardware that tile passes through one pipeline register, which is what
+ * (mapping.rf.stream) gets room for its whole rf tile twice: the previous wave's partial sums
+ * drain from one half while the next wave accumulates in the other, and the next wave's streamed
+ * operands arrive in one half while the current wave reads the other (the edge feeders stream
+ * them during the wave). In the hardware that tile passes through one pipeline register, which is what
  * legality charges against the partition; the simulator keeps the words the register will hold
  * one after the other, so MAC waves address them as they would a resident tile.
  */
@@ -155,8 +156,9 @@ function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): ArchSpec["
   const rf = { ...arch.rf };
   for (const t of TENSORS) {
     if (!m.rf.stream[t]) continue;
-    // Outputs: two halves, one draining while the next wave fills the other (sequencer/program.ts).
-    const need = tileFootprint(m, layer, "rf", t) * (t === "output" || m.rf.doubleBuffer ? 2 : 1);
+    // Two halves: a streamed output drains from one while the next wave fills the other; a
+    // streamed operand's next words arrive in one while the wave reads the other (sequencer/program.ts).
+    const need = tileFootprint(m, layer, "rf", t) * 2;
     rf[RF_ENTRY_FIELDS[t]] = Math.max(rf[RF_ENTRY_FIELDS[t]], need);
   }
   return rf;

@@ -24,6 +24,7 @@
  *                                          d = ceil(n * N / drainWordsPerCycle)
  *     link shift of n words:               d = n + 1            (n words, 1 hop)
  *     link reduce of n words over L PEs:   d = n + L - 1        (pipelined over L - 1 hops)
+ *     in-flight reduce (streamed output):  d = 1                (the hops were the wave's skew)
  * Example: 16 input words multicast to a 12-PE column at 4 words/cycle with 1 RF write port:
  * d = max(4, 16) = 16 cycles; `noc.send.input` += 16, `noc.deliver.input` += 192.
  *
@@ -253,7 +254,8 @@ export class Noc extends Component {
 
   private linkCycles(l: LinkOp): number {
     const n = boxSize((l.kind === "shift" ? l.src : l.box).shape);
-    return l.kind === "shift" ? n + 1 : n + this.lineLength(l) - 1;
+    if (l.kind === "shift") return n + 1;
+    return l.inFlight ? 1 : n + this.lineLength(l) - 1;
   }
 
   private finishLink(l: NocLink, now: number): void {

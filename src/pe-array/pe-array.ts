@@ -71,6 +71,12 @@ export interface PeWaveCommand {
    * forwarded PE to PE over the links, one cycle per hop. See {@link WaveStream}.
    */
   readonly streams?: readonly WaveStream[];
+  /**
+   * The direction in which the partial sums of a streamed output flow during the wave (a
+   * systolic array reducing them as they pass PE to PE): adds the hops of that direction to the
+   * skew, as a stream does; the reduction itself is a link `reduce` marked `inFlight`.
+   */
+  readonly psumFlow?: "right" | "down";
 }
 
 /**
@@ -195,6 +201,12 @@ export type LinkOp =
       readonly dir: Direction;
       readonly box: Box;
       readonly expect?: PeTagExpect;
+      /**
+       * The partial sums of a streamed output (a systolic array), which flowed along the line
+       * during the wave that computed them (that wave's skew charged their hops): the link lane
+       * charges one cycle, the last hop, and counts the same words and register accesses.
+       */
+      readonly inFlight?: boolean;
     };
 
 /** From the network: apply a link operation. */
@@ -430,7 +442,7 @@ export class PeArray extends Component {
       parts.push({ cw, issueCycles: issue, executed: 0 });
       issueCycles = Math.max(issueCycles, issue);
     }
-    const skew = c.streams && c.streams.length > 0 ? this.streamSkew(waves, parts, c.streams) : 0;
+    const skew = (c.streams && c.streams.length > 0) || c.psumFlow ? this.streamSkew(waves, parts, c.streams ?? [], c.psumFlow) : 0;
     this.active = { parts, start: now, issueCycles };
     this.phase = {
       start: now,
@@ -442,9 +454,9 @@ export class PeArray extends Component {
   }
 
   /** The skew of a streamed command (its farthest PE's delay), counting the forwarded words ({@link WaveStream}). */
-  private streamSkew(waves: readonly MacWave[], parts: readonly WavePart[], streams: readonly WaveStream[]): number {
-    const right = streams.some((s) => s.flow === "right");
-    const down = streams.some((s) => s.flow === "down");
+  private streamSkew(waves: readonly MacWave[], parts: readonly WavePart[], streams: readonly WaveStream[], psumFlow: "right" | "down" | undefined): number {
+    const right = psumFlow === "right" || streams.some((s) => s.flow === "right");
+    const down = psumFlow === "down" || streams.some((s) => s.flow === "down");
     let skew = 0;
     for (const w of waves) skew = Math.max(skew, (right ? w.pes.col0 + w.pes.cols - 1 : 0) + (down ? w.pes.row0 + w.pes.rows - 1 : 0));
     for (const s of streams) {

@@ -74,18 +74,20 @@ describe("a systolic fold (docs/timing.md)", () => {
     }
   });
 
-  it("over several folds: bit-exact in checked mode, and double-buffered registers take the next fold's streams during the wave", () => {
+  it("over several folds: bit-exact in checked mode, and the next fold's streams arrive during the wave, double-buffered or not", () => {
     const u = fold(64, 4);
     const c = fold(64, 4, true);
     const d = fold(64, 4, false, true);
     const dc = fold(64, 4, true, true);
     expect(u.verification.ok && c.verification.ok && d.verification.ok && dc.verification.ok).toBe(true);
     expect([c.cycles, dc.cycles]).toEqual([u.cycles, d.cycles]);
-    expect([u.cycles, d.cycles]).toEqual([3387, 3198]);
+    // Streamed operands always arrive during the previous wave (the edge feeders stream them):
+    // single-buffered registers take as long as double-buffered ones (3,387 cycles before).
+    expect([u.cycles, d.cycles]).toEqual([3198, 3198]);
     const perPe = (r: typeof u, k: string) => (r.counters[k]?.value ?? 0) / 1024;
     expect([perPe(u, "pe.idle.pipeline"), perPe(d, "pe.idle.pipeline")]).toEqual([4 * 63, 4 * 63]);
-    // Single-buffered, every fold waits T + 1 cycles for its streams; double-buffered, only the first.
-    expect([perPe(u, "pe.idle.network"), perPe(d, "pe.idle.network")]).toEqual([260, 7]);
+    // Only the first fold waits for its streams (260 cycles per PE single-buffered before).
+    expect([perPe(u, "pe.idle.network"), perPe(d, "pe.idle.network")]).toEqual([7, 7]);
   });
 
   it("charges the stream one register: legality accepts T = 512 in a 1-entry RF, and refuses what cannot stream", () => {

@@ -36,8 +36,18 @@ export class SeqContext {
   readonly rfDouble: boolean;
   /** The operands that stream through the PEs (mapping.rf.stream), for the wave commands. */
   readonly waveStreams: readonly WaveStream[] | undefined;
+  /**
+   * Per operand, whether its next tile is delivered while the current wave runs (into the other
+   * half of its partition): double-buffered register files, and streamed operands, which the
+   * array's edge feeds while the previous wave computes.
+   */
+  readonly early: { readonly input: boolean; readonly weight: boolean };
+  /** Whether any operand is delivered early: the program pipelines deliveries with waves. */
+  readonly pipelined: boolean;
   /** Whether partial sums stream out of the PEs (drained after every wave). */
   readonly streamOut: boolean;
+  /** The direction in which a streamed output's partial sums flow (and are reduced) during a wave, if any. */
+  readonly psumFlow: "right" | "down" | undefined;
   /** Entries of one psum tile, and the psum entry the current iteration's tiles start at. */
   readonly psumTile: number;
   psumBase = 0;
@@ -79,6 +89,9 @@ export class SeqContext {
     }
     this.waveStreams = streams.length > 0 ? Object.freeze(streams) : undefined;
     this.streamOut = m.rf.stream?.output ?? false;
+    this.early = { input: this.rfDouble || (m.rf.stream?.input ?? false), weight: this.rfDouble || (m.rf.stream?.weight ?? false) };
+    this.pipelined = this.early.input || this.early.weight;
+    this.psumFlow = this.streamOut ? flows.output : undefined;
     this.psumTile = e[N]! * e[G]! * e[K]! * e[P]! * e[Q]!;
     this.rfTile = { input: e[N]! * e[G]! * e[C]! * this.spanH * this.spanW, weight: e[G]! * e[K]! * e[C]! * e[R]! * e[S]! };
     this.peReach = new Int32Array(NDIMS);

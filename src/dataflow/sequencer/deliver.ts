@@ -50,6 +50,7 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
       reads.push(read(id, box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]));
       out.push({
         id,
+        part,
         send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }],
       });
     });
@@ -72,7 +73,7 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
     for (const p of g.pieces) {
       const id = c.id();
       reads.push(read(id, { shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]));
-      out.push({ id, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: c.id(), part, pes, box: p.dst, payload } })) });
+      out.push({ id, part, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: c.id(), part, pes, box: p.dst, payload } })) });
     }
   }
   return out;
@@ -192,7 +193,7 @@ export function deliverWeights(
         const d = dst(ext);
         const id = c.id();
         reads.push(read(id, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }));
-        out.push({ id, send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part: "weight", pes: rect, box: d, payload, perPe: true } }] });
+        out.push({ id, part: "weight", send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part: "weight", pes: rect, box: d, payload, perPe: true } }] });
       }
     }
     keys = rest;

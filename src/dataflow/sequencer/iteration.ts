@@ -148,7 +148,7 @@ export class IterationPlanner {
     const off = this.offKeys[part];
     for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
     let h = res.rfHalf[part];
-    if (c.rfDouble && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
+    if (c.early[part] && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
     const held = res.rfKeys[part][h]!;
     if (c.m.rf.stream?.[part]) return keys;
     for (let pe = 0; pe < c.pes; pe++) {
@@ -171,10 +171,10 @@ export class IterationPlanner {
     const bases = { input: res.rfHalf.input * c.rfTile.input, weight: res.rfHalf.weight * c.rfTile.weight, psum: c.psumBase };
     after.push(...deliverInputs(c, inKeys, rows, cols, res.peStart, res.peExt, res.gbufInput, res.gbufHalf.input, reads, direct, bases.input, spans, moves, spanGroups));
     after.push(...deliverWeights(c, wKeys, rows, cols, res.peStart, res.peExt, res.gbufWeight, res.gbufHalf.weight, reads, bases.weight));
-    // Double-buffered: the operands' fills (padding, into the halves the running wave does not
-    // read) go with the deliveries, the psum fills after the drain (program.ts).
+    // Pipelined: the operands' fills (padding, into the halves the running wave does not read)
+    // go with the deliveries, the psum fills after the drain (program.ts).
     let split: { psumFills: Req[]; operandFills: Req[] } | undefined;
-    if (c.rfDouble) {
+    if (c.pipelined) {
       split = { psumFills: direct.slice(0, psumFillCount), operandFills: direct.slice(psumFillCount) };
       mergeCommands(split.psumFills, "fill");
       mergeCommands(split.operandFills, "fill");
@@ -183,7 +183,7 @@ export class IterationPlanner {
     mergeCommands(direct, "fill");
     const parts = this.waveParts(bases);
     const streams = c.waveStreams;
-    const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: c.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}) } }] : [];
+    const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: c.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}), ...(c.psumFlow ? { psumFlow: c.psumFlow } : {}) } }] : [];
     // The iteration's halo slides go as one command.
     mergeCommands(moves, "slide");
     return { reads, after, direct, moves, waves, spanGroups, ...split };

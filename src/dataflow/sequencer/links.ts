@@ -140,8 +140,10 @@ export class LinkPlanner {
           // The line's end (top row, or left column) keeps the sum and is drained.
           kept.push(l.members.find((e) => (vertical ? Math.floor(e.pe / cols) : e.pe % cols) === l.from)!);
         }
+        // A streamed output's sums flowed along the line during their wave (docs/timing.md).
+        const inFlight = this.c.psumFlow === (vertical ? "down" : "right");
         const expect = this.c.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.c.yTagStrides() } } : {};
-        links.push({ to: "noc", msg: { op: "link", id: this.c.id(), link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect } } });
+        links.push({ to: "noc", msg: { op: "link", id: this.c.id(), link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect, ...(inFlight ? { inFlight } : {}) } } });
         run = [];
       };
       for (const l of band) {

@@ -139,7 +139,7 @@ export class Program {
       const nx = gbufStarts.next();
       return nx.done ? undefined : this.planner.plan(nx.value, dStart);
     };
-    if (c.rfDouble) yield* this.runDoubleBuffered(planNext, readReason);
+    if (c.pipelined) yield* this.runPipelined(planNext, readReason);
     else yield* this.runSingleBuffered(planNext, readReason);
   }
 
@@ -153,19 +153,7 @@ export class Program {
     let cur = planNext();
     if (cur && cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
     while (cur) {
-      if (cur.drains.length > 0) {
-        if (this.c.streamOut) {
-          // The previous wave's streamed partial sums leave (from their half) while this
-          // iteration is delivered and computed; drains stay in order (they may accumulate
-          // into the same outputs), so the one before is joined first.
-          yield* this.joinDrain();
-          const t = thread(this.drain(cur.drains));
-          this.pendingDrain = t;
-          yield { reason: "drain", reqs: [], spawn: t };
-        } else {
-          yield* this.drain(cur.drains);
-        }
-      }
+      if (cur.drains.length > 0) yield* this.drainNow(cur.drains);
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) yield* x.run(step("network", cur.moves));
       const sends: Req[] = [...cur.direct];
@@ -187,39 +175,68 @@ export class Program {
   }
 
   /**
-   * The gbuf iterations of one dram tile with double-buffered register files: iteration j + 1's
-   * operands are delivered (into the halves iteration j's wave does not read) while j's wave runs,
-   * with the GBuf (or DRAM) reads of j + 2. Then j + 1's drains (of the output tiles that change)
-   * and psum fills, which touch the one psum tile, wait for the wave; then j + 1's wave.
+   * The gbuf iterations of one dram tile when some operand is delivered early (double-buffered
+   * register files, or streamed operands, which the array's edge feeds during the previous wave):
+   * iteration j + 1's early operands are delivered (into the halves iteration j's wave does not
+   * read) while j's wave runs, with the GBuf (or DRAM) reads of j + 2. Then j + 1's drains (of the
+   * output tiles that change), halo slides, late (single-buffered) operands and psum fills, which
+   * touch what the wave reads, wait for the wave; then j + 1's wave.
    */
-  private *runDoubleBuffered(planNext: () => IterationPlan | undefined, readReason: WaitReason): Steps {
+  private *runPipelined(planNext: () => IterationPlan | undefined, readReason: WaitReason): Steps {
     const x = this.x;
-    const sendsOf = (p: IterationPlan): Req[] => {
-      const out: Req[] = [...p.operandFills!];
-      for (const f of p.after) out.push(...f.send(x.take(f.id)));
-      return out;
-    };
     let cur = planNext();
     if (!cur) return;
     if (cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
     let next = planNext();
-    // The first iteration: its drains, then its operands and psum fills, with the next one's reads.
-    if (cur.drains.length > 0) yield* this.drain(cur.drains);
-    {
-      const reads = next ? next.reads : [];
-      const reqs = [...sendsOf(cur), ...cur.psumFills!, ...reads];
-      if (reqs.length > 0) yield* x.run(step(reads.length > 0 ? readReason : "network", reqs));
-    }
+    // The first iteration: its drains, then all its operands and fills, with the next one's reads.
+    yield* this.afterWave(cur, this.sends(cur, true), next ? next.reads : [], readReason);
     while (cur) {
       const after = next ? planNext() : undefined;
       const reads = after ? after.reads : [];
-      yield* x.run(step(reads.length > 0 ? readReason : next ? "network" : "control", [...cur.waves, ...(next ? sendsOf(next) : []), ...reads]));
-      if (next) {
-        if (next.drains.length > 0) yield* this.drain(next.drains);
-        if (next.psumFills!.length > 0) yield* x.run(step("network", next.psumFills!));
-      }
+      yield* x.run(step(reads.length > 0 ? readReason : next ? "network" : "control", [...cur.waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+      if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);
       cur = next;
       next = after;
     }
+  }
+
+  /**
+   * An iteration's deliveries and operand fills: the early ones (`early`: the operands delivered
+   * during the previous wave), the late ones (`late`), or both.
+   */
+  private sends(p: IterationPlan, late: boolean, early = late): Req[] {
+    const c = this.c;
+    const out: Req[] = [];
+    if (c.early.input ? early : late) out.push(...p.operandFills!);
+    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(this.x.take(f.id)));
+    return out;
+  }
+
+  /**
+   * What waits for the previous wave: the iteration's drains (streamed outputs drain alongside,
+   * in order), its halo slides, then `sends` with its psum fills (and `reads`, ahead).
+   */
+  private *afterWave(p: IterationPlan, sends: Req[], reads: Req[], readReason: WaitReason): Steps {
+    const x = this.x;
+    if (p.drains.length > 0) yield* this.drainNow(p.drains);
+    if (p.moves.length > 0) yield* x.run(step("network", p.moves));
+    const reqs = [...sends, ...p.psumFills!, ...reads];
+    if (reqs.length > 0) yield* x.run(step(reads.length > 0 ? readReason : "network", reqs));
+  }
+
+  /**
+   * Drains `entries` before the iteration goes on; a streamed output's partial sums leave from
+   * their half alongside the next wave instead (drains stay in order: they may accumulate into the
+   * same outputs, so the one before is joined first).
+   */
+  private *drainNow(entries: readonly DrainEntry[]): Steps {
+    if (!this.c.streamOut) {
+      yield* this.drain(entries);
+      return;
+    }
+    yield* this.joinDrain();
+    const t = thread(this.drain(entries));
+    this.pendingDrain = t;
+    yield { reason: "drain", reqs: [], spawn: t };
   }
 }

@@ -178,7 +178,7 @@ export class Replayer {
       if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, id: this.c.id(), box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
       return reId(this.c, q);
     });
-    const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, send: d.send }));
+    const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, part: d.part, send: d.send }));
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {
         const span = this.c.makeSpan(this.c.spanAt(peStart[g.pe0]!, peExt[g.pe0]!), g.dense);

@@ -119,6 +119,8 @@ export interface RfOutTile extends TileCoords {
 /** A transfer that waits for a read: the read's id, and what to send once its payload is back. */
 export interface Deferred {
   readonly id: number;
+  /** The operand it delivers. */
+  readonly part: "input" | "weight";
   readonly send: (payload: Payload) => Req[];
 }
 

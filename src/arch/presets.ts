@@ -32,9 +32,9 @@
  *
  * DRAM and NoC numbers are our choices where the sources give none; each is commented.
  */
-import { ConfigError, requireInteger } from "../core/errors.js";
+import { ConfigError, requireInteger, requireOneOf } from "../core/errors.js";
 import { parseCapacity } from "../core/units.js";
-import type { ArchSpec, DramSpec, GlobalBufferSpec, NocSpec, PeArraySpec, RegFileSpec } from "./spec.js";
+import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, type ArchSpec, type DramSpec, type GlobalBufferSpec, type NocSpec, type PeArraySpec, type RegFileSpec } from "./spec.js";
 
 /** A field of a spec as a user may write it: `gbuf.capacityBytes` also accepts a size string (`108KiB`). */
 export type ArchSpecInput = {
@@ -77,8 +77,8 @@ function powerOfTwo(field: string, v: unknown): number {
   return n;
 }
 
-const DRAM_FIELDS = ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstanding"] as const;
-const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts"] as const;
+const DRAM_FIELDS = ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstanding", "burstsPerCycle", "model"] as const;
+const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts", "model"] as const;
 const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const;
 const ARRAY_FIELDS = ["rows", "cols", "macsPerCycle", "pipelineLatency"] as const;
 const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks", "forwarding"] as const;
@@ -86,9 +86,12 @@ const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerC
 /**
  * Validates a complete architecture spec and returns it frozen. Rules: DRAM bandwidth, burst
  * and outstanding bursts positive integers, burst a power of two, latency >= 1 cycle (ports have
- * at least one cycle of latency); GBuf capacity a positive whole number of bytes (a number or a
+ * at least one cycle of latency), the optional bursts issued per cycle a positive integer when
+ * given (absent: `max(1, ceil(bytesPerCycle / burstBytes))`), the optional timing model one of
+ * `DRAM_MODEL_NAMES` (absent: `channel`); GBuf capacity a positive whole number of bytes (a number or a
  * size such as `108KiB`) that is a multiple of one row across the banks (banks x bankWordBytes),
- * banks and bank word a power of two, per-bank rate and ports >= 1; RF partitions >= 0 entries
+ * banks and bank word a power of two, per-bank rate and ports >= 1, the optional timing model
+ * one of `GBUF_MODEL_NAMES` (absent: `banked`); RF partitions >= 0 entries
  * with at least one entry in all, ports >= 1; array rows, columns, MACs per cycle and pipeline
  * latency >= 1; NoC input and weight buses and the drain path >= 1 word per cycle (the drain
  * path is how outputs leave the PEs), the optional psum bus (GBuf -> PEs) >= 1 word per cycle
@@ -112,6 +115,8 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
     latencyCycles: requireInteger(`${path}.dram.latencyCycles`, d.latencyCycles, 1),
     burstBytes: powerOfTwo(`${path}.dram.burstBytes`, d.burstBytes),
     maxOutstanding: requireInteger(`${path}.dram.maxOutstanding`, d.maxOutstanding, 1),
+    ...(d.burstsPerCycle !== undefined ? { burstsPerCycle: requireInteger(`${path}.dram.burstsPerCycle`, d.burstsPerCycle, 1) } : {}),
+    ...(d.model !== undefined ? { model: requireOneOf(`${path}.dram.model`, d.model, DRAM_MODEL_NAMES) } : {}),
   });
 
   const g = section(path, spec, "gbuf", GBUF_FIELDS);
@@ -137,6 +142,7 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
     wordsPerCyclePerBank: requireInteger(`${path}.gbuf.wordsPerCyclePerBank`, g.wordsPerCyclePerBank, 1),
     readPorts: requireInteger(`${path}.gbuf.readPorts`, g.readPorts, 1),
     writePorts: requireInteger(`${path}.gbuf.writePorts`, g.writePorts, 1),
+    ...(g.model !== undefined ? { model: requireOneOf(`${path}.gbuf.model`, g.model, GBUF_MODEL_NAMES) } : {}),
   });
 
   const r = section(path, spec, "rf", RF_FIELDS);

@@ -9,6 +9,24 @@
  * entries: one entry holds one element of the partition's tensor (an int32 psum takes one entry).
  */
 
+/**
+ * The DRAM timing models `dram.model` may name (src/memory/dram-timing.ts): `channel`, the
+ * burst pipeline of docs/timing.md (issue stage, latency, outstanding window, shared data bus);
+ * `ideal`, unlimited bandwidth and no latency (a request completes in the cycle it is popped).
+ */
+export const DRAM_MODEL_NAMES = Object.freeze(["channel", "ideal"] as const);
+/** A name of a DRAM timing model. */
+export type DramModelName = (typeof DRAM_MODEL_NAMES)[number];
+
+/**
+ * The global-buffer timing models `gbuf.model` may name (src/memory/gbuf-timing.ts): `banked`,
+ * the read and write lanes with ports and bank conflicts of docs/timing.md; `ideal`, unlimited
+ * bandwidth and no latency (a request completes in the cycle it is popped).
+ */
+export const GBUF_MODEL_NAMES = Object.freeze(["banked", "ideal"] as const);
+/** A name of a global-buffer timing model. */
+export type GbufModelName = (typeof GBUF_MODEL_NAMES)[number];
+
 /** The DRAM channel. */
 export interface DramSpec {
   /** Data-bus bandwidth, bytes per cycle (reads and writes share the bus). */
@@ -19,6 +37,15 @@ export interface DramSpec {
   readonly burstBytes: number;
   /** Maximum bursts in flight. */
   readonly maxOutstanding: number;
+  /**
+   * Bursts the issue stage may issue per cycle. Optional: default
+   * `max(1, ceil(bytesPerCycle / burstBytes))`, the fewest that let the data bus, not the issue
+   * stage, bound the bandwidth (1 whenever a burst fills the bus for a cycle or more, as in every
+   * preset). See `burstsPerCycleOf` in src/memory/dram-timing.ts.
+   */
+  readonly burstsPerCycle?: number;
+  /** The timing model, by name ({@link DRAM_MODEL_NAMES}). Optional: default `channel`. */
+  readonly model?: DramModelName;
 }
 
 /** The global buffer: banked SRAM shared by the PE array. */
@@ -32,6 +59,8 @@ export interface GlobalBufferSpec {
   readonly wordsPerCyclePerBank: number;
   readonly readPorts: number;
   readonly writePorts: number;
+  /** The timing model, by name ({@link GBUF_MODEL_NAMES}). Optional: default `banked`. */
+  readonly model?: GbufModelName;
 }
 
 /** One PE's register file. Either a shared pool or per-tensor partitions (Eyeriss). */

@@ -16,7 +16,7 @@ import { formatJson, renderTables, requireOutputFormat } from "../report/format.
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { archLabel, archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -32,6 +32,9 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
   --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
                     (default chen2020; os on an array that forwards operands)
+  --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
+                    gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
+                    the architecture's own models
   --batch N         batch size (default 1)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --per-layer       one row per layer and dataflow (totals per dataflow at the bottom)
@@ -66,7 +69,7 @@ export const compareCommand: Command = {
     });
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
-    const arch = archOption(values.arch);
+    const arch = archOption(values.arch, undefined, values.memory);
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", arch);
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
@@ -115,7 +118,7 @@ export const compareCommand: Command = {
       if (totals[di]!.layers === 0) notes.push(`${df}: no layer could run`);
     });
 
-    const header = `convsim compare: ${net.name} (batch ${batch}), arch ${arch.name}, ${layers.length} layer${layers.length === 1 ? "" : "s"}, dataflows ${dataflows.join(", ")}, energy table ${energyTable.name}`;
+    const header = `convsim compare: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, ${layers.length} layer${layers.length === 1 ? "" : "s"}, dataflows ${dataflows.join(", ")}, energy table ${energyTable.name}`;
     let text: string;
     if (format === "json") {
       text = formatJson({

@@ -18,7 +18,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ConfigError, InvariantError } from "../core/errors.js";
+import { ConfigError, InvariantError, requireOneOf } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
@@ -233,11 +233,36 @@ export function jobsOption(text: string | undefined): number {
   return n;
 }
 
+/** The values of `--memory`: `arch` keeps the architecture's memory models, `ideal` sets both to ideal. */
+export const MEMORY_OPTION_VALUES = ["arch", "ideal"] as const;
+
+/**
+ * The `--memory` option as arch overrides: `ideal` sets `dram.model` and `gbuf.model` to `ideal`
+ * (docs/timing.md); `arch` (the default) changes nothing.
+ * @throws ConfigError for another value, listing the known ones.
+ */
+export function memoryOverrides(text: string | undefined): ArchOverrides {
+  const v = requireOneOf("--memory", text ?? "arch", MEMORY_OPTION_VALUES);
+  return v === "ideal" ? { dram: { model: "ideal" }, gbuf: { model: "ideal" } } : {};
+}
+
+/** How a report names an architecture: its name, and its memory models when they are not the defaults. */
+export function archLabel(arch: ArchSpec): string {
+  const models = [arch.dram.model !== undefined && arch.dram.model !== "channel" ? `${arch.dram.model} DRAM` : "", arch.gbuf.model !== undefined && arch.gbuf.model !== "banked" ? `${arch.gbuf.model} GBuf` : ""].filter(Boolean);
+  return models.length ? `${arch.name} (${models.join(", ")})` : arch.name;
+}
+
 /**
  * The `--arch` option: a preset name, or a complete ArchSpec as a JSON file or inline JSON;
- * `overrides` (e.g. from `--arch-override`) are merged over it.
+ * `overrides` (e.g. from `--arch-override`) are merged over it, then the `--memory` option.
  */
-export function archOption(text: string | undefined, overrides?: ArchOverrides): ArchSpec {
+export function archOption(text: string | undefined, overrides?: ArchOverrides, memory?: string): ArchSpec {
+  const arch = archFromText(text, overrides);
+  const m = memoryOverrides(memory);
+  return m.dram ? resolveArch(arch, m) : arch;
+}
+
+function archFromText(text: string | undefined, overrides?: ArchOverrides): ArchSpec {
   const v = text ?? "chen2020";
   if ((PRESET_NAMES as readonly string[]).includes(v)) return resolveArch(v, overrides);
   const inline = v.trim().startsWith("{");
@@ -273,6 +298,7 @@ export function networkLayersOption(values: { readonly net?: string; readonly ba
 /** The options every command that simulates and reports shares (run, compare, sweep). */
 export const REPORT_OPTIONS = {
   arch: { type: "string" },
+  memory: { type: "string" },
   format: { type: "string" },
   out: { type: "string" },
   svg: { type: "string" },

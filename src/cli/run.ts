@@ -15,7 +15,7 @@ import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { archLabel, archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 
 const USAGE = `Usage: convsim run [options]
 
@@ -28,6 +28,9 @@ ratio measured/bound, energy by level, and the verdict. Exit 1 if any layer fail
                     (default ${DEFAULT_NETWORK})
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
                     (default chen2020; os on an array that forwards operands)
+  --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
+                    gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
+                    the architecture's own models
   --dataflow D      ${DATAFLOW_NAMES.join(", ")} (default chen2020; os on an array that forwards operands)
   --batch N         batch size (default 1)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
@@ -90,7 +93,7 @@ export const runCommand: Command = {
     // Every option is validated before any simulation starts.
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
-    const arch = archOption(values.arch);
+    const arch = archOption(values.arch, undefined, values.memory);
     const [dataflow] = dataflowsOption(values.dataflow ?? defaultDataflow(arch), "--dataflow");
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
     const energyTable = energyOption(values.energy);
@@ -113,7 +116,7 @@ export const runCommand: Command = {
       rows.push(o.metrics);
     }
     const total = totalMetrics(rows);
-    const header = `convsim run: ${net.name} (batch ${batch}), arch ${arch.name}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
+    const header = `convsim run: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
     const text =
       format === "json"
         ? formatJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total })

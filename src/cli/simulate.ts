@@ -13,7 +13,7 @@ import { convShape, formatLayerShortForm } from "../workload/layer.js";
 import { expectTensor, readNpy, writeNpy } from "../workload/npy.js";
 import type { OperandArray } from "../workload/reference.js";
 import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
-import { archOption } from "./jobs.js";
+import { archLabel, archOption } from "./jobs.js";
 
 function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
   if (names && !existsSync(text) && !text.trim().startsWith("{")) {
@@ -34,7 +34,7 @@ export function formatSimulation(r: SimulationResult): string {
   const lines: string[] = [];
   const s = convShape(r.layer);
   lines.push(`layer      ${r.layer.name ? r.layer.name + "  " : ""}${formatLayerShortForm(r.layer)}   (${fmt(s.macs)} MACs)`);
-  lines.push(`arch       ${r.arch.name}: ${r.arch.array.rows}x${r.arch.array.cols} PEs, GBuf ${fmt(r.arch.gbuf.capacityBytes)} B, RF ${r.arch.rf.inputEntries}/${r.arch.rf.weightEntries}/${r.arch.rf.psumEntries} entries (input/weight/psum)`);
+  lines.push(`arch       ${archLabel(r.arch)}: ${r.arch.array.rows}x${r.arch.array.cols} PEs, GBuf ${fmt(r.arch.gbuf.capacityBytes)} B, RF ${r.arch.rf.inputEntries}/${r.arch.rf.weightEntries}/${r.arch.rf.psumEntries} entries (input/weight/psum)`);
   lines.push(`mapping    ${formatMapping(r.mapping, { style: "inline" })}`);
   lines.push("");
   const head = ["level", "read in", "read w", "read out/psum", "write out/psum", "write in", "write w", "total (words)"];
@@ -82,6 +82,9 @@ Exits 0 when the output is bit-exact, 1 when it is not.
   --layer L            the layer: a JSON file, inline JSON, or a short form (c=3,hw=224,k=64,r=3,pad=1)
   --arch A             ${PRESET_NAMES.join(" | ")} (default chen2020), or an ArchSpec (JSON file or inline)
   --arch-override J    JSON merged over the arch, e.g. '{"gbuf":{"capacityBytes":"64KiB"}}'
+  --memory M           ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
+                       gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
+                       the architecture's own models
   --dataflow D         ${DATAFLOW_NAMES.join(" | ")} (default chen2020), or a Mapping JSON file
   --x FILE, --w FILE   operands (.npy, int8|uint8|int16); default: seeded
   --seed S             seed for generated operands (default 1)
@@ -99,6 +102,7 @@ Exits 0 when the output is bit-exact, 1 when it is not.
       layer: { type: "string" },
       arch: { type: "string" },
       "arch-override": { type: "string" },
+      memory: { type: "string" },
       dataflow: { type: "string" },
       x: { type: "string" },
       w: { type: "string" },
@@ -127,7 +131,7 @@ Exits 0 when the output is bit-exact, 1 when it is not.
       w = wt.data as OperandArray;
     }
     const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
-    const arch = archOption(values.arch, overrides);
+    const arch = archOption(values.arch, overrides, values.memory);
     const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_NAMES) as Record<string, unknown>);
     const zx = intOption("--x-zero-point", values["x-zero-point"]);
     const zw = intOption("--w-zero-point", values["w-zero-point"]);

@@ -38,6 +38,9 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
   --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
   --arch A           an architecture preset or an ArchSpec JSON file (default chen2020; os on an array that forwards operands)
+  --memory M         ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
+                     gbuf.model = ideal: the same traffic, fewer cycles); arch (default): the
+                     architecture's own models
   --format F         table (default), json, csv or md
   --out FILE         write the report to FILE instead of stdout
   --svg FILE         write a line chart: DRAM traffic against buffer size, with the bounds
@@ -114,7 +117,7 @@ export const sweepCommand: Command = {
     });
     const format = requireOutputFormat("--format", values.format ?? "table");
     const jobs = jobsOption(values.jobs);
-    const base = archOption(values.arch);
+    const base = archOption(values.arch, undefined, values.memory);
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", base);
     const energyTable = energyOption(values.energy);
     const layer = layerFromOptions(values);

@@ -78,6 +78,12 @@ export function requireNonNegativeInteger(field: string, value: unknown): number
   return requireInteger(field, value, 0);
 }
 
+/** Throws a {@link ConfigError} unless `value` is one of `names` (the rule lists them). */
+export function requireOneOf<T extends string>(field: string, value: unknown, names: readonly T[]): T {
+  if (typeof value !== "string" || !(names as readonly string[]).includes(value)) throw new ConfigError(field, value, `be one of ${names.join(", ")}`);
+  return value as T;
+}
+
 /** One component that was still busy when a run stopped, and what it was doing or waiting for. */
 export interface StalledComponent {
   readonly component: string;

@@ -8,25 +8,28 @@
  * strided) are split into aligned bursts of `burstBytes`; a burst shared by two consecutive ranges
  * is fetched once. Reads and writes share one data bus.
  *
- * Timing (per burst, in global issue order; D = ceil(burstBytes / bytesPerCycle)):
+ * Timing: a timing model picked by name (`dram.model`, dram-timing.ts) decides, when a request is
+ * popped, the cycle it completes and the first cycle the next request may be popped. The default,
+ * `channel`, is the burst pipeline (per burst, in global issue order; W = bytesPerCycle,
+ * P = burstsPerCycle, M = maxOutstanding):
  *
- *     issue_i    = max(pop, issue_{i-1} + 1, done_{i - maxOutstanding} + 1)   (one issue per cycle,
- *                                                                             at most maxOutstanding in flight)
- *     dataStart_i = max(issue_i + latencyCycles, done_{i-1} + 1)             (the bus carries one burst at a time)
- *     done_i      = dataStart_i + D - 1
+ *     issue_i = max(pop, issue_{i-1}, issue_{i-P} + 1, done_{i-M} + 1)  (at most P issues per cycle,
+ *                                                                      at most M bursts in flight)
+ *     end_i   = max((issue_i + latencyCycles) * W, end_{i-1}) + burstBytes   (bus byte time)
+ *     done_i  = ceil(end_i / W) - 1                        (the bus carries W bytes per cycle)
  *
- * A request is popped when the issue stage is free (the cycle after its predecessor's last issue)
- * and completes in the cycle its last burst completes: then its data move (a read gathers the
- * words, a write stores them), its counters are incremented and its response is sent (visible to
- * the driver one cycle later). Requests complete in order.
- * Example: 1 KiB at 16 B/cycle, latency 100, 64-B bursts, 4 outstanding: 16 bursts in 4 groups of
- * 104 cycles; popped in cycle s, the read completes in cycle s + 427 (docs/timing.md).
+ * `ideal` completes every request in the cycle it is popped (unlimited bandwidth, no latency).
+ * A request completes in the cycle its model says: then its data move (a read gathers the words,
+ * a write stores them), its counters are incremented and its response is sent (visible to the
+ * driver one cycle later). Requests complete in order, with either model.
+ * Example (`channel`): 1 KiB at 16 B/cycle, latency 100, 64-B bursts, 4 outstanding: 16 bursts in
+ * 4 groups of 104 cycles; popped in cycle s, the read completes in cycle s + 427 (docs/timing.md).
  *
  * Counts per tensor kind: words and bytes read/written (useful data), bursts, and wasted bytes
- * (bytes moved by the bursts that the request did not ask for).
+ * (bytes moved by the bursts that the request did not ask for); the same with every model.
  * Not modeled: banks, row buffers, refresh, read/write turnaround, request reordering, capacity
- * limits (the address space is unbounded). To add banks and row buffers, replace the `dataStart`
- * formula by a per-bank state machine keyed on the burst address (docs/timing.md).
+ * limits (the address space is unbounded). To add banks and row buffers, add a timing model with a
+ * per-bank state machine keyed on the burst address (docs/timing.md).
  * Source: the simple fixed-latency, fixed-bandwidth DRAM of SST `simpleDRAM` and Timeloop's DRAM
  * level; Chen, Han, Wang (HPCA 2020) count DRAM traffic in words, which `dram.read.*` gives.
  */
@@ -41,6 +44,7 @@ import {
   gather,
   InvariantError,
   Outbox,
+  requireOneOf,
   scatter,
   tagOf,
   TAG_EMPTY,
@@ -55,9 +59,10 @@ import {
   type TagExpect,
   type WordArray,
 } from "../core/index.js";
-import type { DramSpec } from "../arch/spec.js";
+import { DRAM_MODEL_NAMES, type DramSpec } from "../arch/spec.js";
 import { allocate, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
+import { dramTimingModel, type DramTimingModel } from "./dram-timing.js";
 
 /** A tensor resident in DRAM. A handle: requests refer to it. */
 export interface DramTensor {
@@ -137,12 +142,14 @@ export interface DramChannelOptions {
 
 /** Validates a DramSpec. @throws ConfigError naming `<path>.<field>`. */
 export function validateDramSpec(spec: DramSpec, path = "dram"): DramSpec {
-  if (!(typeof spec.bytesPerCycle === "number" && Number.isFinite(spec.bytesPerCycle) && spec.bytesPerCycle > 0)) {
-    throw new ConfigError(`${path}.bytesPerCycle`, spec.bytesPerCycle, "be a positive number");
-  }
+  if (!Number.isInteger(spec.bytesPerCycle) || spec.bytesPerCycle < 1) throw new ConfigError(`${path}.bytesPerCycle`, spec.bytesPerCycle, "be a positive integer");
   if (!Number.isInteger(spec.latencyCycles) || spec.latencyCycles < 0) throw new ConfigError(`${path}.latencyCycles`, spec.latencyCycles, "be a non-negative integer");
   if (!Number.isInteger(spec.burstBytes) || spec.burstBytes < 1) throw new ConfigError(`${path}.burstBytes`, spec.burstBytes, "be a positive integer");
   if (!Number.isInteger(spec.maxOutstanding) || spec.maxOutstanding < 1) throw new ConfigError(`${path}.maxOutstanding`, spec.maxOutstanding, "be a positive integer");
+  if (spec.burstsPerCycle !== undefined && (!Number.isInteger(spec.burstsPerCycle) || spec.burstsPerCycle < 1)) {
+    throw new ConfigError(`${path}.burstsPerCycle`, spec.burstsPerCycle, "be a positive integer");
+  }
+  if (spec.model !== undefined) requireOneOf(`${path}.model`, spec.model, DRAM_MODEL_NAMES);
   return spec;
 }
 
@@ -158,25 +165,19 @@ export class DramChannel extends Component {
   readonly resp: OutPort<DramResponse>;
   /** The validated spec. */
   readonly spec: DramSpec;
-  /** Bus cycles per burst: ceil(burstBytes / bytesPerCycle). */
-  readonly burstCycles: number;
+  /** The timing model (`spec.model`, default `channel`). */
+  readonly timing: DramTimingModel;
   private readonly tensors = new Map<string, Stored>();
   private nextAddress = 0;
   private readonly inflight: Job[] = [];
   private readonly outbox = new Outbox();
-  private issueFreeAt = 0;
-  private lastIssue = -Infinity;
-  private busFreeAt = 0;
-  private readonly window: Float64Array;
-  private burstSeq = 0;
   private readonly readCounters: Record<TensorKind, KindCounters>;
   private readonly writeCounters: Record<TensorKind, KindCounters>;
 
   constructor(engine: Engine, spec: DramSpec, options: DramChannelOptions = {}) {
     super(engine, options.name ?? "dram");
     this.spec = Object.freeze({ ...validateDramSpec(spec, this.name) });
-    this.burstCycles = Math.ceil(spec.burstBytes / spec.bytesPerCycle);
-    this.window = new Float64Array(spec.maxOutstanding).fill(-Infinity);
+    this.timing = dramTimingModel(this.spec, this.name);
     this.cmd = this.inPort<DramRequest>("cmd");
     this.resp = this.outPort<DramResponse>("resp");
     const mk = (op: "read" | "write"): Record<TensorKind, KindCounters> => {
@@ -301,41 +302,22 @@ export class DramChannel extends Component {
     return { bursts: n, usefulBytes: boxSize(box.shape) * eb };
   }
 
-  /** Schedules `bursts` bursts popped in cycle `now`; returns the last completion cycle. */
-  private schedule(now: number, bursts: number): number {
-    const D = this.burstCycles;
-    const L = this.spec.latencyCycles;
-    const M = this.spec.maxOutstanding;
-    let done = now;
-    for (let i = 0; i < bursts; i++) {
-      const slot = this.burstSeq % M;
-      const issue = Math.max(now, this.lastIssue + 1, this.window[slot]! + 1);
-      const start = Math.max(issue + L, this.busFreeAt);
-      done = start + D - 1;
-      this.busFreeAt = done + 1;
-      this.window[slot] = done;
-      this.lastIssue = issue;
-      this.burstSeq++;
-    }
-    this.issueFreeAt = this.lastIssue + 1;
-    return done;
-  }
-
   override interact(now: number): void {
-    // Completions first (in order), then at most one new request.
+    // Completions first (in order), then new requests while the timing model lets them in.
     while (this.inflight.length > 0 && this.inflight[0]!.doneAt === now) this.complete(this.inflight.shift()!, now);
-    if (now >= this.issueFreeAt) {
+    while (now >= this.timing.nextPopAt) {
       const req = this.cmd.pop(now);
-      if (req) {
-        const s = this.stored(req.tensor);
-        checkBox(this.name, `${req.op} of ${req.tensor.name}`, req.box, s.data.length);
-        if (req.op === "write") this.checkPayload(req, s);
-        const { bursts: nb, usefulBytes } = this.burstsOf(req.tensor, req.box);
-        const doneAt = this.schedule(now, nb);
-        const job: Job = { req, poppedAt: now, bursts: nb, usefulBytes, doneAt };
-        if (doneAt === now) this.complete(job, now);
-        else this.inflight.push(job);
-      }
+      if (!req) break;
+      const s = this.stored(req.tensor);
+      checkBox(this.name, `${req.op} of ${req.tensor.name}`, req.box, s.data.length);
+      if (req.op === "write") this.checkPayload(req, s);
+      const { bursts: nb, usefulBytes } = this.burstsOf(req.tensor, req.box);
+      const doneAt = this.timing.schedule(now, nb);
+      const last = this.inflight.length > 0 ? this.inflight[this.inflight.length - 1]!.doneAt : now;
+      if (doneAt < last) throw new InvariantError(this.name, `the ${this.timing.name} model completes a request in cycle ${doneAt}, before an earlier one (${last})`);
+      const job: Job = { req, poppedAt: now, bursts: nb, usefulBytes, doneAt };
+      if (doneAt === now) this.complete(job, now);
+      else this.inflight.push(job);
     }
     this.outbox.flush(now);
   }
@@ -389,7 +371,7 @@ export class DramChannel extends Component {
   override horizon(now: number): number {
     let h = this.outbox.horizon(now);
     if (this.inflight.length > 0) h = Math.min(h, this.inflight[0]!.doneAt - now);
-    if (this.cmd.ready(now)) h = Math.min(h, Math.max(0, this.issueFreeAt - now));
+    if (this.cmd.ready(now)) h = Math.min(h, Math.max(0, this.timing.nextPopAt - now));
     return h;
   }
 
@@ -400,7 +382,7 @@ export class DramChannel extends Component {
   override status(now: number): string {
     const parts: string[] = [];
     if (this.inflight.length) parts.push(`${this.inflight.length} request(s) in flight, next completes in cycle ${this.inflight[0]!.doneAt}`);
-    if (this.cmd.ready(now)) parts.push(`a request waits for the issue stage (free in cycle ${this.issueFreeAt})`);
+    if (this.cmd.ready(now)) parts.push(`a request waits: ${this.timing.status()}`);
     if (this.outbox.size) parts.push(this.outbox.status());
     return parts.join("; ") || "idle";
   }

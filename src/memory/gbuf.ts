@@ -9,19 +9,22 @@
  * checked mode) live in a typed array per region; element `i` of a region of `b`-byte elements is
  * at byte `base + i*b`.
  *
- * Timing: reads and writes are two independent FIFO lanes (read ports and write ports). A request
- * touches the box's bank words in box order (consecutive elements in the same bank word cost one
- * access). Each cycle the lane issues accesses in order until either `ports` accesses have issued
+ * Timing: a timing model picked by name (`gbuf.model`, gbuf-timing.ts). A request touches the
+ * box's bank words in box order (consecutive elements in the same bank word cost one access): its
+ * banked schedule issues, each cycle, accesses in order until either `ports` accesses have issued
  * or the next access's bank has already served `wordsPerCyclePerBank` words this cycle (a bank
- * conflict: the rest waits for the next cycle). The request occupies its lane for the number of
- * cycles this takes; its data move in the last of them and the response is sent then.
+ * conflict: the rest waits for the next cycle). The default model, `banked`, has reads and writes
+ * in two independent FIFO lanes (read ports and write ports); a request occupies its lane for the
+ * cycles of its schedule; its data move in the last of them and the response is sent then.
  *     conflictCycles = cycles - ceil(accesses / ports)
- * Example: 8 banks, 1 word/cycle/bank, 4 read ports, 8-byte words, int16 elements: a contiguous
- * 64-element read is 16 words -> 4 cycles, no conflicts; reading elements 0, 32, 64, ... (stride
- * 32, i.e. every 8th word, all in bank 0) costs one cycle per element (docs/timing.md).
+ * The `ideal` model completes every request in the cycle it is popped (unlimited bandwidth, no
+ * latency, no conflicts).
+ * Example (`banked`): 8 banks, 1 word/cycle/bank, 4 read ports, 8-byte words, int16 elements: a
+ * contiguous 64-element read is 16 words -> 4 cycles, no conflicts; reading elements 0, 32, 64, ...
+ * (stride 32, i.e. every 8th word, all in bank 0) costs one cycle per element (docs/timing.md).
  *
- * Counts per tensor kind: words (elements) and bytes read/written, bank-word accesses, and cycles
- * lost to bank conflicts. Not modeled: conflicts between the read and the write lane, SRAM energy
+ * Counts per tensor kind: words (elements) and bytes read/written, bank-word accesses (the same
+ * with every model), and cycles lost to bank conflicts (none with `ideal`). Not modeled: conflicts between the read and the write lane, SRAM energy
  * (src/report multiplies `gbuf.bankReads.*` by a table), ECC, partial-word write masks.
  * Source: Eyeriss's 108 KB global buffer (Chen et al., ISSCC 2016 / JSSC 2017) organized as banks;
  * the interleaved map and per-bank port limit are the usual banked-SRAM model (gem5 `SimpleMemory`
@@ -38,8 +41,8 @@ import {
   forEachRow,
   gather,
   InvariantError,
-  Lane,
   Outbox,
+  requireOneOf,
   scatter,
   type Box,
   type Bytes,
@@ -51,9 +54,10 @@ import {
   type TagExpect,
   type WordArray,
 } from "../core/index.js";
-import type { GlobalBufferSpec } from "../arch/spec.js";
+import { GBUF_MODEL_NAMES, type GlobalBufferSpec } from "../arch/spec.js";
 import { allocate as allocateArray, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
+import { gbufTimingModel, type GbufJob, type GbufTimingModel } from "./gbuf-timing.js";
 
 /** A region of the global buffer holding one tensor tile. A handle: requests refer to it. */
 export interface GbufRegion {
@@ -106,10 +110,8 @@ interface Held {
   readonly tags: Float64Array | undefined;
 }
 
-interface Job {
+interface Job extends GbufJob {
   readonly req: GbufRequest;
-  cycles: number;
-  accesses: number;
 }
 
 interface KindCounters {
@@ -123,7 +125,7 @@ const isPow2 = (n: number): boolean => Number.isInteger(n) && n >= 1 && (n & (n 
 
 /** Validates a GlobalBufferSpec. @throws ConfigError naming `<path>.<field>`. */
 export function validateGlobalBufferSpec(spec: GlobalBufferSpec, path = "gbuf"): GlobalBufferSpec {
-  const pos = (f: keyof GlobalBufferSpec): number => {
+  const pos = (f: Exclude<keyof GlobalBufferSpec, "model">): number => {
     const v = spec[f];
     if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
     return v as number;
@@ -137,6 +139,7 @@ export function validateGlobalBufferSpec(spec: GlobalBufferSpec, path = "gbuf"):
   if (spec.capacityBytes % (spec.bankWordBytes * spec.banks) !== 0) {
     throw new ConfigError(`${path}.capacityBytes`, spec.capacityBytes, `be a multiple of banks * bankWordBytes = ${spec.banks * spec.bankWordBytes}`);
   }
+  if (spec.model !== undefined) requireOneOf(`${path}.model`, spec.model, GBUF_MODEL_NAMES);
   return spec;
 }
 
@@ -159,8 +162,8 @@ export class GlobalBuffer extends Component {
   readonly spec: GlobalBufferSpec;
   private readonly regions = new Map<string, Held>();
   private used = 0;
-  private readonly readLane: Lane<Job>;
-  private readonly writeLane: Lane<Job>;
+  /** The timing model (`spec.model`, default `banked`). */
+  readonly timing: GbufTimingModel<Job>;
   private readonly outbox = new Outbox();
   private readonly stamp: Int32Array;
   private readonly served: Int32Array;
@@ -190,8 +193,7 @@ export class GlobalBuffer extends Component {
     };
     this.readCounters = mk("read");
     this.writeCounters = mk("write");
-    this.readLane = new Lane<Job>("read lane", (j) => this.timeJob(j, spec.readPorts), (j, now) => this.complete(j, now));
-    this.writeLane = new Lane<Job>("write lane", (j) => this.timeJob(j, spec.writePorts), (j, now) => this.complete(j, now));
+    this.timing = gbufTimingModel<Job>(this.spec, (j, now, cycles, conflicts) => this.complete(j, now, cycles, conflicts), this.name);
   }
 
   /** Bytes not yet allocated. */
@@ -324,16 +326,8 @@ export class GlobalBuffer extends Component {
     return { cycles: cyc - firstCycle + 1, accesses };
   }
 
-  private timeJob(job: Job, ports: number): number {
-    const t = this.accessCycles(job.req.region, job.req.box, ports);
-    job.cycles = t.cycles;
-    job.accesses = t.accesses;
-    return t.cycles;
-  }
-
   override interact(now: number): void {
-    this.readLane.interact(now);
-    this.writeLane.interact(now);
+    this.timing.interact(now);
     for (let req = this.cmd.pop(now); req; req = this.cmd.pop(now)) {
       const h = this.held(req.region);
       const n = checkBox(this.name, `${req.op} of ${req.region.name}`, req.box, h.data.length);
@@ -341,30 +335,26 @@ export class GlobalBuffer extends Component {
         if (req.payload.data.length !== n) throw new InvariantError(this.name, `write of ${req.region.name}: payload has ${req.payload.data.length} words for a box of ${n}`);
         if (dtypeOfArray(req.payload.data) !== req.region.dtype) throw new InvariantError(this.name, `write of ${req.region.name}: payload is ${dtypeOfArray(req.payload.data)}, region is ${req.region.dtype}`);
         if (h.tags && (!req.payload.tags || req.payload.tags.length !== n)) throw new InvariantError(this.name, `write of ${req.region.name}: checked mode needs one tag per payload word`);
-        this.writeLane.push({ req, cycles: 0, accesses: 0 });
-        this.writeLane.interact(now);
-      } else {
-        if (h.tags && !req.expect) throw new InvariantError(this.name, `read of ${req.region.name}: checked mode needs the expected tags`);
-        this.readLane.push({ req, cycles: 0, accesses: 0 });
-        this.readLane.interact(now);
+      } else if (h.tags && !req.expect) {
+        throw new InvariantError(this.name, `read of ${req.region.name}: checked mode needs the expected tags`);
       }
+      const t = this.accessCycles(req.region, req.box, req.op === "read" ? this.spec.readPorts : this.spec.writePorts);
+      this.timing.accept({ req, op: req.op, accesses: t.accesses, bankedCycles: t.cycles }, now);
     }
     this.outbox.flush(now);
   }
 
-  private complete(job: Job, now: number): void {
+  private complete(job: Job, now: number, cycles: number, conflictCycles: number): void {
     const req = job.req;
     const h = this.held(req.region);
     const n = boxSize(req.box.shape);
     const eb = dtypeInfo(req.region.dtype).bytes;
-    const ports = req.op === "read" ? this.spec.readPorts : this.spec.writePorts;
-    const conflictCycles = job.cycles - Math.ceil(job.accesses / ports);
     const c = (req.op === "read" ? this.readCounters : this.writeCounters)[req.region.kind];
     c.words.value += n;
     c.bytes.value += n * eb;
     c.accesses.value += job.accesses;
     c.conflicts.value += conflictCycles;
-    const base = { op: req.op, id: req.id, cycles: job.cycles, conflictCycles, completedAt: now } as const;
+    const base = { op: req.op, id: req.id, cycles, conflictCycles, completedAt: now } as const;
     if (req.op === "read") {
       if (h.tags) {
         checkTags(this.name, h.tags, req.box, req.expect!, (i) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`, this.engine.tagSpaceNames);
@@ -385,19 +375,19 @@ export class GlobalBuffer extends Component {
   }
 
   override progress(): void {
-    // Lane occupancy is fixed when a request starts; time alone changes nothing.
+    // A request's duration is fixed when it is popped; time alone changes nothing.
   }
 
   override horizon(now: number): number {
     if (this.cmd.ready(now)) return 0;
-    return Math.min(this.readLane.horizon(now), this.writeLane.horizon(now), this.outbox.horizon(now));
+    return Math.min(this.timing.horizon(now), this.outbox.horizon(now));
   }
 
   override busy(): boolean {
-    return this.readLane.size > 0 || this.writeLane.size > 0 || this.outbox.size > 0 || this.cmd.pending > 0;
+    return this.timing.pending > 0 || this.outbox.size > 0 || this.cmd.pending > 0;
   }
 
   override status(): string {
-    return [this.readLane.status(), this.writeLane.status(), this.outbox.status()].filter(Boolean).join("; ");
+    return [this.timing.status(), this.outbox.status()].filter(Boolean).join("; ");
   }
 }

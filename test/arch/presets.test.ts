@@ -12,6 +12,8 @@ import {
   type ArchSpecInput,
 } from "../../src/arch/presets.js";
 import { ConfigError } from "../../src/core/errors.js";
+import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES } from "../../src/arch/spec.js";
+import { burstsPerCycleOf } from "../../src/memory/index.js";
 
 const plain = (): ArchSpecInput => JSON.parse(JSON.stringify(eyeriss)) as ArchSpecInput;
 
@@ -44,6 +46,9 @@ describe("archSpec", () => {
       [(s) => ((s.noc as { neighbourLinks: unknown }).neighbourLinks = "yes"), 'arch.noc.neighbourLinks must be a boolean; got "yes"'],
       [(s) => ((s.noc as { psumWordsPerCycle: number }).psumWordsPerCycle = 0), "arch.noc.psumWordsPerCycle must be a positive integer; got 0"],
       [(s) => ((s.noc as { forwarding: unknown }).forwarding = 1), "arch.noc.forwarding must be a boolean; got 1"],
+      [(s) => ((s.dram as { burstsPerCycle?: number }).burstsPerCycle = 0), "arch.dram.burstsPerCycle must be a positive integer; got 0"],
+      [(s) => ((s.dram as { model?: unknown }).model = "hbm"), 'arch.dram.model must be one of channel, ideal; got "hbm"'],
+      [(s) => ((s.gbuf as { model?: unknown }).model = "channel"), 'arch.gbuf.model must be one of banked, ideal; got "channel"'],
       [
         (s) => Object.assign(s.noc as object, { forwarding: true, neighbourLinks: false }),
         "arch.noc.forwarding must be false unless noc.neighbourLinks is true (operands are forwarded over the links); got true",
@@ -51,7 +56,7 @@ describe("archSpec", () => {
       [(s) => (s.gbuf.capacityBytes = 1000), "arch.gbuf.capacityBytes must be a multiple of banks x bankWordBytes = 128 bytes (every bank has the same number of whole words); got 1000"],
       [(s) => (s.gbuf.capacityBytes = "64KiW"), 'arch.gbuf.capacityBytes must be in bytes (B, KiB, kB, ...), not words; got "64KiW"'],
       [(s) => ((s as unknown as Record<string, unknown>).cache = {}), "arch.cache must be one of the fields name, dram, gbuf, rf, array, noc; got {}"],
-      [(s) => ((s.gbuf as unknown as Record<string, unknown>).size = 4), "arch.gbuf.size must be one of the fields capacityBytes, banks, bankWordBytes, wordsPerCyclePerBank, readPorts, writePorts; got 4"],
+      [(s) => ((s.gbuf as unknown as Record<string, unknown>).size = 4), "arch.gbuf.size must be one of the fields capacityBytes, banks, bankWordBytes, wordsPerCyclePerBank, readPorts, writePorts, model; got 4"],
       [(s) => delete (s as unknown as Record<string, unknown>).noc, "arch.noc must be an object with the fields inputWordsPerCycle, weightWordsPerCycle, drainWordsPerCycle, psumWordsPerCycle, neighbourLinks, forwarding; got undefined"],
       [(s) => (s.name = ""), 'arch.name must be a non-empty string; got ""'],
       [
@@ -74,6 +79,19 @@ describe("archSpec", () => {
     delete (s.noc as { psumWordsPerCycle?: number }).psumWordsPerCycle;
     expect("psumWordsPerCycle" in archSpec(s).noc).toBe(false);
     expect(eyeriss.noc.psumWordsPerCycle).toBe(4);
+  });
+
+  it("leaves the optional DRAM issue width and the memory models out when they are not given, keeps them when given", () => {
+    const s = plain();
+    const a = archSpec(s);
+    for (const k of ["burstsPerCycle", "model"]) expect(k in a.dram).toBe(false);
+    expect("model" in a.gbuf).toBe(false);
+    Object.assign(s.dram, { burstsPerCycle: 2, model: "ideal" });
+    Object.assign(s.gbuf, { model: "ideal" });
+    const b = archSpec(s);
+    expect([b.dram.burstsPerCycle, b.dram.model, b.gbuf.model]).toEqual([2, "ideal", "ideal"]);
+    expect(DRAM_MODEL_NAMES).toEqual(["channel", "ideal"]);
+    expect(GBUF_MODEL_NAMES).toEqual(["banked", "ideal"]);
   });
 
   it("accepts a capacity as a size string and returns a deeply frozen spec", () => {
@@ -136,6 +154,14 @@ describe("resolveArch", () => {
     expect(Object.isFrozen(a.gbuf)).toBe(true);
     // the preset is untouched
     expect(eyeriss.gbuf.capacityBytes).toBe(108 * 1024);
+  });
+
+  it("sets the memory models by override, and the default issue width follows an overridden bandwidth", () => {
+    const a = resolveArch("systolic", { dram: { model: "ideal" }, gbuf: { model: "ideal" } });
+    expect([a.dram.model, a.gbuf.model]).toEqual(["ideal", "ideal"]);
+    expect(a.dram.bytesPerCycle).toBe(systolic.dram.bytesPerCycle);
+    expect(burstsPerCycleOf(systolic.dram)).toBe(1);
+    expect(burstsPerCycleOf(resolveArch("systolic", { dram: { bytesPerCycle: 256 } }).dram)).toBe(4);
   });
 
   it("merges over a complete spec too", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ConfigError, Engine, InvariantError, tagOf, type SimMode } from "../../src/core/index.js";
-import { DramChannel, type DramRequest, type DramResponse } from "../../src/memory/index.js";
+import { burstsPerCycleOf, DramChannel, type DramRequest, type DramResponse } from "../../src/memory/index.js";
 import type { DramSpec } from "../../src/arch/spec.js";
 import { Stub, bothModes, plain } from "../core/stub.js";
 
@@ -107,65 +107,181 @@ describe("DramChannel timing (docs/timing.md worked examples)", () => {
     const e = new Engine();
     expect(() => new DramChannel(e, { ...SPEC, maxOutstanding: 0 })).toThrow(ConfigError);
     expect(() => new DramChannel(new Engine(), { ...SPEC, burstBytes: 2.5 })).toThrow("dram.burstBytes must be a positive integer; got 2.5");
+    expect(() => new DramChannel(new Engine(), { ...SPEC, bytesPerCycle: 2.5 })).toThrow("dram.bytesPerCycle must be a positive integer; got 2.5");
+    expect(() => new DramChannel(new Engine(), { ...SPEC, burstsPerCycle: 0 })).toThrow("dram.burstsPerCycle must be a positive integer; got 0");
+    expect(() => new DramChannel(new Engine(), { ...SPEC, model: "fast" as never })).toThrow('dram.model must be one of channel, ideal; got "fast"');
   });
 });
 
-/** An independent cycle-stepping model of the burst pipeline (one request stream from cycle `start`). */
-function naiveDone(spec: DramSpec, bursts: number[], start: number): number[] {
-  const D = Math.ceil(spec.burstBytes / spec.bytesPerCycle);
-  const total = bursts.reduce((a, b) => a + b, 0);
+/** Sends `n` one-row reads of `bytes` int8 elements each (consecutive) in cycle 0; returns the responses. */
+function readRows(spec: DramSpec, mode: SimMode, n: number, bytes: number) {
+  const { e, s, dram, cmd } = setup(mode, spec, false);
+  const x = dram.load("x", "input", Int8Array.from({ length: n * bytes }, (_, i) => i % 100));
+  for (let i = 0; i < n; i++) s.send(cmd, { op: "read", id: i, tensor: x, box: { shape: [bytes], offset: i * bytes, strides: [1] } });
+  const r = e.run({ maxCycles: 10_000 });
+  return { cycles: r.cycles, resp: s.on("dramResp").map((m) => ({ cycle: m.cycle, msg: plain(m.msg) as DramResponse })), counters: e.counters.values() };
+}
+
+describe("DramChannel: several bursts per cycle (dram.burstsPerCycle)", () => {
+  const WIDE: DramSpec = { bytesPerCycle: 128, latencyCycles: 20, burstBytes: 64, maxOutstanding: 16 };
+
+  it("defaults to ceil(bytesPerCycle / burstBytes) bursts per cycle, at least 1", () => {
+    expect(burstsPerCycleOf(WIDE)).toBe(2);
+    expect(burstsPerCycleOf(SPEC)).toBe(1);
+    expect(burstsPerCycleOf({ ...WIDE, bytesPerCycle: 96 })).toBe(2);
+    expect(burstsPerCycleOf({ ...WIDE, burstsPerCycle: 1 })).toBe(1);
+  });
+
+  it("reads 1 KiB at 128 B/cycle in 64-B bursts in 28 cycles with 2 issues per cycle, 36 with 1", () => {
+    const { reference, fast } = bothModes((mode) => readRows(WIDE, mode, 1, 1024));
+    expect(fast).toEqual(reference);
+    // Popped in 1: 16 bursts issue two a cycle in 1..8, their data arrive from 21 on and the bus
+    // moves two bursts a cycle: the last is done in 8 + 20 = 28.
+    expect(reference.resp[0]!.msg.completedAt).toBe(28);
+    const one = readRows({ ...WIDE, burstsPerCycle: 1 }, "fast", 1, 1024);
+    // One issue a cycle: issues in 1..16, the last burst done in 16 + 20 = 36 (64 B/cycle).
+    expect(one.resp[0]!.msg.completedAt).toBe(36);
+    expect(one.counters).toEqual(reference.counters);
+  });
+
+  it("pops several one-burst requests in a cycle when the issue stage has room", () => {
+    const { reference, fast } = bothModes((mode) => readRows(WIDE, mode, 4, 64));
+    expect(fast).toEqual(reference);
+    // Four 64-B requests visible in cycle 1: two issue in 1 and two in 2; done two per cycle.
+    expect(reference.resp.map((r) => [r.msg.poppedAt, r.msg.completedAt])).toEqual([
+      [1, 21],
+      [1, 21],
+      [2, 22],
+      [2, 22],
+    ]);
+  });
+
+  it("packs bursts on the bus across cycle boundaries: 64-B bursts at 48 B/cycle, 3 bursts in 4 cycles", () => {
+    const spec: DramSpec = { bytesPerCycle: 48, latencyCycles: 10, burstBytes: 64, maxOutstanding: 8 };
+    const { reference, fast } = bothModes((mode) => readRows(spec, mode, 3, 64));
+    expect(fast).toEqual(reference);
+    // Issues in 1, 2, 3 (one a cycle: ceil(48 / 64) = 1); data from cycle 11: bytes 0..63 end in
+    // cycle 12 (byte time 528 + 64 = 592 -> cycle 12), 64..127 in 13, 128..191 in 14.
+    expect(reference.resp.map((r) => r.msg.completedAt)).toEqual([12, 13, 14]);
+  });
+});
+
+describe("DramChannel, ideal model (dram.model = ideal)", () => {
+  const IDEAL: DramSpec = { ...SPEC, model: "ideal" };
+
+  it("completes every request in the cycle it is popped, any number per cycle: sent in t, seen in t + 2", () => {
+    const { reference, fast } = bothModes((mode) => readRows(IDEAL, mode, 3, 1024));
+    expect(fast).toEqual(reference);
+    expect(reference.resp.map((r) => [r.msg.poppedAt, r.msg.completedAt, r.cycle])).toEqual([
+      [1, 1, 2],
+      [1, 1, 2],
+      [1, 1, 2],
+    ]);
+    expect(reference.cycles).toBe(3);
+  });
+
+  it("moves the same words and counts the same bursts and bytes as the channel model", () => {
+    const ideal = readRows(IDEAL, "fast", 3, 100);
+    const channel = readRows(SPEC, "fast", 3, 100);
+    expect(ideal.counters).toEqual(channel.counters);
+    expect(ideal.resp.map((r) => r.msg.payload)).toEqual(channel.resp.map((r) => r.msg.payload));
+    // Bytes 0..99, 100..199, 200..299: bursts 0-1, 1-3, 3-4.
+    expect(ideal.counters["dram.readBursts.input"]).toBe(7);
+    expect(ideal.counters["dram.readWaste.input"]).toBe(7 * 64 - 300);
+  });
+
+  it("writes then reads back in order", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const { e, s, dram, cmd } = setup(mode, IDEAL);
+      const y = dram.allocate("y", "output", "int32", 16);
+      s.send(cmd, { op: "write", id: 1, tensor: y, box: { shape: [4], offset: 0, strides: [1] }, payload: { data: Int32Array.of(5, 6, 7, 8), tags: Float64Array.from({ length: 4 }, (_, i) => tagOf(3, i)) } });
+      s.send(cmd, { op: "read", id: 2, tensor: y, box: { shape: [2], offset: 1, strides: [2] }, expect: { space: 3, offset: 1, strides: [2] } });
+      e.run({ maxCycles: 100 });
+      return plain(s.on("dramResp"));
+    });
+    expect(fast).toEqual(reference);
+    const got = reference as { cycle: number; msg: DramResponse }[];
+    expect(got.map((r) => [r.msg.id, r.msg.completedAt])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    expect((got[1]!.msg.payload as unknown as { data: number[] }).data).toEqual([6, 8]);
+  });
+});
+
+/**
+ * An independent cycle-stepping model of the burst pipeline: each cycle, up to P bursts issue in
+ * order (a request's bursts once it is visible, at most maxOutstanding in flight), then the bus
+ * moves up to bytesPerCycle bytes of the bursts whose data have arrived, in order; a burst is done
+ * in the cycle its last byte moves. Returns each request's completion cycle.
+ */
+function naiveDone(spec: DramSpec, requests: readonly { readonly bursts: number; readonly visible: number }[]): number[] {
+  const W = spec.bytesPerCycle;
+  const B = spec.burstBytes;
+  const P = spec.burstsPerCycle ?? Math.max(1, Math.ceil(W / B));
+  const owner = requests.flatMap((r, i) => Array.from({ length: r.bursts }, () => i));
   const ready: number[] = [];
   const done: number[] = [];
-  let issued = 0;
-  let onBus = 0;
-  let busUntil = -1;
-  for (let t = start; done.length < total; t++) {
-    const inflight = issued - done.filter((d) => d < t).length;
-    if (issued < total && inflight < spec.maxOutstanding) {
+  let left = B; // bytes of the burst on the bus still to move
+  for (let t = 0; done.length < owner.length; t++) {
+    const inflight = ready.length - done.filter((d) => d < t).length;
+    for (let k = 0; k < P && ready.length < owner.length && inflight + k < spec.maxOutstanding && requests[owner[ready.length]!]!.visible <= t; k++) {
       ready.push(t + spec.latencyCycles);
-      issued++;
     }
-    if (busUntil < t && onBus < issued && ready[onBus]! <= t) {
-      busUntil = t + D - 1;
-      done.push(busUntil);
-      onBus++;
+    for (let room = W; room > 0 && done.length < ready.length && ready[done.length]! <= t; ) {
+      const moved = Math.min(room, left);
+      room -= moved;
+      left -= moved;
+      if (left === 0) {
+        done.push(t);
+        left = B;
+      }
     }
   }
   const out: number[] = [];
   let k = 0;
-  for (const b of bursts) {
-    k += b;
+  for (const r of requests) {
+    k += r.bursts;
     out.push(done[k - 1]!);
   }
   return out;
 }
 
 describe("DramChannel closed form vs a cycle-stepping model", () => {
-  it("agrees on every request's completion cycle", () => {
+  it("agrees on every request's completion cycle, with one or several bursts issued per cycle", () => {
     fc.assert(
       fc.property(
-        fc.record({
-          bytesPerCycle: fc.constantFrom(1, 4, 8, 16, 3),
-          latencyCycles: fc.integer({ min: 0, max: 30 }),
-          burstBytes: fc.constantFrom(8, 16, 32, 64),
-          maxOutstanding: fc.integer({ min: 1, max: 6 }),
-        }),
-        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 4 }),
+        fc.record(
+          {
+            bytesPerCycle: fc.constantFrom(1, 3, 4, 8, 16, 24, 64, 128),
+            latencyCycles: fc.integer({ min: 0, max: 30 }),
+            burstBytes: fc.constantFrom(8, 16, 32, 64),
+            maxOutstanding: fc.integer({ min: 1, max: 12 }),
+            burstsPerCycle: fc.integer({ min: 1, max: 5 }),
+          },
+          { requiredKeys: ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstanding"] },
+        ),
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 200 }), at: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 6 }),
         fc.constantFrom<SimMode>("reference", "fast"),
-        (spec, sizes, mode) => {
+        (spec, reqs, mode) => {
           const { e, s, dram, cmd } = setup(mode, spec, false);
-          const x = dram.load("x", "input", new Int8Array(1024));
+          const x = dram.load("x", "input", new Int8Array(2048));
           let off = 0;
-          sizes.forEach((n, i) => {
-            s.send(cmd, { op: "read", id: i, tensor: x, box: { shape: [n], offset: off, strides: [1] } });
-            off += n;
+          let at = 0;
+          const visible: number[] = [];
+          reqs.forEach((r, i) => {
+            at += r.at; // sent in nondecreasing cycles, seen one cycle later
+            s.send(cmd, { op: "read", id: i, tensor: x, box: { shape: [r.size], offset: off, strides: [1] } }, at);
+            visible.push(at + 1);
+            off += r.size;
           });
           e.run({ maxCycles: 1_000_000 });
           const got = s.on("dramResp").map((r) => r.msg as DramResponse);
-          expect(naiveDone(spec, got.map((m) => m.bursts), 1)).toEqual(got.map((m) => m.completedAt));
+          const expected = naiveDone(spec, got.map((m, i) => ({ bursts: m.bursts, visible: visible[i]! })));
+          expect(got.map((m) => m.completedAt)).toEqual(expected);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
   });
 });

@@ -84,6 +84,7 @@ describe("GlobalBuffer regions", () => {
   it("validates its spec: gbuf.banks must be a power of two", () => {
     expect(() => new GlobalBuffer(new Engine(), { ...SPEC, banks: 6 })).toThrow("gbuf.banks must be a power of two; got 6");
     expect(() => new GlobalBuffer(new Engine(), { ...SPEC, capacityBytes: 100 })).toThrow(ConfigError);
+    expect(() => new GlobalBuffer(new Engine(), { ...SPEC, model: "flat" as never })).toThrow('gbuf.model must be one of banked, ideal; got "flat"');
   });
 
   it("checked mode: reading a tile that was replaced by another throws with bank, address and both tags", () => {
@@ -95,5 +96,45 @@ describe("GlobalBuffer regions", () => {
     s.send(cmd, { op: "write", id: 2, region: r, box: { shape: [16], offset: 0, strides: [1] }, payload: { data: new Int8Array(16), tags: tagsFor(1, 100, 16) } });
     s.send(cmd, { op: "read", id: 3, region: r, box: { shape: [16], offset: 0, strides: [1] }, expect: { space: 1, offset: 0, strides: [1] } }, 30);
     expect(() => e.run({ maxCycles: 1000 })).toThrow("gbuf: checked read of in[0] (bank 0, bank word 0) expected x[0] but the word holds x[100]");
+  });
+});
+
+describe("GlobalBuffer, ideal model (gbuf.model = ideal)", () => {
+  /** A write of 512 int16, then (sent in cycle 100, after it) a conflicting strided read and a contiguous one. */
+  function scenario(spec: GlobalBufferSpec, mode: SimMode) {
+    const { e, s, gbuf, cmd } = setup(mode, spec);
+    const r = gbuf.allocate("in", "input", "int16", 512);
+    const data = Int16Array.from({ length: 512 }, (_, i) => i - 20);
+    s.send(cmd, { op: "write", id: 1, region: r, box: { shape: [512], offset: 0, strides: [1] }, payload: { data, tags: tagsFor(1, 0, 512) } });
+    s.send(cmd, { op: "read", id: 2, region: r, box: { shape: [8], offset: 0, strides: [32] }, expect: { space: 1, offset: 0, strides: [32] } }, 100);
+    s.send(cmd, { op: "read", id: 3, region: r, box: { shape: [64], offset: 0, strides: [1] }, expect: { space: 1, offset: 0, strides: [1] } }, 100);
+    const res = e.run({ maxCycles: 1000 });
+    return { cycles: res.cycles, resp: plain(s.on("gbufResp")) as { cycle: number; msg: GbufResponse }[], counters: e.counters.values() };
+  }
+
+  it("completes every request in the cycle it is popped, any number per cycle: sent in t, seen in t + 2", () => {
+    const { reference, fast } = bothModes((mode) => scenario({ ...SPEC, model: "ideal" }, mode));
+    expect(fast).toEqual(reference);
+    expect(reference.resp.map((r) => [r.msg.id, r.msg.completedAt, r.cycle, r.msg.cycles, r.msg.conflictCycles])).toEqual([
+      [1, 1, 2, 1, 0],
+      [2, 101, 102, 1, 0],
+      [3, 101, 102, 1, 0],
+    ]);
+    expect(reference.cycles).toBe(103);
+  });
+
+  it("moves the same words and counts the same accesses as the banked model, with no conflict cycles", () => {
+    const ideal = scenario({ ...SPEC, model: "ideal" }, "fast");
+    const banked = scenario(SPEC, "fast");
+    expect(ideal.resp.map((r) => r.msg.payload)).toEqual(banked.resp.map((r) => r.msg.payload));
+    const noConflicts = (c: Record<string, number>) => Object.fromEntries(Object.entries(c).filter(([k]) => !k.includes("ConflictCycles")));
+    expect(noConflicts(ideal.counters)).toEqual(noConflicts(banked.counters));
+    expect(banked.counters["gbuf.readConflictCycles.input"]).toBe(6);
+    expect(ideal.counters["gbuf.readConflictCycles.input"]).toBe(0);
+    expect(ideal.counters["gbuf.bankReads.input"]).toBe(8 + 16);
+    // Banked, the write occupies cycles 1..64 (128 words, 2 ports) and the reads popped in 101
+    // take 8 cycles (101..108) and then 4 (109..112): seen in 113, the run ends in 114.
+    expect(banked.resp.map((r) => r.msg.completedAt)).toEqual([64, 108, 112]);
+    expect(banked.cycles).toBe(114);
   });
 });

@@ -167,6 +167,8 @@ const L12 = convLayer({ inChannels: 16, inHeight: 12, inWidth: 12, outChannels: 
 
 interface TightCase {
   readonly binding: CycleResource;
+  /** What throttles the resource, and which rate the term must use. */
+  readonly what: string;
   readonly layer: ConvLayer;
   readonly arch: string;
   readonly overrides: ArchOverrides;
@@ -176,17 +178,18 @@ interface TightCase {
 }
 
 const TIGHT: readonly TightCase[] = [
-  { binding: "compute", layer: L12, arch: "chen2020", overrides: FAST, dataflow: "chen2020", below: 1.15 },
-  { binding: "dram", layer: L1x1, arch: "chen2020", overrides: { dram: { bytesPerCycle: 1 } }, dataflow: "is", below: 1.05 },
-  { binding: "gbuf.read", layer: L12, arch: "chen2020", overrides: { gbuf: { readPorts: 1, banks: 1 } } as ArchOverrides, dataflow: "os", below: 1.3 },
-  { binding: "gbuf.write", layer: L1x1, arch: "eyeriss", overrides: { ...FAST, gbuf: { ...FAST.gbuf, writePorts: 1 } } as ArchOverrides, dataflow: "os", below: 1.45 },
-  { binding: "noc.input", layer: L3x3, arch: "systolic", overrides: { noc: { inputWordsPerCycle: 1 } }, dataflow: "os", below: 1.25 },
-  { binding: "noc.weight", layer: L3x3, arch: "systolic", overrides: { noc: { weightWordsPerCycle: 1 } }, dataflow: "os", below: 1.3 },
-  { binding: "noc.drain", layer: L1x1, arch: "chen2020", overrides: { noc: { drainWordsPerCycle: 1 } }, dataflow: "is", below: 1.25 },
+  { binding: "compute", what: "4 MACs per cycle, 3 RF read ports: 1 MAC per PE-cycle", layer: L12, arch: "chen2020", overrides: { ...FAST, array: { macsPerCycle: 4 } } as ArchOverrides, dataflow: "chen2020", below: 1.15 },
+  { binding: "compute", what: "4 MACs per cycle, 5 RF read ports: 2 MACs per PE-cycle", layer: L12, arch: "chen2020", overrides: { ...FAST, array: { macsPerCycle: 4 }, rf: { readPorts: 5 } } as ArchOverrides, dataflow: "chen2020", below: 1.25 },
+  { binding: "dram", what: "1 B per cycle", layer: L1x1, arch: "chen2020", overrides: { dram: { bytesPerCycle: 1 } }, dataflow: "is", below: 1.05 },
+  { binding: "gbuf.read", what: "64 read ports on 1 bank: 1 word per cycle", layer: L12, arch: "chen2020", overrides: { gbuf: { readPorts: 64, banks: 1 } } as ArchOverrides, dataflow: "os", below: 1.3 },
+  { binding: "gbuf.write", what: "1 write port", layer: L1x1, arch: "eyeriss", overrides: { ...FAST, gbuf: { ...FAST.gbuf, writePorts: 1 } } as ArchOverrides, dataflow: "os", below: 1.45 },
+  { binding: "noc.input", what: "an input bus of 1 word", layer: L3x3, arch: "systolic", overrides: { noc: { inputWordsPerCycle: 1 } }, dataflow: "os", below: 1.25 },
+  { binding: "noc.weight", what: "a weight bus of 1 word", layer: L3x3, arch: "systolic", overrides: { noc: { weightWordsPerCycle: 1 } }, dataflow: "os", below: 1.3 },
+  { binding: "noc.drain", what: "a drain path of 1 word", layer: L1x1, arch: "chen2020", overrides: { noc: { drainWordsPerCycle: 1 } }, dataflow: "is", below: 1.25 },
 ];
 
 describe("each resource's term binds where that resource is the bottleneck, close to the cycles", () => {
-  it.each(TIGHT)("$binding ($dataflow on $arch, throttled)", (c) => {
+  it.each(TIGHT)("$binding: $dataflow on $arch with $what", (c) => {
     const r = simulate({ layer: c.layer, arch: c.arch, archOverrides: c.overrides, dataflow: c.dataflow });
     const label = `${c.binding}: ${JSON.stringify(r.cycleBound)}`;
     expect(expectBound(r, label), label).toBe(c.binding);

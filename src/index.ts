@@ -46,6 +46,11 @@ export {
   maxReuse,
   searchTile,
   tilePlan,
+  cycleLowerBound,
+  CYCLE_RESOURCES,
+  type CycleBound,
+  type CycleTerm,
+  type CycleResource,
   type Boundary,
   type BoundOptions,
   type PaperBound,
@@ -65,6 +70,7 @@ export {
   type SimulatorStats,
   type LevelTraffic,
   type BoundaryReport,
+  type CycleBoundReport,
 } from "./dataflow/simulate.js";
 export {
   parseMapping,
@@ -115,6 +121,7 @@ export {
   type EnergyBreakdown,
   type LayerMetrics,
   type BoundaryMetrics,
+  type CycleBoundMetrics,
   type EnergyMetrics,
   type OutputFormat,
   type Table,

@@ -2,7 +2,8 @@
  * Lower bounds per memory boundary (src/bounds): the sliding-window reuse R, the compulsory
  * traffic, the bound of Chen, Han & Wang (HPCA 2020, arXiv 1911.05662) as stated, a provable
  * bound with its lower-order terms, and the attainable traffic of the paper's output-tile
- * dataflow with its tile search. Derivations: docs/bounds.md.
+ * dataflow with its tile search (derivations: docs/bounds.md); and the cycle lower bound of a run
+ * (docs/timing.md).
  */
 export {
   rowAxis,
@@ -56,3 +57,4 @@ export {
   type LayerBounds,
   type SegmentModel,
 } from "./bounds.js";
+export { cycleLowerBound, peMacsPerCycle, CYCLE_RESOURCES, type CycleBound, type CycleTerm, type CycleResource, type CounterValues } from "./cycles.js";

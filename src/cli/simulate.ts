@@ -1,9 +1,11 @@
 /**
  * `convsim simulate`: one layer through the modeled accelerator, bit-exactly, with its counters,
- * cycles, stalls and the traffic at each memory boundary against the lower bounds.
+ * cycles against the cycle lower bound, stalls and the traffic at each memory boundary against the
+ * lower bounds.
  */
 import { readFileSync, existsSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
+import { CYCLE_RESOURCES } from "../bounds/cycles.js";
 import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { formatMapping } from "../dataflow/print.js";
@@ -28,6 +30,19 @@ function readJsonOption(field: string, text: string, names?: readonly string[]):
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * The cycle lower bound's lines: the run's cycles against it with the binding resource, then every
+ * term's cycles (and the PEs the compute term counts).
+ */
+function cycleBoundLines(r: SimulationResult, pes: number): string[] {
+  const b = r.cycleBound;
+  const terms = CYCLE_RESOURCES.map((k) => `${k} ${fmt(b.terms[k].cycles)}`).join(", ");
+  return [
+    `bound      cycles ${fmt(r.cycles)} = ${b.ratio.toFixed(2)}x the cycle lower bound ${fmt(b.cycles)} (binding: ${b.binding})`,
+    `           ${terms}   (cycles; compute on ${b.pesUsed} of ${pes} PEs)`,
+  ];
+}
 
 /** Renders the human-readable report of one simulated layer. */
 export function formatSimulation(r: SimulationResult): string {
@@ -57,6 +72,7 @@ export function formatSimulation(r: SimulationResult): string {
   lines.push("");
   const pes = r.arch.array.rows * r.arch.array.cols;
   lines.push(`cycles     ${fmt(r.cycles)}   PE utilization ${(100 * r.utilization).toFixed(2)}%   (${fmt(r.macs)} MACs on ${pes} PEs)`);
+  lines.push(...cycleBoundLines(r, pes));
   const total = Object.values(r.stalls).reduce((a, b) => a + b, 0);
   const stalls = Object.entries(r.stalls)
     .filter(([, v]) => v > 0)

@@ -9,7 +9,7 @@
 import { ConfigError, Engine, tagOf, type CounterSnapshot, type SimMode } from "../core/index.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
-import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/index.js";
+import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
 import { DramChannel, GlobalBuffer } from "../memory/index.js";
 import { Noc, PeArray, STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
@@ -19,6 +19,7 @@ import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal, RF_ENTRY_FIELDS } from "./legality.js";
 import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 
 /** Options of {@link simulate}. */
@@ -73,6 +74,14 @@ export interface BoundaryReport {
   readonly ratioToPaper: number;
 }
 
+/** The run's cycles against its cycle lower bound (src/bounds/cycles.ts, docs/timing.md). */
+export interface CycleBoundReport extends CycleBound {
+  /** PEs the mapping uses (used rows x used columns): the compute term's PEs. */
+  readonly pesUsed: number;
+  /** The run's cycles / the bound (>= 1; below 1 would be a bug in the simulator or the bound). */
+  readonly ratio: number;
+}
+
 /** The result of one simulated layer. */
 export interface SimulationResult {
   readonly layer: ConvLayer;
@@ -93,6 +102,8 @@ export interface SimulationResult {
   readonly traffic: { readonly dram: LevelTraffic; readonly gbuf: LevelTraffic; readonly rf: LevelTraffic };
   /** Traffic at each boundary against its bounds. */
   readonly boundaries: { readonly dram: BoundaryReport; readonly gbuf: BoundaryReport };
+  /** Cycles against the cycle lower bound (compute, DRAM bus, GBuf ports, network buses), and the binding resource. */
+  readonly cycleBound: CycleBoundReport;
   /** Wall time of the simulation, ms (not part of the model), verification included. */
   readonly wallMs: number;
   /** Of `wallMs`, the time the reference convolution for the verification took, ms. */
@@ -276,6 +287,9 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const nocOut = Object.entries(values)
     .filter(([k]) => k.startsWith("noc.drain."))
     .reduce((a, [, v]) => a + v, 0);
+  const nest = new Nest(mapping, layer);
+  const pesUsed = nest.usedRows * nest.usedCols;
+  const cycleBound = cycleLowerBound(values, arch, pesUsed);
   return {
     layer,
     arch,
@@ -289,6 +303,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
     counters,
     traffic,
     boundaries: { dram: report(traffic.dram.total, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) },
+    cycleBound: { ...cycleBound, pesUsed, ratio: cycles / cycleBound.cycles },
     wallMs: performance.now() - t0,
     referenceMs,
     simulator: { engineSteps: run.steps, ...seq.planStats(), wasmWaves: ranKernels(pe.kernels?.calls), wasmPieces: ranKernels(pe.kernels?.pieces) },

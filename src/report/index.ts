@@ -28,6 +28,7 @@ export {
   verdict,
   type LayerMetrics,
   type BoundaryMetrics,
+  type CycleBoundMetrics,
   type EnergyMetrics,
   type MetricsOptions,
   type MetricsTableOptions,

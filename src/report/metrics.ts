@@ -9,7 +9,9 @@
  * and `ratioToPaper` measured / the paper's bound. The total of several layers sums every count
  * and every bound (each layer's traffic is bounded separately, so the sum of bounds bounds the
  * sum), and its ratios are ratios of the sums; its utilization is MACs / (PEs x cycles x MACs per
- * PE per cycle) over all layers run one after the other.
+ * PE per cycle) over all layers run one after the other. The cycle lower bound of a total is the
+ * sum of the layers' (they run one after the other), and its binding resource is theirs when they
+ * all agree, `mixed` otherwise.
  */
 import type { SimulationResult } from "../dataflow/simulate.js";
 import { formatLayerShortForm } from "../workload/layer.js";
@@ -33,6 +35,16 @@ export interface BoundaryMetrics {
   readonly ratio: number;
   /** measured / paper. */
   readonly ratioToPaper: number;
+}
+
+/** A row's cycles against the cycle lower bound (src/bounds/cycles.ts). */
+export interface CycleBoundMetrics {
+  /** The cycle lower bound (for a total: the sum of the layers' bounds). */
+  readonly cycles: number;
+  /** The row's cycles / the bound. */
+  readonly ratio: number;
+  /** The binding resource (`compute`, `dram`, `gbuf.read`, ..., `noc.drain`); `mixed` for a total whose layers differ. */
+  readonly binding: string;
 }
 
 /** Energy of a row, by level, in the table's unit. */
@@ -64,6 +76,8 @@ export interface LayerMetrics {
   /** Reads plus writes at each level, words. */
   readonly traffic: { readonly dram: number; readonly gbuf: number; readonly rf: number };
   readonly boundaries: { readonly dram: BoundaryMetrics; readonly gbuf: BoundaryMetrics };
+  /** Cycles against the cycle lower bound. */
+  readonly cycleBound: CycleBoundMetrics;
   readonly energy: EnergyMetrics;
   /** Whether the output matched the reference bit for bit (all layers, for a total). */
   readonly verified: boolean;
@@ -107,7 +121,7 @@ function boundary(b: SimulationResult["boundaries"]["dram"]): BoundaryMetrics {
 
 /**
  * The summary row of one simulated layer: MACs, cycles, utilization, traffic per level, bounds
- * and ratios per boundary, energy by level, verdict.
+ * and ratios per boundary, the cycle lower bound, energy by level, verdict.
  */
 export function layerMetrics(result: SimulationResult, options: MetricsOptions = {}): LayerMetrics {
   const types = options.types ?? { input: typeFromCounters(result, "input"), weight: typeFromCounters(result, "weight") };
@@ -126,6 +140,7 @@ export function layerMetrics(result: SimulationResult, options: MetricsOptions =
     peakMacsPerCycle: result.arch.array.rows * result.arch.array.cols * result.arch.array.macsPerCycle,
     traffic: { dram: result.traffic.dram.total, gbuf: result.traffic.gbuf.total, rf: result.traffic.rf.total },
     boundaries: { dram: boundary(result.boundaries.dram), gbuf: boundary(result.boundaries.gbuf) },
+    cycleBound: { cycles: result.cycleBound.cycles, ratio: result.cycleBound.ratio, binding: result.cycleBound.binding },
     energy: { table: e.table, unit: e.unit, byLevel: { ...e.byLevel }, total: e.total, perMac: e.perMac },
     verified: result.verification.ok,
     mismatches: result.verification.mismatches,
@@ -166,6 +181,7 @@ export function totalMetrics(rows: readonly LayerMetrics[], name = "total"): Lay
   const total = s((m) => m.energy.total);
   const first = rows[0];
   const same = (f: (m: LayerMetrics) => string) => (rows.every((m) => f(m) === f(first!)) ? f(first!) : "mixed");
+  const cycleBound = s((m) => m.cycleBound.cycles);
   return {
     name,
     shape: "",
@@ -178,6 +194,7 @@ export function totalMetrics(rows: readonly LayerMetrics[], name = "total"): Lay
     peakMacsPerCycle: first ? first.peakMacsPerCycle : 0,
     traffic: { dram: s((m) => m.traffic.dram), gbuf: s((m) => m.traffic.gbuf), rf: s((m) => m.traffic.rf) },
     boundaries: { dram: sumBoundary(rows.map((m) => m.boundaries.dram)), gbuf: sumBoundary(rows.map((m) => m.boundaries.gbuf)) },
+    cycleBound: { cycles: cycleBound, ratio: cycleBound > 0 ? cycles / cycleBound : 0, binding: first ? same((m) => m.cycleBound.binding) : "" },
     energy: {
       table: first?.energy.table ?? EYERISS_ENERGY_TABLE.name,
       unit: first?.energy.unit ?? EYERISS_ENERGY_TABLE.unit,
@@ -227,6 +244,13 @@ function keyColumns(key: RowKey): Column[] {
 
 const LEVEL_HEADER: Readonly<Record<EnergyLevel, string>> = { dram: "DRAM", gbuf: "GBuf", noc: "NoC", rf: "RF", mac: "MAC" };
 
+/** The cycle lower bound's columns: the bound, cycles / bound, the binding resource. */
+const CYCLE_BOUND_COLUMNS: readonly Column[] = [
+  { key: "cycleBound", header: "cycle bound", unit: "cycles", kind: "count" },
+  { key: "cycleRatio", header: "cycles/bound", unit: "x", kind: "ratio" },
+  { key: "cycleBinding", header: "binding", align: "left" },
+];
+
 /** The flat record of a row: every column of {@link metricsTables}' tables, unformatted. */
 export function flatMetrics(m: LayerMetrics): Record<string, string | number | boolean> {
   const r: Record<string, string | number | boolean> = {
@@ -254,6 +278,9 @@ export function flatMetrics(m: LayerMetrics): Record<string, string | number | b
     gbufMinimum: m.boundaries.gbuf.minimum,
     gbufRatio: m.boundaries.gbuf.ratio,
     gbufRatioToPaper: m.boundaries.gbuf.ratioToPaper,
+    cycleBound: m.cycleBound.cycles,
+    cycleRatio: m.cycleBound.ratio,
+    cycleBinding: m.cycleBound.binding,
     energy: m.energy.total,
     energyPerMac: m.energy.perMac,
     verdict: verdict(m),
@@ -288,6 +315,7 @@ export function metricsTables(rows: readonly LayerMetrics[], options: MetricsTab
       { key: "gbufMeasured", header: "GBuf<->RF", unit: "words", kind: "count" },
       { key: "gbufMinimum", header: "GBuf<->RF bound", unit: "words", kind: "count" },
       { key: "gbufRatio", header: "GBuf<->RF/bound", unit: "x", kind: "ratio" },
+      ...CYCLE_BOUND_COLUMNS,
       { key: "verdict", header: "verdict", align: "left" },
     ],
     rows: [...rows.map(toRecord), ...missing],
@@ -309,7 +337,7 @@ export function metricsTables(rows: readonly LayerMetrics[], options: MetricsTab
 
 /**
  * One flat table with every column (CSV): identification, performance, traffic, both boundaries'
- * bounds and ratios, energy by level, verdict.
+ * bounds and ratios, the cycle lower bound, energy by level, verdict.
  */
 export function metricsFlatTable(rows: readonly LayerMetrics[], options: MetricsTableOptions = {}): Table {
   const unit = rows[0]?.energy.unit ?? options.total?.energy.unit ?? options.energyUnit ?? "MAC-eq";
@@ -338,6 +366,7 @@ export function metricsFlatTable(rows: readonly LayerMetrics[], options: Metrics
       { key: `${b}RatioToPaper`, header: `${label}/paper`, unit: "x", kind: "ratio" },
     );
   }
+  columns.push(...CYCLE_BOUND_COLUMNS);
   columns.push({ key: "energy", header: "energy", unit, kind: "real" });
   for (const l of ENERGY_LEVELS) columns.push({ key: `energy_${l}`, header: `energy ${LEVEL_HEADER[l]}`, unit, kind: "real" });
   columns.push({ key: "energyPerMac", header: "energy/MAC", unit: unit === "pJ" ? "pJ/MAC" : "MAC-eq/MAC", kind: "real" });

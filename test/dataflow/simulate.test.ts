@@ -1048,6 +1048,7 @@ describe("the AlexNet CONV3 figures of docs/timing.md and docs/counting.md", () 
     const r = simulate({ layer, arch: "chen2020", dataflow: "chen2020" });
     expect(r.verification.ok).toBe(true);
     expect(r.cycles).toBe(1493906);
+    expect([r.cycleBound.cycles, r.cycleBound.binding, r.cycleBound.pesUsed, r.cycleBound.ratio.toFixed(2)]).toEqual([890003, "compute", 168, "1.68"]);
     const pct = (x: number) => Math.round(x * 1000) / 10;
     expect(pct(r.utilization)).toBe(59.6);
     const share = (k: string) => pct(value(r, k) / (r.cycles * 168));

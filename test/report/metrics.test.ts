@@ -75,3 +75,27 @@ describe("layer metrics", () => {
     expect(flat.rows[0]!.dramWords).toBe(ma.traffic.dram);
   });
 });
+
+describe("the cycle lower bound in the metrics", () => {
+  it("a row carries the run's bound, ratio and binding resource; a total sums the bounds and names a shared binding only", () => {
+    const ma = layerMetrics(a, { dataflow: "chen2020" });
+    const mb = layerMetrics(b, { dataflow: "os" });
+    expect(ma.cycleBound).toEqual({ cycles: a.cycleBound.cycles, ratio: a.cycles / a.cycleBound.cycles, binding: a.cycleBound.binding });
+    expect(a.cycleBound.binding).not.toBe(b.cycleBound.binding); // compute and gbuf.write: the total's binding is mixed
+    const t = totalMetrics([ma, mb]);
+    expect(t.cycleBound).toEqual({ cycles: a.cycleBound.cycles + b.cycleBound.cycles, ratio: (a.cycles + b.cycles) / (a.cycleBound.cycles + b.cycleBound.cycles), binding: "mixed" });
+    expect(totalMetrics([ma, ma]).cycleBound.binding).toBe(a.cycleBound.binding);
+    expect(totalMetrics([]).cycleBound).toEqual({ cycles: 0, ratio: 0, binding: "" });
+  });
+
+  it("tables and CSV show the bound, cycles/bound and the binding resource", () => {
+    const ma = layerMetrics(a, { dataflow: "chen2020" });
+    const [traffic] = metricsTables([ma]);
+    const text = formatTable(traffic!);
+    expect(text).toMatch(/cycle bound \[cycles\]\s+cycles\/bound \[x\]\s+binding\s+verdict/);
+    expect(text).toContain(` ${ma.cycleBound.ratio.toFixed(2)}  ${ma.cycleBound.binding} `);
+    const flat = metricsFlatTable([ma]);
+    expect(flat.rows[0]).toMatchObject({ cycleBound: ma.cycleBound.cycles, cycleRatio: ma.cycleBound.ratio, cycleBinding: ma.cycleBound.binding });
+    expect(flat.columns.map((c) => c.header)).toContain("cycles/bound");
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * `convsim simulate`'s report of the cycle lower bound: the text lines (cycles against the bound,
+ * the binding resource, every term) and the JSON's `cycleBound`.
+ */
+import { describe, expect, it } from "vitest";
+import { CYCLE_RESOURCES } from "../../src/bounds/cycles.js";
+import { simulate } from "../../src/dataflow/simulate.js";
+import { cli } from "./helpers.js";
+
+const layer = "c=8,hw=10,k=16,r=3,pad=1";
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+describe("convsim simulate: the cycle lower bound", () => {
+  it("prints the cycles against the bound, the binding resource and every term", async () => {
+    const r = await cli("simulate", "--layer", layer, "--arch-override", '{"dram":{"bytesPerCycle":1}}');
+    expect(r.code).toBe(0);
+    // The worked example of docs/timing.md at 1 B/cycle.
+    expect(r.out).toContain("bound      cycles 20,336 = 1.89x the cycle lower bound 10,752 (binding: dram)\n");
+    const terms = r.out.split("\n").find((l) => l.trimStart().startsWith("compute "))!;
+    expect(terms).toContain("compute 9,600, dram 10,752, gbuf.read 824, gbuf.write 248, noc.input 102, noc.weight 88, noc.psum 0, noc.drain 115");
+    expect(terms).toContain("(cycles; compute on 12 of 168 PEs)");
+  });
+
+  it("--json carries cycleBound as SimulationResult has it", async () => {
+    const r = await cli("simulate", "--layer", layer, "--arch", "eyeriss", "--dataflow", "rs", "--json");
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as { cycles: number; cycleBound: { cycles: number; binding: string; ratio: number; terms: Record<string, unknown> } };
+    const direct = simulate({ layer: { inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 16, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }, arch: "eyeriss", dataflow: "rs" });
+    expect(json.cycleBound).toEqual(JSON.parse(JSON.stringify(direct.cycleBound)));
+    expect(Object.keys(json.cycleBound.terms)).toEqual([...CYCLE_RESOURCES]);
+    expect(json.cycles / json.cycleBound.cycles).toBe(json.cycleBound.ratio);
+    const text = await cli("simulate", "--layer", layer, "--arch", "eyeriss", "--dataflow", "rs");
+    expect(text.out).toContain(`bound      cycles ${fmt(json.cycles)} = ${json.cycleBound.ratio.toFixed(2)}x the cycle lower bound ${fmt(json.cycleBound.cycles)} (binding: ${json.cycleBound.binding})`);
+  });
+});

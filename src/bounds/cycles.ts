@@ -96,14 +96,16 @@ export function cycleLowerBound(values: CounterValues, arch: ArchSpec, pesUsed: 
   if (!Number.isInteger(pesUsed) || pesUsed < 1 || pesUsed > pes) throw new ConfigError("pesUsed", pesUsed, `be an integer from 1 to the array's ${pes} PEs`);
   const { dram, gbuf, noc } = arch;
   const bursts = sumOf(values, "dram.readBursts.") + sumOf(values, "dram.writeBursts.");
-  const bankRate = gbuf.model === "ideal" ? Infinity : gbuf.banks * gbuf.wordsPerCyclePerBank;
+  const bankRate = gbuf.banks * gbuf.wordsPerCyclePerBank;
+  // An ideal GBuf serves any number of accesses per cycle.
+  const gbufRate = (ports: number) => (gbuf.model === "ideal" ? Infinity : Math.min(ports, bankRate));
   const terms: Record<CycleResource, CycleTerm> = {
     compute: term(values["pe.mac"] ?? 0, "MACs", pesUsed * peMacsPerCycle(arch)),
     // The data bus moves bytesPerCycle bytes per cycle and every burst's bytes cross it (burst
     // waste included); an ideal DRAM has no bus.
     dram: term(bursts * dram.burstBytes, "bytes", dram.model === "ideal" ? Infinity : dram.bytesPerCycle),
-    "gbuf.read": term(sumOf(values, "gbuf.bankReads."), "accesses", Math.min(gbuf.readPorts, bankRate)),
-    "gbuf.write": term(sumOf(values, "gbuf.bankWrites."), "accesses", Math.min(gbuf.writePorts, bankRate)),
+    "gbuf.read": term(sumOf(values, "gbuf.bankReads."), "accesses", gbufRate(gbuf.readPorts)),
+    "gbuf.write": term(sumOf(values, "gbuf.bankWrites."), "accesses", gbufRate(gbuf.writePorts)),
     "noc.input": term(values["noc.send.input"] ?? 0, "words", noc.inputWordsPerCycle),
     "noc.weight": term(values["noc.send.weight"] ?? 0, "words", noc.weightWordsPerCycle),
     "noc.psum": term(values["noc.send.psum"] ?? 0, "words", noc.psumWordsPerCycle ?? noc.drainWordsPerCycle),

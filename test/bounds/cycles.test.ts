@@ -59,10 +59,10 @@ describe("cycleLowerBound: closed-form terms", () => {
       "noc.drain": 67, // 201 words / 3
     });
     expect(b.terms.compute).toEqual({ amount: 1000, unit: "MACs", perCycle: 12, cycles: 84 });
-    expect(b.terms.dram).toEqual({ amount: 384, unit: "bytes", perCycle: 64 / 22, cycles: 132 });
+    expect(b.terms.dram).toEqual({ amount: 384, unit: "bytes", perCycle: 3, cycles: 128 });
     expect(b.terms["gbuf.read"]).toEqual({ amount: 151, unit: "accesses", perCycle: 2, cycles: 76 });
     expect(b.terms["noc.drain"]).toEqual({ amount: 201, unit: "words", perCycle: 3, cycles: 67 });
-    expect(b.cycles).toBe(132);
+    expect(b.cycles).toBe(128);
     expect(b.binding).toBe("dram");
   });
 
@@ -74,10 +74,17 @@ describe("cycleLowerBound: closed-form terms", () => {
     expect(b.terms.compute.cycles).toBe(21); // 1000 / 48
   });
 
+  it("gives ideal memory no bandwidth term", () => {
+    const b = cycleLowerBound(COUNTERS, resolveArch(BASE, { dram: { model: "ideal" }, gbuf: { model: "ideal" } }), 12);
+    expect([b.terms.dram.cycles, b.terms["gbuf.read"].cycles, b.terms["gbuf.write"].cycles]).toEqual([0, 0, 0]);
+    expect(b.terms.dram.amount).toBe(384);
+  });
+
   it("names the largest term, the first in CYCLE_RESOURCES order on a tie", () => {
-    // compute = dram = 132: 1584 MACs on 12 PEs at 1 MAC per cycle.
-    expect(cycleLowerBound({ ...COUNTERS, "pe.mac": 1584 }, ARCH, 12)).toMatchObject({ cycles: 132, binding: "compute" });
-    expect(cycleLowerBound({ ...COUNTERS, "pe.mac": 1585 }, ARCH, 12)).toMatchObject({ cycles: 133, binding: "compute" });
+    // compute = dram = 128: 1536 MACs on 12 PEs at 1 MAC per cycle.
+    expect(cycleLowerBound({ ...COUNTERS, "pe.mac": 1536 }, ARCH, 12)).toMatchObject({ cycles: 128, binding: "compute" });
+    expect(cycleLowerBound({ ...COUNTERS, "pe.mac": 1537 }, ARCH, 12)).toMatchObject({ cycles: 129, binding: "compute" });
+    expect(cycleLowerBound({ ...COUNTERS, "pe.mac": 1524 }, ARCH, 12)).toMatchObject({ cycles: 128, binding: "dram" });
     expect(cycleLowerBound({ ...COUNTERS, "noc.send.weight": 400 }, ARCH, 12)).toMatchObject({ cycles: 200, binding: "noc.weight" });
     expect(cycleLowerBound({ "gbuf.bankWrites.input": 5 }, ARCH, 1)).toMatchObject({ cycles: 5, binding: "gbuf.write" });
   });

@@ -116,6 +116,6 @@ describe("a DRAM channel wider than its bursts (dram.burstsPerCycle)", () => {
     const one = run(1);
     expect(two.verification.ok && one.verification.ok).toBe(true);
     expect(actions(two)).toEqual(actions(one));
-    expect([two.cycles, one.cycles]).toEqual([802, 882]);
+    expect([two.cycles, one.cycles]).toEqual([722, 828]);
   });
 });

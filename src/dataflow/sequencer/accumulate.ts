@@ -7,7 +7,7 @@ import { InvariantError, sameNumbers, type Box, type Payload, type WordArray } f
 import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { TAG_SPACE } from "./layout.js";
-import { mergeGrid } from "./transfer.js";
+import { addressOrder, mergeGrid } from "./transfer.js";
 import { G, K, N, P, Q, type OutTile, type OutputTile, type Req, type TileCoords } from "./types.js";
 
 /** Adds drained sums into the GBuf output tile, or into DRAM when the GBuf bypasses outputs. */
@@ -56,7 +56,7 @@ export function* accumulate(
   }
   for (const g of groups) {
     const merged = g.length > 1 ? mergeGrid(g) : undefined;
-    for (const t of merged ? [merged] : g) plan.push({ ...t, readId: undefined });
+    for (const t of merged ? [merged] : g) plan.push({ ...addressOrder(t), readId: undefined });
   }
   const reads: Req[] = [];
   for (const p of plan) {

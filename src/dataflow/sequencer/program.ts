@@ -17,7 +17,7 @@ import { IterationPlanner } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
-import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Thread } from "./types.js";
+import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Resp, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
 /** The schedule of one run (see the file header). */
@@ -48,24 +48,61 @@ export class Program {
     return { iterations: this.planner.iterations, replayedIterations: this.replayer.plans?.hits ?? 0 };
   }
 
-  /** The whole schedule. */
+  /** The dram iterations' starts, the current one's index, and its gbuf iterations still to plan. */
+  private readonly dramStarts: Int32Array[] = [];
+  private tile = -1;
+  private gbufStarts: Generator<Int32Array> | undefined;
+  /** The output-tile change the next planned iteration carries out first, if any. */
+  private boundary: TileBoundary | undefined;
+  /** The prefetch of the current dram tile's GBuf tiles, which its iterations' reads wait for. */
+  private fetched: Thread | undefined;
+  /** The GBuf output tile of the iterations planned so far (the residency state has the issued ones'). */
+  private plannedOutput: PlacedOutputTile | undefined;
+
+  /**
+   * The whole schedule: the gbuf iterations of every dram iteration in one pipeline (the next dram
+   * tile's first iterations are planned, read and delivered while the current tile's last waves
+   * run), then every PE drains and the GBuf output tile is written back.
+   */
   *run(): Steps {
     const { nest } = this.c;
-    const dramStarts: Int32Array[] = [];
-    for (const a of nest.iterate(nest.dramLoops, new Int32Array(NDIMS))) dramStarts.push(new Int32Array(a)); // iterate() reuses its array
-    for (let it = 0; it < dramStarts.length; it++) {
-      const dStart = dramStarts[it]!;
-      const dExt = nest.extent(dStart, nest.gbufStride, new Int32Array(NDIMS));
-      if (this.c.m.gbuf.keep.output) yield* this.outputTile(dStart, dExt);
-      yield* this.operandTiles(dStart, dExt, dramStarts[it + 1]);
-      yield* this.gbufIterations(dStart);
-    }
-    // The end: drain every PE, write back the GBuf output tile, wait for pending write-backs.
+    for (const a of nest.iterate(nest.dramLoops, new Int32Array(NDIMS))) this.dramStarts.push(new Int32Array(a)); // iterate() reuses its array
+    const readReason: WaitReason = this.c.m.gbuf.keep.input || this.c.m.gbuf.keep.weight ? "gbuf" : "dram";
+    if (this.c.pipelined) yield* this.runPipelined(readReason);
+    else yield* this.runSingleBuffered(readReason);
     const res = this.res;
     yield* this.joinDrain();
     yield* this.drain(collectDrains(this.c, res.rfOut, res.rfOutKey, null));
     if (res.gbufOutput) yield* evictOutput(this.c, this.x, res.gbufOutput, res.gbufHalf.output, res.dramHas);
     for (const e of this.evictions) if (e) yield { reason: "drain", reqs: [], join: e };
+  }
+
+  /**
+   * Plans the next gbuf iteration, entering the next dram tile when the current one has none
+   * left: its GBuf operand tiles are fetched (or the prefetch is joined) now, since the iteration's
+   * reads come from them; a change of the GBuf output tile is only decided now (the psum tiles
+   * that leave are taken out of the residency state) and carried out by the first iteration
+   * (`boundary`), after the old tile's last wave.
+   */
+  private *nextPlan(): Generator<Step, IterationPlan | undefined, Map<number, Resp>> {
+    const { c } = this;
+    for (;;) {
+      const nx = this.gbufStarts?.next();
+      if (nx && !nx.done) {
+        const plan = this.planner.plan(nx.value, this.dramStarts[this.tile]!);
+        const boundary = this.boundary;
+        // Every iteration of the tile planned before its prefetch is done waits for it.
+        const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
+        this.boundary = undefined;
+        return boundary || fetched ? { ...plan, ...(boundary ? { boundary } : {}), ...(fetched ? { fetched } : {}) } : plan;
+      }
+      if (++this.tile >= this.dramStarts.length) return undefined;
+      const dStart = this.dramStarts[this.tile]!;
+      const dExt = c.nest.extent(dStart, c.nest.gbufStride, new Int32Array(NDIMS));
+      if (c.m.gbuf.keep.output) this.boundary = this.outputBoundary(dStart, dExt);
+      this.fetched = yield* this.operandTiles(dStart, dExt, this.dramStarts[this.tile + 1]);
+      this.gbufStarts = c.nest.iterate(c.nest.gbufLoops, dStart);
+    }
   }
 
   /** Drains `entries` into the current GBuf output tile (or DRAM); the arguments are read now. */
@@ -74,44 +111,62 @@ export class Program {
     return drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas);
   }
 
-  /**
-   * The GBuf output tile of the dram iteration at `dStart`: when it changes, every PE drains into
-   * the old one, which is written back to DRAM (alongside the next tile's work, which uses the
-   * other half, when the GBuf is double-buffered).
-   */
-  private *outputTile(dStart: Int32Array, dExt: Int32Array): Steps {
+  /** The change of GBuf output tile that the dram iteration at `dStart` makes, if its tile differs. */
+  private outputBoundary(dStart: Int32Array, dExt: Int32Array): TileBoundary | undefined {
     const { c, res } = this;
     const key = startKey(dStart, OUTPUT_DIMS, c.nest.sizes);
-    if (key === res.gbufKey.output) return;
-    if (res.gbufOutput) {
+    if (key === res.gbufKey.output) return undefined;
+    res.gbufKey.output = key;
+    const old = this.plannedOutput;
+    const half = old && c.gbufRegions.output!.length > 1 ? 1 - old.half : 0;
+    const next = { tile: { start: dStart, ext: dExt }, has: new Uint8Array(c.gbufRegions.output![0]!.elements), half };
+    this.plannedOutput = next;
+    // (the psum tiles leave the residency state now; their words drain when the boundary runs)
+    const entries = old ? collectDrains(c, res.rfOut, res.rfOutKey, null) : [];
+    return { entries, old, next };
+  }
+
+  /**
+   * Carries out a change of GBuf output tile: every PE drains into the old tile, which is written
+   * back to DRAM (alongside the next tile's work, which uses the other half, when the GBuf is
+   * double-buffered); the new tile starts empty.
+   */
+  private *crossBoundary(b: TileBoundary): Steps {
+    const { c, res } = this;
+    if (b.old) {
+      const { tile, has, half } = b.old;
       yield* this.joinDrain();
-      yield* this.drain(collectDrains(c, res.rfOut, res.rfOutKey, null));
-      const evict = evictOutput(c, this.x, res.gbufOutput, res.gbufHalf.output, res.dramHas);
+      yield* drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas);
+      const evict = evictOutput(c, this.x, tile, half, res.dramHas);
       if (c.m.gbuf.doubleBuffer) {
         const t = thread(evict);
-        this.evictions[res.gbufHalf.output] = t;
+        this.evictions[half] = t;
         yield { reason: "drain", reqs: [], spawn: t };
       } else {
         yield* evict;
       }
-      res.gbufHalf.output = c.gbufRegions.output!.length > 1 ? 1 - res.gbufHalf.output : 0;
-      const pending = this.evictions[res.gbufHalf.output];
+      const pending = this.evictions[b.next.half];
       if (pending) {
         yield { reason: "drain", reqs: [], join: pending };
-        this.evictions[res.gbufHalf.output] = undefined;
+        this.evictions[b.next.half] = undefined;
       }
     }
-    res.gbufKey.output = key;
-    res.gbufOutput = { start: dStart, ext: dExt };
-    res.gbufOutputHas = new Uint8Array(c.gbufRegions.output![0]!.elements);
+    res.gbufOutput = b.next.tile;
+    res.gbufOutputHas = b.next.has;
+    res.gbufHalf.output = b.next.half;
   }
 
-  /** The GBuf input and weight tiles: prefetched during the previous tile, or fetched now; then the next tile's prefetch starts. */
-  private *operandTiles(dStart: Int32Array, dExt: Int32Array, next: Int32Array | undefined): Steps {
+  /**
+   * The GBuf input and weight tiles: prefetched during the previous tile (returns the prefetch,
+   * which the tile's first reads wait for), or fetched now; then the next tile's prefetch starts.
+   */
+  private *operandTiles(dStart: Int32Array, dExt: Int32Array, next: Int32Array | undefined): Generator<Step, Thread | undefined, Map<number, Resp>> {
     const { c, res } = this;
     let plan: FetchPlan;
+    let fetched: Thread | undefined;
     if (this.prefetch) {
-      yield { reason: "dram", reqs: [], join: this.prefetch.thread };
+      // (the tile's first reads wait for it: see feed())
+      fetched = this.prefetch.thread;
       plan = this.prefetch.plan;
       this.prefetch = undefined;
     } else {
@@ -128,19 +183,7 @@ export class Program {
       this.prefetch = { thread: t, plan: nextPlan };
       yield { reason: "dram", reqs: [], spawn: t };
     }
-  }
-
-  /** The gbuf iterations of the dram iteration at `dStart`. */
-  private *gbufIterations(dStart: Int32Array): Steps {
-    const { c } = this;
-    const readReason: WaitReason = c.m.gbuf.keep.input || c.m.gbuf.keep.weight ? "gbuf" : "dram";
-    const gbufStarts = c.nest.iterate(c.nest.gbufLoops, dStart);
-    const planNext = (): IterationPlan | undefined => {
-      const nx = gbufStarts.next();
-      return nx.done ? undefined : this.planner.plan(nx.value, dStart);
-    };
-    if (c.pipelined) yield* this.runPipelined(planNext, readReason);
-    else yield* this.runSingleBuffered(planNext, readReason);
+    return fetched;
   }
 
   /**
@@ -148,21 +191,31 @@ export class Program {
    * the MAC waves of iteration j (they touch no register file); drains, deliveries and the next
    * wave wait for the wave.
    */
-  private *runSingleBuffered(planNext: () => IterationPlan | undefined, readReason: WaitReason): Steps {
+  private *runSingleBuffered(readReason: WaitReason): Steps {
     const x = this.x;
-    let cur = planNext();
+    let cur = yield* this.nextPlan();
+    if (cur?.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
     if (cur && cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
     while (cur) {
+      if (cur.boundary) yield* this.crossBoundary(cur.boundary);
       if (cur.drains.length > 0) yield* this.drainNow(cur.drains);
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) yield* x.run(step("network", cur.moves));
       const sends: Req[] = [...cur.direct];
       for (const f of cur.after) sends.push(...f.send(x.take(f.id)));
       if (sends.length > 0) yield* x.run(step("network", sends));
-      const next = planNext();
-      // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
-      const overlap = next !== undefined && next.reads.length > 0;
-      yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));
+      const next = yield* this.nextPlan();
+      if (next?.fetched) {
+        // The next tile's first reads wait for its prefetch, alongside this wave.
+        const feed = this.readsOf(next, readReason) as Thread;
+        yield { reason: "dram", reqs: [], spawn: feed };
+        yield* x.run(step("control", cur.waves));
+        yield { reason: "dram", reqs: [], join: feed };
+      } else {
+        // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
+        const overlap = next !== undefined && next.reads.length > 0;
+        yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));
+      }
       cur = next;
     }
   }
@@ -182,22 +235,60 @@ export class Program {
    * output tiles that change), halo slides, late (single-buffered) operands and psum fills, which
    * touch what the wave reads, wait for the wave; then j + 1's wave.
    */
-  private *runPipelined(planNext: () => IterationPlan | undefined, readReason: WaitReason): Steps {
+  private *runPipelined(readReason: WaitReason): Steps {
     const x = this.x;
-    let cur = planNext();
+    let cur = yield* this.nextPlan();
     if (!cur) return;
+    if (cur.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
     if (cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
-    let next = planNext();
-    // The first iteration: its drains, then all its operands and fills, with the next one's reads.
-    yield* this.afterWave(cur, this.sends(cur, true), next ? next.reads : [], readReason);
+    let next = yield* this.nextPlan();
+    let nextReads = next ? this.readsOf(next, readReason) : undefined;
+    if (nextReads && !Array.isArray(nextReads)) yield { reason: readReason, reqs: [], spawn: nextReads };
+    // The first iteration: its drains, then all its operands and fills (with the next one's reads).
+    yield* this.afterWave(cur, this.sends(cur, true), Array.isArray(nextReads) ? nextReads : [], readReason);
     while (cur) {
-      const after = next ? planNext() : undefined;
-      const reads = after ? after.reads : [];
-      yield* x.run(step(reads.length > 0 ? readReason : next ? "network" : "control", [...cur.waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+      const after = next ? yield* this.nextPlan() : undefined;
+      const afterReads = after ? this.readsOf(after, readReason) : undefined;
+      const reads = Array.isArray(afterReads) ? afterReads : [];
+      if (afterReads && !Array.isArray(afterReads)) yield { reason: readReason, reqs: [], spawn: afterReads };
+      const reason = reads.length > 0 ? readReason : next ? "network" : "control";
+      if (next && nextReads && !Array.isArray(nextReads)) {
+        // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
+        const feed = thread(this.feed(next, nextReads));
+        yield { reason: "network", reqs: [], spawn: feed };
+        yield* x.run(step(reason, [...cur.waves, ...reads]));
+        yield { reason: "network", reqs: [], join: feed };
+      } else {
+        yield* x.run(step(reason, [...cur.waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+      }
       if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);
       cur = next;
       next = after;
+      nextReads = afterReads;
     }
+  }
+
+  /**
+   * An iteration's reads, issued ahead with an earlier wave: as requests, or, when they wait for
+   * the prefetch of the GBuf tiles they read, as a thread that joins it first.
+   */
+  private readsOf(p: IterationPlan, readReason: WaitReason): Req[] | Thread {
+    if (!p.fetched) return p.reads;
+    const x = this.x;
+    const fetched = p.fetched;
+    return thread(
+      (function* (): Steps {
+        yield { reason: "dram", reqs: [], join: fetched };
+        if (p.reads.length > 0) yield* x.run(step(readReason, p.reads));
+      })(),
+    );
+  }
+
+  /** An iteration's early deliveries once its reads (a thread) are done. */
+  private *feed(p: IterationPlan, reads: Thread): Steps {
+    yield { reason: "gbuf", reqs: [], join: reads };
+    const sends = this.sends(p, false, true);
+    if (sends.length > 0) yield* this.x.run(step("network", sends));
   }
 
   /**
@@ -218,6 +309,7 @@ export class Program {
    */
   private *afterWave(p: IterationPlan, sends: Req[], reads: Req[], readReason: WaitReason): Steps {
     const x = this.x;
+    if (p.boundary) yield* this.crossBoundary(p.boundary);
     if (p.drains.length > 0) yield* this.drainNow(p.drains);
     if (p.moves.length > 0) yield* x.run(step("network", p.moves));
     const reqs = [...sends, ...p.psumFills!, ...reads];

@@ -121,3 +121,43 @@ export function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean
 export function reId(c: { readonly id: () => number }, q: Req): Req {
   return { to: q.to, msg: { ...q.msg, id: c.id() } } as Req;
 }
+
+/**
+ * A tile on its way to memory with its dimensions in address order (largest stride outermost),
+ * its words (and tags) rearranged to match: the drain path writes psums in the order the memory
+ * stores them, so consecutive words share bank words and bursts (docs/timing.md). The same tile
+ * when it already is in that order.
+ */
+export function addressOrder(t: OutTile): OutTile {
+  const { shape, strides } = t.box;
+  const n = shape.length;
+  const perm = Array.from({ length: n }, (_, i) => i).sort((a, b) => Math.abs(strides[b]!) - Math.abs(strides[a]!) || a - b);
+  if (perm.every((d, i) => d === i)) return t;
+  // Box-order strides of the source payload, per source dimension.
+  const src = new Array<number>(n);
+  for (let d = n - 1, s = 1; d >= 0; d--) {
+    src[d] = s;
+    s *= shape[d]!;
+  }
+  const data = new Int32Array(t.data.length);
+  const tags = t.tags ? new Float64Array(t.tags.length) : undefined;
+  const idx = new Array<number>(n).fill(0);
+  for (let k = 0; k < data.length; k++) {
+    let from = 0;
+    for (let i = 0; i < n; i++) from += idx[i]! * src[perm[i]!]!;
+    data[k] = t.data[from]!;
+    if (tags) tags[k] = t.tags![from]!;
+    for (let i = n - 1; i >= 0; i--) {
+      if (++idx[i]! < shape[perm[i]!]!) break;
+      idx[i] = 0;
+    }
+  }
+  const pick = (a: readonly number[]) => perm.map((d) => a[d]!);
+  return {
+    box: { shape: pick(shape), offset: t.box.offset, strides: pick(strides) },
+    data,
+    tags,
+    has: t.has,
+    expect: { space: t.expect.space, offset: t.expect.offset, strides: pick(t.expect.strides) },
+  };
+}

@@ -219,6 +219,30 @@ export interface IterationPlan {
   /** Double-buffered register files: `direct` split into the psum fills and the operands' fills. */
   readonly psumFills?: Req[];
   readonly operandFills?: Req[];
+  /** The first iteration of a dram tile: the prefetch of the GBuf tiles its reads wait for. */
+  readonly fetched?: Thread;
+  /** The first iteration of a dram tile whose GBuf output tile changes: what leaves and what comes. */
+  readonly boundary?: TileBoundary;
+}
+
+/**
+ * A change of the GBuf output tile between two dram iterations, decided when the new tile's first
+ * gbuf iteration is planned and carried out after the old tile's last wave: every PE's partial
+ * sums drain into the old tile, which is written back; the new tile starts empty.
+ */
+export interface TileBoundary {
+  /** The PEs' psum tiles that drain into the old tile. */
+  readonly entries: readonly DrainEntry[];
+  /** The old tile (none at the first tile). */
+  readonly old: PlacedOutputTile | undefined;
+  readonly next: PlacedOutputTile;
+}
+
+/** A GBuf output tile, the words of it that hold a partial sum, and the half it sits in. */
+export interface PlacedOutputTile {
+  readonly tile: OutputTile;
+  readonly has: Uint8Array;
+  readonly half: number;
 }
 
 /** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */

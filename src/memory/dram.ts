@@ -97,12 +97,27 @@ export interface DramWriteRequest {
   readonly payload: Payload;
 }
 
+/**
+ * Add `payload` (dense, box order, int32 wrap-around) into `box` of an int32 tensor: a
+ * read-modify-write at the memory side (the box's bursts are read, then written back, on the one
+ * bus). Counts the words, bytes and bursts as read and as written, and the words as added
+ * (`add.<kind>`); checked mode checks the words' tags against `expect` first.
+ */
+export interface DramAccumulateRequest {
+  readonly op: "accumulate";
+  readonly id: number;
+  readonly tensor: DramTensor;
+  readonly box: Box;
+  readonly payload: Payload;
+  readonly expect?: TagExpect;
+}
+
 /** A request to the DRAM channel. */
-export type DramRequest = DramReadRequest | DramWriteRequest;
+export type DramRequest = DramReadRequest | DramWriteRequest | DramAccumulateRequest;
 
 /** A completed request. */
 export interface DramResponse {
-  readonly op: "read" | "write";
+  readonly op: "read" | "write" | "accumulate";
   readonly id: number;
   /** The words read (reads only). */
   readonly payload?: Payload;
@@ -194,7 +209,13 @@ export class DramChannel extends Component {
     };
     this.readCounters = mk("read");
     this.writeCounters = mk("write");
+    const adds = {} as Record<TensorKind, Counter>;
+    for (const k of TENSOR_KINDS) adds[k] = this.counter(`add.${k}`, "words", `${k} words added into DRAM by read-modify-writes`);
+    this.addCounters = adds;
   }
+
+  /** Words added by accumulate requests, per tensor kind. */
+  private readonly addCounters: Record<TensorKind, Counter>;
 
   private place(name: string, kind: TensorKind, dtype: ElementType, elements: number): DramTensor {
     if (this.tensors.has(name)) throw new ConfigError(`${this.name}.tensors.${name}`, name, "be loaded once (the name is taken)");
@@ -310,9 +331,10 @@ export class DramChannel extends Component {
       if (!req) break;
       const s = this.stored(req.tensor);
       checkBox(this.name, `${req.op} of ${req.tensor.name}`, req.box, s.data.length);
-      if (req.op === "write") this.checkPayload(req, s);
+      if (req.op !== "read") this.checkPayload(req, s);
       const { bursts: nb, usefulBytes } = this.burstsOf(req.tensor, req.box);
-      const doneAt = this.timing.schedule(now, nb);
+      // An accumulate reads its bursts, then writes them back.
+      const doneAt = this.timing.schedule(now, req.op === "accumulate" ? 2 * nb : nb);
       const last = this.inflight.length > 0 ? this.inflight[this.inflight.length - 1]!.doneAt : now;
       if (doneAt < last) throw new InvariantError(this.name, `the ${this.timing.name} model completes a request in cycle ${doneAt}, before an earlier one (${last})`);
       const job: Job = { req, poppedAt: now, bursts: nb, usefulBytes, doneAt };
@@ -322,8 +344,9 @@ export class DramChannel extends Component {
     this.outbox.flush(now);
   }
 
-  private checkPayload(req: DramWriteRequest, s: Stored): void {
+  private checkPayload(req: DramWriteRequest | DramAccumulateRequest, s: Stored): void {
     const n = boxSize(req.box.shape);
+    if (req.op === "accumulate" && s.t.dtype !== "int32") throw new InvariantError(this.name, `accumulate into ${s.t.name}: only int32 tensors accumulate`);
     if (req.payload.data.length !== n) throw new InvariantError(this.name, `write of ${s.t.name}: payload has ${req.payload.data.length} words for a box of ${n}`);
     if (dtypeOfArray(req.payload.data) !== s.t.dtype) throw new InvariantError(this.name, `write of ${s.t.name}: payload is ${dtypeOfArray(req.payload.data)}, tensor is ${s.t.dtype}`);
     if (this.engine.checked && (!req.payload.tags || req.payload.tags.length !== n)) throw new InvariantError(this.name, `write of ${s.t.name}: checked mode needs one tag per payload word`);
@@ -333,15 +356,13 @@ export class DramChannel extends Component {
     const req = job.req;
     const s = this.stored(req.tensor);
     const n = boxSize(req.box.shape);
-    const moved = job.bursts * this.spec.burstBytes;
     let payload: Payload | undefined;
-    let c: KindCounters;
+    if (req.op !== "write" && s.tags) {
+      if (!req.expect) throw new InvariantError(this.name, `${req.op} of ${s.t.name}: checked mode needs the expected tags`);
+      const eb = dtypeInfo(s.t.dtype).bytes;
+      checkTags(this.name, s.tags, req.box, req.expect, (i) => `${s.t.name}[${i}] (byte address ${s.t.baseAddress + i * eb})`, this.engine.tagSpaceNames);
+    }
     if (req.op === "read") {
-      if (s.tags) {
-        if (!req.expect) throw new InvariantError(this.name, `read of ${s.t.name}: checked mode needs the expected tags`);
-        const eb = dtypeInfo(s.t.dtype).bytes;
-        checkTags(this.name, s.tags, req.box, req.expect, (i) => `${s.t.name}[${i}] (byte address ${s.t.baseAddress + i * eb})`, this.engine.tagSpaceNames);
-      }
       const data = allocate(s.t.dtype, n);
       gather(s.data, req.box, data);
       let tags: Float64Array | undefined;
@@ -350,18 +371,32 @@ export class DramChannel extends Component {
         gather(s.tags, req.box, tags);
       }
       payload = tags ? { data, tags } : { data };
-      c = this.readCounters[s.t.kind];
+      this.count(this.readCounters[s.t.kind], n, job);
     } else {
-      scatter(req.payload.data, 0, s.data, req.box);
+      let data = req.payload.data;
+      if (req.op === "accumulate") {
+        const sum = new Int32Array(n);
+        gather(s.data, req.box, sum);
+        const p = data as Int32Array;
+        for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;
+        data = sum;
+        this.count(this.readCounters[s.t.kind], n, job);
+        this.addCounters[s.t.kind].value += n;
+      }
+      scatter(data, 0, s.data, req.box);
       if (s.tags && req.payload.tags) scatter(req.payload.tags, 0, s.tags, req.box);
-      c = this.writeCounters[s.t.kind];
+      this.count(this.writeCounters[s.t.kind], n, job);
     }
+    const r: DramResponse = { op: req.op, id: req.id, bursts: req.op === "accumulate" ? 2 * job.bursts : job.bursts, poppedAt: job.poppedAt, completedAt: now };
+    this.outbox.post(this.resp, payload ? { ...r, payload } : r);
+  }
+
+  private count(c: KindCounters, n: number, job: Job): void {
+    const moved = job.bursts * this.spec.burstBytes;
     c.words.value += n;
     c.bytes.value += job.usefulBytes;
     c.bursts.value += job.bursts;
     c.waste.value += Math.max(0, moved - job.usefulBytes);
-    const r: DramResponse = { op: req.op, id: req.id, bursts: job.bursts, poppedAt: job.poppedAt, completedAt: now };
-    this.outbox.post(this.resp, payload ? { ...r, payload } : r);
   }
 
   override progress(): void {

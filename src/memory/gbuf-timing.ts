@@ -8,7 +8,9 @@
  * `banked` (the default): reads and writes are two FIFO lanes (`readPorts`, `writePorts`); a
  * request occupies its lane for the cycles of its banked schedule (ports and bank conflicts,
  * gbuf.ts), so a request started in cycle s that takes d cycles completes in s + d - 1 and the
- * lane's next request starts in s + d at the earliest. `conflictCycles = cycles - ceil(accesses /
+ * lane's next request starts in s + d at the earliest. An accumulate (read-modify-write) takes
+ * both lanes: the read lane for its read schedule and the write lane for its write schedule plus
+ * one cycle (the add), and completes with the write. `conflictCycles = cycles - ceil(accesses /
  * ports)`.
  *
  * `ideal`: unlimited bandwidth and no latency, for comparisons with analytical models: every
@@ -22,12 +24,18 @@ import { GBUF_MODEL_NAMES, type GbufModelName, type GlobalBufferSpec } from "../
 
 /** A request the global buffer has popped and checked. */
 export interface GbufJob {
-  /** Whether it reads or writes (it takes that lane in the `banked` model). */
-  readonly op: "read" | "write";
+  /**
+   * Whether it reads or writes (it takes that lane in the `banked` model), or accumulates: a
+   * read-modify-write that takes both lanes (the read lane for `readCycles`, the write lane for
+   * `bankedCycles`, which include the add stage) and completes with its write.
+   */
+  readonly op: "read" | "write" | "accumulate";
   /** Bank-word accesses it makes. */
   readonly accesses: number;
   /** Cycles its banked schedule takes with its lane's ports (>= 1). */
   readonly bankedCycles: number;
+  /** An accumulate's read schedule, in cycles. */
+  readonly readCycles?: number;
 }
 
 /** Completes a job in cycle `now`: `cycles` it occupied the buffer, `conflictCycles` of them lost to bank conflicts. */
@@ -55,14 +63,29 @@ class BankedTiming<J extends GbufJob> implements GbufTimingModel<J> {
   private readonly read: Lane<J>;
   private readonly write: Lane<J>;
 
+  /** The read sides of accumulate jobs: they hold the read lane, and complete nothing. */
+  private readonly shadows = new WeakSet<J>();
+
   constructor(spec: GlobalBufferSpec, done: GbufCompletion<J>) {
     const lane = (name: string, ports: number) =>
-      new Lane<J>(name, (j) => j.bankedCycles, (j, now) => done(j, now, j.bankedCycles, j.bankedCycles - Math.ceil(j.accesses / ports)));
+      new Lane<J>(
+        name,
+        (j) => j.bankedCycles,
+        (j, now) => {
+          if (!this.shadows.has(j)) done(j, now, j.bankedCycles, j.bankedCycles - Math.ceil(j.accesses / ports));
+        },
+      );
     this.read = lane("read lane", spec.readPorts);
     this.write = lane("write lane", spec.writePorts);
   }
 
   accept(job: J, now: number): void {
+    if (job.op === "accumulate") {
+      const shadow = { ...job, op: "read", bankedCycles: job.readCycles ?? job.bankedCycles } as J;
+      this.shadows.add(shadow);
+      this.read.push(shadow);
+      this.read.interact(now);
+    }
     const lane = job.op === "read" ? this.read : this.write;
     lane.push(job);
     lane.interact(now);

@@ -90,12 +90,27 @@ export interface GbufWriteRequest {
   readonly payload: Payload;
 }
 
+/**
+ * Add `payload` (dense, box order, int32 wrap-around) into `box` of an int32 region, in place: the
+ * accumulate unit at the buffer reads each word, adds, and writes it back (a read-modify-write).
+ * Counts the words as read and written, and as added (`add.<kind>`); checked mode checks the
+ * words' tags against `expect` first, then gives them the payload's tags.
+ */
+export interface GbufAccumulateRequest {
+  readonly op: "accumulate";
+  readonly id: number;
+  readonly region: GbufRegion;
+  readonly box: Box;
+  readonly payload: Payload;
+  readonly expect?: TagExpect;
+}
+
 /** A request to the global buffer. */
-export type GbufRequest = GbufReadRequest | GbufWriteRequest;
+export type GbufRequest = GbufReadRequest | GbufWriteRequest | GbufAccumulateRequest;
 
 /** A completed request. */
 export interface GbufResponse {
-  readonly op: "read" | "write";
+  readonly op: "read" | "write" | "accumulate";
   readonly id: number;
   readonly payload?: Payload;
   /** Cycles the request occupied its lane, and how many of them were bank-conflict stalls. */
@@ -169,6 +184,8 @@ export class GlobalBuffer extends Component {
   private readonly served: Int32Array;
   private stampSeq = 0;
   private readonly readCounters: Record<TensorKind, KindCounters>;
+  /** Words added in place by accumulate requests, per tensor kind. */
+  private readonly addCounters: Record<TensorKind, Counter>;
   private readonly writeCounters: Record<TensorKind, KindCounters>;
 
   constructor(engine: Engine, spec: GlobalBufferSpec, options: GlobalBufferOptions = {}) {
@@ -193,6 +210,9 @@ export class GlobalBuffer extends Component {
     };
     this.readCounters = mk("read");
     this.writeCounters = mk("write");
+    const adds = {} as Record<TensorKind, Counter>;
+    for (const k of TENSOR_KINDS) adds[k] = this.counter(`add.${k}`, "words", `${k} words added in place by the accumulate unit (read-modify-writes)`);
+    this.addCounters = adds;
     this.timing = gbufTimingModel<Job>(this.spec, (j, now, cycles, conflicts) => this.complete(j, now, cycles, conflicts), this.name);
   }
 
@@ -331,17 +351,34 @@ export class GlobalBuffer extends Component {
     for (let req = this.cmd.pop(now); req; req = this.cmd.pop(now)) {
       const h = this.held(req.region);
       const n = checkBox(this.name, `${req.op} of ${req.region.name}`, req.box, h.data.length);
-      if (req.op === "write") {
-        if (req.payload.data.length !== n) throw new InvariantError(this.name, `write of ${req.region.name}: payload has ${req.payload.data.length} words for a box of ${n}`);
-        if (dtypeOfArray(req.payload.data) !== req.region.dtype) throw new InvariantError(this.name, `write of ${req.region.name}: payload is ${dtypeOfArray(req.payload.data)}, region is ${req.region.dtype}`);
-        if (h.tags && (!req.payload.tags || req.payload.tags.length !== n)) throw new InvariantError(this.name, `write of ${req.region.name}: checked mode needs one tag per payload word`);
-      } else if (h.tags && !req.expect) {
-        throw new InvariantError(this.name, `read of ${req.region.name}: checked mode needs the expected tags`);
-      }
+      if (req.op !== "read") this.checkPayload(req, h, n);
+      if (req.op !== "write" && h.tags && !req.expect) throw new InvariantError(this.name, `${req.op} of ${req.region.name}: checked mode needs the expected tags`);
       const t = this.accessCycles(req.region, req.box, req.op === "read" ? this.spec.readPorts : this.spec.writePorts);
-      this.timing.accept({ req, op: req.op, accesses: t.accesses, bankedCycles: t.cycles }, now);
+      if (req.op === "accumulate") {
+        // The read side of the read-modify-write: the same words through the read ports.
+        const r = this.accessCycles(req.region, req.box, this.spec.readPorts);
+        this.timing.accept({ req, op: "accumulate", accesses: t.accesses, bankedCycles: t.cycles + 1, readCycles: r.cycles }, now);
+      } else {
+        this.timing.accept({ req, op: req.op, accesses: t.accesses, bankedCycles: t.cycles }, now);
+      }
     }
     this.outbox.flush(now);
+  }
+
+  private checkPayload(req: GbufWriteRequest | GbufAccumulateRequest, h: Held, n: number): void {
+    const what = `${req.op} of ${req.region.name}`;
+    if (req.payload.data.length !== n) throw new InvariantError(this.name, `${what}: payload has ${req.payload.data.length} words for a box of ${n}`);
+    if (dtypeOfArray(req.payload.data) !== req.region.dtype) throw new InvariantError(this.name, `${what}: payload is ${dtypeOfArray(req.payload.data)}, region is ${req.region.dtype}`);
+    if (req.op === "accumulate" && req.region.dtype !== "int32") throw new InvariantError(this.name, `${what}: only int32 regions accumulate`);
+    if (h.tags && (!req.payload.tags || req.payload.tags.length !== n)) throw new InvariantError(this.name, `${what}: checked mode needs one tag per payload word`);
+  }
+
+  private count(counters: Record<TensorKind, KindCounters>, kind: TensorKind, n: number, bytes: number, accesses: number, conflicts: number): void {
+    const c = counters[kind];
+    c.words.value += n;
+    c.bytes.value += bytes;
+    c.accesses.value += accesses;
+    c.conflicts.value += conflicts;
   }
 
   private complete(job: Job, now: number, cycles: number, conflictCycles: number): void {
@@ -349,16 +386,11 @@ export class GlobalBuffer extends Component {
     const h = this.held(req.region);
     const n = boxSize(req.box.shape);
     const eb = dtypeInfo(req.region.dtype).bytes;
-    const c = (req.op === "read" ? this.readCounters : this.writeCounters)[req.region.kind];
-    c.words.value += n;
-    c.bytes.value += n * eb;
-    c.accesses.value += job.accesses;
-    c.conflicts.value += conflictCycles;
     const base = { op: req.op, id: req.id, cycles, conflictCycles, completedAt: now } as const;
+    const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
+    if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
     if (req.op === "read") {
-      if (h.tags) {
-        checkTags(this.name, h.tags, req.box, req.expect!, (i) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`, this.engine.tagSpaceNames);
-      }
+      this.count(this.readCounters, req.region.kind, n, n * eb, job.accesses, conflictCycles);
       const data = allocateArray(req.region.dtype, n);
       gather(h.data, req.box, data);
       let tags: Float64Array | undefined;
@@ -367,11 +399,23 @@ export class GlobalBuffer extends Component {
         gather(h.tags, req.box, tags);
       }
       this.outbox.post(this.resp, { ...base, payload: tags ? { data, tags } : { data } });
+      return;
+    }
+    if (req.op === "accumulate") {
+      const readConflicts = this.timing.name === "banked" ? job.readCycles! - Math.ceil(job.accesses / this.spec.readPorts) : 0;
+      this.count(this.readCounters, req.region.kind, n, n * eb, job.accesses, readConflicts);
+      this.addCounters[req.region.kind].value += n;
+      const sum = new Int32Array(n);
+      gather(h.data, req.box, sum);
+      const p = req.payload.data as Int32Array;
+      for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;
+      scatter(sum, 0, h.data, req.box);
     } else {
       scatter(req.payload.data, 0, h.data, req.box);
-      if (h.tags && req.payload.tags) scatter(req.payload.tags, 0, h.tags, req.box);
-      this.outbox.post(this.resp, base);
     }
+    this.count(this.writeCounters, req.region.kind, n, n * eb, job.accesses, req.op === "accumulate" ? Math.max(0, conflictCycles - 1) : conflictCycles);
+    if (h.tags && req.payload.tags) scatter(req.payload.tags, 0, h.tags, req.box);
+    this.outbox.post(this.resp, base);
   }
 
   override progress(): void {

@@ -285,3 +285,34 @@ describe("DramChannel closed form vs a cycle-stepping model", () => {
     );
   });
 });
+
+describe("DramChannel accumulate (a read-modify-write at the memory side)", () => {
+  it("reads the box's bursts then writes them back, adds with wrap-around, counts both and the adds", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const spec: DramSpec = { bytesPerCycle: 16, latencyCycles: 10, burstBytes: 64, maxOutstanding: 4 };
+      const { e, s, dram, cmd } = setup(mode, spec);
+      const y = dram.allocate("y", "output", "int32", 32);
+      const box = { shape: [32], offset: 0, strides: [1] };
+      const tags = Float64Array.from({ length: 32 }, (_, i) => tagOf(3, i));
+      s.send(cmd, { op: "write", id: 1, tensor: y, box, payload: { data: Int32Array.from({ length: 32 }, (_, i) => (i === 0 ? -2147483648 : i)), tags } });
+      s.send(cmd, { op: "accumulate", id: 2, tensor: y, box, payload: { data: Int32Array.from({ length: 32 }, (_, i) => (i === 0 ? -1 : 10 * i)), tags }, expect: { space: 3, offset: 0, strides: [1] } }, 100);
+      const r = e.run({ maxCycles: 10_000 });
+      return { cycles: r.cycles, resp: plain(s.on("dramResp")), counters: e.counters.values(), words: Array.from(dram.contents(y).slice(0, 3) as Int32Array) };
+    });
+    expect(fast).toEqual(reference);
+    expect(reference.words).toEqual([2147483647, 11, 22]);
+    const acc = (reference.resp as { cycle: number; msg: DramResponse }[])[1]!;
+    // 128 bytes = 2 bursts, read then written: 4 bursts of 4 bus cycles after the latency.
+    expect(acc.msg.bursts).toBe(4);
+    expect(acc.msg.completedAt - acc.msg.poppedAt + 1).toBe(10 + 4 * 4);
+    const c = reference.counters;
+    expect([c["dram.read.output"], c["dram.readBursts.output"], c["dram.write.output"], c["dram.writeBursts.output"], c["dram.add.output"]]).toEqual([32, 2, 64, 4, 32]);
+  });
+
+  it("refuses to accumulate into a tensor that is not int32", () => {
+    const { e, s, dram, cmd } = setup("fast", SPEC, false);
+    const x = dram.load("x", "input", new Int8Array(8));
+    s.send(cmd, { op: "accumulate", id: 1, tensor: x, box: { shape: [2], offset: 0, strides: [1] }, payload: { data: new Int8Array(2) } });
+    expect(() => e.run({ maxCycles: 1000 })).toThrow(InvariantError);
+  });
+});

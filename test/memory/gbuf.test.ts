@@ -138,3 +138,54 @@ describe("GlobalBuffer, ideal model (gbuf.model = ideal)", () => {
     expect(banked.cycles).toBe(114);
   });
 });
+
+describe("GlobalBuffer accumulate (the read-modify-write unit at the buffer)", () => {
+  it("adds a payload into int32 words in place with wrap-around, counting a read, a write and an add per word", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const { e, s, gbuf, cmd } = setup(mode);
+      const r = gbuf.allocate("y", "output", "int32", 64);
+      const box = { shape: [16], offset: 0, strides: [1] };
+      const tags = tagsFor(3, 0, 16);
+      s.send(cmd, { op: "write", id: 1, region: r, box, payload: { data: Int32Array.from({ length: 16 }, (_, i) => (i === 0 ? 2147483647 : i)), tags } });
+      s.send(cmd, { op: "accumulate", id: 2, region: r, box, payload: { data: Int32Array.from({ length: 16 }, (_, i) => (i === 0 ? 5 : 100 * i)), tags }, expect: { space: 3, offset: 0, strides: [1] } }, 20);
+      const res = e.run({ maxCycles: 1000 });
+      return { cycles: res.cycles, resp: plain(s.on("gbufResp")), counters: e.counters.values(), words: Array.from(gbuf.contents(r).slice(0, 4)) };
+    });
+    expect(fast).toEqual(reference);
+    expect(reference.words).toEqual([-2147483644, 101, 202, 303]);
+    const acc = (reference.resp as { cycle: number; msg: GbufResponse }[])[1]!;
+    // 16 int32 = 8 bank words: read in 2 cycles (4 ports) beside the write lane's 4 (2 ports)
+    // plus the add: sent in 20, popped in 21, done in 25, seen in 26.
+    expect(acc.msg.op).toBe("accumulate");
+    expect(acc.msg.cycles).toBe(5);
+    expect(acc.msg.completedAt).toBe(25);
+    expect(acc.cycle).toBe(26);
+    const c = reference.counters;
+    expect([c["gbuf.read.output"], c["gbuf.bankReads.output"], c["gbuf.write.output"], c["gbuf.bankWrites.output"], c["gbuf.add.output"]]).toEqual([16, 8, 32, 16, 16]);
+    expect([c["gbuf.readConflictCycles.output"], c["gbuf.writeConflictCycles.output"]]).toEqual([0, 0]);
+  });
+
+  it("holds the read lane for its read side: a read behind it waits", () => {
+    const { e, s, gbuf, cmd } = setup("fast", SPEC, false);
+    const r = gbuf.allocate("y", "output", "int32", 64);
+    const box = { shape: [64], offset: 0, strides: [1] }; // 32 bank words: 8 read cycles
+    s.send(cmd, { op: "accumulate", id: 1, region: r, box, payload: { data: new Int32Array(64) } });
+    s.send(cmd, { op: "read", id: 2, region: r, box: { shape: [2], offset: 0, strides: [1] } });
+    e.run({ maxCycles: 1000 });
+    const byId = (id: number) => s.on("gbufResp").map((x) => x.msg as GbufResponse).find((m) => m.id === id)!;
+    expect(byId(1).cycles).toBe(17); // 32 bank words over 2 write ports, plus the add
+    expect(byId(1).completedAt).toBe(1 + 17 - 1);
+    expect(byId(2).completedAt).toBe(1 + 8); // popped in 1, starts behind the 8-cycle read side
+  });
+
+  it("refuses to accumulate into a region that is not int32, and needs the expected tags in checked mode", () => {
+    const { e, s, gbuf, cmd } = setup("fast");
+    const r = gbuf.allocate("x", "input", "int16", 64);
+    s.send(cmd, { op: "accumulate", id: 1, region: r, box: { shape: [2], offset: 0, strides: [1] }, payload: { data: new Int16Array(2), tags: new Float64Array(2) } });
+    expect(() => e.run({ maxCycles: 100 })).toThrow(/only int32 regions accumulate/);
+    const t = setup("fast");
+    const y = t.gbuf.allocate("y", "output", "int32", 64);
+    t.s.send(t.cmd, { op: "accumulate", id: 1, region: y, box: { shape: [2], offset: 0, strides: [1] }, payload: { data: new Int32Array(2), tags: new Float64Array(2) } });
+    expect(() => t.e.run({ maxCycles: 100 })).toThrow(/checked mode needs the expected tags/);
+  });
+});

@@ -3,7 +3,7 @@
  * outputs), added to what is there with a read-modify-write; an output tile leaving the GBuf is
  * written to DRAM, added to what DRAM holds for it.
  */
-import { InvariantError, sameNumbers, type Box, type Payload, type WordArray } from "../../core/index.js";
+import { InvariantError, sameNumbers, type Box, type Payload } from "../../core/index.js";
 import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { TAG_SPACE } from "./layout.js";
@@ -45,7 +45,7 @@ export function* accumulate(
   }
   // Tiles of one shape and history whose places form a regular grid (the PEs of a drain, one
   // tile each) go to memory as one request: the drain path delivers them as one stream.
-  const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; has: number; readId: number | undefined; expect: Expect }[] = [];
+  const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; has: number; expect: Expect }[] = [];
   // Grouped by history and shape, groups in order of first appearance (few per drain: a linear
   // search, no string keys).
   const groups: (typeof tiles)[] = [];
@@ -56,35 +56,18 @@ export function* accumulate(
   }
   for (const g of groups) {
     const merged = g.length > 1 ? mergeGrid(g) : undefined;
-    for (const t of merged ? [merged] : g) plan.push({ ...addressOrder(t), readId: undefined });
+    for (const t of merged ? [merged] : g) plan.push(addressOrder(t));
   }
-  const reads: Req[] = [];
+  // Words that hold a partial sum already are added to by the accumulate unit at the memory (a
+  // read-modify-write there); the others are written.
+  const reqs: Req[] = [];
   for (const p of plan) {
-    if (!p.has) continue;
-    p.readId = c.id();
-    const box = p.box;
-    const expect = p.expect;
-    reads.push(
-      toGbuf
-        ? { to: "gbuf", msg: { op: "read", id: p.readId, region: c.gbufRegions.output![half]!, box, ...(c.checked ? { expect } : {}) } }
-        : { to: "dram", msg: { op: "read", id: p.readId, tensor: c.hw.y, box, ...(c.checked ? { expect } : {}) } },
-    );
-  }
-  if (reads.length > 0) yield* x.run(step(toGbuf ? "gbuf" : "dram", reads));
-  const writes: Req[] = [];
-  for (const p of plan) {
-    if (p.readId !== undefined) {
-      const old = x.take(p.readId).data as Int32Array;
-      for (let e = 0; e < p.data.length; e++) p.data[e] = (p.data[e]! + old[e]!) | 0;
-    }
     const payload: Payload = { data: p.data, ...(p.tags ? { tags: p.tags } : {}) };
-    writes.push(
-      toGbuf
-        ? { to: "gbuf", msg: { op: "write", id: c.id(), region: c.gbufRegions.output![half]!, box: p.box, payload } }
-        : { to: "dram", msg: { op: "write", id: c.id(), tensor: c.hw.y, box: p.box, payload } },
-    );
+    const common = { id: c.id(), box: p.box, payload, ...(p.has && c.checked ? { expect: p.expect } : {}) };
+    const op = p.has ? ("accumulate" as const) : ("write" as const);
+    reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, ...common } } : { to: "dram", msg: { op, tensor: c.hw.y, ...common } });
   }
-  yield* x.run(step(toGbuf ? "gbuf" : "dram", writes));
+  yield* x.run(step(toGbuf ? "gbuf" : "dram", reqs));
 }
 
 /**
@@ -123,18 +106,10 @@ export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half:
   const dbox: Box = { shape, offset: yOff, strides: c.yTagStrides() };
   const has = markHeld(dramHas, dbox);
   const rid = c.id();
-  const reads: Req[] = [{ to: "gbuf", msg: { op: "read", id: rid, region: c.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(c.checked ? { expect } : {}) } }];
-  const did = c.id();
-  if (has) reads.push({ to: "dram", msg: { op: "read", id: did, tensor: c.hw.y, box: dbox, ...(c.checked ? { expect } : {}) } });
-  yield* x.run(step("gbuf", reads));
+  yield* x.run(step("gbuf", [{ to: "gbuf", msg: { op: "read", id: rid, region: c.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(c.checked ? { expect } : {}) } }]));
   const p = x.take(rid);
-  let data = p.data as WordArray;
-  if (has) {
-    const old = x.take(did).data as Int32Array;
-    const sum = new Int32Array(data.length);
-    for (let e = 0; e < sum.length; e++) sum[e] = (data[e]! + old[e]!) | 0;
-    data = sum;
-  }
-  yield* x.run(step("dram", [{ to: "dram", msg: { op: "write", id: c.id(), tensor: c.hw.y, box: dbox, payload: { data, ...(p.tags ? { tags: p.tags } : {}) } } }]));
+  // Outputs DRAM already holds a partial sum of are added to there (a read-modify-write).
+  const op = has ? ("accumulate" as const) : ("write" as const);
+  yield* x.run(step("dram", [{ to: "dram", msg: { op, id: c.id(), tensor: c.hw.y, box: dbox, payload: p, ...(has && c.checked ? { expect } : {}) } }]));
 }
 

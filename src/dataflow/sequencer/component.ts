@@ -129,6 +129,25 @@ export class Sequencer extends Component {
     return !t.done && t.outstanding === 0 && (t.joining === undefined || t.joining.done);
   }
 
+  /**
+   * Tells the PE array what the main program waits for: the reason of its blocking step, or,
+   * while it joins a thread, what that thread (or the one it joins) waits for: the idle PE-cycles
+   * go to the resource the next wave actually waits for (docs/timing.md, "Stalls").
+   */
+  private postReason(main: Thread): void {
+    if (main.done) return;
+    let t = main;
+    let reason = main.reason;
+    while (t.joining && !t.joining.done) {
+      t = t.joining;
+      if (t.reason !== undefined) reason = t.reason;
+    }
+    if (reason !== undefined && reason !== this.lastReason) {
+      this.outbox.post(this.why, reason);
+      this.lastReason = reason;
+    }
+  }
+
   /** The layer's MACs, for progress reports (computed once). */
   private totalMacs: number | undefined;
 
@@ -163,11 +182,7 @@ export class Sequencer extends Component {
           const step = r.value;
           if (step.spawn) this.threads.push(step.spawn);
           if (step.join && !step.join.done) t.joining = step.join;
-          const blocks = step.reqs.length > 0 || t.joining !== undefined;
-          if (t.main && blocks && step.reason !== this.lastReason) {
-            this.outbox.post(this.why, step.reason);
-            this.lastReason = step.reason;
-          }
+          if (step.reqs.length > 0 || t.joining !== undefined) t.reason = step.reason;
           if (step.reqs.length === 0) continue;
           for (const q of step.reqs) {
             this.owner.set(q.msg.id, t);
@@ -192,6 +207,7 @@ export class Sequencer extends Component {
       if (progressed && this.threads.some((t) => t.done && !t.main)) this.threads = this.threads.filter((t) => !t.done || t.main);
     }
     const main = this.threads[0]!;
+    this.postReason(main);
     if (main.done && !this.finished && this.threads.length === 1) {
       this.finished = true;
       if (this.lastReason !== "control") {

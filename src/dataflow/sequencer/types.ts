@@ -48,13 +48,15 @@ export interface Thread {
   done: boolean;
   /** The thread this one waits for, if any. */
   joining: Thread | undefined;
-  /** Whether this is the main program (its steps set the PE array's wait reason). */
+  /** Whether this is the main program (what it waits for is the PE array's wait reason). */
   readonly main: boolean;
+  /** What its last blocking step waits for. */
+  reason: WaitReason | undefined;
 }
 
 /** A new thread running `gen`. */
 export function thread(gen: Generator<Step, void, Map<number, Resp>>, main = false): Thread {
-  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main };
+  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main, reason: undefined };
 }
 
 

@@ -30,7 +30,8 @@
  *
  * Counts per tensor (partition): words on each bus (`noc.send.*`, = words read at the source),
  * words delivered into PEs (`noc.deliver.*`), words drained (`noc.drain.*`), link transfers in
- * words x hops (`noc.link.*`).
+ * words x hops (`noc.link.*`), words added on the drain path (`noc.add.*`: PEs that share an
+ * output tile off a line of the array are summed there, pipelined with the path).
  * Not modeled: contention between lanes, per-link contention (a link lane runs one operation at
  * a time for the whole array), routing and flits (Eyeriss's X/Y buses with ID matching are
  * modeled as rectangle multicast), energy per hop (src/report).
@@ -114,6 +115,22 @@ export interface NocDrain {
   readonly box: Box;
   /** Tags the words must carry (required in checked mode). */
   readonly expect?: PeTagExpect;
+  /**
+   * The adder on the drain path: this drain is part of a sum that adds PEs' words into slots
+   * (PEs that share an output tile). Each PE of `pes` (row-major) adds its `box` words at word
+   * `slot[i]` of the sum's accumulator (the first word to reach a position sets it, int32
+   * wrap-around after). The sum is named by `sum.id`, has `words` words, and is returned by its
+   * `last` part, whose response carries the accumulator (the other parts' carry no payload).
+   */
+  readonly sum?: DrainSum;
+}
+
+/** A drain's share of a sum on the drain path (see {@link NocDrain.sum}). */
+export interface DrainSum {
+  readonly id: number;
+  readonly words: number;
+  readonly slot: Int32Array;
+  readonly last: boolean;
 }
 
 /** Move words between neighbouring PEs. */
@@ -185,6 +202,38 @@ export class Noc extends Component {
   private readonly deliverC: Record<RfPartition, Counter>;
   private readonly drainC: Record<RfPartition, Counter>;
   private readonly linkC: Record<RfPartition, Counter>;
+  private readonly addC: Record<RfPartition, Counter>;
+  /** Sums in progress on the drain path, by id: the accumulator, its tags, which words are set. */
+  private readonly sums = new Map<number, { data: Int32Array; tags: Float64Array | undefined; set: Uint8Array }>();
+
+  /** Adds a drained payload into its sum (pipelined with the drain path: no extra cycles); the sum when this part is the last. */
+  private addToSum(req: NocDrain, p: Payload): Payload | undefined {
+    const s = req.sum!;
+    let acc = this.sums.get(s.id);
+    if (!acc) this.sums.set(s.id, (acc = { data: new Int32Array(s.words), tags: p.tags ? new Float64Array(s.words) : undefined, set: new Uint8Array(s.words) }));
+    const n = boxSize(req.box.shape);
+    if (s.slot.length * n !== p.data.length) throw new InvariantError(this.name, `drain ${req.id}: ${s.slot.length} slots for ${p.data.length / n} PEs`);
+    let adds = 0;
+    for (let i = 0; i < s.slot.length; i++) {
+      const at = s.slot[i]!;
+      if (at < 0 || at + n > s.words) throw new InvariantError(this.name, `drain ${req.id}: slot ${at} outside a sum of ${s.words} words`);
+      for (let k = 0; k < n; k++) {
+        const v = p.data[i * n + k]!;
+        if (acc.set[at + k]) {
+          acc.data[at + k] = (acc.data[at + k]! + v) | 0;
+          adds++;
+        } else {
+          acc.data[at + k] = v;
+          acc.set[at + k] = 1;
+          if (acc.tags) acc.tags[at + k] = p.tags![i * n + k]!;
+        }
+      }
+    }
+    this.addC[req.part].value += adds;
+    if (!s.last) return undefined;
+    this.sums.delete(s.id);
+    return acc.tags ? { data: acc.data, tags: acc.tags } : { data: acc.data };
+  }
 
   constructor(engine: Engine, spec: { readonly noc: NocSpec; readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: NocOptions = {}) {
     super(engine, options.name ?? "noc");
@@ -213,12 +262,14 @@ export class Noc extends Component {
     const bus = (p: RfPartition): Lane<NocDeliver> =>
       new Lane<NocDeliver>(`${p} bus`, (d) => this.deliverCycles(d), (d, now) => this.finishDeliver(d, now));
     this.buses = { input: bus("input"), weight: bus("weight"), psum: bus("psum") };
+    this.addC = mk("add", "% words added on the drain path (the partial sums of PEs that share an output tile)");
     this.drainLane = new Lane<DrainJob>(
       "drain path",
       (j) => Math.ceil(j.payload!.data.length / this.spec.drainWordsPerCycle),
       (j, now) => {
         this.drainC[j.req.part].value += j.payload!.data.length;
-        this.outbox.post(this.resp, { op: "drain", id: j.req.id, payload: j.payload!, completedAt: now });
+        const payload = j.req.sum ? this.addToSum(j.req, j.payload!) : j.payload!;
+        this.outbox.post(this.resp, payload ? { op: "drain", id: j.req.id, payload, completedAt: now } : { op: "drain", id: j.req.id, completedAt: now });
       },
     );
     this.linkLane = new Lane<NocLink>("links", (l) => this.linkCycles(l.link), (l, now) => this.finishLink(l, now));

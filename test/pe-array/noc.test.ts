@@ -66,6 +66,32 @@ describe("Noc (docs/timing.md worked examples)", () => {
     expect(reference.counters["rf.read.psum"]).toBe(12);
   });
 
+  it("adds on the drain path the psums of PEs that share an output tile: two drains, one sum, the last returns it", () => {
+    const { reference, fast } = bothModes((mode: SimMode) => {
+      const h = arrayWithNoc(mode, true);
+      // Row 0 holds 1s, row 1 holds 2147483647s (2 psums per PE); the PEs of a column share an output tile.
+      const fill = (id: number, row: number, value: number) =>
+        h.s.send(h.cmd, { op: "fill", id, part: "psum", pes: h.pe.row(row), box: span(0, 2), value, tags: { space: 3, rowStride: 0, colStride: 2, strides: [1] } });
+      fill(1, 0, 1);
+      fill(2, 1, 2147483647);
+      const slot = Int32Array.from({ length: 3 }, (_, j) => 2 * j);
+      const drain = (id: number, row: number, last: boolean) => ({
+        op: "drain" as const, id, part: "psum" as const, pes: h.pe.row(row), box: span(0, 2), expect: { space: 3, rowStride: 0, colStride: 2, strides: [1] }, sum: { id: 99, words: 6, slot, last },
+      });
+      h.s.send(h.nocCmd, drain(3, 0, false), 10);
+      h.s.send(h.nocCmd, drain(4, 1, true), 10);
+      h.e.run({ maxCycles: 1000 });
+      const by = (id: number) => h.s.on("nocResp").map((r) => r.msg as NocResponse).find((m) => m.id === id)!;
+      return { first: by(3).payload === undefined, data: Array.from(by(4).payload!.data), tags: Array.from(by(4).payload!.tags!), counters: h.e.counters.values() };
+    });
+    expect(fast).toEqual(reference);
+    expect(reference.first).toBe(true);
+    expect(reference.data).toEqual(new Array(6).fill(-2147483648)); // 1 + 2147483647 wraps
+    expect(reference.tags).toEqual(Array.from(tags(3, 0, 6)));
+    expect(reference.counters["noc.drain.psum"]).toBe(12);
+    expect(reference.counters["noc.add.psum"]).toBe(6);
+  });
+
   it("shifts words east over neighbour links in n + 1 cycles", () => {
     const h = arrayWithNoc("fast", true);
     h.s.send(h.nocCmd, { op: "deliver", id: 1, part: "input", pes: h.pe.one(0, 0), box: span(0, 3), payload: { data: Int16Array.of(4, 5, 6), tags: tags(1, 0, 3) } });

@@ -3,6 +3,7 @@
  * neighbour links where PEs that share an output tile form a line, drained over the drain path,
  * summed per output tile and accumulated into the GBuf (or DRAM).
  */
+import { boxSize, InvariantError, type Box } from "../../core/index.js";
 import type { PeRect, PeTagExpect } from "../../pe-array/index.js";
 import { accumulate } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
@@ -62,49 +63,54 @@ export function* drainTiles(
     keys[e.pe] = e.tile.extKey;
     byPe[e.pe] = e;
   }
-  const drains: { id: number; rect: PeRect }[] = [];
-  const reqs: Req[] = [];
+  // One sum on the drain path: each output tile gets a slot (first seen first), and the PEs that
+  // share it add into it there; the last drain returns every slot.
+  const slots = new Map<number, { tile: TileCoords; at: number; words: number }>();
+  let words = 0;
+  const sumId = c.id();
+  const parts: { rect: PeRect; box: Box; slot: Int32Array }[] = [];
   for (const [, rects] of rectangles(keys, c.nest.usedRows, cols)) {
     for (const rect of rects) {
-      const ext = byPe[rect.row0 * cols + rect.col0]!.tile.ext;
-      const box = c.psumBox(ext, byPe[rect.row0 * cols + rect.col0]!.tile.base);
-      const id = c.id();
-      drains.push({ id, rect });
-      let expect: { expect: PeTagExpect } | undefined;
-      if (c.checked) {
-        const perPe = new Float64Array(rect.rows * rect.cols);
-        for (let i = 0; i < rect.rows; i++) {
-          for (let j = 0; j < rect.cols; j++) {
-            const st = byPe[(rect.row0 + i) * cols + rect.col0 + j]!.tile.start;
-            perPe[i * rect.cols + j] = c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
-          }
+      const first = byPe[rect.row0 * cols + rect.col0]!;
+      const box = c.psumBox(first.tile.ext, first.tile.base);
+      const n = boxSize(box.shape);
+      const slot = new Int32Array(rect.rows * rect.cols);
+      for (let i = 0; i < rect.rows; i++) {
+        for (let j = 0; j < rect.cols; j++) {
+          const e = byPe[(rect.row0 + i) * cols + rect.col0 + j]!;
+          let s = slots.get(e.key);
+          if (!s) slots.set(e.key, (s = { tile: e.tile, at: words, words: n }));
+          if (s.words !== n) throw new InvariantError("sequencer", "PEs that share an output tile drain tiles of different sizes");
+          if (s.at === words) words += n;
+          slot[i * rect.cols + j] = s.at;
         }
-        expect = { expect: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } };
       }
-      reqs.push({ to: "noc", msg: { op: "drain", id, part: "psum", pes: rect, box, ...expect } });
+      parts.push({ rect, box, slot });
     }
   }
+  const reqs: Req[] = parts.map(({ rect, box, slot }, k) => ({
+    to: "noc",
+    msg: { op: "drain", id: c.id(), part: "psum", pes: rect, box, ...drainExpect(c, rect, byPe, cols), sum: { id: sumId, words, slot, last: k === parts.length - 1 } },
+  }));
   yield* x.run(step("drain", reqs));
-  // Sum per output tile (spatial reduction on the drain path).
-  const sums = new Map<number, { tile: TileCoords; data: Int32Array; tags: Float64Array | undefined }>();
-  for (const { id, rect } of drains) {
-    const payload = x.take(id);
-    const data = payload.data as Int32Array;
-    const tags = payload.tags;
-    const per = data.length / (rect.rows * rect.cols);
-    for (let i = 0; i < rect.rows; i++) {
-      for (let j = 0; j < rect.cols; j++) {
-        const e = byPe[(rect.row0 + i) * cols + rect.col0 + j]!;
-        const at = (i * rect.cols + j) * per;
-        const slot = sums.get(e.key);
-        if (!slot) {
-          sums.set(e.key, { tile: e.tile, data: data.slice(at, at + per), tags: tags ? tags.slice(at, at + per) : undefined });
-        } else {
-          const d = slot.data;
-          for (let k = 0; k < per; k++) d[k] = (d[k]! + data[at + k]!) | 0;
-        }
-      }
+  const total = x.take(reqs[reqs.length - 1]!.msg.id);
+  const sums = [...slots.values()].map((s) => ({
+    tile: s.tile,
+    data: (total.data as Int32Array).subarray(s.at, s.at + s.words),
+    tags: total.tags ? total.tags.subarray(s.at, s.at + s.words) : undefined,
+  }));
+  yield* accumulate(c, x, sums, gbufOutput, gbufHas, half, dramHas);
+}
+
+/** The tags a drain of `rect` expects (checked mode): each PE's output tile's. */
+function drainExpect(c: SeqContext, rect: PeRect, byPe: readonly (DrainEntry | undefined)[], cols: number): { expect: PeTagExpect } | Record<string, never> {
+  if (!c.checked) return {};
+  const perPe = new Float64Array(rect.rows * rect.cols);
+  for (let i = 0; i < rect.rows; i++) {
+    for (let j = 0; j < rect.cols; j++) {
+      const st = byPe[(rect.row0 + i) * cols + rect.col0 + j]!.tile.start;
+      perPe[i * rect.cols + j] = c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
     }
   }
-  yield* accumulate(c, x, [...sums.values()], gbufOutput, gbufHas, half, dramHas);
+  return { expect: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } };
 }

@@ -91,12 +91,12 @@ export {
   type SpatialLoop,
   type KeepFlags,
 } from "./dataflow/mapping.js";
-export { checkMapping, assertLegal, type LegalityOptions } from "./dataflow/legality.js";
+export { checkMapping, assertLegal, checkPsumWidth, maxAbsPartialSum, type LegalityOptions, type PsumOperands } from "./dataflow/legality.js";
 export { formatMapping } from "./dataflow/print.js";
 export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName } from "./dataflow/dataflows/index.js";
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
-export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES } from "./arch/spec.js";
+export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";
 export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName } from "./arch/spec.js";
 export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
 export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaveKernelName } from "./pe-array/index.js";

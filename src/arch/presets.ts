@@ -4,9 +4,10 @@
  * preset is a frozen value and a variant is a deep-merged copy, as Gemmini's config `.copy`).
  *
  * Capacity conventions (spec.ts): a GBuf region of n elements of b bytes takes n*b bytes (inputs
- * and weights at their operand width, partial sums and outputs at 4 bytes); an RF partition is
- * counted in entries, one element per entry, an int32 partial sum included. The on-chip storage a
- * preset models in bytes is {@link onChipBytes}.
+ * and weights at their operand width, partial sums and outputs at `gbuf.psumBytes`, default 4); a
+ * register file is counted in entries, one element per entry, an int32 partial sum included, in
+ * three partitions or one shared pool (`rf.sharedEntries`). The on-chip storage a preset models in
+ * bytes is {@link onChipBytes}.
  *
  * Presets (every size is a parameter: override any field with {@link resolveArch}):
  * - `eyeriss`: Eyeriss v1 (Chen, Krishna, Emer, Sze, "Eyeriss: An Energy-Efficient
@@ -34,7 +35,7 @@
  */
 import { ConfigError, requireInteger, requireOneOf } from "../core/errors.js";
 import { parseCapacity } from "../core/units.js";
-import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, type ArchSpec, type DramSpec, type GlobalBufferSpec, type NocSpec, type PeArraySpec, type RegFileSpec } from "./spec.js";
+import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, type ArchSpec, type DramSpec, type GlobalBufferSpec, type NocSpec, type PeArraySpec, type RegFileSpec } from "./spec.js";
 
 /** A field of a spec as a user may write it: `gbuf.capacityBytes` also accepts a size string (`108KiB`). */
 export type ArchSpecInput = {
@@ -78,8 +79,10 @@ function powerOfTwo(field: string, v: unknown): number {
 }
 
 const DRAM_FIELDS = ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstanding", "burstsPerCycle", "model"] as const;
-const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts", "model"] as const;
-const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const;
+const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts", "model", "psumBytes"] as const;
+const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "sharedEntries", "readPorts", "writePorts"] as const;
+/** The fields of a partitioned register file (absent when it is one pool, `rf.sharedEntries`). */
+const RF_PARTITION_FIELDS = ["inputEntries", "weightEntries", "psumEntries"] as const;
 const ARRAY_FIELDS = ["rows", "cols", "macsPerCycle", "pipelineLatency"] as const;
 const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks", "forwarding"] as const;
 
@@ -91,8 +94,10 @@ const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerC
  * `DRAM_MODEL_NAMES` (absent: `channel`); GBuf capacity a positive whole number of bytes (a number or a
  * size such as `108KiB`) that is a multiple of one row across the banks (banks x bankWordBytes),
  * banks and bank word a power of two, per-bank rate and ports >= 1, the optional timing model
- * one of `GBUF_MODEL_NAMES` (absent: `banked`); RF partitions >= 0 entries
- * with at least one entry in all, ports >= 1; array rows, columns, MACs per cycle and pipeline
+ * one of `GBUF_MODEL_NAMES` (absent: `banked`), the optional psum width one of `GBUF_PSUM_BYTES`
+ * (2, 3 or 4 bytes; absent: 4); the RF either partitioned, partitions >= 0 entries with at least
+ * one entry in all, or one pool, `sharedEntries` >= 1 with no partition field (see
+ * {@link regFileSpec}), ports >= 1; array rows, columns, MACs per cycle and pipeline
  * latency >= 1; NoC input and weight buses and the drain path >= 1 word per cycle (the drain
  * path is how outputs leave the PEs), the optional psum bus (GBuf -> PEs) >= 1 word per cycle
  * when given (absent: the drain path's width), neighbour links a boolean, the optional
@@ -143,19 +148,10 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
     readPorts: requireInteger(`${path}.gbuf.readPorts`, g.readPorts, 1),
     writePorts: requireInteger(`${path}.gbuf.writePorts`, g.writePorts, 1),
     ...(g.model !== undefined ? { model: requireOneOf(`${path}.gbuf.model`, g.model, GBUF_MODEL_NAMES) } : {}),
+    ...(g.psumBytes !== undefined ? { psumBytes: psumBytesField(`${path}.gbuf.psumBytes`, g.psumBytes) } : {}),
   });
 
-  const r = section(path, spec, "rf", RF_FIELDS);
-  const rf: RegFileSpec = Object.freeze({
-    inputEntries: requireInteger(`${path}.rf.inputEntries`, r.inputEntries, 0),
-    weightEntries: requireInteger(`${path}.rf.weightEntries`, r.weightEntries, 0),
-    psumEntries: requireInteger(`${path}.rf.psumEntries`, r.psumEntries, 0),
-    readPorts: requireInteger(`${path}.rf.readPorts`, r.readPorts, 1),
-    writePorts: requireInteger(`${path}.rf.writePorts`, r.writePorts, 1),
-  });
-  if (rf.inputEntries + rf.weightEntries + rf.psumEntries === 0) {
-    throw new ConfigError(`${path}.rf`, 0, "have at least one entry in some partition (inputEntries, weightEntries, psumEntries)");
-  }
+  const rf = regFileSpec(section(path, spec, "rf", RF_FIELDS), `${path}.rf`);
 
   const a = section(path, spec, "array", ARRAY_FIELDS);
   const array: PeArraySpec = Object.freeze({
@@ -179,6 +175,36 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
   return Object.freeze({ name: spec.name, dram, gbuf, rf, array, noc });
 }
 
+function psumBytesField(field: string, v: unknown): number {
+  if (!(GBUF_PSUM_BYTES as readonly unknown[]).includes(v)) throw new ConfigError(field, v, `be one of ${GBUF_PSUM_BYTES.join(", ")} (bytes per partial-sum or output word in the GBuf)`);
+  return v as number;
+}
+
+/**
+ * Validates the `rf` section: ports >= 1, and either three partitions (each >= 0 entries, at
+ * least one in all) or one pool (`sharedEntries` >= 1, and then no partition field).
+ */
+function regFileSpec(r: Record<string, unknown>, path: string): RegFileSpec {
+  const ports = { readPorts: requireInteger(`${path}.readPorts`, r.readPorts, 1), writePorts: requireInteger(`${path}.writePorts`, r.writePorts, 1) };
+  if (r.sharedEntries !== undefined) {
+    const sharedEntries = requireInteger(`${path}.sharedEntries`, r.sharedEntries, 1);
+    for (const f of RF_PARTITION_FIELDS) {
+      if (r[f] !== undefined) throw new ConfigError(`${path}.${f}`, r[f], `be absent when ${path}.sharedEntries is given (the register file is one pool of ${sharedEntries} entries; give either sharedEntries or the three partitions)`);
+    }
+    return Object.freeze({ sharedEntries, ...ports });
+  }
+  const rf = Object.freeze({
+    inputEntries: requireInteger(`${path}.inputEntries`, r.inputEntries, 0),
+    weightEntries: requireInteger(`${path}.weightEntries`, r.weightEntries, 0),
+    psumEntries: requireInteger(`${path}.psumEntries`, r.psumEntries, 0),
+    ...ports,
+  });
+  if (rf.inputEntries + rf.weightEntries + rf.psumEntries === 0) {
+    throw new ConfigError(path, 0, "have at least one entry in some partition (inputEntries, weightEntries, psumEntries) or a pool (sharedEntries)");
+  }
+  return rf;
+}
+
 function forwardingField(field: string, v: unknown, links: boolean): boolean {
   if (typeof v !== "boolean") throw new ConfigError(field, v, "be a boolean");
   if (v && !links) throw new ConfigError(field, v, "be false unless noc.neighbourLinks is true (operands are forwarded over the links)");
@@ -187,10 +213,12 @@ function forwardingField(field: string, v: unknown, links: boolean): boolean {
 
 /**
  * On-chip storage an architecture models, in bytes: the GBuf plus every PE's register file, with
- * input and weight entries at `operandBytes` (default 2, 16-bit) and psum entries at 4 bytes.
+ * input and weight entries at `operandBytes` (default 2, 16-bit) and psum entries at 4 bytes. A
+ * shared pool's entries are 4 bytes each (any of them may hold an int32 partial sum).
  */
 export function onChipBytes(arch: ArchSpec, operandBytes = 2): number {
-  const pe = (arch.rf.inputEntries + arch.rf.weightEntries) * operandBytes + arch.rf.psumEntries * 4;
+  const rf = arch.rf;
+  const pe = rf.sharedEntries !== undefined ? rf.sharedEntries * 4 : ((rf.inputEntries ?? 0) + (rf.weightEntries ?? 0)) * operandBytes + (rf.psumEntries ?? 0) * 4;
   return arch.gbuf.capacityBytes + arch.array.rows * arch.array.cols * pe;
 }
 
@@ -293,9 +321,26 @@ function deepMerge(path: string, base: Record<string, unknown>, over: Record<str
 }
 
 /**
+ * The base of a merge with its register-file layout switched when the overrides switch it: an
+ * override that gives `rf.sharedEntries` drops the base's partition fields, one that gives a
+ * partition field drops the base's `sharedEntries` (the two layouts are exclusive).
+ */
+function switchRfLayout(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const rf = base.rf;
+  const over = overrides.rf;
+  if (!isObject(rf) || !isObject(over)) return base;
+  const drop: readonly string[] =
+    over.sharedEntries !== undefined ? RF_PARTITION_FIELDS : RF_PARTITION_FIELDS.some((f) => over[f] !== undefined) ? ["sharedEntries"] : [];
+  if (drop.length === 0) return base;
+  return { ...base, rf: Object.fromEntries(Object.entries(rf).filter(([k]) => !drop.includes(k))) };
+}
+
+/**
  * Resolves an architecture: a preset name or a complete spec, with optional overrides deep-merged
- * over it (a user's JSON may override any field; unknown fields are errors). The result is
- * validated and frozen.
+ * over it (a user's JSON may override any field; unknown fields are errors). The register file's
+ * layout follows the overrides: `{ rf: { sharedEntries: 260 } }` over a partitioned preset makes
+ * it one pool of 260 entries, and a partition field over a pooled spec makes it partitioned again
+ * (then all three partition fields are needed). The result is validated and frozen.
  * @throws ConfigError for an unknown preset name or any invalid field (named with its path).
  */
 export function resolveArch(nameOrSpec: PresetName | string | ArchSpecInput | ArchSpec, overrides?: ArchOverrides | Record<string, unknown>, path = "arch"): ArchSpec {
@@ -312,5 +357,5 @@ export function resolveArch(nameOrSpec: PresetName | string | ArchSpecInput | Ar
   }
   if (overrides === undefined) return archSpec(base as unknown as ArchSpecInput, path);
   if (!isObject(overrides)) throw new ConfigError(`${path} overrides`, overrides, "be an object of fields to override");
-  return archSpec(deepMerge(path, base, overrides) as unknown as ArchSpecInput, path);
+  return archSpec(deepMerge(path, switchRfLayout(base, overrides), overrides) as unknown as ArchSpecInput, path);
 }

@@ -4,9 +4,10 @@
  * (STYLE rules 5 and 6). Capacities carry their unit in the field name.
  *
  * Word conventions: inputs and weights are stored as elements of their operand type (int8,
- * uint8 or int16); partial sums and outputs as int32. A GBuf capacity is in bytes and a region
- * of n elements of a type of b bytes takes n*b bytes. Register-file partitions are counted in
- * entries: one entry holds one element of the partition's tensor (an int32 psum takes one entry).
+ * uint8 or int16); partial sums and outputs as int32, which the GBuf may store narrower
+ * (`gbuf.psumBytes`). A GBuf capacity is in bytes and a region of n elements of b bytes takes
+ * n*b bytes. Register files are counted in entries: one entry holds one element of any tensor
+ * (an int32 psum takes one entry), in three partitions or in one shared pool (`rf.sharedEntries`).
  */
 
 /**
@@ -26,6 +27,13 @@ export type DramModelName = (typeof DRAM_MODEL_NAMES)[number];
 export const GBUF_MODEL_NAMES = Object.freeze(["banked", "ideal"] as const);
 /** A name of a global-buffer timing model. */
 export type GbufModelName = (typeof GBUF_MODEL_NAMES)[number];
+
+/**
+ * The widths, in bytes, `gbuf.psumBytes` may give a partial sum or output word in the GBuf: 2
+ * (16 bits), 3 (24 bits) or 4 (32 bits, int32, the default). A word of 3 bytes may straddle two
+ * bank words (it then costs an access to each).
+ */
+export const GBUF_PSUM_BYTES = Object.freeze([2, 3, 4] as const);
 
 /** The DRAM channel. */
 export interface DramSpec {
@@ -61,20 +69,56 @@ export interface GlobalBufferSpec {
   readonly writePorts: number;
   /** The timing model, by name ({@link GBUF_MODEL_NAMES}). Optional: default `banked`. */
   readonly model?: GbufModelName;
+  /**
+   * Bytes one partial-sum or output word occupies in the GBuf, one of {@link GBUF_PSUM_BYTES}
+   * (Timeloop's per-level word width). Optional: default 4 (int32). It sets the output region's
+   * size (legality, allocation), its bank-word accesses and its byte counters. The values stay
+   * int32 inside the simulator, so a narrower word is legal only for a layer none of whose
+   * partial sums can exceed it: `simulate()` checks, before the run, that the layer's worst-case
+   * |psum| (C/groups x R x S x max|x - zx| x max|w - zw|) is at most 2^(8 x psumBytes - 1) - 1
+   * (`checkPsumWidth`, src/dataflow/legality.ts); 4 bytes need no check (int32 is the model's
+   * accumulator, whose wrap-around the reference shares). DRAM keeps outputs as int32.
+   */
+  readonly psumBytes?: number;
 }
 
-/** One PE's register file. Either a shared pool or per-tensor partitions (Eyeriss). */
+/**
+ * One PE's register file, in one of two layouts. Partitioned (Eyeriss): `inputEntries`,
+ * `weightEntries` and `psumEntries`, each tensor's rf tile within its own partition. Shared
+ * (Timeloop's one buffer level for all tensors): `sharedEntries` alone, the three rf tiles
+ * together within the pool; the simulator carves the pool into a region per tensor of exactly
+ * the size the mapping needs. Give either the three partition fields or `sharedEntries`, not both.
+ */
 export interface RegFileSpec {
-  /** Entries for input elements (when partitioned). */
-  readonly inputEntries: number;
-  /** Entries for weight elements (when partitioned). */
-  readonly weightEntries: number;
-  /** Entries for partial sums, int32 each (when partitioned). */
-  readonly psumEntries: number;
+  /** Entries for input elements (partitioned; absent with `sharedEntries`). */
+  readonly inputEntries?: number;
+  /** Entries for weight elements (partitioned; absent with `sharedEntries`). */
+  readonly weightEntries?: number;
+  /** Entries for partial sums, int32 each (partitioned; absent with `sharedEntries`). */
+  readonly psumEntries?: number;
+  /**
+   * Entries of one pool that holds inputs, weights and partial sums alike (one element, an int32
+   * psum included, per entry). Optional: absent, the register file is partitioned.
+   */
+  readonly sharedEntries?: number;
   /** Reads per cycle. */
   readonly readPorts: number;
   /** Writes per cycle. */
   readonly writePorts: number;
+}
+
+/** Entries of one PE's register file: its shared pool, or its three partitions together. */
+export function rfEntriesPerPe(rf: RegFileSpec): number {
+  return rf.sharedEntries ?? (rf.inputEntries ?? 0) + (rf.weightEntries ?? 0) + (rf.psumEntries ?? 0);
+}
+
+/**
+ * The most entries each tensor's rf tile may take in one PE: its partition's, or, in a shared
+ * pool, the whole pool (the other tiles then take none).
+ */
+export function rfTensorEntries(rf: RegFileSpec): Readonly<{ input: number; weight: number; psum: number }> {
+  if (rf.sharedEntries !== undefined) return Object.freeze({ input: rf.sharedEntries, weight: rf.sharedEntries, psum: rf.sharedEntries });
+  return Object.freeze({ input: rf.inputEntries ?? 0, weight: rf.weightEntries ?? 0, psum: rf.psumEntries ?? 0 });
 }
 
 /** The PE array. */

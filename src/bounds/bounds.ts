@@ -24,7 +24,7 @@
  */
 import { ConfigError } from "../core/errors.js";
 import type { Capacity } from "../core/units.js";
-import type { ArchSpec } from "../arch/spec.js";
+import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
 import { dtypeInfo, requireOperandType } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer } from "../workload/layer.js";
 import { axisMaxTapsPerOutput, axisMaxUsesPerTap, axisUsedTaps, colAxis, reuse, rowAxis, type ReuseFacts } from "./reuse.js";
@@ -290,17 +290,19 @@ export function lowerBounds(layer: ConvLayer, options: BoundOptions): LayerBound
 
 /**
  * S in words at a boundary of an architecture, for the bounds: `gbuf` = every register-file
- * entry of the array (one element each); `dram` = the global buffer's bytes divided by the
- * smallest operand size (the most elements it can hold) plus the register-file entries. Storage
- * not in the spec (pipeline registers, accumulators) is not counted; add it if a dataflow uses it.
+ * entry of the array (one element each; a shared pool's entries, or the three partitions'); `dram`
+ * = the global buffer's bytes divided by the smallest element size it stores (the operand types'
+ * and `gbuf.psumBytes`, default 4: the most elements it can hold) plus the register-file entries.
+ * Storage not in the spec (pipeline registers, accumulators) is not counted; add it if a dataflow
+ * uses it.
  */
 export function boundaryCapacityWords(arch: ArchSpec, boundary: Boundary, types: Partial<OperandTypes> = {}): number {
   if (!BOUNDARIES.includes(boundary)) throw new ConfigError("boundary", boundary, `be one of ${BOUNDARIES.join(", ")}`);
   const input = requireOperandType("types.input", types.input ?? "int8");
   const weight = requireOperandType("types.weight", types.weight ?? "int8");
   const pes = arch.array.rows * arch.array.cols;
-  const rfWords = pes * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
+  const rfWords = pes * rfEntriesPerPe(arch.rf);
   if (boundary === "gbuf") return rfWords;
-  const minBytes = Math.min(dtypeInfo(input).bytes, dtypeInfo(weight).bytes, dtypeInfo("int32").bytes);
+  const minBytes = Math.min(dtypeInfo(input).bytes, dtypeInfo(weight).bytes, arch.gbuf.psumBytes ?? dtypeInfo("int32").bytes);
   return Math.floor(arch.gbuf.capacityBytes / minBytes) + rfWords;
 }

@@ -49,7 +49,10 @@ export function formatSimulation(r: SimulationResult): string {
   const lines: string[] = [];
   const s = convShape(r.layer);
   lines.push(`layer      ${r.layer.name ? r.layer.name + "  " : ""}${formatLayerShortForm(r.layer)}   (${fmt(s.macs)} MACs)`);
-  lines.push(`arch       ${archLabel(r.arch)}: ${r.arch.array.rows}x${r.arch.array.cols} PEs, GBuf ${fmt(r.arch.gbuf.capacityBytes)} B, RF ${r.arch.rf.inputEntries}/${r.arch.rf.weightEntries}/${r.arch.rf.psumEntries} entries (input/weight/psum)`);
+  const rf = r.arch.rf;
+  const rfText = rf.sharedEntries !== undefined ? `RF ${rf.sharedEntries} entries (shared)` : `RF ${rf.inputEntries}/${rf.weightEntries}/${rf.psumEntries} entries (input/weight/psum)`;
+  const psums = r.arch.gbuf.psumBytes !== undefined && r.arch.gbuf.psumBytes !== 4 ? ` (${r.arch.gbuf.psumBytes}-byte psums)` : "";
+  lines.push(`arch       ${archLabel(r.arch)}: ${r.arch.array.rows}x${r.arch.array.cols} PEs, GBuf ${fmt(r.arch.gbuf.capacityBytes)} B${psums}, ${rfText}`);
   lines.push(`mapping    ${formatMapping(r.mapping, { style: "inline" })}`);
   lines.push("");
   const head = ["level", "read in", "read w", "read out/psum", "write out/psum", "write in", "write w", "total (words)"];

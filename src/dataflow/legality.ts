@@ -21,20 +21,26 @@
  * 5. GBuf capacity, in bytes: for every tensor the GBuf keeps, its gbuf-tile footprint in words
  *    times its element width (inputs and weights: the operand types, default int16, the widest,
  *    so a mapping checked with the default is legal for every operand type; outputs and partial
- *    sums: int32), doubled with double buffering; the sum must fit `arch.gbuf.capacityBytes`
- *    (src/arch/spec.ts: a region of n elements of b bytes takes n*b bytes).
- * 6. RF capacity, in entries per partition: every tensor the RF keeps has its rf-tile footprint
- *    (doubled with double buffering) within its partition (`arch.rf.inputEntries`,
- *    `weightEntries`, `psumEntries`; one entry holds one element, an int32 partial sum included);
- *    a streamed tensor occupies one entry, its pipeline register.
+ *    sums: `arch.gbuf.psumBytes`, default 4), doubled with double buffering; the sum must fit
+ *    `arch.gbuf.capacityBytes` (src/arch/spec.ts: a region of n elements of b bytes takes n*b bytes).
+ * 6. RF capacity, in entries: every tensor the RF keeps has its rf-tile footprint (doubled with
+ *    double buffering; one entry holds one element, an int32 partial sum included; a streamed
+ *    tensor occupies one entry, its pipeline register) within its partition
+ *    (`arch.rf.inputEntries`, `weightEntries`, `psumEntries`), or, in a register file that is
+ *    one pool (`arch.rf.sharedEntries`), the three footprints together within the pool.
+ *
+ * Not a rule of the mapping, but of the layer on the architecture: a GBuf that stores partial
+ * sums narrower than int32 (`arch.gbuf.psumBytes` < 4) needs every partial sum of the layer to fit
+ * ({@link checkPsumWidth}; `simulate()` calls it before the run).
  *
  * Footprints are the maxima over all tile instances (edges and padding included; see mapping.ts).
  * Not checked here (the Sequencer's and engine's concern): bandwidths, latencies, port counts.
  */
 import { ConfigError } from "../core/errors.js";
-import type { ArchSpec } from "../arch/spec.js";
+import type { ArchSpec, RegFileSpec } from "../arch/spec.js";
+import type { RegFileLayout } from "../memory/regfile.js";
 import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
-import type { ConvLayer } from "../workload/layer.js";
+import { convShape, type ConvLayer } from "../workload/layer.js";
 import {
   checkCoverage,
   levelFootprint,
@@ -78,11 +84,20 @@ export interface Illegal {
 /** The verdict of {@link checkMapping}. */
 export type Legality = { readonly ok: true } | Illegal;
 
-/** Bytes per element of each tensor under the given operand types (outputs: int32). */
-export function tensorBytes(types: OperandTypes = {}): Readonly<Record<TensorName, number>> {
+/**
+ * Bytes per element of each tensor in the GBuf under the given operand types; outputs and partial
+ * sums take `psumBytes` (`arch.gbuf.psumBytes`; default 4, int32).
+ */
+export function tensorBytes(types: OperandTypes = {}, psumBytes = dtypeInfo("int32").bytes): Readonly<Record<TensorName, number>> {
   const input = requireOperandType("types.input", types.input ?? "int16");
   const weight = requireOperandType("types.weight", types.weight ?? "int16");
-  return Object.freeze({ input: dtypeInfo(input).bytes, weight: dtypeInfo(weight).bytes, output: dtypeInfo("int32").bytes });
+  return Object.freeze({ input: dtypeInfo(input).bytes, weight: dtypeInfo(weight).bytes, output: psumBytes });
+}
+
+/** Options of {@link mappingUsage}. */
+export interface UsageOptions extends LegalityOptions {
+  /** Bytes per output or partial-sum word in the GBuf (`arch.gbuf.psumBytes`). Default 4. */
+  readonly psumBytes?: number;
 }
 
 /** What a mapping occupies in each storage level. */
@@ -101,8 +116,8 @@ export interface MappingUsage {
 }
 
 /** The storage a mapping needs, by the rules in the file header (no legality verdict). */
-export function mappingUsage(m: Mapping, layer: ConvLayer, options: LegalityOptions = {}): MappingUsage {
-  const bytes = tensorBytes(options.types);
+export function mappingUsage(m: Mapping, layer: ConvLayer, options: UsageOptions = {}): MappingUsage {
+  const bytes = tensorBytes(options.types, options.psumBytes);
   const gbufWords = levelFootprint(m, layer, "gbuf");
   const gbufBytes = {} as Record<TensorName, number>;
   let total = 0;
@@ -123,6 +138,18 @@ export function mappingUsage(m: Mapping, layer: ConvLayer, options: LegalityOpti
 
 /** The RF partition (its `arch.rf` field) that holds each tensor's rf tile. */
 export const RF_ENTRY_FIELDS = Object.freeze({ input: "inputEntries", weight: "weightEntries", output: "psumEntries" } as const);
+
+/**
+ * The partitions a PE's register file is built with for a mapping: a partitioned register file's
+ * own; a shared pool (`arch.rf.sharedEntries`) carved into one region per tensor of exactly the
+ * entries rule 6 charges it (at least one), which fit the pool together when the mapping is legal.
+ */
+export function rfLayout(rf: RegFileSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
+  const ports = { readPorts: rf.readPorts, writePorts: rf.writePorts };
+  if (rf.sharedEntries === undefined) return { inputEntries: rf.inputEntries ?? 0, weightEntries: rf.weightEntries ?? 0, psumEntries: rf.psumEntries ?? 0, ...ports };
+  const need = levelFootprint(m, layer, "rf");
+  return { inputEntries: Math.max(1, need.input), weightEntries: Math.max(1, need.weight), psumEntries: Math.max(1, need.output), ...ports };
+}
 
 function illegal(level: LevelName | "mapping", field: string, value: unknown, rule: string): Illegal {
   return { ok: false, level, field, value, rule, reason: new ConfigError(field, value, rule).message };
@@ -195,40 +222,61 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
     }
   }
 
-  const usage = mappingUsage(parsed, layer, options);
+  const usage = mappingUsage(parsed, layer, { ...options, psumBytes: arch.gbuf.psumBytes });
+  return gbufCapacity(parsed, usage, arch, options) ?? rfCapacity(parsed, usage, arch) ?? { ok: true };
+}
+
+/** Rule 5: the GBuf regions, each at a bank-word boundary, within the GBuf's bytes. */
+function gbufCapacity(m: Mapping, usage: MappingUsage, arch: ArchSpec, options: LegalityOptions): Illegal | undefined {
   // The global buffer places each region at a bank-word boundary (src/memory/gbuf.ts), in the
   // order the Sequencer allocates them: input, weight, output, each twice when double-buffered.
   let placed = 0;
   const bw = arch.gbuf.bankWordBytes;
+  const bytes = tensorBytes(options.types, arch.gbuf.psumBytes);
   for (const t of TENSORS) {
-    if (!parsed.gbuf.keep[t]) continue;
-    const regionBytes = Math.max(1, usage.gbufWords[t] / (parsed.gbuf.doubleBuffer ? 2 : 1)) * tensorBytes(options.types)[t];
-    for (let copy = 0; copy < (parsed.gbuf.doubleBuffer ? 2 : 1); copy++) placed = Math.ceil(placed / bw) * bw + regionBytes;
+    if (!m.gbuf.keep[t]) continue;
+    const regionBytes = Math.max(1, usage.gbufWords[t] / (m.gbuf.doubleBuffer ? 2 : 1)) * bytes[t];
+    for (let copy = 0; copy < (m.gbuf.doubleBuffer ? 2 : 1); copy++) placed = Math.ceil(placed / bw) * bw + regionBytes;
   }
-  if (usage.gbufTotalBytes > arch.gbuf.capacityBytes || placed > arch.gbuf.capacityBytes) {
-    const detail = TENSORS.filter((t) => parsed.gbuf.keep[t])
-      .map((t) => `${t} ${usage.gbufWords[t]} words = ${usage.gbufBytes[t]} B`)
-      .join(", ");
+  if (usage.gbufTotalBytes <= arch.gbuf.capacityBytes && placed <= arch.gbuf.capacityBytes) return undefined;
+  const detail = TENSORS.filter((t) => m.gbuf.keep[t])
+    .map((t) => `${t} ${usage.gbufWords[t]} words = ${usage.gbufBytes[t]} B`)
+    .join(", ");
+  return illegal(
+    "gbuf",
+    "mapping.gbuf",
+    `${Math.max(placed, usage.gbufTotalBytes)} bytes`,
+    `fit in arch.gbuf.capacityBytes = ${arch.gbuf.capacityBytes} (${detail}${m.gbuf.doubleBuffer ? ", double-buffered" : ""}; each region starts at a ${bw}-byte bank word); shrink the gbuf tile (move factors to the dram level) or bypass a tensor`,
+  );
+}
+
+/** Rule 6: the rf tiles within their partitions, or together within the shared pool. */
+function rfCapacity(m: Mapping, usage: MappingUsage, arch: ArchSpec): Illegal | undefined {
+  const need = usage.rfEntries;
+  const pool = arch.rf.sharedEntries;
+  if (pool !== undefined) {
+    const total = need.input + need.weight + need.output;
+    if (total <= pool) return undefined;
+    const notes = [m.rf.doubleBuffer ? "inputs and weights double-buffered: twice their tiles" : "", m.rf.stream ? "a streamed tensor takes one entry" : ""].filter(Boolean);
     return illegal(
-      "gbuf",
-      "mapping.gbuf",
-      `${Math.max(placed, usage.gbufTotalBytes)} bytes`,
-      `fit in arch.gbuf.capacityBytes = ${arch.gbuf.capacityBytes} (${detail}${parsed.gbuf.doubleBuffer ? ", double-buffered" : ""}; each region starts at a ${bw}-byte bank word); shrink the gbuf tile (move factors to the dram level) or bypass a tensor`,
+      "rf",
+      "arch.rf.sharedEntries",
+      pool,
+      `hold the mapping's rf tiles: input ${need.input} + weight ${need.weight} + psum ${need.output} = ${total} entries${notes.length > 0 ? ` (${notes.join("; ")})` : ""}; shrink the rf tile (move factors out of the rf level)`,
     );
   }
   for (const t of TENSORS) {
-    const need = usage.rfEntries[t];
-    const p = { field: RF_ENTRY_FIELDS[t], entries: arch.rf[RF_ENTRY_FIELDS[t]] };
-    if (need > p.entries) {
+    const p = { field: RF_ENTRY_FIELDS[t], entries: arch.rf[RF_ENTRY_FIELDS[t]] ?? 0 };
+    if (need[t] > p.entries) {
       return illegal(
         "rf",
         `mapping.rf.keep.${t}`,
-        `${need} entries`,
-        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${parsed.rf.doubleBuffer && t !== "output" ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
+        `${need[t]} entries`,
+        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${m.rf.doubleBuffer && t !== "output" ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
       );
     }
   }
-  return { ok: true };
+  return undefined;
 }
 
 /**
@@ -239,4 +287,51 @@ export function assertLegal(m: Mapping, layer: ConvLayer, arch: ArchSpec, option
   const v = checkMapping(m, layer, arch, options);
   if (!v.ok) throw new ConfigError(v.field, v.value, v.rule);
   return parseMapping(m);
+}
+
+/** The operand types and zero points that bound a layer's partial sums. */
+export interface PsumOperands {
+  readonly xType: OperandType;
+  readonly wType: OperandType;
+  readonly xZeroPoint: number;
+  readonly wZeroPoint: number;
+}
+
+/** The largest |v - zero point| over the values of an operand type. */
+function maxAbsOffset(t: OperandType, zeroPoint: number): number {
+  const info = dtypeInfo(t);
+  return Math.max(Math.abs(info.min - zeroPoint), Math.abs(info.max - zeroPoint));
+}
+
+/**
+ * The worst-case magnitude of any partial sum of a layer: every output sums C/groups x R x S
+ * products, each at most max|x - zx| x max|w - zw| over the operand types' ranges, so no partial
+ * sum (a sum of some of them, in any order) exceeds `C/groups x R x S x max|x - zx| x max|w - zw|`.
+ * Exact in a double (under 2^53 for every layer convsim accepts). No bias: `simulate()` takes none.
+ */
+export function maxAbsPartialSum(layer: ConvLayer, ops: PsumOperands): number {
+  const taps = convShape(layer).inChannelsPerGroup * layer.kernelHeight * layer.kernelWidth;
+  return taps * maxAbsOffset(ops.xType, ops.xZeroPoint) * maxAbsOffset(ops.wType, ops.wZeroPoint);
+}
+
+/**
+ * Checks that the GBuf's partial-sum words (`arch.gbuf.psumBytes`, default 4) hold every partial
+ * sum of the layer, so storing them narrower keeps the run bit-exact: with b < 4 bytes,
+ * {@link maxAbsPartialSum} must be at most 2^(8b - 1) - 1. Four bytes are int32, the model's
+ * accumulator, and need no check (its wrap-around is the reference's too).
+ * @throws ConfigError naming `arch.gbuf.psumBytes`, its value, the layer's worst case and the rule.
+ */
+export function checkPsumWidth(layer: ConvLayer, arch: ArchSpec, ops: PsumOperands): void {
+  const b = arch.gbuf.psumBytes ?? dtypeInfo("int32").bytes;
+  if (b >= dtypeInfo("int32").bytes) return;
+  const worst = maxAbsPartialSum(layer, ops);
+  const limit = 2 ** (8 * b - 1) - 1;
+  if (worst <= limit) return;
+  const s = convShape(layer);
+  const fits = [2, 3].find((n) => worst <= 2 ** (8 * n - 1) - 1) ?? 4;
+  throw new ConfigError(
+    "arch.gbuf.psumBytes",
+    b,
+    `hold every partial sum of the layer: |psum| <= C/groups ${s.inChannelsPerGroup} x R ${layer.kernelHeight} x S ${layer.kernelWidth} x max|x - zx| ${maxAbsOffset(ops.xType, ops.xZeroPoint)} (${ops.xType}, zx ${ops.xZeroPoint}) x max|w - zw| ${maxAbsOffset(ops.wType, ops.wZeroPoint)} (${ops.wType}, zw ${ops.wZeroPoint}) = ${worst}, but a ${b}-byte word holds |psum| <= 2^${8 * b - 1} - 1 = ${limit}; use psumBytes ${fits} or more`,
+  );
 }

@@ -10,14 +10,14 @@ import { ConfigError, Engine, tagOf, type CounterSnapshot, type SimMode } from "
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
-import { DramChannel, GlobalBuffer } from "../memory/index.js";
+import { DramChannel, GlobalBuffer, type RegFileLayout } from "../memory/index.js";
 import { Noc, PeArray, STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
-import { assertLegal, RF_ENTRY_FIELDS } from "./legality.js";
+import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
 import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
@@ -154,17 +154,18 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
 }
 
 /**
- * The register files the simulator allocates: the architecture's, except that a streamed tensor
- * (mapping.rf.stream) gets room for its whole rf tile twice: the previous wave's partial sums
+ * The register files the simulator allocates: the architecture's partitions, or a shared pool
+ * carved into the partitions the mapping needs (`rfLayout`, legality.ts), except that a streamed
+ * tensor (mapping.rf.stream) gets room for its whole rf tile twice: the previous wave's partial sums
  * drain from one half while the next wave accumulates in the other, and the next wave's streamed
  * operands arrive in one half while the current wave reads the other (the edge feeders stream
  * them during the wave). In the hardware that tile passes through one pipeline register, which is what
  * legality charges against the partition; the simulator keeps the words the register will hold
  * one after the other, so MAC waves address them as they would a resident tile.
  */
-function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): ArchSpec["rf"] {
-  if (!m.rf.stream) return arch.rf;
-  const rf = { ...arch.rf };
+function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
+  const rf = { ...rfLayout(arch.rf, m, layer) };
+  if (!m.rf.stream) return rf;
   for (const t of TENSORS) {
     if (!m.rf.stream[t]) continue;
     // Two halves: a streamed output drains from one while the next wave fills the other; a
@@ -208,6 +209,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const types = { input: ops.xType, weight: ops.wType };
   const mapping = resolveMapping(options.dataflow, layer, arch, types);
   assertLegal(mapping, layer, arch, { types });
+  checkPsumWidth(layer, arch, ops);
   for (const t of TENSORS) {
     if (!mapping.rf.keep[t]) {
       throw new ConfigError(`mapping.rf.keep.${t}`, false, "be true: the simulated PE reads its MAC operands from, and accumulates in, its register file");

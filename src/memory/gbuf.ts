@@ -7,7 +7,11 @@
  * tile (optionally two, for double buffering); regions are packed from address 0, each aligned to
  * a bank word, and an allocation that does not fit is a `ConfigError`. Real values (and tags in
  * checked mode) live in a typed array per region; element `i` of a region of `b`-byte elements is
- * at byte `base + i*b`.
+ * at byte `base + i*b`. A region's elements take their type's bytes, or fewer when the driver
+ * allocates it narrower (`gbuf.psumBytes`: int32 partial sums stored in 2 or 3 bytes); the values
+ * stay in an array of their type, and a write of a value the narrower word cannot hold is an
+ * `InvariantError` (the driver checks the layer's partial sums fit before the run). An element
+ * that straddles two bank words (3-byte words) is an access to each.
  *
  * Timing: a timing model picked by name (`gbuf.model`, gbuf-timing.ts). A request touches the
  * box's bank words in box order (consecutive elements in the same bank word cost one access): its
@@ -66,6 +70,8 @@ export interface GbufRegion {
   readonly kind: TensorKind;
   readonly dtype: ElementType;
   readonly elements: number;
+  /** Bytes one element occupies: its type's, or fewer for a narrowed region (see the file header). */
+  readonly elementBytes: number;
   /** Byte address of element 0 (a multiple of bankWordBytes). */
   readonly baseAddress: Bytes;
   readonly bytes: Bytes;
@@ -222,14 +228,20 @@ export class GlobalBuffer extends Component {
   }
 
   /**
-   * Allocates a region of `elements` elements of `dtype`.
-   * @throws ConfigError when it does not fit (naming the region, its size and the space left).
+   * Allocates a region of `elements` elements of `dtype`, each taking `elementBytes` bytes
+   * (default: the type's; fewer stores the values narrower, see the file header).
+   * @throws ConfigError when it does not fit (naming the region, its size and the space left), or
+   *   for an element size outside [1, the type's bytes].
    */
-  allocate(name: string, kind: TensorKind, dtype: ElementType, elements: number): GbufRegion {
+  allocate(name: string, kind: TensorKind, dtype: ElementType, elements: number, elementBytes = dtypeInfo(dtype).bytes): GbufRegion {
     if (this.regions.has(name)) throw new ConfigError(`${this.name}.regions.${name}`, name, "be allocated once (the name is taken)");
     if (!Number.isInteger(elements) || elements < 1) throw new ConfigError(`${this.name}.regions.${name}.elements`, elements, "be a positive integer");
+    const typeBytes = dtypeInfo(dtype).bytes;
+    if (!Number.isInteger(elementBytes) || elementBytes < 1 || elementBytes > typeBytes) {
+      throw new ConfigError(`${this.name}.regions.${name}.elementBytes`, elementBytes, `be an integer in [1, ${typeBytes}] (the bytes of ${dtype})`);
+    }
     this.requireIdle("allocate");
-    const eb = dtypeInfo(dtype).bytes;
+    const eb = elementBytes;
     const b = eb * elements;
     const bw = this.spec.bankWordBytes;
     const base = Math.ceil(this.used / bw) * bw;
@@ -237,11 +249,11 @@ export class GlobalBuffer extends Component {
       throw new ConfigError(
         `${this.name}.capacityBytes`,
         this.spec.capacityBytes,
-        `hold region ${name} (${elements} x ${dtype} = ${b} B) on top of the ${base} B already allocated`,
+        `hold region ${name} (${elements} x ${dtype}${eb < typeBytes ? ` in ${eb} bytes` : ""} = ${b} B) on top of the ${base} B already allocated`,
       );
     }
     this.used = base + b;
-    const region: GbufRegion = Object.freeze({ name, kind, dtype, elements, baseAddress: bytes(base), bytes: bytes(b) });
+    const region: GbufRegion = Object.freeze({ name, kind, dtype, elements, elementBytes: eb, baseAddress: bytes(base), bytes: bytes(b) });
     this.regions.set(name, {
       region,
       data: allocateArray(dtype, elements),
@@ -251,9 +263,9 @@ export class GlobalBuffer extends Component {
   }
 
   /** Allocates two regions `<name>.0` and `<name>.1` of the same size (double buffering). */
-  allocateDouble(name: string, kind: TensorKind, dtype: ElementType, elements: number): readonly [GbufRegion, GbufRegion] {
-    const a = this.allocate(`${name}.0`, kind, dtype, elements);
-    const b = this.allocate(`${name}.1`, kind, dtype, elements);
+  allocateDouble(name: string, kind: TensorKind, dtype: ElementType, elements: number, elementBytes = dtypeInfo(dtype).bytes): readonly [GbufRegion, GbufRegion] {
+    const a = this.allocate(`${name}.0`, kind, dtype, elements, elementBytes);
+    const b = this.allocate(`${name}.1`, kind, dtype, elements, elementBytes);
     return [a, b];
   }
 
@@ -281,7 +293,7 @@ export class GlobalBuffer extends Component {
 
   /** Bank-word address of a region element. */
   private wordOf(region: GbufRegion, i: number): number {
-    return Math.floor((region.baseAddress + i * dtypeInfo(region.dtype).bytes) / this.spec.bankWordBytes);
+    return Math.floor((region.baseAddress + i * region.elementBytes) / this.spec.bankWordBytes);
   }
 
   /**
@@ -289,7 +301,7 @@ export class GlobalBuffer extends Component {
    * by the in-order greedy rule of the file header.
    */
   accessCycles(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
-    const eb = dtypeInfo(region.dtype).bytes;
+    const eb = region.elementBytes;
     const bw = this.spec.bankWordBytes;
     const base = region.baseAddress;
     // The schedule depends on bank-word equality and on banks (word mod banks) only, so a box
@@ -307,10 +319,9 @@ export class GlobalBuffer extends Component {
   private readonly scheduleMemo = new BoxMemo<{ readonly cycles: number; readonly accesses: number }>();
 
   private scheduleAccesses(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
-    const eb = dtypeInfo(region.dtype).bytes;
+    const eb = region.elementBytes;
     const bw = this.spec.bankWordBytes;
     const base = region.baseAddress;
-    const wordsPerElement = eb > bw ? eb / bw : 1;
     const mask = this.spec.banks - 1;
     const perBank = this.spec.wordsPerCyclePerBank;
     const stamp = this.stamp;
@@ -338,8 +349,11 @@ export class GlobalBuffer extends Component {
     };
     forEachRow(box, (start, length, stride) => {
       for (let i = 0, e = start; i < length; i++, e += stride) {
+        // Every bank word the element's bytes touch: one, or several for an element wider than
+        // a bank word or straddling two.
         const w0 = Math.floor((base + e * eb) / bw);
-        for (let k = 0; k < wordsPerElement; k++) access(w0 + k);
+        const w1 = Math.floor((base + e * eb + eb - 1) / bw);
+        for (let w = w0; w <= w1; w++) access(w);
       }
     });
     this.stampSeq = cyc;
@@ -371,6 +385,7 @@ export class GlobalBuffer extends Component {
     if (dtypeOfArray(req.payload.data) !== req.region.dtype) throw new InvariantError(this.name, `${what}: payload is ${dtypeOfArray(req.payload.data)}, region is ${req.region.dtype}`);
     if (req.op === "accumulate" && req.region.dtype !== "int32") throw new InvariantError(this.name, `${what}: only int32 regions accumulate`);
     if (h.tags && (!req.payload.tags || req.payload.tags.length !== n)) throw new InvariantError(this.name, `${what}: checked mode needs one tag per payload word`);
+    if (req.op === "write" && req.region.elementBytes < dtypeInfo(req.region.dtype).bytes) this.requireFits(req.region, req.payload.data);
   }
 
   private count(counters: Record<TensorKind, KindCounters>, kind: TensorKind, n: number, bytes: number, accesses: number, conflicts: number): void {
@@ -385,7 +400,7 @@ export class GlobalBuffer extends Component {
     const req = job.req;
     const h = this.held(req.region);
     const n = boxSize(req.box.shape);
-    const eb = dtypeInfo(req.region.dtype).bytes;
+    const eb = req.region.elementBytes;
     const base = { op: req.op, id: req.id, cycles, conflictCycles, completedAt: now } as const;
     const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
     if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
@@ -409,6 +424,7 @@ export class GlobalBuffer extends Component {
       gather(h.data, req.box, sum);
       const p = req.payload.data as Int32Array;
       for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;
+      if (req.region.elementBytes < 4) this.requireFits(req.region, sum);
       scatter(sum, 0, h.data, req.box);
     } else {
       scatter(req.payload.data, 0, h.data, req.box);
@@ -416,6 +432,17 @@ export class GlobalBuffer extends Component {
     this.count(this.writeCounters, req.region.kind, n, n * eb, job.accesses, req.op === "accumulate" ? Math.max(0, conflictCycles - 1) : conflictCycles);
     if (h.tags && req.payload.tags) scatter(req.payload.tags, 0, h.tags, req.box);
     this.outbox.post(this.resp, base);
+  }
+
+  /** Throws unless every value fits a narrowed region's signed `elementBytes`-byte words. */
+  private requireFits(region: GbufRegion, data: WordArray): void {
+    const max = 2 ** (8 * region.elementBytes - 1) - 1;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v > max || v < -max - 1) {
+        throw new InvariantError(this.name, `write of ${region.name}: value ${v} does not fit its ${region.elementBytes}-byte words ([${-max - 1}, ${max}]); the layer's partial sums should have been checked against gbuf.psumBytes`);
+      }
+    }
   }
 
   override progress(): void {

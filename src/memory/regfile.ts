@@ -14,10 +14,15 @@
  * a PE issues at most floor(readPorts / 2) MACs per cycle; a delivery of n words to a PE takes at
  * least ceil(n / writePorts) cycles (the Noc charges it).
  *
+ * A shared pool (`arch.rf.sharedEntries`, one pool for all tensors as in Timeloop) is built as
+ * these three partitions too, carved out of the pool by `simulate()` at exactly the sizes the
+ * mapping's rf tiles need (src/dataflow/simulate.ts); the legality check has made sure they fit
+ * together. A {@link RegFileLayout} is therefore always three partitions.
+ *
  * Counts per partition: entries read and written (`rf.read.weight`, `rf.write.psum`, ...) and
  * entries filled locally without a network transfer (`rf.fill.*`, e.g. generated padding).
- * Not modeled: a shared (unpartitioned) pool, port conflicts between MAC reads, deliveries and
- * accumulator write-backs in the same cycle, register-file energy (src/report's table).
+ * Not modeled: port conflicts between MAC reads, deliveries and accumulator write-backs in the
+ * same cycle, register-file energy (src/report's table).
  * Source: Eyeriss (Chen, Krishna, Emer, Sze, JSSC 2017, Sec. IV-C; ISCA 2016 Table IV).
  */
 import {
@@ -50,8 +55,23 @@ export type RfPartition = "input" | "weight" | "psum";
 /** The three partitions. */
 export const RF_PARTITIONS: readonly RfPartition[] = Object.freeze(["input", "weight", "psum"]);
 
-/** Validates a RegFileSpec. @throws ConfigError naming `<path>.<field>`. */
-export function validateRegFileSpec(spec: RegFileSpec, path = "rf"): RegFileSpec {
+/**
+ * The register files as allocated: each partition's entries per PE, and the ports. The
+ * architecture's partitions, or the regions `simulate()` carves out of a shared pool
+ * (`RegFileSpec.sharedEntries`) for one mapping.
+ */
+export interface RegFileLayout extends RegFileSpec {
+  readonly inputEntries: number;
+  readonly weightEntries: number;
+  readonly psumEntries: number;
+  readonly sharedEntries?: undefined;
+}
+
+/** Validates a RegFileLayout: every partition and port count a positive integer, no pool. @throws ConfigError naming `<path>.<field>`. */
+export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLayout {
+  if (spec.sharedEntries !== undefined) {
+    throw new ConfigError(`${path}.sharedEntries`, spec.sharedEntries, "be absent: a RegFile is built from its three partitions (simulate() carves them out of a shared pool for the mapping)");
+  }
   for (const f of ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const) {
     const v = spec[f];
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
@@ -69,8 +89,8 @@ interface PartCounters {
 
 /** The register files of `pes` PEs (see the file header). */
 export class RegFile {
-  /** The validated spec. */
-  readonly spec: RegFileSpec;
+  /** The validated layout. */
+  readonly spec: RegFileLayout;
   /** Entries per PE per partition. */
   readonly entries: Readonly<Record<RfPartition, number>>;
   /** Values, all PEs, per partition (PE p at offset p * entries[part]). Read by the MAC kernel. */
@@ -91,7 +111,7 @@ export class RegFile {
   constructor(
     counters: CounterRegistry,
     readonly name: string,
-    spec: RegFileSpec,
+    spec: RegFileLayout,
     readonly pes: number,
     checked: boolean,
     storage?: ArrayBuffer,
@@ -122,7 +142,7 @@ export class RegFile {
   }
 
   /** Words the partitions of `pes` PEs take, all partitions together. */
-  static words(spec: RegFileSpec, pes: number): number {
+  static words(spec: RegFileLayout, pes: number): number {
     return pes * (spec.inputEntries + spec.weightEntries + spec.psumEntries);
   }
 

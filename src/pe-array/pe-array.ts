@@ -47,7 +47,7 @@ import {
   type Payload,
 } from "../core/index.js";
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
-import { RegFile, type RfPartition } from "../memory/regfile.js";
+import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
 import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
@@ -330,7 +330,7 @@ export class PeArray extends Component {
   /** Per-PE scratch of unchecked link operations: senders and receivers (one pair per shift or hop). */
   private readonly linkScratch: { readonly from: Int32Array; readonly to: Int32Array };
 
-  constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: PeArrayOptions = {}) {
+  constructor(engine: Engine, spec: { readonly array: PeArraySpec; readonly rf: RegFileLayout }, options: PeArrayOptions = {}) {
     super(engine, options.name ?? "pe");
     this.spec = Object.freeze({ ...validatePeArraySpec(spec.array, spec.rf, this.name) });
     this.size = spec.array.rows * spec.array.cols;

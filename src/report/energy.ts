@@ -19,8 +19,9 @@
  * - `mac`: `pe.mac`.
  *
  * Word widths: input and weight words have their operand type's width (int8/uint8: 8 bits, int16:
- * 16 bits); partial sums and outputs (`psum`, `output`) are int32, 32 bits. A MAC's width is the
- * wider of its two operands.
+ * 16 bits); partial sums and outputs (`psum`, `output`) are int32, 32 bits, except in the GBuf,
+ * whose psum and output words are `gbuf.psumBytes` wide ({@link EnergyTypes.gbufPsumBits}). A
+ * MAC's width is the wider of its two operands.
  *
  * Default table ({@link EYERISS_ENERGY_TABLE}): the normalized energy per 16-bit access of Chen,
  * Emer and Sze, "Eyeriss: A Spatial Architecture for Energy-Efficient Dataflow for Convolutional
@@ -227,6 +228,8 @@ export interface EnergyBreakdown {
 export interface EnergyTypes {
   readonly input: OperandType;
   readonly weight: OperandType;
+  /** Bits of a psum or output word in the GBuf: 8 x `arch.gbuf.psumBytes`. Default 32. */
+  readonly gbufPsumBits?: number;
 }
 
 const LEVEL_OF: Readonly<Record<EnergyAction, EnergyLevel>> = {
@@ -259,15 +262,18 @@ export function actionOfCounter(name: string): { action: EnergyAction; tensor: s
 /**
  * Energy of one run: every priced counter x its action's cost at its word width.
  * @param counters a counter snapshot (`SimulationResult.counters`) or plain name -> value map.
- * @param types the operand types (widths of input and weight words); psums and outputs are 32-bit.
+ * @param types the operand types (widths of input and weight words); psums and outputs are 32-bit
+ *   (in the GBuf, `gbufPsumBits`).
  * @param table the energy table (default {@link EYERISS_ENERGY_TABLE}).
  * @throws ConfigError for an invalid operand type.
  */
 export function energyOf(counters: CounterSnapshot | Readonly<Record<string, number>>, types: EnergyTypes, table: EnergyTable = EYERISS_ENERGY_TABLE): EnergyBreakdown {
   const inputBits = dtypeInfo(requireOperandType("types.input", types.input)).bits;
   const weightBits = dtypeInfo(requireOperandType("types.weight", types.weight)).bits;
-  const bitsOf = (tensor: string | undefined): number =>
-    tensor === "input" ? inputBits : tensor === "weight" ? weightBits : tensor === undefined ? Math.max(inputBits, weightBits) : 32;
+  const psumBits = types.gbufPsumBits ?? 32;
+  if (!Number.isInteger(psumBits) || psumBits < 1 || psumBits > 32) throw new ConfigError("types.gbufPsumBits", types.gbufPsumBits, "be an integer number of bits in [1, 32]");
+  const bitsOf = (tensor: string | undefined, level: EnergyLevel): number =>
+    tensor === "input" ? inputBits : tensor === "weight" ? weightBits : tensor === undefined ? Math.max(inputBits, weightBits) : level === "gbuf" ? psumBits : 32;
   const byLevel: Record<EnergyLevel, number> = { dram: 0, gbuf: 0, noc: 0, rf: 0, mac: 0 };
   const terms: EnergyTerm[] = [];
   let macs = 0;
@@ -276,11 +282,11 @@ export function energyOf(counters: CounterSnapshot | Readonly<Record<string, num
     if (name === "pe.mac") macs = count;
     const a = actionOfCounter(name);
     if (!a || count === 0) continue;
-    const bits = bitsOf(a.tensor);
+    const level = LEVEL_OF[a.action];
+    const bits = bitsOf(a.tensor, level);
     const scale = table.widthScaling === "linear" ? bits / table.referenceBits : 1;
     const costPerAction = table.actions[a.action] * scale;
     const energy = count * costPerAction;
-    const level = LEVEL_OF[a.action];
     byLevel[level] += energy;
     terms.push(Object.freeze({ counter: name, action: a.action, level, count, bits, costPerAction, energy }));
   }

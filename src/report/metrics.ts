@@ -125,7 +125,7 @@ function boundary(b: SimulationResult["boundaries"]["dram"]): BoundaryMetrics {
  */
 export function layerMetrics(result: SimulationResult, options: MetricsOptions = {}): LayerMetrics {
   const types = options.types ?? { input: typeFromCounters(result, "input"), weight: typeFromCounters(result, "weight") };
-  const e = energyOf(result.counters, types, options.energyTable ?? EYERISS_ENERGY_TABLE);
+  const e = energyOf(result.counters, { ...types, gbufPsumBits: 8 * (result.arch.gbuf.psumBytes ?? 4) }, options.energyTable ?? EYERISS_ENERGY_TABLE);
   const l = result.layer;
   const shape = formatLayerShortForm(l);
   return {

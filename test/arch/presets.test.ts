@@ -12,7 +12,7 @@ import {
   type ArchSpecInput,
 } from "../../src/arch/presets.js";
 import { ConfigError } from "../../src/core/errors.js";
-import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES } from "../../src/arch/spec.js";
+import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, rfEntriesPerPe, rfTensorEntries } from "../../src/arch/spec.js";
 import { burstsPerCycleOf } from "../../src/memory/index.js";
 
 const plain = (): ArchSpecInput => JSON.parse(JSON.stringify(eyeriss)) as ArchSpecInput;
@@ -56,15 +56,22 @@ describe("archSpec", () => {
       [(s) => (s.gbuf.capacityBytes = 1000), "arch.gbuf.capacityBytes must be a multiple of banks x bankWordBytes = 128 bytes (every bank has the same number of whole words); got 1000"],
       [(s) => (s.gbuf.capacityBytes = "64KiW"), 'arch.gbuf.capacityBytes must be in bytes (B, KiB, kB, ...), not words; got "64KiW"'],
       [(s) => ((s as unknown as Record<string, unknown>).cache = {}), "arch.cache must be one of the fields name, dram, gbuf, rf, array, noc; got {}"],
-      [(s) => ((s.gbuf as unknown as Record<string, unknown>).size = 4), "arch.gbuf.size must be one of the fields capacityBytes, banks, bankWordBytes, wordsPerCyclePerBank, readPorts, writePorts, model; got 4"],
+      [(s) => ((s.gbuf as unknown as Record<string, unknown>).size = 4), "arch.gbuf.size must be one of the fields capacityBytes, banks, bankWordBytes, wordsPerCyclePerBank, readPorts, writePorts, model, psumBytes; got 4"],
       [(s) => delete (s as unknown as Record<string, unknown>).noc, "arch.noc must be an object with the fields inputWordsPerCycle, weightWordsPerCycle, drainWordsPerCycle, psumWordsPerCycle, neighbourLinks, forwarding; got undefined"],
       [(s) => (s.name = ""), 'arch.name must be a non-empty string; got ""'],
+      [(s) => ((s.gbuf as { psumBytes?: number }).psumBytes = 1), "arch.gbuf.psumBytes must be one of 2, 3, 4 (bytes per partial-sum or output word in the GBuf); got 1"],
+      [(s) => ((s.gbuf as { psumBytes?: unknown }).psumBytes = "2"), 'arch.gbuf.psumBytes must be one of 2, 3, 4 (bytes per partial-sum or output word in the GBuf); got "2"'],
+      [(s) => ((s.rf as { sharedEntries?: number }).sharedEntries = 0), "arch.rf.sharedEntries must be a positive integer; got 0"],
+      [
+        (s) => ((s.rf as { sharedEntries?: number }).sharedEntries = 260),
+        "arch.rf.inputEntries must be absent when arch.rf.sharedEntries is given (the register file is one pool of 260 entries; give either sharedEntries or the three partitions); got 12",
+      ],
       [
         (s) => {
           const rf = s.rf as { inputEntries: number; weightEntries: number; psumEntries: number };
           rf.inputEntries = rf.weightEntries = rf.psumEntries = 0;
         },
-        "arch.rf must have at least one entry in some partition (inputEntries, weightEntries, psumEntries); got 0",
+        "arch.rf must have at least one entry in some partition (inputEntries, weightEntries, psumEntries) or a pool (sharedEntries); got 0",
       ],
     ];
     for (const [mutate, message] of cases) {
@@ -128,7 +135,7 @@ describe("presets", () => {
     // Eyeriss itself, with its ifmap and psum pads (psums modeled as int32), is larger
     expect(onChipBytes(eyeriss)).toBe(108 * 1024 + 168 * (12 * 2 + 224 * 2 + 24 * 4));
     // psums hold most of it, in the PEs; the array is Eyeriss's; no links between PEs
-    expect(chen2020.array.rows * chen2020.array.cols * chen2020.rf.psumEntries * 4).toBeGreaterThan(0.65 * CHEN2020_BUDGET_BYTES);
+    expect(chen2020.array.rows * chen2020.array.cols * chen2020.rf.psumEntries! * 4).toBeGreaterThan(0.65 * CHEN2020_BUDGET_BYTES);
     expect([chen2020.array.rows, chen2020.array.cols]).toEqual([12, 14]);
     expect(chen2020.noc.neighbourLinks).toBe(false);
   });
@@ -173,5 +180,29 @@ describe("resolveArch", () => {
     expect(messageOf(() => resolveArch("chen2020", { gbuf: { bogus: 1 } }))).toContain("arch.gbuf.bogus must be one of the fields");
     expect(messageOf(() => resolveArch("chen2020", { gbuf: 5 }))).toBe("arch.gbuf must be an object (it overrides a section of the spec); got 5");
     expect(messageOf(() => resolveArch("tpu"))).toBe('arch must be a preset name (eyeriss, chen2020, systolic) or an ArchSpec object; got "tpu"');
+  });
+});
+
+describe("GBuf psum width and register-file pool (spec fields)", () => {
+  it("takes gbuf.psumBytes 2, 3 or 4 and leaves it out when not given (the presets: 4 bytes)", () => {
+    for (const b of [2, 3, 4]) expect(resolveArch("eyeriss", { gbuf: { psumBytes: b } }).gbuf.psumBytes).toBe(b);
+    for (const p of PRESET_NAMES) expect("psumBytes" in presets[p].gbuf).toBe(false);
+  });
+
+  it("takes a shared pool instead of the partitions, and an override switches the layout", () => {
+    const pooled = resolveArch("eyeriss", { rf: { sharedEntries: 260 } });
+    expect(pooled.rf).toEqual({ sharedEntries: 260, readPorts: 3, writePorts: 3 });
+    expect(rfEntriesPerPe(pooled.rf)).toBe(260);
+    expect(rfEntriesPerPe(eyeriss.rf)).toBe(12 + 224 + 24);
+    expect(rfTensorEntries(pooled.rf)).toEqual({ input: 260, weight: 260, psum: 260 });
+    expect(rfTensorEntries(eyeriss.rf)).toEqual({ input: 12, weight: 224, psum: 24 });
+    // back to partitions: all three are needed
+    expect(resolveArch(pooled, { rf: { inputEntries: 12, weightEntries: 224, psumEntries: 24 } }).rf).toEqual(eyeriss.rf);
+    expect(messageOf(() => resolveArch(pooled, { rf: { inputEntries: 12 } }))).toBe("arch.rf.weightEntries must be an integer; got undefined");
+    // a complete spec may not give both
+    const both = { ...plain(), rf: { ...eyeriss.rf, sharedEntries: 100 } };
+    expect(() => archSpec(both)).toThrow("arch.rf.inputEntries must be absent when arch.rf.sharedEntries is given");
+    // a pool's entries are counted at 4 bytes each (any may hold an int32 psum)
+    expect(onChipBytes(pooled)).toBe(108 * 1024 + 168 * 260 * 4);
   });
 });

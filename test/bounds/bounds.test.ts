@@ -289,4 +289,17 @@ describe("options and boundaries", () => {
     expect(boundaryCapacityWords(arch, "dram", { input: "int16", weight: "int16" })).toBe(55296 + 168 * 260);
     expect(lowerBounds(l, { capacity: 43680, boundary: "gbuf" }).boundary).toBe("gbuf");
   });
+
+  it("counts a shared RF pool's entries, and the GBuf's narrowest element among operands and psums", () => {
+    const arch = {
+      name: "t",
+      gbuf: { capacityBytes: 110592, psumBytes: 2 },
+      rf: { sharedEntries: 100 },
+      array: { rows: 12, cols: 14 },
+    } as unknown as ArchSpec;
+    expect(boundaryCapacityWords(arch, "gbuf")).toBe(168 * 100);
+    expect(boundaryCapacityWords(arch, "dram")).toBe(110592 + 168 * 100);
+    // int16 operands and 2-byte psums: 2 bytes is the narrowest either way
+    expect(boundaryCapacityWords(arch, "dram", { input: "int16", weight: "int16" })).toBe(55296 + 168 * 100);
+  });
 });

@@ -33,3 +33,14 @@ describe("convsim simulate: the cycle lower bound", () => {
     expect(text.out).toContain(`bound      cycles ${fmt(json.cycles)} = ${json.cycleBound.ratio.toFixed(2)}x the cycle lower bound ${fmt(json.cycleBound.cycles)} (binding: ${json.cycleBound.binding})`);
   });
 });
+
+describe("convsim simulate: a pooled register file and narrow GBuf psums", () => {
+  it("says so on the arch line, and refuses a psum width the layer's partial sums exceed", async () => {
+    const r = await cli("simulate", "--layer", layer, "--arch", "eyeriss", "--dataflow", "os", "--arch-override", '{"rf":{"sharedEntries":260},"gbuf":{"psumBytes":3}}');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("arch       eyeriss: 12x14 PEs, GBuf 110,592 B (3-byte psums), RF 260 entries (shared)\n");
+    const bad = await cli("simulate", "--layer", layer, "--arch", "eyeriss", "--dataflow", "os", "--arch-override", '{"gbuf":{"psumBytes":2}}');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("arch.gbuf.psumBytes must hold every partial sum of the layer");
+  });
+});

@@ -328,7 +328,7 @@ const ARCHS: readonly ArchSpec[] = [
 
 /** S at each boundary, from the arch (independently of simulate): on-chip words for `dram`, RF entries for `gbuf`. */
 function capacityWords(arch: ArchSpec, types: { input: OperandType; weight: OperandType }) {
-  const rf = arch.array.rows * arch.array.cols * (arch.rf.inputEntries + arch.rf.weightEntries + arch.rf.psumEntries);
+  const rf = arch.array.rows * arch.array.cols * (arch.rf.sharedEntries ?? arch.rf.inputEntries! + arch.rf.weightEntries! + arch.rf.psumEntries!);
   const minBytes = Math.min(BYTES[types.input], BYTES[types.weight]);
   return { dram: Math.floor(arch.gbuf.capacityBytes / minBytes) + rf, gbuf: rf };
 }
@@ -1012,7 +1012,7 @@ describe("double-buffered register files", () => {
     const layer = convLayer({ inChannels: 8, inHeight: 9, inWidth: 9, outChannels: 24, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
     const base = resolveArch("chen2020");
     // Twice the operand entries: room for the same tile twice.
-    const arch = resolveArch("chen2020", { rf: { inputEntries: 2 * base.rf.inputEntries, weightEntries: 2 * base.rf.weightEntries } });
+    const arch = resolveArch("chen2020", { rf: { inputEntries: 2 * base.rf.inputEntries!, weightEntries: 2 * base.rf.weightEntries! } });
     const single = simulate({ layer, arch: base, dataflow: "chen2020", types: { input: "int8", weight: "int8" } }).mapping;
     const double = { ...single, rf: { ...single.rf, doubleBuffer: true } };
     const run = (m: Mapping, mode: "fast" | "reference", checked: boolean) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, Engine, tagOf, type SimMode } from "../../src/core/index.js";
+import { ConfigError, Engine, InvariantError, tagOf, type SimMode } from "../../src/core/index.js";
 import { GlobalBuffer, type GbufRequest, type GbufResponse } from "../../src/memory/index.js";
 import type { GlobalBufferSpec } from "../../src/arch/spec.js";
 import { Stub, bothModes, plain } from "../core/stub.js";
@@ -188,4 +188,64 @@ describe("GlobalBuffer accumulate (the read-modify-write unit at the buffer)", (
     t.s.send(t.cmd, { op: "accumulate", id: 1, region: y, box: { shape: [2], offset: 0, strides: [1] }, payload: { data: new Int32Array(2), tags: new Float64Array(2) } });
     expect(() => t.e.run({ maxCycles: 100 })).toThrow(/checked mode needs the expected tags/);
   });
+});
+
+describe("GlobalBuffer narrowed regions (gbuf.psumBytes)", () => {
+  /** Writes then reads back `n` contiguous int32 values of a region of `eb`-byte elements. */
+  function roundTrip(eb: number, values: Int32Array, mode: SimMode = "fast") {
+    const { e, s, gbuf, cmd } = setup(mode, SPEC, false);
+    const r = gbuf.allocate("y", "output", "int32", 64, eb);
+    const box = { shape: [values.length], offset: 0, strides: [1] };
+    s.send(cmd, { op: "write", id: 1, region: r, box, payload: { data: values } });
+    s.send(cmd, { op: "read", id: 2, region: r, box }, 40);
+    const res = e.run({ maxCycles: 1000 });
+    const resp = s.on("gbufResp").map((x) => x.msg as GbufResponse);
+    return { region: r, free: gbuf.freeBytes, cycles: res.cycles, resp, counters: e.counters.values() };
+  }
+
+  it("stores int32 values in 2-byte words: half the bytes and bank-word accesses, the same values", () => {
+    const values = Int32Array.from({ length: 64 }, (_, i) => (i % 2 ? -1 : 1) * i * 500);
+    const narrow = roundTrip(2, values);
+    const wide = roundTrip(4, values);
+    expect(narrow.region.bytes).toBe(128);
+    expect(narrow.free).toBe(4096 - 128);
+    expect(Array.from(narrow.resp[1]!.payload!.data)).toEqual(Array.from(values));
+    // 64 elements x 2 B = 128 B = 16 bank words of 8 B; at 4 B they are 32.
+    expect([narrow.counters["gbuf.write.output"], narrow.counters["gbuf.writeBytes.output"], narrow.counters["gbuf.bankWrites.output"]]).toEqual([64, 128, 16]);
+    expect([wide.counters["gbuf.write.output"], wide.counters["gbuf.writeBytes.output"], wide.counters["gbuf.bankWrites.output"]]).toEqual([64, 256, 32]);
+    expect(narrow.counters["gbuf.bankReads.output"]).toBe(16);
+    expect(narrow.counters["gbuf.readBytes.output"]).toBe(128);
+    // 16 words over 2 write ports: 8 cycles (32 words: 16)
+    expect([narrow.resp[0]!.cycles, wide.resp[0]!.cycles]).toEqual([8, 16]);
+    const both = bothModes((mode) => roundTrip(2, values, mode));
+    expect(both.fast).toEqual(both.reference);
+  });
+
+  it("counts an access to each bank word a 3-byte word straddles", () => {
+    const { e, s, gbuf, cmd } = setup("fast", SPEC, false);
+    const r = gbuf.allocate("y", "output", "int32", 16, 3);
+    expect(r.bytes).toBe(48);
+    // element 2 is bytes 6..8: bank words 0 and 1; elements 0..7 are bytes 0..23: words 0..2
+    s.send(cmd, { op: "read", id: 1, region: r, box: { shape: [1], offset: 2, strides: [1] } });
+    s.send(cmd, { op: "read", id: 2, region: r, box: { shape: [8], offset: 0, strides: [1] } });
+    s.send(cmd, { op: "read", id: 3, region: r, box: { shape: [1], offset: 1, strides: [1] } });
+    e.run({ maxCycles: 1000 });
+    expect(e.counters.value("gbuf.bankReads.output")).toBe(2 + 3 + 1);
+    expect(e.counters.value("gbuf.readBytes.output")).toBe(10 * 3);
+  });
+
+  it("refuses a value the narrower word cannot hold, and an element size wider than the type", () => {
+    const over = roundTripThrows(Int32Array.of(1, 32767, -32768, 32768));
+    expect(over).toThrow(InvariantError);
+    expect(over).toThrow("gbuf: write of y: value 32768 does not fit its 2-byte words ([-32768, 32767])");
+    expect(roundTripThrows(Int32Array.of(32767, -32768))).not.toThrow();
+    const { gbuf } = setup("fast");
+    expect(() => gbuf.allocate("y", "output", "int32", 8, 5)).toThrow("gbuf.regions.y.elementBytes must be an integer in [1, 4] (the bytes of int32); got 5");
+  });
+
+  function roundTripThrows(values: Int32Array): () => void {
+    return () => {
+      roundTrip(2, values);
+    };
+  }
 });

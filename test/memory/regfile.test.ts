@@ -18,6 +18,15 @@ const boxArb = fc
   .map(([a, b, c, is, off]): Box => ({ shape: [a, b, c], offset: off, strides: [b * c * is + 1, c * is, is] }))
   .filter((b) => b.offset + (b.shape[0]! - 1) * b.strides[0]! + (b.shape[1]! - 1) * b.strides[1]! + (b.shape[2]! - 1) * b.strides[2]! < 40);
 
+describe("RegFile layout", () => {
+  it("is built from three partitions, not a pool (simulate() carves a pool into them)", () => {
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, sharedEntries: 64 } as never, 6, false)).toThrow(
+      "rf.sharedEntries must be absent: a RegFile is built from its three partitions (simulate() carves them out of a shared pool for the mapping); got 64",
+    );
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, psumEntries: 0 }, 6, false)).toThrow("rf.psumEntries must be a positive integer; got 0");
+  });
+});
+
 describe("RegFile bulk operations", () => {
   it("fillMany equals fill in each PE, and counts the same", () => {
     fc.assert(

@@ -1,6 +1,7 @@
 /** Wiring of a PE array (and optionally a Noc) to a scripted driver, for the pe-array tests. */
 import { Engine, type SimMode } from "../../src/core/index.js";
-import type { PeArraySpec, RegFileSpec, NocSpec } from "../../src/arch/spec.js";
+import type { PeArraySpec, NocSpec } from "../../src/arch/spec.js";
+import type { RegFileLayout } from "../../src/memory/regfile.js";
 import {
   Noc,
   PeArray,
@@ -15,7 +16,7 @@ import {
 import { Stub } from "../core/stub.js";
 
 export const ARRAY: PeArraySpec = { rows: 2, cols: 3, macsPerCycle: 1, pipelineLatency: 2 };
-export const RF: RegFileSpec = { inputEntries: 12, weightEntries: 16, psumEntries: 8, readPorts: 2, writePorts: 1 };
+export const RF: RegFileLayout = { inputEntries: 12, weightEntries: 16, psumEntries: 8, readPorts: 2, writePorts: 1 };
 export const NOC: NocSpec = { inputWordsPerCycle: 4, weightWordsPerCycle: 2, drainWordsPerCycle: 2, neighbourLinks: true };
 
 /** A PE array driven directly (the stub plays the network). */

@@ -53,6 +53,16 @@ describe("energy table", () => {
     expect(e.terms.map((t) => t.counter).sort()).toEqual(Object.keys(counters).filter((k) => !/Bytes|send/.test(k)).sort());
   });
 
+  it("prices GBuf psum and output words at gbufPsumBits (gbuf.psumBytes), elsewhere at 32", () => {
+    const c = { "gbuf.read.output": 10, "gbuf.write.psum": 2, "dram.write.output": 1, "rf.read.psum": 4 };
+    const e = energyOf(c, { input: "int8", weight: "int8", gbufPsumBits: 16 });
+    expect(e.byLevel.gbuf).toBe((10 + 2) * 6);
+    expect(e.byLevel.dram).toBe(200 * 2);
+    expect(e.byLevel.rf).toBe(4 * 2);
+    expect(energyOf(c, { input: "int8", weight: "int8" }).byLevel.gbuf).toBe((10 + 2) * 6 * 2);
+    expect(() => energyOf(c, { input: "int8", weight: "int8", gbufPsumBits: 40 })).toThrow("types.gbufPsumBits must be an integer number of bits in [1, 32]; got 40");
+  });
+
   it("int16 operands cost the reference 16-bit price", () => {
     const e = energyOf({ "dram.read.input": 10, "dram.read.weight": 3, "pe.mac": 2 }, { input: "int16", weight: "int8" });
     expect(e.byLevel.dram).toBe(10 * 200 + 3 * 100);

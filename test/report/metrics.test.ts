@@ -34,6 +34,17 @@ describe("layer metrics", () => {
     expect(layerMetrics(r).energy.byLevel.mac).toBe(r.macs * 1);
   });
 
+  it("prices the GBuf's output words at the arch's gbuf.psumBytes", () => {
+    const layer = { inChannels: 1, inHeight: 6, inWidth: 6, outChannels: 4, kernelHeight: 1, kernelWidth: 1 };
+    const wide = simulate({ layer, arch: "eyeriss", dataflow: "os" });
+    const narrow = simulate({ layer, arch: "eyeriss", archOverrides: { gbuf: { psumBytes: 2 } }, dataflow: "os" });
+    const gbufOut = (r: typeof wide) => (r.counters["gbuf.read.output"]?.value ?? 0) + (r.counters["gbuf.write.output"]?.value ?? 0);
+    expect(gbufOut(narrow)).toBe(gbufOut(wide));
+    expect(gbufOut(wide)).toBeGreaterThan(0);
+    // 32-bit words cost 6 x 2 per GBuf action, 16-bit words 6
+    expect(layerMetrics(wide).energy.byLevel.gbuf - layerMetrics(narrow).energy.byLevel.gbuf).toBe(gbufOut(wide) * 6);
+  });
+
   it("a user table gives pJ", () => {
     const t = energyTable({ actions: Object.fromEntries(ENERGY_ACTIONS.map((x) => [x, 2])) });
     const m = layerMetrics(a, { energyTable: t });

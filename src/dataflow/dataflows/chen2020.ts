@@ -32,7 +32,7 @@
  * If no such tile is legal (a GBuf too small for one channel's slice at the full kernel), the
  * template is fitted greedily instead, kernel rows and columns then move to the dram level.
  */
-import type { ArchSpec } from "../../arch/spec.js";
+import { rfTensorEntries, type ArchSpec } from "../../arch/spec.js";
 import { tileBudget, tilePlan, type Tile } from "../../bounds/tile.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { bytes as toBytes } from "../../core/units.js";
@@ -102,7 +102,7 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
   const cost = options.tileCost ?? attainableTraffic;
   const rows = arch.array.rows;
   const cols = arch.array.cols;
-  const { inputEntries, weightEntries, psumEntries } = arch.rf;
+  const { input: inputEntries, weight: weightEntries, psum: psumEntries } = rfTensorEntries(arch.rf);
   // The GBuf's staging footprint per tile is the model's: (input slice + z*R*S weights) x staging.
   const staging = tileBudget(
     { unit: "bytes", value: toBytes(arch.gbuf.capacityBytes) },

@@ -305,7 +305,7 @@ export function searchTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, op
   pick(0, { ...base.rf });
 
   // Steps 5-6.
-  const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types), db);
+  const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types, arch.gbuf.psumBytes), db);
   for (const rf of rfs) search.run({ ...base, rf });
   const best = search.best;
   if (!best) throw new InvariantError(`dataflow.${t.name}`, "the search found no candidate, not even the smallest tiles");

@@ -102,13 +102,14 @@ export class SeqContext {
     this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
     this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
     const gb = hw.gbuf;
-    // A tile whose windows read only padding stores nothing; its region keeps one word.
-    const alloc = (name: string, kind: "input" | "weight" | "output", dtype: "int8" | "uint8" | "int16" | "int32", n: number, dbl: boolean) =>
-      dbl ? gb.allocateDouble(name, kind, dtype, Math.max(1, n)) : [gb.allocate(name, kind, dtype, Math.max(1, n))];
+    // A tile whose windows read only padding stores nothing; its region keeps one word. Partial
+    // sums and outputs are int32 values in words of arch.gbuf.psumBytes (default 4).
+    const alloc = (name: string, kind: "input" | "weight" | "output", dtype: "int8" | "uint8" | "int16" | "int32", n: number, dbl: boolean, eb?: number) =>
+      dbl ? gb.allocateDouble(name, kind, dtype, Math.max(1, n), eb) : [gb.allocate(name, kind, dtype, Math.max(1, n), eb)];
     const dbl = m.gbuf.doubleBuffer;
     if (m.gbuf.keep.input) this.gbufRegions.input = alloc("x", "input", ops.xType, ge[N]! * ge[G]! * ge[C]! * this.gbufInputRows * this.gbufInputCols, dbl);
     if (m.gbuf.keep.weight) this.gbufRegions.weight = alloc("w", "weight", ops.wType, ge[G]! * ge[K]! * ge[C]! * ge[R]! * ge[S]!, dbl);
-    if (m.gbuf.keep.output) this.gbufRegions.output = alloc("y", "output", "int32", ge[N]! * ge[G]! * ge[K]! * ge[P]! * ge[Q]!, dbl);
+    if (m.gbuf.keep.output) this.gbufRegions.output = alloc("y", "output", "int32", ge[N]! * ge[G]! * ge[K]! * ge[P]! * ge[Q]!, dbl, arch.gbuf.psumBytes);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,26 +1,32 @@
 /**
  * simulate(): one layer, bit-exactly, through the modeled accelerator (DESIGN.md, "The flow of
- * one simulation"). Validates every input at the boundary, builds the mapping (a named dataflow
- * or a user's), checks its legality, builds the engine and the components, loads the operands
- * into the DRAM model, runs the Sequencer, reads the output back out of the DRAM model and
- * compares it with `referenceConv`; then reports the counters, cycles, utilization, stalls and
- * the traffic at each memory boundary against the lower bounds.
+ * one simulation"), in small steps:
+ * - resolveInputs: validates every input at the boundary, in a fixed order, and builds the mapping
+ *   (a named dataflow or a user's) and checks its legality, before any work;
+ * - buildSystem (system.ts): the engine and the components from the ArchSpec, connected from the
+ *   topology table; the controller it builds is sequencerFor's: loadOperands puts the operands
+ *   into the DRAM model (with their tags in checked mode), then the Sequencer is built over them;
+ * - runSystem: the Sequencer starts, the engine runs to quiescence or to maxCycles;
+ * - verify: the output is read back out of the DRAM model and compared with `referenceConv`;
+ * - assembleResult: the counters, cycles, utilization, stalls, the traffic per level, the traffic
+ *   at each memory boundary against the lower bounds, and the cycles against the cycle bound.
  */
-import { ConfigError, Engine, tagOf, type CounterSnapshot, type SimMode } from "../core/index.js";
+import { ConfigError, tagOf, type CounterSnapshot, type RunResult, type SimMode } from "../core/index.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
-import { DramChannel, GlobalBuffer, type RegFileLayout } from "../memory/index.js";
-import { Noc, PeArray, STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
+import type { DramTensor, RegFileLayout } from "../memory/index.js";
+import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
-import { checkOperands, compareOutputs, referenceConv, type OperandArray, type Verification } from "../workload/reference.js";
+import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
 import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
+import { buildSystem, type Hardware, type System } from "./system.js";
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -176,20 +182,60 @@ function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLay
   return rf;
 }
 
+/** The inputs of one run, validated. */
+interface RunInputs {
+  readonly layer: ConvLayer;
+  readonly arch: ArchSpec;
+  readonly mapping: Mapping;
+  readonly ops: ConvOperands;
+  readonly mode: SimMode;
+  readonly checked: boolean;
+  readonly maxCycles: number;
+  readonly onProgress: SimulateOptions["onProgress"];
+}
+
 /**
  * Simulates one layer bit-exactly on an accelerator with a dataflow.
  * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), before any work.
  */
 export function simulate(options: SimulateOptions): SimulationResult {
   const t0 = performance.now();
+  const inputs = resolveInputs(options);
+  const sys = buildSystem(inputs.arch, {
+    mode: inputs.mode,
+    checked: inputs.checked,
+    rf: streamBuffers(inputs.arch, inputs.mapping, inputs.layer),
+    controller: (hw) => sequencerFor(inputs, hw),
+  });
+  const run = runSystem(sys, inputs.maxCycles);
+  const verified = verify(inputs, sys);
+  return assembleResult(inputs, sys, run, verified, t0);
+}
+
+/** Validates the options, in a fixed order (the first invalid field is the one reported). */
+function resolveInputs(options: SimulateOptions): RunInputs {
   if (options === null || typeof options !== "object") throw new ConfigError("options", options, "be an object");
   const layer = convLayer(options.layer);
-  const shape = convShape(layer);
   const arch = resolveArch((options.arch ?? "chen2020") as string, options.archOverrides as ArchOverrides | undefined);
   if (options.mode !== undefined && options.mode !== "fast" && options.mode !== "reference") throw new ConfigError("mode", options.mode, 'be "fast" or "reference"');
   const maxCycles = options.maxCycles ?? 2 ** 52;
   if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
-  // Operands.
+  const ops = resolveOperands(options, layer);
+  const types = { input: ops.xType, weight: ops.wType };
+  const mapping = resolveMapping(options.dataflow, layer, arch, types);
+  assertLegal(mapping, layer, arch, { types });
+  checkPsumWidth(layer, arch, ops);
+  for (const t of TENSORS) {
+    if (!mapping.rf.keep[t]) {
+      throw new ConfigError(`mapping.rf.keep.${t}`, false, "be true: the simulated PE reads its MAC operands from, and accumulates in, its register file");
+    }
+  }
+  const mode = options.mode ?? "fast";
+  return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress };
+}
+
+/** The operands: the user's, or seeded ones of the requested types; checked against the layer with their zero points. */
+function resolveOperands(options: SimulateOptions, layer: ConvLayer): ConvOperands {
   let x = options.x;
   let w = options.w;
   if (x === undefined || w === undefined) {
@@ -205,75 +251,120 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const wType = dtypeOfArray(w);
   if (xType === "int8" || xType === "uint8" || xType === "int16") requireZeroPoint("zeroPoints.input", options.zeroPoints?.input ?? 0, xType);
   if (wType === "int8" || wType === "uint8" || wType === "int16") requireZeroPoint("zeroPoints.weight", options.zeroPoints?.weight ?? 0, wType);
-  const ops = checkOperands(layer, x, w, { xZeroPoint: options.zeroPoints?.input ?? 0, wZeroPoint: options.zeroPoints?.weight ?? 0 });
-  const types = { input: ops.xType, weight: ops.wType };
-  const mapping = resolveMapping(options.dataflow, layer, arch, types);
-  assertLegal(mapping, layer, arch, { types });
-  checkPsumWidth(layer, arch, ops);
-  for (const t of TENSORS) {
-    if (!mapping.rf.keep[t]) {
-      throw new ConfigError(`mapping.rf.keep.${t}`, false, "be true: the simulated PE reads its MAC operands from, and accumulates in, its register file");
-    }
-  }
+  return checkOperands(layer, x, w, { xZeroPoint: options.zeroPoints?.input ?? 0, wZeroPoint: options.zeroPoints?.weight ?? 0 });
+}
 
-  // Hardware.
-  const checked = options.checked ?? false;
-  const engine = new Engine({ mode: options.mode ?? "fast", checked });
+/** The controller of the run: loads the operands into the DRAM model, then builds the Sequencer over them. */
+function sequencerFor(inputs: RunInputs, hw: Hardware): Sequencer {
+  const { layer, arch, mapping, ops } = inputs;
+  const tensors = loadOperands(hw, layer, mapping, ops);
+  const operands = { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint };
+  return new Sequencer(hw.engine, layer, arch, mapping, operands, { dram: hw.dram, gbuf: hw.gbuf, ...tensors }, inputs.onProgress);
+}
+
+/** The names of the operands' tensors in the DRAM model. */
+const DRAM_TENSOR = { x: "x", w: "w", y: "y" } as const;
+
+/**
+ * Puts x and the weights into the DRAM model and allocates y. Weights sit in DRAM in the order the
+ * dataflow streams them (sequencer/layout.ts, WeightLayout). In checked mode every word carries
+ * its tag: an input its index in the padded input (so padding has tags of its own), a weight its
+ * index in OIHW.
+ */
+function loadOperands(hw: Hardware, layer: ConvLayer, mapping: Mapping, ops: ConvOperands): { x: DramTensor; w: DramTensor; y: DramTensor } {
+  const { engine, dram } = hw;
   engine.nameTagSpace(TAG_SPACE.input, "x(padded)");
   engine.nameTagSpace(TAG_SPACE.weight, "w");
   engine.nameTagSpace(TAG_SPACE.output, "y");
-  const dram = new DramChannel(engine, arch.dram);
-  const gbuf = new GlobalBuffer(engine, arch.gbuf);
-  const pe = new PeArray(engine, { array: arch.array, rf: streamBuffers(arch, mapping, layer) });
-  const noc = new Noc(engine, arch);
-  let xTags: Float64Array | undefined;
-  if (checked) {
-    // Inputs are tagged by their index in the padded input, so padding has tags of its own.
-    const { batch: Nb, inChannels: Ct, inHeight: H, inWidth: W } = layer;
-    const Hp = H + layer.pads[0] + layer.pads[2];
-    const Wp = W + layer.pads[1] + layer.pads[3];
-    xTags = new Float64Array(shape.inputElements);
-    let i = 0;
-    for (let n = 0; n < Nb; n++)
-      for (let c = 0; c < Ct; c++)
-        for (let h = 0; h < H; h++)
-          for (let ww = 0; ww < W; ww++) xTags[i++] = tagOf(TAG_SPACE.input, ((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]);
-  }
-  const xt = dram.load("x", "input", ops.x, xTags ? { tags: xTags } : {});
-  // Weights sit in DRAM in the order the dataflow streams them (sequencer/layout.ts, WeightLayout).
-  const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), checked);
-  const wt = dram.load("w", "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)) } : {});
-  const yt = dram.allocate("y", "output", "int32", shape.outputElements);
-  const seq = new Sequencer(engine, layer, arch, mapping, { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint }, { dram, gbuf, x: xt, w: wt, y: yt }, options.onProgress);
-  const cap = { capacity: 64 };
-  engine.connect(seq.toDram, dram.cmd, cap);
-  engine.connect(dram.resp, seq.fromDram, cap);
-  engine.connect(seq.toGbuf, gbuf.cmd, cap);
-  engine.connect(gbuf.resp, seq.fromGbuf, cap);
-  engine.connect(seq.toNoc, noc.cmd, cap);
-  engine.connect(noc.resp, seq.fromNoc, cap);
-  engine.connect(seq.toPe, pe.cmd, cap);
-  engine.connect(pe.done, seq.fromPe, cap);
-  engine.connect(seq.why, pe.waitReason, cap);
-  engine.connect(noc.peSide, pe.fromNoc, cap);
-  engine.connect(pe.toNoc, noc.fromPe, cap);
-  seq.start();
+  const xTags = engine.checked ? paddedInputTags(layer) : undefined;
+  const x = dram.load(DRAM_TENSOR.x, "input", ops.x, xTags ? { tags: xTags } : {});
+  const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), engine.checked);
+  const w = dram.load(DRAM_TENSOR.w, "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)) } : {});
+  const y = dram.allocate(DRAM_TENSOR.y, "output", "int32", convShape(layer).outputElements);
+  return { x, w, y };
+}
 
-  const run = engine.run({ maxCycles });
-  const output = new Int32Array(dram.contents(yt) as Int32Array);
+/** The tag of each input word (NCHW): its index in the padded input. */
+function paddedInputTags(layer: ConvLayer): Float64Array {
+  const { batch: Nb, inChannels: Ct, inHeight: H, inWidth: W } = layer;
+  const Hp = H + layer.pads[0] + layer.pads[2];
+  const Wp = W + layer.pads[1] + layer.pads[3];
+  const tags = new Float64Array(convShape(layer).inputElements);
+  let i = 0;
+  for (let n = 0; n < Nb; n++)
+    for (let c = 0; c < Ct; c++)
+      for (let h = 0; h < H; h++)
+        for (let ww = 0; ww < W; ww++) tags[i++] = tagOf(TAG_SPACE.input, ((n * Ct + c) * Hp + h + layer.pads[0]) * Wp + ww + layer.pads[1]);
+  return tags;
+}
+
+/**
+ * Prepares the Sequencer's program (it allocates the GBuf regions), then runs the engine to
+ * quiescence. A run that reaches `maxCycles` throws a StallError naming what is stalled.
+ */
+function runSystem(sys: System, maxCycles: number): RunResult {
+  sys.sequencer.start();
+  return sys.engine.run({ maxCycles });
+}
+
+/** The output read back out of the DRAM model, and its comparison with `referenceConv` (timed). */
+interface VerifiedOutput {
+  readonly output: Int32Array;
+  readonly verification: Verification;
+  readonly referenceMs: number;
+}
+
+/** Reads y out of the DRAM model and compares it with the reference convolution of the same operands. */
+function verify(inputs: RunInputs, sys: System): VerifiedOutput {
+  const { layer, ops } = inputs;
+  const output = new Int32Array(sys.dram.contents(DRAM_TENSOR.y) as Int32Array);
   const r0 = performance.now();
   const expected = referenceConv(layer, ops.x, ops.w, { xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint });
   const referenceMs = performance.now() - r0;
-  const verification = compareOutputs(layer, expected, output);
-  const counters = engine.counters.snapshot();
-  const values = engine.counters.values();
+  return { output, verification: compareOutputs(layer, expected, output), referenceMs };
+}
+
+/** The result: counters, stalls, traffic per level, boundaries against the bounds, cycles against the cycle bound. */
+function assembleResult(inputs: RunInputs, sys: System, run: RunResult, verified: VerifiedOutput, t0: number): SimulationResult {
+  const { layer, arch, mapping } = inputs;
+  const values = sys.engine.counters.values();
   const macs = values["pe.mac"] ?? 0;
-  const pes = arch.array.rows * arch.array.cols;
   const cycles = run.cycles as number;
+  const traffic = { dram: level(values, "dram"), gbuf: level(values, "gbuf"), rf: level(values, "rf", "psum") };
+  const nest = new Nest(mapping, layer);
+  const pesUsed = nest.usedRows * nest.usedCols;
+  const cycleBound = cycleLowerBound(values, arch, pesUsed);
+  const { pe } = sys;
+  return {
+    layer,
+    arch,
+    mapping,
+    output: verified.output,
+    verification: verified.verification,
+    cycles,
+    macs,
+    utilization: macs / (arch.array.rows * arch.array.cols * cycles * arch.array.macsPerCycle),
+    stalls: stallsOf(values),
+    counters: sys.engine.counters.snapshot(),
+    traffic,
+    boundaries: boundaries(inputs, values, traffic.dram.total),
+    cycleBound: { ...cycleBound, pesUsed, ratio: cycles / cycleBound.cycles },
+    wallMs: performance.now() - t0,
+    referenceMs: verified.referenceMs,
+    simulator: { engineSteps: run.steps, ...sys.sequencer.planStats(), wasmWaves: ranKernels(pe.kernels?.calls), wasmPieces: ranKernels(pe.kernels?.pieces) },
+  };
+}
+
+/** Busy PE-cycles, and idle PE-cycles per cause. */
+function stallsOf(values: Readonly<Record<string, number>>): Record<StallCause | "busy", number> {
   const stalls = { busy: values["pe.busy"] ?? 0 } as Record<StallCause | "busy", number>;
   for (const c of STALL_CAUSES) stalls[c] = values[`pe.idle.${c}`] ?? 0;
-  const traffic = { dram: level(values, "dram"), gbuf: level(values, "gbuf"), rf: level(values, "rf", "psum") };
+  return stalls;
+}
 
+/** Traffic at the DRAM and GBuf boundaries against their lower bounds. */
+function boundaries(inputs: RunInputs, values: Readonly<Record<string, number>>, dramWords: number): SimulationResult["boundaries"] {
+  const { layer, arch, mapping, ops } = inputs;
   const report = (measured: number, b: LayerBounds): BoundaryReport => {
     const minimum = b.headline;
     return { measured, bounds: b, minimum, ratio: measured / minimum, ratioToPaper: measured / b.paper.total };
@@ -289,27 +380,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const nocOut = Object.entries(values)
     .filter(([k]) => k.startsWith("noc.drain."))
     .reduce((a, [, v]) => a + v, 0);
-  const nest = new Nest(mapping, layer);
-  const pesUsed = nest.usedRows * nest.usedCols;
-  const cycleBound = cycleLowerBound(values, arch, pesUsed);
-  return {
-    layer,
-    arch,
-    mapping,
-    output,
-    verification,
-    cycles,
-    macs,
-    utilization: macs / (pes * cycles * arch.array.macsPerCycle),
-    stalls,
-    counters,
-    traffic,
-    boundaries: { dram: report(traffic.dram.total, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) },
-    cycleBound: { ...cycleBound, pesUsed, ratio: cycles / cycleBound.cycles },
-    wallMs: performance.now() - t0,
-    referenceMs,
-    simulator: { engineSteps: run.steps, ...seq.planStats(), wasmWaves: ranKernels(pe.kernels?.calls), wasmPieces: ranKernels(pe.kernels?.pieces) },
-  };
+  return { dram: report(dramWords, dramBounds), gbuf: report(nocIn + nocOut, gbufBounds) };
 }
 
 /** The kernels that ran, with their counts. */

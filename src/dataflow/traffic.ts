@@ -28,7 +28,9 @@
  * layers of every dataflow). A tensor the GBuf bypasses moves in RF tiles over the dram and gbuf
  * loops together (straight between DRAM and the PEs; PEs holding the same tile share one
  * transfer); this is exact too except when a PE idles at the edge of the layer (its tile beyond
- * the edge) and later resumes the tile it held, which the Sequencer does not move again.
+ * the edge) and later resumes the tile it held, which the Sequencer does not move again, and
+ * except for inputs whose window slides in a single-buffered RF (its halo is kept, so fewer
+ * words come from DRAM than counted here).
  *
  * Input halo at the DRAM boundary ({@link LayerTraffic.inputHalo}, {@link gbufInputHalo}): a GBuf
  * input tile keeps the rows and columns it shares with the one before it in the same images and

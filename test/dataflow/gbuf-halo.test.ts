@@ -17,6 +17,7 @@ import type { Mapping, TemporalLoop } from "../../src/dataflow/mapping.js";
 import { simulate, type SimulationResult } from "../../src/dataflow/simulate.js";
 import { dramTraffic, gbufInputHalo } from "../../src/dataflow/traffic.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
+import { network } from "../../src/workload/networks.js";
 
 const value = (r: SimulationResult, name: string): number => r.counters[name]?.value ?? 0;
 const KEEP = { input: true, weight: true, output: true };
@@ -142,5 +143,27 @@ describe("the GBuf input halo: replays read the circular buffer right", () => {
       // whole; 3 steps keep 2 rows each.
       expect(value(u, "dram.read.input")).toBe(3 * 22 * 12 - 3 * 3 * 2 * 12);
     }
+  });
+});
+
+describe("the GBuf input halo on AlexNet CONV3 (docs/counting.md)", () => {
+  it("ws's tiles on the chen2020 preset with P and R at the dram level: 1,211,392 DRAM input words instead of 3,447,808", () => {
+    // Counted in closed form (equal to the simulated counters on the cases above, and to a
+    // simulation of this mapping: `convsim simulate --layer c=256,hw=13,k=384,r=3,pad=1`).
+    const l = network("alexnet").layers.find((x) => x.name === "conv3")!;
+    const m: Mapping = {
+      dram: { loops: [{ dim: "K", factor: 28 }, { dim: "C", factor: 11 }, { dim: "P", factor: 2 }, { dim: "R", factor: 3 }] },
+      gbuf: { loops: [{ dim: "S", factor: 3 }, { dim: "P", factor: 7 }, { dim: "Q", factor: 13 }], keep: KEEP, doubleBuffer: true },
+      spatial: { loops: [{ dim: "C", factor: 12, axis: "row" }, { dim: "K", factor: 14, axis: "col" }] },
+      rf: { loops: [{ dim: "C", factor: 2 }], keep: KEEP, doubleBuffer: false },
+    };
+    expect(checkMapping(m, l, presets.chen2020, { types: { input: "int8", weight: "int8" } })).toEqual({ ok: true });
+    // Whole tiles: 28 K tiles x 256 channels x 13 columns x 37 rows (kernel rows 0, 1, 2 read
+    // rows 0..5, 0..6, 1..7 for output rows 0..6, and 6..11, 7..12, 8..12 for output rows 7..12).
+    // The steps keep 6, 6, 2 (rows 6..7, from the first P tile to the second), 5 and 5 rows: 13
+    // of 37 come from DRAM, every input once per K tile (the C steps change channel: no halo).
+    expect(dramTraffic(m, l).read.input + gbufInputHalo(m, l)).toBe(28 * 256 * 13 * 37);
+    expect(dramTraffic(m, l).read.input).toBe(28 * 256 * 13 * 13);
+    expect(28 * 256 * 13 * 13).toBe(1211392);
   });
 });

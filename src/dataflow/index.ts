@@ -74,7 +74,7 @@ export {
   type SpatialSlot,
   type Factors,
 } from "./dataflows/common.js";
-export { dramTraffic, gbufArrayAccesses, layerTraffic, axisCoverage, LayerTraffic, type BoundaryWords, type WeightedLoop, type AxisCoverage } from "./traffic.js";
+export { dramTraffic, gbufArrayAccesses, gbufInputHalo, layerTraffic, axisCoverage, LayerTraffic, type BoundaryWords, type WeightedLoop, type AxisCoverage } from "./traffic.js";
 export { chen2020, chen2020Tile, attainableTraffic, CHEN2020_TEMPLATE, type Chen2020Options, type TileCost } from "./dataflows/chen2020.js";
 export { ws, WS_TEMPLATE } from "./dataflows/ws.js";
 export { os, OS_TEMPLATE } from "./dataflows/os.js";

@@ -18,7 +18,7 @@
  *   all tiles of one visit add up to the tensor: `|W|` for weights, `|Y|` for outputs, and for
  *   inputs `N * G * C * RowSum * ColSum`, where RowSum is the sum over every (output-row tile,
  *   kernel-row tile) pair of the real input rows it touches (padding and skipped rows are never
- *   moved; the halo shared by neighbouring tiles is moved again), likewise ColSum.
+ *   moved; the halo shared by neighbouring tiles is counted in each), likewise ColSum.
  * - Inputs and weights are read `rep` times. Outputs leave `rep` times: the first time a tile is
  *   written, every later time its partial sums are added to the copy already there
  *   (read-modify-write): `rep * |Y|` writes and `(rep - 1) * |Y|` reads.
@@ -28,7 +28,15 @@
  * layers of every dataflow). A tensor the GBuf bypasses moves in RF tiles over the dram and gbuf
  * loops together (straight between DRAM and the PEs; PEs holding the same tile share one
  * transfer); this is exact too except when a PE idles at the edge of the layer (its tile beyond
- * the edge) and later resumes the tile it held, which the Sequencer does not move again.
+ * the edge) and later resumes the tile it held, which the Sequencer does not move again, and
+ * except for inputs whose window slides in a single-buffered RF (its halo is kept, so fewer
+ * words come from DRAM than counted here).
+ *
+ * Input halo at the DRAM boundary ({@link LayerTraffic.inputHalo}, {@link gbufInputHalo}): a GBuf
+ * input tile keeps the rows and columns it shares with the one before it in the same images and
+ * channels (a loop that slides the window at the dram level; sequencer/gbuf-halo.ts), so those
+ * words are not read from DRAM again: `dram.read.input` is the count above less the halo, summed
+ * in closed form over the dram loop that steps between two tiles.
  *
  * GBuf side ({@link gbufArrayAccesses}): the same count at RF-tile granularity over the dram and
  * gbuf loops gives the GBuf reads that feed the PEs (a multicast is one read) and the partial-sum
@@ -37,11 +45,12 @@
  * tile it held is not served again by the Sequencer, and the count does not see that (it then
  * counts more reads or partial-sum accesses than the simulator), and it does not see the input
  * halo a single-buffered RF keeps as its window slides (docs/counting.md), which makes the
- * simulator read fewer inputs. The dataflow search uses it to break ties and near-ties of DRAM
- * traffic.
+ * simulator read fewer inputs. It adds the input halo a double-buffered GBuf copies from one half
+ * to the other (a read and a write per word; exact). The dataflow search uses it to break ties and
+ * near-ties of DRAM traffic.
  */
 import { convShape, type ConvLayer } from "../workload/layer.js";
-import { axisCoverage, dimSizes, DIMS, inputAxis, loopNest, TENSOR_DIMS, TENSORS, type AxisCoverage, type Dim, type InputAxis, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
+import { axisCoverage, dimSizes, DIMS, inputAxis, loopNest, TENSOR_DIMS, TENSORS, touchedInputs, type AxisCoverage, type Dim, type InputAxis, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
 
 export { axisCoverage, type AxisCoverage } from "./mapping.js";
 
@@ -82,6 +91,8 @@ export class LayerTraffic {
   private readonly cols: InputAxis;
   private readonly rowCache = new Map<number, AxisCoverage>();
   private readonly colCache = new Map<number, AxisCoverage>();
+  private readonly rowHalo = new Map<number, number>();
+  private readonly colHalo = new Map<number, number>();
 
   constructor(readonly layer: ConvLayer) {
     this.sizes = dimSizes(layer);
@@ -129,6 +140,74 @@ export class LayerTraffic {
     return rep;
   }
 
+  /**
+   * The input words the GBuf keeps as the dram loops slide the window (the halo: see the file
+   * header), over one run of the dram loops: `dims[0..len)` are their dimensions (indices in DIMS
+   * order, outermost first), `factor` and `extent` give per dimension index the dram factor and
+   * the GBuf tile's (unclipped) extent. Each dimension has at most one dram loop and every
+   * iteration of it is inside the layer (mapping.ts), so between two consecutive tiles one loop i
+   * steps and every loop inside it resets from its last index to 0. A halo is kept only in the
+   * same images and channels: no loop over N, G or C at or inside i (up to the innermost loop over
+   * an input dimension). The transitions at such an i add up to `N*G*C * KSteps * RowHalo *
+   * ColHalo`: KSteps is the product of the factors of the K loops outside i (times `factor - 1`
+   * when i is over K); RowHalo sums the rows kept ({@link keptCoords}) over the (P, R) tile pairs
+   * of those transitions (per dimension: the same tile when its loop is outside i or absent, the
+   * next one when it is i, the last then the first when it is inside i), ColHalo likewise.
+   */
+  inputHalo(dims: ArrayLike<number>, len: number, factor: ArrayLike<number>, extent: ArrayLike<number>): number {
+    // (no closures nor arrays: the search calls this for every candidate)
+    let j = -1;
+    let lastChannel = -1;
+    let atP = -1, atQ = -1, atR = -1, atS = -1;
+    for (let i = 0; i < len; i++) {
+      const d = dims[i]!;
+      if (factor[d]! <= 1 || d === I_K) continue;
+      j = i;
+      if (d === I_N || d === I_G || d === I_C) lastChannel = i;
+      else if (d === I_P) atP = i;
+      else if (d === I_Q) atQ = i;
+      else if (d === I_R) atR = i;
+      else atS = i;
+    }
+    if (j <= lastChannel) return 0;
+    let kSteps = 1;
+    for (let i = 0; i <= lastChannel; i++) if (dims[i] === I_K) kSteps *= factor[I_K]!;
+    let words = 0;
+    for (let i = lastChannel + 1; i <= j; i++) {
+      const d = dims[i]!;
+      const f = factor[d]!;
+      if (f <= 1) continue;
+      const steps = d === I_K ? kSteps * (f - 1) : kSteps;
+      if (d === I_K) kSteps *= f;
+      const rows = this.axisHalo(this.rows, this.rowHalo, extent[I_P]!, extent[I_R]!, roleAt(atP, i), roleAt(atR, i));
+      if (rows === 0) continue;
+      words += steps * rows * this.axisHalo(this.cols, this.colHalo, extent[I_Q]!, extent[I_S]!, roleAt(atQ, i), roleAt(atS, i));
+    }
+    const s = this.sizes;
+    return s.N * s.G * s.C * words;
+  }
+
+  /**
+   * The coordinates of one axis kept, summed over the transitions of tiles of `o` outputs and `k`
+   * taps whose output (tap) tile has role `ro` (`rk`): see {@link inputHalo}. Memoized in `cache`.
+   */
+  private axisHalo(axis: InputAxis, cache: Map<number, number>, o: number, k: number, ro: number, rk: number): number {
+    const ot = Math.min(o, axis.outSize), kt = Math.min(k, axis.kernel);
+    const key = ((ot * (axis.kernel + 1) + kt) * 3 + ro) * 3 + rk;
+    let sum = cache.get(key);
+    if (sum !== undefined) return sum;
+    const pairs = (role: number, tiles: number): [number, number][] =>
+      role === SAME ? Array.from({ length: tiles }, (_, a) => [a, a]) : role === STEP ? Array.from({ length: tiles - 1 }, (_, a) => [a, a + 1]) : [[tiles - 1, 0]];
+    sum = 0;
+    for (const [oa, ob] of pairs(ro, Math.ceil(axis.outSize / ot))) {
+      for (const [ka, kb] of pairs(rk, Math.ceil(axis.kernel / kt))) {
+        sum += keptCoords(touchedInputs(axis, oa * ot, ot, ka * kt, kt), touchedInputs(axis, ob * ot, ot, kb * kt, kt));
+      }
+    }
+    cache.set(key, sum);
+    return sum;
+  }
+
   /** Words of `tensor` in one visit of all its tiles, for tiles of the given (unclipped) extents. */
   wordsPerVisit(tensor: TensorName, extent: Readonly<Record<Dim, number>>): number {
     switch (tensor) {
@@ -142,6 +221,29 @@ export class LayerTraffic {
       }
     }
   }
+}
+
+/** Dimension indices (DIMS order) the halo count uses. */
+const I_N = 0, I_G = 1, I_K = 2, I_C = 3, I_P = 4, I_Q = 5, I_R = 6, I_S = 7;
+/** How a dimension's dram tile changes between two consecutive GBuf tiles (see {@link LayerTraffic.inputHalo}): the same, the next, the last then the first. */
+const SAME = 0, STEP = 1, RESET = 2;
+
+/** The role of a dimension whose dram loop is at `at` (-1: none) in the transitions at loop `i`. */
+function roleAt(at: number, i: number): number {
+  return at < i ? SAME : at === i ? STEP : RESET;
+}
+
+/**
+ * How many stored coordinates of one axis a GBuf input tile keeps from the one before (both
+ * sorted): all of them when they are the same, the overlap when both are consecutive, else none
+ * (src/dataflow/sequencer/gbuf-halo.ts).
+ */
+function keptCoords(old: readonly number[], now: readonly number[]): number {
+  if (old.length === 0 || now.length === 0) return 0;
+  if (old.length === now.length && old.every((v, i) => v === now[i])) return now.length;
+  const run = (v: readonly number[]) => v[v.length - 1]! - v[0]! === v.length - 1;
+  if (!run(old) || !run(now)) return 0;
+  return Math.max(0, Math.min(old[old.length - 1]!, now[now.length - 1]!) - Math.max(old[0]!, now[0]!) + 1);
 }
 
 const cache = new WeakMap<ConvLayer, LayerTraffic>();
@@ -182,6 +284,24 @@ function boundaryWords(read: Record<TensorName, number>, write: Record<TensorNam
 }
 
 /**
+ * The input words a mapping's GBuf keeps from one dram tile to the next (the halo of a sliding
+ * window; docs/counting.md): read from DRAM once instead of again, and, when the GBuf is
+ * double-buffered, copied from one half to the other. 0 when the GBuf bypasses inputs.
+ */
+export function gbufInputHalo(m: Mapping, layer: ConvLayer): number {
+  return m.gbuf.keep.input ? dramInputHalo(m, layerTraffic(layer)) : 0;
+}
+
+/** {@link LayerTraffic.inputHalo} of a mapping's dram loops and GBuf tiles. */
+function dramInputHalo(m: Mapping, lt: LayerTraffic): number {
+  const factor = new Float64Array(DIMS.length).fill(1);
+  const dims = m.dram.loops.map((l) => DIMS.indexOf(l.dim));
+  m.dram.loops.forEach((l, i) => (factor[dims[i]!] = l.factor));
+  const tile = strides(m, "gbuf");
+  return lt.inputHalo(dims, dims.length, factor, DIMS.map((d) => tile[d]));
+}
+
+/**
  * The words a mapping moves across the DRAM boundary, per tensor (see the file header): what
  * `simulate` counts as `dram.read.*` and `dram.write.*`.
  */
@@ -204,13 +324,15 @@ export function dramTraffic(m: Mapping, layer: ConvLayer): BoundaryWords {
       read[t] = rep * words;
     }
   }
+  if (m.gbuf.keep.input) read.input -= dramInputHalo(m, lt);
   return boundaryWords(read, write);
 }
 
 /**
  * An estimate of the GBuf's accesses towards the PE array (see the file header): reads of the
- * input and weight tiles delivered to the PEs (a multicast is one read), and the partial-sum words
- * added into the GBuf's output tiles (reads and writes). Zero for a tensor the GBuf bypasses.
+ * input and weight tiles delivered to the PEs (a multicast is one read), the partial-sum words
+ * added into the GBuf's output tiles (reads and writes), and the input halo a double-buffered
+ * GBuf copies between its halves (reads and writes). Zero for a tensor the GBuf bypasses.
  */
 export function gbufArrayAccesses(m: Mapping, layer: ConvLayer): BoundaryWords {
   const lt = layerTraffic(layer);
@@ -218,6 +340,8 @@ export function gbufArrayAccesses(m: Mapping, layer: ConvLayer): BoundaryWords {
   const rfTile = strides(m, "rf");
   const read = { input: 0, weight: 0, output: 0 };
   const write = { input: 0, weight: 0, output: 0 };
+  // A double-buffered GBuf copies the input halo between its halves: a read and a write per word.
+  if (m.gbuf.keep.input && m.gbuf.doubleBuffer) read.input = write.input = dramInputHalo(m, lt);
   for (const t of TENSORS) {
     if (!m.gbuf.keep[t]) continue;
     const rep = lt.visits(both, t);
@@ -227,7 +351,7 @@ export function gbufArrayAccesses(m: Mapping, layer: ConvLayer): BoundaryWords {
       write.output = rep * words;
       read.output = (rep - evictions) * words;
     } else {
-      read[t] = rep * words;
+      read[t] += rep * words;
     }
   }
   return boundaryWords(read, write);

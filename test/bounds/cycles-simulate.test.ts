@@ -181,7 +181,7 @@ const TIGHT: readonly TightCase[] = [
   { binding: "compute", what: "4 MACs per cycle, 3 RF read ports: 1 MAC per PE-cycle", layer: L12, arch: "chen2020", overrides: { ...FAST, array: { macsPerCycle: 4 } } as ArchOverrides, dataflow: "chen2020", below: 1.15 },
   { binding: "compute", what: "4 MACs per cycle, 5 RF read ports: 2 MACs per PE-cycle", layer: L12, arch: "chen2020", overrides: { ...FAST, array: { macsPerCycle: 4 }, rf: { readPorts: 5 } } as ArchOverrides, dataflow: "chen2020", below: 1.25 },
   { binding: "dram", what: "1 B per cycle", layer: L1x1, arch: "chen2020", overrides: { dram: { bytesPerCycle: 1 } }, dataflow: "is", below: 1.05 },
-  { binding: "gbuf.read", what: "64 read ports on 1 bank: 1 word per cycle", layer: L12, arch: "chen2020", overrides: { gbuf: { readPorts: 64, banks: 1 } } as ArchOverrides, dataflow: "os", below: 1.3 },
+  { binding: "gbuf.read", what: "64 read ports on 1 bank: 1 word per cycle", layer: L12, arch: "chen2020", overrides: { gbuf: { readPorts: 64, banks: 1 } } as ArchOverrides, dataflow: "is", below: 1.3 },
   { binding: "gbuf.write", what: "1 write port", layer: L1x1, arch: "eyeriss", overrides: { ...FAST, gbuf: { ...FAST.gbuf, writePorts: 1 } } as ArchOverrides, dataflow: "os", below: 1.45 },
   { binding: "noc.input", what: "an input bus of 1 word", layer: L3x3, arch: "systolic", overrides: { noc: { inputWordsPerCycle: 1 } }, dataflow: "os", below: 1.25 },
   { binding: "noc.weight", what: "a weight bus of 1 word", layer: L3x3, arch: "systolic", overrides: { noc: { weightWordsPerCycle: 1 } }, dataflow: "os", below: 1.3 },

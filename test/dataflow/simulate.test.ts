@@ -6,7 +6,8 @@
  * - reference mode == fast mode (output, every counter, cycles), determinism;
  * - property: random small layers x random legal Mappings are bit-exact, their counters equal the
  *   test's own counting model (simulate-model.ts), and their traffic is never below the bounds;
- * - chen2020's DRAM traffic equals the bounds module's attainable traffic for its tile;
+ * - chen2020's DRAM traffic equals the bounds module's attainable traffic for its tile, less the
+ *   input halo the GBuf keeps between spatial tiles of one channel (depthwise layers);
  * - closed-form counts for small layers, per named dataflow;
  * - bad input: a ConfigError naming the field.
  */
@@ -21,6 +22,7 @@ import { chen2020Tile } from "../../src/dataflow/dataflows/chen2020.js";
 import { checkMapping } from "../../src/dataflow/legality.js";
 import { parseMapping, type Dim, type Mapping } from "../../src/dataflow/mapping.js";
 import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import { gbufInputHalo } from "../../src/dataflow/traffic.js";
 import type { OperandType } from "../../src/workload/dtype.js";
 import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/layer.js";
 import { referenceConv } from "../../src/workload/reference.js";
@@ -86,14 +88,23 @@ function expectModelCounts(r: SimulationResult, label: string): void {
 }
 
 /**
+ * The source reads that feed deliveries of an operand: its GBuf reads (less the input halo a
+ * double-buffered GBuf copies between its halves: docs/counting.md), or its DRAM reads when the
+ * GBuf bypasses it.
+ */
+function deliveryReads(r: SimulationResult, t: "input" | "weight"): number {
+  const m = r.mapping;
+  if (!m.gbuf.keep[t]) return value(r, `dram.read.${t}`);
+  const copies = t === "input" && m.gbuf.doubleBuffer ? gbufInputHalo(m, r.layer) : 0;
+  return value(r, `gbuf.read.${t}`) - copies;
+}
+
+/**
  * GBuf <-> RF traffic with a multicast counted once, as docs/bounds.md counts that boundary: the
- * source reads that feed deliveries (GBuf reads of inputs and weights, or DRAM reads when the GBuf
- * bypasses them) plus the words drained out of the PEs.
+ * source reads that feed deliveries plus the words drained out of the PEs.
  */
 function multicastOnce(r: SimulationResult): number {
-  let n = value(r, "noc.drain.psum");
-  for (const t of ["input", "weight"] as const) n += value(r, `${r.mapping.gbuf.keep[t] ? "gbuf" : "dram"}.read.${t}`);
-  return n;
+  return value(r, "noc.drain.psum") + deliveryReads(r, "input") + deliveryReads(r, "weight");
 }
 
 /** Everything of a result that the model defines (wall time is not part of it). */
@@ -447,8 +458,9 @@ describe("random layers x random legal mappings", () => {
         expectModelCounts(r, label);
         // A delivery is read once at its source and carried once per PE rectangle.
         for (const t of ["input", "weight"] as const) {
-          // Every GBuf read of an operand (or, when the GBuf bypasses it, every DRAM read) feeds a delivery.
-          const source = value(r, `${m.gbuf.keep[t] ? "gbuf" : "dram"}.read.${t}`);
+          // Every GBuf read of an operand (or, when the GBuf bypasses it, every DRAM read) feeds a
+          // delivery, but a halo copy's.
+          const source = deliveryReads(r, t);
           expect(value(r, `noc.send.${t}`), label).toBeGreaterThanOrEqual(source);
           expect(value(r, `noc.send.${t}`), label).toBeLessThanOrEqual(value(r, `noc.deliver.${t}`));
         }
@@ -701,7 +713,7 @@ describe("random streamed mappings on a forwarding array", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// chen2020 == the bounds module's attainable traffic for its tile.
+// chen2020 == the bounds module's attainable traffic for its tile (less the GBuf's input halo).
 
 /** Checks chen2020's DRAM traffic against tilePlan for its tile (and that the mapping is not the builder's greedy fallback). */
 function expectChen2020Attainable(r: SimulationResult, label: string): void {
@@ -720,13 +732,18 @@ function expectChen2020Attainable(r: SimulationResult, label: string): void {
   expect(R >= s.R && S >= s.S, `${label}: kernel inside the GBuf tile`).toBe(true);
   const plan = tilePlan(l, chen2020Tile(r.mapping, l), tileBudget(1e9)).traffic;
   const d = r.traffic.dram;
+  // The paper's schedule reads again the halo two consecutive spatial tiles share; the GBuf keeps
+  // it (docs/counting.md) when the tiles are of one channel: only with one input channel per
+  // group (channels are innermost).
+  const halo = gbufInputHalo(r.mapping, l);
+  if (s.C > 1) expect(halo, label).toBe(0);
   expect({ input: d.read.input, weight: d.read.weight, output: d.write.output, outputReads: d.read.output }, label).toEqual({
-    input: plan.input,
+    input: plan.input - halo,
     weight: plan.weight,
     output: plan.output,
     outputReads: 0,
   });
-  expect(d.total, label).toBe(plan.total);
+  expect(d.total, label).toBe(plan.total - halo);
   expect(r.boundaries.dram.ratioToPaper, label).toBeCloseTo(d.total / r.boundaries.dram.bounds.paper.total, 12);
 }
 

@@ -455,23 +455,28 @@ class GbufSearch {
       if ((wIn * bIn + wW * bW + wOut * bOut) * copies > cap) return false;
       return place(place(place(0, wIn, bIn), wW, bW), wOut, bOut) <= cap;
     };
+    const gbufTile = new Float64Array(8);
     const leaf = (): void => {
       for (let d = 0; d < 8; d++) {
         g[d] = cand[d]![idx[d]!]!;
         tr[d] = trips[d]![idx[d]!]!;
+        gbufTile[d] = ext[d]![idx[d]!]!;
       }
       const inputDram = inputAll * rowSum[idx[iP]! * nR + idx[iR]!]! * colSum[idx[iQ]! * nS + idx[iS]!]!;
       for (let o = 0; o < this.seqs.length; o++) {
         const seq = this.seqs[o]!;
         const repO = visits(seq.dims, seq.levels, seq.dramLen, MASK_OUTPUT, tr, g, n);
-        const dram = visits(seq.dims, seq.levels, seq.dramLen, MASK_INPUT, tr, g, n) * inputDram + visits(seq.dims, seq.levels, seq.dramLen, MASK_WEIGHT, tr, g, n) * W + (2 * repO - 1) * Y;
+        // The input halo the GBuf keeps across dram tiles (copied between halves when double-buffered).
+        const halo = lt.inputHalo(seq.dims, seq.dramLen, tr, gbufTile);
+        const dram = visits(seq.dims, seq.levels, seq.dramLen, MASK_INPUT, tr, g, n) * inputDram - halo + visits(seq.dims, seq.levels, seq.dramLen, MASK_WEIGHT, tr, g, n) * W + (2 * repO - 1) * Y;
         const best = this.best;
         if (best && dram > best.score) continue;
         const all = seq.dims.length;
         const gbufArray =
           visits(seq.dims, seq.levels, all, MASK_INPUT, tr, g, n) * inputRf +
           visits(seq.dims, seq.levels, all, MASK_WEIGHT, tr, g, n) * W +
-          (2 * visits(seq.dims, seq.levels, all, MASK_OUTPUT, tr, g, n) - repO) * Y;
+          (2 * visits(seq.dims, seq.levels, all, MASK_OUTPUT, tr, g, n) - repO) * Y +
+          (copies - 1) * 2 * halo;
         const score = dram + gbufArray / DRAM_WORD_WEIGHT;
         if (best && !(score < best.score || (score === best.score && (dram < best.dram || (dram === best.dram && gbufArray < best.gbufArray))))) continue;
         const gb: Partial<Record<Dim, number>> = {};

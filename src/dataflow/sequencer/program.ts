@@ -179,7 +179,8 @@ export class Program {
     Object.assign(res.gbufHalf, plan.halves);
     if (c.m.gbuf.doubleBuffer && next) {
       const nextPlan = planFetch(c, next, c.nest.extent(next, c.nest.gbufStride, new Int32Array(NDIMS)), res.gbufKey, res.gbufHalf, res.gbufInput, res.gbufWeight);
-      const t = thread(runFetch(c, this.x, nextPlan));
+      // (it waits for this tile's fetch when either copies a halo: fetch.ts)
+      const t = thread(runFetch(c, this.x, nextPlan, { thread: fetched, plan }));
       this.prefetch = { thread: t, plan: nextPlan };
       yield { reason: "dram", reqs: [], spawn: t };
     }

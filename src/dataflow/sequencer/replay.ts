@@ -27,7 +27,9 @@ export class Replayer {
    *   padding starts and ends relative to the iteration's origin. Not the position itself: the
    *   reads' addresses are affine in it (GBuf tiles, DRAM tensors), so a replay shifts them
    *   ({@link readShift}); only when the GBuf input tile's stored rows (columns) are not
-   *   consecutive do their absolute positions enter the signature.
+   *   consecutive do their absolute positions enter the signature, and when they are a rotated
+   *   circular buffer (a halo kept in place: gbuf-halo.ts), the rotation and the iteration's
+   *   origin relative to the first stored row (so a replay reads the same slots).
    * - The psum base and the RF halves the operands go to. (Not the GBuf halves they come from:
    *   the halves are alike, so a replay reads from the current ones.)
    * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
@@ -46,7 +48,7 @@ export class Replayer {
     rfHalf: { readonly input: number; readonly weight: number },
     gbufInput: GbufInputTile | undefined,
   ): Float64Array {
-    const need = NDIMS + 15 + this.c.pes * 13;
+    const need = NDIMS + 21 + this.c.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
     const b = this.sigBuf;
     let n = 0;
@@ -56,9 +58,16 @@ export class Replayer {
     // relative to the first when consecutive (a shift), else by absolute position.
     const l = this.c.layer;
     const keptInput = this.c.m.gbuf.keep.input;
-    const axis = (o: number, pad: number, size: number, span: number, run: number, p: number, r: number) => {
+    const axis = (o: number, pad: number, size: number, span: number, run: number, rot: number, p: number, r: number) => {
       b[n++] = Math.max(0, Math.min(span, pad - o));
       b[n++] = Math.max(0, Math.min(span, pad + size - o));
+      if (keptInput && rot !== 0) {
+        // A circular buffer (a halo kept in place): slots are affine in the rank only between
+        // wraps, so the origin relative to the first stored row and the rotation are pinned.
+        b[n++] = -2;
+        b[n++] = rot;
+        b[n++] = o - run;
+      }
       if (keptInput && Number.isNaN(run)) {
         b[n++] = -1;
         b[n++] = gStart[p]!;
@@ -67,8 +76,8 @@ export class Replayer {
         b[n++] = dStart[r]!;
       }
     };
-    axis(gStart[P]! * l.strides[0] + gStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.c.peSpan.h, gbufInput ? gbufInput.rowRun : NaN, P, R);
-    axis(gStart[Q]! * l.strides[1] + gStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.c.peSpan.w, gbufInput ? gbufInput.colRun : NaN, Q, S);
+    axis(gStart[P]! * l.strides[0] + gStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.c.peSpan.h, gbufInput ? gbufInput.rowRun : NaN, gbufInput ? gbufInput.rowRot : 0, P, R);
+    axis(gStart[Q]! * l.strides[1] + gStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.c.peSpan.w, gbufInput ? gbufInput.colRun : NaN, gbufInput ? gbufInput.colRot : 0, Q, S);
     b[n++] = this.c.psumBase;
     b[n++] = rfHalf.input;
     b[n++] = rfHalf.weight;

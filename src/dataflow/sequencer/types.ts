@@ -247,7 +247,11 @@ export interface PlacedOutputTile {
   readonly half: number;
 }
 
-/** An input tile resident in the GBuf: its extent and the rank of each stored row and column. */
+/**
+ * An input tile resident in the GBuf: its extent, its stored rows and columns, and the slot of
+ * each (its rank, or in a single-buffered GBuf that kept a halo, its place in a circular buffer:
+ * gbuf-halo.ts).
+ */
 export interface GbufInputTile {
   readonly start: Int32Array;
   readonly ext: Int32Array;
@@ -256,6 +260,12 @@ export interface GbufInputTile {
   /** The first stored row (column) when the stored rows (columns) are consecutive, else NaN. */
   readonly rowRun: number;
   readonly colRun: number;
+  /** The stored rows and columns (real coordinates, sorted). */
+  readonly rows: readonly number[];
+  readonly cols: readonly number[];
+  /** The slot of the first stored row (column): 0 unless the rows (columns) are a rotated circular buffer. */
+  readonly rowRot: number;
+  readonly colRot: number;
 }
 
 /** The GBuf tiles one iteration of the dram loops needs, and the transfers that bring them. */
@@ -265,11 +275,13 @@ export interface FetchPlan {
   readonly input: GbufInputTile | undefined;
   readonly weight: OutputTile | undefined;
   readonly reads: Req[];
+  /** GBuf reads of the halo a double-buffered GBuf copies from the old half (gbuf-halo.ts). */
+  readonly copies: Req[];
   readonly writes: FetchWrite[];
 }
 
 
-/** A GBuf write a fetch plans: the words of DRAM read `readId`, into `box` of `region`. */
+/** A GBuf write a fetch plans: the words of read `readId` (from DRAM, or a halo copy's GBuf read), into `box` of `region`. */
 export interface FetchWrite {
   readonly readId: number;
   readonly region: GbufRegion;

@@ -91,8 +91,9 @@ export class LayerTraffic {
   private readonly cols: InputAxis;
   private readonly rowCache = new Map<number, AxisCoverage>();
   private readonly colCache = new Map<number, AxisCoverage>();
-  private readonly rowHalo = new Map<number, number>();
-  private readonly colHalo = new Map<number, number>();
+  /** Memo of {@link axisHalo} per axis, indexed by (output tile, tap tile, roles); -1: not yet. */
+  private readonly rowHalo: Float64Array;
+  private readonly colHalo: Float64Array;
 
   constructor(readonly layer: ConvLayer) {
     this.sizes = dimSizes(layer);
@@ -101,6 +102,9 @@ export class LayerTraffic {
     this.outputWords = s.outputElements;
     this.rows = inputAxis(layer, "h");
     this.cols = inputAxis(layer, "w");
+    const memo = (a: InputAxis) => new Float64Array((a.outSize + 1) * (a.kernel + 1) * 9).fill(-1);
+    this.rowHalo = memo(this.rows);
+    this.colHalo = memo(this.cols);
   }
 
   /** Input coverage of the row axis by tiles of `p` output rows and `r` kernel rows. */
@@ -191,11 +195,11 @@ export class LayerTraffic {
    * The coordinates of one axis kept, summed over the transitions of tiles of `o` outputs and `k`
    * taps whose output (tap) tile has role `ro` (`rk`): see {@link inputHalo}. Memoized in `cache`.
    */
-  private axisHalo(axis: InputAxis, cache: Map<number, number>, o: number, k: number, ro: number, rk: number): number {
-    const ot = Math.min(o, axis.outSize), kt = Math.min(k, axis.kernel);
+  private axisHalo(axis: InputAxis, cache: Float64Array, o: number, k: number, ro: number, rk: number): number {
+    const ot = o < axis.outSize ? o : axis.outSize, kt = k < axis.kernel ? k : axis.kernel;
     const key = ((ot * (axis.kernel + 1) + kt) * 3 + ro) * 3 + rk;
-    let sum = cache.get(key);
-    if (sum !== undefined) return sum;
+    let sum = cache[key]!;
+    if (sum >= 0) return sum;
     const pairs = (role: number, tiles: number): [number, number][] =>
       role === SAME ? Array.from({ length: tiles }, (_, a) => [a, a]) : role === STEP ? Array.from({ length: tiles - 1 }, (_, a) => [a, a + 1]) : [[tiles - 1, 0]];
     sum = 0;
@@ -204,7 +208,7 @@ export class LayerTraffic {
         sum += keptCoords(touchedInputs(axis, oa * ot, ot, ka * kt, kt), touchedInputs(axis, ob * ot, ot, kb * kt, kt));
       }
     }
-    cache.set(key, sum);
+    cache[key] = sum;
     return sum;
   }
 
@@ -294,11 +298,12 @@ export function gbufInputHalo(m: Mapping, layer: ConvLayer): number {
 
 /** {@link LayerTraffic.inputHalo} of a mapping's dram loops and GBuf tiles. */
 function dramInputHalo(m: Mapping, lt: LayerTraffic): number {
+  // (typed arrays, as the search passes them: one shape for inputHalo's reads)
   const factor = new Float64Array(DIMS.length).fill(1);
-  const dims = m.dram.loops.map((l) => DIMS.indexOf(l.dim));
+  const dims = Int8Array.from(m.dram.loops, (l) => DIMS.indexOf(l.dim));
   m.dram.loops.forEach((l, i) => (factor[dims[i]!] = l.factor));
   const tile = strides(m, "gbuf");
-  return lt.inputHalo(dims, dims.length, factor, DIMS.map((d) => tile[d]));
+  return lt.inputHalo(dims, dims.length, factor, Float64Array.from(DIMS, (d) => tile[d]));
 }
 
 /**

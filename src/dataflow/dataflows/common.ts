@@ -424,6 +424,8 @@ class GbufSearch {
     // Words per visit at RF granularity (the GBuf side), fixed by the rf factors.
     const inputRf = S[iN]! * S[iG]! * S[iC]! * lt.rowCoverage(rf("P"), rf("R")).sum * lt.colCoverage(rf("Q"), rf("S")).sum;
     const inputAll = S[iN]! * S[iG]! * S[iC]!;
+    // Every input some window reads comes from DRAM at least once, whatever the halo.
+    const inputOnce = inputAll * lt.rowCoverage(S[iP]!, S[iR]!).sum * lt.colCoverage(S[iQ]!, S[iS]!).sum;
     const idx = new Int32Array(8);
     const g = new Float64Array(8).fill(1);
     const tr = new Float64Array(8);
@@ -466,10 +468,12 @@ class GbufSearch {
       for (let o = 0; o < this.seqs.length; o++) {
         const seq = this.seqs[o]!;
         const repO = visits(seq.dims, seq.levels, seq.dramLen, MASK_OUTPUT, tr, g, n);
+        const rest = visits(seq.dims, seq.levels, seq.dramLen, MASK_WEIGHT, tr, g, n) * W + (2 * repO - 1) * Y;
+        const best = this.best;
+        if (best && rest + inputOnce > best.score) continue;
         // The input halo the GBuf keeps across dram tiles (copied between halves when double-buffered).
         const halo = lt.inputHalo(seq.dims, seq.dramLen, tr, gbufTile);
-        const dram = visits(seq.dims, seq.levels, seq.dramLen, MASK_INPUT, tr, g, n) * inputDram - halo + visits(seq.dims, seq.levels, seq.dramLen, MASK_WEIGHT, tr, g, n) * W + (2 * repO - 1) * Y;
-        const best = this.best;
+        const dram = visits(seq.dims, seq.levels, seq.dramLen, MASK_INPUT, tr, g, n) * inputDram - halo + rest;
         if (best && dram > best.score) continue;
         const all = seq.dims.length;
         const gbufArray =

@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { presets, resolveArch } from "../../src/arch/presets.js";
 import { boundaryCapacityWords, lowerBounds } from "../../src/bounds/bounds.js";
-import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/common.js";
+import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/search.js";
 import { buildMapping, DATAFLOW_NAMES } from "../../src/dataflow/dataflows/index.js";
 import { checkMapping } from "../../src/dataflow/legality.js";
 import type { Mapping } from "../../src/dataflow/mapping.js";

@@ -28,7 +28,8 @@
  * The tile: every (spatial split, per-PE split) the array and the RF partitions allow is scored
  * by `tileCost` (default: the bounds module's exact traffic of the paper's schedule at that tile,
  * `tilePlan(...).traffic.total`, halos, padding and ceilings counted); the cheapest whose mapping
- * is legal wins (ties: the larger tile). `tileCost` is the swap point for another tile search.
+ * is legal wins (ties: the larger tile), and its splits are balanced (balance.ts). `tileCost` is
+ * the swap point for another tile search.
  * If no such tile is legal (a GBuf too small for one channel's slice at the full kernel), the
  * template is fitted greedily instead, kernel rows and columns then move to the dram level.
  */
@@ -38,6 +39,7 @@ import type { ConvLayer } from "../../workload/layer.js";
 import { bytes as toBytes } from "../../core/units.js";
 import { checkMapping } from "../legality.js";
 import { dimSizes, KEEP_ALL, tileExtents, type Mapping } from "../mapping.js";
+import { balanceMapping } from "./balance.js";
 import { compose, defineTemplate, fitTemplate, type DataflowOptions, type Factors, type Template } from "./common.js";
 
 /** Scores a candidate output tile: lower is better. */
@@ -157,7 +159,7 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
   candidates.sort((a, b) => a.cost - b.cost || b.size - a.size);
   for (const c of candidates) {
     const m = compose(t, c.factors, layer, db);
-    if (checkMapping(m, layer, arch, { types: options.types ?? {} }).ok) return m;
+    if (checkMapping(m, layer, arch, { types: options.types ?? {} }).ok) return balanceMapping(m, layer, arch, options.types ?? {});
   }
   // No tile keeps the whole kernel in the GBuf: fit greedily (kernel loops may go to dram).
   return fitTemplate(t, layer, arch, options);

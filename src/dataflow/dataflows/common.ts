@@ -31,7 +31,11 @@ import { balanceMapping } from "./balance.js";
 export interface DataflowOptions {
   /** Operand types the mapping must fit (default int16 for both: then it fits every type). */
   readonly types?: OperandTypes;
-  /** Double-buffer the GBuf (prefetch the next DRAM tile while the current one is used). Default true. */
+  /**
+   * Double-buffer the GBuf (prefetch the next DRAM tile while the current one is used). Default
+   * true; chen2020, when this is absent, also tries a single-buffered GBuf for its two-level form
+   * (a double-buffered GBuf doubles the output tile it keeps).
+   */
   readonly doubleBuffer?: boolean;
 }
 

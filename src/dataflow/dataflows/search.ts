@@ -45,7 +45,7 @@ import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type Legality, type OperandTypes } from "../legality.js";
 import { dimSizes, DIMS, TENSOR_DIMS, TENSORS, type Dim, type Mapping } from "../mapping.js";
-import { dramTraffic, gbufArrayAccesses, layerTraffic, type LayerTraffic } from "../traffic.js";
+import { dramTraffic, gbufArrayAccesses, layerTraffic, type AxisCoverage, type LayerTraffic } from "../traffic.js";
 import { balanceMapping } from "./balance.js";
 import { compose, fillArray, innerProduct, largest, type DataflowOptions, type Factors, type Template } from "./common.js";
 
@@ -173,6 +173,26 @@ export interface SearchBest {
 }
 
 /**
+ * The candidates of one {@link GbufSearch.run}: per dimension the gbuf factors tried (`cand`), the
+ * GBuf tile extent (`ext`) and dram factor (`trips`) of each, the distinct starts of the gbuf loop
+ * (`n`); the input rows and columns each (P, R) and (Q, S) candidate pair covers, most and summed
+ * (`rows`, `cols`, indexed `p * nR + r` and `q * nS + s`); the input words per visit at RF and
+ * at layer granularity.
+ */
+interface Space {
+  readonly n: Float64Array;
+  readonly cand: number[][];
+  readonly ext: number[][];
+  readonly trips: number[][];
+  readonly nR: number;
+  readonly nS: number;
+  readonly rows: { readonly max: number[]; readonly sum: number[] };
+  readonly cols: { readonly max: number[]; readonly sum: number[] };
+  readonly inputRf: number;
+  readonly inputAll: number;
+}
+
+/**
  * Steps 5 and 6 of the search for one layer: the gbuf factors and dram order of each rf
  * combination given to {@link GbufSearch.run}; `best` is the best over every run so far.
  */
@@ -186,6 +206,9 @@ export class GbufSearch {
   private readonly capacity: number;
   private readonly bankWord: number;
   private readonly copies: number;
+  /** Scratch: the gbuf factors and dram factors of the candidate being scored. */
+  private readonly g = new Float64Array(8).fill(1);
+  private readonly tr = new Float64Array(8);
 
   constructor(
     private readonly t: Template,
@@ -207,11 +230,8 @@ export class GbufSearch {
     this.copies = db ? 2 : 1;
   }
 
-  /**
-   * Searches the gbuf factors and dram orders at the given spatial and rf factors. A gbuf factor
-   * given in `f` is fixed (chen2020's whole kernel), the others are searched.
-   */
-  run(f: Factors): void {
+  /** The candidate gbuf factors of a run (see {@link Space}); a gbuf factor given in `f` is fixed. */
+  private space(f: Factors): Space {
     const lt = this.lt;
     const S = this.sizes;
     const inner = new Float64Array(8);
@@ -221,98 +241,99 @@ export class GbufSearch {
       inner[i] = innerProduct(this.t, { ...f, gbuf: {} }, d);
       n[i] = Math.ceil(S[i]! / inner[i]!);
     }
-    // Candidate gbuf factors per dimension, with their GBuf tile extents and dram factors.
     const fixed = DIMS.map((d) => f.gbuf[d]);
     const cand = Array.from(n, (x, d) => (fixed[d] !== undefined ? [fixed[d]] : x > 1 && this.grow.has(d) ? balancedFactors(x) : [1]));
-    const ext = cand.map((c, d) => c.map((v) => Math.min(S[d]!, v * inner[d]!)));
-    const trips = cand.map((c, d) => c.map((v) => Math.ceil(S[d]! / (v * inner[d]!))));
-    const nR = cand[iR]!.length;
-    const nS = cand[iS]!.length;
-    const rowMax: number[] = [];
-    const rowSum: number[] = [];
-    const colMax: number[] = [];
-    const colSum: number[] = [];
-    cand[iP]!.forEach((p) =>
-      cand[iR]!.forEach((r) => {
-        const c = lt.rowCoverage(p * inner[iP]!, r * inner[iR]!);
-        rowMax.push(c.max);
-        rowSum.push(c.sum);
-      }),
-    );
-    cand[iQ]!.forEach((q) =>
-      cand[iS]!.forEach((s) => {
-        const c = lt.colCoverage(q * inner[iQ]!, s * inner[iS]!);
-        colMax.push(c.max);
-        colSum.push(c.sum);
-      }),
-    );
+    const coverage = (outs: number[], taps: number[], o: number, t: number, of: (a: number, b: number) => AxisCoverage) => {
+      const max: number[] = [];
+      const sum: number[] = [];
+      for (const a of outs) for (const b of taps) {
+        const c = of(a * inner[o]!, b * inner[t]!);
+        max.push(c.max);
+        sum.push(c.sum);
+      }
+      return { max, sum };
+    };
     const rf = (d: Dim): number => f.rf[d] ?? 1;
-    // Words per visit at RF granularity (the GBuf side), fixed by the rf factors.
-    const inputRf = S[iN]! * S[iG]! * S[iC]! * lt.rowCoverage(rf("P"), rf("R")).sum * lt.colCoverage(rf("Q"), rf("S")).sum;
-    const inputAll = S[iN]! * S[iG]! * S[iC]!;
+    return {
+      n,
+      cand,
+      ext: cand.map((c, d) => c.map((v) => Math.min(S[d]!, v * inner[d]!))),
+      trips: cand.map((c, d) => c.map((v) => Math.ceil(S[d]! / (v * inner[d]!)))),
+      nR: cand[iR]!.length,
+      nS: cand[iS]!.length,
+      rows: coverage(cand[iP]!, cand[iR]!, iP, iR, (a, b) => lt.rowCoverage(a, b)),
+      cols: coverage(cand[iQ]!, cand[iS]!, iQ, iS, (a, b) => lt.colCoverage(a, b)),
+      inputRf: S[iN]! * S[iG]! * S[iC]! * lt.rowCoverage(rf("P"), rf("R")).sum * lt.colCoverage(rf("Q"), rf("S")).sum,
+      inputAll: S[iN]! * S[iG]! * S[iC]!,
+    };
+  }
+
+  /** The end of a region of `words` elements of `b` bytes placed after `placed` bytes, at bank-word boundaries (each copy). */
+  private place(placed: number, words: number, b: number): number {
+    const region = Math.max(1, words) * b;
+    for (let c = 0; c < this.copies; c++) placed = Math.ceil(placed / this.bankWord) * this.bankWord + region;
+    return placed;
+  }
+
+  /** Whether the GBuf tile of the candidate `idx` fits (legality.ts's capacity rule, in closed form). */
+  private fits(sp: Space, idx: Int32Array): boolean {
+    const e = (d: number) => sp.ext[d]![idx[d]!]!;
+    const wIn = e(iN) * e(iG) * e(iC) * sp.rows.max[idx[iP]! * sp.nR + idx[iR]!]! * sp.cols.max[idx[iQ]! * sp.nS + idx[iS]!]!;
+    const wW = e(iG) * e(iK) * e(iC) * e(iR) * e(iS);
+    const wOut = e(iN) * e(iG) * e(iK) * e(iP) * e(iQ);
+    const { input, weight, output } = this.bytes;
+    if ((wIn * input + wW * weight + wOut * output) * this.copies > this.capacity) return false;
+    return this.place(this.place(this.place(0, wIn, input), wW, weight), wOut, output) <= this.capacity;
+  }
+
+  /** Scores the candidate `idx` in every dram order and keeps it if it is the best so far. */
+  private leaf(sp: Space, idx: Int32Array, f: Factors): void {
+    const g = this.g;
+    const tr = this.tr;
+    for (let d = 0; d < 8; d++) {
+      g[d] = sp.cand[d]![idx[d]!]!;
+      tr[d] = sp.trips[d]![idx[d]!]!;
+    }
+    const W = this.lt.weightWords;
+    const Y = this.lt.outputWords;
+    const inputDram = sp.inputAll * sp.rows.sum[idx[iP]! * sp.nR + idx[iR]!]! * sp.cols.sum[idx[iQ]! * sp.nS + idx[iS]!]!;
+    for (let o = 0; o < this.seqs.length; o++) {
+      const { dims, levels, dramLen } = this.seqs[o]!;
+      const repO = visits(dims, levels, dramLen, MASK_OUTPUT, tr, g, sp.n);
+      const dram = visits(dims, levels, dramLen, MASK_INPUT, tr, g, sp.n) * inputDram + visits(dims, levels, dramLen, MASK_WEIGHT, tr, g, sp.n) * W + (2 * repO - 1) * Y;
+      const best = this.best;
+      if (best && dram > best.score) continue;
+      const all = dims.length;
+      const gbufArray =
+        visits(dims, levels, all, MASK_INPUT, tr, g, sp.n) * sp.inputRf +
+        visits(dims, levels, all, MASK_WEIGHT, tr, g, sp.n) * W +
+        (2 * visits(dims, levels, all, MASK_OUTPUT, tr, g, sp.n) - repO) * Y;
+      const score = dram + gbufArray / DRAM_WORD_WEIGHT;
+      if (best && !(score < best.score || (score === best.score && (dram < best.dram || (dram === best.dram && gbufArray < best.gbufArray))))) continue;
+      const gb: Partial<Record<Dim, number>> = {};
+      DIMS.forEach((d, i) => {
+        if (g[i]! > 1) gb[d] = g[i]!;
+      });
+      this.best = { score, dram, gbufArray, factors: { ...f, gbuf: gb }, order: this.orders[o]! };
+    }
+  }
+
+  /**
+   * Searches the gbuf factors and dram orders at the given spatial and rf factors. A gbuf factor
+   * given in `f` is fixed (chen2020's whole kernel), the others are searched.
+   */
+  run(f: Factors): void {
+    const sp = this.space(f);
     const idx = new Int32Array(8);
-    const g = new Float64Array(8).fill(1);
-    const tr = new Float64Array(8);
-    const W = lt.weightWords;
-    const Y = lt.outputWords;
-    const bIn = this.bytes.input;
-    const bW = this.bytes.weight;
-    const bOut = this.bytes.output;
-    const copies = this.copies;
-    const bw = this.bankWord;
-    const cap = this.capacity;
-    const place = (placed: number, words: number, b: number): number => {
-      const region = Math.max(1, words) * b;
-      for (let c = 0; c < copies; c++) placed = Math.ceil(placed / bw) * bw + region;
-      return placed;
-    };
-    const fits = (): boolean => {
-      const eN = ext[iN]![idx[iN]!]!;
-      const eG = ext[iG]![idx[iG]!]!;
-      const eK = ext[iK]![idx[iK]!]!;
-      const eC = ext[iC]![idx[iC]!]!;
-      const eP = ext[iP]![idx[iP]!]!;
-      const eQ = ext[iQ]![idx[iQ]!]!;
-      const eR = ext[iR]![idx[iR]!]!;
-      const eS = ext[iS]![idx[iS]!]!;
-      const wIn = eN * eG * eC * rowMax[idx[iP]! * nR + idx[iR]!]! * colMax[idx[iQ]! * nS + idx[iS]!]!;
-      const wW = eG * eK * eC * eR * eS;
-      const wOut = eN * eG * eK * eP * eQ;
-      if ((wIn * bIn + wW * bW + wOut * bOut) * copies > cap) return false;
-      return place(place(place(0, wIn, bIn), wW, bW), wOut, bOut) <= cap;
-    };
-    const leaf = (): void => {
-      for (let d = 0; d < 8; d++) {
-        g[d] = cand[d]![idx[d]!]!;
-        tr[d] = trips[d]![idx[d]!]!;
-      }
-      const inputDram = inputAll * rowSum[idx[iP]! * nR + idx[iR]!]! * colSum[idx[iQ]! * nS + idx[iS]!]!;
-      for (let o = 0; o < this.seqs.length; o++) {
-        const seq = this.seqs[o]!;
-        const repO = visits(seq.dims, seq.levels, seq.dramLen, MASK_OUTPUT, tr, g, n);
-        const dram = visits(seq.dims, seq.levels, seq.dramLen, MASK_INPUT, tr, g, n) * inputDram + visits(seq.dims, seq.levels, seq.dramLen, MASK_WEIGHT, tr, g, n) * W + (2 * repO - 1) * Y;
-        const best = this.best;
-        if (best && dram > best.score) continue;
-        const all = seq.dims.length;
-        const gbufArray =
-          visits(seq.dims, seq.levels, all, MASK_INPUT, tr, g, n) * inputRf +
-          visits(seq.dims, seq.levels, all, MASK_WEIGHT, tr, g, n) * W +
-          (2 * visits(seq.dims, seq.levels, all, MASK_OUTPUT, tr, g, n) - repO) * Y;
-        const score = dram + gbufArray / DRAM_WORD_WEIGHT;
-        if (best && !(score < best.score || (score === best.score && (dram < best.dram || (dram === best.dram && gbufArray < best.gbufArray))))) continue;
-        const gb: Partial<Record<Dim, number>> = {};
-        DIMS.forEach((d, i) => {
-          if (g[i]! > 1) gb[d] = g[i]!;
-        });
-        this.best = { score, dram, gbufArray, factors: { ...f, gbuf: gb }, order: this.orders[o]! };
-      }
-    };
+    const fits = () => this.fits(sp, idx);
+    const leaf = () => this.leaf(sp, idx, f);
     // Depth first over the dimensions with several candidates; a factor that does not fit (with
     // every later dimension at its smallest) ends its dimension's loop: footprints only grow. The
     // last dimension is one whose factor changes no tile's words (N, C or K, when they grow): with
     // everything else fixed, a larger factor of it never scores worse, except that having a gbuf
     // loop at all may (it moves the loop a tensor's reuse depends on), so only its factor 1 and
     // its largest fitting factor are scored.
+    const cand = sp.cand;
     const dims = [iN, iP, iQ, iR, iS, iC, iK].filter((d) => cand[d]!.length > 1 && this.grow.has(d));
     const last = dims.length - 1;
     const monotoneLast = last >= 0 && (dims[last] === iN || dims[last] === iC || dims[last] === iK);

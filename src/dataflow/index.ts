@@ -63,19 +63,19 @@ export {
 export {
   compose,
   fitTemplate,
-  searchTemplate,
   cannotFit,
   defineTemplate,
   DRAM_ORDERS,
-  DRAM_WORD_WEIGHT,
   type DataflowOptions,
   type Dataflow,
   type Template,
   type SpatialSlot,
   type Factors,
 } from "./dataflows/common.js";
+export { searchTemplate, DRAM_WORD_WEIGHT } from "./dataflows/search.js";
+export { balanceMapping } from "./dataflows/balance.js";
 export { dramTraffic, gbufArrayAccesses, gbufInputHalo, layerTraffic, axisCoverage, LayerTraffic, type BoundaryWords, type WeightedLoop, type AxisCoverage } from "./traffic.js";
-export { chen2020, chen2020Tile, attainableTraffic, CHEN2020_TEMPLATE, type Chen2020Options, type TileCost } from "./dataflows/chen2020.js";
+export { chen2020, chen2020Tile, attainableTraffic, CHEN2020_TEMPLATE, CHEN2020_GBUF_TEMPLATE, type Chen2020Options, type TileCost } from "./dataflows/chen2020.js";
 export { ws, WS_TEMPLATE } from "./dataflows/ws.js";
 export { os, OS_TEMPLATE } from "./dataflows/os.js";
 export { is, IS_TEMPLATE } from "./dataflows/is.js";

@@ -9,6 +9,7 @@ import { buildMapping, DATAFLOW_NAMES, dataflows } from "../../src/dataflow/data
 import { checkMapping, mappingUsage } from "../../src/dataflow/legality.js";
 import { mappingToJson, parseMapping, REDUCTION_DIMS, streamFlows, tileExtents, type Mapping } from "../../src/dataflow/mapping.js";
 import { formatMapping } from "../../src/dataflow/print.js";
+import { dramTraffic } from "../../src/dataflow/traffic.js";
 import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/layer.js";
 import { smallLayer, visitCounts } from "./walk.js";
 
@@ -153,32 +154,44 @@ describe("the structure of each dataflow", () => {
 });
 
 describe("chen2020", () => {
-  it("keeps the output tile in the PEs' registers while the input channels stream", () => {
+  /** Whether the dimensions, in order, are output dimensions first and reductions (C, R, S) after. */
+  const outputsThenReductions = (dims: readonly string[]) => {
+    const first = dims.findIndex((d) => REDUCTION_DIMS.includes(d as "C"));
+    return first < 0 || dims.slice(first).every((d) => REDUCTION_DIMS.includes(d as "C"));
+  };
+
+  it("keeps each output tile below DRAM until it is complete: in the PEs' registers, or in the GBuf too", () => {
+    let twoLevels = 0;
     fc.assert(
       fc.property(smallLayer, (l) => {
         for (const a of PRESET_NAMES) {
           const m = chen2020(l, presets[a]);
-          // no output dimension below the dram level except in the array and the RFs: psums never move
-          expect(m.gbuf.loops.every((x) => REDUCTION_DIMS.includes(x.dim))).toBe(true);
-          expect(m.gbuf.keep.output).toBe(false);
           expect(m.rf.keep.output).toBe(true);
           expect(m.spatial.loops.some((s) => REDUCTION_DIMS.includes(s.dim))).toBe(false);
-          // the dram loops: output tiles outside, reductions innermost
-          const dims = m.dram.loops.map((x) => x.dim);
-          const firstReduction = dims.findIndex((d) => REDUCTION_DIMS.includes(d));
-          if (firstReduction >= 0) expect(dims.slice(firstReduction).every((d) => REDUCTION_DIMS.includes(d))).toBe(true);
-          // the tile is the N, Q, P, K extents of the array (spatial x rf)
-          const e = tileExtents(m, l, "spatial");
-          expect(chen2020Tile(m, l)).toEqual({ b: e.N, x: e.Q, y: e.P, z: e.K });
+          // the dram loops: output tiles outside, reductions innermost, so no partial sum goes to DRAM
+          expect(outputsThenReductions(m.dram.loops.map((x) => x.dim))).toBe(true);
+          expect(dramTraffic(m, l).read.output).toBe(0);
+          const gbufDims = m.gbuf.loops.map((x) => x.dim);
+          if (m.gbuf.keep.output) {
+            // two levels: the array's tiles take turns in the GBuf's tile, each over the slice's channels
+            expect(outputsThenReductions(gbufDims)).toBe(true);
+            twoLevels++;
+          } else {
+            // one level: psums only in the PEs; the GBuf tile is the array's tile
+            expect(gbufDims.every((d) => REDUCTION_DIMS.includes(d))).toBe(true);
+            const e = tileExtents(m, l, "spatial");
+            expect(chen2020Tile(m, l)).toEqual({ b: e.N, x: e.Q, y: e.P, z: e.K });
+          }
         }
       }),
       { numRuns: 40 },
     );
+    expect(twoLevels).toBeGreaterThan(0);
   });
 
-  it("stages one channel's slice and its z*kH*kW weights: the GBuf footprint is the bounds model's", () => {
+  it("one level stages one channel's slice and its z*kH*kW weights: the GBuf footprint is the bounds model's", () => {
     for (const [name, l] of Object.entries(named)) {
-      const m = chen2020(l, presets.chen2020);
+      const m = chen2020(l, presets.chen2020, { levels: 1 });
       const e = tileExtents(m, l, "gbuf");
       if (e.R !== l.kernelHeight || e.S !== l.kernelWidth || e.C !== 1) continue; // fallback schedule
       const plan = tilePlan(l, chen2020Tile(m, l), tileBudget({ unit: "bytes", value: bytes(1 << 20) }, { input: "int16", weight: "int16" }, "double"));
@@ -186,13 +199,14 @@ describe("chen2020", () => {
     }
   });
 
-  it("picks the tile of least attainable traffic among those the array realizes", () => {
+  it("one level picks the tile of least attainable traffic among those the array realizes", () => {
     const l = named["alexnet conv3 (13 rows)"]!;
-    const m = chen2020(l, presets.chen2020);
+    const m = chen2020(l, presets.chen2020, { levels: 1 });
     const t = chen2020Tile(m, l);
     const best = attainableTraffic(l, t);
     // the psum registers are used: the tile holds at least half of them
-    expect(t.b * t.x * t.y * t.z).toBeGreaterThan(0.5 * 168 * 192);
+    const { rows, cols } = presets.chen2020.array;
+    expect(t.b * t.x * t.y * t.z).toBeGreaterThan(0.5 * rows * cols * presets.chen2020.rf.psumEntries!);
     // a few realizable neighbours are no better
     for (const other of [
       { b: 1, x: 13, y: 13, z: 14 },
@@ -206,13 +220,27 @@ describe("chen2020", () => {
   it("takes its tile score as a parameter (the swap point for another tile search)", () => {
     const l = named["vgg conv1_2"]!;
     // prefer whole-height tiles, then few output channels: the score decides
-    const m = chen2020(l, presets.chen2020, { tileCost: (_l, t) => -t.y * 1000 + t.z });
+    const m = chen2020(l, presets.chen2020, { levels: 1, tileCost: (_l, t) => -t.y * 1000 + t.z });
     const t = chen2020Tile(m, l);
     expect(checkMapping(m, l, presets.chen2020).ok).toBe(true);
     expect(t.y).toBe(224);
-    const dflt = chen2020Tile(chen2020(l, presets.chen2020), l);
+    const dflt = chen2020Tile(chen2020(l, presets.chen2020, { levels: 1 }), l);
     expect(dflt.y).toBeLessThan(224);
     expect(t.z).toBeLessThan(dflt.z);
+  });
+
+  it("keeps an output tile of several array tiles in the GBuf where the GBuf is the larger store (eyeriss)", () => {
+    const l = named["alexnet conv3 (13 rows)"]!;
+    const m = chen2020(l, presets.eyeriss, { types: { input: "int8", weight: "int8" } });
+    expect(m.gbuf.keep.output).toBe(true);
+    const array = tileExtents(m, l, "spatial");
+    const gbuf = tileExtents(m, l, "gbuf");
+    expect(gbuf.N * gbuf.P * gbuf.Q * gbuf.K).toBeGreaterThan(array.N * array.P * array.Q * array.K);
+    // the whole layer's inputs stay while the output-channel blocks pass: the compulsory traffic
+    expect(dramTraffic(m, l).total).toBe(256 * 13 * 13 + 384 * 256 * 9 + 384 * 13 * 13);
+    // levels picks the form
+    expect(chen2020(l, presets.eyeriss, { levels: 1 }).gbuf.keep.output).toBe(false);
+    expect(chen2020(l, presets.chen2020, { levels: 2 }).gbuf.keep.output).toBe(true);
   });
 
   it("falls back to kernel loops at the dram level when one channel's slice does not fit the GBuf", () => {

@@ -7,7 +7,8 @@
  * - property: random small layers x random legal Mappings are bit-exact, their counters equal the
  *   test's own counting model (simulate-model.ts), and their traffic is never below the bounds;
  * - chen2020's DRAM traffic equals the bounds module's attainable traffic for its tile, less the
- *   input halo the GBuf keeps between spatial tiles of one channel (depthwise layers);
+ *   input halo the GBuf keeps between spatial tiles, or is less still when a GBuf tile holds every
+ *   input channel;
  * - closed-form counts for small layers, per named dataflow;
  * - bad input: a ConfigError naming the field.
  */
@@ -713,9 +714,15 @@ describe("random streamed mappings on a forwarding array", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// chen2020 == the bounds module's attainable traffic for its tile (less the GBuf's input halo).
+// chen2020 == the bounds module's attainable traffic for its tile, less the GBuf's input halo (or
+// less still, when a GBuf tile holds every channel of the group: then a slice can stay while the
+// next output tile needs it too).
 
-/** Checks chen2020's DRAM traffic against tilePlan for its tile (and that the mapping is not the builder's greedy fallback). */
+/**
+ * Checks chen2020's DRAM traffic against tilePlan for its tile (and that the mapping is not the
+ * builder's greedy fallback): outputs written once, never read back; inputs and weights as the
+ * model counts them, or fewer when a GBuf tile holds every input channel of the group.
+ */
 function expectChen2020Attainable(r: SimulationResult, label: string): void {
   const l = r.layer;
   const s = sizesOf(l);
@@ -723,31 +730,33 @@ function expectChen2020Attainable(r: SimulationResult, label: string): void {
   // for a GBuf too small for one channel's slice, moves kernel loops to DRAM: another schedule).
   let R = 1;
   let S = 1;
+  let C = 1;
   for (const lv of ["gbuf", "spatial", "rf"] as const) {
     for (const lp of r.mapping[lv].loops) {
       if (lp.dim === "R") R *= lp.factor;
       if (lp.dim === "S") S *= lp.factor;
+      if (lp.dim === "C") C *= lp.factor;
     }
   }
   expect(R >= s.R && S >= s.S, `${label}: kernel inside the GBuf tile`).toBe(true);
   const plan = tilePlan(l, chen2020Tile(r.mapping, l), tileBudget(1e9)).traffic;
   const d = r.traffic.dram;
   // The paper's schedule reads again the halo two consecutive spatial tiles share; the GBuf keeps
-  // it (docs/counting.md) when the tiles are of one channel: only with one input channel per
-  // group (channels are innermost).
+  // it (docs/counting.md).
   const halo = gbufInputHalo(r.mapping, l);
-  if (s.C > 1) expect(halo, label).toBe(0);
-  expect({ input: d.read.input, weight: d.read.weight, output: d.write.output, outputReads: d.read.output }, label).toEqual({
-    input: plan.input - halo,
-    weight: plan.weight,
-    output: plan.output,
-    outputReads: 0,
-  });
-  expect(d.total, label).toBe(plan.total - halo);
+  const got = { input: d.read.input, weight: d.read.weight, output: d.write.output, outputReads: d.read.output };
+  const model = { input: plan.input - halo, weight: plan.weight, output: plan.output, outputReads: 0 };
+  if (C >= s.C) {
+    expect({ output: got.output, outputReads: got.outputReads }, label).toEqual({ output: model.output, outputReads: 0 });
+    expect(got.input, label).toBeLessThanOrEqual(model.input);
+    expect(got.weight, label).toBeLessThanOrEqual(model.weight);
+  } else {
+    expect(got, label).toEqual(model);
+  }
   expect(r.boundaries.dram.ratioToPaper, label).toBeCloseTo(d.total / r.boundaries.dram.bounds.paper.total, 12);
 }
 
-describe("chen2020's DRAM traffic equals the attainable traffic of its tile", () => {
+describe("chen2020's DRAM traffic is the attainable traffic of its tile, or less", () => {
   it("on the layer set, every preset", () => {
     for (const c of CASES) {
       for (const arch of PRESETS) {
@@ -1030,7 +1039,14 @@ describe("double-buffered register files", () => {
     const base = resolveArch("chen2020");
     // Twice the operand entries: room for the same tile twice.
     const arch = resolveArch("chen2020", { rf: { inputEntries: 2 * base.rf.inputEntries!, weightEntries: 2 * base.rf.weightEntries! } });
-    const single = simulate({ layer, arch: base, dataflow: "chen2020", types: { input: "int8", weight: "int8" } }).mapping;
+    // A chen2020-shaped mapping (one level), pinned so that the figures compare the buffering alone.
+    const single = parseMapping({
+      name: "chen2020",
+      dram: { loops: [{ dim: "C", factor: 8 }] },
+      gbuf: { loops: [{ dim: "R", factor: 3 }, { dim: "S", factor: 3 }], keep: { input: true, weight: true, output: false }, doubleBuffer: true },
+      spatial: { loops: [{ dim: "P", factor: 2, axis: "row" }, { dim: "K", factor: 6, axis: "row" }] },
+      rf: { loops: [{ dim: "P", factor: 5 }, { dim: "Q", factor: 9 }, { dim: "K", factor: 4 }] },
+    });
     const double = { ...single, rf: { ...single.rf, doubleBuffer: true } };
     const run = (m: Mapping, mode: "fast" | "reference", checked: boolean) =>
       simulate({ layer, arch, dataflow: m, mode, checked, types: { input: "int8", weight: "int8" }, zeroPoints: { input: 5, weight: -2 } });

@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { presets, resolveArch } from "../../src/arch/presets.js";
 import { boundaryCapacityWords, lowerBounds } from "../../src/bounds/bounds.js";
-import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/common.js";
+import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/search.js";
 import { buildMapping, DATAFLOW_NAMES } from "../../src/dataflow/dataflows/index.js";
 import { checkMapping } from "../../src/dataflow/legality.js";
 import type { Mapping } from "../../src/dataflow/mapping.js";
@@ -144,5 +144,38 @@ describe("the searched dataflows at the DRAM boundary", () => {
   it("are deterministic", () => {
     const l = layer("conv2");
     for (const d of SEARCHED) expect(buildMapping(d, l, presets.eyeriss)).toEqual(buildMapping(d, l, presets.eyeriss));
+  });
+});
+
+describe("chen2020 at the DRAM boundary (issue 14: both levels)", () => {
+  const types = { input: "int8", weight: "int8" } as const;
+  const convs = (net: string, batch: number) => network(net, batch).layers.filter((l) => l.kernelHeight > 1);
+
+  it("moves no more DRAM words than rs on eyeriss on any AlexNet convolution, at batch 1 and 4", () => {
+    // dramTraffic equals the simulator's DRAM counters for every named dataflow (above); checked
+    // by simulation on AlexNet conv3 at batch 1: chen2020 992,896 words, rs 992,896.
+    for (const batch of [1, 4]) {
+      for (const l of convs("alexnet", batch)) {
+        const chen = dramTraffic(buildMapping("chen2020", l, presets.eyeriss, { types }), l).total;
+        const rs = dramTraffic(buildMapping("rs", l, presets.eyeriss, { types }), l).total;
+        expect(chen, `${l.name} at batch ${batch}`).toBeLessThanOrEqual(rs);
+      }
+    }
+  });
+
+  it("moves no more DRAM words on its own preset than before (AlexNet at batch 4, VGG-16 at batch 3)", () => {
+    // Measured before issue 14 (psums only in the PEs' registers; 64 / 32 / 192 RF entries).
+    const before: Record<string, number> = {
+      "alexnet conv1": 5247240, "alexnet conv2": 3095040, "alexnet conv3": 3067392, "alexnet conv4": 2365440, "alexnet conv5": 1576960,
+      "vgg16 conv1_1": 10772328, "vgg16 conv1_2": 33922560, "vgg16 conv2_1": 17051136, "vgg16 conv2_2": 29285376, "vgg16 conv3_1": 14450688,
+      "vgg16 conv3_2": 26492928, "vgg16 conv4_1": 13443072, "vgg16 conv4_2": 25681920, "vgg16 conv5_1": 6574080,
+    };
+    for (const [net, batch] of [["alexnet", 4], ["vgg16", 3]] as const) {
+      for (const l of convs(net, batch)) {
+        const was = before[`${net} ${l.name}`];
+        if (was === undefined) continue; // a repeated shape (conv3_3, conv4_3, conv5_2, conv5_3)
+        expect(dramTraffic(buildMapping("chen2020", l, presets.chen2020, { types }), l).total, `${net} ${l.name}`).toBeLessThanOrEqual(was);
+      }
+    }
   });
 });

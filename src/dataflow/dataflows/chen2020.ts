@@ -1,52 +1,80 @@
 /**
  * `chen2020`, the communication-optimal dataflow of Chen, Han & Wang, "Communication Lower Bound
- * in Convolution Accelerators" (HPCA 2020, arXiv 1911.05662), on convsim's PE array.
+ * in Convolution Accelerators" (HPCA 2020, arXiv 1911.05662), on convsim's PE array, at both
+ * memory boundaries.
  *
- * The paper's off-chip schedule (our reading; the same schedule as the bounds module's attainable
- * model, src/bounds/tile.ts): an output tile of b x y x x x z partial sums (images x rows x columns
- * x output channels of one group) stays on chip while the input channels stream; for each channel
- * the input slice the tile reads (with its halo) and the z*kH*kW weights are brought in, used and
- * dropped; the tile's outputs leave once, complete. Partial sums never travel between the global
- * buffer and the registers except that final drain.
+ * The paper's schedule (our reading; the same schedule as the bounds module's attainable model,
+ * src/bounds/tile.ts): an output tile of b x y x x x z partial sums (images x rows x columns x
+ * output channels of one group) stays below a boundary while the input channels stream across
+ * it; for each channel the input slice the tile reads (with its halo) and the z*kH*kW weights are
+ * brought in, used and dropped; the tile's outputs leave once, complete. Partial sums never cross
+ * the boundary except that final write.
  *
- * As a loop nest:
- * - dram: `G, N, K, P, Q` over output tiles, then `C` innermost: one GBuf tile is one input
- *   channel's slice and weights, prefetched (double-buffered) while the previous one computes.
- * - gbuf: `R, S` (the channel's kernel taps); the GBuf keeps inputs and weights and bypasses
- *   outputs: partial sums live only in the PEs' registers.
- * - spatial: output positions across PE rows (Q, then P, then N), output channels K across PE
- *   columns: for one (channel, tap) the array computes an outer product, each input broadcast
- *   along its row, each weight along its column. Rows the positions leave free take more output
- *   channels (K on both axes: an FC layer's z channels fill the whole array and its input is
- *   broadcast to every PE). No reduction is spatial.
- * - rf: each PE's share of the output tile (`N, P, Q, K`: b' x y' x x' x z' psums); for a tap it
- *   holds b'y'x' inputs and z' weights and does b'y'x'z' MACs.
- * So the output tile is b = N_sp*b', y = P_sp*y', x = Q_sp*x', z = K_sp*z', and the partial sums
- * may use every PE's psum registers (rows x cols x psumEntries int32 words); the GBuf holds only
- * the staged channel. The GBuf tile's footprint is exactly the model's staging footprint.
+ * convsim has two boundaries below DRAM, and the principle applies at each:
+ * - the RF level: the array's output tile (its PEs' psum registers) stays in the PEs while the
+ *   input channels, one (channel, tap) at a time, stream from the GBuf;
+ * - the GBuf level: a larger output tile stays in the GBuf while slices of input channels stream
+ *   from DRAM, and within it the array's output tiles take their turns, each streaming the
+ *   slice's channels from the GBuf (psums go back to the GBuf between slices, never to DRAM).
+ * Two forms, both built here, and the one that scores better wins:
+ * - one level ({@link CHEN2020_TEMPLATE}): the GBuf tile is the array's tile and the GBuf
+ *   bypasses outputs (psums live only in the registers). dram: `G, N, K, P, Q` over output tiles,
+ *   then `C` innermost (one GBuf tile is one input channel's slice and weights); gbuf: `R, S`.
+ *   Best where the psum registers are the larger store (the `chen2020` preset).
+ * - two levels ({@link CHEN2020_GBUF_TEMPLATE}): the GBuf keeps the output tile too. dram: `G, N,
+ *   K, P, Q` (or `G, N, P, Q, K`: inputs then stay while the output-channel blocks pass) over GBuf
+ *   tiles, then `C` (slices of channels); gbuf: `N, K, P, Q` over the array's tiles, then `C, R,
+ *   S`. Best where the GBuf is the larger store (`eyeriss`, `systolic`).
+ * In both: spatial, output positions across PE rows (Q, then P, then N) and output channels K
+ * across PE columns: for one (channel, tap) the array computes an outer product, each input
+ * broadcast along its row, each weight along its column; rows the positions leave free take more
+ * output channels (K on both axes: an FC layer's channels fill the whole array). No reduction is
+ * spatial. rf: each PE's share of the array's tile (`N, P, Q, K`: b1 x y1 x x1 x z1 psums); for a
+ * tap it holds b1*y1*x1 inputs (its window) and z1 weights.
  *
- * The tile: every (spatial split, per-PE split) the array and the RF partitions allow is scored
- * by `tileCost` (default: the bounds module's exact traffic of the paper's schedule at that tile,
- * `tilePlan(...).traffic.total`, halos, padding and ceilings counted); the cheapest whose mapping
- * is legal wins (ties: the larger tile). `tileCost` is the swap point for another tile search.
- * If no such tile is legal (a GBuf too small for one channel's slice at the full kernel), the
- * template is fitted greedily instead, kernel rows and columns then move to the dram level.
+ * Sizing. The array's tiles are enumerated (chen2020-tiles.ts), each with the share of the
+ * array's MAC slots it keeps busy; those below {@link EFFICIENCY_FLOOR} of the best share are
+ * dropped, and the rest ranked by `tileCost` (default: the bounds module's exact traffic of the
+ * paper's schedule at that tile, halos, padding and ceilings counted). One level: the cheapest
+ * array tile whose mapping is legal. Two levels: the GBuf tile is a multiple of one of a diverse
+ * set of array tiles ({@link TWO_LEVEL_ARRAY_TILES}), sized with the channels per slice and the dram
+ * order by the search of search.ts (steps 5-6: fewest DRAM words, then fewest GBuf accesses),
+ * with the GBuf double-buffered and single-buffered (a double-buffered GBuf also doubles the
+ * output tile it keeps) unless `options.doubleBuffer` says which. The two are compared by the
+ * search's score, `DRAM words + GBuf accesses / 256` (ties: one level), unless `options.levels`
+ * picks one; the winner's splits are balanced (balance.ts). If neither form is legal (a GBuf too
+ * small for one channel's slice at the full kernel), the one-level template is fitted greedily
+ * instead: kernel rows and columns then move to the dram level.
+ *
+ * A slice of several channels changes the DRAM traffic only when it holds every channel of the
+ * group: then, with the `G, N, P, Q, K` order, the inputs of a spatial tile stay in the GBuf while
+ * the output-channel blocks pass (the whole input of a small layer is read once), or with `G, N,
+ * K, P, Q` a block's weights stay while the spatial tiles pass. Otherwise the traffic is the
+ * attainable model's at the GBuf tile (tilePlan), so it never exceeds it.
  */
-import { rfTensorEntries, type ArchSpec } from "../../arch/spec.js";
+import type { ArchSpec } from "../../arch/spec.js";
 import { tileBudget, tilePlan, type Tile } from "../../bounds/tile.js";
-import type { ConvLayer } from "../../workload/layer.js";
 import { bytes as toBytes } from "../../core/units.js";
-import { checkMapping } from "../legality.js";
+import type { ConvLayer } from "../../workload/layer.js";
+import { checkMapping, tensorBytes, type OperandTypes } from "../legality.js";
 import { dimSizes, KEEP_ALL, tileExtents, type Mapping } from "../mapping.js";
-import { compose, defineTemplate, fitTemplate, type DataflowOptions, type Factors, type Template } from "./common.js";
+import { dramTraffic, gbufArrayAccesses, layerTraffic } from "../traffic.js";
+import { balanceMapping } from "./balance.js";
+import { arrayTileSets, type ArrayTile, type TileCost } from "./chen2020-tiles.js";
+import { compose, defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { DRAM_WORD_WEIGHT, GbufSearch, searchedMapping } from "./search.js";
 
-/** Scores a candidate output tile: lower is better. */
-export type TileCost = (layer: ConvLayer, tile: Tile) => number;
+export type { TileCost } from "./chen2020-tiles.js";
 
 /** Options of {@link chen2020}. */
 export interface Chen2020Options extends DataflowOptions {
   /** The tile score (default {@link attainableTraffic}). */
   readonly tileCost?: TileCost;
+  /**
+   * Which form to build: 1, psums only in the PEs ({@link CHEN2020_TEMPLATE}); 2, an output tile
+   * in the GBuf too ({@link CHEN2020_GBUF_TEMPLATE}). Default: the one that scores better.
+   */
+  readonly levels?: 1 | 2;
 }
 
 /** The default tile score: the DRAM traffic of the paper's schedule at that tile, from src/bounds. */
@@ -55,16 +83,41 @@ export const attainableTraffic: TileCost = (layer, tile) => tilePlan(layer, tile
 /** Any budget: the traffic of a tile does not depend on it. */
 const WORDS_BUDGET = tileBudget(1);
 
-/** The loop-nest template of `chen2020` (see the file header). */
+/**
+ * The least share of the best array tile's compute efficiency (chen2020-tiles.ts) an array tile
+ * must reach to be used: a quarter. The score is DRAM-first, and without a floor the two-level
+ * form can take tiles that leave most PEs idle for a few per cent fewer DRAM words (an earlier
+ * version took 11 of 168 PEs, efficiency 0.06, for AlexNet conv1 at batch 4 on the chen2020
+ * preset). With a quarter, chen2020 on eyeriss still moves no more DRAM words than rs on any
+ * AlexNet convolution at batch 1 and 4 (its tiles there keep 0.30 to 0.87 of the MAC slots busy).
+ */
+export const EFFICIENCY_FLOOR = 0.25;
+
+/**
+ * The two-level form tries the {@link TWO_LEVEL_ARRAY_TILES} cheapest array tiles and the
+ * cheapest of each distinct b, y, x and z. The GBuf tile is a multiple of the array tile, so the
+ * set spans the granularities a GBuf tile can take (a small z for a tile that holds a whole
+ * reduction, a whole row for one that holds a whole map); the cheapest give the fewest GBuf
+ * accesses. Within a few per cent of trying every array tile, at a hundredth of the time (AlexNet
+ * at batch 4 on eyeriss).
+ */
+export const TWO_LEVEL_ARRAY_TILES = 8;
+
+/** The one-level form tries the cheapest array tiles whose GBuf staging fits, in order, until one is legal; at most this many. */
+const ONE_LEVEL_TRIES = 32;
+
+const SPATIAL = [
+  { dim: "Q", axis: "row" },
+  { dim: "P", axis: "row" },
+  { dim: "N", axis: "row" },
+  { dim: "K", axis: "row" },
+  { dim: "K", axis: "col" },
+] as const;
+
+/** The one-level template of `chen2020`: psums only in the PEs (see the file header). */
 export const CHEN2020_TEMPLATE: Template = defineTemplate({
   name: "chen2020",
-  spatial: [
-    { dim: "Q", axis: "row" },
-    { dim: "P", axis: "row" },
-    { dim: "N", axis: "row" },
-    { dim: "K", axis: "row" },
-    { dim: "K", axis: "col" },
-  ],
+  spatial: SPATIAL,
   rfOrder: ["N", "P", "Q", "K"],
   rfGrow: ["K", "Q", "P", "N"],
   gbufOrder: ["C", "R", "S"],
@@ -74,21 +127,58 @@ export const CHEN2020_TEMPLATE: Template = defineTemplate({
   rfKeep: KEEP_ALL,
 });
 
+/** The two-level template of `chen2020`: the GBuf keeps an output tile of several array tiles (see the file header). */
+export const CHEN2020_GBUF_TEMPLATE: Template = defineTemplate({
+  ...CHEN2020_TEMPLATE,
+  gbufOrder: ["N", "K", "P", "Q", "C", "R", "S"],
+  gbufGrow: ["N", "K", "P", "Q", "C"],
+  dramOrders: [
+    ["G", "N", "K", "P", "Q", "C", "R", "S"],
+    ["G", "N", "P", "Q", "K", "C", "R", "S"],
+  ],
+  gbufKeep: KEEP_ALL,
+});
+
 /** The output tile (b, x, y, z) of a chen2020-shaped mapping: the N, Q, P, K extents of its GBuf tile. */
 export function chen2020Tile(m: Mapping, layer: ConvLayer): Tile {
   const e = tileExtents(m, layer, "gbuf");
   return { b: e.N, x: e.Q, y: e.P, z: e.K };
 }
 
-/** Largest f with (split - 1) * f < size (the rule a loop inside a spatial loop of `split` must meet). */
-const maxInner = (size: number, split: number): number => (split <= 1 ? size : Math.floor((size - 1) / (split - 1)));
+/** A built candidate and its score (DRAM words + GBuf accesses / DRAM_WORD_WEIGHT). */
+interface Scored {
+  readonly mapping: Mapping;
+  readonly score: number;
+}
 
-interface Candidate {
-  readonly factors: Factors;
-  readonly tile: Tile;
-  readonly cost: number;
-  readonly size: number;
-  readonly stagingBytes: number;
+/** The GBuf staging the one-level form needs (the bounds model's footprint): whether a tile's fits. */
+function stagingFits(layer: ConvLayer, arch: ArchSpec, types: OperandTypes, db: boolean): (t: Tile) => boolean {
+  const staging = tileBudget({ unit: "bytes", value: toBytes(arch.gbuf.capacityBytes) }, { input: types.input ?? "int16", weight: types.weight ?? "int16" }, db ? "double" : "single");
+  return (t) => {
+    const f = tilePlan(layer, t, staging).footprint;
+    return f.input + f.weight <= arch.gbuf.capacityBytes;
+  };
+}
+
+/** The one-level form: the cheapest array tile whose mapping (the GBuf staging one channel) is legal. */
+function oneLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes, db: boolean): Scored | undefined {
+  const sz = dimSizes(layer);
+  for (const c of tiles) {
+    const m = compose(CHEN2020_TEMPLATE, { ...c.factors, gbuf: { R: sz.R, S: sz.S } }, layer, db);
+    if (!checkMapping(m, layer, arch, { types }).ok) continue;
+    return { mapping: m, score: dramTraffic(m, layer).total + gbufArrayAccesses(m, layer).total / DRAM_WORD_WEIGHT };
+  }
+  return undefined;
+}
+
+/** The two-level form: the best GBuf tile over the given array tiles, for one GBuf buffering. */
+function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes, db: boolean): Scored | undefined {
+  const t = CHEN2020_GBUF_TEMPLATE;
+  const sz = dimSizes(layer);
+  const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types, arch.gbuf.psumBytes), db);
+  for (const c of tiles) search.run({ ...c.factors, gbuf: { R: sz.R, S: sz.S } });
+  if (!search.best) return undefined;
+  return { mapping: searchedMapping(t, search.best, layer, arch, types, db), score: search.best.score };
 }
 
 /**
@@ -96,69 +186,18 @@ interface Candidate {
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Options = {}): Mapping {
-  const t = CHEN2020_TEMPLATE;
-  const sz = dimSizes(layer);
-  const db = options.doubleBuffer ?? true;
+  const types = options.types ?? {};
   const cost = options.tileCost ?? attainableTraffic;
-  const rows = arch.array.rows;
-  const cols = arch.array.cols;
-  const { input: inputEntries, weight: weightEntries, psum: psumEntries } = rfTensorEntries(arch.rf);
-  // The GBuf's staging footprint per tile is the model's: (input slice + z*R*S weights) x staging.
-  const staging = tileBudget(
-    { unit: "bytes", value: toBytes(arch.gbuf.capacityBytes) },
-    { input: options.types?.input ?? "int16", weight: options.types?.weight ?? "int16" },
-    db ? "double" : "single",
-  );
-
-  const seen = new Map<number, Candidate>();
-  const candidates: Candidate[] = [];
-  for (let ksp = 1; ksp <= Math.min(sz.K, cols); ksp++) {
-    for (let qsp = 1; qsp <= Math.min(sz.Q, rows); qsp++) {
-      for (let psp = 1; psp <= Math.min(sz.P, Math.floor(rows / qsp)); psp++) {
-        for (let nsp = 1; nsp <= Math.min(sz.N, Math.floor(rows / (qsp * psp))); nsp++) {
-          // Rows the output positions leave free hold more output channels (K on both axes: the
-          // output tile's z channels spread over the whole array, e.g. for FC layers).
-          const spare = Math.floor(rows / (qsp * psp * nsp));
-          for (const krow of spare > 1 ? [1, spare] : [1]) {
-          if (krow * ksp > sz.K && krow > 1) continue;
-          const perPe = Math.min(inputEntries, psumEntries);
-          for (let b1 = 1; b1 <= Math.min(maxInner(sz.N, nsp), perPe); b1++) {
-            for (let y1 = 1; y1 <= Math.min(maxInner(sz.P, psp), Math.floor(perPe / b1)); y1++) {
-              for (let x1 = 1; x1 <= Math.min(maxInner(sz.Q, qsp), Math.floor(perPe / (b1 * y1))); x1++) {
-                const m1 = b1 * y1 * x1;
-                const z1 = Math.min(weightEntries, Math.floor(psumEntries / m1), maxInner(sz.K, krow * ksp));
-                if (z1 < 1) continue;
-                const b = Math.min(sz.N, nsp * b1);
-                const y = Math.min(sz.P, psp * y1);
-                const x = Math.min(sz.Q, qsp * x1);
-                const z = Math.min(sz.K, krow * ksp * z1);
-                const key = ((b * (sz.P + 1) + y) * (sz.Q + 1) + x) * (sz.K + 1) + z;
-                if (seen.has(key)) continue;
-                const tile: Tile = { b, y, x, z };
-                const plan = tilePlan(layer, tile, staging);
-                const c: Candidate = {
-                  factors: { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: [qsp, psp, nsp, krow, ksp], gbuf: { R: sz.R, S: sz.S } },
-                  tile,
-                  // (the default score is this plan's traffic, which does not depend on the budget)
-                  cost: cost === attainableTraffic ? plan.traffic.total : cost(layer, tile),
-                  size: tile.b * tile.y * tile.x * tile.z,
-                  stagingBytes: plan.footprint.input + plan.footprint.weight,
-                };
-                seen.set(key, c);
-                if (c.stagingBytes <= arch.gbuf.capacityBytes) candidates.push(c);
-              }
-            }
-          }
-          }
-        }
-      }
-    }
-  }
-  candidates.sort((a, b) => a.cost - b.cost || b.size - a.size);
-  for (const c of candidates) {
-    const m = compose(t, c.factors, layer, db);
-    if (checkMapping(m, layer, arch, { types: options.types ?? {} }).ok) return m;
+  const oneDb = options.doubleBuffer ?? true;
+  const fits = stagingFits(layer, arch, types, oneDb);
+  const sets = arrayTileSets(layer, arch, cost, { floor: EFFICIENCY_FLOOR, fits, tries: ONE_LEVEL_TRIES, cheapest: TWO_LEVEL_ARRAY_TILES });
+  const buffering = options.levels === 1 ? [] : options.doubleBuffer === undefined ? [true, false] : [options.doubleBuffer];
+  let best = options.levels === 2 ? undefined : oneLevel(sets.fitting, layer, arch, types, oneDb);
+  for (const db of buffering) {
+    const two = twoLevel(sets.diverse, layer, arch, types, db);
+    if (two && (!best || two.score < best.score)) best = two;
   }
   // No tile keeps the whole kernel in the GBuf: fit greedily (kernel loops may go to dram).
-  return fitTemplate(t, layer, arch, options);
+  if (!best) return fitTemplate(CHEN2020_TEMPLATE, layer, arch, options);
+  return balanceMapping(best.mapping, layer, arch, types);
 }

@@ -29,7 +29,8 @@
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { KEEP_ALL, type Mapping } from "../mapping.js";
-import { defineTemplate, DRAM_ORDERS, searchTemplate, type DataflowOptions, type Template } from "./common.js";
+import { defineTemplate, DRAM_ORDERS, type DataflowOptions, type Template } from "./common.js";
+import { searchTemplate } from "./search.js";
 
 /** The loop-nest template of `rs` (see the file header). */
 export const RS_TEMPLATE: Template = defineTemplate({

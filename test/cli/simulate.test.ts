@@ -15,10 +15,10 @@ describe("convsim simulate: the cycle lower bound", () => {
     const r = await cli("simulate", "--layer", layer, "--arch-override", '{"dram":{"bytesPerCycle":1}}');
     expect(r.code).toBe(0);
     // The worked example of docs/timing.md at 1 B/cycle.
-    expect(r.out).toContain("bound      cycles 18,745 = 1.95x the cycle lower bound 9,600 (binding: compute)\n");
+    expect(r.out).toContain("bound      cycles 11,450 = 1.06x the cycle lower bound 10,752 (binding: dram)\n");
     const terms = r.out.split("\n").find((l) => l.trimStart().startsWith("compute "))!;
-    expect(terms).toContain("compute 9,600, dram 9,280, gbuf.read 824, gbuf.write 248, noc.input 102, noc.weight 88, noc.psum 0, noc.drain 115");
-    expect(terms).toContain("(cycles; compute on 12 of 168 PEs)");
+    expect(terms).toContain("compute 1,200, dram 10,752, gbuf.read 1,108, gbuf.write 248, noc.input 168, noc.weight 83, noc.psum 0, noc.drain 115");
+    expect(terms).toContain("(cycles; compute on 96 of 168 PEs)");
   });
 
   it("--json carries cycleBound as SimulationResult has it", async () => {

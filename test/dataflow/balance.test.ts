@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { PRESET_NAMES, presets, type PresetName } from "../../src/arch/presets.js";
 import { buildMapping, DATAFLOW_NAMES, type DataflowName } from "../../src/dataflow/dataflows/index.js";
 import { dimSizes, DIMS, loopNest, parseMapping, type Dim, type Mapping } from "../../src/dataflow/mapping.js";
-import { dramTraffic } from "../../src/dataflow/traffic.js";
+import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/search.js";
+import { dramTraffic, gbufArrayAccesses } from "../../src/dataflow/traffic.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { network } from "../../src/workload/networks.js";
 
@@ -81,6 +82,18 @@ const BEFORE: Record<PresetName, Partial<Record<DataflowName, number[]>>> = {
   },
 };
 
+/**
+ * Cases where the search, since the GBuf keeps the input halo (its score counts it), trades DRAM
+ * words for GBuf accesses: the mapping chosen before (pinned here) moved fewer DRAM words, the one
+ * chosen now must score better by the search's measure (DRAM words + GBuf accesses / 256).
+ */
+const TRADED: Readonly<Record<string, Mapping>> = {
+  "is on chen2020, conv2": parseMapping(JSON.parse('{"name":"is","dram":{"loops":[{"dim":"G","factor":2},{"dim":"P","factor":3},{"dim":"C","factor":2},{"dim":"K","factor":64}]},"gbuf":{"loops":[{"dim":"P","factor":9},{"dim":"Q","factor":2},{"dim":"C","factor":2},{"dim":"R","factor":5},{"dim":"S","factor":5}],"keep":{"input":true,"weight":true,"output":true},"doubleBuffer":true},"spatial":{"loops":[{"dim":"C","factor":12,"axis":"row"},{"dim":"Q","factor":14,"axis":"col"}]},"rf":{"loops":[{"dim":"K","factor":2}],"keep":{"input":true,"weight":true,"output":true},"doubleBuffer":false}}')),
+};
+
+/** The search's score of a mapping. */
+const score = (m: Mapping, l: ConvLayer) => dramTraffic(m, l).total + gbufArrayAccesses(m, l).total / DRAM_WORD_WEIGHT;
+
 describe("balanced splits", () => {
   for (const d of DATAFLOW_NAMES) {
     it(`${d}: every loop's tiles are as equal as its factors allow, on every preset`, () => {
@@ -97,8 +110,15 @@ describe("balanced splits", () => {
         const before = BEFORE[a][d];
         if (!before) continue;
         alexnet.forEach((l, i) => {
-          const words = dramTraffic(buildMapping(d, l, presets[a], { types }), l).total;
-          expect(words, `${d} on ${a}, ${l.name}`).toBeLessThanOrEqual(before[i]!);
+          const m = buildMapping(d, l, presets[a], { types });
+          const label = `${d} on ${a}, ${l.name}`;
+          const traded = TRADED[label];
+          if (traded) {
+            expect(dramTraffic(traded, l).total, label).toBe(before[i]!);
+            expect(score(m, l), label).toBeLessThan(score(traded, l));
+            return;
+          }
+          expect(dramTraffic(m, l).total, label).toBeLessThanOrEqual(before[i]!);
         });
       }
     });

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { ArchOverrides } from "../../src/arch/presets.js";
 import { simulate, type SimulationResult } from "../../src/dataflow/simulate.js";
 import { parseLayerShortForm } from "../../src/workload/layer.js";
+import { foldLayer, foldMapping } from "../helpers/fold.js";
 
 const IDEAL: ArchOverrides = { dram: { model: "ideal" }, gbuf: { model: "ideal" } };
 
@@ -70,20 +71,7 @@ describe("ideal memory against the real models", () => {
 
 /** The output-stationary fold of docs/timing.md ("A systolic fold"), as test/dataflow/systolic-fold.test.ts builds it. */
 function idealFold(c: number, folds: number, doubleBuffer: boolean): SimulationResult {
-  const mapping = {
-    name: "os-fold",
-    dram: { loops: [] },
-    gbuf: { loops: folds > 1 ? [{ dim: "P", factor: folds }] : [], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
-    spatial: {
-      loops: [
-        { dim: "Q", factor: 32, axis: "col" },
-        { dim: "K", factor: 32, axis: "row" },
-      ],
-    },
-    rf: { loops: [{ dim: "C", factor: c }], keep: { input: true, weight: true, output: true }, doubleBuffer, stream: { input: true, weight: true } },
-  };
-  const layer = { inChannels: c, inHeight: folds, inWidth: 32, outChannels: 32, kernelHeight: 1, kernelWidth: 1 };
-  return simulate({ layer, arch: "systolic", dataflow: mapping, archOverrides: IDEAL });
+  return simulate({ layer: foldLayer(c, folds), arch: "systolic", dataflow: foldMapping(c, folds, doubleBuffer), archOverrides: IDEAL });
 }
 
 describe("a systolic fold with ideal memory (docs/timing.md)", () => {

@@ -30,6 +30,7 @@ import { referenceConv } from "../../src/workload/reference.js";
 import { seededTensor } from "../../src/workload/tensors.js";
 import { modelCounts } from "./simulate-model.js";
 import { randomMapping, rng, sizesOf, smallLayer } from "./walk.js";
+import { configError } from "../helpers/errors.js";
 
 const DATAFLOWS = ["chen2020", "ws", "os", "is", "rs"] as const;
 const PRESETS = ["eyeriss", "chen2020", "systolic"] as const;
@@ -950,15 +951,6 @@ describe("neighbour links (issue 5: systolic forwarding; rs accumulates psums do
 // ---------------------------------------------------------------------------------------------
 // Bad input.
 
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error("expected a ConfigError, nothing was thrown");
-}
 
 describe("bad input is a ConfigError naming the field", () => {
   const layer = { inChannels: 2, inHeight: 5, inWidth: 5, outChannels: 3, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] as [number, number, number, number] };

@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { resolveArch } from "../../src/arch/presets.js";
-import { ConfigError } from "../../src/core/errors.js";
 import { buildMapping } from "../../src/dataflow/dataflows/index.js";
 import { layoutWeights, Sequencer, weightLayout } from "../../src/dataflow/sequencer/index.js";
 import { buildSystem, TOPOLOGY, type Hardware, type Link, type System } from "../../src/dataflow/system.js";
 import { convLayer, convShape } from "../../src/workload/layer.js";
 import { referenceConv } from "../../src/workload/reference.js";
 import { layerTensors } from "../../src/workload/tensors.js";
+import { configError } from "../helpers/errors.js";
 
 const arch = resolveArch("eyeriss");
 const layer = convLayer({ inChannels: 4, inHeight: 6, inWidth: 6, outChannels: 5, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
@@ -30,16 +30,6 @@ function controller(hw: Hardware): Sequencer {
 
 const build = (topology?: readonly Link[]): System => buildSystem(arch, { controller, ...(topology ? { topology } : {}) });
 
-/** A ConfigError thrown by `f`. */
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("the topology table", () => {
   it("connects every port of every component exactly once, and nothing else", () => {

@@ -5,30 +5,7 @@ import { parseMapping, streamFlows } from "../../src/dataflow/mapping.js";
 import { simulate } from "../../src/dataflow/simulate.js";
 import { resolveArch } from "../../src/arch/presets.js";
 import { convLayer } from "../../src/workload/layer.js";
-
-/**
- * The output-stationary fold of docs/timing.md ("A systolic fold"): K on the 32 rows, Q on the 32
- * columns, the reduction C streaming through every PE (inputs down the columns, weights along the
- * rows), `folds` output rows P one after another.
- */
-function foldMapping(c: number, folds = 1, doubleBuffer = false) {
-  return {
-    name: "os-fold",
-    dram: { loops: [] },
-    gbuf: { loops: folds > 1 ? [{ dim: "P", factor: folds }] : [], keep: { input: true, weight: true, output: true }, doubleBuffer: false },
-    spatial: {
-      loops: [
-        { dim: "Q", factor: 32, axis: "col" },
-        { dim: "K", factor: 32, axis: "row" },
-      ],
-    },
-    rf: { loops: [{ dim: "C", factor: c }], keep: { input: true, weight: true, output: true }, doubleBuffer, stream: { input: true, weight: true } },
-  } as const;
-}
-
-function foldLayer(c: number, folds = 1) {
-  return { inChannels: c, inHeight: folds, inWidth: 32, outChannels: 32, kernelHeight: 1, kernelWidth: 1 };
-}
+import { foldLayer, foldMapping } from "../helpers/fold.js";
 
 function fold(c: number, folds = 1, checked = false, doubleBuffer = false) {
   return simulate({ layer: foldLayer(c, folds), arch: "systolic", dataflow: foldMapping(c, folds, doubleBuffer), checked });

@@ -81,6 +81,25 @@ export class Replayer {
     b[n++] = this.c.psumBase;
     b[n++] = rfHalf.input;
     b[n++] = rfHalf.weight;
+    n = this.perPe(b, n, psumKeys, inKeys, wKeys, spans, peStart);
+    return b.subarray(0, n);
+  }
+
+  /**
+   * The signature's per-PE records from `n` on (returns the new end): whether a PE gets a new psum,
+   * input and weight tile; for a new input tile with halo reuse, the span it holds relative to its
+   * tile (PEs that share a span share its record).
+   */
+  private perPe(
+    b: Float64Array,
+    n: number,
+    psumKeys: Float64Array,
+    inKeys: Float64Array,
+    wKeys: Float64Array,
+    spans: readonly (InputSpan | undefined)[] | undefined,
+    peStart: readonly Int32Array[],
+  ): number {
+    const l = this.c.layer;
     let base = NaN;
     let last: InputSpan | undefined;
     let lastN = 0;
@@ -119,7 +138,7 @@ export class Replayer {
       b[n++] = o.rows;
       b[n++] = o.cols;
     }
-    return b.subarray(0, n);
+    return n;
   }
 
   /** The anchor of an iteration's reads (`stored`: kept in a plan, so the start is copied; the iterator reuses its array). */

@@ -20,7 +20,6 @@ export function* accumulate(
   dramHas: Uint8Array,
 ): Steps {
   const toGbuf = c.m.gbuf.keep.output;
-  type Expect = OutTile["expect"];
   const tiles: OutTile[] = [];
   const ge = c.nest.gbufExtent;
   const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
@@ -45,7 +44,7 @@ export function* accumulate(
   }
   // Tiles of one shape and history whose places form a regular grid (the PEs of a drain, one
   // tile each) go to memory as one request: the drain path delivers them as one stream.
-  const plan: { box: Box; data: Int32Array; tags: Float64Array | undefined; has: number; expect: Expect }[] = [];
+  const plan: OutTile[] = [];
   // Grouped by history and shape, groups in order of first appearance (few per drain: a linear
   // search, no string keys).
   const groups: (typeof tiles)[] = [];

@@ -28,7 +28,6 @@ export function collectDrains(c: SeqContext, rfOut: (RfOutTile | undefined)[], r
   return out;
 }
 
-
 /**
  * Drains the given PEs' partial sums, sums PEs that share an output tile (a reduction spread
  * across the array), and adds the sums into the GBuf output tile (or DRAM when the GBuf

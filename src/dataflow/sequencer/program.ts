@@ -1,9 +1,11 @@
 /**
  * The program: the schedule as a generator of steps, which the Sequencer component runs as its
- * main thread. Per iteration of the dram loops: the GBuf output tile changes (its PEs drain, it
- * is written back, overlapping the next tile when the GBuf is double-buffered), the GBuf input
- * and weight tiles are fetched (prefetched during the previous tile when double-buffered), then
- * the gbuf iterations run (single- or double-buffered register files). At the end every PE
+ * main thread. The gbuf iterations of every dram iteration form one pipeline (single-buffered, or
+ * with operands delivered early: double-buffered register files and streamed operands). Entering
+ * a dram tile (when its first gbuf iteration is planned) fetches its GBuf input and weight tiles
+ * or takes their prefetch, started a tile earlier when the GBuf is double-buffered; a change of
+ * GBuf output tile is decided then and carried out after the old tile's last wave (its PEs
+ * drain, it is written back, alongside the next tile when double-buffered). At the end every PE
  * drains and the GBuf output tile is written back. Timing: docs/timing.md, "The Sequencer".
  */
 import type { WaitReason } from "../../pe-array/index.js";
@@ -208,7 +210,7 @@ export class Program {
       const next = yield* this.nextPlan();
       if (next?.fetched) {
         // The next tile's first reads wait for its prefetch, alongside this wave.
-        const feed = this.readsOf(next, readReason) as Thread;
+        const feed = this.fetchedReads(next, readReason)!;
         yield { reason: "dram", reqs: [], spawn: feed };
         yield* x.run(step("control", cur.waves));
         yield { reason: "dram", reqs: [], join: feed };
@@ -229,8 +231,8 @@ export class Program {
   }
 
   /**
-   * The gbuf iterations of one dram tile when some operand is delivered early (double-buffered
-   * register files, or streamed operands, which the array's edge feeds during the previous wave):
+   * The gbuf iterations when some operand is delivered early (double-buffered register files, or
+   * streamed operands, which the array's edge feeds during the previous wave):
    * iteration j + 1's early operands are delivered (into the halves iteration j's wave does not
    * read) while j's wave runs, with the GBuf (or DRAM) reads of j + 2. Then j + 1's drains (of the
    * output tiles that change), halo slides, late (single-buffered) operands and psum fills, which
@@ -243,17 +245,17 @@ export class Program {
     if (cur.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
     if (cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
     let next = yield* this.nextPlan();
-    let nextReads = next ? this.readsOf(next, readReason) : undefined;
-    if (nextReads && !Array.isArray(nextReads)) yield { reason: readReason, reqs: [], spawn: nextReads };
+    let nextReads = next ? this.fetchedReads(next, readReason) : undefined;
+    if (nextReads) yield { reason: readReason, reqs: [], spawn: nextReads };
     // The first iteration: its drains, then all its operands and fills (with the next one's reads).
-    yield* this.afterWave(cur, this.sends(cur, true), Array.isArray(nextReads) ? nextReads : [], readReason);
+    yield* this.afterWave(cur, this.sends(cur, true), next && !nextReads ? next.reads : [], readReason);
     while (cur) {
       const after = next ? yield* this.nextPlan() : undefined;
-      const afterReads = after ? this.readsOf(after, readReason) : undefined;
-      const reads = Array.isArray(afterReads) ? afterReads : [];
-      if (afterReads && !Array.isArray(afterReads)) yield { reason: readReason, reqs: [], spawn: afterReads };
+      const afterReads = after ? this.fetchedReads(after, readReason) : undefined;
+      if (afterReads) yield { reason: readReason, reqs: [], spawn: afterReads };
+      const reads = after && !afterReads ? after.reads : [];
       const reason = reads.length > 0 ? readReason : next ? "network" : "control";
-      if (next && nextReads && !Array.isArray(nextReads)) {
+      if (next && nextReads) {
         // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
         const feed = thread(this.feed(next, nextReads));
         yield { reason: "network", reqs: [], spawn: feed };
@@ -270,11 +272,11 @@ export class Program {
   }
 
   /**
-   * An iteration's reads, issued ahead with an earlier wave: as requests, or, when they wait for
-   * the prefetch of the GBuf tiles they read, as a thread that joins it first.
+   * An iteration's reads, issued ahead with an earlier wave, when they wait for the prefetch of the
+   * GBuf tiles they read: a thread that joins it first (undefined: the reads go as they are).
    */
-  private readsOf(p: IterationPlan, readReason: WaitReason): Req[] | Thread {
-    if (!p.fetched) return p.reads;
+  private fetchedReads(p: IterationPlan, readReason: WaitReason): Thread | undefined {
+    if (!p.fetched) return undefined;
     const x = this.x;
     const fetched = p.fetched;
     return thread(

@@ -33,7 +33,10 @@ const LAYERS: Readonly<Record<string, ConvLayerSpec>> = {
 const { values } = parseArgs({
   options: { sizes: { type: "string", default: "16,32" }, layers: { type: "string" }, dataflows: { type: "string", default: "os,ws,is" } },
 });
-const sizes = values.sizes!.split(",").map(Number);
+const sizes = values.sizes!.split(",").map((s) => {
+  if (!/^[1-9][0-9]*$/.test(s)) throw new Error(`--sizes must list positive integers (array rows = cols), e.g. 16,32; got "${s}"`);
+  return Number(s);
+});
 const names = values.layers ? values.layers.split(",") : Object.keys(LAYERS);
 const dataflows = values.dataflows!.split(",");
 

@@ -220,6 +220,11 @@ describe("chen2020", () => {
     }
   });
 
+  it("chen2020 refuses a levels option that is neither 1 nor 2, naming it", () => {
+    const l = convLayer({ inChannels: 4, inHeight: 6, inWidth: 6, outChannels: 4, kernelHeight: 3, kernelWidth: 3 });
+    expect(() => chen2020(l, presets.chen2020, { levels: 3 as 1 })).toThrow("options.levels must be 1 (the output tile in the PEs' registers) or 2 (in the GBuf too), or be left out to take the better; got 3");
+  });
+
   it("takes its tile score as a parameter (the swap point for another tile search)", () => {
     const l = named["vgg conv1_2"]!;
     // prefer whole-height tiles, then few output channels: the score decides

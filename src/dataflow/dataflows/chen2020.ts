@@ -54,6 +54,7 @@
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import { tileBudget, tilePlan, type Tile } from "../../bounds/tile.js";
+import { ConfigError } from "../../core/errors.js";
 import { bytes as toBytes } from "../../core/units.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type OperandTypes } from "../legality.js";
@@ -183,9 +184,13 @@ function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec,
 
 /**
  * Builds the chen2020 mapping of a layer (see the file header).
- * @throws ConfigError when not even the smallest tiles fit the architecture.
+ * @throws ConfigError when not even the smallest tiles fit the architecture, or `options.levels`
+ * is neither 1 nor 2.
  */
 export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Options = {}): Mapping {
+  if (options.levels !== undefined && options.levels !== 1 && options.levels !== 2) {
+    throw new ConfigError("options.levels", options.levels, "be 1 (the output tile in the PEs' registers) or 2 (in the GBuf too), or be left out to take the better");
+  }
   const types = options.types ?? {};
   const cost = options.tileCost ?? attainableTraffic;
   const oneDb = options.doubleBuffer ?? true;

@@ -23,7 +23,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type O
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -167,18 +167,24 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  * operands arrive in one half while the current wave reads the other (the edge feeders stream
  * them during the wave). In the hardware that tile passes through one pipeline register, which is what
  * legality charges against the partition; the simulator keeps the words the register will hold
- * one after the other, so MAC waves address them as they would a resident tile.
+ * one after the other, so MAC waves address them as they would a resident tile. A streamed
+ * operand's buffer is kept once per line it flows along (`RegFileLayout.lines`: every PE of the
+ * line holds the same words), so its storage grows with the array's side, not with its PEs.
  */
-function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
-  const rf = { ...rfLayout(arch.rf, m, layer) };
+export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
+  const rf: { -readonly [K in keyof RegFileLayout]: RegFileLayout[K] } = { ...rfLayout(arch.rf, m, layer) };
   if (!m.rf.stream) return rf;
+  const flows = streamFlows(m);
+  const lines: Partial<Record<"input" | "weight", "row" | "col">> = {};
   for (const t of TENSORS) {
     if (!m.rf.stream[t]) continue;
     // Two halves: a streamed output drains from one while the next wave fills the other; a
     // streamed operand's next words arrive in one while the wave reads the other (sequencer/program.ts).
     const need = tileFootprint(m, layer, "rf", t) * 2;
     rf[RF_ENTRY_FIELDS[t]] = Math.max(rf[RF_ENTRY_FIELDS[t]], need);
+    if (t !== "output" && flows[t]) lines[t] = flows[t] === "right" ? "row" : "col";
   }
+  if (Object.keys(lines).length > 0) rf.lines = lines;
   return rf;
 }
 

@@ -22,6 +22,12 @@
  * is shared, so a 128 x 128 array does not keep 16,384 copies of one stream. Slides move each
  * line's slice once. Partial sums are never shared (each PE accumulates its own).
  *
+ * Staged partitions (`RegFileLayout.staged`): an operand the mapping bypasses at the RF goes from
+ * the network straight to the MAC. The simulator still keeps its words (so the MAC wave and
+ * checked mode address them as a resident tile), but none of the accesses to them is a register
+ * access: they are counted in counters of their own that no report reads, and `rf.*.<part>` stays
+ * 0. The network's `noc.deliver.<part>` counts the words that reach the MACs.
+ *
  * A shared pool (`arch.rf.sharedEntries`, one pool for all tensors as in Timeloop) is built as
  * these three partitions too, carved out of the pool by `simulate()` at exactly the sizes the
  * mapping's rf tiles need (src/dataflow/simulate.ts); the legality check has made sure they fit
@@ -34,6 +40,7 @@
  * Source: Eyeriss (Chen, Krishna, Emer, Sze, JSSC 2017, Sec. IV-C; ISCA 2016 Table IV).
  */
 import {
+  Counter,
   boxRows,
   checkBox,
   checkTags,
@@ -49,7 +56,6 @@ import {
   writeExpectedTags,
   type Box,
   type BoxRows,
-  type Counter,
   type CounterRegistry,
   type Payload,
   type TagExpect,
@@ -78,6 +84,13 @@ export interface RegFileLayout extends RegFileSpec {
    * words) or `col` (every PE of a column). Absent: one slice per PE. See the file header.
    */
   readonly lines?: Readonly<Partial<Record<"input" | "weight", "row" | "col">>>;
+  /**
+   * Operand partitions that stand in for an RF bypass (`mapping.rf.keep` false): the operand goes
+   * from the network straight to the MAC, and the simulator keeps its words here only so the MAC
+   * wave can address them. Nothing done to a staged partition is a register access: its
+   * `rf.*.<part>` counters stay 0 (the network counts the deliveries). See the file header.
+   */
+  readonly staged?: Readonly<Partial<Record<"input" | "weight", true>>>;
 }
 
 /** The storage slot of each PE for one partition: its own (`undefined`) or its row's or column's. */
@@ -102,6 +115,10 @@ export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLa
   for (const [part, line] of Object.entries(spec.lines ?? {})) {
     if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.lines.${part}`, line, "not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums)");
     if (line !== undefined && line !== "row" && line !== "col") throw new ConfigError(`${path}.lines.${part}`, line, 'be "row" or "col"');
+  }
+  for (const [part, on] of Object.entries(spec.staged ?? {})) {
+    if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.staged.${part}`, on, "not be given: only the input and weight partitions can stand in for an RF bypass (partial sums are always kept)");
+    if (on !== true) throw new ConfigError(`${path}.staged.${part}`, on, "be true or absent");
   }
   return spec;
 }
@@ -151,7 +168,11 @@ export class RegFile {
     storage?: ArrayBuffer,
     arrayCols = pes,
   ) {
-    this.spec = Object.freeze({ ...validateRegFileSpec(spec, name), ...(spec.lines ? { lines: Object.freeze({ ...spec.lines }) } : {}) });
+    this.spec = Object.freeze({
+      ...validateRegFileSpec(spec, name),
+      ...(spec.lines ? { lines: Object.freeze({ ...spec.lines }) } : {}),
+      ...(spec.staged ? { staged: Object.freeze({ ...spec.staged }) } : {}),
+    });
     this.entries = Object.freeze({ input: spec.inputEntries, weight: spec.weightEntries, psum: spec.psumEntries });
     const words = RegFile.words(spec, pes, arrayCols);
     if (storage && storage.byteLength < words * 4) throw new InvariantError(name, `storage of ${storage.byteLength} bytes cannot hold ${words} words`);
@@ -170,12 +191,17 @@ export class RegFile {
       base[p] = new Int32Array(pes);
       for (let q = 0; q < pes; q++) base[p][q] = slotOf(line, q, arrayCols) * this.entries[p];
       this.shared[p] = line !== undefined;
-      c[p] = {
+      const reg = {
         read: counters.register(`${name}.read.${p}`, "words", `${p} entries read from PE register files`),
         write: counters.register(`${name}.write.${p}`, "words", `${p} entries written to PE register files`),
         fill: counters.register(`${name}.fill.${p}`, "words", `${p} entries set locally (generated, e.g. padding or psum init), no transfer`),
         slide: counters.register(`${name}.slide.${p}`, "words", `${p} entries kept by a sliding window (re-addressed, no access)`),
       };
+      // A staged partition (an RF bypass) is no register file: its accesses go to counters of
+      // their own, outside the registry, and the registered ones stay 0.
+      const staged = p !== "psum" && spec.staged?.[p] === true;
+      const own = (k: keyof PartCounters) => new Counter(`${name}.staged.${k}.${p}`, "words", `${p} words staged for the MACs (RF bypass), not a register access`);
+      c[p] = staged ? { read: own("read"), write: own("write"), fill: own("fill"), slide: own("slide") } : reg;
     }
     this.base = Object.freeze(base);
     this.data = Object.freeze(d);

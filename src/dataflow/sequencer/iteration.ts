@@ -61,7 +61,7 @@ export class IterationPlanner {
     const psumKeys = this.newPsums();
     const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
     const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
-    const spans = c.rfDouble || c.m.rf.stream?.input ? undefined : res.inputSpans;
+    const spans = c.rfDouble || c.passThrough.input ? undefined : res.inputSpans;
     // The transfers, fills and waves depend only on what the signature records: an iteration
     // like one planned before replays that plan with fresh transaction ids.
     const rp = this.replayer;
@@ -140,7 +140,8 @@ export class IterationPlanner {
    * Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the operand
    * stays in its half while every PE's tile is unchanged; otherwise it moves to the other half
    * (which the running wave does not read), and every PE whose tile there is not the one it needs
-   * gets it. A streamed operand passes through the PE: every wave needs its words again.
+   * gets it. An operand that passes through the PE (streamed, or bypassing the RF): every wave
+   * needs its words again.
    */
   private operandKeys(part: "input" | "weight", dims: readonly number[], keys: Float64Array, gStart: Int32Array): Float64Array {
     const { c, res } = this;
@@ -150,7 +151,7 @@ export class IterationPlanner {
     let h = res.rfHalf[part];
     if (c.early[part] && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
     const held = res.rfKeys[part][h]!;
-    if (c.m.rf.stream?.[part]) return keys;
+    if (c.passThrough[part]) return keys;
     for (let pe = 0; pe < c.pes; pe++) {
       if (keys[pe] === held[pe]) keys[pe] = NaN;
       else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;

@@ -20,8 +20,14 @@ import type { ArchNode, TimeloopArch } from "./arch.js";
 import { partitionOf, type ConvsimLevels, type KeepMap } from "./levels.js";
 import { positiveIntAt } from "./yaml.js";
 
-/** Attributes the import reads. */
-const MAPPED = ["depth", "width", "word_bits", "datawidth", "block_size", "entries", "n_banks", "read_bandwidth", "write_bandwidth", "multiple_buffering", "meshX", "meshY", "instances"];
+/** Attributes the import reads, by the level's role (levels.ts). */
+const MESH = ["meshX", "meshY", "instances"];
+const MAPPED = {
+  dram: ["word_bits", "datawidth", "width", "read_bandwidth", ...MESH],
+  gbuf: ["depth", "width", "word_bits", "datawidth", "block_size", "entries", "n_banks", "multiple_buffering", ...MESH],
+  between: MESH,
+  pe: ["depth", "width", "word_bits", "datawidth", "block_size", "entries", "multiple_buffering", ...MESH],
+} as const;
 
 /** Attributes that describe sparse tensors: refused. */
 const SPARSE = /metadata|compress|sparse|density|skipping/i;
@@ -84,16 +90,17 @@ function rfOverrides(levels: ConvsimLevels, keep: KeepMap): { rf: NonNullable<Ar
     entries[t] = entriesOf(n);
     names[t === "input" ? "rfInput" : t === "weight" ? "rfWeight" : "rfOutput"] = n.name;
   }
-  return { rf: { inputEntries: entries.input, weightEntries: entries.weight, psumEntries: entries.output }, names: { rf: levels.pe[levels.pe.length - 1]!.name, ...names } };
+  return { rf: { inputEntries: entries.input, weightEntries: entries.weight, psumEntries: entries.output }, names };
 }
 
 /** Attributes of the convsim-modeled levels that the import does not read (energy, area, technology, ...), one note per level. */
 export function ignoredAttributes(levels: ConvsimLevels): string[] {
   const notes: string[] = [];
-  for (const n of [levels.dram, levels.gbuf, ...levels.between, ...levels.pe]) {
+  const roles: [ArchNode, readonly string[]][] = [[levels.dram, MAPPED.dram], [levels.gbuf, MAPPED.gbuf], ...levels.between.map((n): [ArchNode, readonly string[]] => [n, MAPPED.between]), ...levels.pe.map((n): [ArchNode, readonly string[]] => [n, MAPPED.pe])];
+  for (const [n, mapped] of roles) {
     for (const [k, v] of Object.entries(n.attributes)) if (SPARSE.test(k)) throw n.where.at(`attributes.${k}`).error(v, "be absent: convsim simulates dense tensors (no sparse formats)");
-    const ignored = Object.keys(n.attributes).filter((k) => !MAPPED.includes(k));
-    if (ignored.length > 0) notes.push(`${n.name}: attributes not modeled (energy, area or technology): ${ignored.join(", ")}`);
+    const ignored = Object.keys(n.attributes).filter((k) => !mapped.includes(k));
+    if (ignored.length > 0) notes.push(`${n.name}: attributes not modeled (timing, energy, area or technology): ${ignored.join(", ")}`);
   }
   return notes;
 }

@@ -72,7 +72,7 @@ function walkV3(w: Where, raw: Plain, parent: number, out: ArchNode[]): void {
   const count = rangeCount(name);
   if (count === undefined) throw w.at("name").error(name, "be a name with an optional range such as PE[0..167]");
   const instances = parent * count;
-  const locals = node.local === undefined ? [] : arrayAt(w.at("local"), node.local, "a list of components");
+  const locals = node.local === undefined || node.local === null ? [] : arrayAt(w.at("local"), node.local, "a list of components");
   locals.forEach((c, i) => {
     const wc = w.at("local").at(i);
     const comp = objectAt(wc, c, "a component { name, class, attributes }");
@@ -82,7 +82,7 @@ function walkV3(w: Where, raw: Plain, parent: number, out: ArchNode[]): void {
     const className = String(comp.class ?? "");
     out.push({ kind: nodeKind(className, false), name: bareName(cname), className, instances: n, meshX: meshXOf(wc, attrs, n), attributes: attrs, where: wc });
   });
-  const subtrees = node.subtree === undefined ? [] : arrayAt(w.at("subtree"), node.subtree, "a list of subtrees");
+  const subtrees = node.subtree === undefined || node.subtree === null ? [] : arrayAt(w.at("subtree"), node.subtree, "a list of subtrees");
   subtrees.forEach((s, i) => walkV3(w.at("subtree").at(i), s, instances, out));
 }
 

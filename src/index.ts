@@ -97,7 +97,7 @@ export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName } from "./da
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";
-export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName } from "./arch/spec.js";
+export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName, LevelNames } from "./arch/spec.js";
 export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
 export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaveKernelName } from "./pe-array/index.js";
 export {
@@ -128,3 +128,19 @@ export {
   type GroupedBarChart,
   type LineChart,
 } from "./report/index.js";
+export {
+  importTimeloop,
+  exportTimeloop,
+  timeloopCounts,
+  boundingBoxFactor,
+  peOutputPairs,
+  levelNamesOf,
+  type TimeloopSpecs,
+  type TimeloopImport,
+  type TimeloopExportInput,
+  type TimeloopExport,
+  type TimeloopCounts,
+  type TimeloopActions,
+  type CountsSource,
+} from "./formats/timeloop/index.js";
+export { importScaleSim, type ScaleSimInput, type ScaleSimImport, type ScaleSimNetwork } from "./formats/scalesim.js";

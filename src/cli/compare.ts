@@ -17,7 +17,7 @@ import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type 
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { archLabel, archOption, dataflowsOption, energyOption, networkLayersOption, REPORT_OPTIONS } from "./jobs.js";
-import { reportJson, runShardable, SHARD_OPTIONS, type ReportSpecBase, type ShardableCommand } from "./shard.js";
+import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ReportSpecBase, type ShardableCommand } from "./shard.js";
 import { simulateItems, type SimItem, type SimItemResult } from "./sim-items.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -45,6 +45,7 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
   --jobs N          worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE     an energy table (JSON, pJ per action); default Eyeriss 65 nm, normalized
   --checked         checked mode (slower)
+${shardUsage(20)}
 `;
 
 /** DRAM bounds of a layer on an architecture with int8 operands (the generated tensors' type). */

@@ -120,3 +120,17 @@ export async function runShardable<S extends ReportSpecBase, I, R>(cmd: Shardabl
 export function reportJson(value: unknown, timing: boolean): string {
   return formatJson(timing ? value : JSON.parse(JSON.stringify(value, wallTimeReplacer(false))));
 }
+
+/** The usage lines of {@link SHARD_OPTIONS}, the descriptions starting at column `width`. */
+export function shardUsage(width: number): string {
+  const line = (flag: string, text: string[]) => [`  ${flag}`.padEnd(width) + text[0], ...text.slice(1).map((t) => " ".repeat(width) + t)].join("\n");
+  return [
+    line("--shard i/n", [
+      "run only shard i of n (0-based) of the work items (split by a stable",
+      "hash of each item) and write JSON Lines for convsim merge; auto: i and n",
+      "from a Slurm job array or a Kubernetes Indexed Job (docs/scale-out.md)",
+    ]),
+    line("--shards N", ["with --shard auto in a Kubernetes Indexed Job: n, the Job's completions"]),
+    line("--timing", ["keep simulation wall times (wallMs) in JSON reports and records"]),
+  ].join("\n");
+}

@@ -21,7 +21,7 @@ import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 import { archOption, batchOption, dataflowsOption, energyOption, REPORT_OPTIONS } from "./jobs.js";
-import { reportJson, runShardable, SHARD_OPTIONS, type ReportSpecBase, type ShardableCommand } from "./shard.js";
+import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ReportSpecBase, type ShardableCommand } from "./shard.js";
 import { simulateItems, type SimItem, type SimItemResult } from "./sim-items.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
@@ -49,6 +49,7 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
   --jobs N           worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE      an energy table (JSON, pJ per action) for the energy figures of json/csv
   --checked          checked mode (slower)
+${shardUsage(21)}
 `;
 
 const MAX_POINTS = 32;

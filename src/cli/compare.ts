@@ -11,14 +11,13 @@ import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import type { ConvLayer } from "../workload/layer.js";
 import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
-import type { EnergyTable } from "../report/energy.js";
 import { renderTables, type OutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { archLabel, archOption, dataflowsOption, energyOption, networkLayersOption, REPORT_OPTIONS } from "./jobs.js";
-import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ReportSpecBase, type ShardableCommand } from "./shard.js";
-import { simulateItems, type SimItem, type SimItemResult } from "./sim-items.js";
+import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim compare [options]
 
@@ -56,16 +55,14 @@ function dramBounds(layer: ConvLayer, arch: ArchSpec): { minimum: number; paper:
 }
 
 /** Everything a comparison's report depends on (plain JSON: shard files carry it). */
-export interface CompareSpec extends ReportSpecBase {
+export interface CompareSpec extends SimReportSpec {
+  /** The network's name. */
   readonly network: string;
   readonly batch: number;
-  readonly arch: ArchSpec;
   /** The selected layers, in network order. */
   readonly layers: readonly ConvLayer[];
-  readonly dataflows: readonly string[];
-  readonly energyTable: EnergyTable;
+  /** One row per layer and dataflow (`--per-layer`). */
   readonly perLayer: boolean;
-  readonly checked: boolean;
 }
 
 /** A comparison's results laid out: grid[layer][dataflow], the rows that could not run, the totals. */
@@ -154,7 +151,7 @@ export const compareShardable: ShardableCommand<CompareSpec, SimItem, SimItemRes
   name: "compare",
   items: (spec) => spec.layers.flatMap((layer) => spec.dataflows.map((dataflow) => ({ layer, arch: spec.arch, dataflow }))),
   identity: (item) => ({ layer: item.layer, arch: item.arch.name, dataflow: item.dataflow }),
-  run: (spec, items, { jobs, io }) => simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs, io }),
+  run: runSimItems,
   report(spec, results, format) {
     const g = compareGrid(spec, results);
     if (format !== "json") return compareTables(spec, g, format);
@@ -175,7 +172,7 @@ export const compareShardable: ShardableCommand<CompareSpec, SimItem, SimItemRes
     );
   },
   svg: compareSvg,
-  ok: (results) => results.every((r) => !r.metrics || r.metrics.verified),
+  ok: allVerified,
 };
 
 /** `convsim compare`: dataflows side by side on one network. */

@@ -13,6 +13,7 @@ import type { EnergyTable } from "../report/energy.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import type { Io } from "./args.js";
 import { mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+import type { ReportSpecBase } from "./shard.js";
 
 /** One simulation of a sweep or a comparison. */
 export interface SimItem {
@@ -65,4 +66,24 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
     else throw o.error;
   });
   return results as SimItemResult[];
+}
+
+/** The report options `compare` and `sweep` share (their specs extend it). */
+export interface SimReportSpec extends ReportSpecBase {
+  /** The architecture (for `sweep`, before its GBuf capacity is set). */
+  readonly arch: ArchSpec;
+  readonly dataflows: readonly string[];
+  readonly energyTable: EnergyTable;
+  /** Checked mode (`--checked`). */
+  readonly checked: boolean;
+}
+
+/** A ShardableCommand's `run` for simulation items: {@link simulateItems} with the spec's options. */
+export function runSimItems(spec: SimReportSpec, items: readonly SimItem[], options: { readonly jobs: number; readonly io: Io }): Promise<SimItemResult[]> {
+  return simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs: options.jobs, io: options.io });
+}
+
+/** Whether every simulated item verified bit-exact (items that could not map do not count). */
+export function allVerified(results: readonly SimItemResult[]): boolean {
+  return results.every((r) => !r.metrics || r.metrics.verified);
 }

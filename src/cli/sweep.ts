@@ -15,14 +15,13 @@ import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
-import type { EnergyTable } from "../report/energy.js";
 import { renderTables, type Column, type Table } from "../report/format.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 import { archOption, batchOption, dataflowsOption, energyOption, REPORT_OPTIONS } from "./jobs.js";
-import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ReportSpecBase, type ShardableCommand } from "./shard.js";
-import { simulateItems, type SimItem, type SimItemResult } from "./sim-items.js";
+import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
 
@@ -94,15 +93,10 @@ export interface SweepPoint {
 }
 
 /** Everything a sweep's report depends on (plain JSON: shard files carry it). */
-export interface SweepSpec extends ReportSpecBase {
+export interface SweepSpec extends SimReportSpec {
   readonly layer: ConvLayer;
-  /** The architecture before its GBuf capacity is set. */
-  readonly arch: ArchSpec;
-  readonly dataflows: readonly string[];
   /** GBuf capacities, bytes, ascending. */
   readonly capacities: readonly number[];
-  readonly energyTable: EnergyTable;
-  readonly checked: boolean;
 }
 
 /** A sweep's work item: a dataflow at a capacity. */
@@ -257,14 +251,14 @@ export const sweepShardable: ShardableCommand<SweepSpec, SweepItem, SimItemResul
   name: "sweep",
   items: (spec) => spec.capacities.flatMap((capacityBytes) => spec.dataflows.map((dataflow) => ({ layer: spec.layer, arch: archAt(spec, capacityBytes), dataflow, capacityBytes }))),
   identity: (item) => ({ layer: item.layer, arch: item.arch.name, capacityBytes: item.capacityBytes, dataflow: item.dataflow }),
-  run: (spec, items, { jobs, io }) => simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs, io }),
+  run: runSimItems,
   report(spec, results, format) {
     const points = sweepPoints(spec, results);
     if (format === "json") return reportJson({ layer: spec.layer, arch: spec.arch.name, dataflows: spec.dataflows, energyTable: spec.energyTable, points }, spec.timing);
     return format === "csv" ? sweepCsv(spec, points) : sweepTable(spec, points, format);
   },
   svg: sweepSvg,
-  ok: (results) => results.every((r) => !r.metrics || r.metrics.verified),
+  ok: allVerified,
 };
 
 /** `convsim sweep`: traffic against buffer size for one layer. */

@@ -127,6 +127,16 @@ export {
   type Table,
   type GroupedBarChart,
   type LineChart,
+  parseShard,
+  shardOfItem,
+  stableHash,
+  canonicalJson,
+  shardLines,
+  readShardParts,
+  resultsInOrder,
+  type ShardSpec,
+  type ShardPart,
+  type MergedShards,
 } from "./report/index.js";
 export {
   importTimeloop,

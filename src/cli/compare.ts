@@ -17,6 +17,7 @@ import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type 
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { archLabel, archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { INPUT_SHAPE_OPTION, INPUT_SHAPE_USAGE, layerOperandsOption, WEIGHTS_OPTION, WEIGHTS_USAGE } from "./onnx.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -27,8 +28,10 @@ cycles, utilization, DRAM/GBuf/RF traffic in words, the lower bound at each boun
 measured/bound, energy by level, verdict. A dataflow that cannot map a layer is reported with
 the reason and left out of that layer. Exit 1 if any simulated layer fails to verify.
 
-  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
-                    (default ${DEFAULT_NETWORK})
+  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file
+                    or an ONNX model (model.onnx; docs/formats.md) (default ${DEFAULT_NETWORK})
+${INPUT_SHAPE_USAGE}
+${WEIGHTS_USAGE}
   --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
                     (default chen2020; os on an array that forwards operands)
@@ -65,6 +68,8 @@ export const compareCommand: Command = {
       batch: { type: "string" },
       layers: { type: "string" },
       "per-layer": { type: "boolean" },
+      ...INPUT_SHAPE_OPTION,
+      ...WEIGHTS_OPTION,
       ...REPORT_OPTIONS,
     });
     const format = requireOutputFormat("--format", values.format ?? "table");
@@ -73,6 +78,7 @@ export const compareCommand: Command = {
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", arch);
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
+    const operands = layerOperandsOption(net, values);
     const perLayer = values["per-layer"] ?? false;
 
     // Which (layer, dataflow) pairs can run: decided before any simulation.
@@ -83,7 +89,7 @@ export const compareCommand: Command = {
       dataflows.forEach((df, di) => {
         const c = mappingCheck(layer, arch, df);
         if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
+          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable, ...operands(layer) });
           slot.push({ layer: li, dataflow: di });
         } else {
           missing.push({ name: layer.name ?? `#${li + 1}`, dataflow: df, reason: c.reason, layerIndex: li });

@@ -20,6 +20,8 @@ import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 import { archOption, batchOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import type { ModelOperands } from "../formats/onnx/layers.js";
+import { INPUT_SHAPE_OPTION, INPUT_SHAPE_USAGE, layerOperandsOption, requireOnnxForOptions, WEIGHTS_OPTION, WEIGHTS_USAGE, type OnnxOptionValues } from "./onnx.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
@@ -32,7 +34,9 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
 
   --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1);
                      with --net, a layer name of that network (e.g. conv3)
-  --net NAME         take --layer from this network (zoo name or network JSON file)
+  --net NAME         take --layer from this network (zoo name, network JSON file, or ONNX model)
+${INPUT_SHAPE_USAGE}
+${WEIGHTS_USAGE}
   --batch N          batch size for --net (default 1)
   --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
@@ -90,15 +94,17 @@ export interface SweepPoint {
   readonly results: readonly { readonly dataflow: string; readonly metrics?: LayerMetrics; readonly reason?: string }[];
 }
 
-function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
+function layerFromOptions(values: { layer?: string; net?: string; batch?: string } & OnnxOptionValues): { layer: ConvLayer; operands?: ModelOperands } {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
-    const picked = selectLayers(loadNetworkOption(values.net, batchOption(values.batch)), values.layer);
+    const net = loadNetworkOption(values.net, batchOption(values.batch), values);
+    const picked = selectLayers(net, values.layer);
     if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
-    return picked[0]!;
+    return { layer: picked[0]!, ...layerOperandsOption(net, values)(picked[0]!) };
   }
   if (values.batch !== undefined) throw new ConfigError("--batch", values.batch, "be used with --net (a layer given inline carries its own batch)");
-  return loadLayer(values.layer);
+  requireOnnxForOptions("--layer", values);
+  return { layer: loadLayer(values.layer) };
 }
 
 /** `convsim sweep`: traffic against buffer size for one layer. */
@@ -113,6 +119,8 @@ export const sweepCommand: Command = {
       batch: { type: "string" },
       capacities: { type: "string" },
       dataflows: { type: "string" },
+      ...INPUT_SHAPE_OPTION,
+      ...WEIGHTS_OPTION,
       ...REPORT_OPTIONS,
     });
     const format = requireOutputFormat("--format", values.format ?? "table");
@@ -120,7 +128,7 @@ export const sweepCommand: Command = {
     const base = archOption(values.arch, undefined, values.memory);
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", base);
     const energyTable = energyOption(values.energy);
-    const layer = layerFromOptions(values);
+    const { layer, operands } = layerFromOptions(values);
     const capacities = parseCapacities(values.capacities ?? "16KiB..512KiB");
     const types = { input: "int8", weight: "int8" } as const;
     const archs: ArchSpec[] = capacities.map((c) => resolveArch(base, { gbuf: { capacityBytes: c } }, `arch(--capacities ${formatBytes(c)})`));
@@ -133,7 +141,7 @@ export const sweepCommand: Command = {
       dataflows.forEach((df, di) => {
         const c = mappingCheck(layer, arch, df);
         if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
+          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable, ...(operands ? { operands } : {}) });
           where.push({ point: pi, dataflow: di });
         } else {
           reasons[pi]![di] = c.reason;

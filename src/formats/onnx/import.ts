@@ -62,7 +62,7 @@ function graphInputs(graph: GraphProto, g: GraphValues, options: OnnxImportOptio
     const given = shapes[info.name];
     let dims: (number | string)[] | undefined = given !== undefined ? [...given] : declaredDims(source, info);
     const field = `${source}: graph.input ${JSON.stringify(info.name)}`;
-    const hint = `give its shape: --input-shape ${info.name}=${["N", "C", "H", "W"].join("x")} (inputShapes in the API)`;
+    const hint = `give its shape: --input-shape ${info.name}=${(dims ?? ["N", "C", "H", "W"]).join("x")} with numbers (inputShapes in the API)`;
     if (dims === undefined) throw new ConfigError(`${field}.type`, "no shape", `declare a tensor shape, or ${hint}`);
     if (options.batch !== undefined && dims.length > 0) dims = [options.batch, ...dims.slice(1)];
     dims.forEach((d, i) => {

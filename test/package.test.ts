@@ -7,8 +7,9 @@
  *   (b) type-checks a TypeScript file that imports convsim, with the repository's own tsc
  *       (moduleResolution NodeNext), which proves the exports map and the .d.ts files;
  *   (c) runs the installed `convsim` command, which must use dist/ since the package has no src/.
- * The install is offline (convsim has no runtime dependencies: seeded tensors use its own ARC4,
- * checked against seedrandom by a test); if that fails it falls back to a normal install.
+ * The install is offline (convsim's one runtime dependency, @bufbuild/protobuf, which decodes
+ * ONNX models, is in npm's cache after `npm ci`; seeded tensors use convsim's own ARC4, checked
+ * against seedrandom by a test); if that fails it falls back to a normal install.
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -95,9 +96,10 @@ describe("convsim as an installed dependency", () => {
     const installed = join(scratch, "node_modules", "convsim");
     expect(existsSync(join(installed, "dist", "index.js"))).toBe(true);
     expect(existsSync(join(installed, "src"))).toBe(false);
-    // No runtime dependencies: nothing but convsim is installed.
+    // One runtime dependency (the protobuf decoder of the ONNX importer); no dev dependency is installed.
     expect(existsSync(join(scratch, "node_modules", "seedrandom"))).toBe(false);
-    expect(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).dependencies ?? {}).toEqual({});
+    expect(Object.keys(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).dependencies ?? {})).toEqual(["@bufbuild/protobuf"]);
+    expect(existsSync(join(scratch, "node_modules", "@bufbuild", "protobuf"))).toBe(true);
   });
 
   it("imports from plain Node ESM and computes a convolution", () => {

@@ -76,12 +76,16 @@ function expectResnet18(layers: readonly ConvLayer[], batch = 1): void {
   expect(macs / batch).toBeLessThan(1.82e9);
 }
 
+/** The float model at 224x224, built once (47 MB of zero weights). */
+let float224: Uint8Array | undefined;
+const floatModel = () => (float224 ??= resnet18Float().bytes);
+
 const bytesOf = (a: Int8Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 const shapeOf = (l: ConvLayer) => ({ ...l, name: undefined });
 
 describe("importOnnx: ResNet-18", () => {
   it("imports the float model's 21 layers with torchvision's shapes, the zoo's shapes and 1.81 G MACs", () => {
-    const net = importOnnx(resnet18Float().bytes, { source: "resnet18.onnx" });
+    const net = importOnnx(floatModel(), { source: "resnet18.onnx" });
     expect(net.name).toBe("resnet18");
     expect(net.source).toContain("resnet18.onnx");
     expectResnet18(net.layers);
@@ -118,7 +122,7 @@ describe("importOnnx: ResNet-18", () => {
   });
 
   it("refuses the model's operands for a float layer, naming the layer and the reason", () => {
-    const net = importOnnx(resnet18Float().bytes, { weights: true });
+    const net = importOnnx(floatModel(), { weights: true });
     const e = configError(() => onnxLayerOperands(net, "layer1.0.conv1"));
     expect(e.message).toContain("layer layer1.0.conv1");
     expect(e.message).toContain("the weights are float");
@@ -164,5 +168,27 @@ describe("importOnnx: errors and unsupported operators", () => {
     const x = b.input("x", DataType.FLOAT, [1, 4, 8, 8]);
     b.output(b.node("Conv", [x, b.init("w", DataType.FLOAT, [6, 3, 3, 3])], { group: 1 }, { name: "c" }));
     expect(configError(() => importOnnx(b.build())).message).toContain("have 4 input channels / group 1 as its second dimension");
+  });
+});
+
+describe("importOnnx: the QDQ form", () => {
+  it("takes a float Conv's and Gemm's operands from the DequantizeLinear nodes before them", () => {
+    const b = new OnnxBuilder("qdq");
+    const s = b.init("s", DataType.FLOAT, [], Float32Array.of(0.1));
+    const xz = b.init("xz", DataType.INT8, [], Int8Array.of(-5));
+    const w = Int8Array.from({ length: 4 * 2 * 3 * 3 }, (_, i) => i - 30);
+    const fc = Int8Array.from({ length: 4 * 3 }, (_, i) => 2 * i - 11); // K x N = 4 x 3
+    const x = b.node("DequantizeLinear", [b.node("QuantizeLinear", [b.input("x", DataType.FLOAT, [1, 2, 5, 5]), s, xz]), s, xz]);
+    const wq = b.node("DequantizeLinear", [b.init("w", DataType.INT8, [4, 2, 3, 3], w), s, b.init("wz", DataType.INT8, [4])]);
+    const y = b.node("GlobalAveragePool", [b.node("Conv", [x, wq], { pads: [1, 1, 1, 1] }, { name: "conv" })]);
+    const f = b.node("DequantizeLinear", [b.node("QuantizeLinear", [b.node("Flatten", [y]), s, xz]), s, xz]);
+    b.output(b.node("Gemm", [f, b.node("DequantizeLinear", [b.init("fc", DataType.INT8, [4, 3], fc), s])], {}, { name: "fc" }));
+    const net = importOnnx(b.build(), { weights: true });
+    const conv = onnxLayerOperands(net, "conv");
+    expect([Array.from(conv.w), conv.inputType, conv.inputZeroPoint, conv.wZeroPoint]).toEqual([Array.from(w), "int8", -5, 0]);
+    const g = onnxLayerOperands(net, "fc");
+    // Gemm's B is K x N (no transB): convsim's weights are its transpose, N x K.
+    expect([Array.from(g.w), g.inputType, g.inputZeroPoint, g.wZeroPoint]).toEqual([[-11, -5, 1, 7, -9, -3, 3, 9, -7, -1, 5, 11], "int8", -5, 0]);
+    expect(net.layers.map((l) => [l.name, l.batch, l.inChannels, l.outChannels])).toEqual([["conv", 1, 2, 4], ["fc", 1, 4, 3]]);
   });
 });

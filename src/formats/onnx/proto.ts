@@ -76,7 +76,9 @@ export function byteTensorData(t: TensorProto, field: string): Int8Array | Uint8
   if (!signed && t.dataType !== DataType.UINT8) throw new ConfigError(`${field}.data_type`, dataTypeName(t.dataType), "be int8 or uint8");
   let out: Int8Array | Uint8Array;
   if (t.rawData.length > 0) {
-    const copy = t.rawData.slice();
+    // A copy with its own buffer: the decoded bytes are views into the whole model file (a
+    // Buffer's slice() would be one too), and a worker thread is sent the whole buffer of a view.
+    const copy = new Uint8Array(t.rawData);
     out = signed ? new Int8Array(copy.buffer, copy.byteOffset, copy.length) : copy;
   } else {
     // int8 and uint8 values are stored one per int32_data entry.

@@ -68,9 +68,9 @@ export class OnnxBuilder {
     return name;
   }
 
-  /** A graph output (no shape declared). */
-  output(name: string, elemType: DataType = DataType.FLOAT): void {
-    this.outputs.push(valueInfo(name, elemType));
+  /** A graph output (its shape declared when `dims` is given). */
+  output(name: string, elemType: DataType = DataType.FLOAT, dims?: readonly number[]): void {
+    this.outputs.push(valueInfo(name, elemType, dims));
   }
 
   /** An initializer. */

@@ -15,7 +15,7 @@ import type { Staging } from "../bounds/tile.js";
 import { NETWORK_NAMES, selectLayers } from "../workload/networks.js";
 import { batchOption } from "./jobs.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { INPUT_SHAPE_OPTION, INPUT_SHAPE_USAGE, requireOnnxForOptions } from "./onnx.js";
+import { INPUT_SHAPE_OPTION, onnxUsage, requireOnnxForOptions } from "./onnx.js";
 
 const USAGE = `Usage: convsim bound (--net NAME | --layer L | --layers FILE) --capacity C [options]
 
@@ -25,8 +25,8 @@ Lower bounds on the traffic across a memory boundary (docs/bounds.md).
   --layers FILE      a JSON file holding an array of layers
   --net NAME         a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file,
                      or an ONNX model (model.onnx; docs/formats.md)
-${INPUT_SHAPE_USAGE}
-  --batch N          batch size for --net (default 1)
+${onnxUsage(21, false)}
+  --batch N          batch size for --net (default 1; an ONNX model's own)
   --select LIST      with --net: layers by name or 1-based range (conv1,conv3 or 1-5)
   --capacity C       capacity below the boundary: bytes (108KiB, 64kB, 4096) or words (512W, 16KiW).
                      With --boundary both, the DRAM boundary's (on-chip storage)

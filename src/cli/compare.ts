@@ -17,7 +17,7 @@ import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type 
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { archLabel, archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
-import { INPUT_SHAPE_OPTION, INPUT_SHAPE_USAGE, layerOperandsOption, WEIGHTS_OPTION, WEIGHTS_USAGE } from "./onnx.js";
+import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } from "./onnx.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -30,15 +30,14 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
 
   --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file
                     or an ONNX model (model.onnx; docs/formats.md) (default ${DEFAULT_NETWORK})
-${INPUT_SHAPE_USAGE}
-${WEIGHTS_USAGE}
+${onnxUsage(20, true)}
   --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
                     (default chen2020; os on an array that forwards operands)
   --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                     gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
                     the architecture's own models
-  --batch N         batch size (default 1)
+  --batch N         batch size (default 1; an ONNX model's own)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --per-layer       one row per layer and dataflow (totals per dataflow at the bottom)
   --format F        table (default), json, csv or md
@@ -124,7 +123,7 @@ export const compareCommand: Command = {
       if (totals[di]!.layers === 0) notes.push(`${df}: no layer could run`);
     });
 
-    const header = `convsim compare: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, ${layers.length} layer${layers.length === 1 ? "" : "s"}, dataflows ${dataflows.join(", ")}, energy table ${energyTable.name}`;
+    const header = `convsim compare: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, ${layers.length} layer${layers.length === 1 ? "" : "s"}, dataflows ${dataflows.join(", ")}${values.weights === "model" ? ", the model's weights" : ""}, energy table ${energyTable.name}`;
     let text: string;
     if (format === "json") {
       text = formatJson({

@@ -96,10 +96,18 @@ export function layerOperandsOption(net: Network, values: OnnxOptionValues): (la
   };
 }
 
-/** The usage lines of `--input-shape`. */
-export const INPUT_SHAPE_USAGE = `  --input-shape NAME=DIMS  with an ONNX --net: a graph input's shape, e.g.
-                    input=1x3x224x224 (fixes a dynamic dimension; repeatable)`;
-
-/** The usage lines of `--weights`. */
-export const WEIGHTS_USAGE = `  --weights W       seeded (default), or model: simulate with the ONNX model's own
-                    int8/uint8 weights and zero points (inputs seeded, of its input type)`;
+/**
+ * The usage lines of `--input-shape` and (with `weights`) `--weights`, their descriptions
+ * starting at column `column` as in the rest of the command's usage.
+ */
+export function onnxUsage(column: number, weights: boolean): string {
+  const pad = " ".repeat(column);
+  const lines = [
+    `  --input-shape NAME=DIMS  with an ONNX --net: a graph input's shape, e.g.`,
+    `${pad}input=1x3x224x224 (fixes a dynamic dimension; repeatable)`,
+  ];
+  if (weights) {
+    lines.push(`${"  --weights W".padEnd(column)}seeded (default), or model: simulate with the ONNX model's own`, `${pad}int8/uint8 weights and zero points (inputs seeded, of its input type)`);
+  }
+  return lines.join("\n");
+}

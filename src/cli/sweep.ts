@@ -21,7 +21,7 @@ import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 import { archOption, batchOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
-import { INPUT_SHAPE_OPTION, INPUT_SHAPE_USAGE, layerOperandsOption, requireOnnxForOptions, WEIGHTS_OPTION, WEIGHTS_USAGE, type OnnxOptionValues } from "./onnx.js";
+import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, requireOnnxForOptions, WEIGHTS_OPTION, type OnnxOptionValues } from "./onnx.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
@@ -35,9 +35,8 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
   --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1);
                      with --net, a layer name of that network (e.g. conv3)
   --net NAME         take --layer from this network (zoo name, network JSON file, or ONNX model)
-${INPUT_SHAPE_USAGE}
-${WEIGHTS_USAGE}
-  --batch N          batch size for --net (default 1)
+${onnxUsage(21, true)}
+  --batch N          batch size for --net (default 1; an ONNX model's own)
   --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
   --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)

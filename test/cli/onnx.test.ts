@@ -77,13 +77,15 @@ describe("convsim with --net model.onnx", () => {
   it("run without --weights seeds the operands; --batch fixes the dynamic first dimension", async () => {
     const r = await cli("run", "--net", q, "--batch", "3", "--dataflow", "os", "--jobs", "1");
     expect(r.code).toBe(0);
-    expect(r.out).toContain("convsim run: tinyq (batch 3)");
+    expect(r.out).toContain("convsim run: tinyq (batch 3), arch chen2020, dataflow os, 3 layers, energy table");
     expect(calls.length).toBe(3);
     for (const c of calls) expect(c.w).toBeUndefined();
   });
 
   it("compare and sweep take the model's weights too; bound reads the model", async () => {
-    expect((await cli("compare", "--net", q, "--batch", "1", "--weights", "model", "--dataflows", "os", "--jobs", "1")).code).toBe(0);
+    const c = await cli("compare", "--net", q, "--batch", "1", "--weights", "model", "--dataflows", "os", "--jobs", "1");
+    expect(c.code).toBe(0);
+    expect(c.out).toContain("convsim compare: tinyq (batch 1), arch chen2020, 3 layers, dataflows os, the model's weights, energy table");
     expect(calls.map((c) => same(c.w, W1) || same(c.w, W2) || (c.w instanceof Int8Array && c.w.length === 480))).toEqual([true, true, true]);
     calls.length = 0;
     const s = await cli("sweep", "--net", q, "--batch", "1", "--layer", "c2", "--weights", "model", "--capacities", "16KiB", "--dataflows", "os", "--jobs", "1");

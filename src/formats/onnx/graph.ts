@@ -98,7 +98,7 @@ export class GraphValues {
 
 /** The operators named in the unsupported-operator error (the full list is in docs/formats.md). */
 export const SUPPORTED_HINT =
-  "Conv, ConvInteger, QLinearConv, Gemm, MatMul, MatMulInteger, QLinearMatMul, Relu, Clip, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Add, Mul, Concat, Flatten, Reshape, Pad, QuantizeLinear, DequantizeLinear and the shape operators; see docs/formats.md";
+  "Conv, ConvInteger, QLinearConv, Gemm, MatMul, MatMulInteger, QLinearMatMul, Relu, Clip, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Add, Mul, Concat, Split, Slice, Flatten, Reshape, Pad, Resize, ReduceMean, QuantizeLinear, DequantizeLinear and the shape operators; see docs/formats.md";
 
 /** The product of dimensions. */
 export function product(dims: readonly number[]): number {

@@ -1,8 +1,9 @@
 /**
  * Static shape inference through the operators real CNN models hold between their
  * convolutions: activations, normalization, pooling, elementwise arithmetic with broadcasting,
- * Concat, Flatten, Reshape, Transpose, Pad, Quantize/DequantizeLinear, and the small shape
- * arithmetic exporters emit around Reshape (Shape, Gather, Unsqueeze, Squeeze, Cast, Constant),
+ * Concat, Split, Slice, Flatten, Reshape, Transpose, Pad, Resize / Upsample, reductions,
+ * Quantize/DequantizeLinear, and the small shape arithmetic exporters emit around Reshape
+ * (Shape, Gather, Slice, Unsqueeze, Squeeze, Cast, Constant),
  * folded to constants. Each handler reads its inputs from {@link GraphValues} and records its
  * outputs' dimensions and element types, following the ONNX operator specifications
  * (onnx/docs/Operators.md). The layer operators are in layers.ts.
@@ -242,6 +243,81 @@ function cast(c: OpContext): void {
   setOutput(c, 0, { dims: x.dims, elemType: c.attrs.int("to", x.elemType), ...(x.ints ? { ints: x.ints } : {}) });
 }
 
+/** The float contents of input `i`, which must be a constant (Resize's scales). */
+function constFloats(c: OpContext, i: number, what: string): readonly number[] {
+  const v = inputOf(c, i);
+  if (v.tensor !== undefined) return floatTensorValues(v.tensor, `${c.label}.input[${i}]`);
+  if (v.ints !== undefined) return v.ints;
+  throw new ConfigError(`${c.label}.input[${i}]`, c.node.input[i], `be a constant (${what}): convsim infers shapes statically`);
+}
+
+const given = (c: OpContext, i: number) => c.node.input[i] !== undefined && c.node.input[i] !== "";
+
+/** Resize (sizes, or floor(dim x scale)) and its predecessor Upsample (scales). */
+function resize(c: OpContext): void {
+  const x = inputOf(c, 0);
+  const upsample = c.node.opType === "Upsample";
+  const sizesGiven = !upsample && given(c, 3) && inputOf(c, 3).dims.some((d) => d > 0);
+  const axes = upsample ? undefined : c.attrs.ints("axes");
+  const on = (axes ?? x.dims.map((_, a) => a)).map((a) => normalizeAxis(`${c.label}.attribute.axes`, a, x.dims.length));
+  // Scales: input 1 of Upsample and of Resize-10 (X, scales), input 2 since Resize-11 (X, roi, scales, sizes).
+  const scalesAt = upsample || c.node.input.length === 2 ? 1 : 2;
+  const values = sizesGiven ? constInts(c, 3, "the output sizes") : upsample && !given(c, 1) ? c.attrs.ints("scales", []) : constFloats(c, scalesAt, "the scales");
+  if (values.length !== on.length) throw new ConfigError(`${c.label}.input[${sizesGiven ? 3 : 2}]`, values, `hold one value per resized axis (${on.length})`);
+  const dims = [...x.dims];
+  on.forEach((a, i) => (dims[a] = sizesGiven ? values[i]! : Math.floor(x.dims[a]! * values[i]!)));
+  setOutput(c, 0, { dims, elemType: x.elemType });
+}
+
+/** ReduceMean, ReduceMax, ...: the reduced axes kept as 1 (keepdims, the default) or dropped. */
+function reduce(c: OpContext): void {
+  const x = inputOf(c, 0);
+  const fromInput = given(c, 1) ? constInts(c, 1, "the axes") : undefined;
+  const axes = fromInput ?? c.attrs.ints("axes");
+  const all = axes === undefined || (axes.length === 0 && c.attrs.int("noop_with_empty_axes", 0) === 0);
+  const set = new Set(all ? x.dims.map((_, a) => a) : axes.map((a) => normalizeAxis(`${c.label}.axes`, a, x.dims.length)));
+  const keep = c.attrs.int("keepdims", 1) === 1;
+  const dims = x.dims.flatMap((d, a) => (set.has(a) ? (keep ? [1] : []) : [d]));
+  setOutput(c, 0, { dims, elemType: x.elemType });
+}
+
+/** Split: the `split` sizes (input since opset 13, attribute before), or equal parts. */
+function split(c: OpContext): void {
+  const x = inputOf(c, 0);
+  const axis = normalizeAxis(`${c.label}.attribute.axis`, c.attrs.int("axis", 0), x.dims.length);
+  const n = c.node.output.length;
+  const size = x.dims[axis]!;
+  const parts = given(c, 1) ? constInts(c, 1, "the split sizes") : (c.attrs.ints("split") ?? Array.from({ length: n }, (_, i) => Math.ceil(size / n) - (i === n - 1 ? Math.ceil(size / n) * n - size : 0)));
+  if (parts.length !== n || parts.reduce((a, b) => a + b, 0) !== size) throw new ConfigError(`${c.label}.split`, parts, `be ${n} sizes adding up to ${size} (axis ${axis} of ${x.dims.join("x")})`);
+  parts.forEach((p, i) => setOutput(c, i, { dims: x.dims.map((d, a) => (a === axis ? p : d)), elemType: x.elemType }));
+}
+
+/** Slice (starts, ends, axes, steps as inputs since opset 10), clamped as the ONNX spec says. */
+function slice(c: OpContext): void {
+  const x = inputOf(c, 0);
+  // Before opset 10, starts, ends and axes are attributes.
+  const attr = c.node.input.length === 1;
+  const starts = attr ? c.attrs.ints("starts", []) : constInts(c, 1, "starts");
+  const ends = attr ? c.attrs.ints("ends", []) : constInts(c, 2, "ends");
+  const axes = attr ? c.attrs.ints("axes", starts.map((_, i) => i)) : given(c, 3) ? constInts(c, 3, "axes") : starts.map((_, i) => i);
+  const steps = given(c, 4) ? constInts(c, 4, "steps") : starts.map(() => 1);
+  const dims = [...x.dims];
+  let ints = x.ints !== undefined && x.dims.length === 1 ? [...x.ints] : undefined;
+  axes.forEach((ax, i) => {
+    const a = normalizeAxis(`${c.label}.input[3]`, ax, x.dims.length);
+    const d = x.dims[a]!;
+    const step = steps[i]!;
+    if (step === 0) throw new ConfigError(`${c.label}.input[4]`, steps, "hold no zero step");
+    const lo = step > 0 ? 0 : -1;
+    const hi = step > 0 ? d : d - 1;
+    const clamp = (v: number) => Math.min(hi, Math.max(lo, v < 0 ? v + d : v));
+    const [b, e] = [clamp(starts[i]!), clamp(ends[i]!)];
+    dims[a] = Math.max(0, Math.ceil((e - b) / step));
+    if (ints !== undefined) ints = Array.from({ length: dims[a]! }, (_, k) => ints![b + k * step]!);
+  });
+  setOutput(c, 0, { dims, elemType: x.elemType, ...(ints ? { ints } : {}) });
+}
+
 const UNARY = [
   "Relu", "Clip", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Softplus", "Mish", "Gelu", "Erf",
   "Exp", "Log", "Neg", "Abs", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Softmax", "LogSoftmax",
@@ -276,4 +352,9 @@ export const SHAPE_OPS: Readonly<Record<string, OpHandler>> = Object.freeze({
   Unsqueeze: unsqueeze,
   Squeeze: squeeze,
   Cast: cast,
+  Resize: resize,
+  Upsample: resize,
+  Split: split,
+  Slice: slice,
+  ...Object.fromEntries(["ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL2"].map((op) => [op, reduce])),
 });

@@ -4,7 +4,8 @@
  * convsim infers must equal the ones ORT computes. One model exercises the attributes and
  * operators between layers (auto_pad SAME_UPPER / SAME_LOWER / VALID, dilations, groups,
  * depthwise, asymmetric pads, a zero Pad taken into the next Conv, ceil_mode pooling, Concat,
- * Reshape through Shape/Gather/Unsqueeze/Concat, a 1-D convolution, Gemm without transB,
+ * Split, Resize, Slice, ReduceMean, Reshape through Shape/Gather/Unsqueeze/Concat, a 1-D
+ * convolution, Gemm without transB,
  * MatMul); the ResNet-18 models (float and QLinearConv) run at 32x32 to keep ORT's time small
  * (their 224x224 shapes are checked in import.test.ts). Last, the model's own operands: a
  * ConvInteger and a MatMulInteger layer simulated with the imported weights and zero points give
@@ -71,6 +72,13 @@ function zooModel(): { bytes: Uint8Array; outs: string[] } {
   const f2 = layer("Conv", [a, w("w6", [8, 12, 3, 3])], { pads: [1, 1, 1, 1] }, "branch3x3");
   a = b.node("Relu", [b.node("Concat", [f1, f2], { axis: 1 })]);
   a = layer("Conv", [a, w("w7", [16, 4, 3, 3])], { group: 4, pads: [1, 1, 1, 1] }, "grouped");
+  // Split, Resize, Slice and a reduction, each feeding a layer of its own.
+  const [s1, s2] = [`${a}_s1`, `${a}_s2`];
+  b.node("Split", [a, b.ints("split", [6, 10])], { axis: 1 }, { out: [s1, s2] });
+  const up = b.node("Resize", [s2, "", b.init("scales", DataType.FLOAT, [4], Float32Array.of(1, 1, 2, 1.5))], { mode: "nearest" });
+  layer("Conv", [up, w("w7r", [8, 10, 3, 3])], { strides: [2, 2], pads: [1, 1, 1, 1] }, "after_resize");
+  layer("Conv", [b.node("Slice", [s1, b.ints("st", [1, -5]), b.ints("en", [1000, -1]), b.ints("ax", [1, 3])]), w("w7s", [4, 5, 1, 1])], {}, "after_slice");
+  layer("Conv", [b.node("ReduceMean", [a], { axes: [2, 3] }), w("w7m", [4, 16, 1, 1])], {}, "after_reduce");
   a = b.node("AveragePool", [a], { kernel_shape: [2, 2], strides: [2, 2], auto_pad: "SAME_UPPER" });
   a = b.node("Reshape", [a, b.ints("shape3", [0, 0, -1])]);
   a = layer("Conv", [a, w("w8", [8, 16, 3])], { strides: [2], pads: [1, 1] }, "conv1d");

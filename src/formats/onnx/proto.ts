@@ -18,6 +18,7 @@ import {
   type TensorProto,
 } from "./gen/onnx_pb.js";
 
+/** ONNX element types (TensorProto.DataType), from the generated schema. */
 export { DataType };
 
 /**

@@ -35,6 +35,7 @@ export {
 export { seededTensor, layerTensors, type ValueRange } from "./workload/tensors.js";
 export { parseNpy, encodeNpy, readNpy, writeNpy, readRaw, writeRaw, expectTensor, type Tensor } from "./workload/npy.js";
 export { network, loadNetwork, selectLayers, totalMacs, NETWORK_NAMES, DEFAULT_NETWORK, type Network } from "./workload/networks.js";
+export { importOnnx, onnxLayerOperands, type OnnxImportOptions, type OnnxNetwork, type ModelOperands } from "./formats/onnx/index.js";
 export {
   lowerBounds,
   compulsoryTraffic,

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError } from "../core/errors.js";
 import { convLayer, parseLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { loadNetwork, network, NETWORK_NAMES, type Network } from "../workload/networks.js";
+import { isOnnxPath, loadOnnxNetwork, requireOnnxForOptions, type OnnxOptionValues } from "./onnx.js";
 
 /** What a subcommand prints to; injectable so tests capture the output. */
 export interface Io {
@@ -91,8 +92,13 @@ export function intOption(field: string, text: string | undefined): number | und
   return v;
 }
 
-/** Loads a network by zoo name, or from a JSON file (`{ "name", "layers": [...] }`). */
-export function loadNetworkOption(text: string, batch: number): Network {
+/**
+ * Loads a network by zoo name, from a JSON file (`{ "name", "layers": [...] }`), or from an ONNX
+ * model (a path ending in `.onnx`, with `--input-shape`, `--batch` and `--weights`: src/cli/onnx.ts).
+ */
+export function loadNetworkOption(text: string, batch: number, onnx: OnnxOptionValues = {}): Network {
+  if (isOnnxPath(text)) return loadOnnxNetwork(text, onnx, batch);
+  requireOnnxForOptions(text, onnx);
   if (NETWORK_NAMES.includes(text)) return network(text, batch);
   if (existsSync(text)) {
     let json: unknown;
@@ -103,5 +109,5 @@ export function loadNetworkOption(text: string, batch: number): Network {
     }
     return loadNetwork(json, batch);
   }
-  throw new ConfigError("--net", text, `be one of ${NETWORK_NAMES.join(", ")}, or a network JSON file`);
+  throw new ConfigError("--net", text, `be one of ${NETWORK_NAMES.join(", ")}, a network JSON file, or an ONNX model (.onnx)`);
 }

@@ -15,6 +15,7 @@ import type { Staging } from "../bounds/tile.js";
 import { NETWORK_NAMES, selectLayers } from "../workload/networks.js";
 import { batchOption } from "./jobs.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { INPUT_SHAPE_OPTION, onnxUsage, requireOnnxForOptions } from "./onnx.js";
 
 const USAGE = `Usage: convsim bound (--net NAME | --layer L | --layers FILE) --capacity C [options]
 
@@ -22,8 +23,10 @@ Lower bounds on the traffic across a memory boundary (docs/bounds.md).
 
   --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1)
   --layers FILE      a JSON file holding an array of layers
-  --net NAME         a network of the zoo (${NETWORK_NAMES.join(", ")}), or a network JSON file
-  --batch N          batch size for --net (default 1)
+  --net NAME         a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file,
+                     or an ONNX model (model.onnx; docs/formats.md)
+${onnxUsage(21, false)}
+  --batch N          batch size for --net (default 1; an ONNX model's own)
   --select LIST      with --net: layers by name or 1-based range (conv1,conv3 or 1-5)
   --capacity C       capacity below the boundary: bytes (108KiB, 64kB, 4096) or words (512W, 16KiW).
                      With --boundary both, the DRAM boundary's (on-chip storage)
@@ -118,6 +121,7 @@ export const boundCommand: Command = {
       "weight-type": { type: "string" },
       staging: { type: "string" },
       json: { type: "boolean" },
+      ...INPUT_SHAPE_OPTION,
     });
     const which = values.boundary ?? "dram";
     if (which !== "dram" && which !== "gbuf" && which !== "both") throw new ConfigError("--boundary", which, "be dram, gbuf or both");
@@ -146,9 +150,10 @@ export const boundCommand: Command = {
       if (cap.value < 1) throw new ConfigError(field, text, "be a positive size, e.g. 2016W");
       capacities.push(["gbuf", cap]);
     }
+    if (values.net === undefined) requireOnnxForOptions(values.layer ?? values.layers ?? "--layer", values);
     const layers =
       values.net !== undefined
-        ? [...selectLayers(loadNetworkOption(values.net, batchOption(values.batch)), values.select)]
+        ? [...selectLayers(loadNetworkOption(values.net, batchOption(values.batch), values), values.select)]
         : values.layers !== undefined
           ? loadLayers(values.layers)
           : [loadLayer(values.layer)];

@@ -17,6 +17,7 @@ import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { archLabel, archOption, dataflowsOption, energyOption, networkLayersOption, REPORT_OPTIONS } from "./jobs.js";
 import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import { INPUT_SHAPE_OPTION, layerOperandsOption, onnxUsage, WEIGHTS_OPTION } from "./onnx.js";
 import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -27,7 +28,8 @@ cycles, utilization, DRAM/GBuf/RF traffic in words, the lower bound at each boun
 measured/bound, energy by level, verdict. A dataflow that cannot map a layer is reported with
 the reason and left out of that layer. Exit 1 if any simulated layer fails to verify.
 
-  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
+  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file
+                    or an ONNX model (model.onnx; docs/formats.md)
                     (default ${DEFAULT_NETWORK})
   --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
@@ -35,7 +37,8 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
   --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                     gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
                     the architecture's own models
-  --batch N         batch size (default 1)
+${onnxUsage(20, true)}
+  --batch N         batch size (default 1; an ONNX model's own)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --per-layer       one row per layer and dataflow (totals per dataflow at the bottom)
   --format F        table (default), json, csv or md
@@ -116,7 +119,7 @@ function compareTables(spec: CompareSpec, g: CompareGrid, format: Exclude<Output
     return { ...t, ...(foot.length ? { footer: foot } : {}), ...(i === 0 && notes.length ? { notes } : {}) };
   });
   const n = spec.layers.length;
-  const header = `convsim compare: ${spec.network} (batch ${spec.batch}), arch ${archLabel(spec.arch)}, ${n} layer${n === 1 ? "" : "s"}, dataflows ${spec.dataflows.join(", ")}, energy table ${energyTable.name}`;
+  const header = `convsim compare: ${spec.network} (batch ${spec.batch}), arch ${archLabel(spec.arch)}, ${n} layer${n === 1 ? "" : "s"}, dataflows ${spec.dataflows.join(", ")}${spec.modelWeights ? ", the model's weights" : ""}, energy table ${energyTable.name}`;
   return `${header}\n\n${renderTables(withFooter, format)}`;
 }
 
@@ -187,6 +190,8 @@ export const compareCommand: Command = {
       batch: { type: "string" },
       layers: { type: "string" },
       "per-layer": { type: "boolean" },
+      ...INPUT_SHAPE_OPTION,
+      ...WEIGHTS_OPTION,
       ...REPORT_OPTIONS,
       ...SHARD_OPTIONS,
     });
@@ -204,7 +209,9 @@ export const compareCommand: Command = {
       perLayer: values["per-layer"] ?? false,
       checked: values.checked ?? false,
       timing: values.timing ?? false,
+      ...(values.weights === "model" ? { modelWeights: true } : {}),
     };
-    return runShardable(compareShardable, spec, values, io);
+    const operands = layerOperandsOption(net, values);
+    return runShardable({ ...compareShardable, run: (s, items, o) => runSimItems(s, items, { ...o, operands }) }, spec, values, io);
   },
 };

@@ -29,7 +29,9 @@ import { convShape, type ConvLayer } from "../workload/layer.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
 import { DEFAULT_NETWORK, selectLayers, type Network } from "../workload/networks.js";
+import type { ModelOperands } from "../formats/onnx/layers.js";
 import { intOption, loadNetworkOption, type Io } from "./args.js";
+import type { OnnxOptionValues } from "./onnx.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
 export interface SimJob {
@@ -41,6 +43,8 @@ export interface SimJob {
   /** Checked mode (tags on every storage word). */
   readonly checked: boolean;
   readonly energyTable: EnergyTable;
+  /** The model's own weights and zero points (`--weights model`); default seeded operands. */
+  readonly operands?: ModelOperands;
 }
 
 /** What a job ended with: its summary row, or the error it threw. */
@@ -53,6 +57,7 @@ export function runSimJob(job: SimJob, onProgress?: (macs: number) => void): Lay
     arch: job.arch,
     dataflow: job.mapping ?? job.dataflow,
     checked: job.checked,
+    ...(job.operands ? { w: job.operands.w, types: { input: job.operands.inputType }, zeroPoints: { input: job.operands.inputZeroPoint, weight: job.operands.wZeroPoint } } : {}),
     ...(onProgress ? { onProgress: (p: { macs: number }) => onProgress(p.macs) } : {}),
   });
   return layerMetrics(r, { energyTable: job.energyTable, dataflow: job.dataflow });
@@ -286,13 +291,14 @@ export function batchOption(text: string | undefined): number {
   return batch;
 }
 
-/** `--net`, `--batch` and `--layers`: the network (default AlexNet) and the selected layers, at least one. */
-export function networkLayersOption(values: { readonly net?: string; readonly batch?: string; readonly layers?: string }): { net: Network; batch: number; layers: readonly ConvLayer[] } {
+/** `--net`, `--batch` and `--layers` (and an ONNX model's `--input-shape`, `--weights`): the network (default AlexNet) and the selected layers, at least one. */
+export function networkLayersOption(values: { readonly net?: string; readonly batch?: string; readonly layers?: string } & OnnxOptionValues): { net: Network; batch: number; layers: readonly ConvLayer[] } {
   const batch = batchOption(values.batch);
-  const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch);
+  const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch, values);
   const layers = selectLayers(net, values.layers);
   if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
-  return { net, batch, layers };
+  // An ONNX model's batch is its input's unless --batch is given: report the layers' own.
+  return { net, batch: net.layers[0]!.batch, layers };
 }
 
 /** The options every command that simulates and reports shares (run, compare, sweep). */

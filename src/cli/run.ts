@@ -15,6 +15,7 @@ import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
+import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } from "./onnx.js";
 import { archLabel, archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
 
 const USAGE = `Usage: convsim run [options]
@@ -24,15 +25,16 @@ reference convolution), in parallel on worker threads, and prints per layer and 
 cycles, PE utilization, DRAM/GBuf/RF traffic in words, the lower bound at each boundary and the
 ratio measured/bound, energy by level, and the verdict. Exit 1 if any layer fails to verify.
 
-  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
-                    (default ${DEFAULT_NETWORK})
+  --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file
+                    or an ONNX model (model.onnx; docs/formats.md) (default ${DEFAULT_NETWORK})
+${onnxUsage(20, true)}
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
                     (default chen2020; os on an array that forwards operands)
   --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                     gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
                     the architecture's own models
   --dataflow D      ${DATAFLOW_NAMES.join(", ")} (default chen2020; os on an array that forwards operands)
-  --batch N         batch size (default 1)
+  --batch N         batch size (default 1; an ONNX model's own)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --format F        table (default), json, csv or md
   --out FILE        write the report to FILE instead of stdout
@@ -88,6 +90,8 @@ export const runCommand: Command = {
       dataflow: { type: "string" },
       batch: { type: "string" },
       layers: { type: "string" },
+      ...INPUT_SHAPE_OPTION,
+      ...WEIGHTS_OPTION,
       ...REPORT_OPTIONS,
     });
     // Every option is validated before any simulation starts.
@@ -98,10 +102,11 @@ export const runCommand: Command = {
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
+    const operands = layerOperandsOption(net, values);
     const simJobs: SimJob[] = layers.map((layer) => {
       const c = mappingCheck(layer, arch, dataflow!);
       if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
-      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: values.checked ?? false, energyTable };
+      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: values.checked ?? false, energyTable, ...operands(layer) };
     });
     const bar = new ProgressBar(io, simJobs.length, totalMacs(layers));
     let outcomes;
@@ -116,7 +121,7 @@ export const runCommand: Command = {
       rows.push(o.metrics);
     }
     const total = totalMetrics(rows);
-    const header = `convsim run: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
+    const header = `convsim run: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}${values.weights === "model" ? ", the model's weights" : ""}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
     const text =
       format === "json"
         ? formatJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total })

@@ -8,6 +8,7 @@
 import { ConfigError } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import type { ConvLayer } from "../workload/layer.js";
+import type { ModelOperands } from "../formats/onnx/layers.js";
 import { totalMacs } from "../workload/networks.js";
 import type { EnergyTable } from "../report/energy.js";
 import type { LayerMetrics } from "../report/metrics.js";
@@ -33,6 +34,8 @@ export interface SimulateItemsOptions {
   readonly jobs: number;
   /** Where the progress bar goes. */
   readonly io: Io;
+  /** A layer's own operands (an ONNX model's weights, `--weights model`); default: seeded. */
+  readonly operands?: (layer: ConvLayer) => { readonly operands?: ModelOperands };
 }
 
 /**
@@ -47,7 +50,7 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
   items.forEach((item, i) => {
     const c = mappingCheck(item.layer, item.arch, item.dataflow);
     if (c.ok) {
-      jobs.push({ ...item, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable });
+      jobs.push({ ...item, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...options.operands?.(item.layer) });
       slot.push(i);
     } else {
       results[i] = { reason: c.reason };
@@ -76,11 +79,13 @@ export interface SimReportSpec extends ReportSpecBase {
   readonly energyTable: EnergyTable;
   /** Checked mode (`--checked`). */
   readonly checked: boolean;
+  /** Whether the layers run with an ONNX model's own weights (`--weights model`), not seeded ones. */
+  readonly modelWeights?: boolean;
 }
 
 /** A ShardableCommand's `run` for simulation items: {@link simulateItems} with the spec's options. */
-export function runSimItems(spec: SimReportSpec, items: readonly SimItem[], options: { readonly jobs: number; readonly io: Io }): Promise<SimItemResult[]> {
-  return simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs: options.jobs, io: options.io });
+export function runSimItems(spec: SimReportSpec, items: readonly SimItem[], options: { readonly jobs: number; readonly io: Io; readonly operands?: SimulateItemsOptions["operands"] }): Promise<SimItemResult[]> {
+  return simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs: options.jobs, io: options.io, ...(options.operands ? { operands: options.operands } : {}) });
 }
 
 /** Whether every simulated item verified bit-exact (items that could not map do not count). */

@@ -21,6 +21,8 @@ import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
 import { archOption, batchOption, dataflowsOption, energyOption, REPORT_OPTIONS } from "./jobs.js";
 import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import type { ModelOperands } from "../formats/onnx/layers.js";
+import { INPUT_SHAPE_OPTION, layerOperandsOption, onnxUsage, requireOnnxForOptions, WEIGHTS_OPTION, type OnnxOptionValues } from "./onnx.js";
 import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
@@ -33,8 +35,9 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
 
   --layer L          a layer: JSON file, inline JSON, or short form (c=3,hw=224,k=64,r=3,pad=1);
                      with --net, a layer name of that network (e.g. conv3)
-  --net NAME         take --layer from this network (zoo name or network JSON file)
-  --batch N          batch size for --net (default 1)
+  --net NAME         take --layer from this network (zoo name, network JSON file, or ONNX model)
+${onnxUsage(21, true)}
+  --batch N          batch size for --net (default 1; an ONNX model's own)
   --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
   --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
@@ -104,15 +107,17 @@ interface SweepItem extends SimItem {
   readonly capacityBytes: number;
 }
 
-function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
+function layerFromOptions(values: { layer?: string; net?: string; batch?: string } & OnnxOptionValues): { layer: ConvLayer; operands?: ModelOperands } {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
-    const picked = selectLayers(loadNetworkOption(values.net, batchOption(values.batch)), values.layer);
+    const net = loadNetworkOption(values.net, batchOption(values.batch), values);
+    const picked = selectLayers(net, values.layer);
     if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
-    return picked[0]!;
+    return { layer: picked[0]!, ...layerOperandsOption(net, values)(picked[0]!) };
   }
   if (values.batch !== undefined) throw new ConfigError("--batch", values.batch, "be used with --net (a layer given inline carries its own batch)");
-  return loadLayer(values.layer);
+  requireOnnxForOptions("--layer", values);
+  return { layer: loadLayer(values.layer) };
 }
 
 const SWEEP_TYPES = { input: "int8", weight: "int8" } as const;
@@ -273,19 +278,24 @@ export const sweepCommand: Command = {
       batch: { type: "string" },
       capacities: { type: "string" },
       dataflows: { type: "string" },
+      ...INPUT_SHAPE_OPTION,
+      ...WEIGHTS_OPTION,
       ...REPORT_OPTIONS,
       ...SHARD_OPTIONS,
     });
     const arch = archOption(values.arch, undefined, values.memory);
+    const { layer, operands } = layerFromOptions(values);
     const spec: SweepSpec = {
-      layer: layerFromOptions(values),
+      layer,
       arch,
       dataflows: dataflowsOption(values.dataflows, "--dataflows", arch),
       capacities: parseCapacities(values.capacities ?? "16KiB..512KiB"),
       energyTable: energyOption(values.energy),
       checked: values.checked ?? false,
       timing: values.timing ?? false,
+      ...(operands ? { modelWeights: true } : {}),
     };
-    return runShardable(sweepShardable, spec, values, io);
+    const withOperands = operands ? () => ({ operands }) : undefined;
+    return runShardable(withOperands ? { ...sweepShardable, run: (s, items, o) => runSimItems(s, items, { ...o, operands: withOperands }) } : sweepShardable, spec, values, io);
   },
 };

@@ -12,9 +12,6 @@
  * operands are covered by hand-computed cases at the end of this file. Bias is not part of
  * ConvInteger either; it is also checked by hand.
  */
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
-import { pathToFileURL } from "node:url";
 import * as ort from "onnxruntime-web";
 import seedrandom from "seedrandom";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +20,7 @@ import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../../
 import { referenceConv, type OperandArray } from "../../src/workload/reference.js";
 import { layerTensors, type ValueRange } from "../../src/workload/tensors.js";
 import { convIntegerModel, OnnxType } from "../helpers/onnx.js";
+import { configureOrt } from "../helpers/ort.js";
 
 type ByteType = "int8" | "uint8";
 
@@ -37,11 +35,7 @@ const PAIRS: readonly (readonly [ByteType, ByteType])[] = [
 const ONNX_TYPE: Record<ByteType, number> = { int8: OnnxType.INT8, uint8: OnnxType.UINT8 };
 
 beforeAll(() => {
-  const require = createRequire(import.meta.url);
-  const wasm = require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm");
-  ort.env.wasm.numThreads = 1; // no worker threads: deterministic and CI-friendly
-  ort.env.wasm.wasmPaths = pathToFileURL(dirname(wasm) + "/").href; // local files, never a CDN
-  ort.env.logLevel = "error";
+  configureOrt(); // one thread, local .wasm files (never a CDN), errors only
 });
 
 function scalar(t: ByteType, v: number): ort.Tensor {

@@ -2,10 +2,11 @@
 import type { Command } from "./args.js";
 import { boundCommand } from "./bound.js";
 import { compareCommand } from "./compare.js";
+import { mapCommand } from "./map.js";
 import { runCommand } from "./run.js";
 import { sweepCommand } from "./sweep.js";
 import { simulateCommand } from "./simulate.js";
 import { referenceCommand, verifyCommand } from "./verify.js";
 
 /** Every subcommand. */
-export const COMMANDS: readonly Command[] = [runCommand, simulateCommand, compareCommand, sweepCommand, boundCommand, verifyCommand, referenceCommand];
+export const COMMANDS: readonly Command[] = [runCommand, simulateCommand, compareCommand, sweepCommand, mapCommand, boundCommand, verifyCommand, referenceCommand];

@@ -12,7 +12,7 @@ import { formatBytes, parseCapacity } from "../core/units.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch } from "../arch/presets.js";
 import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/bounds.js";
-import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
 import { formatJson, renderTables, requireOutputFormat, type Column, type Table } from "../report/format.js";
@@ -36,7 +36,8 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
   --batch N          batch size for --net (default 1)
   --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
-  --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
+  --dataflows LIST   comma-separated, among ${DATAFLOW_CHOICES.join(", ")} (default all but best; ws, os, is on an
+                     array that forwards operands; best: the mapper, docs/mapper.md)
   --arch A           an architecture preset or an ArchSpec JSON file (default chen2020; os on an array that forwards operands)
   --memory M         ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                      gbuf.model = ideal: the same traffic, fewer cycles); arch (default): the

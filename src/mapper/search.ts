@@ -87,6 +87,10 @@ export interface MapResult {
   readonly layer: ConvLayer;
   readonly arch: ArchSpec;
   readonly objective: Objective;
+  /** The operand types the mappings fit and the energy is priced at. */
+  readonly types: { readonly input: OperandType; readonly weight: OperandType };
+  /** The energy table of the estimates. */
+  readonly energyTable: EnergyTable;
   readonly seed: string;
   readonly budget: Budget;
   /** The best mapping (the first of `top`). */
@@ -157,6 +161,8 @@ export function map(layer: ConvLayer, arch: ArchSpec, options: MapOptions = {}):
     layer,
     arch,
     objective,
+    types: cost.types,
+    energyTable: cost.table,
     seed,
     budget,
     best: kept[0]!,

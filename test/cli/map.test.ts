@@ -1,0 +1,50 @@
+/** `convsim map` (src/cli/map.ts): the report, --json, --out that simulate runs, and bad options. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli } from "./helpers.js";
+
+const layer = "c=8,hw=10,k=16,r=3,stride=2";
+
+describe("convsim map", () => {
+  it("prints the winners with estimate and simulation side by side, and writes the best for simulate", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "convsim-map-")), "best.json");
+    const r = await cli("map", "--layer", layer, "--arch", "eyeriss", "--arch-override", '{"gbuf":{"capacityBytes":1024}}', "--budget", "200", "--top", "2", "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("objective dram, budget 200 evaluations, seed 1");
+    expect(r.out).toMatch(/DRAM est \[words\]\s+DRAM sim \[words\]/);
+    expect(r.out).toContain("chen2020 dram (est)");
+    expect(r.out.match(/PASS/g)).toHaveLength(2);
+    const sim = await cli("simulate", "--layer", layer, "--arch", "eyeriss", "--arch-override", '{"gbuf":{"capacityBytes":1024}}', "--dataflow", out, "--json");
+    expect(sim.code).toBe(0);
+    const json = JSON.parse(sim.out) as { mapping: { name: string }; traffic: { dram: { total: number } } };
+    expect(json.mapping.name).toBe("best");
+    expect(readFileSync(out, "utf8")).toContain('"dram"');
+  });
+
+  it("prints JSON whose estimate equals the simulated DRAM words, the same for the same seed", async () => {
+    const args = ["map", "--layer", layer, "--arch", "chen2020", "--budget", "150", "--top", "1", "--objective", "energy", "--json"];
+    const a = await cli(...args);
+    const b = await cli(...args);
+    expect(a.code).toBe(0);
+    expect(b.out).toBe(a.out);
+    const j = JSON.parse(a.out) as { layers: { top: { estimate: { dram: { total: number } }; simulated: { dramWords: number; verified: boolean } }[] }[] };
+    const t = j.layers[0]!.top[0]!;
+    expect(t.simulated.dramWords).toBe(t.estimate.dram.total);
+    expect(t.simulated.verified).toBe(true);
+  });
+
+  it("refuses bad options with exit 2, naming the flag", async () => {
+    for (const [flag, args] of [
+      ["--objective", ["--objective", "speed"]],
+      ["--budget", ["--budget", "soon"]],
+      ["--top", ["--top", "0"]],
+      ["--layer", ["--net", "alexnet"]],
+    ] as const) {
+      const r = await cli("map", "--layer", layer, ...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(flag);
+    }
+  });
+});

@@ -76,6 +76,7 @@ export class CostModel {
   private readonly bytes: Readonly<Record<TensorName, number>>;
   private readonly perPe: number;
   /** Energy of one word per DRAM access (reads and writes cost the same), one MAC, one RF read, by tensor. */
+  private readonly prices = new Map<string, number>();
   private readonly unit: { dram: Record<TensorName, number>; mac: number; rf: Record<TensorName, number> };
 
   constructor(
@@ -95,6 +96,13 @@ export class CostModel {
       mac: one("pe.mac"),
       rf: { input: one("rf.read.input"), weight: one("rf.read.weight"), output: one("rf.read.psum") },
     };
+  }
+
+  /** The energy of one count of a counter (energyOf is linear in the counts; memoized). */
+  private price(name: string): number {
+    let p = this.prices.get(name);
+    if (p === undefined) this.prices.set(name, (p = energyOf({ [name]: 1 }, this.energyTypes(), this.table).total));
+    return p;
   }
 
   private energyTypes() {
@@ -150,7 +158,8 @@ export class CostModel {
   estimate(m: Mapping, dram: BoundaryWords = dramTraffic(m, this.layer)): Estimate {
     const counters = this.counters(m, dram);
     const { cycles, binding } = this.cycleTerms(m, dram, counters);
-    const energy = energyOf(counters, this.energyTypes(), this.table).total;
+    let energy = 0;
+    for (const name in counters) energy += counters[name]! * this.price(name);
     const gbufReads = counters["gbuf.read.input"]! + counters["gbuf.read.weight"]! + counters["gbuf.read.output"]!;
     const gbufWrites = counters["gbuf.write.input"]! + counters["gbuf.write.weight"]! + counters["gbuf.write.output"]!;
     const score = this.objective === "dram" ? dram.total : this.objective === "energy" ? energy : this.objective === "cycles" ? cycles : energy * cycles;

@@ -12,7 +12,10 @@ import { formatBytes, parseCapacity } from "../core/units.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch } from "../arch/presets.js";
 import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/bounds.js";
-import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES, MAPPER_DATAFLOW } from "../dataflow/dataflows/index.js";
+import { assertLegal } from "../dataflow/legality.js";
+import type { Mapping } from "../dataflow/mapping.js";
+import { bestMapping } from "../mapper/best.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
 import { formatJson, renderTables, requireOutputFormat, type Column, type Table } from "../report/format.js";
@@ -81,6 +84,29 @@ export function parseCapacities(text: string, field = "--capacities"): number[] 
   return out;
 }
 
+/**
+ * The mapper's (`best`) mapping at each capacity, searched from the smallest capacity up, each
+ * search starting also from the best at the next smaller one: more capacity never moves more
+ * DRAM words (docs/mapper.md). Empty when the sweep does not run `best`.
+ */
+function mapperAcrossCapacities(layer: ConvLayer, archs: readonly ArchSpec[], dataflows: readonly string[], capacities: readonly number[]): ({ ok: true; mapping: Mapping } | { ok: false; reason: string })[] {
+  const out: ({ ok: true; mapping: Mapping } | { ok: false; reason: string })[] = [];
+  if (!dataflows.includes(MAPPER_DATAFLOW)) return out;
+  const types = { input: "int8", weight: "int8" } as const;
+  let previous: Mapping | undefined;
+  for (const pi of capacities.map((c, i) => ({ c, i })).sort((a, b) => a.c - b.c).map((x) => x.i)) {
+    try {
+      const mapping = assertLegal(bestMapping(layer, archs[pi]!, { types }, previous ? [previous] : []), layer, archs[pi]!, { types });
+      out[pi] = { ok: true, mapping };
+      previous = mapping;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      out[pi] = { ok: false, reason: e.message };
+    }
+  }
+  return out;
+}
+
 /** One capacity of a sweep: the architecture, the bounds, and each dataflow's point. */
 export interface SweepPoint {
   readonly capacityBytes: number;
@@ -130,9 +156,10 @@ export const sweepCommand: Command = {
     const simJobs: SimJob[] = [];
     const where: { point: number; dataflow: number }[] = [];
     const reasons: (string | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
+    const mapped = mapperAcrossCapacities(layer, archs, dataflows, capacities);
     archs.forEach((arch, pi) =>
       dataflows.forEach((df, di) => {
-        const c = mappingCheck(layer, arch, df);
+        const c = df === MAPPER_DATAFLOW ? mapped[pi]! : mappingCheck(layer, arch, df);
         if (c.ok) {
           simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
           where.push({ point: pi, dataflow: di });

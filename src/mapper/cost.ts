@@ -13,8 +13,10 @@
  *   counted full), divided by the MACs a PE issues per cycle; the DRAM bus carries the DRAM words'
  *   bytes (bursts not rounded up); the GBuf's ports carry its words' bytes in bank words; each
  *   network bus carries the GBuf's reads of its tensor (a multicast is one send) and the drain
- *   path the outputs drained. The estimate is the largest term, like the bound; latencies, fills
- *   that do not overlap and stalls are not in it, so a simulated run takes more (docs/mapper.md).
+ *   path the outputs drained. One more term, `steps`, serializes the Sequencer's steps per gbuf
+ *   iteration (drains, deliveries, the wave and its pipeline; DRAM transfers added unless the
+ *   GBuf is double-buffered). The estimate is the largest term; DRAM latency, bank conflicts and
+ *   stalls are not in it, so a simulated run takes more (docs/mapper.md).
  * - Energy: the energy table (src/report/energy.ts) applied to estimated counters: DRAM exact,
  *   GBuf as above, deliveries = GBuf reads x the PEs a multicast reaches, a register read per
  *   operand per MAC and a register write per delivered word, a psum read and write per MAC except
@@ -48,8 +50,8 @@ export interface Estimate {
   readonly gbufWrites: number;
   /** Estimated cycles: the largest term. */
   readonly cycles: number;
-  /** The resource of the largest term. */
-  readonly binding: CycleResource;
+  /** The resource of the largest term, or `steps` when the serialized steps are. */
+  readonly binding: CycleResource | "steps";
   /** Estimated energy, in the table's unit. */
   readonly energy: number;
   /** The objective's value (lower is better). */
@@ -170,8 +172,10 @@ export class CostModel {
   counters(m: Mapping, dram: BoundaryWords): Record<string, number> {
     const ga = gbufArrayAccesses(m, this.layer);
     const fan = (t: TensorName) => m.spatial.loops.reduce((p, l) => (TENSOR_DIMS[t].includes(l.dim) ? p : p * l.factor), 1);
+    // A tensor the GBuf bypasses goes from DRAM to the PEs directly (its DRAM reads are its sends).
+    const sendWeight = m.gbuf.keep.weight ? ga.read.weight : dram.read.weight;
     const deliverInput = ga.read.input * fan("input");
-    const deliverWeight = ga.read.weight * fan("weight");
+    const deliverWeight = sendWeight * fan("weight");
     // Psums stay in the accumulator over the innermost run of rf loops over reduction dimensions.
     let run = 1;
     for (let i = m.rf.loops.length - 1; i >= 0 && REDUCTION_DIMS.includes(m.rf.loops[i]!.dim); i--) run *= m.rf.loops[i]!.factor;
@@ -190,7 +194,9 @@ export class CostModel {
       "gbuf.write.output": ga.write.output + (m.gbuf.keep.output ? dram.read.output : 0),
       "noc.deliver.input": deliverInput,
       "noc.deliver.weight": deliverWeight,
-      "noc.drain.output": ga.write.output,
+      "noc.send.input": ga.read.input,
+      "noc.send.weight": sendWeight,
+      "noc.drain.output": m.gbuf.keep.output ? ga.write.output : dram.write.output,
       "rf.read.input": this.macs,
       "rf.read.weight": this.macs,
       "rf.write.input": deliverInput,
@@ -201,25 +207,50 @@ export class CostModel {
   }
 
   /** The cycle terms of the estimate (file header) and the largest. */
-  private cycleTerms(m: Mapping, dram: BoundaryWords, c: Record<string, number>): { cycles: number; binding: CycleResource } {
+  private cycleTerms(m: Mapping, dram: BoundaryWords, c: Record<string, number>): { cycles: number; binding: CycleResource | "steps" } {
     const { gbuf, noc } = this.arch;
     const bankBytes = gbuf.bankWordBytes;
     const ideal = gbuf.model === "ideal";
     const rate = (ports: number) => Math.min(ports, gbuf.banks * gbuf.wordsPerCyclePerBank);
     const gbufBytes = (kind: "read" | "write") =>
       c[`gbuf.${kind}.input`]! * this.bytes.input + c[`gbuf.${kind}.weight`]! * this.bytes.weight + c[`gbuf.${kind}.output`]! * this.bytes.output;
-    const terms: [CycleResource, number][] = [
+    const terms: [CycleResource | "steps", number][] = [
       ["compute", this.computeCycles(m)],
       ["dram", this.dramCycles(dram)],
       ["gbuf.read", ideal ? 0 : Math.ceil(gbufBytes("read") / bankBytes / rate(gbuf.readPorts))],
       ["gbuf.write", ideal ? 0 : Math.ceil(gbufBytes("write") / bankBytes / rate(gbuf.writePorts))],
-      ["noc.input", Math.ceil(c["gbuf.read.input"]! / noc.inputWordsPerCycle)],
-      ["noc.weight", Math.ceil(c["gbuf.read.weight"]! / noc.weightWordsPerCycle)],
+      ["noc.input", Math.ceil(c["noc.send.input"]! / noc.inputWordsPerCycle)],
+      ["noc.weight", Math.ceil(c["noc.send.weight"]! / noc.weightWordsPerCycle)],
       ["noc.drain", Math.ceil(c["noc.drain.output"]! / noc.drainWordsPerCycle)],
+      ["steps", this.stepCycles(m, dram, c)],
     ];
     let best = terms[0]!;
     for (const t of terms) if (t[1] > best[1]) best = t;
     return { cycles: best[1], binding: best[0] };
+  }
+
+  /**
+   * The Sequencer's steps, serialized (docs/timing.md, "The Sequencer"): per gbuf iteration, the
+   * drains, the deliveries (the input and weight buses side by side, each at most its width and a
+   * PE's RF write ports) and the wave (its issue cycles and the MAC pipeline); deliveries overlap
+   * the wave with double-buffered register files, and the DRAM transfers overlap everything with
+   * a double-buffered GBuf (else they add) except the first tile's fill and the last write-back
+   * (a DRAM latency and a tile's share of the DRAM bus each).
+   */
+  private stepCycles(m: Mapping, dram: BoundaryWords, c: Record<string, number>): number {
+    const { noc, array, rf } = this.arch;
+    const { rows, cols } = spatialShape(m);
+    const pes = rows * cols;
+    const deliver = (t: "input" | "weight", width: number) => Math.max(c[`noc.send.${t}`]! / width, c[`noc.deliver.${t}`]! / pes / rf.writePorts);
+    const deliveries = Math.max(deliver("input", noc.inputWordsPerCycle), deliver("weight", noc.weightWordsPerCycle));
+    const waves = tileVisits(m, this.layer, "spatial");
+    const wave = waves * (Math.ceil(levelTrips(m, "rf") / this.perPe) + array.pipelineLatency);
+    const drains = c["noc.drain.output"]! / noc.drainWordsPerCycle;
+    const core = drains + (m.rf.doubleBuffer ? Math.max(deliveries, wave) : deliveries + wave);
+    const dramCycles = this.dramCycles(dram);
+    // With a double-buffered GBuf the first tile's fill and the last one's write-back still stand alone.
+    const ends = this.arch.dram.model === "ideal" ? 0 : 2 * this.arch.dram.latencyCycles + dramCycles / tileVisits(m, this.layer, "gbuf");
+    return Math.ceil(m.gbuf.doubleBuffer ? Math.max(core, dramCycles) + ends : core + dramCycles);
   }
 }
 

@@ -12,7 +12,8 @@
  *    bound of its score (`CostModel.lowerScore`: its exact DRAM words, MACs, compute and DRAM
  *    terms) is compared with the worst of the E kept candidates and, if it cannot beat it, the
  *    candidate is pruned before its legality is checked; then legality (`checkMapping`), then
- *    the mappings whose DRAM words the closed form counts exactly (`exactTraffic`); then the full
+ *    the mappings whose DRAM words the closed form counts exactly (`exactTraffic`; the seeds are
+ *    exempt: the named dataflows' counts are tested against the simulator); then the full
  *    estimate. The E = max(top, 16) best distinct mappings are kept; equal scores are ranked by the
  *    estimated energy (for the dram objective) or the DRAM words (for the others), then in the
  *    order found.
@@ -153,7 +154,7 @@ export function map(layer: ConvLayer, arch: ArchSpec, options: MapOptions = {}):
   const search = new Search(layer, arch, cost, Math.max(top, 16), options.onProgress, budget);
   const stopAt = stopWithin > 0 ? bound * (1 + stopWithin) : -Infinity;
   const starts = [...(options.named === false ? [] : namedMappings(layer, arch, cost.types)), ...(options.seeds ?? [])];
-  for (const m of starts) search.consider(normalize(genomeOf(m), search.sizes, arch));
+  for (const m of starts) search.consider(normalize(genomeOf(m), search.sizes, arch), undefined, true);
   const stoppedBy = search.run(new Rng(seed), stopAt);
   const kept = search.kept.slice(0, top).map((k) => Object.freeze({ mapping: k.mapping, estimate: k.estimate }));
   if (kept.length === 0) throw new ConfigError("map", layer.name ?? "layer", `find a legal mapping on ${arch.name} within the budget (${search.evaluations} evaluations, ${search.illegal} illegal)`);
@@ -295,8 +296,12 @@ class Search {
     this.onProgress?.({ evaluations: this.evaluations, best: this.kept[0]?.estimate.score, budget: this.budget });
   }
 
-  /** Step 3 of the file header: one candidate, for one island (default the seeds' island). */
-  consider(g: Genome, island: Ranking = this.islands[0]!): void {
+  /**
+   * Step 3 of the file header: one candidate, for one island (default the seeds' island). A
+   * `seed` is scored even where `exactTraffic` does not vouch for the closed form (the named
+   * dataflows' DRAM words are tested against the simulator; a caller's seed is the caller's).
+   */
+  consider(g: Genome, island: Ranking = this.islands[0]!, seed = false): void {
     this.evaluations++;
     const mapping = toMapping(g, this.layer);
     const key = mappingKey(mapping);
@@ -309,7 +314,7 @@ class Search {
       this.pruned++;
       return;
     }
-    if (!checkMapping(mapping, this.layer, this.arch, { types: this.cost.types }).ok || !exactTraffic(mapping, this.layer)) {
+    if (!checkMapping(mapping, this.layer, this.arch, { types: this.cost.types }).ok || !(seed || exactTraffic(mapping, this.layer))) {
       this.illegal++;
       return;
     }

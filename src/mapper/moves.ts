@@ -60,7 +60,7 @@ export function usefulFactors(n: number): number[] {
 }
 
 /** The tiles of `dim` left above the levels inside `level` (rf < spatial < gbuf). */
-function tilesLeft(g: Genome, sizes: DimRecord, dim: Dim, level: "rf" | "gbuf" | "spatial"): number {
+export function tilesLeft(g: Genome, sizes: DimRecord, dim: Dim, level: "rf" | "gbuf" | "spatial"): number {
   const inner = level === "rf" ? 1 : level === "spatial" ? g.rf[dim] : g.rf[dim] * spatialProduct(g.spatial, dim);
   return Math.ceil(sizes[dim] / inner);
 }
@@ -89,7 +89,7 @@ function drawAxis(rng: Rng, sizes: DimRecord, axis: Axis, cap: number, exclude: 
 }
 
 /** A random permutation of the eight dimensions. */
-function shuffled(rng: Rng): Dim[] {
+export function shuffled(rng: Rng): Dim[] {
   const out = [...DIMS];
   for (let i = out.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);

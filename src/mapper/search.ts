@@ -5,9 +5,12 @@
  * 1. Seeds: the named dataflows' mappings (chen2020, ws, os, is, rs, each where it fits) and the
  *    caller's `seeds` (e.g. the best mapping at a smaller capacity) are evaluated first, so the
  *    result is never worse on the objective's estimate than any of them.
- * 2. Then, until the budget is spent: with probability 0.15 (or while nothing legal is kept) a
- *    random genome, else one to three mutations (moves.ts) of a kept candidate drawn with a bias
- *    to the best (rank r of E with probability about (r/E)^(-1/2)).
+ * 2. Then, until the budget is spent, four islands take turns: with probability 0.15 (or while
+ *    the island keeps nothing) a random genome, with 0.1 a greedy climb from a kept candidate
+ *    (its factors grown one useful value at a time while each step scores better), else one to
+ *    three mutations (moves.ts) of a kept candidate drawn with a bias to the best (rank r of E
+ *    with probability about (r/E)^(-1/2)). Island 0 starts from the seeds; every 2,500
+ *    evaluations the island whose best is worst starts again from nothing.
  * 3. Each candidate: a mapping seen before costs an evaluation and nothing else; then the cheap
  *    bound of its score (`CostModel.lowerScore`: its exact DRAM words, MACs, compute and DRAM
  *    terms) is compared with the worst of the E kept candidates and, if it cannot beat it, the
@@ -40,7 +43,7 @@ import type { OperandType } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { CostModel, exactTraffic, type Estimate, type Objective } from "./cost.js";
 import { genomeOf, mappingKey, normalize, toMapping, type Genome } from "./genome.js";
-import { mutate, randomGenome, Rng } from "./moves.js";
+import { mutate, randomGenome, Rng, shuffled, tilesLeft, usefulFactors } from "./moves.js";
 import { parseBudget, type Budget } from "./budget.js";
 
 /** Options of {@link map}. */
@@ -223,7 +226,8 @@ class Search {
   /** The best candidates over every island. */
   readonly ranking: Ranking;
   private readonly islands: Ranking[];
-  private readonly seen = new Set<string>();
+  /** Every mapping considered, by key: its kept form when it was legal and scored. */
+  private readonly seen = new Map<string, Kept | undefined>();
   evaluations = 0;
   pruned = 0;
   illegal = 0;
@@ -269,16 +273,36 @@ class Search {
     while (!this.spent()) {
       if (this.reached(stopAt)) return "bound";
       const island = this.islands[turn++ % ISLANDS]!;
-      const g =
-        island.list.length === 0 || rng.next() < 0.15
-          ? randomGenome(rng, this.sizes, this.arch)
-          : mutate(island.list[Math.floor(island.list.length * rng.next() ** 2)]!.genome, rng, this.sizes, this.arch);
-      this.consider(g, island);
-      if (this.evaluations % 256 === 0) this.progress();
-      if (this.evaluations % RESTART_EVERY === 0) this.restartWorst();
+      const before = this.evaluations;
+      const r = rng.next();
+      const parent = island.list[Math.floor(island.list.length * rng.next() ** 2)];
+      if (!parent || r < 0.15) this.consider(randomGenome(rng, this.sizes, this.arch), island);
+      else if (r < 0.25) this.climb(parent, island, rng);
+      else this.consider(mutate(parent.genome, rng, this.sizes, this.arch), island);
+      if (Math.floor(this.evaluations / 256) > Math.floor(before / 256)) this.progress();
+      if (Math.floor(this.evaluations / RESTART_EVERY) > Math.floor(before / RESTART_EVERY)) this.restartWorst();
     }
     this.progress();
     return this.reached(stopAt) ? "bound" : "budget";
+  }
+
+  /**
+   * Greedy growth from a kept candidate: for each dimension in a random order, at the gbuf level
+   * (or, one time in three, the rf level), the next larger useful factors one after the other
+   * while each candidate is legal and beats the one before (every try is an evaluation).
+   */
+  private climb(from: Kept, island: Ranking, rng: Rng): void {
+    let cur = from;
+    for (const d of shuffled(rng)) {
+      const level = rng.next() < 1 / 3 ? "rf" : "gbuf";
+      for (const v of usefulFactors(tilesLeft(cur.genome, this.sizes, d, level))) {
+        if (v <= cur.genome[level][d]) continue;
+        if (this.spent()) return;
+        const next = this.consider(normalize({ ...cur.genome, [level]: { ...cur.genome[level], [d]: v } }, this.sizes, this.arch), island);
+        if (!next || !better(next.estimate, cur.estimate)) break;
+        cur = next;
+      }
+    }
   }
 
   /** Empties the island whose best is worst (an empty island counts as worst already). */
@@ -301,27 +325,29 @@ class Search {
    * `seed` is scored even where `exactTraffic` does not vouch for the closed form (the named
    * dataflows' DRAM words are tested against the simulator; a caller's seed is the caller's).
    */
-  consider(g: Genome, island: Ranking = this.islands[0]!, seed = false): void {
+  consider(g: Genome, island: Ranking = this.islands[0]!, seed = false): Kept | undefined {
     this.evaluations++;
     const mapping = toMapping(g, this.layer);
     const key = mappingKey(mapping);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    if (this.seen.has(key)) return this.seen.get(key);
+    this.seen.set(key, undefined);
     const bars = [island.bar, this.ranking.bar];
     const { bound, dram } = this.cost.lowerScore(mapping);
     // Equal bounds go on: the tie-break may still prefer the candidate.
     if (bars.every((b) => b && bound > b.score)) {
       this.pruned++;
-      return;
+      return undefined;
     }
     if (!checkMapping(mapping, this.layer, this.arch, { types: this.cost.types }).ok || !(seed || exactTraffic(mapping, this.layer))) {
       this.illegal++;
-      return;
+      return undefined;
     }
     this.scored++;
     const kept: Kept = { mapping, estimate: this.cost.estimate(mapping, dram), genome: g, key };
+    this.seen.set(key, kept);
     island.offer(kept);
     this.ranking.offer(kept);
+    return kept;
   }
 }
 

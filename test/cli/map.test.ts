@@ -1,5 +1,5 @@
 /** `convsim map` (src/cli/map.ts): the report, --json, --out that simulate runs, and bad options. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -46,5 +46,27 @@ describe("convsim map", () => {
       expect(r.code).toBe(2);
       expect(r.err).toContain(flag);
     }
+  });
+
+  it("runs as the dataflow best in compare, beside the named dataflows, moving no more DRAM words than they do", async () => {
+    const net = join(mkdtempSync(join(tmpdir(), "convsim-map-")), "tiny.json");
+    writeFileSync(net, JSON.stringify({ name: "tiny", layers: [{ name: "c1", inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 16, kernelHeight: 3, kernelWidth: 3, strides: [2, 2] }] }));
+    const r = await cli("compare", "--net", net, "--arch", "eyeriss", "--dataflows", "chen2020,rs,best", "--jobs", "1", "--format", "json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { dataflows: { dataflow: string; total: { traffic: { dram: number }; verified: boolean } }[] };
+    expect(j.dataflows.map((d) => d.dataflow)).toEqual(["chen2020", "rs", "best"]);
+    const dram = Object.fromEntries(j.dataflows.map((d) => [d.dataflow, d.total.traffic.dram]));
+    expect(dram.best).toBeLessThanOrEqual(Math.min(dram.chen2020!, dram.rs!));
+    expect(j.dataflows.every((d) => d.total.verified)).toBe(true);
+  });
+
+  it("never moves more DRAM words at a larger capacity in sweep --dataflows best", async () => {
+    const r = await cli("sweep", "--layer", "c=16,hw=12,k=16,r=3,pad=1", "--arch", "eyeriss", "--capacities", "512..4KiB", "--dataflows", "best", "--jobs", "1", "--format", "json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { points: { capacityBytes: number; results: { metrics?: { traffic: { dram: number } } }[] }[] };
+    const words = j.points.map((p) => p.results[0]!.metrics!.traffic.dram);
+    expect(words).toHaveLength(4);
+    expect(words[3]).toBeLessThan(words[0]!);
+    for (let i = 1; i < words.length; i++) expect(words[i]).toBeLessThanOrEqual(words[i - 1]!);
   });
 });

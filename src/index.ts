@@ -94,7 +94,26 @@ export {
 } from "./dataflow/mapping.js";
 export { checkMapping, assertLegal, checkPsumWidth, maxAbsPartialSum, type LegalityOptions, type PsumOperands } from "./dataflow/legality.js";
 export { formatMapping } from "./dataflow/print.js";
-export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName } from "./dataflow/dataflows/index.js";
+export { dataflows, buildMapping, DATAFLOW_NAMES, DATAFLOW_CHOICES, MAPPER_DATAFLOW, type DataflowName } from "./dataflow/dataflows/index.js";
+export {
+  map,
+  verifyMappings,
+  bestMapping,
+  objectiveBound,
+  parseBudget,
+  CostModel,
+  OBJECTIVES,
+  BEST_BUDGET,
+  type MapOptions,
+  type MapResult,
+  type MapCandidate,
+  type MapProgress,
+  type Objective,
+  type Estimate,
+  type Budget,
+  type VerifiedCandidate,
+  type VerifyOptions,
+} from "./mapper/index.js";
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";

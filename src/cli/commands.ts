@@ -4,10 +4,11 @@ import { boundCommand } from "./bound.js";
 import { exportCommand, importCommand } from "./formats.js";
 import { compareCommand } from "./compare.js";
 import { mergeCommand } from "./merge.js";
+import { mapCommand } from "./map.js";
 import { runCommand } from "./run.js";
 import { sweepCommand } from "./sweep.js";
 import { simulateCommand } from "./simulate.js";
 import { referenceCommand, verifyCommand } from "./verify.js";
 
 /** Every subcommand. */
-export const COMMANDS: readonly Command[] = [runCommand, simulateCommand, compareCommand, sweepCommand, mergeCommand, boundCommand, verifyCommand, referenceCommand, importCommand, exportCommand];
+export const COMMANDS: readonly Command[] = [runCommand, simulateCommand, compareCommand, sweepCommand, mapCommand, mergeCommand, boundCommand, verifyCommand, referenceCommand, importCommand, exportCommand];

@@ -8,7 +8,7 @@
  */
 import type { ArchSpec } from "../arch/spec.js";
 import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
-import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
 import type { ConvLayer } from "../workload/layer.js";
 import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
 import { renderTables, type OutputFormat } from "../report/format.js";
@@ -31,7 +31,8 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
   --net NAME        a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file
                     or an ONNX model (model.onnx; docs/formats.md)
                     (default ${DEFAULT_NETWORK})
-  --dataflows LIST  comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
+  --dataflows LIST  comma-separated, among ${DATAFLOW_CHOICES.join(", ")} (default all but best; ws, os, is on an
+                    array that forwards operands; best: the mapper beside them, docs/mapper.md)
   --arch A          an architecture preset (eyeriss, chen2020, systolic) or an ArchSpec JSON file
                     (default chen2020; os on an array that forwards operands)
   --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and

@@ -21,7 +21,7 @@ import { Worker } from "node:worker_threads";
 import { ConfigError, InvariantError, requireOneOf } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
-import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { buildMapping, DATAFLOW_CHOICES, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
 import type { Mapping } from "../dataflow/mapping.js";
 import { simulate } from "../dataflow/simulate.js";
@@ -313,13 +313,13 @@ export const REPORT_OPTIONS = {
   checked: { type: "boolean" },
 } as const;
 
-/** A `--dataflows` list (default every built-in dataflow); names checked, duplicates refused. */
+/** A `--dataflows` list (default every built-in dataflow; `best`, the mapper, on request); names checked, duplicates refused. */
 export function dataflowsOption(text: string | undefined, field = "--dataflows", arch?: ArchSpec): string[] {
   if (text === undefined) return arch ? defaultDataflows(arch) : [...DATAFLOW_NAMES];
   const names = text.split(",").map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new ConfigError(field, text, `list dataflows among ${DATAFLOW_NAMES.join(", ")}`);
+  if (names.length === 0) throw new ConfigError(field, text, `list dataflows among ${DATAFLOW_CHOICES.join(", ")}`);
   for (const n of names) {
-    if (!(DATAFLOW_NAMES as readonly string[]).includes(n)) throw new ConfigError(field, n, `be one of ${DATAFLOW_NAMES.join(", ")}`);
+    if (!DATAFLOW_CHOICES.includes(n)) throw new ConfigError(field, n, `be one of ${DATAFLOW_CHOICES.join(", ")}`);
   }
   if (new Set(names).size !== names.length) throw new ConfigError(field, text, "name each dataflow once");
   return names;

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
-import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
 import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
 import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
 import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from "../report/format.js";
@@ -33,7 +33,8 @@ ${onnxUsage(20, true)}
   --memory M        ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                     gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
                     the architecture's own models
-  --dataflow D      ${DATAFLOW_NAMES.join(", ")} (default chen2020; os on an array that forwards operands)
+  --dataflow D      ${DATAFLOW_CHOICES.join(", ")} (default chen2020; os on an array that forwards
+                    operands; best: the mapper, docs/mapper.md)
   --batch N         batch size (default 1; an ONNX model's own)
   --layers LIST     layers by name or 1-based range (conv1,conv3 or 1-5; default all)
   --format F        table (default), json, csv or md

@@ -21,7 +21,12 @@ export interface SimItem {
   readonly layer: ConvLayer;
   readonly arch: ArchSpec;
   readonly dataflow: string;
+  /** The item's mapping when its command decided it beforehand (sweep's `best` chain); else the dataflow's. */
+  readonly premapped?: MappingCheck;
 }
+
+/** Whether a dataflow maps a layer, and the mapping or the reason. */
+export type MappingCheck = ReturnType<typeof mappingCheck>;
 
 /** What an item gave: its summary row, or why the dataflow cannot map the layer there. */
 export type SimItemResult = { readonly metrics: LayerMetrics; readonly reason?: undefined } | { readonly metrics?: undefined; readonly reason: string };
@@ -48,9 +53,10 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
   const jobs: SimJob[] = [];
   const slot: number[] = [];
   items.forEach((item, i) => {
-    const c = mappingCheck(item.layer, item.arch, item.dataflow);
+    const c = item.premapped ?? mappingCheck(item.layer, item.arch, item.dataflow);
     if (c.ok) {
-      jobs.push({ ...item, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...options.operands?.(item.layer) });
+      const { premapped: _, ...job } = item;
+      jobs.push({ ...job, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...options.operands?.(item.layer) });
       slot.push(i);
     } else {
       results[i] = { reason: c.reason };

@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
 import { CYCLE_RESOURCES } from "../bounds/cycles.js";
 import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
-import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
 import { formatMapping } from "../dataflow/print.js";
 import { simulate, type SimulationResult } from "../dataflow/simulate.js";
 import { dtypeOfArray, type OperandType } from "../workload/dtype.js";
@@ -18,7 +18,8 @@ import { intOption, loadLayer, parseOptions, type Command, type Io } from "./arg
 import { countsOption, formatTimeloopCounts } from "./counts.js";
 import { archLabel, archOption } from "./jobs.js";
 
-function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
+/** Parses a JSON option: a file, or inline JSON; with `names`, a value that is neither must be one of them. */
+export function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
   if (names && !existsSync(text) && !text.trim().startsWith("{")) {
     throw new ConfigError(field, text, `be one of ${names.join(", ")}, a JSON file or inline JSON`);
   }
@@ -105,7 +106,8 @@ Exits 0 when the output is bit-exact, 1 when it is not.
   --memory M           ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                        gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
                        the architecture's own models
-  --dataflow D         ${DATAFLOW_NAMES.join(" | ")} (default chen2020), or a Mapping JSON file
+  --dataflow D         ${DATAFLOW_CHOICES.join(" | ")} (default chen2020; best: the mapper), or a Mapping
+                       JSON file (such as convsim map --out writes)
   --x FILE, --w FILE   operands (.npy, int8|uint8|int16); default: seeded
   --seed S             seed for generated operands (default 1)
   --x-type T, --w-type T   types of generated operands (default int8)
@@ -155,7 +157,7 @@ Exits 0 when the output is bit-exact, 1 when it is not.
     }
     const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
     const arch = archOption(values.arch, overrides, values.memory);
-    const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_NAMES) as Record<string, unknown>);
+    const dataflow = values.dataflow === undefined ? "chen2020" : DATAFLOW_CHOICES.includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_CHOICES) as Record<string, unknown>);
     const counts = countsOption(values.counts);
     const zx = intOption("--x-zero-point", values["x-zero-point"]);
     const zw = intOption("--w-zero-point", values["w-zero-point"]);

@@ -12,7 +12,10 @@ import { formatBytes, parseCapacity } from "../core/units.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch } from "../arch/presets.js";
 import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
-import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES, MAPPER_DATAFLOW } from "../dataflow/dataflows/index.js";
+import { assertLegal } from "../dataflow/legality.js";
+import type { Mapping } from "../dataflow/mapping.js";
+import { bestMapping } from "../mapper/best.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
 import { renderTables, type Column, type Table } from "../report/format.js";
@@ -23,7 +26,7 @@ import { archOption, batchOption, dataflowsOption, energyOption, REPORT_OPTIONS 
 import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
 import { INPUT_SHAPE_OPTION, layerOperandsOption, onnxUsage, requireOnnxForOptions, WEIGHTS_OPTION, type OnnxOptionValues } from "./onnx.js";
-import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
+import { allVerified, runSimItems, type MappingCheck, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
 
@@ -40,7 +43,8 @@ ${onnxUsage(21, true)}
   --batch N          batch size for --net (default 1; an ONNX model's own)
   --capacities C     global-buffer sizes: a range A..B (every power of two from A to B, e.g.
                      16KiB..512KiB, the default) or a list (16KiB,24KiB,64KiB); bytes
-  --dataflows LIST   comma-separated, among ${DATAFLOW_NAMES.join(", ")} (default all; ws, os, is on an array that forwards operands)
+  --dataflows LIST   comma-separated, among ${DATAFLOW_CHOICES.join(", ")} (default all but best; ws, os, is on an
+                     array that forwards operands; best: the mapper, docs/mapper.md)
   --arch A           an architecture preset or an ArchSpec JSON file (default chen2020; os on an array that forwards operands)
   --memory M         ideal: DRAM and GBuf with unlimited bandwidth and no latency (dram.model and
                      gbuf.model = ideal: the same traffic, fewer cycles); arch (default): the
@@ -252,11 +256,43 @@ function sweepSvg(spec: SweepSpec, results: readonly SimItemResult[]): string {
 }
 
 /** `sweep` as a command whose items (capacity x dataflow) can run in shards and merge. */
+/**
+ * The mapper's (`best`) mapping at each capacity up to `upTo`, searched from the smallest capacity
+ * up, each search starting also from the best at the next smaller one: more capacity never moves
+ * more DRAM words (docs/mapper.md). Deterministic, so every shard that runs a `best` item computes
+ * the same chain (up to its largest capacity) and a sharded sweep equals the whole one.
+ */
+function mapperAcrossCapacities(spec: SweepSpec, upTo: number): Map<number, MappingCheck> {
+  const out = new Map<number, MappingCheck>();
+  const types = { input: "int8", weight: "int8" } as const;
+  let previous: Mapping | undefined;
+  for (const c of [...spec.capacities].sort((a, b) => a - b).filter((c) => c <= upTo)) {
+    const arch = archAt(spec, c);
+    try {
+      const mapping = assertLegal(bestMapping(spec.layer, arch, { types }, previous ? [previous] : []), spec.layer, arch, { types });
+      out.set(c, { ok: true, mapping });
+      previous = mapping;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      out.set(c, { ok: false, reason: e.message });
+    }
+  }
+  return out;
+}
+
+/** Runs a shard's sweep items, the mapper's (`best`) ones with their capacity chain ({@link mapperAcrossCapacities}). */
+function runSweepItems(spec: SweepSpec, items: readonly SweepItem[], options: Parameters<typeof runSimItems>[2]): ReturnType<typeof runSimItems> {
+  const best = items.filter((i) => i.dataflow === MAPPER_DATAFLOW);
+  if (best.length === 0) return runSimItems(spec, items, options);
+  const chain = mapperAcrossCapacities(spec, Math.max(...best.map((i) => i.capacityBytes)));
+  return runSimItems(spec, items.map((i) => (i.dataflow === MAPPER_DATAFLOW ? { ...i, premapped: chain.get(i.capacityBytes)! } : i)), options);
+}
+
 export const sweepShardable: ShardableCommand<SweepSpec, SweepItem, SimItemResult> = {
   name: "sweep",
   items: (spec) => spec.capacities.flatMap((capacityBytes) => spec.dataflows.map((dataflow) => ({ layer: spec.layer, arch: archAt(spec, capacityBytes), dataflow, capacityBytes }))),
   identity: (item) => ({ layer: item.layer, arch: item.arch.name, capacityBytes: item.capacityBytes, dataflow: item.dataflow }),
-  run: runSimItems,
+  run: runSweepItems,
   report(spec, results, format) {
     const points = sweepPoints(spec, results);
     if (format === "json") return reportJson({ layer: spec.layer, arch: spec.arch.name, dataflows: spec.dataflows, energyTable: spec.energyTable, points }, spec.timing);
@@ -296,6 +332,6 @@ export const sweepCommand: Command = {
       ...(operands ? { modelWeights: true } : {}),
     };
     const withOperands = operands ? () => ({ operands }) : undefined;
-    return runShardable(withOperands ? { ...sweepShardable, run: (s, items, o) => runSimItems(s, items, { ...o, operands: withOperands }) } : sweepShardable, spec, values, io);
+    return runShardable(withOperands ? { ...sweepShardable, run: (s, items, o) => runSweepItems(s, items, { ...o, operands: withOperands }) } : sweepShardable, spec, values, io);
   },
 };

@@ -21,7 +21,7 @@ import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } 
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
-import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
+import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
 import { parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
@@ -36,7 +36,7 @@ export interface SimulateOptions {
   readonly arch?: string | ArchSpec | ArchSpecInput;
   /** Field overrides merged over the arch (e.g. `{ gbuf: { capacityBytes: "64KiB" } }`). */
   readonly archOverrides?: ArchOverrides;
-  /** A named dataflow (`chen2020`, `ws`, `os`, `is`, `rs`) or a Mapping (object or JSON). Default `chen2020`. */
+  /** A named dataflow (`chen2020`, `ws`, `os`, `is`, `rs`), the mapper (`best`), or a Mapping (object or JSON). Default `chen2020`. */
   readonly dataflow?: string | Mapping | Record<string, unknown>;
   /** Input tensor (NCHW). Default: seeded. */
   readonly x?: OperandArray;
@@ -153,7 +153,7 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
   if (df === undefined || typeof df === "string") {
     const name = df ?? "chen2020";
     if (typeof name === "string" && name.trim().startsWith("{")) return parseMapping(name, layer, "dataflow");
-    if (!(DATAFLOW_NAMES as readonly string[]).includes(name)) throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_NAMES.join(", ")}, or a Mapping`);
+    if (!DATAFLOW_CHOICES.includes(name)) throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_CHOICES.join(", ")}, or a Mapping`);
     return buildMapping(name, layer, arch, { types });
   }
   return parseMapping(df, layer, "dataflow");

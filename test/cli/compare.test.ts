@@ -99,7 +99,7 @@ describe("convsim compare", () => {
   });
 
   it("refuses unknown or repeated dataflows before any work", async () => {
-    await expect(compareCommand.run(["--net", net, "--dataflows", "ws,xyz"], capture())).rejects.toThrow(/--dataflows must be one of chen2020, ws, os, is, rs; got "xyz"/);
+    await expect(compareCommand.run(["--net", net, "--dataflows", "ws,xyz"], capture())).rejects.toThrow(/--dataflows must be one of chen2020, ws, os, is, rs, best; got "xyz"/);
     await expect(compareCommand.run(["--net", net, "--dataflows", "ws,ws"], capture())).rejects.toThrow(ConfigError);
   });
 });

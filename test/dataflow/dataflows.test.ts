@@ -278,6 +278,6 @@ describe("dataflows that cannot fit", () => {
   });
 
   it("buildMapping rejects an unknown name", () => {
-    expect(() => buildMapping("nlr", named["vgg conv1_2"]!, presets.eyeriss)).toThrow('dataflow must be one of chen2020, ws, os, is, rs; got "nlr"');
+    expect(() => buildMapping("nlr", named["vgg conv1_2"]!, presets.eyeriss)).toThrow('dataflow must be one of chen2020, ws, os, is, rs, best; got "nlr"');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The named dataflows: each a function from a layer and an architecture to a legal Mapping
- * (docs/mapping.md gives each one's reading of its source).
+ * (docs/mapping.md gives each one's reading of its source). Besides them, `best` names the
+ * mapper (src/mapper/best.ts, docs/mapper.md): a search with a small evaluation budget.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import { ConfigError } from "../../core/errors.js";
@@ -12,6 +13,7 @@ import { is } from "./is.js";
 import { os } from "./os.js";
 import { rs } from "./rs.js";
 import { ws } from "./ws.js";
+import { bestMapping } from "../../mapper/best.js";
 
 /** The names of the built-in dataflows. */
 export type DataflowName = "chen2020" | "ws" | "os" | "is" | "rs";
@@ -28,13 +30,20 @@ export const dataflows: Readonly<Record<DataflowName, (layer: ConvLayer, arch: A
   rs,
 });
 
+/** The name of the mapper as a dataflow: `best` (src/mapper/best.ts). */
+export const MAPPER_DATAFLOW = "best";
+
+/** Every name {@link buildMapping} accepts: the named dataflows, then `best`. */
+export const DATAFLOW_CHOICES: readonly string[] = Object.freeze([...DATAFLOW_NAMES, MAPPER_DATAFLOW]);
+
 /**
- * Builds the mapping of a named dataflow.
+ * Builds the mapping of a named dataflow, or the mapper's (`best`).
  * @throws ConfigError for an unknown name, or when the dataflow cannot fit the layer on the architecture.
  */
 export function buildMapping(name: DataflowName | string, layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
+  if (name === MAPPER_DATAFLOW) return bestMapping(layer, arch, options);
   if (!(DATAFLOW_NAMES as readonly string[]).includes(name)) {
-    throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_NAMES.join(", ")}`);
+    throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_CHOICES.join(", ")}`);
   }
   return dataflows[name as DataflowName](layer, arch, options);
 }

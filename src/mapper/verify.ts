@@ -1,0 +1,64 @@
+/**
+ * The mapper's winners, simulated: each of a search's best mappings runs through `simulate`
+ * (bit-exact, the output checked against the reference convolution), and its closed-form
+ * estimate is set beside the simulated figures. The DRAM words must agree exactly, per tensor
+ * and direction: a disagreement is a bug in the closed form or the simulator, an
+ * InvariantError. Cycles are an estimate (cost.ts): the ratio simulated / estimated is reported
+ * (docs/mapper.md gives the figures seen), never asserted.
+ */
+import { InvariantError } from "../core/errors.js";
+import { simulate } from "../dataflow/simulate.js";
+import { TENSORS } from "../dataflow/mapping.js";
+import { energyOf } from "../report/energy.js";
+import type { MapCandidate, MapResult } from "./search.js";
+
+/** One winner, estimated and simulated. */
+export interface VerifiedCandidate extends MapCandidate {
+  /** What the simulation measured. */
+  readonly simulated: {
+    readonly dramWords: number;
+    readonly cycles: number;
+    readonly energy: number;
+    /** Whether the output was bit-exact. */
+    readonly verified: boolean;
+  };
+  /** simulated cycles / estimated cycles. */
+  readonly cycleRatio: number;
+}
+
+/** Options of {@link verifyMappings}. */
+export interface VerifyOptions {
+  /** Seed of the generated operands (default 1). */
+  readonly seed?: string | number;
+  /** Checked mode (tags on every storage word; slower). Default false. */
+  readonly checked?: boolean;
+  /** Called before each simulation with its index (0-based) and the count. */
+  readonly onStart?: (index: number, count: number) => void;
+}
+
+/**
+ * Simulates every mapping of `result.top` (file header).
+ * @throws InvariantError when a simulated DRAM count differs from the closed form.
+ */
+export function verifyMappings(result: MapResult, options: VerifyOptions = {}): VerifiedCandidate[] {
+  const { layer, arch } = result;
+  const types = result.types;
+  return result.top.map((c, i) => {
+    options.onStart?.(i, result.top.length);
+    const r = simulate({ layer, arch, dataflow: c.mapping, types, seed: options.seed ?? 1, checked: options.checked ?? false });
+    const d = r.traffic.dram;
+    for (const t of TENSORS) {
+      for (const kind of ["read", "write"] as const) {
+        if (d[kind][t] !== c.estimate.dram[kind][t]) {
+          throw new InvariantError("mapper", `mapping ${i + 1} of ${layer.name ?? "the layer"}: simulated dram.${kind}.${t} = ${d[kind][t]} words, the closed form counted ${c.estimate.dram[kind][t]}`);
+        }
+      }
+    }
+    const energy = energyOf(r.counters, { ...types, gbufPsumBits: 8 * (arch.gbuf.psumBytes ?? 4) }, result.energyTable).total;
+    return Object.freeze({
+      ...c,
+      simulated: Object.freeze({ dramWords: d.total, cycles: r.cycles, energy, verified: r.verification.ok }),
+      cycleRatio: r.cycles / Math.max(1, c.estimate.cycles),
+    });
+  });
+}

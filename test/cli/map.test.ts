@@ -1,0 +1,72 @@
+/** `convsim map` (src/cli/map.ts): the report, --json, --out that simulate runs, and bad options. */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli } from "./helpers.js";
+
+const layer = "c=8,hw=10,k=16,r=3,stride=2";
+
+describe("convsim map", () => {
+  it("prints the winners with estimate and simulation side by side, and writes the best for simulate", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "convsim-map-")), "best.json");
+    const r = await cli("map", "--layer", layer, "--arch", "eyeriss", "--arch-override", '{"gbuf":{"capacityBytes":1024}}', "--budget", "200", "--top", "2", "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("objective dram, budget 200 evaluations, seed 1");
+    expect(r.out).toMatch(/DRAM est \[words\]\s+DRAM sim \[words\]/);
+    expect(r.out).toContain("chen2020 dram (est)");
+    expect(r.out.match(/PASS/g)).toHaveLength(2);
+    const sim = await cli("simulate", "--layer", layer, "--arch", "eyeriss", "--arch-override", '{"gbuf":{"capacityBytes":1024}}', "--dataflow", out, "--json");
+    expect(sim.code).toBe(0);
+    const json = JSON.parse(sim.out) as { mapping: { name: string }; traffic: { dram: { total: number } } };
+    expect(json.mapping.name).toBe("best");
+    expect(readFileSync(out, "utf8")).toContain('"dram"');
+  });
+
+  it("prints JSON whose estimate equals the simulated DRAM words, the same for the same seed", async () => {
+    const args = ["map", "--layer", layer, "--arch", "chen2020", "--budget", "150", "--top", "1", "--objective", "energy", "--json"];
+    const a = await cli(...args);
+    const b = await cli(...args);
+    expect(a.code).toBe(0);
+    expect(b.out).toBe(a.out);
+    const j = JSON.parse(a.out) as { layers: { top: { estimate: { dram: { total: number } }; simulated: { dramWords: number; verified: boolean } }[] }[] };
+    const t = j.layers[0]!.top[0]!;
+    expect(t.simulated.dramWords).toBe(t.estimate.dram.total);
+    expect(t.simulated.verified).toBe(true);
+  });
+
+  it("refuses bad options with exit 2, naming the flag", async () => {
+    for (const [flag, args] of [
+      ["--objective", ["--objective", "speed"]],
+      ["--budget", ["--budget", "soon"]],
+      ["--top", ["--top", "0"]],
+      ["--layer", ["--net", "alexnet"]],
+    ] as const) {
+      const r = await cli("map", "--layer", layer, ...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(flag);
+    }
+  });
+
+  it("runs as the dataflow best in compare, beside the named dataflows, moving no more DRAM words than they do", async () => {
+    const net = join(mkdtempSync(join(tmpdir(), "convsim-map-")), "tiny.json");
+    writeFileSync(net, JSON.stringify({ name: "tiny", layers: [{ name: "c1", inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 16, kernelHeight: 3, kernelWidth: 3, strides: [2, 2] }] }));
+    const r = await cli("compare", "--net", net, "--arch", "eyeriss", "--dataflows", "chen2020,rs,best", "--jobs", "1", "--format", "json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { dataflows: { dataflow: string; total: { traffic: { dram: number }; verified: boolean } }[] };
+    expect(j.dataflows.map((d) => d.dataflow)).toEqual(["chen2020", "rs", "best"]);
+    const dram = Object.fromEntries(j.dataflows.map((d) => [d.dataflow, d.total.traffic.dram]));
+    expect(dram.best).toBeLessThanOrEqual(Math.min(dram.chen2020!, dram.rs!));
+    expect(j.dataflows.every((d) => d.total.verified)).toBe(true);
+  });
+
+  it("never moves more DRAM words at a larger capacity in sweep --dataflows best", async () => {
+    const r = await cli("sweep", "--layer", "c=16,hw=12,k=16,r=3,pad=1", "--arch", "eyeriss", "--capacities", "512..4KiB", "--dataflows", "best", "--jobs", "1", "--format", "json");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { points: { capacityBytes: number; results: { metrics?: { traffic: { dram: number } } }[] }[] };
+    const words = j.points.map((p) => p.results[0]!.metrics!.traffic.dram);
+    expect(words).toHaveLength(4);
+    expect(words[3]).toBeLessThan(words[0]!);
+    for (let i = 1; i < words.length; i++) expect(words[i]).toBeLessThanOrEqual(words[i - 1]!);
+  });
+});

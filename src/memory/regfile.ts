@@ -48,6 +48,7 @@ import {
   type WordArray,
 } from "../core/index.js";
 import type { RegFileSpec } from "../arch/spec.js";
+import { checkRfSpec } from "../arch/schema.js";
 
 /** A register-file partition. */
 export type RfPartition = "input" | "weight" | "psum";
@@ -67,15 +68,16 @@ export interface RegFileLayout extends RegFileSpec {
   readonly sharedEntries?: undefined;
 }
 
-/** Validates a RegFileLayout: every partition and port count a positive integer, no pool. @throws ConfigError naming `<path>.<field>`. */
+/**
+ * Validates a RegFileLayout: three partitions (no pool), each field within its rule of the
+ * architecture schema (src/arch/schema.ts), at least one entry in all.
+ * @throws ConfigError naming `<path>.<field>`.
+ */
 export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLayout {
   if (spec.sharedEntries !== undefined) {
     throw new ConfigError(`${path}.sharedEntries`, spec.sharedEntries, "be absent: a RegFile is built from its three partitions (simulate() carves them out of a shared pool for the mapping)");
   }
-  for (const f of ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const) {
-    const v = spec[f];
-    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
-  }
+  checkRfSpec(spec as unknown as Record<string, unknown>, path);
   return spec;
 }
 

@@ -403,3 +403,13 @@ export class ProgressBar {
     if (this.drawn) this.io.err(`\r${" ".repeat(80)}\r`);
   }
 }
+
+/**
+ * A one-line note on stderr while synchronous work runs (drawn only when `io.isTTY`); returns the
+ * function that clears it.
+ */
+export function busyNote(io: Io, text: string): () => void {
+  if (!io.isTTY) return () => undefined;
+  io.err(`\r${text}`);
+  return () => io.err(`\r${" ".repeat(text.length)}\r`);
+}

@@ -9,6 +9,7 @@
 import { existsSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../core/errors.js";
+import { formatBytes } from "../core/units.js";
 import { requireOutputFormat, type OutputFormat } from "../report/format.js";
 
 /** A file an option names: the option as typed and the path. */
@@ -119,4 +120,17 @@ export function formatOption(format: string | undefined, json?: boolean): Output
   const f = requireOutputFormat("--format", format ?? (json ? "json" : "table"));
   if (json && f !== "json") throw new ConfigError("--json", true, `not be combined with --format ${f} (--json is --format json)`);
   return f;
+}
+
+/** The largest .npy file the CLI writes: its data is encoded in one buffer (Node's limit, 4 GiB). */
+export const MAX_NPY_DATA_BYTES = 2 ** 32 - 4096;
+
+/**
+ * Refuses, before any work, a .npy output larger than {@link MAX_NPY_DATA_BYTES}.
+ * @param flag the output option (`--out`); `what` names the tensor.
+ * @throws ConfigError naming the option, the size and the limit.
+ */
+export function checkNpySize(flag: string, path: string | undefined, elements: number, bytesPerElement: number, what: string): void {
+  if (path === undefined || elements * bytesPerElement <= MAX_NPY_DATA_BYTES) return;
+  throw new ConfigError(flag, path, `receive a .npy of at most ${formatBytes(MAX_NPY_DATA_BYTES)}`, `the ${what} has ${elements} elements of ${bytesPerElement} bytes: ${formatBytes(elements * bytesPerElement)}; make the layer smaller`);
 }

@@ -20,7 +20,7 @@ import { loadLayer, parseOptions, readTextFile, type Command, type Io } from "./
 import { archLabel, archOption, ProgressBar } from "./jobs.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseSeedFlag } from "./numbers.js";
 import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, zeroPointsOption } from "./operands.js";
-import { checkOutputPaths, formatOption, writeOutputFile } from "./outputs.js";
+import { checkNpySize, checkOutputPaths, formatOption, writeOutputFile } from "./outputs.js";
 
 /** An option that is a JSON file or inline JSON (or, with `names`, one of those names, handled by the caller). */
 export function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
@@ -189,6 +189,7 @@ Progress is shown on stderr when it is a terminal. Inputs, limits and output fil
     if ((values.x === undefined) !== (values.w === undefined)) throw new ConfigError(values.x === undefined ? "--x" : "--w", undefined, "be given together with the other operand");
     if (values.x !== undefined && values.seed !== undefined) throw new ConfigError("--seed", values.seed, "not be combined with --x and --w (it seeds generated operands)");
     checkOutputPaths([{ flag: "--out", path: values.out }], inputPaths(values));
+    checkNpySize("--out", values.out, convShape(layer).outputElements, 4, "output");
     const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
     const arch = archOption(values.arch, overrides, values.memory);
     const types = operandTypesOption(values);

@@ -94,6 +94,14 @@ export function loadLayer(text: string | undefined, field = "--layer"): ConvLaye
   throw new ConfigError(field, text, "name an existing JSON file, or be inline JSON or a short form such as c=3,hw=224,k=64,r=3");
 }
 
+/** An option that is a JSON file or inline JSON (or, with `names`, one of those names, handled by the caller). */
+export function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
+  const inline = text.trim().startsWith("{");
+  if (names && !inline && !existsSync(text)) throw new ConfigError(field, text, `be one of ${names.join(", ")}, a JSON file or inline JSON`);
+  if (!inline && !existsSync(text)) throw new ConfigError(field, text, "be a JSON file or inline JSON");
+  return parseJson(field, inline ? text : readTextFile(field, text));
+}
+
 /** Reads a text file an option names. @throws ConfigError naming the option when it cannot be read. */
 export function readTextFile(field: string, path: string): string {
   try {

@@ -11,12 +11,12 @@ import type { ArchSpec } from "../arch/spec.js";
 import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import type { ConvLayer } from "../workload/layer.js";
-import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
-import { formatJson, renderTables, requireOutputFormat } from "../report/format.js";
+import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
+import { formatJson, renderTables } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { archLabel, checkJobsBudget, dataflowsOption, mappingCheck, networkLayersOption, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress, type OperandTypes, type SimJob } from "./jobs.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim compare [options]
@@ -44,11 +44,11 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
   --jobs N          worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE     an energy table (JSON, pJ per action); default Eyeriss 65 nm, normalized
   --checked         checked mode (slower)
+${REPORT_USAGE}
 `;
 
-/** DRAM bounds of a layer on an architecture with int8 operands (the generated tensors' type). */
-function dramBounds(layer: ConvLayer, arch: ArchSpec): { minimum: number; paper: number } {
-  const types = { input: "int8", weight: "int8" } as const;
+/** DRAM bounds of a layer on an architecture with the generated operands' types. */
+function dramBounds(layer: ConvLayer, arch: ArchSpec, types: OperandTypes): { minimum: number; paper: number } {
   const b = lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(arch, "dram", types), types });
   return { minimum: b.headline, paper: b.paper.total };
 }
@@ -67,13 +67,12 @@ export const compareCommand: Command = {
       "per-layer": { type: "boolean" },
       ...REPORT_OPTIONS,
     });
-    const format = requireOutputFormat("--format", values.format ?? "table");
-    const jobs = jobsOption(values.jobs);
-    const arch = archOption(values.arch, undefined, values.memory);
+    const setup = reportSetup(values);
+    const { format, arch, energyTable } = setup;
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", arch);
-    const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
     const perLayer = values["per-layer"] ?? false;
+    checkJobsBudget(layers.flatMap((layer) => dataflows.map(() => ({ layer, arch }))), setup, "--net");
 
     // Which (layer, dataflow) pairs can run: decided before any simulation.
     const simJobs: SimJob[] = [];
@@ -81,9 +80,9 @@ export const compareCommand: Command = {
     const missing: (MissingRow & { layerIndex: number })[] = [];
     layers.forEach((layer, li) => {
       dataflows.forEach((df, di) => {
-        const c = mappingCheck(layer, arch, df);
+        const c = mappingCheck(layer, arch, df, setup.types);
         if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
+          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: setup.checked, energyTable, types: setup.types, limits: setup.limits });
           slot.push({ layer: li, dataflow: di });
         } else {
           missing.push({ name: layer.name ?? `#${li + 1}`, dataflow: df, reason: c.reason, layerIndex: li });
@@ -91,13 +90,7 @@ export const compareCommand: Command = {
       });
     });
 
-    const bar = new ProgressBar(io, simJobs.length, totalMacs(simJobs.map((j) => j.layer)), "simulations");
-    let outcomes;
-    try {
-      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
-    } finally {
-      bar.finish();
-    }
+    const outcomes = await runJobsWithProgress(io, "compare", simJobs, setup);
     // grid[layer][dataflow]
     const grid: (LayerMetrics | undefined)[][] = layers.map(() => dataflows.map(() => undefined));
     outcomes.forEach((o, i) => {
@@ -154,7 +147,7 @@ export const compareCommand: Command = {
     if (values.svg !== undefined) {
       const bounds = layers.map((l, li) => {
         const m = grid[li]!.find((x) => x !== undefined);
-        return m ? { minimum: m.boundaries.dram.minimum, paper: m.boundaries.dram.paper } : dramBounds(l, arch);
+        return m ? { minimum: m.boundaries.dram.minimum, paper: m.boundaries.dram.paper } : dramBounds(l, arch, setup.types);
       });
       writeSvg(
         io,

@@ -28,8 +28,19 @@ import { simulate } from "../dataflow/simulate.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
-import { DEFAULT_NETWORK, selectLayers, type Network } from "../workload/networks.js";
-import { intOption, loadNetworkOption, type Io } from "./args.js";
+import { DEFAULT_NETWORK, selectLayers, totalMacs, type Network } from "../workload/networks.js";
+import { loadNetworkOption, readTextFile, type Io } from "./args.js";
+import { describeValue } from "../core/errors.js";
+import { parseJson } from "../core/fields.js";
+import type { RunLimits } from "../dataflow/budget.js";
+import { DEFAULT_OPERAND_TYPE, type OperandType } from "../workload/dtype.js";
+import { LAYER_RULES, MAX_TENSOR_ELEMENTS } from "../workload/layer.js";
+import { checkSimulationBudget, checkWork } from "../dataflow/budget.js";
+import { requireOutputFormat, type OutputFormat } from "../report/format.js";
+import { readJsonOption } from "./args.js";
+import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, limitsOption, parseIntegerFlag } from "./numbers.js";
+import { inputPaths, OPERAND_TYPE_OPTIONS, operandTypesOption } from "./operands.js";
+import { checkOutputPaths, withInterrupt } from "./outputs.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
 export interface SimJob {
@@ -41,6 +52,16 @@ export interface SimJob {
   /** Checked mode (tags on every storage word). */
   readonly checked: boolean;
   readonly energyTable: EnergyTable;
+  /** Types of the generated operands (default int8 for both). */
+  readonly types?: OperandTypes;
+  /** The run's memory and work limits (simulate() checks them again in the worker). */
+  readonly limits?: RunLimits;
+}
+
+/** The operand types of a job. */
+export interface OperandTypes {
+  readonly input: OperandType;
+  readonly weight: OperandType;
 }
 
 /** What a job ended with: its summary row, or the error it threw. */
@@ -53,6 +74,8 @@ export function runSimJob(job: SimJob, onProgress?: (macs: number) => void): Lay
     arch: job.arch,
     dataflow: job.mapping ?? job.dataflow,
     checked: job.checked,
+    ...(job.types ? { types: job.types } : {}),
+    ...(job.limits ? { limits: job.limits } : {}),
     ...(onProgress ? { onProgress: (p: { macs: number }) => onProgress(p.macs) } : {}),
   });
   return layerMetrics(r, { energyTable: job.energyTable, dataflow: job.dataflow });
@@ -228,9 +251,7 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
 
 /** The `--jobs` option: a positive integer; default the machine's available parallelism. */
 export function jobsOption(text: string | undefined): number {
-  const n = intOption("--jobs", text) ?? availableParallelism();
-  if (n < 1) throw new ConfigError("--jobs", text, "be a positive integer (1 runs in this thread)");
-  return n;
+  return parseIntegerFlag("--jobs", text, 1, 1024) ?? availableParallelism();
 }
 
 /** The values of `--memory`: `arch` keeps the architecture's memory models, `ideal` sets both to ideal. */
@@ -267,29 +288,38 @@ function archFromText(text: string | undefined, overrides?: ArchOverrides): Arch
   if ((PRESET_NAMES as readonly string[]).includes(v)) return resolveArch(v, overrides);
   const inline = v.trim().startsWith("{");
   if (inline || existsSync(v)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(inline ? v : readFileSync(v, "utf8"));
-    } catch (e) {
-      throw new ConfigError("--arch", v, inline ? "be valid JSON" : "name a file holding valid JSON", (e as Error).message);
-    }
+    const json = parseJson("--arch", inline ? v : readTextFile("--arch", v));
     if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError("--arch", v, "hold an ArchSpec object (name, dram, gbuf, rf, array, noc)");
     return resolveArch(json as ArchSpecInput, overrides, "arch");
   }
   throw new ConfigError("--arch", v, `be a preset (${PRESET_NAMES.join(", ")}), an architecture JSON file or inline JSON`);
 }
 
-/** The `--batch` option: a positive integer, default 1. */
+/** The `--batch` option: a decimal integer within the layer rule's bounds (LAYER_RULES.batch), default 1. */
 export function batchOption(text: string | undefined): number {
-  const batch = intOption("--batch", text) ?? 1;
-  if (batch < 1) throw new ConfigError("--batch", text, "be a positive integer");
-  return batch;
+  return parseIntegerFlag("--batch", text, LAYER_RULES.batch.min, LAYER_RULES.batch.max) ?? 1;
+}
+
+/**
+ * A network (`--net`) at a batch size, with a layer whose tensors outgrow the limit at that batch
+ * reported against `--batch`, the option that made them too large.
+ */
+export function networkOption(text: string, batchText: string | undefined): Network {
+  const batch = batchOption(batchText);
+  try {
+    return loadNetworkOption(text, batch);
+  } catch (e) {
+    if (batchText !== undefined && e instanceof ConfigError && e.rule.startsWith("give tensors of at most")) {
+      throw new ConfigError("--batch", batchText, `keep every layer's tensors within ${MAX_TENSOR_ELEMENTS} elements`, `${e.field}: ${describeValue(e.value)}`);
+    }
+    throw e;
+  }
 }
 
 /** `--net`, `--batch` and `--layers`: the network (default AlexNet) and the selected layers, at least one. */
 export function networkLayersOption(values: { readonly net?: string; readonly batch?: string; readonly layers?: string }): { net: Network; batch: number; layers: readonly ConvLayer[] } {
   const batch = batchOption(values.batch);
-  const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch);
+  const net = networkOption(values.net ?? DEFAULT_NETWORK, values.batch);
   const layers = selectLayers(net, values.layers);
   if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
   return { net, batch, layers };
@@ -298,6 +328,9 @@ export function networkLayersOption(values: { readonly net?: string; readonly ba
 /** The options every command that simulates and reports shares (run, compare, sweep). */
 export const REPORT_OPTIONS = {
   arch: { type: "string" },
+  "arch-override": { type: "string" },
+  ...OPERAND_TYPE_OPTIONS,
+  ...LIMIT_OPTIONS,
   memory: { type: "string" },
   format: { type: "string" },
   out: { type: "string" },
@@ -306,6 +339,16 @@ export const REPORT_OPTIONS = {
   energy: { type: "string" },
   checked: { type: "boolean" },
 } as const;
+
+/** The usage lines of the options {@link REPORT_OPTIONS} adds to the ones each command lists itself. */
+export const REPORT_USAGE = `  --arch-override J JSON merged over the arch, e.g. '{"gbuf":{"capacityBytes":"64KiB"}}'
+  --x-type T, --w-type T   types of the generated operands: int8 (default), uint8, int16
+  --max-memory M    refuse a simulation whose estimated memory exceeds M (e.g. 4GiB; default half
+                    of this machine's memory)
+  --max-macs N      refuse a run of more than N MACs in all (default 100000000000)
+Every option is checked before any simulation; --out and --svg must be in an existing directory,
+not an input and not the same file; they are written through a temporary file. Progress shows on
+stderr when it is a terminal; Ctrl-C stops (exit 130). See docs/inputs.md.`;
 
 /** A `--dataflows` list (default every built-in dataflow); names checked, duplicates refused. */
 export function dataflowsOption(text: string | undefined, field = "--dataflows", arch?: ArchSpec): string[] {
@@ -341,11 +384,10 @@ export function energyOption(file: string | undefined): EnergyTable {
 
 /**
  * Whether a named dataflow can map a layer on an architecture (the mapping builds and is legal),
- * checked without simulating; the reason when it cannot. Generated operands are int8.
+ * checked without simulating; the reason when it cannot, for operands of `types` (default int8).
  */
-export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
+export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string, types: OperandTypes = { input: DEFAULT_OPERAND_TYPE, weight: DEFAULT_OPERAND_TYPE }): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
   try {
-    const types = { input: "int8", weight: "int8" } as const;
     const mapping = buildMapping(dataflow, layer, arch, { types });
     assertLegal(mapping, layer, arch, { types });
     return { ok: true, mapping };
@@ -412,4 +454,62 @@ export function busyNote(io: Io, text: string): () => void {
   if (!io.isTTY) return () => undefined;
   io.err(`\r${text}`);
   return () => io.err(`\r${" ".repeat(text.length)}\r`);
+}
+
+/** The options of run, compare and sweep after validation: everything decided before any work. */
+export interface ReportSetup {
+  readonly format: OutputFormat;
+  readonly jobs: number;
+  readonly arch: ArchSpec;
+  readonly types: OperandTypes;
+  readonly limits: RunLimits;
+  readonly energyTable: EnergyTable;
+  readonly checked: boolean;
+}
+
+/**
+ * Validates the options {@link REPORT_OPTIONS} declares, before any work: the format, the output
+ * paths (`--out`, `--svg`: existing directory, not an input, not each other), the worker count,
+ * the architecture with `--arch-override` and `--memory`, the operand types, the limits and the
+ * energy table.
+ */
+export function reportSetup(values: { readonly [K in keyof typeof REPORT_OPTIONS]?: (typeof REPORT_OPTIONS)[K]["type"] extends "boolean" ? boolean : string }): ReportSetup {
+  const format = requireOutputFormat("--format", values.format ?? "table");
+  checkOutputPaths([{ flag: "--out", path: values.out }, { flag: "--svg", path: values.svg }], inputPaths(values));
+  const jobs = jobsOption(values.jobs);
+  const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
+  const arch = archOption(values.arch, overrides, values.memory);
+  return { format, jobs, arch, types: operandTypesOption(values), limits: limitsOption(values), energyTable: energyOption(values.energy), checked: values.checked ?? false };
+}
+
+/**
+ * Refuses, before any mapping is built or simulation run, work over the limits: each
+ * simulation's memory (and its register files' bound) and the MACs of all of them together
+ * (every layer on every architecture and dataflow asked for, whether or not it maps).
+ * @param runs the simulations asked for: a layer on an architecture, once per dataflow.
+ * @param workName how the work error names the selection (`--net`, `--layer`).
+ */
+export function checkJobsBudget(runs: readonly { readonly layer: ConvLayer; readonly arch: ArchSpec }[], setup: ReportSetup, workName: string): void {
+  const names = { ...CLI_LIMIT_NAMES, layer: workName };
+  const seen = new Set<string>();
+  for (const j of runs) {
+    const key = `${JSON.stringify(j.layer)} ${JSON.stringify(j.arch)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    checkSimulationBudget(j.layer, j.arch, { types: setup.types, checked: setup.checked }, setup.limits, names);
+  }
+  checkWork(totalMacs(runs.map((j) => j.layer)), setup.limits, names);
+}
+
+/**
+ * Runs the jobs with a progress bar on a terminal and Ctrl-C handled (exit 130, temporary files
+ * removed), on `setup.jobs` threads.
+ */
+export async function runJobsWithProgress(io: Io, command: string, simJobs: readonly SimJob[], setup: ReportSetup, label = "simulations"): Promise<SimJobOutcome[]> {
+  const bar = new ProgressBar(io, simJobs.length, totalMacs(simJobs.map((j) => j.layer)), label);
+  try {
+    return await withInterrupt(command, io.handleSignals ?? false, () => runJobs(simJobs, { jobs: setup.jobs, onProgress: (m, f) => bar.update(m, f) }));
+  } finally {
+    bar.finish();
+  }
 }

@@ -3,9 +3,7 @@
  * cycles against the cycle lower bound, stalls and the traffic at each memory boundary against the
  * lower bounds.
  */
-import { existsSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
-import { parseJson } from "../core/fields.js";
 import { CYCLE_RESOURCES } from "../bounds/cycles.js";
 import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
@@ -16,19 +14,11 @@ import { convShape, formatLayerShortForm } from "../workload/layer.js";
 import { encodeNpy } from "../workload/npy.js";
 import { checkSimulationBudget } from "../dataflow/budget.js";
 import { renderTables, type Column, type OutputFormat, type Table } from "../report/format.js";
-import { loadLayer, parseOptions, readTextFile, type Command, type Io } from "./args.js";
+import { loadLayer, parseOptions, readJsonOption, type Command, type Io } from "./args.js";
 import { archLabel, archOption, ProgressBar } from "./jobs.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseSeedFlag } from "./numbers.js";
 import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, zeroPointsOption } from "./operands.js";
 import { checkNpySize, checkOutputPaths, formatOption, writeOutputFile } from "./outputs.js";
-
-/** An option that is a JSON file or inline JSON (or, with `names`, one of those names, handled by the caller). */
-export function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
-  const inline = text.trim().startsWith("{");
-  if (names && !inline && !existsSync(text)) throw new ConfigError(field, text, `be one of ${names.join(", ")}, a JSON file or inline JSON`);
-  if (!inline && !existsSync(text)) throw new ConfigError(field, text, "be a JSON file or inline JSON");
-  return parseJson(field, inline ? text : readTextFile(field, text));
-}
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 

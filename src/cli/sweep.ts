@@ -15,11 +15,11 @@ import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
-import { formatJson, renderTables, requireOutputFormat, type Column, type Table } from "../report/format.js";
+import { formatJson, renderTables, type Column, type Table } from "../report/format.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
-import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { archOption, batchOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
+import { checkJobsBudget, dataflowsOption, mappingCheck, networkOption, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress, type SimJob } from "./jobs.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
@@ -47,6 +47,7 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
   --jobs N           worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE      an energy table (JSON, pJ per action) for the energy figures of json/csv
   --checked          checked mode (slower)
+${REPORT_USAGE}
 `;
 
 const MAX_POINTS = 32;
@@ -73,8 +74,10 @@ export function parseCapacities(text: string, field = "--capacities"): number[] 
     for (let p = 2 ** Math.ceil(Math.log2(a)); p <= b; p *= 2) out.push(p);
     if (out.length === 0) throw new ConfigError(field, text, "contain at least one power of two");
   } else {
-    out = [...new Set(text.split(",").filter((s) => s.trim() !== "").map(bytesOf))].sort((x, y) => x - y);
-    if (out.length === 0) throw new ConfigError(field, text, "list at least one size, or be a range such as 16KiB..512KiB");
+    const parts = text.split(",");
+    if (parts.some((s) => s.trim() === "")) throw new ConfigError(field, text, "list sizes without an empty entry, or be a range such as 16KiB..512KiB");
+    out = parts.map(bytesOf).sort((x, y) => x - y);
+    if (new Set(out).size !== out.length) throw new ConfigError(field, text, "list each size once");
   }
   if (out.length > MAX_POINTS) throw new ConfigError(field, text, `give at most ${MAX_POINTS} capacities`);
   return out;
@@ -93,7 +96,7 @@ export interface SweepPoint {
 function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
-    const picked = selectLayers(loadNetworkOption(values.net, batchOption(values.batch)), values.layer);
+    const picked = selectLayers(networkOption(values.net, values.batch), values.layer);
     if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
     return picked[0]!;
   }
@@ -115,15 +118,14 @@ export const sweepCommand: Command = {
       dataflows: { type: "string" },
       ...REPORT_OPTIONS,
     });
-    const format = requireOutputFormat("--format", values.format ?? "table");
-    const jobs = jobsOption(values.jobs);
-    const base = archOption(values.arch, undefined, values.memory);
+    const setup = reportSetup(values);
+    const { format, energyTable, types } = setup;
+    const base = setup.arch;
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", base);
-    const energyTable = energyOption(values.energy);
     const layer = layerFromOptions(values);
     const capacities = parseCapacities(values.capacities ?? "16KiB..512KiB");
-    const types = { input: "int8", weight: "int8" } as const;
     const archs: ArchSpec[] = capacities.map((c) => resolveArch(base, { gbuf: { capacityBytes: c } }, `arch(--capacities ${formatBytes(c)})`));
+    checkJobsBudget(archs.flatMap((arch) => dataflows.map(() => ({ layer, arch }))), setup, "--layer");
     const bounds: LayerBounds[] = archs.map((a) => lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(a, "dram", types), types }));
 
     const simJobs: SimJob[] = [];
@@ -131,22 +133,16 @@ export const sweepCommand: Command = {
     const reasons: (string | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
     archs.forEach((arch, pi) =>
       dataflows.forEach((df, di) => {
-        const c = mappingCheck(layer, arch, df);
+        const c = mappingCheck(layer, arch, df, types);
         if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
+          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: setup.checked, energyTable, types, limits: setup.limits });
           where.push({ point: pi, dataflow: di });
         } else {
           reasons[pi]![di] = c.reason;
         }
       }),
     );
-    const bar = new ProgressBar(io, simJobs.length, simJobs.length * bounds[0]!.macs, "simulations");
-    let outcomes;
-    try {
-      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
-    } finally {
-      bar.finish();
-    }
+    const outcomes = await runJobsWithProgress(io, "sweep", simJobs, setup);
     const grid: (LayerMetrics | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
     outcomes.forEach((o, i) => {
       const { point, dataflow } = where[i]!;

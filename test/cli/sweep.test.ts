@@ -18,7 +18,9 @@ describe("convsim sweep", () => {
   it("parses capacity ranges (powers of two) and lists", () => {
     expect(parseCapacities("16KiB..512KiB")).toEqual([16, 32, 64, 128, 256, 512].map((k) => k * 1024));
     expect(parseCapacities("100..1000")).toEqual([128, 256, 512]);
-    expect(parseCapacities("64KiB,16KiB,64KiB")).toEqual([16384, 65536]);
+    expect(parseCapacities("64KiB,16KiB")).toEqual([16384, 65536]);
+    expect(() => parseCapacities("64KiB,16KiB,64KiB")).toThrow("--capacities must list each size once");
+    expect(() => parseCapacities("64KiB,,16KiB")).toThrow("--capacities must list sizes without an empty entry");
     expect(() => parseCapacities("512W..2KiW")).toThrow(/must be in bytes/);
     expect(() => parseCapacities("600..1000")).toThrow(/at least one power of two/);
     expect(() => parseCapacities("2KiB..1KiB")).toThrow(ConfigError);

@@ -89,7 +89,7 @@ describe("convsim simulate input errors", () => {
     expect(bad.err).toContain('--arch must be valid JSON; got "{bad"');
     const batch = await cli("run", "--batch", "0");
     expect(batch.code).toBe(2);
-    expect(batch.err).toContain('--batch must be a positive integer; got "0"');
+    expect(batch.err).toContain('--batch must be a decimal integer in [1, 65536]; got "0"');
   });
 
   it("simulates a layer and exits 0 with a bit-exact verdict", async () => {

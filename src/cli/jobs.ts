@@ -278,9 +278,25 @@ export function archLabel(arch: ArchSpec): string {
  * `overrides` (e.g. from `--arch-override`) are merged over it, then the `--memory` option.
  */
 export function archOption(text: string | undefined, overrides?: ArchOverrides, memory?: string): ArchSpec {
-  const arch = archFromText(text, overrides);
+  let arch: ArchSpec;
+  try {
+    arch = archFromText(text, overrides);
+  } catch (e) {
+    throw overrides ? renameOverrideError(e, overrides) : e;
+  }
   const m = memoryOverrides(memory);
   return m.dram ? resolveArch(arch, m) : arch;
+}
+
+/** An error about a field `--arch-override` set (`arch.rf.psumEntries`), renamed as the user typed it: `--arch-override rf.psumEntries`. */
+function renameOverrideError(e: unknown, overrides: ArchOverrides): unknown {
+  if (!(e instanceof ConfigError)) return e;
+  const m = /^arch\.(\w+)\.(\w+)$/.exec(e.field);
+  const section = m ? (overrides as Record<string, unknown>)[m[1]!] : undefined;
+  if (!m || section === null || typeof section !== "object" || !(m[2]! in section)) return e;
+  const renamed = new ConfigError(`--arch-override ${m[1]}.${m[2]}`, e.value, e.rule);
+  renamed.message = e.message.replace(e.field, renamed.field);
+  return renamed;
 }
 
 function archFromText(text: string | undefined, overrides?: ArchOverrides): ArchSpec {

@@ -16,7 +16,8 @@ import { formatJson, renderTables } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, checkJobsBudget, dataflowsOption, mappingCheck, networkLayersOption, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress, type OperandTypes, type SimJob } from "./jobs.js";
+import { archLabel, dataflowsOption, mappingCheck, networkLayersOption, type OperandTypes, type SimJob } from "./jobs.js";
+import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress } from "./report-options.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim compare [options]

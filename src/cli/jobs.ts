@@ -4,8 +4,8 @@
  * threads (node:worker_threads), or in this thread with `jobs: 1`, and returns one summary row
  * ({@link LayerMetrics}) per job, in the jobs' order. Also the shared option helpers of those
  * commands (architecture, dataflow list, jobs, energy table), the legality pre-check that turns
- * "this dataflow cannot map this layer" into a reason before any simulation starts, and the
- * progress bar.
+ * "this dataflow cannot map this layer" into a reason before any simulation starts. The options
+ * the three commands validate together are in report-options.ts, the progress bar in progress.ts.
  *
  * Workers: the worker is the sibling module `job-worker` (.ts under tsx, .js in dist/). From the
  * TypeScript sources (bin/convsim.js registers tsx in the main thread only, and loader hooks do
@@ -18,29 +18,22 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ConfigError, InvariantError, requireOneOf } from "../core/errors.js";
+import { ConfigError, describeValue, InvariantError, requireOneOf } from "../core/errors.js";
+import { parseJson } from "../core/fields.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
+import type { RunLimits } from "../dataflow/budget.js";
 import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
 import type { Mapping } from "../dataflow/mapping.js";
 import { simulate } from "../dataflow/simulate.js";
-import { convShape, type ConvLayer } from "../workload/layer.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
-import { DEFAULT_NETWORK, selectLayers, totalMacs, type Network } from "../workload/networks.js";
-import { loadNetworkOption, readTextFile, type Io } from "./args.js";
-import { describeValue } from "../core/errors.js";
-import { parseJson } from "../core/fields.js";
-import type { RunLimits } from "../dataflow/budget.js";
 import { DEFAULT_OPERAND_TYPE, type OperandType } from "../workload/dtype.js";
-import { LAYER_RULES, MAX_TENSOR_ELEMENTS } from "../workload/layer.js";
-import { checkSimulationBudget, checkWork } from "../dataflow/budget.js";
-import { requireOutputFormat, type OutputFormat } from "../report/format.js";
-import { readJsonOption } from "./args.js";
-import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, limitsOption, parseIntegerFlag } from "./numbers.js";
-import { inputPaths, OPERAND_TYPE_OPTIONS, operandTypesOption } from "./operands.js";
-import { checkOutputPaths, withInterrupt } from "./outputs.js";
+import { convShape, LAYER_RULES, MAX_TENSOR_ELEMENTS, type ConvLayer } from "../workload/layer.js";
+import { DEFAULT_NETWORK, selectLayers, type Network } from "../workload/networks.js";
+import { loadNetworkOption, readTextFile } from "./args.js";
+import { parseIntegerFlag } from "./numbers.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
 export interface SimJob {
@@ -341,31 +334,6 @@ export function networkLayersOption(values: { readonly net?: string; readonly ba
   return { net, batch, layers };
 }
 
-/** The options every command that simulates and reports shares (run, compare, sweep). */
-export const REPORT_OPTIONS = {
-  arch: { type: "string" },
-  "arch-override": { type: "string" },
-  ...OPERAND_TYPE_OPTIONS,
-  ...LIMIT_OPTIONS,
-  memory: { type: "string" },
-  format: { type: "string" },
-  out: { type: "string" },
-  svg: { type: "string" },
-  jobs: { type: "string" },
-  energy: { type: "string" },
-  checked: { type: "boolean" },
-} as const;
-
-/** The usage lines of the options {@link REPORT_OPTIONS} adds to the ones each command lists itself. */
-export const REPORT_USAGE = `  --arch-override J JSON merged over the arch, e.g. '{"gbuf":{"capacityBytes":"64KiB"}}'
-  --x-type T, --w-type T   types of the generated operands: int8 (default), uint8, int16
-  --max-memory M    refuse a simulation whose estimated memory exceeds M (e.g. 4GiB; default half
-                    of this machine's memory)
-  --max-macs N      refuse a run of more than N MACs in all (default 100000000000)
-Every option is checked before any simulation; --out and --svg must be in an existing directory,
-not an input and not the same file; they are written through a temporary file. Progress shows on
-stderr when it is a terminal; Ctrl-C stops (exit 130). See docs/inputs.md.`;
-
 /** A `--dataflows` list (default every built-in dataflow); names checked, duplicates refused. */
 export function dataflowsOption(text: string | undefined, field = "--dataflows", arch?: ArchSpec): string[] {
   if (text === undefined) return arch ? defaultDataflows(arch) : [...DATAFLOW_NAMES];
@@ -413,119 +381,3 @@ export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string,
   }
 }
 
-/** Formats seconds as `m:ss` (or `h:mm:ss`). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
-}
-
-/**
- * A progress bar on stderr: layers done, MACs per second, time left (from the MAC rate). Drawn
- * only when `io.isTTY` (an interactive terminal, CI unset); redrawn at most ten times a second.
- */
-export class ProgressBar {
-  private readonly t0 = performance.now();
-  private last = 0;
-  private drawn = false;
-
-  constructor(
-    private readonly io: Io,
-    private readonly totalJobs: number,
-    private readonly totalMacs: number,
-    private readonly label = "layers",
-  ) {}
-
-  /** Updates the bar with the MACs done and the jobs finished. */
-  update(macs: number, finished: number): void {
-    if (!this.io.isTTY) return;
-    const now = performance.now();
-    if (now - this.last < 100 && finished < this.totalJobs) return;
-    this.last = now;
-    const secs = (now - this.t0) / 1000;
-    const frac = this.totalMacs > 0 ? Math.min(1, macs / this.totalMacs) : finished / Math.max(1, this.totalJobs);
-    const width = 24;
-    const fill = Math.round(frac * width);
-    const rate = secs > 0 ? macs / secs : 0;
-    const left = rate > 0 ? (this.totalMacs - macs) / rate : Number.NaN;
-    const rateText = rate >= 1e6 ? `${(rate / 1e6).toFixed(1)} M` : `${(rate / 1e3).toFixed(1)} k`;
-    this.io.err(`\r[${"#".repeat(fill)}${".".repeat(width - fill)}] ${finished}/${this.totalJobs} ${this.label}  ${rateText}MAC/s  ${formatDuration(left)} left  `);
-    this.drawn = true;
-  }
-
-  /** Clears the bar's line. */
-  finish(): void {
-    if (this.drawn) this.io.err(`\r${" ".repeat(80)}\r`);
-  }
-}
-
-/**
- * A one-line note on stderr while synchronous work runs (drawn only when `io.isTTY`); returns the
- * function that clears it.
- */
-export function busyNote(io: Io, text: string): () => void {
-  if (!io.isTTY) return () => undefined;
-  io.err(`\r${text}`);
-  return () => io.err(`\r${" ".repeat(text.length)}\r`);
-}
-
-/** The options of run, compare and sweep after validation: everything decided before any work. */
-export interface ReportSetup {
-  readonly format: OutputFormat;
-  readonly jobs: number;
-  readonly arch: ArchSpec;
-  readonly types: OperandTypes;
-  readonly limits: RunLimits;
-  readonly energyTable: EnergyTable;
-  readonly checked: boolean;
-}
-
-/**
- * Validates the options {@link REPORT_OPTIONS} declares, before any work: the format, the output
- * paths (`--out`, `--svg`: existing directory, not an input, not each other), the worker count,
- * the architecture with `--arch-override` and `--memory`, the operand types, the limits and the
- * energy table.
- */
-export function reportSetup(values: { readonly [K in keyof typeof REPORT_OPTIONS]?: (typeof REPORT_OPTIONS)[K]["type"] extends "boolean" ? boolean : string }): ReportSetup {
-  const format = requireOutputFormat("--format", values.format ?? "table");
-  checkOutputPaths([{ flag: "--out", path: values.out }, { flag: "--svg", path: values.svg }], inputPaths(values));
-  const jobs = jobsOption(values.jobs);
-  const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
-  const arch = archOption(values.arch, overrides, values.memory);
-  return { format, jobs, arch, types: operandTypesOption(values), limits: limitsOption(values), energyTable: energyOption(values.energy), checked: values.checked ?? false };
-}
-
-/**
- * Refuses, before any mapping is built or simulation run, work over the limits: each
- * simulation's memory (and its register files' bound) and the MACs of all of them together
- * (every layer on every architecture and dataflow asked for, whether or not it maps).
- * @param runs the simulations asked for: a layer on an architecture, once per dataflow.
- * @param workName how the work error names the selection (`--net`, `--layer`).
- */
-export function checkJobsBudget(runs: readonly { readonly layer: ConvLayer; readonly arch: ArchSpec }[], setup: ReportSetup, workName: string): void {
-  const names = { ...CLI_LIMIT_NAMES, layer: workName };
-  const seen = new Set<string>();
-  for (const j of runs) {
-    const key = `${JSON.stringify(j.layer)} ${JSON.stringify(j.arch)}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    checkSimulationBudget(j.layer, j.arch, { types: setup.types, checked: setup.checked }, setup.limits, names);
-  }
-  checkWork(totalMacs(runs.map((j) => j.layer)), setup.limits, names);
-}
-
-/**
- * Runs the jobs with a progress bar on a terminal and Ctrl-C handled (exit 130, temporary files
- * removed), on `setup.jobs` threads.
- */
-export async function runJobsWithProgress(io: Io, command: string, simJobs: readonly SimJob[], setup: ReportSetup, label = "simulations"): Promise<SimJobOutcome[]> {
-  const bar = new ProgressBar(io, simJobs.length, totalMacs(simJobs.map((j) => j.layer)), label);
-  try {
-    return await withInterrupt(command, io.handleSignals ?? false, () => runJobs(simJobs, { jobs: setup.jobs, onProgress: (m, f) => bar.update(m, f) }));
-  } finally {
-    bar.finish();
-  }
-}

@@ -14,7 +14,8 @@ import { formatJson, renderTables, type OutputFormat } from "../report/format.js
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, checkJobsBudget, dataflowsOption, defaultDataflow, mappingCheck, networkLayersOption, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress, type SimJob } from "./jobs.js";
+import { archLabel, dataflowsOption, defaultDataflow, mappingCheck, networkLayersOption, type SimJob } from "./jobs.js";
+import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress } from "./report-options.js";
 import { writeOutputFile } from "./outputs.js";
 
 const USAGE = `Usage: convsim run [options]

@@ -19,7 +19,8 @@ import { formatJson, renderTables, type Column, type Table } from "../report/for
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
-import { checkJobsBudget, dataflowsOption, mappingCheck, networkOption, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress, type SimJob } from "./jobs.js";
+import { dataflowsOption, mappingCheck, networkOption, type SimJob } from "./jobs.js";
+import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress } from "./report-options.js";
 import { emit, writeSvg } from "./run.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]

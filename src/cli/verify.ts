@@ -12,7 +12,7 @@ import { encodeNpy, expectTensor, readNpy, type Tensor } from "../workload/npy.j
 import { compareOutputs, referenceConv, type ConvOptions, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors, type ValueRange } from "../workload/tensors.js";
 import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
-import { busyNote } from "./jobs.js";
+import { busyNote } from "./progress.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseIntegerFlag, parseSeedFlag } from "./numbers.js";
 import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, refuseTypesWithFiles, zeroPointsOption } from "./operands.js";
 import { checkNpySize, checkOutputPaths, formatOption, writeOutputFile } from "./outputs.js";

@@ -26,7 +26,7 @@ import type { RunLimits } from "../dataflow/budget.js";
 import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
 import type { Mapping } from "../dataflow/mapping.js";
-import { simulate } from "../dataflow/simulate.js";
+import { simulate, type SimulateOptions, type SimulationResult } from "../dataflow/simulate.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
 import { DEFAULT_OPERAND_TYPE, type OperandType } from "../workload/dtype.js";
@@ -150,7 +150,7 @@ export function startWorker(): Worker {
 }
 
 interface WorkerMessage {
-  readonly type: "progress" | "done" | "error";
+  readonly type: "progress" | "done" | "error" | "result";
   readonly index: number;
   readonly macs?: number;
   readonly metrics?: LayerMetrics;
@@ -240,6 +240,30 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return outcomes as SimJobOutcome[];
+}
+
+/**
+ * Runs one whole simulation on a worker thread and resolves to its result (structured-cloned),
+ * reporting progress (MACs issued); the main thread stays free to handle Ctrl-C. The worker ends
+ * with the simulation.
+ * @throws what simulate() throws (a ConfigError keeps its message).
+ */
+export async function simulateInWorker(options: Omit<SimulateOptions, "onProgress">, onProgress?: (macs: number) => void): Promise<SimulationResult> {
+  const w = startWorker();
+  try {
+    return await new Promise<SimulationResult>((resolve, reject) => {
+      w.on("message", (msg: WorkerMessage & { readonly result?: SimulationResult }) => {
+        if (msg.type === "progress") onProgress?.(msg.macs ?? 0);
+        else if (msg.type === "result") resolve(msg.result!);
+        else if (msg.type === "error") reject(deserializeError(msg.error!));
+      });
+      w.on("error", reject);
+      w.on("exit", (code) => reject(new Error(`the simulation worker exited (code ${code}) before it finished`)));
+      w.postMessage({ type: "simulate", index: 0, options });
+    });
+  } finally {
+    await w.terminate();
+  }
 }
 
 /** The `--jobs` option: a positive integer; default the machine's available parallelism. */

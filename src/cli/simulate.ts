@@ -15,11 +15,11 @@ import { encodeNpy } from "../workload/npy.js";
 import { checkSimulationBudget } from "../dataflow/budget.js";
 import { renderTables, type Column, type OutputFormat, type Table } from "../report/format.js";
 import { loadLayer, parseOptions, readJsonOption, type Command, type Io } from "./args.js";
-import { archLabel, archOption } from "./jobs.js";
+import { archLabel, archOption, simulateInWorker } from "./jobs.js";
 import { ProgressBar } from "./progress.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseSeedFlag } from "./numbers.js";
 import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, zeroPointsOption } from "./operands.js";
-import { checkNpySize, checkOutputPaths, formatOption, writeOutputFile } from "./outputs.js";
+import { checkNpySize, checkOutputPaths, formatOption, withInterrupt, writeOutputFile } from "./outputs.js";
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
@@ -191,22 +191,26 @@ Progress is shown on stderr when it is a terminal. Inputs, limits and output fil
     const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_NAMES) as Record<string, unknown>);
     const fileTypes = operands ? { input: dtypeOfArray(operands.x) as OperandType, weight: dtypeOfArray(operands.w) as OperandType } : undefined;
     const zeroPoints = zeroPointsOption(values, fileTypes ?? types);
+    const options = {
+      layer,
+      arch,
+      dataflow,
+      ...(operands ?? {}),
+      seed: parseSeedFlag(values.seed) ?? 1,
+      types,
+      zeroPoints,
+      checked,
+      mode: values["reference-mode"] ? ("reference" as const) : ("fast" as const),
+      limits,
+    };
     const bar = new ProgressBar(io, 1, convShape(layer).macs, "layer");
     let result: SimulationResult;
     try {
-      result = simulate({
-        layer,
-        arch,
-        dataflow,
-        ...(operands ?? {}),
-        seed: parseSeedFlag(values.seed) ?? 1,
-        types,
-        zeroPoints,
-        checked,
-        mode: values["reference-mode"] ? "reference" : "fast",
-        limits,
-        onProgress: (p) => bar.update(p.macs, 0),
-      });
+      // On a terminal the run goes to a worker thread, so Ctrl-C is handled (exit 130, one line).
+      result =
+        io.isTTY && io.handleSignals
+          ? await withInterrupt("simulate", true, () => simulateInWorker(options, (m) => bar.update(m, 0)))
+          : simulate({ ...options, onProgress: (p) => bar.update(p.macs, 0) });
     } finally {
       bar.finish();
     }

@@ -163,7 +163,7 @@ export const boundCommand: Command = {
     }
     const layers =
       values.net !== undefined
-        ? [...selectLayers(networkOption(values.net, values.batch), values.select)]
+        ? [...selectLayers(networkOption(values.net, values.batch), values.select, "--select")]
         : values.layers !== undefined
           ? loadLayers(values.layers)
           : [loadLayer(values.layer)];

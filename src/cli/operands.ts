@@ -36,6 +36,12 @@ export function operandTypesOption(values: { readonly "x-type"?: string; readonl
   };
 }
 
+/** The zero-point options. */
+export const ZERO_POINT_OPTIONS = {
+  "x-zero-point": { type: "string" },
+  "w-zero-point": { type: "string" },
+} as const;
+
 /** `--x-zero-point` and `--w-zero-point`: decimal integers within the operand type's range. */
 export function zeroPointsOption(values: { readonly "x-zero-point"?: string; readonly "w-zero-point"?: string }, types: { readonly input: OperandType; readonly weight: OperandType }): { input?: number; weight?: number } {
   const zx = parseIntegerFlag("--x-zero-point", values["x-zero-point"]);

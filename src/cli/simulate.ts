@@ -18,7 +18,7 @@ import { loadLayer, parseOptions, readJsonOption, type Command, type Io } from "
 import { archLabel, archOption, simulateInWorker } from "./jobs.js";
 import { ProgressBar } from "./progress.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseSeedFlag } from "./numbers.js";
-import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, zeroPointsOption } from "./operands.js";
+import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, ZERO_POINT_OPTIONS, zeroPointsOption } from "./operands.js";
 import { checkNpySize, checkOutputPaths, formatOption, withInterrupt, writeOutputFile } from "./outputs.js";
 
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -130,8 +130,7 @@ const SIMULATE_OPTIONS = {
   w: { type: "string" },
   seed: { type: "string" },
   ...OPERAND_TYPE_OPTIONS,
-  "x-zero-point": { type: "string" },
-  "w-zero-point": { type: "string" },
+  ...ZERO_POINT_OPTIONS,
   checked: { type: "boolean" },
   "reference-mode": { type: "boolean" },
   out: { type: "string" },

@@ -97,7 +97,7 @@ export interface SweepPoint {
 function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
-    const picked = selectLayers(networkOption(values.net, values.batch), values.layer);
+    const picked = selectLayers(networkOption(values.net, values.batch), values.layer, "--layer");
     if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
     return picked[0]!;
   }

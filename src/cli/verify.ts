@@ -14,7 +14,7 @@ import { layerTensors, type ValueRange } from "../workload/tensors.js";
 import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
 import { busyNote } from "./progress.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseIntegerFlag, parseSeedFlag } from "./numbers.js";
-import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, refuseTypesWithFiles, zeroPointsOption } from "./operands.js";
+import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, refuseTypesWithFiles, ZERO_POINT_OPTIONS, zeroPointsOption } from "./operands.js";
 import { checkNpySize, checkOutputPaths, formatOption, writeOutputFile } from "./outputs.js";
 
 /** The reference's options from the command line: zero points checked against the operands' types (named as typed), and the bias. */
@@ -51,8 +51,7 @@ const common = {
   layer: { type: "string" },
   x: { type: "string" },
   w: { type: "string" },
-  "x-zero-point": { type: "string" },
-  "w-zero-point": { type: "string" },
+  ...ZERO_POINT_OPTIONS,
   bias: { type: "string" },
   format: { type: "string" },
   ...LIMIT_OPTIONS,

@@ -256,25 +256,32 @@ export function loadNetwork(json: unknown, batch?: number): Network {
 }
 
 /**
- * Selects layers by name (`conv1,conv3`) or 1-based index ranges (`1-5`).
- * @throws ConfigError naming an unknown layer.
+ * Selects layers by name (`conv1,conv3`) or 1-based index ranges (`1-5`); `all` or no selection
+ * selects every layer. Strict: an empty selection, an empty entry and a layer selected twice are
+ * errors.
+ * @param field the option that gave the selection, for errors (default `--layers`).
+ * @throws ConfigError naming the option and the entry.
  */
-export function selectLayers(net: Network, selection: string | undefined): readonly ConvLayer[] {
-  if (selection === undefined || selection.trim() === "" || selection === "all") return net.layers;
+export function selectLayers(net: Network, selection: string | undefined, field = "--layers"): readonly ConvLayer[] {
+  if (selection === undefined || selection === "all") return net.layers;
+  const parts = selection.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) throw new ConfigError(field, selection, "list layers by name or 1-based range (conv1,conv3 or 1-5), without an empty entry");
   const out: ConvLayer[] = [];
-  for (const part of selection.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of parts) {
     const range = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (range) {
       const a = Number(range[1]);
       const b = range[2] !== undefined ? Number(range[2]) : a;
-      if (a < 1 || b > net.layers.length || a > b) throw new ConfigError("--layers", part, `be a range within 1-${net.layers.length}`);
+      if (a < 1 || b > net.layers.length || a > b) throw new ConfigError(field, part, `be a range within 1-${net.layers.length}`);
       out.push(...net.layers.slice(a - 1, b));
       continue;
     }
     const l = net.layers.find((x) => x.name === part);
-    if (!l) throw new ConfigError("--layers", part, `name a layer of ${net.name} (${net.layers.map((x) => x.name).join(", ")})`);
+    if (!l) throw new ConfigError(field, part, `name a layer of ${net.name} (${net.layers.map((x) => x.name).join(", ")})`);
     out.push(l);
   }
+  const twice = out.find((l, i) => out.indexOf(l) !== i);
+  if (twice) throw new ConfigError(field, selection, `select each layer once (${twice.name} is selected twice)`);
   return out;
 }
 

@@ -90,7 +90,7 @@ describe("convsim sweep", () => {
   it("takes a layer from a network by name, and refuses bad input before any work", async () => {
     await expect(sweepCommand.run(["--capacities", "1KiB"], capture())).rejects.toThrow(/--layer must be given/);
     await expect(sweepCommand.run(["--layer", LAYER, "--capacities", "4KiW"], capture())).rejects.toThrow(/must be in bytes/);
-    await expect(sweepCommand.run(["--layer", "conv99", "--net", "alexnet", "--capacities", "1KiB"], capture())).rejects.toThrow(/--layers must name a layer of alexnet/);
+    await expect(sweepCommand.run(["--layer", "conv99", "--net", "alexnet", "--capacities", "1KiB"], capture())).rejects.toThrow(/--layer must name a layer of alexnet/);
     // 100 bytes is not a whole number of the preset's 64-byte bank rows
     await expect(sweepCommand.run(["--layer", LAYER, "--capacities", "100"], capture())).rejects.toThrow(/gbuf\.capacityBytes must be a multiple/);
   });

@@ -38,8 +38,9 @@ Lists the commands, or prints one command's usage (also: convsim <command> --hel
 convsim --version prints the version.
 `;
 
-/** One line: newlines in a message become spaces, so every error is a single line. */
-const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ");
+/** One line: newlines in a message become spaces and other control characters `?`, so every error is a single line. */
+// eslint-disable-next-line no-control-regex
+const oneLine = (text: string): string => text.replace(/\s*[\r\n]\s*/g, " ").replace(/[\u0000-\u001f\u007f]/g, "?");
 
 /** Prints a usage error: one line naming what was wrong, and where the usage is. */
 function usageError(io: Io, where: string, message: string, helpTopic: string): number {

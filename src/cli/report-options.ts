@@ -39,6 +39,7 @@ export const REPORT_USAGE = `  --arch-override J JSON merged over the arch, e.g.
   --max-memory M    refuse a simulation whose estimated memory exceeds M (e.g. 4GiB; default half
                     of this machine's memory)
   --max-macs N      refuse a run of more than N MACs in all (default 100000000000)
+
 Every option is checked before any simulation; --out and --svg must be in an existing directory,
 not an input and not the same file; they are written through a temporary file. Progress shows on
 stderr when it is a terminal; Ctrl-C stops (exit 130). See docs/inputs.md.`;

@@ -34,9 +34,11 @@
  *
  * DRAM and NoC numbers are our choices where the sources give none; each is commented.
  */
-import { ConfigError, requireInteger, requireOneOf } from "../core/errors.js";
+import { ConfigError } from "../core/errors.js";
+import { rejectUnsafeKeys } from "../core/fields.js";
 import { parseCapacity } from "../core/units.js";
-import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, type ArchSpec, type DramSpec, type GlobalBufferSpec, type LevelNames, type NocSpec, type PeArraySpec, type RegFileSpec } from "./spec.js";
+import { ARRAY_FIELDS, DRAM_FIELDS, GBUF_FIELDS, NOC_FIELDS, RF_FIELDS, RF_PARTITION_FIELDS, checkArraySpec, checkDramSpec, checkGbufSpec, checkNocSpec, checkRfSpec } from "./schema.js";
+import type { ArchSpec, DramSpec, GlobalBufferSpec, LevelNames, NocSpec, PeArraySpec, RegFileSpec } from "./spec.js";
 
 /** A field of a spec as a user may write it: `gbuf.capacityBytes` also accepts a size string (`108KiB`). */
 export type ArchSpecInput = {
@@ -64,8 +66,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
-
 function section(path: string, raw: Record<string, unknown>, key: string, fields: readonly string[]): Record<string, unknown> {
   const v = raw[key];
   if (!isObject(v)) throw new ConfigError(`${path}.${key}`, v, `be an object with the fields ${fields.join(", ")}`);
@@ -75,42 +75,25 @@ function section(path: string, raw: Record<string, unknown>, key: string, fields
   return v;
 }
 
-function powerOfTwo(field: string, v: unknown): number {
-  const n = requireInteger(field, v, 1);
-  if (!isPowerOfTwo(n)) throw new ConfigError(field, n, "be a power of two");
-  return n;
-}
-
-const DRAM_FIELDS = ["bytesPerCycle", "latencyCycles", "burstBytes", "maxOutstanding", "burstsPerCycle", "model"] as const;
-const GBUF_FIELDS = ["capacityBytes", "banks", "bankWordBytes", "wordsPerCyclePerBank", "readPorts", "writePorts", "model", "psumBytes"] as const;
-const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "sharedEntries", "readPorts", "writePorts"] as const;
-/** The fields of a partitioned register file (absent when it is one pool, `rf.sharedEntries`). */
-const RF_PARTITION_FIELDS = ["inputEntries", "weightEntries", "psumEntries"] as const;
-const ARRAY_FIELDS = ["rows", "cols", "macsPerCycle", "pipelineLatency"] as const;
-const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks", "forwarding"] as const;
 const LEVEL_NAME_FIELDS = ["dram", "gbuf", "rf", "rfInput", "rfWeight", "rfOutput"] as const;
 
 /**
- * Validates a complete architecture spec and returns it frozen. Rules: DRAM bandwidth, burst
- * and outstanding bursts positive integers, burst a power of two, latency >= 1 cycle (ports have
- * at least one cycle of latency), the optional bursts issued per cycle a positive integer when
- * given (absent: `max(1, ceil(bytesPerCycle / burstBytes))`), the optional timing model one of
- * `DRAM_MODEL_NAMES` (absent: `channel`); GBuf capacity a positive whole number of bytes (a number or a
- * size such as `108KiB`) that is a multiple of one row across the banks (banks x bankWordBytes),
- * banks and bank word a power of two, per-bank rate and ports >= 1, the optional timing model
- * one of `GBUF_MODEL_NAMES` (absent: `banked`), the optional psum width one of `GBUF_PSUM_BYTES`
- * (2, 3 or 4 bytes; absent: 4); the RF either partitioned, partitions >= 0 entries with at least
- * one entry in all, or one pool, `sharedEntries` >= 1 with no partition field (see
- * {@link regFileSpec}), ports >= 1; array rows, columns, MACs per cycle and pipeline
- * latency >= 1; NoC input and weight buses and the drain path >= 1 word per cycle (the drain
- * path is how outputs leave the PEs), the optional psum bus (GBuf -> PEs) >= 1 word per cycle
- * when given (absent: the drain path's width), neighbour links a boolean, the optional
- * forwarding a boolean that needs the links.
+ * Validates a complete architecture spec and returns it frozen. Every field is checked against its
+ * one rule in the schema (src/arch/schema.ts: `DRAM_RULES`, `GBUF_RULES`, `RF_RULES`,
+ * `ARRAY_RULES`, `NOC_RULES`, each an integer range with an upper bound, a power of two, a name
+ * list or a boolean), plus the rules across fields: the GBuf capacity (a number of bytes or a size
+ * such as `108KiB`) a multiple of one row across the banks (banks x bankWordBytes); the RF either
+ * partitioned, with at least one entry in all, or one pool, `sharedEntries`, with no partition
+ * field; forwarding only over neighbour links. Optional fields and their defaults: `dram.burstsPerCycle`
+ * (`max(1, ceil(bytesPerCycle / burstBytes))`), `dram.model` (`channel`), `gbuf.model` (`banked`),
+ * `gbuf.psumBytes` (4), `noc.psumWordsPerCycle` (the drain path's width), `noc.forwarding` (false).
+ * Keys `__proto__`, `constructor` and `prototype` are refused.
  * @param path prefix of error field names (default `arch`).
- * @throws ConfigError such as `arch.gbuf.banks must be a power of two; got 6`.
+ * @throws ConfigError such as `arch.gbuf.banks must be a power of two in [1, 4096]; got 6`.
  */
 export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSpec {
   const spec: unknown = input;
+  rejectUnsafeKeys(path, spec);
   if (!isObject(spec)) throw new ConfigError(path, spec, "be an object with the fields name, dram, gbuf, rf, array, noc");
   const top = ["name", "dram", "gbuf", "rf", "array", "noc", "levelNames"];
   for (const k of Object.keys(spec)) {
@@ -118,64 +101,12 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
   }
   if (typeof spec.name !== "string" || spec.name.length === 0) throw new ConfigError(`${path}.name`, spec.name, "be a non-empty string");
 
-  const d = section(path, spec, "dram", DRAM_FIELDS);
-  const dram: DramSpec = Object.freeze({
-    bytesPerCycle: requireInteger(`${path}.dram.bytesPerCycle`, d.bytesPerCycle, 1),
-    latencyCycles: requireInteger(`${path}.dram.latencyCycles`, d.latencyCycles, 1),
-    burstBytes: powerOfTwo(`${path}.dram.burstBytes`, d.burstBytes),
-    maxOutstanding: requireInteger(`${path}.dram.maxOutstanding`, d.maxOutstanding, 1),
-    ...(d.burstsPerCycle !== undefined ? { burstsPerCycle: requireInteger(`${path}.dram.burstsPerCycle`, d.burstsPerCycle, 1) } : {}),
-    ...(d.model !== undefined ? { model: requireOneOf(`${path}.dram.model`, d.model, DRAM_MODEL_NAMES) } : {}),
-  });
-
+  const dram = checkDramSpec(section(path, spec, "dram", DRAM_FIELDS), `${path}.dram`);
   const g = section(path, spec, "gbuf", GBUF_FIELDS);
-  const capField = `${path}.gbuf.capacityBytes`;
-  let capacityBytes: number;
-  if (typeof g.capacityBytes === "string") {
-    const cap = parseCapacity(capField, g.capacityBytes);
-    if (cap.unit !== "bytes") throw new ConfigError(capField, g.capacityBytes, "be in bytes (B, KiB, kB, ...), not words");
-    capacityBytes = cap.value;
-  } else {
-    capacityBytes = requireInteger(capField, g.capacityBytes, 1);
-  }
-  if (capacityBytes < 1) throw new ConfigError(capField, g.capacityBytes, "be a positive number of bytes");
-  const banks = powerOfTwo(`${path}.gbuf.banks`, g.banks);
-  const bankWordBytes = powerOfTwo(`${path}.gbuf.bankWordBytes`, g.bankWordBytes);
-  if (capacityBytes % (banks * bankWordBytes) !== 0) {
-    throw new ConfigError(capField, capacityBytes, `be a multiple of banks x bankWordBytes = ${banks * bankWordBytes} bytes (every bank has the same number of whole words)`);
-  }
-  const gbuf: GlobalBufferSpec = Object.freeze({
-    capacityBytes,
-    banks,
-    bankWordBytes,
-    wordsPerCyclePerBank: requireInteger(`${path}.gbuf.wordsPerCyclePerBank`, g.wordsPerCyclePerBank, 1),
-    readPorts: requireInteger(`${path}.gbuf.readPorts`, g.readPorts, 1),
-    writePorts: requireInteger(`${path}.gbuf.writePorts`, g.writePorts, 1),
-    ...(g.model !== undefined ? { model: requireOneOf(`${path}.gbuf.model`, g.model, GBUF_MODEL_NAMES) } : {}),
-    ...(g.psumBytes !== undefined ? { psumBytes: psumBytesField(`${path}.gbuf.psumBytes`, g.psumBytes) } : {}),
-  });
-
-  const rf = regFileSpec(section(path, spec, "rf", RF_FIELDS), `${path}.rf`);
-
-  const a = section(path, spec, "array", ARRAY_FIELDS);
-  const array: PeArraySpec = Object.freeze({
-    rows: requireInteger(`${path}.array.rows`, a.rows, 1),
-    cols: requireInteger(`${path}.array.cols`, a.cols, 1),
-    macsPerCycle: requireInteger(`${path}.array.macsPerCycle`, a.macsPerCycle, 1),
-    pipelineLatency: requireInteger(`${path}.array.pipelineLatency`, a.pipelineLatency, 1),
-  });
-
-  const n = section(path, spec, "noc", NOC_FIELDS);
-  if (typeof n.neighbourLinks !== "boolean") throw new ConfigError(`${path}.noc.neighbourLinks`, n.neighbourLinks, "be a boolean");
-  const noc: NocSpec = Object.freeze({
-    inputWordsPerCycle: requireInteger(`${path}.noc.inputWordsPerCycle`, n.inputWordsPerCycle, 1),
-    weightWordsPerCycle: requireInteger(`${path}.noc.weightWordsPerCycle`, n.weightWordsPerCycle, 1),
-    drainWordsPerCycle: requireInteger(`${path}.noc.drainWordsPerCycle`, n.drainWordsPerCycle, 1),
-    ...(n.psumWordsPerCycle !== undefined ? { psumWordsPerCycle: requireInteger(`${path}.noc.psumWordsPerCycle`, n.psumWordsPerCycle, 1) } : {}),
-    neighbourLinks: n.neighbourLinks,
-    ...(n.forwarding !== undefined ? { forwarding: forwardingField(`${path}.noc.forwarding`, n.forwarding, n.neighbourLinks) } : {}),
-  });
-
+  const gbuf = checkGbufSpec({ ...g, capacityBytes: capacityBytesField(`${path}.gbuf.capacityBytes`, g.capacityBytes) }, `${path}.gbuf`);
+  const rf = checkRfSpec(section(path, spec, "rf", RF_FIELDS), `${path}.rf`);
+  const array = checkArraySpec(section(path, spec, "array", ARRAY_FIELDS), `${path}.array`);
+  const noc = checkNocSpec(section(path, spec, "noc", NOC_FIELDS), `${path}.noc`);
   const levelNames = spec.levelNames === undefined ? undefined : levelNamesField(section(path, spec, "levelNames", LEVEL_NAME_FIELDS), `${path}.levelNames`);
   return Object.freeze({ name: spec.name, dram, gbuf, rf, array, noc, ...(levelNames ? { levelNames } : {}) });
 }
@@ -188,40 +119,12 @@ function levelNamesField(raw: Record<string, unknown>, path: string): LevelNames
   return Object.freeze({ ...raw }) as LevelNames;
 }
 
-function psumBytesField(field: string, v: unknown): number {
-  if (!(GBUF_PSUM_BYTES as readonly unknown[]).includes(v)) throw new ConfigError(field, v, `be one of ${GBUF_PSUM_BYTES.join(", ")} (bytes per partial-sum or output word in the GBuf)`);
-  return v as number;
-}
-
-/**
- * Validates the `rf` section: ports >= 1, and either three partitions (each >= 0 entries, at
- * least one in all) or one pool (`sharedEntries` >= 1, and then no partition field).
- */
-function regFileSpec(r: Record<string, unknown>, path: string): RegFileSpec {
-  const ports = { readPorts: requireInteger(`${path}.readPorts`, r.readPorts, 1), writePorts: requireInteger(`${path}.writePorts`, r.writePorts, 1) };
-  if (r.sharedEntries !== undefined) {
-    const sharedEntries = requireInteger(`${path}.sharedEntries`, r.sharedEntries, 1);
-    for (const f of RF_PARTITION_FIELDS) {
-      if (r[f] !== undefined) throw new ConfigError(`${path}.${f}`, r[f], `be absent when ${path}.sharedEntries is given (the register file is one pool of ${sharedEntries} entries; give either sharedEntries or the three partitions)`);
-    }
-    return Object.freeze({ sharedEntries, ...ports });
-  }
-  const rf = Object.freeze({
-    inputEntries: requireInteger(`${path}.inputEntries`, r.inputEntries, 0),
-    weightEntries: requireInteger(`${path}.weightEntries`, r.weightEntries, 0),
-    psumEntries: requireInteger(`${path}.psumEntries`, r.psumEntries, 0),
-    ...ports,
-  });
-  if (rf.inputEntries + rf.weightEntries + rf.psumEntries === 0) {
-    throw new ConfigError(path, 0, "have at least one entry in some partition (inputEntries, weightEntries, psumEntries) or a pool (sharedEntries)");
-  }
-  return rf;
-}
-
-function forwardingField(field: string, v: unknown, links: boolean): boolean {
-  if (typeof v !== "boolean") throw new ConfigError(field, v, "be a boolean");
-  if (v && !links) throw new ConfigError(field, v, "be false unless noc.neighbourLinks is true (operands are forwarded over the links)");
-  return v;
+/** `gbuf.capacityBytes` as given: a number of bytes, or a size string such as `108KiB` (bytes, not words). */
+function capacityBytesField(field: string, v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  const cap = parseCapacity(field, v);
+  if (cap.unit !== "bytes") throw new ConfigError(field, v, "be in bytes (B, KiB, kB, ...), not words");
+  return cap.value;
 }
 
 /**
@@ -384,5 +287,6 @@ export function resolveArch(nameOrSpec: PresetName | string | ArchSpecInput | Ar
   }
   if (overrides === undefined) return archSpec(base as unknown as ArchSpecInput, path);
   if (!isObject(overrides)) throw new ConfigError(`${path} overrides`, overrides, "be an object of fields to override");
+  rejectUnsafeKeys(`${path} overrides`, overrides);
   return archSpec(deepMerge(path, switchRfLayout(base, overrides), overrides) as unknown as ArchSpecInput, path);
 }

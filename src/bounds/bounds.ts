@@ -25,7 +25,7 @@
 import { ConfigError } from "../core/errors.js";
 import type { Capacity } from "../core/units.js";
 import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
-import { dtypeInfo, requireOperandType } from "../workload/dtype.js";
+import { dtypeInfo, requireOperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer } from "../workload/layer.js";
 import { axisMaxTapsPerOutput, axisMaxUsesPerTap, axisUsedTaps, colAxis, reuse, rowAxis, type ReuseFacts } from "./reuse.js";
 import { budgetWords, minimumFootprint, searchTile, tileBudget, type OperandTypes, type Staging, type TensorTraffic, type TileBudget, type TilePlan } from "./tile.js";
@@ -298,8 +298,8 @@ export function lowerBounds(layer: ConvLayer, options: BoundOptions): LayerBound
  */
 export function boundaryCapacityWords(arch: ArchSpec, boundary: Boundary, types: Partial<OperandTypes> = {}): number {
   if (!BOUNDARIES.includes(boundary)) throw new ConfigError("boundary", boundary, `be one of ${BOUNDARIES.join(", ")}`);
-  const input = requireOperandType("types.input", types.input ?? "int8");
-  const weight = requireOperandType("types.weight", types.weight ?? "int8");
+  const input = requireOperandType("types.input", types.input ?? DEFAULT_OPERAND_TYPE);
+  const weight = requireOperandType("types.weight", types.weight ?? DEFAULT_OPERAND_TYPE);
   const pes = arch.array.rows * arch.array.cols;
   const rfWords = pes * rfEntriesPerPe(arch.rf);
   if (boundary === "gbuf") return rfWords;

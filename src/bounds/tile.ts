@@ -41,7 +41,7 @@
  */
 import { ConfigError } from "../core/errors.js";
 import { words, type Capacity } from "../core/units.js";
-import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
+import { dtypeInfo, requireOperandType, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { colAxis, rowAxis, type ConvAxis } from "./reuse.js";
 
@@ -164,8 +164,8 @@ export function tileBudget(capacity: Capacity | number, types: Partial<OperandTy
   if (typeof cap.value !== "number" || !Number.isSafeInteger(cap.value) || cap.value < 1) {
     throw new ConfigError(field, capacity, "be a positive whole number of words or bytes");
   }
-  const input = requireOperandType(`${field}.types.input`, types.input ?? "int8");
-  const weight = requireOperandType(`${field}.types.weight`, types.weight ?? "int8");
+  const input = requireOperandType(`${field}.types.input`, types.input ?? DEFAULT_OPERAND_TYPE);
+  const weight = requireOperandType(`${field}.types.weight`, types.weight ?? DEFAULT_OPERAND_TYPE);
   if (staging !== "single" && staging !== "double") throw new ConfigError("staging", staging, 'be "single" or "double"');
   const bytes = cap.unit === "bytes";
   const smallest = Math.min(dtypeInfo(input).bytes, dtypeInfo(weight).bytes);

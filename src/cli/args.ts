@@ -5,6 +5,8 @@
 import { readFileSync, existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError } from "../core/errors.js";
+import { parseJson } from "../core/fields.js";
+import { parseIntegerFlag } from "./numbers.js";
 import { convLayer, parseLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { loadNetwork, network, NETWORK_NAMES, type Network } from "../workload/networks.js";
 import { isOnnxPath, loadOnnxNetwork, requireOnnxForOptions, type OnnxOptionValues } from "./onnx.js";
@@ -13,8 +15,10 @@ import { isOnnxPath, loadOnnxNetwork, requireOnnxForOptions, type OnnxOptionValu
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** Whether stdout is an interactive terminal (for progress bars). */
+  /** Whether stderr is an interactive terminal (progress is drawn only then). */
   readonly isTTY: boolean;
+  /** Whether the command may handle SIGINT for the process (true only for the real process). */
+  readonly handleSignals?: boolean;
 }
 
 /** A subcommand of the convsim CLI. */
@@ -47,12 +51,35 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
       args.push(a);
     }
   }
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals, tokens: true });
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new ConfigError("arguments", argv.join(" "), "be options this command knows", msg);
+    throw parseArgsError(e, Object.keys(options));
   }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option") continue;
+    if (seen.has(t.name) && !options[t.name]?.multiple) throw new ConfigError(t.rawName, t.value ?? true, "be given once");
+    seen.add(t.name);
+  }
+  const { tokens, ...rest } = parsed;
+  void tokens;
+  return rest as never;
+}
+
+/** node:util's parse errors as one ConfigError naming the option as typed. */
+function parseArgsError(e: unknown, known: readonly string[]): ConfigError {
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string }).code;
+  const quoted = /'([^']*)'/.exec(msg)?.[1] ?? "";
+  const flag = quoted.split(" ")[0]!;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return new ConfigError(flag, flag, `be an option of this command (${known.map((k) => "--" + k).join(", ")})`);
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return new ConfigError("arguments", quoted, "be options (--name value); this command takes no other arguments");
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return msg.includes("does not take an argument") ? new ConfigError(flag, msg, "be given without a value (it is a switch)") : new ConfigError(flag, undefined, "be followed by a value");
+  }
+  return new ConfigError("arguments", msg, "be options this command knows");
 }
 
 /**
@@ -60,36 +87,34 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
  * form (`c=3,hw=224,k=64,r=3,pad=1`).
  */
 export function loadLayer(text: string | undefined, field = "--layer"): ConvLayer {
-  if (text === undefined || text === "") throw new ConfigError(field, text, "be given: a JSON file, inline JSON, or a short form such as c=3,hw=224,k=64,r=3,pad=1");
+  if (text === undefined || text.trim() === "") throw new ConfigError(field, text, "be given: a JSON file, inline JSON, or a short form such as c=3,hw=224,k=64,r=3,pad=1");
   const trimmed = text.trim();
-  if (trimmed.startsWith("{")) {
-    let spec: unknown;
-    try {
-      spec = JSON.parse(trimmed);
-    } catch (e) {
-      throw new ConfigError(field, text, "be valid JSON", (e as Error).message);
-    }
-    return convLayer(spec as ConvLayerSpec, "layer");
-  }
-  if (existsSync(trimmed)) {
-    let spec: unknown;
-    try {
-      spec = JSON.parse(readFileSync(trimmed, "utf8"));
-    } catch (e) {
-      throw new ConfigError(field, text, "name a file holding valid JSON", (e as Error).message);
-    }
-    return convLayer(spec as ConvLayerSpec, "layer");
-  }
-  if (trimmed.includes("=")) return parseLayerShortForm(trimmed, "layer");
+  if (trimmed.startsWith("{")) return convLayer(parseJson(field, trimmed) as ConvLayerSpec, field);
+  if (existsSync(trimmed)) return convLayer(parseJson(field, readTextFile(field, trimmed)) as ConvLayerSpec, field);
+  if (trimmed.includes("=")) return parseLayerShortForm(trimmed, field);
   throw new ConfigError(field, text, "name an existing JSON file, or be inline JSON or a short form such as c=3,hw=224,k=64,r=3");
 }
 
-/** Parses an integer option (e.g. a zero point); undefined stays undefined. */
+/** An option that is a JSON file or inline JSON (or, with `names`, one of those names, handled by the caller). */
+export function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
+  const inline = text.trim().startsWith("{");
+  if (names && !inline && !existsSync(text)) throw new ConfigError(field, text, `be one of ${names.join(", ")}, a JSON file or inline JSON`);
+  if (!inline && !existsSync(text)) throw new ConfigError(field, text, "be a JSON file or inline JSON");
+  return parseJson(field, inline ? text : readTextFile(field, text));
+}
+
+/** Reads a text file an option names. @throws ConfigError naming the option when it cannot be read. */
+export function readTextFile(field: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(field, path, "name a readable file", (e as Error).message);
+  }
+}
+
+/** Parses an integer option strictly (a decimal integer, see numbers.ts); undefined stays undefined. */
 export function intOption(field: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const v = Number(text);
-  if (!Number.isInteger(v) || text.trim() === "") throw new ConfigError(field, text, "be an integer");
-  return v;
+  return parseIntegerFlag(field, text);
 }
 
 /**
@@ -100,14 +125,6 @@ export function loadNetworkOption(text: string, batch: number, onnx: OnnxOptionV
   if (isOnnxPath(text)) return loadOnnxNetwork(text, onnx, batch);
   requireOnnxForOptions(text, onnx);
   if (NETWORK_NAMES.includes(text)) return network(text, batch);
-  if (existsSync(text)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(text, "utf8"));
-    } catch (e) {
-      throw new ConfigError("--net", text, "name a file holding valid JSON", (e as Error).message);
-    }
-    return loadNetwork(json, batch);
-  }
+  if (existsSync(text)) return loadNetwork(parseJson("--net", readTextFile("--net", text)), batch);
   throw new ConfigError("--net", text, `be one of ${NETWORK_NAMES.join(", ")}, a network JSON file, or an ONNX model (.onnx)`);
 }

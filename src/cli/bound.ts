@@ -5,16 +5,18 @@
  * tile — as a table or as JSON. A thin layer over `lowerBounds` (src/bounds); derivations in
  * docs/bounds.md.
  */
-import { readFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
+import { parseJson } from "../core/fields.js";
+import { renderTables, type Column, type Table } from "../report/format.js";
 import { parseCapacity, type Capacity } from "../core/units.js";
 import { requireOperandType } from "../workload/dtype.js";
 import { convLayer, formatLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { lowerBounds, type Boundary, type LayerBounds } from "../bounds/bounds.js";
 import type { Staging } from "../bounds/tile.js";
 import { NETWORK_NAMES, selectLayers } from "../workload/networks.js";
-import { batchOption } from "./jobs.js";
-import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { networkOption } from "./jobs.js";
+import { loadLayer, parseOptions, readTextFile, type Command, type Io } from "./args.js";
+import { formatOption } from "./outputs.js";
 import { INPUT_SHAPE_OPTION, onnxUsage, requireOnnxForOptions } from "./onnx.js";
 
 const USAGE = `Usage: convsim bound (--net NAME | --layer L | --layers FILE) --capacity C [options]
@@ -26,8 +28,8 @@ Lower bounds on the traffic across a memory boundary (docs/bounds.md).
   --net NAME         a network of the zoo (${NETWORK_NAMES.join(", ")}), a network JSON file,
                      or an ONNX model (model.onnx; docs/formats.md)
 ${onnxUsage(21, false)}
-  --batch N          batch size for --net (default 1; an ONNX model's own)
-  --select LIST      with --net: layers by name or 1-based range (conv1,conv3 or 1-5)
+  --batch N          batch size, with --net only (default 1; an ONNX model's own)
+  --select LIST      with --net only: layers by name or 1-based range (conv1,conv3 or 1-5)
   --capacity C       capacity below the boundary: bytes (108KiB, 64kB, 4096) or words (512W, 16KiW).
                      With --boundary both, the DRAM boundary's (on-chip storage)
   --rf-capacity C    capacity of the register files, for the gbuf boundary (with --boundary both:
@@ -36,7 +38,8 @@ ${onnxUsage(21, false)}
   --input-type T     input element type for a capacity in bytes: int8 (default), uint8, int16
   --weight-type T    weight element type: int8 (default), uint8, int16
   --staging S        attainable dataflow's input/weight staging: single (default) or double
-  --json             print JSON instead of a table
+  --format F         table (default), json, csv or md
+  --json             the same as --format json
 
 Columns: MACs (dense), R (maximum sliding-window reuse), compulsory, paper (2*MACs/sqrt(R*S) +
 outputs), provable (a rigorous lower bound), attainable (the paper's dataflow at its best tile
@@ -45,14 +48,9 @@ Traffic is in words (elements); S in words is bytes / smallest element size.
 `;
 
 function loadLayers(file: string): ConvLayer[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ConfigError("--layers", file, "name a readable file holding a JSON array of layers", (e as Error).message);
-  }
+  const data = parseJson("--layers", readTextFile("--layers", file));
   if (!Array.isArray(data) || data.length === 0) throw new ConfigError("--layers", file, "hold a non-empty JSON array of layers");
-  return data.map((spec, i) => convLayer(spec as ConvLayerSpec, `layers[${i}]`));
+  return data.map((spec, i) => convLayer(spec as ConvLayerSpec, `--layers[${i}]`));
 }
 
 function formatInt(n: number): string {
@@ -82,6 +80,18 @@ function table(rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
   return all.map((r) => r.map((cell, c) => (c === 0 || c === 1 || c === r.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+/** The bounds as a {@link Table} (csv, md): raw values, one row per layer and boundary. */
+function boundsTable(results: readonly LayerBounds[], names: readonly string[]): Table {
+  const words = (key: string, header: string): Column => ({ key, header, unit: "words", kind: "count" });
+  return {
+    columns: [{ key: "layer", header: "layer" }, { key: "boundary", header: "boundary" }, words("S", "S"), { key: "macs", header: "MACs", kind: "count" }, { key: "R", header: "R", kind: "count" }, words("compulsory", "compulsory"), words("paper", "paper"), words("provable", "provable"), words("attainable", "attainable"), { key: "overPaper", header: "att/paper", kind: "ratio" }, { key: "tile", header: "tile b,y,x,z" }],
+    rows: results.map((b, i) => {
+      const t = b.attainable?.tile;
+      return { layer: names[i], boundary: b.boundary, S: b.capacityWords, macs: b.macs, R: b.reuse.max, compulsory: b.compulsory.total, paper: b.paper.total, provable: b.provable.total, attainable: b.attainable?.traffic.total, overPaper: b.attainable?.overPaper, tile: t ? `${t.b},${t.y},${t.x},${t.z}` : undefined };
+    }),
+  };
 }
 
 function toJson(b: LayerBounds): unknown {
@@ -120,9 +130,11 @@ export const boundCommand: Command = {
       "input-type": { type: "string" },
       "weight-type": { type: "string" },
       staging: { type: "string" },
+      format: { type: "string" },
       json: { type: "boolean" },
       ...INPUT_SHAPE_OPTION,
     });
+    const format = formatOption(values.format, values.json);
     const which = values.boundary ?? "dram";
     if (which !== "dram" && which !== "gbuf" && which !== "both") throw new ConfigError("--boundary", which, "be dram, gbuf or both");
     const staging = values.staging ?? "single";
@@ -134,6 +146,9 @@ export const boundCommand: Command = {
     const sources = [values.layer, values.layers, values.net].filter((v) => v !== undefined);
     if (sources.length !== 1) {
       throw new ConfigError("--layer", sources.join(" "), "be given, or --layers, or --net: exactly one of them");
+    }
+    for (const f of ["select", "batch"] as const) {
+      if (values[f] !== undefined && values.net === undefined) throw new ConfigError(`--${f}`, values[f], "be used with --net (it picks from a network)");
     }
     const capacities: [Boundary, Capacity][] = [];
     if (which === "dram" || which === "both") {
@@ -153,7 +168,7 @@ export const boundCommand: Command = {
     if (values.net === undefined) requireOnnxForOptions(values.layer ?? values.layers ?? "--layer", values);
     const layers =
       values.net !== undefined
-        ? [...selectLayers(loadNetworkOption(values.net, batchOption(values.batch), values), values.select)]
+        ? [...selectLayers(networkOption(values.net, values.batch, values), values.select, "--select")]
         : values.layers !== undefined
           ? loadLayers(values.layers)
           : [loadLayer(values.layer)];
@@ -163,11 +178,10 @@ export const boundCommand: Command = {
         results.push(lowerBounds(layer, { capacity, boundary, types, staging: staging as Staging }));
       }
     }
-    if (values.json) {
-      io.out(JSON.stringify(results.map(toJson), null, 2) + "\n");
-    } else {
-      io.out(table(results.map((b, i) => row(b, b.layer.name ?? (layers.length === 1 ? formatLayerShortForm(b.layer) : `#${Math.floor(i / capacities.length)}`)))));
-    }
+    const names = results.map((b, i) => b.layer.name ?? (layers.length === 1 ? formatLayerShortForm(b.layer) : `#${Math.floor(i / capacities.length)}`));
+    if (format === "json") io.out(JSON.stringify(results.map(toJson), null, 2) + "\n");
+    else if (format === "table") io.out(table(results.map((b, i) => row(b, names[i]!))));
+    else io.out(renderTables([boundsTable(results, names)], format));
     return 0;
   },
 };

@@ -15,7 +15,8 @@ import { renderTables, type OutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, archOption, dataflowsOption, energyOption, networkLayersOption, REPORT_OPTIONS } from "./jobs.js";
+import { archLabel, dataflowsOption, networkLayersOption } from "./jobs.js";
+import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup } from "./report-options.js";
 import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
 import { INPUT_SHAPE_OPTION, layerOperandsOption, onnxUsage, WEIGHTS_OPTION } from "./onnx.js";
 import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
@@ -48,6 +49,7 @@ ${onnxUsage(20, true)}
   --jobs N          worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE     an energy table (JSON, pJ per action); default Eyeriss 65 nm, normalized
   --checked         checked mode (slower)
+${REPORT_USAGE}
 ${shardUsage(20)}
 `;
 
@@ -196,10 +198,11 @@ export const compareCommand: Command = {
       ...REPORT_OPTIONS,
       ...SHARD_OPTIONS,
     });
-    const arch = archOption(values.arch, undefined, values.memory);
+    const setup = reportSetup(values);
+    const { arch, energyTable } = setup;
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", arch);
-    const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
+    checkJobsBudget(layers.flatMap((layer) => dataflows.map(() => ({ layer, arch }))), setup, "--net");
     const spec: CompareSpec = {
       network: net.name,
       batch,
@@ -208,11 +211,12 @@ export const compareCommand: Command = {
       dataflows,
       energyTable,
       perLayer: values["per-layer"] ?? false,
-      checked: values.checked ?? false,
+      checked: setup.checked,
       timing: values.timing ?? false,
+      types: setup.types,
       ...(values.weights === "model" ? { modelWeights: true } : {}),
     };
     const operands = layerOperandsOption(net, values);
-    return runShardable({ ...compareShardable, run: (s, items, o) => runSimItems(s, items, { ...o, operands }) }, spec, values, io);
+    return runShardable({ ...compareShardable, run: (s, items, o) => runSimItems(s, items, { ...o, operands, limits: setup.limits, command: "compare" }) }, spec, values, io);
   },
 };

@@ -4,8 +4,8 @@
  * threads (node:worker_threads), or in this thread with `jobs: 1`, and returns one summary row
  * ({@link LayerMetrics}) per job, in the jobs' order. Also the shared option helpers of those
  * commands (architecture, dataflow list, jobs, energy table), the legality pre-check that turns
- * "this dataflow cannot map this layer" into a reason before any simulation starts, and the
- * progress bar.
+ * "this dataflow cannot map this layer" into a reason before any simulation starts. The options
+ * the three commands validate together are in report-options.ts, the progress bar in progress.ts.
  *
  * Workers: the worker is the sibling module `job-worker` (.ts under tsx, .js in dist/). From the
  * TypeScript sources (bin/convsim.js registers tsx in the main thread only, and loader hooks do
@@ -18,19 +18,23 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ConfigError, InvariantError, requireOneOf } from "../core/errors.js";
+import { ConfigError, describeValue, InvariantError, requireOneOf } from "../core/errors.js";
+import { parseJson } from "../core/fields.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
+import type { RunLimits } from "../dataflow/budget.js";
 import { buildMapping, DATAFLOW_CHOICES, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
 import type { Mapping } from "../dataflow/mapping.js";
-import { simulate } from "../dataflow/simulate.js";
-import { convShape, type ConvLayer } from "../workload/layer.js";
+import { simulate, type SimulateOptions, type SimulationResult } from "../dataflow/simulate.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
+import { DEFAULT_OPERAND_TYPE, type OperandType } from "../workload/dtype.js";
+import { convShape, LAYER_RULES, MAX_TENSOR_ELEMENTS, type ConvLayer } from "../workload/layer.js";
 import { DEFAULT_NETWORK, selectLayers, type Network } from "../workload/networks.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
-import { intOption, loadNetworkOption, type Io } from "./args.js";
+import { loadNetworkOption, readTextFile } from "./args.js";
+import { parseIntegerFlag } from "./numbers.js";
 import type { OnnxOptionValues } from "./onnx.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
@@ -45,6 +49,16 @@ export interface SimJob {
   readonly energyTable: EnergyTable;
   /** The model's own weights and zero points (`--weights model`); default seeded operands. */
   readonly operands?: ModelOperands;
+  /** Types of the generated operands (default int8 for both). */
+  readonly types?: OperandTypes;
+  /** The run's memory and work limits (simulate() checks them again in the worker). */
+  readonly limits?: RunLimits;
+}
+
+/** The operand types of a job. */
+export interface OperandTypes {
+  readonly input: OperandType;
+  readonly weight: OperandType;
 }
 
 /** What a job ended with: its summary row, or the error it threw. */
@@ -57,6 +71,9 @@ export function runSimJob(job: SimJob, onProgress?: (macs: number) => void): Lay
     arch: job.arch,
     dataflow: job.mapping ?? job.dataflow,
     checked: job.checked,
+    ...(job.types ? { types: job.types } : {}),
+    ...(job.limits ? { limits: job.limits } : {}),
+    // A model's own weights bring their types and zero points (the input type is the model's).
     ...(job.operands ? { w: job.operands.w, types: { input: job.operands.inputType }, zeroPoints: { input: job.operands.inputZeroPoint, weight: job.operands.wZeroPoint } } : {}),
     ...(onProgress ? { onProgress: (p: { macs: number }) => onProgress(p.macs) } : {}),
   });
@@ -139,7 +156,7 @@ export function startWorker(): Worker {
 }
 
 interface WorkerMessage {
-  readonly type: "progress" | "done" | "error";
+  readonly type: "progress" | "done" | "error" | "result";
   readonly index: number;
   readonly macs?: number;
   readonly metrics?: LayerMetrics;
@@ -231,11 +248,33 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
   return outcomes as SimJobOutcome[];
 }
 
+/**
+ * Runs one whole simulation on a worker thread and resolves to its result (structured-cloned),
+ * reporting progress (MACs issued); the main thread stays free to handle Ctrl-C. The worker ends
+ * with the simulation.
+ * @throws what simulate() throws (a ConfigError keeps its message).
+ */
+export async function simulateInWorker(options: Omit<SimulateOptions, "onProgress">, onProgress?: (macs: number) => void): Promise<SimulationResult> {
+  const w = startWorker();
+  try {
+    return await new Promise<SimulationResult>((resolve, reject) => {
+      w.on("message", (msg: WorkerMessage & { readonly result?: SimulationResult }) => {
+        if (msg.type === "progress") onProgress?.(msg.macs ?? 0);
+        else if (msg.type === "result") resolve(msg.result!);
+        else if (msg.type === "error") reject(deserializeError(msg.error!));
+      });
+      w.on("error", reject);
+      w.on("exit", (code) => reject(new Error(`the simulation worker exited (code ${code}) before it finished`)));
+      w.postMessage({ type: "simulate", index: 0, options });
+    });
+  } finally {
+    await w.terminate();
+  }
+}
+
 /** The `--jobs` option: a positive integer; default the machine's available parallelism. */
 export function jobsOption(text: string | undefined): number {
-  const n = intOption("--jobs", text) ?? availableParallelism();
-  if (n < 1) throw new ConfigError("--jobs", text, "be a positive integer (1 runs in this thread)");
-  return n;
+  return parseIntegerFlag("--jobs", text, 1, 1024) ?? availableParallelism();
 }
 
 /** The values of `--memory`: `arch` keeps the architecture's memory models, `ideal` sets both to ideal. */
@@ -262,9 +301,25 @@ export function archLabel(arch: ArchSpec): string {
  * `overrides` (e.g. from `--arch-override`) are merged over it, then the `--memory` option.
  */
 export function archOption(text: string | undefined, overrides?: ArchOverrides, memory?: string): ArchSpec {
-  const arch = archFromText(text, overrides);
+  let arch: ArchSpec;
+  try {
+    arch = archFromText(text, overrides);
+  } catch (e) {
+    throw overrides ? renameOverrideError(e, overrides) : e;
+  }
   const m = memoryOverrides(memory);
   return m.dram ? resolveArch(arch, m) : arch;
+}
+
+/** An error about a field `--arch-override` set (`arch.rf.psumEntries`), renamed as the user typed it: `--arch-override rf.psumEntries`. */
+function renameOverrideError(e: unknown, overrides: ArchOverrides): unknown {
+  if (!(e instanceof ConfigError)) return e;
+  const m = /^arch\.(\w+)\.(\w+)$/.exec(e.field);
+  const section = m ? (overrides as Record<string, unknown>)[m[1]!] : undefined;
+  if (!m || section === null || typeof section !== "object" || !(m[2]! in section)) return e;
+  const renamed = new ConfigError(`--arch-override ${m[1]}.${m[2]}`, e.value, e.rule);
+  renamed.message = e.message.replace(e.field, renamed.field);
+  return renamed;
 }
 
 function archFromText(text: string | undefined, overrides?: ArchOverrides): ArchSpec {
@@ -272,46 +327,43 @@ function archFromText(text: string | undefined, overrides?: ArchOverrides): Arch
   if ((PRESET_NAMES as readonly string[]).includes(v)) return resolveArch(v, overrides);
   const inline = v.trim().startsWith("{");
   if (inline || existsSync(v)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(inline ? v : readFileSync(v, "utf8"));
-    } catch (e) {
-      throw new ConfigError("--arch", v, inline ? "be valid JSON" : "name a file holding valid JSON", (e as Error).message);
-    }
+    const json = parseJson("--arch", inline ? v : readTextFile("--arch", v));
     if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError("--arch", v, "hold an ArchSpec object (name, dram, gbuf, rf, array, noc)");
     return resolveArch(json as ArchSpecInput, overrides, "arch");
   }
   throw new ConfigError("--arch", v, `be a preset (${PRESET_NAMES.join(", ")}), an architecture JSON file or inline JSON`);
 }
 
-/** The `--batch` option: a positive integer, default 1. */
+/** The `--batch` option: a decimal integer within the layer rule's bounds (LAYER_RULES.batch), default 1. */
 export function batchOption(text: string | undefined): number {
-  const batch = intOption("--batch", text) ?? 1;
-  if (batch < 1) throw new ConfigError("--batch", text, "be a positive integer");
-  return batch;
+  return parseIntegerFlag("--batch", text, LAYER_RULES.batch.min, LAYER_RULES.batch.max) ?? 1;
+}
+
+/**
+ * A network (`--net`) at a batch size, with a layer whose tensors outgrow the limit at that batch
+ * reported against `--batch`, the option that made them too large.
+ */
+export function networkOption(text: string, batchText: string | undefined, onnx: OnnxOptionValues = {}): Network {
+  const batch = batchOption(batchText);
+  try {
+    return loadNetworkOption(text, batch, onnx);
+  } catch (e) {
+    if (batchText !== undefined && e instanceof ConfigError && e.rule.startsWith("give tensors of at most")) {
+      throw new ConfigError("--batch", batchText, `keep every layer's tensors within ${MAX_TENSOR_ELEMENTS} elements`, `${e.field}: ${describeValue(e.value)}`);
+    }
+    throw e;
+  }
 }
 
 /** `--net`, `--batch` and `--layers` (and an ONNX model's `--input-shape`, `--weights`): the network (default AlexNet) and the selected layers, at least one. */
 export function networkLayersOption(values: { readonly net?: string; readonly batch?: string; readonly layers?: string } & OnnxOptionValues): { net: Network; batch: number; layers: readonly ConvLayer[] } {
   const batch = batchOption(values.batch);
-  const net = loadNetworkOption(values.net ?? DEFAULT_NETWORK, batch, values);
+  const net = networkOption(values.net ?? DEFAULT_NETWORK, values.batch, values);
   const layers = selectLayers(net, values.layers);
   if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");
   // An ONNX model's batch is its input's unless --batch is given: report the layers' own.
   return { net, batch: net.layers[0]!.batch, layers };
 }
-
-/** The options every command that simulates and reports shares (run, compare, sweep). */
-export const REPORT_OPTIONS = {
-  arch: { type: "string" },
-  memory: { type: "string" },
-  format: { type: "string" },
-  out: { type: "string" },
-  svg: { type: "string" },
-  jobs: { type: "string" },
-  energy: { type: "string" },
-  checked: { type: "boolean" },
-} as const;
 
 /** A `--dataflows` list (default every built-in dataflow; `best`, the mapper, on request); names checked, duplicates refused. */
 export function dataflowsOption(text: string | undefined, field = "--dataflows", arch?: ArchSpec): string[] {
@@ -347,11 +399,10 @@ export function energyOption(file: string | undefined): EnergyTable {
 
 /**
  * Whether a named dataflow can map a layer on an architecture (the mapping builds and is legal),
- * checked without simulating; the reason when it cannot. Generated operands are int8.
+ * checked without simulating; the reason when it cannot, for operands of `types` (default int8).
  */
-export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
+export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string, types: OperandTypes = { input: DEFAULT_OPERAND_TYPE, weight: DEFAULT_OPERAND_TYPE }): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
   try {
-    const types = { input: "int8", weight: "int8" } as const;
     const mapping = buildMapping(dataflow, layer, arch, { types });
     assertLegal(mapping, layer, arch, { types });
     return { ok: true, mapping };
@@ -361,51 +412,3 @@ export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string)
   }
 }
 
-/** Formats seconds as `m:ss` (or `h:mm:ss`). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
-}
-
-/**
- * A progress bar on stderr: layers done, MACs per second, time left (from the MAC rate). Drawn
- * only when `io.isTTY` (an interactive terminal, CI unset); redrawn at most ten times a second.
- */
-export class ProgressBar {
-  private readonly t0 = performance.now();
-  private last = 0;
-  private drawn = false;
-
-  constructor(
-    private readonly io: Io,
-    private readonly totalJobs: number,
-    private readonly totalMacs: number,
-    private readonly label = "layers",
-  ) {}
-
-  /** Updates the bar with the MACs done and the jobs finished. */
-  update(macs: number, finished: number): void {
-    if (!this.io.isTTY) return;
-    const now = performance.now();
-    if (now - this.last < 100 && finished < this.totalJobs) return;
-    this.last = now;
-    const secs = (now - this.t0) / 1000;
-    const frac = this.totalMacs > 0 ? Math.min(1, macs / this.totalMacs) : finished / Math.max(1, this.totalJobs);
-    const width = 24;
-    const fill = Math.round(frac * width);
-    const rate = secs > 0 ? macs / secs : 0;
-    const left = rate > 0 ? (this.totalMacs - macs) / rate : Number.NaN;
-    const rateText = rate >= 1e6 ? `${(rate / 1e6).toFixed(1)} M` : `${(rate / 1e3).toFixed(1)} k`;
-    this.io.err(`\r[${"#".repeat(fill)}${".".repeat(width - fill)}] ${finished}/${this.totalJobs} ${this.label}  ${rateText}MAC/s  ${formatDuration(left)} left  `);
-    this.drawn = true;
-  }
-
-  /** Clears the bar's line. */
-  finish(): void {
-    if (this.drawn) this.io.err(`\r${" ".repeat(80)}\r`);
-  }
-}

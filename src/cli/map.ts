@@ -23,7 +23,7 @@ import { map, type MapResult } from "../mapper/search.js";
 import { verifyMappings, type VerifiedCandidate } from "../mapper/verify.js";
 import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
 import { archLabel, archOption, energyOption, networkLayersOption } from "./jobs.js";
-import { readJsonOption } from "./simulate.js";
+import { readJsonOption } from "./args.js";
 
 const USAGE = `Usage: convsim map (--layer L | --net N [--layers LIST]) [options]
 

@@ -6,17 +6,18 @@
  * measured / bound, energy by level, the verdict. Exit 1 if any layer fails to verify.
  * Columns and the energy model: docs/reports.md.
  */
-import { writeFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
 import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
-import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
+import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
 import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
-import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from "../report/format.js";
+import { formatJson, renderTables, type OutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } from "./onnx.js";
-import { archLabel, archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { archLabel, dataflowsOption, defaultDataflow, mappingCheck, networkLayersOption, type SimJob } from "./jobs.js";
+import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress } from "./report-options.js";
+import { writeOutputFile } from "./outputs.js";
 
 const USAGE = `Usage: convsim run [options]
 
@@ -44,33 +45,26 @@ ${onnxUsage(20, true)}
   --energy FILE     an energy table (JSON, pJ per action) instead of the Eyeriss 65 nm
                     normalized table; see docs/reports.md
   --checked         checked mode: every stored word carries a tag, every read checks it (slower)
+${REPORT_USAGE}
 
 Traffic is in words (elements); "bound" is max(compulsory, provable) at that boundary,
 "paper" the bound of Chen, Han & Wang (HPCA 2020). Default energy unit: MAC-eq, the energy of
 one 16-bit MAC (Chen, Emer, Sze, ISCA 2016).
 `;
 
-/** Writes a report to `--out` or stdout. */
+/** Writes a report to `--out` (through a temporary file) or stdout. */
 export function emit(io: Io, text: string, out: string | undefined, what = "report"): void {
   if (out === undefined) {
     io.out(text);
     return;
   }
-  try {
-    writeFileSync(out, text);
-  } catch (e) {
-    throw new ConfigError("--out", out, "name a writable file", (e as Error).message);
-  }
+  writeOutputFile("--out", out, text);
   io.err(`wrote ${what} to ${out}\n`);
 }
 
-/** Writes an SVG chart to `--svg`. */
+/** Writes an SVG chart to `--svg` (through a temporary file). */
 export function writeSvg(io: Io, file: string, svg: string): void {
-  try {
-    writeFileSync(file, svg);
-  } catch (e) {
-    throw new ConfigError("--svg", file, "name a writable file", (e as Error).message);
-  }
+  writeOutputFile("--svg", file, svg);
   io.err(`wrote chart to ${file}\n`);
 }
 
@@ -96,26 +90,19 @@ export const runCommand: Command = {
       ...REPORT_OPTIONS,
     });
     // Every option is validated before any simulation starts.
-    const format = requireOutputFormat("--format", values.format ?? "table");
-    const jobs = jobsOption(values.jobs);
-    const arch = archOption(values.arch, undefined, values.memory);
+    const setup = reportSetup(values);
+    const { format, arch, energyTable } = setup;
     const [dataflow] = dataflowsOption(values.dataflow ?? defaultDataflow(arch), "--dataflow");
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
-    const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
     const operands = layerOperandsOption(net, values);
+    checkJobsBudget(layers.map((layer) => ({ layer, arch })), setup, "--net");
     const simJobs: SimJob[] = layers.map((layer) => {
-      const c = mappingCheck(layer, arch, dataflow!);
+      const c = mappingCheck(layer, arch, dataflow!, setup.types);
       if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
-      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: values.checked ?? false, energyTable, ...operands(layer) };
+      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: setup.checked, energyTable, types: setup.types, limits: setup.limits, ...operands(layer) };
     });
-    const bar = new ProgressBar(io, simJobs.length, totalMacs(layers));
-    let outcomes;
-    try {
-      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
-    } finally {
-      bar.finish();
-    }
+    const outcomes = await runJobsWithProgress(io, "run", simJobs, setup, "layers");
     const rows: LayerMetrics[] = [];
     for (const o of outcomes) {
       if (!o.ok) throw o.error;

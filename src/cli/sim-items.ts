@@ -13,7 +13,10 @@ import { totalMacs } from "../workload/networks.js";
 import type { EnergyTable } from "../report/energy.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import type { Io } from "./args.js";
-import { mappingCheck, ProgressBar, runJobs, type SimJob } from "./jobs.js";
+import type { RunLimits } from "../dataflow/budget.js";
+import { mappingCheck, runJobs, type OperandTypes, type SimJob } from "./jobs.js";
+import { withInterrupt } from "./outputs.js";
+import { ProgressBar } from "./progress.js";
 import type { ReportSpecBase } from "./shard.js";
 
 /** One simulation of a sweep or a comparison. */
@@ -41,6 +44,12 @@ export interface SimulateItemsOptions {
   readonly io: Io;
   /** A layer's own operands (an ONNX model's weights, `--weights model`); default: seeded. */
   readonly operands?: (layer: ConvLayer) => { readonly operands?: ModelOperands };
+  /** Types of the generated operands (`--x-type`, `--w-type`); default int8. */
+  readonly types?: OperandTypes;
+  /** The memory and work limits each simulation checks again in its worker. */
+  readonly limits?: RunLimits;
+  /** The command's name, for the line Ctrl-C prints. */
+  readonly command?: string;
 }
 
 /**
@@ -56,7 +65,7 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
     const c = item.premapped ?? mappingCheck(item.layer, item.arch, item.dataflow);
     if (c.ok) {
       const { premapped: _, ...job } = item;
-      jobs.push({ ...job, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...options.operands?.(item.layer) });
+      jobs.push({ ...job, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...(options.types ? { types: options.types } : {}), ...(options.limits ? { limits: options.limits } : {}), ...options.operands?.(item.layer) });
       slot.push(i);
     } else {
       results[i] = { reason: c.reason };
@@ -65,7 +74,7 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
   const bar = new ProgressBar(options.io, jobs.length, totalMacs(jobs.map((j) => j.layer)), "simulations");
   let outcomes;
   try {
-    outcomes = await runJobs(jobs, { jobs: options.jobs, onProgress: (m, f) => bar.update(m, f) });
+    outcomes = await withInterrupt(options.command ?? "convsim", options.io.handleSignals ?? false, () => runJobs(jobs, { jobs: options.jobs, onProgress: (m, f) => bar.update(m, f) }));
   } finally {
     bar.finish();
   }
@@ -87,11 +96,18 @@ export interface SimReportSpec extends ReportSpecBase {
   readonly checked: boolean;
   /** Whether the layers run with an ONNX model's own weights (`--weights model`), not seeded ones. */
   readonly modelWeights?: boolean;
+  /** Types of the generated operands (`--x-type`, `--w-type`); absent: int8 for both. */
+  readonly types?: OperandTypes;
 }
 
 /** A ShardableCommand's `run` for simulation items: {@link simulateItems} with the spec's options. */
-export function runSimItems(spec: SimReportSpec, items: readonly SimItem[], options: { readonly jobs: number; readonly io: Io; readonly operands?: SimulateItemsOptions["operands"] }): Promise<SimItemResult[]> {
-  return simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs: options.jobs, io: options.io, ...(options.operands ? { operands: options.operands } : {}) });
+export function runSimItems(
+  spec: SimReportSpec,
+  items: readonly SimItem[],
+  options: { readonly jobs: number; readonly io: Io; readonly operands?: SimulateItemsOptions["operands"]; readonly limits?: RunLimits; readonly command?: string },
+): Promise<SimItemResult[]> {
+  const { operands, limits, command } = options;
+  return simulateItems(items, { checked: spec.checked, energyTable: spec.energyTable, jobs: options.jobs, io: options.io, ...(spec.types ? { types: spec.types } : {}), ...(operands ? { operands } : {}), ...(limits ? { limits } : {}), ...(command ? { command } : {}) });
 }
 
 /** Whether every simulated item verified bit-exact (items that could not map do not count). */

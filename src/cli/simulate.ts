@@ -3,33 +3,25 @@
  * cycles against the cycle lower bound, stalls and the traffic at each memory boundary against the
  * lower bounds.
  */
-import { readFileSync, existsSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
 import { CYCLE_RESOURCES } from "../bounds/cycles.js";
 import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
 import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
+import type { TimeloopCounts } from "../formats/timeloop/counts.js";
 import { formatMapping } from "../dataflow/print.js";
 import { simulate, type SimulationResult } from "../dataflow/simulate.js";
 import { dtypeOfArray, type OperandType } from "../workload/dtype.js";
 import { convShape, formatLayerShortForm } from "../workload/layer.js";
-import { expectTensor, readNpy, writeNpy } from "../workload/npy.js";
-import type { OperandArray } from "../workload/reference.js";
-import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
+import { encodeNpy } from "../workload/npy.js";
+import { checkSimulationBudget } from "../dataflow/budget.js";
+import { renderTables, type Column, type OutputFormat, type Table } from "../report/format.js";
+import { loadLayer, parseOptions, readJsonOption, type Command, type Io } from "./args.js";
+import { archLabel, archOption, simulateInWorker } from "./jobs.js";
+import { ProgressBar } from "./progress.js";
 import { countsOption, formatTimeloopCounts } from "./counts.js";
-import { archLabel, archOption } from "./jobs.js";
-
-/** Parses a JSON option: a file, or inline JSON; with `names`, a value that is neither must be one of them. */
-export function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
-  if (names && !existsSync(text) && !text.trim().startsWith("{")) {
-    throw new ConfigError(field, text, `be one of ${names.join(", ")}, a JSON file or inline JSON`);
-  }
-  const src = existsSync(text) ? readFileSync(text, "utf8") : text;
-  try {
-    return JSON.parse(src);
-  } catch (e) {
-    throw new ConfigError(field, text, "be a JSON file or inline JSON", (e as Error).message);
-  }
-}
+import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseSeedFlag } from "./numbers.js";
+import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, ZERO_POINT_OPTIONS, zeroPointsOption } from "./operands.js";
+import { checkNpySize, checkOutputPaths, formatOption, withInterrupt, writeOutputFile } from "./outputs.js";
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
@@ -90,6 +82,68 @@ export function formatSimulation(r: SimulationResult): string {
   return lines.join("\n") + "\n";
 }
 
+/** The report as tables (csv, md): traffic per level, the boundaries against the bounds, the summary. */
+function simulationTables(r: SimulationResult): Table[] {
+  const count = (key: string, header: string): Column => ({ key, header, unit: "words", kind: "count" });
+  const levels: Table = {
+    title: "traffic per level",
+    columns: [{ key: "level", header: "level" }, count("readIn", "read in"), count("readW", "read w"), count("readOut", "read out/psum"), count("writeOut", "write out/psum"), count("writeIn", "write in"), count("writeW", "write w"), count("total", "total")],
+    rows: (["dram", "gbuf", "rf"] as const).map((lv) => {
+      const t = r.traffic[lv];
+      return { level: lv, readIn: t.read.input, readW: t.read.weight, readOut: t.read.output, writeOut: t.write.output, writeIn: t.write.input, writeW: t.write.weight, total: t.total };
+    }),
+  };
+  const boundaries: Table = {
+    title: "traffic at each boundary against the lower bounds",
+    columns: [{ key: "boundary", header: "boundary" }, count("measured", "measured"), count("compulsory", "compulsory"), count("paper", "paper"), count("provable", "provable"), { key: "ratio", header: "measured/min", unit: "x", kind: "ratio" }, { key: "ratioToPaper", header: "measured/paper", unit: "x", kind: "ratio" }],
+    rows: (["dram", "gbuf"] as const).map((b) => {
+      const x = r.boundaries[b];
+      return { boundary: b, measured: x.measured, compulsory: x.bounds.compulsory.total, paper: x.bounds.paper.total, provable: x.bounds.provable.total, ratio: x.ratio, ratioToPaper: x.ratioToPaper };
+    }),
+  };
+  const v = r.verification;
+  const summary: Table = {
+    title: "summary",
+    columns: [{ key: "layer", header: "layer" }, { key: "macs", header: "MACs", kind: "count" }, { key: "cycles", header: "cycles", kind: "count" }, { key: "bound", header: "cycle bound", kind: "count" }, { key: "util", header: "utilization", unit: "%", kind: "percent" }, { key: "verdict", header: "verdict" }],
+    rows: [{ layer: formatLayerShortForm(r.layer), macs: r.macs, cycles: r.cycles, bound: r.cycleBound.cycles, util: 100 * r.utilization, verdict: v.ok ? "PASS" : `FAIL (${v.mismatches} of ${v.compared})` }],
+  };
+  return [summary, levels, boundaries];
+}
+
+/** The simulate report in a format: the text report (with the loop nest when asked), JSON, or tables. */
+function renderSimulation(r: SimulationResult, format: OutputFormat, fileTypes: { input: unknown; weight: unknown } | undefined, mapping: boolean, timeloop: TimeloopCounts | undefined): string {
+  if (format === "json") {
+    const { output, ...rest } = r;
+    void output;
+    return JSON.stringify({ ...rest, operandTypes: fileTypes, ...(timeloop ? { timeloop } : {}) }, null, 2) + "\n";
+  }
+  const counts = timeloop ? "\n" + formatTimeloopCounts(timeloop) : "";
+  if (format === "table") return formatSimulation(r) + counts + (mapping ? "\n" + formatMapping(r.mapping, { style: "tree" }) + "\n" : "");
+  return renderTables(simulationTables(r), format) + counts;
+}
+
+/** The options of `convsim simulate`. */
+const SIMULATE_OPTIONS = {
+  layer: { type: "string" },
+  arch: { type: "string" },
+  "arch-override": { type: "string" },
+  memory: { type: "string" },
+  dataflow: { type: "string" },
+  x: { type: "string" },
+  w: { type: "string" },
+  seed: { type: "string" },
+  ...OPERAND_TYPE_OPTIONS,
+  ...ZERO_POINT_OPTIONS,
+  checked: { type: "boolean" },
+  "reference-mode": { type: "boolean" },
+  out: { type: "string" },
+  mapping: { type: "boolean" },
+  format: { type: "string" },
+  counts: { type: "string" },
+  json: { type: "boolean" },
+  ...LIMIT_OPTIONS,
+} as const;
+
 /** `convsim simulate`. */
 export const simulateCommand: Command = {
   name: "simulate",
@@ -107,84 +161,71 @@ Exits 0 when the output is bit-exact, 1 when it is not.
                        gbuf.model = ideal: the same words and counts, fewer cycles); arch (default):
                        the architecture's own models
   --dataflow D         ${DATAFLOW_CHOICES.join(" | ")} (default chen2020; best: the mapper), or a Mapping
-                       JSON file (such as convsim map --out writes)
+                       JSON file
   --x FILE, --w FILE   operands (.npy, int8|uint8|int16); default: seeded
-  --seed S             seed for generated operands (default 1)
+  --seed S             seed for generated operands, a decimal integer (default 1)
   --x-type T, --w-type T   types of generated operands (default int8)
   --x-zero-point A     input zero point (default 0)
   --w-zero-point B     weight zero point (default 0)
   --checked            checked mode: every storage word carries a tag; stale reads fail loudly
   --reference-mode     tick every component every cycle (slow; the fast mode gives the same results)
   --out FILE           write the simulated output (.npy, int32)
-  --mapping            print the loop nest as a tree
+  --mapping            print the loop nest as a tree (with --format table)
+  --format F           table (default), json (the result without the output tensor), csv or md
+  --json               the same as --format json
   --counts timeloop    also the counts in Timeloop's conventions: per level, Weights/Inputs/Outputs,
-                       reads/fills/updates (in --json: the timeloop object; docs/counting.md)
-  --json               print the result as JSON (without the output tensor)
+                       reads/fills/updates (in JSON: the timeloop object; docs/counting.md)
+${LIMIT_USAGE}
+
+Progress is shown on stderr when it is a terminal. Inputs, limits and output files: docs/inputs.md.
 `,
   async run(argv: string[], io: Io): Promise<number> {
-    const { values } = parseOptions(argv, {
-      layer: { type: "string" },
-      arch: { type: "string" },
-      "arch-override": { type: "string" },
-      memory: { type: "string" },
-      dataflow: { type: "string" },
-      x: { type: "string" },
-      w: { type: "string" },
-      seed: { type: "string" },
-      "x-type": { type: "string" },
-      "w-type": { type: "string" },
-      "x-zero-point": { type: "string" },
-      "w-zero-point": { type: "string" },
-      checked: { type: "boolean" },
-      "reference-mode": { type: "boolean" },
-      out: { type: "string" },
-      mapping: { type: "boolean" },
-      counts: { type: "string" },
-      json: { type: "boolean" },
-    });
+    const { values } = parseOptions(argv, SIMULATE_OPTIONS);
+    const format = formatOption(values.format, values.json);
     const layer = loadLayer(values.layer);
-    const s = convShape(layer);
-    let x: OperandArray | undefined;
-    let w: OperandArray | undefined;
     if ((values.x === undefined) !== (values.w === undefined)) throw new ConfigError(values.x === undefined ? "--x" : "--w", undefined, "be given together with the other operand");
-    if (values.x !== undefined && values.w !== undefined) {
-      const xt = readNpy(values.x);
-      expectTensor(xt, "--x", [layer.batch, layer.inChannels, layer.inHeight, layer.inWidth], ["int8", "uint8", "int16"]);
-      const wt = readNpy(values.w);
-      expectTensor(wt, "--w", [layer.outChannels, s.inChannelsPerGroup, layer.kernelHeight, layer.kernelWidth], ["int8", "uint8", "int16"]);
-      x = xt.data as OperandArray;
-      w = wt.data as OperandArray;
-    }
+    if (values.x !== undefined && values.seed !== undefined) throw new ConfigError("--seed", values.seed, "not be combined with --x and --w (it seeds generated operands)");
+    checkOutputPaths([{ flag: "--out", path: values.out }], inputPaths(values));
+    checkNpySize("--out", values.out, convShape(layer).outputElements, 4, "output");
     const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
     const arch = archOption(values.arch, overrides, values.memory);
+    const types = operandTypesOption(values);
+    const limits = limitsOption(values);
+    const checked = values.checked ?? false;
+    checkSimulationBudget(layer, arch, { types, checked }, limits, CLI_LIMIT_NAMES);
+    const operands = values.x !== undefined && values.w !== undefined ? loadOperandFiles(layer, values.x, values.w) : undefined;
     const dataflow = values.dataflow === undefined ? "chen2020" : DATAFLOW_CHOICES.includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_CHOICES) as Record<string, unknown>);
     const counts = countsOption(values.counts);
-    const zx = intOption("--x-zero-point", values["x-zero-point"]);
-    const zw = intOption("--w-zero-point", values["w-zero-point"]);
-    const result = simulate({
+    const fileTypes = operands ? { input: dtypeOfArray(operands.x) as OperandType, weight: dtypeOfArray(operands.w) as OperandType } : undefined;
+    const zeroPoints = zeroPointsOption(values, fileTypes ?? types);
+    const options = {
       layer,
       arch,
       dataflow,
-      ...(x && w ? { x, w } : {}),
-      ...(values.seed !== undefined ? { seed: values.seed } : {}),
-      types: { input: (values["x-type"] ?? "int8") as OperandType, weight: (values["w-type"] ?? "int8") as OperandType },
-      zeroPoints: { ...(zx !== undefined ? { input: zx } : {}), ...(zw !== undefined ? { weight: zw } : {}) },
-      checked: values.checked ?? false,
-      mode: values["reference-mode"] ? "reference" : "fast",
-    });
+      ...(operands ?? {}),
+      seed: parseSeedFlag(values.seed) ?? 1,
+      types,
+      zeroPoints,
+      checked,
+      mode: values["reference-mode"] ? ("reference" as const) : ("fast" as const),
+      limits,
+    };
+    const bar = new ProgressBar(io, 1, convShape(layer).macs, "layer");
+    let result: SimulationResult;
+    try {
+      // On a terminal the run goes to a worker thread, so Ctrl-C is handled (exit 130, one line).
+      result =
+        io.isTTY && io.handleSignals
+          ? await withInterrupt("simulate", true, () => simulateInWorker(options, (m) => bar.update(m, 0)))
+          : simulate({ ...options, onProgress: (p) => bar.update(p.macs, 0) });
+    } finally {
+      bar.finish();
+    }
     if (values.out !== undefined) {
-      writeNpy(values.out, { dtype: "int32", shape: [layer.batch, layer.outChannels, s.outHeight, s.outWidth], data: result.output });
+      const s = convShape(layer);
+      writeOutputFile("--out", values.out, encodeNpy({ dtype: "int32", shape: [layer.batch, layer.outChannels, s.outHeight, s.outWidth], data: result.output }));
     }
-    const timeloop = counts?.(result);
-    if (values.json) {
-      const { output, ...rest } = result;
-      void output;
-      io.out(JSON.stringify({ ...rest, operandTypes: x ? { input: dtypeOfArray(x), weight: dtypeOfArray(w) } : undefined, ...(timeloop ? { timeloop } : {}) }, null, 2) + "\n");
-    } else {
-      io.out(formatSimulation(result));
-      if (timeloop) io.out("\n" + formatTimeloopCounts(timeloop));
-      if (values.mapping) io.out("\n" + formatMapping(result.mapping, { style: "tree" }) + "\n");
-    }
+    io.out(renderSimulation(result, format, fileTypes, values.mapping ?? false, counts?.(result)));
     return result.verification.ok ? 0 : 1;
   },
 };

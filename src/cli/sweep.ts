@@ -22,7 +22,8 @@ import { renderTables, type Column, type Table } from "../report/format.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { archOption, batchOption, dataflowsOption, energyOption, REPORT_OPTIONS } from "./jobs.js";
+import { dataflowsOption, networkOption } from "./jobs.js";
+import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup } from "./report-options.js";
 import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
 import { INPUT_SHAPE_OPTION, layerOperandsOption, onnxUsage, requireOnnxForOptions, WEIGHTS_OPTION, type OnnxOptionValues } from "./onnx.js";
@@ -55,6 +56,7 @@ ${onnxUsage(21, true)}
   --jobs N           worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE      an energy table (JSON, pJ per action) for the energy figures of json/csv
   --checked          checked mode (slower)
+${REPORT_USAGE}
 ${shardUsage(21)}
 `;
 
@@ -82,8 +84,10 @@ export function parseCapacities(text: string, field = "--capacities"): number[] 
     for (let p = 2 ** Math.ceil(Math.log2(a)); p <= b; p *= 2) out.push(p);
     if (out.length === 0) throw new ConfigError(field, text, "contain at least one power of two");
   } else {
-    out = [...new Set(text.split(",").filter((s) => s.trim() !== "").map(bytesOf))].sort((x, y) => x - y);
-    if (out.length === 0) throw new ConfigError(field, text, "list at least one size, or be a range such as 16KiB..512KiB");
+    const parts = text.split(",");
+    if (parts.some((s) => s.trim() === "")) throw new ConfigError(field, text, "list sizes without an empty entry, or be a range such as 16KiB..512KiB");
+    out = parts.map(bytesOf).sort((x, y) => x - y);
+    if (new Set(out).size !== out.length) throw new ConfigError(field, text, "list each size once");
   }
   if (out.length > MAX_POINTS) throw new ConfigError(field, text, `give at most ${MAX_POINTS} capacities`);
   return out;
@@ -114,8 +118,8 @@ interface SweepItem extends SimItem {
 function layerFromOptions(values: { layer?: string; net?: string; batch?: string } & OnnxOptionValues): { layer: ConvLayer; operands?: ModelOperands } {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
-    const net = loadNetworkOption(values.net, batchOption(values.batch), values);
-    const picked = selectLayers(net, values.layer);
+    const net = networkOption(values.net, values.batch, values);
+    const picked = selectLayers(net, values.layer, "--layer");
     if (picked.length !== 1) throw new ConfigError("--layer", values.layer, "name exactly one layer of the network");
     return { layer: picked[0]!, ...layerOperandsOption(net, values)(picked[0]!) };
   }
@@ -264,7 +268,7 @@ function sweepSvg(spec: SweepSpec, results: readonly SimItemResult[]): string {
  */
 function mapperAcrossCapacities(spec: SweepSpec, upTo: number): Map<number, MappingCheck> {
   const out = new Map<number, MappingCheck>();
-  const types = { input: "int8", weight: "int8" } as const;
+  const types = spec.types ?? ({ input: "int8", weight: "int8" } as const);
   let previous: Mapping | undefined;
   for (const c of [...spec.capacities].sort((a, b) => a - b).filter((c) => c <= upTo)) {
     const arch = archAt(spec, c);
@@ -319,19 +323,22 @@ export const sweepCommand: Command = {
       ...REPORT_OPTIONS,
       ...SHARD_OPTIONS,
     });
-    const arch = archOption(values.arch, undefined, values.memory);
+    const setup = reportSetup(values);
+    const { arch } = setup;
     const { layer, operands } = layerFromOptions(values);
     const spec: SweepSpec = {
       layer,
       arch,
       dataflows: dataflowsOption(values.dataflows, "--dataflows", arch),
       capacities: parseCapacities(values.capacities ?? "16KiB..512KiB"),
-      energyTable: energyOption(values.energy),
-      checked: values.checked ?? false,
+      energyTable: setup.energyTable,
+      checked: setup.checked,
       timing: values.timing ?? false,
+      types: setup.types,
       ...(operands ? { modelWeights: true } : {}),
     };
+    checkJobsBudget(sweepShardable.items(spec), setup, "--layer");
     const withOperands = operands ? () => ({ operands }) : undefined;
-    return runShardable(withOperands ? { ...sweepShardable, run: (s, items, o) => runSweepItems(s, items, { ...o, operands: withOperands }) } : sweepShardable, spec, values, io);
+    return runShardable({ ...sweepShardable, run: (s, items, o) => runSweepItems(s, items, { ...o, limits: setup.limits, command: "sweep", ...(withOperands ? { operands: withOperands } : {}) }) }, spec, values, io);
   },
 };

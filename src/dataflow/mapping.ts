@@ -61,6 +61,7 @@
  * bytes, outputs and partial sums int32 (4 bytes); see legality.ts for capacities.
  */
 import { ConfigError } from "../core/errors.js";
+import { rejectUnsafeKeys } from "../core/fields.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 
 /** The eight dimensions of a convolution's iteration space, in canonical order. */
@@ -514,6 +515,7 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
     }
   }
   if (!isObject(raw)) throw new ConfigError(path, raw, "be an object with levels dram, gbuf, spatial, rf");
+  rejectUnsafeKeys(path, raw);
   rejectUnknownKeys(path, raw, ["name", "dram", "gbuf", "spatial", "rf"]);
   if (raw.name !== undefined && typeof raw.name !== "string") throw new ConfigError(`${path}.name`, raw.name, "be a string");
   const level = (name: LevelName): Record<string, unknown> => {

@@ -17,7 +17,7 @@ import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/pre
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
 import type { DramTensor, RegFileLayout } from "../memory/index.js";
 import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
-import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType } from "../workload/dtype.js";
+import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type OperandArray, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
@@ -27,6 +27,7 @@ import { parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
+import { checkLimits, checkSimulationBudget, type RunLimits } from "./budget.js";
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -56,6 +57,11 @@ export interface SimulateOptions {
   readonly maxCycles?: number;
   /** Called as the run progresses (MACs issued so far). */
   readonly onProgress?: (p: { readonly macs: number; readonly totalMacs: number }) => void;
+  /**
+   * Memory and work limits, checked before anything is allocated (src/dataflow/budget.ts).
+   * Default: half of this machine's memory (`os.totalmem()`), 10^11 MACs.
+   */
+  readonly limits?: RunLimits;
 }
 
 /** Words moved across one level, per tensor and kind. */
@@ -208,7 +214,8 @@ interface RunInputs {
 
 /**
  * Simulates one layer bit-exactly on an accelerator with a dataflow.
- * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), before any work.
+ * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), or a run
+ *   over its memory or work limits (`limits`), before any work.
  */
 export function simulate(options: SimulateOptions): SimulationResult {
   const t0 = performance.now();
@@ -232,6 +239,8 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   if (options.mode !== undefined && options.mode !== "fast" && options.mode !== "reference") throw new ConfigError("mode", options.mode, 'be "fast" or "reference"');
   const maxCycles = options.maxCycles ?? 2 ** 52;
   if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
+  const budgetTypes = { input: operandTypeOf(options.x, options.types?.input), weight: operandTypeOf(options.w, options.types?.weight) };
+  checkSimulationBudget(layer, arch, { types: budgetTypes, checked: options.checked ?? false }, checkLimits(options.limits));
   const ops = resolveOperands(options, layer);
   const types = { input: ops.xType, weight: ops.wType };
   const mapping = resolveMapping(options.dataflow, layer, arch, types);
@@ -241,6 +250,12 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress };
 }
 
+/** The element type an operand will have, for the memory estimate (int16 when it cannot tell yet: the widest). */
+function operandTypeOf(given: unknown, type: unknown): OperandType {
+  const t = given !== undefined ? dtypeOfArray(given) : (type ?? DEFAULT_OPERAND_TYPE);
+  return t === "int8" || t === "uint8" ? t : "int16";
+}
+
 /** The operands: the user's, or seeded ones of the requested types; checked against the layer with their zero points. */
 function resolveOperands(options: SimulateOptions, layer: ConvLayer): ConvOperands {
   let x = options.x;
@@ -248,8 +263,8 @@ function resolveOperands(options: SimulateOptions, layer: ConvLayer): ConvOperan
   if (x === undefined || w === undefined) {
     const t = layerTensors(layer, {
       seed: options.seed ?? 1,
-      xType: requireOperandType("types.input", options.types?.input ?? "int8"),
-      wType: requireOperandType("types.weight", options.types?.weight ?? "int8"),
+      xType: requireOperandType("types.input", options.types?.input ?? DEFAULT_OPERAND_TYPE),
+      wType: requireOperandType("types.weight", options.types?.weight ?? DEFAULT_OPERAND_TYPE),
     });
     x ??= t.x;
     w ??= t.w;

@@ -44,7 +44,6 @@ import {
   gather,
   InvariantError,
   Outbox,
-  requireOneOf,
   scatter,
   tagOf,
   TAG_EMPTY,
@@ -59,7 +58,8 @@ import {
   type TagExpect,
   type WordArray,
 } from "../core/index.js";
-import { DRAM_MODEL_NAMES, type DramSpec } from "../arch/spec.js";
+import type { DramSpec } from "../arch/spec.js";
+import { checkDramSpec } from "../arch/schema.js";
 import { allocate, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { dramTimingModel, type DramTimingModel } from "./dram-timing.js";
@@ -155,16 +155,9 @@ export interface DramChannelOptions {
   readonly name?: string;
 }
 
-/** Validates a DramSpec. @throws ConfigError naming `<path>.<field>`. */
+/** Validates a DramSpec against the architecture schema (src/arch/schema.ts). @throws ConfigError naming `<path>.<field>`. */
 export function validateDramSpec(spec: DramSpec, path = "dram"): DramSpec {
-  if (!Number.isInteger(spec.bytesPerCycle) || spec.bytesPerCycle < 1) throw new ConfigError(`${path}.bytesPerCycle`, spec.bytesPerCycle, "be a positive integer");
-  if (!Number.isInteger(spec.latencyCycles) || spec.latencyCycles < 0) throw new ConfigError(`${path}.latencyCycles`, spec.latencyCycles, "be a non-negative integer");
-  if (!Number.isInteger(spec.burstBytes) || spec.burstBytes < 1) throw new ConfigError(`${path}.burstBytes`, spec.burstBytes, "be a positive integer");
-  if (!Number.isInteger(spec.maxOutstanding) || spec.maxOutstanding < 1) throw new ConfigError(`${path}.maxOutstanding`, spec.maxOutstanding, "be a positive integer");
-  if (spec.burstsPerCycle !== undefined && (!Number.isInteger(spec.burstsPerCycle) || spec.burstsPerCycle < 1)) {
-    throw new ConfigError(`${path}.burstsPerCycle`, spec.burstsPerCycle, "be a positive integer");
-  }
-  if (spec.model !== undefined) requireOneOf(`${path}.model`, spec.model, DRAM_MODEL_NAMES);
+  checkDramSpec(spec as unknown as Record<string, unknown>, path);
   return spec;
 }
 

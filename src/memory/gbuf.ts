@@ -46,7 +46,6 @@ import {
   gather,
   InvariantError,
   Outbox,
-  requireOneOf,
   scatter,
   type Box,
   type Bytes,
@@ -58,7 +57,8 @@ import {
   type TagExpect,
   type WordArray,
 } from "../core/index.js";
-import { GBUF_MODEL_NAMES, type GlobalBufferSpec } from "../arch/spec.js";
+import type { GlobalBufferSpec } from "../arch/spec.js";
+import { checkGbufSpec } from "../arch/schema.js";
 import { allocate as allocateArray, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { gbufTimingModel, type GbufJob, type GbufTimingModel } from "./gbuf-timing.js";
@@ -142,25 +142,10 @@ interface KindCounters {
   readonly conflicts: Counter;
 }
 
-const isPow2 = (n: number): boolean => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
 
-/** Validates a GlobalBufferSpec. @throws ConfigError naming `<path>.<field>`. */
+/** Validates a GlobalBufferSpec against the architecture schema (src/arch/schema.ts). @throws ConfigError naming `<path>.<field>`. */
 export function validateGlobalBufferSpec(spec: GlobalBufferSpec, path = "gbuf"): GlobalBufferSpec {
-  const pos = (f: Exclude<keyof GlobalBufferSpec, "model">): number => {
-    const v = spec[f];
-    if (!Number.isInteger(v) || (v as number) < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
-    return v as number;
-  };
-  pos("capacityBytes");
-  if (!isPow2(pos("banks"))) throw new ConfigError(`${path}.banks`, spec.banks, "be a power of two");
-  if (!isPow2(pos("bankWordBytes"))) throw new ConfigError(`${path}.bankWordBytes`, spec.bankWordBytes, "be a power of two");
-  pos("wordsPerCyclePerBank");
-  pos("readPorts");
-  pos("writePorts");
-  if (spec.capacityBytes % (spec.bankWordBytes * spec.banks) !== 0) {
-    throw new ConfigError(`${path}.capacityBytes`, spec.capacityBytes, `be a multiple of banks * bankWordBytes = ${spec.banks * spec.bankWordBytes}`);
-  }
-  if (spec.model !== undefined) requireOneOf(`${path}.model`, spec.model, GBUF_MODEL_NAMES);
+  checkGbufSpec(spec as unknown as Record<string, unknown>, path);
   return spec;
 }
 

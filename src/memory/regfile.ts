@@ -62,6 +62,7 @@ import {
   type WordArray,
 } from "../core/index.js";
 import type { RegFileSpec } from "../arch/spec.js";
+import { checkRfSpec } from "../arch/schema.js";
 
 /** A register-file partition. */
 export type RfPartition = "input" | "weight" | "psum";
@@ -103,20 +104,22 @@ function slotCount(line: "row" | "col" | undefined, pes: number, cols: number): 
   return line === "row" ? Math.ceil(pes / cols) : line === "col" ? Math.min(cols, pes) : pes;
 }
 
-/** Validates a RegFileLayout: every partition and port count a positive integer, no pool. @throws ConfigError naming `<path>.<field>`. */
+/**
+ * Validates a RegFileLayout: three partitions (no pool), each field within its rule of the
+ * architecture schema (src/arch/schema.ts), at least one entry in all.
+ * @throws ConfigError naming `<path>.<field>`.
+ */
 export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLayout {
   if (spec.sharedEntries !== undefined) {
     throw new ConfigError(`${path}.sharedEntries`, spec.sharedEntries, "be absent: a RegFile is built from its three partitions (simulate() carves them out of a shared pool for the mapping)");
   }
-  for (const f of ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const) {
-    const v = spec[f];
-    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
-  }
-  for (const [part, line] of Object.entries(spec.lines ?? {})) {
+  const { lines, staged, ...fields } = spec;
+  checkRfSpec(fields as unknown as Record<string, unknown>, path);
+  for (const [part, line] of Object.entries(lines ?? {})) {
     if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.lines.${part}`, line, "not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums)");
     if (line !== undefined && line !== "row" && line !== "col") throw new ConfigError(`${path}.lines.${part}`, line, 'be "row" or "col"');
   }
-  for (const [part, on] of Object.entries(spec.staged ?? {})) {
+  for (const [part, on] of Object.entries(staged ?? {})) {
     if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.staged.${part}`, on, "not be given: only the input and weight partitions can stand in for an RF bypass (partial sums are always kept)");
     if (on !== true) throw new ConfigError(`${path}.staged.${part}`, on, "be true or absent");
   }

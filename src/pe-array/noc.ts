@@ -41,7 +41,6 @@
 import {
   boxSize,
   Component,
-  ConfigError,
   InvariantError,
   Lane,
   Outbox,
@@ -53,6 +52,7 @@ import {
   type Payload,
 } from "../core/index.js";
 import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
+import { checkNocSpec } from "../arch/schema.js";
 import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
 import type { LinkOp, NocToPe, PeReadData } from "./pe-array.js";
 import { checkRect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
@@ -151,15 +151,9 @@ export interface NocResponse {
   readonly completedAt: number;
 }
 
-/** Validates a NocSpec. @throws ConfigError naming `<path>.<field>`. */
+/** Validates a NocSpec against the architecture schema (src/arch/schema.ts). @throws ConfigError naming `<path>.<field>`. */
 export function validateNocSpec(spec: NocSpec, path = "noc"): NocSpec {
-  for (const f of ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle"] as const) {
-    if (!Number.isInteger(spec[f]) || spec[f] < 1) throw new ConfigError(`${path}.${f}`, spec[f], "be a positive integer");
-  }
-  if (spec.psumWordsPerCycle !== undefined && (!Number.isInteger(spec.psumWordsPerCycle) || spec.psumWordsPerCycle < 1)) {
-    throw new ConfigError(`${path}.psumWordsPerCycle`, spec.psumWordsPerCycle, "be a positive integer when given");
-  }
-  if (typeof spec.neighbourLinks !== "boolean") throw new ConfigError(`${path}.neighbourLinks`, spec.neighbourLinks, "be true or false");
+  checkNocSpec(spec as unknown as Record<string, unknown>, path);
   return spec;
 }
 

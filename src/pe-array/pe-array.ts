@@ -47,6 +47,7 @@ import {
   type Payload,
 } from "../core/index.js";
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
+import { checkArraySpec } from "../arch/schema.js";
 import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
 import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
@@ -224,12 +225,9 @@ export interface PeReadData {
   readonly payload: Payload;
 }
 
-/** Validates a PeArraySpec with the RF it needs. @throws ConfigError. */
+/** Validates a PeArraySpec against the architecture schema (src/arch/schema.ts), with the RF it needs. @throws ConfigError. */
 export function validatePeArraySpec(spec: PeArraySpec, rf: RegFileSpec, path = "array"): PeArraySpec {
-  for (const f of ["rows", "cols", "macsPerCycle"] as const) {
-    if (!Number.isInteger(spec[f]) || spec[f] < 1) throw new ConfigError(`${path}.${f}`, spec[f], "be a positive integer");
-  }
-  if (!Number.isInteger(spec.pipelineLatency) || spec.pipelineLatency < 0) throw new ConfigError(`${path}.pipelineLatency`, spec.pipelineLatency, "be a non-negative integer");
+  checkArraySpec(spec as unknown as Record<string, unknown>, path);
   if (!Number.isInteger(rf.readPorts) || rf.readPorts < 2) {
     throw new ConfigError("rf.readPorts", rf.readPorts, "be at least 2 (a MAC reads an input and a weight in the same cycle)");
   }

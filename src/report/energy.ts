@@ -41,6 +41,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
+import { parseJson } from "../core/fields.js";
 import type { CounterSnapshot } from "../core/counters.js";
 import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
 
@@ -183,13 +184,7 @@ export function loadEnergyTable(file: string, field = "--energy"): EnergyTable {
   } catch (e) {
     throw new ConfigError(field, file, "name a readable JSON file", (e as Error).message);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(field, file, "hold valid JSON", (e as Error).message);
-  }
-  return energyTable(json, field);
+  return energyTable(parseJson(field, text), field);
 }
 
 /** One priced counter: an action on one tensor. */

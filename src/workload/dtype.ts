@@ -45,6 +45,12 @@ const INFO: Readonly<Record<ElementType, DTypeInfo>> = Object.freeze({
 /** The operand types accepted for inputs and weights. */
 export const OPERAND_TYPES: readonly OperandType[] = Object.freeze(["int8", "uint8", "int16"]);
 
+/**
+ * The operand type assumed wherever none is given — generated operands, legality, bounds, the
+ * memory estimate, the CLI's `--x-type`/`--w-type`: int8, declared once here.
+ */
+export const DEFAULT_OPERAND_TYPE: OperandType = "int8";
+
 /** Facts about an element type. */
 export function dtypeInfo(t: ElementType): DTypeInfo {
   return INFO[t];

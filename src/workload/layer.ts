@@ -6,7 +6,8 @@
  * Layouts: x is NCHW, w is OIHW (outChannels, inChannels/groups, kH, kW), y is NCHW.
  * A fully connected layer is a 1x1 convolution over a 1x1 input.
  */
-import { ConfigError, requireInteger, requireNonNegativeInteger, requirePositiveInteger } from "../core/errors.js";
+import { ConfigError, requireNonNegativeInteger } from "../core/errors.js";
+import { checkInt, intRule, rejectUnsafeKeys, type IntRule } from "../core/fields.js";
 
 /** A convolution layer with every attribute explicit. Produced by {@link convLayer}; frozen. */
 export interface ConvLayer {
@@ -47,26 +48,36 @@ export interface ConvLayerSpec {
 /** The largest tensor (in elements) convsim accepts: typed arrays and 32-bit index math stay exact. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
 
-const FIELDS = new Set([
-  "name",
-  "batch",
-  "inChannels",
-  "inHeight",
-  "inWidth",
-  "outChannels",
-  "kernelHeight",
-  "kernelWidth",
-  "strides",
-  "pads",
-  "dilations",
-  "groups",
-]);
+/** The largest size of one layer dimension (channels, height, width, kernel, stride, pad, dilation, groups). */
+export const MAX_LAYER_DIMENSION = 2 ** 20;
 
-function intArray(field: string, value: unknown, length: number, min: number): number[] {
+/**
+ * Each integer field of a layer with its rule, declared once: {@link convLayer}, the short form
+ * ({@link parseLayerShortForm}) and the network loader check values against these. Upper bounds
+ * come before any tensor is sized (the tensors themselves are limited to
+ * {@link MAX_TENSOR_ELEMENTS} elements each).
+ */
+export const LAYER_RULES = Object.freeze({
+  batch: intRule(1, 2 ** 16, "images in the batch"),
+  inChannels: intRule(1, MAX_LAYER_DIMENSION, "input channels"),
+  inHeight: intRule(1, MAX_LAYER_DIMENSION, "input height"),
+  inWidth: intRule(1, MAX_LAYER_DIMENSION, "input width"),
+  outChannels: intRule(1, MAX_LAYER_DIMENSION, "output channels"),
+  kernelHeight: intRule(1, MAX_LAYER_DIMENSION, "kernel height"),
+  kernelWidth: intRule(1, MAX_LAYER_DIMENSION, "kernel width"),
+  strides: intRule(1, MAX_LAYER_DIMENSION, "stride, each axis"),
+  pads: intRule(0, MAX_LAYER_DIMENSION, "padding, each side"),
+  dilations: intRule(1, MAX_LAYER_DIMENSION, "dilation, each axis"),
+  groups: intRule(1, MAX_LAYER_DIMENSION, "groups"),
+} satisfies Record<Exclude<keyof ConvLayerSpec, "name">, IntRule>);
+
+const FIELDS = new Set(["name", ...Object.keys(LAYER_RULES)]);
+
+function intArray(field: string, value: unknown, length: number, rule: IntRule): number[] {
   if (!Array.isArray(value) || value.length !== length) {
     throw new ConfigError(field, value, `be an array of ${length} integers`);
   }
-  return value.map((v, i) => requireInteger(`${field}[${i}]`, v, min));
+  return value.map((v, i) => checkInt(`${field}[${i}]`, v, rule));
 }
 
 /**
@@ -79,6 +90,7 @@ export function convLayer(spec: ConvLayerSpec | ConvLayer, path = "layer"): Conv
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
     throw new ConfigError(path, spec, "be an object with the ConvLayer fields");
   }
+  rejectUnsafeKeys(path, spec);
   for (const key of Object.keys(spec)) {
     if (!FIELDS.has(key)) {
       throw new ConfigError(`${path}.${key}`, (spec as unknown as Record<string, unknown>)[key], `be one of the ConvLayer fields (${[...FIELDS].join(", ")})`);
@@ -86,17 +98,18 @@ export function convLayer(spec: ConvLayerSpec | ConvLayer, path = "layer"): Conv
   }
   const s = spec as ConvLayerSpec;
   if (s.name !== undefined && typeof s.name !== "string") throw new ConfigError(`${path}.name`, s.name, "be a string");
-  const batch = requirePositiveInteger(`${path}.batch`, s.batch ?? 1);
-  const inChannels = requirePositiveInteger(`${path}.inChannels`, s.inChannels);
-  const inHeight = requirePositiveInteger(`${path}.inHeight`, s.inHeight);
-  const inWidth = requirePositiveInteger(`${path}.inWidth`, s.inWidth);
-  const outChannels = requirePositiveInteger(`${path}.outChannels`, s.outChannels);
-  const kernelHeight = requirePositiveInteger(`${path}.kernelHeight`, s.kernelHeight);
-  const kernelWidth = requirePositiveInteger(`${path}.kernelWidth`, s.kernelWidth);
-  const strides = intArray(`${path}.strides`, s.strides ?? [1, 1], 2, 1);
-  const pads = intArray(`${path}.pads`, s.pads ?? [0, 0, 0, 0], 4, 0);
-  const dilations = intArray(`${path}.dilations`, s.dilations ?? [1, 1], 2, 1);
-  const groups = requirePositiveInteger(`${path}.groups`, s.groups ?? 1);
+  const R = LAYER_RULES;
+  const batch = checkInt(`${path}.batch`, s.batch ?? 1, R.batch);
+  const inChannels = checkInt(`${path}.inChannels`, s.inChannels, R.inChannels);
+  const inHeight = checkInt(`${path}.inHeight`, s.inHeight, R.inHeight);
+  const inWidth = checkInt(`${path}.inWidth`, s.inWidth, R.inWidth);
+  const outChannels = checkInt(`${path}.outChannels`, s.outChannels, R.outChannels);
+  const kernelHeight = checkInt(`${path}.kernelHeight`, s.kernelHeight, R.kernelHeight);
+  const kernelWidth = checkInt(`${path}.kernelWidth`, s.kernelWidth, R.kernelWidth);
+  const strides = intArray(`${path}.strides`, s.strides ?? [1, 1], 2, R.strides);
+  const pads = intArray(`${path}.pads`, s.pads ?? [0, 0, 0, 0], 4, R.pads);
+  const dilations = intArray(`${path}.dilations`, s.dilations ?? [1, 1], 2, R.dilations);
+  const groups = checkInt(`${path}.groups`, s.groups ?? 1, R.groups);
   if (inChannels % groups !== 0) {
     throw new ConfigError(`${path}.inChannels`, inChannels, `be divisible by groups (${groups})`);
   }
@@ -235,82 +248,100 @@ export function convShape(layer: ConvLayer | ConvLayerSpec): ConvShape {
   return s;
 }
 
+/** The short form's keys: the layer fields each sets, and how many `x`-separated numbers it takes. */
+const SHORT_KEYS: Readonly<Record<string, { readonly fields: readonly (keyof ConvLayerSpec)[]; readonly counts: readonly number[] }>> = Object.freeze({
+  n: { fields: ["batch"], counts: [1] },
+  c: { fields: ["inChannels"], counts: [1] },
+  hw: { fields: ["inHeight", "inWidth"], counts: [1, 2] },
+  h: { fields: ["inHeight"], counts: [1] },
+  w: { fields: ["inWidth"], counts: [1] },
+  k: { fields: ["outChannels"], counts: [1] },
+  r: { fields: ["kernelHeight", "kernelWidth"], counts: [1, 2] },
+  stride: { fields: ["strides"], counts: [1, 2] },
+  pad: { fields: ["pads"], counts: [1, 2, 4] },
+  dil: { fields: ["dilations"], counts: [1, 2] },
+  g: { fields: ["groups"], counts: [1] },
+  name: { fields: ["name"], counts: [1] },
+});
+
+/** `N`, `NxN`, ...: the forms a key taking `counts` numbers accepts. */
+const shortFormShapes = (counts: readonly number[]): string => counts.map((c) => Array(c).fill("N").join("x")).join(" or ");
+
+/** A short-form value as decimal integers (no sign, exponent, hex or fraction), each within the field's rule. */
+function shortFormNumbers(field: string, v: string, counts: readonly number[], rule: IntRule): number[] {
+  const parts = v.split("x");
+  if (!counts.includes(parts.length) || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new ConfigError(field, v, counts.length === 1 && counts[0] === 1 ? "be a decimal integer (no sign, exponent, hex or fraction)" : `be ${shortFormShapes(counts)}, N a decimal integer`);
+  }
+  return parts.map((p) => checkInt(field, Number(p), rule));
+}
+
+/** Sets the spec fields of one short-form key from its numbers. */
+function setShortFormFields(spec: Record<string, unknown>, key: string, n: number[]): void {
+  const [a, b] = n as [number, number | undefined];
+  if (key === "hw" || key === "r") {
+    const [f1, f2] = SHORT_KEYS[key]!.fields;
+    spec[f1!] = a;
+    spec[f2!] = b ?? a;
+  } else if (key === "stride" || key === "dil") spec[SHORT_KEYS[key]!.fields[0]!] = [a, b ?? a];
+  else if (key === "pad") spec.pads = n.length === 4 ? n : n.length === 2 ? [a, b, a, b] : [a, a, a, a];
+  else spec[SHORT_KEYS[key]!.fields[0]!] = a;
+}
+
 /**
  * Parses the short form of a layer used on the command line: comma- or space-separated
  * `key=value` pairs. Keys: `n` (batch), `c` (in channels), `h`, `w` (input size; or `hw=224`),
  * `k` (out channels), `r` (kernel, `3` or `3x5`), `stride` (`2` or `2x1`), `pad` (`1`, `1x2`
  * for h x w, or `t,l,b,r` as `1x1x2x2`), `dil` (`2` or `2x1`), `g` (groups), `name`.
- * Example: `c=3,hw=227,k=96,r=11,stride=4`.
+ * Example: `c=3,hw=227,k=96,r=11,stride=4`. Strict: numbers are decimal integers (no exponent,
+ * hex, sign or fraction) within the field's rule ({@link LAYER_RULES}); an empty pair, a key
+ * given twice (or `hw` with `h` or `w`) and an empty `name=` are errors.
+ * @param path how errors name the layer, followed by the key as typed: `--layer c must ...`.
+ * @throws ConfigError naming the key as typed, the value and the rule.
  */
 export function parseLayerShortForm(text: string, path = "layer"): ConvLayer {
   const spec: Record<string, unknown> = {};
-  const pairs = text.split(/[,\s]+/).filter((p) => p.length > 0);
-  const nums = (key: string, v: string, counts: number[]): number[] => {
-    const parts = v.split("x").map((p) => Number(p));
-    if (!counts.includes(parts.length) || parts.some((p) => !Number.isFinite(p))) {
-      throw new ConfigError(`${path}.${key}`, v, `be ${counts.map((c) => (c === 1 ? "N" : Array(c).fill("N").join("x"))).join(" or ")}`);
-    }
-    return parts;
-  };
+  const setBy = new Map<string, string>();
+  const trimmed = text.trim();
+  const pairs = trimmed === "" ? [] : trimmed.split(/\s*,\s*|\s+/);
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
+    if (pair === "") throw new ConfigError(path, text, "not have an empty pair (two commas in a row, or a comma at an end)");
     if (eq <= 0) throw new ConfigError(path, pair, "be key=value pairs such as c=3,hw=224,k=64,r=3,pad=1");
-    const key = pair.slice(0, eq).toLowerCase();
+    const typed = pair.slice(0, eq);
+    const key = typed.toLowerCase();
     const v = pair.slice(eq + 1);
-    switch (key) {
-      case "name":
-        spec.name = v;
-        break;
-      case "n":
-        spec.batch = Number(v);
-        break;
-      case "c":
-        spec.inChannels = Number(v);
-        break;
-      case "h":
-        spec.inHeight = Number(v);
-        break;
-      case "w":
-        spec.inWidth = Number(v);
-        break;
-      case "hw": {
-        const [a, b] = nums(key, v, [1, 2]);
-        spec.inHeight = a;
-        spec.inWidth = b ?? a;
-        break;
-      }
-      case "k":
-        spec.outChannels = Number(v);
-        break;
-      case "r": {
-        const [a, b] = nums(key, v, [1, 2]);
-        spec.kernelHeight = a;
-        spec.kernelWidth = b ?? a;
-        break;
-      }
-      case "stride": {
-        const [a, b] = nums(key, v, [1, 2]);
-        spec.strides = [a, b ?? a];
-        break;
-      }
-      case "dil": {
-        const [a, b] = nums(key, v, [1, 2]);
-        spec.dilations = [a, b ?? a];
-        break;
-      }
-      case "pad": {
-        const p = nums(key, v, [1, 2, 4]);
-        spec.pads = p.length === 4 ? p : p.length === 2 ? [p[0], p[1], p[0], p[1]] : [p[0], p[0], p[0], p[0]];
-        break;
-      }
-      case "g":
-        spec.groups = Number(v);
-        break;
-      default:
-        throw new ConfigError(`${path}.${key}`, v, "use a key among n, c, h, w, hw, k, r, stride, pad, dil, g, name");
+    const field = `${path} ${typed}`;
+    const entry = SHORT_KEYS[key];
+    if (!entry) throw new ConfigError(field, v, `use a key among ${Object.keys(SHORT_KEYS).join(", ")}`);
+    for (const f of entry.fields) {
+      const earlier = setBy.get(f);
+      if (earlier !== undefined) throw new ConfigError(field, v, earlier === typed ? "be given once" : `not be given together with ${earlier} (both set ${f})`);
+      setBy.set(f, typed);
     }
+    if (key === "name") {
+      if (v === "") throw new ConfigError(field, v, "be a non-empty name");
+      spec.name = v;
+      continue;
+    }
+    setShortFormFields(spec, key, shortFormNumbers(field, v, entry.counts, LAYER_RULES[entry.fields[0] as keyof typeof LAYER_RULES]));
   }
-  return convLayer(spec as unknown as ConvLayerSpec, path);
+  try {
+    return convLayer(spec as unknown as ConvLayerSpec, path);
+  } catch (e) {
+    throw renameShortFormError(e, path, setBy);
+  }
+}
+
+/** A ConvLayer error (`<path>.kernelHeight`) renamed after the short-form key that set the field (`<path> r`). */
+function renameShortFormError(e: unknown, path: string, setBy: ReadonlyMap<string, string>): unknown {
+  if (!(e instanceof ConfigError) || !e.field.startsWith(`${path}.`)) return e;
+  const f = /^\w+/.exec(e.field.slice(path.length + 1))?.[0] ?? "";
+  const typed = setBy.get(f);
+  const missing = typed === undefined && e.value === undefined;
+  const key = typed ?? Object.entries(SHORT_KEYS).find(([, v]) => v.fields.includes(f as keyof ConvLayerSpec))?.[0];
+  if (key === undefined) return e;
+  return new ConfigError(`${path} ${key}`, e.value, missing ? "be given" : e.rule);
 }
 
 /** A one-line description of a layer, in the short form accepted by {@link parseLayerShortForm}. */

@@ -8,8 +8,9 @@
  * Networks are data: {@link loadNetwork} reads a user's network from JSON
  * (`{ "name": ..., "layers": [ConvLayerSpec, ...] }`).
  */
-import { ConfigError, requirePositiveInteger } from "../core/errors.js";
-import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
+import { ConfigError } from "../core/errors.js";
+import { checkInt, rejectUnsafeKeys } from "../core/fields.js";
+import { convLayer, convShape, LAYER_RULES, type ConvLayer, type ConvLayerSpec } from "./layer.js";
 
 /** A network: an ordered list of named layers. */
 export interface Network {
@@ -218,7 +219,7 @@ export const DEFAULT_NETWORK = "alexnet";
 export function network(name: string, batch = 1): Network {
   const entry = ZOO[name];
   if (!entry) throw new ConfigError("net", name, `be one of ${NETWORK_NAMES.join(", ")} (or a JSON file)`);
-  requirePositiveInteger("batch", batch);
+  checkInt("batch", batch, LAYER_RULES.batch);
   return Object.freeze({
     name,
     source: entry.source,
@@ -228,15 +229,20 @@ export function network(name: string, batch = 1): Network {
 
 /**
  * A network from parsed JSON: `{ "name": "...", "source"?: "...", "layers": [ConvLayerSpec...] }`.
- * Each layer is validated; `batch` overrides the layers' own batch when given.
+ * Each layer is validated (its own `batch` too); `batch` overrides the layers' own batch when
+ * given. Keys `__proto__`, `constructor` and `prototype` are refused anywhere in it.
  */
 export function loadNetwork(json: unknown, batch?: number): Network {
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError("network", json, "be an object with name and layers");
+  rejectUnsafeKeys("network", json);
   const o = json as { name?: unknown; source?: unknown; layers?: unknown };
   if (typeof o.name !== "string" || o.name === "") throw new ConfigError("network.name", o.name, "be a non-empty string");
   if (!Array.isArray(o.layers) || o.layers.length === 0) throw new ConfigError("network.layers", o.layers, "be a non-empty array of layers");
-  if (batch !== undefined) requirePositiveInteger("batch", batch);
+  if (batch !== undefined) checkInt("batch", batch, LAYER_RULES.batch);
   const layers = o.layers.map((l, i) => {
+    // A layer's own batch is checked even when `batch` replaces it: a "batch": 0 is a mistake.
+    const own = (l as { batch?: unknown } | null)?.batch;
+    if (own !== undefined) checkInt(`network.layers[${i}].batch`, own, LAYER_RULES.batch);
     const spec = { ...(l as ConvLayerSpec), ...(batch !== undefined ? { batch } : {}) };
     if (spec.name === undefined) spec.name = `layer${i + 1}`;
     return convLayer(spec, `network.layers[${i}]`);
@@ -250,25 +256,32 @@ export function loadNetwork(json: unknown, batch?: number): Network {
 }
 
 /**
- * Selects layers by name (`conv1,conv3`) or 1-based index ranges (`1-5`).
- * @throws ConfigError naming an unknown layer.
+ * Selects layers by name (`conv1,conv3`) or 1-based index ranges (`1-5`); `all` or no selection
+ * selects every layer. Strict: an empty selection, an empty entry and a layer selected twice are
+ * errors.
+ * @param field the option that gave the selection, for errors (default `--layers`).
+ * @throws ConfigError naming the option and the entry.
  */
-export function selectLayers(net: Network, selection: string | undefined): readonly ConvLayer[] {
-  if (selection === undefined || selection.trim() === "" || selection === "all") return net.layers;
+export function selectLayers(net: Network, selection: string | undefined, field = "--layers"): readonly ConvLayer[] {
+  if (selection === undefined || selection === "all") return net.layers;
+  const parts = selection.split(",").map((p) => p.trim());
+  if (parts.some((p) => p === "")) throw new ConfigError(field, selection, "list layers by name or 1-based range (conv1,conv3 or 1-5), without an empty entry");
   const out: ConvLayer[] = [];
-  for (const part of selection.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of parts) {
     const range = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (range) {
       const a = Number(range[1]);
       const b = range[2] !== undefined ? Number(range[2]) : a;
-      if (a < 1 || b > net.layers.length || a > b) throw new ConfigError("--layers", part, `be a range within 1-${net.layers.length}`);
+      if (a < 1 || b > net.layers.length || a > b) throw new ConfigError(field, part, `be a range within 1-${net.layers.length}`);
       out.push(...net.layers.slice(a - 1, b));
       continue;
     }
     const l = net.layers.find((x) => x.name === part);
-    if (!l) throw new ConfigError("--layers", part, `name a layer of ${net.name} (${net.layers.map((x) => x.name).join(", ")})`);
+    if (!l) throw new ConfigError(field, part, `name a layer of ${net.name} (${net.layers.map((x) => x.name).join(", ")})`);
     out.push(l);
   }
+  const twice = out.find((l, i) => out.indexOf(l) !== i);
+  if (twice) throw new ConfigError(field, selection, `select each layer once (${twice.name} is selected twice)`);
   return out;
 }
 

@@ -7,7 +7,7 @@
  * draws from [-8, 7] (signed) or [0, 15] (unsigned), which keeps sums small enough to read by eye.
  */
 import { ConfigError } from "../core/errors.js";
-import { allocate, dtypeInfo, requireOperandType, type OperandType, type TypedArrayOf } from "./dtype.js";
+import { allocate, dtypeInfo, requireOperandType, type OperandType, type TypedArrayOf, DEFAULT_OPERAND_TYPE } from "./dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
 
 /** The range random values are drawn from. */
@@ -104,8 +104,8 @@ export function layerTensors<X extends OperandType = "int8", Wt extends OperandT
   const L = convLayer(layer);
   const s = convShape(L);
   const seed = options.seed ?? 1;
-  const xType = (options.xType ?? "int8") as X;
-  const wType = (options.wType ?? "int8") as Wt;
+  const xType = (options.xType ?? DEFAULT_OPERAND_TYPE) as X;
+  const wType = (options.wType ?? DEFAULT_OPERAND_TYPE) as Wt;
   return {
     x: seededTensor(xType, s.inputElements, `${seed}/x`, options.range),
     w: seededTensor(wType, s.weightElements, `${seed}/w`, options.range),

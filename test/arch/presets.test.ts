@@ -31,22 +31,22 @@ describe("archSpec", () => {
   it("rejects a bank count that is not a power of two, in the STYLE's words", () => {
     const s = plain();
     (s.gbuf as { banks: number }).banks = 6;
-    expect(messageOf(() => archSpec(s))).toBe("arch.gbuf.banks must be a power of two; got 6");
-    expect(messageOf(() => archSpec(s, "user.arch"))).toBe("user.arch.gbuf.banks must be a power of two; got 6");
+    expect(messageOf(() => archSpec(s))).toBe("arch.gbuf.banks must be a power of two in [1, 4096]; got 6");
+    expect(messageOf(() => archSpec(s, "user.arch"))).toBe("user.arch.gbuf.banks must be a power of two in [1, 4096]; got 6");
   });
 
   it("names field, value and rule for every kind of mistake", () => {
     const cases: [(s: ArchSpecInput) => void, string][] = [
-      [(s) => ((s.dram as { bytesPerCycle: number }).bytesPerCycle = 0), "arch.dram.bytesPerCycle must be a positive integer; got 0"],
-      [(s) => ((s.dram as { burstBytes: number }).burstBytes = 48), "arch.dram.burstBytes must be a power of two; got 48"],
-      [(s) => ((s.dram as { latencyCycles: number }).latencyCycles = 0), "arch.dram.latencyCycles must be a positive integer; got 0"],
-      [(s) => ((s.rf as { psumEntries: number }).psumEntries = -1), "arch.rf.psumEntries must be a non-negative integer; got -1"],
-      [(s) => ((s.array as { rows: number }).rows = 1.5), "arch.array.rows must be an integer; got 1.5"],
-      [(s) => ((s.noc as { drainWordsPerCycle: number }).drainWordsPerCycle = 0), "arch.noc.drainWordsPerCycle must be a positive integer; got 0"],
-      [(s) => ((s.noc as { neighbourLinks: unknown }).neighbourLinks = "yes"), 'arch.noc.neighbourLinks must be a boolean; got "yes"'],
-      [(s) => ((s.noc as { psumWordsPerCycle: number }).psumWordsPerCycle = 0), "arch.noc.psumWordsPerCycle must be a positive integer; got 0"],
-      [(s) => ((s.noc as { forwarding: unknown }).forwarding = 1), "arch.noc.forwarding must be a boolean; got 1"],
-      [(s) => ((s.dram as { burstsPerCycle?: number }).burstsPerCycle = 0), "arch.dram.burstsPerCycle must be a positive integer; got 0"],
+      [(s) => ((s.dram as { bytesPerCycle: number }).bytesPerCycle = 0), "arch.dram.bytesPerCycle must be an integer in [1, 65536]; got 0"],
+      [(s) => ((s.dram as { burstBytes: number }).burstBytes = 48), "arch.dram.burstBytes must be a power of two in [1, 65536]; got 48"],
+      [(s) => ((s.dram as { latencyCycles: number }).latencyCycles = 0), "arch.dram.latencyCycles must be an integer in [1, 1048576]; got 0"],
+      [(s) => ((s.rf as { psumEntries: number }).psumEntries = -1), "arch.rf.psumEntries must be an integer in [0, 1048576]; got -1"],
+      [(s) => ((s.array as { rows: number }).rows = 1.5), "arch.array.rows must be an integer in [1, 4096]; got 1.5"],
+      [(s) => ((s.noc as { drainWordsPerCycle: number }).drainWordsPerCycle = 0), "arch.noc.drainWordsPerCycle must be an integer in [1, 65536]; got 0"],
+      [(s) => ((s.noc as { neighbourLinks: unknown }).neighbourLinks = "yes"), 'arch.noc.neighbourLinks must be true or false; got "yes"'],
+      [(s) => ((s.noc as { psumWordsPerCycle: number }).psumWordsPerCycle = 0), "arch.noc.psumWordsPerCycle must be an integer in [1, 65536]; got 0"],
+      [(s) => ((s.noc as { forwarding: unknown }).forwarding = 1), "arch.noc.forwarding must be true or false; got 1"],
+      [(s) => ((s.dram as { burstsPerCycle?: number }).burstsPerCycle = 0), "arch.dram.burstsPerCycle must be an integer in [1, 1024]; got 0"],
       [(s) => ((s.dram as { model?: unknown }).model = "hbm"), 'arch.dram.model must be one of channel, ideal; got "hbm"'],
       [(s) => ((s.gbuf as { model?: unknown }).model = "channel"), 'arch.gbuf.model must be one of banked, ideal; got "channel"'],
       [
@@ -61,9 +61,9 @@ describe("archSpec", () => {
       [(s) => (s.name = ""), 'arch.name must be a non-empty string; got ""'],
       [(s) => ((s as unknown as Record<string, unknown>).levelNames = { gbuf: "" }), 'arch.levelNames.gbuf must be a non-empty string (the level\'s name); got ""'],
       [(s) => ((s as unknown as Record<string, unknown>).levelNames = { sram: "x" }), 'arch.levelNames.sram must be one of the fields dram, gbuf, rf, rfInput, rfWeight, rfOutput; got "x"'],
-      [(s) => ((s.gbuf as { psumBytes?: number }).psumBytes = 1), "arch.gbuf.psumBytes must be one of 2, 3, 4 (bytes per partial-sum or output word in the GBuf); got 1"],
-      [(s) => ((s.gbuf as { psumBytes?: unknown }).psumBytes = "2"), 'arch.gbuf.psumBytes must be one of 2, 3, 4 (bytes per partial-sum or output word in the GBuf); got "2"'],
-      [(s) => ((s.rf as { sharedEntries?: number }).sharedEntries = 0), "arch.rf.sharedEntries must be a positive integer; got 0"],
+      [(s) => ((s.gbuf as { psumBytes?: number }).psumBytes = 1), "arch.gbuf.psumBytes must be one of 2, 3, 4; got 1"],
+      [(s) => ((s.gbuf as { psumBytes?: unknown }).psumBytes = "2"), 'arch.gbuf.psumBytes must be one of 2, 3, 4; got "2"'],
+      [(s) => ((s.rf as { sharedEntries?: number }).sharedEntries = 0), "arch.rf.sharedEntries must be an integer in [1, 1048576]; got 0"],
       [
         (s) => ((s.rf as { sharedEntries?: number }).sharedEntries = 260),
         "arch.rf.inputEntries must be absent when arch.rf.sharedEntries is given (the register file is one pool of 260 entries; give either sharedEntries or the three partitions); got 12",
@@ -178,7 +178,7 @@ describe("resolveArch", () => {
   });
 
   it("validates the merged result and names the field", () => {
-    expect(messageOf(() => resolveArch("chen2020", { gbuf: { banks: 6 } }))).toBe("arch.gbuf.banks must be a power of two; got 6");
+    expect(messageOf(() => resolveArch("chen2020", { gbuf: { banks: 6 } }))).toBe("arch.gbuf.banks must be a power of two in [1, 4096]; got 6");
     expect(messageOf(() => resolveArch("chen2020", { gbuf: { bogus: 1 } }))).toContain("arch.gbuf.bogus must be one of the fields");
     expect(messageOf(() => resolveArch("chen2020", { gbuf: 5 }))).toBe("arch.gbuf must be an object (it overrides a section of the spec); got 5");
     expect(messageOf(() => resolveArch("tpu"))).toBe('arch must be a preset name (eyeriss, chen2020, systolic) or an ArchSpec object; got "tpu"');
@@ -200,7 +200,7 @@ describe("GBuf psum width and register-file pool (spec fields)", () => {
     expect(rfTensorEntries(eyeriss.rf)).toEqual({ input: 12, weight: 224, psum: 24 });
     // back to partitions: all three are needed
     expect(resolveArch(pooled, { rf: { inputEntries: 12, weightEntries: 224, psumEntries: 24 } }).rf).toEqual(eyeriss.rf);
-    expect(messageOf(() => resolveArch(pooled, { rf: { inputEntries: 12 } }))).toBe("arch.rf.weightEntries must be an integer; got undefined");
+    expect(messageOf(() => resolveArch(pooled, { rf: { inputEntries: 12 } }))).toBe("arch.rf.weightEntries must be an integer in [0, 1048576]; got undefined");
     // a complete spec may not give both
     const both = { ...plain(), rf: { ...eyeriss.rf, sharedEntries: 100 } };
     expect(() => archSpec(both)).toThrow("arch.rf.inputEntries must be absent when arch.rf.sharedEntries is given");

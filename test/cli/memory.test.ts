@@ -46,7 +46,7 @@ describe("--memory", () => {
     expect(r.err).toContain('--memory must be one of arch, ideal; got "fast"');
     const bad = await cli("simulate", "--layer", LAYER, "--arch-override", '{"dram":{"model":"hbm"}}');
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain('arch.dram.model must be one of channel, ideal; got "hbm"');
+    expect(bad.err).toContain('--arch-override dram.model must be one of channel, ideal; got "hbm"');
   });
 
   it("convsim run --memory ideal names the models in its header and moves the same words", async () => {

@@ -106,7 +106,7 @@ describe("convsim with --net model.onnx", () => {
     expect(fl.err).toContain("--weights must be used only on layers with int8/uint8 weights");
     expect(fl.err).toContain("layer conv");
     const zoo = await cli("run", "--net", "alexnet", "--weights", "model");
-    expect([zoo.code, zoo.err.split("\n")[0]]).toEqual([2, 'convsim run: --weights must be used with --net model.onnx (alexnet has no weights of its own); got "model"']);
+    expect([zoo.code, zoo.err.split("\n")[0]]).toEqual([2, 'convsim run: --weights must be used with --net model.onnx (alexnet has no weights of its own); got "model" (see convsim help run)']);
     const shape = await cli("bound", "--layer", "c=3,hw=8,k=4,r=3", "--input-shape", "x=1x3x8x8", "--capacity", "4KiB");
     expect(shape.code).toBe(2);
     expect(shape.err).toContain("--input-shape must be used with --net model.onnx");

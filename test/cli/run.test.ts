@@ -111,13 +111,18 @@ describe("convsim run", () => {
   it("refuses bad options with a ConfigError before any work", async () => {
     const cases: [string[], RegExp][] = [
       [["--format", "xml"], /--format must be one of table, json, csv, md/],
-      [["--jobs", "0"], /--jobs must be a positive integer/],
+      [["--jobs", "0"], /--jobs must be a decimal integer in \[1, 1024\]/],
       [["--dataflow", "magic"], /--dataflow must be one of chen2020/],
       [["--dataflow", "ws,os"], /--dataflow must name one dataflow/],
       [["--arch", "tpu9"], /--arch must be a preset/],
       [["--layers", "conv9"], /--layers must name a layer of tiny/],
       [["--energy", join(dir, "missing.json")], /--energy must name a readable JSON file/],
-      [["--batch", "0"], /--batch must be a positive integer/],
+      [["--batch", "0"], /--batch must be a decimal integer in \[1, 65536\]/],
+      [["--batch", "1e9"], /--batch must be a decimal integer in \[1, 65536\] \(no exponent/],
+      [["--out", join(dir, "r.txt"), "--svg", join(dir, "r.txt")], /--svg must not be the same file as --out/],
+      [["--out", join(dir, "nodir", "r.txt")], /--out must be in an existing directory/],
+      [["--max-macs", "10"], /--net must take at most 1.00e\+1 MACs \(the work limit; raise it with --max-macs\)/],
+      [["--arch-override", "{\"__proto__\":{}}"], /--arch-override.__proto__ must not be used as a key/],
     ];
     for (const [args, re] of cases) {
       const io = capture();

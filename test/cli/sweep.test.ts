@@ -18,7 +18,9 @@ describe("convsim sweep", () => {
   it("parses capacity ranges (powers of two) and lists", () => {
     expect(parseCapacities("16KiB..512KiB")).toEqual([16, 32, 64, 128, 256, 512].map((k) => k * 1024));
     expect(parseCapacities("100..1000")).toEqual([128, 256, 512]);
-    expect(parseCapacities("64KiB,16KiB,64KiB")).toEqual([16384, 65536]);
+    expect(parseCapacities("64KiB,16KiB")).toEqual([16384, 65536]);
+    expect(() => parseCapacities("64KiB,16KiB,64KiB")).toThrow("--capacities must list each size once");
+    expect(() => parseCapacities("64KiB,,16KiB")).toThrow("--capacities must list sizes without an empty entry");
     expect(() => parseCapacities("512W..2KiW")).toThrow(/must be in bytes/);
     expect(() => parseCapacities("600..1000")).toThrow(/at least one power of two/);
     expect(() => parseCapacities("2KiB..1KiB")).toThrow(ConfigError);
@@ -88,7 +90,7 @@ describe("convsim sweep", () => {
   it("takes a layer from a network by name, and refuses bad input before any work", async () => {
     await expect(sweepCommand.run(["--capacities", "1KiB"], capture())).rejects.toThrow(/--layer must be given/);
     await expect(sweepCommand.run(["--layer", LAYER, "--capacities", "4KiW"], capture())).rejects.toThrow(/must be in bytes/);
-    await expect(sweepCommand.run(["--layer", "conv99", "--net", "alexnet", "--capacities", "1KiB"], capture())).rejects.toThrow(/--layers must name a layer of alexnet/);
+    await expect(sweepCommand.run(["--layer", "conv99", "--net", "alexnet", "--capacities", "1KiB"], capture())).rejects.toThrow(/--layer must name a layer of alexnet/);
     // 100 bytes is not a whole number of the preset's 64-byte bank rows
     await expect(sweepCommand.run(["--layer", LAYER, "--capacities", "100"], capture())).rejects.toThrow(/gbuf\.capacityBytes must be a multiple/);
   });

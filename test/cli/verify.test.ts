@@ -52,13 +52,13 @@ describe("convsim reference and verify", () => {
     expect(shape.err).toMatch(/--x.*shape/);
     const zp = await cli("verify", "--layer", layer, "--x", p("x.npy"), "--w", p("w.npy"), "--y", p("y.npy"), "--x-zero-point", "300");
     expect(zp.code).toBe(2);
-    expect(zp.err).toContain("xZeroPoint must be an integer in [0, 255]; got 300");
+    expect(zp.err).toBe("convsim verify: --x-zero-point must be an integer in [0, 255]; got 300 (see convsim help verify)\n");
     const unknown = await cli("verify", "--bogus");
     expect(unknown.code).toBe(2);
     expect((await cli("nosuch")).code).toBe(2);
     const badLayer = await cli("reference", "--layer", "c=4,hw=7,k=6,r=9", "--seed", "1", "--out", p("z.npy"));
     expect(badLayer.code).toBe(2);
-    expect(badLayer.err).toContain("layer.kernelHeight must give a dilated kernel height (9)");
+    expect(badLayer.err).toContain("--layer r must give a dilated kernel height (9)");
   });
 
   it("help lists the commands and prints usage", async () => {
@@ -89,7 +89,7 @@ describe("convsim simulate input errors", () => {
     expect(bad.err).toContain('--arch must be valid JSON; got "{bad"');
     const batch = await cli("run", "--batch", "0");
     expect(batch.code).toBe(2);
-    expect(batch.err).toContain('--batch must be a positive integer; got "0"');
+    expect(batch.err).toContain('--batch must be a decimal integer in [1, 65536]; got "0"');
   });
 
   it("simulates a layer and exits 0 with a bit-exact verdict", async () => {

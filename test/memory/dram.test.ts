@@ -106,9 +106,9 @@ describe("DramChannel timing (docs/timing.md worked examples)", () => {
   it("validates its spec with path, value and rule", () => {
     const e = new Engine();
     expect(() => new DramChannel(e, { ...SPEC, maxOutstanding: 0 })).toThrow(ConfigError);
-    expect(() => new DramChannel(new Engine(), { ...SPEC, burstBytes: 2.5 })).toThrow("dram.burstBytes must be a positive integer; got 2.5");
-    expect(() => new DramChannel(new Engine(), { ...SPEC, bytesPerCycle: 2.5 })).toThrow("dram.bytesPerCycle must be a positive integer; got 2.5");
-    expect(() => new DramChannel(new Engine(), { ...SPEC, burstsPerCycle: 0 })).toThrow("dram.burstsPerCycle must be a positive integer; got 0");
+    expect(() => new DramChannel(new Engine(), { ...SPEC, burstBytes: 2.5 })).toThrow("dram.burstBytes must be a power of two in [1, 65536]; got 2.5");
+    expect(() => new DramChannel(new Engine(), { ...SPEC, bytesPerCycle: 2.5 })).toThrow("dram.bytesPerCycle must be an integer in [1, 65536]; got 2.5");
+    expect(() => new DramChannel(new Engine(), { ...SPEC, burstsPerCycle: 0 })).toThrow("dram.burstsPerCycle must be an integer in [1, 1024]; got 0");
     expect(() => new DramChannel(new Engine(), { ...SPEC, model: "fast" as never })).toThrow('dram.model must be one of channel, ideal; got "fast"');
   });
 });
@@ -254,7 +254,7 @@ describe("DramChannel closed form vs a cycle-stepping model", () => {
         fc.record(
           {
             bytesPerCycle: fc.constantFrom(1, 3, 4, 8, 16, 24, 64, 128),
-            latencyCycles: fc.integer({ min: 0, max: 30 }),
+            latencyCycles: fc.integer({ min: 1, max: 30 }),
             burstBytes: fc.constantFrom(8, 16, 32, 64),
             maxOutstanding: fc.integer({ min: 1, max: 12 }),
             burstsPerCycle: fc.integer({ min: 1, max: 5 }),

@@ -82,7 +82,7 @@ describe("GlobalBuffer regions", () => {
   });
 
   it("validates its spec: gbuf.banks must be a power of two", () => {
-    expect(() => new GlobalBuffer(new Engine(), { ...SPEC, banks: 6 })).toThrow("gbuf.banks must be a power of two; got 6");
+    expect(() => new GlobalBuffer(new Engine(), { ...SPEC, banks: 6 })).toThrow("gbuf.banks must be a power of two in [1, 4096]; got 6");
     expect(() => new GlobalBuffer(new Engine(), { ...SPEC, capacityBytes: 100 })).toThrow(ConfigError);
     expect(() => new GlobalBuffer(new Engine(), { ...SPEC, model: "flat" as never })).toThrow('gbuf.model must be one of banked, ideal; got "flat"');
   });

@@ -23,7 +23,7 @@ describe("RegFile layout", () => {
     expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, sharedEntries: 64 } as never, 6, false)).toThrow(
       "rf.sharedEntries must be absent: a RegFile is built from its three partitions (simulate() carves them out of a shared pool for the mapping); got 64",
     );
-    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, psumEntries: 0 }, 6, false)).toThrow("rf.psumEntries must be a positive integer; got 0");
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, psumEntries: -1 }, 6, false)).toThrow("rf.psumEntries must be an integer in [0, 1048576]; got -1");
   });
 });
 

@@ -108,20 +108,20 @@ describe("convShape on hand-worked cases", () => {
 
 describe("validation names the field, the value and the rule", () => {
   const cases: [string, Record<string, unknown>, string][] = [
-    ["layer.inChannels", { inChannels: 0 }, "positive integer"],
+    ["layer.inChannels", { inChannels: 0 }, "integer in [1, 1048576]"],
     ["layer.inHeight", { inHeight: 2.5 }, "integer"],
-    ["layer.inWidth", { inWidth: -1 }, "positive integer"],
+    ["layer.inWidth", { inWidth: -1 }, "integer in [1, 1048576]"],
     ["layer.outChannels", { outChannels: "4" }, "integer"],
-    ["layer.kernelHeight", { kernelHeight: 0 }, "positive integer"],
+    ["layer.kernelHeight", { kernelHeight: 0 }, "integer in [1, 1048576]"],
     ["layer.kernelWidth", { kernelWidth: 9 }, "no larger than the padded input width"],
     ["layer.kernelHeight", { kernelHeight: 5, dilations: [2, 1] }, "dilated kernel height (9)"],
-    ["layer.batch", { batch: 0 }, "positive integer"],
+    ["layer.batch", { batch: 0 }, "integer in [1, 65536]"],
     ["layer.strides", { strides: [1] }, "array of 2 integers"],
-    ["layer.strides[1]", { strides: [1, 0] }, "positive integer"],
-    ["layer.pads[2]", { pads: [0, 0, -1, 0] }, "non-negative integer"],
+    ["layer.strides[1]", { strides: [1, 0] }, "integer in [1, 1048576]"],
+    ["layer.pads[2]", { pads: [0, 0, -1, 0] }, "integer in [0, 1048576]"],
     ["layer.pads", { pads: [1, 1] }, "array of 4 integers"],
-    ["layer.dilations[0]", { dilations: [0, 1] }, "positive integer"],
-    ["layer.groups", { groups: 0 }, "positive integer"],
+    ["layer.dilations[0]", { dilations: [0, 1] }, "integer in [1, 1048576]"],
+    ["layer.groups", { groups: 0 }, "integer in [1, 1048576]"],
     ["layer.inChannels", { groups: 2 }, "divisible by groups"],
     ["layer.outChannels", { inChannels: 4, outChannels: 6, groups: 4 }, "divisible by groups"],
     ["layer.stride", { stride: 2 }, "ConvLayer fields"],
@@ -172,9 +172,29 @@ describe("short form", () => {
     expect(parseLayerShortForm("c=3,hw=8,k=4,r=3,pad=1x2").pads).toEqual([1, 2, 1, 2]);
   });
   it("bad keys and values name the field", () => {
-    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4,q=3")).field).toBe("layer.q");
-    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4,r=3x3x3")).field).toBe("layer.r");
-    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4,r=3,stride=0")).field).toBe("layer.strides[0]");
-    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4")).field).toBe("layer.kernelHeight");
+    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4,q=3")).field).toBe("layer q");
+    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4,r=3x3x3")).field).toBe("layer r");
+    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4,r=3,stride=0")).field).toBe("layer stride");
+    expect(configError(() => parseLayerShortForm("c=3,hw=8,k=4")).message).toBe("layer r must be given; got undefined");
+  });
+
+  it("is strict: empty pairs, repeated keys, exponents, hex, signs, trailing junk and empty names are errors naming the key as typed", () => {
+    const cases: [string, string][] = [
+      ["c=3,,hw=8,k=1,r=1", '--layer must not have an empty pair (two commas in a row, or a comma at an end); got "c=3,,hw=8,k=1,r=1"'],
+      ["c=3,hw=8,k=1,r=1,", '--layer must not have an empty pair (two commas in a row, or a comma at an end); got "c=3,hw=8,k=1,r=1,"'],
+      ["c=3,hw=8,k=1,r=1,c=5", '--layer c must be given once; got "5"'],
+      ["c=3,hw=8,H=4,k=1,r=1", '--layer H must not be given together with hw (both set inHeight); got "4"'],
+      ["c=1e1,hw=8,k=1,r=1", '--layer c must be a decimal integer (no sign, exponent, hex or fraction); got "1e1"'],
+      ["c=0x3,hw=8,k=1,r=1", '--layer c must be a decimal integer (no sign, exponent, hex or fraction); got "0x3"'],
+      ["c=abc,hw=8,k=1,r=1", '--layer c must be a decimal integer (no sign, exponent, hex or fraction); got "abc"'],
+      ["c=1,hw=8x,k=1,r=1", '--layer hw must be N or NxN, N a decimal integer; got "8x"'],
+      ["c=1,hw=8,k=1,r=1,pad=-1", '--layer pad must be N or NxN or NxNxNxN, N a decimal integer; got "-1"'],
+      ["name=,c=1,hw=8,k=1,r=1", '--layer name must be a non-empty name; got ""'],
+      ["c=1,hw=5000000000,k=1,r=1", "--layer hw must be an integer in [1, 1048576]; got 5000000000"],
+      ["c=1,hw=8,k=1,r=1,n=100000", "--layer n must be an integer in [1, 65536]; got 100000"],
+      ["c=3,hw=8,k=2,r=3,g=2", "--layer c must be divisible by groups (2); got 3"],
+    ];
+    for (const [text, message] of cases) expect(configError(() => parseLayerShortForm(text, "--layer")).message, text).toBe(message);
+    expect(parseLayerShortForm("c=3 hw=8, k=2 r=3", "--layer")).toMatchObject({ inChannels: 3, inHeight: 8, outChannels: 2, kernelWidth: 3 });
   });
 });

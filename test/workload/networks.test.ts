@@ -64,6 +64,10 @@ describe("user networks and selection", () => {
     const net = loadNetwork({ name: "tiny", layers: [{ inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3 }] }, 2);
     expect(net.layers[0]!.name).toBe("layer1");
     expect(net.layers[0]!.batch).toBe(2);
+    // A layer's own batch is checked even when the batch argument replaces it.
+    const zero = { name: "z", layers: [{ inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3, batch: 0 }] };
+    expect(() => loadNetwork(zero, 2)).toThrow("network.layers[0].batch must be an integer in [1, 65536]; got 0");
+    expect(() => loadNetwork(JSON.parse('{"name":"p","layers":[],"__proto__":{}}'))).toThrow("network.__proto__ must not be used as a key");
     try {
       loadNetwork({ name: "bad", layers: [{ inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 0 }] });
       expect.unreachable();
@@ -77,6 +81,9 @@ describe("user networks and selection", () => {
     expect(selectLayers(net, "conv1,conv3").map((l) => l.name)).toEqual(["conv1", "conv3"]);
     expect(selectLayers(net, "2-4").map((l) => l.name)).toEqual(["conv2", "conv3", "conv4"]);
     expect(() => selectLayers(net, "conv9")).toThrow(/--layers must name a layer of alexnet/);
+    expect(() => selectLayers(net, "conv1,,conv3")).toThrow(/--layers must list layers by name or 1-based range .* without an empty entry/);
+    expect(() => selectLayers(net, "")).toThrow(/without an empty entry/);
+    expect(() => selectLayers(net, "conv1,1", "--select")).toThrow('--select must select each layer once (conv1 is selected twice); got "conv1,1"');
     expect(() => network("lenet")).toThrow(/net must be one of/);
   });
 });

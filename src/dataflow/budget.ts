@@ -1,0 +1,156 @@
+/**
+ * Limits checked before any allocation: a run's memory, estimated from the layer and the
+ * architecture, against the machine (a fraction of `os.totalmem()`) or a given limit, and its work
+ * (MACs) against a work limit. A run that would not fit is refused with a ConfigError naming the
+ * field that costs the most, the estimate and the limit, in microseconds, instead of failing
+ * minutes later with an out-of-memory or a RangeError (docs/inputs.md).
+ *
+ * The estimate counts what a run holds at once (not the simulator's small per-component state):
+ * - the operands and their copies: x and w as given or generated, the DRAM model's copies (w laid
+ *   out in streaming order), y in DRAM, the output read back and the reference output (int32);
+ * - in checked mode, a float64 tag per DRAM word and per input tag;
+ * - the global buffer (its capacity, and a tag per byte-sized word in checked mode);
+ * - every PE's register file (rows x cols x entries per PE x 4 bytes, twice for streamed tiles;
+ *   a tag each in checked mode), which lives in the wave kernels' WebAssembly memory and so also
+ *   has a hard bound of {@link MAX_RF_STORAGE_BYTES}.
+ */
+import { totalmem } from "node:os";
+import { ConfigError } from "../core/errors.js";
+import { formatBytes } from "../core/units.js";
+import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
+import { dtypeInfo, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
+import { convShape, type ConvLayer } from "../workload/layer.js";
+
+/** The fraction of the machine's memory (`os.totalmem()`) a run may use by default. */
+export const DEFAULT_MEMORY_FRACTION = 0.5;
+/**
+ * The default work limit, in MACs: 10^11, about half an hour of simulation at the simulator's
+ * typical 50 M MACs per second (a plain reference convolution: a few minutes).
+ */
+export const DEFAULT_MAX_MACS = 1e11;
+/** The register files' bound: they live in a WebAssembly memory (32-bit, at most 4 GiB), kept to 1 GiB. */
+export const MAX_RF_STORAGE_BYTES = 2 ** 30;
+
+/** Limits of one run; each defaults as documented. */
+export interface RunLimits {
+  /** Bytes the run may hold at once. Default: {@link DEFAULT_MEMORY_FRACTION} of `os.totalmem()`. */
+  readonly maxMemoryBytes?: number;
+  /** MACs the run may take. Default {@link DEFAULT_MAX_MACS}. */
+  readonly maxMacs?: number;
+}
+
+/** How the limits' errors name things: the layer, the options that raise the limits. */
+export interface LimitNames {
+  /** The layer as the user gave it (default `layer`; the CLI says `--layer`). */
+  readonly layer?: string;
+  /** What raises the memory limit (default `limits.maxMemoryBytes`; the CLI says `--max-memory`). */
+  readonly maxMemory?: string;
+  /** What raises the work limit (default `limits.maxMacs`; the CLI says `--max-macs`). */
+  readonly maxMacs?: string;
+}
+
+/** One term of a memory estimate: what holds the bytes, named by the field that sizes it. */
+export interface MemoryTerm {
+  readonly field: string;
+  readonly what: string;
+  readonly bytes: number;
+}
+
+/** The default memory limit: {@link DEFAULT_MEMORY_FRACTION} of this machine's memory. */
+export function defaultMemoryLimit(): number {
+  return Math.floor(totalmem() * DEFAULT_MEMORY_FRACTION);
+}
+
+/** The memory a simulation holds at once, term by term (see the file header). */
+export function simulationMemory(layer: ConvLayer, arch: ArchSpec, options: { readonly types?: { readonly input?: OperandType; readonly weight?: OperandType }; readonly checked?: boolean; readonly layerName?: string } = {}): MemoryTerm[] {
+  const s = convShape(layer);
+  const L = options.layerName ?? "layer";
+  const xb = dtypeInfo(options.types?.input ?? DEFAULT_OPERAND_TYPE).bytes;
+  const wb = dtypeInfo(options.types?.weight ?? DEFAULT_OPERAND_TYPE).bytes;
+  const tag = options.checked ? 8 : 0;
+  const pes = arch.array.rows * arch.array.cols;
+  return [
+    { field: L, what: "input tensor (operand and DRAM copy)", bytes: s.inputElements * (2 * xb + 2 * tag) },
+    { field: L, what: "weight tensor (operand and DRAM copies)", bytes: s.weightElements * (3 * wb + 2 * tag) },
+    { field: L, what: "output tensor (DRAM, read back, reference)", bytes: s.outputElements * (3 * 4 + tag) },
+    { field: "arch.gbuf.capacityBytes", what: "global buffer", bytes: arch.gbuf.capacityBytes * (1 + tag) },
+    { field: "arch.array (rows x cols) and arch.rf", what: `register files (${pes} PEs x ${rfEntriesPerPe(arch.rf)} entries)`, bytes: pes * rfEntriesPerPe(arch.rf) * 2 * (4 + tag) },
+  ];
+}
+
+/** The memory a reference convolution holds at once: the operands and the int32 output (twice when verifying a dump). */
+export function referenceMemory(layer: ConvLayer, types: { readonly input?: OperandType; readonly weight?: OperandType } = {}, outputs = 1, layerName = "layer"): MemoryTerm[] {
+  const s = convShape(layer);
+  return [
+    { field: layerName, what: "input tensor", bytes: s.inputElements * dtypeInfo(types.input ?? DEFAULT_OPERAND_TYPE).bytes },
+    { field: layerName, what: "weight tensor", bytes: s.weightElements * dtypeInfo(types.weight ?? DEFAULT_OPERAND_TYPE).bytes },
+    { field: layerName, what: `output tensor${outputs > 1 ? "s" : ""}`, bytes: s.outputElements * 4 * outputs },
+  ];
+}
+
+/**
+ * Refuses a run whose estimated memory exceeds the limit, naming the costliest term's field, the
+ * estimate and the limit.
+ * @throws ConfigError before anything is allocated.
+ */
+export function checkMemory(terms: readonly MemoryTerm[], limits: RunLimits = {}, names: LimitNames = {}): void {
+  const limit = limits.maxMemoryBytes ?? defaultMemoryLimit();
+  const total = terms.reduce((a, t) => a + t.bytes, 0);
+  if (total <= limit) return;
+  const top = [...terms].sort((a, b) => b.bytes - a.bytes)[0]!;
+  const whose = limits.maxMemoryBytes === undefined ? `${DEFAULT_MEMORY_FRACTION * 100}% of this machine's ${formatBytes(totalmem())}; raise it with ${names.maxMemory ?? "limits.maxMemoryBytes"}` : `set by ${names.maxMemory ?? "limits.maxMemoryBytes"}`;
+  throw new ConfigError(
+    top.field,
+    `an estimated ${formatBytes(total)}`,
+    `fit the memory limit of ${formatBytes(limit)} (${whose})`,
+    `largest: ${top.what}, ${formatBytes(top.bytes)}`,
+  );
+}
+
+/**
+ * Refuses work above the MAC limit.
+ * @param macs the run's MACs (all its layers).
+ * @throws ConfigError naming the layer (or `names.layer`), the MACs and the limit.
+ */
+export function checkWork(macs: number, limits: RunLimits = {}, names: LimitNames = {}): void {
+  const limit = limits.maxMacs ?? DEFAULT_MAX_MACS;
+  if (macs <= limit) return;
+  throw new ConfigError(names.layer ?? "layer", `${macs.toExponential(2)} MACs`, `take at most ${limit.toExponential(2)} MACs (the work limit; raise it with ${names.maxMacs ?? "limits.maxMacs"})`);
+}
+
+/**
+ * Checks the limits' own values: positive integers.
+ * @throws ConfigError naming `limits.maxMemoryBytes` or `limits.maxMacs`.
+ */
+export function checkLimits(limits: unknown, path = "limits"): RunLimits {
+  if (limits === undefined) return {};
+  if (limits === null || typeof limits !== "object") throw new ConfigError(path, limits, "be an object { maxMemoryBytes?, maxMacs? }");
+  const l = limits as Record<string, unknown>;
+  for (const k of Object.keys(l)) if (k !== "maxMemoryBytes" && k !== "maxMacs") throw new ConfigError(`${path}.${k}`, l[k], "be one of maxMemoryBytes, maxMacs");
+  for (const k of ["maxMemoryBytes", "maxMacs"] as const) {
+    const v = l[k];
+    if (v !== undefined && (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1)) throw new ConfigError(`${path}.${k}`, v, "be a positive integer");
+  }
+  return l as RunLimits;
+}
+
+/** Options of a simulation's budget check: the operand types and checked mode, which size the estimate. */
+export interface SimulationBudgetOptions {
+  readonly types?: { readonly input?: OperandType; readonly weight?: OperandType };
+  readonly checked?: boolean;
+}
+
+/**
+ * Checks a simulation against every limit, before anything is allocated: the register files'
+ * WebAssembly bound, the memory estimate ({@link simulationMemory}) and the work limit.
+ * @throws ConfigError naming the field, the estimate and the limit.
+ */
+export function checkSimulationBudget(layer: ConvLayer, arch: ArchSpec, options: SimulationBudgetOptions = {}, limits: RunLimits = {}, names: LimitNames = {}): void {
+  const pes = arch.array.rows * arch.array.cols;
+  const rfBytes = pes * rfEntriesPerPe(arch.rf) * 4;
+  if (rfBytes > MAX_RF_STORAGE_BYTES) {
+    throw new ConfigError("arch.array (rows x cols) and arch.rf", `${arch.array.rows} x ${arch.array.cols} PEs x ${rfEntriesPerPe(arch.rf)} entries = ${formatBytes(rfBytes)}`, `give register files of at most ${formatBytes(MAX_RF_STORAGE_BYTES)} in all (they live in the MAC kernels' WebAssembly memory)`);
+  }
+  checkMemory(simulationMemory(layer, arch, { ...options, ...(names.layer ? { layerName: names.layer } : {}) }), limits, names);
+  checkWork(convShape(layer).macs, limits, names);
+}

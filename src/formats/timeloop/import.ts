@@ -13,7 +13,7 @@ import type { OperandType } from "../../workload/dtype.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { flattenTimeloopArch } from "./arch.js";
 import { parseTimeloopDirectives } from "./directives.js";
-import { classifyLevels, keepMap } from "./levels.js";
+import { backingStoreNotes, classifyLevels, keepMap } from "./levels.js";
 import { parseTimeloopProblem } from "./problem.js";
 import { ignoredAttributes, toConvsimArch, wordBits } from "./to-arch.js";
 import { toConvsimMapping } from "./to-mapping.js";
@@ -58,6 +58,6 @@ export function importTimeloop(specs: TimeloopSpecs): TimeloopImport {
   const keep = keepMap(levels, tlArch.nodes, dirs);
   const mapping = toConvsimMapping(levels, tlArch.nodes, dirs, keep, problem.layer, problem.outChannelDim, files.mapping);
   const arch = toConvsimArch(tlArch, levels, keep, specs.base ?? "eyeriss");
-  const notes = ignoredAttributes(levels);
-  return Object.freeze({ layer: problem.layer, arch, mapping, operandType: wordBits(levels.gbuf) === 16 ? "int16" : "int8", notes: Object.freeze(notes) });
+  const notes = [...backingStoreNotes(levels), ...ignoredAttributes(levels)];
+  return Object.freeze({ layer: problem.layer, arch, mapping, operandType: wordBits(levels.gbuf ?? levels.pe[0]!) === 16 ? "int16" : "int8", notes: Object.freeze(notes) });
 }

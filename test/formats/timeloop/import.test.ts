@@ -126,9 +126,9 @@ describe("importTimeloop: what convsim cannot model is an error naming the file,
     });
   }
 
-  it("a !Parallel node", () => {
-    const arch = fixture("v04-eyeriss").arch.replace("    - !Component\n      name: ifmap_spad", "    - !Parallel\n      nodes: []\n    - !Component\n      name: ifmap_spad");
-    expect(configError(() => importTimeloop({ ...fixture("v04-eyeriss"), arch })).message).toContain("arch.yaml: architecture.nodes[6] must be a !Container, !Component or !Hierarchical node");
+  it("a !Parallel node holding a container", () => {
+    const arch = fixture("v04-eyeriss").arch.replace("    - !Component\n      name: ifmap_spad", "    - !Parallel\n      nodes: [!Container { name: inner }]\n    - !Component\n      name: ifmap_spad");
+    expect(configError(() => importTimeloop({ ...fixture("v04-eyeriss"), arch })).message).toContain("arch.yaml: architecture.nodes[6].nodes[0] must be a !Component");
   });
 
   it("a fan-out-only level that keeps data", () => {

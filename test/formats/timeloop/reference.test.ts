@@ -19,10 +19,12 @@ import { timeloopCounts, type TimeloopCounts } from "../../../src/formats/timelo
 import { importTimeloop } from "../../../src/formats/timeloop/import.js";
 import { configError } from "../../helpers/errors.js";
 
-const read = (f: string) => readFileSync(fileURLToPath(new URL(`../fixtures/timeloop/tutorial/${f}`, import.meta.url)), "utf8");
+const read = (f: string) => readFileSync(fileURLToPath(new URL(`../fixtures/timeloop/${f.includes("/") ? f : `tutorial/${f}`}`, import.meta.url)), "utf8");
 
+/** Imports fixture files (under tutorial/ unless the name has a folder); a `.txt` mapping is a map.txt printout. */
 function load(arch: string, problem: string, mapping: string) {
-  return importTimeloop({ arch: read(arch), problem: read(problem), mapping: read(mapping), files: { arch, problem, mapping } });
+  const mappingFormat = mapping.endsWith(".txt") ? "map.txt" : "yaml";
+  return importTimeloop({ arch: read(arch), problem: read(problem), mapping: read(mapping), mappingFormat, files: { arch, problem, mapping } });
 }
 
 function counts(arch: string, problem: string, mapping: string): TimeloopCounts {
@@ -90,7 +92,35 @@ describe("convsim's counts equal Timeloop's reference outputs on its tutorial ex
   }
 });
 
+describe("convsim's counts equal Timeloop's reference outputs on its example designs", () => {
+  // example_designs/eyeriss_like/ref_outputs/default_problem/timeloop-mapper.stats.txt, for the
+  // mapping in that folder's timeloop-mapper.map.txt (transcribed as YAML and as map.txt). The
+  // DRAM's input reads and the global buffer's input fills and reads need rules 6 and 7 of
+  // docs/counting.md (halo only along the innermost DRAM loop; no diagonal multicast).
+  it("eyeriss_like, the default problem: DRAM and shared_glb", () => {
+    const c = counts("designs/eyeriss_like.arch.yaml", "designs/default_problem.prob.yaml", "designs/eyeriss_like.map.yaml");
+    expect(c.DRAM).toEqual({ Weights: a(13824, 0, 0), Inputs: a(157296, 0, 0), Outputs: a(0, 0, 401408) });
+    expect(c.shared_glb).toEqual({ Inputs: a(1354752, 157296, 0), Outputs: a(0, 0, 401408) });
+    // The scratchpads: stats.txt prints per-instance counts; 126 of the 168 PEs are used (14 x 9).
+    expect(c.weights_spad).toEqual({ Weights: a(86016 * 126, 1536 * 126, 0) });
+    expect(c.ifmap_spad).toEqual({ Inputs: a(86016 * 126, 10752 * 126, 0) });
+    expect(c.psum_spad).toEqual({ Outputs: a(57344 * 126, 0, 86016 * 126) });
+  });
+
+  it("eyeriss_like: the mapper's map.txt imports as the same mapping as its YAML transcription", () => {
+    const txt = load("designs/eyeriss_like.arch.yaml", "designs/default_problem.prob.yaml", "designs/eyeriss_like.map.txt");
+    const yaml = load("designs/eyeriss_like.arch.yaml", "designs/default_problem.prob.yaml", "designs/eyeriss_like.map.yaml");
+    expect(txt.mapping).toEqual(yaml.mapping);
+    expect(txt.arch).toEqual(yaml.arch);
+  });
+});
+
 describe("the exercises convsim does not model, refused for the reason docs/formats.md gives", () => {
+  it("simple_weight_stationary and simple_output_stationary (a scratchpad and three registers per PE): one or three per-PE levels", () => {
+    const e = configError(() => load("designs/simple_weight_stationary.arch.yaml", "designs/default_problem.prob.yaml", "designs/simple_weight_stationary.map.txt"));
+    expect(e.message).toContain("simple_weight_stationary.arch.yaml: architecture.nodes[5] must be one per-PE level (a register file shared by all data spaces) or three (one per data space)");
+  });
+
   it("00 (one level, the MACs read the backing store): at least two storage levels", () => {
     expect(configError(() => load("arch-1level.yaml", "conv1d.prob.yaml", "00.map.yaml")).message).toContain("arch-1level.yaml: architecture must have at least two storage levels");
   });
@@ -102,36 +132,3 @@ describe("the exercises convsim does not model, refused for the reason docs/form
   });
 });
 
-describe("one-dimensional problem shapes", () => {
-  it("read as a 2-D convolution one row high, Timeloop's P the output width", () => {
-    const r = load("arch-3level.yaml", "conv1d-oc.prob.yaml", "03.map.yaml");
-    expect(r.layer).toMatchObject({ batch: 1, inChannels: 1, outChannels: 32, inHeight: 1, inWidth: 18, kernelHeight: 1, kernelWidth: 3 });
-  });
-
-  const prob = read("conv1d-oc.prob.yaml");
-  const cases: [string, string, string][] = [
-    ["a dimension no convolution has", prob.replace("dimensions: [K, R, P]", "dimensions: [K, R, P, X]"), "conv1d-oc.prob.yaml: problem.shape.dimensions must be cnn-layer's dimensions C, K, R, S, N, P, Q, or a one-dimensional convolution's"],
-    ["no window dimension", prob.replace("dimensions: [K, R, P]", "dimensions: [K, P]"), "problem.shape.dimensions must be cnn-layer's dimensions"],
-    ["a projection that is not the convolution's", prob.replace("projection: [[[R], [P]]]", "projection: [[[R]], [[P]]]"), "conv1d-oc.prob.yaml: problem.shape.data_spaces[1].projection must be a one-dimensional convolution's projection of Inputs (P+R)"],
-    ["weights indexed by P", prob.replace("projection: [[[K]], [[R]]]", "projection: [[[K]], [[P]]]"), "problem.shape.data_spaces[0].projection must be a one-dimensional convolution's projection of Weights (K, R)"],
-    ["outputs not written", prob.replace(", read_write: true", ""), "conv1d-oc.prob.yaml: problem.shape.data_spaces[2].read_write must be true"],
-    ["no projections", prob.replace(/    data_spaces:\n(.*\n){3}/, ""), "problem.shape.data_spaces must be given"],
-    ["an instance size the shape does not declare", prob.replace("instance: { K: 32", "instance: { C: 4, K: 32"), "conv1d-oc.prob.yaml: problem.instance.C must not be given"],
-    ["a stride the shape does not declare", prob.replace("instance: { K: 32", "instance: { Wstride: 2, K: 32"), "problem.instance.Wstride must not be given"],
-  ];
-  for (const [what, problem, message] of cases) {
-    it(`refuses ${what}`, () => {
-      const e = configError(() => importTimeloop({ arch: read("arch-3level.yaml"), problem, mapping: read("03.map.yaml"), files: { problem: "conv1d-oc.prob.yaml" } }));
-      expect(e.message).toContain(message);
-    });
-  }
-
-  it("reads a declared stride: P scaled by Wstride in the window rank", () => {
-    const problem = prob
-      .replace("dimensions: [K, R, P]", "dimensions: [K, R, P]\n    coefficients: [{ name: Wstride, default: 1 }]")
-      .replace("projection: [[[R], [P]]]", "projection: [[[R], [P, Wstride]]]")
-      .replace("instance: { K: 32", "instance: { Wstride: 2, K: 32");
-    const r = importTimeloop({ arch: read("arch-3level.yaml"), problem, mapping: read("03.map.yaml") });
-    expect(r.layer).toMatchObject({ inHeight: 1, inWidth: 33, kernelWidth: 3, strides: [1, 2] });
-  });
-});

@@ -125,6 +125,12 @@ describe("the exercises convsim does not model, refused for the reason docs/form
     expect(configError(() => load("arch-1level.yaml", "conv1d.prob.yaml", "00.map.yaml")).message).toContain("arch-1level.yaml: architecture must have at least two storage levels");
   });
 
+  it("05 null (05-mapper-conv1d+oc-3level/ref-output/null, its map.txt: nothing kept below the backing store): the RF must keep the outputs", () => {
+    const r = load("arch-3level.yaml", "conv1d-oc.prob.yaml", "05-null.map.txt");
+    const e = configError(() => simulate({ layer: r.layer, arch: r.arch, dataflow: r.mapping }));
+    expect(e.message).toContain("mapping.rf.keep.output must be true");
+  });
+
   it("03 with bypass (the MACs read Weights and Inputs from the global buffer, each word many times): the RF must keep a reused operand", () => {
     const r = load("arch-3level.yaml", "conv1d-oc.prob.yaml", "03-bypass.map.yaml");
     const e = configError(() => simulate({ layer: r.layer, arch: r.arch, dataflow: r.mapping }));

@@ -11,7 +11,8 @@
  *   buffer keeps the words two consecutive tiles share whichever loop stepped. So Timeloop's input
  *   fills of the global buffer are counted here over the DRAM loop nest: each tile's bounding box
  *   (padding and skipped rows included, Timeloop's tile), less its overlap with the previous box
- *   when only the innermost DRAM loop of factor above 1 stepped.
+ *   when only the innermost DRAM loop of factor above 1 stepped (or the box did not move: a tile that
+ *   stays is kept whichever loop stepped).
  * - **No diagonal multicast.** convsim's PEs whose windows read the same input row from different
  *   (output row, kernel row) starts share one global-buffer read (Eyeriss's diagonal multicast);
  *   Timeloop multicasts only to PEs whose coordinates differ in dimensions that do not index the
@@ -41,52 +42,44 @@ function overlap(a: Box, b: Box): number {
 }
 
 /**
+ * The starts of a level's loops' iterations, in order: per iteration, each dimension's start (the
+ * loops' indices times the product of the factors inside them, `inner` the level whose tile one
+ * iteration covers) and the index of each loop.
+ */
+function* iterationStarts(m: Mapping, loops: readonly { dim: Dim; factor: number }[], inner: "gbuf" | "rf"): Generator<{ start: DimRecord; idx: readonly number[] }> {
+  const step = loops.map((l, i) => tileStride(m, inner, l.dim) * loops.slice(i + 1).filter((x) => x.dim === l.dim).reduce((a, x) => a * x.factor, 1));
+  const idx = loops.map(() => 0);
+  for (;;) {
+    const start = {} as Record<Dim, number>;
+    for (const d of DIMS) start[d] = 0;
+    loops.forEach((l, i) => (start[l.dim] += idx[i]! * step[i]!));
+    yield { start, idx };
+    let i = loops.length - 1;
+    while (i >= 0 && ++idx[i]! === loops[i]!.factor) idx[i--] = 0;
+    if (i < 0) return;
+  }
+}
+
+/**
  * Timeloop's input fills of the global buffer (= its DRAM input reads) for a mapping whose global
  * buffer keeps the inputs: the first rule of the file header.
  */
 export function timeloopGbufInputFills(layer: ConvLayer, m: Mapping): number {
   const sizes = dimSizes(layer);
-  const loops = m.dram.loops;
-  // The step of each DRAM loop along its dimension: the product of the factors inside it.
-  const step = loops.map((l, i) => tileStride(m, "gbuf", l.dim) * loops.slice(i + 1).filter((x) => x.dim === l.dim).reduce((a, x) => a * x.factor, 1));
-  const gbufExtent = {} as Record<Dim, number>;
-  for (const d of DIMS) gbufExtent[d] = tileStride(m, "gbuf", d);
-  const innermost = loops.map((l) => l.factor > 1).lastIndexOf(true);
-  const idx = loops.map(() => 0);
+  const innermost = m.dram.loops.map((l) => l.factor > 1).lastIndexOf(true);
   let total = 0;
   let prev: Box | undefined;
-  for (;;) {
-    const start = {} as Record<Dim, number>;
+  for (const { start, idx } of iterationStarts(m, m.dram.loops, "gbuf")) {
     const ext = {} as Record<Dim, number>;
-    for (const d of DIMS) start[d] = 0;
-    loops.forEach((l, i) => (start[l.dim] += idx[i]! * step[i]!));
-    for (const d of DIMS) ext[d] = Math.max(0, Math.min(gbufExtent[d], sizes[d] - start[d]));
+    for (const d of DIMS) ext[d] = Math.max(0, Math.min(tileStride(m, "gbuf", d), sizes[d] - start[d]));
     const box = inputBox(layer, start, ext);
-    const slid = prev !== undefined && innermost >= 0 && idx[innermost]! > 0;
-    total += words(box) - (slid ? overlap(box, prev!) : 0);
+    // The innermost loop stepped (a slide, or nothing moved), or the tile did not move at all.
+    const kept = prev === undefined ? 0 : overlap(box, prev);
+    const slid = prev !== undefined && ((innermost >= 0 && idx[innermost]! > 0) || (kept === words(box) && kept === words(prev)));
+    total += words(box) - (slid ? kept : 0);
     prev = box;
-    let i = loops.length - 1;
-    while (i >= 0 && ++idx[i]! === loops[i]!.factor) idx[i--] = 0;
-    if (i < 0) return total;
   }
-}
-
-/** Each PE's spatial start per dimension (the digits of its coordinate times the factors inside them), PEs in range only. */
-function peStarts(layer: ConvLayer, m: Mapping): DimRecord[] {
-  const sizes = dimSizes(layer);
-  const loops = m.spatial.loops;
-  const step = loops.map((l, i) => tileStride(m, "rf", l.dim) * loops.slice(i + 1).filter((x) => x.dim === l.dim).reduce((a, x) => a * x.factor, 1));
-  const out: DimRecord[] = [];
-  const idx = loops.map(() => 0);
-  for (;;) {
-    const s = {} as Record<Dim, number>;
-    for (const d of DIMS) s[d] = 0;
-    loops.forEach((l, i) => (s[l.dim] += idx[i]! * step[i]!));
-    if (DIMS.every((d) => s[d] < sizes[d])) out.push(s);
-    let i = loops.length - 1;
-    while (i >= 0 && ++idx[i]! === loops[i]!.factor) idx[i--] = 0;
-    if (i < 0) return out;
-  }
+  return total;
 }
 
 /**
@@ -100,7 +93,9 @@ export function diagonalShareFactor(layer: ConvLayer, m: Mapping): number {
   const colsShared = rf.Q === 1 && rf.S === 1;
   const timeloop = new Set<string>();
   const convsim = new Set<string>();
-  for (const s of peStarts(layer, m)) {
+  const sizes = dimSizes(layer);
+  for (const { start: s } of iterationStarts(m, m.spatial.loops, "rf")) {
+    if (DIMS.some((d) => s[d] >= sizes[d])) continue; // a PE past the layer's edge
     timeloop.add([s.N, s.G, s.C, s.P, s.R, s.Q, s.S].join(","));
     const row = rowsShared ? `${s.P * layer.strides[0] + s.R * layer.dilations[0]}` : `${s.P}:${s.R}`;
     const col = colsShared ? `${s.Q * layer.strides[1] + s.S * layer.dilations[1]}` : `${s.Q}:${s.S}`;

@@ -1,12 +1,13 @@
 /**
  * convsim against Timeloop's own reference outputs. Each case imports our transcription of a
- * Timeloop-Accelergy tutorial exercise (test/formats/fixtures/timeloop/tutorial: the exercise's
- * architecture, problem and mapping, rewritten by hand), simulates it bit-exactly, converts the
+ * Timeloop-Accelergy tutorial exercise or example design (test/formats/fixtures/timeloop/tutorial
+ * and designs: its architecture, problem and mapping, rewritten by hand), simulates it bit-exactly, converts the
  * counts with timeloopCounts, and requires the backing store's (DRAM's) and the level below it's
  * reads, fills and updates per data space to EQUAL the numbers in the exercise's
  * `timeloop-model.stats.txt` (or `timeloop-mapper.stats.txt`), copied below as literals. Paths are
  * in github.com/Accelergy-Project/timeloop-accelergy-exercises, under
- * `workspace/tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop/`.
+ * `workspace/tutorial_exercises/01_accelergy_timeloop_2020_ispass/timeloop/` (the exercises) and
+ * `workspace/example_designs/example_designs/` (the designs).
  *
  * docs/formats.md ("convsim vs Timeloop's reference outputs") lists every case, the excluded ones
  * with their reason (also tested below: each is refused, or stated, for that reason).

@@ -165,6 +165,8 @@ export {
   boundingBoxFactor,
   peOutputPairs,
   levelNamesOf,
+  timeloopGbufInputFills,
+  diagonalShareFactor,
   type TimeloopSpecs,
   type TimeloopImport,
   type TimeloopExportInput,

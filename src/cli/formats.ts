@@ -46,12 +46,16 @@ function basePreset(text: string | undefined): PresetName {
 }
 
 async function importTimeloopCommand(argv: string[], io: Io): Promise<number> {
-  const { values } = parseOptions(argv, { arch: { type: "string" }, problem: { type: "string" }, mapping: { type: "string" }, out: { type: "string" }, base: { type: "string" } });
+  const { values } = parseOptions(argv, { arch: { type: "string" }, problem: { type: "string" }, mapping: { type: "string" }, "map-txt": { type: "string" }, out: { type: "string" }, base: { type: "string" } });
+  const mapTxt = values["map-txt"];
+  if (mapTxt !== undefined && values.mapping !== undefined) throw new ConfigError("--map-txt", mapTxt, "be given instead of --mapping, not with it (one mapping)");
+  const mappingPath = mapTxt ?? values.mapping;
   const r = importTimeloop({
     arch: readText("--arch", values.arch),
     problem: readText("--problem", values.problem),
-    mapping: readText("--mapping", values.mapping),
-    files: { arch: basename(values.arch!), problem: basename(values.problem!), mapping: basename(values.mapping!) },
+    mapping: readText(mapTxt !== undefined ? "--map-txt" : "--mapping", mappingPath),
+    mappingFormat: mapTxt !== undefined ? "map.txt" : "yaml",
+    files: { arch: basename(values.arch!), problem: basename(values.problem!), mapping: basename(mappingPath!) },
     base: basePreset(values.base),
   });
   const dir = outDir(values.out);
@@ -83,11 +87,12 @@ async function importScaleSimCommand(argv: string[], io: Io): Promise<number> {
 export const importCommand: Command = {
   name: "import",
   summary: "Import Timeloop specs or a SCALE-Sim topology as convsim JSON inputs",
-  usage: `Usage: convsim import timeloop --arch A.yaml --problem P.yaml --mapping M.yaml --out DIR [--base PRESET]
+  usage: `Usage: convsim import timeloop --arch A.yaml --problem P.yaml (--mapping M.yaml | --map-txt M.txt) --out DIR [--base PRESET]
        convsim import scalesim --topology T.csv [--config C.cfg] --out DIR
 
-timeloop: reads Timeloop's architecture, cnn-layer problem and mapping (v0.3 or v0.4 YAML) and
-writes DIR/layer.json, DIR/arch.json and DIR/mapping.json, which
+timeloop: reads Timeloop's architecture, problem (cnn-layer, or a 1-D convolution's own shape)
+and mapping (v0.3 or v0.4 YAML; or, with --map-txt, the loop-nest printout Timeloop writes,
+such as the mapper's timeloop-mapper.map.txt) and writes DIR/layer.json, DIR/arch.json and DIR/mapping.json, which
   convsim simulate --layer DIR/layer.json --arch DIR/arch.json --dataflow DIR/mapping.json
 runs. Timeloop's P is the output width (convsim's Q), its R the kernel width; its problem has no
 padding. What convsim cannot model exactly is an error naming the file, the path in it and the

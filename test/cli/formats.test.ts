@@ -39,6 +39,18 @@ describe("convsim import timeloop -> simulate", () => {
     expect(r.err).toContain("bad-mapping.yaml: mapping[2].split must be a non-negative integer");
   });
 
+  it("--map-txt reads the mapper's loop-nest printout: the same mapping.json as its YAML transcription", async () => {
+    const d = (n: string) => fixturePath("designs", n);
+    const common = ["--arch", d("eyeriss_like.arch.yaml"), "--problem", d("default_problem.prob.yaml")];
+    const txt = await cli("import", "timeloop", ...common, "--map-txt", d("eyeriss_like.map.txt"), "--out", join(tmp, "txt"));
+    const yaml = await cli("import", "timeloop", ...common, "--mapping", d("eyeriss_like.map.yaml"), "--out", join(tmp, "yaml"));
+    expect([txt.code, yaml.code]).toEqual([0, 0]);
+    expect(readFileSync(join(tmp, "txt", "mapping.json"), "utf8")).toBe(readFileSync(join(tmp, "yaml", "mapping.json"), "utf8"));
+    const both = await cli("import", "timeloop", ...common, "--map-txt", d("eyeriss_like.map.txt"), "--mapping", d("eyeriss_like.map.yaml"), "--out", join(tmp, "both"));
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("--map-txt must be given instead of --mapping, not with it");
+  });
+
   it("--counts with an unknown convention is refused before the run", async () => {
     const r = await cli("simulate", "--layer", "c=2,hw=4,k=2,r=1", "--counts", "accelergy");
     expect(r.code).toBe(2);

@@ -5,8 +5,10 @@
  * v0.4 (`architecture: { nodes: [!Container { spatial: { meshX, meshY } }, !Component ...] }`, a
  * container's or component's `spatial` replicating everything after it) both become one list of
  * levels, outermost first, each with its class, instance count and X extent. Which of those levels
- * convsim can model is decided in import.ts. `!Parallel` branches (sibling buffers side by side)
- * are refused: convsim's levels are one chain.
+ * convsim can model is decided in import.ts. A `!Parallel` node's components (sibling buffers side
+ * by side, such as Eyeriss's three scratchpads) become a chain in the order given, as Timeloop's
+ * front end flattens them (its parsed-processed-input lists them so, and Timeloop's model is a
+ * chain); its children must be components without a fan-out of their own.
  */
 import { bareName, rangeCount } from "./names.js";
 import { arrayAt, isObject, objectAt, positiveIntAt, TAG, Where, type Plain, type PlainObject } from "./yaml.js";
@@ -103,9 +105,10 @@ function walkV4(w: Where, list: Plain, mesh: Mesh, out: ArchNode[]): void {
     const node = objectAt(wn, raw, "a node such as !Component { name, class, attributes }");
     const tag = String(node[TAG] ?? (node.class !== undefined ? "Component" : "Container"));
     if (tag === "Hierarchical") return walkV4(wn.at("nodes"), node.nodes ?? [], mesh, out);
+    if (tag === "Parallel") return walkParallel(wn, node, mesh, out);
     if (tag === "Nothing") return;
     if (tag !== "Component" && tag !== "Container") {
-      throw wn.error(`!${tag}`, "be a !Container, !Component or !Hierarchical node: convsim's storage levels form one chain (no !Parallel branches)");
+      throw wn.error(`!${tag}`, "be a !Container, !Component, !Hierarchical or !Parallel node");
     }
     const s = spatialOf(wn.at("spatial"), node.spatial);
     mesh.x *= s.x;
@@ -114,6 +117,18 @@ function walkV4(w: Where, list: Plain, mesh: Mesh, out: ArchNode[]): void {
     const attrs = normalizedAttributes(node.attributes);
     out.push({ kind: nodeKind(className, tag === "Container"), name: bareName(String(node.name ?? "")), className, instances: mesh.x * mesh.y, meshX: mesh.x, attributes: attrs, where: wn });
   });
+}
+
+/** A `!Parallel` node: its components in order, as a chain (see the file header). */
+function walkParallel(w: Where, node: PlainObject, mesh: Mesh, out: ArchNode[]): void {
+  const children = arrayAt(w.at("nodes"), node.nodes ?? [], "a list of !Component nodes");
+  children.forEach((raw, i) => {
+    const child = objectAt(w.at("nodes").at(i), raw, "a !Component { name, class, attributes }");
+    const tag = String(child[TAG] ?? (child.class !== undefined ? "Component" : "Container"));
+    if (tag !== "Component") throw w.at("nodes").at(i).error(`!${tag}`, "be a !Component: convsim flattens a !Parallel node's components into a chain, as Timeloop's front end does, and reads no nesting inside it");
+    if (child.spatial !== undefined) throw w.at("nodes").at(i).at("spatial").error(child.spatial, "be absent: a fan-out inside a !Parallel node would replicate its siblings too");
+  });
+  walkV4(w.at("nodes"), children, mesh, out);
 }
 
 /**

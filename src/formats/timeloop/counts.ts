@@ -13,7 +13,11 @@
  *   there (convsim adds it at the level above instead);
  * - bounding boxes: an input tile is the whole box its windows span (padding and the rows a
  *   stride skips included), where convsim moves only the real words read; the counts are scaled
- *   per axis by the tiles' boxes over their touched words.
+ *   per axis by the tiles' boxes over their touched words;
+ * - halo only along the innermost loop: the global buffer's input fills (and DRAM's input reads)
+ *   keep the overlap of consecutive tiles only while the innermost DRAM loop steps (reuse.ts);
+ * - no diagonal multicast: the global buffer's input reads count one read per distinct
+ *   (N, G, C, P, R, Q, S) spatial start where convsim shares one per input row (reuse.ts).
  * Operands streamed PE to PE (`mapping.rf.stream`) have no Timeloop form and are refused.
  */
 import type { ArchSpec } from "../../arch/spec.js";
@@ -22,6 +26,7 @@ import type { CounterSnapshot } from "../../core/counters.js";
 import { axisCoverage, inputAxis, inputSpan, loopNest, tileExtents, dimSizes, type Dim, type InputAxis, type Mapping, type TensorName } from "../../dataflow/mapping.js";
 import { convShape, type ConvLayer } from "../../workload/layer.js";
 import { DATASPACE } from "./names.js";
+import { diagonalShareFactor, timeloopGbufInputFills } from "./reuse.js";
 
 /** Timeloop's three actions on one data space at one level, in words. */
 export interface TimeloopActions {
@@ -100,20 +105,20 @@ export function timeloopCounts(r: CountsSource): TimeloopCounts {
   if (m.rf.stream && Object.values(m.rf.stream).some(Boolean)) throw new ConfigError("--counts timeloop", "mapping.rf.stream", "be used without streamed operands: Timeloop has no operands passed PE to PE");
   const c = (name: string) => r.counters[name]?.value ?? 0;
   const names = levelNamesOf(r.arch);
-  const bGbuf = m.gbuf.keep.input ? boundingBoxFactor(r.layer, m, "gbuf") : 1;
-  const bRf = boundingBoxFactor(r.layer, m, "rf");
+  const bRf = boundingBoxFactor(r.layer, m, "rf") * diagonalShareFactor(r.layer, m);
+  const gbufFills = m.gbuf.keep.input ? timeloopGbufInputFills(r.layer, m) : 0;
   const pairs = peOutputPairs(r.layer, m);
   const copies = m.gbuf.keep.input ? c("gbuf.write.input") - c("dram.read.input") : 0;
   const out: Record<string, Record<string, TimeloopActions>> = {};
   const put = (level: string, t: TensorName, a: TimeloopActions) => ((out[level] ??= {})[DATASPACE[t]] = a);
   put(names.dram, "weight", act(c("dram.read.weight"), 0, 0));
-  put(names.dram, "input", act(c("dram.read.input") * (m.gbuf.keep.input ? bGbuf : bRf), 0, 0));
+  put(names.dram, "input", act(m.gbuf.keep.input ? gbufFills : c("dram.read.input") * bRf, 0, 0));
   put(names.dram, "output", act(c("dram.read.output"), 0, c("dram.write.output")));
   if (m.gbuf.keep.weight) put(names.gbuf, "weight", act(c("gbuf.read.weight"), c("dram.read.weight"), 0));
-  if (m.gbuf.keep.input) put(names.gbuf, "input", act((c("gbuf.read.input") - copies) * bRf, c("dram.read.input") * bGbuf, 0));
+  if (m.gbuf.keep.input) put(names.gbuf, "input", act((c("gbuf.read.input") - copies) * bRf, gbufFills, 0));
   if (m.gbuf.keep.output) put(names.gbuf, "output", act(c("gbuf.add.output") + c("dram.read.output"), c("dram.read.output"), c("gbuf.write.output")));
   if (m.rf.keep.weight) put(names.rf.weight, "weight", act(c("rf.read.weight"), c("rf.write.weight"), 0));
-  if (m.rf.keep.input) put(names.rf.input, "input", act(c("rf.read.input"), c("rf.write.input") * bRf, 0));
+  if (m.rf.keep.input) put(names.rf.input, "input", act(c("rf.read.input"), c("rf.write.input") * boundingBoxFactor(r.layer, m, "rf"), 0));
   if (m.rf.keep.output) put(names.rf.output, "output", act(c("pe.mac") - pairs, c("rf.fill.psum") - pairs, c("pe.mac")));
   return Object.freeze(out);
 }

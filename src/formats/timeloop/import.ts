@@ -13,7 +13,8 @@ import type { OperandType } from "../../workload/dtype.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { flattenTimeloopArch } from "./arch.js";
 import { parseTimeloopDirectives } from "./directives.js";
-import { classifyLevels, keepMap } from "./levels.js";
+import { backingStoreNotes, classifyLevels, keepMap } from "./levels.js";
+import { parseTimeloopMapTxt } from "./map-txt.js";
 import { parseTimeloopProblem } from "./problem.js";
 import { ignoredAttributes, toConvsimArch, wordBits } from "./to-arch.js";
 import { toConvsimMapping } from "./to-mapping.js";
@@ -24,6 +25,11 @@ export interface TimeloopSpecs {
   readonly arch: string;
   readonly problem: string;
   readonly mapping: string;
+  /**
+   * How `mapping` is written: `yaml` (default), a mapping spec of directives, or `map.txt`,
+   * Timeloop's loop-nest printout (the mapper's `timeloop-mapper.map.txt`; map-txt.ts).
+   */
+  readonly mappingFormat?: "yaml" | "map.txt";
   /** File names for error messages (defaults `arch.yaml`, `problem.yaml`, `mapping.yaml`). */
   readonly files?: { readonly arch?: string; readonly problem?: string; readonly mapping?: string };
   /**
@@ -50,14 +56,15 @@ export interface TimeloopImport {
  * @throws ConfigError naming the file, the path inside it (e.g. `mapping[2].factors`) and the rule.
  */
 export function importTimeloop(specs: TimeloopSpecs): TimeloopImport {
-  const files = { arch: specs.files?.arch ?? "arch.yaml", problem: specs.files?.problem ?? "problem.yaml", mapping: specs.files?.mapping ?? "mapping.yaml" };
+  const files = { arch: specs.files?.arch ?? "arch.yaml", problem: specs.files?.problem ?? "problem.yaml", mapping: specs.files?.mapping ?? (specs.mappingFormat === "map.txt" ? "map.txt" : "mapping.yaml") };
   const problem = parseTimeloopProblem(readYaml(specs.problem, files.problem), files.problem);
   const tlArch = flattenTimeloopArch(readYaml(specs.arch, files.arch), files.arch);
-  const dirs = parseTimeloopDirectives(readYaml(specs.mapping, files.mapping), files.mapping);
+  const levelNames = tlArch.nodes.filter((n) => n.kind !== "compute").map((n) => n.name);
+  const dirs = specs.mappingFormat === "map.txt" ? parseTimeloopMapTxt(specs.mapping, files.mapping, levelNames) : parseTimeloopDirectives(readYaml(specs.mapping, files.mapping), files.mapping);
   const levels = classifyLevels(tlArch, files.arch);
   const keep = keepMap(levels, tlArch.nodes, dirs);
   const mapping = toConvsimMapping(levels, tlArch.nodes, dirs, keep, problem.layer, problem.outChannelDim, files.mapping);
   const arch = toConvsimArch(tlArch, levels, keep, specs.base ?? "eyeriss");
-  const notes = ignoredAttributes(levels);
-  return Object.freeze({ layer: problem.layer, arch, mapping, operandType: wordBits(levels.gbuf) === 16 ? "int16" : "int8", notes: Object.freeze(notes) });
+  const notes = [...backingStoreNotes(levels), ...ignoredAttributes(levels)];
+  return Object.freeze({ layer: problem.layer, arch, mapping, operandType: wordBits(levels.gbuf ?? levels.pe[0]!) === 16 ? "int16" : "int8", notes: Object.freeze(notes) });
 }

@@ -2,3 +2,4 @@
 export { importTimeloop, type TimeloopSpecs, type TimeloopImport } from "./import.js";
 export { exportTimeloop, type TimeloopExportInput, type TimeloopExport } from "./export.js";
 export { timeloopCounts, boundingBoxFactor, peOutputPairs, levelNamesOf, type TimeloopCounts, type TimeloopActions, type CountsSource } from "./counts.js";
+export { timeloopGbufInputFills, diagonalShareFactor } from "./reuse.js";

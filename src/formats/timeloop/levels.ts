@@ -1,12 +1,17 @@
 /**
  * Which levels of a Timeloop architecture convsim models, and as what. convsim's hierarchy is
  * fixed: DRAM -> one global buffer -> the PE array -> per-PE register files -> one MAC per PE. So
- * a Timeloop architecture must be, outermost first: a DRAM level (one instance), a global buffer
- * (one instance), optionally levels that only fan out (they keep no data space and loop over
- * nothing: Eyeriss's `inter_PE_spatial`, `dummy_storage`), then the per-PE levels (as many
- * instances as PEs): one level (convsim's shared register file, `rf.sharedEntries`) or three
- * levels that keep one data space each (convsim's partitioned register file). Anything else is a
- * ConfigError naming the level and the rule: convsim does not approximate another hierarchy.
+ * a Timeloop architecture must be, outermost first: the backing store (one instance, convsim's
+ * DRAM, whatever its class: Timeloop's outermost level holds every data space, as convsim's DRAM
+ * does; a class other than DRAM is noted), a global buffer (one instance), optionally levels that
+ * only fan out (they keep no data space and loop over nothing: Eyeriss's `inter_PE_spatial`,
+ * `dummy_storage`), then the per-PE levels (as many instances as PEs): one level (convsim's shared
+ * register file, `rf.sharedEntries`) or three levels that keep one data space each (convsim's
+ * partitioned register file). An architecture of two storage levels (a backing store and one
+ * per-PE level, as Timeloop's tutorial exercises 01 and 02) has no global buffer: convsim's is then
+ * a pass-through that keeps no data space and loops over nothing, so every word moves between
+ * DRAM and the register files as in Timeloop. Anything else is a ConfigError naming the level and
+ * the rule: convsim does not approximate another hierarchy.
  */
 import type { TensorName } from "../../dataflow/mapping.js";
 import type { ArchNode, TimeloopArch } from "./arch.js";
@@ -16,8 +21,10 @@ import { Where } from "./yaml.js";
 
 /** The architecture's levels as convsim sees them. */
 export interface ConvsimLevels {
+  /** The backing store (Timeloop's outermost storage level). */
   readonly dram: ArchNode;
-  readonly gbuf: ArchNode;
+  /** The global buffer; undefined in a two-level architecture (convsim's is then a pass-through). */
+  readonly gbuf: ArchNode | undefined;
   /** Fan-out-only levels and v0.4 containers between the global buffer and the PEs, outermost first. */
   readonly between: readonly ArchNode[];
   /** The per-PE storage levels, outermost first (1 or 3). */
@@ -40,16 +47,18 @@ const ALL: readonly TensorName[] = ["input", "weight", "output"];
 export function classifyLevels(arch: TimeloopArch, archFile: string): ConvsimLevels {
   const top = new Where(archFile, "architecture");
   const storage = arch.nodes.filter((n) => n.kind === "storage");
-  if (storage.length < 3) {
-    throw top.error(storage.map((n) => n.name), "have at least three storage levels: a DRAM, a global buffer and the PEs' register files (convsim's hierarchy)");
+  if (storage.length < 2) {
+    throw top.error(storage.map((n) => n.name), "have at least two storage levels: a backing store (convsim's DRAM) and the PEs' register files, with a global buffer between them or not (convsim's hierarchy; the MACs cannot read the backing store directly)");
   }
-  const [dram, gbuf] = storage as [ArchNode, ArchNode];
-  if (!/dram/i.test(dram.className) || dram.instances !== 1) throw dram.where.error(dram.className, "be the outermost storage level: one instance of class DRAM");
-  if (gbuf.instances !== 1) throw gbuf.where.error(gbuf.instances, "be one instance: convsim's global buffer is the level right inside DRAM, shared by every PE (no fan-out between DRAM and it)");
+  const dram = storage[0]!;
+  if (dram.instances !== 1) throw dram.where.error(dram.instances, "be one instance: the outermost storage level is the backing store, convsim's DRAM");
+  const gbuf = storage.length > 2 ? storage[1]! : undefined;
+  if (gbuf && gbuf.instances !== 1) throw gbuf.where.error(gbuf.instances, "be one instance: convsim's global buffer is the level right inside DRAM, shared by every PE (no fan-out between DRAM and it)");
   const pes = storage[storage.length - 1]!.instances;
+  const firstPe = gbuf ? 2 : 1;
   let first = storage.length - 1;
-  if (pes === 1) first = 2;
-  else while (first > 2 && storage[first - 1]!.instances === pes) first--;
+  if (pes === 1) first = firstPe;
+  else while (first > firstPe && storage[first - 1]!.instances === pes) first--;
   const pe = storage.slice(first);
   if (pe.length !== 1 && pe.length !== 3) {
     throw pe[0]!.where.error(pe.map((n) => n.name), "be one per-PE level (a register file shared by all data spaces) or three (one per data space): convsim's register file is one pool or three partitions");
@@ -59,10 +68,17 @@ export function classifyLevels(arch: TimeloopArch, archFile: string): ConvsimLev
   for (const n of arch.nodes) {
     if (n.kind === "compute" && n.instances !== pes) throw n.where.error(n.instances, `be one MAC unit per PE (${pes} instances, as the per-PE levels)`);
   }
-  const lo = arch.nodes.indexOf(gbuf);
+  const lo = arch.nodes.indexOf(gbuf ?? dram);
   const hi = arch.nodes.indexOf(pe[0]!);
   const between = arch.nodes.slice(lo + 1, hi).filter((n) => n.kind !== "compute");
   return Object.freeze({ dram, gbuf, between: Object.freeze(between), pe: Object.freeze(pe), storage: Object.freeze(storage), rows: pes / cols, cols });
+}
+
+/** The note of a backing store whose class is not DRAM (empty when it is). */
+export function backingStoreNotes(levels: ConvsimLevels): string[] {
+  const n = levels.dram;
+  if (/dram/i.test(n.className)) return [];
+  return [`${n.name}: class ${n.className} modeled as convsim's DRAM (Timeloop's outermost level is the backing store, holding every data space; its counts are Timeloop's, its timing convsim's DRAM's)`];
 }
 
 /** The level a directive targets: by name (any level or container), or by Timeloop's storage-level id (0 = innermost). */

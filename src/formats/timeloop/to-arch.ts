@@ -4,7 +4,8 @@
  * network widths, MAC pipeline) from a base preset. From Timeloop (docs/formats.md):
  * - PE array: the per-PE levels' instances, `meshX` columns by `instances / meshX` rows;
  * - global buffer: `depth` x `width` bits (or `entries` x word bits) as its bytes, `n_banks` banks
- *   of one `width`-bit row each;
+ *   of one `width`-bit row each (a two-level architecture has none: the base's global buffer is
+ *   kept, and the mapping passes through it);
  * - register file: the per-PE level's entries (`depth` x `block-size`, `depth` x `width / word
  *   bits`, or `entries`) as one shared pool, or three levels' entries as the three partitions;
  * - DRAM: `width` bits as its burst, `read_bandwidth` words per cycle as its bandwidth, when given;
@@ -96,7 +97,7 @@ function rfOverrides(levels: ConvsimLevels, keep: KeepMap): { rf: NonNullable<Ar
 /** Attributes of the convsim-modeled levels that the import does not read (energy, area, technology, ...), one note per level. */
 export function ignoredAttributes(levels: ConvsimLevels): string[] {
   const notes: string[] = [];
-  const roles: [ArchNode, readonly string[]][] = [[levels.dram, MAPPED.dram], [levels.gbuf, MAPPED.gbuf], ...levels.between.map((n): [ArchNode, readonly string[]] => [n, MAPPED.between]), ...levels.pe.map((n): [ArchNode, readonly string[]] => [n, MAPPED.pe])];
+  const roles: [ArchNode, readonly string[]][] = [[levels.dram, MAPPED.dram], ...(levels.gbuf ? [[levels.gbuf, MAPPED.gbuf] as [ArchNode, readonly string[]]] : []), ...levels.between.map((n): [ArchNode, readonly string[]] => [n, MAPPED.between]), ...levels.pe.map((n): [ArchNode, readonly string[]] => [n, MAPPED.pe])];
   for (const [n, mapped] of roles) {
     for (const [k, v] of Object.entries(n.attributes)) if (SPARSE.test(k)) throw n.where.at(`attributes.${k}`).error(v, "be absent: convsim simulates dense tensors (no sparse formats)");
     const ignored = Object.keys(n.attributes).filter((k) => !mapped.includes(k));
@@ -114,9 +115,9 @@ export function toConvsimArch(arch: TimeloopArch, levels: ConvsimLevels, keep: K
   return resolveArch(base, {
     name: arch.name,
     dram: dramOverrides(levels.dram),
-    gbuf: gbufOverrides(levels.gbuf),
+    ...(levels.gbuf ? { gbuf: gbufOverrides(levels.gbuf) } : {}),
     rf,
     array: { rows: levels.rows, cols: levels.cols },
-    levelNames: { dram: levels.dram.name, gbuf: levels.gbuf.name, ...names },
+    levelNames: { dram: levels.dram.name, ...(levels.gbuf ? { gbuf: levels.gbuf.name } : {}), ...names },
   });
 }

@@ -1,7 +1,7 @@
 /**
  * A Timeloop mapping (directives) as a convsim Mapping, for the levels of levels.ts:
  * - the DRAM level's temporal loops are convsim's `dram` loops, the global buffer's its `gbuf`
- *   loops, each permutation reversed (Timeloop lists the innermost loop first, convsim the
+ *   loops (a two-level architecture has none: convsim's global buffer passes every data space through), each permutation reversed (Timeloop lists the innermost loop first, convsim the
  *   outermost), loops of factor 1 dropped, dimensions renamed (names.ts: P <-> Q, R <-> S);
  * - the spatial directives of the global buffer and the fan-out-only levels below it are convsim's
  *   `spatial` loops: X (permutation positions below `split`) on PE columns, Y on rows; an outer
@@ -80,11 +80,11 @@ function rfLoops(levels: ConvsimLevels, temporal: Map<string, LoopDirective>, ke
 
 /** The spatial loops of every fan-out between the global buffer and the PEs: rows first, then columns. */
 function spatialLoops(levels: ConvsimLevels, nodes: readonly ArchNode[], spatial: Map<string, LoopDirective>): SpatialLoop[] {
-  const allowed = [levels.gbuf, ...levels.between];
+  const allowed = levels.gbuf ? [levels.gbuf, ...levels.between] : levels.between;
   const loops: SpatialLoop[] = [];
   for (const [name, d] of spatial) {
     const n = nodes.find((x) => x.name === name)!;
-    if (!allowed.includes(n)) throw d.where.at("target").error(name, `be the global buffer (${levels.gbuf.name}) or a fan-out-only level below it: convsim's PE array is the one fan-out, between the global buffer and the PEs`);
+    if (!allowed.includes(n)) throw d.where.at("target").error(name, levels.gbuf ? `be the global buffer (${levels.gbuf.name}) or a fan-out-only level below it: convsim's PE array is the one fan-out, between the global buffer and the PEs` : "be a fan-out-only level (a container) above the PEs: convsim's PE array is the one fan-out");
   }
   for (const n of allowed) {
     const d = spatial.get(n.name);
@@ -145,7 +145,7 @@ export function toConvsimMapping(levels: ConvsimLevels, nodes: readonly ArchNode
   const gbufKeep = {} as Record<TensorName, boolean>;
   for (const t of ALL) {
     rfKeep[t] = levels.pe.some((n) => keep.get(n.name)!.has(t));
-    gbufKeep[t] = keep.get(levels.gbuf.name)!.has(t);
+    gbufKeep[t] = levels.gbuf !== undefined && keep.get(levels.gbuf.name)!.has(t);
   }
   const rfDouble = levels.pe.map(doubleBuffered);
   if (rfDouble.some((b) => b !== rfDouble[0])) throw levels.pe[0]!.where.at("attributes.multiple_buffering").error(levels.pe.map((n) => n.attributes.multiple_buffering ?? 1), "be the same on every per-PE level (convsim double-buffers its register file or not)");
@@ -153,7 +153,7 @@ export function toConvsimMapping(levels: ConvsimLevels, nodes: readonly ArchNode
     {
       name: "timeloop",
       dram: { loops: temporalOf(temporal.get(levels.dram.name)) },
-      gbuf: { loops: temporalOf(temporal.get(levels.gbuf.name)), keep: gbufKeep, doubleBuffer: doubleBuffered(levels.gbuf) },
+      gbuf: levels.gbuf ? { loops: temporalOf(temporal.get(levels.gbuf.name)), keep: gbufKeep, doubleBuffer: doubleBuffered(levels.gbuf) } : { loops: [], keep: gbufKeep, doubleBuffer: false },
       spatial: { loops: spatialLoops(levels, nodes, spatial) },
       rf: { loops: rfLoops(levels, temporal, keep), keep: rfKeep, doubleBuffer: rfDouble[0]! },
     },

@@ -11,6 +11,8 @@ export {
   type ElementType,
   type IntArray,
   type DTypeInfo,
+  type OperandTypes,
+  type TypedArrayOf,
 } from "./workload/dtype.js";
 export {
   convLayer,
@@ -28,11 +30,12 @@ export {
   compareOutputs,
   checkOperands,
   type ConvOptions,
+  type ConvOperands,
   type OperandArray,
   type Verification,
   type Mismatch,
 } from "./workload/reference.js";
-export { seededTensor, layerTensors, type ValueRange } from "./workload/tensors.js";
+export { seededTensor, layerTensors, type ValueRange, type LayerTensors } from "./workload/tensors.js";
 export { parseNpy, encodeNpy, readNpy, writeNpy, readRaw, writeRaw, expectTensor, type Tensor } from "./workload/npy.js";
 export { network, loadNetwork, selectLayers, totalMacs, NETWORK_NAMES, DEFAULT_NETWORK, type Network } from "./workload/networks.js";
 export {
@@ -51,6 +54,7 @@ export {
   type CycleBound,
   type CycleTerm,
   type CycleResource,
+  type CounterValues,
   type Boundary,
   type BoundOptions,
   type PaperBound,
@@ -62,6 +66,8 @@ export {
   type TilePlan,
   type TensorTraffic,
   type Staging,
+  type TileBudget,
+  type TileFootprint,
 } from "./bounds/index.js";
 export {
   simulate,
@@ -90,16 +96,43 @@ export {
   type TemporalLoop,
   type SpatialLoop,
   type KeepFlags,
+  type Axis,
+  type CoverageProblem,
+  type DimRecord,
+  type DramLevel,
+  type SpatialLevel,
+  type StorageLevel,
+  type LevelName,
+  type TensorName,
 } from "./dataflow/mapping.js";
-export { checkMapping, assertLegal, checkPsumWidth, maxAbsPartialSum, type LegalityOptions, type PsumOperands } from "./dataflow/legality.js";
-export { formatMapping } from "./dataflow/print.js";
-export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName } from "./dataflow/dataflows/index.js";
+export { checkMapping, assertLegal, checkPsumWidth, maxAbsPartialSum, type LegalityOptions, type Legality, type Illegal, type PsumOperands } from "./dataflow/legality.js";
+export { formatMapping, type FormatOptions } from "./dataflow/print.js";
+export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName, type DataflowOptions } from "./dataflow/dataflows/index.js";
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";
 export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName } from "./arch/spec.js";
-export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
-export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaveKernelName } from "./pe-array/index.js";
+export {
+  Engine,
+  StallError,
+  type SimMode,
+  type CounterSnapshot,
+  type CounterUnit,
+  type CounterEntry,
+  type EngineOptions,
+  type RunOptions,
+  type RunResult,
+  type StalledComponent,
+  type Component,
+  type Channel,
+  type ChannelOptions,
+  type InPort,
+  type OutPort,
+  type Port,
+  type PortBase,
+  type Counter,
+} from "./core/index.js";
+export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaitReason, type WaveKernelName } from "./pe-array/index.js";
 export {
   energyTable,
   loadEnergyTable,
@@ -119,12 +152,23 @@ export {
   type EnergyLevel,
   type EnergyAction,
   type EnergyBreakdown,
+  type EnergyTerm,
+  type EnergyTypes,
+  type WidthScaling,
   type LayerMetrics,
+  type MetricsOptions,
   type BoundaryMetrics,
   type CycleBoundMetrics,
   type EnergyMetrics,
   type OutputFormat,
   type Table,
+  type Cell,
+  type Column,
+  type ColumnKind,
   type GroupedBarChart,
   type LineChart,
+  type AxisScale,
+  type BarSeries,
+  type LineSeries,
+  type ReferenceLine,
 } from "./report/index.js";

@@ -13,7 +13,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -92,12 +92,28 @@ describe("convsim as an installed dependency", () => {
     expect(packedFiles).toContain("dist/index.d.ts");
     expect(packedFiles).toContain("dist/cli/main.js");
     expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
+    expect(packedFiles).toContain("LICENSE");
     const installed = join(scratch, "node_modules", "convsim");
     expect(existsSync(join(installed, "dist", "index.js"))).toBe(true);
     expect(existsSync(join(installed, "src"))).toBe(false);
     // No runtime dependencies: nothing but convsim is installed.
     expect(existsSync(join(scratch, "node_modules", "seedrandom"))).toBe(false);
     expect(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).dependencies ?? {}).toEqual({});
+  });
+
+  it("ships no source map that points at a file the package does not hold", () => {
+    const installed = join(scratch, "node_modules", "convsim");
+    const maps = packedFiles.filter((f) => f.endsWith(".map"));
+    expect(maps).toContain("dist/index.js.map");
+    const dangling: string[] = [];
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(join(installed, m), "utf8")) as { sources: string[]; sourcesContent?: (string | null)[] };
+      map.sources.forEach((s, i) => {
+        if (typeof map.sourcesContent?.[i] === "string") return;
+        if (!existsSync(resolve(installed, dirname(m), s))) dangling.push(`${m} -> ${s}`);
+      });
+    }
+    expect(dangling).toEqual([]);
   });
 
   it("imports from plain Node ESM and computes a convolution", () => {

@@ -39,7 +39,7 @@
 import { ConfigError } from "../core/errors.js";
 import type { ArchSpec, RegFileSpec } from "../arch/spec.js";
 import type { RegFileLayout } from "../memory/regfile.js";
-import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
+import { dtypeInfo, requireOperandType, type OperandType, type OperandTypes } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import {
   checkCoverage,
@@ -57,11 +57,8 @@ import {
   type TensorWords,
 } from "./mapping.js";
 
-/** Operand element types; both default to int16 (see the file header). */
-export interface OperandTypes {
-  readonly input?: OperandType;
-  readonly weight?: OperandType;
-}
+/** Operand element types; in this module both default to int16 (see the file header). */
+export type { OperandTypes };
 
 /** Options of {@link checkMapping}. */
 export interface LegalityOptions {

@@ -69,6 +69,20 @@ export {
   type TileBudget,
   type TileFootprint,
 } from "./bounds/index.js";
+export { simulateAsync, type SimulateAsyncControl } from "./runner/async.js";
+export {
+  runNetwork,
+  formatNetworkRun,
+  networkRunChartSvg,
+  archLabel,
+  defaultDataflow,
+  defaultDataflows,
+  type RunNetworkOptions,
+  type RunNetworkFieldNames,
+  type NetworkRun,
+  type NetworkProgress,
+} from "./runner/network.js";
+export { runJobs, mappingCheck, jobCost, type SimJob, type SimJobOutcome, type RunJobsOptions } from "./runner/jobs.js";
 export {
   simulate,
   type SimulateOptions,

@@ -4,18 +4,18 @@
  * convolution), in parallel on worker threads, and reports per layer and in total: MACs,
  * cycles, PE utilization, DRAM / GBuf / RF accesses in words, the bound at each boundary and
  * measured / bound, energy by level, the verdict. Exit 1 if any layer fails to verify.
- * Columns and the energy model: docs/reports.md.
+ * A thin caller: it parses the options and hands them to the library's runNetwork,
+ * formatNetworkRun and networkRunChartSvg (src/runner/network.ts). Columns and the energy
+ * model: docs/reports.md.
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
-import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
-import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from "../report/format.js";
-import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
-import { groupedBarChartSvg } from "../report/svg.js";
+import { requireOutputFormat } from "../report/format.js";
+import { formatNetworkRun, networkRunChartSvg, runNetwork } from "../runner/network.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
+import { archOption, dataflowsOption, defaultDataflow, energyOption, jobsOption, networkLayersOption, ProgressBar, REPORT_OPTIONS } from "./jobs.js";
 
 const USAGE = `Usage: convsim run [options]
 
@@ -71,12 +71,6 @@ export function writeSvg(io: Io, file: string, svg: string): void {
   io.err(`wrote chart to ${file}\n`);
 }
 
-/** Renders rows with a total: a header line and the two tables (text, Markdown), or one flat CSV table (no header line). */
-export function renderMetrics(rows: readonly LayerMetrics[], total: LayerMetrics, format: Exclude<OutputFormat, "json">, header: string): string {
-  if (format === "csv") return renderTables([metricsFlatTable(rows, { total })], "csv");
-  return `${header}\n\n${renderTables(metricsTables(rows, { total }), format)}`;
-}
-
 /** `convsim run`: simulate a network's layers and report them. */
 export const runCommand: Command = {
   name: "run",
@@ -98,49 +92,18 @@ export const runCommand: Command = {
     if (values.dataflow !== undefined && values.dataflow.includes(",")) throw new ConfigError("--dataflow", values.dataflow, "name one dataflow (convsim compare takes several)");
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
-    const simJobs: SimJob[] = layers.map((layer) => {
-      const c = mappingCheck(layer, arch, dataflow!);
-      if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
-      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: values.checked ?? false, energyTable };
-    });
-    const bar = new ProgressBar(io, simJobs.length, totalMacs(layers));
-    let outcomes;
+    const bar = new ProgressBar(io, layers.length, totalMacs(layers));
+    let run;
     try {
-      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
+      run = await runNetwork(
+        { network: net, batch, layers: values.layers, arch, dataflow, checked: values.checked ?? false, energyTable, jobs, onProgress: (p) => bar.update(p.macs, p.layersDone) },
+        { dataflow: "--dataflow", jobs: "--jobs" },
+      );
     } finally {
       bar.finish();
     }
-    const rows: LayerMetrics[] = [];
-    for (const o of outcomes) {
-      if (!o.ok) throw o.error;
-      rows.push(o.metrics);
-    }
-    const total = totalMetrics(rows);
-    const header = `convsim run: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
-    const text =
-      format === "json"
-        ? formatJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total })
-        : renderMetrics(rows, total, format, header);
-    emit(io, text, values.out);
-    if (values.svg !== undefined) {
-      writeSvg(
-        io,
-        values.svg,
-        groupedBarChartSvg({
-          title: `DRAM traffic per layer: ${net.name}, dataflow ${dataflow} on ${arch.name}`,
-          subtitle: `batch ${batch}; bound = max(compulsory, provable) at the on-chip capacity; paper = Chen, Han & Wang (HPCA 2020)`,
-          groups: rows.map((r) => r.name),
-          series: [{ name: dataflow!, values: rows.map((r) => r.traffic.dram) }],
-          references: [
-            { name: "lower bound", values: rows.map((r) => r.boundaries.dram.minimum), style: "solid" },
-            { name: "paper bound", values: rows.map((r) => r.boundaries.dram.paper), style: "dashed" },
-          ],
-          yLabel: "DRAM traffic",
-          yUnit: "words",
-          xLabel: "layer",
-        }),
-      );
-    }
-    return total.verified ? 0 : 1;
+    emit(io, formatNetworkRun(run, format), values.out);
+    if (values.svg !== undefined) writeSvg(io, values.svg, networkRunChartSvg(run));
+    return run.verified ? 0 : 1;
   },
 };

@@ -137,6 +137,21 @@ describe("convsim as an installed dependency", () => {
     expect(JSON.parse(r.stdout)).toEqual({ y: [12, 16, 24, 28], z: [8, 12, 20, 24], isInt32: true, deep: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
   });
 
+  it("loads from CommonJS with a dynamic import(), as the README says", () => {
+    writeFileSync(
+      join(scratch, "use.cjs"),
+      [
+        "async function main() {",
+        '  const { simulate, convLayer } = await import("convsim");',
+        "  const layer = convLayer({ inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3 });",
+        "  console.log(simulate({ layer }).verification.ok);",
+        "}",
+        "main();",
+      ].join("\n"),
+    );
+    expect(run(process.execPath, ["use.cjs"], scratch, "node use.cjs").stdout.trim()).toBe("true");
+  });
+
   it("type-checks a TypeScript consumer (NodeNext) against the published .d.ts", () => {
     writeFileSync(
       join(scratch, "tsconfig.json"),

@@ -304,6 +304,7 @@ export function lowerBounds(layer: ConvLayer | ConvLayerSpec, options: BoundOpti
  * and `gbuf.psumBytes`, default 4: the most elements it can hold) plus the register-file entries.
  * Storage not in the spec (pipeline registers, accumulators) is not counted; add it if a dataflow
  * uses it.
+ * @throws ConfigError for an unknown boundary or operand type.
  */
 export function boundaryCapacityWords(arch: ArchSpec, boundary: Boundary, types: OperandTypes = {}): number {
   if (!BOUNDARIES.includes(boundary)) throw new ConfigError("boundary", boundary, `be one of ${BOUNDARIES.join(", ")}`);

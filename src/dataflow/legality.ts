@@ -277,8 +277,9 @@ function rfCapacity(m: Mapping, usage: MappingUsage, arch: ArchSpec): Illegal | 
 }
 
 /**
- * Like {@link checkMapping}, but throws the broken rule as a {@link ConfigError}.
+ * Like {@link checkMapping}, but throws the broken rule.
  * @returns the mapping, normalized and frozen.
+ * @throws ConfigError naming the broken rule's field, value and rule (as checkMapping reports it).
  */
 export function assertLegal(m: Mapping, layer: ConvLayer, arch: ArchSpec, options: LegalityOptions = {}): Mapping {
   const v = checkMapping(m, layer, arch, options);

@@ -200,6 +200,8 @@ interface RunInputs {
 /**
  * Simulates one layer bit-exactly on an accelerator with a dataflow.
  * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), before any work.
+ * @throws StallError when the run reaches `maxCycles`, naming what is stalled.
+ * @throws InvariantError on a simulator bug (a broken internal invariant; please report it).
  */
 export function simulate(options: SimulateOptions): SimulationResult {
   const t0 = performance.now();

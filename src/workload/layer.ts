@@ -241,6 +241,8 @@ export function convShape(layer: ConvLayer | ConvLayerSpec): ConvShape {
  * `k` (out channels), `r` (kernel, `3` or `3x5`), `stride` (`2` or `2x1`), `pad` (`1`, `1x2`
  * for h x w, or `t,l,b,r` as `1x1x2x2`), `dil` (`2` or `2x1`), `g` (groups), `name`.
  * Example: `c=3,hw=227,k=96,r=11,stride=4`.
+ * @throws ConfigError for a malformed pair, an unknown key, a bad value, or a layer that
+ *   convLayer refuses; the field is `path` (default `layer`) and the key.
  */
 export function parseLayerShortForm(text: string, path = "layer"): ConvLayer {
   const spec: Record<string, unknown> = {};

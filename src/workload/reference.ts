@@ -48,6 +48,8 @@ function operandType(field: string, a: unknown): OperandType {
 /**
  * Validates the operands of a convolution against its layer: array types, lengths, zero points
  * in range, bias length. Used at every boundary that takes tensors.
+ * @throws ConfigError for an invalid layer, an array that is not an Int8Array, Uint8Array or
+ *   Int16Array, a wrong length, a zero point out of its type's range, or a bad bias.
  */
 export function checkOperands(layerSpec: ConvLayer | ConvLayerSpec, x: unknown, w: unknown, options: ConvOptions = {}): ConvOperands {
   const layer = convLayer(layerSpec);
@@ -235,7 +237,8 @@ export interface Verification {
 
 /**
  * Compares an actual output with the expected one element by element (bit-exact).
- * A length difference is a {@link ConfigError}.
+ * @throws ConfigError for an invalid layer, or when `actual` is not as long as `expected` (field
+ *   `y.length`).
  */
 export function compareOutputs(layer: ConvLayer | ConvLayerSpec, expected: Int32Array, actual: ArrayLike<number>, limit = 10): Verification {
   const L = convLayer(layer);

@@ -125,7 +125,7 @@ export { dataflows, buildMapping, DATAFLOW_NAMES, type DataflowName, type Datafl
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";
-export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName } from "./arch/spec.js";
+export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName, LevelNames } from "./arch/spec.js";
 export {
   Engine,
   StallError,
@@ -190,4 +190,32 @@ export {
   type BarSeries,
   type LineSeries,
   type ReferenceLine,
+  parseShard,
+  shardOfItem,
+  stableHash,
+  canonicalJson,
+  shardLines,
+  readShardParts,
+  resultsInOrder,
+  type ShardSpec,
+  type ShardPart,
+  type MergedShards,
+  type MergedRecord,
+  type ShardEnv,
 } from "./report/index.js";
+export {
+  importTimeloop,
+  exportTimeloop,
+  timeloopCounts,
+  boundingBoxFactor,
+  peOutputPairs,
+  levelNamesOf,
+  type TimeloopSpecs,
+  type TimeloopImport,
+  type TimeloopExportInput,
+  type TimeloopExport,
+  type TimeloopCounts,
+  type TimeloopActions,
+  type CountsSource,
+} from "./formats/timeloop/index.js";
+export { importScaleSim, type ScaleSimInput, type ScaleSimImport, type ScaleSimNetwork } from "./formats/scalesim.js";

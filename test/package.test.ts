@@ -7,8 +7,9 @@
  *   (b) type-checks a TypeScript file that imports convsim, with the repository's own tsc
  *       (moduleResolution NodeNext), which proves the exports map and the .d.ts files;
  *   (c) runs the installed `convsim` command, which must use dist/ since the package has no src/.
- * The install is offline (convsim has no runtime dependencies: seeded tensors use its own ARC4,
- * checked against seedrandom by a test); if that fails it falls back to a normal install.
+ * The install is offline when npm's cache holds convsim's one runtime dependency, `yaml` (the
+ * Timeloop formats; seeded tensors use convsim's own ARC4, checked against seedrandom by a test);
+ * if that fails it falls back to a normal install.
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -96,9 +97,10 @@ describe("convsim as an installed dependency", () => {
     const installed = join(scratch, "node_modules", "convsim");
     expect(existsSync(join(installed, "dist", "index.js"))).toBe(true);
     expect(existsSync(join(installed, "src"))).toBe(false);
-    // No runtime dependencies: nothing but convsim is installed.
+    // One runtime dependency, yaml (Timeloop's specs); no dev dependency comes along.
     expect(existsSync(join(scratch, "node_modules", "seedrandom"))).toBe(false);
-    expect(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).dependencies ?? {}).toEqual({});
+    expect(Object.keys(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).dependencies ?? {})).toEqual(["yaml"]);
+    expect(existsSync(join(scratch, "node_modules", "yaml"))).toBe(true);
   });
 
   it("ships no source map that points at a file the package does not hold", () => {

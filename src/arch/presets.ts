@@ -36,7 +36,7 @@
  */
 import { ConfigError, requireInteger, requireOneOf } from "../core/errors.js";
 import { parseCapacity } from "../core/units.js";
-import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, type ArchSpec, type DramSpec, type GlobalBufferSpec, type NocSpec, type PeArraySpec, type RegFileSpec } from "./spec.js";
+import { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, type ArchSpec, type DramSpec, type GlobalBufferSpec, type LevelNames, type NocSpec, type PeArraySpec, type RegFileSpec } from "./spec.js";
 
 /** A field of a spec as a user may write it: `gbuf.capacityBytes` also accepts a size string (`108KiB`). */
 export type ArchSpecInput = {
@@ -46,6 +46,7 @@ export type ArchSpecInput = {
   rf: RegFileSpec;
   array: PeArraySpec;
   noc: NocSpec;
+  levelNames?: LevelNames;
 };
 
 /** A partial spec: any subset of fields, nested (what {@link resolveArch} merges over a preset). */
@@ -56,6 +57,7 @@ export type ArchOverrides = {
   rf?: Partial<RegFileSpec>;
   array?: Partial<PeArraySpec>;
   noc?: Partial<NocSpec>;
+  levelNames?: LevelNames;
 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -86,6 +88,7 @@ const RF_FIELDS = ["inputEntries", "weightEntries", "psumEntries", "sharedEntrie
 const RF_PARTITION_FIELDS = ["inputEntries", "weightEntries", "psumEntries"] as const;
 const ARRAY_FIELDS = ["rows", "cols", "macsPerCycle", "pipelineLatency"] as const;
 const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerCycle", "psumWordsPerCycle", "neighbourLinks", "forwarding"] as const;
+const LEVEL_NAME_FIELDS = ["dram", "gbuf", "rf", "rfInput", "rfWeight", "rfOutput"] as const;
 
 /**
  * Validates a complete architecture spec and returns it frozen. Rules: DRAM bandwidth, burst
@@ -109,7 +112,7 @@ const NOC_FIELDS = ["inputWordsPerCycle", "weightWordsPerCycle", "drainWordsPerC
 export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSpec {
   const spec: unknown = input;
   if (!isObject(spec)) throw new ConfigError(path, spec, "be an object with the fields name, dram, gbuf, rf, array, noc");
-  const top = ["name", "dram", "gbuf", "rf", "array", "noc"];
+  const top = ["name", "dram", "gbuf", "rf", "array", "noc", "levelNames"];
   for (const k of Object.keys(spec)) {
     if (!top.includes(k)) throw new ConfigError(`${path}.${k}`, spec[k], `be one of the fields ${top.join(", ")}`);
   }
@@ -173,7 +176,16 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
     ...(n.forwarding !== undefined ? { forwarding: forwardingField(`${path}.noc.forwarding`, n.forwarding, n.neighbourLinks) } : {}),
   });
 
-  return Object.freeze({ name: spec.name, dram, gbuf, rf, array, noc });
+  const levelNames = spec.levelNames === undefined ? undefined : levelNamesField(section(path, spec, "levelNames", LEVEL_NAME_FIELDS), `${path}.levelNames`);
+  return Object.freeze({ name: spec.name, dram, gbuf, rf, array, noc, ...(levelNames ? { levelNames } : {}) });
+}
+
+/** `levelNames`: each given field a non-empty string (ArchSpec.levelNames). */
+function levelNamesField(raw: Record<string, unknown>, path: string): LevelNames {
+  for (const [k, v] of Object.entries(raw)) {
+    if (v !== undefined && (typeof v !== "string" || v.trim() === "")) throw new ConfigError(`${path}.${k}`, v, "be a non-empty string (the level's name)");
+  }
+  return Object.freeze({ ...raw }) as LevelNames;
 }
 
 function psumBytesField(field: string, v: unknown): number {

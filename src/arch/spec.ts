@@ -155,6 +155,25 @@ export interface NocSpec {
   readonly forwarding?: boolean;
 }
 
+/**
+ * Names of the storage levels, as another tool calls them (a Timeloop architecture's level names,
+ * kept by `importTimeloop`). They change no count or cycle; reports keyed by level use them
+ * (`simulate --counts timeloop`). Every field is optional: the defaults are `DRAM`,
+ * `GlobalBuffer` and `RegisterFile`, and a partitioned register file's partitions default to
+ * `rf`'s name.
+ */
+export interface LevelNames {
+  readonly dram?: string;
+  readonly gbuf?: string;
+  readonly rf?: string;
+  /** The input partition's level (partitioned register files). */
+  readonly rfInput?: string;
+  /** The weight partition's level (partitioned register files). */
+  readonly rfWeight?: string;
+  /** The psum partition's level (partitioned register files). */
+  readonly rfOutput?: string;
+}
+
 /** A whole accelerator. */
 export interface ArchSpec {
   readonly name: string;
@@ -163,4 +182,6 @@ export interface ArchSpec {
   readonly rf: RegFileSpec;
   readonly array: PeArraySpec;
   readonly noc: NocSpec;
+  /** Names of the storage levels (optional; {@link LevelNames}). */
+  readonly levelNames?: LevelNames;
 }

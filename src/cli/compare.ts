@@ -6,18 +6,18 @@
  * simulated for it; the reason is printed (and its total covers the other layers). The chart is
  * a grouped bar chart: per layer, one bar of DRAM traffic per dataflow, the lower bounds as lines.
  */
-import { ConfigError } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import type { ConvLayer } from "../workload/layer.js";
-import { DEFAULT_NETWORK, NETWORK_NAMES, totalMacs } from "../workload/networks.js";
-import { formatJson, renderTables, requireOutputFormat } from "../report/format.js";
+import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
+import { renderTables, type OutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics, type MissingRow } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, archOption, dataflowsOption, energyOption, jobsOption, mappingCheck, networkLayersOption, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
-import { emit, writeSvg } from "./run.js";
+import { archLabel, archOption, dataflowsOption, energyOption, networkLayersOption, REPORT_OPTIONS } from "./jobs.js";
+import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim compare [options]
 
@@ -44,6 +44,7 @@ the reason and left out of that layer. Exit 1 if any simulated layer fails to ve
   --jobs N          worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE     an energy table (JSON, pJ per action); default Eyeriss 65 nm, normalized
   --checked         checked mode (slower)
+${shardUsage(20)}
 `;
 
 /** DRAM bounds of a layer on an architecture with int8 operands (the generated tensors' type). */
@@ -52,6 +53,127 @@ function dramBounds(layer: ConvLayer, arch: ArchSpec): { minimum: number; paper:
   const b = lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(arch, "dram", types), types });
   return { minimum: b.headline, paper: b.paper.total };
 }
+
+/** Everything a comparison's report depends on (plain JSON: shard files carry it). */
+export interface CompareSpec extends SimReportSpec {
+  /** The network's name. */
+  readonly network: string;
+  readonly batch: number;
+  /** The selected layers, in network order. */
+  readonly layers: readonly ConvLayer[];
+  /** One row per layer and dataflow (`--per-layer`). */
+  readonly perLayer: boolean;
+}
+
+/** A comparison's results laid out: grid[layer][dataflow], the rows that could not run, the totals. */
+interface CompareGrid {
+  readonly grid: (LayerMetrics | undefined)[][];
+  readonly missing: (MissingRow & { layerIndex: number })[];
+  readonly totals: LayerMetrics[];
+}
+
+function compareGrid(spec: CompareSpec, results: readonly SimItemResult[]): CompareGrid {
+  const n = spec.dataflows.length;
+  const missing: (MissingRow & { layerIndex: number })[] = [];
+  const grid = spec.layers.map((layer, li) =>
+    spec.dataflows.map((df, di) => {
+      const r = results[li * n + di]!;
+      if (r.reason !== undefined) missing.push({ name: layer.name ?? `#${li + 1}`, dataflow: df, reason: r.reason, layerIndex: li });
+      return r.metrics;
+    }),
+  );
+  const totals = spec.dataflows.map((df, di) => totalMetrics(grid.map((row) => row[di]).filter((m): m is LayerMetrics => m !== undefined), df));
+  return { grid, missing, totals };
+}
+
+function compareNotes(spec: CompareSpec, { missing, totals }: CompareGrid): string[] {
+  const notes: string[] = [];
+  const count = spec.layers.length;
+  spec.dataflows.forEach((df, di) => {
+    const miss = missing.filter((m) => m.dataflow === df);
+    if (miss.length > 0) {
+      notes.push(`${df}: ${miss.length} of ${count} layers not run (${miss.map((m) => m.name).join(", ")}); its total covers the other ${count - miss.length}. First reason: ${miss[0]!.reason}`);
+    }
+    if (totals[di]!.layers === 0) notes.push(`${df}: no layer could run`);
+  });
+  return notes;
+}
+
+function compareTables(spec: CompareSpec, g: CompareGrid, format: Exclude<OutputFormat, "json">): string {
+  const { perLayer, energyTable } = spec;
+  const rows = perLayer ? g.grid.flatMap((row) => row.filter((m): m is LayerMetrics => m !== undefined)) : g.totals.filter((t) => t.layers > 0);
+  const shownMissing = perLayer ? g.missing : [];
+  // Per-layer rows keep the total per dataflow as footer rows, named `total`.
+  const footerTotals = perLayer ? g.totals.filter((t) => t.layers > 0).map((t) => ({ ...t, name: "total" })) : [];
+  if (format === "csv") {
+    const flat = metricsFlatTable(rows, { missing: shownMissing });
+    return renderTables([{ ...flat, footer: footerTotals.map((t) => metricsFlatTable([t]).rows[0]!) }], "csv");
+  }
+  const notes = compareNotes(spec, g);
+  const tables = metricsTables(rows, { key: perLayer ? "layer+dataflow" : "dataflow", missing: shownMissing, energyUnit: energyTable.unit });
+  const withFooter = tables.map((t, i) => {
+    const foot = perLayer ? footerTotals.map((m) => metricsTables([m], { key: "layer+dataflow" })[i]!.rows[0]!) : [];
+    return { ...t, ...(foot.length ? { footer: foot } : {}), ...(i === 0 && notes.length ? { notes } : {}) };
+  });
+  const n = spec.layers.length;
+  const header = `convsim compare: ${spec.network} (batch ${spec.batch}), arch ${archLabel(spec.arch)}, ${n} layer${n === 1 ? "" : "s"}, dataflows ${spec.dataflows.join(", ")}, energy table ${energyTable.name}`;
+  return `${header}\n\n${renderTables(withFooter, format)}`;
+}
+
+function compareSvg(spec: CompareSpec, results: readonly SimItemResult[]): string {
+  const { grid, missing } = compareGrid(spec, results);
+  const { layers, arch } = spec;
+  const bounds = layers.map((l, li) => {
+    const m = grid[li]!.find((x) => x !== undefined);
+    return m ? { minimum: m.boundaries.dram.minimum, paper: m.boundaries.dram.paper } : dramBounds(l, arch);
+  });
+  return groupedBarChartSvg({
+    title: `DRAM traffic per layer and dataflow: ${spec.network} on ${arch.name}`,
+    subtitle: `batch ${spec.batch}; lines: lower bound = max(compulsory, provable), paper = Chen, Han & Wang (HPCA 2020); × = does not fit`,
+    groups: layers.map((l, li) => l.name ?? `#${li + 1}`),
+    series: spec.dataflows.map((df, di) => ({
+      name: df,
+      values: grid.map((row) => row[di]?.traffic.dram ?? null),
+      missing: layers.map((_, li) => missing.find((m) => m.layerIndex === li && m.dataflow === df)?.reason ?? null),
+    })),
+    references: [
+      { name: "lower bound", values: bounds.map((b) => b.minimum), style: "solid" },
+      { name: "paper bound", values: bounds.map((b) => b.paper), style: "dashed" },
+    ],
+    yLabel: "DRAM traffic",
+    yUnit: "words",
+    xLabel: "layer",
+  });
+}
+
+/** `compare` as a command whose items (layer x dataflow) can run in shards and merge. */
+export const compareShardable: ShardableCommand<CompareSpec, SimItem, SimItemResult> = {
+  name: "compare",
+  items: (spec) => spec.layers.flatMap((layer) => spec.dataflows.map((dataflow) => ({ layer, arch: spec.arch, dataflow }))),
+  identity: (item) => ({ layer: item.layer, arch: item.arch.name, dataflow: item.dataflow }),
+  run: runSimItems,
+  report(spec, results, format) {
+    const g = compareGrid(spec, results);
+    if (format !== "json") return compareTables(spec, g, format);
+    return reportJson(
+      {
+        network: spec.network,
+        batch: spec.batch,
+        arch: spec.arch,
+        energyTable: spec.energyTable,
+        dataflows: spec.dataflows.map((df, di) => ({
+          dataflow: df,
+          total: g.totals[di],
+          layers: g.grid.map((row) => row[di]).filter((m) => m !== undefined),
+          missing: g.missing.filter((m) => m.dataflow === df).map(({ name, reason }) => ({ layer: name, reason })),
+        })),
+      },
+      spec.timing,
+    );
+  },
+  svg: compareSvg,
+  ok: allVerified,
+};
 
 /** `convsim compare`: dataflows side by side on one network. */
 export const compareCommand: Command = {
@@ -66,118 +188,23 @@ export const compareCommand: Command = {
       layers: { type: "string" },
       "per-layer": { type: "boolean" },
       ...REPORT_OPTIONS,
+      ...SHARD_OPTIONS,
     });
-    const format = requireOutputFormat("--format", values.format ?? "table");
-    const jobs = jobsOption(values.jobs);
     const arch = archOption(values.arch, undefined, values.memory);
     const dataflows = dataflowsOption(values.dataflows, "--dataflows", arch);
     const energyTable = energyOption(values.energy);
     const { net, batch, layers } = networkLayersOption(values);
-    const perLayer = values["per-layer"] ?? false;
-
-    // Which (layer, dataflow) pairs can run: decided before any simulation.
-    const simJobs: SimJob[] = [];
-    const slot: { layer: number; dataflow: number }[] = [];
-    const missing: (MissingRow & { layerIndex: number })[] = [];
-    layers.forEach((layer, li) => {
-      dataflows.forEach((df, di) => {
-        const c = mappingCheck(layer, arch, df);
-        if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
-          slot.push({ layer: li, dataflow: di });
-        } else {
-          missing.push({ name: layer.name ?? `#${li + 1}`, dataflow: df, reason: c.reason, layerIndex: li });
-        }
-      });
-    });
-
-    const bar = new ProgressBar(io, simJobs.length, totalMacs(simJobs.map((j) => j.layer)), "simulations");
-    let outcomes;
-    try {
-      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
-    } finally {
-      bar.finish();
-    }
-    // grid[layer][dataflow]
-    const grid: (LayerMetrics | undefined)[][] = layers.map(() => dataflows.map(() => undefined));
-    outcomes.forEach((o, i) => {
-      const { layer: li, dataflow: di } = slot[i]!;
-      if (o.ok) grid[li]![di] = o.metrics;
-      // A mapping the legality check let through can still be refused when the run allocates
-      // its buffers: the dataflow cannot map this layer, as if the check had said so.
-      else if (o.error instanceof ConfigError) missing.push({ name: layers[li]!.name ?? `#${li + 1}`, dataflow: dataflows[di]!, reason: o.error.message, layerIndex: li });
-      else throw o.error;
-    });
-    const totals = dataflows.map((df, di) => totalMetrics(grid.map((row) => row[di]).filter((m): m is LayerMetrics => m !== undefined), df));
-    const notes: string[] = [];
-    dataflows.forEach((df, di) => {
-      const miss = missing.filter((m) => m.dataflow === df);
-      if (miss.length > 0) {
-        notes.push(`${df}: ${miss.length} of ${layers.length} layers not run (${miss.map((m) => m.name).join(", ")}); its total covers the other ${layers.length - miss.length}. First reason: ${miss[0]!.reason}`);
-      }
-      if (totals[di]!.layers === 0) notes.push(`${df}: no layer could run`);
-    });
-
-    const header = `convsim compare: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, ${layers.length} layer${layers.length === 1 ? "" : "s"}, dataflows ${dataflows.join(", ")}, energy table ${energyTable.name}`;
-    let text: string;
-    if (format === "json") {
-      text = formatJson({
-        network: net.name,
-        batch,
-        arch,
-        energyTable,
-        dataflows: dataflows.map((df, di) => ({
-          dataflow: df,
-          total: totals[di],
-          layers: grid.map((row) => row[di]).filter((m) => m !== undefined),
-          missing: missing.filter((m) => m.dataflow === df).map(({ name, reason }) => ({ layer: name, reason })),
-        })),
-      });
-    } else {
-      const rows = perLayer ? grid.flatMap((row) => row.filter((m): m is LayerMetrics => m !== undefined)) : totals.filter((t) => t.layers > 0);
-      const shownMissing = perLayer ? missing : [];
-      // Per-layer rows keep the total per dataflow as footer rows, named `total`.
-      const footerTotals = perLayer ? totals.filter((t) => t.layers > 0).map((t) => ({ ...t, name: "total" })) : [];
-      if (format === "csv") {
-        const flat = metricsFlatTable(rows, { missing: shownMissing });
-        text = renderTables([{ ...flat, footer: footerTotals.map((t) => metricsFlatTable([t]).rows[0]!) }], "csv");
-      } else {
-        const tables = metricsTables(rows, { key: perLayer ? "layer+dataflow" : "dataflow", missing: shownMissing, energyUnit: energyTable.unit });
-        const withFooter = tables.map((t, i) => {
-          const foot = perLayer ? footerTotals.map((m) => metricsTables([m], { key: "layer+dataflow" })[i]!.rows[0]!) : [];
-          return { ...t, ...(foot.length ? { footer: foot } : {}), ...(i === 0 && notes.length ? { notes } : {}) };
-        });
-        text = `${header}\n\n${renderTables(withFooter, format)}`;
-      }
-    }
-    emit(io, text, values.out);
-    if (values.svg !== undefined) {
-      const bounds = layers.map((l, li) => {
-        const m = grid[li]!.find((x) => x !== undefined);
-        return m ? { minimum: m.boundaries.dram.minimum, paper: m.boundaries.dram.paper } : dramBounds(l, arch);
-      });
-      writeSvg(
-        io,
-        values.svg,
-        groupedBarChartSvg({
-          title: `DRAM traffic per layer and dataflow: ${net.name} on ${arch.name}`,
-          subtitle: `batch ${batch}; lines: lower bound = max(compulsory, provable), paper = Chen, Han & Wang (HPCA 2020); × = does not fit`,
-          groups: layers.map((l, li) => l.name ?? `#${li + 1}`),
-          series: dataflows.map((df, di) => ({
-            name: df,
-            values: grid.map((row) => row[di]?.traffic.dram ?? null),
-            missing: layers.map((_, li) => missing.find((m) => m.layerIndex === li && m.dataflow === df)?.reason ?? null),
-          })),
-          references: [
-            { name: "lower bound", values: bounds.map((b) => b.minimum), style: "solid" },
-            { name: "paper bound", values: bounds.map((b) => b.paper), style: "dashed" },
-          ],
-          yLabel: "DRAM traffic",
-          yUnit: "words",
-          xLabel: "layer",
-        }),
-      );
-    }
-    return totals.every((t) => t.verified) ? 0 : 1;
+    const spec: CompareSpec = {
+      network: net.name,
+      batch,
+      arch,
+      layers,
+      dataflows,
+      energyTable,
+      perLayer: values["per-layer"] ?? false,
+      checked: values.checked ?? false,
+      timing: values.timing ?? false,
+    };
+    return runShardable(compareShardable, spec, values, io);
   },
 };

@@ -15,6 +15,7 @@ import { convShape, formatLayerShortForm } from "../workload/layer.js";
 import { expectTensor, readNpy, writeNpy } from "../workload/npy.js";
 import type { OperandArray } from "../workload/reference.js";
 import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
+import { countsOption, formatTimeloopCounts } from "./counts.js";
 import { archLabel, archOption } from "./jobs.js";
 
 function readJsonOption(field: string, text: string, names?: readonly string[]): unknown {
@@ -114,6 +115,8 @@ Exits 0 when the output is bit-exact, 1 when it is not.
   --reference-mode     tick every component every cycle (slow; the fast mode gives the same results)
   --out FILE           write the simulated output (.npy, int32)
   --mapping            print the loop nest as a tree
+  --counts timeloop    also the counts in Timeloop's conventions: per level, Weights/Inputs/Outputs,
+                       reads/fills/updates (in --json: the timeloop object; docs/counting.md)
   --json               print the result as JSON (without the output tensor)
 `,
   async run(argv: string[], io: Io): Promise<number> {
@@ -134,6 +137,7 @@ Exits 0 when the output is bit-exact, 1 when it is not.
       "reference-mode": { type: "boolean" },
       out: { type: "string" },
       mapping: { type: "boolean" },
+      counts: { type: "string" },
       json: { type: "boolean" },
     });
     const layer = loadLayer(values.layer);
@@ -152,6 +156,7 @@ Exits 0 when the output is bit-exact, 1 when it is not.
     const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
     const arch = archOption(values.arch, overrides, values.memory);
     const dataflow = values.dataflow === undefined ? "chen2020" : (DATAFLOW_NAMES as readonly string[]).includes(values.dataflow) ? values.dataflow : (readJsonOption("--dataflow", values.dataflow, DATAFLOW_NAMES) as Record<string, unknown>);
+    const counts = countsOption(values.counts);
     const zx = intOption("--x-zero-point", values["x-zero-point"]);
     const zw = intOption("--w-zero-point", values["w-zero-point"]);
     const result = simulate({
@@ -168,12 +173,14 @@ Exits 0 when the output is bit-exact, 1 when it is not.
     if (values.out !== undefined) {
       writeNpy(values.out, { dtype: "int32", shape: [layer.batch, layer.outChannels, s.outHeight, s.outWidth], data: result.output });
     }
+    const timeloop = counts?.(result);
     if (values.json) {
       const { output, ...rest } = result;
       void output;
-      io.out(JSON.stringify({ ...rest, operandTypes: x ? { input: dtypeOfArray(x), weight: dtypeOfArray(w) } : undefined }, null, 2) + "\n");
+      io.out(JSON.stringify({ ...rest, operandTypes: x ? { input: dtypeOfArray(x), weight: dtypeOfArray(w) } : undefined, ...(timeloop ? { timeloop } : {}) }, null, 2) + "\n");
     } else {
       io.out(formatSimulation(result));
+      if (timeloop) io.out("\n" + formatTimeloopCounts(timeloop));
       if (values.mapping) io.out("\n" + formatMapping(result.mapping, { style: "tree" }) + "\n");
     }
     return result.verification.ok ? 0 : 1;

@@ -11,16 +11,17 @@ import { ConfigError } from "../core/errors.js";
 import { formatBytes, parseCapacity } from "../core/units.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch } from "../arch/presets.js";
-import { boundaryCapacityWords, lowerBounds, type LayerBounds } from "../bounds/bounds.js";
+import { boundaryCapacityWords, lowerBounds } from "../bounds/bounds.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
-import { formatJson, renderTables, requireOutputFormat, type Column, type Table } from "../report/format.js";
+import { renderTables, type Column, type Table } from "../report/format.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
-import { archOption, batchOption, dataflowsOption, energyOption, jobsOption, mappingCheck, ProgressBar, REPORT_OPTIONS, runJobs, type SimJob } from "./jobs.js";
-import { emit, writeSvg } from "./run.js";
+import { archOption, batchOption, dataflowsOption, energyOption, REPORT_OPTIONS } from "./jobs.js";
+import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import { allVerified, runSimItems, type SimItem, type SimItemResult, type SimReportSpec } from "./sim-items.js";
 
 const USAGE = `Usage: convsim sweep --layer L [options]
 
@@ -47,6 +48,7 @@ as missing, with the reason. Exit 1 if any simulation fails to verify.
   --jobs N           worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE      an energy table (JSON, pJ per action) for the energy figures of json/csv
   --checked          checked mode (slower)
+${shardUsage(21)}
 `;
 
 const MAX_POINTS = 32;
@@ -90,6 +92,18 @@ export interface SweepPoint {
   readonly results: readonly { readonly dataflow: string; readonly metrics?: LayerMetrics; readonly reason?: string }[];
 }
 
+/** Everything a sweep's report depends on (plain JSON: shard files carry it). */
+export interface SweepSpec extends SimReportSpec {
+  readonly layer: ConvLayer;
+  /** GBuf capacities, bytes, ascending. */
+  readonly capacities: readonly number[];
+}
+
+/** A sweep's work item: a dataflow at a capacity. */
+interface SweepItem extends SimItem {
+  readonly capacityBytes: number;
+}
+
 function layerFromOptions(values: { layer?: string; net?: string; batch?: string }): ConvLayer {
   if (values.layer === undefined) throw new ConfigError("--layer", undefined, "be given: a layer (JSON or short form), or a layer name with --net");
   if (values.net !== undefined) {
@@ -100,6 +114,152 @@ function layerFromOptions(values: { layer?: string; net?: string; batch?: string
   if (values.batch !== undefined) throw new ConfigError("--batch", values.batch, "be used with --net (a layer given inline carries its own batch)");
   return loadLayer(values.layer);
 }
+
+const SWEEP_TYPES = { input: "int8", weight: "int8" } as const;
+
+function archAt(spec: SweepSpec, capacityBytes: number): ArchSpec {
+  return resolveArch(spec.arch, { gbuf: { capacityBytes } }, `arch(--capacities ${formatBytes(capacityBytes)})`);
+}
+
+/** The sweep's points: the bounds at each capacity and each dataflow's result there. */
+export function sweepPoints(spec: SweepSpec, results: readonly SimItemResult[]): SweepPoint[] {
+  const n = spec.dataflows.length;
+  return spec.capacities.map((c, pi) => {
+    const b = lowerBounds(spec.layer, { boundary: "dram", capacity: boundaryCapacityWords(archAt(spec, c), "dram", SWEEP_TYPES), types: SWEEP_TYPES });
+    return {
+      capacityBytes: c,
+      onChipWords: b.capacityWords,
+      bounds: { compulsory: b.compulsory.total, paper: b.paper.total, provable: b.provable.total, minimum: b.headline },
+      results: spec.dataflows.map((df, di) => {
+        const r = results[pi * n + di]!;
+        return r.metrics ? { dataflow: df, metrics: r.metrics } : { dataflow: df, reason: r.reason ?? "not run" };
+      }),
+    };
+  });
+}
+
+function sweepCsv(spec: SweepSpec, points: readonly SweepPoint[]): string {
+  const long: Table = {
+    columns: [
+      { key: "capacity", header: "GBuf", unit: "bytes", kind: "count" },
+      { key: "S", header: "on-chip S", unit: "words", kind: "count" },
+      { key: "dataflow", header: "dataflow" },
+      { key: "dram", header: "DRAM", unit: "words", kind: "count" },
+      { key: "compulsory", header: "compulsory", unit: "words", kind: "count" },
+      { key: "paper", header: "paper bound", unit: "words", kind: "count" },
+      { key: "provable", header: "provable bound", unit: "words", kind: "count" },
+      { key: "ratio", header: "DRAM/bound", unit: "x", kind: "ratio" },
+      { key: "cycles", header: "cycles", kind: "count" },
+      { key: "energy", header: "energy", unit: spec.energyTable.unit, kind: "real" },
+      { key: "verdict", header: "verdict" },
+    ],
+    rows: points.flatMap((p) =>
+      p.results.map((r) => ({
+        capacity: p.capacityBytes,
+        S: p.onChipWords,
+        dataflow: r.dataflow,
+        dram: r.metrics?.traffic.dram,
+        compulsory: p.bounds.compulsory,
+        paper: p.bounds.paper,
+        provable: p.bounds.provable,
+        ratio: r.metrics?.boundaries.dram.ratio,
+        cycles: r.metrics?.cycles,
+        energy: r.metrics?.energy.total,
+        verdict: r.metrics ? (r.metrics.verified ? "PASS" : `FAIL (${r.metrics.mismatches} mismatches)`) : `not run: ${r.reason}`,
+      })),
+    ),
+  };
+  return renderTables([long], "csv");
+}
+
+function layerTitle(layer: ConvLayer): { name: string; shape: string } {
+  const shape = formatLayerShortForm({ ...layer, name: undefined });
+  return { name: layer.name ?? shape, shape };
+}
+
+function sweepTable(spec: SweepSpec, points: readonly SweepPoint[], format: "table" | "md"): string {
+  const columns: Column[] = [
+    { key: "capacity", header: "GBuf", align: "right" },
+    { key: "S", header: "on-chip S", unit: "words", kind: "count" },
+    { key: "compulsory", header: "compulsory", unit: "words", kind: "count" },
+    { key: "paper", header: "paper bound", unit: "words", kind: "count" },
+    { key: "provable", header: "provable bound", unit: "words", kind: "count" },
+    ...spec.dataflows.map((df): Column => ({ key: `df_${df}`, header: df, unit: "words", kind: "count" })),
+    { key: "best", header: "best/bound", unit: "x", kind: "ratio" },
+  ];
+  const notes: string[] = [];
+  const failed: string[] = [];
+  const rows = points.map((p) => {
+    const r: Record<string, string | number | undefined> = {
+      capacity: formatBytes(p.capacityBytes),
+      S: p.onChipWords,
+      compulsory: p.bounds.compulsory,
+      paper: p.bounds.paper,
+      provable: p.bounds.provable,
+    };
+    let best = Number.POSITIVE_INFINITY;
+    for (const x of p.results) {
+      if (x.metrics) {
+        r[`df_${x.dataflow}`] = x.metrics.traffic.dram;
+        best = Math.min(best, x.metrics.traffic.dram);
+        if (!x.metrics.verified) failed.push(`${x.dataflow} at ${formatBytes(p.capacityBytes)}`);
+      } else {
+        r[`df_${x.dataflow}`] = "missing";
+        notes.push(`${x.dataflow} at ${formatBytes(p.capacityBytes)}: ${x.reason}`);
+      }
+    }
+    r.best = Number.isFinite(best) ? best / p.bounds.minimum : undefined;
+    return r;
+  });
+  if (failed.length > 0) notes.unshift(`FAILED verification: ${failed.join(", ")}`);
+  else notes.unshift("Every simulated point verified bit-exact against the reference (PASS).");
+  const { name, shape } = layerTitle(spec.layer);
+  const table: Table = {
+    title: `DRAM traffic (words) of ${name === shape ? name : `${name} (${shape})`} on ${spec.arch.name} as the global buffer grows; bound = max(compulsory, provable)`,
+    columns,
+    rows,
+    notes: notes.map((n, i) => (i === 0 ? n : `  missing: ${n}`)),
+  };
+  return renderTables([table], format);
+}
+
+function sweepSvg(spec: SweepSpec, results: readonly SimItemResult[]): string {
+  const points = sweepPoints(spec, results);
+  const { name, shape } = layerTitle(spec.layer);
+  const missingNotes = points.flatMap((p) => p.results.filter((r) => !r.metrics).map((r) => `${r.dataflow} at ${formatBytes(p.capacityBytes)}`));
+  return lineChartSvg({
+    title: `DRAM traffic vs global buffer size: ${name}`,
+    subtitle: `${name === shape ? "" : `${shape} `}on ${spec.arch.name}; bounds at the on-chip capacity (GBuf + register files)`,
+    x: [...spec.capacities],
+    xLabel: "global buffer capacity",
+    xTickLabel: (v) => formatBytes(v),
+    xScale: "log2",
+    series: [
+      ...spec.dataflows.map((df, di) => ({ name: df, values: points.map((p) => p.results[di]!.metrics?.traffic.dram ?? null) })),
+      { name: "paper bound", values: points.map((p) => p.bounds.paper), style: "dashed" as const },
+      { name: "provable bound", values: points.map((p) => p.bounds.provable), style: "dotted" as const, color: "#000" },
+      { name: "compulsory", values: points.map((p) => p.bounds.compulsory), style: "dotted" as const, color: "#888" },
+    ],
+    yLabel: "DRAM traffic",
+    yUnit: "words",
+    notes: missingNotes.length > 0 ? [`Missing (the dataflow cannot map the layer there): ${missingNotes.join("; ")}`] : [],
+  });
+}
+
+/** `sweep` as a command whose items (capacity x dataflow) can run in shards and merge. */
+export const sweepShardable: ShardableCommand<SweepSpec, SweepItem, SimItemResult> = {
+  name: "sweep",
+  items: (spec) => spec.capacities.flatMap((capacityBytes) => spec.dataflows.map((dataflow) => ({ layer: spec.layer, arch: archAt(spec, capacityBytes), dataflow, capacityBytes }))),
+  identity: (item) => ({ layer: item.layer, arch: item.arch.name, capacityBytes: item.capacityBytes, dataflow: item.dataflow }),
+  run: runSimItems,
+  report(spec, results, format) {
+    const points = sweepPoints(spec, results);
+    if (format === "json") return reportJson({ layer: spec.layer, arch: spec.arch.name, dataflows: spec.dataflows, energyTable: spec.energyTable, points }, spec.timing);
+    return format === "csv" ? sweepCsv(spec, points) : sweepTable(spec, points, format);
+  },
+  svg: sweepSvg,
+  ok: allVerified,
+};
 
 /** `convsim sweep`: traffic against buffer size for one layer. */
 export const sweepCommand: Command = {
@@ -114,166 +274,18 @@ export const sweepCommand: Command = {
       capacities: { type: "string" },
       dataflows: { type: "string" },
       ...REPORT_OPTIONS,
+      ...SHARD_OPTIONS,
     });
-    const format = requireOutputFormat("--format", values.format ?? "table");
-    const jobs = jobsOption(values.jobs);
-    const base = archOption(values.arch, undefined, values.memory);
-    const dataflows = dataflowsOption(values.dataflows, "--dataflows", base);
-    const energyTable = energyOption(values.energy);
-    const layer = layerFromOptions(values);
-    const capacities = parseCapacities(values.capacities ?? "16KiB..512KiB");
-    const types = { input: "int8", weight: "int8" } as const;
-    const archs: ArchSpec[] = capacities.map((c) => resolveArch(base, { gbuf: { capacityBytes: c } }, `arch(--capacities ${formatBytes(c)})`));
-    const bounds: LayerBounds[] = archs.map((a) => lowerBounds(layer, { boundary: "dram", capacity: boundaryCapacityWords(a, "dram", types), types }));
-
-    const simJobs: SimJob[] = [];
-    const where: { point: number; dataflow: number }[] = [];
-    const reasons: (string | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
-    archs.forEach((arch, pi) =>
-      dataflows.forEach((df, di) => {
-        const c = mappingCheck(layer, arch, df);
-        if (c.ok) {
-          simJobs.push({ layer, arch, dataflow: df, mapping: c.mapping, checked: values.checked ?? false, energyTable });
-          where.push({ point: pi, dataflow: di });
-        } else {
-          reasons[pi]![di] = c.reason;
-        }
-      }),
-    );
-    const bar = new ProgressBar(io, simJobs.length, simJobs.length * bounds[0]!.macs, "simulations");
-    let outcomes;
-    try {
-      outcomes = await runJobs(simJobs, { jobs, onProgress: (m, f) => bar.update(m, f) });
-    } finally {
-      bar.finish();
-    }
-    const grid: (LayerMetrics | undefined)[][] = archs.map(() => dataflows.map(() => undefined));
-    outcomes.forEach((o, i) => {
-      const { point, dataflow } = where[i]!;
-      if (o.ok) grid[point]![dataflow] = o.metrics;
-      // A mapping the legality check let through can still be refused when the run allocates
-      // its buffers: that is a point the dataflow cannot reach, not a failed run.
-      else if (o.error instanceof ConfigError) reasons[point]![dataflow] = o.error.message;
-      else throw o.error;
-    });
-    const points: SweepPoint[] = capacities.map((c, pi) => ({
-      capacityBytes: c,
-      onChipWords: bounds[pi]!.capacityWords,
-      bounds: { compulsory: bounds[pi]!.compulsory.total, paper: bounds[pi]!.paper.total, provable: bounds[pi]!.provable.total, minimum: bounds[pi]!.headline },
-      results: dataflows.map((df, di) => {
-        const m = grid[pi]![di];
-        return m ? { dataflow: df, metrics: m } : { dataflow: df, reason: reasons[pi]![di] ?? "not run" };
-      }),
-    }));
-    const shape = formatLayerShortForm({ ...layer, name: undefined });
-    const name = layer.name ?? shape;
-    const verified = points.every((p) => p.results.every((r) => !r.metrics || r.metrics.verified));
-
-    let text: string;
-    if (format === "json") {
-      text = formatJson({ layer, arch: base.name, dataflows, energyTable, points });
-    } else if (format === "csv") {
-      const long: Table = {
-        columns: [
-          { key: "capacity", header: "GBuf", unit: "bytes", kind: "count" },
-          { key: "S", header: "on-chip S", unit: "words", kind: "count" },
-          { key: "dataflow", header: "dataflow" },
-          { key: "dram", header: "DRAM", unit: "words", kind: "count" },
-          { key: "compulsory", header: "compulsory", unit: "words", kind: "count" },
-          { key: "paper", header: "paper bound", unit: "words", kind: "count" },
-          { key: "provable", header: "provable bound", unit: "words", kind: "count" },
-          { key: "ratio", header: "DRAM/bound", unit: "x", kind: "ratio" },
-          { key: "cycles", header: "cycles", kind: "count" },
-          { key: "energy", header: "energy", unit: energyTable.unit, kind: "real" },
-          { key: "verdict", header: "verdict" },
-        ],
-        rows: points.flatMap((p) =>
-          p.results.map((r) => ({
-            capacity: p.capacityBytes,
-            S: p.onChipWords,
-            dataflow: r.dataflow,
-            dram: r.metrics?.traffic.dram,
-            compulsory: p.bounds.compulsory,
-            paper: p.bounds.paper,
-            provable: p.bounds.provable,
-            ratio: r.metrics?.boundaries.dram.ratio,
-            cycles: r.metrics?.cycles,
-            energy: r.metrics?.energy.total,
-            verdict: r.metrics ? (r.metrics.verified ? "PASS" : `FAIL (${r.metrics.mismatches} mismatches)`) : `not run: ${r.reason}`,
-          })),
-        ),
-      };
-      text = renderTables([long], "csv");
-    } else {
-      const columns: Column[] = [
-        { key: "capacity", header: "GBuf", align: "right" },
-        { key: "S", header: "on-chip S", unit: "words", kind: "count" },
-        { key: "compulsory", header: "compulsory", unit: "words", kind: "count" },
-        { key: "paper", header: "paper bound", unit: "words", kind: "count" },
-        { key: "provable", header: "provable bound", unit: "words", kind: "count" },
-        ...dataflows.map((df): Column => ({ key: `df_${df}`, header: df, unit: "words", kind: "count" })),
-        { key: "best", header: "best/bound", unit: "x", kind: "ratio" },
-      ];
-      const notes: string[] = [];
-      const failed: string[] = [];
-      const rows = points.map((p) => {
-        const r: Record<string, string | number | undefined> = {
-          capacity: formatBytes(p.capacityBytes),
-          S: p.onChipWords,
-          compulsory: p.bounds.compulsory,
-          paper: p.bounds.paper,
-          provable: p.bounds.provable,
-        };
-        let best = Number.POSITIVE_INFINITY;
-        for (const x of p.results) {
-          if (x.metrics) {
-            r[`df_${x.dataflow}`] = x.metrics.traffic.dram;
-            best = Math.min(best, x.metrics.traffic.dram);
-            if (!x.metrics.verified) failed.push(`${x.dataflow} at ${formatBytes(p.capacityBytes)}`);
-          } else {
-            r[`df_${x.dataflow}`] = "missing";
-            notes.push(`${x.dataflow} at ${formatBytes(p.capacityBytes)}: ${x.reason}`);
-          }
-        }
-        r.best = Number.isFinite(best) ? best / p.bounds.minimum : undefined;
-        return r;
-      });
-      if (failed.length > 0) notes.unshift(`FAILED verification: ${failed.join(", ")}`);
-      else notes.unshift("Every simulated point verified bit-exact against the reference (PASS).");
-      const table: Table = {
-        title: `DRAM traffic (words) of ${name === shape ? name : `${name} (${shape})`} on ${base.name} as the global buffer grows; bound = max(compulsory, provable)`,
-        columns,
-        rows,
-        notes: notes.map((n, i) => (i === 0 ? n : `  missing: ${n}`)),
-      };
-      text = renderTables([table], format);
-    }
-    emit(io, text, values.out);
-
-    if (values.svg !== undefined) {
-      const missingNotes = points.flatMap((p) => p.results.filter((r) => !r.metrics).map((r) => `${r.dataflow} at ${formatBytes(p.capacityBytes)}`));
-      writeSvg(
-        io,
-        values.svg,
-        lineChartSvg({
-          title: `DRAM traffic vs global buffer size: ${name}`,
-          subtitle: `${name === shape ? "" : `${shape} `}on ${base.name}; bounds at the on-chip capacity (GBuf + register files)`,
-          x: capacities,
-          xLabel: "global buffer capacity",
-          xTickLabel: (v) => formatBytes(v),
-          xScale: "log2",
-          series: [
-            ...dataflows.map((df, di) => ({ name: df, values: points.map((p) => p.results[di]!.metrics?.traffic.dram ?? null) })),
-            { name: "paper bound", values: points.map((p) => p.bounds.paper), style: "dashed" as const },
-            { name: "provable bound", values: points.map((p) => p.bounds.provable), style: "dotted" as const, color: "#000" },
-            { name: "compulsory", values: points.map((p) => p.bounds.compulsory), style: "dotted" as const, color: "#888" },
-          ],
-          yLabel: "DRAM traffic",
-          yUnit: "words",
-          notes: missingNotes.length > 0 ? [`Missing (the dataflow cannot map the layer there): ${missingNotes.join("; ")}`] : [],
-        }),
-      );
-    }
-    return verified ? 0 : 1;
+    const arch = archOption(values.arch, undefined, values.memory);
+    const spec: SweepSpec = {
+      layer: layerFromOptions(values),
+      arch,
+      dataflows: dataflowsOption(values.dataflows, "--dataflows", arch),
+      capacities: parseCapacities(values.capacities ?? "16KiB..512KiB"),
+      energyTable: energyOption(values.energy),
+      checked: values.checked ?? false,
+      timing: values.timing ?? false,
+    };
+    return runShardable(sweepShardable, spec, values, io);
   },
 };

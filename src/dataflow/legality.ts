@@ -18,6 +18,9 @@
  *    column (top edge, moving down); each step of the rf nest takes a new word of it (every rf
  *    loop of factor > 1 indexes the tensor, and for the input not both P and R, nor both Q and S,
  *    since overlapping windows would reuse a word).
+ * 4c. RF bypass (`mapping.rf.keep.input` or `.weight` false): the operand goes from the network
+ *    straight to the MAC, so, as for a streamed tensor, each step of the rf nest takes a new word
+ *    of it. Outputs are always kept (a PE accumulates in its register file).
  * 5. GBuf capacity, in bytes: for every tensor the GBuf keeps, its gbuf-tile footprint in words
  *    times its element width (inputs and weights: the operand types, default int16, the widest,
  *    so a mapping checked with the default is legal for every operand type; outputs and partial
@@ -202,25 +205,45 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
       if (flows[u] === undefined) {
         return illegal("rf", `mapping.rf.stream.${u}`, true, `stream a tile that every PE of a row, or of a column, shares (it enters at the array's edge and is forwarded along the line); the spatial loops give ${u} different tiles along both axes`);
       }
-      // Each step of the rf nest takes a new word of a streamed tile (it passes once).
-      for (const [i, l] of parsed.rf.loops.entries()) {
-        if (l.factor > 1 && !TENSOR_DIMS[u].includes(l.dim)) {
-          return illegal("rf", `mapping.rf.loops[${i}]`, `${l.dim} x ${l.factor}`, `index the streamed ${u} (a streamed word passes its PE once, so no rf loop may reuse it); map ${l.dim} outside the rf level or keep ${u} in the RF`);
-        }
-      }
-      if (u === "input") {
-        const e = tileExtents(parsed, layer, "rf");
-        for (const [a, b] of [["P", "R"], ["Q", "S"]] as const) {
-          if (e[a] > 1 && e[b] > 1) {
-            return illegal("rf", "mapping.rf.loops", `${a} x ${e[a]}, ${b} x ${e[b]}`, `not loop over both ${a} and ${b} at the rf level while the input streams (overlapping windows would reuse a streamed word)`);
-          }
-        }
-      }
+      const reuse = rfReuse(parsed, layer, u, "streamed", "a streamed word passes its PE once", "while the input streams (overlapping windows would reuse a streamed word)");
+      if (reuse) return reuse;
     }
+  }
+
+  // Rule 4c: an operand the RF bypasses goes from the network straight to the MAC.
+  if (!parsed.rf.keep.output) {
+    return illegal("rf", "mapping.rf.keep.output", false, "be true: a PE accumulates its partial sums in its register file (convsim does not model accumulating in the GBuf at every MAC)");
+  }
+  for (const u of ["input", "weight"] as const) {
+    if (parsed.rf.keep[u]) continue;
+    const reuse = rfReuse(parsed, layer, u, "bypassed", "a word that bypasses the RF reaches the MAC once", "while the RF bypasses the input (overlapping windows would reuse a word)");
+    if (reuse) return reuse;
   }
 
   const usage = mappingUsage(parsed, layer, { ...options, psumBytes: arch.gbuf.psumBytes });
   return gbufCapacity(parsed, usage, arch, options) ?? rfCapacity(parsed, usage, arch) ?? { ok: true };
+}
+
+/**
+ * Rules 4b and 4c: each step of the rf nest takes a new word of a tensor that does not stay in the
+ * PE (streamed, or bypassing the RF): no rf loop of factor > 1 over a dimension the tensor does
+ * not depend on, and for the input not both P and R, nor both Q and S (overlapping windows would
+ * reuse a word).
+ */
+function rfReuse(m: Mapping, layer: ConvLayer, t: TensorName, how: string, why: string, when: string): Illegal | undefined {
+  for (const [i, l] of m.rf.loops.entries()) {
+    if (l.factor > 1 && !TENSOR_DIMS[t].includes(l.dim)) {
+      return illegal("rf", `mapping.rf.loops[${i}]`, `${l.dim} x ${l.factor}`, `index the ${how} ${t} (${why}, so no rf loop may reuse it); map ${l.dim} outside the rf level or keep ${t} in the RF`);
+    }
+  }
+  if (t !== "input") return undefined;
+  const e = tileExtents(m, layer, "rf");
+  for (const [a, b] of [["P", "R"], ["Q", "S"]] as const) {
+    if (e[a] > 1 && e[b] > 1) {
+      return illegal("rf", "mapping.rf.loops", `${a} x ${e[a]}, ${b} x ${e[b]}`, `not loop over both ${a} and ${b} at the rf level ${when}`);
+    }
+  }
+  return undefined;
 }
 
 /** Rule 5: the GBuf regions, each at a bank-word boundary, within the GBuf's bytes. */

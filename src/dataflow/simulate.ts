@@ -23,7 +23,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_NAMES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { parseMapping, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -170,18 +170,30 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  * operands arrive in one half while the current wave reads the other (the edge feeders stream
  * them during the wave). In the hardware that tile passes through one pipeline register, which is what
  * legality charges against the partition; the simulator keeps the words the register will hold
- * one after the other, so MAC waves address them as they would a resident tile.
+ * one after the other, so MAC waves address them as they would a resident tile. A streamed
+ * operand's buffer is kept once per line it flows along (`RegFileLayout.lines`: every PE of the
+ * line holds the same words), so its storage grows with the array's side, not with its PEs. An
+ * operand the RF bypasses (mapping.rf.keep false) is staged the same way, per PE, in a partition
+ * whose accesses are not register accesses (`RegFileLayout.staged`).
  */
-function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
-  const rf = { ...rfLayout(arch.rf, m, layer) };
-  if (!m.rf.stream) return rf;
+export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
+  const rf: { -readonly [K in keyof RegFileLayout]: RegFileLayout[K] } = { ...rfLayout(arch.rf, m, layer) };
+  const flows = streamFlows(m);
+  const lines: Partial<Record<"input" | "weight", "row" | "col">> = {};
+  const staged: Partial<Record<"input" | "weight", true>> = {};
   for (const t of TENSORS) {
-    if (!m.rf.stream[t]) continue;
-    // Two halves: a streamed output drains from one while the next wave fills the other; a
-    // streamed operand's next words arrive in one while the wave reads the other (sequencer/program.ts).
+    const bypass = t !== "output" && !m.rf.keep[t];
+    if (!m.rf.stream?.[t] && !bypass) continue;
+    // Two halves: a streamed output drains from one while the next wave fills the other; an
+    // operand that passes through the PE has its next words arrive in one while the wave reads
+    // the other (sequencer/program.ts).
     const need = tileFootprint(m, layer, "rf", t) * 2;
-    rf[RF_ENTRY_FIELDS[t]] = Math.max(rf[RF_ENTRY_FIELDS[t]], need);
+    rf[RF_ENTRY_FIELDS[t]] = bypass ? need : Math.max(rf[RF_ENTRY_FIELDS[t]], need);
+    if (bypass) staged[t] = true;
+    else if (t !== "output" && flows[t]) lines[t] = flows[t] === "right" ? "row" : "col";
   }
+  if (Object.keys(lines).length > 0) rf.lines = lines;
+  if (Object.keys(staged).length > 0) rf.staged = staged;
   return rf;
 }
 
@@ -230,11 +242,6 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   const mapping = resolveMapping(options.dataflow, layer, arch, types);
   assertLegal(mapping, layer, arch, { types });
   checkPsumWidth(layer, arch, ops);
-  for (const t of TENSORS) {
-    if (!mapping.rf.keep[t]) {
-      throw new ConfigError(`mapping.rf.keep.${t}`, false, "be true: the simulated PE reads its MAC operands from, and accumulates in, its register file");
-    }
-  }
   const mode = options.mode ?? "fast";
   return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress };
 }

@@ -14,6 +14,20 @@
  * a PE issues at most floor(readPorts / 2) MACs per cycle; a delivery of n words to a PE takes at
  * least ceil(n / writePorts) cycles (the Noc charges it).
  *
+ * Line buffers (`RegFileLayout.lines`): a partition may hold one slice per line of the array
+ * instead of one per PE, when every PE of a row (or of a column) holds the same words at the same
+ * time: the buffer of a streamed operand, which enters at the array's edge and passes along the
+ * line (src/dataflow/simulate.ts). PE `p`'s partition is then its line's slice; every access is
+ * counted per PE as before (each PE's register is written and read), only the simulator's storage
+ * is shared, so a 128 x 128 array does not keep 16,384 copies of one stream. Slides move each
+ * line's slice once. Partial sums are never shared (each PE accumulates its own).
+ *
+ * Staged partitions (`RegFileLayout.staged`): an operand the mapping bypasses at the RF goes from
+ * the network straight to the MAC. The simulator still keeps its words (so the MAC wave and
+ * checked mode address them as a resident tile), but none of the accesses to them is a register
+ * access: they are counted in counters of their own that no report reads, and `rf.*.<part>` stays
+ * 0. The network's `noc.deliver.<part>` counts the words that reach the MACs.
+ *
  * A shared pool (`arch.rf.sharedEntries`, one pool for all tensors as in Timeloop) is built as
  * these three partitions too, carved out of the pool by `simulate()` at exactly the sizes the
  * mapping's rf tiles need (src/dataflow/simulate.ts); the legality check has made sure they fit
@@ -26,6 +40,7 @@
  * Source: Eyeriss (Chen, Krishna, Emer, Sze, JSSC 2017, Sec. IV-C; ISCA 2016 Table IV).
  */
 import {
+  Counter,
   boxRows,
   checkBox,
   checkTags,
@@ -41,7 +56,6 @@ import {
   writeExpectedTags,
   type Box,
   type BoxRows,
-  type Counter,
   type CounterRegistry,
   type Payload,
   type TagExpect,
@@ -65,6 +79,28 @@ export interface RegFileLayout extends RegFileSpec {
   readonly weightEntries: number;
   readonly psumEntries: number;
   readonly sharedEntries?: undefined;
+  /**
+   * Operand partitions kept once per line of the array: `row` (every PE of a row holds the same
+   * words) or `col` (every PE of a column). Absent: one slice per PE. See the file header.
+   */
+  readonly lines?: Readonly<Partial<Record<"input" | "weight", "row" | "col">>>;
+  /**
+   * Operand partitions that stand in for an RF bypass (`mapping.rf.keep` false): the operand goes
+   * from the network straight to the MAC, and the simulator keeps its words here only so the MAC
+   * wave can address them. Nothing done to a staged partition is a register access: its
+   * `rf.*.<part>` counters stay 0 (the network counts the deliveries). See the file header.
+   */
+  readonly staged?: Readonly<Partial<Record<"input" | "weight", true>>>;
+}
+
+/** The storage slot of each PE for one partition: its own (`undefined`) or its row's or column's. */
+function slotOf(line: "row" | "col" | undefined, pe: number, cols: number): number {
+  return line === "row" ? Math.floor(pe / cols) : line === "col" ? pe % cols : pe;
+}
+
+/** Slices a partition takes in storage for an array of `pes` PEs in rows of `cols`. */
+function slotCount(line: "row" | "col" | undefined, pes: number, cols: number): number {
+  return line === "row" ? Math.ceil(pes / cols) : line === "col" ? Math.min(cols, pes) : pes;
 }
 
 /** Validates a RegFileLayout: every partition and port count a positive integer, no pool. @throws ConfigError naming `<path>.<field>`. */
@@ -75,6 +111,14 @@ export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLa
   for (const f of ["inputEntries", "weightEntries", "psumEntries", "readPorts", "writePorts"] as const) {
     const v = spec[f];
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${path}.${f}`, v, "be a positive integer");
+  }
+  for (const [part, line] of Object.entries(spec.lines ?? {})) {
+    if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.lines.${part}`, line, "not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums)");
+    if (line !== undefined && line !== "row" && line !== "col") throw new ConfigError(`${path}.lines.${part}`, line, 'be "row" or "col"');
+  }
+  for (const [part, on] of Object.entries(spec.staged ?? {})) {
+    if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.staged.${part}`, on, "not be given: only the input and weight partitions can stand in for an RF bypass (partial sums are always kept)");
+    if (on !== true) throw new ConfigError(`${path}.staged.${part}`, on, "be true or absent");
   }
   return spec;
 }
@@ -93,7 +137,12 @@ export class RegFile {
   readonly spec: RegFileLayout;
   /** Entries per PE per partition. */
   readonly entries: Readonly<Record<RfPartition, number>>;
-  /** Values, all PEs, per partition (PE p at offset p * entries[part]). Read by the MAC kernel. */
+  /**
+   * Per partition, PE `p`'s first word in `data` (and `tags`): `p * entries[part]`, or its line's
+   * slice for a line buffer ({@link RegFileLayout.lines}). Read by the MAC kernels.
+   */
+  readonly base: Readonly<Record<RfPartition, Int32Array>>;
+  /** Values, all PEs, per partition (PE p's slice at `base[part][p]`). Read by the MAC kernel. */
   readonly data: Readonly<Record<RfPartition, Int32Array>>;
   /** Tags in checked mode, laid out like `data`. */
   readonly tags: Readonly<Record<RfPartition, Float64Array>> | undefined;
@@ -107,6 +156,8 @@ export class RegFile {
    * @param storage where the partitions live (input, weight, psum, one after the other from byte
    *   0; at least {@link RegFile.words} words): the MAC kernels' WebAssembly memory. Default: a
    *   buffer of their own.
+   * @param arrayCols PEs per row of the array (PE `p` is in row `floor(p / arrayCols)`), for line
+   *   buffers. Default: one row.
    */
   constructor(
     counters: CounterRegistry,
@@ -115,47 +166,71 @@ export class RegFile {
     readonly pes: number,
     checked: boolean,
     storage?: ArrayBuffer,
+    arrayCols = pes,
   ) {
-    this.spec = Object.freeze({ ...validateRegFileSpec(spec, name) });
+    this.spec = Object.freeze({
+      ...validateRegFileSpec(spec, name),
+      ...(spec.lines ? { lines: Object.freeze({ ...spec.lines }) } : {}),
+      ...(spec.staged ? { staged: Object.freeze({ ...spec.staged }) } : {}),
+    });
     this.entries = Object.freeze({ input: spec.inputEntries, weight: spec.weightEntries, psum: spec.psumEntries });
-    const words = RegFile.words(spec, pes);
+    const words = RegFile.words(spec, pes, arrayCols);
     if (storage && storage.byteLength < words * 4) throw new InvariantError(name, `storage of ${storage.byteLength} bytes cannot hold ${words} words`);
     const buffer = storage ?? new ArrayBuffer(words * 4);
     let at = 0;
     const d = {} as Record<RfPartition, Int32Array>;
     const t = {} as Record<RfPartition, Float64Array>;
     const c = {} as Record<RfPartition, PartCounters>;
+    const base = {} as Record<RfPartition, Int32Array>;
     for (const p of RF_PARTITIONS) {
-      d[p] = new Int32Array(buffer, at * 4, pes * this.entries[p]);
-      at += pes * this.entries[p];
-      t[p] = new Float64Array(checked ? pes * this.entries[p] : 0);
-      c[p] = {
+      const line = p === "psum" ? undefined : spec.lines?.[p];
+      const words = slotCount(line, pes, arrayCols) * this.entries[p];
+      d[p] = new Int32Array(buffer, at * 4, words);
+      at += words;
+      t[p] = new Float64Array(checked ? words : 0);
+      base[p] = new Int32Array(pes);
+      for (let q = 0; q < pes; q++) base[p][q] = slotOf(line, q, arrayCols) * this.entries[p];
+      this.shared[p] = line !== undefined;
+      const reg = {
         read: counters.register(`${name}.read.${p}`, "words", `${p} entries read from PE register files`),
         write: counters.register(`${name}.write.${p}`, "words", `${p} entries written to PE register files`),
         fill: counters.register(`${name}.fill.${p}`, "words", `${p} entries set locally (generated, e.g. padding or psum init), no transfer`),
         slide: counters.register(`${name}.slide.${p}`, "words", `${p} entries kept by a sliding window (re-addressed, no access)`),
       };
+      // A staged partition (an RF bypass) is no register file: its accesses go to counters of
+      // their own, outside the registry, and the registered ones stay 0.
+      const staged = p !== "psum" && spec.staged?.[p] === true;
+      const own = (k: keyof PartCounters) => new Counter(`${name}.staged.${k}.${p}`, "words", `${p} words staged for the MACs (RF bypass), not a register access`);
+      c[p] = staged ? { read: own("read"), write: own("write"), fill: own("fill"), slide: own("slide") } : reg;
     }
+    this.base = Object.freeze(base);
     this.data = Object.freeze(d);
     this.tags = checked ? Object.freeze(t) : undefined;
     this.counters = Object.freeze(c);
   }
 
-  /** Words the partitions of `pes` PEs take, all partitions together. */
-  static words(spec: RegFileLayout, pes: number): number {
-    return pes * (spec.inputEntries + spec.weightEntries + spec.psumEntries);
+  /** Whether a partition is a line buffer ({@link RegFileLayout.lines}). */
+  private readonly shared: Record<RfPartition, boolean> = { input: false, weight: false, psum: false };
+
+  /** Words the partitions of `pes` PEs (in rows of `arrayCols`) take, all partitions together. */
+  static words(spec: RegFileLayout, pes: number, arrayCols = pes): number {
+    return (
+      slotCount(spec.lines?.input, pes, arrayCols) * spec.inputEntries +
+      slotCount(spec.lines?.weight, pes, arrayCols) * spec.weightEntries +
+      pes * spec.psumEntries
+    );
   }
 
   /** Describes a flat partition index as `PE p entry e`. */
   describe(part: RfPartition, flat: number): string {
     const e = this.entries[part];
-    return `PE ${Math.floor(flat / e)} ${part} entry ${flat % e}`;
+    return `${this.shared[part] ? "line" : "PE"} ${Math.floor(flat / e)} ${part} entry ${flat % e}`;
   }
 
   private shift(part: RfPartition, pe: number, box: Box, what: string): Box {
     if (!Number.isInteger(pe) || pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `${what}: no PE ${pe}`);
     checkBox(this.name, `${what} of ${part} in PE ${pe}`, box, this.entries[part]);
-    return { shape: box.shape, offset: box.offset + pe * this.entries[part], strides: box.strides };
+    return { shape: box.shape, offset: box.offset + this.base[part][pe]!, strides: box.strides };
   }
 
   /**
@@ -189,8 +264,8 @@ export class RegFile {
       if (f < 0) continue;
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `write of ${part}: no PE ${pe}`);
-      scatterRows(payload.data, f, data, rows, pe * e);
-      if (tags) scatterRows(payload.tags!, f, tags, rows, pe * e);
+      scatterRows(payload.data, f, data, rows, this.base[part][pe]!);
+      if (tags) scatterRows(payload.tags!, f, tags, rows, this.base[part][pe]!);
       written++;
     }
     this.counters[part].write.value += n * written;
@@ -224,7 +299,7 @@ export class RegFile {
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `read of ${part}: no PE ${pe}`);
-      gatherRows(data, rows, pe * e, dst, i * n);
+      gatherRows(data, rows, this.base[part][pe]!, dst, i * n);
     }
     this.counters[part].read.value += n * count;
   }
@@ -247,10 +322,10 @@ export class RegFile {
       const f = from[i]!;
       const t = to[i]!;
       if (f < 0 || f >= this.pes || t < 0 || t >= this.pes) throw new InvariantError(this.name, `reduce of ${part}: no PE ${f < 0 || f >= this.pes ? f : t}`);
-      gatherRows(data, rows, f * e, buf, 0);
-      gatherRows(data, rows, t * e, own, 0);
+      gatherRows(data, rows, this.base[part][f]!, buf, 0);
+      gatherRows(data, rows, this.base[part][t]!, own, 0);
       for (let q = 0; q < n; q++) own[q] = (own[q]! + buf[q]!) | 0;
-      scatterRows(own, 0, data, rows, t * e);
+      scatterRows(own, 0, data, rows, this.base[part][t]!);
     }
     this.counters[part].read.value += 2 * n * count;
     this.counters[part].write.value += n * count;
@@ -274,14 +349,15 @@ export class RegFile {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `slide of ${part}: no PE ${pe}`);
     }
+    // The slices to move: one per PE, or one per line for a line buffer (its PEs share it).
+    const bases = this.slideBases(part, pes, count);
     if (sameLayout(src, dst)) {
       // The window moves by a constant offset with its layout unchanged (a halo slide): each row
       // moves in place, the rows taken in the order that never overwrites a row not yet moved.
       const rows = boxRows(src);
       const delta = dst.offset - src.offset;
       if (rows.stride === 1 && ascending(rows.starts, rows.inner)) {
-        for (let i = 0; i < count; i++) {
-          const base = pes[i]! * e;
+        for (const base of bases) {
           moveRows(this.data[part], rows, base, delta);
           if (this.tags) moveRows(this.tags[part], rows, base, delta);
         }
@@ -292,15 +368,27 @@ export class RegFile {
     const to = boxRows(dst);
     if (this.scratch.length < n) this.scratch = new Float64Array(n);
     const tmp = this.scratch;
-    for (let i = 0; i < count; i++) {
-      const pe = pes[i]!;
-      gatherRows(this.data[part], from, pe * e, tmp, 0);
-      scatterRows(tmp, 0, this.data[part], to, pe * e);
+    for (const base of bases) {
+      gatherRows(this.data[part], from, base, tmp, 0);
+      scatterRows(tmp, 0, this.data[part], to, base);
       if (this.tags) {
-        gatherRows(this.tags[part], from, pe * e, tmp, 0);
-        scatterRows(tmp, 0, this.tags[part], to, pe * e);
+        gatherRows(this.tags[part], from, base, tmp, 0);
+        scatterRows(tmp, 0, this.tags[part], to, base);
       }
     }
+  }
+
+  /** The distinct slices of `pes` (first `count`) in a partition: each PE's, or each line's once. */
+  private slideBases(part: RfPartition, pes: Int32Array, count: number): Iterable<number> {
+    const base = this.base[part];
+    if (!this.shared[part]) {
+      const out = new Array<number>(count);
+      for (let i = 0; i < count; i++) out[i] = base[pes[i]!]!;
+      return out;
+    }
+    const seen = new Set<number>();
+    for (let i = 0; i < count; i++) seen.add(base[pes[i]!]!);
+    return seen;
   }
 
   /** Staging for slides (the source and destination may overlap). */
@@ -329,7 +417,7 @@ export class RegFile {
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `fill of ${part}: no PE ${pe}`);
-      fillRows(this.data[part], rows, pe * e, value);
+      fillRows(this.data[part], rows, this.base[part][pe]!, value);
     }
     this.counters[part].fill.value += n * count;
   }
@@ -337,7 +425,7 @@ export class RegFile {
   /** A copy of PE `pe`'s partition (backdoor, for tests). */
   contents(part: RfPartition, pe: number): Int32Array {
     const e = this.entries[part];
-    return this.data[part].slice(pe * e, (pe + 1) * e);
+    return this.data[part].slice(this.base[part][pe]!, this.base[part][pe]! + e);
   }
 }
 

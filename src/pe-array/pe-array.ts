@@ -336,9 +336,9 @@ export class PeArray extends Component {
     this.size = spec.array.rows * spec.array.cols;
     // Unchecked, the register files live in the WebAssembly kernels' memory (checked waves run
     // in JavaScript, which checks every operand's tag).
-    const kernels = !engine.checked && options.wasm !== false ? WaveKernels.create(RegFile.words(spec.rf, this.size)) : undefined;
+    const kernels = !engine.checked && options.wasm !== false ? WaveKernels.create(RegFile.words(spec.rf, this.size, spec.array.cols)) : undefined;
     this.kernels = kernels;
-    this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked, kernels?.buffer);
+    this.rf = new RegFile(engine.counters, options.rfName ?? "rf", spec.rf, this.size, engine.checked, kernels?.buffer, spec.array.cols);
     this.macsPerIssue = Math.min(spec.array.macsPerCycle, Math.floor(spec.rf.readPorts / 2));
     this.eager = engine.mode === "reference";
     this.scratch = { pes: new Int32Array(this.size), from: new Int32Array(this.size), owner: new Int32Array(this.size) };
@@ -630,6 +630,7 @@ export class PeArray extends Component {
     const [dr, dc] = this.neighbour(l.dir);
     const cols = this.spec.cols;
     if (l.kind === "shift") {
+      if (l.part !== "psum" && this.rf.spec.lines?.[l.part]) throw new InvariantError(this.name, `shift of ${l.part}: a line buffer (rf.lines) is one slice for the whole line; its words cannot move PE to PE`);
       checkRect(this.name, { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols }, this.spec.rows, this.spec.cols);
       const n = boxSize(l.src.shape);
       if (boxSize(l.dst.shape) !== n) throw new InvariantError(this.name, "link shift: src and dst boxes differ in size");

@@ -407,16 +407,14 @@ export class WaveKernels {
     const ib = rf.data.input.byteOffset;
     const wb = rf.data.weight.byteOffset;
     const pb = rf.data.psum.byteOffset;
-    const Ei = rf.entries.input * 4;
-    const Ew = rf.entries.weight * 4;
-    const Ep = rf.entries.psum * 4;
+    const { input: Bi, weight: Bw, psum: Bp } = rf.base;
     let k = 0;
     for (let i = 0; i < pes.rows; i++) {
       for (let j = 0; j < pes.cols; j++) {
         const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
-        s[k++] = ib + p * Ei;
-        s[k++] = wb + p * Ew;
-        s[k++] = pb + p * Ep;
+        s[k++] = ib + Bi[p]! * 4;
+        s[k++] = wb + Bw[p]! * 4;
+        s[k++] = pb + Bp[p]! * 4;
       }
     }
     return k;

@@ -227,9 +227,7 @@ export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: nu
   const inp = rf.data.input;
   const wt = rf.data.weight;
   const ps = rf.data.psum;
-  const Ei = rf.entries.input;
-  const Ew = rf.entries.weight;
-  const Ep = rf.entries.psum;
+  const { input: Bi, weight: Bw, psum: Bp } = rf.base;
   const { pes } = cw.wave;
   const zi = cw.wave.inputZero ?? 0;
   const zw = cw.wave.weightZero ?? 0;
@@ -241,9 +239,9 @@ export function runWave(cw: CompiledWave, rf: RegFile, arrayCols: number, t0: nu
   for (let i = 0; i < pes.rows; i++) {
     for (let j = 0; j < pes.cols; j++) {
       const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
-      const ib = p * Ei;
-      const wb = p * Ew;
-      const pb = p * Ep;
+      const ib = Bi[p]!;
+      const wb = Bw[p]!;
+      const pb = Bp[p]!;
       for (let r = r0; r < rEnd; r++) {
         const js = r === r0 ? jFirst : 0;
         const je = r === rEnd - 1 ? jLast : n;
@@ -313,7 +311,7 @@ export function runWaveChecked(
   const parts = ["input", "weight", "psum"] as const;
   const data = [rf.data.input, rf.data.weight, rf.data.psum];
   const tg = [tags.input, tags.weight, tags.psum];
-  const E = [rf.entries.input, rf.entries.weight, rf.entries.psum];
+  const B = [rf.base.input, rf.base.weight, rf.base.psum];
   const st = [si, sw, sp];
   const tst = [tt.ti, tt.tw, tt.tp];
   const rowA = [rowIn, rowW, rowPs];
@@ -331,7 +329,7 @@ export function runWaveChecked(
         const js = r === r0 ? t0 - r0 * n : 0;
         const je = r === rEnd - 1 ? t1 - (rEnd - 1) * n : n;
         for (let s = 0; s < 3; s++) {
-          a[s] = p * E[s]! + rowA[s]![r]! + js * st[s]!;
+          a[s] = B[s]![p]! + rowA[s]![r]! + js * st[s]!;
           t[s] = tb[s]! + rowT[s]![r]! + js * tst[s]!;
         }
         for (let q = js; q < je; q++) {
@@ -340,7 +338,7 @@ export function runWaveChecked(
             if (got !== t[s]) {
               throw new InvariantError(
                 component,
-                `checked MAC in PE ${p} (row ${Math.floor(p / arrayCols)}, col ${p % arrayCols}) read ${parts[s]} entry ${a[s]! - p * E[s]!}: expected ${formatTag(t[s]!)} but the entry holds ${formatTag(got)}`,
+                `checked MAC in PE ${p} (row ${Math.floor(p / arrayCols)}, col ${p % arrayCols}) read ${parts[s]} entry ${a[s]! - B[s]![p]!}: expected ${formatTag(t[s]!)} but the entry holds ${formatTag(got)}`,
               );
             }
           }

@@ -1,7 +1,8 @@
 /**
  * Reports: derived metrics (energy = action counts x an energy table, per-layer summaries and
- * totals), output formats (text table, Markdown, CSV, JSON) and SVG charts. docs/reports.md
- * describes the columns, the energy model and the charts.
+ * totals), output formats (text table, Markdown, CSV, JSON), SVG charts, and shards and merge
+ * (the JSON Lines of a run split over machines, docs/scale-out.md). docs/reports.md describes
+ * the columns, the energy model and the charts.
  */
 export {
   energyTable,
@@ -73,3 +74,24 @@ export {
   type LineSeries,
   type AxisScale,
 } from "./svg.js";
+export {
+  canonicalJson,
+  stableHash,
+  shardOfItem,
+  inShard,
+  formatShard,
+  parseShard,
+  optionsHash,
+  shardLines,
+  readShardParts,
+  resultsInOrder,
+  wallTimeReplacer,
+  SHARD_FORMAT_VERSION,
+  type ShardSpec,
+  type ShardEnv,
+  type ShardHeader,
+  type ShardRecord,
+  type ShardPart,
+  type MergedRecord,
+  type MergedShards,
+} from "./shard.js";

@@ -982,7 +982,7 @@ describe("bad input is a ConfigError naming the field", () => {
       { arch: "eyeriss", dataflow: { dram: { loops: allLoops.filter((l) => l.dim !== "P") }, spatial: { loops: [{ dim: "P", factor: 5, axis: "row" }] } }, archOverrides: { array: { rows: 4 } } },
       /^(mapping|dataflow)\.spatial\.loops$/,
     ],
-    ["a mapping that bypasses the RF", { dataflow: { dram: { loops: allLoops }, rf: { keep: { input: false } } } }, /^(mapping|dataflow)\.rf\.keep\.input$/],
+    ["a mapping that bypasses the RF for outputs", { dataflow: { dram: { loops: allLoops }, rf: { keep: { output: false } } } }, /^(mapping|dataflow)\.rf\.keep\.output$/],
     ["x of the wrong length", { x: new Int8Array(10) }, "x.length"],
     ["w of the wrong length", { w: new Int8Array(10) }, "w.length"],
     ["x of a wrong element type", { x: new Float32Array(50) as unknown as Int8Array }, "x"],

@@ -137,3 +137,23 @@ describe("the systolic forms of ws, os and is", () => {
     expect(perPe("pe.idle.drain")).toBeLessThan(perPe("pe.busy") + perPe("pe.idle.pipeline"));
   });
 });
+
+describe("stream buffers (simulate.ts streamBuffers)", () => {
+  it("keep a streamed operand once per line it flows along, so storage grows with the array's side", async () => {
+    const { streamBuffers } = await import("../../src/dataflow/simulate.js");
+    const { buildMapping } = await import("../../src/dataflow/dataflows/index.js");
+    const { RegFile } = await import("../../src/memory/regfile.js");
+    const arch = resolveArch("systolic", { array: { rows: 128, cols: 128 } });
+    const layer = convLayer({ inChannels: 3, inHeight: 227, inWidth: 227, outChannels: 96, kernelHeight: 11, kernelWidth: 11, strides: [4, 4] });
+    const m = buildMapping("ws", layer, arch);
+    const flows = streamFlows(m);
+    const rf = streamBuffers(arch, m, layer);
+    // ws streams inputs along the rows (every PE of a row takes the same input tile).
+    expect(flows.input).toBe("right");
+    expect(rf.lines).toEqual({ input: "row" });
+    const perPe = RegFile.words({ ...rf, lines: undefined }, 128 * 128, 128);
+    const lined = RegFile.words(rf, 128 * 128, 128);
+    expect(lined).toBe(128 * rf.inputEntries + 128 * 128 * (rf.weightEntries + rf.psumEntries));
+    expect(lined * 10).toBeLessThan(perPe);
+  });
+});

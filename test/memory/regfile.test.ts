@@ -27,6 +27,47 @@ describe("RegFile layout", () => {
   });
 });
 
+describe("RegFile line buffers (rf.lines)", () => {
+  // 6 PEs in 2 rows of 3: inputs shared along rows, weights along columns.
+  const lined = () => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { input: "row", weight: "col" } }, 6, false, undefined, 3);
+  const box: Box = { shape: [2, 3], offset: 1, strides: [10, 1] };
+
+  it("keeps one slice per line, and PEs of a line address the same words", () => {
+    expect(RegFile.words({ ...spec, lines: { input: "row", weight: "col" } }, 6, 3)).toBe(2 * 40 + 3 * 8 + 6 * 16);
+    const r = lined();
+    expect(r.data.input.length).toBe(2 * 40);
+    expect(r.data.weight.length).toBe(3 * 8);
+    expect([...r.base.input]).toEqual([0, 0, 0, 40, 40, 40]);
+    expect([...r.base.weight]).toEqual([0, 8, 16, 0, 8, 16]);
+    expect([...r.base.psum]).toEqual([0, 16, 32, 48, 64, 80]);
+    r.writeMany("input", box, { data: Int32Array.from({ length: 6 }, (_, i) => i + 1) }, 6, Int32Array.of(0), Int32Array.of(0), 1);
+    expect([...r.contents("input", 2).subarray(0, 4)]).toEqual([0, 1, 2, 3]);
+    expect([...r.contents("input", 3).subarray(0, 4)]).toEqual([0, 0, 0, 0]);
+  });
+
+  it("counts every PE's access, and slides each line's slice once", () => {
+    const r = lined();
+    const payload = { data: Int32Array.from({ length: 6 }, (_, i) => 7 * i + 1) };
+    const pes = Int32Array.of(0, 1, 2, 3, 4, 5);
+    r.writeMany("input", box, payload, 6, pes, new Int32Array(6), 6);
+    expect(r.counters.input.write.value).toBe(36);
+    const dst: Box = { ...box, offset: 0 };
+    r.slideMany("input", box, dst, pes, 6);
+    expect(r.counters.input.slide.value).toBe(36);
+    // Slid once, not three times (a second slide would leave 8, 15, 15 at the front).
+    const want = [1, 8, 15, 15, 0, 0, 0, 0, 0, 0, 22, 29, 36];
+    expect([...r.contents("input", 1).subarray(0, 13)]).toEqual(want);
+    expect([...r.contents("input", 4).subarray(0, 13)]).toEqual(want);
+  });
+
+  it("refuses a line buffer for partial sums, naming the field", () => {
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { psum: "row" } as never }, 6, false, undefined, 3)).toThrow(
+      'rf.lines.psum must not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums); got "row"',
+    );
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { input: "diag" } as never }, 6, false, undefined, 3)).toThrow('rf.lines.input must be "row" or "col"; got "diag"');
+  });
+});
+
 describe("RegFile bulk operations", () => {
   it("fillMany equals fill in each PE, and counts the same", () => {
     fc.assert(

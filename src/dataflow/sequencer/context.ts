@@ -37,9 +37,15 @@ export class SeqContext {
   /** The operands that stream through the PEs (mapping.rf.stream), for the wave commands. */
   readonly waveStreams: readonly WaveStream[] | undefined;
   /**
+   * Per operand, whether it passes through the PE instead of staying: streamed (mapping.rf.stream)
+   * or bypassing the register file (mapping.rf.keep false: from the network straight to the MAC).
+   * Either way every wave needs its words again, delivered while the previous wave computes.
+   */
+  readonly passThrough: { readonly input: boolean; readonly weight: boolean };
+  /**
    * Per operand, whether its next tile is delivered while the current wave runs (into the other
-   * half of its partition): double-buffered register files, and streamed operands, which the
-   * array's edge feeds while the previous wave computes.
+   * half of its partition): double-buffered register files, and operands that pass through the
+   * PE, which the network feeds while the previous wave computes.
    */
   readonly early: { readonly input: boolean; readonly weight: boolean };
   /** Whether any operand is delivered early: the program pipelines deliveries with waves. */
@@ -89,7 +95,8 @@ export class SeqContext {
     }
     this.waveStreams = streams.length > 0 ? Object.freeze(streams) : undefined;
     this.streamOut = m.rf.stream?.output ?? false;
-    this.early = { input: this.rfDouble || (m.rf.stream?.input ?? false), weight: this.rfDouble || (m.rf.stream?.weight ?? false) };
+    this.passThrough = { input: !m.rf.keep.input || (m.rf.stream?.input ?? false), weight: !m.rf.keep.weight || (m.rf.stream?.weight ?? false) };
+    this.early = { input: this.rfDouble || this.passThrough.input, weight: this.rfDouble || this.passThrough.weight };
     this.pipelined = this.early.input || this.early.weight;
     this.psumFlow = this.streamOut ? flows.output : undefined;
     this.psumTile = e[N]! * e[G]! * e[K]! * e[P]! * e[Q]!;

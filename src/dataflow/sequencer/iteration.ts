@@ -15,7 +15,7 @@ import { coords8, rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
-import { ALL_DIMS, INPUT_DIMS, OUTPUT_DIMS, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type Req, type SpanGroup } from "./types.js";
+import { ALL_DIMS, C, G, INPUT_DIMS, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type Req, type SpanGroup } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
@@ -31,6 +31,8 @@ export class IterationPlanner {
   iterations = 0;
   /** Per tensor, each PE's start key offset: a PE's key is the iteration's plus its offset's. */
   private readonly offKeys: { readonly output: Float64Array; readonly input: Float64Array; readonly weight: Float64Array };
+  /** The input key's weight per dimension ({@link inputKeyWeights}). */
+  private readonly inputWeights: Float64Array;
   /** Scratch, only read while one iteration is planned. */
   private readonly scratch: { readonly newOut: Float64Array; readonly drain: Uint8Array; readonly keys: Float64Array[] };
   /** The last iteration's waves: unchecked waves depend only on the tile shapes and bases. */
@@ -44,7 +46,8 @@ export class IterationPlanner {
   ) {
     const { nest, pes } = c;
     const offsetKeys = (dims: readonly number[]) => Float64Array.from(nest.peOffset, (off) => startKey(off, dims, nest.sizes));
-    this.offKeys = { output: offsetKeys(OUTPUT_DIMS), input: offsetKeys(INPUT_DIMS), weight: offsetKeys(WEIGHT_DIMS) };
+    this.inputWeights = inputKeyWeights(c);
+    this.offKeys = { output: offsetKeys(OUTPUT_DIMS), input: Float64Array.from(nest.peOffset, (off) => dot(off, this.inputWeights)), weight: offsetKeys(WEIGHT_DIMS) };
     this.scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
     this.lastWaves = { keys: new Float64Array(pes), parts: [], macs: 0, bases: { input: 0, weight: 0, psum: 0 } };
   }
@@ -61,7 +64,7 @@ export class IterationPlanner {
     const psumKeys = this.newPsums();
     const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
     const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
-    const spans = c.rfDouble || c.m.rf.stream?.input ? undefined : res.inputSpans;
+    const spans = c.rfDouble || c.passThrough.input ? undefined : res.inputSpans;
     // The transfers, fills and waves depend only on what the signature records: an iteration
     // like one planned before replays that plan with fresh transaction ids.
     const rp = this.replayer;
@@ -140,17 +143,18 @@ export class IterationPlanner {
    * Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the operand
    * stays in its half while every PE's tile is unchanged; otherwise it moves to the other half
    * (which the running wave does not read), and every PE whose tile there is not the one it needs
-   * gets it. A streamed operand passes through the PE: every wave needs its words again.
+   * gets it. An operand that passes through the PE (streamed, or bypassing the RF): every wave
+   * needs its words again.
    */
   private operandKeys(part: "input" | "weight", dims: readonly number[], keys: Float64Array, gStart: Int32Array): Float64Array {
     const { c, res } = this;
-    const key0 = startKey(gStart, dims, c.nest.sizes);
+    const key0 = part === "input" ? dot(gStart, this.inputWeights) : startKey(gStart, dims, c.nest.sizes);
     const off = this.offKeys[part];
     for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
     let h = res.rfHalf[part];
     if (c.early[part] && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
     const held = res.rfKeys[part][h]!;
-    if (c.m.rf.stream?.[part]) return keys;
+    if (c.passThrough[part]) return keys;
     for (let pe = 0; pe < c.pes; pe++) {
       if (keys[pe] === held[pe]) keys[pe] = NaN;
       else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;
@@ -218,4 +222,47 @@ export class IterationPlanner {
     lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
     return parts;
   }
+}
+
+/** `sum_d a[d] * w[d]`. */
+function dot(a: Int32Array, w: Float64Array): number {
+  let k = 0;
+  for (let d = 0; d < w.length; d++) k += a[d]! * w[d]!;
+  return k;
+}
+
+/**
+ * The weights of the input tile key, a linear form in the tile start: two PEs hold the same input
+ * tile exactly when their keys are equal (plus, as for every key, the same extents, which the
+ * start decides). Over N, G, C a mixed-radix number, as {@link startKey}. Along the rows, when
+ * every PE's tile has one output row and one kernel row (rf extents of P and R both 1, as in a
+ * row-stationary mapping), the key takes the input row they read, `p * strideH + r * dilationH`,
+ * so PEs on a diagonal of (output row, kernel row) that read the same input row share one tile
+ * (one read, multicast); otherwise P and R separately. Likewise Q, S and the columns.
+ */
+function inputKeyWeights(c: SeqContext): Float64Array {
+  const sizes = c.nest.sizes;
+  const e = c.nest.rfExtent;
+  const l = c.layer;
+  const w = new Float64Array(sizes.length);
+  let scale = 1;
+  const axis = (o: number, k: number, stride: number, dil: number) => {
+    if (e[o] === 1 && e[k] === 1) {
+      w[o] = stride * scale;
+      w[k] = dil * scale;
+      scale *= sizes[o]! * stride + sizes[k]! * dil + 1;
+    } else {
+      w[k] = scale;
+      w[o] = scale * (sizes[k]! + 1);
+      scale *= (sizes[o]! + 1) * (sizes[k]! + 1);
+    }
+  };
+  // Innermost first: columns, rows, then C, G, N.
+  axis(Q, S, l.strides[1], l.dilations[1]);
+  axis(P, R, l.strides[0], l.dilations[0]);
+  for (const d of [C, G, N]) {
+    w[d] = scale;
+    scale *= sizes[d]! + 1;
+  }
+  return w;
 }

@@ -183,6 +183,13 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
     n[k] = 0;
 
   const [strH, strW] = layer.strides;
+  // An input tile's identity (the Sequencer's, iteration.ts inputKeyWeights): the input row it
+  // reads when every PE's tile has one output row and one kernel row (PEs on a diagonal share
+  // it), else its P and R starts; likewise the columns.
+  const byRow = rfStride.P === 1 && rfStride.R === 1;
+  const byCol = rfStride.Q === 1 && rfStride.S === 1;
+  const inKey = (v: Vec): string =>
+    [v.N, v.G, v.C, byRow ? `h${v.P * strH + v.R * layer.dilations[0]}` : `${v.P}/${v.R}`, byCol ? `w${v.Q * strW + v.S * layer.dilations[1]}` : `${v.Q}/${v.S}`].join(",");
   const [dilH, dilW] = layer.dilations;
   const [padT, padL] = layer.pads;
   const { inHeight: H, inWidth: W } = layer;
@@ -354,13 +361,14 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
       }
       if (leaving.size > 0) drain((pe) => leaving.has(peOut[pe]!.key));
       if (m.rf.doubleBuffer) {
-        const flip = (t: "input" | "weight", dims: readonly D[]) => {
+        const flip = (t: "input" | "weight", k: (s: Vec) => string) => {
           const held = halves[t][inUse[t]]!;
-          if (st.some((s, pe) => active[pe] && held[pe] !== key(s, dims))) inUse[t] = 1 - inUse[t];
+          if (st.some((s, pe) => active[pe] && held[pe] !== k(s))) inUse[t] = 1 - inUse[t];
           return halves[t][inUse[t]]!;
         };
-        peIn = flip("input", IN_DIMS);
-        peW = flip("weight", W_DIMS);
+        const flipIn = () => flip("input", inKey);
+        peIn = flipIn();
+        peW = flip("weight", (s) => key(s, W_DIMS));
       }
       const sources = { input: new Set<string>(), weight: new Set<string>() };
       for (let pe = 0; pe < pes; pe++) {
@@ -372,7 +380,7 @@ export function modelCounts(layer: ConvLayer, m: Mapping, neighbourLinks = false
           peOut[pe] = { key: ok, s, e };
           add("rf.fill.psum", prod(e, OUT_DIMS));
         }
-        const ik = key(s, IN_DIMS);
+        const ik = inKey(s);
         if (peIn[pe] !== ik) {
           peIn[pe] = ik;
           let g = inGroups.get(ik);

@@ -887,11 +887,14 @@ describe("multicast: one source read, one noc.send per source word", () => {
     expect(value(r, "noc.send.weight")).toBe(value(r, "gbuf.read.weight"));
   });
 
-  it("holds when the PEs sharing a tile form one rectangle", () => {
+  it("holds for the input rows a diagonal of PEs shares", () => {
     const r = simulate({ layer: { inChannels: 1, inHeight: 4, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }, arch: "eyeriss", dataflow: "rs" });
-    // Inputs: the two K columns of one (r, p) are adjacent.
+    // Inputs: PE (r, p, k) reads padded input row p + r (docs/counting.md, diagonal sharing), so
+    // each real input word is read once (4 x 4) and sent once; 10 of the 12 (r, p) pairs read a
+    // real row (not p + r = 0 or 5), each for 2 output channels, 4 words a row.
+    expect(value(r, "gbuf.read.input")).toBe(16);
     expect(value(r, "noc.send.input")).toBe(value(r, "gbuf.read.input"));
-    expect(value(r, "noc.deliver.input")).toBe(2 * value(r, "noc.send.input"));
+    expect(value(r, "noc.deliver.input")).toBe(10 * 2 * 4);
   });
 });
 

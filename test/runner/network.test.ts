@@ -54,7 +54,8 @@ describe("runNetwork", () => {
     expect(formatNetworkRun(run)).toMatch(/^convsim run: tiny \(batch 1\), arch chen2020, dataflow chen2020, 2 layers/);
     expect(JSON.parse(formatNetworkRun(run, "json")).layers).toHaveLength(2);
     const svg = networkRunChartSvg(run);
-    expect(svg).toContain("DRAM traffic per layer: tiny, dataflow chen2020 on chen2020");
+    const title = [...svg.matchAll(/font-weight="bold"[^>]*>([^<]*)</g)].map((m) => m[1]).join(" ");
+    expect(title).toBe("DRAM traffic per layer: tiny, dataflow chen2020 on chen2020");
     expect(svg).toContain(">fc<");
   });
 

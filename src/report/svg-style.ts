@@ -17,7 +17,9 @@ export type MarkerShape = (typeof MARKERS)[number];
 
 /** How a series is drawn: its colour and, on a line chart, its marker. */
 export interface SeriesStyle {
+  /** A CSS colour (`#RRGGBB`). */
   readonly color: string;
+  /** The marker shape on a line chart. */
   readonly marker: MarkerShape;
 }
 

@@ -77,12 +77,19 @@ export interface RunNetworkOptions {
 
 /** What {@link runNetwork} returns: one summary row per selected layer, in the network's order, and their total. */
 export interface NetworkRun {
+  /** The network's name. */
   readonly network: string;
+  /** The batch size of its layers. */
   readonly batch: number;
+  /** The architecture, resolved (overrides merged). */
   readonly arch: ArchSpec;
+  /** The dataflow every layer ran with. */
   readonly dataflow: string;
+  /** The energy table of the rows' energy figures. */
   readonly energyTable: EnergyTable;
+  /** One row per selected layer, in the network's order. */
   readonly layers: readonly LayerMetrics[];
+  /** The rows' total (`totalMetrics`). */
   readonly total: LayerMetrics;
   /** Whether every layer's output matched the reference convolution. */
   readonly verified: boolean;
@@ -90,7 +97,9 @@ export interface NetworkRun {
 
 /** How the options' fields are named in errors; the CLI passes its flags (`--dataflow`). */
 export interface RunNetworkFieldNames {
+  /** The name of the dataflow option (`dataflow`; the CLI: `--dataflow`). */
   readonly dataflow: string;
+  /** The name of the jobs option (`jobs`; the CLI: `--jobs`). */
   readonly jobs: string;
 }
 

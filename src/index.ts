@@ -11,6 +11,8 @@ export {
   type ElementType,
   type IntArray,
   type DTypeInfo,
+  type OperandTypes,
+  type TypedArrayOf,
 } from "./workload/dtype.js";
 export {
   convLayer,
@@ -28,11 +30,12 @@ export {
   compareOutputs,
   checkOperands,
   type ConvOptions,
+  type ConvOperands,
   type OperandArray,
   type Verification,
   type Mismatch,
 } from "./workload/reference.js";
-export { seededTensor, layerTensors, type ValueRange } from "./workload/tensors.js";
+export { seededTensor, layerTensors, type ValueRange, type LayerTensors } from "./workload/tensors.js";
 export { parseNpy, encodeNpy, readNpy, writeNpy, readRaw, writeRaw, expectTensor, type Tensor } from "./workload/npy.js";
 export { network, loadNetwork, selectLayers, totalMacs, NETWORK_NAMES, DEFAULT_NETWORK, type Network } from "./workload/networks.js";
 export { importOnnx, onnxLayerOperands, type OnnxImportOptions, type OnnxNetwork, type ModelOperands } from "./formats/onnx/index.js";
@@ -52,6 +55,7 @@ export {
   type CycleBound,
   type CycleTerm,
   type CycleResource,
+  type CounterValues,
   type Boundary,
   type BoundOptions,
   type PaperBound,
@@ -63,7 +67,23 @@ export {
   type TilePlan,
   type TensorTraffic,
   type Staging,
+  type TileBudget,
+  type TileFootprint,
 } from "./bounds/index.js";
+export { simulateAsync, type SimulateAsyncControl } from "./runner/async.js";
+export {
+  runNetwork,
+  formatNetworkRun,
+  networkRunChartSvg,
+  archLabel,
+  defaultDataflow,
+  defaultDataflows,
+  type RunNetworkOptions,
+  type RunNetworkFieldNames,
+  type NetworkRun,
+  type NetworkProgress,
+} from "./runner/network.js";
+export { runJobs, mappingCheck, jobCost, type SimJob, type SimJobOutcome, type RunJobsOptions } from "./runner/jobs.js";
 export {
   simulate,
   type SimulateOptions,
@@ -91,10 +111,18 @@ export {
   type TemporalLoop,
   type SpatialLoop,
   type KeepFlags,
+  type Axis,
+  type CoverageProblem,
+  type DimRecord,
+  type DramLevel,
+  type SpatialLevel,
+  type StorageLevel,
+  type LevelName,
+  type TensorName,
 } from "./dataflow/mapping.js";
-export { checkMapping, assertLegal, checkPsumWidth, maxAbsPartialSum, type LegalityOptions, type PsumOperands } from "./dataflow/legality.js";
-export { formatMapping } from "./dataflow/print.js";
-export { dataflows, buildMapping, DATAFLOW_NAMES, DATAFLOW_CHOICES, MAPPER_DATAFLOW, type DataflowName } from "./dataflow/dataflows/index.js";
+export { checkMapping, assertLegal, checkPsumWidth, maxAbsPartialSum, type LegalityOptions, type Legality, type Illegal, type PsumOperands } from "./dataflow/legality.js";
+export { formatMapping, type FormatOptions } from "./dataflow/print.js";
+export { dataflows, buildMapping, DATAFLOW_NAMES, DATAFLOW_CHOICES, MAPPER_DATAFLOW, type DataflowName, type DataflowOptions } from "./dataflow/dataflows/index.js";
 export {
   map,
   verifyMappings,
@@ -114,12 +142,36 @@ export {
   type VerifiedCandidate,
   type VerifyOptions,
 } from "./mapper/index.js";
+export type { CostOptions } from "./mapper/cost.js";
+export type { StopReason } from "./mapper/search.js";
+export type { BoundaryWords } from "./dataflow/traffic.js";
+export type { TensorWords } from "./dataflow/mapping.js";
+export type { RunLimits } from "./dataflow/budget.js";
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";
 export type { ArchSpec, DramSpec, GlobalBufferSpec, RegFileSpec, PeArraySpec, NocSpec, DramModelName, GbufModelName, LevelNames } from "./arch/spec.js";
-export { Engine, StallError, type SimMode, type CounterSnapshot, type CounterUnit } from "./core/index.js";
-export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaveKernelName } from "./pe-array/index.js";
+export {
+  Engine,
+  StallError,
+  type SimMode,
+  type CounterSnapshot,
+  type CounterUnit,
+  type CounterEntry,
+  type EngineOptions,
+  type RunOptions,
+  type RunResult,
+  type StalledComponent,
+  type Component,
+  type Channel,
+  type ChannelOptions,
+  type InPort,
+  type OutPort,
+  type Port,
+  type PortBase,
+  type Counter,
+} from "./core/index.js";
+export { STALL_CAUSES, WAVE_KERNEL_NAMES, type StallCause, type WaitReason, type WaveKernelName } from "./pe-array/index.js";
 export {
   energyTable,
   loadEnergyTable,
@@ -135,18 +187,34 @@ export {
   formatJson,
   groupedBarChartSvg,
   lineChartSvg,
+  DATAFLOW_STYLES,
+  MARKERS,
+  seriesStyles,
+  type SeriesStyle,
+  type MarkerShape,
   type EnergyTable,
   type EnergyLevel,
   type EnergyAction,
   type EnergyBreakdown,
+  type EnergyTerm,
+  type EnergyTypes,
+  type WidthScaling,
   type LayerMetrics,
+  type MetricsOptions,
   type BoundaryMetrics,
   type CycleBoundMetrics,
   type EnergyMetrics,
   type OutputFormat,
   type Table,
+  type Cell,
+  type Column,
+  type ColumnKind,
   type GroupedBarChart,
   type LineChart,
+  type AxisScale,
+  type BarSeries,
+  type LineSeries,
+  type ReferenceLine,
   parseShard,
   shardOfItem,
   stableHash,
@@ -157,6 +225,8 @@ export {
   type ShardSpec,
   type ShardPart,
   type MergedShards,
+  type MergedRecord,
+  type ShardEnv,
 } from "./report/index.js";
 export {
   importTimeloop,

@@ -14,7 +14,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -93,6 +93,7 @@ describe("convsim as an installed dependency", () => {
     expect(packedFiles).toContain("dist/index.d.ts");
     expect(packedFiles).toContain("dist/cli/main.js");
     expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
+    expect(packedFiles).toContain("LICENSE");
     const installed = join(scratch, "node_modules", "convsim");
     expect(existsSync(join(installed, "dist", "index.js"))).toBe(true);
     expect(existsSync(join(installed, "src"))).toBe(false);
@@ -102,6 +103,21 @@ describe("convsim as an installed dependency", () => {
     expect(Object.keys(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).dependencies ?? {})).toEqual(["@bufbuild/protobuf", "yaml"]);
     expect(existsSync(join(scratch, "node_modules", "yaml"))).toBe(true);
     expect(existsSync(join(scratch, "node_modules", "@bufbuild", "protobuf"))).toBe(true);
+  });
+
+  it("ships no source map that points at a file the package does not hold", () => {
+    const installed = join(scratch, "node_modules", "convsim");
+    const maps = packedFiles.filter((f) => f.endsWith(".map"));
+    expect(maps).toContain("dist/index.js.map");
+    const dangling: string[] = [];
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(join(installed, m), "utf8")) as { sources: string[]; sourcesContent?: (string | null)[] };
+      map.sources.forEach((s, i) => {
+        if (typeof map.sourcesContent?.[i] === "string") return;
+        if (!existsSync(resolve(installed, dirname(m), s))) dangling.push(`${m} -> ${s}`);
+      });
+    }
+    expect(dangling).toEqual([]);
   });
 
   it("imports from plain Node ESM and computes a convolution", () => {
@@ -123,6 +139,21 @@ describe("convsim as an installed dependency", () => {
     );
     const r = run(process.execPath, ["use.mjs"], scratch, "node use.mjs");
     expect(JSON.parse(r.stdout)).toEqual({ y: [12, 16, 24, 28], z: [8, 12, 20, 24], isInt32: true, deep: "ERR_PACKAGE_PATH_NOT_EXPORTED" });
+  });
+
+  it("loads from CommonJS with a dynamic import(), as the README says", () => {
+    writeFileSync(
+      join(scratch, "use.cjs"),
+      [
+        "async function main() {",
+        '  const { simulate, convLayer } = await import("convsim");',
+        "  const layer = convLayer({ inChannels: 3, inHeight: 8, inWidth: 8, outChannels: 4, kernelHeight: 3, kernelWidth: 3 });",
+        "  console.log(simulate({ layer }).verification.ok);",
+        "}",
+        "main();",
+      ].join("\n"),
+    );
+    expect(run(process.execPath, ["use.cjs"], scratch, "node use.cjs").stdout.trim()).toBe("true");
   });
 
   it("type-checks a TypeScript consumer (NodeNext) against the published .d.ts", () => {

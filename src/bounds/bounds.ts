@@ -26,7 +26,7 @@ import { ConfigError } from "../core/errors.js";
 import type { Capacity } from "../core/units.js";
 import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
 import { dtypeInfo, requireOperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
-import { convLayer, convShape, type ConvLayer } from "../workload/layer.js";
+import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { axisMaxTapsPerOutput, axisMaxUsesPerTap, axisUsedTaps, colAxis, reuse, rowAxis, type ReuseFacts } from "./reuse.js";
 import { budgetWords, minimumFootprint, searchTile, tileBudget, type OperandTypes, type Staging, type TensorTraffic, type TileBudget, type TilePlan } from "./tile.js";
 
@@ -47,7 +47,7 @@ export interface BoundOptions {
   /** Which boundary the capacity belongs to (a label in the result). Default `dram`. */
   readonly boundary?: Boundary;
   /** Operand element types (default int8 and int8); they matter only for a capacity in bytes. */
-  readonly types?: Partial<OperandTypes>;
+  readonly types?: OperandTypes;
   /** Staging of the attainable dataflow's per-channel input slice and weights. Default `single`. */
   readonly staging?: Staging;
 }
@@ -206,9 +206,9 @@ const SEGMENT_GRID: readonly number[] = (() => {
 /**
  * The provable bound: the maximum of {@link segmentBound} over a fixed grid of segment lengths
  * (a grid that does not depend on S, so the bound is non-increasing in S).
- * @throws ConfigError unless S is a positive integer.
+ * @throws ConfigError for an invalid layer (a ConvLayer or a layer spec), or unless S is a positive integer.
  */
-export function provableBound(layer: ConvLayer, S: number): ProvableBound {
+export function provableBound(layer: ConvLayer | ConvLayerSpec, S: number): ProvableBound {
   requireWords("capacityWords", S);
   const m = segmentModel(validLayer(layer));
   let best = 0;
@@ -223,17 +223,25 @@ export function provableBound(layer: ConvLayer, S: number): ProvableBound {
   return Object.freeze({ total: best, segmentTransfers: bestT, segmentMacs: m.macs === 0 ? 0 : maxSegmentMacs(m, S, bestT) });
 }
 
-/** The paper's bound (see {@link PaperBound}). */
-export function paperBound(layer: ConvLayer, S: number): PaperBound {
+/**
+ * The paper's bound (see {@link PaperBound}) of a ConvLayer or a layer spec.
+ * @throws ConfigError for an invalid layer, or unless S is a positive integer.
+ */
+export function paperBound(layerSpec: ConvLayer | ConvLayerSpec, S: number): PaperBound {
   requireWords("capacityWords", S);
+  const layer = validLayer(layerSpec);
   const s = convShape(layer);
   const R = reuse(layer).max;
   const reads = R === 0 ? 0 : (2 * s.macs) / Math.sqrt(R * S);
   return Object.freeze({ reads, outputWrites: s.outputElements, total: reads + s.outputElements });
 }
 
-/** The compulsory traffic: touched inputs, used weights, outputs, each once. */
-export function compulsoryTraffic(layer: ConvLayer): TensorTraffic {
+/**
+ * The compulsory traffic of a ConvLayer or a layer spec: touched inputs, used weights, outputs, each once.
+ * @throws ConfigError for an invalid layer.
+ */
+export function compulsoryTraffic(layerSpec: ConvLayer | ConvLayerSpec): TensorTraffic {
+  const layer = validLayer(layerSpec);
   const s = convShape(layer);
   const input = s.touchedInputElements;
   const weight = usedWeights(layer);
@@ -242,8 +250,8 @@ export function compulsoryTraffic(layer: ConvLayer): TensorTraffic {
 }
 
 /** The layer itself when it is a frozen (validated) ConvLayer, else validated now (as convShape does). */
-function validLayer(layer: ConvLayer): ConvLayer {
-  return Object.isFrozen(layer) ? layer : convLayer(layer);
+function validLayer(layer: ConvLayer | ConvLayerSpec): ConvLayer {
+  return Object.isFrozen(layer) ? (layer as ConvLayer) : convLayer(layer);
 }
 
 function requireWords(field: string, S: unknown): number {
@@ -254,9 +262,10 @@ function requireWords(field: string, S: unknown): number {
 /**
  * Every figure of one layer at one boundary: compulsory, paper, provable, the headline
  * max(compulsory, provable), and the attainable traffic with its tile.
+ * @param layer a ConvLayer, or a layer spec (as `convLayer` takes; validated here).
  * @throws ConfigError for an invalid layer or option, before any work.
  */
-export function lowerBounds(layer: ConvLayer, options: BoundOptions): LayerBounds {
+export function lowerBounds(layer: ConvLayer | ConvLayerSpec, options: BoundOptions): LayerBounds {
   const l = validLayer(layer);
   if (options === null || typeof options !== "object") throw new ConfigError("options", options, "be an object with a capacity");
   const boundary = options.boundary ?? "dram";
@@ -295,8 +304,9 @@ export function lowerBounds(layer: ConvLayer, options: BoundOptions): LayerBound
  * and `gbuf.psumBytes`, default 4: the most elements it can hold) plus the register-file entries.
  * Storage not in the spec (pipeline registers, accumulators) is not counted; add it if a dataflow
  * uses it.
+ * @throws ConfigError for an unknown boundary or operand type.
  */
-export function boundaryCapacityWords(arch: ArchSpec, boundary: Boundary, types: Partial<OperandTypes> = {}): number {
+export function boundaryCapacityWords(arch: ArchSpec, boundary: Boundary, types: OperandTypes = {}): number {
   if (!BOUNDARIES.includes(boundary)) throw new ConfigError("boundary", boundary, `be one of ${BOUNDARIES.join(", ")}`);
   const input = requireOperandType("types.input", types.input ?? DEFAULT_OPERAND_TYPE);
   const weight = requireOperandType("types.weight", types.weight ?? DEFAULT_OPERAND_TYPE);

@@ -41,7 +41,7 @@
  */
 import { ConfigError } from "../core/errors.js";
 import { words, type Capacity } from "../core/units.js";
-import { dtypeInfo, requireOperandType, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
+import { dtypeInfo, requireOperandType, type OperandType, type OperandTypes, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { colAxis, rowAxis, type ConvAxis } from "./reuse.js";
 
@@ -145,18 +145,15 @@ export interface TileBudget {
   readonly staging: 1 | 2;
 }
 
-/** Element types of the operands (partial sums are int32). */
-export interface OperandTypes {
-  readonly input: OperandType;
-  readonly weight: OperandType;
-}
+/** Element types of the operands (partial sums are int32); here both default to int8. */
+export type { OperandTypes };
 
 /**
  * Builds a {@link TileBudget}.
  * @param field option name for errors, e.g. `options.capacity`.
  * @throws ConfigError for a non-positive capacity, an unknown type or staging.
  */
-export function tileBudget(capacity: Capacity | number, types: Partial<OperandTypes> = {}, staging: Staging = "single", field = "capacity"): TileBudget {
+export function tileBudget(capacity: Capacity | number, types: OperandTypes = {}, staging: Staging = "single", field = "capacity"): TileBudget {
   const cap: Capacity = typeof capacity === "number" ? { unit: "words", value: words(capacity) } : capacity;
   if (cap === null || typeof cap !== "object" || (cap.unit !== "words" && cap.unit !== "bytes")) {
     throw new ConfigError(field, capacity, "be a number of words or a capacity { unit: 'words' | 'bytes', value }");

@@ -112,7 +112,7 @@ export class Channel<T> {
 }
 
 /** Common part of in and out ports. */
-abstract class PortBase<T> {
+export abstract class PortBase<T> {
   protected ch: Channel<T> | undefined;
 
   constructor(

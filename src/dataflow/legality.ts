@@ -42,7 +42,7 @@
 import { ConfigError } from "../core/errors.js";
 import type { ArchSpec, RegFileSpec } from "../arch/spec.js";
 import type { RegFileLayout } from "../memory/regfile.js";
-import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
+import { dtypeInfo, requireOperandType, type OperandType, type OperandTypes } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import {
   checkCoverage,
@@ -60,11 +60,8 @@ import {
   type TensorWords,
 } from "./mapping.js";
 
-/** Operand element types; both default to int16 (see the file header). */
-export interface OperandTypes {
-  readonly input?: OperandType;
-  readonly weight?: OperandType;
-}
+/** Operand element types; in this module both default to int16 (see the file header). */
+export type { OperandTypes };
 
 /** Options of {@link checkMapping}. */
 export interface LegalityOptions {
@@ -303,8 +300,9 @@ function rfCapacity(m: Mapping, usage: MappingUsage, arch: ArchSpec): Illegal | 
 }
 
 /**
- * Like {@link checkMapping}, but throws the broken rule as a {@link ConfigError}.
+ * Like {@link checkMapping}, but throws the broken rule.
  * @returns the mapping, normalized and frozen.
+ * @throws ConfigError naming the broken rule's field, value and rule (as checkMapping reports it).
  */
 export function assertLegal(m: Mapping, layer: ConvLayer, arch: ArchSpec, options: LegalityOptions = {}): Mapping {
   const v = checkMapping(m, layer, arch, options);

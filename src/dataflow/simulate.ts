@@ -17,9 +17,9 @@ import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/pre
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
 import type { DramTensor, RegFileLayout } from "../memory/index.js";
 import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
-import { dtypeOfArray, requireOperandType, requireZeroPoint, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
+import { dtypeOfArray, requireOperandType, requireZeroPoint, type IntArray, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
-import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type OperandArray, type Verification } from "../workload/reference.js";
+import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
@@ -39,10 +39,13 @@ export interface SimulateOptions {
   readonly archOverrides?: ArchOverrides;
   /** A named dataflow (`chen2020`, `ws`, `os`, `is`, `rs`), the mapper (`best`), or a Mapping (object or JSON). Default `chen2020`. */
   readonly dataflow?: string | Mapping | Record<string, unknown>;
-  /** Input tensor (NCHW). Default: seeded. */
-  readonly x?: OperandArray;
-  /** Weight tensor (OIHW). Default: seeded. */
-  readonly w?: OperandArray;
+  /**
+   * Input tensor (NCHW): an Int8Array, Uint8Array or Int16Array (typed as any integer array, so
+   * `readNpy(...).data` is taken as it is; another array type is a ConfigError). Default: seeded.
+   */
+  readonly x?: IntArray;
+  /** Weight tensor (OIHW), typed likewise. Default: seeded. */
+  readonly w?: IntArray;
   /** Seed for generated operands. Default 1. */
   readonly seed?: string | number;
   /** Element types of generated operands. Default int8 for both. */
@@ -216,6 +219,8 @@ interface RunInputs {
  * Simulates one layer bit-exactly on an accelerator with a dataflow.
  * @throws ConfigError for any invalid input (layer, arch, mapping, tensors, options), or a run
  *   over its memory or work limits (`limits`), before any work.
+ * @throws StallError when the run reaches `maxCycles`, naming what is stalled.
+ * @throws InvariantError on a simulator bug (a broken internal invariant; please report it).
  */
 export function simulate(options: SimulateOptions): SimulationResult {
   const t0 = performance.now();

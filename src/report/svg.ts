@@ -6,8 +6,16 @@
  * standalone SVG 1.1 document that browsers and rsvg-convert render alike.
  *
  * Colours: the Okabe–Ito palette (distinguishable with the common colour-vision deficiencies);
- * bounds are black/grey lines with distinct dash patterns, so they read in greyscale too.
+ * each dataflow has its own colour and marker in every chart ({@link DATAFLOW_STYLES}), other
+ * series take the colours no dataflow of the chart uses. Bounds are black/grey lines with
+ * distinct dash patterns, so they read in greyscale too. Series that coincide stay apart: line
+ * series carry hollow markers of distinct shapes, and a line equal to one drawn before it is
+ * dashed so the earlier one shows through; reference lines that coincide differ in grey and width.
+ * A title wraps at spaces, and shrinks (then breaks) when one word is wider than the chart.
  */
+import { DASH, escapeXml, markerSvg, MARKERS, REFERENCE_INK, seriesStyles, type MarkerShape } from "./svg-style.js";
+
+export { DATAFLOW_STYLES, escapeXml, markerSvg, MARKERS, PALETTE, seriesStyles, type MarkerShape, type SeriesStyle } from "./svg-style.js";
 
 /** A y axis scale. */
 export type AxisScale = "log" | "linear";
@@ -78,16 +86,7 @@ export interface LineChart {
   readonly notes?: readonly string[];
 }
 
-/** Okabe–Ito colours, black left out (it is the bounds' colour). */
-export const PALETTE: readonly string[] = Object.freeze(["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]);
-
 const FONT = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\"";
-const DASH: Readonly<Record<string, string>> = { solid: "", dashed: "7 4", dotted: "2 3" };
-
-/** Escapes text for SVG content and attributes. */
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
 
 /** A compact SI label: 1500 -> `1.5k`, 2000000 -> `2M`, 0.5 -> `0.5`. */
 export function siLabel(v: number): string {
@@ -156,7 +155,8 @@ interface LegendItem {
   readonly kind: "box" | "line";
   readonly color: string;
   readonly style?: string;
-  readonly marker?: boolean;
+  readonly marker?: MarkerShape;
+  readonly width?: number;
 }
 
 /** Legend items laid out in rows that fit `width`; returns the SVG and its height. */
@@ -175,8 +175,8 @@ function legend(items: readonly LegendItem[], x0: number, y0: number, width: num
       parts.push(`<rect x="${x}" y="${y - 10}" width="14" height="14" fill="${it.color}" stroke="#333" stroke-width="0.5"/>`);
     } else {
       const dash = it.style ? DASH[it.style] : "";
-      parts.push(`<line x1="${x - 2}" y1="${y - 3}" x2="${x + 22}" y2="${y - 3}" stroke="${it.color}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`);
-      if (it.marker) parts.push(`<circle cx="${x + 10}" cy="${y - 3}" r="3.5" fill="${it.color}"/>`);
+      parts.push(`<line x1="${x - 2}" y1="${y - 3}" x2="${x + 22}" y2="${y - 3}" stroke="${it.color}" stroke-width="${it.width ?? 2.5}"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`);
+      if (it.marker) parts.push(markerSvg(it.marker, x + 10, y - 3, it.color, ""));
     }
     parts.push(`<text x="${x + 28}" y="${y + 2}" font-size="12" ${FONT} fill="#222">${escapeXml(it.label)}</text>`);
     x += w;
@@ -184,11 +184,19 @@ function legend(items: readonly LegendItem[], x0: number, y0: number, width: num
   return { svg: parts.join("\n"), height: y - y0 + rowH };
 }
 
-/** Splits text into lines of at most `width` pixels at `size` (estimated), at spaces. */
+/** Splits a word wider than `width` pixels at `size` into pieces that fit. */
+function breakWord(word: string, width: number, size: number): string[] {
+  const per = Math.max(1, Math.floor(width / textWidth("x", size)));
+  const out: string[] = [];
+  for (let i = 0; i < word.length; i += per) out.push(word.slice(i, i + per));
+  return out;
+}
+
+/** Splits text into lines of at most `width` pixels at `size` (estimated), at spaces; a word wider than a line is broken. */
 export function wrapText(text: string, width: number, size: number): string[] {
   const lines: string[] = [];
   let line = "";
-  for (const word of text.split(/\s+/).filter(Boolean)) {
+  for (const word of text.split(/\s+/).filter(Boolean).flatMap((w) => (textWidth(w, size) > width ? breakWord(w, width, size) : [w]))) {
     const next = line ? `${line} ${word}` : word;
     if (line && textWidth(next, size) > width) {
       lines.push(line);
@@ -201,15 +209,39 @@ export function wrapText(text: string, width: number, size: number): string[] {
   return lines;
 }
 
-/** The document head: the SVG element, a white background, the title and the wrapped subtitle. */
+/** Bold text is about this much wider than {@link textWidth}'s estimate for regular text. */
+const BOLD = 1.1;
+
+/**
+ * The title's lines and font size: 17 px, wrapped at spaces to the chart's width less 40 px;
+ * when one word is wider than that, the size shrinks to fit it (down to 11 px), and below that
+ * the word is broken. No line is wider than the chart.
+ */
+export function titleLayout(title: string, width: number): { lines: string[]; size: number } {
+  const room = (width - 40) / BOLD;
+  const widest = Math.max(0, ...title.split(/\s+/).map((w) => textWidth(w, 17)));
+  const size = widest > room ? Math.max(11, Math.floor((17 * room) / widest)) : 17;
+  return { lines: wrapText(title, room, size), size };
+}
+
+/** Pixels the title and subtitle take below y = 26 beyond a one-line title: where the legend moves down to. */
+function headExtra(title: string, subtitle: string | undefined, width: number): number {
+  const t = titleLayout(title, width);
+  return (t.lines.length - 1) * Math.round(t.size * 1.25) + subtitleLines(subtitle, width) * 16;
+}
+
+/** The document head: the SVG element, a white background, the wrapped title and the wrapped subtitle. */
 function header(width: number, height: number, title: string, subtitle: string | undefined): string[] {
   const sub = subtitle ? wrapText(subtitle, width - 40, 12) : [];
+  const t = titleLayout(title, width);
+  const lh = Math.round(t.size * 1.25);
+  const below = (t.lines.length - 1) * lh;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="26" text-anchor="middle" font-size="17" font-weight="bold" ${FONT} fill="#111">${escapeXml(title)}</text>`,
-    ...sub.map((l, i) => `<text x="${width / 2}" y="${46 + i * 16}" text-anchor="middle" font-size="12" ${FONT} fill="#555">${escapeXml(l)}</text>`),
+    ...t.lines.map((l, i) => `<text x="${width / 2}" y="${26 + i * lh}" text-anchor="middle" font-size="${t.size}" font-weight="bold" ${FONT} fill="#111">${escapeXml(l)}</text>`),
+    ...sub.map((l, i) => `<text x="${width / 2}" y="${46 + below + i * 16}" text-anchor="middle" font-size="12" ${FONT} fill="#555">${escapeXml(l)}</text>`),
   ];
 }
 
@@ -238,33 +270,93 @@ function fmtValue(v: number, unit: string): string {
   return `${Math.round(v).toLocaleString("en-US")} ${unit}`;
 }
 
+/** The drawing context of a grouped bar chart's groups. */
+interface BarLayout {
+  readonly chart: GroupedBarChart;
+  readonly colors: readonly string[];
+  readonly axis: YAxis;
+  readonly left: number;
+  readonly slot: number;
+  readonly barW: number;
+  readonly bottom: number;
+  readonly rotate: boolean;
+}
+
+/** One group: its bars (a grey `×` for a missing one), the reference lines across it, its label. */
+function barGroupSvg(L: BarLayout, g: number): string[] {
+  const { chart, axis, barW, bottom } = L;
+  const nS = Math.max(1, chart.series.length);
+  const parts: string[] = [];
+  const cx = L.left + L.slot * g + L.slot / 2;
+  const x0 = cx - (nS * barW) / 2;
+  if (g > 0) parts.push(`<line x1="${(L.left + L.slot * g).toFixed(1)}" y1="${bottom}" x2="${(L.left + L.slot * g).toFixed(1)}" y2="${bottom + 5}" stroke="#333"/>`);
+  chart.series.forEach((s, i) => {
+    const v = s.values[g] ?? null;
+    const x = x0 + i * barW;
+    if (v === null) {
+      const why = s.missing?.[g];
+      parts.push(
+        `<g><title>${escapeXml(`${chart.groups[g]} / ${s.name}: not run${why ? `: ${why}` : ""}`)}</title>` +
+          `<text x="${(x + barW / 2).toFixed(1)}" y="${bottom - 4}" text-anchor="middle" font-size="${Math.min(14, barW)}" ${FONT} fill="#888">×</text></g>`,
+      );
+      return;
+    }
+    const y = axis.map(v);
+    parts.push(
+      `<rect x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.max(0, bottom - y).toFixed(1)}" fill="${L.colors[i]}">` +
+        `<title>${escapeXml(`${chart.groups[g]} / ${s.name}: ${fmtValue(v, chart.yUnit)}`)}</title></rect>`,
+    );
+  });
+  (chart.references ?? []).forEach((r, k) => {
+    const v = r.values[g] ?? null;
+    if (v === null || (axis.scale === "log" && v <= 0)) return;
+    const y = axis.map(v).toFixed(1);
+    const dash = DASH[r.style ?? "solid"];
+    const ink = REFERENCE_INK[Math.min(k, REFERENCE_INK.length - 1)]!;
+    parts.push(
+      `<line x1="${(x0 - 6).toFixed(1)}" y1="${y}" x2="${(x0 + nS * barW + 6).toFixed(1)}" y2="${y}" stroke="${ink.color}" stroke-width="${ink.width}"${dash ? ` stroke-dasharray="${dash}"` : ""}>` +
+        `<title>${escapeXml(`${chart.groups[g]} / ${r.name}: ${fmtValue(v, chart.yUnit)}`)}</title></line>`,
+    );
+  });
+  const label = escapeXml(chart.groups[g]!);
+  if (L.rotate) {
+    parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 16}" text-anchor="end" font-size="12" ${FONT} fill="#222" transform="rotate(-40 ${cx.toFixed(1)} ${bottom + 16})">${label}</text>`);
+  } else {
+    parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 18}" text-anchor="middle" font-size="12" ${FONT} fill="#222">${label}</text>`);
+  }
+  return parts;
+}
+
 /**
- * A grouped bar chart as an SVG document: per group (layer) one bar per series (dataflow), each
- * reference line (bound) drawn across the group, y axis log (default) or linear with labelled
- * ticks and the unit, legend under the title. A missing bar is drawn as a grey `×` at the axis.
+ * A grouped bar chart as an SVG document: per group (layer) one bar per series (dataflow, in its
+ * own colour), each reference line (bound) drawn across the group, y axis log (default) or
+ * linear with labelled ticks and the unit, legend under the title. A missing bar is drawn as a
+ * grey `×` at the axis.
  */
 export function groupedBarChartSvg(chart: GroupedBarChart): string {
   const nG = chart.groups.length;
   const nS = Math.max(1, chart.series.length);
   const refs = chart.references ?? [];
   const left = 78;
-  const rightPad = 24;
   const plotW = Math.max(520, nG * (nS * 12 + 24));
-  const width = left + plotW + rightPad;
-  const groupW = plotW / Math.max(1, nG);
-  const barW = Math.max(6, Math.min(nS === 1 ? 44 : 26, (groupW * 0.78) / nS));
+  const width = left + plotW + 24;
+  const slot = plotW / Math.max(1, nG);
+  const barW = Math.max(6, Math.min(nS === 1 ? 44 : 26, (slot * 0.78) / nS));
+  const colors = seriesStyles(chart.series.map((s) => s.name)).map((st) => st.color);
   const items: LegendItem[] = [
-    ...chart.series.map((s, i): LegendItem => ({ label: s.name, kind: "box", color: PALETTE[i % PALETTE.length]! })),
-    ...refs.map((r): LegendItem => ({ label: r.name, kind: "line", color: "#000", style: r.style ?? "solid" })),
+    ...chart.series.map((s, i): LegendItem => ({ label: s.name, kind: "box", color: colors[i]! })),
+    ...refs.map((r, k): LegendItem => {
+      const ink = REFERENCE_INK[Math.min(k, REFERENCE_INK.length - 1)]!;
+      return { label: r.name, kind: "line", color: ink.color, width: ink.width, style: r.style ?? "solid" };
+    }),
   ];
-  const legendTop = 56 + subtitleLines(chart.subtitle, width) * 16;
+  const legendTop = 56 + headExtra(chart.title, chart.subtitle, width);
   const lg = legend(items, left, legendTop, plotW);
   const top = legendTop + lg.height + 6;
   const maxLabel = Math.max(0, ...chart.groups.map((g) => textWidth(g, 12)));
-  const rotate = maxLabel > groupW - 6;
+  const rotate = maxLabel > slot - 6;
   const labelH = rotate ? Math.min(140, maxLabel * 0.72 + 16) : 24;
-  const plotH = 340;
-  const bottom = top + plotH;
+  const bottom = top + 340;
   const height = bottom + labelH + (chart.xLabel ? 28 : 10);
 
   const values: number[] = [];
@@ -275,67 +367,93 @@ export function groupedBarChartSvg(chart: GroupedBarChart): string {
   const parts = header(width, height, chart.title, chart.subtitle);
   parts.push(lg.svg);
   parts.push(...yAxisSvg(axis, left, left + plotW, top, bottom, `${chart.yLabel} [${chart.yUnit}]${axis.scale === "log" ? ", log scale" : ""}`));
-  const slot = plotW / Math.max(1, nG);
-  for (let g = 0; g < nG; g++) {
-    const cx = left + slot * g + slot / 2;
-    const x0 = cx - (nS * barW) / 2;
-    if (g > 0) parts.push(`<line x1="${(left + slot * g).toFixed(1)}" y1="${bottom}" x2="${(left + slot * g).toFixed(1)}" y2="${bottom + 5}" stroke="#333"/>`);
-    chart.series.forEach((s, i) => {
-      const v = s.values[g] ?? null;
-      const x = x0 + i * barW;
-      if (v === null) {
-        const why = s.missing?.[g];
-        parts.push(
-          `<g><title>${escapeXml(`${chart.groups[g]} / ${s.name}: not run${why ? `: ${why}` : ""}`)}</title>` +
-            `<text x="${(x + barW / 2).toFixed(1)}" y="${bottom - 4}" text-anchor="middle" font-size="${Math.min(14, barW)}" ${FONT} fill="#888">×</text></g>`,
-        );
-        return;
-      }
-      const y = axis.map(v);
-      parts.push(
-        `<rect x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.max(0, bottom - y).toFixed(1)}" fill="${PALETTE[i % PALETTE.length]}">` +
-          `<title>${escapeXml(`${chart.groups[g]} / ${s.name}: ${fmtValue(v, chart.yUnit)}`)}</title></rect>`,
-      );
-    });
-    for (const r of refs) {
-      const v = r.values[g] ?? null;
-      if (v === null || (axis.scale === "log" && v <= 0)) continue;
-      const y = axis.map(v).toFixed(1);
-      const dash = DASH[r.style ?? "solid"];
-      parts.push(
-        `<line x1="${(x0 - 6).toFixed(1)}" y1="${y}" x2="${(x0 + nS * barW + 6).toFixed(1)}" y2="${y}" stroke="#000" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ""}>` +
-          `<title>${escapeXml(`${chart.groups[g]} / ${r.name}: ${fmtValue(v, chart.yUnit)}`)}</title></line>`,
-      );
-    }
-    const label = escapeXml(chart.groups[g]!);
-    if (rotate) {
-      parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 16}" text-anchor="end" font-size="12" ${FONT} fill="#222" transform="rotate(-40 ${cx.toFixed(1)} ${bottom + 16})">${label}</text>`);
-    } else {
-      parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 18}" text-anchor="middle" font-size="12" ${FONT} fill="#222">${label}</text>`);
-    }
-  }
+  const layout: BarLayout = { chart, colors, axis, left, slot, barW, bottom, rotate };
+  for (let g = 0; g < nG; g++) parts.push(...barGroupSvg(layout, g));
   if (chart.xLabel) parts.push(`<text x="${left + plotW / 2}" y="${height - 10}" text-anchor="middle" font-size="13" ${FONT} fill="#111">${escapeXml(chart.xLabel)}</text>`);
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }
 
+/** How each line series is drawn: colour, dash, marker (or none). */
+interface LineInk {
+  readonly color: string;
+  readonly dash: string;
+  readonly marker: MarkerShape | undefined;
+}
+
+/** A dash that lets an earlier, identical line show through a solid one drawn over it. */
+const COINCIDENT_DASH = DASH.coincident!;
+
+/**
+ * The ink of each line series: solid series take their styles from {@link seriesStyles} (a
+ * dataflow its own colour and marker) unless given a colour; dashed ones are black, dotted grey.
+ * A solid series whose values equal an earlier series' is dashed, so both stay visible.
+ */
+function lineInks(series: readonly LineSeries[]): LineInk[] {
+  const solid = series.filter((s) => (s.style ?? "solid") === "solid" && s.color === undefined);
+  const styles = new Map(solid.map((s, i) => [s, seriesStyles(solid.map((x) => x.name))[i]!]));
+  const same = (a: LineSeries, b: LineSeries) => a.values.length === b.values.length && a.values.every((v, j) => v === b.values[j]);
+  return series.map((s, i) => {
+    const style = s.style ?? "solid";
+    const st = styles.get(s);
+    const color = s.color ?? st?.color ?? (style === "dashed" ? "#000" : "#555");
+    const coincident = style === "solid" && series.slice(0, i).some((e) => same(e, s));
+    const dash = coincident ? COINCIDENT_DASH : DASH[style]!;
+    const wantMarker = s.markers ?? style === "solid";
+    const marker = wantMarker ? (st?.marker ?? MARKERS[i % MARKERS.length]!) : undefined;
+    return { color, dash, marker };
+  });
+}
+
+/** The drawing context of a line chart's series. */
+interface LineLayout {
+  readonly chart: LineChart;
+  readonly axis: YAxis;
+  mapX(v: number): number;
+  drawable(v: number | null): v is number;
+  tickLabel(x: number): string;
+}
+
+/** One series: its path, broken at missing points, and its markers with tooltips. */
+function lineSeriesSvg(L: LineLayout, s: LineSeries, ink: LineInk): string[] {
+  const xs = L.chart.x;
+  const parts: string[] = [];
+  let d = "";
+  let pen = false;
+  s.values.forEach((v, j) => {
+    if (!L.drawable(v) || j >= xs.length) {
+      pen = false;
+      return;
+    }
+    d += `${pen ? "L" : "M"}${L.mapX(xs[j]!).toFixed(1)} ${L.axis.map(v).toFixed(1)} `;
+    pen = true;
+  });
+  if (d) parts.push(`<path d="${d.trim()}" fill="none" stroke="${ink.color}" stroke-width="2.5"${ink.dash ? ` stroke-dasharray="${ink.dash}"` : ""} stroke-linejoin="round"/>`);
+  if (ink.marker) {
+    s.values.forEach((v, j) => {
+      if (!L.drawable(v) || j >= xs.length) return;
+      parts.push(markerSvg(ink.marker!, L.mapX(xs[j]!), L.axis.map(v), ink.color, `${s.name} at ${L.tickLabel(xs[j]!)}: ${fmtValue(v, L.chart.yUnit)}`));
+    });
+  }
+  return parts;
+}
+
 /**
  * A line chart as an SVG document: x linear or log2 (powers of two evenly spaced), y log
- * (default) or linear, labelled ticks with units, one line per series (markers on measured
- * series, dash patterns for bounds), a legend under the title and notes under the chart.
+ * (default) or linear, labelled ticks with units, one line per series (hollow markers of distinct
+ * shapes on measured series, dash patterns for bounds), a legend under the title and notes under
+ * the chart.
  */
 export function lineChartSvg(chart: LineChart): string {
   const left = 78;
   const plotW = 600;
   const width = left + plotW + 30;
-  let colorIndex = 0;
-  const colors = chart.series.map((s) => s.color ?? ((s.style ?? "solid") === "solid" ? PALETTE[colorIndex++ % PALETTE.length]! : s.style === "dashed" ? "#000" : "#555"));
-  const items: LegendItem[] = chart.series.map((s, i) => ({ label: s.name, kind: "line", color: colors[i]!, style: s.style ?? "solid", marker: s.markers ?? (s.style ?? "solid") === "solid" }));
-  const legendTop = 56 + subtitleLines(chart.subtitle, width) * 16;
+  const inks = lineInks(chart.series);
+  const items: LegendItem[] = chart.series.map((s, i) => ({ label: s.name, kind: "line", color: inks[i]!.color, style: inks[i]!.dash === COINCIDENT_DASH ? "coincident" : (s.style ?? "solid"), ...(inks[i]!.marker ? { marker: inks[i]!.marker } : {}) }));
+  const legendTop = 56 + headExtra(chart.title, chart.subtitle, width);
   const lg = legend(items, left, legendTop, plotW);
   const top = legendTop + lg.height + 6;
-  const plotH = 340;
-  const bottom = top + plotH;
+  const bottom = top + 340;
   const notes = [...(chart.notes ?? [])];
   const zeroNotes = chart.series.filter((s) => (chart.yScale ?? "log") === "log" && s.values.some((v) => v !== null && v <= 0)).length;
   const height = bottom + 54 + zeroNotes * 16 + (notes.length > 0 ? 12 + notes.length * 16 : 0);
@@ -369,32 +487,9 @@ export function lineChartSvg(chart: LineChart): string {
   }
   parts.push(`<text x="${left + plotW / 2}" y="${bottom + 42}" text-anchor="middle" font-size="13" ${FONT} fill="#111">${escapeXml(chart.xLabel)}${xMode === "log2" ? " (log scale)" : ""}</text>`);
   // Bounds (dashed, dotted) first, so the measured lines are drawn over them.
-  const drawOrder = chart.series.map((_, i) => i).sort((a, b) => Number((chart.series[a]!.style ?? "solid") === "solid") - Number((chart.series[b]!.style ?? "solid") === "solid"));
-  drawOrder.forEach((i) => {
-    const s = chart.series[i]!;
-    const color = colors[i]!;
-    const dash = DASH[s.style ?? "solid"];
-    let d = "";
-    let pen = false;
-    s.values.forEach((v, j) => {
-      if (!drawable(v) || j >= xs.length) {
-        pen = false;
-        return;
-      }
-      d += `${pen ? "L" : "M"}${mapX(xs[j]!).toFixed(1)} ${axis.map(v).toFixed(1)} `;
-      pen = true;
-    });
-    if (d) parts.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ""} stroke-linejoin="round"/>`);
-    if (s.markers ?? (s.style ?? "solid") === "solid") {
-      s.values.forEach((v, j) => {
-        if (!drawable(v) || j >= xs.length) return;
-        parts.push(
-          `<circle cx="${mapX(xs[j]!).toFixed(1)}" cy="${axis.map(v).toFixed(1)}" r="4" fill="${color}" stroke="white" stroke-width="1">` +
-            `<title>${escapeXml(`${s.name} at ${tickLabel(xs[j]!)}: ${fmtValue(v, chart.yUnit)}`)}</title></circle>`,
-        );
-      });
-    }
-  });
+  const solid = (i: number) => Number((chart.series[i]!.style ?? "solid") === "solid");
+  const layout: LineLayout = { chart, axis, mapX, drawable, tickLabel };
+  for (const i of chart.series.map((_, i) => i).sort((a, b) => solid(a) - solid(b))) parts.push(...lineSeriesSvg(layout, chart.series[i]!, inks[i]!));
   notes.forEach((n, i) => parts.push(`<text x="${left}" y="${bottom + 62 + i * 16}" font-size="11" ${FONT} fill="#555">${escapeXml(n)}</text>`));
   parts.push("</svg>");
   return parts.join("\n") + "\n";

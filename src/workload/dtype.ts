@@ -10,6 +10,15 @@ export type OperandType = "int8" | "uint8" | "int16";
 /** Every element type a tensor of convsim can hold (outputs and biases are int32). */
 export type ElementType = OperandType | "uint16" | "int32";
 
+/**
+ * The element types of a convolution's two operands (partial sums and outputs are int32). A
+ * missing one takes the default of the API it is passed to (its TSDoc says which).
+ */
+export interface OperandTypes {
+  readonly input?: OperandType;
+  readonly weight?: OperandType;
+}
+
 /** A typed array able to hold the given element type. */
 export type TypedArrayOf<T extends ElementType> = T extends "int8"
   ? Int8Array

@@ -231,6 +231,9 @@ export function network(name: string, batch = 1): Network {
  * A network from parsed JSON: `{ "name": "...", "source"?: "...", "layers": [ConvLayerSpec...] }`.
  * Each layer is validated (its own `batch` too); `batch` overrides the layers' own batch when
  * given. Keys `__proto__`, `constructor` and `prototype` are refused anywhere in it.
+ * @throws ConfigError for JSON that is not such an object, a missing name or layers, a batch
+ *   that is not a positive integer, a layer convLayer refuses (the field names its index), or
+ *   two layers with one name.
  */
 export function loadNetwork(json: unknown, batch?: number): Network {
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError("network", json, "be an object with name and layers");

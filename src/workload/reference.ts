@@ -9,7 +9,7 @@
  * (the padding holds the input zero point).
  */
 import { ConfigError } from "../core/errors.js";
-import { dtypeOfArray, requireZeroPoint, type OperandType } from "./dtype.js";
+import { dtypeOfArray, requireZeroPoint, type IntArray, type OperandType } from "./dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
 
 /** An input or weight tensor's data: the typed array's class gives the element type. */
@@ -48,6 +48,8 @@ function operandType(field: string, a: unknown): OperandType {
 /**
  * Validates the operands of a convolution against its layer: array types, lengths, zero points
  * in range, bias length. Used at every boundary that takes tensors.
+ * @throws ConfigError for an invalid layer, an array that is not an Int8Array, Uint8Array or
+ *   Int16Array, a wrong length, a zero point out of its type's range, or a bad bias.
  */
 export function checkOperands(layerSpec: ConvLayer | ConvLayerSpec, x: unknown, w: unknown, options: ConvOptions = {}): ConvOperands {
   const layer = convLayer(layerSpec);
@@ -77,12 +79,13 @@ export function checkOperands(layerSpec: ConvLayer | ConvLayerSpec, x: unknown, 
  * wide outputs the weights of four input channels at one kernel position meet whole output rows
  * together; for narrow ones (fully connected) each output sums its taps.
  * @param layer the layer (validated here).
- * @param x input, NCHW, Int8Array | Uint8Array | Int16Array.
- * @param w weights, OIHW, Int8Array | Uint8Array | Int16Array.
+ * @param x input, NCHW, Int8Array | Uint8Array | Int16Array. Typed as any integer array (so a
+ *   tensor's `data` from `readNpy` is taken as it is); a Uint16Array or Int32Array is a ConfigError.
+ * @param w weights, OIHW, Int8Array | Uint8Array | Int16Array (typed likewise).
  * @returns y, NCHW, Int32Array.
  * @throws ConfigError on a bad layer, array type, length, zero point or bias.
  */
-export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: OperandArray, w: OperandArray, options: ConvOptions = {}): Int32Array {
+export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: IntArray, w: IntArray, options: ConvOptions = {}): Int32Array {
   const op = checkOperands(layer, x, w, options);
   const L = op.layer;
   const s = convShape(L);
@@ -234,7 +237,8 @@ export interface Verification {
 
 /**
  * Compares an actual output with the expected one element by element (bit-exact).
- * A length difference is a {@link ConfigError}.
+ * @throws ConfigError for an invalid layer, or when `actual` is not as long as `expected` (field
+ *   `y.length`).
  */
 export function compareOutputs(layer: ConvLayer | ConvLayerSpec, expected: Int32Array, actual: ArrayLike<number>, limit = 10): Verification {
   const L = convLayer(layer);

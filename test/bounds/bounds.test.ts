@@ -303,3 +303,17 @@ describe("options and boundaries", () => {
     expect(boundaryCapacityWords(arch, "dram", { input: "int16", weight: "int16" })).toBe(55296 + 168 * 100);
   });
 });
+
+describe("bounds of a layer spec", () => {
+  it("lowerBounds, paperBound, provableBound and compulsoryTraffic take a spec as convLayer does, with the same figures", async () => {
+    const { convLayer } = await import("../../src/workload/layer.js");
+    const b = await import("../../src/bounds/bounds.js");
+    const spec = { inChannels: 16, inHeight: 13, inWidth: 13, outChannels: 32, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] as const };
+    const layer = convLayer(spec);
+    expect(b.lowerBounds(spec, { capacity: 4096 })).toEqual(b.lowerBounds(layer, { capacity: 4096 }));
+    expect(b.paperBound(spec, 4096)).toEqual(b.paperBound(layer, 4096));
+    expect(b.provableBound(spec, 4096)).toEqual(b.provableBound(layer, 4096));
+    expect(b.compulsoryTraffic(spec)).toEqual(b.compulsoryTraffic(layer));
+    expect(() => b.lowerBounds({ ...spec, inChannels: 0 }, { capacity: 4096 })).toThrow(/inChannels/);
+  });
+});

@@ -370,3 +370,26 @@ describe("expectTensor", () => {
     expectConfigError(() => expectTensor({ ...x, data: new Uint8Array(216) }, "--x", [1, 3, 8, 9], ["int8"]), "--x data", /got "uint8 of length 216"/);
   });
 });
+
+describe("a tensor read from .npy feeds the API as it is", () => {
+  // Typed without a cast: `Tensor.data` (any integer array) is what referenceConv and simulate take;
+  // typecheck fails here if either narrows its parameter again.
+  it("referenceConv and simulate take readNpy(...).data, and refuse a non-operand dtype with a ConfigError", async () => {
+    const { referenceConv } = await import("../../src/workload/reference.js");
+    const { simulate } = await import("../../src/dataflow/simulate.js");
+    const layer = { inChannels: 2, inHeight: 4, inWidth: 4, outChannels: 3, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] as const };
+    const xPath = join(dir, "ops-x.npy");
+    const wPath = join(dir, "ops-w.npy");
+    writeNpy(xPath, { dtype: "uint8", shape: [1, 2, 4, 4], data: Uint8Array.from({ length: 32 }, (_, i) => (i * 37) % 256) });
+    writeNpy(wPath, { dtype: "int8", shape: [3, 2, 3, 3], data: Int8Array.from({ length: 54 }, (_, i) => ((i * 11) % 19) - 9) });
+    const x = readNpy(xPath);
+    const w = readNpy(wPath);
+    const y = referenceConv(layer, x.data, w.data, { xZeroPoint: 128 });
+    const r = simulate({ layer, arch: "eyeriss", dataflow: "rs", x: x.data, w: w.data, zeroPoints: { input: 128 } });
+    expect(r.verification.ok).toBe(true);
+    expect(Array.from(r.output)).toEqual(Array.from(y));
+    const wide = new Int32Array(32);
+    expect(() => referenceConv(layer, wide, w.data)).toThrow(ConfigError);
+    expect(() => simulate({ layer, x: wide, w: w.data })).toThrow(/x/);
+  });
+});

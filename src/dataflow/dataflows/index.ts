@@ -9,6 +9,8 @@ import type { ConvLayer } from "../../workload/layer.js";
 import type { Mapping } from "../mapping.js";
 import { chen2020 } from "./chen2020.js";
 import type { DataflowOptions } from "./common.js";
+
+export type { DataflowOptions };
 import { is } from "./is.js";
 import { os } from "./os.js";
 import { rs } from "./rs.js";

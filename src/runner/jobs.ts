@@ -1,0 +1,174 @@
+/**
+ * Many simulations at once: a job is one layer on one architecture with one dataflow;
+ * {@link runJobs} runs a list of them in parallel on worker threads (node:worker_threads), or in
+ * this thread with `jobs: 1`, and returns one summary row ({@link LayerMetrics}) per job, in the
+ * jobs' order. {@link mappingCheck} turns "this dataflow cannot map this layer" into a reason
+ * before any simulation starts. Used by `runNetwork` and by `convsim compare` and `sweep`.
+ */
+import { Worker } from "node:worker_threads";
+import { ConfigError } from "../core/errors.js";
+import type { ArchSpec } from "../arch/spec.js";
+import { buildMapping } from "../dataflow/dataflows/index.js";
+import { assertLegal } from "../dataflow/legality.js";
+import type { Mapping } from "../dataflow/mapping.js";
+import { simulate } from "../dataflow/simulate.js";
+import { convShape, type ConvLayer } from "../workload/layer.js";
+import type { EnergyTable } from "../report/energy.js";
+import type { RunLimits } from "../dataflow/budget.js";
+import type { ModelOperands } from "../formats/onnx/layers.js";
+import { DEFAULT_OPERAND_TYPE, type OperandTypes } from "../workload/dtype.js";
+import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
+import { deserializeError, startWorker, type SerializedError } from "./worker-pool.js";
+
+/** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
+export interface SimJob {
+  readonly layer: ConvLayer;
+  readonly arch: ArchSpec;
+  readonly dataflow: string;
+  /** The dataflow's mapping when {@link mappingCheck} already built it (not built again). */
+  readonly mapping?: Mapping;
+  /** Checked mode (tags on every storage word). */
+  readonly checked: boolean;
+  readonly energyTable: EnergyTable;
+  /** The model's own weights and zero points (an ONNX model, `--weights model`); default seeded operands. */
+  readonly operands?: ModelOperands;
+  /** Types of the generated operands (default int8 for both). */
+  readonly types?: OperandTypes;
+  /** The run's memory and work limits (simulate() checks them again in the worker). */
+  readonly limits?: RunLimits;
+}
+
+/** What a job ended with: its summary row, or the error it threw. */
+export type SimJobOutcome = { readonly ok: true; readonly metrics: LayerMetrics } | { readonly ok: false; readonly error: Error };
+
+/** Runs one job in this thread. */
+export function runSimJob(job: SimJob, onProgress?: (macs: number) => void): LayerMetrics {
+  const r = simulate({
+    layer: job.layer,
+    arch: job.arch,
+    dataflow: job.mapping ?? job.dataflow,
+    checked: job.checked,
+    ...(job.types ? { types: job.types } : {}),
+    ...(job.limits ? { limits: job.limits } : {}),
+    // A model's own weights bring their types and zero points (the input type is the model's).
+    ...(job.operands ? { w: job.operands.w, types: { input: job.operands.inputType }, zeroPoints: { input: job.operands.inputZeroPoint, weight: job.operands.wZeroPoint } } : {}),
+    ...(onProgress ? { onProgress: (p: { macs: number }) => onProgress(p.macs) } : {}),
+  });
+  return layerMetrics(r, { energyTable: job.energyTable, dataflow: job.dataflow });
+}
+
+/** Options of {@link runJobs}. */
+export interface RunJobsOptions {
+  /** Worker threads (1: run in this thread). */
+  readonly jobs: number;
+  /** Called with the MACs done so far over all jobs and the jobs finished. */
+  readonly onProgress?: (macs: number, finished: number) => void;
+}
+
+interface WorkerMessage {
+  readonly type: "progress" | "done" | "error";
+  readonly index: number;
+  readonly macs?: number;
+  readonly metrics?: LayerMetrics;
+  readonly error?: SerializedError;
+}
+
+/**
+ * A job's estimated cost, for scheduling the longest first: its MACs plus 8 per tensor element.
+ * Every element of a tensor travels DRAM -> GBuf -> RF, which costs the simulator about as much as
+ * 8 MACs (AlexNet on the chen2020 preset: conv2 4.0 s for 224 M MACs, fc6 4.9 s for 38 M MACs and
+ * 38 M weights), so FC layers, which move one weight per MAC, are not left for last.
+ */
+export function jobCost(job: SimJob): number {
+  const s = convShape(job.layer);
+  return s.macs + 8 * (s.inputElements + s.weightElements + s.outputElements);
+}
+
+/**
+ * Runs the jobs, the costliest first ({@link jobCost}), on up to `jobs` worker threads (never more threads than
+ * jobs); resolves to one outcome per job, in the jobs' order. A job's error is its outcome; a
+ * worker that dies rejects the whole run.
+ */
+export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions): Promise<SimJobOutcome[]> {
+  const outcomes: (SimJobOutcome | undefined)[] = new Array(jobs.length).fill(undefined);
+  const progress = new Float64Array(jobs.length);
+  let finished = 0;
+  const report = () => {
+    if (!options.onProgress) return;
+    let macs = 0;
+    for (const m of progress) macs += m;
+    options.onProgress(macs, finished);
+  };
+  const order = jobs.map((_, i) => i).sort((a, b) => jobCost(jobs[b]!) - jobCost(jobs[a]!));
+  const threads = Math.min(options.jobs, jobs.length);
+  if (threads <= 1) {
+    for (const i of order) {
+      try {
+        outcomes[i] = { ok: true, metrics: runSimJob(jobs[i]!, (m) => ((progress[i] = m), report())) };
+      } catch (e) {
+        outcomes[i] = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+      }
+      progress[i] = convShape(jobs[i]!.layer).macs;
+      finished++;
+      report();
+    }
+    return outcomes as SimJobOutcome[];
+  }
+  const queue = [...order];
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let running = 0;
+      const next = (w: Worker) => {
+        const i = queue.shift();
+        if (i === undefined) {
+          if (running === 0) resolve();
+          return;
+        }
+        running++;
+        w.postMessage({ type: "job", index: i, job: jobs[i] });
+      };
+      for (let t = 0; t < threads; t++) {
+        const w = startWorker();
+        workers.push(w);
+        w.on("message", (msg: WorkerMessage) => {
+          if (msg.type === "progress") {
+            progress[msg.index] = msg.macs ?? 0;
+            report();
+            return;
+          }
+          outcomes[msg.index] = msg.type === "done" ? { ok: true, metrics: msg.metrics! } : { ok: false, error: deserializeError(msg.error!) };
+          progress[msg.index] = convShape(jobs[msg.index]!.layer).macs;
+          finished++;
+          running--;
+          report();
+          next(w);
+          if (running === 0 && queue.length === 0) resolve();
+        });
+        w.on("error", (e) => reject(e));
+        w.on("exit", (code) => {
+          if (outcomes.some((o) => o === undefined)) reject(new Error(`a simulation worker exited (code ${code}) before its jobs were done`));
+        });
+        next(w);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return outcomes as SimJobOutcome[];
+}
+
+/**
+ * Whether a named dataflow can map a layer on an architecture (the mapping builds and is legal),
+ * checked without simulating; the reason when it cannot. Generated operands are `types` (default int8).
+ */
+export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string, types: OperandTypes = { input: DEFAULT_OPERAND_TYPE, weight: DEFAULT_OPERAND_TYPE }): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
+  try {
+    const mapping = buildMapping(dataflow, layer, arch, { types });
+    assertLegal(mapping, layer, arch, { types });
+    return { ok: true, mapping };
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, reason: e.message };
+    throw e;
+  }
+}

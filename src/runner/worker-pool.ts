@@ -1,0 +1,82 @@
+/**
+ * Worker threads for convsim's parallel and asynchronous runs ({@link runJobs}, `simulateAsync`):
+ * starting a worker, and errors as they cross a thread.
+ *
+ * The worker is the sibling module `worker` (.ts under tsx, .js in dist/). From the TypeScript
+ * sources (bin/convsim.js registers tsx in the main thread only, and loader hooks do not reach a
+ * worker that way), the worker first registers tsx's ESM loader itself and then imports
+ * worker.ts; from dist/ it runs worker.js directly. Not a public module.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { ConfigError, InvariantError } from "../core/errors.js";
+
+/** An error as it crosses a thread: enough to rebuild a ConfigError or an InvariantError. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly field?: string;
+  readonly value?: unknown;
+  readonly rule?: string;
+  readonly component?: string;
+  readonly stack?: string;
+}
+
+/** Flattens an error for postMessage. */
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof ConfigError) return { name: e.name, message: e.message, field: e.field, value: safeValue(e.value), rule: e.rule };
+  if (e instanceof InvariantError) return { name: e.name, message: e.message, component: e.component };
+  if (e instanceof Error) return { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+  return { name: "Error", message: String(e) };
+}
+
+function safeValue(v: unknown): unknown {
+  try {
+    return structuredClone(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Rebuilds an error flattened by {@link serializeError}: a ConfigError keeps its message, an InvariantError its component. */
+export function deserializeError(s: SerializedError): Error {
+  if (s.name === "ConfigError" && s.field !== undefined && s.rule !== undefined) {
+    const e = new ConfigError(s.field, s.value, s.rule);
+    e.message = s.message;
+    return e;
+  }
+  if (s.name === "InvariantError" && s.component !== undefined) {
+    const e = new InvariantError(s.component, "");
+    e.message = s.message;
+    return e;
+  }
+  const e = new Error(s.message);
+  e.name = s.name;
+  if (s.stack) e.stack = s.stack;
+  return e;
+}
+
+function tsxApiUrl(): string {
+  const req = createRequire(import.meta.url);
+  const pkgPath = req.resolve("tsx/package.json");
+  const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { exports?: Record<string, { import?: { default?: string } } | string> };
+  const entry = pkg.exports?.["./esm/api"];
+  const rel = typeof entry === "object" ? entry.import?.default : undefined;
+  if (!rel) throw new Error("tsx does not export ./esm/api (import); cannot start TypeScript workers");
+  return pathToFileURL(join(dirname(pkgPath), rel)).href;
+}
+
+/** Starts one worker thread running the sibling `worker` module (.ts through tsx, or .js from dist/). */
+export function startWorker(): Worker {
+  const self = import.meta.url;
+  if (self.endsWith(".ts")) {
+    const api = tsxApiUrl();
+    const entry = new URL("./worker.ts", self).href;
+    const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(code, { eval: true });
+  }
+  return new Worker(new URL("./worker.js", self));
+}

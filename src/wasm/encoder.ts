@@ -92,8 +92,9 @@ export const op = {
   sub: [0x6b],
   mul: [0x6c],
   and: [0x71],
-  geS: [0x4e],
+  ltS: [0x48],
   gtS: [0x4a],
+  geS: [0x4e],
   /** v128.load / v128.store with alignment 2^4 (a hint; any address works) and offset 0. */
   vload: simd(0x00, 4, 0),
   vstore: simd(0x0b, 4, 0),
@@ -114,6 +115,11 @@ export const op = {
 /** `while (a < b) body` (signed): block { loop { br_if 1 (a >= b); body; br 0 } }. */
 export function whileLt(a: number, b: number, body: readonly number[]): number[] {
   return [0x02, 0x40, 0x03, 0x40, ...op.get(a), ...op.get(b), ...op.geS, 0x0d, 1, ...body, 0x0c, 0, ...op.end, ...op.end];
+}
+
+/** `do body while (a < b)` (signed): loop { body; br_if 0 (a < b) }. The body runs at least once. */
+export function doWhileLt(a: number, b: number, body: readonly number[]): number[] {
+  return [0x03, 0x40, ...body, ...op.get(a), ...op.get(b), ...op.ltS, 0x0d, 0, ...op.end];
 }
 
 /** `if (cond) body`, where `cond` leaves an i32 on the stack. */

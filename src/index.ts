@@ -25,6 +25,7 @@ export {
 } from "./workload/layer.js";
 export {
   referenceConv,
+  referenceConvJs,
   compareOutputs,
   checkOperands,
   type ConvOptions,

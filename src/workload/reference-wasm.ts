@@ -150,8 +150,7 @@ interface Plan {
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
-function planMemory(op: ConvOperands, s: ConvShape, lanes: ReferenceLanes): Plan {
-  const L = op.layer;
+function planMemory(L: ConvLayer, s: ConvShape, lanes: ReferenceLanes): Plan {
   const { count, bytes: eb } = LANES[lanes];
   const Cp = Math.ceil(s.inChannelsPerGroup / count) * count;
   const Cv = Cp / count;
@@ -178,6 +177,19 @@ function fitsI16(a: OperandArray, zero: number): boolean {
     if (v > hi) hi = v;
   }
   return lo - zero >= -32768 && hi - zero <= 32767;
+}
+
+/** The lane width the operands allow: i16 when every shifted input and weight fits an i16, else i32. */
+export function referenceLanes(op: Pick<ConvOperands, "x" | "w" | "xZeroPoint" | "wZeroPoint">): ReferenceLanes {
+  return fitsI16(op.x, op.xZeroPoint) && fitsI16(op.w, op.wZeroPoint) ? "i16" : "i32";
+}
+
+/**
+ * Bytes of linear memory the fast reference uses for a layer: one image's packed input, the
+ * packed weights, one image's output and the column table (O(input + weights + output)).
+ */
+export function referenceMemoryBytes(layer: ConvLayer, lanes: ReferenceLanes): number {
+  return planMemory(layer, convShape(layer), lanes).bytes;
 }
 
 /** Packs the weights, shifted by their zero point, four output channels to a 64-byte vector group. */
@@ -291,8 +303,8 @@ export function referenceConvWasm(layer: ConvLayer | ConvLayerSpec, x: OperandAr
   if (WASM === null) return undefined;
   const L = op.layer;
   const s = convShape(L);
-  const lanes = options.lanes === "i32" || !fitsI16(op.x, op.xZeroPoint) || !fitsI16(op.w, op.wZeroPoint) ? "i32" : "i16";
-  const p = planMemory(op, s, lanes);
+  const lanes = options.lanes === "i32" ? "i32" : referenceLanes(op);
+  const p = planMemory(L, s, lanes);
   if (p.bytes > MAX_BYTES) return undefined;
   const mem = new WASM.api.Memory({ initial: Math.max(1, Math.ceil(p.bytes / WASM_PAGE_BYTES)) });
   const inst = new WASM.api.Instance(WASM.module, { env: { mem } });

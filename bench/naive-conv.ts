@@ -14,7 +14,8 @@ import type { OperandArray } from "../src/workload/reference.js";
 /**
  * The naive seven-loop convolution of `x` (NCHW) and `w` (OIHW) with zero points `zx`, `zw`:
  * sizes in locals, every index computed in full at the innermost step (only the group's first
- * channel is computed once per output channel), nothing reordered (reading the sizes from the layer object inside the loops instead halves its speed).
+ * channel is computed once per output channel), nothing reordered. (Reading the sizes from the
+ * layer object inside the loops instead halves its speed.)
  */
 export function naiveConv(L: ConvLayer, x: OperandArray, w: OperandArray, zx = 0, zw = 0): Int32Array {
   const s = convShape(L);

@@ -36,9 +36,9 @@
  * the JavaScript side clips the kernel rows per output row and the table clips the columns.
  *
  * Memory: the packed input of one image, the packed weights, one image's output and the column
- * table: O(input + weights + output), no im2col. When that exceeds WebAssembly's 4 GiB, or where
- * WebAssembly with SIMD is unavailable, {@link referenceConvWasm} returns undefined and
- * `referenceConv` runs the JavaScript reference instead.
+ * table: O(input + weights + output), no im2col. When that exceeds WebAssembly's 4 GiB (or what the
+ * engine will allocate), or where WebAssembly with SIMD is unavailable, {@link referenceConvWasm}
+ * returns undefined and `referenceConv` runs the JavaScript reference instead.
  *
  * Independence: this file shares no code with the simulated datapath (src/pe-array, src/memory,
  * src/dataflow), only the generic instruction encoder (src/wasm/encoder.ts) with the MAC-wave
@@ -280,6 +280,16 @@ function convolveImage(L: ConvLayer, s: ConvShape, p: Plan, kernel: RowKernel, s
   }
 }
 
+/** A linear memory of at least `bytes` bytes, or undefined when the engine cannot allocate it (a RangeError). */
+function allocateMemory(wasm: CompiledWasm, bytes: number): { readonly buffer: ArrayBuffer } | undefined {
+  try {
+    return new wasm.api.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
 /** Options of {@link referenceConvWasm}: the convolution's, and the lane width for tests. */
 export interface WasmReferenceOptions extends ConvOptions {
   /**
@@ -295,7 +305,8 @@ export interface WasmReferenceOptions extends ConvOptions {
  * @param x input, NCHW, Int8Array | Uint8Array | Int16Array.
  * @param w weights, OIHW, Int8Array | Uint8Array | Int16Array.
  * @returns y, NCHW, Int32Array; or undefined, having computed nothing, where WebAssembly with
- *   SIMD is unavailable or the layer needs more than 4 GiB of linear memory.
+ *   SIMD is unavailable or the layer needs more than 4 GiB of linear memory (or more than the
+ *   engine will allocate).
  * @throws ConfigError on a bad layer, array type, length, zero point or bias.
  */
 export function referenceConvWasm(layer: ConvLayer | ConvLayerSpec, x: OperandArray, w: OperandArray, options: WasmReferenceOptions = {}): Int32Array | undefined {
@@ -305,8 +316,8 @@ export function referenceConvWasm(layer: ConvLayer | ConvLayerSpec, x: OperandAr
   const s = convShape(L);
   const lanes = options.lanes === "i32" ? "i32" : referenceLanes(op);
   const p = planMemory(L, s, lanes);
-  if (p.bytes > MAX_BYTES) return undefined;
-  const mem = new WASM.api.Memory({ initial: Math.max(1, Math.ceil(p.bytes / WASM_PAGE_BYTES)) });
+  const mem = p.bytes <= MAX_BYTES ? allocateMemory(WASM, p.bytes) : undefined;
+  if (mem === undefined) return undefined;
   const inst = new WASM.api.Instance(WASM.module, { env: { mem } });
   const kernel = inst.exports[LANES[lanes].name] as RowKernel;
   const buf = mem.buffer;

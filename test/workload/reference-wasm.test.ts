@@ -176,6 +176,13 @@ describe("referenceConvWasm's memory", () => {
     // Batch does not grow it: images run one at a time.
     expect(referenceMemoryBytes(convLayer({ ...conv1, batch: 8 }), "i16")).toBe(bytes);
   });
+
+  it("declines, computing nothing, a layer that needs more than WebAssembly's 4 GiB (referenceConv then runs the JavaScript nest)", () => {
+    // One input element padded to 40001 x 40001 outputs: 6.4 GB of int32 output.
+    const huge = convLayer({ inChannels: 1, inHeight: 1, inWidth: 1, outChannels: 1, kernelHeight: 1, kernelWidth: 1, pads: [20000, 20000, 20000, 20000] });
+    expect(referenceMemoryBytes(huge, "i16")).toBeGreaterThan(2 ** 32);
+    expect(referenceConvWasm(huge, Int8Array.of(1), Int8Array.of(1))).toBeUndefined();
+  });
 });
 
 describe("referenceConvWasm input checks", () => {

@@ -81,7 +81,8 @@ function addToOutput(i: number): number[] {
 /** One output row of four output channels; `mac` multiplies two vectors into four i32 lanes of sums. */
 function rowKernel(mac: readonly number[]): number[] {
   const zero = [...op.const(0), ...op.splat];
-  const taps = doWhileLt(V, VECS, [
+  // One tap's vectors (or, with dilation 1, the whole run of a kernel row's taps).
+  const vectors = doWhileLt(V, VECS, [
     ...op.get(XA), ...op.vload, ...op.set(XV),
     ...macs(mac),
     ...bump(XA, 16), ...bump(WA, W_VECTOR_BYTES), ...bump(V, 1),
@@ -96,7 +97,7 @@ function rowKernel(mac: readonly number[]): number[] {
       ...op.const(0), ...op.set(KH),
       ...whileLt(KH, NKH, [
         ...op.get(XR), ...op.set(XA), ...op.get(WR), ...op.set(WA), ...op.const(0), ...op.set(T),
-        ...whileLt(T, TAPS, [...op.const(0), ...op.set(V), ...taps, ...bumpBy(XA, SKIP), ...bump(T, 1)]),
+        ...whileLt(T, TAPS, [...op.const(0), ...op.set(V), ...vectors, ...bumpBy(XA, SKIP), ...bump(T, 1)]),
         ...bumpBy(XR, XRS), ...bumpBy(WR, WRS), ...bump(KH, 1),
       ]),
       ...addToOutput(0),

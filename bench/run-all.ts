@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const benches = ["pe-array.bench", "engine.bench", "layer.bench"].map((b) => join(here, b + ext));
+const benches = ["pe-array.bench", "engine.bench", "layer.bench", "reference.bench"].map((b) => join(here, b + ext));
 let failed = 0;
 for (const f of benches) {
   process.stdout.write(`\n=== ${f}\n`);

@@ -27,6 +27,7 @@ export {
 } from "./workload/layer.js";
 export {
   referenceConv,
+  referenceConvJs,
   compareOutputs,
   checkOperands,
   type ConvOptions,

@@ -8,9 +8,8 @@
  * (wrap-around addition and multiplication modulo 2^32 commute with the final wrap), and its
  * 128-bit SIMD runs four MACs per instruction. Node has both built in, so this adds no
  * dependency and no build step: the module is assembled when this file loads, from the
- * readable instruction lists below, by a small encoder (the binary format:
- * webassembly.github.io/spec, "Binary Format"; the SIMD opcodes: the fixed-width SIMD proposal,
- * now in the core spec).
+ * readable instruction lists below, by the project's small encoder (src/wasm/encoder.ts, shared
+ * with the fast reference convolution; it knows nothing of either).
  *
  * Data: the register files' partitions live in the kernels' linear memory (a {@link RegFile}
  * built over {@link WaveKernels.buffer}), followed by a scratch area for the per-call tables:
@@ -35,15 +34,8 @@
  */
 import { InvariantError } from "../core/index.js";
 import type { RegFile } from "../memory/regfile.js";
+import { assembleModule, bump, bumpBy, compileWasm, loadAt, op, whileLt, WASM_PAGE_BYTES, type WasmApi } from "../wasm/encoder.js";
 import type { CompiledWave, RowNest } from "./wave.js";
-
-/** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
-interface WasmApi {
-  readonly Memory: new (descriptor: { initial: number; maximum?: number }) => { readonly buffer: ArrayBuffer };
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
 
 /** A kernel: (pesPtr, nPes, rowsPtr, nRows, inner, zi, zw, si, sw, sp) -> void, strides in bytes. */
 type Kernel = (pesPtr: number, nPes: number, rowsPtr: number, nRows: number, inner: number, zi: number, zw: number, si: number, sw: number, sp: number) => void;
@@ -53,94 +45,6 @@ export const WAVE_KERNEL_NAMES = ["scalar", "sred", "vall", "vw0", "vi0", "vred"
 
 /** A kernel's name. */
 export type WaveKernelName = (typeof WAVE_KERNEL_NAMES)[number];
-
-// ---- A minimal WebAssembly encoder ----------------------------------------------------------
-
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 (32-bit values). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-/** A vector: its length, then its items. */
-function vec(items: readonly (readonly number[])[]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, bytes: readonly number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
-}
-
-function name(s: string): number[] {
-  return vec([...s].map((c) => [c.charCodeAt(0)]));
-}
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-/** SIMD instructions: the 0xfd prefix, then the opcode as unsigned LEB128. */
-const simd = (code: number, ...imm: number[]) => [0xfd, ...uleb(code), ...imm];
-const op = {
-  end: [0x0b],
-  get: (l: number) => [0x20, ...uleb(l)],
-  set: (l: number) => [0x21, ...uleb(l)],
-  /** i32.load / i32.store with alignment 2^2 and offset 0. */
-  load: [0x28, 2, 0],
-  store: [0x36, 2, 0],
-  const: (n: number) => [0x41, ...sleb(n)],
-  add: [0x6a],
-  sub: [0x6b],
-  mul: [0x6c],
-  and: [0x71],
-  geS: [0x4e],
-  /** v128.load / v128.store with alignment 2^4 (a hint; any address works) and offset 0. */
-  vload: simd(0x00, 4, 0),
-  vstore: simd(0x0b, 4, 0),
-  splat: simd(0x11),
-  lane: (i: number) => simd(0x1b, i),
-  vadd: simd(174),
-  vsub: simd(177),
-  vmul: simd(181),
-};
-
-/** `while (a < b) body` (signed): block { loop { br_if 1 (a >= b); body; br 0 } }. */
-function whileLt(a: number, b: number, body: readonly number[]): number[] {
-  return [0x02, 0x40, 0x03, 0x40, ...op.get(a), ...op.get(b), ...op.geS, 0x0d, 1, ...body, 0x0c, 0, ...op.end, ...op.end];
-}
-
-/** `l += n`. */
-function bump(l: number, n: number): number[] {
-  return [...op.get(l), ...op.const(n), ...op.add, ...op.set(l)];
-}
-
-/** `l += m` for a local `m`. */
-function bumpBy(l: number, m: number): number[] {
-  return [...op.get(l), ...op.get(m), ...op.add, ...op.set(l)];
-}
-
-/** `i32.load(l + off)`. */
-function loadAt(l: number, off: number): number[] {
-  return [...op.get(l), ...op.const(off), ...op.add, ...op.load];
-}
 
 // ---- The kernels ----------------------------------------------------------------------------
 
@@ -235,37 +139,16 @@ const KERNEL_BODIES: Record<WaveKernelName, number[]> = {
   vred: vredKernel,
 };
 
-/** The module: one type (ten i32 parameters, no result), memory imported as env.mem. */
-function assemble(): Uint8Array {
-  const locals = vec([[...uleb(I32_LOCALS), I32], [...uleb(V128_LOCALS), V128]]);
-  const body = (code: readonly number[]) => {
-    const b = [...locals, ...code, ...op.end];
-    return [...uleb(b.length), ...b];
-  };
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array<number[]>(10).fill([I32])), 0]])),
-    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x00, ...uleb(1)]])),
-    ...section(3, vec(WAVE_KERNEL_NAMES.map(() => [0]))),
-    ...section(7, vec(WAVE_KERNEL_NAMES.map((n, i) => [...name(n), 0x00, ...uleb(i)]))),
-    ...section(10, vec(WAVE_KERNEL_NAMES.map((n) => body(KERNEL_BODIES[n])))),
-  ]);
-}
-
-/** The compiled module, or null where WebAssembly (with SIMD) is unavailable. */
-function compileModule(): { readonly api: WasmApi; readonly module: object } | null {
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  const bytes = assemble();
-  return api && api.validate(bytes) ? { api, module: new api.Module(bytes) } : null;
+/** The module: the six kernels, each with ten i32 parameters, memory imported as env.mem. */
+function assembleWaveKernels(): Uint8Array {
+  return assembleModule(WAVE_KERNEL_NAMES.map((n) => ({ name: n, params: 10, i32Locals: I32_LOCALS, v128Locals: V128_LOCALS, body: KERNEL_BODIES[n] })));
 }
 
 /** Compiled once, when this module loads (a few kilobytes: well under a millisecond). */
-const WASM = compileModule();
+const WASM = compileWasm(assembleWaveKernels());
 
 /** Words of scratch for the per-call tables: 3 per PE plus 3 per innermost row. */
 export const WAVE_SCRATCH_WORDS = 3 * (4096 + 65536);
-
-const PAGE = 65536;
 
 /**
  * A WebAssembly instance of the wave kernels with its linear memory, which holds a register
@@ -287,7 +170,7 @@ export class WaveKernels {
 
   private constructor(api: WasmApi, module: object, rfWords: number, scratchWords: number) {
     this.rfBytes = rfWords * 4;
-    const pages = Math.ceil((this.rfBytes + scratchWords * 4) / PAGE);
+    const pages = Math.ceil((this.rfBytes + scratchWords * 4) / WASM_PAGE_BYTES);
     const mem = new api.Memory({ initial: pages, maximum: pages });
     const inst = new api.Instance(module, { env: { mem } });
     this.buffer = mem.buffer;

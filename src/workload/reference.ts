@@ -1,217 +1,44 @@
 /**
- * The reference convolution: a plain, readable loop nest over NCHW inputs and OIHW weights that
- * shares no code with the simulated datapath (STYLE rule 10; tfjs's CPU Conv2D kernel is the
- * model). Semantics are ONNX ConvInteger's, written out in docs/numerics.md:
+ * The reference convolution that verification runs, and the bit-exact comparison of an output
+ * with it. Semantics are ONNX ConvInteger's plus an int32 bias (docs/numerics.md):
  *
  *   y[n][m][oh][ow] = bias[m] + sum over c in m's group, kh, kw of (x - xZeroPoint) * (w - wZeroPoint)
  *
- * accumulated in int32 with two's-complement wrap-around. A padded tap contributes exactly 0
- * (the padding holds the input zero point).
+ * in int32 with two's-complement wrap-around; a padded tap contributes exactly 0.
+ *
+ * Two implementations, neither sharing code with the simulated datapath (STYLE rule 10) nor with
+ * the other: the fast one in WebAssembly SIMD (reference-wasm.ts), which {@link referenceConv}
+ * runs, and the plain JavaScript loop nest (reference-js.ts, {@link referenceConvJs}), kept as the
+ * slow oracle and as the fallback where WebAssembly with SIMD is unavailable or a layer needs more
+ * than its 4 GiB of memory. Tests require the two to agree bit for bit, and both to agree with
+ * ONNX Runtime.
  */
 import { ConfigError } from "../core/errors.js";
-import { dtypeOfArray, requireZeroPoint, type IntArray, type OperandType } from "./dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
+import type { IntArray } from "./dtype.js";
+import type { ConvOptions, OperandArray } from "./operands.js";
+import { referenceConvJs } from "./reference-js.js";
+import { referenceConvWasm } from "./reference-wasm.js";
 
-/** An input or weight tensor's data: the typed array's class gives the element type. */
-export type OperandArray = Int8Array | Uint8Array | Int16Array;
-
-/** Zero points and bias of a convolution. */
-export interface ConvOptions {
-  /** Input zero point, in the input type's range. Default 0. */
-  xZeroPoint?: number;
-  /** Weight zero point, in the weight type's range. Default 0. */
-  wZeroPoint?: number;
-  /** Optional int32 bias, one per output channel. */
-  bias?: Int32Array;
-}
-
-/** The checked, resolved operands of a convolution. */
-export interface ConvOperands {
-  readonly layer: ConvLayer;
-  readonly x: OperandArray;
-  readonly w: OperandArray;
-  readonly xType: OperandType;
-  readonly wType: OperandType;
-  readonly xZeroPoint: number;
-  readonly wZeroPoint: number;
-  readonly bias: Int32Array | undefined;
-}
-
-function operandType(field: string, a: unknown): OperandType {
-  const t = dtypeOfArray(a);
-  if (t !== "int8" && t !== "uint8" && t !== "int16") {
-    throw new ConfigError(field, t ?? (a === null ? "null" : typeof a), "be an Int8Array, Uint8Array or Int16Array");
-  }
-  return t;
-}
+export { checkOperands, type ConvOperands, type ConvOptions, type OperandArray } from "./operands.js";
+export { referenceConvJs } from "./reference-js.js";
 
 /**
- * Validates the operands of a convolution against its layer: array types, lengths, zero points
- * in range, bias length. Used at every boundary that takes tensors.
- * @throws ConfigError for an invalid layer, an array that is not an Int8Array, Uint8Array or
- *   Int16Array, a wrong length, a zero point out of its type's range, or a bad bias.
- */
-export function checkOperands(layerSpec: ConvLayer | ConvLayerSpec, x: unknown, w: unknown, options: ConvOptions = {}): ConvOperands {
-  const layer = convLayer(layerSpec);
-  const shape = convShape(layer);
-  const xType = operandType("x", x);
-  const wType = operandType("w", w);
-  const xa = x as OperandArray;
-  const wa = w as OperandArray;
-  if (xa.length !== shape.inputElements) {
-    throw new ConfigError("x.length", xa.length, `equal batch*inChannels*inHeight*inWidth = ${shape.inputElements}`);
-  }
-  if (wa.length !== shape.weightElements) {
-    throw new ConfigError("w.length", wa.length, `equal outChannels*(inChannels/groups)*kernelHeight*kernelWidth = ${shape.weightElements}`);
-  }
-  const xZeroPoint = requireZeroPoint("xZeroPoint", options.xZeroPoint ?? 0, xType);
-  const wZeroPoint = requireZeroPoint("wZeroPoint", options.wZeroPoint ?? 0, wType);
-  const bias = options.bias;
-  if (bias !== undefined) {
-    if (!(bias instanceof Int32Array)) throw new ConfigError("bias", dtypeOfArray(bias) ?? typeof bias, "be an Int32Array");
-    if (bias.length !== layer.outChannels) throw new ConfigError("bias.length", bias.length, `equal outChannels = ${layer.outChannels}`);
-  }
-  return { layer, x: xa, w: wa, xType, wType, xZeroPoint, wZeroPoint, bias };
-}
-
-/**
- * Computes the convolution exactly (int32 wrap-around) with a plain loop nest: for layers with
- * wide outputs the weights of four input channels at one kernel position meet whole output rows
- * together; for narrow ones (fully connected) each output sums its taps.
+ * Computes the convolution exactly (int32 wrap-around): in WebAssembly SIMD where it can (the
+ * fast reference), else with the JavaScript loop nest; both give the same bits.
  * @param layer the layer (validated here).
  * @param x input, NCHW, Int8Array | Uint8Array | Int16Array. Typed as any integer array (so a
  *   tensor's `data` from `readNpy` is taken as it is); a Uint16Array or Int32Array is a ConfigError.
  * @param w weights, OIHW, Int8Array | Uint8Array | Int16Array (typed likewise).
  * @returns y, NCHW, Int32Array.
- * @throws ConfigError on a bad layer, array type, length, zero point or bias.
+ * @throws ConfigError for an invalid layer, an array that is not an Int8Array, Uint8Array or
+ *   Int16Array, a wrong length, a zero point out of its type's range, or a bad bias.
  */
 export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: IntArray, w: IntArray, options: ConvOptions = {}): Int32Array {
-  const op = checkOperands(layer, x, w, options);
-  const L = op.layer;
-  const s = convShape(L);
-  const N = L.batch;
-  const C = L.inChannels;
-  const H = L.inHeight;
-  const W = L.inWidth;
-  const M = L.outChannels;
-  const KH = L.kernelHeight;
-  const KW = L.kernelWidth;
-  const [strideH, strideW] = L.strides;
-  const [dilH, dilW] = L.dilations;
-  const padTop = L.pads[0];
-  const padLeft = L.pads[1];
-  const OH = s.outHeight;
-  const OW = s.outWidth;
-  const Cg = s.inChannelsPerGroup;
-  const Mg = s.outChannelsPerGroup;
-  const zx = op.xZeroPoint;
-  const zw = op.wZeroPoint;
-  const y = new Int32Array(s.outputElements);
-
-  const plane = OH * OW;
-  const RS = KH * KW;
-  const HW = H * W;
-  // A padded tap is skipped, so it contributes exactly 0. Each product is below 2^32 in
-  // magnitude and each partial sum below 2^31, so every sum is an exact double; `| 0` reduces it
-  // modulo 2^32 (two's-complement wrap-around). Int32 wrap-around addition is associative and
-  // commutative, so the loop order does not change the result; it is chosen for speed (ONNX
-  // Runtime agrees, test/workload/onnx-oracle.test.ts; so does the textbook order,
-  // test/workload/reference.test.ts).
-  if (OW < 8) {
-    // Narrow outputs (fully connected layers): one output at a time, its taps inside, channels
-    // innermost.
-    for (let n = 0; n < N; n++) {
-      for (let m = 0; m < M; m++) {
-        const g = Math.floor(m / Mg);
-        const b = op.bias ? op.bias[m]! : 0;
-        for (let oh = 0; oh < OH; oh++) {
-          const ih0 = oh * strideH - padTop;
-          for (let ow = 0; ow < OW; ow++) {
-            const iw0 = ow * strideW - padLeft;
-            let acc = b;
-            for (let kh = 0; kh < KH; kh++) {
-              const ih = ih0 + kh * dilH;
-              if (ih < 0 || ih >= H) continue; // padded tap: contributes exactly 0
-              for (let kw = 0; kw < KW; kw++) {
-                const iw = iw0 + kw * dilW;
-                if (iw < 0 || iw >= W) continue;
-                // The channels of the group, innermost.
-                let xi = (n * C + g * Cg) * HW + ih * W + iw;
-                let wi = m * Cg * RS + kh * KW + kw;
-                for (let cg = 0; cg < Cg; cg++) {
-                  acc = (acc + (x[xi]! - zx) * (w[wi]! - zw)) | 0;
-                  xi += HW;
-                  wi += RS;
-                }
-              }
-            }
-            y[((n * M + m) * OH + oh) * OW + ow] = acc;
-          }
-        }
-      }
-    }
-    return y;
-  }
-  // Larger outputs: each weight against whole output rows (the innermost loop walks a row over
-  // the columns whose input is real), four input channels at a time. The taps of a chunk share
-  // their kernel position, so they cover the same output columns and rows, and one load and one
-  // store of the output serve four MACs (side by side with one channel at a time: 1.5-2x faster on
-  // the convolutions of VGG-16 and AlexNet). Each term is below 2^32 in magnitude, so an int32 output plus four
-  // terms is below 2^35: still an exact double before `| 0` wraps it.
-  const xs = strideW;
-  for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const g = Math.floor(m / Mg);
-      const yb = (n * M + m) * plane;
-      if (op.bias) y.fill(op.bias[m]!, yb, yb + plane);
-      for (let c0 = 0; c0 < Cg; c0 += 4) {
-        const chunk = Math.min(4, Cg - c0);
-        const xc = (n * C + g * Cg + c0) * HW;
-        for (let kh = 0; kh < KH; kh++) {
-          for (let kw = 0; kw < KW; kw++) {
-            const wi = ((m * Cg + c0) * KH + kh) * KW + kw;
-            const w0 = w[wi]! - zw;
-            const w1 = chunk > 1 ? w[wi + RS]! - zw : 0;
-            const w2 = chunk > 2 ? w[wi + 2 * RS]! - zw : 0;
-            const w3 = chunk > 3 ? w[wi + 3 * RS]! - zw : 0;
-            // Output columns whose input column is real: 0 <= ow*strideW - padLeft + kw*dilW < W.
-            const off = kw * dilW - padLeft;
-            const ow0 = Math.max(0, Math.ceil(-off / strideW));
-            const ow1 = Math.min(OW, Math.floor((W - 1 - off) / strideW) + 1);
-            if (ow1 <= ow0) continue;
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * strideH - padTop + kh * dilH;
-              if (ih < 0 || ih >= H) continue; // padded tap: contributes exactly 0
-              const yr = yb + oh * OW;
-              let xi = xc + ih * W + ow0 * xs + off;
-              if (chunk === 4) {
-                for (let ow = ow0; ow < ow1; ow++) {
-                  y[yr + ow] = (y[yr + ow]! + (x[xi]! - zx) * w0 + (x[xi + HW]! - zx) * w1 + (x[xi + 2 * HW]! - zx) * w2 + (x[xi + 3 * HW]! - zx) * w3) | 0;
-                  xi += xs;
-                }
-              } else if (chunk === 3) {
-                for (let ow = ow0; ow < ow1; ow++) {
-                  y[yr + ow] = (y[yr + ow]! + (x[xi]! - zx) * w0 + (x[xi + HW]! - zx) * w1 + (x[xi + 2 * HW]! - zx) * w2) | 0;
-                  xi += xs;
-                }
-              } else if (chunk === 2) {
-                for (let ow = ow0; ow < ow1; ow++) {
-                  y[yr + ow] = (y[yr + ow]! + (x[xi]! - zx) * w0 + (x[xi + HW]! - zx) * w1) | 0;
-                  xi += xs;
-                }
-              } else {
-                for (let ow = ow0; ow < ow1; ow++) {
-                  y[yr + ow] = (y[yr + ow]! + (x[xi]! - zx) * w0) | 0;
-                  xi += xs;
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return y;
+  // Both references validate the arrays (checkOperands) before they read them.
+  const xa = x as OperandArray;
+  const wa = w as OperandArray;
+  return referenceConvWasm(layer, xa, wa, options) ?? referenceConvJs(layer, xa, wa, options);
 }
 
 /** One differing output element. */
@@ -237,8 +64,7 @@ export interface Verification {
 
 /**
  * Compares an actual output with the expected one element by element (bit-exact).
- * @throws ConfigError for an invalid layer, or when `actual` is not as long as `expected` (field
- *   `y.length`).
+ * A length difference is a {@link ConfigError}.
  */
 export function compareOutputs(layer: ConvLayer | ConvLayerSpec, expected: Int32Array, actual: ArrayLike<number>, limit = 10): Verification {
   const L = convLayer(layer);

@@ -1,5 +1,7 @@
 /**
- * referenceConv against an independent oracle: ONNX Runtime's ConvInteger, run through
+ * Both reference convolutions, the fast one (referenceConv, WebAssembly SIMD) and the slow oracle
+ * (referenceConvJs, the JavaScript loop nest), against an independent oracle: ONNX Runtime's
+ * ConvInteger, run through
  * onnxruntime-web (the WASM build, in Node, single-threaded, loading its .wasm from
  * node_modules; nothing touches the network). Each case builds a one-node ONNX model by hand
  * (test/helpers/onnx.ts), feeds seeded tensors and zero points, and requires the int32 outputs
@@ -17,7 +19,7 @@ import seedrandom from "seedrandom";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dtypeInfo, type OperandType } from "../../src/workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
-import { referenceConv, type OperandArray } from "../../src/workload/reference.js";
+import { referenceConv, referenceConvJs, type OperandArray } from "../../src/workload/reference.js";
 import { layerTensors, type ValueRange } from "../../src/workload/tensors.js";
 import { convIntegerModel, OnnxType } from "../helpers/onnx.js";
 import { configureOrt } from "../helpers/ort.js";
@@ -201,11 +203,13 @@ async function check(c: OracleCase): Promise<{ L: ConvLayer; x: OperandArray; w:
   const L = convLayer(c.layer);
   const { x, w } = layerTensors(L, { seed: c.seed, xType: c.xType, wType: c.wType, range: c.range });
   const expected = referenceConv(L, x, w, { xZeroPoint: c.xZeroPoint, wZeroPoint: c.wZeroPoint });
+  // The slow oracle gives the same bits; ORT's are then compared with both.
+  expect(referenceConvJs(L, x, w, { xZeroPoint: c.xZeroPoint, wZeroPoint: c.wZeroPoint })).toEqual(expected);
   const actual = await ortConvInteger(L, c.xType, c.wType, x, w, c.xZeroPoint, c.wZeroPoint);
   return { L, x, w, expected, actual };
 }
 
-describe("referenceConv vs ONNX Runtime ConvInteger (onnxruntime-web, WASM)", () => {
+describe("referenceConv and referenceConvJs vs ONNX Runtime ConvInteger (onnxruntime-web, WASM)", () => {
   it.each(NAMED.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const { L, x, w, expected, actual } = await check(c);
     expect(actual).toEqual(expected);
@@ -265,7 +269,10 @@ describe("referenceConv vs ONNX Runtime ConvInteger (onnxruntime-web, WASM)", ()
  * int16 operands and bias are outside ConvInteger, so they are checked against values worked
  * out by hand (the arithmetic is in the comments).
  */
-describe("referenceConv on hand-computed int16 and bias cases", () => {
+describe.each([
+  ["referenceConv (WebAssembly)", referenceConv],
+  ["referenceConvJs", referenceConvJs],
+] as const)("%s on hand-computed int16 and bias cases", (_name, referenceConv) => {
   const typed = (t: OperandType, v: number[]): OperandArray => (t === "int16" ? Int16Array.from(v) : t === "int8" ? Int8Array.from(v) : Uint8Array.from(v));
 
   it("int16 x and w, pad 1, stride 2, zero points 100 and -2", () => {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/core/errors.js";
-import { compareOutputs, referenceConv } from "../../src/workload/reference.js";
+import { compareOutputs, referenceConv, referenceConvJs } from "../../src/workload/reference.js";
 import { layerTensors, seededTensor } from "../../src/workload/tensors.js";
 import { convLayer, convShape, type ConvLayer } from "../../src/workload/layer.js";
 
@@ -88,7 +88,7 @@ function textbookConv(L: ConvLayer, x: ArrayLike<number>, w: ArrayLike<number>, 
   return y;
 }
 
-describe("referenceConv equals the textbook loop order", () => {
+describe("referenceConv (WebAssembly) and referenceConvJs equal the textbook loop order", () => {
   it("on random layers: strides, dilations, asymmetric pads, groups, batch, zero points, bias, int16 wrap-around", () => {
     const arb = fc.record({
       batch: fc.integer({ min: 1, max: 2 }),
@@ -126,8 +126,9 @@ describe("referenceConv equals the textbook loop order", () => {
         const t = a.int16 ? "int16" : "int8";
         const { x, w } = layerTensors(L, { seed: a.seed, xType: t, wType: t });
         const b32 = a.bias ? Int32Array.from(seededTensor("int16", L.outChannels, a.seed), (v) => v * 65537) : undefined;
-        const got = referenceConv(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw, bias: b32 });
-        expect([...got]).toEqual([...textbookConv(L, x, w, a.zx, a.zw, b32)]);
+        const expected = [...textbookConv(L, x, w, a.zx, a.zw, b32)];
+        expect([...referenceConv(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw, bias: b32 })]).toEqual(expected);
+        expect([...referenceConvJs(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw, bias: b32 })]).toEqual(expected);
       }),
       { numRuns: 300, seed: 7 },
     );
@@ -135,7 +136,7 @@ describe("referenceConv equals the textbook loop order", () => {
   });
 });
 
-describe("referenceConv on wide outputs (each weight against whole output rows)", () => {
+describe("referenceConvJs on wide outputs (each weight against whole output rows)", () => {
   it("equals the textbook order with and without an input zero point, unit and larger column strides, every channel chunk", () => {
     const arb = fc.record({
       // Up to 9 channels per group: chunks of 4 and every remainder (1, 2, 3).
@@ -171,7 +172,7 @@ describe("referenceConv on wide outputs (each weight against whole output rows)"
         wide++;
         if (a.zx === 0 && a.sw === 1) plain++;
         const { x, w } = layerTensors(L, { seed: a.seed });
-        expect([...referenceConv(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw })]).toEqual([...textbookConv(L, x, w, a.zx, a.zw, undefined)]);
+        expect([...referenceConvJs(L, x, w, { xZeroPoint: a.zx, wZeroPoint: a.zw })]).toEqual([...textbookConv(L, x, w, a.zx, a.zw, undefined)]);
       }),
       { numRuns: 200, seed: 11 },
     );
@@ -185,7 +186,7 @@ describe("referenceConv on wide outputs (each weight against whole output rows)"
     const x = new Int16Array(36).fill(-32768);
     const w = new Int16Array(8).fill(-32768);
     const bias = Int32Array.from([2147483000]);
-    const y = referenceConv(L, x, w, { xZeroPoint: 32767, wZeroPoint: 32767, bias });
+    const y = referenceConvJs(L, x, w, { xZeroPoint: 32767, wZeroPoint: 32767, bias });
     const exact = Number(BigInt.asIntN(32, 2147483000n + 8n * 65535n * 65535n));
     expect([...y]).toEqual(new Array(8).fill(exact));
     expect([...y]).toEqual([...textbookConv(L, x, w, 32767, 32767, bias)]);

@@ -10,7 +10,8 @@ import { ConfigError } from "../core/errors.js";
 import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
 import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
 import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
-import { formatJson, renderTables, type OutputFormat } from "../report/format.js";
+import { renderTables, type OutputFormat } from "../report/format.js";
+import { reportJson } from "./shard.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { parseOptions, type Command, type Io } from "./args.js";
@@ -41,6 +42,8 @@ ${onnxUsage(20, true)}
   --format F        table (default), json, csv or md
   --out FILE        write the report to FILE instead of stdout
   --svg FILE        write a chart of DRAM traffic per layer against the lower bounds
+  --timing          keep the simulations' wall times (wallMs) in --format json (left out by
+                    default, so two runs of the same work print the same bytes)
   --jobs N          worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE     an energy table (JSON, pJ per action) instead of the Eyeriss 65 nm
                     normalized table; see docs/reports.md
@@ -88,6 +91,7 @@ export const runCommand: Command = {
       ...INPUT_SHAPE_OPTION,
       ...WEIGHTS_OPTION,
       ...REPORT_OPTIONS,
+      timing: { type: "boolean" },
     });
     // Every option is validated before any simulation starts.
     const setup = reportSetup(values);
@@ -112,7 +116,7 @@ export const runCommand: Command = {
     const header = `convsim run: ${net.name} (batch ${batch}), arch ${archLabel(arch)}, dataflow ${dataflow}, ${rows.length} layer${rows.length === 1 ? "" : "s"}${values.weights === "model" ? ", the model's weights" : ""}, energy table ${energyTable.name}${energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)"}`;
     const text =
       format === "json"
-        ? formatJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total })
+        ? reportJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total }, values.timing ?? false)
         : renderMetrics(rows, total, format, header);
     emit(io, text, values.out);
     if (values.svg !== undefined) {

@@ -159,4 +159,16 @@ describe("convsim run, a layer that fails to verify", () => {
     expect(io.stdout()).toMatch(/^fc .*PASS$/m);
     expect(io.stdout()).toMatch(/^total .*FAIL \(7 mismatches\)$/m);
   });
+
+  it("prints the same JSON bytes twice: wall times only with --timing", async () => {
+    const a = capture();
+    const b = capture();
+    expect(await runCommand.run(["--net", net, "--jobs", "1", "--format", "json"], a)).toBe(0);
+    expect(await runCommand.run(["--net", net, "--jobs", "1", "--format", "json"], b)).toBe(0);
+    expect(a.stdout()).toBe(b.stdout());
+    expect(a.stdout()).not.toContain("wallMs");
+    const t = capture();
+    expect(await runCommand.run(["--net", net, "--jobs", "1", "--format", "json", "--timing"], t)).toBe(0);
+    expect(t.stdout()).toContain("wallMs");
+  });
 });

@@ -13,7 +13,7 @@ import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
 import { renderTables, type OutputFormat } from "../report/format.js";
 import { reportJson } from "./shard.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
-import { groupedBarChartSvg } from "../report/svg.js";
+import { networkRunChartSvg } from "../runner/network.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } from "./onnx.js";
 import { archLabel, dataflowsOption, defaultDataflow, mappingCheck, networkLayersOption, type SimJob } from "./jobs.js";
@@ -119,25 +119,7 @@ export const runCommand: Command = {
         ? reportJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total }, values.timing ?? false)
         : renderMetrics(rows, total, format, header);
     emit(io, text, values.out);
-    if (values.svg !== undefined) {
-      writeSvg(
-        io,
-        values.svg,
-        groupedBarChartSvg({
-          title: `DRAM traffic per layer: ${net.name}, dataflow ${dataflow} on ${arch.name}`,
-          subtitle: `batch ${batch}; bound = max(compulsory, provable) at the on-chip capacity; paper = Chen, Han & Wang (HPCA 2020)`,
-          groups: rows.map((r) => r.name),
-          series: [{ name: dataflow!, values: rows.map((r) => r.traffic.dram) }],
-          references: [
-            { name: "lower bound", values: rows.map((r) => r.boundaries.dram.minimum), style: "solid" },
-            { name: "paper bound", values: rows.map((r) => r.boundaries.dram.paper), style: "dashed" },
-          ],
-          yLabel: "DRAM traffic",
-          yUnit: "words",
-          xLabel: "layer",
-        }),
-      );
-    }
+    if (values.svg !== undefined) writeSvg(io, values.svg, networkRunChartSvg({ network: net.name, batch, arch, dataflow: dataflow!, layers: rows }));
     return total.verified ? 0 : 1;
   },
 };

@@ -173,7 +173,7 @@ export function formatNetworkRun(run: NetworkRun, format: OutputFormat = "table"
 }
 
 /** The chart of a {@link runNetwork} run (`convsim run --svg`): DRAM traffic per layer as bars, the lower bound and the paper's bound as lines. */
-export function networkRunChartSvg(run: NetworkRun): string {
+export function networkRunChartSvg(run: Pick<NetworkRun, "network" | "batch" | "arch" | "dataflow" | "layers">): string {
   const rows = run.layers;
   return groupedBarChartSvg({
     title: `DRAM traffic per layer: ${run.network}, dataflow ${run.dataflow} on ${run.arch.name}`,

@@ -41,7 +41,7 @@
  */
 import { ConfigError } from "../core/errors.js";
 import { words, type Capacity } from "../core/units.js";
-import { dtypeInfo, requireOperandType, type OperandType, type OperandTypes, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
+import { dtypeInfo, requireOperandType, type OperandTypes, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { colAxis, rowAxis, type ConvAxis } from "./reuse.js";
 

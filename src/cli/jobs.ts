@@ -1,30 +1,23 @@
 /**
- * Running many simulations for `convsim run`, `compare` and `sweep`: a job is one layer on one
- * architecture with one dataflow; {@link runJobs} runs a list of them in parallel on worker
- * threads (node:worker_threads), or in this thread with `jobs: 1`, and returns one summary row
- * ({@link LayerMetrics}) per job, in the jobs' order. Also the shared option helpers of those
- * commands (architecture, dataflow list, jobs, energy table), the legality pre-check that turns
- * "this dataflow cannot map this layer" into a reason before any simulation starts. The options
- * the three commands validate together are in report-options.ts, the progress bar in progress.ts.
- *
- * Workers: the worker is the sibling module `job-worker` (.ts under tsx, .js in dist/). From the
- * TypeScript sources (bin/convsim.js registers tsx in the main thread only, and loader hooks do
- * not reach a worker that way), the worker first registers tsx's ESM loader itself and then
- * imports job-worker.ts; from dist/ it runs job-worker.js directly.
+ * The option helpers that `convsim run`, `compare`, `sweep` and the other commands share
+ * (architecture, memory models, network and layers, dataflow list, jobs, energy table), and
+ * `simulate` on a worker thread for `convsim simulate` on a terminal. The jobs themselves (one
+ * layer on one architecture with one dataflow), their worker pool and the legality pre-check
+ * live in src/runner/jobs.ts and are re-exported here; the options the three reporting commands
+ * validate together are in report-options.ts, the progress bar in progress.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { ConfigError, describeValue, InvariantError, requireOneOf } from "../core/errors.js";
+import { ConfigError, describeValue, requireOneOf } from "../core/errors.js";
 import { parseJson } from "../core/fields.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
-import { buildMapping, DATAFLOW_CHOICES, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
+import { DATAFLOW_CHOICES, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import type { SimulateOptions, SimulationResult } from "../dataflow/simulate.js";
 import { simulateAsync } from "../runner/async.js";
 import { defaultDataflows } from "../runner/network.js";
 import { EYERISS_ENERGY_TABLE, loadEnergyTable, type EnergyTable } from "../report/energy.js";
-import { DEFAULT_OPERAND_TYPE, type OperandType } from "../workload/dtype.js";
-import { convShape, LAYER_RULES, MAX_TENSOR_ELEMENTS, type ConvLayer } from "../workload/layer.js";
+import { LAYER_RULES, MAX_TENSOR_ELEMENTS, type ConvLayer } from "../workload/layer.js";
 import { DEFAULT_NETWORK, selectLayers, type Network } from "../workload/networks.js";
 import { loadNetworkOption, readTextFile } from "./args.js";
 import { parseIntegerFlag } from "./numbers.js";
@@ -123,7 +116,6 @@ export function networkOption(text: string, batchText: string | undefined, onnx:
 
 /** `--net`, `--batch` and `--layers` (and an ONNX model's `--input-shape`, `--weights`): the network (default AlexNet) and the selected layers, at least one. */
 export function networkLayersOption(values: { readonly net?: string; readonly batch?: string; readonly layers?: string } & OnnxOptionValues): { net: Network; batch: number; layers: readonly ConvLayer[] } {
-  const batch = batchOption(values.batch);
   const net = networkOption(values.net ?? DEFAULT_NETWORK, values.batch, values);
   const layers = selectLayers(net, values.layers);
   if (layers.length === 0) throw new ConfigError("--layers", values.layers, "select at least one layer");

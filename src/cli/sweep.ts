@@ -21,7 +21,7 @@ import { selectLayers } from "../workload/networks.js";
 import { renderTables, type Column, type Table } from "../report/format.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
-import { loadLayer, loadNetworkOption, parseOptions, type Command, type Io } from "./args.js";
+import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
 import { dataflowsOption, networkOption } from "./jobs.js";
 import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup } from "./report-options.js";
 import { reportJson, runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";

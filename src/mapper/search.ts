@@ -238,7 +238,7 @@ class Search {
     private readonly layer: ConvLayer,
     private readonly arch: ArchSpec,
     private readonly cost: CostModel,
-    private readonly capacity: number,
+    capacity: number,
     private readonly onProgress: MapOptions["onProgress"],
     private readonly budget: Budget,
   ) {

@@ -261,15 +261,24 @@ export class RegFile {
     const data = this.data[part];
     const tags = this.tags?.[part];
     if (tags && !payload.tags) throw new InvariantError(this.name, `write of ${part}: checked mode needs tags`);
+    const base = this.base[part];
+    // A line buffer: the PEs of a line share one slice, so the same words into the same slice
+    // are copied once (every PE's write is still counted).
+    const copied = this.shared[part] ? new Map<number, number>() : undefined;
     let written = 0;
     for (let i = 0; i < count; i++) {
       const f = from[i]!;
       if (f < 0) continue;
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `write of ${part}: no PE ${pe}`);
-      scatterRows(payload.data, f, data, rows, this.base[part][pe]!);
-      if (tags) scatterRows(payload.tags!, f, tags, rows, this.base[part][pe]!);
       written++;
+      const b = base[pe]!;
+      if (copied) {
+        if (copied.get(b) === f) continue;
+        copied.set(b, f);
+      }
+      scatterRows(payload.data, f, data, rows, b);
+      if (tags) scatterRows(payload.tags!, f, tags, rows, b);
     }
     this.counters[part].write.value += n * written;
   }

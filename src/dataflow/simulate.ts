@@ -61,6 +61,12 @@ export interface SimulateOptions {
   /** Called as the run progresses (MACs issued so far). */
   readonly onProgress?: (p: { readonly macs: number; readonly totalMacs: number }) => void;
   /**
+   * Replay recorded iteration timelines where a run allows it (fast, unchecked runs;
+   * docs/design-notes.md, "Timeline replay"). Default true. Outputs, counters, cycles and stalls
+   * are identical either way; only the simulator's speed differs.
+   */
+  readonly timelineReplay?: boolean;
+  /**
    * Memory and work limits, checked before anything is allocated (src/dataflow/budget.ts).
    * Default: half of this machine's memory (`os.totalmem()`), 10^11 MACs.
    */
@@ -135,6 +141,8 @@ export interface SimulatorStats {
   readonly iterations: number;
   /** Of those, iterations replayed from an earlier plan with the same signature (unchecked runs). */
   readonly replayedIterations: number;
+  /** Iteration timelines replayed (fast, unchecked runs; {@link SimulateOptions.timelineReplay}). */
+  readonly replayedTimelines: number;
   /**
    * MAC waves run whole by the WebAssembly kernels (unchecked fast runs; the others run in
    * JavaScript), by kernel (src/pe-array/wave-kernels.ts). Empty when none ran.
@@ -213,6 +221,7 @@ interface RunInputs {
   readonly checked: boolean;
   readonly maxCycles: number;
   readonly onProgress: SimulateOptions["onProgress"];
+  readonly timelineReplay: boolean;
 }
 
 /**
@@ -252,7 +261,7 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   assertLegal(mapping, layer, arch, { types });
   checkPsumWidth(layer, arch, ops);
   const mode = options.mode ?? "fast";
-  return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress };
+  return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
 }
 
 /** The element type an operand will have, for the memory estimate (int16 when it cannot tell yet: the widest). */
@@ -286,7 +295,7 @@ function sequencerFor(inputs: RunInputs, hw: Hardware): Sequencer {
   const { layer, arch, mapping, ops } = inputs;
   const tensors = loadOperands(hw, layer, mapping, ops);
   const operands = { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint };
-  return new Sequencer(hw.engine, layer, arch, mapping, operands, { dram: hw.dram, gbuf: hw.gbuf, ...tensors }, inputs.onProgress);
+  return new Sequencer(hw.engine, layer, arch, mapping, operands, { dram: hw.dram, gbuf: hw.gbuf, noc: hw.noc, pe: hw.pe, ...tensors }, inputs.onProgress, { timelineReplay: inputs.timelineReplay });
 }
 
 /** The names of the operands' tensors in the DRAM model. */

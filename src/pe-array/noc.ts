@@ -55,7 +55,7 @@ import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
 import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
 import type { LinkOp, NocToPe, PeReadData } from "./pe-array.js";
-import { checkRect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
+import { checkRect, deliveryBoxes, deliveryTargets, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 
 /** Deliver a payload into the register files of a rectangle of PEs. */
 export interface NocDeliver {
@@ -79,32 +79,6 @@ export interface NocDeliver {
   readonly boxIndex?: Int32Array;
 }
 
-/** What a delivery's payload carries and whom it reaches. */
-interface DeliveryShape {
-  readonly pes: PeRect;
-  readonly perPe?: boolean;
-  readonly perRow?: boolean;
-  readonly perCol?: boolean;
-  readonly boxIndex?: Int32Array;
-}
-
-/** Boxes a delivery's payload holds: 1 (multicast), one per PE, per row, per column, or per index. */
-export function deliveryBoxes(d: DeliveryShape): number {
-  if (d.boxIndex) {
-    let max = -1;
-    for (const v of d.boxIndex) if (v > max) max = v;
-    return max + 1;
-  }
-  return d.perPe ? rectSize(d.pes) : d.perRow ? d.pes.rows : d.perCol ? d.pes.cols : 1;
-}
-
-/** PEs a delivery writes into. */
-export function deliveryTargets(d: DeliveryShape): number {
-  if (!d.boxIndex) return rectSize(d.pes);
-  let n = 0;
-  for (const v of d.boxIndex) if (v >= 0) n++;
-  return n;
-}
 
 /** Drain `box` of `part` from every PE of a rectangle towards the global buffer. */
 export interface NocDrain {

@@ -49,7 +49,7 @@ import {
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkArraySpec } from "../arch/schema.js";
 import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
-import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
+import { checkRect, deliveryBoxes, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
 import { WaveKernels } from "./wave-kernels.js";
@@ -618,9 +618,7 @@ export class PeArray extends Component {
     if (m.op === "write") {
       checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);
       const n = boxSize(m.box.shape);
-      let boxes = m.perPe ? rectSize(m.pes) : m.perRow ? m.pes.rows : m.perCol ? m.pes.cols : 1;
-      if (m.boxIndex) boxes = m.boxIndex.reduce((a, v) => Math.max(a, v + 1), 0);
-      const need = n * boxes;
+      const need = n * deliveryBoxes(m);
       if (m.payload.data.length !== need) throw new InvariantError(this.name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
       const { pes, from } = this.scratch;
       let k = 0;

@@ -74,7 +74,9 @@ export class TimelineReplay {
     private readonly gbuf: GlobalBuffer,
     private readonly pe: PeArray,
     private readonly counters: readonly Counter[],
-  ) {}
+  ) {
+    this.starts = [new Float64Array(counters.length), new Float64Array(counters.length)];
+  }
 
   /**
    * The boundary before `cur`'s waves are issued with `next`'s reads: ends the timeline replayed
@@ -101,10 +103,10 @@ export class TimelineReplay {
     const t = this.timelines.get(key);
     if (t === null) return;
     if (t) {
-      this.replaying = { t, before: this.snapshot() };
+      this.replaying = { t, before: this.snapshot(true) };
       this.host.beginApplying(new Set(next.reads.map((q) => q.msg.id)));
     } else {
-      this.recording = { key, start: this.host.now, before: this.snapshot(), boundary: n };
+      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n };
     }
   }
 
@@ -123,10 +125,14 @@ export class TimelineReplay {
     this.timelines.set(r.key, { length, delta, reason });
   }
 
-  /** Every counter's value now. */
-  private snapshot(): Float64Array {
+  /** Two buffers for the counters at a timeline's start, used in turn (one timeline is open at a time). */
+  private readonly starts: [Float64Array, Float64Array];
+  private turn = 0;
+
+  /** Every counter's value now, in a new array, or (`start`) in the next start buffer. */
+  private snapshot(start = false): Float64Array {
     const c = this.counters;
-    const out = new Float64Array(c.length);
+    const out = start ? this.starts[(this.turn ^= 1)]! : new Float64Array(c.length);
     for (let i = 0; i < c.length; i++) out[i] = c[i]!.value;
     return out;
   }

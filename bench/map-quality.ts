@@ -9,7 +9,8 @@
  * objective energy the mapper's estimated energy over the best named dataflow's. Prints a
  * Markdown table and a summary line per preset.
  *
- * Run: `npx tsx bench/map-quality.ts [eyeriss|chen2020 ...]` (about a minute per preset).
+ * Run: `npx tsx bench/map-quality.ts [eyeriss|chen2020 ...]` (about 2 minutes per preset on a shared
+ * 2-core machine).
  */
 import { onChipBytes, resolveArch } from "../src/arch/presets.js";
 import type { ArchSpec } from "../src/arch/spec.js";

@@ -23,7 +23,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { parseMapping, streamFlows, TENSOR_DIMS, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -186,7 +186,10 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  * legality charges against the partition; the simulator keeps the words the register will hold
  * one after the other, so MAC waves address them as they would a resident tile. A streamed
  * operand's buffer is kept once per line it flows along (`RegFileLayout.lines`: every PE of the
- * line holds the same words), so its storage grows with the array's side, not with its PEs. An
+ * line holds the same words), so its storage grows with the array's side, not with its PEs; so is
+ * a kept input or weight partition that every PE of a row (column) holds alike ({@link alikeAlong}:
+ * e.g. `chen2020`'s inputs along rows and weights along columns), whose deliveries, slides and
+ * fills then move the words once per line instead of once per PE. An
  * operand the RF bypasses (mapping.rf.keep false) is staged the same way, per PE, in a partition
  * whose accesses are not register accesses (`RegFileLayout.staged`).
  */
@@ -197,7 +200,11 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   const staged: Partial<Record<"input" | "weight", true>> = {};
   for (const t of TENSORS) {
     const bypass = t !== "output" && !m.rf.keep[t];
-    if (!m.rf.stream?.[t] && !bypass) continue;
+    if (!m.rf.stream?.[t] && !bypass) {
+      const line = t === "output" ? undefined : alikeAlong(m, t);
+      if (line) lines[t as "input" | "weight"] = line;
+      continue;
+    }
     // Two halves: a streamed output drains from one while the next wave fills the other; an
     // operand that passes through the PE has its next words arrive in one while the wave reads
     // the other (sequencer/program.ts).
@@ -209,6 +216,18 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   if (Object.keys(lines).length > 0) rf.lines = lines;
   if (Object.keys(staged).length > 0) rf.staged = staged;
   return rf;
+}
+
+/**
+ * The line along which every PE holds the same tile of a kept, unstreamed operand, if any: `row`
+ * when no column-axis spatial loop runs over the tensor's dimensions (the PEs of a row differ only
+ * in dimensions the tensor does not depend on), else `col` when no row-axis loop does. The
+ * simulator then keeps one slice per line ({@link streamBuffers}); accesses are still counted per
+ * PE. Why that is exact: docs/design-notes.md, "Register files of PEs that hold alike share one slice".
+ */
+function alikeAlong(m: Mapping, t: "input" | "weight"): "row" | "col" | undefined {
+  const along = (axis: "row" | "col") => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !TENSOR_DIMS[t].includes(l.dim));
+  return along("col") ? "row" : along("row") ? "col" : undefined;
 }
 
 /** The inputs of one run, validated. */

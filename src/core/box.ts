@@ -401,3 +401,39 @@ function walkWithExpect(box: Box, expect: TagExpect, visit: (addr: number, tag: 
     }
   }
 }
+
+/** {@link rowsAscending}'s answers by compiled box (boxes are compiled once and reused). */
+const ascendingRows = new WeakMap<BoxRows, boolean>();
+
+/** Whether a compiled box's rows (contiguous, `inner` words each) are in increasing order and disjoint. */
+export function rowsAscending(rows: BoxRows): boolean {
+  let a = ascendingRows.get(rows);
+  if (a === undefined) {
+    const { starts, inner } = rows;
+    a = true;
+    for (let r = 1; r < starts.length && a; r++) if (starts[r]! < starts[r - 1]! + inner) a = false;
+    ascendingRows.set(rows, a);
+  }
+  return a;
+}
+
+/**
+ * Moves every row (contiguous, ascending, disjoint) of a compiled box, shifted by `base`, by
+ * `delta` words in place: a memmove, rows and words taken in the order that reads every word
+ * before it is overwritten (last first when moving up, first first when moving down).
+ */
+export function moveRows(a: Int32Array | Float64Array, rows: BoxRows, base: number, delta: number): void {
+  const { starts, inner } = rows;
+  if (delta === 0) return;
+  if (delta > 0) {
+    for (let r = starts.length - 1; r >= 0; r--) {
+      const s = base + starts[r]!;
+      for (let k = inner - 1; k >= 0; k--) a[s + k + delta] = a[s + k]!;
+    }
+  } else {
+    for (let r = 0; r < starts.length; r++) {
+      const s = base + starts[r]!;
+      for (let k = 0; k < inner; k++) a[s + k + delta] = a[s + k]!;
+    }
+  }
+}

@@ -52,10 +52,11 @@ import {
   scatter,
   scatterRows,
   gatherRows,
+  moveRows,
+  rowsAscending,
   sameLayout,
   writeExpectedTags,
   type Box,
-  type BoxRows,
   type CounterRegistry,
   type Payload,
   type TagExpect,
@@ -385,7 +386,7 @@ export class RegFile {
       // moves in place, the rows taken in the order that never overwrites a row not yet moved.
       const rows = boxRows(src);
       const delta = dst.offset - src.offset;
-      if (rows.stride === 1 && ascending(rows)) {
+      if (rows.stride === 1 && rowsAscending(rows)) {
         for (const base of bases) {
           moveRows(this.data[part], rows, base, delta);
           if (this.tags) moveRows(this.tags[part], rows, base, delta);
@@ -462,41 +463,5 @@ export class RegFile {
   contents(part: RfPartition, pe: number): Int32Array {
     const e = this.entries[part];
     return this.data[part].slice(this.base[part][pe]!, this.base[part][pe]! + e);
-  }
-}
-
-/** {@link ascending}'s answers by compiled box (boxes are compiled once and reused). */
-const ascendingRows = new WeakMap<BoxRows, boolean>();
-
-/** Whether a compiled box's rows (contiguous, `inner` words each) are in increasing order and disjoint. */
-function ascending(rows: BoxRows): boolean {
-  let a = ascendingRows.get(rows);
-  if (a === undefined) {
-    const { starts, inner } = rows;
-    a = true;
-    for (let r = 1; r < starts.length && a; r++) if (starts[r]! < starts[r - 1]! + inner) a = false;
-    ascendingRows.set(rows, a);
-  }
-  return a;
-}
-
-/**
- * Moves every row (contiguous, ascending, disjoint) of a compiled box, shifted by `base`, by
- * `delta` words in place: a memmove, rows and words taken in the order that reads every word
- * before it is overwritten (last first when moving up, first first when moving down).
- */
-function moveRows(a: Int32Array | Float64Array, rows: BoxRows, base: number, delta: number): void {
-  const { starts, inner } = rows;
-  if (delta === 0) return;
-  if (delta > 0) {
-    for (let r = starts.length - 1; r >= 0; r--) {
-      const s = base + starts[r]!;
-      for (let k = inner - 1; k >= 0; k--) a[s + k + delta] = a[s + k]!;
-    }
-  } else {
-    for (let r = 0; r < starts.length; r++) {
-      const s = base + starts[r]!;
-      for (let k = 0; k < inner; k++) a[s + k + delta] = a[s + k]!;
-    }
   }
 }

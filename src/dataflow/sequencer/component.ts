@@ -57,7 +57,7 @@ import { SeqContext } from "./context.js";
 import { Executor } from "./executor.js";
 import { Program } from "./program.js";
 import { TimelineReplay, type TimelineHost } from "./timeline.js";
-import { thread, type Req, type Resp, type SequencerHardware, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+import { thread, type Req, type Resp, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
 
 /** Options of the Sequencer. */
 export interface SequencerOptions {
@@ -226,6 +226,39 @@ export class Sequencer extends Component implements TimelineHost {
   /** The layer's MACs, for progress reports (computed once). */
   private totalMacs: number | undefined;
 
+  /** Carries out a step a thread yielded: spawn, join, delay, and its requests (issued, or applied at once in a replayed timeline). */
+  private take(t: Thread, step: Step, now: number): void {
+    if (this.applying && (step.spawn || step.join || step.delay)) throw new InvariantError(this.name, "a replayed timeline spawns, joins or waits");
+    if (step.spawn) this.threads.push(step.spawn);
+    if (step.join && !step.join.done) t.joining = step.join;
+    if (step.delay) t.wakeAt = now + step.delay;
+    if (step.reqs.length > 0 || t.joining !== undefined || step.delay) t.reason = step.reason;
+    if (step.reqs.length === 0) return;
+    if (this.applying) {
+      if (!t.main) throw new InvariantError(this.name, "a thread besides the main one runs in a replayed timeline");
+      this.applyNow(step.reqs, t.responses);
+      return;
+    }
+    for (const q of step.reqs) {
+      this.owner.set(q.msg.id, t);
+      switch (q.to) {
+        case "dram":
+          this.outbox.post(this.toDram, q.msg);
+          break;
+        case "gbuf":
+          this.outbox.post(this.toGbuf, q.msg);
+          break;
+        case "noc":
+          this.outbox.post(this.toNoc, q.msg);
+          break;
+        case "pe":
+          this.outbox.post(this.toPe, q.msg);
+          break;
+      }
+    }
+    t.outstanding = step.reqs.length;
+  }
+
   override interact(now: number): void {
     this.cycle = now;
     for (const port of this.inPorts) {
@@ -255,36 +288,7 @@ export class Sequencer extends Component implements TimelineHost {
             t.done = true;
             break;
           }
-          const step = r.value;
-          if (this.applying && (step.spawn || step.join || step.delay)) throw new InvariantError(this.name, "a replayed timeline spawns, joins or waits");
-          if (step.spawn) this.threads.push(step.spawn);
-          if (step.join && !step.join.done) t.joining = step.join;
-          if (step.delay) t.wakeAt = now + step.delay;
-          if (step.reqs.length > 0 || t.joining !== undefined || step.delay) t.reason = step.reason;
-          if (step.reqs.length === 0) continue;
-          if (this.applying) {
-            if (!t.main) throw new InvariantError(this.name, "a thread besides the main one runs in a replayed timeline");
-            this.applyNow(step.reqs, t.responses);
-            continue;
-          }
-          for (const q of step.reqs) {
-            this.owner.set(q.msg.id, t);
-            switch (q.to) {
-              case "dram":
-                this.outbox.post(this.toDram, q.msg);
-                break;
-              case "gbuf":
-                this.outbox.post(this.toGbuf, q.msg);
-                break;
-              case "noc":
-                this.outbox.post(this.toNoc, q.msg);
-                break;
-              case "pe":
-                this.outbox.post(this.toPe, q.msg);
-                break;
-            }
-          }
-          t.outstanding = step.reqs.length;
+          this.take(t, r.value, now);
         }
       }
       if (progressed && this.threads.some((t) => t.done && !t.main)) this.threads = this.threads.filter((t) => !t.done || t.main);

@@ -63,26 +63,43 @@ export function boxExtent(box: Box): { readonly min: number; readonly max: numbe
   return { min, max };
 }
 
+/** Per box: its size and how far it reaches below and above its offset, once its shape checked out. */
+const boxReach = new WeakMap<Box, { readonly size: number; readonly below: number; readonly above: number }>();
+
 /**
- * Checks that a box is well formed and lies within `[0, length)`.
+ * Checks that a box is well formed and lies within `[0, length)`. The shape and strides are
+ * checked once per box object (boxes are immutable; plans send the same ones again and again).
+ * @param what names the access in the error, e.g. `write`; `of` adds what it touches (` of input`).
  * @throws InvariantError naming `component` and `what` otherwise (a driver bug).
  */
-export function checkBox(component: string, what: string, box: Box, length: number): number {
-  const r = box.shape.length;
-  if (r === 0 || box.strides.length !== r) {
-    throw new InvariantError(component, `${what}: a box needs rank >= 1 and one stride per dimension; got shape [${box.shape}] strides [${box.strides}]`);
-  }
-  for (let d = 0; d < r; d++) {
-    const e = box.shape[d]!;
-    if (!Number.isInteger(e) || e < 1 || !Number.isInteger(box.strides[d]!)) {
-      throw new InvariantError(component, `${what}: box extents must be positive integers and strides integers; got shape [${box.shape}] strides [${box.strides}]`);
+export function checkBox(component: string, what: string, box: Box, length: number, of?: string): number {
+  let reach = boxReach.get(box);
+  if (!reach) {
+    const label = of === undefined ? what : `${what} of ${of}`;
+    const r = box.shape.length;
+    if (r === 0 || box.strides.length !== r) {
+      throw new InvariantError(component, `${label}: a box needs rank >= 1 and one stride per dimension; got shape [${box.shape}] strides [${box.strides}]`);
     }
+    let below = 0;
+    let above = 0;
+    for (let d = 0; d < r; d++) {
+      const e = box.shape[d]!;
+      if (!Number.isInteger(e) || e < 1 || !Number.isInteger(box.strides[d]!)) {
+        throw new InvariantError(component, `${label}: box extents must be positive integers and strides integers; got shape [${box.shape}] strides [${box.strides}]`);
+      }
+      const step = (e - 1) * box.strides[d]!;
+      if (step < 0) below += step;
+      else above += step;
+    }
+    reach = { size: boxSize(box.shape), below, above };
+    boxReach.set(box, reach);
   }
-  const { min, max } = boxExtent(box);
+  const min = box.offset + reach.below;
+  const max = box.offset + reach.above;
   if (!Number.isInteger(box.offset) || min < 0 || max >= length) {
-    throw new InvariantError(component, `${what}: box touches [${min}, ${max}] outside [0, ${length - 1}]`);
+    throw new InvariantError(component, `${of === undefined ? what : `${what} of ${of}`}: box touches [${min}, ${max}] outside [0, ${length - 1}]`);
   }
-  return boxSize(box.shape);
+  return reach.size;
 }
 
 /**

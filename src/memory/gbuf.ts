@@ -349,7 +349,7 @@ export class GlobalBuffer extends Component {
     this.timing.interact(now);
     for (let req = this.cmd.pop(now); req; req = this.cmd.pop(now)) {
       const h = this.held(req.region);
-      const n = checkBox(this.name, `${req.op} of ${req.region.name}`, req.box, h.data.length);
+      const n = checkBox(this.name, req.op, req.box, h.data.length, req.region.name);
       if (req.op !== "read") this.checkPayload(req, h, n);
       if (req.op !== "write" && h.tags && !req.expect) throw new InvariantError(this.name, `${req.op} of ${req.region.name}: checked mode needs the expected tags`);
       const t = this.accessCycles(req.region, req.box, req.op === "read" ? this.spec.readPorts : this.spec.writePorts);
@@ -440,7 +440,7 @@ export class GlobalBuffer extends Component {
   applyNow(req: GbufRequest): Payload | undefined {
     if (this.engine.checked) throw new InvariantError(this.name, "a replayed request in checked mode");
     const h = this.held(req.region);
-    const n = checkBox(this.name, `${req.op} of ${req.region.name}`, req.box, h.data.length);
+    const n = checkBox(this.name, req.op, req.box, h.data.length, req.region.name);
     if (req.op !== "read") this.checkPayload(req, h, n);
     return this.move(req);
   }

@@ -269,7 +269,7 @@ export class RegFile {
    */
   writeMany(part: RfPartition, box: Box, payload: Payload, n: number, pes: Int32Array, from: Int32Array, count: number): void {
     const e = this.entries[part];
-    checkBox(this.name, `write of ${part}`, box, e);
+    checkBox(this.name, "write", box, e, part);
     const rows = boxRows(box);
     const data = this.data[part];
     const tags = this.tags?.[part];
@@ -323,7 +323,7 @@ export class RegFile {
    */
   readMany(part: RfPartition, box: Box, dst: WordArray, pes: Int32Array, count: number): void {
     const e = this.entries[part];
-    const n = checkBox(this.name, `read of ${part}`, box, e);
+    const n = checkBox(this.name, "read", box, e, part);
     const rows = boxRows(box);
     const data = this.data[part];
     for (let i = 0; i < count; i++) {
@@ -342,7 +342,7 @@ export class RegFile {
    */
   reduceMany(part: RfPartition, box: Box, from: Int32Array, to: Int32Array, count: number): void {
     const e = this.entries[part];
-    const n = checkBox(this.name, `reduce of ${part}`, box, e);
+    const n = checkBox(this.name, "reduce", box, e, part);
     const rows = boxRows(box);
     const data = this.data[part];
     if (this.sumScratch.length < 2 * n) this.sumScratch = new Int32Array(2 * n);
@@ -372,8 +372,8 @@ export class RegFile {
    */
   slideMany(part: RfPartition, src: Box, dst: Box, pes: Int32Array, count: number): void {
     const e = this.entries[part];
-    const n = checkBox(this.name, `slide source of ${part}`, src, e);
-    if (checkBox(this.name, `slide destination of ${part}`, dst, e) !== n) throw new InvariantError(this.name, `slide of ${part}: src and dst boxes differ in size`);
+    const n = checkBox(this.name, "slide source", src, e, part);
+    if (checkBox(this.name, "slide destination", dst, e, part) !== n) throw new InvariantError(this.name, `slide of ${part}: src and dst boxes differ in size`);
     this.counters[part].slide.value += n * count;
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
@@ -449,7 +449,7 @@ export class RegFile {
   fillMany(part: RfPartition, box: Box, value: number, n: number, pes: Int32Array, count: number): void {
     if (this.tags) throw new InvariantError(this.name, `fill of ${part}: checked mode needs per-PE tags (use fill)`);
     const e = this.entries[part];
-    checkBox(this.name, `fill of ${part}`, box, e);
+    checkBox(this.name, "fill", box, e, part);
     const rows = boxRows(box);
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;

@@ -63,18 +63,22 @@ export function boxExtent(box: Box): { readonly min: number; readonly max: numbe
   return { min, max };
 }
 
-/** Per box: its size and how far it reaches below and above its offset, once its shape checked out. */
-const boxReach = new WeakMap<Box, { readonly size: number; readonly below: number; readonly above: number }>();
+/**
+ * Per shape array (with the strides array it was checked with): the box's size and how far it
+ * reaches below and above its offset. Keyed on the arrays, which boxes moved to a new offset share
+ * with the box they were moved from.
+ */
+const boxReach = new WeakMap<readonly number[], { readonly strides: readonly number[]; readonly size: number; readonly below: number; readonly above: number }>();
 
 /**
  * Checks that a box is well formed and lies within `[0, length)`. The shape and strides are
- * checked once per box object (boxes are immutable; plans send the same ones again and again).
+ * checked once per pair of arrays (boxes are immutable; plans send the same ones again and again).
  * @param what names the access in the error, e.g. `write`; `of` adds what it touches (` of input`).
  * @throws InvariantError naming `component` and `what` otherwise (a driver bug).
  */
 export function checkBox(component: string, what: string, box: Box, length: number, of?: string): number {
-  let reach = boxReach.get(box);
-  if (!reach) {
+  let reach = boxReach.get(box.shape);
+  if (!reach || reach.strides !== box.strides) {
     const label = of === undefined ? what : `${what} of ${of}`;
     const r = box.shape.length;
     if (r === 0 || box.strides.length !== r) {
@@ -91,8 +95,8 @@ export function checkBox(component: string, what: string, box: Box, length: numb
       if (step < 0) below += step;
       else above += step;
     }
-    reach = { size: boxSize(box.shape), below, above };
-    boxReach.set(box, reach);
+    reach = { strides: box.strides, size: boxSize(box.shape), below, above };
+    boxReach.set(box.shape, reach);
   }
   const min = box.offset + reach.below;
   const max = box.offset + reach.above;

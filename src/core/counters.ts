@@ -58,7 +58,15 @@ export class CounterRegistry {
     }
     const c = new Counter(name, unit, description);
     this.byName.set(name, c);
+    this.listed = undefined;
     return c;
+  }
+
+  private listed: readonly Counter[] | undefined;
+
+  /** Every counter, in the order they were registered. */
+  all(): readonly Counter[] {
+    return (this.listed ??= Object.freeze([...this.byName.values()]));
   }
 
   /** The counter with this name. @throws InvariantError when there is none. */

@@ -23,7 +23,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { parseMapping, streamFlows, TENSOR_DIMS, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -60,6 +60,12 @@ export interface SimulateOptions {
   readonly maxCycles?: number;
   /** Called as the run progresses (MACs issued so far). */
   readonly onProgress?: (p: { readonly macs: number; readonly totalMacs: number }) => void;
+  /**
+   * Replay recorded iteration timelines where a run allows it (fast, unchecked runs;
+   * docs/design-notes.md, "Timeline replay"). Default true. Outputs, counters, cycles and stalls
+   * are identical either way; only the simulator's speed differs.
+   */
+  readonly timelineReplay?: boolean;
   /**
    * Memory and work limits, checked before anything is allocated (src/dataflow/budget.ts).
    * Default: half of this machine's memory (`os.totalmem()`), 10^11 MACs.
@@ -135,6 +141,8 @@ export interface SimulatorStats {
   readonly iterations: number;
   /** Of those, iterations replayed from an earlier plan with the same signature (unchecked runs). */
   readonly replayedIterations: number;
+  /** Iteration timelines replayed (fast, unchecked runs; {@link SimulateOptions.timelineReplay}). */
+  readonly replayedTimelines: number;
   /**
    * MAC waves run whole by the WebAssembly kernels (unchecked fast runs; the others run in
    * JavaScript), by kernel (src/pe-array/wave-kernels.ts). Empty when none ran.
@@ -178,7 +186,10 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  * legality charges against the partition; the simulator keeps the words the register will hold
  * one after the other, so MAC waves address them as they would a resident tile. A streamed
  * operand's buffer is kept once per line it flows along (`RegFileLayout.lines`: every PE of the
- * line holds the same words), so its storage grows with the array's side, not with its PEs. An
+ * line holds the same words), so its storage grows with the array's side, not with its PEs; so is
+ * a kept input or weight partition that every PE of a row (column) holds alike ({@link alikeAlong}:
+ * e.g. `chen2020`'s inputs along rows and weights along columns), whose deliveries, slides and
+ * fills then move the words once per line instead of once per PE. An
  * operand the RF bypasses (mapping.rf.keep false) is staged the same way, per PE, in a partition
  * whose accesses are not register accesses (`RegFileLayout.staged`).
  */
@@ -189,7 +200,11 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   const staged: Partial<Record<"input" | "weight", true>> = {};
   for (const t of TENSORS) {
     const bypass = t !== "output" && !m.rf.keep[t];
-    if (!m.rf.stream?.[t] && !bypass) continue;
+    if (!m.rf.stream?.[t] && !bypass) {
+      const line = t === "output" ? undefined : alikeAlong(m, t);
+      if (line) lines[t as "input" | "weight"] = line;
+      continue;
+    }
     // Two halves: a streamed output drains from one while the next wave fills the other; an
     // operand that passes through the PE has its next words arrive in one while the wave reads
     // the other (sequencer/program.ts).
@@ -203,6 +218,18 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   return rf;
 }
 
+/**
+ * The line along which every PE holds the same tile of a kept, unstreamed operand, if any: `row`
+ * when no column-axis spatial loop runs over the tensor's dimensions (the PEs of a row differ only
+ * in dimensions the tensor does not depend on), else `col` when no row-axis loop does. The
+ * simulator then keeps one slice per line ({@link streamBuffers}); accesses are still counted per
+ * PE. Why that is exact: docs/design-notes.md, "Register files of PEs that hold alike share one slice".
+ */
+function alikeAlong(m: Mapping, t: "input" | "weight"): "row" | "col" | undefined {
+  const along = (axis: "row" | "col") => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !TENSOR_DIMS[t].includes(l.dim));
+  return along("col") ? "row" : along("row") ? "col" : undefined;
+}
+
 /** The inputs of one run, validated. */
 interface RunInputs {
   readonly layer: ConvLayer;
@@ -213,6 +240,7 @@ interface RunInputs {
   readonly checked: boolean;
   readonly maxCycles: number;
   readonly onProgress: SimulateOptions["onProgress"];
+  readonly timelineReplay: boolean;
 }
 
 /**
@@ -252,7 +280,7 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   assertLegal(mapping, layer, arch, { types });
   checkPsumWidth(layer, arch, ops);
   const mode = options.mode ?? "fast";
-  return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress };
+  return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
 }
 
 /** The element type an operand will have, for the memory estimate (int16 when it cannot tell yet: the widest). */
@@ -286,7 +314,7 @@ function sequencerFor(inputs: RunInputs, hw: Hardware): Sequencer {
   const { layer, arch, mapping, ops } = inputs;
   const tensors = loadOperands(hw, layer, mapping, ops);
   const operands = { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint };
-  return new Sequencer(hw.engine, layer, arch, mapping, operands, { dram: hw.dram, gbuf: hw.gbuf, ...tensors }, inputs.onProgress);
+  return new Sequencer(hw.engine, layer, arch, mapping, operands, { dram: hw.dram, gbuf: hw.gbuf, noc: hw.noc, pe: hw.pe, ...tensors }, inputs.onProgress, { timelineReplay: inputs.timelineReplay });
 }
 
 /** The names of the operands' tensors in the DRAM model. */

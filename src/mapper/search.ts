@@ -10,7 +10,10 @@
  *    (its factors grown one useful value at a time while each step scores better), else one to
  *    three mutations (moves.ts) of a kept candidate drawn with a bias to the best (rank r of E
  *    with probability about (r/E)^(-1/2)). Island 0 starts from the seeds; every 2,500
- *    evaluations the island whose best is worst starts again from nothing.
+ *    evaluations the island whose best is worst starts again from nothing. Every 250
+ *    evaluations, the island whose turn it is polishes (polish.ts) the best of its three best
+ *    candidates not polished yet (else the best overall not polished yet): its GBuf level
+ *    re-sized for the fewest DRAM words at its inner levels, considered like any candidate.
  * 3. Each candidate: a mapping seen before costs an evaluation and nothing else; then the cheap
  *    bound of its score (`CostModel.lowerScore`: its exact DRAM words, MACs, compute and DRAM
  *    terms) is compared with the worst of the E kept candidates and, if it cannot beat it, the
@@ -45,6 +48,7 @@ import { CostModel, exactTraffic, type Estimate, type Objective } from "./cost.j
 import { genomeOf, mappingKey, normalize, toMapping, type Genome } from "./genome.js";
 import { mutate, randomGenome, Rng, shuffled, tilesLeft, usefulFactors } from "./moves.js";
 import { parseBudget, type Budget } from "./budget.js";
+import { polish } from "./polish.js";
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -198,6 +202,9 @@ function namedMappings(layer: ConvLayer, arch: ArchSpec, types: { input: Operand
 const ISLANDS = 4;
 /** Evaluations between two restarts of the worst island. */
 const RESTART_EVERY = 2500;
+/** Evaluations between two polishes (polish.ts); a polish takes the first of an island's POLISH_DEPTH best not polished yet. */
+const POLISH_EVERY = 250;
+const POLISH_DEPTH = 3;
 
 /** A list of candidates kept best first, at most `capacity` long. */
 class Ranking {
@@ -228,6 +235,8 @@ class Search {
   private readonly islands: Ranking[];
   /** Every mapping considered, by key: its kept form when it was legal and scored. */
   private readonly seen = new Map<string, Kept | undefined>();
+  /** Keys of the candidates polished already. */
+  private readonly polished = new Set<string>();
   evaluations = 0;
   pruned = 0;
   illegal = 0;
@@ -281,6 +290,7 @@ class Search {
       else this.consider(mutate(parent.genome, rng, this.sizes, this.arch), island);
       if (Math.floor(this.evaluations / 256) > Math.floor(before / 256)) this.progress();
       if (Math.floor(this.evaluations / RESTART_EVERY) > Math.floor(before / RESTART_EVERY)) this.restartWorst();
+      if (Math.floor(this.evaluations / POLISH_EVERY) > Math.floor(before / POLISH_EVERY)) this.polishBest(island);
     }
     this.progress();
     return this.reached(stopAt) ? "bound" : "budget";
@@ -302,6 +312,24 @@ class Search {
         if (!next || !better(next.estimate, cur.estimate)) break;
         cur = next;
       }
+    }
+  }
+
+  /**
+   * Polishes (polish.ts) the first of the island's {@link POLISH_DEPTH} best candidates not
+   * polished yet (else the best overall not polished yet): its GBuf level re-sized for the
+   * fewest DRAM words at its inner levels, with the GBuf keeping every tensor and, if the
+   * candidate bypasses one, with the candidate's keep flags; each result is considered for the
+   * island (an evaluation each, within the budget).
+   */
+  private polishBest(island: Ranking): void {
+    const unpolished = (c: Kept) => !this.polished.has(c.key);
+    const k = island.list.slice(0, POLISH_DEPTH).find(unpolished) ?? this.kept.find(unpolished);
+    if (!k) return;
+    this.polished.add(k.key);
+    for (const m of polish(k.genome, this.layer, this.arch, this.cost.types)) {
+      if (this.spent()) return;
+      this.consider(normalize(genomeOf(m), this.sizes, this.arch), island);
     }
   }
 

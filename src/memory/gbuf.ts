@@ -383,28 +383,42 @@ export class GlobalBuffer extends Component {
 
   private complete(job: Job, now: number, cycles: number, conflictCycles: number): void {
     const req = job.req;
-    const h = this.held(req.region);
     const n = boxSize(req.box.shape);
     const eb = req.region.elementBytes;
     const base = { op: req.op, id: req.id, cycles, conflictCycles, completedAt: now } as const;
-    const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
-    if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
+    const payload = this.move(req);
     if (req.op === "read") {
       this.count(this.readCounters, req.region.kind, n, n * eb, job.accesses, conflictCycles);
-      const data = allocateArray(req.region.dtype, n);
-      gather(h.data, req.box, data);
-      let tags: Float64Array | undefined;
-      if (h.tags) {
-        tags = new Float64Array(n);
-        gather(h.tags, req.box, tags);
-      }
-      this.outbox.post(this.resp, { ...base, payload: tags ? { data, tags } : { data } });
+      this.outbox.post(this.resp, { ...base, payload: payload! });
       return;
     }
     if (req.op === "accumulate") {
       const readConflicts = this.timing.name === "banked" ? job.readCycles! - Math.ceil(job.accesses / this.spec.readPorts) : 0;
       this.count(this.readCounters, req.region.kind, n, n * eb, job.accesses, readConflicts);
       this.addCounters[req.region.kind].value += n;
+    }
+    this.count(this.writeCounters, req.region.kind, n, n * eb, job.accesses, req.op === "accumulate" ? Math.max(0, conflictCycles - 1) : conflictCycles);
+    this.outbox.post(this.resp, base);
+  }
+
+  /**
+   * A request's words: a read's gathered into a new payload (returned), a write's or an
+   * accumulate's stored (checked mode checks the tags first). Counts nothing.
+   */
+  private move(req: GbufRequest): Payload | undefined {
+    const h = this.held(req.region);
+    const n = boxSize(req.box.shape);
+    const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
+    if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
+    if (req.op === "read") {
+      const data = allocateArray(req.region.dtype, n);
+      gather(h.data, req.box, data);
+      if (!h.tags) return { data };
+      const tags = new Float64Array(n);
+      gather(h.tags, req.box, tags);
+      return { data, tags };
+    }
+    if (req.op === "accumulate") {
       const sum = new Int32Array(n);
       gather(h.data, req.box, sum);
       const p = req.payload.data as Int32Array;
@@ -414,9 +428,29 @@ export class GlobalBuffer extends Component {
     } else {
       scatter(req.payload.data, 0, h.data, req.box);
     }
-    this.count(this.writeCounters, req.region.kind, n, n * eb, job.accesses, req.op === "accumulate" ? Math.max(0, conflictCycles - 1) : conflictCycles);
     if (h.tags && req.payload.tags) scatter(req.payload.tags, 0, h.tags, req.box);
-    this.outbox.post(this.resp, base);
+    return undefined;
+  }
+
+  /**
+   * Timeline replay (docs/design-notes.md, "Timeline replay"): a request's words move now, as its
+   * completion would move them, with no time passing, no response and nothing counted (the replay
+   * sets the counters to their recorded values). Unchecked runs only. Returns a read's payload.
+   */
+  applyNow(req: GbufRequest): Payload | undefined {
+    if (this.engine.checked) throw new InvariantError(this.name, "a replayed request in checked mode");
+    const h = this.held(req.region);
+    const n = checkBox(this.name, `${req.op} of ${req.region.name}`, req.box, h.data.length);
+    if (req.op !== "read") this.checkPayload(req, h, n);
+    return this.move(req);
+  }
+
+  /**
+   * What the bank schedule of an access to `box` of `region` depends on besides the box's shape:
+   * its first byte's position within a bank row ({@link GlobalBuffer.accessCycles}).
+   */
+  bankPhase(region: GbufRegion, box: Box): number {
+    return (region.baseAddress + box.offset * region.elementBytes) % (this.spec.banks * this.spec.bankWordBytes);
   }
 
   /** Throws unless every value fits a narrowed region's signed `elementBytes`-byte words. */

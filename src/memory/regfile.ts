@@ -193,6 +193,10 @@ export class RegFile {
       t[p] = new Float64Array(checked ? words : 0);
       base[p] = new Int32Array(pes);
       for (let q = 0; q < pes; q++) base[p][q] = slotOf(line, q, arrayCols) * this.entries[p];
+      if (line !== undefined) {
+        const slots = slotCount(line, pes, arrayCols);
+        this.sliceMarks[p] = { stamp: new Float64Array(slots), from: new Float64Array(slots) };
+      }
       this.shared[p] = line !== undefined;
       const reg = {
         read: counters.register(`${name}.read.${p}`, "words", `${p} entries read from PE register files`),
@@ -214,6 +218,14 @@ export class RegFile {
 
   /** Whether a partition is a line buffer ({@link RegFileLayout.lines}). */
   private readonly shared: Record<RfPartition, boolean> = { input: false, weight: false, psum: false };
+
+  /** Per partition and slice, the last {@link writeMany} call that copied into it and from where. */
+  private readonly sliceMarks: Record<RfPartition, { readonly stamp: Float64Array; readonly from: Float64Array }> = {
+    input: { stamp: new Float64Array(0), from: new Float64Array(0) },
+    weight: { stamp: new Float64Array(0), from: new Float64Array(0) },
+    psum: { stamp: new Float64Array(0), from: new Float64Array(0) },
+  };
+  private writeStamp = 0;
 
   /** Words the partitions of `pes` PEs (in rows of `arrayCols`) take, all partitions together. */
   static words(spec: RegFileLayout, pes: number, arrayCols = pes): number {
@@ -263,8 +275,11 @@ export class RegFile {
     if (tags && !payload.tags) throw new InvariantError(this.name, `write of ${part}: checked mode needs tags`);
     const base = this.base[part];
     // A line buffer: the PEs of a line share one slice, so the same words into the same slice
-    // are copied once (every PE's write is still counted).
-    const copied = this.shared[part] ? new Map<number, number>() : undefined;
+    // are copied once (every PE's write is still counted). A slice copied in this call is marked
+    // with the call's stamp and the payload offset it got.
+    const shared = this.shared[part];
+    const stamp = shared ? ++this.writeStamp : 0;
+    const marks = this.sliceMarks[part];
     let written = 0;
     for (let i = 0; i < count; i++) {
       const f = from[i]!;
@@ -273,9 +288,11 @@ export class RegFile {
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `write of ${part}: no PE ${pe}`);
       written++;
       const b = base[pe]!;
-      if (copied) {
-        if (copied.get(b) === f) continue;
-        copied.set(b, f);
+      if (shared) {
+        const slot = b / e;
+        if (marks.stamp[slot] === stamp && marks.from[slot] === f) continue;
+        marks.stamp[slot] = stamp;
+        marks.from[slot] = f;
       }
       scatterRows(payload.data, f, data, rows, b);
       if (tags) scatterRows(payload.tags!, f, tags, rows, b);
@@ -368,7 +385,7 @@ export class RegFile {
       // moves in place, the rows taken in the order that never overwrites a row not yet moved.
       const rows = boxRows(src);
       const delta = dst.offset - src.offset;
-      if (rows.stride === 1 && ascending(rows.starts, rows.inner)) {
+      if (rows.stride === 1 && ascending(rows)) {
         for (const base of bases) {
           moveRows(this.data[part], rows, base, delta);
           if (this.tags) moveRows(this.tags[part], rows, base, delta);
@@ -391,16 +408,23 @@ export class RegFile {
   }
 
   /** The distinct slices of `pes` (first `count`) in a partition: each PE's, or each line's once. */
-  private slideBases(part: RfPartition, pes: Int32Array, count: number): Iterable<number> {
+  private slideBases(part: RfPartition, pes: Int32Array, count: number): number[] {
     const base = this.base[part];
+    const out: number[] = [];
     if (!this.shared[part]) {
-      const out = new Array<number>(count);
-      for (let i = 0; i < count; i++) out[i] = base[pes[i]!]!;
+      for (let i = 0; i < count; i++) out.push(base[pes[i]!]!);
       return out;
     }
-    const seen = new Set<number>();
-    for (let i = 0; i < count; i++) seen.add(base[pes[i]!]!);
-    return seen;
+    const stamp = ++this.writeStamp;
+    const marks = this.sliceMarks[part].stamp;
+    const e = this.entries[part];
+    for (let i = 0; i < count; i++) {
+      const b = base[pes[i]!]!;
+      if (marks[b / e] === stamp) continue;
+      marks[b / e] = stamp;
+      out.push(b);
+    }
+    return out;
   }
 
   /** Staging for slides (the source and destination may overlap). */
@@ -441,10 +465,19 @@ export class RegFile {
   }
 }
 
-/** Whether rows of `inner` contiguous words starting at `starts` are in increasing order and disjoint. */
-function ascending(starts: Int32Array, inner: number): boolean {
-  for (let r = 1; r < starts.length; r++) if (starts[r]! < starts[r - 1]! + inner) return false;
-  return true;
+/** {@link ascending}'s answers by compiled box (boxes are compiled once and reused). */
+const ascendingRows = new WeakMap<BoxRows, boolean>();
+
+/** Whether a compiled box's rows (contiguous, `inner` words each) are in increasing order and disjoint. */
+function ascending(rows: BoxRows): boolean {
+  let a = ascendingRows.get(rows);
+  if (a === undefined) {
+    const { starts, inner } = rows;
+    a = true;
+    for (let r = 1; r < starts.length && a; r++) if (starts[r]! < starts[r - 1]! + inner) a = false;
+    ascendingRows.set(rows, a);
+  }
+  return a;
 }
 
 /**

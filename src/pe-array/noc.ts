@@ -55,7 +55,7 @@ import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
 import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
 import type { LinkOp, NocToPe, PeReadData } from "./pe-array.js";
-import { checkRect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
+import { checkRect, deliveryBoxes, deliveryTargets, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 
 /** Deliver a payload into the register files of a rectangle of PEs. */
 export interface NocDeliver {
@@ -79,32 +79,6 @@ export interface NocDeliver {
   readonly boxIndex?: Int32Array;
 }
 
-/** What a delivery's payload carries and whom it reaches. */
-interface DeliveryShape {
-  readonly pes: PeRect;
-  readonly perPe?: boolean;
-  readonly perRow?: boolean;
-  readonly perCol?: boolean;
-  readonly boxIndex?: Int32Array;
-}
-
-/** Boxes a delivery's payload holds: 1 (multicast), one per PE, per row, per column, or per index. */
-export function deliveryBoxes(d: DeliveryShape): number {
-  if (d.boxIndex) {
-    let max = -1;
-    for (const v of d.boxIndex) if (v > max) max = v;
-    return max + 1;
-  }
-  return d.perPe ? rectSize(d.pes) : d.perRow ? d.pes.rows : d.perCol ? d.pes.cols : 1;
-}
-
-/** PEs a delivery writes into. */
-export function deliveryTargets(d: DeliveryShape): number {
-  if (!d.boxIndex) return rectSize(d.pes);
-  let n = 0;
-  for (const v of d.boxIndex) if (v >= 0) n++;
-  return n;
-}
 
 /** Drain `box` of `part` from every PE of a rectangle towards the global buffer. */
 export interface NocDrain {
@@ -279,7 +253,13 @@ export class Noc extends Component {
     const n = boxSize(d.box.shape);
     this.sendC[d.part].value += n * deliveryBoxes(d);
     this.deliverC[d.part].value += n * deliveryTargets(d);
-    this.outbox.post(this.peSide, {
+    this.outbox.post(this.peSide, this.writeOf(d));
+    this.outbox.post(this.resp, { op: "deliver", id: d.id, completedAt: now });
+  }
+
+  /** The register-file write a delivery makes at the PEs. */
+  private writeOf(d: NocDeliver): NocToPe {
+    return {
       op: "write",
       part: d.part,
       pes: d.pes,
@@ -289,8 +269,28 @@ export class Noc extends Component {
       perRow: d.perRow ?? false,
       perCol: d.perCol ?? false,
       ...(d.boxIndex ? { boxIndex: d.boxIndex } : {}),
-    });
-    this.outbox.post(this.resp, { op: "deliver", id: d.id, completedAt: now });
+    };
+  }
+
+  /**
+   * Timeline replay (docs/design-notes.md, "Timeline replay"): what a delivery or a link move
+   * does at the PEs, returned at once (the replay applies it there), with no time passing, no
+   * response and nothing counted. A drain (a read of the PEs) is never replayed.
+   */
+  applyNow(r: NocRequest): NocToPe {
+    if (r.op === "drain") throw new InvariantError(this.name, `drain ${r.id} in a replayed timeline`);
+    if (r.op === "link") {
+      if (!this.spec.neighbourLinks) throw new InvariantError(this.name, `link ${r.link.kind} requested but ${this.name}.neighbourLinks is false`);
+      checkRect(this.name, r.link.pes, this.rows, this.cols);
+      return { op: "link", link: r.link };
+    }
+    this.checkDeliver(r);
+    return this.writeOf(r);
+  }
+
+  /** Whether nothing is in flight and no sum is open on the drain path (a timeline may be replayed). */
+  replayIdle(): boolean {
+    return !this.busy() && this.sums.size === 0;
   }
 
   private lineLength(l: LinkOp): number {
@@ -313,14 +313,18 @@ export class Noc extends Component {
     this.outbox.post(this.resp, { op: "link", id: l.id, completedAt: now });
   }
 
+  private checkDeliver(r: NocDeliver): void {
+    checkRect(this.name, r.pes, this.rows, this.cols);
+    const n = boxSize(r.box.shape);
+    if ((r.perPe ? 1 : 0) + (r.perRow ? 1 : 0) + (r.perCol ? 1 : 0) + (r.boxIndex ? 1 : 0) > 1) throw new InvariantError(this.name, `deliver of ${r.part}: at most one of perPe, perRow, perCol, boxIndex`);
+    if (r.boxIndex && r.boxIndex.length !== rectSize(r.pes)) throw new InvariantError(this.name, `deliver of ${r.part}: boxIndex has ${r.boxIndex.length} entries for ${rectSize(r.pes)} PEs`);
+    const need = n * deliveryBoxes(r);
+    if (r.payload.data.length !== need) throw new InvariantError(this.name, `deliver of ${r.part}: payload has ${r.payload.data.length} words, needs ${need}`);
+  }
+
   private accept(r: NocRequest, now: number): void {
     if (r.op === "deliver") {
-      checkRect(this.name, r.pes, this.rows, this.cols);
-      const n = boxSize(r.box.shape);
-      if ([r.perPe, r.perRow, r.perCol, r.boxIndex].filter(Boolean).length > 1) throw new InvariantError(this.name, `deliver of ${r.part}: at most one of perPe, perRow, perCol, boxIndex`);
-      if (r.boxIndex && r.boxIndex.length !== rectSize(r.pes)) throw new InvariantError(this.name, `deliver of ${r.part}: boxIndex has ${r.boxIndex.length} entries for ${rectSize(r.pes)} PEs`);
-      const need = n * deliveryBoxes(r);
-      if (r.payload.data.length !== need) throw new InvariantError(this.name, `deliver of ${r.part}: payload has ${r.payload.data.length} words, needs ${need}`);
+      this.checkDeliver(r);
       this.buses[r.part].push(r);
       this.buses[r.part].interact(now);
     } else if (r.op === "drain") {

@@ -49,7 +49,7 @@ import {
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkArraySpec } from "../arch/schema.js";
 import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
-import { checkRect, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
+import { checkRect, deliveryBoxes, peTagExpect, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 import { isWaitReason, STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
 import { WaveKernels } from "./wave-kernels.js";
@@ -540,6 +540,42 @@ export class PeArray extends Component {
   }
 
   private finishCommand(c: PeArrayCommand, now: number): void {
+    this.completeCommand(c);
+    this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
+  }
+
+  /**
+   * Timeline replay (docs/design-notes.md, "Timeline replay"): a command's data effect now (a
+   * wave's MACs run whole, fills, slides), as its completion would leave the register files, with
+   * no time passing and no completion posted. The array must be idle (nothing running). Counters
+   * move too; the replay sets them to their recorded values afterwards.
+   */
+  applyNow(c: PeArrayCommand): void {
+    if (this.active || this.lane.size > 0) throw new InvariantError(this.name, `command ${c.id} replayed while a command is running`);
+    const phase = this.phase;
+    if (c.op === "wave") this.startCommand(c, 0);
+    this.completeCommand(c);
+    this.phase = phase;
+  }
+
+  /** Timeline replay: a register-file write or a link move from the network, applied now. */
+  applyFromNoc(m: NocToPe): void {
+    if (m.op === "read") throw new InvariantError(this.name, `a read of ${m.part} (a drain) in a replayed timeline`);
+    this.applyNoc(m, 0);
+  }
+
+  /** Whether nothing is running, queued or on its way in (a timeline may be replayed). */
+  replayIdle(): boolean {
+    return !this.busy() && this.active === undefined && this.waitReason.pending === 0;
+  }
+
+  /** What the idle PE-cycles are charged to now (the last wait reason received). */
+  get waitingFor(): WaitReason {
+    return this.reason;
+  }
+
+  /** A command's effect on the register files (and its counts), at its completion. */
+  private completeCommand(c: PeArrayCommand): void {
     if (c.op === "slide") {
       for (const sl of [c, ...(c.alongside ?? [])]) this.rf.slideMany(sl.part, sl.src, sl.dst, this.scratch.pes, this.listPes(sl.pes));
     } else if (c.op === "fill") {
@@ -565,7 +601,6 @@ export class PeArray extends Component {
       }
       this.active = undefined;
     }
-    this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
   }
 
   /** Writes the flat indices of the PEs of `r`, in rectangle order, into `scratch.pes`; returns their count. */
@@ -583,9 +618,7 @@ export class PeArray extends Component {
     if (m.op === "write") {
       checkRect(this.name, m.pes, this.spec.rows, this.spec.cols);
       const n = boxSize(m.box.shape);
-      let boxes = m.perPe ? rectSize(m.pes) : m.perRow ? m.pes.rows : m.perCol ? m.pes.cols : 1;
-      if (m.boxIndex) boxes = m.boxIndex.reduce((a, v) => Math.max(a, v + 1), 0);
-      const need = n * boxes;
+      const need = n * deliveryBoxes(m);
       if (m.payload.data.length !== need) throw new InvariantError(this.name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
       const { pes, from } = this.scratch;
       let k = 0;

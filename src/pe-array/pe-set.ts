@@ -58,3 +58,42 @@ export function peTagBase(e: PeTagExpect, i: number, j: number, rectCols: number
 export function peTagExpect(e: PeTagExpect, i: number, j: number, rectCols: number): TagExpect {
   return { space: e.space, offset: peTagBase(e, i, j, rectCols), strides: e.strides };
 }
+
+/** What a delivery's payload carries and whom it reaches. */
+export interface DeliveryShape {
+  readonly pes: PeRect;
+  readonly perPe?: boolean;
+  readonly perRow?: boolean;
+  readonly perCol?: boolean;
+  readonly boxIndex?: Int32Array;
+}
+
+/** A box index's payload boxes and target PEs, computed once per index array (plans reuse them). */
+const indexStats = new WeakMap<Int32Array, { readonly boxes: number; readonly targets: number }>();
+
+function boxIndexStats(index: Int32Array): { readonly boxes: number; readonly targets: number } {
+  let st = indexStats.get(index);
+  if (!st) {
+    let max = -1;
+    let targets = 0;
+    for (let i = 0; i < index.length; i++) {
+      const v = index[i]!;
+      if (v > max) max = v;
+      if (v >= 0) targets++;
+    }
+    st = { boxes: max + 1, targets };
+    indexStats.set(index, st);
+  }
+  return st;
+}
+
+/** Boxes a delivery's payload holds: 1 (multicast), one per PE, per row, per column, or per index. */
+export function deliveryBoxes(d: DeliveryShape): number {
+  if (d.boxIndex) return boxIndexStats(d.boxIndex).boxes;
+  return d.perPe ? rectSize(d.pes) : d.perRow ? d.pes.rows : d.perCol ? d.pes.cols : 1;
+}
+
+/** PEs a delivery writes into. */
+export function deliveryTargets(d: DeliveryShape): number {
+  return d.boxIndex ? boxIndexStats(d.boxIndex).targets : rectSize(d.pes);
+}

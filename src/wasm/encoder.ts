@@ -17,9 +17,17 @@
  * value types. Kernels that need them extend this file.
  */
 
+/** A WebAssembly linear memory, as far as convsim uses it. */
+export interface WasmMemory {
+  /** The memory's bytes (a new buffer after each growth). */
+  readonly buffer: ArrayBuffer;
+  /** Adds `pages` pages of 64 KiB; throws a RangeError when the engine cannot. */
+  grow(pages: number): number;
+}
+
 /** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
 export interface WasmApi {
-  readonly Memory: new (descriptor: { initial: number; maximum?: number }) => { readonly buffer: ArrayBuffer };
+  readonly Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
   readonly Module: new (bytes: Uint8Array) => object;
   readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
   validate(bytes: Uint8Array): boolean;

@@ -46,7 +46,7 @@
  * reference bit for bit on random layers with extreme values and to equal ONNX Runtime's
  * ConvInteger.
  */
-import { assembleModule, bump, bumpBy, compileWasm, doWhileLt, ifThen, loadAt, op, whileLt, WASM_PAGE_BYTES, type CompiledWasm } from "../wasm/encoder.js";
+import { assembleModule, bump, bumpBy, compileWasm, doWhileLt, ifThen, loadAt, op, whileLt, WASM_PAGE_BYTES, type CompiledWasm, type WasmMemory } from "../wasm/encoder.js";
 import { convShape, type ConvLayer, type ConvLayerSpec, type ConvShape } from "./layer.js";
 import { checkOperands, type ConvOperands, type ConvOptions, type OperandArray } from "./operands.js";
 
@@ -281,14 +281,39 @@ function convolveImage(L: ConvLayer, s: ConvShape, p: Plan, kernel: RowKernel, s
   }
 }
 
-/** A linear memory of at least `bytes` bytes, or undefined when the engine cannot allocate it (a RangeError). */
-function allocateMemory(wasm: CompiledWasm, bytes: number): { readonly buffer: ArrayBuffer } | undefined {
+/** A linear memory and the kernels' instance bound to it. */
+interface Scratch {
+  readonly mem: WasmMemory;
+  readonly inst: { readonly exports: Record<string, unknown> };
+}
+
+/**
+ * The thread's scratch memory, grown as layers need and reused by every call (each worker thread
+ * loads this module, so each has its own). A memory per call cost a network run hundreds of MB of
+ * peak RSS: the engine releases a WebAssembly.Memory only when the collector gets to it. Outputs
+ * never depend on it: every call clears the bytes it uses first.
+ */
+let scratch: Scratch | undefined;
+
+/**
+ * A linear memory of at least `bytes` bytes, cleared, with the kernels' instance, or undefined when
+ * the engine cannot allocate it (a RangeError).
+ */
+function scratchMemory(wasm: CompiledWasm, bytes: number): Scratch | undefined {
+  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
   try {
-    return new wasm.api.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
+    if (scratch === undefined) {
+      const mem = new wasm.api.Memory({ initial: pages });
+      scratch = { mem, inst: new wasm.api.Instance(wasm.module, { env: { mem } }) };
+    } else if (scratch.mem.buffer.byteLength < pages * WASM_PAGE_BYTES) {
+      scratch.mem.grow(pages - scratch.mem.buffer.byteLength / WASM_PAGE_BYTES);
+    }
   } catch (e) {
     if (e instanceof RangeError) return undefined;
     throw e;
   }
+  new Uint8Array(scratch.mem.buffer, 0, bytes).fill(0);
+  return scratch;
 }
 
 /** Options of {@link referenceConvWasm}: the convolution's, and the lane width for tests. */
@@ -317,11 +342,10 @@ export function referenceConvWasm(layer: ConvLayer | ConvLayerSpec, x: OperandAr
   const s = convShape(L);
   const lanes = options.lanes === "i32" ? "i32" : referenceLanes(op);
   const p = planMemory(L, s, lanes);
-  const mem = p.bytes <= MAX_BYTES ? allocateMemory(WASM, p.bytes) : undefined;
-  if (mem === undefined) return undefined;
-  const inst = new WASM.api.Instance(WASM.module, { env: { mem } });
-  const kernel = inst.exports[LANES[lanes].name] as RowKernel;
-  const buf = mem.buffer;
+  const sc = p.bytes <= MAX_BYTES ? scratchMemory(WASM, p.bytes) : undefined;
+  if (sc === undefined) return undefined;
+  const kernel = sc.inst.exports[LANES[lanes].name] as RowKernel;
+  const buf = sc.mem.buffer;
   packWeights(op, s, p, buf);
   const skip = columnTable(L, s, p, buf);
   const plane = s.outHeight * s.outWidth;

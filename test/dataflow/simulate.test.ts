@@ -14,7 +14,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { resolveArch, type ArchSpecInput } from "../../src/arch/presets.js";
+import { resolveArch } from "../../src/arch/presets.js";
 import type { ArchSpec } from "../../src/arch/spec.js";
 import { lowerBounds } from "../../src/bounds/bounds.js";
 import { tileBudget, tilePlan } from "../../src/bounds/tile.js";
@@ -29,7 +29,8 @@ import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/la
 import { referenceConv } from "../../src/workload/reference.js";
 import { seededTensor } from "../../src/workload/tensors.js";
 import { modelCounts } from "./simulate-model.js";
-import { randomMapping, rng, sizesOf, smallLayer } from "./walk.js";
+import { ARCHS, eachRandomMapping, legalRandomMapping, outSize, simulableLayer, tinyBase, touchedInputs } from "./random-mappings.js";
+import { randomMapping, rng, sizesOf } from "./walk.js";
 import { configError } from "../helpers/errors.js";
 
 const DATAFLOWS = ["chen2020", "ws", "os", "is", "rs"] as const;
@@ -39,10 +40,6 @@ const BYTES: Record<OperandType, number> = { int8: 1, uint8: 1, int16: 2 };
 // ---------------------------------------------------------------------------------------------
 // Independent facts about a layer (no src shape math).
 
-function outSize(inSize: number, k: number, stride: number, dil: number, padA: number, padB: number): number {
-  return Math.floor((inSize + padA + padB - ((k - 1) * dil + 1)) / stride) + 1;
-}
-
 /** Dense MACs (padded taps included): N * K * (C/G) * P * Q * R * S. */
 function denseMacs(l: ConvLayer): number {
   const P = outSize(l.inHeight, l.kernelHeight, l.strides[0], l.dilations[0], l.pads[0], l.pads[2]);
@@ -50,24 +47,6 @@ function denseMacs(l: ConvLayer): number {
   return l.batch * l.outChannels * (l.inChannels / l.groups) * P * Q * l.kernelHeight * l.kernelWidth;
 }
 
-/** Input elements some real tap reads, by brute force. */
-function touchedInputs(l: ConvLayer): number {
-  const P = outSize(l.inHeight, l.kernelHeight, l.strides[0], l.dilations[0], l.pads[0], l.pads[2]);
-  const Q = outSize(l.inWidth, l.kernelWidth, l.strides[1], l.dilations[1], l.pads[1], l.pads[3]);
-  const rows = new Set<number>();
-  const cols = new Set<number>();
-  for (let p = 0; p < P; p++)
-    for (let r = 0; r < l.kernelHeight; r++) {
-      const h = p * l.strides[0] - l.pads[0] + r * l.dilations[0];
-      if (h >= 0 && h < l.inHeight) rows.add(h);
-    }
-  for (let q = 0; q < Q; q++)
-    for (let s = 0; s < l.kernelWidth; s++) {
-      const w = q * l.strides[1] - l.pads[1] + s * l.dilations[1];
-      if (w >= 0 && w < l.inWidth) cols.add(w);
-    }
-  return l.batch * l.inChannels * rows.size * cols.size;
-}
 
 function outputs(l: ConvLayer): number {
   const P = outSize(l.inHeight, l.kernelHeight, l.strides[0], l.dilations[0], l.pads[0], l.pads[2]);
@@ -324,21 +303,6 @@ describe("determinism", () => {
 // ---------------------------------------------------------------------------------------------
 // Property: random small layers x random legal mappings.
 
-/** Small architectures on which random mappings are often legal. */
-const tinyBase: ArchSpecInput = {
-  name: "tiny",
-  dram: { bytesPerCycle: 8, latencyCycles: 5, burstBytes: 16, maxOutstanding: 2 },
-  gbuf: { capacityBytes: 8192, banks: 4, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
-  rf: { inputEntries: 64, weightEntries: 64, psumEntries: 64, readPorts: 2, writePorts: 2 },
-  array: { rows: 4, cols: 4, macsPerCycle: 1, pipelineLatency: 1 },
-  noc: { inputWordsPerCycle: 4, weightWordsPerCycle: 4, drainWordsPerCycle: 2, neighbourLinks: true },
-};
-const ARCHS: readonly ArchSpec[] = [
-  resolveArch(tinyBase),
-  resolveArch(tinyBase, { name: "tiny-nolinks", noc: { neighbourLinks: false }, array: { rows: 3, cols: 5, macsPerCycle: 2 } }),
-  resolveArch("chen2020"),
-];
-
 /** S at each boundary, from the arch (independently of simulate): on-chip words for `dram`, RF entries for `gbuf`. */
 function capacityWords(arch: ArchSpec, types: { input: OperandType; weight: OperandType }) {
   const rf = arch.array.rows * arch.array.cols * (arch.rf.sharedEntries ?? arch.rf.inputEntries! + arch.rf.weightEntries! + arch.rf.psumEntries!);
@@ -346,23 +310,6 @@ function capacityWords(arch: ArchSpec, types: { input: OperandType; weight: Oper
   return { dram: Math.floor(arch.gbuf.capacityBytes / minBytes) + rf, gbuf: rf };
 }
 
-/** A random legal mapping of `l` on `arch` (random loop orders, factors, axes, GBuf bypass, double buffering), or undefined. */
-function legalRandomMapping(l: ConvLayer, arch: ArchSpec, seed: number): Mapping | undefined {
-  const rnd = rng(seed);
-  for (let i = 0; i < 40; i++) {
-    const m0 = randomMapping(l, rnd);
-    // The simulated PE computes out of its register file: the rf level keeps every tensor.
-    const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true } } };
-    if (checkMapping(m, l, arch).ok) return m;
-  }
-  return undefined;
-}
-
-/**
- * Random small layers, except those in which no window reads a real input (every tap in the
- * padding): those hit a Sequencer bug (see "a layer whose windows read only padding" below).
- */
-const simulableLayer = smallLayer.filter((l) => touchedInputs(l) > 0);
 
 const OPERAND: fc.Arbitrary<OperandType> = fc.constantFrom("int8", "uint8", "int16");
 
@@ -604,21 +551,12 @@ describe("plan replays", () => {
   }
 
   it("random legal mappings: unchecked (replaying) equals checked (planning every iteration)", () => {
-    let runs = 0;
     let replays = 0;
-    fc.assert(
-      fc.property(simulableLayer, fc.nat(2), fc.integer(), (l, a, seed) => {
-        const arch = ARCHS[a]!;
-        const m = legalRandomMapping(l, arch, seed);
-        if (!m) return;
-        runs++;
-        const opts: SimulateOptions = { layer: l, arch, dataflow: m, seed, zeroPoints: { input: 3, weight: -5 } };
-        const u = simulate(opts);
-        replays += u.simulator.replayedIterations;
-        sameModel(u, simulate({ ...opts, checked: true }), JSON.stringify(m));
-      }),
-      { numRuns: 60 },
-    );
+    const runs = eachRandomMapping(60, (opts) => {
+      const u = simulate(opts);
+      replays += u.simulator.replayedIterations;
+      sameModel(u, simulate({ ...opts, checked: true }), JSON.stringify(opts.dataflow));
+    });
     expect(runs).toBeGreaterThan(25);
     expect(replays).toBeGreaterThan(0);
   });

@@ -25,7 +25,7 @@ function controller(hw: Hardware): Sequencer {
   const w = hw.dram.load("w", "weight", layoutWeights(ops.w as Int8Array, layer, weightLayout(mapping, layer), false).data);
   const y = hw.dram.allocate("y", "output", "int32", convShape(layer).outputElements);
   const types = { xType: "int8", wType: "int8", xZeroPoint: 0, wZeroPoint: 0 } as const;
-  return new Sequencer(hw.engine, layer, arch, mapping, types, { dram: hw.dram, gbuf: hw.gbuf, x, w, y });
+  return new Sequencer(hw.engine, layer, arch, mapping, types, { dram: hw.dram, gbuf: hw.gbuf, noc: hw.noc, pe: hw.pe, x, w, y });
 }
 
 const build = (topology?: readonly Link[]): System => buildSystem(arch, { controller, ...(topology ? { topology } : {}) });

@@ -156,4 +156,23 @@ describe("stream buffers (simulate.ts streamBuffers)", () => {
     expect(lined).toBe(128 * rf.inputEntries + 128 * 128 * (rf.weightEntries + rf.psumEntries));
     expect(lined * 10).toBeLessThan(perPe);
   });
+
+  it("keep an operand every PE of a row (column) holds alike once per line, and count every PE's accesses as before", async () => {
+    const { streamBuffers, simulate } = await import("../../src/dataflow/simulate.js");
+    const { buildMapping } = await import("../../src/dataflow/dataflows/index.js");
+    const arch = resolveArch("chen2020");
+    const layer = convLayer({ inChannels: 16, inHeight: 14, inWidth: 14, outChannels: 32, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
+    // chen2020: rows take output positions, columns output channels; inputs do not depend on the
+    // channels, weights not on the positions.
+    const m = buildMapping("chen2020", layer, arch);
+    expect(streamBuffers(arch, m, layer).lines).toEqual({ input: "row", weight: "col" });
+    // rs: inputs depend on both axes (rows: filter rows, columns: output rows); weights on rows only.
+    const rs = buildMapping("rs", layer, resolveArch("eyeriss"));
+    expect(streamBuffers(resolveArch("eyeriss"), rs, layer).lines?.input).toBeUndefined();
+    // Checked mode: every PE's reads find the words it expects in its line's slice.
+    const r = simulate({ layer, arch, dataflow: m, checked: true });
+    expect(r.verification.ok).toBe(true);
+    // Every PE's writes are counted: 14 x 12 PEs' input windows, not 12 lines'.
+    expect(r.counters["rf.write.input"]!.value).toBeGreaterThan(r.counters["noc.send.input"]!.value * 5);
+  });
 });

@@ -47,7 +47,7 @@
  * positions have tags of their own), weights and outputs by their flat index; every read states
  * the tags it expects, so a wrong schedule fails with the address and both tags.
  */
-import { Component, InvariantError, Outbox, type Engine, type InPort, type OutPort } from "../../core/index.js";
+import { Component, InvariantError, Outbox, type Counter, type Engine, type InPort, type OutPort } from "../../core/index.js";
 import type { ArchSpec } from "../../arch/spec.js";
 import type { DramRequest, DramResponse, GbufRequest, GbufResponse } from "../../memory/index.js";
 import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, WaitReason } from "../../pe-array/index.js";
@@ -56,10 +56,20 @@ import type { Mapping } from "../mapping.js";
 import { SeqContext } from "./context.js";
 import { Executor } from "./executor.js";
 import { Program } from "./program.js";
-import { thread, type Resp, type SequencerHardware, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+import { TimelineReplay, type TimelineHost } from "./timeline.js";
+import { thread, type Req, type Resp, type SequencerHardware, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+
+/** Options of the Sequencer. */
+export interface SequencerOptions {
+  /**
+   * Replay recorded iteration timelines (timeline.ts) where the run allows it: fast, unchecked
+   * runs of single-buffered programs. Default true; results are identical either way.
+   */
+  readonly timelineReplay?: boolean;
+}
 
 /** The controller component (see the file header). */
-export class Sequencer extends Component {
+export class Sequencer extends Component implements TimelineHost {
   readonly toDram: OutPort<DramRequest>;
   readonly fromDram: InPort<DramResponse>;
   readonly toGbuf: OutPort<GbufRequest>;
@@ -74,7 +84,12 @@ export class Sequencer extends Component {
   private threads: Thread[] = [];
   private readonly owner = new Map<number, Thread>();
   private finished = false;
-  private lastReason: WaitReason | undefined;
+  /** The wait reason last posted to the PE array. */
+  lastReason: WaitReason | undefined;
+  /** While a timeline is replayed: the GBuf reads its steps may make (they are applied at once). */
+  private applying: ReadonlySet<number> | undefined;
+  private timeline: TimelineReplay | undefined;
+  private cycle = 0;
   private nextId = 1;
   /** MACs issued so far (for progress reports). */
   macsIssued = 0;
@@ -88,6 +103,7 @@ export class Sequencer extends Component {
     private readonly ops: SequencerOperands,
     private readonly hw: SequencerHardware,
     private readonly onStep?: (p: SequencerProgress) => void,
+    private readonly options: SequencerOptions = {},
   ) {
     super(engine, "sequencer");
     this.toDram = this.outPort("toDram");
@@ -104,9 +120,10 @@ export class Sequencer extends Component {
 
   private readonly inPorts: readonly InPort<Resp>[];
 
-  /** Iterations of the gbuf loops planned so far, and how many of them were replays. */
-  planStats(): { readonly iterations: number; readonly replayedIterations: number } {
-    return this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0 };
+  /** Iterations of the gbuf loops planned so far, how many of them were replays, and the timelines replayed. */
+  planStats(): { readonly iterations: number; readonly replayedIterations: number; readonly replayedTimelines: number } {
+    const p = this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0 };
+    return { ...p, replayedTimelines: this.timeline?.replayed ?? 0 };
   }
 
   private program: Program | undefined;
@@ -120,13 +137,71 @@ export class Sequencer extends Component {
     const context = new SeqContext(this.layer, this.arch, this.mapping, this.ops, this.hw, this.engine.checked, () => this.nextId++, (n) => {
       this.macsIssued += n;
     });
-    const program = (this.program = new Program(context, new Executor()));
+    const replay = (this.options.timelineReplay ?? true) && !this.engine.checked && this.engine.mode === "fast";
+    this.timeline = replay ? new TimelineReplay(this, this.hw.gbuf, this.hw.pe, this.replayCounters()) : undefined;
+    const program = (this.program = new Program(context, new Executor(), this.timeline));
     this.threads = [thread(program.run(), true)];
   }
 
+  /** Every counter a timeline can change: the registry's, and those of RF partitions bypassed (outside it). */
+  private replayCounters(): Counter[] {
+    const rf = this.hw.pe.rf;
+    const out = [...this.engine.counters.all()];
+    for (const p of ["input", "weight"] as const) if (rf.spec.staged?.[p]) out.push(...Object.values(rf.counters[p]));
+    return out;
+  }
+
+  /** The current cycle (timeline replay). */
+  get now(): number {
+    return this.cycle;
+  }
+
+  /** Whether only the main thread runs and no component holds work or a message in flight (timeline replay). */
+  quiet(): boolean {
+    const main = this.threads[0];
+    if (this.threads.length !== 1 || !main || main.outstanding > 0 || this.outbox.size > 0 || this.applying) return false;
+    for (const p of this.inPorts) if (p.pending > 0) return false;
+    const hw = this.hw;
+    return !hw.dram.busy() && !hw.gbuf.busy() && hw.noc.replayIdle() && hw.pe.replayIdle();
+  }
+
+  /** The main thread's steps are applied at once from now on (timeline replay). */
+  beginApplying(reads: ReadonlySet<number>): void {
+    this.applying = reads;
+  }
+
+  /** Steps go through the ports again. */
+  endApplying(): void {
+    this.applying = undefined;
+  }
+
+  /**
+   * Applies a step of a replayed timeline at once through the components' bulk operations, in
+   * order; returns the responses (a read's with its payload).
+   */
+  private applyNow(reqs: readonly Req[], into: Map<number, Resp>): void {
+    const { gbuf, noc, pe } = this.hw;
+    const now = this.cycle;
+    for (const q of reqs) {
+      const id = q.msg.id;
+      if (q.to === "gbuf") {
+        if (q.msg.op !== "read" || !this.applying!.has(id)) throw new InvariantError(this.name, `a replayed timeline makes GBuf ${q.msg.op} ${id}, which its key does not cover`);
+        into.set(id, { op: "read", id, payload: gbuf.applyNow(q.msg)!, cycles: 0, conflictCycles: 0, completedAt: now });
+      } else if (q.to === "noc") {
+        pe.applyFromNoc(noc.applyNow(q.msg));
+        into.set(id, { op: q.msg.op, id, completedAt: now });
+      } else if (q.to === "pe") {
+        pe.applyNow(q.msg);
+        into.set(id, { op: q.msg.op, id, completedAt: now });
+      } else {
+        throw new InvariantError(this.name, `a replayed timeline makes DRAM request ${id}`);
+      }
+    }
+  }
+
   /** Whether a thread can take its next step now. */
-  private runnable(t: Thread): boolean {
-    return !t.done && t.outstanding === 0 && (t.joining === undefined || t.joining.done);
+  private runnable(t: Thread, now: number): boolean {
+    return !t.done && t.outstanding === 0 && (t.joining === undefined || t.joining.done) && t.wakeAt <= now;
   }
 
   /**
@@ -152,6 +227,7 @@ export class Sequencer extends Component {
   private totalMacs: number | undefined;
 
   override interact(now: number): void {
+    this.cycle = now;
     for (const port of this.inPorts) {
       for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
         const t = this.owner.get(m.id);
@@ -167,7 +243,7 @@ export class Sequencer extends Component {
       progressed = false;
       for (let i = 0; i < this.threads.length; i++) {
         const t = this.threads[i]!;
-        while (this.runnable(t)) {
+        while (this.runnable(t, now)) {
           progressed = true;
           t.joining = undefined;
           // The generator reads the responses during next() (stepAndCollect keeps the payloads)
@@ -180,10 +256,17 @@ export class Sequencer extends Component {
             break;
           }
           const step = r.value;
+          if (this.applying && (step.spawn || step.join || step.delay)) throw new InvariantError(this.name, "a replayed timeline spawns, joins or waits");
           if (step.spawn) this.threads.push(step.spawn);
           if (step.join && !step.join.done) t.joining = step.join;
-          if (step.reqs.length > 0 || t.joining !== undefined) t.reason = step.reason;
+          if (step.delay) t.wakeAt = now + step.delay;
+          if (step.reqs.length > 0 || t.joining !== undefined || step.delay) t.reason = step.reason;
           if (step.reqs.length === 0) continue;
+          if (this.applying) {
+            if (!t.main) throw new InvariantError(this.name, "a thread besides the main one runs in a replayed timeline");
+            this.applyNow(step.reqs, t.responses);
+            continue;
+          }
           for (const q of step.reqs) {
             this.owner.set(q.msg.id, t);
             switch (q.to) {
@@ -226,9 +309,14 @@ export class Sequencer extends Component {
 
   override horizon(now: number): number {
     for (let i = 0; i < this.inPorts.length; i++) if (this.inPorts[i]!.ready(now)) return 0;
-    for (let i = 0; i < this.threads.length; i++) if (this.runnable(this.threads[i]!)) return 0;
+    let h = this.outbox.horizon(now);
+    for (let i = 0; i < this.threads.length; i++) {
+      const t = this.threads[i]!;
+      if (this.runnable(t, now)) return 0;
+      if (!t.done && t.wakeAt > now) h = Math.min(h, t.wakeAt - now);
+    }
     if (!this.finished && this.threads[0]?.done && this.threads.length === 1) return 0;
-    return this.outbox.horizon(now);
+    return h;
   }
 
   override busy(): boolean {

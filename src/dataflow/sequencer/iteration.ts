@@ -15,7 +15,7 @@ import { coords8, rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
-import { ALL_DIMS, C, G, INPUT_DIMS, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type Req, type SpanGroup } from "./types.js";
+import { ALL_DIMS, C, G, INPUT_DIMS, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
@@ -80,7 +80,9 @@ export class IterationPlanner {
       const anchor = rp.anchor(gStart, res.gbufInput, res.gbufWeight, true);
       const split = psumFills ? { psumFills, operandFills: operandFills! } : {};
       const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };
-      rp.plans!.store(sig, { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf });
+      const template: PlanTemplate = { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf };
+      rp.plans!.store(sig, template);
+      return { drains, reads, moves, after, direct, waves, ...split, template };
     }
     return { drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, ...(plan.psumFills ? { psumFills: plan.psumFills, operandFills: plan.operandFills! } : {}) };
   }

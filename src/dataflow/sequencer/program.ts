@@ -19,6 +19,7 @@ import { IterationPlanner } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
+import type { TimelineReplay } from "./timeline.js";
 import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Resp, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
@@ -38,6 +39,7 @@ export class Program {
   constructor(
     private readonly c: SeqContext,
     private readonly x: Executor,
+    private readonly timeline?: TimelineReplay,
   ) {
     this.res = new Residency(c);
     this.links = new LinkPlanner(c);
@@ -53,7 +55,9 @@ export class Program {
   /** The dram iterations' starts, the current one's index, and its gbuf iterations still to plan. */
   private readonly dramStarts: Int32Array[] = [];
   private tile = -1;
-  private gbufStarts: Generator<Int32Array> | undefined;
+  /** The current dram iteration's gbuf iteration starts, and how many have been planned. */
+  private gbufStarts: Int32Array[] = [];
+  private planned = 0;
   /** The output-tile change the next planned iteration carries out first, if any. */
   private boundary: TileBoundary | undefined;
   /** The prefetch of the current dram tile's GBuf tiles, which its iterations' reads wait for. */
@@ -89,9 +93,8 @@ export class Program {
   private *nextPlan(): Generator<Step, IterationPlan | undefined, Map<number, Resp>> {
     const { c } = this;
     for (;;) {
-      const nx = this.gbufStarts?.next();
-      if (nx && !nx.done) {
-        const plan = this.planner.plan(nx.value, this.dramStarts[this.tile]!);
+      if (this.planned < this.gbufStarts.length) {
+        const plan = this.planner.plan(this.gbufStarts[this.planned++]!, this.dramStarts[this.tile]!);
         const boundary = this.boundary;
         // Every iteration of the tile planned before its prefetch is done waits for it.
         const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
@@ -103,7 +106,8 @@ export class Program {
       const dExt = c.nest.extent(dStart, c.nest.gbufStride, new Int32Array(NDIMS));
       if (c.m.gbuf.keep.output) this.boundary = this.outputBoundary(dStart, dExt);
       this.fetched = yield* this.operandTiles(dStart, dExt, this.dramStarts[this.tile + 1]);
-      this.gbufStarts = c.nest.iterate(c.nest.gbufLoops, dStart);
+      this.gbufStarts = Array.from(c.nest.iterate(c.nest.gbufLoops, dStart), (a) => new Int32Array(a)); // iterate() reuses its array
+      this.planned = 0;
     }
   }
 
@@ -215,6 +219,8 @@ export class Program {
         yield* x.run(step("control", cur.waves));
         yield { reason: "dram", reqs: [], join: feed };
       } else {
+        // A timeline that repeats an earlier one is replayed (timeline.ts).
+        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length);
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
         yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));

@@ -215,6 +215,6 @@ export class Replayer {
     }
     this.c.countMacs(t.macs);
     const split = t.psumFills ? { psumFills: t.psumFills.map((q) => reId(this.c, q)), operandFills: t.operandFills!.map((q) => reId(this.c, q)) } : {};
-    return { drains, reads, after, direct: t.direct.map((q) => reId(this.c, q)), moves: t.moves.map((q) => reId(this.c, q)), waves: t.waves.map((q) => reId(this.c, q)), ...split };
+    return { drains, reads, after, direct: t.direct.map((q) => reId(this.c, q)), moves: t.moves.map((q) => reId(this.c, q)), waves: t.waves.map((q) => reId(this.c, q)), ...split, template: t };
   }
 }

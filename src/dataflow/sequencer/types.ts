@@ -4,7 +4,7 @@
  */
 import type { Box, Payload } from "../../core/index.js";
 import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../../memory/index.js";
-import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeRect, WaitReason } from "../../pe-array/index.js";
+import type { Noc, NocRequest, NocResponse, PeArray, PeArrayCommand, PeArrayDone, PeRect, WaitReason } from "../../pe-array/index.js";
 import type { OperandType } from "../../workload/dtype.js";
 
 /** Indices of the eight loop dimensions (nest.ts order). */
@@ -33,6 +33,8 @@ export interface Step {
   readonly spawn?: Thread;
   /** Wait until this thread has finished. */
   readonly join?: Thread;
+  /** Wait this many cycles (a replayed timeline's length: timeline.ts). */
+  readonly delay?: number;
 }
 
 /**
@@ -52,11 +54,13 @@ export interface Thread {
   readonly main: boolean;
   /** What its last blocking step waits for. */
   reason: WaitReason | undefined;
+  /** The cycle before which it does not run (a {@link Step.delay}). */
+  wakeAt: number;
 }
 
 /** A new thread running `gen`. */
 export function thread(gen: Generator<Step, void, Map<number, Resp>>, main = false): Thread {
-  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main, reason: undefined };
+  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main, reason: undefined, wakeAt: 0 };
 }
 
 
@@ -82,6 +86,9 @@ export interface SequencerOperands {
 export interface SequencerHardware {
   readonly dram: DramChannel;
   readonly gbuf: GlobalBuffer;
+  /** The network and the PE array: a replayed timeline applies its transfers and waves through them. */
+  readonly noc: Noc;
+  readonly pe: PeArray;
   readonly x: DramTensor;
   readonly w: DramTensor;
   readonly y: DramTensor;
@@ -225,6 +232,8 @@ export interface IterationPlan {
   readonly fetched?: Thread;
   /** The first iteration of a dram tile whose GBuf output tile changes: what leaves and what comes. */
   readonly boundary?: TileBoundary;
+  /** The planned iteration this one is (a stored plan) or replays; none when plans are not kept. */
+  readonly template?: PlanTemplate;
 }
 
 /**

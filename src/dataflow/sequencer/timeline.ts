@@ -1,0 +1,164 @@
+/**
+ * Timeline replay (DESIGN.md, "Fast mode may replay whole iteration timelines"; the exactness
+ * argument: docs/design-notes.md, "Timeline replay").
+ *
+ * A timeline is what happens between two boundaries of a single-buffered program: from the cycle
+ * iteration j's waves are issued with iteration j + 1's reads, to the cycle iteration j + 1's
+ * waves are. In between: j's waves and j + 1's reads, then j + 1's halo moves and deliveries, and
+ * the planning of j + 2. At a boundary where the whole system is quiet (only the main thread of
+ * the Sequencer runs; the DRAM channel, the GBuf, the network and the PE array hold no work and no
+ * message is in flight), the timeline is fully determined by its key:
+ * - the plans of j and j + 1 (the same plan template: the same requests up to the shift of their
+ *   addresses);
+ * - the bank phase of every GBuf access it makes (a GBuf schedule depends on a box's shape and its
+ *   first byte within a bank row; nothing else of an address matters to any component's timing);
+ * - the wait reason the PE array charges idle cycles to, as posted and as received;
+ * and it makes no DRAM request, no drain and no change of dram tile (the key refuses those).
+ *
+ * The first timeline with a key is simulated and recorded: its length and every counter's change
+ * (stalls included), provided it ends quiet too. A later timeline with the same key is replayed:
+ * its requests are applied at once through the components' bulk operations (GBuf reads, register
+ * file writes and slides, MAC waves: the values really move), the program then waits the recorded
+ * length, and every counter is set to its value at the start plus the recorded change. Checked
+ * and reference runs never replay.
+ */
+import type { Counter } from "../../core/index.js";
+import type { GlobalBuffer } from "../../memory/index.js";
+import type { PeArray, WaitReason } from "../../pe-array/index.js";
+import type { Steps } from "./executor.js";
+import type { IterationPlan, PlanTemplate, Req } from "./types.js";
+
+/** What a timeline replay needs of the Sequencer component. */
+export interface TimelineHost {
+  /** The current cycle. */
+  readonly now: number;
+  /** The wait reason last posted to the PE array. */
+  readonly lastReason: WaitReason | undefined;
+  /** Whether only the main thread runs and no component holds work or a message in flight. */
+  quiet(): boolean;
+  /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make. */
+  beginApplying(reads: ReadonlySet<number>): void;
+  /** Back to issuing steps through the ports. */
+  endApplying(): void;
+}
+
+/** A recorded timeline. */
+interface Timeline {
+  readonly length: number;
+  /** Per counter ({@link TimelineReplay.counters} order), its change over the timeline. */
+  readonly delta: Float64Array;
+  /** The wait reason at its end (posted and received). */
+  readonly reason: WaitReason;
+}
+
+/** Timelines kept at most; the table is cleared when full (only speed depends on it). */
+const LIMIT = 4096;
+
+/** Records and replays timelines (see the file header). */
+export class TimelineReplay {
+  private readonly serials = new WeakMap<PlanTemplate, number>();
+  private nextSerial = 1;
+  private readonly timelines = new Map<string, Timeline | null>();
+  private recording: { readonly key: string; readonly start: number; readonly before: Float64Array; readonly boundary: number } | undefined;
+  private replaying: { readonly t: Timeline; readonly before: Float64Array } | undefined;
+  private boundaries = 0;
+  /** Timelines replayed so far. */
+  replayed = 0;
+
+  /**
+   * @param counters every counter a timeline can change (the registry's, and a bypassed RF
+   *   partition's, which are outside it).
+   */
+  constructor(
+    private readonly host: TimelineHost,
+    private readonly gbuf: GlobalBuffer,
+    private readonly pe: PeArray,
+    private readonly counters: readonly Counter[],
+  ) {
+    this.starts = [new Float64Array(counters.length), new Float64Array(counters.length)];
+  }
+
+  /**
+   * The boundary before `cur`'s waves are issued with `next`'s reads: ends the timeline replayed
+   * or recorded since the previous boundary, then replays the coming one when one with its key was
+   * recorded, or records it. `pure`: whether planning the iteration after `next` issues nothing (it
+   * lies in the same dram tile).
+   */
+  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean): Steps {
+    const n = ++this.boundaries;
+    if (this.replaying) {
+      const { t, before } = this.replaying;
+      this.replaying = undefined;
+      this.host.endApplying();
+      yield { reason: t.reason, reqs: [], delay: t.length };
+      const c = this.counters;
+      for (let i = 0; i < c.length; i++) c[i]!.value = before[i]! + t.delta[i]!;
+      this.replayed++;
+    } else if (this.recording) {
+      this.finishRecording(this.recording, n);
+      this.recording = undefined;
+    }
+    const key = this.key(cur, next, pure);
+    if (key === undefined) return;
+    const t = this.timelines.get(key);
+    if (t === null) return;
+    if (t) {
+      this.replaying = { t, before: this.snapshot(true) };
+      this.host.beginApplying(new Set(next.reads.map((q) => q.msg.id)));
+    } else {
+      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n };
+    }
+  }
+
+  /** Keeps a recorded timeline when it ended at the next boundary, quiet (else its key never replays). */
+  private finishRecording(r: NonNullable<TimelineReplay["recording"]>, boundary: number): void {
+    if (r.boundary !== boundary - 1) return;
+    const length = this.host.now - r.start;
+    const reason = this.host.lastReason;
+    if (this.timelines.size >= LIMIT) this.timelines.clear();
+    if (!this.host.quiet() || length < 2 || reason === undefined || reason !== this.pe.waitingFor) {
+      this.timelines.set(r.key, null);
+      return;
+    }
+    const delta = this.snapshot();
+    for (let i = 0; i < delta.length; i++) delta[i] = delta[i]! - r.before[i]!;
+    this.timelines.set(r.key, { length, delta, reason });
+  }
+
+  /** Two buffers for the counters at a timeline's start, used in turn (one timeline is open at a time). */
+  private readonly starts: [Float64Array, Float64Array];
+  private turn = 0;
+
+  /** Every counter's value now, in a new array, or (`start`) in the next start buffer. */
+  private snapshot(start = false): Float64Array {
+    const c = this.counters;
+    const out = start ? this.starts[(this.turn ^= 1)]! : new Float64Array(c.length);
+    for (let i = 0; i < c.length; i++) out[i] = c[i]!.value;
+    return out;
+  }
+
+  private serial(t: PlanTemplate): number {
+    let s = this.serials.get(t);
+    if (s === undefined) this.serials.set(t, (s = this.nextSerial++));
+    return s;
+  }
+
+  /** The coming timeline's key, or undefined when it cannot be replayed (see the file header). */
+  private key(cur: IterationPlan, next: IterationPlan, pure: boolean): string | undefined {
+    if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.drains.length > 0) return undefined;
+    if (next.psumFills || next.operandFills) return undefined;
+    if (!this.host.quiet()) return undefined;
+    const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor];
+    if (!this.phases(next.reads, parts) || !this.phases(next.direct, parts) || !this.phases(next.moves, parts)) return undefined;
+    return parts.join(",");
+  }
+
+  /** Appends the bank phase of each GBuf request; false when a request goes to DRAM. */
+  private phases(reqs: readonly Req[], parts: (number | string | undefined)[]): boolean {
+    for (const q of reqs) {
+      if (q.to === "dram") return false;
+      if (q.to === "gbuf") parts.push(this.gbuf.bankPhase(q.msg.region, q.msg.box));
+    }
+    return true;
+  }
+}

@@ -1,0 +1,103 @@
+// Timeline replay (src/dataflow/sequencer/timeline.ts): a fast, unchecked run replays recorded
+// iteration timelines; with replay off it simulates every one. The two must agree on everything
+// the model reports, on every named dataflow and preset and on random legal mappings; and a key
+// that leaves out what a timeline depends on must make them disagree (the test can fail).
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
+import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
+import { eachRandomMapping } from "./random-mappings.js";
+
+/** The first difference between two runs in what the model reports, or undefined. */
+function difference(a: SimulationResult, b: SimulationResult): string | undefined {
+  if (!a.verification.ok || !b.verification.ok) return "verification";
+  if (a.cycles !== b.cycles) return `cycles ${a.cycles} vs ${b.cycles}`;
+  for (const [k, v] of Object.entries(b.counters)) if (JSON.stringify(a.counters[k]) !== JSON.stringify(v)) return `${k}: ${JSON.stringify(a.counters[k])} vs ${JSON.stringify(v)}`;
+  if (JSON.stringify(a.stalls) !== JSON.stringify(b.stalls)) return "stalls";
+  if (!a.output.every((v, i) => v === b.output[i])) return "output";
+  return undefined;
+}
+
+/** Runs `opts` with replay on and off; returns the difference, and the timelines replayed. */
+function onOff(opts: SimulateOptions): { diff: string | undefined; replayed: number } {
+  const on = simulate({ ...opts, timelineReplay: true });
+  const off = simulate({ ...opts, timelineReplay: false });
+  expect(off.simulator.replayedTimelines).toBe(0);
+  return { diff: difference(on, off), replayed: on.simulator.replayedTimelines };
+}
+
+const LAYERS: readonly ConvLayer[] = [
+  // Many channels: the same (r, s) iterations recur per channel.
+  convLayer({ inChannels: 24, inHeight: 12, inWidth: 12, outChannels: 28, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] }),
+  // Strided, asymmetric padding, batch 2: clipped tiles and halos at the edges.
+  convLayer({ batch: 2, inChannels: 6, inHeight: 13, inWidth: 11, outChannels: 18, kernelHeight: 5, kernelWidth: 3, strides: [2, 1], pads: [2, 0, 1, 1] }),
+  // Depthwise.
+  convLayer({ inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 8, kernelHeight: 3, kernelWidth: 3, groups: 8, pads: [1, 1, 1, 1] }),
+];
+
+const NAMED: readonly { readonly arch: string; readonly dataflows: readonly string[] }[] = [
+  { arch: "chen2020", dataflows: ["chen2020", "ws", "os", "is", "rs"] },
+  { arch: "eyeriss", dataflows: ["chen2020", "ws", "os", "is", "rs"] },
+  { arch: "systolic", dataflows: ["ws", "os", "is"] },
+];
+
+/** Named dataflows on presets (default all) over {@link LAYERS}: the differences found and the timelines replayed. */
+function namedMatrix(presets = NAMED): { diffs: string[]; replayed: number } {
+  const diffs: string[] = [];
+  let replayed = 0;
+  for (const { arch, dataflows } of presets) {
+    for (const dataflow of dataflows) {
+      for (const [i, layer] of LAYERS.entries()) {
+        const r = onOff({ layer, arch, dataflow, types: { input: "uint8", weight: "int8" }, zeroPoints: { input: 3, weight: -2 } });
+        if (r.diff) diffs.push(`layer ${i} ${dataflow} on ${arch}: ${r.diff}`);
+        replayed += r.replayed;
+      }
+    }
+  }
+  return { diffs, replayed };
+}
+
+describe("timeline replay", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("every named dataflow on every preset: replay on and off give identical outputs, counters, cycles and stalls", () => {
+    const { diffs, replayed } = namedMatrix();
+    expect(diffs).toEqual([]);
+    expect(replayed).toBeGreaterThan(100);
+  });
+
+  it("random legal mappings (>= 200): replay on and off give identical results", () => {
+    let replayed = 0;
+    const runs = eachRandomMapping(
+      320,
+      (opts) => {
+        const r = onOff(opts);
+        expect(r.diff, JSON.stringify(opts.dataflow)).toBeUndefined();
+        replayed += r.replayed;
+      },
+      14,
+    );
+    expect(runs).toBeGreaterThanOrEqual(200);
+    expect(replayed).toBeGreaterThan(0);
+  });
+
+  it("checked and reference runs never replay", () => {
+    const layer = LAYERS[0]!;
+    expect(simulate({ layer, checked: true }).simulator.replayedTimelines).toBe(0);
+    expect(simulate({ layer, mode: "reference" }).simulator.replayedTimelines).toBe(0);
+    expect(simulate({ layer }).simulator.replayedTimelines).toBeGreaterThan(0);
+  });
+
+  it("a key that leaves out which iterations a timeline spans replays wrong timelines, and the comparison sees it", () => {
+    // Every plan template gets the same serial: timelines of different iterations share keys.
+    vi.spyOn(TimelineReplay.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
+    expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
+  });
+
+  it("a key without the GBuf reads' bank phases replays wrong timelines, and the comparison sees it", () => {
+    vi.spyOn(TimelineReplay.prototype as unknown as { phases: () => boolean }, "phases").mockReturnValue(true);
+    expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
+  });
+});

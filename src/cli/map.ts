@@ -2,35 +2,40 @@
  * `convsim map`: the mapper (src/mapper, docs/mapper.md) on one layer or a network's layers. For
  * each layer: the search's best mappings with their closed-form estimates beside the simulated
  * figures (DRAM words must agree exactly; cycles and energy are estimates), the bound, and the
- * named dataflows' estimates on the same objective. `--out` writes the best mapping as JSON
- * that `convsim simulate --dataflow FILE` runs.
+ * named dataflows' estimates on the same objective (the report: map-report.ts). A layer is a
+ * work item: the layers run on worker threads (`--jobs`), layers that differ only in their name
+ * run once (src/runner/map-jobs.ts), and `--shard i/n|auto` runs a share of them for `convsim
+ * merge` (docs/scale-out.md). `--out` writes the best mapping as JSON that `convsim simulate
+ * --dataflow FILE` runs.
  */
 import { writeFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
-import { buildMapping, DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
-import { checkMapping } from "../dataflow/legality.js";
-import { formatMapping } from "../dataflow/print.js";
 import { mappingToJson } from "../dataflow/mapping.js";
-import { formatJson, formatTable, type Table } from "../report/format.js";
+import { OUTPUT_FORMATS } from "../report/format.js";
 import { requireOperandType, type OperandType } from "../workload/dtype.js";
-import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
+import type { ConvLayer } from "../workload/layer.js";
 import { NETWORK_NAMES } from "../workload/networks.js";
-import { CostModel, OBJECTIVES, type Objective } from "../mapper/cost.js";
-import { formatBudget, parseBudget, type Budget } from "../mapper/budget.js";
-import { map, type MapResult } from "../mapper/search.js";
-import { verifyMappings, type VerifiedCandidate } from "../mapper/verify.js";
-import { intOption, loadLayer, parseOptions, type Command, type Io } from "./args.js";
-import { archLabel, archOption, energyOption, networkLayersOption } from "./jobs.js";
-import { readJsonOption } from "./args.js";
+import { OBJECTIVES, type Objective } from "../mapper/cost.js";
+import { parseBudget, type Budget } from "../mapper/budget.js";
+import { runMapJobs, type MapJob, type MapJobProgress, type MapJobResult } from "../runner/map-jobs.js";
+import { intOption, loadLayer, parseOptions, readJsonOption, type Command, type Io } from "./args.js";
+import { archOption, energyOption, networkLayersOption } from "./jobs.js";
+import { mapReport, type MapSpec } from "./map-report.js";
+import { formatOption, withInterrupt } from "./outputs.js";
+import { runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+
+/** The default `--top` with `--net` (docs/mapper.md, "Time"): the best mapping of each layer, simulated. */
+const NET_TOP = 1;
 
 const USAGE = `Usage: convsim map (--layer L | --net N [--layers LIST]) [options]
 
 Searches the mappings of each layer on an architecture for the lowest objective (docs/mapper.md),
 then simulates the best ones bit-exactly and prints the model's estimate beside the simulated
 figures (DRAM words agree exactly; cycles and energy are estimates), the bound, and the named
-dataflows' estimates on the same objective.
+dataflows' estimates on the same objective. Layers run in parallel (--jobs); layers of the same
+shape run once and are reported under each name.
 
   --layer L            one layer: a JSON file, inline JSON, or a short form (c=3,hw=224,k=64,r=3,pad=1)
   --net N              a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file
@@ -41,95 +46,20 @@ dataflows' estimates on the same objective.
   --objective O        ${OBJECTIVES.join(" | ")} (default dram): DRAM words, estimated energy,
                        estimated cycles, or energy x cycles
   --budget B           evaluations (20000, the default; deterministic) or a time (10s, 1.5m; the
-                       result then depends on the machine's speed)
+                       result then depends on the machine's speed; refused with --shard)
   --seed S             seed of the search (default 1)
-  --top N              mappings to keep and simulate (default 5)
+  --top N              mappings to keep and simulate (default 5 for --layer, ${NET_TOP} for --net)
   --simulate N         simulate only the best N of them (default: all; 0: none)
   --x-type T, --w-type T   operand types the mappings fit and are simulated with (default int8)
   --energy FILE        an energy table (JSON, pJ per action); default Eyeriss 65 nm, normalized
-  --out FILE           write the best mapping (JSON, for simulate --dataflow FILE); one layer only
-  --json               print the result as JSON
-  --mapping            print each layer's best mapping as a tree
+  --format F           ${OUTPUT_FORMATS.join(", ")} (default table)
+  --json               print the result as JSON (--format json)
+  --mapping            print each layer's best mapping as a tree (table and md)
+  --jobs N             worker threads, one layer each (default: the available cores; 1 runs in this thread)
+  --out FILE           write the best mapping (JSON, for simulate --dataflow FILE); one layer only;
+                       refused with --shard, whose JSON Lines go to stdout (> part-i.jsonl)
+${shardUsage(23)}
 `;
-
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-/** One layer's search, its verified winners and the named dataflows' estimates. */
-interface LayerReport {
-  readonly result: MapResult;
-  readonly verified: readonly VerifiedCandidate[];
-  readonly named: readonly { readonly dataflow: string; readonly score?: number; readonly dramWords?: number; readonly reason?: string }[];
-}
-
-/** The named dataflows' estimates on the search's objective (those that fit). */
-function namedEstimates(layer: ConvLayer, arch: ArchSpec, cost: CostModel): LayerReport["named"] {
-  return DATAFLOW_NAMES.map((dataflow) => {
-    try {
-      const m = buildMapping(dataflow, layer, arch, { types: cost.types });
-      const v = checkMapping(m, layer, arch, { types: cost.types });
-      if (!v.ok) return { dataflow, reason: v.reason };
-      const e = cost.estimate(m);
-      return { dataflow, score: e.score, dramWords: e.dram.total };
-    } catch (e) {
-      if (e instanceof ConfigError) return { dataflow, reason: e.message };
-      throw e;
-    }
-  });
-}
-
-/** The table of one layer: the winners, estimated and simulated. */
-function layerTable(r: LayerReport): Table {
-  const o = r.result.objective;
-  const rows = r.result.top.map((c, i) => {
-    const v = r.verified[i];
-    return {
-      rank: i + 1,
-      score: c.estimate.score,
-      dram: c.estimate.dram.total,
-      simDram: v?.simulated.dramWords,
-      overBound: c.estimate.dram.total / r.result.dramBound,
-      cycles: c.estimate.cycles,
-      simCycles: v?.simulated.cycles,
-      cycleRatio: v?.cycleRatio,
-      energy: c.estimate.energy,
-      simEnergy: v?.simulated.energy,
-      verdict: v ? (v.simulated.verified ? "PASS" : "FAIL") : "-",
-    };
-  });
-  return {
-    columns: [
-      { key: "rank", header: "#", kind: "count" },
-      { key: "score", header: `${o} (est)`, kind: o === "dram" || o === "cycles" ? "count" : "energy" },
-      { key: "dram", header: "DRAM est", unit: "words", kind: "count" },
-      { key: "simDram", header: "DRAM sim", unit: "words", kind: "count" },
-      { key: "overBound", header: "DRAM/bound", kind: "ratio" },
-      { key: "cycles", header: "cycles est", kind: "count" },
-      { key: "simCycles", header: "cycles sim", kind: "count" },
-      { key: "cycleRatio", header: "sim/est", kind: "ratio" },
-      { key: "energy", header: "energy est", kind: "energy" },
-      { key: "simEnergy", header: "energy sim", kind: "energy" },
-      { key: "verdict", header: "verdict" },
-    ],
-    rows,
-    notes: r.named.map((n) =>
-      n.score === undefined ? `${n.dataflow.padEnd(8)} cannot map the layer: ${n.reason}` : `${n.dataflow.padEnd(8)} ${o} (est) ${fmt(n.score)}, DRAM ${fmt(n.dramWords!)} words (${(n.dramWords! / r.result.dramBound).toFixed(3)}x bound)`,
-    ),
-  };
-}
-
-/** The text report of one layer. */
-function formatLayer(r: LayerReport, showTree: boolean): string {
-  const x = r.result;
-  const head = [
-    `layer      ${x.layer.name ? x.layer.name + "  " : ""}${formatLayerShortForm(x.layer)}`,
-    `search     ${fmt(x.evaluations)} evaluations (${fmt(x.pruned)} pruned by the bound, ${fmt(x.illegal)} illegal, ${fmt(x.scored)} scored), stopped by ${x.stoppedBy}`,
-    `bound      DRAM words >= ${fmt(x.dramBound)} (max(compulsory, provable)); ${x.objective} >= ${fmt(x.bound)}`,
-    `best       ${formatMapping(x.best.mapping, { style: "inline" })}`,
-    "",
-  ];
-  const tree = showTree ? `\n${formatMapping(x.best.mapping, { style: "tree" })}\n` : "";
-  return head.join("\n") + "\n" + formatTable(layerTable(r)) + tree;
-}
 
 /** The layers `--layer` or `--net` select. */
 function selectedLayers(values: { layer?: string; net?: string; layers?: string; batch?: string }): readonly ConvLayer[] {
@@ -148,10 +78,57 @@ function countOption(field: string, text: string | undefined, fallback: number, 
   return n;
 }
 
-/** A progress line on stderr (a TTY only): the layer, evaluations and the best so far. */
-function progressLine(io: Io, label: string, budget: Budget): (p: { evaluations: number; best: number | undefined }) => void {
-  if (!io.isTTY) return () => {};
-  return (p) => io.err(`\r${label}: ${fmt(p.evaluations)}${"evaluations" in budget ? ` / ${fmt(budget.evaluations)}` : ""} evaluations, best ${p.best === undefined ? "-" : fmt(p.best)}   `);
+/** The progress of the layer running in this thread, on stderr (a TTY only). */
+function progressLine(io: Io, budget: Budget): ((job: MapJob, p: MapJobProgress) => void) | undefined {
+  if (!io.isTTY) return undefined;
+  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  return (job, p) => {
+    const label = job.layer.name ?? "layer";
+    if (p.phase === "simulate") io.err(`\r${label}: simulating ${p.count} mapping${p.count === 1 ? "" : "s"}...${" ".repeat(30)}`);
+    else io.err(`\r${label}: ${fmt(p.evaluations)}${"evaluations" in budget ? ` / ${fmt(budget.evaluations)}` : ""} evaluations, best ${p.best === undefined ? "-" : fmt(p.best)}   `);
+  };
+}
+
+/** `map` as a command whose items (one layer each) can run in shards and merge. */
+export const mapShardable: ShardableCommand<MapSpec, MapJob, MapJobResult> = {
+  name: "map",
+  items: (spec) => spec.layers.map((layer) => ({ layer, arch: spec.arch, objective: spec.objective, budget: spec.budget, seed: spec.seed, top: spec.top, simulate: spec.simulate, types: spec.types, energyTable: spec.energyTable })),
+  identity: (job) => ({ ...job, arch: job.arch.name, energyTable: job.energyTable.name }),
+  async run(spec, items, { jobs, io }) {
+    const onJobProgress = progressLine(io, spec.budget);
+    const onFinished = io.isTTY && Math.min(jobs, items.length) > 1 ? (done: number, total: number) => io.err(`\r${done}/${total} layers mapped and simulated   `) : undefined;
+    const results = await withInterrupt("map", io.handleSignals ?? false, () => runMapJobs(items, { jobs, ...(onJobProgress ? { onJobProgress } : {}), ...(onFinished ? { onFinished } : {}) }));
+    if (io.isTTY) io.err(`\r${" ".repeat(79)}\r`);
+    return results;
+  },
+  report: mapReport,
+  ok: (results) => results.every((r) => r.top.every((c) => c.simulated?.verified ?? true)),
+};
+
+/** The report spec from the options; every check before any work. */
+function mapSpec(values: Record<string, string | boolean | undefined>, sharded: boolean): MapSpec {
+  const str = (k: string) => values[k] as string | undefined;
+  const layers = selectedLayers({ layer: str("layer"), net: str("net"), layers: str("layers"), batch: str("batch") });
+  const overrides = str("arch-override") !== undefined ? (readJsonOption("--arch-override", str("arch-override")!) as ArchOverrides) : undefined;
+  const arch: ArchSpec = archOption(str("arch"), overrides);
+  const objective = str("objective") ?? "dram";
+  if (!(OBJECTIVES as readonly string[]).includes(objective)) throw new ConfigError("--objective", objective, `be one of ${OBJECTIVES.join(", ")}`);
+  const budget = parseBudget(str("budget") ?? "20000", "--budget");
+  if (sharded && !("evaluations" in budget)) throw new ConfigError("--budget", str("budget"), "be a number of evaluations with --shard (e.g. 20000): merged shards must print the single run's report byte for byte, and a time budget's result depends on the machine's speed and load");
+  const top = countOption("--top", str("top"), str("net") !== undefined ? NET_TOP : 5, 1);
+  return {
+    layers,
+    arch,
+    objective: objective as Objective,
+    budget,
+    seed: str("seed") ?? "1",
+    top,
+    simulate: Math.min(top, countOption("--simulate", str("simulate"), top, 0)),
+    types: { input: requireOperandType("--x-type", str("x-type") ?? "int8") as OperandType, weight: requireOperandType("--w-type", str("w-type") ?? "int8") as OperandType },
+    energyTable: energyOption(str("energy")),
+    mapping: values.mapping === true,
+    timing: values.timing === true,
+  };
 }
 
 /** `convsim map`. */
@@ -175,66 +152,32 @@ export const mapCommand: Command = {
       "x-type": { type: "string" },
       "w-type": { type: "string" },
       energy: { type: "string" },
-      out: { type: "string" },
+      format: { type: "string" },
       json: { type: "boolean" },
       mapping: { type: "boolean" },
+      jobs: { type: "string" },
+      out: { type: "string" },
+      ...SHARD_OPTIONS,
     });
-    const layers = selectedLayers(values);
-    const overrides = values["arch-override"] !== undefined ? (readJsonOption("--arch-override", values["arch-override"]) as ArchOverrides) : undefined;
-    const arch = archOption(values.arch, overrides);
-    const objective = values.objective ?? "dram";
-    if (!(OBJECTIVES as readonly string[]).includes(objective)) throw new ConfigError("--objective", objective, `be one of ${OBJECTIVES.join(", ")}`);
-    const budget = parseBudget(values.budget ?? "20000", "--budget");
-    const top = countOption("--top", values.top, 5, 1);
-    const simulateCount = Math.min(top, countOption("--simulate", values.simulate, top, 0));
-    const types = { input: requireOperandType("--x-type", values["x-type"] ?? "int8") as OperandType, weight: requireOperandType("--w-type", values["w-type"] ?? "int8") as OperandType };
-    const energyTable = energyOption(values.energy);
-    if (values.out !== undefined && layers.length !== 1) throw new ConfigError("--out", values.out, "be used with a single layer (--layer, or --net with one layer in --layers)");
-    const reports: LayerReport[] = [];
-    for (const layer of layers) {
-      const label = layer.name ?? "layer";
-      const opts = { objective: objective as Objective, budget, top, types, energyTable, seed: values.seed ?? 1, onProgress: progressLine(io, label, budget) };
-      const result = map(layer, arch, opts);
-      if (io.isTTY) io.err(`\r${label}: simulating ${simulateCount} mapping${simulateCount === 1 ? "" : "s"}...${" ".repeat(30)}`);
-      const verified = verifyMappings({ ...result, top: result.top.slice(0, simulateCount) });
-      if (io.isTTY) io.err(`\r${" ".repeat(79)}\r`);
-      reports.push({ result, verified, named: namedEstimates(layer, arch, new CostModel(layer, arch, { objective: objective as Objective, types, energyTable })) });
-    }
-    if (values.out !== undefined) writeBest(io, values.out, reports[0]!.result);
-    io.out(values.json ? formatJson(jsonReport(arch, budget, reports)) : textReport(arch, budget, reports, values.mapping ?? false));
-    return reports.every((r) => r.verified.every((v) => v.simulated.verified)) ? 0 : 1;
+    const sharded = values.shard !== undefined;
+    const rule = "be left out with --shard: a shard writes its JSON Lines to stdout (convsim map --shard i/n > part-i.jsonl); give them to convsim merge";
+    if (sharded && values.out !== undefined) throw new ConfigError("--out", values.out, rule);
+    if (sharded && values.json) throw new ConfigError("--json", true, rule);
+    const spec = mapSpec(values, sharded);
+    if (values.out !== undefined && spec.layers.length !== 1) throw new ConfigError("--out", values.out, "be used with a single layer (--layer, or --net with one layer in --layers)");
+    const format = sharded ? values.format : formatOption(values.format, values.json);
+    let results: readonly MapJobResult[] = [];
+    const code = await runShardable({ ...mapShardable, run: async (s, items, o) => (results = await mapShardable.run(s, items, o)) }, spec, { ...values, format, out: undefined }, io);
+    if (values.out !== undefined) writeBest(io, values.out, results[0]!);
+    return code;
   },
 };
 
-function writeBest(io: Io, file: string, r: MapResult): void {
+function writeBest(io: Io, file: string, r: MapJobResult): void {
   try {
-    writeFileSync(file, mappingToJson(r.best.mapping) + "\n");
+    writeFileSync(file, mappingToJson(r.top[0]!.mapping) + "\n");
   } catch (e) {
     throw new ConfigError("--out", file, "name a writable file", (e as Error).message);
   }
   io.err(`wrote the best mapping to ${file}\n`);
-}
-
-function textReport(arch: ArchSpec, budget: Budget, reports: readonly LayerReport[], showTree: boolean): string {
-  const r0 = reports[0]!.result;
-  const head = `convsim map: arch ${archLabel(arch)}, objective ${r0.objective}, budget ${formatBudget(budget)}, seed ${r0.seed}, operands ${r0.types.input}/${r0.types.weight}, energy table ${r0.energyTable.name}`;
-  return [head, "", ...reports.map((r) => formatLayer(r, showTree))].join("\n");
-}
-
-function jsonReport(arch: ArchSpec, budget: Budget, reports: readonly LayerReport[]): unknown {
-  return {
-    arch,
-    budget,
-    layers: reports.map(({ result: x, verified, named }) => ({
-      layer: x.layer,
-      objective: x.objective,
-      seed: x.seed,
-      types: x.types,
-      bound: x.bound,
-      dramBound: x.dramBound,
-      search: { evaluations: x.evaluations, pruned: x.pruned, illegal: x.illegal, scored: x.scored, stoppedBy: x.stoppedBy },
-      top: x.top.map((c, i) => ({ mapping: c.mapping, estimate: c.estimate, ...(verified[i] ? { simulated: verified[i]!.simulated, cycleRatio: verified[i]!.cycleRatio } : {}) })),
-      named,
-    })),
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * `--shard i/n | auto` for the commands whose work splits into items (`sweep`, `compare`), and
+ * `--shard i/n | auto` for the commands whose work splits into items (`sweep`, `compare`, `map`), and
  * the path from records to a report that both an unsharded run and `convsim merge` take, so the
  * two print the same bytes. The partition, the JSON Lines and the merge checks are in
  * src/report/shard.ts; docs/scale-out.md shows Slurm and Kubernetes jobs.
@@ -7,7 +7,7 @@
  * A command opts in by describing itself as a {@link ShardableCommand} (its spec, its work
  * items and their identities, how to run items, how to report results) and calling
  * {@link runShardable} from its `run`; `convsim merge` finds it by name in its list (merge.ts).
- * A new command (e.g. `map`) needs: a JSON-serializable spec holding every option its report
+ * A new command needs: a JSON-serializable spec holding every option its report
  * depends on (with `timing`), `items(spec)` in report order, `identity(item)` (plain JSON: what
  * makes the item, e.g. layer, arch, capacity, objective), `run`, `report`, `ok`; the options
  * {@link SHARD_OPTIONS} in its parser; a line in merge.ts's list.
@@ -75,6 +75,7 @@ export function mergeTarget<S extends ReportSpecBase, I, R>(cmd: ShardableComman
 
 function printReport<S extends ReportSpecBase, I, R>(cmd: ShardableCommand<S, I, R>, merged: MergedShards, output: ReportOutputOptions, io: Io): number {
   const format = requireOutputFormat("--format", output.format ?? "table");
+  if (output.svg !== undefined && !cmd.svg) throw new ConfigError("--svg", output.svg, `be left out: convsim ${cmd.name} draws no chart`);
   const spec = merged.spec as S;
   const results = resultsInOrder(merged, cmd.items(spec).map((i) => cmd.identity(i))) as R[];
   emit(io, cmd.report(spec, results, format), output.out);

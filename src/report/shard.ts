@@ -3,7 +3,7 @@
  * run (a Slurm job array, a Kubernetes Indexed Job), then merged into the report an unsharded run
  * prints (docs/scale-out.md).
  *
- * - **Work items.** A command (`sweep`, `compare`, later `map`) lists its work items; each has an
+ * - **Work items.** A command (`sweep`, `compare`, `map`) lists its work items; each has an
  *   identity, a plain JSON value (layer, architecture, capacity, dataflow, objective, ...).
  * - **Stable partition.** An item belongs to shard `h mod n`, where `h` is the first 48 bits of
  *   the SHA-256 of the item's canonical JSON ({@link canonicalJson}: object keys sorted,
@@ -222,7 +222,7 @@ function parseLine(where: string, line: string): Record<string, unknown> {
 
 function readHeader(part: ShardPart, line: string | undefined): ShardHeader & { index: number; count: number } {
   const where = `${part.name}:1`;
-  if (line === undefined || line.trim() === "") throw new ConfigError(part.name, "", "be a shard file written by convsim sweep|compare --shard (it is empty)");
+  if (line === undefined || line.trim() === "") throw new ConfigError(part.name, "", "be a shard file written by convsim sweep|compare|map --shard (it is empty)");
   const h = parseLine(where, line);
   if (h.convsim !== "shard") throw new ConfigError(`${where} convsim`, h.convsim, `be "shard": the first line of a shard file is its header (write parts with --shard)`);
   if (h.version !== SHARD_FORMAT_VERSION) throw new ConfigError(`${where} version`, h.version, `be ${SHARD_FORMAT_VERSION}, the shard format this convsim reads`);

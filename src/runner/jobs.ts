@@ -5,7 +5,6 @@
  * jobs' order. {@link mappingCheck} turns "this dataflow cannot map this layer" into a reason
  * before any simulation starts. Used by `runNetwork` and by `convsim compare` and `sweep`.
  */
-import { Worker } from "node:worker_threads";
 import { ConfigError } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { buildMapping } from "../dataflow/dataflows/index.js";
@@ -18,7 +17,7 @@ import type { RunLimits } from "../dataflow/budget.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
 import { DEFAULT_OPERAND_TYPE, type OperandTypes } from "../workload/dtype.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
-import { deserializeError, startWorker, type SerializedError } from "./worker-pool.js";
+import { deserializeError, runOnWorkers, type SerializedError } from "./worker-pool.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
 export interface SimJob {
@@ -114,47 +113,18 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
     }
     return outcomes as SimJobOutcome[];
   }
-  const queue = [...order];
-  const workers: Worker[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let running = 0;
-      const next = (w: Worker) => {
-        const i = queue.shift();
-        if (i === undefined) {
-          if (running === 0) resolve();
-          return;
-        }
-        running++;
-        w.postMessage({ type: "job", index: i, job: jobs[i] });
-      };
-      for (let t = 0; t < threads; t++) {
-        const w = startWorker();
-        workers.push(w);
-        w.on("message", (msg: WorkerMessage) => {
-          if (msg.type === "progress") {
-            progress[msg.index] = msg.macs ?? 0;
-            report();
-            return;
-          }
-          outcomes[msg.index] = msg.type === "done" ? { ok: true, metrics: msg.metrics! } : { ok: false, error: deserializeError(msg.error!) };
-          progress[msg.index] = convShape(jobs[msg.index]!.layer).macs;
-          finished++;
-          running--;
-          report();
-          next(w);
-          if (running === 0 && queue.length === 0) resolve();
-        });
-        w.on("error", (e) => reject(e));
-        w.on("exit", (code) => {
-          if (outcomes.some((o) => o === undefined)) reject(new Error(`a simulation worker exited (code ${code}) before its jobs were done`));
-        });
-        next(w);
-      }
-    });
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  await runOnWorkers(order, threads, (i) => ({ type: "job", index: i, job: jobs[i] }), (reply) => {
+    const msg = reply as unknown as WorkerMessage;
+    if (msg.type === "progress") {
+      progress[msg.index] = msg.macs ?? 0;
+      report();
+      return;
+    }
+    outcomes[msg.index] = msg.type === "done" ? { ok: true, metrics: msg.metrics! } : { ok: false, error: deserializeError(msg.error!) };
+    progress[msg.index] = convShape(jobs[msg.index]!.layer).macs;
+    finished++;
+    report();
+  });
   return outcomes as SimJobOutcome[];
 }
 

@@ -1,6 +1,7 @@
 /**
- * Worker threads for convsim's parallel and asynchronous runs ({@link runJobs}, `simulateAsync`):
- * starting a worker, and errors as they cross a thread.
+ * Worker threads for convsim's parallel and asynchronous runs ({@link runJobs}, `runMapJobs`,
+ * `simulateAsync`): starting a worker, a pool that hands requests to a few workers
+ * ({@link runOnWorkers}), and errors as they cross a thread.
  *
  * The worker is the sibling module `worker` (.ts under tsx, .js in dist/). From the TypeScript
  * sources (bin/convsim.js registers tsx in the main thread only, and loader hooks do not reach a
@@ -79,4 +80,52 @@ export function startWorker(): Worker {
     return new Worker(code, { eval: true });
   }
   return new Worker(new URL("./worker.js", self));
+}
+
+/** A worker's reply to a request (worker.ts): progress, or the request's end (done or error). */
+export interface WorkerReply {
+  readonly type: "progress" | "done" | "error";
+  /** The request's index. */
+  readonly index: number;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * Runs requests on `threads` worker threads (at least one, never more than requests), each
+ * worker taking the next request of `order` when it finishes one; `onReply` sees every reply in
+ * this thread. Resolves when every request has ended (`done` or `error`); rejects if a worker
+ * fails or exits first. The workers are terminated either way.
+ * @param order request indices, in the order they are handed out.
+ * @param request the message for a request index (`{ type, index, ... }`, see worker.ts).
+ */
+export async function runOnWorkers(order: readonly number[], threads: number, request: (index: number) => unknown, onReply: (reply: WorkerReply) => void): Promise<void> {
+  const queue = [...order];
+  const workers: Worker[] = [];
+  let left = order.length;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (left === 0) return resolve();
+      const next = (w: Worker) => {
+        const i = queue.shift();
+        if (i !== undefined) w.postMessage(request(i));
+      };
+      for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) {
+        const w = startWorker();
+        workers.push(w);
+        w.on("message", (msg: WorkerReply) => {
+          onReply(msg);
+          if (msg.type === "progress") return;
+          if (--left === 0) return resolve();
+          next(w);
+        });
+        w.on("error", (e) => reject(e));
+        w.on("exit", (code) => {
+          if (left > 0) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
+        });
+        next(w);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }

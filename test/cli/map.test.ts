@@ -69,4 +69,14 @@ describe("convsim map", () => {
     expect(words[3]).toBeLessThan(words[0]!);
     for (let i = 1; i < words.length; i++) expect(words[i]).toBeLessThanOrEqual(words[i - 1]!);
   });
+
+  it("with --net keeps and simulates the best mapping of each layer by default (--top 1); --top still widens it", async () => {
+    const net = join(mkdtempSync(join(tmpdir(), "convsim-map-")), "two.json");
+    writeFileSync(net, JSON.stringify({ name: "two", layers: [{ name: "c1", inChannels: 4, inHeight: 6, inWidth: 6, outChannels: 8, kernelHeight: 3, kernelWidth: 3 }, { name: "fc", inChannels: 16, inHeight: 1, inWidth: 1, outChannels: 6, kernelHeight: 1, kernelWidth: 1 }] }));
+    const one = JSON.parse((await cli("map", "--net", net, "--budget", "200", "--format", "json")).out) as { layers: { top: { simulated?: { verified: boolean } }[] }[] };
+    expect(one.layers.map((l) => l.top.length)).toEqual([1, 1]);
+    expect(one.layers.every((l) => l.top[0]!.simulated?.verified)).toBe(true);
+    const two = JSON.parse((await cli("map", "--net", net, "--budget", "200", "--top", "2", "--format", "json", "--jobs", "1")).out) as typeof one;
+    expect(two.layers[0]!.top.length).toBe(2);
+  });
 });

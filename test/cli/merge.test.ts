@@ -14,6 +14,7 @@ const SWEEP = ["sweep", "--layer", "c=2,hw=6,k=4,r=3,pad=1", "--capacities", "25
 
 let dir: string;
 let COMPARE: string[];
+let MAP: string[];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "convsim-merge-"));
@@ -29,6 +30,11 @@ beforeAll(() => {
     }),
   );
   COMPARE = ["compare", "--net", net, "--dataflows", "chen2020,os,rs", "--per-layer", "--jobs", "1"];
+  // c1 and c1b differ only in their name: the unsharded run searches and simulates them once
+  const mapNet = join(dir, "tiny-map.json");
+  const c1 = { inChannels: 2, inHeight: 6, inWidth: 6, outChannels: 4, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] };
+  writeFileSync(mapNet, JSON.stringify({ name: "tiny-map", layers: [{ name: "c1", ...c1 }, { name: "c1b", ...c1 }, { name: "fc", inChannels: 16, inHeight: 1, inWidth: 1, outChannels: 6, kernelHeight: 1, kernelWidth: 1 }] }));
+  MAP = ["map", "--net", mapNet, "--arch", "eyeriss", "--budget", "300", "--top", "2", "--mapping", "--jobs", "1"];
 });
 
 /** Runs a command in n shards (in this process), each to its own file; returns the files. */
@@ -44,8 +50,21 @@ async function shards(argv: readonly string[], n: number, tag: string): Promise<
   return files;
 }
 
-/** Every format (and the chart) of the unsharded run equals merge's, byte for byte. */
-async function expectSameReports(argv: readonly string[], parts: readonly string[], tag: string): Promise<void> {
+/** Runs `convsim map` in n shards (in this process), each shard's JSON Lines from stdout to its own file. */
+async function mapShards(argv: readonly string[], n: number, tag: string): Promise<string[]> {
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await cli(...argv, "--shard", `${i}/${n}`);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out.split("\n")[0]!)).toMatchObject({ convsim: "shard", command: "map", shard: `${i}/${n}` });
+    files.push(join(dir, `${tag}-${i}.jsonl`));
+    writeFileSync(files[i]!, r.out);
+  }
+  return files;
+}
+
+/** Every format (and the chart, if the command draws one) of the unsharded run equals merge's, byte for byte. */
+async function expectSameReports(argv: readonly string[], parts: readonly string[], tag: string, chart = true): Promise<void> {
   for (const format of FORMATS) {
     const whole = await cli(...argv, "--format", format);
     const merged = await cli("merge", ...parts, "--format", format);
@@ -54,6 +73,7 @@ async function expectSameReports(argv: readonly string[], parts: readonly string
     expect(merged.out.length).toBeGreaterThan(100);
     expect(merged.out).toBe(whole.out);
   }
+  if (!chart) return;
   const svgs = [join(dir, `${tag}-whole.svg`), join(dir, `${tag}-merged.svg`)];
   expect((await cli(...argv, "--svg", svgs[0]!)).code).toBe(0);
   expect((await cli("merge", ...parts, "--svg", svgs[1]!)).code).toBe(0);
@@ -128,5 +148,41 @@ describe("convsim merge", () => {
     expect(r.err).toContain('--format must be left out with --shard: a shard writes JSON Lines; give it to convsim merge; got "csv"');
     expect((await cli(...SWEEP, "--shard", "0/2", "--svg", "x.svg")).err).toContain("--svg must be left out with --shard");
     expect((await cli(...SWEEP, "--shard", "2/2")).err).toContain('--shard must give a shard index i < n (0-based: 0 .. 1); got "2/2"');
+  });
+
+  it("a network's mapping in 3 shards (to stdout) merges to the unsharded report in every format", async () => {
+    const parts = await mapShards(MAP, 3, "map");
+    const items = parts.map((f) => readFileSync(f, "utf8").trim().split("\n").slice(1).map((l) => (JSON.parse(l) as { item: { layer: { name: string } } }).item.layer.name));
+    expect(items.flat().sort()).toEqual(["c1", "c1b", "fc"]);
+    // the run's layers are spread over more than one shard, so the merge really puts parts together
+    expect(items.filter((names) => names.length > 0).length).toBeGreaterThan(1);
+    await expectSameReports(MAP, parts.slice().reverse(), "map", false);
+    const whole = await cli(...MAP);
+    expect(whole.out.match(/PASS/g)).toHaveLength(6); // 3 layers x top 2, simulated
+    expect(whole.out).toContain("layer      c1b  ");
+    // no wall-clock time unless --timing: two runs print the same bytes
+    const json = (await cli(...MAP, "--format", "json")).out;
+    expect(json).not.toContain("wallMs");
+    expect((await cli(...MAP, "--json")).out).toBe(json);
+    expect((await cli(...MAP, "--format", "json", "--timing")).out).toContain('"wallMs"');
+    expect((await cli(...MAP, "--timing")).out).toMatch(/time {7}search \d+\.\d s, simulation \d+\.\d s/);
+  });
+
+  it("map --shard refuses --out, --json, --format and a time budget; merge refuses a chart of map parts", async () => {
+    const out = await cli(...MAP, "--shard", "0/3", "--out", join(dir, "best.json"));
+    expect(out.code).toBe(2);
+    expect(out.err).toContain("--out must be left out with --shard: a shard writes its JSON Lines to stdout (convsim map --shard i/n > part-i.jsonl); give them to convsim merge");
+    expect((await cli(...MAP, "--shard", "0/3", "--json")).err).toContain("--json must be left out with --shard");
+    expect((await cli(...MAP, "--shard", "0/3", "--format", "md")).err).toContain("--format must be left out with --shard");
+    const time = await cli(...MAP.map((a) => (a === "300" ? "2s" : a)), "--shard", "1/3");
+    expect(time.code).toBe(2);
+    expect(time.err).toContain('--budget must be a number of evaluations with --shard (e.g. 20000): merged shards must print the single run\'s report byte for byte, and a time budget\'s result depends on the machine\'s speed and load; got "2s"');
+    expect(time.out).toBe("");
+    const parts = await mapShards(MAP, 2, "map-refuse");
+    const svg = await cli("merge", ...parts, "--svg", join(dir, "map.svg"));
+    expect(svg.code).toBe(2);
+    expect(svg.err).toContain("--svg must be left out: convsim map draws no chart");
+    const mixed = await cli("merge", parts[0]!, (await shards(SWEEP, 2, "refuse-map-sweep"))[1]!);
+    expect(mixed.err).toMatch(/command must be "map" as in/);
   });
 });

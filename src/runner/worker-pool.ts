@@ -91,32 +91,16 @@ export interface WorkerReply {
 }
 
 /**
- * A worker whose heap has grown past this many bytes after a request is replaced by a fresh one
- * before it takes the next: V8 keeps a heap it grew for a large layer long after the layer is
- * done, and two such heaps put a VGG-16 run over 1 GiB of resident memory. A new worker costs
- * about 0.1 s; small jobs (most of a sweep's) never reach this.
- */
-export const RECYCLE_HEAP_BYTES = 192 * 2 ** 20;
-
-/**
  * Runs requests on `threads` worker threads (at least one, never more than requests), each
- * worker taking the next request of `order` when it finishes one (a worker whose heap grew past
- * {@link RECYCLE_HEAP_BYTES} is replaced first); `onReply` sees every reply in this thread.
- * Resolves when every request has ended (`done` or `error`); rejects if a worker fails or exits
- * first. The workers are terminated either way.
+ * worker taking the next request of `order` when it finishes one; `onReply` sees every reply in
+ * this thread. Resolves when every request has ended (`done` or `error`); rejects if a worker
+ * fails or exits first. The workers are terminated either way.
  * @param order request indices, in the order they are handed out.
  * @param request the message for a request index (`{ type, index, ... }`, see worker.ts).
- * @param recycleHeapBytes the heap size past which a worker is replaced (tests lower it).
  */
-export async function runOnWorkers(
-  order: readonly number[],
-  threads: number,
-  request: (index: number) => unknown,
-  onReply: (reply: WorkerReply) => void,
-  recycleHeapBytes = RECYCLE_HEAP_BYTES,
-): Promise<void> {
+export async function runOnWorkers(order: readonly number[], threads: number, request: (index: number) => unknown, onReply: (reply: WorkerReply) => void): Promise<void> {
   const queue = [...order];
-  const workers = new Set<Worker>();
+  const workers: Worker[] = [];
   let left = order.length;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -125,30 +109,23 @@ export async function runOnWorkers(
         const i = queue.shift();
         if (i !== undefined) w.postMessage(request(i));
       };
-      const launch = (): void => {
+      for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) {
         const w = startWorker();
-        workers.add(w);
+        workers.push(w);
         w.on("message", (msg: WorkerReply) => {
           onReply(msg);
           if (msg.type === "progress") return;
           if (--left === 0) return resolve();
-          if (queue.length > 0 && typeof msg.heapBytes === "number" && msg.heapBytes > recycleHeapBytes) {
-            workers.delete(w);
-            void w.terminate();
-            launch();
-            return;
-          }
           next(w);
         });
         w.on("error", (e) => reject(e));
         w.on("exit", (code) => {
-          if (left > 0 && workers.has(w)) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
+          if (left > 0) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
         });
         next(w);
-      };
-      for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) launch();
+      }
     });
   } finally {
-    await Promise.all([...workers].map((w) => w.terminate()));
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 }

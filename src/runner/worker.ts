@@ -5,7 +5,6 @@
  * (one whole simulate() result), runs it, posts progress (MACs done, at most every 200 ms) and
  * then `done` with the row or the result, or `error` with the error flattened. Not a public module.
  */
-import { getHeapStatistics } from "node:v8";
 import { parentPort } from "node:worker_threads";
 import { simulate, type SimulateOptions } from "../dataflow/simulate.js";
 import { runSimJob, type SimJob } from "./jobs.js";
@@ -17,9 +16,6 @@ if (!port) throw new Error("the convsim worker must run in a worker thread");
 
 type Request = { type: "job"; index: number; job: SimJob } | { type: "map"; index: number; job: MapJob } | { type: "simulate"; index: number; options: SimulateOptions; progress: boolean };
 
-/** This thread's V8 heap, in bytes, sent with every reply that ends a request (the pool recycles big workers). */
-const heapBytes = (): number => getHeapStatistics().total_heap_size;
-
 port.on("message", (msg: Request) => {
   let last = 0;
   const progress = (macs: number, totalMacs?: number): void => {
@@ -30,14 +26,14 @@ port.on("message", (msg: Request) => {
   };
   try {
     if (msg.type === "job") {
-      port.postMessage({ type: "done", index: msg.index, metrics: runSimJob(msg.job, progress), heapBytes: heapBytes() });
+      port.postMessage({ type: "done", index: msg.index, metrics: runSimJob(msg.job, progress) });
     } else if (msg.type === "map") {
-      port.postMessage({ type: "done", index: msg.index, result: runMapJob(msg.job), heapBytes: heapBytes() });
+      port.postMessage({ type: "done", index: msg.index, result: runMapJob(msg.job) });
     } else if (msg.type === "simulate") {
       const result = simulate({ ...msg.options, ...(msg.progress ? { onProgress: (p: { macs: number; totalMacs: number }) => progress(p.macs, p.totalMacs) } : {}) });
-      port.postMessage({ type: "done", index: msg.index, result, heapBytes: heapBytes() });
+      port.postMessage({ type: "done", index: msg.index, result });
     }
   } catch (e) {
-    port.postMessage({ type: "error", index: msg.index, error: serializeError(e), heapBytes: heapBytes() });
+    port.postMessage({ type: "error", index: msg.index, error: serializeError(e) });
   }
 });

@@ -63,47 +63,40 @@ export function boxExtent(box: Box): { readonly min: number; readonly max: numbe
   return { min, max };
 }
 
-/**
- * Per shape array (with the strides array it was checked with): the box's size and how far it
- * reaches below and above its offset. Keyed on the arrays, which boxes moved to a new offset share
- * with the box they were moved from.
- */
-const boxReach = new WeakMap<readonly number[], { readonly strides: readonly number[]; readonly size: number; readonly below: number; readonly above: number }>();
+/** An access's name in a box error: `what`, or `what of of`. */
+function boxLabel(what: string, of: string | undefined): string {
+  return of === undefined ? what : `${what} of ${of}`;
+}
 
 /**
- * Checks that a box is well formed and lies within `[0, length)`. The shape and strides are
- * checked once per pair of arrays (boxes are immutable; plans send the same ones again and again).
+ * Checks that a box is well formed and lies within `[0, length)`, allocating nothing unless it
+ * throws (it runs on every access).
  * @param what names the access in the error, e.g. `write`; `of` adds what it touches (` of input`).
  * @throws InvariantError naming `component` and `what` otherwise (a driver bug).
  */
 export function checkBox(component: string, what: string, box: Box, length: number, of?: string): number {
-  let reach = boxReach.get(box.shape);
-  if (!reach || reach.strides !== box.strides) {
-    const label = of === undefined ? what : `${what} of ${of}`;
-    const r = box.shape.length;
-    if (r === 0 || box.strides.length !== r) {
-      throw new InvariantError(component, `${label}: a box needs rank >= 1 and one stride per dimension; got shape [${box.shape}] strides [${box.strides}]`);
-    }
-    let below = 0;
-    let above = 0;
-    for (let d = 0; d < r; d++) {
-      const e = box.shape[d]!;
-      if (!Number.isInteger(e) || e < 1 || !Number.isInteger(box.strides[d]!)) {
-        throw new InvariantError(component, `${label}: box extents must be positive integers and strides integers; got shape [${box.shape}] strides [${box.strides}]`);
-      }
-      const step = (e - 1) * box.strides[d]!;
-      if (step < 0) below += step;
-      else above += step;
-    }
-    reach = { strides: box.strides, size: boxSize(box.shape), below, above };
-    boxReach.set(box.shape, reach);
+  const r = box.shape.length;
+  if (r === 0 || box.strides.length !== r) {
+    throw new InvariantError(component, `${boxLabel(what, of)}: a box needs rank >= 1 and one stride per dimension; got shape [${box.shape}] strides [${box.strides}]`);
   }
-  const min = box.offset + reach.below;
-  const max = box.offset + reach.above;
+  let min = box.offset;
+  let max = box.offset;
+  let size = 1;
+  for (let d = 0; d < r; d++) {
+    const e = box.shape[d]!;
+    const st = box.strides[d]!;
+    if (!Number.isInteger(e) || e < 1 || !Number.isInteger(st)) {
+      throw new InvariantError(component, `${boxLabel(what, of)}: box extents must be positive integers and strides integers; got shape [${box.shape}] strides [${box.strides}]`);
+    }
+    const step = (e - 1) * st;
+    if (step < 0) min += step;
+    else max += step;
+    size *= e;
+  }
   if (!Number.isInteger(box.offset) || min < 0 || max >= length) {
-    throw new InvariantError(component, `${of === undefined ? what : `${what} of ${of}`}: box touches [${min}, ${max}] outside [0, ${length - 1}]`);
+    throw new InvariantError(component, `${boxLabel(what, of)}: box touches [${min}, ${max}] outside [0, ${length - 1}]`);
   }
-  return reach.size;
+  return size;
 }
 
 /**

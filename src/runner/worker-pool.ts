@@ -70,17 +70,30 @@ function tsxApiUrl(): string {
   return pathToFileURL(join(dirname(pkgPath), rel)).href;
 }
 
-/** Starts one worker thread running the sibling `worker` module (.ts through tsx, or .js from dist/). */
-export function startWorker(): Worker {
+/**
+ * Starts one worker thread running the sibling `worker` module (.ts through tsx, or .js from
+ * dist/); `heapCapMb` caps its V8 old generation (a worker that needs more dies with
+ * ERR_WORKER_OUT_OF_MEMORY).
+ */
+export function startWorker(heapCapMb?: number): Worker {
   const self = import.meta.url;
+  const limits = heapCapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapCapMb } };
   if (self.endsWith(".ts")) {
     const api = tsxApiUrl();
     const entry = new URL("./worker.ts", self).href;
     const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(code, { eval: true });
+    return new Worker(code, { eval: true, ...limits });
   }
-  return new Worker(new URL("./worker.js", self));
+  return new Worker(new URL("./worker.js", self), limits);
 }
+
+/**
+ * The old-generation cap of a pool's workers, in MiB. V8 lets a heap grow far past its live data
+ * before it collects (VGG-16 conv1_2: 185 MB of heap, mostly garbage, 81 MB live at the end), and
+ * two such workers put `convsim run --net vgg16` over 1 GiB; capped, they collect sooner. A
+ * request whose live data needs more is run again on a worker without the cap.
+ */
+export const WORKER_HEAP_CAP_MB = 256;
 
 /** A worker's reply to a request (worker.ts): progress, or the request's end (done or error). */
 export interface WorkerReply {
@@ -93,39 +106,58 @@ export interface WorkerReply {
 /**
  * Runs requests on `threads` worker threads (at least one, never more than requests), each
  * worker taking the next request of `order` when it finishes one; `onReply` sees every reply in
- * this thread. Resolves when every request has ended (`done` or `error`); rejects if a worker
- * fails or exits first. The workers are terminated either way.
+ * this thread. Workers start with their heap capped at `heapCapMb`; a worker that runs out of
+ * memory is replaced by one without the cap, which runs its request again. Resolves when every
+ * request has ended (`done` or `error`); rejects if a worker fails otherwise or exits first. The
+ * workers are terminated either way.
  * @param order request indices, in the order they are handed out.
  * @param request the message for a request index (`{ type, index, ... }`, see worker.ts).
+ * @param heapCapMb the workers' old-generation cap (default {@link WORKER_HEAP_CAP_MB}).
  */
-export async function runOnWorkers(order: readonly number[], threads: number, request: (index: number) => unknown, onReply: (reply: WorkerReply) => void): Promise<void> {
+export async function runOnWorkers(
+  order: readonly number[],
+  threads: number,
+  request: (index: number) => unknown,
+  onReply: (reply: WorkerReply) => void,
+  heapCapMb: number | undefined = WORKER_HEAP_CAP_MB,
+): Promise<void> {
   const queue = [...order];
-  const workers: Worker[] = [];
+  const workers = new Set<Worker>();
   let left = order.length;
   try {
     await new Promise<void>((resolve, reject) => {
       if (left === 0) return resolve();
-      const next = (w: Worker) => {
-        const i = queue.shift();
-        if (i !== undefined) w.postMessage(request(i));
-      };
-      for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) {
-        const w = startWorker();
-        workers.push(w);
+      const launch = (cap: number | undefined, first?: number): void => {
+        const w = startWorker(cap);
+        workers.add(w);
+        let current: number | undefined;
+        const next = (i = queue.shift()) => {
+          current = i;
+          if (i !== undefined) w.postMessage(request(i));
+        };
         w.on("message", (msg: WorkerReply) => {
           onReply(msg);
           if (msg.type === "progress") return;
           if (--left === 0) return resolve();
-          next(w);
+          next();
         });
-        w.on("error", (e) => reject(e));
+        w.on("error", (e) => {
+          if (cap !== undefined && (e as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+            // Too big for the cap: the request runs again, uncapped, on a new worker.
+            workers.delete(w);
+            launch(undefined, current);
+            return;
+          }
+          reject(e);
+        });
         w.on("exit", (code) => {
-          if (left > 0) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
+          if (left > 0 && workers.has(w)) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
         });
-        next(w);
-      }
+        next(first ?? queue.shift());
+      };
+      for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) launch(heapCapMb);
     });
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...workers].map((w) => w.terminate()));
   }
 }

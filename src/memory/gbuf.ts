@@ -348,9 +348,7 @@ export class GlobalBuffer extends Component {
   override interact(now: number): void {
     this.timing.interact(now);
     for (let req = this.cmd.pop(now); req; req = this.cmd.pop(now)) {
-      const h = this.held(req.region);
-      const n = checkBox(this.name, req.op, req.box, h.data.length, req.region.name);
-      if (req.op !== "read") this.checkPayload(req, h, n);
+      const h = this.checkRequest(req);
       if (req.op !== "write" && h.tags && !req.expect) throw new InvariantError(this.name, `${req.op} of ${req.region.name}: checked mode needs the expected tags`);
       const t = this.accessCycles(req.region, req.box, req.op === "read" ? this.spec.readPorts : this.spec.writePorts);
       if (req.op === "accumulate") {
@@ -362,6 +360,14 @@ export class GlobalBuffer extends Component {
       }
     }
     this.outbox.flush(now);
+  }
+
+  /** A request's region, after checking its box and (a write's or an accumulate's) payload. */
+  private checkRequest(req: GbufRequest): Held {
+    const h = this.held(req.region);
+    const n = checkBox(this.name, req.op, req.box, h.data.length, req.region.name);
+    if (req.op !== "read") this.checkPayload(req, h, n);
+    return h;
   }
 
   private checkPayload(req: GbufWriteRequest | GbufAccumulateRequest, h: Held, n: number): void {
@@ -386,7 +392,7 @@ export class GlobalBuffer extends Component {
     const n = boxSize(req.box.shape);
     const eb = req.region.elementBytes;
     const base = { op: req.op, id: req.id, cycles, conflictCycles, completedAt: now } as const;
-    const payload = this.move(req);
+    const payload = this.move(req, this.held(req.region));
     if (req.op === "read") {
       this.count(this.readCounters, req.region.kind, n, n * eb, job.accesses, conflictCycles);
       this.outbox.post(this.resp, { ...base, payload: payload! });
@@ -405,8 +411,7 @@ export class GlobalBuffer extends Component {
    * A request's words: a read's gathered into a new payload (returned), a write's or an
    * accumulate's stored (checked mode checks the tags first). Counts nothing.
    */
-  private move(req: GbufRequest): Payload | undefined {
-    const h = this.held(req.region);
+  private move(req: GbufRequest, h: Held): Payload | undefined {
     const n = boxSize(req.box.shape);
     const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
     if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
@@ -439,10 +444,7 @@ export class GlobalBuffer extends Component {
    */
   applyNow(req: GbufRequest): Payload | undefined {
     if (this.engine.checked) throw new InvariantError(this.name, "a replayed request in checked mode");
-    const h = this.held(req.region);
-    const n = checkBox(this.name, req.op, req.box, h.data.length, req.region.name);
-    if (req.op !== "read") this.checkPayload(req, h, n);
-    return this.move(req);
+    return this.move(req, this.checkRequest(req));
   }
 
   /**

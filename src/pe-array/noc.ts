@@ -280,8 +280,7 @@ export class Noc extends Component {
   applyNow(r: NocRequest): NocToPe {
     if (r.op === "drain") throw new InvariantError(this.name, `drain ${r.id} in a replayed timeline`);
     if (r.op === "link") {
-      if (!this.spec.neighbourLinks) throw new InvariantError(this.name, `link ${r.link.kind} requested but ${this.name}.neighbourLinks is false`);
-      checkRect(this.name, r.link.pes, this.rows, this.cols);
+      this.checkLink(r);
       return { op: "link", link: r.link };
     }
     this.checkDeliver(r);
@@ -313,6 +312,11 @@ export class Noc extends Component {
     this.outbox.post(this.resp, { op: "link", id: l.id, completedAt: now });
   }
 
+  private checkLink(r: NocLink): void {
+    if (!this.spec.neighbourLinks) throw new InvariantError(this.name, `link ${r.link.kind} requested but ${this.name}.neighbourLinks is false`);
+    checkRect(this.name, r.link.pes, this.rows, this.cols);
+  }
+
   private checkDeliver(r: NocDeliver): void {
     checkRect(this.name, r.pes, this.rows, this.cols);
     const n = boxSize(r.box.shape);
@@ -334,8 +338,7 @@ export class Noc extends Component {
       const read = r.expect ? { op: "read" as const, id: r.id, part: r.part, pes: r.pes, box: r.box, expect: r.expect } : { op: "read" as const, id: r.id, part: r.part, pes: r.pes, box: r.box };
       this.outbox.post(this.peSide, read);
     } else {
-      if (!this.spec.neighbourLinks) throw new InvariantError(this.name, `link ${r.link.kind} requested but ${this.name}.neighbourLinks is false`);
-      checkRect(this.name, r.link.pes, this.rows, this.cols);
+      this.checkLink(r);
       this.linkLane.push(r);
       this.linkLane.interact(now);
     }

@@ -153,7 +153,7 @@ export async function runOnWorkers(
         w.on("exit", (code) => {
           if (left > 0 && workers.has(w)) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
         });
-        next(first ?? queue.shift());
+        next(first);
       };
       for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) launch(heapCapMb);
     });

@@ -84,8 +84,7 @@ export class Sequencer extends Component implements TimelineHost {
   private threads: Thread[] = [];
   private readonly owner = new Map<number, Thread>();
   private finished = false;
-  /** The wait reason last posted to the PE array. */
-  lastReason: WaitReason | undefined;
+  private posted: WaitReason | undefined;
   /** While a timeline is replayed: the GBuf reads its steps may make (they are applied at once). */
   private applying: ReadonlySet<number> | undefined;
   private timeline: TimelineReplay | undefined;
@@ -149,6 +148,11 @@ export class Sequencer extends Component implements TimelineHost {
     const out = [...this.engine.counters.all()];
     for (const p of ["input", "weight"] as const) if (rf.spec.staged?.[p]) out.push(...Object.values(rf.counters[p]));
     return out;
+  }
+
+  /** The wait reason last posted to the PE array. */
+  get lastReason(): WaitReason | undefined {
+    return this.posted;
   }
 
   /** The current cycle (timeline replay). */
@@ -217,9 +221,9 @@ export class Sequencer extends Component implements TimelineHost {
       t = t.joining;
       if (t.reason !== undefined) reason = t.reason;
     }
-    if (reason !== undefined && reason !== this.lastReason) {
+    if (reason !== undefined && reason !== this.posted) {
       this.outbox.post(this.why, reason);
-      this.lastReason = reason;
+      this.posted = reason;
     }
   }
 
@@ -297,9 +301,9 @@ export class Sequencer extends Component implements TimelineHost {
     this.postReason(main);
     if (main.done && !this.finished && this.threads.length === 1) {
       this.finished = true;
-      if (this.lastReason !== "control") {
+      if (this.posted !== "control") {
         this.outbox.post(this.why, "control");
-        this.lastReason = "control";
+        this.posted = "control";
       }
     }
     if (this.onStep && this.macsIssued !== this.reportedMacs) {
@@ -330,7 +334,7 @@ export class Sequencer extends Component implements TimelineHost {
   override status(): string {
     if (this.finished) return this.outbox.size ? "finished; sending the last messages" : "finished";
     const waiting = this.threads.map((t, i) => `${t.main ? "main" : `thread ${i}`}: ${t.done ? "done" : t.joining ? "joining" : `${t.outstanding} transaction(s) outstanding`}`);
-    return `${waiting.join("; ")} (wait reason: ${this.lastReason ?? "none"})`;
+    return `${waiting.join("; ")} (wait reason: ${this.posted ?? "none"})`;
   }
 
 }

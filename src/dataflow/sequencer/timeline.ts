@@ -75,7 +75,7 @@ export class TimelineReplay {
     private readonly pe: PeArray,
     private readonly counters: readonly Counter[],
   ) {
-    this.starts = [new Float64Array(counters.length), new Float64Array(counters.length)];
+    this.start = new Float64Array(counters.length);
   }
 
   /**
@@ -125,14 +125,16 @@ export class TimelineReplay {
     this.timelines.set(r.key, { length, delta, reason });
   }
 
-  /** Two buffers for the counters at a timeline's start, used in turn (one timeline is open at a time). */
-  private readonly starts: [Float64Array, Float64Array];
-  private turn = 0;
+  /**
+   * The counters at the open timeline's start. One buffer serves every timeline: a boundary ends
+   * the previous timeline (reading its start) before it opens the next.
+   */
+  private readonly start: Float64Array;
 
-  /** Every counter's value now, in a new array, or (`start`) in the next start buffer. */
+  /** Every counter's value now, in a new array, or (`start`) in the start buffer. */
   private snapshot(start = false): Float64Array {
     const c = this.counters;
-    const out = start ? this.starts[(this.turn ^= 1)]! : new Float64Array(c.length);
+    const out = start ? this.start : new Float64Array(c.length);
     for (let i = 0; i < c.length; i++) out[i] = c[i]!.value;
     return out;
   }

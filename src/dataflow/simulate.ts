@@ -12,6 +12,7 @@
  *   at each memory boundary against the lower bounds, and the cycles against the cycle bound.
  */
 import { ConfigError, tagOf, type CounterSnapshot, type RunResult, type SimMode } from "../core/index.js";
+import { checkField, type FieldRule } from "../core/fields.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
@@ -264,12 +265,17 @@ export function simulate(options: SimulateOptions): SimulationResult {
   return assembleResult(inputs, sys, run, verified, t0);
 }
 
+/** The rule of simulate()'s switches (`checked`, `timelineReplay`). */
+const OPTIONAL_BOOL: FieldRule = Object.freeze({ kind: "bool", optional: true, doc: "a switch" });
+
 /** Validates the options, in a fixed order (the first invalid field is the one reported). */
 function resolveInputs(options: SimulateOptions): RunInputs {
   if (options === null || typeof options !== "object") throw new ConfigError("options", options, "be an object");
   const layer = convLayer(options.layer);
   const arch = resolveArch((options.arch ?? "chen2020") as string, options.archOverrides as ArchOverrides | undefined);
   if (options.mode !== undefined && options.mode !== "fast" && options.mode !== "reference") throw new ConfigError("mode", options.mode, 'be "fast" or "reference"');
+  checkField("checked", options.checked, OPTIONAL_BOOL);
+  checkField("timelineReplay", options.timelineReplay, OPTIONAL_BOOL);
   const maxCycles = options.maxCycles ?? 2 ** 52;
   if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
   const budgetTypes = { input: operandTypeOf(options.x, options.types?.input), weight: operandTypeOf(options.w, options.types?.weight) };

@@ -658,46 +658,53 @@ export class PeArray extends Component {
 
   private applyLink(l: LinkOp): void {
     checkRect(this.name, l.pes, this.spec.rows, this.spec.cols);
+    if (l.kind === "shift") this.shiftLink(l);
+    else this.reduceLink(l);
+  }
+
+  /** A link shift: every PE's `src` words move to its neighbour's `dst` (one hop). */
+  private shiftLink(l: LinkOp & { readonly kind: "shift" }): void {
     const [dr, dc] = this.neighbour(l.dir);
     const cols = this.spec.cols;
-    if (l.kind === "shift") {
-      if (l.part !== "psum" && this.rf.spec.lines?.[l.part]) throw new InvariantError(this.name, `shift of ${l.part}: a line buffer (rf.lines) is one slice for the whole line; its words cannot move PE to PE`);
-      checkRect(this.name, { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols }, this.spec.rows, this.spec.cols);
-      const n = boxSize(l.src.shape);
-      if (boxSize(l.dst.shape) !== n) throw new InvariantError(this.name, "link shift: src and dst boxes differ in size");
-      const total = n * rectSize(l.pes);
-      if (!this.engine.checked) {
-        // Every sender's words first, then every receiver's (the same reads and writes as below,
-        // each box checked and compiled once).
-        const senders = this.scratch.pes;
-        const count = this.listPes(l.pes);
-        const { to: receivers } = this.linkScratch;
-        const at = this.scratch.from;
-        for (let k = 0; k < count; k++) {
-          receivers[k] = senders[k]! + dr * cols + dc;
-          at[k] = k * n;
-        }
-        const data = new Int32Array(total);
-        this.rf.readMany(l.part, l.src, data, senders, count);
-        this.rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
-        return;
+    if (l.part !== "psum" && this.rf.spec.lines?.[l.part]) throw new InvariantError(this.name, `shift of ${l.part}: a line buffer (rf.lines) is one slice for the whole line; its words cannot move PE to PE`);
+    checkRect(this.name, { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols }, this.spec.rows, this.spec.cols);
+    const n = boxSize(l.src.shape);
+    if (boxSize(l.dst.shape) !== n) throw new InvariantError(this.name, "link shift: src and dst boxes differ in size");
+    const total = n * rectSize(l.pes);
+    if (!this.engine.checked) {
+      // Every sender's words first, then every receiver's (the same reads and writes as below,
+      // each box checked and compiled once).
+      const senders = this.scratch.pes;
+      const count = this.listPes(l.pes);
+      const { to: receivers } = this.linkScratch;
+      const at = this.scratch.from;
+      for (let k = 0; k < count; k++) {
+        receivers[k] = senders[k]! + dr * cols + dc;
+        at[k] = k * n;
       }
       const data = new Int32Array(total);
-      const tags = this.engine.checked ? new Float64Array(total) : undefined;
-      let k = 0;
-      this.forEachPe(l.pes, (p, i, j) => {
-        this.rf.read(l.part, p, l.src, data, tags, k * n, n, l.expect ? peTagExpect(l.expect, i, j, l.pes.cols) : undefined);
-        k++;
-      });
-      const payload = tags ? { data, tags } : { data };
-      k = 0;
-      this.forEachPe(l.pes, (p) => {
-        this.rf.write(l.part, p + dr * cols + dc, l.dst, payload, k * n, n);
-        k++;
-      });
+      this.rf.readMany(l.part, l.src, data, senders, count);
+      this.rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
       return;
     }
-    // reduce: lines along dir, accumulate from the far end towards the dir end.
+    const data = new Int32Array(total);
+    const tags = this.engine.checked ? new Float64Array(total) : undefined;
+    let k = 0;
+    this.forEachPe(l.pes, (p, i, j) => {
+      this.rf.read(l.part, p, l.src, data, tags, k * n, n, l.expect ? peTagExpect(l.expect, i, j, l.pes.cols) : undefined);
+      k++;
+    });
+    const payload = tags ? { data, tags } : { data };
+    k = 0;
+    this.forEachPe(l.pes, (p) => {
+      this.rf.write(l.part, p + dr * cols + dc, l.dst, payload, k * n, n);
+      k++;
+    });
+  }
+
+  /** A link reduction: lines along `dir` accumulate from the far end towards the `dir` end. */
+  private reduceLink(l: LinkOp & { readonly kind: "reduce" }): void {
+    const cols = this.spec.cols;
     const n = boxSize(l.box.shape);
     const alongRows = l.dir === "north" || l.dir === "south";
     const lineLen = alongRows ? l.pes.rows : l.pes.cols;

@@ -932,6 +932,8 @@ describe("bad input is a ConfigError naming the field", () => {
     ["an input zero point out of range (uint8)", { types: { input: "uint8" }, zeroPoints: { input: -1 } }, /^(zeroPoints\.input|xZeroPoint)$/],
     ["a weight zero point that is not an integer", { zeroPoints: { weight: 1.5 } }, /^(zeroPoints\.weight|wZeroPoint)$/],
     ["a bad mode", { mode: "slow" as "fast" }, "mode"],
+    ["checked that is not a boolean", { checked: "yes" as unknown as boolean }, "checked"],
+    ["timelineReplay that is not a boolean", { timelineReplay: 0 as unknown as boolean }, "timelineReplay"],
     ["maxCycles 0", { maxCycles: 0 }, "maxCycles"],
     ["a fractional maxCycles", { maxCycles: 2.5 }, "maxCycles"],
   ];

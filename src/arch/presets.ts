@@ -35,7 +35,7 @@
  * DRAM and NoC numbers are our choices where the sources give none; each is commented.
  */
 import { ConfigError } from "../core/errors.js";
-import { rejectUnsafeKeys } from "../core/fields.js";
+import { rejectUnknownKeys, rejectUnsafeKeys } from "../core/fields.js";
 import { parseCapacity } from "../core/units.js";
 import { ARRAY_FIELDS, DRAM_FIELDS, GBUF_FIELDS, NOC_FIELDS, RF_FIELDS, RF_PARTITION_FIELDS, checkArraySpec, checkDramSpec, checkGbufSpec, checkNocSpec, checkRfSpec } from "./schema.js";
 import type { ArchSpec, DramSpec, GlobalBufferSpec, LevelNames, NocSpec, PeArraySpec, RegFileSpec } from "./spec.js";
@@ -69,9 +69,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function section(path: string, raw: Record<string, unknown>, key: string, fields: readonly string[]): Record<string, unknown> {
   const v = raw[key];
   if (!isObject(v)) throw new ConfigError(`${path}.${key}`, v, `be an object with the fields ${fields.join(", ")}`);
-  for (const k of Object.keys(v)) {
-    if (!fields.includes(k)) throw new ConfigError(`${path}.${key}.${k}`, v[k], `be one of the fields ${fields.join(", ")}`);
-  }
+  rejectUnknownKeys(`${path}.${key}`, v, fields);
   return v;
 }
 
@@ -96,9 +94,7 @@ export function archSpec(input: ArchSpecInput | ArchSpec, path = "arch"): ArchSp
   rejectUnsafeKeys(path, spec);
   if (!isObject(spec)) throw new ConfigError(path, spec, "be an object with the fields name, dram, gbuf, rf, array, noc");
   const top = ["name", "dram", "gbuf", "rf", "array", "noc", "levelNames"];
-  for (const k of Object.keys(spec)) {
-    if (!top.includes(k)) throw new ConfigError(`${path}.${k}`, spec[k], `be one of the fields ${top.join(", ")}`);
-  }
+  rejectUnknownKeys(path, spec, top);
   if (typeof spec.name !== "string" || spec.name.length === 0) throw new ConfigError(`${path}.name`, spec.name, "be a non-empty string");
 
   const dram = checkDramSpec(section(path, spec, "dram", DRAM_FIELDS), `${path}.dram`);

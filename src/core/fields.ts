@@ -110,6 +110,17 @@ export function rejectUnsafeKeys(path: string, value: unknown): void {
 }
 
 /**
+ * Refuses a field of `obj` that is not in `allowed`, naming it as `<path>.<key>`: a misspelt
+ * option must not be ignored silently.
+ * @throws ConfigError such as `options.mapping must be one of the fields layer, arch, ...`.
+ */
+export function rejectUnknownKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw new ConfigError(`${path}.${k}`, obj[k], `be one of the fields ${allowed.join(", ")}`);
+  }
+}
+
+/**
  * Parses JSON text, refusing the keys of {@link UNSAFE_KEYS} anywhere in it.
  * @param field the option or file as the user wrote it (`--arch-override`, `--net net.json`).
  * @throws ConfigError for invalid JSON or an unsafe key.

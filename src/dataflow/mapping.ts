@@ -61,7 +61,7 @@
  * bytes, outputs and partial sums int32 (4 bytes); see legality.ts for capacities.
  */
 import { ConfigError } from "../core/errors.js";
-import { rejectUnsafeKeys } from "../core/fields.js";
+import { rejectUnknownKeys, rejectUnsafeKeys } from "../core/fields.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 
 /** The eight dimensions of a convolution's iteration space, in canonical order. */
@@ -427,12 +427,6 @@ export interface MappingSpec {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function rejectUnknownKeys(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw new ConfigError(`${path}.${k}`, obj[k], `be one of the fields ${allowed.join(", ")}`);
-  }
 }
 
 function parseLoops(path: string, raw: unknown, spatial: boolean): (TemporalLoop | SpatialLoop)[] {

@@ -12,7 +12,7 @@
  *   at each memory boundary against the lower bounds, and the cycles against the cycle bound.
  */
 import { ConfigError, tagOf, type CounterSnapshot, type RunResult, type SimMode } from "../core/index.js";
-import { checkField, type FieldRule } from "../core/fields.js";
+import { checkField, rejectUnknownKeys, type FieldRule } from "../core/fields.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
@@ -265,12 +265,16 @@ export function simulate(options: SimulateOptions): SimulationResult {
   return assembleResult(inputs, sys, run, verified, t0);
 }
 
+/** Every field of {@link SimulateOptions}: any other is refused (a misspelt option is not ignored). */
+const SIMULATE_OPTION_KEYS: readonly string[] = Object.freeze(["layer", "arch", "archOverrides", "dataflow", "x", "w", "seed", "types", "zeroPoints", "checked", "mode", "maxCycles", "onProgress", "timelineReplay", "limits"]);
+
 /** The rule of simulate()'s switches (`checked`, `timelineReplay`). */
 const OPTIONAL_BOOL: FieldRule = Object.freeze({ kind: "bool", optional: true, doc: "a switch" });
 
 /** Validates the options, in a fixed order (the first invalid field is the one reported). */
 function resolveInputs(options: SimulateOptions): RunInputs {
   if (options === null || typeof options !== "object") throw new ConfigError("options", options, "be an object");
+  rejectUnknownKeys("options", options as unknown as Record<string, unknown>, SIMULATE_OPTION_KEYS);
   const layer = convLayer(options.layer);
   const arch = resolveArch((options.arch ?? "chen2020") as string, options.archOverrides as ArchOverrides | undefined);
   if (options.mode !== undefined && options.mode !== "fast" && options.mode !== "reference") throw new ConfigError("mode", options.mode, 'be "fast" or "reference"');

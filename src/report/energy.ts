@@ -41,7 +41,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
-import { parseJson } from "../core/fields.js";
+import { parseJson, rejectUnknownKeys } from "../core/fields.js";
 import type { CounterSnapshot } from "../core/counters.js";
 import { dtypeInfo, requireOperandType, type OperandType } from "../workload/dtype.js";
 
@@ -129,9 +129,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function energyTable(json: unknown, path = "energy"): EnergyTable {
   if (!isObject(json)) throw new ConfigError(path, json, 'be an object such as {"unit": "pJ", "actions": {"dram.read": 200, ...}}');
-  for (const k of Object.keys(json)) {
-    if (!TABLE_FIELDS.includes(k)) throw new ConfigError(`${path}.${k}`, json[k], `be one of the fields ${TABLE_FIELDS.join(", ")}`);
-  }
+  rejectUnknownKeys(path, json, TABLE_FIELDS);
   const name = json.name ?? path;
   if (typeof name !== "string" || name === "") throw new ConfigError(`${path}.name`, json.name, "be a non-empty string");
   const source = json.source ?? "user table";

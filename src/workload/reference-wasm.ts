@@ -207,10 +207,13 @@ function packWeights(op: ConvOperands, s: ConvShape, p: Plan, buf: ArrayBuffer):
     const g = Math.floor(m / Mg);
     const mg = m - g * Mg;
     const block = (g * p.Mb + (mg >> 2)) * RS * perTap + (mg & 3) * p.L;
-    for (let c = 0; c < Cg; c++) {
-      const lane = block + Math.floor(c / p.L) * 4 * p.L + (c % p.L);
-      let src = (m * Cg + c) * RS;
-      for (let t = 0; t < RS; t++) dst[lane + t * perTap] = w[src++]! - zw;
+    // Input channels in runs of p.L, one vector's lanes each (no division per word).
+    for (let c0 = 0, v = block; c0 < Cg; c0 += p.L, v += 4 * p.L) {
+      const c1 = Math.min(Cg, c0 + p.L);
+      let src = (m * Cg + c0) * RS;
+      for (let lane = v; lane < v + c1 - c0; lane++) {
+        for (let t = 0; t < RS; t++) dst[lane + t * perTap] = w[src++]! - zw;
+      }
     }
   }
 }

@@ -30,13 +30,24 @@ export function seededTensor<T extends OperandType>(t: T, length: number, seed: 
   // the low bits is unbiased (and equals (x >>> 0) % span).
   const mask = span - 1;
   const { S, j: j0 } = arc4State(String(seed));
+  // Only the low bytes of each int32() survive the mask: the last for a span of at most 256, the
+  // last two for at most 65,536. The steps that make the others still permute the state, but
+  // their output byte is not looked up.
+  const skip = span <= 256 ? 3 : span <= 65536 ? 2 : 0;
   let i = 0;
   let j = j0;
   for (let n = 0; n < length; n++) {
     // seedrandom's int32(): four output bytes, the first most significant, then |0. One ARC4
     // step: i += 1; j += S[i]; swap S[i], S[j]; output S[S[i] + S[j]] (all mod 256).
+    for (let b = 0; b < skip; b++) {
+      i = (i + 1) & 255;
+      const ti = S[i]!;
+      j = (j + ti) & 255;
+      S[i] = S[j]!;
+      S[j] = ti;
+    }
     let x = 0;
-    for (let b = 0; b < 4; b++) {
+    for (let b = skip; b < 4; b++) {
       i = (i + 1) & 255;
       const ti = S[i]!;
       j = (j + ti) & 255;

@@ -934,6 +934,7 @@ describe("bad input is a ConfigError naming the field", () => {
     ["a bad mode", { mode: "slow" as "fast" }, "mode"],
     ["checked that is not a boolean", { checked: "yes" as unknown as boolean }, "checked"],
     ["timelineReplay that is not a boolean", { timelineReplay: 0 as unknown as boolean }, "timelineReplay"],
+    ["a misspelt option (mapping for dataflow), which would otherwise be ignored", { mapping: "ws" } as unknown as Partial<SimulateOptions>, "options.mapping"],
     ["maxCycles 0", { maxCycles: 0 }, "maxCycles"],
     ["a fractional maxCycles", { maxCycles: 2.5 }, "maxCycles"],
   ];

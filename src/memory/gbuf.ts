@@ -448,11 +448,17 @@ export class GlobalBuffer extends Component {
   }
 
   /**
-   * What the bank schedule of an access to `box` of `region` depends on besides the box's shape:
-   * its first byte's position within a bank row ({@link GlobalBuffer.accessCycles}).
+   * Everything a request's timing and counts depend on besides its box's size: its op and the
+   * results of its banked schedule ({@link GlobalBuffer.accessCycles}: cycles and bank-word
+   * accesses; an accumulate's read schedule too). {@link GlobalBuffer.interact} hands the timing
+   * model exactly these, and counts words and bytes from the box's size. Two requests of one
+   * shape with equal keys are timed and counted alike, whatever their addresses (timeline
+   * replay's key, docs/design-notes.md).
    */
-  bankPhase(region: GbufRegion, box: Box): number {
-    return (region.baseAddress + box.offset * region.elementBytes) % (this.spec.banks * this.spec.bankWordBytes);
+  scheduleKey(req: Pick<GbufRequest, "op" | "region" | "box">): string {
+    const t = this.accessCycles(req.region, req.box, req.op === "read" ? this.spec.readPorts : this.spec.writePorts);
+    if (req.op !== "accumulate") return `${req.op[0]}${t.cycles}/${t.accesses}`;
+    return `a${t.cycles}/${t.accesses}/${this.accessCycles(req.region, req.box, this.spec.readPorts).cycles}`;
   }
 
   /** Throws unless every value fits a narrowed region's signed `elementBytes`-byte words. */

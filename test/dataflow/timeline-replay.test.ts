@@ -96,8 +96,8 @@ describe("timeline replay", () => {
     expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
   });
 
-  it("a key without the GBuf reads' bank phases replays wrong timelines, and the comparison sees it", () => {
-    vi.spyOn(TimelineReplay.prototype as unknown as { phases: () => boolean }, "phases").mockReturnValue(true);
+  it("a key without the GBuf reads' banked schedules replays wrong timelines, and the comparison sees it", () => {
+    vi.spyOn(TimelineReplay.prototype as unknown as { schedules: () => boolean }, "schedules").mockReturnValue(true);
     expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
   });
 });

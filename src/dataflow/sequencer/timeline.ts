@@ -10,8 +10,9 @@
  * message is in flight), the timeline is fully determined by its key:
  * - the plans of j and j + 1 (the same plan template: the same requests up to the shift of their
  *   addresses);
- * - the bank phase of every GBuf access it makes (a GBuf schedule depends on a box's shape and its
- *   first byte within a bank row; nothing else of an address matters to any component's timing);
+ * - the banked schedule of every GBuf access it makes (its cycles and bank-word accesses,
+ *   `GlobalBuffer.scheduleKey`: all the GBuf's timing and counts take of an address; nothing
+ *   else of an address matters to any component's timing);
  * - the wait reason the PE array charges idle cycles to, as posted and as received;
  * and it makes no DRAM request, no drain and no change of dram tile (the key refuses those).
  *
@@ -151,15 +152,15 @@ export class TimelineReplay {
     if (next.psumFills || next.operandFills) return undefined;
     if (!this.host.quiet()) return undefined;
     const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor];
-    if (!this.phases(next.reads, parts) || !this.phases(next.direct, parts) || !this.phases(next.moves, parts)) return undefined;
+    if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
     return parts.join(",");
   }
 
-  /** Appends the bank phase of each GBuf request; false when a request goes to DRAM. */
-  private phases(reqs: readonly Req[], parts: (number | string | undefined)[]): boolean {
+  /** Appends the banked schedule of each GBuf request; false when a request goes to DRAM. */
+  private schedules(reqs: readonly Req[], parts: (number | string | undefined)[]): boolean {
     for (const q of reqs) {
       if (q.to === "dram") return false;
-      if (q.to === "gbuf") parts.push(this.gbuf.bankPhase(q.msg.region, q.msg.box));
+      if (q.to === "gbuf") parts.push(this.gbuf.scheduleKey(q.msg));
     }
     return true;
   }

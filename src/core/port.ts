@@ -16,6 +16,14 @@
  */
 import { ConfigError, InvariantError } from "./errors.js";
 
+/**
+ * A message without its transaction id: what a plan holds before the message is issued (the
+ * issuer numbers each issue), and what a component's bulk operations take (a replayed request is
+ * applied at once and answered by no message). Every component message with an `id` is
+ * assignable to it.
+ */
+export type Untracked<M> = M extends unknown ? Omit<M, "id"> : never;
+
 /** A channel's parameters. */
 export interface ChannelOptions {
   /** Cycles from send to visibility, >= 1. Default 1. */

@@ -55,6 +55,7 @@ import {
   type OutPort,
   type Payload,
   type TagExpect,
+  type Untracked,
   type WordArray,
 } from "../core/index.js";
 import type { GlobalBufferSpec } from "../arch/spec.js";
@@ -363,14 +364,14 @@ export class GlobalBuffer extends Component {
   }
 
   /** A request's region, after checking its box and (a write's or an accumulate's) payload. */
-  private checkRequest(req: GbufRequest): Held {
+  private checkRequest(req: Untracked<GbufRequest>): Held {
     const h = this.held(req.region);
     const n = checkBox(this.name, req.op, req.box, h.data.length, req.region.name);
     if (req.op !== "read") this.checkPayload(req, h, n);
     return h;
   }
 
-  private checkPayload(req: GbufWriteRequest | GbufAccumulateRequest, h: Held, n: number): void {
+  private checkPayload(req: Untracked<GbufWriteRequest | GbufAccumulateRequest>, h: Held, n: number): void {
     const what = `${req.op} of ${req.region.name}`;
     if (req.payload.data.length !== n) throw new InvariantError(this.name, `${what}: payload has ${req.payload.data.length} words for a box of ${n}`);
     if (dtypeOfArray(req.payload.data) !== req.region.dtype) throw new InvariantError(this.name, `${what}: payload is ${dtypeOfArray(req.payload.data)}, region is ${req.region.dtype}`);
@@ -411,7 +412,7 @@ export class GlobalBuffer extends Component {
    * A request's words: a read's gathered into a new payload (returned), a write's or an
    * accumulate's stored (checked mode checks the tags first). Counts nothing.
    */
-  private move(req: GbufRequest, h: Held): Payload | undefined {
+  private move(req: Untracked<GbufRequest>, h: Held): Payload | undefined {
     const n = boxSize(req.box.shape);
     const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
     if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
@@ -442,7 +443,7 @@ export class GlobalBuffer extends Component {
    * completion would move them, with no time passing, no response and nothing counted (the replay
    * sets the counters to their recorded values). Unchecked runs only. Returns a read's payload.
    */
-  applyNow(req: GbufRequest): Payload | undefined {
+  applyNow(req: Untracked<GbufRequest>): Payload | undefined {
     if (this.engine.checked) throw new InvariantError(this.name, "a replayed request in checked mode");
     return this.move(req, this.checkRequest(req));
   }

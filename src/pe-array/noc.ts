@@ -50,6 +50,7 @@ import {
   type InPort,
   type OutPort,
   type Payload,
+  type Untracked,
 } from "../core/index.js";
 import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
@@ -258,7 +259,7 @@ export class Noc extends Component {
   }
 
   /** The register-file write a delivery makes at the PEs. */
-  private writeOf(d: NocDeliver): NocToPe {
+  private writeOf(d: Untracked<NocDeliver>): NocToPe {
     return {
       op: "write",
       part: d.part,
@@ -277,8 +278,8 @@ export class Noc extends Component {
    * does at the PEs, returned at once (the replay applies it there), with no time passing, no
    * response and nothing counted. A drain (a read of the PEs) is never replayed.
    */
-  applyNow(r: NocRequest): NocToPe {
-    if (r.op === "drain") throw new InvariantError(this.name, `drain ${r.id} in a replayed timeline`);
+  applyNow(r: Untracked<NocRequest>): NocToPe {
+    if (r.op === "drain") throw new InvariantError(this.name, "a drain in a replayed timeline");
     if (r.op === "link") {
       this.checkLink(r);
       return { op: "link", link: r.link };
@@ -312,12 +313,12 @@ export class Noc extends Component {
     this.outbox.post(this.resp, { op: "link", id: l.id, completedAt: now });
   }
 
-  private checkLink(r: NocLink): void {
+  private checkLink(r: Untracked<NocLink>): void {
     if (!this.spec.neighbourLinks) throw new InvariantError(this.name, `link ${r.link.kind} requested but ${this.name}.neighbourLinks is false`);
     checkRect(this.name, r.link.pes, this.rows, this.cols);
   }
 
-  private checkDeliver(r: NocDeliver): void {
+  private checkDeliver(r: Untracked<NocDeliver>): void {
     checkRect(this.name, r.pes, this.rows, this.cols);
     const n = boxSize(r.box.shape);
     if ((r.perPe ? 1 : 0) + (r.perRow ? 1 : 0) + (r.perCol ? 1 : 0) + (r.boxIndex ? 1 : 0) > 1) throw new InvariantError(this.name, `deliver of ${r.part}: at most one of perPe, perRow, perCol, boxIndex`);

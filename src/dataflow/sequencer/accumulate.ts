@@ -62,7 +62,7 @@ export function* accumulate(
   const reqs: Req[] = [];
   for (const p of plan) {
     const payload: Payload = { data: p.data, ...(p.tags ? { tags: p.tags } : {}) };
-    const common = { id: c.id(), box: p.box, payload, ...(p.has && c.checked ? { expect: p.expect } : {}) };
+    const common = { box: p.box, payload, ...(p.has && c.checked ? { expect: p.expect } : {}) };
     const op = p.has ? ("accumulate" as const) : ("write" as const);
     reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, ...common } } : { to: "dram", msg: { op, tensor: c.hw.y, ...common } });
   }
@@ -104,11 +104,11 @@ export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half:
   const expect = { space: TAG_SPACE.output, offset: yOff, strides: c.yTagStrides() };
   const dbox: Box = { shape, offset: yOff, strides: c.yTagStrides() };
   const has = markHeld(dramHas, dbox);
-  const rid = c.id();
-  yield* x.run(step("gbuf", [{ to: "gbuf", msg: { op: "read", id: rid, region: c.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(c.checked ? { expect } : {}) } }]));
-  const p = x.take(rid);
+  const read: Req = { to: "gbuf", msg: { op: "read", region: c.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(c.checked ? { expect } : {}) } };
+  yield* x.run(step("gbuf", [read]));
+  const p = x.take(read);
   // Outputs DRAM already holds a partial sum of are added to there (a read-modify-write).
   const op = has ? ("accumulate" as const) : ("write" as const);
-  yield* x.run(step("dram", [{ to: "dram", msg: { op, id: c.id(), tensor: c.hw.y, box: dbox, payload: p, ...(has && c.checked ? { expect } : {}) } }]));
+  yield* x.run(step("dram", [{ to: "dram", msg: { op, tensor: c.hw.y, box: dbox, payload: p, ...(has && c.checked ? { expect } : {}) } }]));
 }
 

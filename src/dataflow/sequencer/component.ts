@@ -57,7 +57,7 @@ import { SeqContext } from "./context.js";
 import { Executor } from "./executor.js";
 import { Program } from "./program.js";
 import { TimelineReplay, type TimelineHost } from "./timeline.js";
-import { thread, type Req, type Resp, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+import { thread, type Req, type Resp, type Responses, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
 
 /** Options of the Sequencer. */
 export interface SequencerOptions {
@@ -82,11 +82,13 @@ export class Sequencer extends Component implements TimelineHost {
 
   private readonly outbox = new Outbox();
   private threads: Thread[] = [];
+  /** Per transaction id in flight: the thread that issued it and the planned request it issues. */
   private readonly owner = new Map<number, Thread>();
+  private readonly issued = new Map<number, Req>();
   private finished = false;
   private posted: WaitReason | undefined;
   /** While a timeline is replayed: the GBuf reads its steps may make (they are applied at once). */
-  private applying: ReadonlySet<number> | undefined;
+  private applying: ReadonlySet<Req> | undefined;
   private timeline: TimelineReplay | undefined;
   private cycle = 0;
   private nextId = 1;
@@ -170,7 +172,7 @@ export class Sequencer extends Component implements TimelineHost {
   }
 
   /** The main thread's steps are applied at once from now on (timeline replay). */
-  beginApplying(reads: ReadonlySet<number>): void {
+  beginApplying(reads: ReadonlySet<Req>): void {
     this.applying = reads;
   }
 
@@ -183,22 +185,22 @@ export class Sequencer extends Component implements TimelineHost {
    * Applies a step of a replayed timeline at once through the components' bulk operations, in
    * order; returns the responses (a read's with its payload).
    */
-  private applyNow(reqs: readonly Req[], into: Map<number, Resp>): void {
+  private applyNow(reqs: readonly Req[], into: Responses): void {
     const { gbuf, noc, pe } = this.hw;
     const now = this.cycle;
     for (const q of reqs) {
-      const id = q.msg.id;
+      const id = this.nextId++;
       if (q.to === "gbuf") {
-        if (q.msg.op !== "read" || !this.applying!.has(id)) throw new InvariantError(this.name, `a replayed timeline makes GBuf ${q.msg.op} ${id}, which its key does not cover`);
-        into.set(id, { op: "read", id, payload: gbuf.applyNow(q.msg)!, cycles: 0, conflictCycles: 0, completedAt: now });
+        if (q.msg.op !== "read" || !this.applying!.has(q)) throw new InvariantError(this.name, `a replayed timeline makes a GBuf ${q.msg.op} its key does not cover`);
+        into.set(q, { op: "read", id, payload: gbuf.applyNow(q.msg)!, cycles: 0, conflictCycles: 0, completedAt: now });
       } else if (q.to === "noc") {
         pe.applyFromNoc(noc.applyNow(q.msg));
-        into.set(id, { op: q.msg.op, id, completedAt: now });
+        into.set(q, { op: q.msg.op, id, completedAt: now });
       } else if (q.to === "pe") {
-        pe.applyNow(q.msg);
-        into.set(id, { op: q.msg.op, id, completedAt: now });
+        pe.applyNow({ ...q.msg, id });
+        into.set(q, { op: q.msg.op, id, completedAt: now });
       } else {
-        throw new InvariantError(this.name, `a replayed timeline makes DRAM request ${id}`);
+        throw new InvariantError(this.name, `a replayed timeline makes a DRAM ${q.msg.op}`);
       }
     }
   }
@@ -243,20 +245,23 @@ export class Sequencer extends Component implements TimelineHost {
       this.applyNow(step.reqs, t.responses);
       return;
     }
+    // Each issue of a planned request is a transaction with an id of its own (plans carry none).
     for (const q of step.reqs) {
-      this.owner.set(q.msg.id, t);
+      const id = this.nextId++;
+      this.owner.set(id, t);
+      this.issued.set(id, q);
       switch (q.to) {
         case "dram":
-          this.outbox.post(this.toDram, q.msg);
+          this.outbox.post(this.toDram, { ...q.msg, id });
           break;
         case "gbuf":
-          this.outbox.post(this.toGbuf, q.msg);
+          this.outbox.post(this.toGbuf, { ...q.msg, id });
           break;
         case "noc":
-          this.outbox.post(this.toNoc, q.msg);
+          this.outbox.post(this.toNoc, { ...q.msg, id });
           break;
         case "pe":
-          this.outbox.post(this.toPe, q.msg);
+          this.outbox.post(this.toPe, { ...q.msg, id });
           break;
       }
     }
@@ -268,9 +273,11 @@ export class Sequencer extends Component implements TimelineHost {
     for (const port of this.inPorts) {
       for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
         const t = this.owner.get(m.id);
-        if (!t) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
+        const q = this.issued.get(m.id);
+        if (!t || !q) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
         this.owner.delete(m.id);
-        t.responses.set(m.id, m);
+        this.issued.delete(m.id);
+        t.responses.set(q, m);
         t.outstanding--;
       }
     }

@@ -15,7 +15,7 @@ import { C, G, K, N, P, Q, R, S, type Coords, type InputSpan, type SequencerHard
 /**
  * What every pass of one run reads: the layer, the architecture, the mapping and the hardware,
  * the geometry derived from them once (tile extents, spans, GBuf regions), the index helpers of
- * the DRAM layouts and tags, and the transaction ids. Its only mutable fields are the psum base
+ * the DRAM layouts and tags, and the ids of sums on the drain path. Its only mutable fields are the psum base
  * of the current iteration and the serial of the input spans.
  */
 export class SeqContext {
@@ -71,8 +71,8 @@ export class SeqContext {
     readonly ops: SequencerOperands,
     readonly hw: SequencerHardware,
     readonly checked: boolean,
-    /** A fresh transaction id. */
-    readonly id: () => number,
+    /** A fresh id for one sum on the drain path (`NocDrain.sum`; requests get theirs at issue). */
+    readonly sumId: () => number,
     readonly countMacs: (n: number) => void,
   ) {
     this.nest = new Nest(m, layer);

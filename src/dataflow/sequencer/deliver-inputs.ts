@@ -140,7 +140,7 @@ function slideKept(c: SeqContext, tile: SpanTile, old: InputSpan, keep: Part, mo
   const strides = [...rfStrides(c), SW, 1];
   const src: Box = { shape, offset: tile.rfBase + from, strides };
   const dst: Box = { shape, offset: tile.rfBase + to, strides };
-  for (const pes of tile.rects) moves.push({ to: "pe", msg: { op: "slide", id: c.id(), part: "input", pes, src, dst } });
+  for (const pes of tile.rects) moves.push({ to: "pe", msg: { op: "slide", part: "input", pes, src, dst } });
 }
 
 /** Regions of the new span (span coordinates) to bring in: all of it, or what the kept part leaves. */
@@ -234,7 +234,7 @@ function paddingFills(c: SeqContext, padding: Padding, rows: number, cols: numbe
           for (let i = 0; i < pes.rows; i++) for (let j = 0; j < pes.cols; j++) perPe[i * pes.cols + j] = tagBase[(pes.row0 + i) * cols + pes.col0 + j]!;
           tags = { tags: { space: TAG_SPACE.input, perPe, strides: [l.inChannels * c.Hp * c.Wp, c.Cg * c.Hp * c.Wp, c.Hp * c.Wp, c.Wp, 1] } };
         }
-        fills.push({ to: "pe", msg: { op: "fill", id: c.id(), part: "input", pes, box, value: c.ops.xZeroPoint, ...tags } });
+        fills.push({ to: "pe", msg: { op: "fill", part: "input", pes, box, value: c.ops.xZeroPoint, ...tags } });
       }
     }
   }

@@ -20,11 +20,11 @@ import { C, G, K, N, P, Q, R, S, WEIGHT_DIMS, type DeliveryGroup, type Deferred,
 export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: DeliveryGroup[], source: { region: GbufRegion } | { tensor: DramTensor }, reads: Req[]): Deferred[] {
   const out: Deferred[] = [];
   const space = part === "input" ? TAG_SPACE.input : TAG_SPACE.weight;
-  const read = (id: number, box: Box, tag: number, tagStrides: number[]): Req => {
+  const read = (box: Box, tag: number, tagStrides: number[]): Req => {
     const expect = c.checked ? { expect: { space, offset: tag, strides: tagStrides } } : {};
-    return "region" in source
-      ? { to: "gbuf", msg: { op: "read", id, region: source.region, box, ...expect } }
-      : { to: "dram", msg: { op: "read", id, tensor: source.tensor, box, ...expect } };
+    const q: Req = "region" in source ? { to: "gbuf", msg: { op: "read", region: source.region, box, ...expect } } : { to: "dram", msg: { op: "read", tensor: source.tensor, box, ...expect } };
+    reads.push(q);
+    return q;
   };
   // Groups whose tiles have the same structure and differ only by a constant address step (in
   // some order) are served together: one read per piece gathers every group's tile, and one
@@ -35,7 +35,6 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
     const { pes, boxIndex } = spanOfRun(run);
     const step = stepOf(run[0]!, run[1]!);
     run[0]!.pieces.forEach((p, i) => {
-      const id = c.id();
       const [srcStep, tagStep] = step[i]!;
       // The read walks addresses in order, so when the groups' tiles interleave (their step is
       // finer than the piece's innermost stride, e.g. the columns of a systolic array each
@@ -47,11 +46,10 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
       const box: Box = interleave
         ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
         : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
-      reads.push(read(id, box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]));
       out.push({
-        id,
+        read: read(box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]),
         part,
-        send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }],
+        send: (payload) => [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }],
       });
     });
   };
@@ -71,9 +69,8 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
   }
   for (const g of rest) {
     for (const p of g.pieces) {
-      const id = c.id();
-      reads.push(read(id, { shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]));
-      out.push({ id, part, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, id: c.id(), part, pes, box: p.dst, payload } })) });
+      const q = read({ shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]);
+      out.push({ read: q, part, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, part, pes, box: p.dst, payload } })) });
     }
   }
   return out;
@@ -157,10 +154,10 @@ export function deliverWeights(
   const tagOf = (st: Int32Array) => c.wIndex(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
   const srcStrides = fromGbuf ? gStrides : c.wDramStrides();
   const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: rfBase, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
-  const read = (id: number, box: Box, tag: { offset: number; strides: number[] }): Req =>
+  const read = (box: Box, tag: { offset: number; strides: number[] }): Req =>
     fromGbuf
-      ? { to: "gbuf", msg: { op: "read", id, region: c.gbufRegions.weight![half]!, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
-      : { to: "dram", msg: { op: "read", id, tensor: c.hw.w, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } };
+      ? { to: "gbuf", msg: { op: "read", region: c.gbufRegions.weight![half]!, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
+      : { to: "dram", msg: { op: "read", tensor: c.hw.w, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } };
   // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
   // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
   if (distinctKeys(keys) > 1) {
@@ -191,9 +188,9 @@ export function deliverWeights(
         }
         const ext = peExt[rect.row0 * cols + rect.col0]!;
         const d = dst(ext);
-        const id = c.id();
-        reads.push(read(id, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }));
-        out.push({ id, part: "weight", send: (payload) => [{ to: "noc", msg: { op: "deliver", id: c.id(), part: "weight", pes: rect, box: d, payload, perPe: true } }] });
+        const q = read({ shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] });
+        reads.push(q);
+        out.push({ read: q, part: "weight", send: (payload) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes: rect, box: d, payload, perPe: true } }] });
       }
     }
     keys = rest;
@@ -225,7 +222,7 @@ export function psumInit(c: SeqContext, keys: Float64Array, rows: number, cols: 
         }
       }
       const box = c.psumBox(ext, c.psumBase);
-      out.push({ to: "pe", msg: { op: "fill", id: c.id(), part: "psum", pes, box, value: 0, ...(c.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } } : {}) } });
+      out.push({ to: "pe", msg: { op: "fill", part: "psum", pes, box, value: 0, ...(c.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } } : {}) } });
     }
   }
   return out;

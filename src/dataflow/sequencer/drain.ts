@@ -66,7 +66,7 @@ export function* drainTiles(
   // share it add into it there; the last drain returns every slot.
   const slots = new Map<number, { tile: TileCoords; at: number; words: number }>();
   let words = 0;
-  const sumId = c.id();
+  const sumId = c.sumId();
   const parts: { rect: PeRect; box: Box; slot: Int32Array }[] = [];
   for (const [, rects] of rectangles(keys, c.nest.usedRows, cols)) {
     for (const rect of rects) {
@@ -89,10 +89,10 @@ export function* drainTiles(
   }
   const reqs: Req[] = parts.map(({ rect, box, slot }, k) => ({
     to: "noc",
-    msg: { op: "drain", id: c.id(), part: "psum", pes: rect, box, ...drainExpect(c, rect, byPe, cols), sum: { id: sumId, words, slot, last: k === parts.length - 1 } },
+    msg: { op: "drain", part: "psum", pes: rect, box, ...drainExpect(c, rect, byPe, cols), sum: { id: sumId, words, slot, last: k === parts.length - 1 } },
   }));
   yield* x.run(step("drain", reqs));
-  const total = x.take(reqs[reqs.length - 1]!.msg.id);
+  const total = x.take(reqs[reqs.length - 1]!);
   const sums = [...slots.values()].map((s) => ({
     tile: s.tile,
     data: (total.data as Int32Array).subarray(s.at, s.at + s.words),

@@ -1,30 +1,36 @@
 /**
  * The executor's side of the Sequencer's program: it issues a step's requests (by yielding the
- * step to the component, which posts them on the ports) and keeps the payloads of the responses
- * until the pass that asked for them takes them.
+ * step to the component, which gives each a transaction id and posts it on its port) and keeps
+ * the payloads of the responses until the pass that asked for them takes them, by the planned
+ * request (plans carry no ids: STYLE rule 13).
  */
 import { InvariantError, type Payload } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
-import type { Req, Resp, Step } from "./types.js";
+import type { Req, Responses, Step } from "./types.js";
 
 /** The generator type of the program and of every pass that issues steps. */
-export type Steps = Generator<Step, void, Map<number, Resp>>;
+export type Steps = Generator<Step, void, Responses>;
 
 /** A step: `reqs` issued together, the PEs' wait reason while they are outstanding. */
-export function step(reason: WaitReason, reqs: Req[]): Step {
+export function step(reason: WaitReason, reqs: readonly Req[]): Step {
   return { reason, reqs };
 }
 
 /** Holds the payloads of completed reads until they are taken. */
 export class Executor {
-  private readonly pending = new Map<number, Resp>();
+  /**
+   * Payloads by planned read. A request object is issued at most once at a time: a plan's reads
+   * are new objects (a replay shifts them into new ones), and each is taken before it could be
+   * issued again.
+   */
+  private readonly pending = new Map<Req, Payload>();
 
-  /** The payload of completed transaction `id` (once). */
-  take(id: number): Payload {
-    const r = this.pending.get(id) as { payload?: Payload } | undefined;
-    if (!r?.payload) throw new InvariantError("sequencer", `no payload for transaction ${id}`);
-    this.pending.delete(id);
-    return r.payload;
+  /** The payload of the completed read `read` (once). */
+  take(read: Req): Payload {
+    const p = this.pending.get(read);
+    if (!p) throw new InvariantError("sequencer", `no payload for a ${read.to} ${read.msg.op}`);
+    this.pending.delete(read);
+    return p;
   }
 
   /**
@@ -35,7 +41,8 @@ export class Executor {
   *run(s: Step): Steps {
     const got = yield s;
     got.forEach((v, k) => {
-      if ((v as { payload?: Payload }).payload) this.pending.set(k, v);
+      const payload = (v as { payload?: Payload }).payload;
+      if (payload) this.pending.set(k, payload);
     });
   }
 }

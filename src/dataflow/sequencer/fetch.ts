@@ -74,7 +74,7 @@ export function* runFetch(c: SeqContext, x: Executor, plan: FetchPlan, prev?: { 
   } else {
     yield* x.run(step("dram", [...plan.reads, ...plan.copies]));
   }
-  const writes: Req[] = plan.writes.map((f) => ({ to: "gbuf", msg: { op: "write", id: c.id(), region: f.region, box: f.box, payload: x.take(f.readId) } }));
+  const writes: Req[] = plan.writes.map((f) => ({ to: "gbuf", msg: { op: "write", region: f.region, box: f.box, payload: x.take(f.read) } }));
   yield* x.run(step("gbuf", writes));
 }
 
@@ -122,10 +122,10 @@ function fetchInputPart(c: SeqContext, tile: GbufInputTile, rows: readonly numbe
         offset: c.xIndex(start[N]!, ch0, rr.coord0, cr.coord0),
         strides: [Ctot * HW, c.Cg * HW, HW, l.inWidth * rr.coordStep, cr.coordStep],
       };
-      const id = c.id();
-      fetch.push({ to: "dram", msg: { op: "read", id, tensor: c.hw.x, box, ...(c.checked ? { expect: inputTags(c, start, rr.coord0, cr.coord0, rr.coordStep, cr.coordStep) } : {}) } });
+      const read: Req = { to: "dram", msg: { op: "read", tensor: c.hw.x, box, ...(c.checked ? { expect: inputTags(c, start, rr.coord0, cr.coord0, rr.coordStep, cr.coordStep) } : {}) } };
+      fetch.push(read);
       const dst: Box = { shape, offset: rr.dst0 * MC + cr.dst0, strides: [...gbufInputStrides(c), MC * rr.dstStep, cr.dstStep] };
-      done.push({ readId: id, region, box: dst });
+      done.push({ read, region, box: dst });
     }
   }
   return done;
@@ -148,10 +148,10 @@ function copyHalo(c: SeqContext, old: GbufInputTile, next: InputPlacement, oldHa
   for (const rr of rowRuns) {
     for (const cr of colRuns) {
       const shape = [...lead, rr.count, cr.count];
-      const id = c.id();
       const box: Box = { shape, offset: rr.src0 * MC + cr.src0, strides: [...strides, MC * rr.srcStep, cr.srcStep] };
-      copies.push({ to: "gbuf", msg: { op: "read", id, region: from, box, ...(c.checked ? { expect: inputTags(c, tile.start, rr.coord0, cr.coord0, rr.coordStep, cr.coordStep) } : {}) } });
-      done.push({ readId: id, region: to, box: { shape, offset: rr.dst0 * MC + cr.dst0, strides: [...strides, MC * rr.dstStep, cr.dstStep] } });
+      const read: Req = { to: "gbuf", msg: { op: "read", region: from, box, ...(c.checked ? { expect: inputTags(c, tile.start, rr.coord0, cr.coord0, rr.coordStep, cr.coordStep) } : {}) } };
+      copies.push(read);
+      done.push({ read, region: to, box: { shape, offset: rr.dst0 * MC + cr.dst0, strides: [...strides, MC * rr.dstStep, cr.dstStep] } });
     }
   }
   return done;
@@ -183,17 +183,16 @@ export function fetchWeightTile(c: SeqContext, start: Int32Array, ext: Int32Arra
   const shape = [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!];
   const srcStrides = [c.Kg * c.Cg * RS, c.Cg * RS, RS, l.kernelWidth, 1];
   const offset = c.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);
-  const id = c.id();
-  fetch.push({
+  const read: Req = {
     to: "dram",
     msg: {
       op: "read",
-      id,
       tensor: c.hw.w,
       box: { shape, offset: c.wDram(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!), strides: c.wDramStrides() },
       ...(c.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: srcStrides } } : {}),
     },
-  });
+  };
+  fetch.push(read);
   const dst: Box = { shape, offset: 0, strides: c.gbufWeightStrides() };
-  return { readId: id, region, box: dst };
+  return { read, region, box: dst };
 }

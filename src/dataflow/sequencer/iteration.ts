@@ -66,7 +66,7 @@ export class IterationPlanner {
     const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
     const spans = c.rfDouble || c.passThrough.input ? undefined : res.inputSpans;
     // The transfers, fills and waves depend only on what the signature records: an iteration
-    // like one planned before replays that plan with fresh transaction ids.
+    // like one planned before replays that plan (its requests again, its reads shifted).
     const rp = this.replayer;
     const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput) : undefined;
     if (sig) {
@@ -76,7 +76,7 @@ export class IterationPlanner {
     const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
     if (sig) {
       const { reads, after, direct, moves, waves, psumFills, operandFills, spanGroups } = plan;
-      const afterRead = Int32Array.from(after, (d) => reads.findIndex((q) => q.msg.id === d.id));
+      const afterRead = Int32Array.from(after, (d) => reads.indexOf(d.read));
       const anchor = rp.anchor(gStart, res.gbufInput, res.gbufWeight, true);
       const split = psumFills ? { psumFills, operandFills: operandFills! } : {};
       const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };
@@ -189,7 +189,7 @@ export class IterationPlanner {
     mergeCommands(direct, "fill");
     const parts = this.waveParts(bases);
     const streams = c.waveStreams;
-    const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", id: c.id(), wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}), ...(c.psumFlow ? { psumFlow: c.psumFlow } : {}) } }] : [];
+    const waves: Req[] = parts.length > 0 ? [{ to: "pe", msg: { op: "wave", wave: parts[0]!, alongside: parts.slice(1), ...(streams ? { streams } : {}), ...(c.psumFlow ? { psumFlow: c.psumFlow } : {}) } }] : [];
     // The iteration's halo slides go as one command.
     mergeCommands(moves, "slide");
     return { reads, after, direct, moves, waves, spanGroups, ...split };

@@ -8,7 +8,6 @@ import type { PeRect } from "../../pe-array/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { TAG_SPACE } from "./layout.js";
-import { reId } from "./transfer.js";
 import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
 
 /** A line: a group's PEs in one column with consecutive rows (or one row, consecutive columns). */
@@ -69,10 +68,10 @@ export class LinkPlanner {
     if (this.c.checked) return this.planLinkReductions(entries);
     // Unchecked, the plan depends only on each entry's PE, which entries share an output tile,
     // and the tile's extent and psum base (checked plans also carry the tiles' absolute tags):
-    // an iteration that drains like the last one reuses its plan with fresh ids.
+    // an iteration that drains like the last one reuses its plan (requests carry no ids).
     const sig = this.linkSignature(entries);
     const last = this.lastLinks;
-    if (last && sameNumbers(last.sig, sig)) return { links: last.links.map((q) => reId(this.c, q)), kept: Array.from(last.kept, (i) => entries[i]!) };
+    if (last && sameNumbers(last.sig, sig)) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
     const plan = this.planLinkReductions(entries);
     const at = new Map<DrainEntry, number>();
     entries.forEach((e, i) => at.set(e, i));
@@ -143,7 +142,7 @@ export class LinkPlanner {
         // A streamed output's sums flowed along the line during their wave (docs/timing.md).
         const inFlight = this.c.psumFlow === (vertical ? "down" : "right");
         const expect = this.c.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.c.yTagStrides() } } : {};
-        links.push({ to: "noc", msg: { op: "link", id: this.c.id(), link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect, ...(inFlight ? { inFlight } : {}) } } });
+        links.push({ to: "noc", msg: { op: "link", link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect, ...(inFlight ? { inFlight } : {}) } } });
         run = [];
       };
       for (const l of band) {

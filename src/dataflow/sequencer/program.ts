@@ -20,7 +20,7 @@ import { LinkPlanner } from "./links.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
 import type { TimelineReplay } from "./timeline.js";
-import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Resp, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
+import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
 /** The schedule of one run (see the file header). */
@@ -90,7 +90,7 @@ export class Program {
    * that leave are taken out of the residency state) and carried out by the first iteration
    * (`boundary`), after the old tile's last wave.
    */
-  private *nextPlan(): Generator<Step, IterationPlan | undefined, Map<number, Resp>> {
+  private *nextPlan(): Generator<Step, IterationPlan | undefined, Responses> {
     const { c } = this;
     for (;;) {
       if (this.planned < this.gbufStarts.length) {
@@ -166,7 +166,7 @@ export class Program {
    * The GBuf input and weight tiles: prefetched during the previous tile (returns the prefetch,
    * which the tile's first reads wait for), or fetched now; then the next tile's prefetch starts.
    */
-  private *operandTiles(dStart: Int32Array, dExt: Int32Array, next: Int32Array | undefined): Generator<Step, Thread | undefined, Map<number, Resp>> {
+  private *operandTiles(dStart: Int32Array, dExt: Int32Array, next: Int32Array | undefined): Generator<Step, Thread | undefined, Responses> {
     const { c, res } = this;
     let plan: FetchPlan;
     let fetched: Thread | undefined;
@@ -209,7 +209,7 @@ export class Program {
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) yield* x.run(step("network", cur.moves));
       const sends: Req[] = [...cur.direct];
-      for (const f of cur.after) sends.push(...f.send(x.take(f.id)));
+      for (const f of cur.after) sends.push(...f.send(x.take(f.read)));
       if (sends.length > 0) yield* x.run(step("network", sends));
       const next = yield* this.nextPlan();
       if (next?.fetched) {
@@ -308,7 +308,7 @@ export class Program {
     const c = this.c;
     const out: Req[] = [];
     if (c.early.input ? early : late) out.push(...p.operandFills!);
-    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(this.x.take(f.id)));
+    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(this.x.take(f.read)));
     return out;
   }
 
@@ -316,7 +316,7 @@ export class Program {
    * What waits for the previous wave: the iteration's drains (streamed outputs drain alongside,
    * in order), its halo slides, then `sends` with its psum fills (and `reads`, ahead).
    */
-  private *afterWave(p: IterationPlan, sends: Req[], reads: Req[], readReason: WaitReason): Steps {
+  private *afterWave(p: IterationPlan, sends: Req[], reads: readonly Req[], readReason: WaitReason): Steps {
     const x = this.x;
     if (p.boundary) yield* this.crossBoundary(p.boundary);
     if (p.drains.length > 0) yield* this.drainNow(p.drains);

@@ -1,13 +1,13 @@
 /**
  * Replays of planned iterations (unchecked runs; docs/design-notes.md, "The Sequencer replays
  * iteration plans"): the signature of an iteration's plan, the anchor of its reads, and a planned
- * iteration issued again with fresh transaction ids and its reads shifted to the new position.
+ * iteration issued again with its reads shifted to the new position (requests carry no ids: the
+ * Sequencer gives each issue one).
  */
 import { InvariantError, type Box } from "../../core/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { PlanCache } from "./plan-cache.js";
-import { reId } from "./transfer.js";
 import { C, G, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
 
 /** Signatures, anchors and replays of planned iterations (see the file header). */
@@ -183,7 +183,11 @@ export class Replayer {
     return { input, weight };
   }
 
-  /** An iteration planned before, again: its requests with fresh ids, its spans, its MACs. */
+  /**
+   * An iteration planned before, again: its reads shifted to the new position (new request
+   * objects: the executor keeps a read's payload under its request), its other requests as they
+   * are (they carry no ids: the Sequencer assigns them at issue), its spans, its MACs.
+   */
   replay(
     t: PlanTemplate,
     drains: DrainEntry[],
@@ -199,14 +203,14 @@ export class Replayer {
     const reads = t.reads.map((q): Req => {
       if (q.to === "gbuf" && q.msg.op === "read") {
         const r = q.msg.region;
-        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { ...q.msg, id: this.c.id(), region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
-        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { ...q.msg, id: this.c.id(), region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
+        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { ...q.msg, region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
+        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { ...q.msg, region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
         throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
       }
-      if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, id: this.c.id(), box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
-      return reId(this.c, q);
+      if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
+      throw new InvariantError("sequencer", `a planned read list holds a ${q.to} ${q.msg.op}`);
     });
-    const after = t.after.map((d, i) => ({ id: reads[t.afterRead[i]!]!.msg.id, part: d.part, send: d.send }));
+    const after = t.after.map((d, i) => ({ read: reads[t.afterRead[i]!]!, part: d.part, send: d.send }));
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {
         const span = this.c.makeSpan(this.c.spanAt(peStart[g.pe0]!, peExt[g.pe0]!), g.dense);
@@ -214,7 +218,7 @@ export class Replayer {
       }
     }
     this.c.countMacs(t.macs);
-    const split = t.psumFills ? { psumFills: t.psumFills.map((q) => reId(this.c, q)), operandFills: t.operandFills!.map((q) => reId(this.c, q)) } : {};
-    return { drains, reads, after, direct: t.direct.map((q) => reId(this.c, q)), moves: t.moves.map((q) => reId(this.c, q)), waves: t.waves.map((q) => reId(this.c, q)), ...split, template: t };
+    const split = t.psumFills ? { psumFills: t.psumFills, operandFills: t.operandFills! } : {};
+    return { drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, ...split, template: t };
   }
 }

@@ -38,7 +38,7 @@ export interface TimelineHost {
   /** Whether only the main thread runs and no component holds work or a message in flight. */
   quiet(): boolean;
   /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make. */
-  beginApplying(reads: ReadonlySet<number>): void;
+  beginApplying(reads: ReadonlySet<Req>): void;
   /** Back to issuing steps through the ports. */
   endApplying(): void;
 }
@@ -105,7 +105,7 @@ export class TimelineReplay {
     if (t === null) return;
     if (t) {
       this.replaying = { t, before: this.snapshot(true) };
-      this.host.beginApplying(new Set(next.reads.map((q) => q.msg.id)));
+      this.host.beginApplying(new Set(next.reads));
     } else {
       this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n };
     }

@@ -117,11 +117,6 @@ export function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean
   );
 }
 
-/** A planned request again, with a fresh transaction id. */
-export function reId(c: { readonly id: () => number }, q: Req): Req {
-  return { to: q.to, msg: { ...q.msg, id: c.id() } } as Req;
-}
-
 /**
  * A tile on its way to memory with its dimensions in address order (largest stride outermost),
  * its words (and tags) rearranged to match: the drain path writes psums in the order the memory

@@ -2,7 +2,7 @@
  * The Sequencer's vocabulary: the requests it issues, the steps and threads that issue them, and
  * the plans and tiles its passes exchange (data only; no behaviour).
  */
-import type { Box, Payload } from "../../core/index.js";
+import type { Box, Payload, Untracked } from "../../core/index.js";
 import type { DramChannel, DramRequest, DramResponse, DramTensor, GbufRegion, GbufRequest, GbufResponse, GlobalBuffer } from "../../memory/index.js";
 import type { Noc, NocRequest, NocResponse, PeArray, PeArrayCommand, PeArrayDone, PeRect, WaitReason } from "../../pe-array/index.js";
 import type { OperandType } from "../../workload/dtype.js";
@@ -15,20 +15,29 @@ export const WEIGHT_DIMS = [G, K, C, R, S];
 export const OUTPUT_DIMS = [N, G, K, P, Q];
 export const ALL_DIMS = [N, G, K, C, P, Q, R, S];
 
-/** A request to one of the components the Sequencer drives. */
+/**
+ * A request to one of the components the Sequencer drives, as the passes plan it: data, with no
+ * transaction id (STYLE rule 13). The Sequencer component gives each issue of it a fresh id; a
+ * response is handed back under the planned request itself ({@link Thread.responses}), so a plan
+ * refers to its own reads by reference ({@link Deferred.read}) and a replay can issue a stored
+ * plan's requests again as they are.
+ */
 export type Req =
-  | { readonly to: "dram"; readonly msg: DramRequest }
-  | { readonly to: "gbuf"; readonly msg: GbufRequest }
-  | { readonly to: "noc"; readonly msg: NocRequest }
-  | { readonly to: "pe"; readonly msg: PeArrayCommand };
+  | { readonly to: "dram"; readonly msg: Untracked<DramRequest> }
+  | { readonly to: "gbuf"; readonly msg: Untracked<GbufRequest> }
+  | { readonly to: "noc"; readonly msg: Untracked<NocRequest> }
+  | { readonly to: "pe"; readonly msg: Untracked<PeArrayCommand> };
 
 /** A response from one of them. */
 export type Resp = DramResponse | GbufResponse | NocResponse | PeArrayDone;
 
+/** The responses to a thread's last step, by the planned request each answers. */
+export type Responses = Map<Req, Resp>;
+
 /** One step: transactions issued together; the step ends when all have completed. */
 export interface Step {
   readonly reason: WaitReason;
-  readonly reqs: Req[];
+  readonly reqs: readonly Req[];
   /** Start this thread and continue at once (its transactions overlap the caller's). */
   readonly spawn?: Thread;
   /** Wait until this thread has finished. */
@@ -43,10 +52,10 @@ export interface Step {
  * is waiting for. Threads are advanced in creation order, so runs stay deterministic.
  */
 export interface Thread {
-  readonly gen: Generator<Step, void, Map<number, Resp>>;
+  readonly gen: Generator<Step, void, Responses>;
   outstanding: number;
-  /** Responses to its last step, by transaction id (one map per thread, cleared after each step). */
-  responses: Map<number, Resp>;
+  /** Responses to its last step, by planned request (one map per thread, cleared after each step). */
+  responses: Responses;
   done: boolean;
   /** The thread this one waits for, if any. */
   joining: Thread | undefined;
@@ -59,7 +68,7 @@ export interface Thread {
 }
 
 /** A new thread running `gen`. */
-export function thread(gen: Generator<Step, void, Map<number, Resp>>, main = false): Thread {
+export function thread(gen: Generator<Step, void, Responses>, main = false): Thread {
   return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main, reason: undefined, wakeAt: 0 };
 }
 
@@ -125,9 +134,9 @@ export interface RfOutTile extends TileCoords {
   readonly base: number;
 }
 
-/** A transfer that waits for a read: the read's id, and what to send once its payload is back. */
+/** A transfer that waits for a read: the read (a request of the same plan), and what to send once its payload is back. */
 export interface Deferred {
-  readonly id: number;
+  readonly read: Req;
   /** The operand it delivers. */
   readonly part: "input" | "weight";
   readonly send: (payload: Payload) => Req[];
@@ -182,17 +191,10 @@ export interface PlanAnchor {
   readonly colRun: number;
 }
 
-/** What {@link PlanCache} keeps of a planned iteration: every request with its id to be replaced. */
-export interface PlanTemplate {
+/** What {@link PlanCache} keeps of a planned iteration: its requests (a replay shifts the reads' addresses). */
+export interface PlanTemplate extends Pick<IterationPlan, "reads" | "after" | "direct" | "moves" | "waves" | "psumFills" | "operandFills"> {
   /** Where its reads were: a replay shifts them by the difference ({@link Program.readShift}). */
   readonly anchor: PlanAnchor;
-  readonly reads: readonly Req[];
-  readonly after: readonly Deferred[];
-  readonly direct: readonly Req[];
-  readonly moves: readonly Req[];
-  readonly waves: readonly Req[];
-  readonly psumFills?: readonly Req[];
-  readonly operandFills?: readonly Req[];
   /** Per entry of `after`: the index in `reads` of the read it waits for. */
   readonly afterRead: Int32Array;
   /** MACs of the waves (counted again on every replay). */
@@ -219,15 +221,15 @@ export interface DrainEntry {
 /** What one iteration of the gbuf loops does, planned before it runs. */
 export interface IterationPlan {
   readonly drains: readonly DrainEntry[];
-  readonly reads: Req[];
-  readonly after: Deferred[];
-  readonly direct: Req[];
-  readonly waves: Req[];
+  readonly reads: readonly Req[];
+  readonly after: readonly Deferred[];
+  readonly direct: readonly Req[];
+  readonly waves: readonly Req[];
   /** Halo moves within the PEs' register files, done before the deliveries. */
-  readonly moves: Req[];
+  readonly moves: readonly Req[];
   /** Double-buffered register files: `direct` split into the psum fills and the operands' fills. */
-  readonly psumFills?: Req[];
-  readonly operandFills?: Req[];
+  readonly psumFills?: readonly Req[];
+  readonly operandFills?: readonly Req[];
   /** The first iteration of a dram tile: the prefetch of the GBuf tiles its reads wait for. */
   readonly fetched?: Thread;
   /** The first iteration of a dram tile whose GBuf output tile changes: what leaves and what comes. */
@@ -290,9 +292,9 @@ export interface FetchPlan {
 }
 
 
-/** A GBuf write a fetch plans: the words of read `readId` (from DRAM, or a halo copy's GBuf read), into `box` of `region`. */
+/** A GBuf write a fetch plans: the words of `read` (from DRAM, or a halo copy's GBuf read), into `box` of `region`. */
 export interface FetchWrite {
-  readonly readId: number;
+  readonly read: Req;
   readonly region: GbufRegion;
   readonly box: Box;
 }

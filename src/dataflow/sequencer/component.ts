@@ -47,7 +47,7 @@
  * positions have tags of their own), weights and outputs by their flat index; every read states
  * the tags it expects, so a wrong schedule fails with the address and both tags.
  */
-import { Component, InvariantError, Outbox, type Counter, type Engine, type InPort, type OutPort } from "../../core/index.js";
+import { Component, InvariantError, Outbox, track, type Counter, type Engine, type InPort, type OutPort } from "../../core/index.js";
 import type { ArchSpec } from "../../arch/spec.js";
 import type { DramRequest, DramResponse, GbufRequest, GbufResponse } from "../../memory/index.js";
 import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, WaitReason } from "../../pe-array/index.js";
@@ -197,7 +197,7 @@ export class Sequencer extends Component implements TimelineHost {
         pe.applyFromNoc(noc.applyNow(q.msg));
         into.set(q, { op: q.msg.op, id, completedAt: now });
       } else if (q.to === "pe") {
-        pe.applyNow({ ...q.msg, id });
+        pe.applyNow(track<PeArrayCommand>(q.msg, id));
         into.set(q, { op: q.msg.op, id, completedAt: now });
       } else {
         throw new InvariantError(this.name, `a replayed timeline makes a DRAM ${q.msg.op}`);
@@ -245,23 +245,27 @@ export class Sequencer extends Component implements TimelineHost {
       this.applyNow(step.reqs, t.responses);
       return;
     }
-    // Each issue of a planned request is a transaction with an id of its own (plans carry none).
+    // Each issue of a planned request is a transaction with an id of its own (plans carry none):
+    // the id is written into the message as it is posted (track), so one planned object must not
+    // be in flight twice.
     for (const q of step.reqs) {
+      const last = (q.msg as { id?: number }).id;
+      if (last !== undefined && this.issued.get(last) === q) throw new InvariantError(this.name, `a planned ${q.to} ${q.msg.op} issued again while transaction ${last} of it is in flight`);
       const id = this.nextId++;
       this.owner.set(id, t);
       this.issued.set(id, q);
       switch (q.to) {
         case "dram":
-          this.outbox.post(this.toDram, { ...q.msg, id });
+          this.outbox.post(this.toDram, track<DramRequest>(q.msg, id));
           break;
         case "gbuf":
-          this.outbox.post(this.toGbuf, { ...q.msg, id });
+          this.outbox.post(this.toGbuf, track<GbufRequest>(q.msg, id));
           break;
         case "noc":
-          this.outbox.post(this.toNoc, { ...q.msg, id });
+          this.outbox.post(this.toNoc, track<NocRequest>(q.msg, id));
           break;
         case "pe":
-          this.outbox.post(this.toPe, { ...q.msg, id });
+          this.outbox.post(this.toPe, track<PeArrayCommand>(q.msg, id));
           break;
       }
     }

@@ -59,362 +59,77 @@
  *
  * Word widths: footprints are in words (elements). Inputs and weights take their operand type's
  * bytes, outputs and partial sums int32 (4 bytes); see legality.ts for capacities.
+ *
+ * Files: this one builds and validates mappings (structure only; the layer- and arch-dependent
+ * rules are in legality.ts) and re-exports the rest, so that `mapping.js` is the one import: the
+ * IR's types and constants (mapping-ir.ts), the tile math (mapping-tiles.ts) and the input-axis
+ * math (input-axis.ts).
  */
 import { ConfigError } from "../core/errors.js";
 import { rejectUnknownKeys, rejectUnsafeKeys } from "../core/fields.js";
-import { convShape, type ConvLayer } from "../workload/layer.js";
+import type { ConvLayer } from "../workload/layer.js";
+import {
+  dimSizes,
+  DIMS,
+  KEEP_ALL,
+  loopNest,
+  TENSORS,
+  type Dim,
+  type KeepFlags,
+  type LevelName,
+  type Mapping,
+  type SpatialLoop,
+  type TemporalLoop,
+  type TensorName,
+} from "./mapping-ir.js";
 
-/** The eight dimensions of a convolution's iteration space, in canonical order. */
-export const DIMS = Object.freeze(["N", "G", "K", "C", "P", "Q", "R", "S"] as const);
-/** One dimension of the iteration space. */
-export type Dim = (typeof DIMS)[number];
-
-/** The loop levels of a mapping, outermost first. */
-export const LEVELS = Object.freeze(["dram", "gbuf", "spatial", "rf"] as const);
-/** One loop level. */
-export type LevelName = (typeof LEVELS)[number];
-/** The levels that are storage below DRAM and carry keep / double-buffer flags. */
-export type StorageLevelName = "gbuf" | "rf";
-
-/** The three tensors (data spaces). `output` covers partial sums and final outputs (int32). */
-export const TENSORS = Object.freeze(["input", "weight", "output"] as const);
-/** One tensor. */
-export type TensorName = (typeof TENSORS)[number];
-
-/** An axis of the PE array: `row` unrolls across PE rows, `col` across PE columns. */
-export type Axis = "row" | "col";
-
-/** A temporal loop: `for dim in 0..factor`. */
-export interface TemporalLoop {
-  readonly dim: Dim;
-  readonly factor: number;
-}
-
-/** A spatial loop: `factor` instances of the body side by side on one array axis. */
-export interface SpatialLoop {
-  readonly dim: Dim;
-  readonly factor: number;
-  readonly axis: Axis;
-}
-
-/** Per-tensor keep (true) or bypass (false) flags of a storage level. */
-export type KeepFlags = Readonly<Record<TensorName, boolean>>;
-
-/** The dram level: temporal loops only (DRAM is the backing store and keeps every tensor). */
-export interface DramLevel {
-  readonly loops: readonly TemporalLoop[];
-}
-
-/** A storage level below DRAM (gbuf or rf): temporal loops, keep flags, double buffering. */
-export interface StorageLevel {
-  readonly loops: readonly TemporalLoop[];
-  readonly keep: KeepFlags;
-  readonly doubleBuffer: boolean;
-}
-
-/**
- * The rf level: a storage level whose tensors may also stream. A tensor in `stream` does not stay
- * in the PE: its rf tile passes through one pipeline register, a word per step, entering at the
- * edge of the array and forwarded PE to PE over the links, one cycle per hop (a systolic array;
- * needs `arch.noc.forwarding`). Its RF footprint is that one register. See docs/mapping.md.
- */
-export interface RfLevel extends StorageLevel {
-  /** Tensors that stream through the PEs instead of staying (absent: none). */
-  readonly stream?: KeepFlags;
-}
-
-/** The spatial level: loops unrolled across the PE array. */
-export interface SpatialLevel {
-  readonly loops: readonly SpatialLoop[];
-}
-
-/** A complete mapping of one layer (see the file header for the exact semantics). */
-export interface Mapping {
-  /** Optional label, e.g. the dataflow that built it (`rs`). */
-  readonly name?: string;
-  readonly dram: DramLevel;
-  readonly gbuf: StorageLevel;
-  readonly spatial: SpatialLevel;
-  readonly rf: RfLevel;
-}
-
-/** A loop of any level, flattened with its level: what {@link loopNest} returns. */
-export interface NestLoop {
-  readonly level: LevelName;
-  readonly dim: Dim;
-  readonly factor: number;
-  /** Present on spatial loops only. */
-  readonly axis?: Axis;
-}
-
-/** One number per dimension. */
-export type DimRecord = Readonly<Record<Dim, number>>;
-
-/** Per-tensor word counts. */
-export type TensorWords = Readonly<Record<TensorName, number>>;
-
-/** The dimensions each tensor is indexed by (projection of the iteration space). */
-export const TENSOR_DIMS: Readonly<Record<TensorName, readonly Dim[]>> = Object.freeze({
-  input: Object.freeze(["N", "G", "C", "P", "Q", "R", "S"] as Dim[]),
-  weight: Object.freeze(["G", "K", "C", "R", "S"] as Dim[]),
-  output: Object.freeze(["N", "G", "K", "P", "Q"] as Dim[]),
-});
-
-/** Dimensions summed over (a loop over one of them accumulates into the same output). */
-export const REDUCTION_DIMS: readonly Dim[] = Object.freeze(["C", "R", "S"] as Dim[]);
-
-/** The size of every dimension of a layer's iteration space. */
-export function dimSizes(layer: ConvLayer): DimRecord {
-  const s = convShape(layer);
-  return Object.freeze({
-    N: layer.batch,
-    G: layer.groups,
-    K: s.outChannelsPerGroup,
-    C: s.inChannelsPerGroup,
-    P: s.outHeight,
-    Q: s.outWidth,
-    R: layer.kernelHeight,
-    S: layer.kernelWidth,
-  });
-}
-
-/** The whole loop nest, outermost first, each loop tagged with its level. */
-export function loopNest(m: Mapping): NestLoop[] {
-  const out: NestLoop[] = [];
-  for (const l of m.dram.loops) out.push({ level: "dram", dim: l.dim, factor: l.factor });
-  for (const l of m.gbuf.loops) out.push({ level: "gbuf", dim: l.dim, factor: l.factor });
-  for (const l of m.spatial.loops) out.push({ level: "spatial", dim: l.dim, factor: l.factor, axis: l.axis });
-  for (const l of m.rf.loops) out.push({ level: "rf", dim: l.dim, factor: l.factor });
-  return out;
-}
-
-const LEVEL_INDEX: Readonly<Record<LevelName, number>> = Object.freeze({ dram: 0, gbuf: 1, spatial: 2, rf: 3 });
-
-/**
- * The product of the factors of `dim` at `level` and every level inside it: the unclipped extent
- * of that level's tile along `dim` (a multiple of the inner extents; tiles are aligned to it).
- */
-export function tileStride(m: Mapping, level: LevelName, dim: Dim): number {
-  let product = 1;
-  for (const l of loopNest(m)) {
-    if (l.dim === dim && LEVEL_INDEX[l.level] >= LEVEL_INDEX[level]) product *= l.factor;
-  }
-  return product;
-}
-
-/**
- * The extent of each dimension of a level's tile (its loops and everything inside them),
- * clipped to the layer: `min(size, product of the factors)`. This is the largest (full) tile;
- * tiles at the edges are smaller. `dram` gives the whole layer.
- */
-export function tileExtents(m: Mapping, layer: ConvLayer, level: LevelName): DimRecord {
-  const sizes = dimSizes(layer);
-  const out = {} as Record<Dim, number>;
-  for (const d of DIMS) out[d] = level === "dram" ? sizes[d] : Math.min(sizes[d], tileStride(m, level, d));
-  return Object.freeze(out);
-}
-
-/**
- * How many times a level's tile is entered over the whole run (every non-empty tile instance,
- * repeats included): `prod_d ceil(size_d / stride_d)`. For `dram` it is 1; for `spatial` it is the
- * number of array-wide waves of RF tiles; for `rf`, the number of (PE-tile) instances.
- */
-export function tileVisits(m: Mapping, layer: ConvLayer, level: LevelName): number {
-  const sizes = dimSizes(layer);
-  let n = 1;
-  for (const d of DIMS) n *= Math.ceil(sizes[d] / (level === "dram" ? sizes[d] : tileStride(m, level, d)));
-  return n;
-}
-
-/** The number of iterations of one level's own loops for one full tile: the product of its factors. */
-export function levelTrips(m: Mapping, level: LevelName): number {
-  let n = 1;
-  for (const l of m[level].loops) n *= l.factor;
-  return n;
-}
-
-/** PEs used by the spatial level: rows (product of row-axis factors) and columns. */
-export function spatialShape(m: Mapping): { readonly rows: number; readonly cols: number } {
-  let rows = 1;
-  let cols = 1;
-  for (const l of m.spatial.loops) {
-    if (l.axis === "row") rows *= l.factor;
-    else cols *= l.factor;
-  }
-  return { rows, cols };
-}
-
-/**
- * Span of input rows (or columns) covered by `outCount` consecutive outputs and `kernelCount`
- * consecutive kernel taps: `(outCount-1)*stride + (kernelCount-1)*dilation + 1`. Rows inside the
- * span may be padding or (with stride > dilated kernel, or dilation) unread.
- */
-export function inputSpan(outCount: number, kernelCount: number, stride: number, dilation: number): number {
-  if (outCount <= 0 || kernelCount <= 0) return 0;
-  return (outCount - 1) * stride + (kernelCount - 1) * dilation + 1;
-}
-
-/** One spatial axis of a layer as the tiling math needs it. */
-export interface InputAxis {
-  /** Real input size along the axis. */
-  readonly inSize: number;
-  /** Output size along the axis. */
-  readonly outSize: number;
-  /** Kernel taps along the axis. */
-  readonly kernel: number;
-  readonly stride: number;
-  readonly dilation: number;
-  /** Padding before the first real element. */
-  readonly padBegin: number;
-}
-
-/** The row (`h`) or column (`w`) axis of a layer. */
-export function inputAxis(layer: ConvLayer, which: "h" | "w"): InputAxis {
-  const s = convShape(layer);
-  const i = which === "h" ? 0 : 1;
-  return {
-    inSize: which === "h" ? layer.inHeight : layer.inWidth,
-    outSize: which === "h" ? s.outHeight : s.outWidth,
-    kernel: which === "h" ? layer.kernelHeight : layer.kernelWidth,
-    stride: layer.strides[i],
-    dilation: layer.dilations[i],
-    padBegin: layer.pads[which === "h" ? 0 : 1],
-  };
-}
-
-/**
- * The real input coordinates (sorted, distinct) read by outputs `[outStart, outStart+outCount)`
- * through taps `[kStart, kStart+kCount)` along one axis; counts are clipped to the axis.
- */
-export function touchedInputs(axis: InputAxis, outStart: number, outCount: number, kStart: number, kCount: number): number[] {
-  const oEnd = Math.min(axis.outSize, outStart + outCount);
-  const kEnd = Math.min(axis.kernel, kStart + kCount);
-  const seen = new Set<number>();
-  for (let o = outStart; o < oEnd; o++) {
-    for (let k = kStart; k < kEnd; k++) {
-      const i = o * axis.stride - axis.padBegin + k * axis.dilation;
-      if (i >= 0 && i < axis.inSize) seen.add(i);
-    }
-  }
-  return [...seen].sort((a, b) => a - b);
-}
-
-/**
- * The largest number of distinct real input coordinates that any tile of `outTile` outputs by
- * `kTile` taps reads along one axis, over every aligned tile position (tiles start at multiples of
- * their extent and the last ones are partial). Exact, by enumeration (cost: outSize * kernel).
- */
-export function maxTouchedInputs(axis: InputAxis, outTile: number, kTile: number): number {
-  return axisCoverage(axis, outTile, kTile).max;
-}
-
-/** The sum and the maximum, over aligned tiles, of the real input coordinates each reads. */
-export interface AxisCoverage {
-  /** Sum over every (output tile, tap tile) pair of the distinct real input coordinates it reads. */
-  readonly sum: number;
-  /** The most distinct real input coordinates any one pair reads. */
-  readonly max: number;
-}
-
-/** The input coverage of one axis by tiles of `outTile` outputs and `kTile` taps (aligned; exact by enumeration). */
-export function axisCoverage(axis: InputAxis, outTile: number, kTile: number): AxisCoverage {
-  const ot = Math.min(outTile, axis.outSize);
-  const kt = Math.min(kTile, axis.kernel);
-  const stamp = new Int32Array(axis.inSize).fill(-1);
-  let sum = 0;
-  let max = 0;
-  let id = 0;
-  for (let o0 = 0; o0 < axis.outSize; o0 += ot) {
-    const oEnd = Math.min(axis.outSize, o0 + ot);
-    for (let k0 = 0; k0 < axis.kernel; k0 += kt, id++) {
-      const kEnd = Math.min(axis.kernel, k0 + kt);
-      let count = 0;
-      for (let o = o0; o < oEnd; o++) {
-        const base = o * axis.stride - axis.padBegin;
-        for (let k = k0; k < kEnd; k++) {
-          const i = base + k * axis.dilation;
-          if (i >= 0 && i < axis.inSize && stamp[i] !== id) {
-            stamp[i] = id;
-            count++;
-          }
-        }
-      }
-      sum += count;
-      if (count > max) max = count;
-    }
-  }
-  return { sum, max };
-}
-
-/**
- * Words of `tensor` in the largest instance of a level's tile (not doubled, keep ignored).
- * Weights: G*K*C*R*S extents. Outputs: N*G*K*P*Q extents (int32 partial sums). Inputs: N and G*C
- * extents times the maximum distinct real rows and columns any tile instance reads (halo
- * included, padding and unread rows excluded; see the file header).
- */
-export function tileFootprint(m: Mapping, layer: ConvLayer, level: LevelName, tensor: TensorName): number {
-  const e = tileExtents(m, layer, level);
-  switch (tensor) {
-    case "weight":
-      return e.G * e.K * e.C * e.R * e.S;
-    case "output":
-      return e.N * e.G * e.K * e.P * e.Q;
-    case "input": {
-      if (level === "rf") {
-        // A PE's register file holds its window as a dense span in padded coordinates, because
-        // the MAC wave addresses it affinely (row = p*stride + r*dilation): padding is filled in
-        // place (never fetched) and rows the window skips are left empty (never delivered).
-        const spanRows = inputSpan(e.P, e.R, layer.strides[0], layer.dilations[0]);
-        const spanCols = inputSpan(e.Q, e.S, layer.strides[1], layer.dilations[1]);
-        return e.N * e.G * e.C * spanRows * spanCols;
-      }
-      const rows = maxTouchedInputs(inputAxis(layer, "h"), e.P, e.R);
-      const cols = maxTouchedInputs(inputAxis(layer, "w"), e.Q, e.S);
-      return e.N * e.G * e.C * rows * cols;
-    }
-  }
-}
-
-/**
- * Words each tensor occupies in a storage level: the tile footprint if the level keeps the
- * tensor (doubled with double buffering, except the rf level's outputs: the psum tile being
- * accumulated is not double-buffered), else 0.
- */
-export function levelFootprint(m: Mapping, layer: ConvLayer, level: StorageLevelName): TensorWords {
-  const lv = m[level];
-  const out = {} as Record<TensorName, number>;
-  for (const t of TENSORS) {
-    const mult = lv.doubleBuffer && !(level === "rf" && t === "output") ? 2 : 1;
-    // A streamed tensor occupies its pipeline register only (RfLevel.stream).
-    out[t] = !lv.keep[t] ? 0 : level === "rf" && m.rf.stream?.[t] ? 1 : tileFootprint(m, layer, level, t) * mult;
-  }
-  return Object.freeze(out);
-}
-
-/** How a streamed tensor crosses the array: entering at the left edge and moving right, or at the top and moving down. */
-export type StreamFlow = "right" | "down";
-
-/**
- * The flow of each streamed tensor of `m` (RfLevel.stream): `right` when every PE of a row needs
- * the same tile (no col-axis spatial loop over the tensor's dimensions), else `down` when every
- * PE of a column does, else undefined (it cannot stream: legality reports it).
- */
-export function streamFlows(m: Mapping): Partial<Record<TensorName, StreamFlow | undefined>> {
-  const out: Partial<Record<TensorName, StreamFlow | undefined>> = {};
-  for (const t of TENSORS) {
-    if (!m.rf.stream?.[t]) continue;
-    const along = (axis: Axis) => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !TENSOR_DIMS[t].includes(l.dim));
-    out[t] = along("col") ? "right" : along("row") ? "down" : undefined;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Construction and validation (structure only; the layer- and arch-dependent rules are in
-// legality.ts).
-
-/** Keep every tensor. */
-export const KEEP_ALL: KeepFlags = Object.freeze({ input: true, weight: true, output: true });
+export {
+  DIMS,
+  LEVELS,
+  TENSORS,
+  TENSOR_DIMS,
+  REDUCTION_DIMS,
+  KEEP_ALL,
+  dimSizes,
+  loopNest,
+  describeLoop,
+  type Dim,
+  type LevelName,
+  type StorageLevelName,
+  type TensorName,
+  type Axis,
+  type TemporalLoop,
+  type SpatialLoop,
+  type KeepFlags,
+  type DramLevel,
+  type StorageLevel,
+  type RfLevel,
+  type SpatialLevel,
+  type Mapping,
+  type NestLoop,
+  type DimRecord,
+  type TensorWords,
+} from "./mapping-ir.js";
+export {
+  tileStride,
+  tileExtents,
+  tileVisits,
+  levelTrips,
+  spatialShape,
+  tileFootprint,
+  levelFootprint,
+  streamFlows,
+  type StreamFlow,
+} from "./mapping-tiles.js";
+export {
+  inputSpan,
+  inputAxis,
+  touchedInputs,
+  maxTouchedInputs,
+  axisCoverage,
+  type InputAxis,
+  type AxisCoverage,
+} from "./input-axis.js";
 
 /** The parts a mapping is built from; loops with factor 1 may be omitted. */
 export interface MappingSpec {
@@ -606,9 +321,4 @@ export function checkCoverage(m: Mapping, layer: ConvLayer, path = "mapping"): C
     }
   }
   return undefined;
-}
-
-/** A short human description of a loop, e.g. `k2 in 0..4`. */
-export function describeLoop(l: NestLoop): string {
-  return `${l.dim.toLowerCase()}${3 - LEVEL_INDEX[l.level]} in 0..${l.factor}`;
 }

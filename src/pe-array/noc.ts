@@ -55,7 +55,7 @@ import {
 import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
 import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
-import type { LinkOp, NocToPe, PeReadData } from "./pe-array.js";
+import type { LinkOp, NocToPe, PeReadData } from "./commands.js";
 import { checkRect, deliveryBoxes, deliveryTargets, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 
 /** Deliver a payload into the register files of a rectangle of PEs. */

@@ -1,5 +1,5 @@
 /**
- * Tensor I/O: NumPy `.npy` files and raw little-endian binary.
+ * Tensor I/O: NumPy `.npy` files here, and (re-exported from tensor-io.ts) raw little-endian binary.
  *
  * The `.npy` format (NumPy Enhancement Proposal 1, `numpy/lib/format.py`): the magic string
  * `\x93NUMPY`, a major and a minor version byte, the header length (2 bytes little-endian in
@@ -14,30 +14,22 @@
  * how to convert the array in NumPy. Every malformed input (wrong magic, truncated header or
  * data, trailing bytes, a bad shape) is a {@link ConfigError} whose field is the file's path.
  *
- * Byte order is handled explicitly: data is decoded as little-endian whatever the platform's
- * order, and multi-byte elements are read from a fresh, aligned copy (a typed array cannot view
- * an unaligned offset).
+ * Files: the element codec, file access, raw binary files and the tensor check are in
+ * tensor-io.ts, the header's Python-literal reader in py-literal.ts; this module re-exports the
+ * public ones, so that `npy.js` is the one import for tensor I/O.
  */
-import { readFileSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.js";
-import { allocate, dtypeInfo, dtypeOfArray, type ElementType, type IntArray } from "./dtype.js";
+import { dtypeInfo, type ElementType } from "./dtype.js";
 import { MAX_TENSOR_ELEMENTS } from "./layer.js";
+import { LiteralSyntaxError, parsePyLiteral, pyRepr, PyTuple, type PyValue } from "./py-literal.js";
+import { checkTensor, decodeLittleEndian, elementCount, encodeLittleEndian, formatShape, readFile, writeFile, type Tensor } from "./tensor-io.js";
 
-/** An n-dimensional integer tensor in C (row-major) order. */
-export interface Tensor {
-  /** The element type; it matches the class of {@link Tensor.data}. */
-  readonly dtype: ElementType;
-  /** The extent of each axis, outermost first; `[]` is a scalar (one element). */
-  readonly shape: readonly number[];
-  /** The elements in C order; its length is the product of {@link Tensor.shape}. */
-  readonly data: IntArray;
-}
+export { expectTensor, readRaw, writeRaw, type Tensor } from "./tensor-io.js";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const MAGIC_TEXT = "\\x93NUMPY";
 /** The data of a .npy file starts on a multiple of this (NumPy >= 1.14 writes 64). */
 const HEADER_ALIGNMENT = 64;
-const ALL_TYPES: readonly ElementType[] = ["int8", "uint8", "int16", "uint16", "int32"];
 
 const DESCR_OF: Readonly<Record<ElementType, string>> = {
   int8: "|i1",
@@ -60,248 +52,6 @@ const TYPE_OF_DESCR: ReadonlyMap<string, ElementType> = new Map<string, ElementT
 ]);
 
 const SUPPORTED_DESCRS = "'|i1' (int8), '|u1' (uint8), '<i2' (int16), '<u2' (uint16) or '<i4' (int32)";
-
-const LITTLE_ENDIAN_PLATFORM = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/* ------------------------------------------------------------------------------------------ */
-/* A small reader for the Python literals that appear in .npy headers.                         */
-/* ------------------------------------------------------------------------------------------ */
-
-type PyValue = string | number | boolean | null | PyValue[] | PyTuple | Map<string, PyValue>;
-
-/** A Python tuple (kept apart from a list: a shape must be a tuple). */
-class PyTuple {
-  constructor(readonly items: PyValue[]) {}
-}
-
-class LiteralSyntaxError extends Error {}
-
-/** Python-style text of a header value, for error messages. */
-function pyRepr(v: PyValue | undefined): string {
-  if (v === undefined) return "<missing>";
-  if (v === null) return "None";
-  if (typeof v === "boolean") return v ? "True" : "False";
-  if (typeof v === "number") return String(v);
-  if (typeof v === "string") return `'${v}'`;
-  if (v instanceof PyTuple) return v.items.length === 1 ? `(${pyRepr(v.items[0])},)` : `(${v.items.map(pyRepr).join(", ")})`;
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
-  return `{${[...v].map(([k, x]) => `'${k}': ${pyRepr(x)}`).join(", ")}}`;
-}
-
-function parsePyLiteral(text: string): PyValue {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-  };
-  const fail = (what: string): never => {
-    throw new LiteralSyntaxError(`${what} at character ${i}`);
-  };
-  const value = (): PyValue => {
-    ws();
-    const ch = text[i];
-    if (ch === undefined) return fail("unexpected end of header");
-    if (ch === "{") return dict();
-    if (ch === "(") return sequence(")");
-    if (ch === "[") return sequence("]");
-    if (ch === "'" || ch === '"') return str();
-    if (/[-+0-9]/.test(ch)) return int();
-    const word = /^[A-Za-z_]+/.exec(text.slice(i))?.[0];
-    if (word === "True" || word === "False" || word === "None") {
-      i += word.length;
-      return word === "True" ? true : word === "False" ? false : null;
-    }
-    return fail(`unexpected ${JSON.stringify(ch)}`);
-  };
-  const str = (): string => {
-    const quote = text[i++]!;
-    let out = "";
-    for (;;) {
-      const ch = text[i++];
-      if (ch === undefined) return fail("unterminated string");
-      if (ch === quote) return out;
-      if (ch === "\\") {
-        const next = text[i++];
-        if (next === undefined) return fail("unterminated string");
-        out += next === "n" ? "\n" : next === "t" ? "\t" : next;
-      } else {
-        out += ch;
-      }
-    }
-  };
-  const int = (): number => {
-    const m = /^[-+]?[0-9]+L?/.exec(text.slice(i)); // Python 2 wrote longs as `3L`
-    if (!m) return fail("malformed number");
-    i += m[0].length;
-    const digits = m[0].replace(/L$/, "");
-    const n = Number(digits);
-    if (!Number.isSafeInteger(n)) return fail(`number ${digits} out of range`);
-    return n;
-  };
-  const sequence = (close: string): PyValue => {
-    i++;
-    const items: PyValue[] = [];
-    let sawComma = false;
-    for (;;) {
-      ws();
-      if (text[i] === close) {
-        i++;
-        break;
-      }
-      items.push(value());
-      ws();
-      if (text[i] === ",") {
-        i++;
-        sawComma = true;
-      } else if (text[i] !== close) {
-        fail(`expected ',' or '${close}'`);
-      }
-    }
-    // `(3)` is the number 3 in Python, not a tuple.
-    if (close === ")" && items.length === 1 && !sawComma) return items[0]!;
-    return close === ")" ? new PyTuple(items) : items;
-  };
-  const dict = (): Map<string, PyValue> => {
-    i++;
-    const out = new Map<string, PyValue>();
-    for (;;) {
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return out;
-      }
-      if (text[i] !== "'" && text[i] !== '"') fail("expected a quoted key");
-      const key = str();
-      ws();
-      if (text[i] !== ":") fail("expected ':'");
-      i++;
-      if (out.has(key)) fail(`duplicate key '${key}'`);
-      out.set(key, value());
-      ws();
-      if (text[i] === ",") i++;
-      else if (text[i] !== "}") fail("expected ',' or '}'");
-    }
-  };
-  const result = value();
-  ws();
-  if (i !== text.length) fail("unexpected text after the dict");
-  return result;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Shared helpers.                                                                             */
-/* ------------------------------------------------------------------------------------------ */
-
-function elementCount(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(",")}]`;
-}
-
-/** Checks a shape given by a caller (not read from a file). */
-function checkShape(field: string, shape: unknown): readonly number[] {
-  if (!Array.isArray(shape)) throw new ConfigError(field, shape, "be an array of non-negative integers");
-  shape.forEach((d: unknown, i) => {
-    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
-      throw new ConfigError(`${field}[${i}]`, d, "be a non-negative integer");
-    }
-  });
-  const n = elementCount(shape as number[]);
-  if (n > MAX_TENSOR_ELEMENTS) {
-    throw new ConfigError(field, shape, `hold at most ${MAX_TENSOR_ELEMENTS} elements`, `it holds ${n}`);
-  }
-  return Object.freeze([...(shape as number[])]);
-}
-
-function checkElementType(field: string, dtype: unknown): ElementType {
-  if (typeof dtype !== "string" || !(ALL_TYPES as readonly string[]).includes(dtype)) {
-    throw new ConfigError(field, dtype, `be one of ${ALL_TYPES.join(", ")}`);
-  }
-  return dtype as ElementType;
-}
-
-/** Decodes `count` little-endian elements of `dtype` starting at `bytes[offset]`. */
-function decodeLittleEndian(bytes: Uint8Array, offset: number, dtype: ElementType, count: number): IntArray {
-  const size = dtypeInfo(dtype).bytes;
-  const end = offset + count * size;
-  if (size === 1 || LITTLE_ENDIAN_PLATFORM) {
-    // Copy into a fresh ArrayBuffer, so the view starts at offset 0 (always aligned) and never
-    // aliases the caller's buffer. (Buffer#slice would return a view of Node's shared pool.)
-    const copy = new Uint8Array(end - offset);
-    copy.set(bytes.subarray(offset, end));
-    switch (dtype) {
-      case "int8":
-        return new Int8Array(copy.buffer, 0, count);
-      case "uint8":
-        return copy;
-      case "int16":
-        return new Int16Array(copy.buffer, 0, count);
-      case "uint16":
-        return new Uint16Array(copy.buffer, 0, count);
-      default:
-        return new Int32Array(copy.buffer, 0, count);
-    }
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size);
-  const out = allocate(dtype, count);
-  for (let k = 0; k < count; k++) {
-    out[k] = dtype === "int16" ? view.getInt16(k * 2, true) : dtype === "uint16" ? view.getUint16(k * 2, true) : view.getInt32(k * 4, true);
-  }
-  return out;
-}
-
-/** Encodes a typed array as little-endian bytes. */
-function encodeLittleEndian(data: IntArray): Uint8Array {
-  if (data.BYTES_PER_ELEMENT === 1 || LITTLE_ENDIAN_PLATFORM) {
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  const out = new Uint8Array(data.byteLength);
-  const view = new DataView(out.buffer);
-  for (let k = 0; k < data.length; k++) {
-    if (data instanceof Int16Array) view.setInt16(k * 2, data[k]!, true);
-    else if (data instanceof Uint16Array) view.setUint16(k * 2, data[k]!, true);
-    else view.setInt32(k * 4, data[k]!, true);
-  }
-  return out;
-}
-
-/** Checks that a tensor is self-consistent (type of array, length of data) before writing it. */
-function checkTensor(field: string, t: Tensor): void {
-  if (t === null || typeof t !== "object") throw new ConfigError(field, t, "be a tensor { dtype, shape, data }");
-  const dtype = checkElementType(`${field}.dtype`, t.dtype);
-  const shape = checkShape(`${field}.shape`, t.shape);
-  const actual = dtypeOfArray(t.data);
-  if (actual !== dtype) {
-    throw new ConfigError(`${field}.data`, actual ?? typeof t.data, `be the typed array of dtype ${dtype}`);
-  }
-  const n = elementCount(shape);
-  if (t.data.length !== n) {
-    throw new ConfigError(`${field}.data.length`, t.data.length, `equal the product of shape ${formatShape(shape)} = ${n}`);
-  }
-}
-
-function readFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new ConfigError(path, path, "be a readable file", e instanceof Error ? e.message : String(e));
-  }
-}
-
-function writeFile(path: string, bytes: Uint8Array): void {
-  try {
-    writeFileSync(path, bytes);
-  } catch (e) {
-    throw new ConfigError(path, path, "be a writable file path", e instanceof Error ? e.message : String(e));
-  }
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* .npy                                                                                        */
-/* ------------------------------------------------------------------------------------------ */
 
 function preview(bytes: Uint8Array): string {
   let s = "";
@@ -333,6 +83,7 @@ function descrError(source: string, descr: PyValue): ConfigError {
   return new ConfigError(source, descr, `have dtype ${SUPPORTED_DESCRS}`, hint);
 }
 
+
 /**
  * Parses the bytes of a NumPy `.npy` file (format versions 1.0, 2.0 and 3.0).
  * @param bytes the whole file.
@@ -343,6 +94,33 @@ function descrError(source: string, descr: PyValue): ConfigError {
  *   shorter or longer than the shape says.
  */
 export function parseNpy(bytes: Uint8Array, source = "<buffer>"): Tensor {
+  const { headerText, dataStart } = readPreamble(bytes, source);
+  const { dtype, shape } = parseHeader(headerText, source);
+  const count = elementCount(shape);
+  const size = dtypeInfo(dtype).bytes;
+  const expected = count * size;
+  const actual = bytes.length - dataStart;
+  if (actual < expected) {
+    throw new ConfigError(
+      source,
+      `${actual} data bytes`,
+      `hold ${expected} data bytes for shape ${formatShape(shape)} of ${dtype}`,
+      "the data is truncated",
+    );
+  }
+  if (actual > expected) {
+    throw new ConfigError(
+      source,
+      `${actual} data bytes`,
+      `hold exactly ${expected} data bytes for shape ${formatShape(shape)} of ${dtype}`,
+      `${actual - expected} bytes follow the data`,
+    );
+  }
+  return Object.freeze({ dtype, shape, data: decodeLittleEndian(bytes, dataStart, dtype, count) });
+}
+
+/** The preamble of a .npy file checked (magic, version, header length): the header's text and where the data starts. */
+function readPreamble(bytes: Uint8Array, source: string): { readonly headerText: string; readonly dataStart: number } {
   if (bytes.length < MAGIC.length || MAGIC.some((b, k) => bytes[k] !== b)) {
     throw new ConfigError(source, preview(bytes), `start with the .npy magic string "${MAGIC_TEXT}"`, "this is not a NumPy .npy file");
   }
@@ -369,8 +147,11 @@ export function parseNpy(bytes: Uint8Array, source = "<buffer>"): Tensor {
     );
   }
   const headerBytes = bytes.subarray(headerStart, dataStart);
-  const headerText = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(headerBytes);
+  return { headerText: new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(headerBytes), dataStart };
+}
 
+/** The element type and shape a .npy header declares, checked (C order, supported dtype, size limit). */
+function parseHeader(headerText: string, source: string): { readonly dtype: ElementType; readonly shape: readonly number[] } {
   let header: PyValue;
   try {
     header = parsePyLiteral(headerText);
@@ -413,27 +194,7 @@ export function parseNpy(bytes: Uint8Array, source = "<buffer>"): Tensor {
       `Fortran-order arrays are not supported; save np.ascontiguousarray(a) instead`,
     );
   }
-
-  const size = dtypeInfo(dtype).bytes;
-  const expected = count * size;
-  const actual = bytes.length - dataStart;
-  if (actual < expected) {
-    throw new ConfigError(
-      source,
-      `${actual} data bytes`,
-      `hold ${expected} data bytes for shape ${formatShape(shape)} of ${dtype}`,
-      "the data is truncated",
-    );
-  }
-  if (actual > expected) {
-    throw new ConfigError(
-      source,
-      `${actual} data bytes`,
-      `hold exactly ${expected} data bytes for shape ${formatShape(shape)} of ${dtype}`,
-      `${actual - expected} bytes follow the data`,
-    );
-  }
-  return Object.freeze({ dtype, shape, data: decodeLittleEndian(bytes, dataStart, dtype, count) });
+  return { dtype, shape };
 }
 
 /**
@@ -487,70 +248,4 @@ export function readNpy(path: string): Tensor {
  */
 export function writeNpy(path: string, t: Tensor): void {
   writeFile(path, encodeNpy(t));
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Raw little-endian binary                                                                    */
-/* ------------------------------------------------------------------------------------------ */
-
-/**
- * Reads a raw binary file of little-endian elements in C order, with no header.
- * @param dtype the element type of the file.
- * @param shape the tensor's shape; the file must hold exactly its product of elements.
- * @throws ConfigError on a bad dtype or shape, an unreadable file, or a file whose size is not
- *   exactly `product(shape) * bytes per element`.
- */
-export function readRaw(path: string, dtype: ElementType, shape: readonly number[]): Tensor {
-  const t = checkElementType("dtype", dtype);
-  const s = checkShape("shape", shape);
-  const bytes = readFile(path);
-  const count = elementCount(s);
-  const size = dtypeInfo(t).bytes;
-  if (bytes.length !== count * size) {
-    throw new ConfigError(
-      path,
-      `${bytes.length} bytes`,
-      `hold exactly ${count * size} bytes (${count} ${t} elements of ${size} byte${size === 1 ? "" : "s"} for shape ${formatShape(s)})`,
-      bytes.length % size === 0 ? `it holds ${bytes.length / size} elements` : `${bytes.length} is not a multiple of ${size}`,
-    );
-  }
-  return Object.freeze({ dtype: t, shape: s, data: decodeLittleEndian(bytes, 0, t, count) });
-}
-
-/**
- * Writes a tensor's elements as raw little-endian binary in C order, with no header (the
- * shape and type are not recorded).
- * @throws ConfigError if the tensor is inconsistent or the file cannot be written.
- */
-export function writeRaw(path: string, t: Tensor): void {
-  checkTensor("tensor", t);
-  writeFile(path, encodeLittleEndian(t.data));
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Checking a tensor against what a layer needs                                                */
-/* ------------------------------------------------------------------------------------------ */
-
-/**
- * Checks that a tensor has the given shape and one of the given element types.
- * @param field what the tensor is, as the user named it, e.g. `--x` or `x.npy`.
- * @param axisNames optional names of the axes, shown in the message, e.g.
- *   `["batch", "inChannels", "inHeight", "inWidth"]`.
- * @throws ConfigError with field `${field} shape` or `${field} dtype`, e.g.
- *   `--x shape must be [1,3,8,8] (batch, inChannels, inHeight, inWidth); got [1,3,8,9]`.
- */
-export function expectTensor(t: Tensor, field: string, shape: readonly number[], dtypes: readonly ElementType[], axisNames?: readonly string[]): void {
-  if (!dtypes.includes(t.dtype)) {
-    const rule = dtypes.length === 1 ? `be ${dtypes[0]}` : `be one of ${dtypes.join(", ")}`;
-    throw new ConfigError(`${field} dtype`, t.dtype, rule);
-  }
-  const same = t.shape.length === shape.length && t.shape.every((d, k) => d === shape[k]);
-  if (!same) {
-    const names = axisNames && axisNames.length === shape.length ? ` (${axisNames.join(", ")})` : "";
-    throw new ConfigError(`${field} shape`, [...t.shape], `be ${formatShape(shape)}${names}`);
-  }
-  const count = elementCount(shape);
-  if (t.data.length !== count || dtypeOfArray(t.data) !== t.dtype) {
-    throw new ConfigError(`${field} data`, `${dtypeOfArray(t.data) ?? typeof t.data} of length ${t.data.length}`, `be a ${t.dtype} array of ${count} elements`);
-  }
 }

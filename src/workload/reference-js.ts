@@ -11,7 +11,7 @@
  * (the padding holds the input zero point).
  */
 import { convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
-import { checkOperands, type ConvOptions, type OperandArray } from "./operands.js";
+import { checkOperands, type ConvOperands, type ConvOptions, type OperandArray } from "./operands.js";
 
 /**
  * Computes the convolution exactly (int32 wrap-around) with a plain loop nest: for layers with
@@ -25,71 +25,95 @@ import { checkOperands, type ConvOptions, type OperandArray } from "./operands.j
  */
 export function referenceConvJs(layer: ConvLayer | ConvLayerSpec, x: OperandArray, w: OperandArray, options: ConvOptions = {}): Int32Array {
   const op = checkOperands(layer, x, w, options);
-  const L = op.layer;
-  const s = convShape(L);
-  const N = L.batch;
-  const C = L.inChannels;
-  const H = L.inHeight;
-  const W = L.inWidth;
-  const M = L.outChannels;
-  const KH = L.kernelHeight;
-  const KW = L.kernelWidth;
-  const [strideH, strideW] = L.strides;
-  const [dilH, dilW] = L.dilations;
-  const padTop = L.pads[0];
-  const padLeft = L.pads[1];
-  const OH = s.outHeight;
-  const OW = s.outWidth;
-  const Cg = s.inChannelsPerGroup;
-  const Mg = s.outChannelsPerGroup;
-  const zx = op.xZeroPoint;
-  const zw = op.wZeroPoint;
-  const y = new Int32Array(s.outputElements);
-
-  const plane = OH * OW;
-  const RS = KH * KW;
-  const HW = H * W;
+  const shape = convShape(op.layer);
+  const y = new Int32Array(shape.outputElements);
   // A padded tap is skipped, so it contributes exactly 0. Each product is below 2^32 in
   // magnitude and each partial sum below 2^31, so every sum is an exact double; `| 0` reduces it
   // modulo 2^32 (two's-complement wrap-around). Int32 wrap-around addition is associative and
   // commutative, so the loop order does not change the result; it is chosen for speed (ONNX
   // Runtime agrees, test/workload/onnx-oracle.test.ts; so does the textbook order,
   // test/workload/reference.test.ts).
-  if (OW < 8) {
-    // Narrow outputs (fully connected layers): one output at a time, its taps inside, channels
-    // innermost.
-    for (let n = 0; n < N; n++) {
-      for (let m = 0; m < M; m++) {
-        const g = Math.floor(m / Mg);
-        const b = op.bias ? op.bias[m]! : 0;
-        for (let oh = 0; oh < OH; oh++) {
-          const ih0 = oh * strideH - padTop;
-          for (let ow = 0; ow < OW; ow++) {
-            const iw0 = ow * strideW - padLeft;
-            let acc = b;
-            for (let kh = 0; kh < KH; kh++) {
-              const ih = ih0 + kh * dilH;
-              if (ih < 0 || ih >= H) continue; // padded tap: contributes exactly 0
-              for (let kw = 0; kw < KW; kw++) {
-                const iw = iw0 + kw * dilW;
-                if (iw < 0 || iw >= W) continue;
-                // The channels of the group, innermost.
-                let xi = (n * C + g * Cg) * HW + ih * W + iw;
-                let wi = m * Cg * RS + kh * KW + kw;
-                for (let cg = 0; cg < Cg; cg++) {
-                  acc = (acc + (x[xi]! - zx) * (w[wi]! - zw)) | 0;
-                  xi += HW;
-                  wi += RS;
-                }
+  if (shape.outWidth < 8) convNarrow(op, x, w, y);
+  else convWide(op, x, w, y);
+  return y;
+}
+
+/** The layer's sizes, strides, dilations, padding and zero points, as the loop nests name them. */
+function sizes(op: ConvOperands) {
+  const L = op.layer;
+  const s = convShape(L);
+  return {
+    N: L.batch,
+    C: L.inChannels,
+    H: L.inHeight,
+    W: L.inWidth,
+    M: L.outChannels,
+    KH: L.kernelHeight,
+    KW: L.kernelWidth,
+    strideH: L.strides[0],
+    strideW: L.strides[1],
+    dilH: L.dilations[0],
+    dilW: L.dilations[1],
+    padTop: L.pads[0],
+    padLeft: L.pads[1],
+    OH: s.outHeight,
+    OW: s.outWidth,
+    Cg: s.inChannelsPerGroup,
+    Mg: s.outChannelsPerGroup,
+    zx: op.xZeroPoint,
+    zw: op.wZeroPoint,
+  };
+}
+
+/**
+ * Narrow outputs (fully connected layers): one output at a time, its taps inside, channels
+ * innermost. Writes every element of `y`.
+ */
+function convNarrow(op: ConvOperands, x: OperandArray, w: OperandArray, y: Int32Array): void {
+  const { N, C, H, W, M, KH, KW, strideH, strideW, dilH, dilW, padTop, padLeft, OH, OW, Cg, Mg, zx, zw } = sizes(op);
+  const RS = KH * KW;
+  const HW = H * W;
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      const g = Math.floor(m / Mg);
+      const b = op.bias ? op.bias[m]! : 0;
+      for (let oh = 0; oh < OH; oh++) {
+        const ih0 = oh * strideH - padTop;
+        for (let ow = 0; ow < OW; ow++) {
+          const iw0 = ow * strideW - padLeft;
+          let acc = b;
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = ih0 + kh * dilH;
+            if (ih < 0 || ih >= H) continue; // padded tap: contributes exactly 0
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = iw0 + kw * dilW;
+              if (iw < 0 || iw >= W) continue;
+              // The channels of the group, innermost.
+              let xi = (n * C + g * Cg) * HW + ih * W + iw;
+              let wi = m * Cg * RS + kh * KW + kw;
+              for (let cg = 0; cg < Cg; cg++) {
+                acc = (acc + (x[xi]! - zx) * (w[wi]! - zw)) | 0;
+                xi += HW;
+                wi += RS;
               }
             }
-            y[((n * M + m) * OH + oh) * OW + ow] = acc;
           }
+          y[((n * M + m) * OH + oh) * OW + ow] = acc;
         }
       }
     }
-    return y;
   }
+}
+
+/**
+ * Larger outputs: each weight against whole output rows, four input channels at a time.
+ * Accumulates into `y`, which holds zeros (each output channel's plane starts at its bias).
+ */
+function convWide(op: ConvOperands, x: OperandArray, w: OperandArray, y: Int32Array): void {
+  const { N, C, H, W, M, KH, KW, strideH, strideW, dilH, dilW, padTop, padLeft, OH, OW, Cg, Mg, zx, zw } = sizes(op);
+  const plane = OH * OW;
+  const RS = KH * KW;
+  const HW = H * W;
   // Larger outputs: each weight against whole output rows (the innermost loop walks a row over
   // the columns whose input is real), four input channels at a time. The taps of a chunk share
   // their kernel position, so they cover the same output columns and rows, and one load and one
@@ -149,5 +173,4 @@ export function referenceConvJs(layer: ConvLayer | ConvLayerSpec, x: OperandArra
       }
     }
   }
-  return y;
 }

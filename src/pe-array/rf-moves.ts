@@ -1,0 +1,220 @@
+/**
+ * The PE array's register-file moves: the words that enter, leave or cross the PEs' register
+ * files. From the network (`fromNoc`): deliveries written into a rectangle of PEs (one box for
+ * all, or one per PE, row, column or index), drain reads answered on `toNoc`, and neighbour-link
+ * shifts and reductions. From the driver: fills (a constant, such as psum init or padding) and
+ * slides (a window re-addressed within each PE, counted as `rf.slide.<part>`).
+ *
+ * Each move takes effect when the array applies it (a network message in the cycle it arrives, a
+ * fill or slide at its command's completion); its timing belongs to the Noc or to the command.
+ * The register file counts every read and write. Unchecked, a move is one bulk register-file
+ * operation over a list of PEs (the same reads and writes, each box checked and compiled once);
+ * checked, it goes PE by PE so that each PE's words are checked against its tags. Internal to the
+ * array (not exported from the package).
+ */
+import { boxSize, InvariantError, type Engine, type Payload } from "../core/index.js";
+import type { PeArraySpec } from "../arch/spec.js";
+import type { RegFile } from "../memory/regfile.js";
+import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
+import { checkRect, deliveryBoxes, peTagExpect, rectSize, type PeRect } from "./pe-set.js";
+
+/** What {@link RfMoves} works on: the array's name, engine, geometry and register files. */
+export interface RfMovesArray {
+  readonly name: string;
+  readonly engine: Engine;
+  readonly spec: PeArraySpec;
+  readonly size: number;
+  readonly rf: RegFile;
+}
+
+/** Calls `f` for every PE of `r` in rectangle order: its flat index and its position (i, j) in `r`. */
+export function forEachPe(r: PeRect, cols: number, f: (p: number, i: number, j: number) => void): void {
+  for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) f((r.row0 + i) * cols + r.col0 + j, i, j);
+}
+
+/** The row and column steps of a direction. */
+function neighbour(dir: Direction): [number, number] {
+  return dir === "north" ? [-1, 0] : dir === "south" ? [1, 0] : dir === "west" ? [0, -1] : [0, 1];
+}
+
+/** Applies register-file moves to a PE array's register files (see the file header). */
+export class RfMoves {
+  /** Per-PE scratch: PE lists and offsets of bulk register-file operations. */
+  private readonly scratch: { readonly pes: Int32Array; readonly from: Int32Array };
+  /** Per-PE scratch of unchecked link operations: senders and receivers (one pair per shift or hop). */
+  private readonly linkScratch: { readonly from: Int32Array; readonly to: Int32Array };
+
+  constructor(private readonly array: RfMovesArray) {
+    this.scratch = { pes: new Int32Array(array.size), from: new Int32Array(array.size) };
+    this.linkScratch = { from: new Int32Array(array.size), to: new Int32Array(array.size) };
+  }
+
+  /** A delivery from the network: writes `m.box` of `m.part` in every PE of `m.pes`. */
+  write(m: PeWrite): void {
+    const { name, spec, rf } = this.array;
+    checkRect(name, m.pes, spec.rows, spec.cols);
+    const n = boxSize(m.box.shape);
+    const need = n * deliveryBoxes(m);
+    if (m.payload.data.length !== need) throw new InvariantError(name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
+    const { pes, from } = this.scratch;
+    let k = 0;
+    for (let i = 0; i < m.pes.rows; i++) {
+      for (let j = 0; j < m.pes.cols; j++, k++) {
+        const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
+        pes[k] = (m.pes.row0 + i) * spec.cols + m.pes.col0 + j;
+        from[k] = b >= 0 ? b * n : -1;
+      }
+    }
+    rf.writeMany(m.part, m.box, m.payload, n, pes, from, k);
+  }
+
+  /** A drain read from the network: `m.box` of `m.part` of every PE of `m.pes`, PE-major (with tags when checked). */
+  read(m: PeRead): Payload {
+    const { name, spec, rf, engine } = this.array;
+    checkRect(name, m.pes, spec.rows, spec.cols);
+    const n = boxSize(m.box.shape);
+    const total = n * rectSize(m.pes);
+    const data = new Int32Array(total);
+    const tags = engine.checked ? new Float64Array(total) : undefined;
+    if (tags) {
+      let k = 0;
+      forEachPe(m.pes, spec.cols, (p, i, j) => {
+        rf.read(m.part, p, m.box, data, tags, k * n, n, m.expect ? peTagExpect(m.expect, i, j, m.pes.cols) : undefined);
+        k++;
+      });
+    } else {
+      rf.readMany(m.part, m.box, data, this.scratch.pes, this.listPes(m.pes));
+    }
+    return tags ? { data, tags } : { data };
+  }
+
+  /** A neighbour-link operation from the network (timed and counted as traffic by the Noc). */
+  link(l: LinkOp): void {
+    checkRect(this.array.name, l.pes, this.array.spec.rows, this.array.spec.cols);
+    if (l.kind === "shift") this.shiftLink(l);
+    else this.reduceLink(l);
+  }
+
+  /** A fill command's words (and its alongside fills'), written at its completion. */
+  fill(c: PeFillCommand): void {
+    const { engine, rf, spec } = this.array;
+    for (const f of c.alongside && c.alongside.length > 0 ? [c, ...c.alongside] : [c]) {
+      const n = boxSize(f.box.shape);
+      if (engine.checked) {
+        forEachPe(f.pes, spec.cols, (p, i, j) => rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
+      } else {
+        rf.fillMany(f.part, f.box, f.value, n, this.scratch.pes, this.listPes(f.pes));
+      }
+    }
+  }
+
+  /** A slide command's re-addressing (and its alongside slides'), at its completion. */
+  slide(c: PeSlideCommand): void {
+    for (const sl of [c, ...(c.alongside ?? [])]) this.array.rf.slideMany(sl.part, sl.src, sl.dst, this.scratch.pes, this.listPes(sl.pes));
+  }
+
+  /** Writes the flat indices of the PEs of `r`, in rectangle order, into `scratch.pes`; returns their count. */
+  private listPes(r: PeRect): number {
+    const cols = this.array.spec.cols;
+    let k = 0;
+    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) this.scratch.pes[k++] = (r.row0 + i) * cols + r.col0 + j;
+    return k;
+  }
+
+  /** A link shift: every PE's `src` words move to its neighbour's `dst` (one hop). */
+  private shiftLink(l: LinkOp & { readonly kind: "shift" }): void {
+    const { name, spec, rf, engine } = this.array;
+    const [dr, dc] = neighbour(l.dir);
+    const cols = spec.cols;
+    if (l.part !== "psum" && rf.spec.lines?.[l.part]) throw new InvariantError(name, `shift of ${l.part}: a line buffer (rf.lines) is one slice for the whole line; its words cannot move PE to PE`);
+    checkRect(name, { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols }, spec.rows, spec.cols);
+    const n = boxSize(l.src.shape);
+    if (boxSize(l.dst.shape) !== n) throw new InvariantError(name, "link shift: src and dst boxes differ in size");
+    const total = n * rectSize(l.pes);
+    if (!engine.checked) {
+      // Every sender's words first, then every receiver's (the same reads and writes as below,
+      // each box checked and compiled once).
+      const senders = this.scratch.pes;
+      const count = this.listPes(l.pes);
+      const { to: receivers } = this.linkScratch;
+      const at = this.scratch.from;
+      for (let k = 0; k < count; k++) {
+        receivers[k] = senders[k]! + dr * cols + dc;
+        at[k] = k * n;
+      }
+      const data = new Int32Array(total);
+      rf.readMany(l.part, l.src, data, senders, count);
+      rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
+      return;
+    }
+    const data = new Int32Array(total);
+    const tags = engine.checked ? new Float64Array(total) : undefined;
+    let k = 0;
+    forEachPe(l.pes, cols, (p, i, j) => {
+      rf.read(l.part, p, l.src, data, tags, k * n, n, l.expect ? peTagExpect(l.expect, i, j, l.pes.cols) : undefined);
+      k++;
+    });
+    const payload = tags ? { data, tags } : { data };
+    k = 0;
+    forEachPe(l.pes, cols, (p) => {
+      rf.write(l.part, p + dr * cols + dc, l.dst, payload, k * n, n);
+      k++;
+    });
+  }
+
+  /** A link reduction: lines along `dir` accumulate from the far end towards the `dir` end. */
+  private reduceLink(l: LinkOp & { readonly kind: "reduce" }): void {
+    const alongRows = l.dir === "north" || l.dir === "south";
+    const lineLen = alongRows ? l.pes.rows : l.pes.cols;
+    const lines = alongRows ? l.pes.cols : l.pes.rows;
+    const towardsStart = l.dir === "north" || l.dir === "west";
+    if (this.array.engine.checked) {
+      this.reduceLinkChecked(l, alongRows, lineLen, lines, towardsStart);
+      return;
+    }
+    // The same hops in the same order as the checked path, each box checked and compiled once.
+    const cols = this.array.spec.cols;
+    const { from, to } = this.linkScratch;
+    let k = 0;
+    for (let line = 0; line < lines; line++) {
+      for (let step = 0; step < lineLen - 1; step++) {
+        const f = towardsStart ? lineLen - 1 - step : step;
+        const t = towardsStart ? f - 1 : f + 1;
+        from[k] = alongRows ? (l.pes.row0 + f) * cols + l.pes.col0 + line : (l.pes.row0 + line) * cols + l.pes.col0 + f;
+        to[k] = alongRows ? (l.pes.row0 + t) * cols + l.pes.col0 + line : (l.pes.row0 + line) * cols + l.pes.col0 + t;
+        k++;
+      }
+    }
+    this.array.rf.reduceMany(l.part, l.box, from, to, k);
+  }
+
+  /** A link reduction in checked mode: hop by hop, each sender's and receiver's words checked against their tags. */
+  private reduceLinkChecked(l: LinkOp & { readonly kind: "reduce" }, alongRows: boolean, lineLen: number, lines: number, towardsStart: boolean): void {
+    const { rf, spec } = this.array;
+    const cols = spec.cols;
+    const n = boxSize(l.box.shape);
+    const buf = new Int32Array(n);
+    const own = new Int32Array(n);
+    const tbuf = new Float64Array(n);
+    for (let line = 0; line < lines; line++) {
+      for (let step = 0; step < lineLen - 1; step++) {
+        // position along the line of the sender, counted from the far end
+        const from = towardsStart ? lineLen - 1 - step : step;
+        const to = towardsStart ? from - 1 : from + 1;
+        const at = (pos: number): [number, number] => (alongRows ? [pos, line] : [line, pos]);
+        const [fi, fj] = at(from);
+        const [ti, tj] = at(to);
+        const fp = (l.pes.row0 + fi) * cols + l.pes.col0 + fj;
+        const tp = (l.pes.row0 + ti) * cols + l.pes.col0 + tj;
+        const ef = l.expect ? peTagExpect(l.expect, fi, fj, l.pes.cols) : undefined;
+        const et = l.expect ? peTagExpect(l.expect, ti, tj, l.pes.cols) : undefined;
+        rf.read(l.part, fp, l.box, buf, tbuf, 0, n, ef);
+        // The sum keeps the receiver's tags (the same elements: both were checked).
+        const ownTags = new Float64Array(n);
+        rf.read(l.part, tp, l.box, own, ownTags, 0, n, et);
+        for (let q = 0; q < n; q++) own[q] = (own[q]! + buf[q]!) | 0;
+        rf.write(l.part, tp, l.box, { data: own, tags: ownTags }, 0, n);
+      }
+    }
+  }
+}

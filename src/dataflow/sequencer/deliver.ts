@@ -11,21 +11,27 @@ import { distinctKeys, rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
 import { sameStructure, structureHash, transposePayload } from "./transfer.js";
 import { C, G, K, N, P, Q, R, S, WEIGHT_DIMS, type DeliveryGroup, type Deferred, type Req } from "./types.js";
+/** Where a delivery's reads come from: a GBuf region, or DRAM when the GBuf bypasses the tensor. */
+type ReadSource = { readonly region: GbufRegion } | { readonly tensor: DramTensor };
+
+/** A read of `box` from `source`, appended to `reads` and returned; checked runs state the tags it expects. */
+function plannedRead(c: SeqContext, source: ReadSource, box: Box, tags: { space: number; offset: number; strides: number[] }, reads: Req[]): Req {
+  const expect = c.checked ? { expect: tags } : {};
+  const q: Req = "region" in source ? { to: "gbuf", msg: { op: "read", region: source.region, box, ...expect } } : { to: "dram", msg: { op: "read", tensor: source.tensor, box, ...expect } };
+  reads.push(q);
+  return q;
+}
+
 /**
  * Reads and deliveries for groups of PEs that each share one tile. Groups that sit in
  * consecutive rows (or columns) of the array and whose tiles differ only by a constant address
  * step are gathered by one read each piece and sent in one transfer that hands each row (column)
  * its own tile: the same words and counts as one transfer per group, in fewer transactions.
  */
-export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: DeliveryGroup[], source: { region: GbufRegion } | { tensor: DramTensor }, reads: Req[]): Deferred[] {
+export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: DeliveryGroup[], source: ReadSource, reads: Req[]): Deferred[] {
   const out: Deferred[] = [];
   const space = part === "input" ? TAG_SPACE.input : TAG_SPACE.weight;
-  const read = (box: Box, tag: number, tagStrides: number[]): Req => {
-    const expect = c.checked ? { expect: { space, offset: tag, strides: tagStrides } } : {};
-    const q: Req = "region" in source ? { to: "gbuf", msg: { op: "read", region: source.region, box, ...expect } } : { to: "dram", msg: { op: "read", tensor: source.tensor, box, ...expect } };
-    reads.push(q);
-    return q;
-  };
+  const read = (box: Box, tag: number, tagStrides: number[]): Req => plannedRead(c, source, box, { space, offset: tag, strides: tagStrides }, reads);
   // Groups whose tiles have the same structure and differ only by a constant address step (in
   // some order) are served together: one read per piece gathers every group's tile, and one
   // transfer hands each PE its group's (a box index per PE). Other groups go one by one.
@@ -154,10 +160,7 @@ export function deliverWeights(
   const tagOf = (st: Int32Array) => c.wIndex(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
   const srcStrides = fromGbuf ? gStrides : c.wDramStrides();
   const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: rfBase, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
-  const read = (box: Box, tag: { offset: number; strides: number[] }): Req =>
-    fromGbuf
-      ? { to: "gbuf", msg: { op: "read", region: c.gbufRegions.weight![half]!, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } }
-      : { to: "dram", msg: { op: "read", tensor: c.hw.w, box, ...(c.checked ? { expect: { space: TAG_SPACE.weight, ...tag } } : {}) } };
+  const source: ReadSource = fromGbuf ? { region: c.gbufRegions.weight![half]! } : { tensor: c.hw.w };
   // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
   // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
   if (distinctKeys(keys) > 1) {
@@ -188,8 +191,7 @@ export function deliverWeights(
         }
         const ext = peExt[rect.row0 * cols + rect.col0]!;
         const d = dst(ext);
-        const q = read({ shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { offset: tagOf(s0), strides: [ti, tj, ...tagStrides] });
-        reads.push(q);
+        const q = plannedRead(c, source, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { space: TAG_SPACE.weight, offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }, reads);
         out.push({ read: q, part: "weight", send: (payload) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes: rect, box: d, payload, perPe: true } }] });
       }
     }
@@ -202,7 +204,7 @@ export function deliverWeights(
     const d = dst(peExt[pe0]!);
     shared.push({ rects, pieces: [{ shape: [...d.shape], src: srcOf(start), srcStrides, tag: tagOf(start), tagStrides, dst: d }] });
   }
-  out.push(...emitDeliveries(c, "weight", shared, fromGbuf ? { region: c.gbufRegions.weight![half]! } : { tensor: c.hw.w }, reads));
+  out.push(...emitDeliveries(c, "weight", shared, source, reads));
   return out;
 }
 

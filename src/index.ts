@@ -111,6 +111,7 @@ export {
   type Dim,
   type TemporalLoop,
   type SpatialLoop,
+  type FusedGroup,
   type KeepFlags,
   type Axis,
   type CoverageProblem,

@@ -36,6 +36,7 @@ export {
   type Axis,
   type TemporalLoop,
   type SpatialLoop,
+  type FusedGroup,
   type KeepFlags,
   type DramLevel,
   type StorageLevel,

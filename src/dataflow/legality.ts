@@ -47,6 +47,7 @@ import { convShape, type ConvLayer } from "../workload/layer.js";
 import {
   checkCoverage,
   levelFootprint,
+  loopDims,
   parseMapping,
   REDUCTION_DIMS,
   spatialShape,
@@ -182,7 +183,7 @@ export function checkMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, optio
   // only into a GBuf that keeps outputs.
   const drainReduction = arch.noc.drainWordsPerCycle > 0 && parsed.gbuf.keep.output;
   if (!arch.noc.neighbourLinks && !drainReduction) {
-    const i = parsed.spatial.loops.findIndex((l) => l.factor > 1 && REDUCTION_DIMS.includes(l.dim));
+    const i = parsed.spatial.loops.findIndex((l) => l.factor > 1 && loopDims(parsed, l.dim).some((d) => REDUCTION_DIMS.includes(d)));
     if (i >= 0) {
       const l = parsed.spatial.loops[i]!;
       return illegal(

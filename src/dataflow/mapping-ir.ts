@@ -71,10 +71,22 @@ export interface SpatialLevel {
   readonly loops: readonly SpatialLoop[];
 }
 
+/**
+ * A fused group (mapping.ts, "Fused dimensions"): dimensions flattened into one index below the
+ * dram level, the first (the lead) naming it there; `extents[i]` is the dram tile's extent along
+ * `dims[i]` (unclipped; dram tiles are aligned at its multiples).
+ */
+export interface FusedGroup {
+  readonly dims: readonly Dim[];
+  readonly extents: readonly number[];
+}
+
 /** A complete mapping of one layer (see the file header for the exact semantics). */
 export interface Mapping {
   /** Optional label, e.g. the dataflow that built it (`rs`). */
   readonly name?: string;
+  /** Fused groups (absent: none); see mapping.ts, "Fused dimensions". */
+  readonly fuse?: readonly FusedGroup[];
   readonly dram: DramLevel;
   readonly gbuf: StorageLevel;
   readonly spatial: SpatialLevel;
@@ -131,6 +143,22 @@ export function loopNest(m: Mapping): NestLoop[] {
   return out;
 }
 
+
+/** The fused group `dim` belongs to (as lead or member), if any. */
+export function fusedGroupOf(m: Mapping, dim: Dim): FusedGroup | undefined {
+  if (!m.fuse) return undefined;
+  for (const g of m.fuse) if (g.dims.includes(dim)) return g;
+  return undefined;
+}
+
+/**
+ * The dimensions a loop over `dim` steps through: its fused group's when `dim` leads one (a loop
+ * below the dram level on the lead walks the flattened index), else `dim` alone.
+ */
+export function loopDims(m: Mapping, dim: Dim): readonly Dim[] {
+  const g = fusedGroupOf(m, dim);
+  return g && g.dims[0] === dim ? g.dims : [dim];
+}
 
 /** Each level's depth, outermost 0 (dram) to innermost 3 (rf). */
 export const LEVEL_INDEX: Readonly<Record<LevelName, number>> = Object.freeze({ dram: 0, gbuf: 1, spatial: 2, rf: 3 });

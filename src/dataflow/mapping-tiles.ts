@@ -10,13 +10,16 @@ import { inputAxis, inputSpan, maxTouchedInputs } from "./input-axis.js";
 import {
   dimSizes,
   DIMS,
+  fusedGroupOf,
   LEVEL_INDEX,
+  loopDims,
   loopNest,
   TENSOR_DIMS,
   TENSORS,
   type Axis,
   type Dim,
   type DimRecord,
+  type FusedGroup,
   type LevelName,
   type Mapping,
   type StorageLevelName,
@@ -26,14 +29,40 @@ import {
 
 /**
  * The product of the factors of `dim` at `level` and every level inside it: the unclipped extent
- * of that level's tile along `dim` (a multiple of the inner extents; tiles are aligned to it).
+ * of that level's tile along `dim` (a multiple of the inner extents; tiles are aligned to it). A
+ * fused dimension's tile is e_d (its group's extent) at the gbuf level, times its dram factors at
+ * the dram level, and 1 at the spatial and rf levels (a PE holds one point of the group; the
+ * spatial tile is a run of the flattened index, not a box: mapping.ts, "Fused dimensions").
  */
 export function tileStride(m: Mapping, level: LevelName, dim: Dim): number {
+  const g = fusedGroupOf(m, dim);
+  if (g) {
+    if (level === "spatial" || level === "rf") return 1;
+    let product = g.extents[g.dims.indexOf(dim)]!;
+    if (level === "dram") for (const l of m.dram.loops) if (l.dim === dim) product *= l.factor;
+    return product;
+  }
   let product = 1;
   for (const l of loopNest(m)) {
     if (l.dim === dim && LEVEL_INDEX[l.level] >= LEVEL_INDEX[level]) product *= l.factor;
   }
   return product;
+}
+
+/**
+ * The clipped extents along a fused group's members of every dram tile, in tile order (outer
+ * member slowest): each tile's E is their product.
+ */
+export function fusedTiles(g: FusedGroup, layer: ConvLayer): number[][] {
+  const sizes = dimSizes(layer);
+  let tiles: number[][] = [[]];
+  g.dims.forEach((d, k) => {
+    const e = g.extents[k]!;
+    const ext: number[] = [];
+    for (let s = 0; s < sizes[d]; s += e) ext.push(Math.min(e, sizes[d] - s));
+    tiles = tiles.flatMap((t) => ext.map((x) => [...t, x]));
+  });
+  return tiles;
 }
 
 /**
@@ -56,7 +85,17 @@ export function tileExtents(m: Mapping, layer: ConvLayer, level: LevelName): Dim
 export function tileVisits(m: Mapping, layer: ConvLayer, level: LevelName): number {
   const sizes = dimSizes(layer);
   let n = 1;
-  for (const d of DIMS) n *= Math.ceil(sizes[d] / (level === "dram" ? sizes[d] : tileStride(m, level, d)));
+  for (const d of DIMS) {
+    const g = fusedGroupOf(m, d);
+    if (g && level === "spatial") {
+      // The folds of each dram tile: its E points, the spatial loops' product at a time.
+      if (d !== g.dims[0]) continue;
+      const fold = m.spatial.loops.reduce((a, l) => (l.dim === d ? a * l.factor : a), 1);
+      n *= fusedTiles(g, layer).reduce((a, t) => a + Math.ceil(t.reduce((x, y) => x * y, 1) / fold), 0);
+      continue;
+    }
+    n *= Math.ceil(sizes[d] / (level === "dram" ? sizes[d] : tileStride(m, level, d)));
+  }
   return n;
 }
 
@@ -135,7 +174,7 @@ export function streamFlows(m: Mapping): Partial<Record<TensorName, StreamFlow |
   const out: Partial<Record<TensorName, StreamFlow | undefined>> = {};
   for (const t of TENSORS) {
     if (!m.rf.stream?.[t]) continue;
-    const along = (axis: Axis) => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !TENSOR_DIMS[t].includes(l.dim));
+    const along = (axis: Axis) => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !loopDims(m, l.dim).some((d) => TENSOR_DIMS[t].includes(d)));
     out[t] = along("col") ? "right" : along("row") ? "down" : undefined;
   }
   return out;

@@ -43,6 +43,25 @@
  * are aligned at multiples of their extent, so a level's tile is entered exactly
  * `prod_d ceil(size_d / extent_d)` times over a run ({@link tileVisits}).
  *
+ * Fused dimensions (`fuse`): a group of dimensions flattened into one index below the dram level,
+ * as SCALE-Sim folds an array over output pixels (os) or over C x R x S (ws, is): the rows of one
+ * fold take consecutive pixels even across the end of an output row, so 169 pixels of a 13 x 13
+ * layer fill 32 rows in 6 folds where whole factors of P and Q fill 26 in 7. A group lists its
+ * dimensions (first = most significant; the first is its lead) and the dram tile's extent along
+ * each, e_d. The dram loops of a member are ordinary loops over tiles of e_d (aligned at its
+ * multiples: a loop's index weight is e_d times the factors of d's dram loops inside it; `e_d <=
+ * size_d`). Below the dram level the group is one dimension, named by the lead: gbuf and spatial
+ * loops on the lead step through the flattened index of the current dram tile, points 0 ..
+ * E - 1 where E is the product of the tile's extents along the members (clipped at the layer's
+ * edge, so an edge tile is packed densely too), point i sitting at the tile's start plus the
+ * mixed-radix digits of i over those clipped extents (last member fastest). Those loops follow the
+ * usual rules over the full tile's E = prod e_d (cover it, no iteration empty); iterations at or past
+ * a tile's E are skipped (the last fold of a tile is partial, its other PEs idle). No loop below
+ * the dram level is on a non-lead member, and no rf loop is on the lead: a PE holds one point of
+ * the group per gbuf iteration. So a level's tile is still a box at the gbuf level (the dram tile:
+ * e_d along each member) and at the rf level (1 along each member); the spatial tile is a run of
+ * the flattened index.
+ *
  * Input tiles and halo: the input rows a tile reads are `o*stride - padBegin + k*dilation` for
  * the tile's output rows o and kernel rows k; their span is `(p-1)*stride + (r-1)*dil + 1`
  * ({@link inputSpan}). Storage holds only the rows some (o, k) of the tile actually reads and that
@@ -77,6 +96,8 @@ import {
   type Dim,
   type KeepFlags,
   type LevelName,
+  fusedGroupOf,
+  type FusedGroup,
   type Mapping,
   type SpatialLoop,
   type TemporalLoop,
@@ -93,6 +114,9 @@ export {
   dimSizes,
   loopNest,
   describeLoop,
+  fusedGroupOf,
+  loopDims,
+  type FusedGroup,
   type Dim,
   type LevelName,
   type StorageLevelName,
@@ -134,6 +158,7 @@ export {
 /** The parts a mapping is built from; loops with factor 1 may be omitted. */
 export interface MappingSpec {
   name?: string;
+  fuse?: readonly { dims: readonly Dim[]; extents: readonly number[] }[];
   dram?: { loops?: readonly TemporalLoop[] };
   gbuf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean };
   spatial?: { loops?: readonly SpatialLoop[] };
@@ -205,6 +230,50 @@ function parseStream(path: string, raw: unknown, keep: KeepFlags): KeepFlags {
   return Object.freeze(out);
 }
 
+/** `fuse`: disjoint groups of at least two distinct dimensions, each with a positive extent per dimension. */
+function parseFuse(path: string, raw: unknown): FusedGroup[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(path, raw, 'be an array of fused groups such as { "dims": ["P", "Q"], "extents": [13, 13] }');
+  const used = new Set<string>();
+  return raw.map((g, i) => {
+    const gp = `${path}[${i}]`;
+    if (!isObject(g)) throw new ConfigError(gp, g, "be a fused group { dims, extents }");
+    rejectUnknownKeys(gp, g, ["dims", "extents"]);
+    if (!Array.isArray(g.dims) || g.dims.length < 2) throw new ConfigError(`${gp}.dims`, g.dims, "be an array of at least two dimensions, e.g. [\"P\", \"Q\"]");
+    if (!Array.isArray(g.extents) || g.extents.length !== g.dims.length) {
+      throw new ConfigError(`${gp}.extents`, g.extents, `be an array of ${g.dims.length} dram-tile extents, one per dimension of ${gp}.dims`);
+    }
+    const dims = g.dims.map((d: unknown, j: number) => {
+      if (typeof d !== "string" || !(DIMS as readonly string[]).includes(d)) throw new ConfigError(`${gp}.dims[${j}]`, d, `be one of ${DIMS.join(", ")}`);
+      if (used.has(d)) throw new ConfigError(`${gp}.dims[${j}]`, d, "appear in one fused group only, once");
+      used.add(d);
+      return d as Dim;
+    });
+    const extents = g.extents.map((e: unknown, j: number) => {
+      if (typeof e !== "number" || !Number.isSafeInteger(e) || e < 1) throw new ConfigError(`${gp}.extents[${j}]`, e, "be a positive integer");
+      return e;
+    });
+    return Object.freeze({ dims: Object.freeze(dims), extents: Object.freeze(extents) });
+  });
+}
+
+/** Below the dram level a fused group is its lead: no loop on another member, no rf loop on the lead. */
+function checkFusedLoops(m: Mapping, path: string): void {
+  for (const g of m.fuse ?? []) {
+    for (const level of ["gbuf", "spatial", "rf"] as const) {
+      m[level].loops.forEach((l, i) => {
+        if (!g.dims.includes(l.dim)) return;
+        if (l.dim !== g.dims[0]) {
+          throw new ConfigError(`${path}.${level}.loops[${i}].dim`, l.dim, `not be ${l.dim}: it is fused into ${g.dims.join(" x ")}, which loops below the dram level name by its lead, ${g.dims[0]}`);
+        }
+        if (level === "rf") {
+          throw new ConfigError(`${path}.rf.loops[${i}].dim`, l.dim, `not be ${l.dim}, the lead of the fused group ${g.dims.join(" x ")}: a PE holds one point of a fused group per gbuf iteration (loop over it at the gbuf or spatial level)`);
+        }
+      });
+    }
+  }
+}
+
 /**
  * Validates a mapping's structure and returns it normalized and frozen. Defaults: a missing level
  * has no loops, a missing `keep` keeps every tensor, a missing `doubleBuffer` is false. Accepts a
@@ -225,7 +294,7 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
   }
   if (!isObject(raw)) throw new ConfigError(path, raw, "be an object with levels dram, gbuf, spatial, rf");
   rejectUnsafeKeys(path, raw);
-  rejectUnknownKeys(path, raw, ["name", "dram", "gbuf", "spatial", "rf"]);
+  rejectUnknownKeys(path, raw, ["name", "fuse", "dram", "gbuf", "spatial", "rf"]);
   if (raw.name !== undefined && typeof raw.name !== "string") throw new ConfigError(`${path}.name`, raw.name, "be a string");
   const level = (name: LevelName): Record<string, unknown> => {
     const v = raw[name] ?? {};
@@ -242,8 +311,10 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
   rejectUnknownKeys(`${path}.rf`, rf, ["loops", "keep", "doubleBuffer", "stream"]);
   const rfKeep = parseKeep(`${path}.rf.keep`, rf.keep);
   const stream = rf.stream === undefined ? undefined : parseStream(`${path}.rf.stream`, rf.stream, rfKeep);
+  const fuse = parseFuse(`${path}.fuse`, raw.fuse);
   const m: Mapping = Object.freeze({
     ...(raw.name !== undefined ? { name: raw.name as string } : {}),
+    ...(fuse.length > 0 ? { fuse: Object.freeze(fuse) } : {}),
     dram: Object.freeze({ loops: Object.freeze(parseLoops(`${path}.dram.loops`, dram.loops, false)) as readonly TemporalLoop[] }),
     gbuf: Object.freeze({
       loops: Object.freeze(parseLoops(`${path}.gbuf.loops`, gbuf.loops, false)) as readonly TemporalLoop[],
@@ -258,6 +329,7 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
       ...(stream && TENSORS.some((t) => stream[t]) ? { stream } : {}),
     }),
   });
+  checkFusedLoops(m, path);
   if (layer !== undefined) {
     const problem = checkCoverage(m, layer, path);
     if (problem) throw new ConfigError(problem.field, problem.value, problem.rule);
@@ -293,32 +365,51 @@ export function checkCoverage(m: Mapping, layer: ConvLayer, path = "mapping"): C
   const nest = loopNest(m);
   const index: Record<LevelName, number> = { dram: 0, gbuf: 0, spatial: 0, rf: 0 };
   const positions = nest.map((l) => index[l.level]++);
-  for (const d of DIMS) {
-    const size = sizes[d];
-    let product = 1;
-    for (const l of nest) if (l.dim === d) product *= l.factor;
+  // The loops of d at the given levels, each with its field, covering `size` from the tile extent `unit`.
+  const cover = (d: Dim, size: number, unit: number, levels: readonly LevelName[], what: string): CoverageProblem | undefined => {
+    const js = nest.flatMap((l, j) => (l.dim === d && levels.includes(l.level) ? [j] : []));
+    let product = unit;
+    for (const j of js) product *= nest[j]!.factor;
     if (product < size) {
       return {
-        level: "dram",
+        level: levels[0]!,
         field: `${path}.${d}`,
         value: product,
-        rule: `give factors of ${d} whose product covers its size ${size} (add or enlarge a loop over ${d}, e.g. at the dram level)`,
+        rule: `give factors of ${what} whose product covers its size ${size} (add or enlarge a loop over ${d}, e.g. at the ${levels[0]} level)`,
       };
     }
     let inner = product;
-    for (let j = 0; j < nest.length; j++) {
+    for (const j of js) {
       const l = nest[j]!;
-      if (l.dim !== d) continue;
       inner /= l.factor;
       if ((l.factor - 1) * inner >= size) {
         return {
           level: l.level,
           field: `${path}.${l.level}.loops[${positions[j]}].factor`,
           value: l.factor,
-          rule: `leave no iteration empty in a full tile: (factor - 1) * ${inner} (the ${d} extent inside this loop) must be below the size of ${d}, ${size}, so the factor must be at most ${Math.ceil(size / inner)}`,
+          rule: `leave no iteration empty in a full tile: (factor - 1) * ${inner} (the ${what} extent inside this loop) must be below the size of ${what}, ${size}, so the factor must be at most ${Math.ceil(size / inner)}`,
         };
       }
     }
+    return undefined;
+  };
+  for (const d of DIMS) {
+    const g = fusedGroupOf(m, d);
+    if (!g) {
+      const problem = cover(d, sizes[d], 1, ["dram", "gbuf", "spatial", "rf"], d);
+      if (problem) return problem;
+      continue;
+    }
+    const gi = m.fuse!.indexOf(g);
+    const k = g.dims.indexOf(d);
+    const e = g.extents[k]!;
+    if (e > sizes[d]) return { level: "dram", field: `${path}.fuse[${gi}].extents[${k}]`, value: e, rule: `be at most the size of ${d}, ${sizes[d]}` };
+    const problem = cover(d, sizes[d], e, ["dram"], `${d} (in dram tiles of ${e}, its fused extent)`);
+    if (problem) return problem;
+    if (k !== 0) continue;
+    const full = g.extents.reduce((a, x) => a * x, 1);
+    const flat = cover(d, full, 1, ["gbuf", "spatial"], `the fused ${g.dims.join(" x ")} (${full} points per dram tile)`);
+    if (flat) return flat;
   }
   return undefined;
 }

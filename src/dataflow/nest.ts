@@ -21,11 +21,25 @@ export interface WeightedLoop {
   readonly weight: number;
 }
 
+/** A fused group as the nest walks it (mapping.ts, "Fused dimensions"). */
+export interface NestGroup {
+  /** Its members (dimension indices, most significant first) and their dram-tile extents. */
+  readonly dims: readonly number[];
+  readonly extents: readonly number[];
+}
+
+/** The gbuf iterations of one dram tile: each one's start and, per fused group, its fold's first flattened index. */
+export interface GbufIterations {
+  readonly starts: Int32Array[];
+  readonly folds: Int32Array[];
+}
+
 /** The nest, precomputed once per run. */
 export class Nest {
   /** Size of each dimension. */
   readonly sizes: Int32Array;
   readonly dramLoops: readonly WeightedLoop[];
+  /** The gbuf loops; a loop on a fused group's lead has `dim` NDIMS + the group's index (it steps the flattened index). */
   readonly gbufLoops: readonly WeightedLoop[];
   readonly rfLoops: readonly WeightedLoop[];
   /** Unclipped tile extent at the gbuf level (the body of one dram iteration). */
@@ -38,19 +52,30 @@ export class Nest {
   /** PE rows and columns the spatial level uses. */
   readonly usedRows: number;
   readonly usedCols: number;
-  /** Per used PE (row-major over usedRows x usedCols): the spatial part of its tile start. */
+  /** Per used PE (row-major over usedRows x usedCols): the spatial part of its tile start (0 along fused dimensions). */
   readonly peOffset: readonly Int32Array[];
+  /** The fused groups (empty: none). */
+  readonly groups: readonly NestGroup[];
+  /** Per used PE, per fused group: its offset in the flattened index of a fold. */
+  readonly peFold: readonly Int32Array[];
 
   constructor(m: Mapping, layer: ConvLayer) {
     const sizes = dimSizes(layer);
     this.sizes = Int32Array.from(DIMS.map((d) => sizes[d]));
+    this.groups = (m.fuse ?? []).map((g) => ({ dims: g.dims.map((d) => DIM_INDEX[d]), extents: g.extents }));
+    const groupOf = (d: Dim) => (m.fuse ?? []).findIndex((g) => g.dims[0] === d);
+    // Below the dram level a loop on a fused group's lead walks its flattened index: dimension NDIMS + group.
+    const below = (d: Dim) => (groupOf(d) >= 0 ? NDIMS + groupOf(d) : DIM_INDEX[d]);
     const all: { level: string; dim: number; factor: number; axis?: string }[] = [];
     for (const l of m.dram.loops) all.push({ level: "dram", dim: DIM_INDEX[l.dim], factor: l.factor });
-    for (const l of m.gbuf.loops) all.push({ level: "gbuf", dim: DIM_INDEX[l.dim], factor: l.factor });
-    for (const l of m.spatial.loops) all.push({ level: "spatial", dim: DIM_INDEX[l.dim], factor: l.factor, axis: l.axis });
+    for (const l of m.gbuf.loops) all.push({ level: "gbuf", dim: below(l.dim), factor: l.factor });
+    for (const l of m.spatial.loops) all.push({ level: "spatial", dim: below(l.dim), factor: l.factor, axis: l.axis });
     for (const l of m.rf.loops) all.push({ level: "rf", dim: DIM_INDEX[l.dim], factor: l.factor });
+    // A fused member's dram tiles are its group's extent long.
+    const unit = new Int32Array(NDIMS).fill(1);
+    for (const g of this.groups) g.dims.forEach((d, k) => (unit[d] = g.extents[k]!));
     const weighted = all.map((l, j) => {
-      let w = 1;
+      let w = l.level === "dram" ? unit[l.dim]! : 1;
       for (let i = j + 1; i < all.length; i++) if (all[i]!.dim === l.dim) w *= all[i]!.factor;
       return { ...l, weight: w };
     });
@@ -58,13 +83,12 @@ export class Nest {
     this.dramLoops = pick("dram");
     this.gbufLoops = pick("gbuf");
     this.rfLoops = pick("rf");
-    const strideFrom = (levels: string[]) => {
-      const s = new Int32Array(NDIMS).fill(1);
-      for (const l of weighted) if (levels.includes(l.level)) s[l.dim]! *= l.factor;
+    const strideFrom = (levels: string[], s: Int32Array) => {
+      for (const l of weighted) if (levels.includes(l.level) && l.dim < NDIMS) s[l.dim]! *= l.factor;
       return s;
     };
-    this.gbufStride = strideFrom(["gbuf", "spatial", "rf"]);
-    this.rfStride = strideFrom(["rf"]);
+    this.gbufStride = strideFrom(["gbuf", "spatial", "rf"], unit.slice());
+    this.rfStride = strideFrom(["rf"], new Int32Array(NDIMS).fill(1));
     this.gbufExtent = this.gbufStride.map((v, d) => Math.min(v, this.sizes[d]!));
     this.rfExtent = this.rfStride.map((v, d) => Math.min(v, this.sizes[d]!));
     const rowLoops = weighted.filter((l) => l.level === "spatial" && l.axis === "row");
@@ -72,25 +96,81 @@ export class Nest {
     this.usedRows = rowLoops.reduce((a, l) => a * l.factor, 1);
     this.usedCols = colLoops.reduce((a, l) => a * l.factor, 1);
     const offsets: Int32Array[] = [];
+    const folds: Int32Array[] = [];
     for (let r = 0; r < this.usedRows; r++) {
       for (let c = 0; c < this.usedCols; c++) {
-        const off = new Int32Array(NDIMS);
+        const off = new Int32Array(NDIMS + this.groups.length);
         decode(rowLoops, r, off);
         decode(colLoops, c, off);
-        offsets.push(off);
+        offsets.push(off.slice(0, NDIMS));
+        folds.push(off.slice(NDIMS));
       }
     }
     this.peOffset = offsets;
+    this.peFold = folds;
   }
 
-  /** Calls `body(start)` for every iteration of `loops` (outermost first) offset by `base`, skipping iterations beyond the edge. */
-  *iterate(loops: readonly WeightedLoop[], base: Int32Array): Generator<Int32Array> {
+  /**
+   * The gbuf iterations of the dram tile at `dStart`, in order. Without fused groups, those of
+   * {@link iterate}; with them, the loops on a lead step its fold's flattened index, and an
+   * iteration whose fold starts at or past its tile's points is skipped.
+   */
+  gbufIterations(dStart: Int32Array): GbufIterations {
+    const starts: Int32Array[] = [];
+    const folds: Int32Array[] = [];
+    const ng = this.groups.length;
+    if (ng === 0) {
+      for (const a of this.iterate(this.gbufLoops, dStart)) starts.push(new Int32Array(a)); // iterate() reuses its array
+      return { starts, folds };
+    }
+    const points = this.groups.map((_, g) => this.foldPoints(g, dStart));
+    const base = new Int32Array(NDIMS + ng);
+    base.set(dStart);
+    for (const a of this.iterate(this.gbufLoops, base, points)) {
+      starts.push(a.slice(0, NDIMS));
+      folds.push(a.slice(NDIMS));
+    }
+    return { starts, folds };
+  }
+
+  /** The points of fused group `g` in the dram tile at `start`: the product of its members' clipped extents. */
+  foldPoints(g: number, start: Int32Array): number {
+    const grp = this.groups[g]!;
+    let n = 1;
+    grp.dims.forEach((d, k) => (n *= Math.max(0, Math.min(grp.extents[k]!, this.sizes[d]! - start[d]!))));
+    return n;
+  }
+
+  /**
+   * Places point `flat` of fused group `g` of the dram tile at `tileStart`: writes its members'
+   * coordinates into `out`; false when the tile has no such point.
+   */
+  placeFused(g: number, tileStart: Int32Array, flat: number, out: Int32Array): boolean {
+    const grp = this.groups[g]!;
+    let rest = flat;
+    for (let k = grp.dims.length - 1; k >= 0; k--) {
+      const d = grp.dims[k]!;
+      const ext = Math.max(0, Math.min(grp.extents[k]!, this.sizes[d]! - tileStart[d]!));
+      if (ext === 0) return false;
+      out[d] = tileStart[d]! + (rest % ext);
+      rest = Math.floor(rest / ext);
+    }
+    return rest === 0;
+  }
+
+  /**
+   * Calls `body(start)` for every iteration of `loops` (outermost first) offset by `base`, skipping
+   * iterations beyond the edge. Entries of `base` past the NDIMS dimensions are fused groups'
+   * flattened indices, bounded by `bounds` (their tile's points).
+   */
+  *iterate(loops: readonly WeightedLoop[], base: Int32Array, bounds: readonly number[] = []): Generator<Int32Array> {
     const n = loops.length;
     const idx = new Int32Array(n);
     const start = new Int32Array(base);
     for (;;) {
       let inside = true;
       for (let d = 0; d < NDIMS; d++) if (start[d]! >= this.sizes[d]!) inside = false;
+      for (let g = 0; g < bounds.length; g++) if (start[NDIMS + g]! >= bounds[g]!) inside = false;
       if (inside) yield start;
       // odometer: innermost loop fastest
       let j = n - 1;

@@ -15,7 +15,7 @@
  *       ...
  * ```
  */
-import { describeLoop, loopNest, spatialShape, TENSORS, type LevelName, type Mapping, type RfLevel, type StorageLevel } from "./mapping.js";
+import { describeLoop, loopNest, spatialShape, TENSORS, type LevelName, type Mapping, type NestLoop, type RfLevel, type StorageLevel } from "./mapping.js";
 
 /** Options of {@link formatMapping}. */
 export interface FormatOptions {
@@ -57,24 +57,31 @@ function marker(m: Mapping, level: LevelName): string {
  */
 export function formatMapping(m: Mapping, options: FormatOptions = {}): string {
   const nest = loopNest(m);
+  // A loop below the dram level on a fused group's lead walks the group's flattened index: named by the group.
+  const describe = (l: NestLoop) => {
+    const g = l.level === "dram" ? undefined : m.fuse?.find((x) => x.dims[0] === l.dim);
+    return g ? describeLoop(l).replace(/^[a-z]/, g.dims.join("").toLowerCase()) : describeLoop(l);
+  };
+  const fused = (m.fuse ?? []).map((g) => `fuse ${g.dims.join(" x ")} (dram tiles ${g.extents.join(" x ")})`);
   const levels: LevelName[] = ["dram", "gbuf", "spatial", "rf"];
   if ((options.style ?? "tree") === "inline") {
     const parts: string[] = [];
     for (const level of levels) {
       const loops = nest.filter((l) => l.level === level);
-      const text = loops.map((l) => `${l.level === "spatial" ? "parfor" : "for"} ${describeLoop(l)}${l.axis ? ` (${l.axis})` : ""} {`).join(" ");
+      const text = loops.map((l) => `${l.level === "spatial" ? "parfor" : "for"} ${describe(l)}${l.axis ? ` (${l.axis})` : ""} {`).join(" ");
       parts.push(`${level}: ${text || "-"}`);
     }
-    return `${m.name !== undefined ? `${m.name}: ` : ""}${parts.join(" | ")} mac ${"}".repeat(nest.length)}`.replace(/ +$/, "");
+    return `${m.name !== undefined ? `${m.name}: ` : ""}${fused.map((f) => `${f} | `).join("")}${parts.join(" | ")} mac ${"}".repeat(nest.length)}`.replace(/ +$/, "");
   }
   const step = " ".repeat(options.indent ?? 2);
   const lines: string[] = [];
   if (m.name !== undefined) lines.push(`// mapping ${m.name}`);
+  for (const f of fused) lines.push(`// ${f}`);
   let depth = 0;
   for (const level of levels) {
     lines.push(`${step.repeat(depth)}// ${marker(m, level)}`);
     for (const l of nest.filter((x) => x.level === level)) {
-      lines.push(`${step.repeat(depth)}${l.level === "spatial" ? "parfor" : "for"} ${describeLoop(l)}${l.axis ? ` (${l.axis})` : ""} {`);
+      lines.push(`${step.repeat(depth)}${l.level === "spatial" ? "parfor" : "for"} ${describe(l)}${l.axis ? ` (${l.axis})` : ""} {`);
       depth++;
     }
   }

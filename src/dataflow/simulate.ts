@@ -24,7 +24,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { parseMapping, streamFlows, TENSOR_DIMS, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { loopDims, parseMapping, streamFlows, TENSOR_DIMS, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -227,7 +227,7 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
  * PE. Why that is exact: docs/design-notes.md, "Register files of PEs that hold alike share one slice".
  */
 function alikeAlong(m: Mapping, t: "input" | "weight"): "row" | "col" | undefined {
-  const along = (axis: "row" | "col") => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !TENSOR_DIMS[t].includes(l.dim));
+  const along = (axis: "row" | "col") => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !loopDims(m, l.dim).some((d) => TENSOR_DIMS[t].includes(d)));
   return along("col") ? "row" : along("row") ? "col" : undefined;
 }
 

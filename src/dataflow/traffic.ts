@@ -48,6 +48,15 @@
  * simulator read fewer inputs. It adds the input halo a double-buffered GBuf copies from one half
  * to the other (a read and a write per word; exact). The dataflow search uses it to break ties and
  * near-ties of DRAM traffic.
+ *
+ * Fused dimensions (mapping.ts, "Fused dimensions") are counted on the mapping's box view
+ * ({@link boxView}): the same dram loops and tiles, with each fused group's folds replaced by
+ * loops over its members (extent e_d each) where the group's gbuf loops were. At the DRAM
+ * boundary a tensor the GBuf keeps moves in the same dram tiles, so that count stays exact. Where
+ * it goes by RF tiles (a tensor the GBuf bypasses, and the GBuf side) it is an estimate: the view
+ * counts each point's tile once per visit, as the folds deliver them, but for a tensor that does
+ * not depend on the group it counts a visit per point where the folds make one per fold, when a
+ * loop over that tensor's dimensions sits inside the group's.
  */
 import { convShape, type ConvLayer } from "../workload/layer.js";
 import { axisCoverage, dimSizes, DIMS, inputAxis, loopNest, TENSOR_DIMS, TENSORS, touchedInputs, type AxisCoverage, type Dim, type InputAxis, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
@@ -250,6 +259,30 @@ function keptCoords(old: readonly number[], now: readonly number[]): number {
   return Math.max(0, Math.min(old[old.length - 1]!, now[now.length - 1]!) - Math.max(old[0]!, now[0]!) + 1);
 }
 
+/**
+ * A fused mapping's box view (see the file header): no fused groups; each group's gbuf and spatial
+ * loops on its lead replaced by one gbuf loop per member, factor e_d, where the lead's first gbuf
+ * loop was (else after the gbuf loops). A mapping without fused groups is returned as it is.
+ */
+export function boxView(m: Mapping): Mapping {
+  if (!m.fuse) return m;
+  const leads = new Map(m.fuse.map((g) => [g.dims[0]!, g]));
+  const gbuf: { dim: Dim; factor: number }[] = [];
+  const placed = new Set<Dim>();
+  const members = (g: NonNullable<Mapping["fuse"]>[number]) => g.dims.map((d, k) => ({ dim: d, factor: g.extents[k]! }));
+  for (const l of m.gbuf.loops) {
+    const g = leads.get(l.dim);
+    if (!g) gbuf.push(l);
+    else if (!placed.has(l.dim)) {
+      placed.add(l.dim);
+      gbuf.push(...members(g));
+    }
+  }
+  for (const [lead, g] of leads) if (!placed.has(lead)) gbuf.push(...members(g));
+  const { fuse: _fuse, ...rest } = m;
+  return { ...rest, gbuf: { ...m.gbuf, loops: gbuf }, spatial: { loops: m.spatial.loops.filter((l) => !leads.has(l.dim)) } };
+}
+
 const cache = new WeakMap<ConvLayer, LayerTraffic>();
 
 /** The memoized {@link LayerTraffic} of a layer. */
@@ -292,7 +325,8 @@ function boundaryWords(read: Record<TensorName, number>, write: Record<TensorNam
  * window; docs/counting.md): read from DRAM once instead of again, and, when the GBuf is
  * double-buffered, copied from one half to the other. 0 when the GBuf bypasses inputs.
  */
-export function gbufInputHalo(m: Mapping, layer: ConvLayer): number {
+export function gbufInputHalo(mapping: Mapping, layer: ConvLayer): number {
+  const m = boxView(mapping);
   return m.gbuf.keep.input ? dramInputHalo(m, layerTraffic(layer)) : 0;
 }
 
@@ -310,7 +344,8 @@ function dramInputHalo(m: Mapping, lt: LayerTraffic): number {
  * The words a mapping moves across the DRAM boundary, per tensor (see the file header): what
  * `simulate` counts as `dram.read.*` and `dram.write.*`.
  */
-export function dramTraffic(m: Mapping, layer: ConvLayer): BoundaryWords {
+export function dramTraffic(mapping: Mapping, layer: ConvLayer): BoundaryWords {
+  const m = boxView(mapping);
   const lt = layerTraffic(layer);
   const dramLoops = weightedLoops(m, ["dram"]);
   const bothLoops = weightedLoops(m, ["dram", "gbuf"]);
@@ -339,7 +374,8 @@ export function dramTraffic(m: Mapping, layer: ConvLayer): BoundaryWords {
  * added into the GBuf's output tiles (reads and writes), and the input halo a double-buffered
  * GBuf copies between its halves (reads and writes). Zero for a tensor the GBuf bypasses.
  */
-export function gbufArrayAccesses(m: Mapping, layer: ConvLayer): BoundaryWords {
+export function gbufArrayAccesses(mapping: Mapping, layer: ConvLayer): BoundaryWords {
+  const m = boxView(mapping);
   const lt = layerTraffic(layer);
   const both = weightedLoops(m, ["dram", "gbuf"]);
   const rfTile = strides(m, "rf");

@@ -9,7 +9,7 @@ import { checkMapping } from "../../src/dataflow/legality.js";
 import type { Mapping } from "../../src/dataflow/mapping.js";
 import type { SimulateOptions } from "../../src/dataflow/simulate.js";
 import type { ConvLayer } from "../../src/workload/layer.js";
-import { randomMapping, rng, smallLayer } from "./walk.js";
+import { fuseRandom, randomMapping, rng, smallLayer } from "./walk.js";
 
 /** Output size along one axis, independently of src's shape math. */
 export function outSize(inSize: number, k: number, stride: number, dil: number, padA: number, padB: number): number {
@@ -52,10 +52,11 @@ export const ARCHS: readonly ArchSpec[] = [
 ];
 
 /** A random legal mapping of `l` on `arch` (random loop orders, factors, axes, GBuf bypass, double buffering), or undefined. */
-export function legalRandomMapping(l: ConvLayer, arch: ArchSpec, seed: number): Mapping | undefined {
+export function legalRandomMapping(l: ConvLayer, arch: ArchSpec, seed: number, fused = false): Mapping | undefined {
   const rnd = rng(seed);
   for (let i = 0; i < 40; i++) {
-    const m0 = randomMapping(l, rnd);
+    const m0 = fused ? fuseRandom(randomMapping(l, rnd), l, rnd) : randomMapping(l, rnd);
+    if (!m0) return undefined;
     // The simulated PE computes out of its register file: the rf level keeps every tensor.
     const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true } } };
     if (checkMapping(m, l, arch).ok) return m;
@@ -74,12 +75,12 @@ export const simulableLayer = smallLayer.filter((l) => touchedInputs(l) > 0);
  * Runs `check` on `numRuns` random small layers, each with a random legal mapping on one of
  * {@link ARCHS} (cases without one are skipped), with zero points 3 and -5; returns the cases run.
  */
-export function eachRandomMapping(numRuns: number, check: (opts: SimulateOptions & { readonly dataflow: Mapping }) => void, seed?: number): number {
+export function eachRandomMapping(numRuns: number, check: (opts: SimulateOptions & { readonly dataflow: Mapping }) => void, seed?: number, fused = false): number {
   let runs = 0;
   fc.assert(
     fc.property(simulableLayer, fc.nat(2), fc.integer(), (l, a, s) => {
       const arch = ARCHS[a]!;
-      const m = legalRandomMapping(l, arch, s);
+      const m = legalRandomMapping(l, arch, s, fused);
       if (!m) return;
       runs++;
       check({ layer: l, arch, dataflow: m, seed: s, zeroPoints: { input: 3, weight: -5 } });

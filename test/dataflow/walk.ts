@@ -160,6 +160,47 @@ export function randomMapping(l: ConvLayer, rnd: () => number): Mapping {
   };
 }
 
+/**
+ * Fuses a random group of two or three of `m`'s dimensions (mapping.ts, "Fused dimensions"): their
+ * loops are replaced by dram loops over tiles of a random extent, and a gbuf and a spatial loop on
+ * the lead over the flattened tile. Undefined when fewer than two dimensions have size > 1.
+ */
+export function fuseRandom(m: Mapping, l: ConvLayer, rnd: () => number): Mapping | undefined {
+  const sizes = sizesOf(l);
+  const pick = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+  const open = DIM_ORDER.filter((d) => sizes[d] > 1);
+  if (open.length < 2) return undefined;
+  const dims: D[] = [];
+  const n = Math.min(open.length, rnd() < 0.7 ? 2 : 3);
+  while (dims.length < n) {
+    const d = open[Math.floor(rnd() * open.length)]!;
+    if (!dims.includes(d)) dims.push(d);
+  }
+  const extents = dims.map((d) => pick(1, sizes[d]));
+  const keepLoop = (x: { dim: D }) => !dims.includes(x.dim);
+  const insert = <T>(a: T[], x: T) => a.splice(pick(0, a.length), 0, x);
+  const dram = m.dram.loops.filter(keepLoop);
+  dims.forEach((d, k) => {
+    const f = Math.ceil(sizes[d] / extents[k]!);
+    if (f > 1) insert(dram, { dim: d, factor: f });
+  });
+  const points = extents.reduce((a, x) => a * x, 1);
+  const fs = pick(1, points);
+  const fg = Math.ceil(points / fs);
+  const gbuf = m.gbuf.loops.filter(keepLoop);
+  if (fg > 1) insert(gbuf, { dim: dims[0]!, factor: fg });
+  const spatial = m.spatial.loops.filter(keepLoop);
+  if (fs > 1) insert(spatial, { dim: dims[0]!, factor: fs, axis: rnd() < 0.5 ? "row" : "col" });
+  return {
+    ...m,
+    fuse: [{ dims, extents }],
+    dram: { loops: dram },
+    gbuf: { ...m.gbuf, loops: gbuf },
+    spatial: { loops: spatial },
+    rf: { ...m.rf, loops: m.rf.loops.filter(keepLoop) },
+  };
+}
+
 /** A seeded uniform generator (mulberry32). */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;

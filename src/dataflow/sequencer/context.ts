@@ -103,6 +103,8 @@ export class SeqContext {
     this.rfTile = { input: e[N]! * e[G]! * e[C]! * this.spanH * this.spanW, weight: e[G]! * e[K]! * e[C]! * e[R]! * e[S]! };
     this.peReach = new Int32Array(NDIMS);
     for (const off of this.nest.peOffset) for (let d = 0; d < NDIMS; d++) this.peReach[d] = Math.max(this.peReach[d]!, off[d]! + this.nest.rfStride[d]!);
+    // A fused group's PEs may sit anywhere in the dram tile.
+    for (const g of this.nest.groups) for (const d of g.dims) this.peReach[d] = this.nest.gbufStride[d]!;
     const pr = this.peReach;
     this.peSpan = { h: inputSpan(pr[P]!, pr[R]!, layer.strides[0], layer.dilations[0]), w: inputSpan(pr[Q]!, pr[S]!, layer.strides[1], layer.dilations[1]) };
     const ge = this.nest.gbufExtent;

@@ -31,6 +31,8 @@ export class IterationPlanner {
   iterations = 0;
   /** Per tensor, each PE's start key offset: a PE's key is the iteration's plus its offset's. */
   private readonly offKeys: { readonly output: Float64Array; readonly input: Float64Array; readonly weight: Float64Array };
+  /** Whether the mapping fuses dimensions: PEs' starts are then not the iteration's plus fixed offsets. */
+  private readonly fused: boolean;
   /** The input key's weight per dimension ({@link inputKeyWeights}). */
   private readonly inputWeights: Float64Array;
   /** Scratch, only read while one iteration is planned. */
@@ -47,16 +49,20 @@ export class IterationPlanner {
     const { nest, pes } = c;
     const offsetKeys = (dims: readonly number[]) => Float64Array.from(nest.peOffset, (off) => startKey(off, dims, nest.sizes));
     this.inputWeights = inputKeyWeights(c);
+    this.fused = nest.groups.length > 0;
     this.offKeys = { output: offsetKeys(OUTPUT_DIMS), input: Float64Array.from(nest.peOffset, (off) => dot(off, this.inputWeights)), weight: offsetKeys(WEIGHT_DIMS) };
     this.scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
     this.lastWaves = { keys: new Float64Array(pes), parts: [], macs: 0, bases: { input: 0, weight: 0, psum: 0 } };
   }
 
-  /** The plan of the gbuf iteration starting at `gStart` within the dram iteration at `dStart`. */
-  plan(gStart: Int32Array, dStart: Int32Array): IterationPlan {
+  /**
+   * The plan of the gbuf iteration starting at `gStart` within the dram iteration at `dStart`
+   * (`folds`: per fused group, the flattened index of its fold's first point).
+   */
+  plan(gStart: Int32Array, dStart: Int32Array, folds?: Int32Array): IterationPlan {
     const { c, res, scratch } = this;
     this.iterations++;
-    res.moveTo(gStart);
+    res.moveTo(gStart, folds);
     const drains = this.drains(gStart);
     // A streamed output alternates between two halves of the psum stream buffer, so the
     // previous wave's partial sums drain while this one computes (program.ts).
@@ -68,7 +74,7 @@ export class IterationPlanner {
     // The transfers, fills and waves depend only on what the signature records: an iteration
     // like one planned before replays that plan (its requests again, its reads shifted).
     const rp = this.replayer;
-    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput) : undefined;
+    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds) : undefined;
     if (sig) {
       const hit = rp.plans!.find(sig);
       if (hit) return rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
@@ -106,7 +112,7 @@ export class IterationPlanner {
         anyDrain = true;
       }
       if (!res.peActive[pe]) continue;
-      const k = outKey0 + this.offKeys.output[pe]!;
+      const k = this.fused ? startKey(res.peStart[pe]!, OUTPUT_DIMS, c.nest.sizes) : outKey0 + this.offKeys.output[pe]!;
       newOutKey[pe] = k;
       if (!Number.isNaN(rfOutKey[pe]!) && rfOutKey[pe] !== k) {
         drainMask[pe] = 1;
@@ -152,7 +158,12 @@ export class IterationPlanner {
     const { c, res } = this;
     const key0 = part === "input" ? dot(gStart, this.inputWeights) : startKey(gStart, dims, c.nest.sizes);
     const off = this.offKeys[part];
-    for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
+    if (this.fused) {
+      // Fused groups place each PE anew every iteration: its key from its own start.
+      for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = part === "input" ? dot(res.peStart[pe]!, this.inputWeights) : startKey(res.peStart[pe]!, dims, c.nest.sizes);
+    } else {
+      for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
+    }
     let h = res.rfHalf[part];
     if (c.early[part] && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
     const held = res.rfKeys[part][h]!;

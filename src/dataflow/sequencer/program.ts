@@ -57,6 +57,8 @@ export class Program {
   private tile = -1;
   /** The current dram iteration's gbuf iteration starts, and how many have been planned. */
   private gbufStarts: Int32Array[] = [];
+  /** Per gbuf iteration of the current dram iteration, its folds' first flattened indices (fused groups; else empty). */
+  private gbufFolds: Int32Array[] = [];
   private planned = 0;
   /** The output-tile change the next planned iteration carries out first, if any. */
   private boundary: TileBoundary | undefined;
@@ -94,7 +96,8 @@ export class Program {
     const { c } = this;
     for (;;) {
       if (this.planned < this.gbufStarts.length) {
-        const plan = this.planner.plan(this.gbufStarts[this.planned++]!, this.dramStarts[this.tile]!);
+        const i = this.planned++;
+        const plan = this.planner.plan(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
         const boundary = this.boundary;
         // Every iteration of the tile planned before its prefetch is done waits for it.
         const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
@@ -106,7 +109,7 @@ export class Program {
       const dExt = c.nest.extent(dStart, c.nest.gbufStride, new Int32Array(NDIMS));
       if (c.m.gbuf.keep.output) this.boundary = this.outputBoundary(dStart, dExt);
       this.fetched = yield* this.operandTiles(dStart, dExt, this.dramStarts[this.tile + 1]);
-      this.gbufStarts = Array.from(c.nest.iterate(c.nest.gbufLoops, dStart), (a) => new Int32Array(a)); // iterate() reuses its array
+      ({ starts: this.gbufStarts, folds: this.gbufFolds } = c.nest.gbufIterations(dStart));
       this.planned = 0;
     }
   }

@@ -34,7 +34,9 @@ export class Replayer {
    *   the halves are alike, so a replay reads from the current ones.)
    * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
    *   reuse, the span it holds, relative to its new tile (and which PEs share that span).
-   * PEs' tile starts are the iteration's start plus fixed offsets, so the rest follows.
+   * PEs' tile starts are the iteration's start plus fixed offsets, so the rest follows; with
+   *   fused groups, plus their points in the fold, which each fold's first flattened index and
+   *   the clipped tile extents decide (mapping.ts, "Fused dimensions").
    */
   signature(
     gStart: Int32Array,
@@ -47,12 +49,15 @@ export class Replayer {
     peStart: readonly Int32Array[],
     rfHalf: { readonly input: number; readonly weight: number },
     gbufInput: GbufInputTile | undefined,
+    folds: Int32Array | undefined,
   ): Float64Array {
-    const need = NDIMS + 21 + this.c.pes * 13;
+    const need = NDIMS + 21 + (folds ? folds.length : 0) + this.c.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
     const b = this.sigBuf;
     let n = 0;
     for (let d = 0; d < NDIMS; d++) b[n++] = clip[d]!;
+    // Fused groups: with the clipped tile extents above, a fold's first index places every PE.
+    if (folds) for (let g = 0; g < folds.length; g++) b[n++] = folds[g]!;
     // Where the padding starts and ends relative to the iteration's origin, clamped to the PEs'
     // span (beyond it nothing changes); the GBuf input tile's stored rows and columns rank
     // relative to the first when consecutive (a shift), else by absolute position.

@@ -42,6 +42,7 @@ export class Residency {
    * tiles; -1: none planned yet).
    */
   readonly peClip = new Int32Array(NDIMS).fill(-1);
+  private readonly extScratch = new Int32Array(NDIMS);
 
   constructor(private readonly c: SeqContext) {
     const pes = c.pes;
@@ -60,9 +61,11 @@ export class Residency {
   /**
    * Moves the PEs' tiles to a gbuf iteration starting at `gStart`: their starts move with it (only
    * the dimensions that moved); their extents and activity depend only on how far they reach
-   * before the layer's edge, recomputed when that changes.
+   * before the layer's edge, recomputed when that changes. With fused groups, `folds` gives each
+   * group's first flattened index: every PE's point of the group is placed anew (an index past
+   * the tile's points leaves the PE idle), and extents and activity are recomputed.
    */
-  moveTo(gStart: Int32Array): void {
+  moveTo(gStart: Int32Array, folds?: Int32Array): void {
     const { nest, pes, peReach } = this.c;
     const sizes = nest.sizes;
     let reachChanged = false;
@@ -78,14 +81,18 @@ export class Residency {
         reachChanged = true;
       }
     }
-    if (!reachChanged) return;
+    const groups = nest.groups.length;
+    if (!reachChanged && groups === 0) return;
     for (let pe = 0; pe < pes; pe++) {
       const st = this.peStart[pe]!;
       let active = 1;
+      for (let g = 0; g < groups; g++) if (!nest.placeFused(g, gStart, folds![g]! + nest.peFold[pe]![g]!, st)) active = 0;
       for (let d = 0; d < NDIMS; d++) if (st[d]! >= sizes[d]!) active = 0;
       this.peActive[pe] = active;
       if (active) {
-        this.peExt[pe] = nest.extent(st, nest.rfStride, new Int32Array(NDIMS));
+        const ext = nest.extent(st, nest.rfStride, this.extScratch);
+        const had = this.peExt[pe]!;
+        if (ext.some((v, d) => v !== had[d])) this.peExt[pe] = ext.slice();
         this.peOutExtKey[pe] = startKey(this.peExt[pe]!, OUTPUT_DIMS, sizes);
       }
     }

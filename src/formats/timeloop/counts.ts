@@ -98,11 +98,12 @@ const act = (reads: number, fills: number, updates: number): TimeloopActions => 
 /**
  * convsim's counts of a simulation in Timeloop's conventions (see the file header for the rules
  * and docs/counting.md for each formula).
- * @throws ConfigError when the mapping streams operands (no Timeloop form).
+ * @throws ConfigError when the mapping streams operands or fuses dimensions (no Timeloop form).
  */
 export function timeloopCounts(r: CountsSource): TimeloopCounts {
   const m = r.mapping;
   if (m.rf.stream && Object.values(m.rf.stream).some(Boolean)) throw new ConfigError("--counts timeloop", "mapping.rf.stream", "be used without streamed operands: Timeloop has no operands passed PE to PE");
+  if (m.fuse) throw new ConfigError("--counts timeloop", "mapping.fuse", "be used without fused dimensions: Timeloop's loops are over single dimensions");
   const c = (name: string) => r.counters[name]?.value ?? 0;
   const names = levelNamesOf(r.arch);
   const bRf = boundingBoxFactor(r.layer, m, "rf") * diagonalShareFactor(r.layer, m);

@@ -125,6 +125,7 @@ function loopsDirective(loops: readonly (TemporalLoop | SpatialLoop)[], field: s
 }
 
 function checkExact(mapping: Mapping, layer: ConvLayer): void {
+  if (mapping.fuse) throw new ConfigError("mapping.fuse", mapping.fuse.map((g) => g.dims.join("*")).join(", "), "be absent to export: Timeloop's loops are over single dimensions (it has no folds over flattened ones)");
   const sizes = dimSizes(layer);
   const all = [...mapping.dram.loops, ...mapping.gbuf.loops, ...mapping.spatial.loops, ...mapping.rf.loops];
   for (const d of Object.keys(sizes) as Dim[]) {

@@ -15,6 +15,7 @@
  * reduction paths, streaming) are legality's (src/dataflow/legality.ts) and filter candidates.
  */
 import type { ArchSpec } from "../arch/spec.js";
+import { InvariantError } from "../core/errors.js";
 import { dimSizes, DIMS, KEEP_ALL, type Axis, type Dim, type DimRecord, type KeepFlags, type Mapping, type SpatialLoop, type TemporalLoop } from "../dataflow/mapping.js";
 import type { ConvLayer } from "../workload/layer.js";
 
@@ -61,6 +62,7 @@ export function spatialProduct(spatial: readonly SpatialGene[], dim: Dim): numbe
 
 /** The genome of a mapping (factors per level, orders completed with the missing dimensions). */
 export function genomeOf(m: Mapping): Genome {
+  if (m.fuse) throw new InvariantError("mapper.genomeOf", "a genome has no fused groups; seed the mapper with an unfolded mapping (DataflowOptions.fold false)");
   const factors = (loops: readonly TemporalLoop[]): DimRecord => {
     const f: Record<Dim, number> = { ...ONES };
     for (const l of loops) f[l.dim] = l.factor;

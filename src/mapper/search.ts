@@ -160,6 +160,9 @@ export function map(layer: ConvLayer, arch: ArchSpec, options: MapOptions = {}):
   const { bound, dramWords } = objectiveBound(cost);
   const search = new Search(layer, arch, cost, Math.max(top, 16), options.onProgress, budget);
   const stopAt = stopWithin > 0 ? bound * (1 + stopWithin) : -Infinity;
+  (options.seeds ?? []).forEach((m, i) => {
+    if (m.fuse) throw new ConfigError(`seeds[${i}].fuse`, m.fuse.map((g) => g.dims.join("*")).join(", "), "be absent: the mapper's search space has no fused groups (build the seed with DataflowOptions.fold false)");
+  });
   const starts = [...(options.named === false ? [] : namedMappings(layer, arch, cost.types)), ...(options.seeds ?? [])];
   for (const m of starts) search.consider(normalize(genomeOf(m), search.sizes, arch), undefined, true);
   const stoppedBy = search.run(new Rng(seed), stopAt);
@@ -190,7 +193,8 @@ function namedMappings(layer: ConvLayer, arch: ArchSpec, types: { input: Operand
   const out: Mapping[] = [];
   for (const build of NAMED) {
     try {
-      out.push(build(layer, arch, { types }));
+      // (unfolded: a genome has no fused groups)
+      out.push(build(layer, arch, { types, fold: false }));
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
     }

@@ -38,10 +38,16 @@ function tileCounts(factors: readonly number[], size: number): number[] {
 function unbalanced(m: Mapping, layer: ConvLayer): string[] {
   const sizes = dimSizes(layer);
   const out: string[] = [];
-  for (const d of DIMS) {
-    const loops = loopNest(m).filter((l) => l.dim === d);
+  // A fused member (mapping.ts, "Fused dimensions") is its dram loops over tiles of its extent (which
+  // the fold keeps, like a spatial factor); a group's flattened index, the lead's loops below the dram level.
+  const groups = (m.fuse ?? []).map((g) => ({ d: g.dims.join(" x "), size: g.extents.reduce((a, e) => a * e, 1), loops: loopNest(m).filter((l) => l.level !== "dram" && l.dim === g.dims[0]) }));
+  const dims: { d: string; size: number; loops: { level: string; factor: number }[] }[] = DIMS.map((d) => {
+    const g = m.fuse?.find((x) => x.dims.includes(d));
+    const all = loopNest(m).filter((l) => l.dim === d && (!g || l.level === "dram"));
+    return { d, size: sizes[d], loops: g ? [...all, { level: "spatial", factor: g.extents[g.dims.indexOf(d)]! }] : all };
+  });
+  for (const { d, size, loops } of [...dims, ...groups]) {
     const factors = loops.map((l) => l.factor);
-    const size = sizes[d as Dim];
     const counts = tileCounts(factors, size);
     let n = size;
     for (let j = 0; j + 1 < loops.length; j++) {

@@ -102,9 +102,10 @@ describe("the structure of each dataflow", () => {
     for (const a of PRESET_NAMES) {
       const m = dataflows.os(l, presets[a]);
       const systolic = presets[a].noc.forwarding === true;
-      // The systolic form (SCALE-Sim): pixels down the rows, filters across the columns, the
-      // reduction streaming through (inputs right, weights down).
-      expect(spatialDims(m, "row")[0]).toBe(systolic ? "Q" : "P");
+      // The systolic form (SCALE-Sim): pixels down the rows (folded: P x Q flattened, fold.ts),
+      // filters across the columns, the reduction streaming through (inputs right, weights down).
+      expect(spatialDims(m, "row")[0]).toBe("P");
+      expect(m.fuse).toEqual(systolic ? [{ dims: ["P", "Q"], extents: expect.any(Array) }] : undefined);
       expect(spatialDims(m, "col")[0]).toBe(systolic ? "K" : "Q");
       expect(m.rf.stream).toEqual(systolic ? { input: true, weight: true, output: false } : undefined);
       if (systolic) expect(streamFlows(m)).toEqual({ input: "right", weight: "down" });

@@ -9,10 +9,15 @@ import { ConfigError } from "../../src/core/errors.js";
 import { checkMapping } from "../../src/dataflow/legality.js";
 import { parseMapping, tileVisits, type Mapping } from "../../src/dataflow/mapping.js";
 import { buildMapping } from "../../src/dataflow/dataflows/index.js";
+import { IS_SYSTOLIC_TEMPLATE } from "../../src/dataflow/dataflows/is.js";
+import { OS_SYSTOLIC_TEMPLATE } from "../../src/dataflow/dataflows/os.js";
+import { searchTemplate } from "../../src/dataflow/dataflows/search.js";
+import { WS_SYSTOLIC_TEMPLATE } from "../../src/dataflow/dataflows/ws.js";
 import { formatMapping } from "../../src/dataflow/print.js";
 import { simulate, type SimulationResult } from "../../src/dataflow/simulate.js";
 import { dramTraffic } from "../../src/dataflow/traffic.js";
 import { exportTimeloop } from "../../src/formats/timeloop/export.js";
+import { map } from "../../src/mapper/search.js";
 import { convLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
 
@@ -22,10 +27,13 @@ const counts = (r: SimulationResult) => Object.fromEntries(Object.entries(r.coun
 const layer = convLayer({ inChannels: 8, inHeight: 7, inWidth: 7, outChannels: 8, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
 const arch = resolveArch("systolic", { array: { rows: 8, cols: 8 } });
 const plain = (m: Mapping) => JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+const TEMPLATES = { os: OS_SYSTOLIC_TEMPLATE, ws: WS_SYSTOLIC_TEMPLATE, is: IS_SYSTOLIC_TEMPLATE };
+/** The systolic form of a named dataflow as its search builds it, before the fold step (fold.ts). */
+const unfolded = (df: "os" | "ws" | "is", l = layer) => searchTemplate({ ...TEMPLATES[df], fold: undefined }, l, arch);
 
 /** os with the 49 output pixels flattened over the 8 rows (7 folds). */
 function osFused(): Mapping {
-  const os = buildMapping("os", layer, arch);
+  const os = unfolded("os");
   return parseMapping(
     { ...plain(os), name: "os-fused", fuse: [{ dims: ["P", "Q"], extents: [7, 7] }], gbuf: { ...os.gbuf, loops: [{ dim: "P", factor: 7 }] }, spatial: { loops: [{ dim: "P", factor: 8, axis: "row" }, { dim: "K", factor: 8, axis: "col" }] } },
     layer,
@@ -34,7 +42,7 @@ function osFused(): Mapping {
 
 /** is with C x R x S over the rows and the pixels over the columns, both flattened. */
 function isFused(): Mapping {
-  const is = buildMapping("is", layer, arch);
+  const is = unfolded("is");
   return parseMapping(
     {
       ...plain(is),
@@ -81,7 +89,7 @@ describe("fused dimensions", () => {
 
   it("pack the array tighter: 25 pixels over 8 rows take 4 folds where whole factors of P and Q take 5", () => {
     const l = convLayer({ inChannels: 16, inHeight: 5, inWidth: 5, outChannels: 8, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
-    const os = buildMapping("os", l, arch);
+    const os = unfolded("os", l);
     const fused = parseMapping(
       { ...plain(os), fuse: [{ dims: ["P", "Q"], extents: [5, 5] }], gbuf: { ...os.gbuf, loops: [{ dim: "P", factor: 4 }] }, spatial: { loops: [{ dim: "P", factor: 8, axis: "row" }, { dim: "K", factor: 8, axis: "col" }] } },
       l,
@@ -94,6 +102,10 @@ describe("fused dimensions", () => {
     expect(a.verification.ok && b.verification.ok).toBe(true);
     expect(b.counters["pe.mac"]!.value).toBe(a.counters["pe.mac"]!.value);
     expect(b.cycles).toBeLessThan(a.cycles);
+    // The os builder folds the same way (fold.ts).
+    const built = buildMapping("os", l, arch);
+    expect(built.fuse).toEqual([{ dims: ["P", "Q"], extents: [5, 5] }]);
+    expect(tileVisits(built, l, "spatial")).toBe(4);
   });
 
   it("fold output pixels (os) and both C x R x S and pixels (is) bit-exactly, in the order SCALE-Sim flattens them", () => {
@@ -105,7 +117,7 @@ describe("fused dimensions", () => {
     }
     // Filters flattened r, s, c (c fastest) put 8 channels of one tap on the rows of a fold, as the
     // unfused ws with C on the rows does: the same schedule, cycle for cycle.
-    const ws = buildMapping("ws", layer, arch);
+    const ws = unfolded("ws");
     const wsFused = parseMapping({ ...plain(ws), fuse: [{ dims: ["R", "S", "C"], extents: [3, 3, 8] }], gbuf: { ...ws.gbuf, loops: [{ dim: "R", factor: 9 }] }, spatial: { loops: [{ dim: "R", factor: 8, axis: "row" }, { dim: "K", factor: 8, axis: "col" }] } }, layer);
     const a = simulate({ layer, arch, dataflow: ws });
     const b = simulate({ layer, arch, dataflow: wsFused });
@@ -119,6 +131,11 @@ describe("fused dimensions", () => {
     expect(text).toContain("for pq2 in 0..7 {");
     expect(text).toContain("parfor pq1 in 0..8 (row) {");
     expect(() => exportTimeloop({ layer, arch, mapping: osFused() } as never)).toThrow(/mapping\.fuse/);
+  });
+
+  it("are not the mapper's: a fused seed is refused, and the named seeds are built unfolded", () => {
+    expect(() => map(layer, arch, { seeds: [osFused()], budget: { evaluations: 10 } })).toThrow(/seeds\[0\]\.fuse/);
+    expect(buildMapping("os", layer, arch, { fold: false }).fuse).toBeUndefined();
   });
 
   it("refuse malformed groups with the field, the value and the rule", () => {

@@ -19,22 +19,30 @@ export function sizesOf(l: ConvLayer): Record<D, number> {
   return { N: l.batch, G: l.groups, K: l.outChannels / l.groups, C: l.inChannels / l.groups, P: s.outHeight, Q: s.outWidth, R: l.kernelHeight, S: l.kernelWidth };
 }
 
-interface FlatLoop {
+/** A loop of the flattened nest: over a dimension, or (`g`) over fused group g's flattened index. */
+interface WalkLoop {
   level: string;
-  dim: D;
+  dim: D | number;
   factor: number;
   weight: number;
 }
 
-function flatten(m: Mapping): FlatLoop[] {
-  const loops: FlatLoop[] = [];
+function flatten(m: Mapping): WalkLoop[] {
+  const loops: WalkLoop[] = [];
+  const fuse = m.fuse ?? [];
   for (const level of ["dram", "gbuf", "spatial", "rf"] as const) {
-    for (const l of m[level].loops) loops.push({ level, dim: l.dim as D, factor: l.factor, weight: 1 });
+    for (const l of m[level].loops) {
+      const g = level === "dram" ? -1 : fuse.findIndex((x) => x.dims[0] === l.dim);
+      loops.push({ level, dim: g >= 0 ? g : (l.dim as D), factor: l.factor, weight: 1 });
+    }
   }
-  // weight of loop j for its dim = product of the dim's factors inside it.
+  // weight of loop j for its dim = product of the dim's factors inside it (a fused member's dram
+  // loops: times its dram-tile extent).
   for (let j = 0; j < loops.length; j++) {
-    let w = 1;
-    for (let i = j + 1; i < loops.length; i++) if (loops[i]!.dim === loops[j]!.dim) w *= loops[i]!.factor;
+    const d = loops[j]!.dim;
+    const g = typeof d === "string" ? fuse.find((x) => x.dims.includes(d)) : undefined;
+    let w = g ? g.extents[g.dims.indexOf(d as D)]! : 1;
+    for (let i = j + 1; i < loops.length; i++) if (loops[i]!.dim === d) w *= loops[i]!.factor;
     loops[j]!.weight = w;
   }
   return loops;
@@ -43,28 +51,47 @@ function flatten(m: Mapping): FlatLoop[] {
 /**
  * Calls `visit(point, key)` for every point of the nest inside the layer, in nest order. `key` is
  * the tuple of loop indices outside `level` (what identifies one instance of that level's tile).
+ * A fused group's flattened index is decoded, last member fastest, over its dram tile's extents
+ * clipped at the layer's edge (mapping.ts, "Fused dimensions").
  */
 export function walk(m: Mapping, l: ConvLayer, level: "dram" | "gbuf" | "spatial" | "rf", visit: (p: Record<D, number>, key: string) => void): void {
   const loops = flatten(m);
   const sizes = sizesOf(l);
+  const fuse = m.fuse ?? [];
   const firstInside = loops.findIndex((x) => ["dram", "gbuf", "spatial", "rf"].indexOf(x.level) >= ["dram", "gbuf", "spatial", "rf"].indexOf(level));
   const cut = firstInside < 0 ? loops.length : firstInside;
   const idx: Record<D, number> = { N: 0, G: 0, K: 0, C: 0, P: 0, Q: 0, R: 0, S: 0 };
+  const flat = fuse.map(() => 0);
+  const ext = (g: number) => fuse[g]!.dims.map((d, k) => Math.min(fuse[g]!.extents[k]!, sizes[d as D] - idx[d as D]));
+  const inside = (d: D | number) => (typeof d === "string" ? idx[d] < sizes[d] : flat[d]! < ext(d).reduce((a, e) => a * e, 1));
+  const point = (): Record<D, number> => {
+    const p = { ...idx };
+    fuse.forEach((g, gi) => {
+      const e = ext(gi);
+      let rest = flat[gi]!;
+      for (let k = g.dims.length - 1; k >= 0; k--) {
+        p[g.dims[k] as D] += rest % e[k]!;
+        rest = Math.floor(rest / e[k]!);
+      }
+    });
+    return p;
+  };
   const path: number[] = [];
   const rec = (j: number): void => {
     if (j === loops.length) {
-      visit({ ...idx }, path.slice(0, cut).join(","));
+      visit(point(), path.slice(0, cut).join(","));
       return;
     }
     const lp = loops[j]!;
+    const add = (v: number) => (typeof lp.dim === "string" ? (idx[lp.dim] += v) : (flat[lp.dim] = flat[lp.dim]! + v));
     for (let i = 0; i < lp.factor; i++) {
-      idx[lp.dim] += i * lp.weight;
-      if (idx[lp.dim] < sizes[lp.dim]) {
+      add(i * lp.weight);
+      if (inside(lp.dim)) {
         path.push(i);
         rec(j + 1);
         path.pop();
       }
-      idx[lp.dim] -= i * lp.weight;
+      add(-i * lp.weight);
     }
   };
   rec(0);

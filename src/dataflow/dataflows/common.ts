@@ -26,6 +26,7 @@ import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, type Legality, type OperandTypes } from "../legality.js";
 import { dimSizes, DIMS, mapping, type Axis, type Dim, type DimRecord, type KeepFlags, type Mapping, type SpatialLoop, type TemporalLoop } from "../mapping.js";
 import { balanceMapping } from "./balance.js";
+import type { FoldSpec } from "./fold.js";
 
 /** Options every named dataflow accepts. */
 export interface DataflowOptions {
@@ -37,6 +38,12 @@ export interface DataflowOptions {
    * (a double-buffered GBuf doubles the output tile it keeps).
    */
   readonly doubleBuffer?: boolean;
+  /**
+   * Flatten dimensions over the array where a systolic template folds them (fold.ts; SCALE-Sim's
+   * folds). Default true; false gives the search's mapping as it is, with no fused group (the
+   * mapper's seeds: its search space has none).
+   */
+  readonly fold?: boolean;
 }
 
 /** A named dataflow: builds a legal Mapping for a layer on an architecture, or throws a ConfigError. */
@@ -77,6 +84,8 @@ export interface Template {
   readonly rfStream?: KeepFlags;
   /** Double-buffered register files (mapping.rf.doubleBuffer). Default false. */
   readonly rfDoubleBuffer?: boolean;
+  /** Dimensions flattened over an axis after the search, where that takes fewer folds (fold.ts; SCALE-Sim's folds). Default none. */
+  readonly fold?: readonly FoldSpec[];
 }
 
 /**

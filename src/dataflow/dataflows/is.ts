@@ -52,9 +52,19 @@ export const IS_TEMPLATE: Template = defineTemplate({
  * the same array mapping, with the output channels K streaming at the rf level: each filter's
  * weights enter at the left edge and move right along a row (every PE of a row holds the same
  * input position of a different window), and each step's partial sums leave the PEs down the
- * columns, reduced over the links (SCALE-Sim's IS: filters stream, outputs drain down).
+ * columns, reduced over the links (SCALE-Sim's IS: filters stream, outputs drain down). After the
+ * search R x S x C may be flattened down the rows and the pixels across the columns (fold.ts:
+ * SCALE-Sim's folds, where that is clearly faster).
  */
-export const IS_SYSTOLIC_TEMPLATE: Template = defineTemplate({ ...IS_TEMPLATE, rfFirst: ["K"], rfStream: { input: false, weight: true, output: true } });
+export const IS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
+  ...IS_TEMPLATE,
+  rfFirst: ["K"],
+  rfStream: { input: false, weight: true, output: true },
+  fold: [
+    { axis: "row", dims: ["R", "S", "C"] },
+    { axis: "col", dims: ["N", "P", "Q"] },
+  ],
+});
 
 /**
  * Builds the input-stationary mapping of a layer (see the file header; on an architecture that

@@ -46,6 +46,7 @@ import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type Legality, type OperandTypes } from "../legality.js";
 import { dimSizes, DIMS, TENSOR_DIMS, TENSORS, type Dim, type Mapping } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic, type AxisCoverage, type LayerTraffic } from "../traffic.js";
+import { foldMapping } from "./fold.js";
 import { balanceMapping } from "./balance.js";
 import { compose, fillArray, innerProduct, largest, type DataflowOptions, type Factors, type Template } from "./common.js";
 
@@ -119,7 +120,8 @@ export function searchTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, op
   const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types, arch.gbuf.psumBytes), db);
   for (const rf of rfs) search.run({ ...base, rf });
   if (!search.best) throw new InvariantError(`dataflow.${t.name}`, "the search found no candidate, not even the smallest tiles");
-  return balanceMapping(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types);
+  const balanced = balanceMapping(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types);
+  return t.fold && options.fold !== false ? foldMapping(balanced, t.fold, layer, arch, types) : balanced;
 }
 
 /**

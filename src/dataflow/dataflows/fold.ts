@@ -1,0 +1,187 @@
+/**
+ * Folds of a systolic template (SCALE-Sim's, Samajdar et al., ISPASS 2020): the dimensions a
+ * template spreads over one axis of the array are flattened into one index (mapping.ts, "Fused
+ * dimensions"), so a fold's PEs take consecutive points of the dram tile even across the end of a
+ * row of them: 169 output pixels of a 13 x 13 layer fill 32 rows in 6 folds where whole factors
+ * of P and Q (P 2 x Q 13) fill 26 in 7.
+ *
+ * The step runs after the search (search.ts) on its winner. For each spec, the members (its
+ * dimensions of size > 1 with no rf loop) become one gbuf loop over the folds, where the first of
+ * their gbuf loops was, and one spatial loop over as many PEs as the axis has free. Their dram
+ * tiles may grow: each member's extent is tried at its gbuf tile's (the winner's dram tiles) and at
+ * every coarser split of its dram loops (`ceil(size / f)` for f below their product; the member's
+ * dram loops become one, where the first was). A candidate must be legal and move no more DRAM
+ * words than the winner; among those, the lowest {@link foldCycles} estimate wins, then the fewest
+ * DRAM words. If none is estimated at least 10% faster than the winner, the winner is returned as it is.
+ *
+ * Why an estimate and not the fold count: a fold whose lines read windows that are not one address
+ * step apart (pixels across the end of an output row, taps of different kernel rows) is delivered
+ * as several transfers, one per run of constant step (sequencer/deliver.ts), and the network
+ * serves transfers one at a time, each at least `n / rf.writePorts` cycles for n words per PE
+ * (pe-array/noc.ts). Folding ws's R x S x C on AlexNet conv1 (32 x 32, ideal memory) took 204
+ * folds instead of 264 but 645,713 cycles instead of 454,055: 12 transfers a fold where there were 3.
+ */
+import type { ArchSpec } from "../../arch/spec.js";
+import type { ConvLayer } from "../../workload/layer.js";
+import { checkMapping, type OperandTypes } from "../legality.js";
+import { dimSizes, levelTrips, parseMapping, streamFlows, tileStride, tileVisits, type Axis, type Dim, type Mapping, type SpatialLoop, type TemporalLoop } from "../mapping.js";
+import { Nest, NDIMS } from "../nest.js";
+import { dramTraffic } from "../traffic.js";
+
+/**
+ * The share of the unfolded mapping's estimated cycles a fold must stay within: the estimate
+ * leaves out the GBuf's banks, where a fold's scattered windows conflict more (os on AlexNet conv5,
+ * 32 x 32: estimated 6% faster, simulated 9% slower with the banked GBuf), so only clear gains fold.
+ */
+const FOLD_GAIN = 0.9;
+
+/** Dimensions a template may flatten over one axis, most significant first (the point order of a fold). */
+export interface FoldSpec {
+  readonly axis: Axis;
+  readonly dims: readonly Dim[];
+}
+
+/** `m` with the dimensions of each spec folded over its axis where that takes fewer folds (see the file header). */
+export function foldMapping(m: Mapping, specs: readonly FoldSpec[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping {
+  let best = m;
+  for (const spec of specs) {
+    const limit = dramTraffic(best, layer).total;
+    // A fold must be estimated at least 1 - FOLD_GAIN faster (the estimate ignores GBuf banks).
+    let pick: { m: Mapping; cycles: number; dram: number } = { m: best, cycles: foldCycles(best, spec.axis, layer, arch) * FOLD_GAIN, dram: limit };
+    for (const extents of extentChoices(best, spec, layer)) {
+      const folded = foldAxis(best, spec, extents, layer, arch);
+      if (!folded || !checkMapping(folded, layer, arch, { types }).ok) continue;
+      const cycles = foldCycles(folded, spec.axis, layer, arch);
+      const dram = dramTraffic(folded, layer).total;
+      if (dram > limit || cycles > pick.cycles || (cycles === pick.cycles && dram >= pick.dram)) continue;
+      pick = { m: folded, cycles, dram };
+    }
+    best = pick.m;
+  }
+  return best;
+}
+
+/** The members of `spec` in `m` (size > 1, no rf loop over them, in no fused group yet). */
+function membersOf(m: Mapping, spec: FoldSpec, layer: ConvLayer): Dim[] {
+  const sizes = dimSizes(layer);
+  return spec.dims.filter((d) => sizes[d] > 1 && !m.rf.loops.some((l) => l.dim === d && l.factor > 1) && !m.fuse?.some((g) => g.dims.includes(d)));
+}
+
+/** Every combination of the members' candidate dram-tile extents (see the file header). */
+function extentChoices(m: Mapping, spec: FoldSpec, layer: ConvLayer): number[][] {
+  const sizes = dimSizes(layer);
+  const members = membersOf(m, spec, layer);
+  if (members.length < 2) return [];
+  let out: number[][] = [[]];
+  for (const d of members) {
+    const tiles = m.dram.loops.reduce((a, l) => (l.dim === d ? a * l.factor : a), 1);
+    const now = Math.min(sizes[d], tileStride(m, "gbuf", d));
+    const ext = new Set<number>([now]);
+    for (let f = 1; f < tiles; f++) {
+      const e = Math.ceil(sizes[d] / f);
+      if ((f - 1) * e < sizes[d]) ext.add(e);
+    }
+    out = out.flatMap((c) => [...ext].map((e) => [...c, e]));
+  }
+  return out;
+}
+
+/** `m` with the members of `spec` fused at dram-tile extents `extents` (undefined when that is malformed for the layer). */
+function foldAxis(m: Mapping, spec: FoldSpec, extents: readonly number[], layer: ConvLayer, arch: ArchSpec): Mapping | undefined {
+  const sizes = dimSizes(layer);
+  const members = membersOf(m, spec, layer);
+  const points = extents.reduce((a, e) => a * e, 1);
+  const others = m.spatial.loops.reduce((a, l) => (l.axis === spec.axis && !members.includes(l.dim) ? a * l.factor : a), 1);
+  const lanes = Math.min(points, Math.floor((spec.axis === "row" ? arch.array.rows : arch.array.cols) / others));
+  if (lanes < 1) return undefined;
+  const folds = Math.ceil(points / lanes);
+  const lead = members[0]!;
+  // Each member's dram loops become one over its new tiles, where the first was; the members'
+  // loops below the dram level become the lead's folds and lanes, where the first was.
+  let dram: TemporalLoop[] = [...m.dram.loops];
+  members.forEach((d, k) => {
+    const tiles = Math.ceil(sizes[d] / extents[k]!);
+    dram = replace(dram, [d], tiles > 1 ? { dim: d, factor: tiles } : undefined);
+  });
+  try {
+    return parseMapping(
+      {
+        ...m,
+        fuse: [...(m.fuse ?? []), { dims: members, extents }],
+        dram: { loops: dram },
+        gbuf: { ...m.gbuf, loops: replace(m.gbuf.loops, members, folds > 1 ? { dim: lead, factor: folds } : undefined) },
+        spatial: { loops: replace(m.spatial.loops, members, lanes > 1 ? { dim: lead, factor: lanes, axis: spec.axis } : undefined) },
+        rf: { ...m.rf, loops: m.rf.loops.filter((l) => !members.includes(l.dim)) },
+      },
+      layer,
+    );
+  } catch {
+    return undefined; // (a tiling the layer's sizes refuse: no such candidate)
+  }
+}
+
+/** `loops` without those over `dims`, with `loop` (if any) where the first of them was (else last). */
+function replace<L extends TemporalLoop | SpatialLoop>(loops: readonly L[], dims: readonly Dim[], loop: L | undefined): L[] {
+  const at = loops.findIndex((l) => dims.includes(l.dim));
+  const rest = loops.filter((l) => !dims.includes(l.dim));
+  if (loop) rest.splice(at < 0 ? rest.length : at, 0, loop);
+  return rest;
+}
+
+/**
+ * An estimate of the array's cycles: folds x the longer of a fold's wave (its rf steps plus the
+ * skew, rows + cols) and the delivery of the operand streamed along `axis` (its transfers, each
+ * max(words / bus, words per PE / rf.writePorts): see the file header), averaged over the folds of
+ * the first dram tile. Not the simulator's cycles; a ranking of folds.
+ */
+export function foldCycles(m: Mapping, axis: Axis, layer: ConvLayer, arch: ArchSpec): number {
+  const nest = new Nest(m, layer);
+  const trips = levelTrips(m, "rf");
+  const wave = trips + nest.usedRows + nest.usedCols;
+  const flows = streamFlows(m);
+  const part = (["input", "weight"] as const).find((t) => flows[t] === (axis === "row" ? "right" : "down"));
+  const folds = tileVisits(m, layer, "spatial");
+  if (!part) return folds * wave;
+  const lines = axis === "row" ? nest.usedRows : nest.usedCols;
+  const bus = part === "input" ? arch.noc.inputWordsPerCycle : arch.noc.weightWordsPerCycle;
+  const dStart = new Int32Array(NDIMS);
+  const { starts, folds: firsts } = nest.gbufIterations(dStart);
+  let total = 0;
+  const at = new Int32Array(NDIMS);
+  starts.forEach((g, i) => {
+    // The streamed operand's address at each line's first PE, in address order: runs of one step.
+    const addrs: number[] = [];
+    for (let line = 0; line < lines; line++) {
+      const pe = axis === "row" ? line * nest.usedCols : line;
+      for (let d = 0; d < NDIMS; d++) at[d] = g[d]! + nest.peOffset[pe]![d]!;
+      if (!nest.groups.every((_, k) => nest.placeFused(k, g, firsts[i]![k]! + nest.peFold[pe]![k]!, at))) continue;
+      addrs.push(addressOf(part, at, layer));
+    }
+    addrs.sort((a, b) => a - b);
+    let runs = 0;
+    let len = 0;
+    let step = 0;
+    addrs.forEach((a, j) => {
+      if (len === 1) step = a - addrs[j - 1]!;
+      if (len === 0 || (len > 1 && a - addrs[j - 1]! !== step)) {
+        runs++;
+        len = 1;
+      } else len++;
+    });
+    const perRun = Math.max(Math.ceil((trips * addrs.length) / Math.max(1, runs) / bus), Math.ceil(trips / arch.rf.writePorts));
+    total += Math.max(wave, runs * perRun);
+  });
+  return starts.length > 0 ? (folds * total) / starts.length : folds * wave;
+}
+
+/** A point's address in the operand's DRAM layout (input: N, C, padded row, column; weight: K, C, R, S). */
+function addressOf(part: "input" | "weight", at: Int32Array, layer: ConvLayer): number {
+  const sizes = dimSizes(layer);
+  // N=0, G=1, K=2, C=3, P=4, Q=5, R=6, S=7 (nest.ts)
+  if (part === "weight") return (((at[1]! * sizes.K + at[2]!) * sizes.C + at[3]!) * sizes.R + at[6]!) * sizes.S + at[7]!;
+  const h = at[4]! * layer.strides[0] + at[6]! * layer.dilations[0];
+  const w = at[5]! * layer.strides[1] + at[7]! * layer.dilations[1];
+  const H = layer.inHeight + layer.pads[0] + layer.pads[2];
+  const W = layer.inWidth + layer.pads[1] + layer.pads[3];
+  return (((at[0]! * layer.groups + at[1]!) * sizes.C + at[3]!) * H + h) * W + w;
+}

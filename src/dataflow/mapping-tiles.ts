@@ -53,7 +53,7 @@ export function tileStride(m: Mapping, level: LevelName, dim: Dim): number {
  * The clipped extents along a fused group's members of every dram tile, in tile order (outer
  * member slowest): each tile's E is their product.
  */
-export function fusedTiles(g: FusedGroup, layer: ConvLayer): number[][] {
+function fusedTiles(g: FusedGroup, layer: ConvLayer): number[][] {
   const sizes = dimSizes(layer);
   let tiles: number[][] = [[]];
   g.dims.forEach((d, k) => {

@@ -14,12 +14,12 @@
  * words than the winner; among those, the lowest {@link foldCycles} estimate wins, then the fewest
  * DRAM words. If none is estimated at least 10% faster than the winner, the winner is returned as it is.
  *
- * Why an estimate and not the fold count: a fold whose lines read windows that are not one address
- * step apart (pixels across the end of an output row, taps of different kernel rows) is delivered
- * as several transfers, one per run of constant step (sequencer/deliver.ts), and the network
- * serves transfers one at a time, each at least `n / rf.writePorts` cycles for n words per PE
- * (pe-array/noc.ts). Folding ws's R x S x C on AlexNet conv1 (32 x 32, ideal memory) took 204
- * folds instead of 264 but 645,713 cycles instead of 454,055: 12 transfers a fold where there were 3.
+ * Why an estimate and not the fold count: a fold's wave and the delivery of its streamed operand
+ * overlap, and the longer one sets the fold's time. The delivery is one network transfer for all
+ * the fold's lines (sequencer/deliver.ts serves tiles of one structure together, even when their
+ * windows are not one address step apart), at least `n / rf.writePorts` cycles for n words per PE
+ * (pe-array/noc.ts). Lines whose tiles differ in structure (windows clipped by padding) take
+ * transfers of their own, which the estimate leaves out.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
@@ -130,7 +130,7 @@ function replace<L extends TemporalLoop | SpatialLoop>(loops: readonly L[], dims
 
 /**
  * An estimate of the array's cycles: folds x the longer of a fold's wave (its rf steps plus the
- * skew, rows + cols) and the delivery of the operand streamed along `axis` (its transfers, each
+ * skew, rows + cols) and the delivery of the operand streamed along `axis` (one transfer,
  * max(words / bus, words per PE / rf.writePorts): see the file header), averaged over the folds of
  * the first dram tile. Not the simulator's cycles; a ranking of folds.
  */
@@ -149,39 +149,15 @@ export function foldCycles(m: Mapping, axis: Axis, layer: ConvLayer, arch: ArchS
   let total = 0;
   const at = new Int32Array(NDIMS);
   starts.forEach((g, i) => {
-    // The streamed operand's address at each line's first PE, in address order: runs of one step.
-    const addrs: number[] = [];
+    // The lines the fold reaches: one transfer feeds them all (sequencer/deliver.ts).
+    let reached = 0;
     for (let line = 0; line < lines; line++) {
       const pe = axis === "row" ? line * nest.usedCols : line;
       for (let d = 0; d < NDIMS; d++) at[d] = g[d]! + nest.peOffset[pe]![d]!;
-      if (!nest.groups.every((_, k) => nest.placeFused(k, g, firsts[i]![k]! + nest.peFold[pe]![k]!, at))) continue;
-      addrs.push(addressOf(part, at, layer));
+      if (nest.groups.every((_, k) => nest.placeFused(k, g, firsts[i]![k]! + nest.peFold[pe]![k]!, at))) reached++;
     }
-    addrs.sort((a, b) => a - b);
-    let runs = 0;
-    let len = 0;
-    let step = 0;
-    addrs.forEach((a, j) => {
-      if (len === 1) step = a - addrs[j - 1]!;
-      if (len === 0 || (len > 1 && a - addrs[j - 1]! !== step)) {
-        runs++;
-        len = 1;
-      } else len++;
-    });
-    const perRun = Math.max(Math.ceil((trips * addrs.length) / Math.max(1, runs) / bus), Math.ceil(trips / arch.rf.writePorts));
-    total += Math.max(wave, runs * perRun);
+    const delivery = reached > 0 ? Math.max(Math.ceil((trips * reached) / bus), Math.ceil(trips / arch.rf.writePorts)) : 0;
+    total += Math.max(wave, delivery);
   });
   return starts.length > 0 ? (folds * total) / starts.length : folds * wave;
-}
-
-/** A point's address in the operand's DRAM layout (input: N, C, padded row, column; weight: K, C, R, S). */
-function addressOf(part: "input" | "weight", at: Int32Array, layer: ConvLayer): number {
-  const sizes = dimSizes(layer);
-  // N=0, G=1, K=2, C=3, P=4, Q=5, R=6, S=7 (nest.ts)
-  if (part === "weight") return (((at[1]! * sizes.K + at[2]!) * sizes.C + at[3]!) * sizes.R + at[6]!) * sizes.S + at[7]!;
-  const h = at[4]! * layer.strides[0] + at[6]! * layer.dilations[0];
-  const w = at[5]! * layer.strides[1] + at[7]! * layer.dilations[1];
-  const H = layer.inHeight + layer.pads[0] + layer.pads[2];
-  const W = layer.inWidth + layer.pads[1] + layer.pads[3];
-  return (((at[0]! * layer.groups + at[1]!) * sizes.C + at[3]!) * H + h) * W + w;
 }

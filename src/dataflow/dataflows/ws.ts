@@ -52,7 +52,8 @@ export const WS_TEMPLATE: Template = defineTemplate({
  * forwards operands (`arch.noc.forwarding`): the same array mapping, one weight per PE, with the
  * output pixels (Q, P, N) streaming at the rf level: inputs enter at the left edge and move right
  * along a row (every PE of a row needs the same input), and each step's partial sums leave the
- * PEs down the columns, reduced over the links.
+ * PEs down the columns, reduced over the links. After the search R x S x C may be flattened down
+ * the rows (fold.ts: SCALE-Sim's folds, where that is clearly faster).
  */
 export const WS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
   ...WS_TEMPLATE,
@@ -60,6 +61,7 @@ export const WS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
   rfGrow: ["Q", "P", "N"],
   rfFirst: ["Q", "P", "N"],
   rfStream: { input: true, weight: false, output: true },
+  fold: [{ axis: "row", dims: ["R", "S", "C"] }],
 });
 
 /**

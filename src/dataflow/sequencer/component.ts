@@ -16,8 +16,8 @@
  * - gbuf iteration: for each PE whose RF tile of a tensor changes, the tile is delivered from the
  *   GBuf (or straight from DRAM when the GBuf bypasses the tensor). Each distinct tile is read once
  *   at its source and carried once on the bus to every PE that needs it (multicast); the distinct
- *   tiles of one iteration whose addresses differ by a constant step are gathered by one read and
- *   handed out by one transfer (a box index per PE). A PE stores its input window as the dense
+ *   tiles of one iteration that have the same structure are handed out by one transfer (a box
+ *   index per PE), each run of them one constant address step apart gathered by one read. A PE stores its input window as the dense
  *   span in padded coordinates; padding is filled in place with the input zero point (`rf.fill`,
  *   never fetched). A PE whose output tile changes drains its partial sums first; PEs that share
  *   an output tile because a reduction dimension (C, R, S) is spread across the array are summed,

@@ -9,7 +9,7 @@ import { startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { distinctKeys, rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
-import { sameStructure, structureHash, transposePayload } from "./transfer.js";
+import { concatPayloads, sameStructure, structureHash, transposePayload } from "./transfer.js";
 import { C, G, K, N, P, Q, R, S, WEIGHT_DIMS, type DeliveryGroup, type Deferred, type Req } from "./types.js";
 /** Where a delivery's reads come from: a GBuf region, or DRAM when the GBuf bypasses the tensor. */
 type ReadSource = { readonly region: GbufRegion } | { readonly tensor: DramTensor };
@@ -23,63 +23,79 @@ function plannedRead(c: SeqContext, source: ReadSource, box: Box, tags: { space:
 }
 
 /**
- * Reads and deliveries for groups of PEs that each share one tile. Groups that sit in
- * consecutive rows (or columns) of the array and whose tiles differ only by a constant address
- * step are gathered by one read each piece and sent in one transfer that hands each row (column)
- * its own tile: the same words and counts as one transfer per group, in fewer transactions.
+ * Reads and deliveries for groups of PEs that each share one tile. Groups whose tiles have the
+ * same structure (a class) are served by one transfer that hands each PE its group's tile (a box
+ * index per PE), as a systolic array feeds all its rows at once: the same words and counts as one
+ * transfer per group, in fewer transactions. A read is a Box, which is affine, so each run of the
+ * class's groups whose tiles differ by one constant address step is gathered by its own read
+ * (one per piece), and the transfer waits for all of them and sends their payloads one after
+ * another. A group alone in its class goes as it is: one read per piece, one transfer per rectangle.
  */
 export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: DeliveryGroup[], source: ReadSource, reads: Req[]): Deferred[] {
   const out: Deferred[] = [];
   const space = part === "input" ? TAG_SPACE.input : TAG_SPACE.weight;
   const read = (box: Box, tag: number, tagStrides: number[]): Req => plannedRead(c, source, box, { space, offset: tag, strides: tagStrides }, reads);
-  // Groups whose tiles have the same structure and differ only by a constant address step (in
-  // some order) are served together: one read per piece gathers every group's tile, and one
-  // transfer hands each PE its group's (a box index per PE). Other groups go one by one.
-  const rest: DeliveryGroup[] = [];
-  const classes = structureClasses(groups);
-  const serveTogether = (run: DeliveryGroup[]) => {
-    const { pes, boxIndex } = spanOfRun(run);
-    const step = stepOf(run[0]!, run[1]!);
-    run[0]!.pieces.forEach((p, i) => {
-      const [srcStep, tagStep] = step[i]!;
-      // The read walks addresses in order, so when the groups' tiles interleave (their step is
-      // finer than the piece's innermost stride, e.g. the columns of a systolic array each
-      // streaming one pixel's channels) the group index goes innermost, and the payload is
-      // transposed back to one tile after another for the transfer.
-      let d = p.shape.length - 1;
-      while (d >= 0 && p.shape[d]! <= 1) d--;
-      const interleave = d >= 0 && Math.abs(srcStep) < Math.abs(p.srcStrides[d]!);
-      const box: Box = interleave
-        ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
-        : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
+  for (const list of structureClasses(groups)) {
+    if (list.length === 1) {
+      const g = list[0]!;
+      for (const p of g.pieces) {
+        const q = read({ shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]);
+        out.push({ reads: [q], part, send: ([payload]) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, part, pes, box: p.dst, payload: payload! } })) });
+      }
+      continue;
+    }
+    list.sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src || a.pieces[0]!.tag - b.pieces[0]!.tag);
+    const runs = constantStepRuns(list);
+    // Box b of the transfer is the b-th group in run order (the order the reads' payloads come in).
+    const { pes, boxIndex } = spanOfGroups(runs.flat());
+    list[0]!.pieces.forEach((p, i) => {
+      const gathered = runs.map((run) => gatherRead(run, i, read));
       out.push({
-        read: read(box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]),
+        reads: gathered.map((r) => r.read),
         part,
-        send: (payload) => [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: interleave ? transposePayload(payload, run.length) : payload, boxIndex } }],
+        send: (payloads) => {
+          const boxes = payloads.map((pl, k) => (gathered[k]!.interleave ? transposePayload(pl, runs[k]!.length) : pl));
+          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: concatPayloads(boxes), boxIndex } }];
+        },
       });
     });
-  };
-  for (const list of classes) {
-    list.sort((a, b) => a.pieces[0]!.src - b.pieces[0]!.src || a.pieces[0]!.tag - b.pieces[0]!.tag);
-    let run: DeliveryGroup[] = [];
-    const flush = () => {
-      if (run.length > 1) serveTogether(run);
-      else rest.push(...run);
-      run = [];
-    };
-    for (const g of list) {
-      if (run.length >= 2 && !sameStep(stepOf(run[0]!, run[1]!), stepOf(run[run.length - 1]!, g))) flush();
-      run.push(g);
-    }
-    flush();
-  }
-  for (const g of rest) {
-    for (const p of g.pieces) {
-      const q = read({ shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]);
-      out.push({ read: q, part, send: (payload) => g.rects.map((pes) => ({ to: "noc" as const, msg: { op: "deliver" as const, part, pes, box: p.dst, payload } })) });
-    }
   }
   return out;
+}
+
+/** The class's groups (sorted by address) cut into runs whose tiles differ by one constant step. */
+function constantStepRuns(list: readonly DeliveryGroup[]): DeliveryGroup[][] {
+  const runs: DeliveryGroup[][] = [];
+  let run: DeliveryGroup[] = [];
+  for (const g of list) {
+    if (run.length >= 2 && !sameStep(stepOf(run[0]!, run[1]!), stepOf(run[run.length - 1]!, g))) {
+      runs.push(run);
+      run = [];
+    }
+    run.push(g);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * The read of piece `i` of every group of a run: one box with the run's step as a dimension (a
+ * single group's piece as it is). The read walks addresses in order, so when the groups' tiles
+ * interleave (their step is finer than the piece's innermost stride, e.g. the columns of a
+ * systolic array each streaming one pixel's channels) the group index goes innermost, and the
+ * payload is transposed back to one tile after another (`interleave`).
+ */
+function gatherRead(run: readonly DeliveryGroup[], i: number, read: (box: Box, tag: number, tagStrides: number[]) => Req): { read: Req; interleave: boolean } {
+  const p = run[0]!.pieces[i]!;
+  if (run.length === 1) return { read: read({ shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]), interleave: false };
+  const [srcStep, tagStep] = stepOf(run[0]!, run[1]!)[i]!;
+  let d = p.shape.length - 1;
+  while (d >= 0 && p.shape[d]! <= 1) d--;
+  const interleave = d >= 0 && Math.abs(srcStep) < Math.abs(p.srcStrides[d]!);
+  const box: Box = interleave
+    ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
+    : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
+  return { read: read(box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]), interleave };
 }
 
 /** Classes of groups with the same structure, in order of first appearance (found by a hash, confirmed by comparing the structures). */
@@ -111,8 +127,8 @@ function sameStep(x: readonly (readonly [number, number])[], y: readonly (readon
   return x.every((v, i) => v[0] === y[i]![0] && v[1] === y[i]![1]);
 }
 
-/** The rectangle of PEs a run of groups covers, and each PE's group (its box index; -1: none). */
-function spanOfRun(run: readonly DeliveryGroup[]): { pes: PeRect; boxIndex: Int32Array } {
+/** The rectangle of PEs the groups cover, and each PE's group (its box index; -1: none). */
+function spanOfGroups(run: readonly DeliveryGroup[]): { pes: PeRect; boxIndex: Int32Array } {
   let r0 = Infinity, c0 = Infinity, r1 = -1, c1 = -1;
   for (const g of run) {
     for (const r of g.rects) {
@@ -192,7 +208,7 @@ export function deliverWeights(
         const ext = peExt[rect.row0 * cols + rect.col0]!;
         const d = dst(ext);
         const q = plannedRead(c, source, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { space: TAG_SPACE.weight, offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }, reads);
-        out.push({ read: q, part: "weight", send: (payload) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes: rect, box: d, payload, perPe: true } }] });
+        out.push({ reads: [q], part: "weight", send: ([payload]) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes: rect, box: d, payload: payload!, perPe: true } }] });
       }
     }
     keys = rest;

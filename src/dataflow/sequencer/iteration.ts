@@ -82,7 +82,7 @@ export class IterationPlanner {
     const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
     if (sig) {
       const { reads, after, direct, moves, waves, psumFills, operandFills, spanGroups } = plan;
-      const afterRead = Int32Array.from(after, (d) => reads.indexOf(d.read));
+      const afterRead = Int32Array.from(after.flatMap((d) => d.reads), (q) => reads.indexOf(q));
       const anchor = rp.anchor(gStart, res.gbufInput, res.gbufWeight, true);
       const split = psumFills ? { psumFills, operandFills: operandFills! } : {};
       const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };

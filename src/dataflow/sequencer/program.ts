@@ -212,7 +212,7 @@ export class Program {
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) yield* x.run(step("network", cur.moves));
       const sends: Req[] = [...cur.direct];
-      for (const f of cur.after) sends.push(...f.send(x.take(f.read)));
+      for (const f of cur.after) sends.push(...f.send(f.reads.map((q) => x.take(q))));
       if (sends.length > 0) yield* x.run(step("network", sends));
       const next = yield* this.nextPlan();
       if (next?.fetched) {
@@ -311,7 +311,7 @@ export class Program {
     const c = this.c;
     const out: Req[] = [];
     if (c.early.input ? early : late) out.push(...p.operandFills!);
-    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(this.x.take(f.read)));
+    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(f.reads.map((q) => this.x.take(q))));
     return out;
   }
 

@@ -215,7 +215,8 @@ export class Replayer {
       if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
       throw new InvariantError("sequencer", `a planned read list holds a ${q.to} ${q.msg.op}`);
     });
-    const after = t.after.map((d, i) => ({ read: reads[t.afterRead[i]!]!, part: d.part, send: d.send }));
+    let k = 0;
+    const after = t.after.map((d) => ({ reads: d.reads.map(() => reads[t.afterRead[k++]!]!), part: d.part, send: d.send }));
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {
         const span = this.c.makeSpan(this.c.spanAt(peStart[g.pe0]!, peExt[g.pe0]!), g.dense);

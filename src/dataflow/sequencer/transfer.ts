@@ -105,6 +105,22 @@ export function transposePayload(p: Payload, groups: number): Payload {
   return p.tags ? { data: t(p.data), tags: t(p.tags) } : { data: t(p.data) };
 }
 
+/** Payloads one after another (the one payload as it is). */
+export function concatPayloads(ps: readonly Payload[]): Payload {
+  if (ps.length === 1) return ps[0]!;
+  const cat = <A extends WordArray | Float64Array>(arrays: readonly A[]): A => {
+    const out = new (arrays[0]!.constructor as new (n: number) => A)(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a as never, at);
+      at += a.length;
+    }
+    return out;
+  };
+  const data = cat(ps.map((p) => p.data));
+  return ps.every((p) => p.tags) ? { data, tags: cat(ps.map((p) => p.tags!)) } : { data };
+}
+
 /** Whether two tiles' pieces have the same structure (see {@link structureHash}). */
 export function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean {
   const eq = (x: readonly number[], y: readonly number[]) => x.length === y.length && x.every((v, i) => v === y[i]);

@@ -134,12 +134,16 @@ export interface RfOutTile extends TileCoords {
   readonly base: number;
 }
 
-/** A transfer that waits for a read: the read (a request of the same plan), and what to send once its payload is back. */
+/**
+ * A transfer that waits for reads: the reads (requests of the same plan; a Box is affine, so one
+ * transfer of tiles that are not one address step apart waits for several), and what to send once
+ * their payloads are back (in the order of `reads`).
+ */
 export interface Deferred {
-  readonly read: Req;
+  readonly reads: readonly Req[];
   /** The operand it delivers. */
   readonly part: "input" | "weight";
-  readonly send: (payload: Payload) => Req[];
+  readonly send: (payloads: readonly Payload[]) => Req[];
 }
 
 /** One box of a tile to deliver: where it is read (GBuf region or DRAM) and where it goes in the RF. */
@@ -195,7 +199,7 @@ export interface PlanAnchor {
 export interface PlanTemplate extends Pick<IterationPlan, "reads" | "after" | "direct" | "moves" | "waves" | "psumFills" | "operandFills"> {
   /** Where its reads were: a replay shifts them by the difference ({@link Program.readShift}). */
   readonly anchor: PlanAnchor;
-  /** Per entry of `after`: the index in `reads` of the read it waits for. */
+  /** The index in `reads` of each read the entries of `after` wait for, entry after entry (`after[i].reads.length` each). */
   readonly afterRead: Int32Array;
   /** MACs of the waves (counted again on every replay). */
   readonly macs: number;

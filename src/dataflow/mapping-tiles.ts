@@ -174,9 +174,19 @@ export function streamFlows(m: Mapping): Partial<Record<TensorName, StreamFlow |
   const out: Partial<Record<TensorName, StreamFlow | undefined>> = {};
   for (const t of TENSORS) {
     if (!m.rf.stream?.[t]) continue;
-    const along = (axis: Axis) => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !loopDims(m, l.dim).some((d) => TENSOR_DIMS[t].includes(d)));
-    out[t] = along("col") ? "right" : along("row") ? "down" : undefined;
+    const line = alikeLine(m, t);
+    out[t] = line === "row" ? "right" : line === "col" ? "down" : undefined;
   }
   return out;
+}
+
+/**
+ * The line of the array along which every PE holds the same tile of `tensor`: `row` when no
+ * column-axis spatial loop of factor > 1 runs over the tensor's dimensions (a fused group's loop
+ * over any of its members'), else `col` when no row-axis loop does, else undefined.
+ */
+export function alikeLine(m: Mapping, tensor: TensorName): Axis | undefined {
+  const along = (axis: Axis) => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !loopDims(m, l.dim).some((d) => TENSOR_DIMS[tensor].includes(d)));
+  return along("col") ? "row" : along("row") ? "col" : undefined;
 }
 

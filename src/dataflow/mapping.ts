@@ -143,6 +143,7 @@ export {
   tileFootprint,
   levelFootprint,
   streamFlows,
+  alikeLine,
   type StreamFlow,
 } from "./mapping-tiles.js";
 export {

@@ -24,7 +24,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { loopDims, parseMapping, streamFlows, TENSOR_DIMS, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { alikeLine, parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -188,9 +188,11 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  * one after the other, so MAC waves address them as they would a resident tile. A streamed
  * operand's buffer is kept once per line it flows along (`RegFileLayout.lines`: every PE of the
  * line holds the same words), so its storage grows with the array's side, not with its PEs; so is
- * a kept input or weight partition that every PE of a row (column) holds alike ({@link alikeAlong}:
+ * a kept input or weight partition that every PE of a row (column) holds alike ({@link alikeLine}:
  * e.g. `chen2020`'s inputs along rows and weights along columns), whose deliveries, slides and
- * fills then move the words once per line instead of once per PE. An
+ * fills then move the words once per line instead of once per PE (accesses are still counted per
+ * PE; why that is exact: docs/design-notes.md, "Register files of PEs that hold alike share one
+ * slice"). An
  * operand the RF bypasses (mapping.rf.keep false) is staged the same way, per PE, in a partition
  * whose accesses are not register accesses (`RegFileLayout.staged`).
  */
@@ -202,7 +204,7 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   for (const t of TENSORS) {
     const bypass = t !== "output" && !m.rf.keep[t];
     if (!m.rf.stream?.[t] && !bypass) {
-      const line = t === "output" ? undefined : alikeAlong(m, t);
+      const line = t === "output" ? undefined : alikeLine(m, t);
       if (line) lines[t as "input" | "weight"] = line;
       continue;
     }
@@ -217,18 +219,6 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   if (Object.keys(lines).length > 0) rf.lines = lines;
   if (Object.keys(staged).length > 0) rf.staged = staged;
   return rf;
-}
-
-/**
- * The line along which every PE holds the same tile of a kept, unstreamed operand, if any: `row`
- * when no column-axis spatial loop runs over the tensor's dimensions (the PEs of a row differ only
- * in dimensions the tensor does not depend on), else `col` when no row-axis loop does. The
- * simulator then keeps one slice per line ({@link streamBuffers}); accesses are still counted per
- * PE. Why that is exact: docs/design-notes.md, "Register files of PEs that hold alike share one slice".
- */
-function alikeAlong(m: Mapping, t: "input" | "weight"): "row" | "col" | undefined {
-  const along = (axis: "row" | "col") => m.spatial.loops.every((l) => l.axis !== axis || l.factor <= 1 || !loopDims(m, l.dim).some((d) => TENSOR_DIMS[t].includes(d)));
-  return along("col") ? "row" : along("row") ? "col" : undefined;
 }
 
 /** The inputs of one run, validated. */

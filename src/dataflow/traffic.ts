@@ -59,7 +59,7 @@
  * loop over that tensor's dimensions sits inside the group's.
  */
 import { convShape, type ConvLayer } from "../workload/layer.js";
-import { axisCoverage, dimSizes, DIMS, inputAxis, loopNest, TENSOR_DIMS, TENSORS, touchedInputs, type AxisCoverage, type Dim, type InputAxis, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
+import { axisCoverage, dimSizes, DIMS, inputAxis, loopNest, TENSOR_DIMS, TENSORS, touchedInputs, type AxisCoverage, type Dim, type FusedGroup, type InputAxis, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
 
 export { axisCoverage, type AxisCoverage } from "./mapping.js";
 
@@ -269,7 +269,7 @@ export function boxView(m: Mapping): Mapping {
   const leads = new Map(m.fuse.map((g) => [g.dims[0]!, g]));
   const gbuf: { dim: Dim; factor: number }[] = [];
   const placed = new Set<Dim>();
-  const members = (g: NonNullable<Mapping["fuse"]>[number]) => g.dims.map((d, k) => ({ dim: d, factor: g.extents[k]! }));
+  const members = (g: FusedGroup) => g.dims.map((d, k) => ({ dim: d, factor: g.extents[k]! }));
   for (const l of m.gbuf.loops) {
     const g = leads.get(l.dim);
     if (!g) gbuf.push(l);

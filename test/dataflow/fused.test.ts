@@ -136,6 +136,9 @@ describe("fused dimensions", () => {
   it("are not the mapper's: a fused seed is refused, and the named seeds are built unfolded", () => {
     expect(() => map(layer, arch, { seeds: [osFused()], budget: { evaluations: 10 } })).toThrow(/seeds\[0\]\.fuse/);
     expect(buildMapping("os", layer, arch, { fold: false }).fuse).toBeUndefined();
+    // The flags are checked at the dataflow's entry, with the field, the value and the rule.
+    expect(() => buildMapping("os", layer, arch, { fold: "no" } as never)).toThrow(/options\.fold must be true or false; got "no"/);
+    expect(() => buildMapping("chen2020", layer, arch, { doubleBuffer: 1 } as never)).toThrow(/options\.doubleBuffer must be true or false; got 1/);
   });
 
   it("refuse malformed groups with the field, the value and the rule", () => {

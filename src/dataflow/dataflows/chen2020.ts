@@ -62,7 +62,7 @@ import { dimSizes, KEEP_ALL, tileExtents, type Mapping } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic } from "../traffic.js";
 import { balanceMapping } from "./balance.js";
 import { arrayTileSets, type ArrayTile, type TileCost } from "./chen2020-tiles.js";
-import { compose, defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { checkDataflowFlags, compose, defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
 import { DRAM_WORD_WEIGHT, GbufSearch, searchedMapping } from "./search.js";
 
 export type { TileCost } from "./chen2020-tiles.js";
@@ -188,6 +188,7 @@ function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec,
  * is neither 1 nor 2.
  */
 export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Options = {}): Mapping {
+  checkDataflowFlags(options);
   if (options.levels !== undefined && options.levels !== 1 && options.levels !== 2) {
     throw new ConfigError("options.levels", options.levels, "be 1 (the output tile in the PEs' registers) or 2 (in the GBuf too), or be left out to take the better");
   }

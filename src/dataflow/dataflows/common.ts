@@ -46,6 +46,17 @@ export interface DataflowOptions {
   readonly fold?: boolean;
 }
 
+/**
+ * Checks the flags of {@link DataflowOptions} at a dataflow's entry.
+ * @throws ConfigError naming `options.doubleBuffer` or `options.fold` when it is set to anything but a boolean.
+ */
+export function checkDataflowFlags(options: DataflowOptions): void {
+  for (const k of ["doubleBuffer", "fold"] as const) {
+    const v: unknown = options[k];
+    if (v !== undefined && typeof v !== "boolean") throw new ConfigError(`options.${k}`, v, "be true or false");
+  }
+}
+
 /** A named dataflow: builds a legal Mapping for a layer on an architecture, or throws a ConfigError. */
 export type Dataflow = (layer: ConvLayer, arch: ArchSpec, options?: DataflowOptions) => Mapping;
 

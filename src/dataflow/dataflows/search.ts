@@ -48,7 +48,7 @@ import { dimSizes, DIMS, TENSOR_DIMS, TENSORS, type Dim, type Mapping } from "..
 import { dramTraffic, gbufArrayAccesses, layerTraffic, type AxisCoverage, type LayerTraffic } from "../traffic.js";
 import { foldMapping } from "./fold.js";
 import { balanceMapping } from "./balance.js";
-import { compose, fillArray, innerProduct, largest, type DataflowOptions, type Factors, type Template } from "./common.js";
+import { checkDataflowFlags, compose, fillArray, innerProduct, largest, type DataflowOptions, type Factors, type Template } from "./common.js";
 
 /** Dimension index in DIMS order (N G K C P Q R S). */
 const DIM_INDEX: Readonly<Record<Dim, number>> = Object.freeze({ N: 0, G: 1, K: 2, C: 3, P: 4, Q: 5, R: 6, S: 7 });
@@ -87,6 +87,7 @@ function rfValues(hi: number): number[] {
  * @throws ConfigError when not even the smallest tiles fit the architecture.
  */
 export function searchTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
+  checkDataflowFlags(options);
   if (!TENSORS.every((x) => t.gbufKeep[x])) throw new InvariantError(`dataflow.${t.name}`, "the search needs a template whose GBuf keeps every tensor");
   const sizes = dimSizes(layer);
   const db = options.doubleBuffer ?? true;

@@ -16,7 +16,7 @@ import { checkField, rejectUnknownKeys, type FieldRule } from "../core/fields.js
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
-import type { DramTensor, RegFileLayout } from "../memory/index.js";
+import type { DramTensor, RegFileLayout, RfPartition } from "../memory/index.js";
 import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type IntArray, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
@@ -201,6 +201,7 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
   const flows = streamFlows(m);
   const lines: Partial<Record<"input" | "weight", "row" | "col">> = {};
   const staged: Partial<Record<"input" | "weight", true>> = {};
+  const passing: Partial<Record<RfPartition, true>> = {};
   for (const t of TENSORS) {
     const bypass = t !== "output" && !m.rf.keep[t];
     if (!m.rf.stream?.[t] && !bypass) {
@@ -214,8 +215,10 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
     const need = tileFootprint(m, layer, "rf", t) * 2;
     rf[RF_ENTRY_FIELDS[t]] = bypass ? need : Math.max(rf[RF_ENTRY_FIELDS[t]], need);
     if (bypass) staged[t] = true;
-    else if (t !== "output" && flows[t]) lines[t] = flows[t] === "right" ? "row" : "col";
+    else passing[t === "output" ? "psum" : t] = true;
+    if (!bypass && t !== "output" && flows[t]) lines[t] = flows[t] === "right" ? "row" : "col";
   }
+  if (Object.keys(passing).length > 0) rf.passing = passing;
   if (Object.keys(lines).length > 0) rf.lines = lines;
   if (Object.keys(staged).length > 0) rf.staged = staged;
   return rf;

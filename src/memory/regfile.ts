@@ -93,6 +93,14 @@ export interface RegFileLayout extends RegFileSpec {
    * `rf.*.<part>` counters stay 0 (the network counts the deliveries). See the file header.
    */
   readonly staged?: Readonly<Partial<Record<"input" | "weight", true>>>;
+  /**
+   * Partitions that stand in for a register the words pass through (`mapping.rf.stream`: a
+   * systolic array's pipeline register or accumulator): the partition holds the rf tile so the
+   * MAC wave can address it, but the hardware sets each word as it enters its register (a partial
+   * sum's first step adds to zero, a pad enters as the zero point), so a fill of it takes one
+   * cycle whatever its size (the PE array's timing). Counts are as for any partition.
+   */
+  readonly passing?: Readonly<Partial<Record<RfPartition, true>>>;
 }
 
 /** The storage slot of each PE for one partition: its own (`undefined`) or its row's or column's. */
@@ -114,7 +122,7 @@ export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLa
   if (spec.sharedEntries !== undefined) {
     throw new ConfigError(`${path}.sharedEntries`, spec.sharedEntries, "be absent: a RegFile is built from its three partitions (simulate() carves them out of a shared pool for the mapping)");
   }
-  const { lines, staged, ...fields } = spec;
+  const { lines, staged, passing, ...fields } = spec;
   checkRfSpec(fields as unknown as Record<string, unknown>, path);
   for (const [part, line] of Object.entries(lines ?? {})) {
     if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.lines.${part}`, line, "not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums)");
@@ -123,6 +131,10 @@ export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLa
   for (const [part, on] of Object.entries(staged ?? {})) {
     if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.staged.${part}`, on, "not be given: only the input and weight partitions can stand in for an RF bypass (partial sums are always kept)");
     if (on !== true) throw new ConfigError(`${path}.staged.${part}`, on, "be true or absent");
+  }
+  for (const [part, on] of Object.entries(passing ?? {})) {
+    if (!(RF_PARTITIONS as readonly string[]).includes(part)) throw new ConfigError(`${path}.passing.${part}`, on, `name a partition (${RF_PARTITIONS.join(", ")})`);
+    if (on !== true) throw new ConfigError(`${path}.passing.${part}`, on, "be true or absent");
   }
   return spec;
 }

@@ -51,7 +51,7 @@ import {
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkArraySpec } from "../arch/schema.js";
 import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
-import type { NocToPe, PeArrayCommand, PeArrayDone, PeFillCommand, PeReadData } from "./commands.js";
+import type { NocToPe, PeArrayCommand, PeArrayDone, PeFill, PeFillCommand, PeReadData } from "./commands.js";
 import { checkRect, type PeRect } from "./pe-set.js";
 import { forEachPe, RfMoves } from "./rf-moves.js";
 import { STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
@@ -230,17 +230,22 @@ export class PeArray extends Component {
     return phase.end - now;
   }
 
-  /** The cycles of a fill command: per PE, the cycles of its own fills; the busiest PE's. */
+  /**
+   * The cycles of a fill command: per PE, the cycles of its own fills; the busiest PE's. A fill of
+   * a partition the words pass through (`RegFileLayout.passing`) takes one cycle: each word is set
+   * as it enters its register.
+   */
   private fillCycles(c: PeFillCommand): number {
+    const cyclesOf = (f: PeFill) => (this.rf.spec.passing?.[f.part] ? 1 : Math.ceil(boxSize(f.box.shape) / this.rf.spec.writePorts));
     if (!c.alongside || c.alongside.length === 0) {
       checkRect(this.name, c.pes, this.spec.rows, this.spec.cols);
-      return Math.ceil(boxSize(c.box.shape) / this.rf.spec.writePorts);
+      return cyclesOf(c);
     }
     const cycles = new Float64Array(this.size);
     let longest = 1;
     for (const f of [c, ...c.alongside]) {
       checkRect(this.name, f.pes, this.spec.rows, this.spec.cols);
-      const t = Math.ceil(boxSize(f.box.shape) / this.rf.spec.writePorts);
+      const t = cyclesOf(f);
       forEachPe(f.pes, this.spec.cols, (p) => {
         cycles[p] = cycles[p]! + t;
         longest = Math.max(longest, cycles[p]!);

@@ -138,6 +138,36 @@ describe("the systolic forms of ws, os and is", () => {
   });
 });
 
+describe("a fold after the first (ws, ideal memory: SCALE-Sim's setting)", () => {
+  // 1 x 1 layers of 28 x 28 pixels on 32 x 32: a fold streams T = 784 steps. SCALE-Sim charges
+  // every fold 2 S_R + S_C + T - 2 = 878 cycles.
+  const run = (c: number, k: number) =>
+    simulate({ layer: { inChannels: c, inHeight: 28, inWidth: 28, outChannels: k, kernelHeight: 1, kernelWidth: 1 }, arch: "systolic", archOverrides: { dram: { model: "ideal" }, gbuf: { model: "ideal" } }, dataflow: "ws" });
+  const perFold = 2 * 32 + 32 + 784 - 2;
+  const one = run(32, 32);
+  it("costs SCALE-Sim's fold plus the handshakes, whether it reduces into the same outputs or starts new ones", () => {
+    // C = 64: two folds into the same outputs; K = 64: a second output tile, whose first fold
+    // starts while the first tile's partial sums drain (docs/timing.md, "The Sequencer").
+    for (const r of [one, run(64, 32), run(32, 64)]) expect(r.verification.ok).toBe(true);
+    for (const r of [run(64, 32), run(32, 64)]) {
+      expect(r.cycles - one.cycles).toBeGreaterThanOrEqual(784);
+      expect(r.cycles - one.cycles).toBeLessThanOrEqual(perFold + 8);
+      // Only the last fold's drain is exposed.
+      expect(r.counters["pe.idle.drain"]!.value).toBe(one.counters["pe.idle.drain"]!.value);
+    }
+  });
+
+  it("resets the streamed partial sums as they pass: the fold's psum fill takes one cycle, its words all counted", () => {
+    // The stand-in buffer holds the fold's 784 partial sums; the hardware's accumulator takes a
+    // zero at each step's first MAC, so the fill does not take 784 / rf.writePorts cycles.
+    const two = run(64, 32);
+    expect(two.counters["rf.fill.psum"]!.value).toBe(2 * 1024 * 784);
+    const weightLoad = Math.ceil(1024 / 32) + 1;
+    const between = two.cycles - one.cycles - 784 - 63;
+    expect(between).toBeLessThan(weightLoad + 8);
+  });
+});
+
 describe("stream buffers (simulate.ts streamBuffers)", () => {
   it("keep a streamed operand once per line it flows along, so storage grows with the array's side", async () => {
     const { streamBuffers } = await import("../../src/dataflow/simulate.js");

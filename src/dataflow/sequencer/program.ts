@@ -145,13 +145,26 @@ export class Program {
     if (b.old) {
       const { tile, has, half } = b.old;
       yield* this.joinDrain();
-      yield* drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas);
+      const drain = drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas);
       const evict = evictOutput(c, this.x, tile, half, res.dramHas);
-      if (c.m.gbuf.doubleBuffer) {
+      if (c.m.gbuf.doubleBuffer && c.streamOut) {
+        // A streamed output drains from the half the last wave wrote while the next wave fills
+        // the other, and the old tile's GBuf half is not the new one's: its drain and then its
+        // write-back run alongside (the next drain joins the drain; the half's next tile, the
+        // write-back).
+        const drained = thread(drain);
+        this.pendingDrain = drained;
+        const written = thread(afterThread(drained, evict));
+        this.evictions[half] = written;
+        yield { reason: "drain", reqs: [], spawn: drained };
+        yield { reason: "drain", reqs: [], spawn: written };
+      } else if (c.m.gbuf.doubleBuffer) {
+        yield* drain;
         const t = thread(evict);
         this.evictions[half] = t;
         yield { reason: "drain", reqs: [], spawn: t };
       } else {
+        yield* drain;
         yield* evict;
       }
       const pending = this.evictions[b.next.half];
@@ -343,4 +356,10 @@ export class Program {
     this.pendingDrain = t;
     yield { reason: "drain", reqs: [], spawn: t };
   }
+}
+
+/** `steps` once `first` is done. */
+function* afterThread(first: Thread, steps: Steps): Steps {
+  yield { reason: "drain", reqs: [], join: first };
+  yield* steps;
 }

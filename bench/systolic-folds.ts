@@ -3,7 +3,8 @@
  * 2020), the comparison of issue 14 and docs/timing.md ("convsim against SCALE-Sim's folds").
  *
  * For each layer (pre-padded inputs, as SCALE-Sim takes them), dataflow (os, ws, is) and square
- * array size, the named dataflow runs on the `systolic` preset resized to the array, with ideal
+ * array size, the named dataflow runs on the `systolic` preset resized to the array (its edge
+ * buses too: one word per row and column per cycle), with ideal
  * memory (`dram.model` and `gbuf.model` = `ideal`: SCALE-Sim's folds assume the operands are on
  * chip), bit-exact and verified; its cycles are set against SCALE-Sim's
  *     os:     folds x (T + R + C - 2),      Sr = output pixels, Sc = filters,      T = C R S / groups
@@ -12,7 +13,12 @@
  *     folds = ceil(Sr / R) x ceil(Sc / C)   (R x C the array)
  * Printed as a Markdown table on stdout (progress on stderr).
  *
- * Run: npm run bench:folds -- [--sizes 16,32] [--layers alexnet-conv3,res2a_2a] [--dataflows os,ws]
+ * `--gbuf-kib N` resizes the GBuf (default: the preset's 256 KiB). SCALE-Sim's fold formula ignores
+ * capacity; convsim's builders must fit a fold's tiles (double-buffered) in the GBuf, which bounds
+ * how long a fold is and how well its points pack the array. A larger GBuf shows how much of a
+ * ratio is capacity.
+ *
+ * Run: npm run bench:folds -- [--sizes 16,32] [--layers alexnet-conv3,res2a_2a] [--dataflows os,ws] [--gbuf-kib 1024]
  */
 import { parseArgs } from "node:util";
 import { simulate } from "../src/dataflow/simulate.js";
@@ -31,14 +37,26 @@ const LAYERS: Readonly<Record<string, ConvLayerSpec>> = {
 };
 
 const { values } = parseArgs({
-  options: { sizes: { type: "string", default: "16,32" }, layers: { type: "string" }, dataflows: { type: "string", default: "os,ws,is" } },
+  options: { sizes: { type: "string", default: "16,32" }, layers: { type: "string" }, dataflows: { type: "string", default: "os,ws,is" }, "gbuf-kib": { type: "string" } },
 });
+const gbufKib = values["gbuf-kib"];
+if (gbufKib !== undefined && !/^[1-9][0-9]*$/.test(gbufKib)) throw new Error(`--gbuf-kib must be a positive integer (KiB); got "${gbufKib}"`);
+const gbuf = { model: "ideal" as const, ...(gbufKib !== undefined ? { capacityBytes: Number(gbufKib) * 1024 } : {}) };
 const sizes = values.sizes!.split(",").map((s) => {
   if (!/^[1-9][0-9]*$/.test(s)) throw new Error(`--sizes must list positive integers (array rows = cols), e.g. 16,32; got "${s}"`);
   return Number(s);
 });
 const names = values.layers ? values.layers.split(",") : Object.keys(LAYERS);
 const dataflows = values.dataflows!.split(",");
+
+/**
+ * The preset's edge buses resized with the array: one word per row (inputs) and per column
+ * (weights, drained outputs, reloaded psums) per cycle, as the preset's 32 words per cycle are on
+ * its 32 x 32 array. (Left at 32, a 128 x 128 array would wait 4 cycles per streamed step.)
+ */
+function edgeBuses(n: number) {
+  return { inputWordsPerCycle: n, weightWordsPerCycle: n, drainWordsPerCycle: n, psumWordsPerCycle: n };
+}
 
 /** SCALE-Sim's cycles for one layer, dataflow and square array of `n`. */
 function scaleSim(spec: ConvLayerSpec, df: string, n: number): number {
@@ -60,7 +78,7 @@ for (const n of sizes) {
     if (!spec) throw new Error(`unknown layer ${name}; known: ${Object.keys(LAYERS).join(", ")}`);
     for (const df of dataflows) {
       process.stderr.write(`${n}x${n} ${name} ${df}\n`);
-      const r = simulate({ layer: spec, arch: "systolic", archOverrides: { array: { rows: n, cols: n }, dram: { model: "ideal" }, gbuf: { model: "ideal" } }, dataflow: df });
+      const r = simulate({ layer: spec, arch: "systolic", archOverrides: { array: { rows: n, cols: n }, noc: edgeBuses(n), dram: { model: "ideal" }, gbuf }, dataflow: df });
       const ref = scaleSim(spec, df, n);
       console.log(`| ${n}x${n} | ${name} | ${df} | ${r.cycles.toLocaleString("en-US")} | ${ref.toLocaleString("en-US")} | ${(r.cycles / ref).toFixed(2)} | ${(100 * r.utilization).toFixed(1)}% | ${r.verification.ok ? "yes" : "NO"} |`);
     }

@@ -203,9 +203,11 @@ export const chen2020: ArchSpec = archSpec({
 
 /**
  * A TPU-like 32 x 32 systolic array (the TPU's MXU is 256 x 256; 32 x 32 is SCALE-Sim's default
- * array). Each PE has one input register, one weight register and one accumulator (1 entry per
- * RF partition) and neighbour links (one cycle per hop) that forward operands and carry partial
- * sums: streamed operands enter at the edges over the buses and move PE to PE (docs/timing.md).
+ * array). Each PE has one input register, one weight register and two accumulators (Gemmini's
+ * PE has two, c1 and c2: one accumulates while the other's result shifts out, `os` uses them as
+ * mapping.rf.doubleBufferOutput) and neighbour links (one cycle per hop) that forward operands and
+ * carry partial sums: streamed operands enter at the edges over the buses and move PE to PE
+ * (docs/timing.md).
  * Our choices: a 256 KiB GBuf in 32 banks of 64-bit words with a read and a write port per bank
  * (32 x 8 B = 256 B per cycle each way, enough to feed one 16-bit word per row and column per
  * cycle and to take the outputs back); edge buses of 32 words per cycle (one per
@@ -217,7 +219,7 @@ export const systolic: ArchSpec = archSpec({
   name: "systolic",
   dram: { bytesPerCycle: 32, latencyCycles: 80, burstBytes: 64, maxOutstanding: 16 },
   gbuf: { capacityBytes: 256 * 1024, banks: 32, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 32, writePorts: 32 },
-  rf: { inputEntries: 1, weightEntries: 1, psumEntries: 1, readPorts: 3, writePorts: 3 },
+  rf: { inputEntries: 1, weightEntries: 1, psumEntries: 2, readPorts: 3, writePorts: 3 },
   array: { rows: 32, cols: 32, macsPerCycle: 1, pipelineLatency: 1 },
   noc: { inputWordsPerCycle: 32, weightWordsPerCycle: 32, drainWordsPerCycle: 32, psumWordsPerCycle: 32, neighbourLinks: true, forwarding: true },
 });

@@ -278,7 +278,7 @@ function rfCapacity(m: Mapping, usage: MappingUsage, arch: ArchSpec): Illegal | 
   if (pool !== undefined) {
     const total = need.input + need.weight + need.output;
     if (total <= pool) return undefined;
-    const notes = [m.rf.doubleBuffer ? "inputs and weights double-buffered: twice their tiles" : "", m.rf.stream ? "a streamed tensor takes one entry" : ""].filter(Boolean);
+    const notes = [m.rf.doubleBuffer ? "inputs and weights double-buffered: twice their tiles" : "", m.rf.doubleBufferOutput ? "two accumulator sets: twice the psum tile" : "", m.rf.stream ? "a streamed tensor takes one entry" : ""].filter(Boolean);
     return illegal(
       "rf",
       "arch.rf.sharedEntries",
@@ -293,7 +293,7 @@ function rfCapacity(m: Mapping, usage: MappingUsage, arch: ArchSpec): Illegal | 
         "rf",
         `mapping.rf.keep.${t}`,
         `${need[t]} entries`,
-        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${m.rf.doubleBuffer && t !== "output" ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
+        `fit the RF's ${t} partition, arch.rf.${p.field} = ${p.entries} entries${(t === "output" ? m.rf.doubleBufferOutput : m.rf.doubleBuffer) ? " (double-buffered: twice the tile)" : ""}; shrink the rf tile (move factors out of the rf level) or bypass ${t} at the RF`,
       );
     }
   }

@@ -64,6 +64,14 @@ export interface StorageLevel {
 export interface RfLevel extends StorageLevel {
   /** Tensors that stream through the PEs instead of staying (absent: none). */
   readonly stream?: KeepFlags;
+  /**
+   * Two sets of accumulators (Gemmini's `c1`/`c2`): when every PE's output tile changes, the new
+   * tiles accumulate in the other set while the old ones drain alongside the next wave, instead
+   * of the array waiting for the drain. The psum partition holds two rf output tiles. `doubleBuffer`
+   * doubles the operand tiles only; this doubles the output tile. Not with a streamed output, which
+   * already alternates (absent: false). See docs/mapping.md.
+   */
+  readonly doubleBufferOutput?: boolean;
 }
 
 /** The spatial level: loops unrolled across the PE array. */

@@ -155,7 +155,7 @@ export function levelFootprint(m: Mapping, layer: ConvLayer, level: StorageLevel
   const lv = m[level];
   const out = {} as Record<TensorName, number>;
   for (const t of TENSORS) {
-    const mult = lv.doubleBuffer && !(level === "rf" && t === "output") ? 2 : 1;
+    const mult = (level === "rf" && t === "output" ? m.rf.doubleBufferOutput === true : lv.doubleBuffer) ? 2 : 1;
     // A streamed tensor occupies its pipeline register only (RfLevel.stream).
     out[t] = !lv.keep[t] ? 0 : level === "rf" && m.rf.stream?.[t] ? 1 : tileFootprint(m, layer, level, t) * mult;
   }

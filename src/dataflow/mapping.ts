@@ -163,7 +163,7 @@ export interface MappingSpec {
   dram?: { loops?: readonly TemporalLoop[] };
   gbuf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean };
   spatial?: { loops?: readonly SpatialLoop[] };
-  rf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean; stream?: Partial<Record<TensorName, boolean>> };
+  rf?: { loops?: readonly TemporalLoop[]; keep?: Partial<Record<TensorName, boolean>>; doubleBuffer?: boolean; stream?: Partial<Record<TensorName, boolean>>; doubleBufferOutput?: boolean };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -309,9 +309,13 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
   const spatial = level("spatial");
   rejectUnknownKeys(`${path}.spatial`, spatial, ["loops"]);
   const rf = level("rf");
-  rejectUnknownKeys(`${path}.rf`, rf, ["loops", "keep", "doubleBuffer", "stream"]);
+  rejectUnknownKeys(`${path}.rf`, rf, ["loops", "keep", "doubleBuffer", "stream", "doubleBufferOutput"]);
   const rfKeep = parseKeep(`${path}.rf.keep`, rf.keep);
   const stream = rf.stream === undefined ? undefined : parseStream(`${path}.rf.stream`, rf.stream, rfKeep);
+  const doubleBufferOutput = parseDoubleBuffer(`${path}.rf.doubleBufferOutput`, rf.doubleBufferOutput);
+  if (doubleBufferOutput && stream?.output) {
+    throw new ConfigError(`${path}.rf.doubleBufferOutput`, true, "be false or absent when the output streams (rf.stream.output): a streamed output already drains from one half while the next wave fills the other");
+  }
   const fuse = parseFuse(`${path}.fuse`, raw.fuse);
   const m: Mapping = Object.freeze({
     ...(raw.name !== undefined ? { name: raw.name as string } : {}),
@@ -328,6 +332,7 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
       keep: rfKeep,
       doubleBuffer: parseDoubleBuffer(`${path}.rf.doubleBuffer`, rf.doubleBuffer),
       ...(stream && TENSORS.some((t) => stream[t]) ? { stream } : {}),
+      ...(doubleBufferOutput ? { doubleBufferOutput } : {}),
     }),
   });
   checkFusedLoops(m, path);

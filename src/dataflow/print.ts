@@ -33,6 +33,7 @@ function storageNote(lv: RfLevel | StorageLevel): string {
   if (streamed.length > 0) parts.push(`streams ${streamed.join(", ")}`);
   if (bypassed.length > 0) parts.push(`bypasses ${bypassed.join(", ")}`);
   if (lv.doubleBuffer) parts.push("double-buffered");
+  if ("doubleBufferOutput" in lv && lv.doubleBufferOutput) parts.push("two accumulator sets");
   return parts.join("; ");
 }
 

@@ -43,6 +43,8 @@ export interface Genome {
   readonly rfDoubleBuffer: boolean;
   /** Streamed tensors (mapping.rf.stream), from a seed only. */
   readonly rfStream?: KeepFlags;
+  /** Two accumulator sets (mapping.rf.doubleBufferOutput), from a seed only. */
+  readonly rfDoubleBufferOutput?: true;
 }
 
 /** A DimRecord of ones. */
@@ -79,6 +81,7 @@ export function genomeOf(m: Mapping): Genome {
     gbufDoubleBuffer: m.gbuf.doubleBuffer,
     rfDoubleBuffer: m.rf.doubleBuffer,
     ...(m.rf.stream ? { rfStream: m.rf.stream } : {}),
+    ...(m.rf.doubleBufferOutput ? { rfDoubleBufferOutput: true as const } : {}),
   });
 }
 
@@ -155,6 +158,7 @@ export function toMapping(g: Genome, layer: ConvLayer, name = "best"): Mapping {
       keep: KEEP_ALL,
       doubleBuffer: g.rfDoubleBuffer,
       ...(g.rfStream ? { stream: g.rfStream } : {}),
+      ...(g.rfDoubleBufferOutput ? { doubleBufferOutput: true } : {}),
     }),
   });
 }
@@ -163,5 +167,5 @@ export function toMapping(g: Genome, layer: ConvLayer, name = "best"): Mapping {
 export function mappingKey(m: Mapping): string {
   const loops = (ls: readonly { dim: Dim; factor: number; axis?: Axis }[]) => ls.map((l) => `${l.dim}${l.axis === "col" ? "'" : ""}${l.factor}`).join(",");
   const flags = (k: KeepFlags | undefined) => (k ? `${+k.input}${+k.weight}${+k.output}` : "-");
-  return `${loops(m.dram.loops)}|${loops(m.gbuf.loops)}|${loops(m.spatial.loops)}|${loops(m.rf.loops)}|${flags(m.gbuf.keep)}${+m.gbuf.doubleBuffer}${+m.rf.doubleBuffer}${flags(m.rf.stream)}`;
+  return `${loops(m.dram.loops)}|${loops(m.gbuf.loops)}|${loops(m.spatial.loops)}|${loops(m.rf.loops)}|${flags(m.gbuf.keep)}${+m.gbuf.doubleBuffer}${+m.rf.doubleBuffer}${+(m.rf.doubleBufferOutput ?? false)}${flags(m.rf.stream)}`;
 }

@@ -58,6 +58,8 @@ export function polish(g: Genome, layer: ConvLayer, arch: ArchSpec, types: Opera
   search.run(f);
   const best = search.best;
   if (!best) return [];
-  const m = compose(t, best.factors, layer, g.gbufDoubleBuffer, best.order);
+  const composed = compose(t, best.factors, layer, g.gbufDoubleBuffer, best.order);
+  // (two accumulator sets come from a seed; legality judges them with the rest)
+  const m: Mapping = g.rfDoubleBufferOutput ? { ...composed, rf: { ...composed.rf, doubleBufferOutput: true } } : composed;
   return kept.input && kept.weight && kept.output ? [m] : [m, { ...m, gbuf: { ...m.gbuf, keep: kept } }];
 }

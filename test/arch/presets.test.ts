@@ -142,9 +142,9 @@ describe("presets", () => {
     expect(chen2020.noc.neighbourLinks).toBe(false);
   });
 
-  it("systolic is a 32 x 32 array of single registers with neighbour links", () => {
+  it("systolic is a 32 x 32 array of single operand registers, two accumulators (Gemmini's c1/c2) and neighbour links", () => {
     expect([systolic.array.rows, systolic.array.cols]).toEqual([32, 32]);
-    expect([systolic.rf.inputEntries, systolic.rf.weightEntries, systolic.rf.psumEntries]).toEqual([1, 1, 1]);
+    expect([systolic.rf.inputEntries, systolic.rf.weightEntries, systolic.rf.psumEntries]).toEqual([1, 1, 2]);
     expect(systolic.noc.neighbourLinks).toBe(true);
   });
 });

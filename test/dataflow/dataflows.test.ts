@@ -110,7 +110,9 @@ describe("the structure of each dataflow", () => {
       expect(m.rf.stream).toEqual(systolic ? { input: true, weight: true, output: false } : undefined);
       if (systolic) expect(streamFlows(m)).toEqual({ input: "right", weight: "down" });
       expect(m.spatial.loops.some((s) => REDUCTION_DIMS.includes(s.dim))).toBe(false);
-      expect(mappingUsage(m, l).rfEntries.output).toBe(1);
+      // One psum per PE; the systolic form's two accumulator sets hold two (rf.doubleBufferOutput).
+      expect(m.rf.doubleBufferOutput).toBe(systolic ? true : undefined);
+      expect(mappingUsage(m, l).rfEntries.output).toBe(systolic ? 2 : 1);
       const gbufDims = m.gbuf.loops.map((x) => x.dim);
       const firstReduction = gbufDims.findIndex((d) => REDUCTION_DIMS.includes(d));
       if (firstReduction >= 0) expect(gbufDims.slice(firstReduction).every((d) => REDUCTION_DIMS.includes(d))).toBe(true);

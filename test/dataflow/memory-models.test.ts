@@ -104,6 +104,6 @@ describe("a DRAM channel wider than its bursts (dram.burstsPerCycle)", () => {
     const one = run(1);
     expect(two.verification.ok && one.verification.ok).toBe(true);
     expect(actions(two)).toEqual(actions(one));
-    expect([two.cycles, one.cycles]).toEqual([722, 828]);
+    expect([two.cycles, one.cycles]).toEqual([670, 776]);
   });
 });

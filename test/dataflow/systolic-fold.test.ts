@@ -168,6 +168,43 @@ describe("a fold after the first (ws, ideal memory: SCALE-Sim's setting)", () =>
   });
 });
 
+describe("two accumulator sets (mapping.rf.doubleBufferOutput, os on the systolic preset)", () => {
+  // ResNet-50 res2a_branch2a on 32 x 32 with ideal memory: 224 folds of T = 64 steps, so a fold's
+  // drain (1,024 outputs at 32 words a cycle) is a large share of it when it runs serially.
+  const layer = { inChannels: 64, inHeight: 56, inWidth: 56, outChannels: 64, kernelHeight: 1, kernelWidth: 1 };
+  const overrides = { dram: { model: "ideal" as const }, gbuf: { model: "ideal" as const } };
+  const sets = simulate({ layer, arch: "systolic", archOverrides: overrides, dataflow: "os" });
+  const one = simulate({ layer, arch: "systolic", archOverrides: overrides, dataflow: { ...sets.mapping, rf: { ...sets.mapping.rf, doubleBufferOutput: false } } });
+
+  it("are chosen by os where the psum partition holds two outputs, and legality charges both", () => {
+    expect(sets.mapping.rf.doubleBufferOutput).toBe(true);
+    expect(mappingUsage(sets.mapping, convLayer(layer)).rfEntries.output).toBe(2);
+    const v = checkMapping(sets.mapping, convLayer(layer), resolveArch("systolic", { rf: { psumEntries: 1 } }), { types: { input: "int8", weight: "int8" } });
+    expect(v.ok ? "" : v.reason).toMatch(/^mapping\.rf\.keep\.output must fit the RF's output partition, arch\.rf\.psumEntries = 1 entries \(double-buffered: twice the tile\)/);
+    expect(simulate({ layer, arch: "systolic", archOverrides: { rf: { psumEntries: 1 } }, dataflow: "os" }).mapping.rf.doubleBufferOutput).toBeUndefined();
+  });
+
+  it("drain a fold's outputs behind the next fold: the same counts, only the last drain exposed", () => {
+    expect(sets.verification.ok && one.verification.ok).toBe(true);
+    const counts = (r: typeof sets) => Object.fromEntries(Object.entries(r.counters).filter(([k]) => !k.startsWith("pe.idle") && k !== "pe.busy").map(([k, v]) => [k, v.value]));
+    expect(counts(sets)).toEqual(counts(one));
+    const drain = (r: typeof sets) => r.counters["pe.idle.drain"]!.value / 1024;
+    expect(drain(one)).toBeGreaterThan(224 * 30);
+    expect(drain(sets)).toBeLessThan(40);
+    expect(sets.cycles).toBeLessThan(one.cycles - 224 * 30);
+  });
+
+  it("are bit-exact in checked and reference mode, with padding and edge tiles", () => {
+    const small = { inChannels: 16, inHeight: 9, inWidth: 9, outChannels: 24, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] as [number, number, number, number] };
+    const fast = simulate({ layer: small, arch: "systolic", dataflow: "os" });
+    expect(fast.mapping.rf.doubleBufferOutput).toBe(true);
+    for (const r of [simulate({ layer: small, arch: "systolic", dataflow: "os", checked: true }), simulate({ layer: small, arch: "systolic", dataflow: "os", mode: "reference" })]) {
+      expect(r.verification.ok).toBe(true);
+      expect(r.cycles).toBe(fast.cycles);
+    }
+  });
+});
+
 describe("stream buffers (simulate.ts streamBuffers)", () => {
   it("keep a streamed operand once per line it flows along, so storage grows with the array's side", async () => {
     const { streamBuffers } = await import("../../src/dataflow/simulate.js");

@@ -95,6 +95,8 @@ export interface Template {
   readonly rfStream?: KeepFlags;
   /** Double-buffered register files (mapping.rf.doubleBuffer). Default false. */
   readonly rfDoubleBuffer?: boolean;
+  /** Two accumulator sets where the psum partition holds the rf output tile twice (mapping.rf.doubleBufferOutput; search.ts). Default false. */
+  readonly rfDoubleBufferOutput?: boolean;
   /** Dimensions flattened over an axis after the search, where that takes fewer folds (fold.ts; SCALE-Sim's folds). Default none. */
   readonly fold?: readonly FoldSpec[];
 }

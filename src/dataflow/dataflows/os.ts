@@ -55,8 +55,10 @@ export const OS_TEMPLATE: Template = defineTemplate({
  * reduction C, R, S streams through the PEs at the rf level: inputs enter at the left edge and
  * move right along a row (every PE of a row computes the same pixel), weights enter at the top
  * and move down a column (one filter per column). The register files are double-buffered, so the
- * next tile's streams are delivered while the current one computes. After the search the pixels
- * may be flattened down the rows (fold.ts: SCALE-Sim's folds, where that is clearly faster).
+ * next tile's streams are delivered while the current one computes; where the psum partition
+ * holds two outputs, the PEs have two accumulator sets (Gemmini's c1/c2: a fold's outputs drain
+ * while the next fold computes). After the search the pixels may be flattened down the rows
+ * (fold.ts: SCALE-Sim's folds, where that is clearly faster).
  */
 export const OS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
   ...OS_TEMPLATE,
@@ -69,6 +71,7 @@ export const OS_SYSTOLIC_TEMPLATE: Template = defineTemplate({
   rfFirst: ["S", "R", "C"],
   rfStream: { input: true, weight: true, output: false },
   rfDoubleBuffer: true,
+  rfDoubleBufferOutput: true,
   fold: [{ axis: "row", dims: ["N", "P", "Q"] }],
 });
 

@@ -44,7 +44,7 @@ import { InvariantError } from "../../core/errors.js";
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type Legality, type OperandTypes } from "../legality.js";
-import { dimSizes, DIMS, TENSOR_DIMS, TENSORS, type Dim, type Mapping } from "../mapping.js";
+import { dimSizes, DIMS, mapping, TENSOR_DIMS, TENSORS, type Dim, type Mapping } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic, type AxisCoverage, type LayerTraffic } from "../traffic.js";
 import { foldMapping } from "./fold.js";
 import { balanceMapping } from "./balance.js";
@@ -122,7 +122,18 @@ export function searchTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, op
   for (const rf of rfs) search.run({ ...base, rf });
   if (!search.best) throw new InvariantError(`dataflow.${t.name}`, "the search found no candidate, not even the smallest tiles");
   const balanced = balanceMapping(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types);
-  return t.fold && options.fold !== false ? foldMapping(balanced, t.fold, layer, arch, types) : balanced;
+  const folded = t.fold && options.fold !== false ? foldMapping(balanced, t.fold, layer, arch, types) : balanced;
+  return t.rfDoubleBufferOutput ? withOutputSets(folded, layer, arch, types) : folded;
+}
+
+/**
+ * `m` with two accumulator sets (mapping.rf.doubleBufferOutput) where the psum partition holds
+ * its rf output tile twice; else `m` as it is. The rest of the mapping is unchanged, so its DRAM
+ * and GBuf traffic are too; the drains run behind the next wave.
+ */
+function withOutputSets(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping {
+  const sets = mapping({ ...m, rf: { ...m.rf, doubleBufferOutput: true } });
+  return checkMapping(sets, layer, arch, { types }).ok ? sets : m;
 }
 
 /**

@@ -52,6 +52,8 @@ export class SeqContext {
   readonly pipelined: boolean;
   /** Whether partial sums stream out of the PEs (drained after every wave). */
   readonly streamOut: boolean;
+  /** Two accumulator sets (mapping.rf.doubleBufferOutput): a drain of every PE's tile runs behind the next wave. */
+  readonly psumDouble: boolean;
   /** The direction in which a streamed output's partial sums flow (and are reduced) during a wave, if any. */
   readonly psumFlow: "right" | "down" | undefined;
   /** Entries of one psum tile, and the psum entry the current iteration's tiles start at. */
@@ -95,6 +97,7 @@ export class SeqContext {
     }
     this.waveStreams = streams.length > 0 ? Object.freeze(streams) : undefined;
     this.streamOut = m.rf.stream?.output ?? false;
+    this.psumDouble = m.rf.doubleBufferOutput ?? false;
     this.passThrough = { input: !m.rf.keep.input || (m.rf.stream?.input ?? false), weight: !m.rf.keep.weight || (m.rf.stream?.weight ?? false) };
     this.early = { input: this.rfDouble || this.passThrough.input, weight: this.rfDouble || this.passThrough.weight };
     this.pipelined = this.early.input || this.early.weight;

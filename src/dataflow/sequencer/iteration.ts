@@ -65,8 +65,10 @@ export class IterationPlanner {
     res.moveTo(gStart, folds);
     const drains = this.drains(gStart);
     // A streamed output alternates between two halves of the psum stream buffer, so the
-    // previous wave's partial sums drain while this one computes (program.ts).
-    if (c.streamOut) c.psumBase = c.psumBase === 0 ? c.psumTile : 0;
+    // previous wave's partial sums drain while this one computes (program.ts); so do two
+    // accumulator sets when every PE's tile leaves.
+    const behind = c.psumDouble && drains.length > 0;
+    if (c.streamOut || behind) c.psumBase = c.psumBase === 0 ? c.psumTile : 0;
     const psumKeys = this.newPsums();
     const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
     const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
@@ -77,7 +79,10 @@ export class IterationPlanner {
     const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds) : undefined;
     if (sig) {
       const hit = rp.plans!.find(sig);
-      if (hit) return rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
+      if (hit) {
+        const p = rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
+        return behind ? { ...p, drainsBehind: true } : p;
+      }
     }
     const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
     if (sig) {
@@ -88,14 +93,15 @@ export class IterationPlanner {
       const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };
       const template: PlanTemplate = { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf };
       rp.plans!.store(sig, template);
-      return { drains, reads, moves, after, direct, waves, ...split, template };
+      return { drains, reads, moves, after, direct, waves, ...split, template, ...(behind ? { drainsBehind: true as const } : {}) };
     }
-    return { drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, ...(plan.psumFills ? { psumFills: plan.psumFills, operandFills: plan.operandFills! } : {}) };
+    return { drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, ...(plan.psumFills ? { psumFills: plan.psumFills, operandFills: plan.operandFills! } : {}), ...(behind ? { drainsBehind: true as const } : {}) };
   }
 
   /**
    * The PEs whose output tile changes drain first (every holder of a changing tile: PEs that
-   * share an output tile change together); a streamed output leaves after every wave. Leaves
+   * share an output tile change together; with two accumulator sets, every holder); a streamed
+   * output leaves after every wave. Leaves
    * each PE's new output key in `scratch.newOut`.
    */
   private drains(gStart: Int32Array): DrainEntry[] {
@@ -120,6 +126,12 @@ export class IterationPlanner {
       }
     }
     if (!anyDrain) return [];
+    if (c.psumDouble) {
+      // Two accumulator sets switch for every PE at once (the waves address one set): every
+      // holder drains, those whose tile goes on too (their partial sums are added in the GBuf).
+      for (let pe = 0; pe < pes; pe++) if (!Number.isNaN(rfOutKey[pe]!)) drainMask[pe] = 1;
+      return collectDrains(c, res.rfOut, rfOutKey, drainMask);
+    }
     let stay = 0;
     for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && !Number.isNaN(rfOutKey[pe]!)) stay++;
     if (stay > 0) {

@@ -132,7 +132,11 @@ export class Program {
     this.plannedOutput = next;
     // (the psum tiles leave the residency state now; their words drain when the boundary runs)
     const entries = old ? collectDrains(c, res.rfOut, res.rfOutKey, null) : [];
-    return { entries, old, next };
+    // Two accumulator sets: the new tile's partial sums go to the other set, so the old tile can
+    // drain behind its first wave (crossBoundary).
+    const behind = c.psumDouble && entries.length > 0;
+    if (behind) c.psumBase = c.psumBase === 0 ? c.psumTile : 0;
+    return { entries, old, next, ...(behind ? { behind: true as const } : {}) };
   }
 
   /**
@@ -147,11 +151,11 @@ export class Program {
       yield* this.joinDrain();
       const drain = drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas);
       const evict = evictOutput(c, this.x, tile, half, res.dramHas);
-      if (c.m.gbuf.doubleBuffer && c.streamOut) {
-        // A streamed output drains from the half the last wave wrote while the next wave fills
-        // the other, and the old tile's GBuf half is not the new one's: its drain and then its
-        // write-back run alongside (the next drain joins the drain; the half's next tile, the
-        // write-back).
+      if (c.m.gbuf.doubleBuffer && (c.streamOut || b.behind)) {
+        // A streamed output (or two accumulator sets) drains from the half the last wave wrote
+        // while the next wave fills the other, and the old tile's GBuf half is not the new one's:
+        // its drain and then its write-back run alongside (the next drain joins the drain; the
+        // half's next tile, the write-back).
         const drained = thread(drain);
         this.pendingDrain = drained;
         const written = thread(afterThread(drained, evict));
@@ -221,7 +225,7 @@ export class Program {
     if (cur && cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
     while (cur) {
       if (cur.boundary) yield* this.crossBoundary(cur.boundary);
-      if (cur.drains.length > 0) yield* this.drainNow(cur.drains);
+      if (cur.drains.length > 0) yield* this.drainNow(cur.drains, cur.drainsBehind);
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) yield* x.run(step("network", cur.moves));
       const sends: Req[] = [...cur.direct];
@@ -335,7 +339,7 @@ export class Program {
   private *afterWave(p: IterationPlan, sends: Req[], reads: readonly Req[], readReason: WaitReason): Steps {
     const x = this.x;
     if (p.boundary) yield* this.crossBoundary(p.boundary);
-    if (p.drains.length > 0) yield* this.drainNow(p.drains);
+    if (p.drains.length > 0) yield* this.drainNow(p.drains, p.drainsBehind);
     if (p.moves.length > 0) yield* x.run(step("network", p.moves));
     const reqs = [...sends, ...p.psumFills!, ...reads];
     if (reqs.length > 0) yield* x.run(step(reads.length > 0 ? readReason : "network", reqs));
@@ -346,8 +350,9 @@ export class Program {
    * their half alongside the next wave instead (drains stay in order: they may accumulate into the
    * same outputs, so the one before is joined first).
    */
-  private *drainNow(entries: readonly DrainEntry[]): Steps {
-    if (!this.c.streamOut) {
+  private *drainNow(entries: readonly DrainEntry[], behind = false): Steps {
+    if (!this.c.streamOut && !behind) {
+      yield* this.joinDrain();
       yield* this.drain(entries);
       return;
     }

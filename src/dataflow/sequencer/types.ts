@@ -234,6 +234,11 @@ export interface IterationPlan {
   /** Double-buffered register files: `direct` split into the psum fills and the operands' fills. */
   readonly psumFills?: readonly Req[];
   readonly operandFills?: readonly Req[];
+  /**
+   * Two accumulator sets: every PE's output tile changes and the new tiles go to the other set,
+   * so `drains` run behind the wave (sequencer/program.ts).
+   */
+  readonly drainsBehind?: true;
   /** The first iteration of a dram tile: the prefetch of the GBuf tiles its reads wait for. */
   readonly fetched?: Thread;
   /** The first iteration of a dram tile whose GBuf output tile changes: what leaves and what comes. */
@@ -253,6 +258,8 @@ export interface TileBoundary {
   /** The old tile (none at the first tile). */
   readonly old: PlacedOutputTile | undefined;
   readonly next: PlacedOutputTile;
+  /** Two accumulator sets: the new tile accumulates in the other one, so the old one drains behind. */
+  readonly behind?: true;
 }
 
 /** A GBuf output tile, the words of it that hold a partial sum, and the half it sits in. */

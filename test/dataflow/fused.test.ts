@@ -125,6 +125,24 @@ describe("fused dimensions", () => {
     expect(counts(b)).toEqual(counts(a));
   });
 
+  it("fold across a finer output split where the longer fold would overflow the GBuf (ws, AlexNet conv1 on 16 x 16)", () => {
+    // Unfolded, ws splits R x S x C = 363 taps in whole factors (660 slots for them); the whole
+    // 363 flattened over 16 rows takes 23 folds, but then the fold's output tile (K 16 x 28 rows
+    // x 55 columns, int32, double-buffered) does not fit beside the input tile: the fold step
+    // splits the output rows finer instead, and the DRAM words still fall.
+    const conv1 = convLayer({ inChannels: 3, inHeight: 227, inWidth: 227, outChannels: 96, kernelHeight: 11, kernelWidth: 11, strides: [4, 4] });
+    const a16 = resolveArch("systolic", { array: { rows: 16, cols: 16 }, noc: { inputWordsPerCycle: 16, weightWordsPerCycle: 16, drainWordsPerCycle: 16, psumWordsPerCycle: 16 } });
+    const types = { input: "int8", weight: "int8" } as const;
+    const plainWs = buildMapping("ws", conv1, a16, { fold: false, types });
+    const foldedWs = buildMapping("ws", conv1, a16, { types });
+    expect(foldedWs.fuse).toEqual([{ dims: ["R", "S", "C"], extents: [11, 11, 3] }]);
+    const pTiles = (m: Mapping) => m.dram.loops.find((l) => l.dim === "P")?.factor ?? 1;
+    expect(pTiles(foldedWs)).toBeGreaterThan(pTiles(plainWs));
+    expect(dramTraffic(foldedWs, conv1).total).toBeLessThanOrEqual(dramTraffic(plainWs, conv1).total);
+    expect(tileVisits(foldedWs, conv1, "spatial") * (foldedWs.rf.loops.reduce((a, l) => a * l.factor, 1))).toBeLessThan(0.75 * tileVisits(plainWs, conv1, "spatial") * plainWs.rf.loops.reduce((a, l) => a * l.factor, 1));
+    expect(checkMapping(foldedWs, conv1, a16, { types })).toEqual({ ok: true });
+  });
+
   it("print as loops over the group, and cannot be exported to Timeloop", () => {
     const text = formatMapping(osFused());
     expect(text).toContain("// fuse P x Q (dram tiles 7 x 7)");

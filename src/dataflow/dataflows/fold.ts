@@ -10,7 +10,9 @@
  * their gbuf loops was, and one spatial loop over as many PEs as the axis has free. Their dram
  * tiles may grow: each member's extent is tried at its gbuf tile's (the winner's dram tiles) and at
  * every coarser split of its dram loops (`ceil(size / f)` for f below their product; the member's
- * dram loops become one, where the first was). A candidate must be legal and move no more DRAM
+ * dram loops become one, where the first was). A candidate whose tiles overflow the GBuf is also
+ * tried over finer dram splits of each output dimension it does not fold ({@link foldsFitting}).
+ * A candidate must be legal and move no more DRAM
  * words than the winner; among those, the lowest {@link foldCycles} estimate wins, then the fewest
  * DRAM words. If none is estimated at least 10% faster than the winner, the winner is returned as it is.
  *
@@ -48,17 +50,85 @@ export function foldMapping(m: Mapping, specs: readonly FoldSpec[], layer: ConvL
     const limit = dramTraffic(best, layer).total;
     // A fold must be estimated at least 1 - FOLD_GAIN faster (the estimate ignores GBuf banks).
     let pick: { m: Mapping; cycles: number; dram: number } = { m: best, cycles: foldCycles(best, spec.axis, layer, arch) * FOLD_GAIN, dram: limit };
+    const members = membersOf(best, spec, layer);
     for (const extents of extentChoices(best, spec, layer)) {
-      const folded = foldAxis(best, spec, extents, layer, arch);
-      if (!folded || !checkMapping(folded, layer, arch, { types }).ok) continue;
-      const cycles = foldCycles(folded, spec.axis, layer, arch);
-      const dram = dramTraffic(folded, layer).total;
-      if (dram > limit || cycles > pick.cycles || (cycles === pick.cycles && dram >= pick.dram)) continue;
-      pick = { m: folded, cycles, dram };
+      for (const folded of foldsFitting(best, spec, extents, members, layer, arch, types)) {
+        const cycles = foldCycles(folded, spec.axis, layer, arch);
+        const dram = dramTraffic(folded, layer).total;
+        if (dram > limit || cycles > pick.cycles || (cycles === pick.cycles && dram >= pick.dram)) continue;
+        pick = { m: folded, cycles, dram };
+      }
     }
     best = pick.m;
   }
   return best;
+}
+
+/** How many finer splits of one output dimension a fold that overflows the GBuf tries. */
+const REPAIR_SPLITS = 3;
+
+/**
+ * The legal folds of `m` at `extents`: the fold itself, or, when its tiles overflow the GBuf
+ * (a longer fold keeps more of the output tile), for each output dimension that is not a member
+ * (N, K, P, Q), the first of its next {@link REPAIR_SPLITS} finer dram splits that fits (its rf,
+ * then gbuf, then spatial factors shrink to the new tile). The caller's DRAM-word rule still
+ * applies: a split that re-reads more than the winner does is not taken.
+ */
+function foldsFitting(m: Mapping, spec: FoldSpec, extents: readonly number[], members: readonly Dim[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping[] {
+  const legal = (c: Mapping | undefined) => c !== undefined && checkMapping(c, layer, arch, { types }).ok;
+  const folded = foldAxis(m, spec, extents, layer, arch);
+  if (legal(folded)) return [folded!];
+  const v = folded ? checkMapping(folded, layer, arch, { types }) : undefined;
+  if (!v || v.ok || v.level !== "gbuf") return [];
+  const out: Mapping[] = [];
+  for (const d of ["N", "K", "P", "Q"] as const) {
+    if (members.includes(d)) continue;
+    for (const split of finerSplits(m, d, layer).slice(0, REPAIR_SPLITS)) {
+      const c = foldAxis(split, spec, extents, layer, arch);
+      if (legal(c)) {
+        out.push(c!);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * `m` with the dram tiles of `d` split finer, one variant per smaller tile extent, largest first:
+ * the loops below the dram level on `d` shrink to the extent (rf first, then gbuf, then spatial)
+ * and the dram loop takes the rest. Undefined variants (a tiling the layer refuses) are left out.
+ */
+function finerSplits(m: Mapping, d: Dim, layer: ConvLayer): Mapping[] {
+  const size = dimSizes(layer)[d];
+  const now = Math.min(size, tileStride(m, "gbuf", d));
+  const out: Mapping[] = [];
+  const seen = new Set<number>();
+  for (let f = Math.ceil(size / now) + 1; f <= size && out.length < REPAIR_SPLITS; f++) {
+    const e = Math.ceil(size / f);
+    if (e >= now || seen.has(e) || (f - 1) * e >= size) continue;
+    seen.add(e);
+    let room = e;
+    const shrink = <L extends TemporalLoop | SpatialLoop>(loops: readonly L[]): L[] =>
+      loops.map((l) => {
+        if (l.dim !== d) return l;
+        const factor = Math.max(1, Math.min(l.factor, room));
+        room = Math.max(1, Math.floor(room / factor));
+        return { ...l, factor };
+      });
+    const rf = shrink(m.rf.loops);
+    const gbuf = shrink(m.gbuf.loops);
+    const spatial = shrink(m.spatial.loops);
+    const inner = [...rf, ...gbuf, ...spatial].reduce((a, l) => (l.dim === d ? a * l.factor : a), 1);
+    const tiles = Math.ceil(size / inner);
+    const dram = m.dram.loops.some((l) => l.dim === d) ? m.dram.loops.map((l) => (l.dim === d ? { ...l, factor: tiles } : l)) : [...m.dram.loops, { dim: d, factor: tiles }];
+    try {
+      out.push(parseMapping({ ...m, dram: { loops: dram.filter((l) => l.factor > 1) }, gbuf: { ...m.gbuf, loops: gbuf.filter((l) => l.factor > 1) }, spatial: { loops: spatial.filter((l) => l.factor > 1) }, rf: { ...m.rf, loops: rf.filter((l) => l.factor > 1) } }, layer));
+    } catch {
+      // (a tiling the layer's sizes refuse: no such variant)
+    }
+  }
+  return out;
 }
 
 /** The members of `spec` in `m` (size > 1, no rf loop over them, in no fused group yet). */

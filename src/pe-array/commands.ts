@@ -166,6 +166,13 @@ export type LinkOp =
        * charges one cycle, the last hop, and counts the same words and register accesses.
        */
       readonly inFlight?: boolean;
+      /**
+       * PEs of `pes` (row-major within the rectangle, 1 = idle) that hold none of the lines'
+       * partial sums: the sums pass through them, which add zero. The simulator clears their
+       * `box` first (no register access: an idle PE's adder takes a zero, as a systolic array's
+       * does), then reduces as usual; the hops through them are counted like any other.
+       */
+      readonly idle?: Uint8Array;
     };
 
 /** From the network: apply a link operation. */

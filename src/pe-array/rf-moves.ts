@@ -168,6 +168,7 @@ export class RfMoves {
     const lineLen = alongRows ? l.pes.rows : l.pes.cols;
     const lines = alongRows ? l.pes.cols : l.pes.rows;
     const towardsStart = l.dir === "north" || l.dir === "west";
+    if (l.idle) this.clearIdle(l);
     if (this.array.engine.checked) {
       this.reduceLinkChecked(l, alongRows, lineLen, lines, towardsStart);
       return;
@@ -186,6 +187,15 @@ export class RfMoves {
       }
     }
     this.array.rf.reduceMany(l.part, l.box, from, to, k);
+  }
+
+  /** Clears the `box` of a reduction's idle PEs (uncounted: they add zero as the sums pass), tagged as the line's tile in checked mode. */
+  private clearIdle(l: LinkOp & { readonly kind: "reduce" }): void {
+    const { rf, spec } = this.array;
+    if (l.idle!.length !== l.pes.rows * l.pes.cols) throw new InvariantError("pe", `reduce: the idle mask has ${l.idle!.length} entries for ${l.pes.rows} x ${l.pes.cols} PEs`);
+    forEachPe(l.pes, spec.cols, (p, i, j) => {
+      if (l.idle![i * l.pes.cols + j]) rf.fill(l.part, p, l.box, 0, l.expect ? peTagExpect(l.expect, i, j, l.pes.cols) : undefined, 0);
+    });
   }
 
   /** A link reduction in checked mode: hop by hop, each sender's and receiver's words checked against their tags. */

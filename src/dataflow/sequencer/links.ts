@@ -10,7 +10,11 @@ import type { SeqContext } from "./context.js";
 import { TAG_SPACE } from "./layout.js";
 import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
 
-/** A line: a group's PEs in one column with consecutive rows (or one row, consecutive columns). */
+/**
+ * A line: a group's PEs in one column with consecutive rows (or one row, consecutive columns);
+ * with `idle`, the positions along the line (from `from`) of PEs between them that hold no partial
+ * sum (a streamed output's sums pass through them, adding zero).
+ */
 interface Line {
   readonly axis: "col" | "row";
   readonly fixed: number;
@@ -18,6 +22,7 @@ interface Line {
   readonly length: number;
   readonly ext: string;
   readonly members: DrainEntry[];
+  readonly idle: readonly number[];
 }
 
 /** The smallest of `v` when they are consecutive integers, else -1. */
@@ -26,8 +31,29 @@ function consecutive(v: readonly number[]): number {
   return sorted.every((x, i) => x === sorted[0]! + i) ? sorted[0]! : -1;
 }
 
-/** Groups the entries by output tile; the groups that form a line, and the entries of the others. */
-function linesOf(entries: readonly DrainEntry[], cols: number): { lines: Line[]; kept: DrainEntry[] } {
+/**
+ * The positions in [min, max] of `v` (distinct integers) that `v` lacks, when each is a PE no
+ * entry holds (`held`: by PE; `at(position)` the PE); undefined when some gap is held.
+ */
+function freeGaps(v: readonly number[], held: Uint8Array, at: (pos: number) => number): number[] | undefined {
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  const has = new Set(v);
+  const gaps: number[] = [];
+  for (let x = lo; x <= hi; x++) {
+    if (has.has(x)) continue;
+    if (held[at(x)]) return undefined;
+    gaps.push(x - lo);
+  }
+  return gaps;
+}
+
+/**
+ * Groups the entries by output tile; the groups that form a line, and the entries of the others.
+ * `gaps` (a streamed output, whose sums flow through every PE of the line during the wave): a
+ * group may skip PEs that hold no partial sum at all (idle in the wave); they pass the sums on.
+ */
+function linesOf(entries: readonly DrainEntry[], cols: number, pes: number, gaps: boolean): { lines: Line[]; kept: DrainEntry[] } {
   const groups = new Map<number, DrainEntry[]>();
   for (const e of entries) {
     let g = groups.get(e.key);
@@ -36,6 +62,7 @@ function linesOf(entries: readonly DrainEntry[], cols: number): { lines: Line[];
   }
   const lines: Line[] = [];
   const kept: DrainEntry[] = [];
+  let held: Uint8Array | undefined;
   for (const g of groups.values()) {
     if (g.length < 2) {
       kept.push(...g);
@@ -45,9 +72,20 @@ function linesOf(entries: readonly DrainEntry[], cols: number): { lines: Line[];
     const cs = g.map((e) => e.pe % cols);
     const ext = g[0]!.tile.ext.join(",");
     if (cs.every((c) => c === cs[0]) && consecutive(rs) >= 0) {
-      lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g });
+      lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g, idle: [] });
     } else if (rs.every((r) => r === rs[0]) && consecutive(cs) >= 0) {
-      lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g });
+      lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g, idle: [] });
+    } else if (gaps && (cs.every((c) => c === cs[0]) || rs.every((r) => r === rs[0]))) {
+      if (!held) {
+        held = new Uint8Array(pes);
+        for (const e of entries) held[e.pe] = 1;
+      }
+      const col = cs.every((c) => c === cs[0]);
+      const along = col ? rs : cs;
+      const idle = col ? freeGaps(rs, held, (r) => r * cols + cs[0]!) : freeGaps(cs, held, (c) => rs[0]! * cols + c);
+      const from = Math.min(...along);
+      if (idle) lines.push({ axis: col ? "col" : "row", fixed: col ? cs[0]! : rs[0]!, from, length: Math.max(...along) - from + 1, ext, members: g, idle });
+      else kept.push(...g);
     } else {
       kept.push(...g);
     }
@@ -105,12 +143,12 @@ export class LinkPlanner {
   }
 
   private planLinkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
-    const { lines, kept } = linesOf(entries, this.c.nest.usedCols);
     const cols = this.c.nest.usedCols;
-    // Side-by-side lines with the same span and tile shape form one rectangle.
+    const { lines, kept } = linesOf(entries, cols, this.c.pes, this.c.streamOut);
+    // Side-by-side lines with the same span, idle PEs and tile shape form one rectangle.
     const bands = new Map<string, Line[]>();
     for (const l of lines) {
-      const key = `${l.axis}:${l.from}:${l.length}:${l.ext}`;
+      const key = `${l.axis}:${l.from}:${l.length}:${l.ext}:${l.idle.join(".")}`;
       let b = bands.get(key);
       if (!b) bands.set(key, (b = []));
       b.push(l);
@@ -129,12 +167,20 @@ export class LinkPlanner {
         const tile = first.members[0]!.tile;
         const box = this.c.psumBox(tile.ext, tile.base);
         const perPe = new Float64Array(pes.rows * pes.cols);
-        for (const l of run) {
+        const idle = first.idle.length > 0 ? new Uint8Array(pes.rows * pes.cols) : undefined;
+        for (const [k, l] of run.entries()) {
           for (const e of l.members) {
             const st = e.tile.start;
             const i = Math.floor(e.pe / cols) - pes.row0;
             const j = (e.pe % cols) - pes.col0;
             perPe[i * pes.cols + j] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
+          }
+          // An idle PE's cleared words take the line's tile's tags (the sums pass through it).
+          const st = l.members[0]!.tile.start;
+          for (const pos of l.idle) {
+            const at = vertical ? pos * pes.cols + k : k * pes.cols + pos;
+            idle![at] = 1;
+            perPe[at] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
           // The line's end (top row, or left column) keeps the sum and is drained.
           kept.push(l.members.find((e) => (vertical ? Math.floor(e.pe / cols) : e.pe % cols) === l.from)!);
@@ -142,7 +188,7 @@ export class LinkPlanner {
         // A streamed output's sums flowed along the line during their wave (docs/timing.md).
         const inFlight = this.c.psumFlow === (vertical ? "down" : "right");
         const expect = this.c.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.c.yTagStrides() } } : {};
-        links.push({ to: "noc", msg: { op: "link", link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect, ...(inFlight ? { inFlight } : {}) } } });
+        links.push({ to: "noc", msg: { op: "link", link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect, ...(inFlight ? { inFlight } : {}), ...(idle ? { idle } : {}) } } });
         run = [];
       };
       for (const l of band) {

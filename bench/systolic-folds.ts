@@ -4,7 +4,7 @@
  *
  * For each layer (pre-padded inputs, as SCALE-Sim takes them), dataflow (os, ws, is) and square
  * array size, the named dataflow runs on the `systolic` preset resized to the array (its edge
- * buses too: one word per row and column per cycle), with ideal
+ * buses too: one word per row and column per cycle; its GBuf past 32 x 32), with ideal
  * memory (`dram.model` and `gbuf.model` = `ideal`: SCALE-Sim's folds assume the operands are on
  * chip), bit-exact and verified; its cycles are set against SCALE-Sim's
  *     os:     folds x (T + R + C - 2),      Sr = output pixels, Sc = filters,      T = C R S / groups
@@ -13,7 +13,8 @@
  *     folds = ceil(Sr / R) x ceil(Sc / C)   (R x C the array)
  * Printed as a Markdown table on stdout (progress on stderr).
  *
- * `--gbuf-kib N` resizes the GBuf (default: the preset's 256 KiB). SCALE-Sim's fold formula ignores
+ * `--gbuf-kib N` sets the GBuf's size (default: the preset's 256 KiB, and 256 B per PE on arrays
+ * larger than its 32 x 32: 4 MiB on 128 x 128). SCALE-Sim's fold formula ignores
  * capacity; convsim's builders must fit a fold's tiles (double-buffered) in the GBuf, which bounds
  * how long a fold is and how well its points pack the array. A larger GBuf shows how much of a
  * ratio is capacity.
@@ -41,7 +42,14 @@ const { values } = parseArgs({
 });
 const gbufKib = values["gbuf-kib"];
 if (gbufKib !== undefined && !/^[1-9][0-9]*$/.test(gbufKib)) throw new Error(`--gbuf-kib must be a positive integer (KiB); got "${gbufKib}"`);
-const gbuf = { model: "ideal" as const, ...(gbufKib !== undefined ? { capacityBytes: Number(gbufKib) * 1024 } : {}) };
+/**
+ * The GBuf of an n x n array: `--gbuf-kib`, else the preset's 256 KiB, grown with the array past
+ * 32 x 32 at the preset's 256 B per PE (4 MiB on 128 x 128; SCALE-Sim's own configurations give
+ * large arrays megabytes of SRAM, e.g. its TPU-like 256 x 256 one).
+ */
+function gbufOf(n: number) {
+  return { model: "ideal" as const, capacityBytes: gbufKib !== undefined ? Number(gbufKib) * 1024 : Math.max(256 * 1024, 256 * n * n) };
+}
 const sizes = values.sizes!.split(",").map((s) => {
   if (!/^[1-9][0-9]*$/.test(s)) throw new Error(`--sizes must list positive integers (array rows = cols), e.g. 16,32; got "${s}"`);
   return Number(s);
@@ -78,7 +86,7 @@ for (const n of sizes) {
     if (!spec) throw new Error(`unknown layer ${name}; known: ${Object.keys(LAYERS).join(", ")}`);
     for (const df of dataflows) {
       process.stderr.write(`${n}x${n} ${name} ${df}\n`);
-      const r = simulate({ layer: spec, arch: "systolic", archOverrides: { array: { rows: n, cols: n }, noc: edgeBuses(n), dram: { model: "ideal" }, gbuf }, dataflow: df });
+      const r = simulate({ layer: spec, arch: "systolic", archOverrides: { array: { rows: n, cols: n }, noc: edgeBuses(n), dram: { model: "ideal" }, gbuf: gbufOf(n) }, dataflow: df });
       const ref = scaleSim(spec, df, n);
       console.log(`| ${n}x${n} | ${name} | ${df} | ${r.cycles.toLocaleString("en-US")} | ${ref.toLocaleString("en-US")} | ${(r.cycles / ref).toFixed(2)} | ${(100 * r.utilization).toFixed(1)}% | ${r.verification.ok ? "yes" : "NO"} |`);
     }

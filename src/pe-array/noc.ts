@@ -22,6 +22,8 @@
  *     drain n words per PE from N PEs:     the PEs are read in the cycle the drain is accepted;
  *                                          the words reach the lane one cycle later, then
  *                                          d = ceil(n * N / drainWordsPerCycle)
+ *     in-flight drain (streamed output):   d = max(1, ceil(n * N / drainWordsPerCycle) - t), the
+ *                                          words having left during the t cycles of their wave
  *     link shift of n words:               d = n + 1            (n words, 1 hop)
  *     link reduce of n words over L PEs:   d = n + L - 1        (pipelined over L - 1 hops)
  *     in-flight reduce (streamed output):  d = 1                (the hops were the wave's skew)
@@ -98,6 +100,13 @@ export interface NocDrain {
    * `last` part, whose response carries the accumulator (the other parts' carry no payload).
    */
   readonly sum?: DrainSum;
+  /**
+   * A streamed output's words, which left the array's edge during the wave that computed them
+   * (one per line per MAC step, behind the partial sums' flow): the drain path carried them then,
+   * over `inFlight` cycles of that wave, and the lane charges only what it could not carry in
+   * that time (at least 1 cycle). The words are read and counted as for any drain.
+   */
+  readonly inFlight?: number;
 }
 
 /** A drain's share of a sum on the drain path (see {@link NocDrain.sum}). */
@@ -234,7 +243,10 @@ export class Noc extends Component {
     this.addC = mk("add", "% words added on the drain path (the partial sums of PEs that share an output tile)");
     this.drainLane = new Lane<DrainJob>(
       "drain path",
-      (j) => Math.ceil(j.payload!.data.length / this.spec.drainWordsPerCycle),
+      (j) => {
+        const d = Math.ceil(j.payload!.data.length / this.spec.drainWordsPerCycle);
+        return j.req.inFlight ? Math.max(1, d - j.req.inFlight) : d;
+      },
       (j, now) => {
         this.drainC[j.req.part].value += j.payload!.data.length;
         const payload = j.req.sum ? this.addToSum(j.req, j.payload!) : j.payload!;

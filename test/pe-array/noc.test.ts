@@ -66,6 +66,29 @@ describe("Noc (docs/timing.md worked examples)", () => {
     expect(reference.counters["rf.read.psum"]).toBe(12);
   });
 
+  it("drains a streamed output in flight: the path charges only what its width could not carry during the wave", () => {
+    const run = (inFlight: number | undefined) =>
+      bothModes((mode: SimMode) => {
+        const h = arrayWithNoc(mode, true);
+        h.s.send(h.cmd, { op: "fill", id: 1, part: "psum", pes: h.pe.all(), box: span(0, 2), value: 7, tags: { space: 3, rowStride: 6, colStride: 2, strides: [1] } });
+        h.s.send(h.nocCmd, { op: "drain", id: 2, part: "psum", pes: h.pe.all(), box: span(0, 2), expect: { space: 3, rowStride: 6, colStride: 2, strides: [1] }, ...(inFlight ? { inFlight } : {}) }, 10);
+        h.e.run({ maxCycles: 1000 });
+        const m = h.s.on("nocResp")[0]!.msg as NocResponse;
+        const counters = Object.fromEntries(Object.entries(h.e.counters.values()).filter(([k]) => k.startsWith("noc.") || k.startsWith("rf.")));
+        return { done: m.completedAt, data: Array.from(m.payload!.data), counters };
+      });
+    // 12 words at 2 a cycle: 6 cycles of path; 2 of them were the wave's (13..18 becomes 13..16),
+    // and a wave of 6 or more steps carried them all (1 cycle). The same words, read and counted.
+    const plain = run(undefined).reference;
+    for (const [t, done] of [[2, 16], [6, 13], [50, 13]] as const) {
+      const { reference, fast } = run(t);
+      expect(fast).toEqual(reference);
+      expect(reference.done).toBe(done);
+      expect(reference.data).toEqual(plain.data);
+      expect(reference.counters).toEqual(plain.counters);
+    }
+  });
+
   it("adds on the drain path the psums of PEs that share an output tile: two drains, one sum, the last returns it", () => {
     const { reference, fast } = bothModes((mode: SimMode) => {
       const h = arrayWithNoc(mode, true);

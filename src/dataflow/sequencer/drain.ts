@@ -89,7 +89,17 @@ export function* drainTiles(
   }
   const reqs: Req[] = parts.map(({ rect, box, slot }, k) => ({
     to: "noc",
-    msg: { op: "drain", part: "psum", pes: rect, box, ...drainExpect(c, rect, byPe, cols), sum: { id: sumId, words, slot, last: k === parts.length - 1 } },
+    msg: {
+      op: "drain",
+      part: "psum",
+      pes: rect,
+      box,
+      ...drainExpect(c, rect, byPe, cols),
+      sum: { id: sumId, words, slot, last: k === parts.length - 1 },
+      // A streamed output's words left the array's edge during their wave, one per line per step
+      // (at least as many steps as words per PE): the drain path carried them then.
+      ...(c.streamOut ? { inFlight: boxSize(box.shape) } : {}),
+    },
   }));
   yield* x.run(step("drain", reqs));
   const total = x.take(reqs[reqs.length - 1]!);

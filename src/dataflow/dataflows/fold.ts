@@ -75,18 +75,18 @@ const REPAIR_SPLITS = 3;
  * applies: a split that re-reads more than the winner does is not taken.
  */
 function foldsFitting(m: Mapping, spec: FoldSpec, extents: readonly number[], members: readonly Dim[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping[] {
-  const legal = (c: Mapping | undefined) => c !== undefined && checkMapping(c, layer, arch, { types }).ok;
   const folded = foldAxis(m, spec, extents, layer, arch);
-  if (legal(folded)) return [folded!];
-  const v = folded ? checkMapping(folded, layer, arch, { types }) : undefined;
-  if (!v || v.ok || v.level !== "gbuf") return [];
+  if (!folded) return [];
+  const v = checkMapping(folded, layer, arch, { types });
+  if (v.ok) return [folded];
+  if (v.level !== "gbuf") return [];
   const out: Mapping[] = [];
   for (const d of ["N", "K", "P", "Q"] as const) {
     if (members.includes(d)) continue;
-    for (const split of finerSplits(m, d, layer).slice(0, REPAIR_SPLITS)) {
+    for (const split of finerSplits(m, d, layer)) {
       const c = foldAxis(split, spec, extents, layer, arch);
-      if (legal(c)) {
-        out.push(c!);
+      if (c && checkMapping(c, layer, arch, { types }).ok) {
+        out.push(c);
         break;
       }
     }
@@ -95,7 +95,8 @@ function foldsFitting(m: Mapping, spec: FoldSpec, extents: readonly number[], me
 }
 
 /**
- * `m` with the dram tiles of `d` split finer, one variant per smaller tile extent, largest first:
+ * `m` with the dram tiles of `d` split finer, one variant per smaller tile extent, largest first
+ * (at most {@link REPAIR_SPLITS}):
  * the loops below the dram level on `d` shrink to the extent (rf first, then gbuf, then spatial)
  * and the dram loop takes the rest. Undefined variants (a tiling the layer refuses) are left out.
  */

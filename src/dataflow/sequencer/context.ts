@@ -59,6 +59,15 @@ export class SeqContext {
   /** Entries of one psum tile, and the psum entry the current iteration's tiles start at. */
   readonly psumTile: number;
   psumBase = 0;
+
+  /**
+   * New psum tiles start at the other half of the psum entries from now on: a streamed output's
+   * two halves, or the other of two accumulator sets (mapping.rf.doubleBufferOutput), so the tiles
+   * in this half can drain while the next wave computes.
+   */
+  switchPsumHalf(): void {
+    this.psumBase = this.psumBase === 0 ? this.psumTile : 0;
+  }
   /** Entries of one RF operand tile (the offset of the second half). */
   readonly rfTile: { readonly input: number; readonly weight: number };
   /** Per dimension, how far past a gbuf iteration's start its PEs' tiles reach (unclipped). */

@@ -68,7 +68,7 @@ export class IterationPlanner {
     // previous wave's partial sums drain while this one computes (program.ts); so do two
     // accumulator sets when every PE's tile leaves.
     const behind = c.psumDouble && drains.length > 0;
-    if (c.streamOut || behind) c.psumBase = c.psumBase === 0 ? c.psumTile : 0;
+    if (c.streamOut || behind) c.switchPsumHalf();
     const psumKeys = this.newPsums();
     const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
     const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);

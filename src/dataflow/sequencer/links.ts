@@ -71,21 +71,27 @@ function linesOf(entries: readonly DrainEntry[], cols: number, pes: number, gaps
     const rs = g.map((e) => Math.floor(e.pe / cols));
     const cs = g.map((e) => e.pe % cols);
     const ext = g[0]!.tile.ext.join(",");
-    if (cs.every((c) => c === cs[0]) && consecutive(rs) >= 0) {
-      lines.push({ axis: "col", fixed: cs[0]!, from: consecutive(rs), length: g.length, ext, members: g, idle: [] });
-    } else if (rs.every((r) => r === rs[0]) && consecutive(cs) >= 0) {
-      lines.push({ axis: "row", fixed: rs[0]!, from: consecutive(cs), length: g.length, ext, members: g, idle: [] });
-    } else if (gaps && (cs.every((c) => c === cs[0]) || rs.every((r) => r === rs[0]))) {
-      if (!held) {
-        held = new Uint8Array(pes);
-        for (const e of entries) held[e.pe] = 1;
-      }
-      const col = cs.every((c) => c === cs[0]);
-      const along = col ? rs : cs;
-      const idle = col ? freeGaps(rs, held, (r) => r * cols + cs[0]!) : freeGaps(cs, held, (c) => rs[0]! * cols + c);
-      const from = Math.min(...along);
-      if (idle) lines.push({ axis: col ? "col" : "row", fixed: col ? cs[0]! : rs[0]!, from, length: Math.max(...along) - from + 1, ext, members: g, idle });
-      else kept.push(...g);
+    // A column (or else a row) of the array: its PEs' positions along it, and the PE at each.
+    const axis = cs.every((c) => c === cs[0]) ? "col" : rs.every((r) => r === rs[0]) ? "row" : undefined;
+    if (!axis) {
+      kept.push(...g);
+      continue;
+    }
+    const along = axis === "col" ? rs : cs;
+    const fixed = axis === "col" ? cs[0]! : rs[0]!;
+    const from = consecutive(along);
+    if (from >= 0) {
+      lines.push({ axis, fixed, from, length: g.length, ext, members: g, idle: [] });
+      continue;
+    }
+    if (gaps && !held) {
+      held = new Uint8Array(pes);
+      for (const e of entries) held[e.pe] = 1;
+    }
+    const idle = gaps ? freeGaps(along, held!, (x) => (axis === "col" ? x * cols + fixed : fixed * cols + x)) : undefined;
+    if (idle) {
+      const lo = Math.min(...along);
+      lines.push({ axis, fixed, from: lo, length: Math.max(...along) - lo + 1, ext, members: g, idle });
     } else {
       kept.push(...g);
     }

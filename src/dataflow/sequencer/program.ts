@@ -135,7 +135,7 @@ export class Program {
     // Two accumulator sets: the new tile's partial sums go to the other set, so the old tile can
     // drain behind its first wave (crossBoundary).
     const behind = c.psumDouble && entries.length > 0;
-    if (behind) c.psumBase = c.psumBase === 0 ? c.psumTile : 0;
+    if (behind) c.switchPsumHalf();
     return { entries, old, next, ...(behind ? { behind: true as const } : {}) };
   }
 
@@ -158,18 +158,19 @@ export class Program {
         // half's next tile, the write-back).
         const drained = thread(drain);
         this.pendingDrain = drained;
-        const written = thread(afterThread(drained, evict));
+        const written = thread(afterThread("drain", drained, evict));
         this.evictions[half] = written;
         yield { reason: "drain", reqs: [], spawn: drained };
         yield { reason: "drain", reqs: [], spawn: written };
-      } else if (c.m.gbuf.doubleBuffer) {
-        yield* drain;
-        const t = thread(evict);
-        this.evictions[half] = t;
-        yield { reason: "drain", reqs: [], spawn: t };
       } else {
         yield* drain;
-        yield* evict;
+        if (c.m.gbuf.doubleBuffer) {
+          const t = thread(evict);
+          this.evictions[half] = t;
+          yield { reason: "drain", reqs: [], spawn: t };
+        } else {
+          yield* evict;
+        }
       }
       const pending = this.evictions[b.next.half];
       if (pending) {
@@ -303,14 +304,7 @@ export class Program {
    */
   private fetchedReads(p: IterationPlan, readReason: WaitReason): Thread | undefined {
     if (!p.fetched) return undefined;
-    const x = this.x;
-    const fetched = p.fetched;
-    return thread(
-      (function* (): Steps {
-        yield { reason: "dram", reqs: [], join: fetched };
-        if (p.reads.length > 0) yield* x.run(step(readReason, p.reads));
-      })(),
-    );
+    return thread(afterThread("dram", p.fetched, p.reads.length > 0 ? this.x.run(step(readReason, p.reads)) : undefined));
   }
 
   /** An iteration's early deliveries once its reads (a thread) are done. */
@@ -363,8 +357,8 @@ export class Program {
   }
 }
 
-/** `steps` once `first` is done. */
-function* afterThread(first: Thread, steps: Steps): Steps {
-  yield { reason: "drain", reqs: [], join: first };
-  yield* steps;
+/** `steps` (if any) once `first` is done; waiting for it is charged to `reason`. */
+function* afterThread(reason: WaitReason, first: Thread, steps: Steps | undefined): Steps {
+  yield { reason, reqs: [], join: first };
+  if (steps) yield* steps;
 }

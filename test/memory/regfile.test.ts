@@ -66,6 +66,13 @@ describe("RegFile line buffers (rf.lines)", () => {
     );
     expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { input: "diag" } as never }, 6, false, undefined, 3)).toThrow('rf.lines.input must be "row" or "col"; got "diag"');
   });
+
+  it("refuses a malformed set of partitions the words pass through, naming the field", () => {
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, passing: { output: true } as never }, 6, false, undefined, 3)).toThrow(
+      "rf.passing.output must name a partition (input, weight, psum); got true",
+    );
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, passing: { psum: 1 } as never }, 6, false, undefined, 3)).toThrow("rf.passing.psum must be true or absent; got 1");
+  });
 });
 
 describe("RegFile bulk operations", () => {

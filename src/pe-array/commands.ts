@@ -72,6 +72,12 @@ export interface PeFillCommand extends PeFill {
   readonly id: number;
   /** Fills done alongside this one (any rectangles and boxes). */
   readonly alongside?: readonly PeFill[];
+  /**
+   * Runs beside the command lane instead of in it, as a delivery does: the fill writes registers
+   * no queued or running command reads (the half of a double-buffered partition the running wave
+   * does not read: the next step's padding). It takes its usual cycles from when it arrives.
+   */
+  readonly shadow?: boolean;
 }
 
 /**

@@ -5,7 +5,9 @@
  * completing up to `m = min(macsPerCycle, floor(rf.readPorts / 2))` MACs per cycle (a MAC reads
  * two operands), int32 wrap-around accumulation. The driver sends MAC waves ({@link MacWave}: one
  * loop nest run by every PE of a rectangle; one command may carry several waves on disjoint
- * rectangles, which start together) and local fills on `cmd`; commands run one after the other. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
+ * rectangles, which start together) and local fills on `cmd`; commands run one after the other,
+ * except fills marked `shadow` (the next step's padding in a double-buffered partition's other
+ * half), which run beside them on a lane of their own. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
  * link moves) and are applied in the cycle they arrive, concurrently with a running wave.
  *
  * Timing: a wave of T MACs per PE started (popped) in cycle s issues in cycles s .. s + I - 1 with
@@ -123,6 +125,8 @@ export class PeArray extends Component {
   /** MACs one PE issues per cycle: min(macsPerCycle, floor(rf.readPorts / 2)). */
   readonly macsPerIssue: number;
   private readonly lane: Lane<PeArrayCommand>;
+  /** Shadow fills (PeFillCommand.shadow), beside the command lane. */
+  private readonly shadowLane: Lane<PeFillCommand>;
   private readonly outbox = new Outbox();
   /** The running wave command, its MACs and their counts. */
   private readonly waves: WaveRun;
@@ -154,6 +158,12 @@ export class PeArray extends Component {
     this.moves = new RfMoves(array);
     this.stalls = new StallAccount(this.name, this.size, this.stallCounters());
     this.lane = new Lane<PeArrayCommand>("cmd lane", (c, now) => this.startCommand(c, now), (c, now) => this.finishCommand(c, now));
+    this.shadowLane = new Lane<PeFillCommand>("shadow fill lane", (c) => this.fillCycles(c), (c, now) => {
+      // The running wave's MACs up to now first (it reads none of these registers; its lazy
+      // execution must still see the files as they were in its own cycles).
+      this.waves.catchUp(now);
+      this.finishCommand(c, now);
+    });
   }
 
   /** Registers the counters of the wave commands: MACs, streamed words forwarded and injected. */
@@ -267,7 +277,7 @@ export class PeArray extends Component {
    * move too; the replay sets them to their recorded values afterwards.
    */
   applyNow(c: PeArrayCommand): void {
-    if (this.waves.running || this.lane.size > 0) throw new InvariantError(this.name, `command ${c.id} replayed while a command is running`);
+    if (this.waves.running || this.lane.size > 0 || this.shadowLane.size > 0) throw new InvariantError(this.name, `command ${c.id} replayed while a command is running`);
     const phase = this.stalls.phase;
     if (c.op === "wave") this.startCommand(c, 0);
     this.completeCommand(c);
@@ -311,9 +321,11 @@ export class PeArray extends Component {
     }
     for (let r = this.waitReason.pop(now); r !== undefined; r = this.waitReason.pop(now)) this.stalls.post(r);
     this.lane.interact(now);
+    this.shadowLane.interact(now);
     for (let c = this.cmd.pop(now); c; c = this.cmd.pop(now)) {
-      this.lane.push(c);
-      this.lane.interact(now);
+      const lane = c.op === "fill" && c.shadow ? this.shadowLane : this.lane;
+      lane.push(c as PeFillCommand);
+      lane.interact(now);
     }
     this.outbox.flush(now);
   }
@@ -325,14 +337,14 @@ export class PeArray extends Component {
 
   override horizon(now: number): number {
     if (this.fromNoc.ready(now) || this.waitReason.ready(now) || this.cmd.ready(now)) return 0;
-    return Math.min(this.lane.horizon(now), this.outbox.horizon(now));
+    return Math.min(this.lane.horizon(now), this.shadowLane.horizon(now), this.outbox.horizon(now));
   }
 
   override busy(): boolean {
-    return this.lane.size > 0 || this.outbox.size > 0 || this.cmd.pending > 0 || this.fromNoc.pending > 0;
+    return this.lane.size > 0 || this.shadowLane.size > 0 || this.outbox.size > 0 || this.cmd.pending > 0 || this.fromNoc.pending > 0;
   }
 
   override status(): string {
-    return [this.waves.status(), this.lane.status(), this.outbox.status(), `waiting for: ${this.stalls.waitingFor}`].filter(Boolean).join("; ");
+    return [this.waves.status(), this.lane.status(), this.shadowLane.size > 0 ? this.shadowLane.status() : "", this.outbox.status(), `waiting for: ${this.stalls.waitingFor}`].filter(Boolean).join("; ");
   }
 }

@@ -8,6 +8,7 @@ import { PRESET_NAMES, presets, type PresetName } from "../../src/arch/presets.j
 import { buildMapping, DATAFLOW_NAMES, type DataflowName } from "../../src/dataflow/dataflows/index.js";
 import { dimSizes, DIMS, loopNest, parseMapping, type Dim, type Mapping } from "../../src/dataflow/mapping.js";
 import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/search.js";
+import { COST_SLACK } from "../../src/dataflow/dataflows/chen2020.js";
 import { dramTraffic, gbufArrayAccesses } from "../../src/dataflow/traffic.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { network } from "../../src/workload/networks.js";
@@ -124,7 +125,8 @@ describe("balanced splits", () => {
             expect(score(m, l), label).toBeLessThan(score(traded, l));
             return;
           }
-          expect(dramTraffic(m, l).total, label).toBeLessThanOrEqual(before[i]!);
+          // chen2020 may take a faster tile within COST_SLACK of the cheapest (chen2020.ts).
+          expect(dramTraffic(m, l).total, label).toBeLessThanOrEqual(before[i]! * (d === "chen2020" ? 1 + COST_SLACK : 1));
         });
       }
     });

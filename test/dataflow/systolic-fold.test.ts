@@ -258,10 +258,12 @@ describe("stream buffers (simulate.ts streamBuffers)", () => {
     const { buildMapping } = await import("../../src/dataflow/dataflows/index.js");
     const arch = resolveArch("chen2020");
     const layer = convLayer({ inChannels: 16, inHeight: 14, inWidth: 14, outChannels: 32, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
-    // chen2020: rows take output positions, columns output channels; inputs do not depend on the
-    // channels, weights not on the positions.
+    // chen2020: one axis takes output positions, the other output channels (here transposed:
+    // positions along columns); inputs do not depend on the channels, weights not on the positions.
     const m = buildMapping("chen2020", layer, arch);
-    expect(streamBuffers(arch, m, layer).lines).toEqual({ input: "row", weight: "col" });
+    const positions = m.spatial.loops.find((s) => s.dim === "P" || s.dim === "Q")!.axis;
+    expect(positions).toBe("col");
+    expect(streamBuffers(arch, m, layer).lines).toEqual({ input: "col", weight: "row" });
     // rs: inputs depend on both axes (rows: filter rows, columns: output rows); weights on rows only.
     const rs = buildMapping("rs", layer, resolveArch("eyeriss"));
     expect(streamBuffers(resolveArch("eyeriss"), rs, layer).lines?.input).toBeUndefined();

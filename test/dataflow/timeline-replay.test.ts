@@ -84,10 +84,11 @@ describe("timeline replay", () => {
   });
 
   it("checked and reference runs never replay", () => {
-    const layer = LAYERS[0]!;
-    expect(simulate({ layer, checked: true }).simulator.replayedTimelines).toBe(0);
-    expect(simulate({ layer, mode: "reference" }).simulator.replayedTimelines).toBe(0);
-    expect(simulate({ layer }).simulator.replayedTimelines).toBeGreaterThan(0);
+    // is on eyeriss: single-buffered registers (a pipelined program never replays).
+    const opts = { layer: LAYERS[0]!, arch: "eyeriss", dataflow: "is" };
+    expect(simulate({ ...opts, checked: true }).simulator.replayedTimelines).toBe(0);
+    expect(simulate({ ...opts, mode: "reference" }).simulator.replayedTimelines).toBe(0);
+    expect(simulate(opts).simulator.replayedTimelines).toBeGreaterThan(0);
   });
 
   it("a key that leaves out which iterations a timeline spans replays wrong timelines, and the comparison sees it", () => {
@@ -98,6 +99,6 @@ describe("timeline replay", () => {
 
   it("a key without the GBuf reads' banked schedules replays wrong timelines, and the comparison sees it", () => {
     vi.spyOn(TimelineReplay.prototype as unknown as { schedules: () => boolean }, "schedules").mockReturnValue(true);
-    expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
+    expect(namedMatrix(NAMED.slice(1, 2)).diffs.length).toBeGreaterThan(0);
   });
 });

@@ -165,6 +165,32 @@ describe("PeArray MAC waves", () => {
     expect(reference.counters["rf.fill.input"]).toBe(6 + 12);
   });
 
+  it("runs a shadow fill beside a wave (the other half of a double-buffered partition), a plain fill after it", () => {
+    const { reference, fast } = bothModes((mode) => {
+      const h = loadRowConv(mode);
+      const all = { row0: 0, col0: 0, rows: 2, cols: 3 };
+      // The wave reads input entries 0..5; entries 6..9 are the other half's padding.
+      h.s.send(h.cmd, { op: "wave", id: 2, wave: ROW_CONV }, 5);
+      h.s.send(h.cmd, { op: "fill", id: 3, part: "input", pes: all, box: span(6, 4), value: 9, shadow: true, tags: { space: 1, rowStride: 100, colStride: 10, strides: [1] } }, 5);
+      h.s.send(h.cmd, { op: "fill", id: 4, part: "input", pes: all, box: span(10, 2), value: 4, tags: { space: 1, rowStride: 100, colStride: 10, strides: [1] } }, 5);
+      const r = h.e.run({ maxCycles: 1000 });
+      const psums = [0, 1].flatMap((row) => [0, 1, 2].map((col) => Array.from(h.pe.pe(row, col).contents("psum").slice(0, 4))));
+      return { cycles: r.cycles, done: h.s.on("done").map((d) => [(d.msg as PeArrayDone).id, (d.msg as PeArrayDone).completedAt]), psums, in: Array.from(h.pe.pe(1, 2).contents("input").slice(6, 12)), counters: h.e.counters.values() };
+    });
+    expect(fast).toEqual(reference);
+    // Wave and shadow fill popped in 6: the fill's 4 entries (1 write port) take 6..9; the wave
+    // issues in 6..17 and drains its pipeline in 18..19; the plain fill waits for it: 20..21.
+    expect(reference.done).toEqual([
+      [1, 4],
+      [3, 9],
+      [2, 19],
+      [4, 21],
+    ]);
+    expect(reference.psums).toEqual([0, 1].flatMap((r) => [0, 1, 2].map((c) => expectedRowConv(r, c))));
+    expect(reference.in).toEqual([9, 9, 9, 9, 4, 4]);
+    expect(reference.counters["rf.fill.input"]).toBe(6 * 6);
+  });
+
   it("slides a window in one cycle: the words and their tags move, no register access is counted", () => {
     const { reference, fast } = bothModes((mode) => {
       const h = arrayOnly(mode, true);

@@ -33,11 +33,17 @@
  * tap it holds b1*y1*x1 inputs (its window) and z1 weights.
  *
  * Sizing. The array's tiles are enumerated (chen2020-tiles.ts), each with the share of the
- * array's MAC slots it keeps busy; those below {@link EFFICIENCY_FLOOR} of the best share are
- * dropped, and the rest ranked by `tileCost` (default: the bounds module's exact traffic of the
- * paper's schedule at that tile, halos, padding and ceilings counted). One level: the cheapest
- * array tile whose mapping is legal. Two levels: the GBuf tile is a multiple of one of a diverse
- * set of array tiles ({@link TWO_LEVEL_ARRAY_TILES}), sized with the channels per slice and the dram
+ * array's MAC slots it keeps busy and its speed (that share less the cycles a step waits for its
+ * operands); those below {@link EFFICIENCY_FLOOR} of the best share are dropped, and the rest
+ * ranked by `tileCost` (default: the bounds module's exact traffic of the paper's schedule at
+ * that tile, halos, padding and ceilings counted). One level: among the tiles within
+ * {@link COST_SLACK} of the cheapest, the fastest whose mapping is legal (then the cheapest
+ * others). Its spread may be transposed (positions along PE columns, channels along rows: 13 x 13
+ * maps fill 13 of 14 columns) and its registers double-buffered (`mapping.rf.doubleBuffer`: the
+ * next step's inputs and weights arrive during the wave, at half the partitions each), whichever
+ * is faster (docs/mapping.md, chen2020's "Tile choice", has the measured effect). Two levels
+ * (positions along rows, single-buffered registers): the GBuf tile is a multiple of one of a
+ * diverse set of array tiles ({@link TWO_LEVEL_ARRAY_TILES}), sized with the channels per slice and the dram
  * order by the search of search.ts (steps 5-6: fewest DRAM words, then fewest GBuf accesses),
  * with the GBuf double-buffered and single-buffered (a double-buffered GBuf also doubles the
  * output tile it keeps) unless `options.doubleBuffer` says which. The two are compared by the
@@ -76,6 +82,12 @@ export interface Chen2020Options extends DataflowOptions {
    * in the GBuf too ({@link CHEN2020_GBUF_TEMPLATE}). Default: the one that scores better.
    */
   readonly levels?: 1 | 2;
+  /**
+   * How far above the cheapest array tile's score a tile may be and still be chosen for its speed
+   * (`score <= least + costSlack * |least|`; chen2020-tiles.ts, `ArrayTile.speed`). Default
+   * {@link COST_SLACK} with the default score, 0 (the score alone decides) with `tileCost`.
+   */
+  readonly costSlack?: number;
 }
 
 /** The default tile score: the DRAM traffic of the paper's schedule at that tile, from src/bounds. */
@@ -103,6 +115,12 @@ export const EFFICIENCY_FLOOR = 0.25;
  * at batch 4 on eyeriss).
  */
 export const TWO_LEVEL_ARRAY_TILES = 8;
+
+/**
+ * How far above the cheapest array tile's cost (DRAM words, by default) a tile may score and
+ * still be chosen for its speed (chen2020-tiles.ts, `ArrayTile.speed`): 5 %.
+ */
+export const COST_SLACK = 0.05;
 
 /** The one-level form tries the cheapest array tiles whose GBuf staging fits, in order, until one is legal; at most this many. */
 const ONE_LEVEL_TRIES = 32;
@@ -140,6 +158,15 @@ export const CHEN2020_GBUF_TEMPLATE: Template = defineTemplate({
   gbufKeep: KEEP_ALL,
 });
 
+/** The spatial slots transposed: positions along columns, channels along rows (chen2020-tiles.ts). */
+const SPATIAL_TRANSPOSED = SPATIAL.map((s) => ({ dim: s.dim, axis: s.axis === "row" ? "col" : "row" }) as const);
+
+/** A template in an array tile's variant: transposed, double-buffered registers (chen2020-tiles.ts). */
+function inVariant(t: Template, tile: ArrayTile): Template {
+  if (!tile.transposed && !tile.rfDouble) return t;
+  return { ...t, spatial: tile.transposed ? SPATIAL_TRANSPOSED : t.spatial, rfDoubleBuffer: tile.rfDouble };
+}
+
 /** The output tile (b, x, y, z) of a chen2020-shaped mapping: the N, Q, P, K extents of its GBuf tile. */
 export function chen2020Tile(m: Mapping, layer: ConvLayer): Tile {
   const e = tileExtents(m, layer, "gbuf");
@@ -165,14 +192,14 @@ function stagingFits(layer: ConvLayer, arch: ArchSpec, types: OperandTypes, db: 
 function oneLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes, db: boolean): Scored | undefined {
   const sz = dimSizes(layer);
   for (const c of tiles) {
-    const m = compose(CHEN2020_TEMPLATE, { ...c.factors, gbuf: { R: sz.R, S: sz.S } }, layer, db);
+    const m = compose(inVariant(CHEN2020_TEMPLATE, c), { ...c.factors, gbuf: { R: sz.R, S: sz.S } }, layer, db);
     if (!checkMapping(m, layer, arch, { types }).ok) continue;
     return { mapping: m, score: dramTraffic(m, layer).total + gbufArrayAccesses(m, layer).total / DRAM_WORD_WEIGHT };
   }
   return undefined;
 }
 
-/** The two-level form: the best GBuf tile over the given array tiles, for one GBuf buffering. */
+/** The two-level form: the best GBuf tile over the given array tiles (positions along rows, single-buffered registers), for one GBuf buffering. */
 function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec, types: OperandTypes, db: boolean): Scored | undefined {
   const t = CHEN2020_GBUF_TEMPLATE;
   const sz = dimSizes(layer);
@@ -184,19 +211,23 @@ function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec,
 
 /**
  * Builds the chen2020 mapping of a layer (see the file header).
- * @throws ConfigError when not even the smallest tiles fit the architecture, or `options.levels`
- * is neither 1 nor 2.
+ * @throws ConfigError when not even the smallest tiles fit the architecture, `options.levels`
+ * is neither 1 nor 2, or `options.costSlack` is not a finite number >= 0.
  */
 export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Options = {}): Mapping {
   checkDataflowFlags(options);
   if (options.levels !== undefined && options.levels !== 1 && options.levels !== 2) {
     throw new ConfigError("options.levels", options.levels, "be 1 (the output tile in the PEs' registers) or 2 (in the GBuf too), or be left out to take the better");
   }
+  const slack = options.costSlack ?? (options.tileCost ? 0 : COST_SLACK);
+  if (typeof slack !== "number" || !Number.isFinite(slack) || slack < 0) {
+    throw new ConfigError("options.costSlack", slack, "be a finite number >= 0 (the share of the cheapest tile's score a faster tile may add)");
+  }
   const types = options.types ?? {};
   const cost = options.tileCost ?? attainableTraffic;
   const oneDb = options.doubleBuffer ?? true;
   const fits = stagingFits(layer, arch, types, oneDb);
-  const sets = arrayTileSets(layer, arch, cost, { floor: EFFICIENCY_FLOOR, fits, tries: ONE_LEVEL_TRIES, cheapest: TWO_LEVEL_ARRAY_TILES });
+  const sets = arrayTileSets(layer, arch, cost, { floor: EFFICIENCY_FLOOR, fits, tries: ONE_LEVEL_TRIES, cheapest: TWO_LEVEL_ARRAY_TILES, slack });
   const buffering = options.levels === 1 ? [] : options.doubleBuffer === undefined ? [true, false] : [options.doubleBuffer];
   let best = options.levels === 2 ? undefined : oneLevel(sets.fitting, layer, arch, types, oneDb);
   for (const db of buffering) {

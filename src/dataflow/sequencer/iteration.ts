@@ -207,6 +207,10 @@ export class IterationPlanner {
       split = { psumFills: direct.slice(0, psumFillCount), operandFills: direct.slice(psumFillCount) };
       mergeCommands(split.psumFills, "fill");
       mergeCommands(split.operandFills, "fill");
+      // Double-buffered registers: the padding goes into the half the running wave does not
+      // read, beside the wave (PeFillCommand.shadow), as the deliveries into it do. (A streamed
+      // input's padding enters at the array's edge: its stand-in buffer's fill stays a command.)
+      if (c.rfDouble && !c.passThrough.input) split.operandFills = split.operandFills.map((q) => (q.to === "pe" && q.msg.op === "fill" ? { to: "pe", msg: { ...q.msg, shadow: true } } : q));
     }
     // The iteration's local fills (psum init, padding) go as one command: each PE writes its own.
     mergeCommands(direct, "fill");

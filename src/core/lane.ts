@@ -10,6 +10,7 @@
  * {@link Outbox}: messages a component wants to send; each port's messages leave in order, as
  * many per cycle as the channel accepts (a refused message waits: backpressure).
  */
+import { InvariantError } from "./errors.js";
 import type { OutPort } from "./port.js";
 
 interface Running<J> {
@@ -77,6 +78,17 @@ export class Lane<J> {
         this.complete(job, now, now);
       }
     }
+  }
+
+  /**
+   * Moves the running job's completion earlier, to `doneAt` (>= `now`, and not later than it was):
+   * the component found it may hand the lane to the next job sooner (the PE array's chained waves).
+   * @throws InvariantError when no job runs or `doneAt` is outside those limits.
+   */
+  retime(doneAt: number, now: number): void {
+    const r = this.running;
+    if (!r || doneAt < now || doneAt > r.doneAt) throw new InvariantError(this.name, `cannot move a completion to cycle ${doneAt} (now ${now}, due ${r ? r.doneAt : "none"})`);
+    this.running = { job: r.job, start: r.start, doneAt };
   }
 
   /** Cycles from `now` to this lane's next interaction (Infinity when idle). */

@@ -36,6 +36,14 @@ export interface PeWaveCommand {
    * skew, as a stream does; the reduction itself is a link `reduce` marked `inFlight`.
    */
   readonly psumFlow?: "right" | "down";
+  /**
+   * May start as soon as the wave before it has issued its last MAC, while that wave drains its
+   * pipeline (its last accumulations forward to this wave's MACs, as they do within a wave). The
+   * driver sets it only when this wave reads nothing the one before writes but the accumulators
+   * (double-buffered operands: the other half). The wave before still reports `done` after its
+   * pipeline; without the flag a wave waits for it, as every other command does.
+   */
+  readonly chained?: boolean;
 }
 
 /**

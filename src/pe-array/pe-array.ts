@@ -7,7 +7,8 @@
  * loop nest run by every PE of a rectangle; one command may carry several waves on disjoint
  * rectangles, which start together) and local fills on `cmd`; commands run one after the other,
  * except fills marked `shadow` (the next step's padding in a double-buffered partition's other
- * half), which run beside them on a lane of their own. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
+ * half), which run beside them on a lane of their own, and waves marked `chained`, which start
+ * while the wave before drains its pipeline. Data arrive from the network on `fromNoc` (register-file writes, drain reads, neighbour
  * link moves) and are applied in the cycle they arrive, concurrently with a running wave.
  *
  * Timing: a wave of T MACs per PE started (popped) in cycle s issues in cycles s .. s + I - 1 with
@@ -127,6 +128,8 @@ export class PeArray extends Component {
   private readonly lane: Lane<PeArrayCommand>;
   /** Shadow fills (PeFillCommand.shadow), beside the command lane. */
   private readonly shadowLane: Lane<PeFillCommand>;
+  /** Completions of waves that handed the lane to a chained wave before their pipeline drained, due in order. */
+  private readonly dones: { readonly msg: PeArrayDone; readonly at: number }[] = [];
   private readonly outbox = new Outbox();
   /** The running wave command, its MACs and their counts. */
   private readonly waves: WaveRun;
@@ -264,10 +267,26 @@ export class PeArray extends Component {
     return longest;
   }
 
-  /** A command's completion: its effect on the register files, and its `done`. */
+  /**
+   * A command's completion: its effect on the register files, and its `done`. A wave that handed
+   * the lane to a chained wave after its last issue cycle reports `done` when its pipeline has
+   * drained, as it would have.
+   */
   private finishCommand(c: PeArrayCommand, now: number): void {
     this.completeCommand(c);
-    this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
+    const due = c.op === "wave" ? this.stalls.phase.end - 1 : now;
+    if (due > now) this.dones.push({ msg: { op: c.op, id: c.id, completedAt: due }, at: due });
+    else this.outbox.post(this.done, { op: c.op, id: c.id, completedAt: now });
+  }
+
+  /**
+   * A chained wave (PeWaveCommand.chained) that arrived while the wave before it runs, with
+   * nothing queued between them: the running wave gives up the lane after its last issue cycle.
+   */
+  private chain(c: PeArrayCommand, now: number): void {
+    if (c.op !== "wave" || !c.chained || !this.waves.running || this.lane.size !== 1) return;
+    const lastIssue = this.stalls.phase.issueEnd - 1;
+    if (this.lane.doneAt > Math.max(now, lastIssue)) this.lane.retime(Math.max(now, lastIssue), now);
   }
 
   /**
@@ -322,7 +341,9 @@ export class PeArray extends Component {
     for (let r = this.waitReason.pop(now); r !== undefined; r = this.waitReason.pop(now)) this.stalls.post(r);
     this.lane.interact(now);
     this.shadowLane.interact(now);
+    while (this.dones.length > 0 && this.dones[0]!.at === now) this.outbox.post(this.done, this.dones.shift()!.msg);
     for (let c = this.cmd.pop(now); c; c = this.cmd.pop(now)) {
+      this.chain(c, now);
       const lane = c.op === "fill" && c.shadow ? this.shadowLane : this.lane;
       lane.push(c as PeFillCommand);
       lane.interact(now);
@@ -337,11 +358,12 @@ export class PeArray extends Component {
 
   override horizon(now: number): number {
     if (this.fromNoc.ready(now) || this.waitReason.ready(now) || this.cmd.ready(now)) return 0;
-    return Math.min(this.lane.horizon(now), this.shadowLane.horizon(now), this.outbox.horizon(now));
+    const done = this.dones.length > 0 ? this.dones[0]!.at - now : Infinity;
+    return Math.min(this.lane.horizon(now), this.shadowLane.horizon(now), this.outbox.horizon(now), done);
   }
 
   override busy(): boolean {
-    return this.lane.size > 0 || this.shadowLane.size > 0 || this.outbox.size > 0 || this.cmd.pending > 0 || this.fromNoc.pending > 0;
+    return this.lane.size > 0 || this.shadowLane.size > 0 || this.dones.length > 0 || this.outbox.size > 0 || this.cmd.pending > 0 || this.fromNoc.pending > 0;
   }
 
   override status(): string {

@@ -165,6 +165,43 @@ describe("PeArray MAC waves", () => {
     expect(reference.counters["rf.fill.input"]).toBe(6 + 12);
   });
 
+  it("starts a chained wave while the wave before drains its pipeline; that one still reports done after it", () => {
+    const run = (chained: boolean) =>
+      bothModes((mode) => {
+        const h = loadRowConv(mode);
+        h.s.send(h.cmd, { op: "wave", id: 2, wave: ROW_CONV }, 5);
+        h.s.send(h.cmd, { op: "wave", id: 3, wave: ROW_CONV, ...(chained ? { chained } : {}) }, 10);
+        const r = h.e.run({ maxCycles: 1000 });
+        const psums = [0, 1].flatMap((row) => [0, 1, 2].map((col) => Array.from(h.pe.pe(row, col).contents("psum").slice(0, 4))));
+        return { cycles: r.cycles, done: h.s.on("done").map((d) => [(d.msg as PeArrayDone).id, d.cycle, (d.msg as PeArrayDone).completedAt]), psums, counters: h.e.counters.values() };
+      });
+    const chained = run(true);
+    const plain = run(false);
+    expect(chained.fast).toEqual(chained.reference);
+    expect(plain.fast).toEqual(plain.reference);
+    // Wave 2 popped in 6 issues in 6..17 and drains in 18..19 (done in 19, seen in 20). Chained,
+    // wave 3 issues in 18..29 (done in 31); plain, it waits for the drain: 20..31, done in 33.
+    expect(chained.reference.done).toEqual([
+      [1, 5, 4],
+      [2, 20, 19],
+      [3, 32, 31],
+    ]);
+    expect(plain.reference.done.slice(1)).toEqual([
+      [2, 20, 19],
+      [3, 34, 33],
+    ]);
+    // The same sums (each wave adds the row convolution once) and counts, but for the idle cycles.
+    const twice = [0, 1].flatMap((r) => [0, 1, 2].map((c) => expectedRowConv(r, c).map((v) => 2 * v)));
+    expect(chained.reference.psums).toEqual(twice);
+    expect(plain.reference.psums).toEqual(twice);
+    const c = chained.reference.counters;
+    expect(c["pe.busy"]).toBe(2 * 12 * 6);
+    expect(c["pe.idle.pipeline"]).toBe(2 * 6); // only wave 3's drain: wave 2's ran under wave 3's issue
+    expect(plain.reference.counters["pe.idle.pipeline"]).toBe(2 * 2 * 6);
+    const total = c["pe.busy"]! + STALL_CAUSES.reduce((a, k) => a + c[`pe.idle.${k}`]!, 0);
+    expect(total).toBe(6 * chained.reference.cycles);
+  });
+
   it("runs a shadow fill beside a wave (the other half of a double-buffered partition), a plain fill after it", () => {
     const { reference, fast } = bothModes((mode) => {
       const h = loadRowConv(mode);

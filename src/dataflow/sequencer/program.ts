@@ -276,26 +276,58 @@ export class Program {
     if (nextReads) yield { reason: readReason, reqs: [], spawn: nextReads };
     // The first iteration: its drains, then all its operands and fills (with the next one's reads).
     yield* this.afterWave(cur, this.sends(cur, true), next && !nextReads ? next.reads : [], readReason);
+    // The wave still running when the current one was chained behind it (see chainable).
+    let running: Thread | undefined;
     while (cur) {
       const after = next ? yield* this.nextPlan() : undefined;
       const afterReads = after ? this.fetchedReads(after, readReason) : undefined;
       if (afterReads) yield { reason: readReason, reqs: [], spawn: afterReads };
       const reads = after && !afterReads ? after.reads : [];
       const reason = reads.length > 0 ? readReason : next ? "network" : "control";
-      if (next && nextReads) {
-        // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
-        const feed = thread(this.feed(next, nextReads));
-        yield { reason: "network", reqs: [], spawn: feed };
-        yield* x.run(step(reason, [...cur.waves, ...reads]));
-        yield { reason: "network", reqs: [], join: feed };
-      } else {
-        yield* x.run(step(reason, [...cur.waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+      // Behind a running wave, this one goes chained (it starts as that one issues its last MAC);
+      // once that one is done, the next iteration's operands may go into the half it read.
+      const wave = running ? thread(x.run(step(reason, chained(cur.waves)))) : undefined;
+      if (wave) {
+        yield { reason, reqs: [], spawn: wave };
+        yield { reason, reqs: [], join: running };
+        running = undefined;
       }
-      if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);
+      const waves = wave ? [] : cur.waves;
+      if (next && !nextReads && this.chainable(next)) {
+        // Nothing of the next iteration waits for this wave: it runs on, and the next wave will
+        // be chained behind it.
+        const w = wave ?? thread(x.run(step(reason, waves)));
+        if (!wave) yield { reason, reqs: [], spawn: w };
+        yield* x.run(step(reason, [...this.sends(next, false, true), ...reads]));
+        running = w;
+      } else {
+        if (next && nextReads) {
+          // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
+          const feed = thread(this.feed(next, nextReads));
+          yield { reason: "network", reqs: [], spawn: feed };
+          yield* x.run(step(reason, [...waves, ...reads]));
+          yield { reason: "network", reqs: [], join: feed };
+        } else {
+          yield* x.run(step(reason, [...waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+        }
+        if (wave) yield { reason, reqs: [], join: wave };
+        if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);
+      }
       cur = next;
       next = after;
       nextReads = afterReads;
     }
+  }
+
+  /**
+   * Whether iteration `next`'s wave may be chained behind the current one (PeWaveCommand.chained):
+   * the register files double-buffer every operand (no stream), and nothing of `next` waits for
+   * the current wave (no tile boundary, drain, halo slide, late operand or psum fill).
+   */
+  private chainable(next: IterationPlan): boolean {
+    const c = this.c;
+    if (!c.rfDouble || c.passThrough.input || c.passThrough.weight || c.streamOut || c.psumDouble) return false;
+    return !next.boundary && next.drains.length === 0 && next.moves.length === 0 && next.psumFills!.length === 0;
   }
 
   /**
@@ -355,6 +387,11 @@ export class Program {
     this.pendingDrain = t;
     yield { reason: "drain", reqs: [], spawn: t };
   }
+}
+
+/** Wave commands marked to start while the wave before drains its pipeline (PeWaveCommand.chained). */
+function chained(waves: readonly Req[]): Req[] {
+  return waves.map((q) => (q.to === "pe" && q.msg.op === "wave" ? { to: "pe", msg: { ...q.msg, chained: true } } : q));
 }
 
 /** `steps` (if any) once `first` is done; waiting for it is charged to `reason`. */

@@ -165,7 +165,8 @@ export const eyeriss: ArchSpec = archSpec({
 /**
  * Our reading of the Chen, Han & Wang (HPCA 2020) accelerator. Choices, all parameters:
  * - the PE array is Eyeriss's 12 x 14, so compute is equal and only storage and dataflow differ;
- *   PE rows take output positions (images x rows x columns), PE columns output channels;
+ *   PE rows take output positions (images x rows x columns), PE columns output channels (or the
+ *   other way round: the dataflow picks the orientation, dataflows/chen2020-tiles.ts);
  * - the output tile gets the share of the storage the optimum asks for (docs/bounds.md): at the
  *   optimum of the paper's schedule b*x*y*z ~ S with R*z ~ b*x*y, and only one channel's slice of
  *   inputs and weights beside it. The output tile lives in the psum registers, where a word of S

@@ -10,7 +10,8 @@
  * `z = K_row * K_col * z1`, clipped to the layer. Every spatial split the array allows is tried,
  * every per-PE share whose input window fits, and for each the most weights (z1) the partitions
  * allow, the fewest that cover the channels in as many tiles, or one (the finest grain of output
- * channels, for a GBuf tile of few channels that holds a whole reduction). Spatial loops follow mapping.ts's rule that no iteration is empty in a full tile.
+ * channels, for a GBuf tile of few channels that holds a whole reduction). Spatial loops follow
+ * mapping.ts's rule that no iteration is empty in a full tile.
  *
  * Each spread comes in up to four variants. Orientation: positions along PE rows and channels
  * along columns, or `transposed` (positions along columns, channels along rows: the same PEs and

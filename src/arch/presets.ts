@@ -171,23 +171,27 @@ export const eyeriss: ArchSpec = archSpec({
  *   optimum of the paper's schedule b*x*y*z ~ S with R*z ~ b*x*y, and only one channel's slice of
  *   inputs and weights beside it. The output tile lives in the psum registers, where a word of S
  *   is one entry (in the GBuf an int32 psum takes four bytes, each a word of S with 8-bit data):
- *   200 int32 per PE, 168 x 200 = 33,600 psums, 72 % of the bytes;
- * - per PE, 64 input and 16 weight entries (16-bit): one (channel, tap) step of a PE is an outer
+ *   196 int32 per PE, 168 x 196 = 32,928 psums, 71 % of the bytes;
+ * - per PE, 64 input and 24 weight entries (16-bit): one (channel, tap) step of a PE is an outer
  *   product of b1*y1*x1 inputs and z1 weights, and R*z ~ b*x*y spread over 12 rows of positions
  *   and 14 columns of channels asks for b1*y1*x1 / z1 ~ R * 14 / 12: about 46 x 4 for 3x3
- *   layers (R = 9), 15 x 13 for 1x1 layers (R = 1), so 16 weights cover every z1 these take; 64
- *   inputs hold a PE's window for 2 x 2 outputs of AlexNet conv1 (11x11, stride 4: 5 x 5 entries)
- *   for 2 images;
+ *   layers (R = 9), 15 x 13 for 1x1 layers (R = 1); `chen2020` double-buffers its operands where
+ *   they fit twice (the next step's arrive during the wave), and 24 weights hold the 11 a PE line
+ *   takes of a 13 x 13 layer's 128 channels twice; 64 inputs hold a PE's window for 2 x 2 outputs
+ *   of AlexNet conv1 (11x11, stride 4: 5 x 5 entries) for 2 images, or a 2 x 16 window twice;
  * - a 24 KiB GBuf (8 banks of 64-bit words) stages, double-buffered, one input channel's slice
  *   with its halo and its z*kH*kW weights (AlexNet conv1's, the largest, and the other dataflows'
  *   tiles need it: with less, ws, os, is and rs move up to twice the DRAM words on conv1);
  *   chen2020's two-level form also keeps output tiles there when that moves fewer DRAM words;
- * - total: 24 KiB + 168 x (64x2 + 16x2 + 200x4) B = 185,856 B = 181.5 KiB = CHEN2020_BUDGET_BYTES;
- * - measured (docs/bounds.md, "chen2020 against the paper's bound"): against the earlier 64 / 32 /
- *   192 entries, the same dataflow moves 3.3 % fewer DRAM words over AlexNet's (batch 4) and
- *   VGG-16's (batch 3) convolutions, and none more. The other dataflows move the same words on
- *   AlexNet here, but rs's row primitive holds half the filters (AlexNet conv5: 39,936 iterations
- *   instead of 19,968, 6.92 M cycles instead of 5.43 M);
+ * - total: 24 KiB + 168 x (64x2 + 24x2 + 196x4) B = 185,856 B = 181.5 KiB = CHEN2020_BUDGET_BYTES;
+ * - measured: against 64 / 16 / 200 entries (the same bytes), `chen2020` keeps AlexNet conv5's PEs
+ *   busy 87.5 % of the cycles instead of 80.1 % and VGG-16 conv5's 95.9 % instead of 88.0 %,
+ *   none less, and moves the same DRAM words on AlexNet's (batch 4) and VGG-16's (batch 3)
+ *   convolutions (at batch 1, 4 % fewer on AlexNet conv3); rs moves 5-7 % more on AlexNet conv2
+ *   and VGG-16 conv2_2 to conv3_3 (its row primitive depends on the psum count). Earlier, 64 / 16
+ *   / 200 against 64 / 32 / 192 (docs/bounds.md, "chen2020 against the paper's bound"): 3.3 %
+ *   fewer DRAM words, but rs's row primitive held half the filters (AlexNet conv5: 6.92 M cycles
+ *   instead of 5.43 M);
  * - inputs broadcast along rows (12 words per cycle, one per row), weights along columns (14 per
  *   cycle), outputs drained once per tile (14 words per cycle; the psum bus, unused by the
  *   one-level form, is as wide); no neighbour links (psums never move between PEs); DRAM
@@ -197,7 +201,7 @@ export const chen2020: ArchSpec = archSpec({
   name: "chen2020",
   dram: { bytesPerCycle: 16, latencyCycles: 20, burstBytes: 64, maxOutstanding: 8 },
   gbuf: { capacityBytes: 24 * 1024, banks: 8, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 2, writePorts: 1 },
-  rf: { inputEntries: 64, weightEntries: 16, psumEntries: 200, readPorts: 3, writePorts: 3 },
+  rf: { inputEntries: 64, weightEntries: 24, psumEntries: 196, readPorts: 3, writePorts: 3 },
   array: { rows: 12, cols: 14, macsPerCycle: 1, pipelineLatency: 2 },
   noc: { inputWordsPerCycle: 12, weightWordsPerCycle: 14, drainWordsPerCycle: 14, psumWordsPerCycle: 14, neighbourLinks: false },
 });

@@ -98,6 +98,13 @@ const TRADED: Readonly<Record<string, Mapping>> = {
   "is on chen2020, conv2": parseMapping(JSON.parse('{"name":"is","dram":{"loops":[{"dim":"G","factor":2},{"dim":"P","factor":3},{"dim":"C","factor":2},{"dim":"K","factor":64}]},"gbuf":{"loops":[{"dim":"P","factor":9},{"dim":"Q","factor":2},{"dim":"C","factor":2},{"dim":"R","factor":5},{"dim":"S","factor":5}],"keep":{"input":true,"weight":true,"output":true},"doubleBuffer":true},"spatial":{"loops":[{"dim":"C","factor":12,"axis":"row"},{"dim":"Q","factor":14,"axis":"col"}]},"rf":{"loops":[{"dim":"K","factor":2}],"keep":{"input":true,"weight":true,"output":true},"doubleBuffer":false}}')),
 };
 
+/**
+ * Cases a later preset change moved, at their figure then: the chen2020 preset's psum registers
+ * went from 200 to 196 per PE (64 / 24 / 196 entries, for chen2020's double-buffered weights), and
+ * rs's row primitive, which the psum count sizes, reads AlexNet conv2's inputs once more.
+ */
+const MOVED: Readonly<Record<string, number>> = { "rs on chen2020, conv2": 1636896 };
+
 /** The search's score of a mapping. */
 const score = (m: Mapping, l: ConvLayer) => dramTraffic(m, l).total + gbufArrayAccesses(m, l).total / DRAM_WORD_WEIGHT;
 
@@ -119,6 +126,11 @@ describe("balanced splits", () => {
         alexnet.forEach((l, i) => {
           const m = buildMapping(d, l, presets[a], { types });
           const label = `${d} on ${a}, ${l.name}`;
+          const moved = MOVED[label];
+          if (moved !== undefined) {
+            expect(dramTraffic(m, l).total, label).toBe(moved);
+            return;
+          }
           const traded = TRADED[label];
           if (traded) {
             expect(dramTraffic(traded, l).total, label).toBe(before[i]!);

@@ -285,8 +285,8 @@ export class PeArray extends Component {
    */
   private chain(c: PeArrayCommand, now: number): void {
     if (c.op !== "wave" || !c.chained || !this.waves.running || this.lane.size !== 1) return;
-    const lastIssue = this.stalls.phase.issueEnd - 1;
-    if (this.lane.doneAt > Math.max(now, lastIssue)) this.lane.retime(Math.max(now, lastIssue), now);
+    const handOver = Math.max(now, this.stalls.phase.issueEnd - 1);
+    if (this.lane.doneAt > handOver) this.lane.retime(handOver, now);
   }
 
   /**
@@ -343,10 +343,14 @@ export class PeArray extends Component {
     this.shadowLane.interact(now);
     while (this.dones.length > 0 && this.dones[0]!.at === now) this.outbox.post(this.done, this.dones.shift()!.msg);
     for (let c = this.cmd.pop(now); c; c = this.cmd.pop(now)) {
+      if (c.op === "fill" && c.shadow) {
+        this.shadowLane.push(c);
+        this.shadowLane.interact(now);
+        continue;
+      }
       this.chain(c, now);
-      const lane = c.op === "fill" && c.shadow ? this.shadowLane : this.lane;
-      lane.push(c as PeFillCommand);
-      lane.interact(now);
+      this.lane.push(c);
+      this.lane.interact(now);
     }
     this.outbox.flush(now);
   }

@@ -21,9 +21,12 @@
  * cycle 16 (docs/timing.md).
  *
  * Exactness: reference mode executes each issue cycle's MACs in that cycle; fast mode executes
- * them lazily, in bulk, at the next event that can observe the register files (an arrival from
- * the network, the wave's completion). Either way every MAC sees the register contents of its own
- * cycle, so both modes produce the same values (tested).
+ * them lazily, in bulk, at the next event that can observe the register files: an arrival from
+ * the network or a shadow fill that meets the running wave (writes or reads an entry within its
+ * reach, {@link CompiledWave.reach}, in one of its PEs; a link move always counts), or the wave's
+ * completion. A delivery into the half of a double-buffered partition the wave does not read
+ * leaves it to run whole. Either way every MAC sees the register contents of its own cycle, so
+ * both modes produce the same values (tested).
  *
  * Stall attribution (stall.ts): each PE-cycle is busy (an issue cycle of a wave covering the PE),
  * `unmapped` (an issue cycle of a wave command in which the PE issues nothing: no wave covers it,
@@ -162,9 +165,8 @@ export class PeArray extends Component {
     this.stalls = new StallAccount(this.name, this.size, this.stallCounters());
     this.lane = new Lane<PeArrayCommand>("cmd lane", (c, now) => this.startCommand(c, now), (c, now) => this.finishCommand(c, now));
     this.shadowLane = new Lane<PeFillCommand>("shadow fill lane", (c) => this.fillCycles(c), (c, now) => {
-      // The running wave's MACs up to now first (it reads none of these registers; its lazy
-      // execution must still see the files as they were in its own cycles).
-      this.waves.catchUp(now);
+      // The running wave's MACs up to now first if the fill can meet them (see interact).
+      if ([c, ...(c.alongside ?? [])].some((f) => this.waves.meets(f.part, f.pes, f.box))) this.waves.catchUp(now);
       this.finishCommand(c, now);
     });
   }
@@ -334,9 +336,11 @@ export class PeArray extends Component {
   }
 
   override interact(now: number): void {
-    if (this.fromNoc.ready(now)) {
-      this.waves.catchUp(now);
-      for (let m = this.fromNoc.pop(now); m; m = this.fromNoc.pop(now)) this.applyNoc(m);
+    // The running wave's MACs up to now run before a message that can meet them (lazy execution
+    // must see the registers as they were in its own cycles); others leave it to run whole.
+    for (let m = this.fromNoc.pop(now); m; m = this.fromNoc.pop(now)) {
+      if (m.op === "link" || this.waves.meets(m.part, m.pes, m.box)) this.waves.catchUp(now);
+      this.applyNoc(m);
     }
     for (let r = this.waitReason.pop(now); r !== undefined; r = this.waitReason.pop(now)) this.stalls.post(r);
     this.lane.interact(now);

@@ -14,11 +14,11 @@
  * (wave.ts's convention); `forward.<part>` and `inject.<part>` for streamed operands when the
  * command starts. Internal to the array (not exported from the package).
  */
-import { InvariantError, type Counter, type Engine } from "../core/index.js";
+import { boxExtent, InvariantError, type Box, type Counter, type Engine } from "../core/index.js";
 import type { PeArraySpec } from "../arch/spec.js";
-import type { RegFile } from "../memory/regfile.js";
+import type { RegFile, RfPartition } from "../memory/regfile.js";
 import type { PeWaveCommand, WaveStream } from "./commands.js";
-import { checkRect, rectSize } from "./pe-set.js";
+import { checkRect, rectSize, type PeRect } from "./pe-set.js";
 import type { Phase } from "./stall-account.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
 import type { WaveKernels } from "./wave-kernels.js";
@@ -106,6 +106,27 @@ export class WaveRun {
       end: now + issueCycles + spec.pipelineLatency + skew,
       parts: parts.map((p) => ({ issueEnd: now + p.issueCycles, pes: rectSize(p.cw.wave.pes) })),
     };
+  }
+
+  /**
+   * Whether register writes (or reads) of `box` of `part` in the PEs of `pes` can meet the
+   * running wave: some part of it covers one of those PEs and touches an entry of the box's
+   * extent (its {@link CompiledWave.reach}). When they cannot, the wave's lazy execution need not
+   * catch up first (a delivery into the half of a double-buffered partition the wave does not
+   * read), so it can still run whole.
+   */
+  meets(part: RfPartition, pes: PeRect, box: Box): boolean {
+    const a = this.active;
+    if (!a) return false;
+    const { min, max } = boxExtent(box);
+    for (const { cw } of a.parts) {
+      const r = cw.reach[part];
+      const w = cw.wave.pes;
+      if (min > r.max || max < r.min) continue;
+      if (pes.row0 >= w.row0 + w.rows || w.row0 >= pes.row0 + pes.rows || pes.col0 >= w.col0 + w.cols || w.col0 >= pes.col0 + pes.cols) continue;
+      return true;
+    }
+    return false;
   }
 
   /** Runs the MACs of the running wave's issue cycles before `cycle`. */

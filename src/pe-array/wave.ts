@@ -25,7 +25,7 @@
  * one psum read and one psum write. Counted per wave, from the tables, not per MAC.
  */
 import { boxExtent, InvariantError, TAG_SPACE_STRIDE } from "../core/index.js";
-import type { RegFile } from "../memory/regfile.js";
+import type { RegFile, RfPartition } from "../memory/regfile.js";
 import { peTagBase, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 
 /** An affine stream of register-file addresses within one partition of a PE. */
@@ -97,6 +97,12 @@ export interface CompiledWave {
    * runs `order`.
    */
   readonly exec: RowNest;
+  /**
+   * The entries each PE's MACs touch, per partition (input, weight, psum): the smallest and the
+   * largest, relative to the PE's partition base. A register write outside them cannot change
+   * the wave's result, so the array need not execute the wave up to it first.
+   */
+  readonly reach: Readonly<Record<RfPartition, { readonly min: number; readonly max: number }>>;
 }
 
 /** Merges adjacent loops whose strides chain (outer stride = inner stride x inner count). */
@@ -165,12 +171,14 @@ export function compileWave(component: string, wave: MacWave, rf: RegFile, check
   if (checked && !tagStreams) throw new InvariantError(component, "checked mode: a wave needs the tags its operands must carry (wave.expect)");
   for (const l of wave.loops) if (!Number.isInteger(l) || l < 1) throw new InvariantError(component, `wave loops must be positive integers; got [${wave.loops}]`);
   const parts = ["input", "weight", "psum"] as const;
+  const reach: { min: number; max: number }[] = [];
   for (let s = 0; s < 3; s++) {
     const st = streams[s]!;
     if (st.strides.length !== k) throw new InvariantError(component, `wave ${parts[s]} stream needs ${k} strides; got [${st.strides}]`);
     const { min, max } = boxExtent({ shape: wave.loops, offset: st.offset, strides: st.strides });
     const e = rf.entries[parts[s]!];
     if (min < 0 || max >= e) throw new InvariantError(component, `wave ${parts[s]} stream touches entries [${min}, ${max}] outside the ${e}-entry partition`);
+    reach.push({ min, max });
     if (tagStreams && tagStreams[s]!.strides.length !== k) throw new InvariantError(component, `wave expect.${parts[s]} needs ${k} strides`);
   }
   // Normalize: drop unit loops, merge chained neighbours.
@@ -212,6 +220,7 @@ export function compileWave(component: string, wave: MacWave, rf: RegFile, check
     tags: tagStreams ? { ti: last(3), tw: last(4), tp: last(5), rowTagIn: rowTagIn!, rowTagW: rowTagW!, rowTagPs: rowTagPs! } : undefined,
     psumRuns: runs,
     exec: checked ? order : execOrder(counts, strides.slice(0, 3), offsets, macs),
+    reach: { input: reach[0]!, weight: reach[1]!, psum: reach[2]! },
   };
 }
 

@@ -298,6 +298,37 @@ describe("PeArray MAC waves", () => {
     expect(reference).toEqual([1 + 20, 3 + 40, 5 + 60, 100 + 1000, 100 + 1000, 100 + 1000]);
   });
 
+  it("runs a wave whole past register writes it cannot meet, and in pieces around one it can", () => {
+    const pes = { row0: 0, col0: 0, rows: 2, cols: 3 };
+    // In the second row of PEs: reads input entries 0..5 and one weight; accumulates into psum 0 and 1.
+    const wave: MacWave = { pes: { row0: 1, col0: 0, rows: 1, cols: 3 }, loops: [2, 3], input: { offset: 0, strides: [3, 1] }, weight: { offset: 0, strides: [0, 0] }, psum: { offset: 0, strides: [1, 0] } };
+    const run = (mode: SimMode, write: { part: "input" | "psum"; pes: typeof pes; at: number }) => {
+      const h = arrayOnly(mode, false);
+      h.s.send(h.noc, { op: "write", part: "input", pes, box: span(0, 12), payload: { data: Int16Array.from({ length: 12 }, (_, i) => i + 1) }, perPe: false });
+      h.s.send(h.noc, { op: "write", part: "weight", pes, box: span(0, 1), payload: { data: Int8Array.of(2) }, perPe: false });
+      h.s.send(h.cmd, { op: "wave", id: 1, wave }, 2);
+      // Mid-wave (the wave issues in cycles 3..8): entries 6..11 of the input partition (which
+      // the wave does not read), or psum entry 1 (which it accumulates into).
+      const box = write.part === "input" ? span(6, 6) : span(1, 1);
+      const data = write.part === "input" ? Int16Array.from({ length: 6 }, () => 100) : Int32Array.of(1000);
+      h.s.send(h.noc, { op: "write", part: write.part, pes: write.pes, box, payload: { data }, perPe: false }, write.at);
+      h.e.run({ maxCycles: 1000 });
+      const k = h.pe.kernels;
+      const sum = (r: Record<string, number> | undefined) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
+      return { psum: Array.from(h.pe.pe(1, 2).contents("psum").slice(0, 2)), whole: sum(k?.calls), pieces: sum(k?.pieces) };
+    };
+    const cases = [
+      { part: "input" as const, pes, at: 4 },
+      { part: "psum" as const, pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, at: 4 }, // a PE outside the wave
+      { part: "psum" as const, pes, at: 4 },
+    ];
+    const fast = cases.map((c) => run("fast", c));
+    const reference = cases.map((c) => run("reference", c));
+    expect(fast.map((f) => f.psum)).toEqual(reference.map((r) => r.psum));
+    expect(fast[0]!.psum).toEqual([2 * (1 + 2 + 3), 2 * (4 + 5 + 6)]);
+    expect(fast.map((f) => [f.whole, f.pieces])).toEqual([[1, 0], [1, 0], [0, 2]]);
+  });
+
   it("validates the spec with path and rule", () => {
     expect(() => new PeArray(new Engine(), { array: ARRAY, rf: { ...RF, readPorts: 1 } })).toThrow(
       "rf.readPorts must be at least 2 (a MAC reads an input and a weight in the same cycle); got 1",

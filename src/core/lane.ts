@@ -91,6 +91,30 @@ export class Lane<J> {
     this.running = { job: r.job, start: r.start, doneAt };
   }
 
+  /**
+   * Timeline replay: takes the running job out without completing it (the caller applies its
+   * effect), leaving the lane free from `now`.
+   * @throws InvariantError when no job runs or jobs are queued.
+   */
+  abandon(now: number): J {
+    const r = this.running;
+    if (!r || this.head < this.queue.length) throw new InvariantError(this.name, "only a running job with nothing queued can be taken out");
+    this.running = undefined;
+    this.freeAt = now;
+    return r.job;
+  }
+
+  /**
+   * Timeline replay: puts `job` into the idle lane as if it had started in cycle `start`,
+   * completing in `doneAt` (>= `now`).
+   * @throws InvariantError when the lane holds a job, or the cycles are out of order.
+   */
+  adopt(job: J, start: number, doneAt: number, now: number): void {
+    if (this.size > 0 || start > doneAt || doneAt < now) throw new InvariantError(this.name, `cannot adopt a job from cycle ${start} to ${doneAt} (now ${now}, ${this.size} job(s) held)`);
+    this.occupied += doneAt - start + 1;
+    this.running = { job, start, doneAt };
+  }
+
   /** Cycles from `now` to this lane's next interaction (Infinity when idle). */
   horizon(now: number): number {
     if (this.running) return this.running.doneAt - now;

@@ -6,3 +6,4 @@ export * from "./commands.js";
 export * from "./pe-array.js";
 export * from "./noc.js";
 export * from "./wave-kernels.js";
+export type { Phase } from "./stall-account.js";

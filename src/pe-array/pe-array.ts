@@ -57,11 +57,11 @@ import {
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkArraySpec } from "../arch/schema.js";
 import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
-import type { NocToPe, PeArrayCommand, PeArrayDone, PeFill, PeFillCommand, PeReadData } from "./commands.js";
+import type { NocToPe, PeArrayCommand, PeArrayDone, PeFill, PeFillCommand, PeReadData, PeWaveCommand } from "./commands.js";
 import { checkRect, type PeRect } from "./pe-set.js";
 import { forEachPe, RfMoves } from "./rf-moves.js";
 import { STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
-import { StallAccount, type StallCounters } from "./stall-account.js";
+import { StallAccount, type Phase, type StallCounters } from "./stall-account.js";
 import { WaveRun, type WaveRunCounters } from "./wave-run.js";
 import { WaveKernels } from "./wave-kernels.js";
 
@@ -309,6 +309,45 @@ export class PeArray extends Component {
   applyFromNoc(m: NocToPe): void {
     if (m.op === "read") throw new InvariantError(this.name, `a read of ${m.part} (a drain) in a replayed timeline`);
     this.applyNoc(m);
+  }
+
+  /**
+   * Timeline replay of a pipelined program: the running wave command and its phase, when it is
+   * all the array holds (nothing queued, no shadow fill, no completion due, nothing on its way in
+   * or out) and its completion has not been moved for a chained successor; else undefined.
+   */
+  steadyWave(): { readonly cmd: PeWaveCommand; readonly phase: Phase } | undefined {
+    if (this.lane.size !== 1 || this.shadowLane.size > 0 || this.dones.length > 0 || this.outbox.size > 0) return undefined;
+    if (this.cmd.pending > 0 || this.fromNoc.pending > 0 || this.waitReason.pending > 0) return undefined;
+    const c = this.lane.current;
+    if (!c || c.op !== "wave" || !this.waves.running || this.lane.doneAt !== this.stalls.phase.end - 1) return undefined;
+    return { cmd: c, phase: this.stalls.phase };
+  }
+
+  /**
+   * Timeline replay of a pipelined program: the running wave's effect now (its remaining MACs run
+   * and it is counted, as at its completion), and the array is left idle; no completion is
+   * posted (the replay hands its transaction to the next wave: {@link adoptWave}).
+   * @throws InvariantError when {@link steadyWave} does not hold.
+   */
+  finishWave(now: number): void {
+    if (!this.steadyWave()) throw new InvariantError(this.name, "a replayed timeline finishes a wave the array is not running alone");
+    this.waves.complete();
+    this.lane.abandon(now);
+  }
+
+  /**
+   * Timeline replay of a pipelined program: runs wave command `c` as if it had started in cycle
+   * `start` (its MACs still to execute, lazily, as any running wave's); returns its phase. The
+   * array must be idle.
+   * @throws InvariantError when it is not, or the wave would have completed before `now`.
+   */
+  adoptWave(c: PeWaveCommand, start: number, now: number): Phase {
+    if (!this.replayIdle()) throw new InvariantError(this.name, `wave ${c.id} adopted while the array holds work`);
+    const phase = this.waves.start(c, start);
+    this.stalls.phase = phase;
+    this.lane.adopt(c, start, phase.end - 1, now);
+    return phase;
   }
 
   /** Whether nothing is running, queued or on its way in (a timeline may be replayed). */

@@ -7,6 +7,7 @@ import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
 import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
+import { rng } from "./walk.js";
 
 /** The first difference between two runs in what the model reports, or undefined. */
 function difference(a: SimulationResult, b: SimulationResult): string | undefined {
@@ -34,6 +35,9 @@ const LAYERS: readonly ConvLayer[] = [
   // Depthwise.
   convLayer({ inChannels: 8, inHeight: 10, inWidth: 10, outChannels: 8, kernelHeight: 3, kernelWidth: 3, groups: 8, pads: [1, 1, 1, 1] }),
 ];
+
+/** AlexNet conv3's shape with fewer output channels: chen2020 chains its waves. */
+const AlexNetConv3Like = convLayer({ inChannels: 64, inHeight: 13, inWidth: 13, outChannels: 48, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] });
 
 const NAMED: readonly { readonly arch: string; readonly dataflows: readonly string[] }[] = [
   { arch: "chen2020", dataflows: ["chen2020", "ws", "os", "is", "rs"] },
@@ -83,8 +87,54 @@ describe("timeline replay", () => {
     expect(replayed).toBeGreaterThan(0);
   });
 
+  it("pipelined programs (chained waves behind double-buffered operands) replay too, identically", () => {
+    // chen2020 on its own preset double-buffers its operands and chains its waves.
+    let replayed = 0;
+    for (const layer of [...LAYERS, AlexNetConv3Like]) {
+      const r = onOff({ layer, arch: "chen2020", dataflow: "chen2020" });
+      expect(r.diff).toBeUndefined();
+      replayed += r.replayed;
+    }
+    expect(replayed).toBeGreaterThan(100);
+  });
+
+  it("a pipelined key that leaves out which iterations a timeline spans replays wrong timelines, and the comparison sees it", () => {
+    // Pipelined timelines only (no single-buffered key), all plan templates alike.
+    vi.spyOn(TimelineReplay.prototype as unknown as { key: () => undefined }, "key").mockReturnValue(undefined);
+    const runs = [...LAYERS, AlexNetConv3Like].map((layer) => onOff({ layer, arch: "chen2020", dataflow: "chen2020" }));
+    expect(runs.every((r) => r.diff === undefined)).toBe(true);
+    expect(runs.reduce((a, r) => a + r.replayed, 0)).toBeGreaterThan(100);
+    vi.spyOn(TimelineReplay.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
+    expect([...LAYERS, AlexNetConv3Like].some((layer) => onOff({ layer, arch: "chen2020", dataflow: "chen2020" }).diff !== undefined)).toBe(true);
+  });
+
+  it("chen2020 on random layers and random variants of its preset (pipelined, chained): replay on and off give identical results", () => {
+    const steady = vi.spyOn(TimelineReplay.prototype, "replaySteady");
+    const rnd = rng(20261203);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    let replayed = 0;
+    let pipelined = 0;
+    for (let i = 0; i < 32; i++) {
+      const r = pick([1, 3, 3, 5]);
+      const layer = convLayer({ inChannels: pick([16, 48, 64, 96]), inHeight: pick([6, 9, 13, 16]), inWidth: pick([7, 13, 16]), outChannels: pick([8, 20, 48]), kernelHeight: r, kernelWidth: r, strides: pick([[1, 1], [1, 1], [2, 2]] as const), pads: [(r - 1) / 2, (r - 1) / 2, (r - 1) / 2, (r - 1) / 2] });
+      const archOverrides = {
+        array: { rows: pick([4, 6, 12]), cols: pick([5, 8, 14]), pipelineLatency: pick([1, 2, 4]) },
+        noc: { inputWordsPerCycle: pick([2, 6, 12]), weightWordsPerCycle: pick([3, 14]) },
+        gbuf: { banks: pick([2, 8]), readPorts: pick([1, 2]) },
+        rf: { inputEntries: pick([32, 64, 96]), weightEntries: pick([16, 24, 48]), psumEntries: pick([64, 196]) },
+      };
+      const res = onOff({ layer, arch: "chen2020", archOverrides, dataflow: "chen2020", seed: i });
+      expect(res.diff, JSON.stringify({ layer, archOverrides })).toBeUndefined();
+      if (steady.mock.calls.length > replayed) pipelined++;
+      replayed = steady.mock.calls.length;
+    }
+    // (7 of the 32 cases replay 2,287 pipelined timelines)
+    expect(pipelined).toBeGreaterThanOrEqual(5);
+    expect(replayed).toBeGreaterThan(1000);
+  });
+
   it("checked and reference runs never replay", () => {
-    // is on eyeriss: single-buffered registers (a pipelined program never replays).
+    // is on eyeriss: single-buffered registers.
     const opts = { layer: LAYERS[0]!, arch: "eyeriss", dataflow: "is" };
     expect(simulate({ ...opts, checked: true }).simulator.replayedTimelines).toBe(0);
     expect(simulate({ ...opts, mode: "reference" }).simulator.replayedTimelines).toBe(0);

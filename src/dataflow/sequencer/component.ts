@@ -50,7 +50,7 @@
 import { Component, InvariantError, Outbox, track, type Counter, type Engine, type InPort, type OutPort } from "../../core/index.js";
 import type { ArchSpec } from "../../arch/spec.js";
 import type { DramRequest, DramResponse, GbufRequest, GbufResponse } from "../../memory/index.js";
-import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, WaitReason } from "../../pe-array/index.js";
+import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeWaveCommand, Phase, WaitReason } from "../../pe-array/index.js";
 import { convShape, type ConvLayer } from "../../workload/layer.js";
 import type { Mapping } from "../mapping.js";
 import { SeqContext } from "./context.js";
@@ -169,6 +169,43 @@ export class Sequencer extends Component implements TimelineHost {
     for (const p of this.inPorts) if (p.pending > 0) return false;
     const hw = this.hw;
     return !hw.dram.busy() && !hw.gbuf.busy() && hw.noc.replayIdle() && hw.pe.replayIdle();
+  }
+
+  /**
+   * Timeline replay of a pipelined program: the PE array's running wave and its phase, when the
+   * system holds nothing else: besides the main thread only `running` lives, waiting for that
+   * wave alone; nothing is in the outbox or on its way in; the DRAM channel, the GBuf and the
+   * network are idle; the array runs the wave alone ({@link PeArray.steadyWave}).
+   */
+  steadyWave(running: Thread): { readonly cmd: PeWaveCommand; readonly phase: Phase } | undefined {
+    const main = this.threads[0]!;
+    if (this.outbox.size > 0 || this.applying || main.outstanding > 0 || this.owner.size !== 1) return undefined;
+    if (running.done || running.outstanding !== 1 || running.joining) return undefined;
+    for (const t of this.threads) if (!t.done && t !== main && t !== running) return undefined;
+    for (const p of this.inPorts) if (p.pending > 0) return undefined;
+    const hw = this.hw;
+    if (hw.dram.busy() || hw.gbuf.busy() || !hw.noc.replayIdle()) return undefined;
+    const w = hw.pe.steadyWave();
+    const [id] = this.owner.keys();
+    return w && w.cmd.id === id && this.owner.get(id!) === running ? w : undefined;
+  }
+
+  /** Timeline replay of a pipelined program: the running wave's effect now, and the array left idle. */
+  finishWave(): void {
+    this.hw.pe.finishWave(this.cycle);
+  }
+
+  /**
+   * Timeline replay of a pipelined program: wave request `q` becomes the running wave, as if
+   * issued by `running` (which takes over the finished wave's transaction and `reason`) and
+   * started in cycle `start`; returns its phase.
+   */
+  adoptWave(q: Req, start: number, running: Thread, reason: WaitReason): Phase {
+    const [id] = this.owner.keys();
+    if (q.to !== "pe" || q.msg.op !== "wave" || id === undefined || this.owner.get(id) !== running) throw new InvariantError(this.name, "a replayed timeline adopts a wave that no waiting thread issued");
+    this.issued.set(id, q);
+    running.reason = reason;
+    return this.hw.pe.adoptWave(track<PeWaveCommand>(q.msg, id), start, this.cycle);
   }
 
   /** The main thread's steps are applied at once from now on (timeline replay). */

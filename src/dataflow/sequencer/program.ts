@@ -284,6 +284,19 @@ export class Program {
       if (afterReads) yield { reason: readReason, reqs: [], spawn: afterReads };
       const reads = after && !afterReads ? after.reads : [];
       const reason = reads.length > 0 ? readReason : next ? "network" : "control";
+      if (this.timeline) {
+        // A timeline that repeats an earlier one is replayed (timeline.ts, steadyBoundary).
+        const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
+        const t = this.timeline.steadyBoundary(cur, next, after, eligible, this.planned < this.gbufStarts.length, running);
+        if (t) {
+          const apply = x.run(step(reason, [...this.sends(next!, false, true), ...reads]));
+          yield* this.timeline.replaySteady(t, running!, reason, chained(cur.waves)[0]!, apply, reads);
+          cur = next;
+          next = after;
+          nextReads = afterReads;
+          continue;
+        }
+      }
       // Behind a running wave, this one goes chained (it starts as that one issues its last MAC);
       // once that one is done, the next iteration's operands may go into the half it read.
       const wave = running ? thread(x.run(step(reason, chained(cur.waves)))) : undefined;

@@ -23,11 +23,11 @@
  * length, and every counter is set to its value at the start plus the recorded change. Checked
  * and reference runs never replay.
  */
-import type { Counter } from "../../core/index.js";
+import { InvariantError, type Counter } from "../../core/index.js";
 import type { GlobalBuffer } from "../../memory/index.js";
-import type { PeArray, WaitReason } from "../../pe-array/index.js";
+import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
-import type { IterationPlan, PlanTemplate, Req } from "./types.js";
+import type { IterationPlan, PlanTemplate, Req, Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
 export interface TimelineHost {
@@ -41,6 +41,19 @@ export interface TimelineHost {
   beginApplying(reads: ReadonlySet<Req>): void;
   /** Back to issuing steps through the ports. */
   endApplying(): void;
+  /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
+  steadyWave(running: Thread): { readonly phase: Phase; readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean } } | undefined;
+  /** Pipelined programs: the running wave's effect now, the array left idle. */
+  finishWave(): void;
+  /** Pipelined programs: `q` becomes the running wave, started in cycle `start`, `running` waiting for it. */
+  adoptWave(q: Req, start: number, running: Thread, reason: WaitReason): Phase;
+}
+
+/** A wave's phase relative to a boundary's cycle. */
+interface RelativePhase {
+  readonly start: number;
+  readonly issueEnd: number;
+  readonly end: number;
 }
 
 /** A recorded timeline. */
@@ -50,6 +63,18 @@ interface Timeline {
   readonly delta: Float64Array;
   /** The wait reason at its end (posted and received). */
   readonly reason: WaitReason;
+  /** Pipelined programs: the running wave's phase at its end, relative to its end. */
+  readonly wave?: RelativePhase;
+}
+
+/** The recording open since a boundary. */
+interface Recording {
+  readonly key: string;
+  readonly start: number;
+  readonly before: Float64Array;
+  readonly boundary: number;
+  /** A pipelined program's (it ends with a wave running). */
+  readonly steady: boolean;
 }
 
 /** Timelines kept at most; the table is cleared when full (only speed depends on it). */
@@ -60,7 +85,7 @@ export class TimelineReplay {
   private readonly serials = new WeakMap<PlanTemplate, number>();
   private nextSerial = 1;
   private readonly timelines = new Map<string, Timeline | null>();
-  private recording: { readonly key: string; readonly start: number; readonly before: Float64Array; readonly boundary: number } | undefined;
+  private recording: Recording | undefined;
   private replaying: { readonly t: Timeline; readonly before: Float64Array } | undefined;
   private boundaries = 0;
   /** Timelines replayed so far. */
@@ -96,7 +121,7 @@ export class TimelineReplay {
       for (let i = 0; i < c.length; i++) c[i]!.value = before[i]! + t.delta[i]!;
       this.replayed++;
     } else if (this.recording) {
-      this.finishRecording(this.recording, n);
+      this.finishRecording(this.recording, n, undefined);
       this.recording = undefined;
     }
     const key = this.key(cur, next, pure);
@@ -107,23 +132,78 @@ export class TimelineReplay {
       this.replaying = { t, before: this.snapshot(true) };
       this.host.beginApplying(new Set(next.reads));
     } else {
-      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n };
+      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: false };
     }
   }
 
-  /** Keeps a recorded timeline when it ended at the next boundary, quiet (else its key never replays). */
-  private finishRecording(r: NonNullable<TimelineReplay["recording"]>, boundary: number): void {
+  /**
+   * A pipelined program's boundary (program.ts, `runPipelined`): before the chained wave of `cur`
+   * is spawned behind the running one (`running` waits for it), with `next`'s early deliveries and
+   * `after`'s reads to follow. Ends the timeline recorded since the previous boundary; returns the
+   * coming timeline when one with its key was recorded (the program then replays it: {@link
+   * replaySteady}), else undefined, having started recording it when it may replay.
+   * `eligible`: the program takes the chained path and `after` exists; `pure`: planning the
+   * iteration after `after` issues nothing.
+   */
+  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, pure: boolean, running: Thread | undefined): Timeline | undefined {
+    const n = ++this.boundaries;
+    if (this.recording) {
+      this.finishRecording(this.recording, n, running);
+      this.recording = undefined;
+    }
+    if (!eligible || !pure || !running || !next || !after) return undefined;
+    const key = this.steadyKey(cur, next, after, running);
+    if (key === undefined) return undefined;
+    const t = this.timelines.get(key);
+    if (t) return t;
+    if (t === undefined) this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: true };
+    return undefined;
+  }
+
+  /**
+   * Replays timeline `t` of a pipelined program from its boundary: the running wave's MACs run
+   * now; `apply` (the early deliveries and reads the program would issue, `reads` among them) is
+   * applied at once; `wave` (the chained wave the program would spawn) becomes the running wave,
+   * `running` waiting for it, with the phase it had at the recorded timeline's end; the program
+   * waits the recorded length; every counter takes its value at the start plus the recorded change.
+   */
+  *replaySteady(t: Timeline, running: Thread, reason: WaitReason, wave: Req, apply: Steps, reads: readonly Req[]): Steps {
+    const before = this.snapshot(true);
+    const end = this.host.now + t.length;
+    const w = t.wave!;
+    this.host.finishWave();
+    this.host.beginApplying(new Set(reads));
+    yield* apply;
+    this.host.endApplying();
+    const ph = this.host.adoptWave(wave, end + w.start, running, reason);
+    if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a replayed timeline's wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
+    yield { reason: t.reason, reqs: [], delay: t.length };
+    const c = this.counters;
+    for (let i = 0; i < c.length; i++) c[i]!.value = before[i]! + t.delta[i]!;
+    this.replayed++;
+  }
+
+  /**
+   * Keeps a recorded timeline when it ended at the next boundary, quiet (single-buffered) or with
+   * only its wave running (pipelined: `running` waits for it); else its key never replays.
+   */
+  private finishRecording(r: Recording, boundary: number, running: Thread | undefined): void {
     if (r.boundary !== boundary - 1) return;
-    const length = this.host.now - r.start;
+    const now = this.host.now;
+    const length = now - r.start;
     const reason = this.host.lastReason;
     if (this.timelines.size >= LIMIT) this.timelines.clear();
-    if (!this.host.quiet() || length < 2 || reason === undefined || reason !== this.pe.waitingFor) {
+    const steady = r.steady && running ? this.host.steadyWave(running) : undefined;
+    const wave = steady ? { start: steady.phase.start - now, issueEnd: steady.phase.issueEnd - now, end: steady.phase.end - now } : undefined;
+    // (a replayed wave must have started within the timeline and still run at its end)
+    const ended = r.steady ? wave !== undefined && wave.start + length >= 0 && wave.end >= 2 : this.host.quiet();
+    if (!ended || length < 2 || reason === undefined || reason !== this.pe.waitingFor) {
       this.timelines.set(r.key, null);
       return;
     }
     const delta = this.snapshot();
     for (let i = 0; i < delta.length; i++) delta[i] = delta[i]! - r.before[i]!;
-    this.timelines.set(r.key, { length, delta, reason });
+    this.timelines.set(r.key, wave ? { length, delta, reason, wave } : { length, delta, reason });
   }
 
   /**
@@ -154,6 +234,39 @@ export class TimelineReplay {
     const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor];
     if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
     return parts.join(",");
+  }
+
+  /** Serials of objects the key names by identity (waves). */
+  private readonly objectSerials = new WeakMap<object, number>();
+
+  private objectSerial(o: object): number {
+    let s = this.objectSerials.get(o);
+    if (s === undefined) this.objectSerials.set(o, (s = this.nextSerial++));
+    return s;
+  }
+
+  /**
+   * A pipelined timeline's key, or undefined when it cannot be replayed: the plan templates of
+   * `cur`, `next` and `after`, the GBuf schedules of `after`'s reads, the wait reasons (posted,
+   * received, and `running`'s), and the running wave (its waves by identity, whether chained, its
+   * phase relative to now), provided the system holds nothing else.
+   */
+  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread): string | undefined {
+    if (!cur.template || !next.template || !after.template || cur.waves.length !== 1) return undefined;
+    const w = this.host.steadyWave(running);
+    if (!w) return undefined;
+    const now = this.host.now;
+    const { cmd, phase } = w;
+    const parts: (number | string | undefined)[] = ["p", this.serial(cur.template), this.serial(next.template), this.serial(after.template), this.host.lastReason, this.pe.waitingFor, running.reason];
+    parts.push(this.objectSerial(cmd.wave), cmd.chained ? 1 : 0, this.relative(phase, now));
+    for (const a of cmd.alongside ?? []) parts.push(this.objectSerial(a));
+    if (!this.schedules(after.reads, parts)) return undefined;
+    return parts.join(",");
+  }
+
+  /** A running wave's phase relative to `now`, as a key part. */
+  private relative(phase: Phase, now: number): string {
+    return `${phase.start - now}/${phase.issueEnd - now}/${phase.end - now}`;
   }
 
   /** Appends the banked schedule of each GBuf request; false when a request goes to DRAM. */

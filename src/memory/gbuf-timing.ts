@@ -53,6 +53,8 @@ export interface GbufTimingModel<J extends GbufJob> {
   horizon(now: number): number;
   /** Requests accepted and not yet completed. */
   readonly pending: number;
+  /** Of those, the ones that hold the read side (reads, and accumulates' reads). */
+  readonly readPending: number;
   /** What the model is doing, for stall reports. */
   status(): string;
 }
@@ -104,6 +106,10 @@ class BankedTiming<J extends GbufJob> implements GbufTimingModel<J> {
     return this.read.size + this.write.size;
   }
 
+  get readPending(): number {
+    return this.read.size;
+  }
+
   status(): string {
     return `${this.read.status()}; ${this.write.status()}`;
   }
@@ -113,6 +119,7 @@ class BankedTiming<J extends GbufJob> implements GbufTimingModel<J> {
 class IdealGbufTiming<J extends GbufJob> implements GbufTimingModel<J> {
   readonly name = "ideal";
   readonly pending = 0;
+  readonly readPending = 0;
 
   constructor(private readonly done: GbufCompletion<J>) {}
 

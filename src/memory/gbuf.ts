@@ -486,6 +486,14 @@ export class GlobalBuffer extends Component {
     return this.timing.pending > 0 || this.outbox.size > 0 || this.cmd.pending > 0;
   }
 
+  /**
+   * Whether the read side holds no request (timeline replay beside a prefetch: the write side may
+   * be busy, and requests on their way in or responses on their way out are then the writer's).
+   */
+  readIdle(): boolean {
+    return this.timing.readPending === 0;
+  }
+
   override status(): string {
     return [this.timing.status(), this.outbox.status()].filter(Boolean).join("; ");
   }

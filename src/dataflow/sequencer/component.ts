@@ -175,19 +175,30 @@ export class Sequencer extends Component implements TimelineHost {
    * Timeline replay of a pipelined program: the PE array's running wave and its phase, when the
    * system holds nothing else: besides the main thread only `running` lives, waiting for that
    * wave alone; nothing is in the outbox or on its way in; the DRAM channel, the GBuf and the
-   * network are idle; the array runs the wave alone ({@link PeArray.steadyWave}).
+   * network are idle; the array runs the wave alone ({@link PeArray.steadyWave}). With `beside`
+   * (a prefetch: DRAM reads into GBuf writes), that thread may live too, with its transactions
+   * outstanding, its responses on their way in, the DRAM channel and the GBuf's write side busy.
    */
-  steadyWave(running: Thread): { readonly cmd: PeWaveCommand; readonly phase: Phase } | undefined {
+  steadyWave(running: Thread, beside?: Thread): { readonly cmd: PeWaveCommand; readonly phase: Phase } | undefined {
     const main = this.threads[0]!;
-    if (this.outbox.size > 0 || this.applying || main.outstanding > 0 || this.owner.size !== 1) return undefined;
+    if (this.outbox.size > 0 || this.applying || main.outstanding > 0) return undefined;
     if (running.done || running.outstanding !== 1 || running.joining) return undefined;
-    for (const t of this.threads) if (!t.done && t !== main && t !== running) return undefined;
-    for (const p of this.inPorts) if (p.pending > 0) return undefined;
+    for (const t of this.threads) if (!t.done && t !== main && t !== running && t !== beside) return undefined;
+    let id: number | undefined;
+    for (const [i, t] of this.owner) {
+      if (t === running && id === undefined) id = i;
+      else if (t !== beside) return undefined;
+    }
     const hw = this.hw;
-    if (hw.dram.busy() || hw.gbuf.busy() || !hw.noc.replayIdle()) return undefined;
+    if (beside) {
+      if (this.fromNoc.pending > 0 || this.fromPe.pending > 0 || !hw.gbuf.readIdle()) return undefined;
+    } else {
+      for (const p of this.inPorts) if (p.pending > 0) return undefined;
+      if (hw.dram.busy() || hw.gbuf.busy()) return undefined;
+    }
+    if (!hw.noc.replayIdle()) return undefined;
     const w = hw.pe.steadyWave();
-    const [id] = this.owner.keys();
-    return w && w.cmd.id === id && this.owner.get(id!) === running ? w : undefined;
+    return w && w.cmd.id === id ? w : undefined;
   }
 
   /** Timeline replay of a pipelined program: the running wave's effect now, and the array left idle. */
@@ -201,8 +212,9 @@ export class Sequencer extends Component implements TimelineHost {
    * started in cycle `start`; returns its phase.
    */
   adoptWave(q: Req, start: number, running: Thread, reason: WaitReason): Phase {
-    const [id] = this.owner.keys();
-    if (q.to !== "pe" || q.msg.op !== "wave" || id === undefined || this.owner.get(id) !== running) throw new InvariantError(this.name, "a replayed timeline adopts a wave that no waiting thread issued");
+    let id: number | undefined;
+    for (const [i, t] of this.owner) if (t === running) id = i;
+    if (q.to !== "pe" || q.msg.op !== "wave" || id === undefined) throw new InvariantError(this.name, "a replayed timeline adopts a wave that no waiting thread issued");
     this.issued.set(id, q);
     running.reason = reason;
     return this.hw.pe.adoptWave(track<PeWaveCommand>(q.msg, id), start, this.cycle);

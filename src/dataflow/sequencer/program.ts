@@ -287,10 +287,12 @@ export class Program {
       if (this.timeline) {
         // A timeline that repeats an earlier one is replayed (timeline.ts, steadyBoundary).
         const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
-        const t = this.timeline.steadyBoundary(cur, next, after, eligible, this.planned < this.gbufStarts.length, running);
-        if (t) {
+        const p = this.prefetch;
+        const beside = p && !p.thread.done ? { thread: p.thread, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : undefined;
+        const r = this.timeline.steadyBoundary(cur, next, after, eligible, this.planned < this.gbufStarts.length, running, beside);
+        if (r) {
           const apply = x.run(step(reason, [...this.sends(next!, false, true), ...reads]));
-          yield* this.timeline.replaySteady(t, running!, reason, chained(cur.waves)[0]!, apply, reads);
+          yield* this.timeline.replaySteady(r.t, r.beside, running!, reason, chained(cur.waves)[0]!, apply, reads);
           cur = next;
           next = after;
           nextReads = afterReads;

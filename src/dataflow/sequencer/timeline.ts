@@ -42,7 +42,7 @@ export interface TimelineHost {
   /** Back to issuing steps through the ports. */
   endApplying(): void;
   /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
-  steadyWave(running: Thread): { readonly phase: Phase; readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean } } | undefined;
+  steadyWave(running: Thread, beside?: Thread): { readonly phase: Phase; readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean } } | undefined;
   /** Pipelined programs: the running wave's effect now, the array left idle. */
   finishWave(): void;
   /** Pipelined programs: `q` becomes the running wave, started in cycle `start`, `running` waiting for it. */
@@ -65,7 +65,29 @@ interface Timeline {
   readonly reason: WaitReason;
   /** Pipelined programs: the running wave's phase at its end, relative to its end. */
   readonly wave?: RelativePhase;
+  /** Whether it changed no counter of a prefetch's track (it may then replay beside one). */
+  readonly besideSafe?: boolean;
 }
+
+/**
+ * A prefetch running beside a pipelined program's main thread: its thread, and how many GBuf
+ * requests it sends in one step at most (its writes; it must make no GBuf read).
+ */
+export interface Beside {
+  readonly thread: Thread;
+  readonly gbufWrites: number;
+  readonly gbufReads: number;
+}
+
+/**
+ * GBuf requests that may be on their way in one step, main thread and prefetch together, for a
+ * replay beside a prefetch: half a link's capacity (a link holds 64, system.ts), so no send of
+ * either is ever refused.
+ */
+const BESIDE_SENDS = 32;
+
+/** Counters a prefetch's track changes: the DRAM channel's, and the GBuf's write side. */
+const BESIDE_COUNTER = /^(dram\.|gbuf\.(write|writeBytes|bankWrites|writeConflictCycles|add)\.)/;
 
 /** The recording open since a boundary. */
 interface Recording {
@@ -75,6 +97,8 @@ interface Recording {
   readonly boundary: number;
   /** A pipelined program's (it ends with a wave running). */
   readonly steady: boolean;
+  /** Recorded beside a prefetch (its counters' changes are the prefetch's, not the timeline's). */
+  readonly beside?: boolean;
 }
 
 /** Timelines kept at most; the table is cleared when full (only speed depends on it). */
@@ -102,7 +126,14 @@ export class TimelineReplay {
     private readonly counters: readonly Counter[],
   ) {
     this.start = new Float64Array(counters.length);
+    this.besideCounter = Uint8Array.from(counters, (c) => (BESIDE_COUNTER.test(c.name) ? 1 : 0));
   }
+
+  /** Per counter: whether a prefetch's track changes it. */
+  private readonly besideCounter: Uint8Array;
+
+  /** Pipelined timelines replayed beside a prefetch so far. */
+  replayedBeside = 0;
 
   /**
    * The boundary before `cur`'s waves are issued with `next`'s reads: ends the timeline replayed
@@ -121,7 +152,7 @@ export class TimelineReplay {
       for (let i = 0; i < c.length; i++) c[i]!.value = before[i]! + t.delta[i]!;
       this.replayed++;
     } else if (this.recording) {
-      this.finishRecording(this.recording, n, undefined);
+      this.finishRecording(this.recording, n, undefined, undefined);
       this.recording = undefined;
     }
     const key = this.key(cur, next, pure);
@@ -145,18 +176,23 @@ export class TimelineReplay {
    * `eligible`: the program takes the chained path and `after` exists; `pure`: planning the
    * iteration after `after` issues nothing.
    */
-  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, pure: boolean, running: Thread | undefined): Timeline | undefined {
+  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, pure: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
     const n = ++this.boundaries;
     if (this.recording) {
-      this.finishRecording(this.recording, n, running);
+      this.finishRecording(this.recording, n, running, beside?.thread);
       this.recording = undefined;
     }
     if (!eligible || !pure || !running || !next || !after) return undefined;
-    const key = this.steadyKey(cur, next, after, running);
+    const alone = this.host.steadyWave(running);
+    // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
+    const with_ = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.thread) : undefined;
+    const w = alone ?? with_;
+    if (!w) return undefined;
+    const key = this.steadyKey(cur, next, after, running, w);
     if (key === undefined) return undefined;
     const t = this.timelines.get(key);
-    if (t) return t;
-    if (t === undefined) this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: true };
+    if (t) return alone || t.besideSafe ? { t, beside: !alone } : undefined;
+    if (t === undefined) this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: true, beside: !alone };
     return undefined;
   }
 
@@ -167,7 +203,7 @@ export class TimelineReplay {
    * `running` waiting for it, with the phase it had at the recorded timeline's end; the program
    * waits the recorded length; every counter takes its value at the start plus the recorded change.
    */
-  *replaySteady(t: Timeline, running: Thread, reason: WaitReason, wave: Req, apply: Steps, reads: readonly Req[]): Steps {
+  *replaySteady(t: Timeline, beside: boolean, running: Thread, reason: WaitReason, wave: Req, apply: Steps, reads: readonly Req[]): Steps {
     const before = this.snapshot(true);
     const end = this.host.now + t.length;
     const w = t.wave!;
@@ -179,21 +215,24 @@ export class TimelineReplay {
     if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a replayed timeline's wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
     yield { reason: t.reason, reqs: [], delay: t.length };
     const c = this.counters;
-    for (let i = 0; i < c.length; i++) c[i]!.value = before[i]! + t.delta[i]!;
+    // Beside a prefetch, its counters went on as simulated (the timeline changed none of them).
+    const skip = beside ? this.besideCounter : undefined;
+    for (let i = 0; i < c.length; i++) if (!skip || !skip[i]) c[i]!.value = before[i]! + t.delta[i]!;
     this.replayed++;
+    if (beside) this.replayedBeside++;
   }
 
   /**
    * Keeps a recorded timeline when it ended at the next boundary, quiet (single-buffered) or with
    * only its wave running (pipelined: `running` waits for it); else its key never replays.
    */
-  private finishRecording(r: Recording, boundary: number, running: Thread | undefined): void {
+  private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: Thread | undefined): void {
     if (r.boundary !== boundary - 1) return;
     const now = this.host.now;
     const length = now - r.start;
     const reason = this.host.lastReason;
     if (this.timelines.size >= LIMIT) this.timelines.clear();
-    const steady = r.steady && running ? this.host.steadyWave(running) : undefined;
+    const steady = r.steady && running ? (this.host.steadyWave(running) ?? (r.beside && beside ? this.host.steadyWave(running, beside) : undefined)) : undefined;
     const wave = steady ? { start: steady.phase.start - now, issueEnd: steady.phase.issueEnd - now, end: steady.phase.end - now } : undefined;
     // (a replayed wave must have started within the timeline and still run at its end)
     const ended = r.steady ? wave !== undefined && wave.start + length >= 0 && wave.end >= 2 : this.host.quiet();
@@ -202,8 +241,15 @@ export class TimelineReplay {
       return;
     }
     const delta = this.snapshot();
-    for (let i = 0; i < delta.length; i++) delta[i] = delta[i]! - r.before[i]!;
-    this.timelines.set(r.key, wave ? { length, delta, reason, wave } : { length, delta, reason });
+    let besideSafe = true;
+    for (let i = 0; i < delta.length; i++) {
+      delta[i] = delta[i]! - r.before[i]!;
+      // Recorded beside a prefetch: the changes of the prefetch's counters are its own (a
+      // pipelined timeline's main thread makes no DRAM request and no GBuf write).
+      if (r.beside && this.besideCounter[i]) delta[i] = 0;
+      if (delta[i] !== 0 && this.besideCounter[i]) besideSafe = false;
+    }
+    this.timelines.set(r.key, wave ? { length, delta, reason, wave, besideSafe } : { length, delta, reason });
   }
 
   /**
@@ -249,12 +295,10 @@ export class TimelineReplay {
    * A pipelined timeline's key, or undefined when it cannot be replayed: the plan templates of
    * `cur`, `next` and `after`, the GBuf schedules of `after`'s reads, the wait reasons (posted,
    * received, and `running`'s), and the running wave (its waves by identity, whether chained, its
-   * phase relative to now), provided the system holds nothing else.
+   * phase relative to now, from `w`, the host's {@link TimelineHost.steadyWave}).
    */
-  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread): string | undefined {
+  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread, w: { readonly phase: Phase; readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean } }): string | undefined {
     if (!cur.template || !next.template || !after.template || cur.waves.length !== 1) return undefined;
-    const w = this.host.steadyWave(running);
-    if (!w) return undefined;
     const now = this.host.now;
     const { cmd, phase } = w;
     const parts: (number | string | undefined)[] = ["p", this.serial(cur.template), this.serial(next.template), this.serial(after.template), this.host.lastReason, this.pe.waitingFor, running.reason];

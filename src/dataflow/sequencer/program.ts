@@ -289,7 +289,11 @@ export class Program {
         const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
         const p = this.prefetch;
         const beside = p && !p.thread.done ? { thread: p.thread, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : undefined;
-        const r = this.timeline.steadyBoundary(cur, next, after, eligible, this.planned < this.gbufStarts.length, running, beside);
+        // Planning the iteration after `after` takes no time unless it enters a dram tile whose
+        // operands are fetched then (no prefetch of it, and it is not past the last tile): it is
+        // done at the next loop head, after a replay as after a simulated timeline.
+        const quick = this.planned < this.gbufStarts.length || this.prefetch !== undefined || this.tile + 1 >= this.dramStarts.length;
+        const r = this.timeline.steadyBoundary(cur, next, after, eligible, quick, running, beside);
         if (r) {
           const apply = x.run(step(reason, [...this.sends(next!, false, true), ...reads]));
           yield* this.timeline.replaySteady(r.t, r.beside, running!, reason, chained(cur.waves)[0]!, apply, reads);

@@ -174,7 +174,9 @@ export class TimelineReplay {
    * coming timeline when one with its key was recorded (the program then replays it: {@link
    * replaySteady}), else undefined, having started recording it when it may replay.
    * `eligible`: the program takes the chained path and `after` exists; `pure`: planning the
-   * iteration after `after` issues nothing.
+   * iteration after `after` (at the next loop head, after a replay as after a simulated timeline)
+   * takes no time: it stays in the dram tile, or the tile it enters was prefetched (it then only
+   * spawns the next prefetch).
    */
   steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, pure: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
     const n = ++this.boundaries;
@@ -232,7 +234,8 @@ export class TimelineReplay {
     const length = now - r.start;
     const reason = this.host.lastReason;
     if (this.timelines.size >= LIMIT) this.timelines.clear();
-    const steady = r.steady && running ? (this.host.steadyWave(running) ?? (r.beside && beside ? this.host.steadyWave(running, beside) : undefined)) : undefined;
+    // (beside a prefetch: the one it ran beside, or one the planning at its end has just spawned)
+    const steady = r.steady && running ? (this.host.steadyWave(running) ?? (beside ? this.host.steadyWave(running, beside) : undefined)) : undefined;
     const wave = steady ? { start: steady.phase.start - now, issueEnd: steady.phase.issueEnd - now, end: steady.phase.end - now } : undefined;
     // (a replayed wave must have started within the timeline and still run at its end)
     const ended = r.steady ? wave !== undefined && wave.start + length >= 0 && wave.end >= 2 : this.host.quiet();

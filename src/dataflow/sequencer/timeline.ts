@@ -187,8 +187,8 @@ export class TimelineReplay {
     if (!eligible || !pure || !running || !next || !after) return undefined;
     const alone = this.host.steadyWave(running);
     // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
-    const with_ = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.thread) : undefined;
-    const w = alone ?? with_;
+    const withPrefetch = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.thread) : undefined;
+    const w = alone ?? withPrefetch;
     if (!w) return undefined;
     const key = this.steadyKey(cur, next, after, running, w);
     if (key === undefined) return undefined;

@@ -20,6 +20,11 @@ export function rectSize(r: PeRect): number {
   return r.rows * r.cols;
 }
 
+/** Whether two rectangles share a PE. */
+export function rectsOverlap(a: PeRect, b: PeRect): boolean {
+  return a.row0 < b.row0 + b.rows && b.row0 < a.row0 + a.rows && a.col0 < b.col0 + b.cols && b.col0 < a.col0 + a.cols;
+}
+
 /** @throws InvariantError unless the rectangle lies inside a `rows x cols` array. */
 export function checkRect(component: string, r: PeRect, rows: number, cols: number): void {
   const ok =

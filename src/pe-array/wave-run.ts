@@ -18,7 +18,7 @@ import { boxExtent, InvariantError, type Box, type Counter, type Engine } from "
 import type { PeArraySpec } from "../arch/spec.js";
 import type { RegFile, RfPartition } from "../memory/regfile.js";
 import type { PeWaveCommand, WaveStream } from "./commands.js";
-import { checkRect, rectSize, type PeRect } from "./pe-set.js";
+import { checkRect, rectSize, rectsOverlap, type PeRect } from "./pe-set.js";
 import type { Phase } from "./stall-account.js";
 import { compileWave, runWave, runWaveChecked, type CompiledWave, type MacWave } from "./wave.js";
 import type { WaveKernels } from "./wave-kernels.js";
@@ -121,10 +121,7 @@ export class WaveRun {
     const { min, max } = boxExtent(box);
     for (const { cw } of a.parts) {
       const r = cw.reach[part];
-      const w = cw.wave.pes;
-      if (min > r.max || max < r.min) continue;
-      if (pes.row0 >= w.row0 + w.rows || w.row0 >= pes.row0 + pes.rows || pes.col0 >= w.col0 + w.cols || w.col0 >= pes.col0 + pes.cols) continue;
-      return true;
+      if (min <= r.max && max >= r.min && rectsOverlap(pes, cw.wave.pes)) return true;
     }
     return false;
   }

@@ -42,11 +42,17 @@ export interface TimelineHost {
   /** Back to issuing steps through the ports. */
   endApplying(): void;
   /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
-  steadyWave(running: Thread, beside?: Thread): { readonly phase: Phase; readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean } } | undefined;
+  steadyWave(running: Thread, beside?: Thread): SteadyWave | undefined;
   /** Pipelined programs: the running wave's effect now, the array left idle. */
   finishWave(): void;
   /** Pipelined programs: `q` becomes the running wave, started in cycle `start`, `running` waiting for it. */
   adoptWave(q: Req, start: number, running: Thread, reason: WaitReason): Phase;
+}
+
+/** The PE array's running wave at a pipelined program's steady boundary, as the key sees it. */
+interface SteadyWave {
+  readonly phase: Phase;
+  readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean };
 }
 
 /** A wave's phase relative to a boundary's cycle. */
@@ -132,9 +138,6 @@ export class TimelineReplay {
   /** Per counter: whether a prefetch's track changes it. */
   private readonly besideCounter: Uint8Array;
 
-  /** Pipelined timelines replayed beside a prefetch so far. */
-  replayedBeside = 0;
-
   /**
    * The boundary before `cur`'s waves are issued with `next`'s reads: ends the timeline replayed
    * or recorded since the previous boundary, then replays the coming one when one with its key was
@@ -173,18 +176,18 @@ export class TimelineReplay {
    * `after`'s reads to follow. Ends the timeline recorded since the previous boundary; returns the
    * coming timeline when one with its key was recorded (the program then replays it: {@link
    * replaySteady}), else undefined, having started recording it when it may replay.
-   * `eligible`: the program takes the chained path and `after` exists; `pure`: planning the
+   * `eligible`: the program takes the chained path and `after` exists; `quickPlan`: planning the
    * iteration after `after` (at the next loop head, after a replay as after a simulated timeline)
    * takes no time: it stays in the dram tile, or the tile it enters was prefetched (it then only
    * spawns the next prefetch).
    */
-  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, pure: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
+  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, quickPlan: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
     const n = ++this.boundaries;
     if (this.recording) {
       this.finishRecording(this.recording, n, running, beside?.thread);
       this.recording = undefined;
     }
-    if (!eligible || !pure || !running || !next || !after) return undefined;
+    if (!eligible || !quickPlan || !running || !next || !after) return undefined;
     const alone = this.host.steadyWave(running);
     // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
     const withPrefetch = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.thread) : undefined;
@@ -221,7 +224,6 @@ export class TimelineReplay {
     const skip = beside ? this.besideCounter : undefined;
     for (let i = 0; i < c.length; i++) if (!skip || !skip[i]) c[i]!.value = before[i]! + t.delta[i]!;
     this.replayed++;
-    if (beside) this.replayedBeside++;
   }
 
   /**
@@ -300,7 +302,7 @@ export class TimelineReplay {
    * received, and `running`'s), and the running wave (its waves by identity, whether chained, its
    * phase relative to now, from `w`, the host's {@link TimelineHost.steadyWave}).
    */
-  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread, w: { readonly phase: Phase; readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean } }): string | undefined {
+  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread, w: SteadyWave): string | undefined {
     if (!cur.template || !next.template || !after.template || cur.waves.length !== 1) return undefined;
     const now = this.host.now;
     const { cmd, phase } = w;

@@ -12,7 +12,7 @@
  * checked, it goes PE by PE so that each PE's words are checked against its tags. Internal to the
  * array (not exported from the package).
  */
-import { boxSize, InvariantError, type Engine, type Payload } from "../core/index.js";
+import { boxSize, InvariantError, transientArray, type Engine, type Payload } from "../core/index.js";
 import type { PeArraySpec } from "../arch/spec.js";
 import type { RegFile } from "../memory/regfile.js";
 import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
@@ -57,11 +57,16 @@ export class RfMoves {
     const need = n * deliveryBoxes(m);
     if (m.payload.data.length !== need) throw new InvariantError(name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
     const { pes, from } = this.scratch;
+    // (the message's fields read once: messages come in many shapes, so reads in the loop are slow)
+    const { rows, cols, row0, col0 } = m.pes;
+    const arrayCols = spec.cols;
+    const index = m.boxIndex;
+    const by = index ? 0 : m.perPe ? 1 : m.perRow ? 2 : m.perCol ? 3 : 4;
     let k = 0;
-    for (let i = 0; i < m.pes.rows; i++) {
-      for (let j = 0; j < m.pes.cols; j++, k++) {
-        const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
-        pes[k] = (m.pes.row0 + i) * spec.cols + m.pes.col0 + j;
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0, p = (row0 + i) * arrayCols + col0; j < cols; j++, k++, p++) {
+        const b = by === 0 ? index![k]! : by === 1 ? k : by === 2 ? i : by === 3 ? j : 0;
+        pes[k] = p;
         from[k] = b >= 0 ? b * n : -1;
       }
     }
@@ -74,7 +79,7 @@ export class RfMoves {
     checkRect(name, m.pes, spec.rows, spec.cols);
     const n = boxSize(m.box.shape);
     const total = n * rectSize(m.pes);
-    const data = new Int32Array(total);
+    const data = transientArray(Int32Array, total);
     const tags = engine.checked ? new Float64Array(total) : undefined;
     if (tags) {
       let k = 0;
@@ -142,7 +147,7 @@ export class RfMoves {
         receivers[k] = senders[k]! + dr * cols + dc;
         at[k] = k * n;
       }
-      const data = new Int32Array(total);
+      const data = transientArray(Int32Array, total);
       rf.readMany(l.part, l.src, data, senders, count);
       rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
       return;

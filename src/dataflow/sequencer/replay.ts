@@ -93,7 +93,10 @@ export class Replayer {
   /**
    * The signature's per-PE records from `n` on (returns the new end): whether a PE gets a new psum,
    * input and weight tile; for a new input tile with halo reuse, the span it holds relative to its
-   * tile (PEs that share a span share its record).
+   * tile. A record is written relative to the one before, so that it reads back in order: PEs that
+   * share a span share its record (`-code`: "as the last one"); a span whose record, its serial
+   * counted from the last record's, equals the last record's is marked `2` instead of repeating it
+   * (as when every PE holds a span of its own, made in PE order).
    */
   private perPe(
     b: Float64Array,
@@ -105,46 +108,60 @@ export class Replayer {
     peStart: readonly Int32Array[],
   ): number {
     const l = this.c.layer;
-    let base = NaN;
+    const [sh, sw] = l.strides;
+    const [dh, dw] = l.dilations;
+    const Cg = this.c.Cg;
+    const rec = this.recScratch;
+    let have = false;
     let last: InputSpan | undefined;
-    let lastN = 0;
-    let lastCh = 0;
+    let lastSerial = 0;
     for (let pe = 0; pe < this.c.pes; pe++) {
       const code = (Number.isNaN(psumKeys[pe]!) ? 0 : 1) | (Number.isNaN(inKeys[pe]!) ? 0 : 2) | (Number.isNaN(wKeys[pe]!) ? 0 : 4);
       const o = spans && code & 2 ? spans[pe] : undefined;
-      // PEs that share their span (usually neighbours) share its record: -code marks "as the last one".
+      if (!o) {
+        b[n++] = code;
+        if (spans && code & 2) b[n++] = 0;
+        continue;
+      }
       const st = peStart[pe]!;
-      const relN = o ? o.n - st[N]! : 0;
-      const relCh = o ? o.ch0 - (st[G]! * this.c.Cg + st[C]!) : 0;
-      if (o && o === last && relN === lastN && relCh === lastCh) {
+      const relN = o.n - st[N]!;
+      const relCh = o.ch0 - (st[G]! * Cg + st[C]!);
+      const relH = o.oh - (st[P]! * sh + st[R]! * dh);
+      const relW = o.ow - (st[Q]! * sw + st[S]! * dw);
+      // PEs that share their span (usually neighbours) share its record.
+      if (o === last && relN === rec[2] && relCh === rec[3]) {
         b[n++] = -code;
         continue;
       }
+      const dSerial = have ? o.serial - lastSerial : 0;
+      const dense = o.dense ? 1 : 0;
       b[n++] = code;
-      if (!spans || !(code & 2)) continue;
-      if (!o) {
-        b[n++] = 0;
-        continue;
+      if (have && dSerial === rec[0] && dense === rec[1] && relN === rec[2] && relCh === rec[3] && o.en === rec[4] && o.eg === rec[5] && o.ec === rec[6] && relH === rec[7] && relW === rec[8] && o.rows === rec[9] && o.cols === rec[10]) {
+        b[n++] = 2;
+      } else {
+        rec[0] = dSerial;
+        rec[1] = dense;
+        rec[2] = relN;
+        rec[3] = relCh;
+        rec[4] = o.en;
+        rec[5] = o.eg;
+        rec[6] = o.ec;
+        rec[7] = relH;
+        rec[8] = relW;
+        rec[9] = o.rows;
+        rec[10] = o.cols;
+        b[n++] = 1;
+        for (let i = 0; i < 11; i++) b[n++] = rec[i]!;
       }
+      have = true;
       last = o;
-      lastN = relN;
-      lastCh = relCh;
-      if (Number.isNaN(base)) base = o.serial;
-      b[n++] = 1;
-      b[n++] = o.serial - base;
-      b[n++] = o.dense ? 1 : 0;
-      b[n++] = relN;
-      b[n++] = relCh;
-      b[n++] = o.en;
-      b[n++] = o.eg;
-      b[n++] = o.ec;
-      b[n++] = o.oh - (st[P]! * l.strides[0] + st[R]! * l.dilations[0]);
-      b[n++] = o.ow - (st[Q]! * l.strides[1] + st[S]! * l.dilations[1]);
-      b[n++] = o.rows;
-      b[n++] = o.cols;
+      lastSerial = o.serial;
     }
     return n;
   }
+
+  /** The last full span record of {@link perPe}. */
+  private readonly recScratch = new Float64Array(11);
 
   /** The anchor of an iteration's reads (`stored`: kept in a plan, so the start is copied; the iterator reuses its array). */
   anchor(gStart: Int32Array, input: GbufInputTile | undefined, weight: OutputTile | undefined, stored: boolean): PlanAnchor {

@@ -47,7 +47,6 @@ import {
   InvariantError,
   Outbox,
   scatter,
-  transientArray,
   type Box,
   type Bytes,
   type Counter,
@@ -426,7 +425,7 @@ export class GlobalBuffer extends Component {
       return { data, tags };
     }
     if (req.op === "accumulate") {
-      const sum = transientArray(Int32Array, n);
+      const sum = allocateTransient("int32", n);
       gather(h.data, req.box, sum);
       const p = req.payload.data as Int32Array;
       for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;

@@ -195,6 +195,15 @@ export class SeqContext {
 
   /** The place of a tile's (start, ext) input span in a PE's register file. */
   spanAt(start: Int32Array, ext: Int32Array): SpanPlace {
+    return this.span(start, ext, false, -1);
+  }
+
+  /** {@link makeSpan} of {@link spanAt}, built at once (replays make one per PE group and iteration). */
+  spanOf(start: Int32Array, ext: Int32Array, dense: boolean): InputSpan {
+    return this.span(start, ext, dense, this.spanSerial++);
+  }
+
+  private span(start: Int32Array, ext: Int32Array, dense: boolean, serial: number): InputSpan {
     const l = this.layer;
     return {
       n: start[N]!,
@@ -206,6 +215,8 @@ export class SeqContext {
       ow: start[Q]! * l.strides[1] + start[S]! * l.dilations[1],
       rows: inputSpan(ext[P]!, ext[R]!, l.strides[0], l.dilations[0]),
       cols: inputSpan(ext[Q]!, ext[S]!, l.strides[1], l.dilations[1]),
+      dense,
+      serial,
     };
   }
 

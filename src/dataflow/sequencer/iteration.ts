@@ -177,12 +177,13 @@ export class IterationPlanner {
       for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
     }
     let h = res.rfHalf[part];
-    if (c.early[part] && keys.some((k, pe) => !Number.isNaN(k) && k !== res.rfKeys[part][h]![pe])) h = res.rfHalf[part] = 1 - h;
+    if (c.early[part] && changes(keys, res.rfKeys[part][h]!, c.pes)) h = res.rfHalf[part] = 1 - h;
     const held = res.rfKeys[part][h]!;
     if (c.passThrough[part]) return keys;
     for (let pe = 0; pe < c.pes; pe++) {
-      if (keys[pe] === held[pe]) keys[pe] = NaN;
-      else if (!Number.isNaN(keys[pe]!)) held[pe] = keys[pe]!;
+      const k = keys[pe]!;
+      if (k === held[pe]) keys[pe] = NaN;
+      else if (!Number.isNaN(k)) held[pe] = k;
     }
     return keys;
   }
@@ -229,17 +230,16 @@ export class IterationPlanner {
    */
   private waveParts(bases: Bases): MacWave[] {
     const { c, res, lastWaves } = this;
-    const waveKeys = this.scratch.keys[3]!.fill(NaN);
-    for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) waveKeys[pe] = startKey(res.peExt[pe]!, ALL_DIMS, c.nest.sizes);
+    const waveKeys = this.scratch.keys[3]!;
+    let same = true;
+    for (let pe = 0; pe < c.pes; pe++) {
+      const k = res.peActive[pe] ? res.peExtKey[pe]! : NaN;
+      waveKeys[pe] = k;
+      const was = lastWaves.keys[pe]!;
+      if (k !== was && !(Number.isNaN(k) && Number.isNaN(was))) same = false;
+    }
     const lb = lastWaves.bases;
-    if (
-      !c.checked &&
-      lastWaves.parts.length > 0 &&
-      lb.input === bases.input &&
-      lb.weight === bases.weight &&
-      lb.psum === bases.psum &&
-      waveKeys.every((k, pe) => k === lastWaves.keys[pe] || (Number.isNaN(k) && Number.isNaN(lastWaves.keys[pe]!)))
-    ) {
+    if (!c.checked && same && lastWaves.parts.length > 0 && lb.input === bases.input && lb.weight === bases.weight && lb.psum === bases.psum) {
       c.countMacs(lastWaves.macs);
       return lastWaves.parts;
     }
@@ -251,6 +251,15 @@ export class IterationPlanner {
     lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
     return parts;
   }
+}
+
+/** Whether some PE's key (NaN: none) differs from the one it holds. */
+function changes(keys: Float64Array, held: Float64Array, pes: number): boolean {
+  for (let pe = 0; pe < pes; pe++) {
+    const k = keys[pe]!;
+    if (!Number.isNaN(k) && k !== held[pe]) return true;
+  }
+  return false;
 }
 
 /** `sum_d a[d] * w[d]`. */

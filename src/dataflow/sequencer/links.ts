@@ -3,7 +3,6 @@
  * their partial sums along the line, so that only the line's end drains. Unchecked runs keep the
  * last plan with its signature and reuse it when the next drain looks the same.
  */
-import { sameNumbers } from "../../core/index.js";
 import type { PeRect } from "../../pe-array/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
@@ -99,6 +98,13 @@ function linesOf(entries: readonly DrainEntry[], cols: number, pes: number, gaps
   return { lines, kept };
 }
 
+/** Whether two signatures are equal (typed arrays only: core's sameNumbers also takes plain arrays, which makes its loop slow on long ones). */
+function sameSignature(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Plans the link reductions of a drain (see the file header). */
 export class LinkPlanner {
   constructor(private readonly c: SeqContext) {}
@@ -115,7 +121,7 @@ export class LinkPlanner {
     // an iteration that drains like the last one reuses its plan (requests carry no ids).
     const sig = this.linkSignature(entries);
     const last = this.lastLinks;
-    if (last && sameNumbers(last.sig, sig)) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
+    if (last && sameSignature(last.sig, sig)) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
     const plan = this.planLinkReductions(entries);
     const at = new Map<DrainEntry, number>();
     entries.forEach((e, i) => at.set(e, i));

@@ -236,7 +236,7 @@ export class Replayer {
     const after = t.after.map((d) => ({ reads: d.reads.map(() => reads[t.afterRead[k++]!]!), part: d.part, send: d.send }));
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {
-        const span = this.c.makeSpan(this.c.spanAt(peStart[g.pe0]!, peExt[g.pe0]!), g.dense);
+        const span = this.c.spanOf(peStart[g.pe0]!, peExt[g.pe0]!, g.dense);
         for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
       }
     }

@@ -7,7 +7,7 @@
  */
 import { NDIMS, startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
-import { OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type RfOutTile } from "./types.js";
+import { ALL_DIMS, OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type RfOutTile } from "./types.js";
 
 /** The residency state of one run (see the file header). */
 export class Residency {
@@ -36,6 +36,8 @@ export class Residency {
   /** Each PE's tile extent (arrays are replaced, never changed, when the reach changes: a tile may keep one). */
   readonly peExt: Int32Array[];
   readonly peOutExtKey: Float64Array;
+  /** Each active PE's extent over every dimension, as a key ({@link startKey}): its wave's shape. */
+  readonly peExtKey: Float64Array;
   readonly peActive: Uint8Array;
   /**
    * Per dimension, how far the current iteration's PEs reach before the layer's edge (clipped
@@ -55,6 +57,7 @@ export class Residency {
     this.peStart = c.nest.peOffset.map((off) => new Int32Array(off));
     this.peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     this.peOutExtKey = new Float64Array(pes);
+    this.peExtKey = new Float64Array(pes);
     this.peActive = new Uint8Array(pes);
   }
 
@@ -94,6 +97,7 @@ export class Residency {
         const had = this.peExt[pe]!;
         if (ext.some((v, d) => v !== had[d])) this.peExt[pe] = ext.slice();
         this.peOutExtKey[pe] = startKey(this.peExt[pe]!, OUTPUT_DIMS, sizes);
+        this.peExtKey[pe] = startKey(this.peExt[pe]!, ALL_DIMS, sizes);
       }
     }
   }

@@ -237,7 +237,7 @@ export function gatherRows(src: WordArray | Float64Array, rows: BoxRows, base: n
 }
 
 /** Runs at least this long and contiguous are copied with `TypedArray.set` rather than a loop. */
-const SET_MIN = 16;
+const SET_MIN = 48;
 
 /** Copies `n` words of `src` from `start` by `stride` into `dst` densely from `d`. */
 function readRun(src: WordArray | Float64Array, start: number, n: number, stride: number, dst: WordArray | Float64Array, d: number): void {

@@ -11,4 +11,3 @@ export * from "./port.js";
 export * from "./component.js";
 export * from "./engine.js";
 export * from "./lane.js";
-export * from "./slab.js";

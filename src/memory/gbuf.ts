@@ -60,7 +60,7 @@ import {
 } from "../core/index.js";
 import type { GlobalBufferSpec } from "../arch/spec.js";
 import { checkGbufSpec } from "../arch/schema.js";
-import { allocate as allocateArray, allocateTransient, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
+import { allocate as allocateArray, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { gbufTimingModel, type GbufJob, type GbufTimingModel } from "./gbuf-timing.js";
 
@@ -417,7 +417,7 @@ export class GlobalBuffer extends Component {
     const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
     if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
     if (req.op === "read") {
-      const data = allocateTransient(req.region.dtype, n);
+      const data = allocateArray(req.region.dtype, n);
       gather(h.data, req.box, data);
       if (!h.tags) return { data };
       const tags = new Float64Array(n);
@@ -425,7 +425,7 @@ export class GlobalBuffer extends Component {
       return { data, tags };
     }
     if (req.op === "accumulate") {
-      const sum = allocateTransient("int32", n);
+      const sum = new Int32Array(n);
       gather(h.data, req.box, sum);
       const p = req.payload.data as Int32Array;
       for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;

@@ -288,16 +288,27 @@ export class Noc extends Component {
   /**
    * Timeline replay (docs/design-notes.md, "Timeline replay"): what a delivery or a link move
    * does at the PEs, returned at once (the replay applies it there), with no time passing, no
-   * response and nothing counted. A drain (a read of the PEs) is never replayed.
+   * response and nothing counted. A drain goes through {@link drainNow}.
    */
   applyNow(r: Untracked<NocRequest>): NocToPe {
-    if (r.op === "drain") throw new InvariantError(this.name, "a drain in a replayed timeline");
+    if (r.op === "drain") throw new InvariantError(this.name, "a drain in a replayed timeline goes through drainNow");
     if (r.op === "link") {
       this.checkLink(r);
       return { op: "link", link: r.link };
     }
     this.checkDeliver(r);
     return this.writeOf(r);
+  }
+
+  /**
+   * Timeline replay: drain `r` with the words `payload` read from its PEs now, through the adder
+   * on the drain path as its lane would at completion (one sum per drain group; the last part
+   * returns it), with no time passing and no response. Its counts are the replay's to set.
+   */
+  drainNow(r: NocDrain, payload: Payload): Payload | undefined {
+    checkRect(this.name, r.pes, this.rows, this.cols);
+    if (r.inFlight) throw new InvariantError(this.name, "a streamed output's drain in a replayed timeline");
+    return r.sum ? this.addToSum(r, payload) : payload;
   }
 
   /** Whether nothing is in flight and no sum is open on the drain path (a timeline may be replayed). */

@@ -53,11 +53,12 @@ import {
   type Engine,
   type InPort,
   type OutPort,
+  type Payload,
 } from "../core/index.js";
 import type { PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkArraySpec } from "../arch/schema.js";
 import { RegFile, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
-import type { NocToPe, PeArrayCommand, PeArrayDone, PeFill, PeFillCommand, PeReadData, PeWaveCommand } from "./commands.js";
+import type { NocToPe, PeArrayCommand, PeArrayDone, PeFill, PeFillCommand, PeRead, PeReadData, PeWaveCommand } from "./commands.js";
 import { checkRect, type PeRect } from "./pe-set.js";
 import { forEachPe, RfMoves } from "./rf-moves.js";
 import { STALL_CAUSES, type StallCause, type WaitReason } from "./stall.js";
@@ -303,6 +304,12 @@ export class PeArray extends Component {
     if (c.op === "wave") this.startCommand(c, 0);
     this.completeCommand(c);
     this.stalls.phase = phase;
+  }
+
+  /** Timeline replay: a drain's read of `m.box` of `m.part` in the PEs of `m.pes`, now (PE-major, as {@link PeReadData}). */
+  readNow(m: Omit<PeRead, "id">): Payload {
+    if (this.waves.running || this.lane.size > 0 || this.shadowLane.size > 0) throw new InvariantError(this.name, "a drain replayed while a command is running");
+    return this.moves.read(m);
   }
 
   /** Timeline replay: a register-file write or a link move from the network, applied now. */

@@ -12,7 +12,7 @@
  * checked, it goes PE by PE so that each PE's words are checked against its tags. Internal to the
  * array (not exported from the package).
  */
-import { boxSize, InvariantError, transientArray, type Engine, type Payload } from "../core/index.js";
+import { boxSize, InvariantError, type Engine, type Payload } from "../core/index.js";
 import type { PeArraySpec } from "../arch/spec.js";
 import type { RegFile } from "../memory/regfile.js";
 import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
@@ -74,12 +74,12 @@ export class RfMoves {
   }
 
   /** A drain read from the network: `m.box` of `m.part` of every PE of `m.pes`, PE-major (with tags when checked). */
-  read(m: PeRead): Payload {
+  read(m: Omit<PeRead, "id">): Payload {
     const { name, spec, rf, engine } = this.array;
     checkRect(name, m.pes, spec.rows, spec.cols);
     const n = boxSize(m.box.shape);
     const total = n * rectSize(m.pes);
-    const data = transientArray(Int32Array, total);
+    const data = new Int32Array(total);
     const tags = engine.checked ? new Float64Array(total) : undefined;
     if (tags) {
       let k = 0;
@@ -147,7 +147,7 @@ export class RfMoves {
         receivers[k] = senders[k]! + dr * cols + dc;
         at[k] = k * n;
       }
-      const data = transientArray(Int32Array, total);
+      const data = new Int32Array(total);
       rf.readMany(l.part, l.src, data, senders, count);
       rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
       return;

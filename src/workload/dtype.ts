@@ -4,7 +4,6 @@
  * two's-complement wrap-around.
  */
 import { ConfigError, requireInteger } from "../core/errors.js";
-import { transientArray } from "../core/slab.js";
 
 /** An element type of an input or weight tensor. */
 export type OperandType = "int8" | "uint8" | "int16";
@@ -72,25 +71,6 @@ export function requireOperandType(field: string, t: unknown): OperandType {
     throw new ConfigError(field, t, `be one of ${OPERAND_TYPES.join(", ")}`);
   }
   return t;
-}
-
-/**
- * A zeroed typed array for a short-lived message payload: {@link allocate}'s, but a small one is
- * a view into a shared slab ({@link transientArray}: never transfer or wrap its `buffer`).
- */
-export function allocateTransient<T extends ElementType>(t: T, length: number): TypedArrayOf<T> {
-  switch (t) {
-    case "int8":
-      return transientArray(Int8Array, length) as TypedArrayOf<T>;
-    case "uint8":
-      return transientArray(Uint8Array, length) as TypedArrayOf<T>;
-    case "int16":
-      return transientArray(Int16Array, length) as TypedArrayOf<T>;
-    case "uint16":
-      return transientArray(Uint16Array, length) as TypedArrayOf<T>;
-    default:
-      return transientArray(Int32Array, length) as TypedArrayOf<T>;
-  }
 }
 
 /** Allocates a zeroed typed array for `length` elements of type `t`. */

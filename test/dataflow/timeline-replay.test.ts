@@ -3,7 +3,9 @@
 // the model reports, on every named dataflow and preset and on random legal mappings; and a key
 // that leaves out what a timeline depends on must make them disagree (the test can fail).
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { SignatureSerials } from "../../src/dataflow/sequencer/plan-cache.js";
 import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
+import { Noc } from "../../src/pe-array/noc.js";
 import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
@@ -160,6 +162,29 @@ describe("timeline replay", () => {
     // Every plan template gets the same serial: timelines of different iterations share keys.
     vi.spyOn(TimelineReplay.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
     expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
+  });
+
+  it("timelines that drain (ws: every pixel's partial sums leave) replay too, identically", () => {
+    const drains = vi.spyOn(Noc.prototype, "drainNow");
+    let replayed = 0;
+    for (const arch of ["eyeriss", "chen2020"]) {
+      for (const layer of [LAYERS[0]!, LAYERS[1]!]) {
+        const r = onOff({ layer, arch, dataflow: "ws" });
+        expect(r.diff, `ws on ${arch}`).toBeUndefined();
+        replayed += r.replayed;
+      }
+    }
+    expect(replayed).toBeGreaterThan(1000);
+    // Drains were replayed, not only the timelines between them.
+    expect(drains.mock.calls.length).toBeGreaterThan(1000);
+  });
+
+  it("a key that names every drain alike replays wrong timelines, and the comparison sees it", () => {
+    // Every drain signature gets the same serial: drains that write and drains that accumulate,
+    // at other places in the GBuf banks, share keys.
+    vi.spyOn(SignatureSerials.prototype, "serial").mockReturnValue(1);
+    const r = onOff({ layer: LAYERS[1]!, arch: "eyeriss", dataflow: "ws" });
+    expect(r.diff).toBeDefined();
   });
 
   it("a key without the GBuf reads' banked schedules replays wrong timelines, and the comparison sees it", () => {

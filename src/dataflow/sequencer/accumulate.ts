@@ -21,8 +21,7 @@ export function* accumulate(
 ): Steps {
   const toGbuf = c.m.gbuf.keep.output;
   const tiles: OutTile[] = [];
-  const ge = c.nest.gbufExtent;
-  const st = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+  const st = gbufOutputStrides(c);
   const yStrides = c.yTagStrides();
   for (const s of sums) {
     const { start, ext } = s.tile;
@@ -32,9 +31,7 @@ export function* accumulate(
     let box: Box;
     let has: number;
     if (toGbuf) {
-      const gs = gbufOutput!.start;
-      const off = (start[N]! - gs[N]!) * st[0]! + (start[G]! - gs[G]!) * st[1]! + (start[K]! - gs[K]!) * st[2]! + (start[P]! - gs[P]!) * st[3]! + (start[Q]! - gs[Q]!);
-      box = { shape, offset: off, strides: st };
+      box = { shape, offset: gbufOutputOffset(st, start, gbufOutput!.start), strides: st };
       has = markHeld(gbufHas!, box);
     } else {
       box = { shape, offset: yOff, strides: yStrides };
@@ -69,6 +66,17 @@ export function* accumulate(
   yield* x.run(step(toGbuf ? "gbuf" : "dram", reqs));
 }
 
+/** The strides of the GBuf output tile over [N, G, K, P, Q]. */
+export function gbufOutputStrides(c: SeqContext): number[] {
+  const ge = c.nest.gbufExtent;
+  return [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+}
+
+/** Where an output tile starting at `start` begins in the GBuf output tile starting at `gs` (strides `st`). */
+export function gbufOutputOffset(st: readonly number[], start: ArrayLike<number>, gs: ArrayLike<number>): number {
+  return (start[N]! - gs[N]!) * st[0]! + (start[G]! - gs[G]!) * st[1]! + (start[K]! - gs[K]!) * st[2]! + (start[P]! - gs[P]!) * st[3]! + (start[Q]! - gs[Q]!);
+}
+
 /**
  * Whether the words of `box` in a has-array already hold a partial sum; marks them as holding one.
  * Every word of a tile shares its history, so a mixed box is a Sequencer bug.
@@ -97,9 +105,8 @@ export function markHeld(has: Uint8Array, box: Box): number {
 /** Writes the GBuf output tile to DRAM, adding what DRAM already holds for it. */
 export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half: number, dramHas: Uint8Array): Steps {
   const { start, ext } = tile;
-  const ge = c.nest.gbufExtent;
   const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
-  const gst = [ge[G]! * ge[K]! * ge[P]! * ge[Q]!, ge[K]! * ge[P]! * ge[Q]!, ge[P]! * ge[Q]!, ge[Q]!, 1];
+  const gst = gbufOutputStrides(c);
   const yOff = c.yIndex(start[N]!, start[G]!, start[K]!, start[P]!, start[Q]!);
   const expect = { space: TAG_SPACE.output, offset: yOff, strides: c.yTagStrides() };
   const dbox: Box = { shape, offset: yOff, strides: c.yTagStrides() };

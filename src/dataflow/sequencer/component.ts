@@ -50,7 +50,7 @@
 import { Component, InvariantError, Outbox, track, type Counter, type Engine, type InPort, type OutPort } from "../../core/index.js";
 import type { ArchSpec } from "../../arch/spec.js";
 import type { DramRequest, DramResponse, GbufRequest, GbufResponse } from "../../memory/index.js";
-import type { NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeWaveCommand, Phase, WaitReason } from "../../pe-array/index.js";
+import type { NocDrain, NocRequest, NocResponse, PeArrayCommand, PeArrayDone, PeWaveCommand, Phase, WaitReason } from "../../pe-array/index.js";
 import { convShape, type ConvLayer } from "../../workload/layer.js";
 import type { Mapping } from "../mapping.js";
 import { SeqContext } from "./context.js";
@@ -220,15 +220,23 @@ export class Sequencer extends Component implements TimelineHost {
     return this.hw.pe.adoptWave(track<PeWaveCommand>(q.msg, id), start, this.cycle);
   }
 
-  /** The main thread's steps are applied at once from now on (timeline replay). */
-  beginApplying(reads: ReadonlySet<Req>): void {
+  /**
+   * The main thread's steps are applied at once from now on (timeline replay): `reads`, the GBuf
+   * reads its key covers; `drains`, whether it covers a drain (its GBuf writes and accumulates).
+   */
+  beginApplying(reads: ReadonlySet<Req>, drains = false): void {
     this.applying = reads;
+    this.applyingDrains = drains;
   }
 
   /** Steps go through the ports again. */
   endApplying(): void {
     this.applying = undefined;
+    this.applyingDrains = false;
   }
+
+  /** Whether the replayed timeline's key covers a drain. */
+  private applyingDrains = false;
 
   /**
    * Applies a step of a replayed timeline at once through the components' bulk operations, in
@@ -240,8 +248,15 @@ export class Sequencer extends Component implements TimelineHost {
     for (const q of reqs) {
       const id = this.nextId++;
       if (q.to === "gbuf") {
-        if (q.msg.op !== "read" || !this.applying!.has(q)) throw new InvariantError(this.name, `a replayed timeline makes a GBuf ${q.msg.op} its key does not cover`);
-        into.set(q, { op: "read", id, payload: gbuf.applyNow(q.msg)!, cycles: 0, conflictCycles: 0, completedAt: now });
+        const covered = q.msg.op === "read" ? this.applying!.has(q) : this.applyingDrains;
+        if (!covered) throw new InvariantError(this.name, `a replayed timeline makes a GBuf ${q.msg.op} its key does not cover`);
+        const payload = gbuf.applyNow(q.msg);
+        into.set(q, payload ? { op: "read", id, payload, cycles: 0, conflictCycles: 0, completedAt: now } : { op: q.msg.op, id, cycles: 0, conflictCycles: 0, completedAt: now });
+      } else if (q.to === "noc" && q.msg.op === "drain") {
+        if (!this.applyingDrains) throw new InvariantError(this.name, "a replayed timeline makes a drain its key does not cover");
+        const d = track<NocDrain>(q.msg, id);
+        const payload = noc.drainNow(d, pe.readNow({ op: "read", part: d.part, pes: d.pes, box: d.box }));
+        into.set(q, payload ? { op: "drain", id, payload, completedAt: now } : { op: "drain", id, completedAt: now });
       } else if (q.to === "noc") {
         pe.applyFromNoc(noc.applyNow(q.msg));
         into.set(q, { op: q.msg.op, id, completedAt: now });

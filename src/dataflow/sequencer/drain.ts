@@ -4,8 +4,9 @@
  * summed per output tile and accumulated into the GBuf (or DRAM).
  */
 import { boxSize, InvariantError, type Box } from "../../core/index.js";
+import type { GbufRegion } from "../../memory/index.js";
 import type { PeRect, PeTagExpect } from "../../pe-array/index.js";
-import { accumulate } from "./accumulate.js";
+import { accumulate, gbufOutputOffset, gbufOutputStrides } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
@@ -26,6 +27,43 @@ export function collectDrains(c: SeqContext, rfOut: (RfOutTile | undefined)[], r
     }
   }
   return out;
+}
+
+/** Scratch of {@link drainSignature} (grown as needed; read before the next call). */
+let drainSig = new Float64Array(0);
+
+/**
+ * What the timing and counts of draining `entries` (drainTiles, unchecked) depend on, given the
+ * state before it, for a timeline's key (timeline.ts); undefined for a drain that is never
+ * replayed: a streamed output's or one behind the next wave (they run beside it), one into DRAM.
+ * - The link planner's signature: per entry its PE, its output tile's class, its psum base and
+ *   extent. The link reductions, the drain requests (rectangles, sum slots) and the tiles the
+ *   accumulate unit writes follow from it.
+ * - Per entry, where its tile starts in the GBuf output tile, relative to the first entry's, and
+ *   whether it holds a partial sum already (an accumulate, or a write): with the shapes above,
+ *   the requests to the GBuf follow, each box the first entry's offset plus a fixed displacement.
+ * - Where the first entry's tile starts within a GBuf bank row (the output half's base address
+ *   included): a GBuf access schedule depends on a box's start only there (accessCycles).
+ * A scratch array, valid until the next call.
+ */
+export function drainSignature(c: SeqContext, links: LinkPlanner, entries: readonly DrainEntry[], gbufOutput: OutputTile | undefined, gbufHas: Uint8Array | undefined, region: GbufRegion | undefined, behind: boolean): Float64Array | undefined {
+  if (c.streamOut || behind || !c.m.gbuf.keep.output || !gbufOutput || !gbufHas || !region) return undefined;
+  const link = links.signature(entries);
+  const need = link.length + 2 * entries.length + 1;
+  if (drainSig.length < need) drainSig = new Float64Array(need);
+  const b = drainSig;
+  b.set(link);
+  let n = link.length;
+  const st = gbufOutputStrides(c);
+  const first = gbufOutputOffset(st, entries[0]!.tile.start, gbufOutput.start);
+  for (const e of entries) {
+    const off = gbufOutputOffset(st, e.tile.start, gbufOutput.start);
+    b[n++] = off - first;
+    b[n++] = gbufHas[off]!;
+  }
+  const row = c.arch.gbuf.banks * c.arch.gbuf.bankWordBytes;
+  b[n++] = (region.baseAddress + first * region.elementBytes) % row;
+  return b.subarray(0, n);
 }
 
 /**

@@ -119,7 +119,7 @@ export class LinkPlanner {
     // Unchecked, the plan depends only on each entry's PE, which entries share an output tile,
     // and the tile's extent and psum base (checked plans also carry the tiles' absolute tags):
     // an iteration that drains like the last one reuses its plan (requests carry no ids).
-    const sig = this.linkSignature(entries);
+    const sig = this.signature(entries);
     const last = this.lastLinks;
     if (last && sameSignature(last.sig, sig)) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
     const plan = this.planLinkReductions(entries);
@@ -134,8 +134,11 @@ export class LinkPlanner {
   private linkSig = new Float64Array(0);
   private readonly linkClass = new Map<number, number>();
 
-  /** Per entry: its PE, its output tile's class (first-seen order), its psum base and extent. */
-  private linkSignature(entries: readonly DrainEntry[]): Float64Array {
+  /**
+   * Per entry: its PE, its output tile's class (first-seen order), its psum base and extent: all
+   * an unchecked link plan depends on (a scratch array, valid until the next call).
+   */
+  signature(entries: readonly DrainEntry[]): Float64Array {
     const per = 3 + NDIMS;
     if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
     const b = this.linkSig;

@@ -4,6 +4,53 @@
 import type { PlanTemplate } from "./types.js";
 
 
+/** A numeric hash of a signature (FNV-1a over each number's low and high 32 bits). */
+function hashSignature(sig: Float64Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sig.length; i++) {
+    const v = sig[i]!;
+    h = Math.imul(h ^ (v | 0), 16777619);
+    h = Math.imul(h ^ ((v / 4294967296) | 0), 16777619);
+  }
+  return h;
+}
+
+/** Whether two signatures are equal, number by number (NaN equal to NaN). */
+function sameSignature(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) return false;
+  return true;
+}
+
+/**
+ * Serial numbers of signatures, for keys that name a long signature by a number: equal serials
+ * mean equal signatures. Bounded: cleared when it holds {@link SignatureSerials.limit}
+ * signatures, after which a signature seen before gets a new serial (a key then misses: only
+ * speed depends on it).
+ */
+export class SignatureSerials {
+  static readonly limit = 4096;
+  private readonly byHash = new Map<number, { sig: Float64Array; serial: number }[]>();
+  private size = 0;
+  private next = 1;
+
+  /** The serial of `sig` (copied when new). */
+  serial(sig: Float64Array): number {
+    const h = hashSignature(sig);
+    let bucket = this.byHash.get(h);
+    if (bucket) for (const e of bucket) if (sameSignature(e.sig, sig)) return e.serial;
+    if (this.size >= SignatureSerials.limit) {
+      this.byHash.clear();
+      this.size = 0;
+      bucket = undefined;
+    }
+    if (!bucket) this.byHash.set(h, (bucket = []));
+    bucket.push({ sig: sig.slice(), serial: this.next });
+    this.size++;
+    return this.next++;
+  }
+}
+
 /**
  * Planned iterations by signature (unchecked runs only: checked plans carry absolute tags). The
  * signature holds everything the transfers, fills and waves of an iteration depend on (see
@@ -32,22 +79,11 @@ export class PlanCache {
     return false;
   }
 
-  private static hash(sig: Float64Array): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < sig.length; i++) {
-      const v = sig[i]!;
-      h = Math.imul(h ^ (v | 0), 16777619);
-      h = Math.imul(h ^ ((v / 4294967296) | 0), 16777619);
-    }
-    return h;
-  }
-
   find(sig: Float64Array): PlanTemplate | undefined {
-    const bucket = this.byHash.get(PlanCache.hash(sig));
+    const bucket = this.byHash.get(hashSignature(sig));
     if (bucket) {
-      outer: for (const e of bucket) {
-        if (e.sig.length !== sig.length) continue;
-        for (let i = 0; i < sig.length; i++) if (e.sig[i] !== sig[i] && !(Number.isNaN(e.sig[i]!) && Number.isNaN(sig[i]!))) continue outer;
+      for (const e of bucket) {
+        if (!sameSignature(e.sig, sig)) continue;
         this.hits++;
         return e.t;
       }
@@ -61,7 +97,7 @@ export class PlanCache {
       this.byHash.clear();
       this.size = 0;
     }
-    const h = PlanCache.hash(sig);
+    const h = hashSignature(sig);
     let bucket = this.byHash.get(h);
     if (!bucket) this.byHash.set(h, (bucket = []));
     bucket.push({ sig: sig.slice(), t });

@@ -12,11 +12,12 @@ import type { WaitReason } from "../../pe-array/index.js";
 import { NDIMS, startKey } from "../nest.js";
 import { evictOutput } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
-import { collectDrains, drainTiles } from "./drain.js";
+import { collectDrains, drainSignature, drainTiles } from "./drain.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { planFetch, runFetch } from "./fetch.js";
 import { IterationPlanner } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
+import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
 import type { TimelineReplay } from "./timeline.js";
@@ -35,6 +36,8 @@ export class Program {
   private readonly evictions: (Thread | undefined)[] = [undefined, undefined];
   /** The next dram iteration's fetch, running alongside the current one. */
   private prefetch: { thread: Thread; plan: FetchPlan } | undefined;
+  /** Drain signatures, numbered for timeline keys ({@link drainKey}). */
+  private readonly drainSerials = new SignatureSerials();
 
   constructor(
     private readonly c: SeqContext,
@@ -112,6 +115,18 @@ export class Program {
       ({ starts: this.gbufStarts, folds: this.gbufFolds } = c.nest.gbufIterations(dStart));
       this.planned = 0;
     }
+  }
+
+  /**
+   * The drain of iteration `p` as a part of a timeline's key: 0 when it drains nothing, else the
+   * serial of its signature (drain.ts, drainSignature; read before the drain, which changes no
+   * state it depends on until then); undefined when such a drain never replays.
+   */
+  private drainKey(p: IterationPlan): number | undefined {
+    if (p.drains.length === 0) return 0;
+    const r = this.res;
+    const sig = drainSignature(this.c, this.links, p.drains, r.gbufOutput, r.gbufOutputHas, this.c.gbufRegions.output?.[r.gbufHalf.output], p.drainsBehind ?? false);
+    return sig ? this.drainSerials.serial(sig) : undefined;
   }
 
   /** Drains `entries` into the current GBuf output tile (or DRAM); the arguments are read now. */
@@ -241,7 +256,7 @@ export class Program {
         yield { reason: "dram", reqs: [], join: feed };
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts).
-        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length);
+        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, this.drainKey(next));
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
         yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));

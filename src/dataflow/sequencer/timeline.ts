@@ -14,12 +14,15 @@
  *   `GlobalBuffer.scheduleKey`: all the GBuf's timing and counts take of an address; nothing
  *   else of an address matters to any component's timing);
  * - the wait reason the PE array charges idle cycles to, as posted and as received;
- * and it makes no DRAM request, no drain and no change of dram tile (the key refuses those).
+ * - the signature of j + 1's drain, if it drains (drain.ts, `drainSignature`: the drain's
+ *   requests and their GBuf schedules follow from it);
+ * and it makes no DRAM request, no drain beside a wave and no change of dram tile (the key
+ * refuses those).
  *
  * The first timeline with a key is simulated and recorded: its length and every counter's change
  * (stalls included), provided it ends quiet too. A later timeline with the same key is replayed:
  * its requests are applied at once through the components' bulk operations (GBuf reads, register
- * file writes and slides, MAC waves: the values really move), the program then waits the recorded
+ * file writes and slides, MAC waves, drains and their GBuf writes: the values really move), the program then waits the recorded
  * length, and every counter is set to its value at the start plus the recorded change. Checked
  * and reference runs never replay.
  */
@@ -37,8 +40,8 @@ export interface TimelineHost {
   readonly lastReason: WaitReason | undefined;
   /** Whether only the main thread runs and no component holds work or a message in flight. */
   quiet(): boolean;
-  /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make. */
-  beginApplying(reads: ReadonlySet<Req>): void;
+  /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make; `drains`: whether it may drain. */
+  beginApplying(reads: ReadonlySet<Req>, drains?: boolean): void;
   /** Back to issuing steps through the ports. */
   endApplying(): void;
   /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
@@ -142,9 +145,10 @@ export class TimelineReplay {
    * The boundary before `cur`'s waves are issued with `next`'s reads: ends the timeline replayed
    * or recorded since the previous boundary, then replays the coming one when one with its key was
    * recorded, or records it. `pure`: whether planning the iteration after `next` issues nothing (it
-   * lies in the same dram tile).
+   * lies in the same dram tile); `drain`: `next`'s drain as a key part (0: none; undefined: it
+   * never replays; Program.drainKey).
    */
-  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean): Steps {
+  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: number | undefined): Steps {
     const n = ++this.boundaries;
     if (this.replaying) {
       const { t, before } = this.replaying;
@@ -158,13 +162,13 @@ export class TimelineReplay {
       this.finishRecording(this.recording, n, undefined, undefined);
       this.recording = undefined;
     }
-    const key = this.key(cur, next, pure);
+    const key = this.key(cur, next, pure, drain);
     if (key === undefined) return;
     const t = this.timelines.get(key);
     if (t === null) return;
     if (t) {
       this.replaying = { t, before: this.snapshot(true) };
-      this.host.beginApplying(new Set(next.reads));
+      this.host.beginApplying(new Set(next.reads), next.drains.length > 0);
     } else {
       this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: false };
     }
@@ -278,11 +282,11 @@ export class TimelineReplay {
   }
 
   /** The coming timeline's key, or undefined when it cannot be replayed (see the file header). */
-  private key(cur: IterationPlan, next: IterationPlan, pure: boolean): string | undefined {
-    if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.drains.length > 0) return undefined;
+  private key(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: number | undefined): string | undefined {
+    if (!pure || !cur.template || !next.template || next.boundary || next.fetched || drain === undefined) return undefined;
     if (next.psumFills || next.operandFills) return undefined;
     if (!this.host.quiet()) return undefined;
-    const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor];
+    const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor, drain];
     if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
     return parts.join(",");
   }

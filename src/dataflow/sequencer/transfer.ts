@@ -2,7 +2,7 @@
  * Helpers for the requests the passes build: merging commands, comparing tiles' structures,
  * merging tiles on a grid into one request, and transposing an interleaved payload.
  */
-import { InvariantError, transientArray, type Payload, type WordArray } from "../../core/index.js";
+import { InvariantError, type Payload, type WordArray } from "../../core/index.js";
 import type { PeArrayCommand, PeFillCommand, PeSlideCommand } from "../../pe-array/index.js";
 import type { OutTile, Piece, Req } from "./types.js";
 
@@ -76,7 +76,7 @@ export function mergeGrid(g: readonly OutTile[]): OutTile | undefined {
     if (o[i] !== oo || y[i] !== yy) return undefined;
   }
   const words = sorted[0]!.data.length;
-  const data = transientArray(Int32Array, n * words);
+  const data = new Int32Array(n * words);
   sorted.forEach((t, i) => data.set(t.data, i * words));
   let tags: Float64Array | undefined;
   if (sorted[0]!.tags) {
@@ -150,7 +150,7 @@ export function addressOrder(t: OutTile): OutTile {
     src[d] = s;
     s *= shape[d]!;
   }
-  const data = transientArray(Int32Array, t.data.length);
+  const data = new Int32Array(t.data.length);
   const tags = t.tags ? new Float64Array(t.tags.length) : undefined;
   const idx = new Array<number>(n).fill(0);
   for (let k = 0; k < data.length; k++) {

@@ -222,14 +222,20 @@ export class Replayer {
     const { input: xr, weight: wr } = this.c.gbufRegions;
     const shift = this.readShift(t.anchor, anchor);
     const moved = (b: Box, by: number): Box => (by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides });
+    // (each read message built field by field: a spread of the planned one cost more than the rest
+    // of a replay; unchecked plans carry no `expect`)
     const reads = t.reads.map((q): Req => {
       if (q.to === "gbuf" && q.msg.op === "read") {
         const r = q.msg.region;
-        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { ...q.msg, region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
-        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { ...q.msg, region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
+        if (q.msg.expect) throw new InvariantError("sequencer", "a replayed plan carries tags");
+        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { op: "read", region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
+        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { op: "read", region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
         throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
       }
-      if (q.to === "dram" && q.msg.op === "read") return { to: "dram", msg: { ...q.msg, box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
+      if (q.to === "dram" && q.msg.op === "read") {
+        if (q.msg.expect) throw new InvariantError("sequencer", "a replayed plan carries tags");
+        return { to: "dram", msg: { op: "read", tensor: q.msg.tensor, box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
+      }
       throw new InvariantError("sequencer", `a planned read list holds a ${q.to} ${q.msg.op}`);
     });
     let k = 0;

@@ -151,24 +151,6 @@ function compileRows(box: Box, size: number): BoxRows {
 }
 
 /**
- * Per shape array, then per strides array: the rows of a box at offset 0. A box moved by a
- * replayed plan shares its template's shape and strides arrays, so its rows are compiled once.
- */
-const rowsByShape = new WeakMap<readonly number[], WeakMap<readonly number[], BoxRows>>();
-
-/** The rows of `box` as if at offset 0 (add its offset to each start). */
-function rowsAtZero(box: Box): BoxRows {
-  let byStrides = rowsByShape.get(box.shape);
-  if (!byStrides) rowsByShape.set(box.shape, (byStrides = new WeakMap()));
-  let rows = byStrides.get(box.strides);
-  if (!rows) {
-    rows = compileRows({ shape: box.shape, offset: 0, strides: box.strides }, boxSize(box.shape));
-    byStrides.set(box.strides, rows);
-  }
-  return rows;
-}
-
-/**
  * The same words in the same order with as few dimensions as possible: extent-1 dimensions are
  * dropped, and a dimension whose stride is the next inner dimension's extent times its stride is
  * merged into it. A one-word box becomes `[1]` with stride 1. Returns `box` itself when there is
@@ -257,15 +239,6 @@ function writeRun(src: WordArray | Float64Array, s: number, dst: WordArray | Flo
  * walked directly; a higher rank through its row starts.
  */
 function copyBox(words: WordArray | Float64Array, box: Box, dense: WordArray | Float64Array, at: number, intoBox: boolean): number {
-  if (box.shape.length > 2) {
-    const { starts, inner, stride } = rowsAtZero(box);
-    const base = box.offset;
-    for (let o = 0, d = at; o < starts.length; o++, d += inner) {
-      if (intoBox) writeRun(dense, d, words, base + starts[o]!, inner, stride);
-      else readRun(words, base + starts[o]!, inner, stride, dense, d);
-    }
-    return starts.length * inner;
-  }
   const b = normalizeBox(box);
   const r = b.shape.length;
   const inner = b.shape[r - 1]!;

@@ -24,13 +24,14 @@ function sameSignature(a: Float64Array, b: Float64Array): boolean {
 
 /**
  * Serial numbers of signatures, for keys that name a long signature by a number: equal serials
- * mean equal signatures. Bounded: cleared when it holds {@link SignatureSerials.limit}
- * signatures, after which a signature seen before gets a new serial (a key then misses: only
- * speed depends on it).
+ * mean equal signatures. Bounded: cleared when the signatures it holds would exceed {@link
+ * SignatureSerials.limit} numbers in all (8 MiB), after which a signature seen before gets a new
+ * serial (a key then misses: only speed depends on it).
  */
 export class SignatureSerials {
-  static readonly limit = 4096;
+  static readonly limit = 1 << 20;
   private readonly byHash = new Map<number, { sig: Float64Array; serial: number }[]>();
+  /** Numbers held, all signatures together. */
   private size = 0;
   private next = 1;
 
@@ -39,14 +40,14 @@ export class SignatureSerials {
     const h = hashSignature(sig);
     let bucket = this.byHash.get(h);
     if (bucket) for (const e of bucket) if (sameSignature(e.sig, sig)) return e.serial;
-    if (this.size >= SignatureSerials.limit) {
+    if (this.size + sig.length > SignatureSerials.limit) {
       this.byHash.clear();
       this.size = 0;
       bucket = undefined;
     }
     if (!bucket) this.byHash.set(h, (bucket = []));
     bucket.push({ sig: sig.slice(), serial: this.next });
-    this.size++;
+    this.size += sig.length;
     return this.next++;
   }
 }

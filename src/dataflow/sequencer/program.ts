@@ -256,7 +256,7 @@ export class Program {
         yield { reason: "dram", reqs: [], join: feed };
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts).
-        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, this.drainKey(next));
+        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next));
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
         yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));

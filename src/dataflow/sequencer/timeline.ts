@@ -146,9 +146,9 @@ export class TimelineReplay {
    * or recorded since the previous boundary, then replays the coming one when one with its key was
    * recorded, or records it. `pure`: whether planning the iteration after `next` issues nothing (it
    * lies in the same dram tile); `drain`: `next`'s drain as a key part (0: none; undefined: it
-   * never replays; Program.drainKey).
+   * never replays; Program.drainKey), asked for only when the rest of the key holds.
    */
-  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: number | undefined): Steps {
+  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: () => number | undefined): Steps {
     const n = ++this.boundaries;
     if (this.replaying) {
       const { t, before } = this.replaying;
@@ -282,10 +282,12 @@ export class TimelineReplay {
   }
 
   /** The coming timeline's key, or undefined when it cannot be replayed (see the file header). */
-  private key(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: number | undefined): string | undefined {
-    if (!pure || !cur.template || !next.template || next.boundary || next.fetched || drain === undefined) return undefined;
+  private key(cur: IterationPlan, next: IterationPlan, pure: boolean, drainKey: () => number | undefined): string | undefined {
+    if (!pure || !cur.template || !next.template || next.boundary || next.fetched) return undefined;
     if (next.psumFills || next.operandFills) return undefined;
     if (!this.host.quiet()) return undefined;
+    const drain = drainKey();
+    if (drain === undefined) return undefined;
     const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor, drain];
     if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
     return parts.join(",");

@@ -5,10 +5,24 @@
  * Sequencer gives each issue one).
  */
 import { InvariantError, type Box } from "../../core/index.js";
+import type { DramTensor } from "../../memory/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { PlanCache } from "./plan-cache.js";
 import { C, G, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
+
+/** What a read of a plan template fetches: a GBuf input or weight tile, or DRAM input or weights. */
+const INPUT = 0;
+const WEIGHT = 1;
+const DRAM_INPUT = 2;
+const DRAM_WEIGHT = 3;
+
+/** A template's read, as a replay needs it (one shape for every kind). */
+interface ReadRecord {
+  readonly kind: number;
+  readonly box: Box;
+  readonly tensor: DramTensor | undefined;
+}
 
 /** Signatures, anchors and replays of planned iterations (see the file header). */
 export class Replayer {
@@ -205,6 +219,29 @@ export class Replayer {
     return { input, weight };
   }
 
+  /** Per template, its reads as records (what a replay needs of each, checked once). */
+  private readonly records = new WeakMap<PlanTemplate, readonly ReadRecord[]>();
+
+  /** The read records of template `t`: which operand each read fetches, from where, its box. */
+  private readRecords(t: PlanTemplate): readonly ReadRecord[] {
+    let out = this.records.get(t);
+    if (out) return out;
+    const { input: xr, weight: wr } = this.c.gbufRegions;
+    out = t.reads.map((q): ReadRecord => {
+      if ((q.msg as { expect?: unknown }).expect) throw new InvariantError("sequencer", "a replayed plan carries tags");
+      if (q.to === "gbuf" && q.msg.op === "read") {
+        const r = q.msg.region;
+        if (xr && r === xr[t.gbufHalf.input]) return { kind: INPUT, box: q.msg.box, tensor: undefined };
+        if (wr && r === wr[t.gbufHalf.weight]) return { kind: WEIGHT, box: q.msg.box, tensor: undefined };
+        throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
+      }
+      if (q.to === "dram" && q.msg.op === "read") return { kind: q.msg.tensor === this.c.hw.x ? DRAM_INPUT : DRAM_WEIGHT, box: q.msg.box, tensor: q.msg.tensor };
+      throw new InvariantError("sequencer", `a planned read list holds a ${q.to} ${q.msg.op}`);
+    });
+    this.records.set(t, out);
+    return out;
+  }
+
   /**
    * An iteration planned before, again: its reads shifted to the new position (new request
    * objects: the executor keeps a read's payload under its request), its other requests as they
@@ -222,22 +259,16 @@ export class Replayer {
     const { input: xr, weight: wr } = this.c.gbufRegions;
     const shift = this.readShift(t.anchor, anchor);
     const moved = (b: Box, by: number): Box => (by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides });
-    // (each read message built field by field: a spread of the planned one cost more than the rest
-    // of a replay; unchecked plans carry no `expect`)
-    const reads = t.reads.map((q): Req => {
-      if (q.to === "gbuf" && q.msg.op === "read") {
-        const r = q.msg.region;
-        if (q.msg.expect) throw new InvariantError("sequencer", "a replayed plan carries tags");
-        if (xr && r === xr[t.gbufHalf.input]) return { to: "gbuf", msg: { op: "read", region: xr[gbufHalf.input]!, box: moved(q.msg.box, shift.input) } };
-        if (wr && r === wr[t.gbufHalf.weight]) return { to: "gbuf", msg: { op: "read", region: wr[gbufHalf.weight]!, box: moved(q.msg.box, shift.weight) } };
-        throw new InvariantError("sequencer", "a planned read from a GBuf region that holds no operand");
-      }
-      if (q.to === "dram" && q.msg.op === "read") {
-        if (q.msg.expect) throw new InvariantError("sequencer", "a replayed plan carries tags");
-        return { to: "dram", msg: { op: "read", tensor: q.msg.tensor, box: moved(q.msg.box, q.msg.tensor === this.c.hw.x ? shift.input : shift.weight) } };
-      }
-      throw new InvariantError("sequencer", `a planned read list holds a ${q.to} ${q.msg.op}`);
-    });
+    // (new read messages built field by field from the template's read records: the planned
+    // messages come in many shapes, and reading or spreading them cost more than the rest)
+    const records = this.readRecords(t);
+    const reads = new Array<Req>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (r.kind === INPUT) reads[i] = { to: "gbuf", msg: { op: "read", region: xr![gbufHalf.input]!, box: moved(r.box, shift.input) } };
+      else if (r.kind === WEIGHT) reads[i] = { to: "gbuf", msg: { op: "read", region: wr![gbufHalf.weight]!, box: moved(r.box, shift.weight) } };
+      else reads[i] = { to: "dram", msg: { op: "read", tensor: r.tensor!, box: moved(r.box, r.kind === DRAM_INPUT ? shift.input : shift.weight) } };
+    }
     let k = 0;
     const after = t.after.map((d) => ({ reads: d.reads.map(() => reads[t.afterRead[k++]!]!), part: d.part, send: d.send }));
     if (spans && t.spanGroups) {

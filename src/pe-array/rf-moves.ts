@@ -57,16 +57,11 @@ export class RfMoves {
     const need = n * deliveryBoxes(m);
     if (m.payload.data.length !== need) throw new InvariantError(name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
     const { pes, from } = this.scratch;
-    // (the message's fields read once: messages come in many shapes, so reads in the loop are slow)
-    const { rows, cols, row0, col0 } = m.pes;
-    const arrayCols = spec.cols;
-    const index = m.boxIndex;
-    const by = index ? 0 : m.perPe ? 1 : m.perRow ? 2 : m.perCol ? 3 : 4;
     let k = 0;
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0, p = (row0 + i) * arrayCols + col0; j < cols; j++, k++, p++) {
-        const b = by === 0 ? index![k]! : by === 1 ? k : by === 2 ? i : by === 3 ? j : 0;
-        pes[k] = p;
+    for (let i = 0; i < m.pes.rows; i++) {
+      for (let j = 0; j < m.pes.cols; j++, k++) {
+        const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
+        pes[k] = (m.pes.row0 + i) * spec.cols + m.pes.col0 + j;
         from[k] = b >= 0 ? b * n : -1;
       }
     }

@@ -6,6 +6,7 @@
 import type { PeRect } from "../../pe-array/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
+import { sameSignature } from "./plan-cache.js";
 import { TAG_SPACE } from "./layout.js";
 import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
 
@@ -98,13 +99,6 @@ function linesOf(entries: readonly DrainEntry[], cols: number, pes: number, gaps
   return { lines, kept };
 }
 
-/** Whether two signatures are equal (typed arrays only: core's sameNumbers also takes plain arrays, which makes its loop slow on long ones). */
-function sameSignature(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Plans the link reductions of a drain (see the file header). */
 export class LinkPlanner {
   constructor(private readonly c: SeqContext) {}
@@ -139,6 +133,8 @@ export class LinkPlanner {
    * an unchecked link plan depends on (a scratch array, valid until the next call).
    */
   signature(entries: readonly DrainEntry[]): Float64Array {
+    // (a drain's signature is asked for twice, by the timeline key and by plan(), on one list)
+    if (entries === this.last.entries) return this.last.sig;
     const per = 3 + NDIMS;
     if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
     const b = this.linkSig;
@@ -154,8 +150,12 @@ export class LinkPlanner {
       b[n++] = e.tile.base;
       for (let d = 0; d < NDIMS; d++) b[n++] = e.tile.ext[d]!;
     }
-    return b.subarray(0, n);
+    this.last = { entries, sig: b.subarray(0, n) };
+    return this.last.sig;
   }
+
+  /** The entries {@link signature} read last, and what it returned (a view of its scratch). */
+  private last: { entries: readonly DrainEntry[] | undefined; sig: Float64Array } = { entries: undefined, sig: new Float64Array(0) };
 
   private planLinkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
     const cols = this.c.nest.usedCols;

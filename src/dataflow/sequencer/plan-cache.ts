@@ -15,11 +15,56 @@ function hashSignature(sig: Float64Array): number {
   return h;
 }
 
-/** Whether two signatures are equal, number by number (NaN equal to NaN). */
-function sameSignature(a: Float64Array, b: Float64Array): boolean {
+/**
+ * Whether two signatures are equal, number by number (NaN equal to NaN). Typed arrays only: core's
+ * `sameNumbers` also takes plain arrays, which makes its loop slow on long ones.
+ */
+export function sameSignature(a: Float64Array, b: Float64Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) return false;
   return true;
+}
+
+/**
+ * Values by signature, found by a numeric hash and compared exactly. Bounded: emptied when a new
+ * entry would take its weight over `limit` (only speed depends on what it still holds).
+ */
+class SignatureTable<V> {
+  private readonly byHash = new Map<number, { sig: Float64Array; value: V }[]>();
+  /** The weight of the entries held. */
+  private held = 0;
+
+  /**
+   * @param limit the most weight it holds.
+   * @param weigh an entry's weight, from its signature.
+   */
+  constructor(
+    private readonly limit: number,
+    private readonly weigh: (sig: Float64Array) => number,
+  ) {}
+
+  /** The value stored for `sig` (its hash `h`), or undefined. */
+  get(sig: Float64Array, h = hashSignature(sig)): V | undefined {
+    const bucket = this.byHash.get(h);
+    if (bucket) for (const e of bucket) if (sameSignature(e.sig, sig)) return e.value;
+    return undefined;
+  }
+
+  /** Stores `value` for `sig` (its hash `h`; copied), which it must not hold already. */
+  set(sig: Float64Array, value: V, h = hashSignature(sig)): void {
+    const w = this.weigh(sig);
+    if (this.held + w > this.limit) this.clear();
+    let bucket = this.byHash.get(h);
+    if (!bucket) this.byHash.set(h, (bucket = []));
+    bucket.push({ sig: sig.slice(), value });
+    this.held += w;
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.byHash.clear();
+    this.held = 0;
+  }
 }
 
 /**
@@ -30,24 +75,15 @@ function sameSignature(a: Float64Array, b: Float64Array): boolean {
  */
 export class SignatureSerials {
   static readonly limit = 1 << 20;
-  private readonly byHash = new Map<number, { sig: Float64Array; serial: number }[]>();
-  /** Numbers held, all signatures together. */
-  private size = 0;
+  private readonly table = new SignatureTable<number>(SignatureSerials.limit, (sig) => sig.length);
   private next = 1;
 
   /** The serial of `sig` (copied when new). */
   serial(sig: Float64Array): number {
     const h = hashSignature(sig);
-    let bucket = this.byHash.get(h);
-    if (bucket) for (const e of bucket) if (sameSignature(e.sig, sig)) return e.serial;
-    if (this.size + sig.length > SignatureSerials.limit) {
-      this.byHash.clear();
-      this.size = 0;
-      bucket = undefined;
-    }
-    if (!bucket) this.byHash.set(h, (bucket = []));
-    bucket.push({ sig: sig.slice(), serial: this.next });
-    this.size += sig.length;
+    const known = this.table.get(sig, h);
+    if (known !== undefined) return known;
+    this.table.set(sig, this.next, h);
     return this.next++;
   }
 }
@@ -63,8 +99,7 @@ export class SignatureSerials {
 export class PlanCache {
   static readonly limit = 2048;
   static readonly trial = 1024;
-  private readonly byHash = new Map<number, { sig: Float64Array; t: PlanTemplate }[]>();
-  private size = 0;
+  private readonly table = new SignatureTable<PlanTemplate>(PlanCache.limit, () => 1);
   hits = 0;
   misses = 0;
 
@@ -75,33 +110,18 @@ export class PlanCache {
     if (this.off) return false;
     if (this.hits + this.misses < PlanCache.trial || this.hits * 8 >= this.hits + this.misses) return true;
     this.off = true;
-    this.byHash.clear();
-    this.size = 0;
+    this.table.clear();
     return false;
   }
 
   find(sig: Float64Array): PlanTemplate | undefined {
-    const bucket = this.byHash.get(hashSignature(sig));
-    if (bucket) {
-      for (const e of bucket) {
-        if (!sameSignature(e.sig, sig)) continue;
-        this.hits++;
-        return e.t;
-      }
-    }
-    this.misses++;
-    return undefined;
+    const t = this.table.get(sig);
+    if (t) this.hits++;
+    else this.misses++;
+    return t;
   }
 
   store(sig: Float64Array, t: PlanTemplate): void {
-    if (this.size >= PlanCache.limit) {
-      this.byHash.clear();
-      this.size = 0;
-    }
-    const h = hashSignature(sig);
-    let bucket = this.byHash.get(h);
-    if (!bucket) this.byHash.set(h, (bucket = []));
-    bucket.push({ sig: sig.slice(), t });
-    this.size++;
+    this.table.set(sig, t);
   }
 }

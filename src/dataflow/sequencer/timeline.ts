@@ -22,9 +22,9 @@
  * The first timeline with a key is simulated and recorded: its length and every counter's change
  * (stalls included), provided it ends quiet too. A later timeline with the same key is replayed:
  * its requests are applied at once through the components' bulk operations (GBuf reads, register
- * file writes and slides, MAC waves, drains and their GBuf writes: the values really move), the program then waits the recorded
- * length, and every counter is set to its value at the start plus the recorded change. Checked
- * and reference runs never replay.
+ * file writes and slides, MAC waves, drains and their GBuf writes: the values really move), the
+ * program then waits the recorded length, and every counter is set to its value at the start plus
+ * the recorded change. Checked and reference runs never replay.
  */
 import { InvariantError, type Counter } from "../../core/index.js";
 import type { GlobalBuffer } from "../../memory/index.js";

@@ -9,7 +9,9 @@ import { buildMapping, DATAFLOW_NAMES, dataflows } from "../../src/dataflow/data
 import { checkMapping, mappingUsage } from "../../src/dataflow/legality.js";
 import { mappingToJson, parseMapping, REDUCTION_DIMS, streamFlows, tileExtents, type Mapping } from "../../src/dataflow/mapping.js";
 import { formatMapping } from "../../src/dataflow/print.js";
-import { dramTraffic } from "../../src/dataflow/traffic.js";
+import { weightLayout } from "../../src/dataflow/sequencer/index.js";
+import { simulate } from "../../src/dataflow/simulate.js";
+import { dramTraffic, gbufArrayAccesses } from "../../src/dataflow/traffic.js";
 import { convLayer, fullyConnected, type ConvLayer } from "../../src/workload/layer.js";
 import { smallLayer, visitCounts } from "./walk.js";
 
@@ -204,6 +206,28 @@ describe("chen2020", () => {
       const plan = tilePlan(l, chen2020Tile(m, l), tileBudget({ unit: "bytes", value: bytes(1 << 20) }, { input: "int16", weight: "int16" }, "double"));
       expect(mappingUsage(m, l).gbufTotalBytes, name).toBe(plan.footprint.input + plan.footprint.weight);
     }
+  });
+
+  it("streams a pointwise layer's channels in slices of several (single-buffered registers): the same DRAM words and GBuf accesses, channel-major weights, fewer cycles", () => {
+    // AlexNet fc7's shape, scaled down: one channel per slice made every array step a DRAM tile.
+    const l = fullyConnected(1024, 2048);
+    const m = chen2020(l, presets.chen2020);
+    expect(m.rf.doubleBuffer).toBe(false);
+    const slice = m.gbuf.loops.find((x) => x.dim === "C")?.factor ?? 1;
+    expect(slice).toBeGreaterThan(1);
+    // the same mapping with one channel per slice (the GBuf's channels back at the dram level)
+    const dram = m.dram.loops.map((x) => (x.dim === "C" ? { dim: "C" as const, factor: 1024 } : x));
+    const one = parseMapping({ ...m, dram: { loops: dram }, gbuf: { ...m.gbuf, loops: m.gbuf.loops.filter((x) => x.dim !== "C") } }, l);
+    expect(dramTraffic(m, l)).toEqual(dramTraffic(one, l));
+    expect(gbufArrayAccesses(m, l)).toEqual(gbufArrayAccesses(one, l));
+    const wide = simulate({ layer: l, arch: "chen2020", dataflow: m });
+    const narrow = simulate({ layer: l, arch: "chen2020", dataflow: one });
+    expect(wide.verification.ok && narrow.verification.ok).toBe(true);
+    const count = (r: typeof wide, name: string): number => r.counters[name]!.value;
+    expect(count(wide, "dram.read.weight")).toBe(count(narrow, "dram.read.weight"));
+    // channel-major weights (IOHW) in DRAM and in the GBuf: a slice's channel is one run in each
+    expect(weightLayout(m, l)).toBe("IOHW");
+    expect(wide.cycles).toBeLessThan(narrow.cycles);
   });
 
   it("one level picks the tile of least attainable traffic among those the array realizes", () => {

@@ -48,7 +48,9 @@
  * with the GBuf double-buffered and single-buffered (a double-buffered GBuf also doubles the
  * output tile it keeps) unless `options.doubleBuffer` says which. The two are compared by the
  * search's score, `DRAM words + GBuf accesses / 256` (ties: one level), unless `options.levels`
- * picks one; the winner's splits are balanced (balance.ts). If neither form is legal (a GBuf too
+ * picks one; a two-level winner whose GBuf output tile is the array's bypasses outputs
+ * ({@link bypassIdleOutputTile}), a pointwise layer's slices take several channels
+ * ({@link widenSlices}), and the winner's splits are balanced (balance.ts). If neither form is legal (a GBuf too
  * small for one channel's slice at the full kernel), the one-level template is fitted greedily
  * instead: kernel rows and columns then move to the dram level.
  *
@@ -64,11 +66,11 @@ import { ConfigError } from "../../core/errors.js";
 import { bytes as toBytes } from "../../core/units.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type OperandTypes } from "../legality.js";
-import { dimSizes, KEEP_ALL, tileExtents, type Mapping } from "../mapping.js";
+import { dimSizes, KEEP_ALL, mapping, tileExtents, type Mapping, type TemporalLoop } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic } from "../traffic.js";
 import { balanceMapping } from "./balance.js";
 import { arrayTileSets, type ArrayTile, type TileCost } from "./chen2020-tiles.js";
-import { checkDataflowFlags, compose, defineTemplate, fitTemplate, type DataflowOptions, type Template } from "./common.js";
+import { checkDataflowFlags, compose, defineTemplate, fitTemplate, largest, type DataflowOptions, type Template } from "./common.js";
 import { DRAM_WORD_WEIGHT, GbufSearch, searchedMapping } from "./search.js";
 
 export type { TileCost } from "./chen2020-tiles.js";
@@ -210,6 +212,61 @@ function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec,
 }
 
 /**
+ * A two-level mapping whose GBuf output tile is the array's (no GBuf loop over `N`, `K`, `P` or
+ * `Q`) keeps its partial sums in the PEs' registers through every slice, as the one-level form
+ * does: the GBuf's copy of the output tile only holds the finished outputs on their way to DRAM.
+ * The GBuf then bypasses outputs (the drain writes DRAM), which frees that space for the slices
+ * and moves the same DRAM words with fewer GBuf accesses; kept only where that holds (closed form)
+ * and the mapping stays legal. AlexNet fc6 on the `chen2020` preset: 16 KiB of the 24 KiB GBuf.
+ */
+function bypassIdleOutputTile(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping {
+  if (!m.gbuf.keep.output || m.gbuf.loops.some((l) => OUTPUT_DIMS.has(l.dim) && l.factor > 1)) return m;
+  const b = mapping({ ...m, gbuf: { ...m.gbuf, keep: { ...m.gbuf.keep, output: false } } }, layer);
+  if (!checkMapping(b, layer, arch, { types }).ok) return m;
+  const same = dramTraffic(b, layer).total <= dramTraffic(m, layer).total && gbufArrayAccesses(b, layer).total <= gbufArrayAccesses(m, layer).total;
+  return same ? b : m;
+}
+
+const OUTPUT_DIMS: ReadonlySet<string> = new Set(["N", "K", "P", "Q"]);
+
+/**
+ * Slices of several channels: moves channels of the innermost DRAM loop, when it is `C`, into the
+ * GBuf tile, as many as stay legal (GBuf capacity), where that moves the same DRAM words (the
+ * closed form; it does whenever nothing but `C` runs inside the output tile's loops) and the same
+ * GBuf accesses. The paper's schedule is unchanged (the channels of an output tile still stream
+ * through once); what changes is the size of a DRAM transfer. With one channel per slice, a
+ * pointwise layer (1 x 1 kernel: AlexNet's and VGG-16's FC layers) made every array step its own
+ * DRAM tile, with a transfer of one step's weights (2 KiB on fc6) and a tile boundary per step;
+ * several channels per slice make one transfer of several steps' weights, and the steps of a
+ * slice follow one another without a boundary (docs/mapping.md, chen2020's "Slices"). Layers with
+ * larger kernels keep one channel per slice: their slices already hold `R x S` steps. So do
+ * mappings with double-buffered registers, where wider slices measured slower: AlexNet fc8 on the
+ * `chen2020` preset took 555,039 cycles with one channel per slice, 621,377 with two and 632,516
+ * with four (the GBuf waits grow; not yet explained).
+ */
+function widenSlices(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping {
+  const d = m.dram.loops;
+  const last = d[d.length - 1];
+  if (layer.kernelHeight * layer.kernelWidth > 1 || m.rf.doubleBuffer || !last || last.dim !== "C" || last.factor < 2) return m;
+  const g = m.gbuf.loops;
+  const at = g.findIndex((l) => l.dim === "C");
+  const inner = at >= 0 ? g[at]!.factor : 1;
+  const words = dramTraffic(m, layer).total;
+  const accesses = gbufArrayAccesses(m, layer).total;
+  const widened = (f: number): Mapping | undefined => {
+    const dram: TemporalLoop[] = [...d.slice(0, -1)];
+    const outer = Math.ceil(last.factor / f);
+    if (outer > 1) dram.push({ dim: "C", factor: outer });
+    const gbuf: TemporalLoop[] = at >= 0 ? g.map((l, i) => (i === at ? { dim: "C", factor: inner * f } : l)) : [{ dim: "C", factor: f }, ...g];
+    const w = mapping({ ...m, dram: { loops: dram }, gbuf: { ...m.gbuf, loops: gbuf } }, layer);
+    if (!checkMapping(w, layer, arch, { types }).ok) return undefined;
+    return dramTraffic(w, layer).total === words && gbufArrayAccesses(w, layer).total === accesses ? w : undefined;
+  };
+  const f = largest(1, last.factor, (v) => v === 1 || widened(v) !== undefined);
+  return f > 1 ? widened(f)! : m;
+}
+
+/**
  * Builds the chen2020 mapping of a layer (see the file header).
  * @throws ConfigError when not even the smallest tiles fit the architecture, `options.levels`
  * is neither 1 nor 2, or `options.costSlack` is not a finite number >= 0.
@@ -236,5 +293,8 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
   }
   // No tile keeps the whole kernel in the GBuf: fit greedily (kernel loops may go to dram).
   if (!best) return fitTemplate(CHEN2020_TEMPLATE, layer, arch, options);
-  return balanceMapping(best.mapping, layer, arch, types);
+  // (levels: 2 asks for the output tile in the GBuf: it stays there)
+  const kept = options.levels === 2 ? best.mapping : bypassIdleOutputTile(best.mapping, layer, arch, types);
+  const slices = widenSlices(kept, layer, arch, types);
+  return balanceMapping(slices, layer, arch, types);
 }

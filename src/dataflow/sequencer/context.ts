@@ -158,10 +158,15 @@ export class SeqContext {
     return this.wLayout === "OIHW" ? [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1] : [this.Kg * this.Cg * RS, RS, this.Kg * RS, l.kernelWidth, 1];
   }
 
-  /** Strides over [G, K, C, R, S] of the GBuf weight tile's layout. */
+  /**
+   * Strides over [G, K, C, R, S] of the GBuf weight tile's layout: the DRAM layout's order
+   * ({@link WeightLayout}), so a tile is written in runs and a step's channel is read in one.
+   */
   gbufWeightStrides(): number[] {
     const ge = this.nest.gbufExtent;
-    return [ge[K]! * ge[C]! * ge[R]! * ge[S]!, ge[C]! * ge[R]! * ge[S]!, ge[R]! * ge[S]!, ge[S]!, 1];
+    const rs = ge[R]! * ge[S]!;
+    const all = ge[K]! * ge[C]! * rs;
+    return this.wLayout === "OIHW" ? [all, ge[C]! * rs, rs, ge[S]!, 1] : [all, rs, ge[K]! * rs, ge[S]!, 1];
   }
 
   wIndex(g: number, k: number, c: number, r: number, s: number): number {

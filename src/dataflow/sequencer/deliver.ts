@@ -171,7 +171,7 @@ export function deliverWeights(
   // Source address of a PE's tile (GBuf region or DRAM) and its tag index.
   const srcOf = (st: Int32Array) =>
     fromGbuf
-      ? (((st[G]! - gs![G]!) * ge[K]! + (st[K]! - gs![K]!)) * ge[C]! + (st[C]! - gs![C]!)) * ge[R]! * ge[S]! + (st[R]! - gs![R]!) * ge[S]! + (st[S]! - gs![S]!)
+      ? (st[G]! - gs![G]!) * gStrides[0]! + (st[K]! - gs![K]!) * gStrides[1]! + (st[C]! - gs![C]!) * gStrides[2]! + (st[R]! - gs![R]!) * gStrides[3]! + (st[S]! - gs![S]!) * gStrides[4]!
       : c.wDram(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
   const tagOf = (st: Int32Array) => c.wIndex(st[G]!, st[K]!, st[C]!, st[R]!, st[S]!);
   const srcStrides = fromGbuf ? gStrides : c.wDramStrides();

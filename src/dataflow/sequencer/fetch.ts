@@ -175,24 +175,32 @@ function inputTags(c: SeqContext, start: Int32Array, row: number, col: number, r
   };
 }
 
+/** Positions in [G, K, C, R, S] of a weight box's dimensions, in the order it walks them. */
+const OIHW_ORDER = [0, 1, 2, 3, 4] as const;
+const IOHW_ORDER = [0, 2, 1, 3, 4] as const;
+
 /** The DRAM read of a weight tile and the GBuf write it feeds. */
 export function fetchWeightTile(c: SeqContext, start: Int32Array, ext: Int32Array, half: number, fetch: Req[]): FetchWrite {
   const region = c.gbufRegions.weight![half]!;
   const l = c.layer;
   const RS = l.kernelHeight * l.kernelWidth;
-  const shape = [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!];
+  // The box walks [G, K, C, R, S], or [G, C, K, R, S] over an IOHW layout, so that its words
+  // come in DRAM address order (the runs the layout makes); the GBuf side walks the same order.
+  const order = c.wLayout === "OIHW" ? OIHW_ORDER : IOHW_ORDER;
+  const pick = (v: ArrayLike<number>): number[] => order.map((d) => v[d]!);
   const srcStrides = [c.Kg * c.Cg * RS, c.Cg * RS, RS, l.kernelWidth, 1];
   const offset = c.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);
+  const shape = pick([ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!]);
   const read: Req = {
     to: "dram",
     msg: {
       op: "read",
       tensor: c.hw.w,
-      box: { shape, offset: c.wDram(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!), strides: c.wDramStrides() },
-      ...(c.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: srcStrides } } : {}),
+      box: { shape, offset: c.wDram(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!), strides: pick(c.wDramStrides()) },
+      ...(c.checked ? { expect: { space: TAG_SPACE.weight, offset, strides: pick(srcStrides) } } : {}),
     },
   };
   fetch.push(read);
-  const dst: Box = { shape, offset: 0, strides: c.gbufWeightStrides() };
+  const dst: Box = { shape, offset: 0, strides: pick(c.gbufWeightStrides()) };
   return { read, region, box: dst };
 }

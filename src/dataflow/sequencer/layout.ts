@@ -14,18 +14,31 @@ export const TAG_SPACE = Object.freeze({ input: 1, weight: 2, output: 3 });
 /**
  * The order in which the weights are laid out in DRAM. Weights are static, so an accelerator
  * stores them in the order its dataflow streams them (an offline transform): `OIHW` (the ONNX
- * order, output channel major) unless the tiles that come from DRAM hold one input channel and
- * several output channels — a channel-streaming dataflow such as chen2020 — where `IOHW` (per
- * group: input channel major) makes each tile one contiguous run instead of one burst per word.
- * Counts in words do not depend on the layout; bursts, burst waste and DRAM cycles do.
+ * order, output channel major) unless the dataflow streams input channels one at a time through
+ * tiles of several output channels (chen2020, whose array steps each take one channel), where
+ * `IOHW` (per group: input channel major) makes a tile of C' channels C' runs (one when it holds
+ * every output channel) instead of one burst per output channel. The GBuf keeps a weight tile in
+ * the same order, so a step's channel is one run there too. Counts in words do not depend on the
+ * layout; bursts, burst waste, bank accesses and cycles do.
  */
 export type WeightLayout = "OIHW" | "IOHW";
 
-/** The DRAM weight layout the Sequencer uses for a mapping (see {@link WeightLayout}). */
+/**
+ * The DRAM weight layout the Sequencer uses for a mapping (see {@link WeightLayout}), from the
+ * weight tile DRAM sends (the GBuf's, or the register files' where the GBuf bypasses weights):
+ * `IOHW` when it holds one input channel and several output channels, or when it holds fewer
+ * input channels than output channels, not all of its group's, and every array step takes one
+ * input channel; else `OIHW`.
+ */
 export function weightLayout(m: Mapping, layer: ConvLayer): WeightLayout {
   const nest = new Nest(m, layer);
   const tile = m.gbuf.keep.weight ? nest.gbufExtent : nest.rfExtent;
-  return tile[C] === 1 && tile[K]! > 1 ? "IOHW" : "OIHW";
+  const c = tile[C]!, k = tile[K]!;
+  if (k <= 1) return "OIHW";
+  if (c === 1) return "IOHW";
+  let step = nest.rfExtent[C]!;
+  for (const l of m.spatial.loops) if (l.dim === "C") step *= l.factor;
+  return step === 1 && c < k && c < convShape(layer).inChannelsPerGroup ? "IOHW" : "OIHW";
 }
 
 /**

@@ -162,13 +162,26 @@ export class Sequencer extends Component implements TimelineHost {
     return this.cycle;
   }
 
-  /** Whether only the main thread runs and no component holds work or a message in flight (timeline replay). */
-  quiet(): boolean {
+  /**
+   * Whether only the main thread runs and no component holds work or a message in flight (timeline
+   * replay); with `beside` (a prefetch), whether that holds but for the prefetch's track: it may
+   * live, with its transactions outstanding and its responses on their way in, the DRAM channel
+   * and the GBuf's write side busy.
+   */
+  quiet(beside?: Thread): boolean {
     const main = this.threads[0];
-    if (this.threads.length !== 1 || !main || main.outstanding > 0 || this.outbox.size > 0 || this.applying) return false;
-    for (const p of this.inPorts) if (p.pending > 0) return false;
+    if (!main || main.outstanding > 0 || this.outbox.size > 0 || this.applying) return false;
     const hw = this.hw;
-    return !hw.dram.busy() && !hw.gbuf.busy() && hw.noc.replayIdle() && hw.pe.replayIdle();
+    if (beside) {
+      for (const t of this.threads) if (!t.done && t !== main && t !== beside) return false;
+      for (const t of this.owner.values()) if (t !== beside) return false;
+      if (this.fromNoc.pending > 0 || this.fromPe.pending > 0 || !hw.gbuf.readIdle()) return false;
+    } else {
+      if (this.threads.length !== 1) return false;
+      for (const p of this.inPorts) if (p.pending > 0) return false;
+      if (hw.dram.busy() || hw.gbuf.busy()) return false;
+    }
+    return hw.noc.replayIdle() && hw.pe.replayIdle();
   }
 
   /**

@@ -20,7 +20,7 @@ import { LinkPlanner } from "./links.js";
 import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
-import type { TimelineReplay } from "./timeline.js";
+import type { Beside, TimelineReplay } from "./timeline.js";
 import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
@@ -256,13 +256,19 @@ export class Program {
         yield { reason: "dram", reqs: [], join: feed };
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts).
-        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next));
+        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.besidePrefetch());
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
         yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));
       }
       cur = next;
     }
+  }
+
+  /** The prefetch still running, as a timeline replay sees it (timeline.ts, `Beside`). */
+  private besidePrefetch(): Beside | undefined {
+    const p = this.prefetch;
+    return p && !p.thread.done ? { thread: p.thread, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : undefined;
   }
 
   /** Waits for {@link pendingDrain}. */
@@ -302,8 +308,7 @@ export class Program {
       if (this.timeline) {
         // A timeline that repeats an earlier one is replayed (timeline.ts, steadyBoundary).
         const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
-        const p = this.prefetch;
-        const beside = p && !p.thread.done ? { thread: p.thread, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : undefined;
+        const beside = this.besidePrefetch();
         // Planning the iteration after `after` takes no time unless it enters a dram tile whose
         // operands are fetched then (no prefetch of it, and it is not past the last tile): it is
         // done at the next loop head, after a replay as after a simulated timeline.

@@ -38,8 +38,12 @@ export interface TimelineHost {
   readonly now: number;
   /** The wait reason last posted to the PE array. */
   readonly lastReason: WaitReason | undefined;
-  /** Whether only the main thread runs and no component holds work or a message in flight. */
-  quiet(): boolean;
+  /**
+   * Whether only the main thread runs and no component holds work or a message in flight; with
+   * `beside` (a prefetch), whether that holds but for the prefetch's track: the thread, its
+   * transactions and responses, the DRAM channel and the GBuf's write side.
+   */
+  quiet(beside?: Thread): boolean;
   /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make; `drains`: whether it may drain. */
   beginApplying(reads: ReadonlySet<Req>, drains?: boolean): void;
   /** Back to issuing steps through the ports. */
@@ -79,8 +83,8 @@ interface Timeline {
 }
 
 /**
- * A prefetch running beside a pipelined program's main thread: its thread, and how many GBuf
- * requests it sends in one step at most (its writes; it must make no GBuf read).
+ * A prefetch running beside the program's main thread: its thread, and how many GBuf requests it
+ * sends in one step at most (its writes; it must make no GBuf read).
  */
 export interface Beside {
   readonly thread: Thread;
@@ -110,6 +114,13 @@ interface Recording {
   readonly beside?: boolean;
 }
 
+/** The timeline being replayed since a boundary: the counters at its start; whether beside a prefetch. */
+interface Replaying {
+  readonly t: Timeline;
+  readonly before: Float64Array;
+  readonly beside: boolean;
+}
+
 /** Timelines kept at most; the table is cleared when full (only speed depends on it). */
 const LIMIT = 4096;
 
@@ -119,7 +130,7 @@ export class TimelineReplay {
   private nextSerial = 1;
   private readonly timelines = new Map<string, Timeline | null>();
   private recording: Recording | undefined;
-  private replaying: { readonly t: Timeline; readonly before: Float64Array } | undefined;
+  private replaying: Replaying | undefined;
   private boundaries = 0;
   /** Timelines replayed so far. */
   replayed = 0;
@@ -146,32 +157,48 @@ export class TimelineReplay {
    * or recorded since the previous boundary, then replays the coming one when one with its key was
    * recorded, or records it. `pure`: whether planning the iteration after `next` issues nothing (it
    * lies in the same dram tile); `drain`: `next`'s drain as a key part (0: none; undefined: it
-   * never replays; Program.drainKey), asked for only when the rest of the key holds.
+   * never replays; Program.drainKey), asked for only when the rest of the key holds; `beside`:
+   * the prefetch of the next dram tile, if it still runs (the timeline may then be recorded and
+   * replayed beside it: {@link besideOk}).
    */
-  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: () => number | undefined): Steps {
+  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: () => number | undefined, beside?: Beside): Steps {
     const n = ++this.boundaries;
     if (this.replaying) {
-      const { t, before } = this.replaying;
+      const { t, before, beside: was } = this.replaying;
       this.replaying = undefined;
       this.host.endApplying();
       yield { reason: t.reason, reqs: [], delay: t.length };
-      const c = this.counters;
-      for (let i = 0; i < c.length; i++) c[i]!.value = before[i]! + t.delta[i]!;
-      this.replayed++;
+      this.restore(before, t, was);
     } else if (this.recording) {
-      this.finishRecording(this.recording, n, undefined, undefined);
+      this.finishRecording(this.recording, n, undefined, beside?.thread);
       this.recording = undefined;
     }
-    const key = this.key(cur, next, pure, drain);
+    if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
+    const alone = this.host.quiet();
+    if (!alone && !this.besideOk(next, beside)) return;
+    const key = this.key(cur, next, drain);
     if (key === undefined) return;
     const t = this.timelines.get(key);
     if (t === null) return;
     if (t) {
-      this.replaying = { t, before: this.snapshot(true) };
+      if (!alone && !t.besideSafe) return;
+      this.replaying = { t, before: this.snapshot(true), beside: !alone };
       this.host.beginApplying(new Set(next.reads), next.drains.length > 0);
     } else {
-      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: false };
+      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, beside: !alone };
     }
+  }
+
+  /**
+   * Whether a single-buffered timeline may run beside `beside`, a prefetch (DRAM reads into GBuf
+   * writes into the half the timeline does not read): the system is quiet but for the prefetch's
+   * track, the prefetch makes no GBuf read, the timeline does not drain (a drain writes the GBuf
+   * or DRAM), and their GBuf requests together fit {@link BESIDE_SENDS}. The two tracks then share
+   * no lane and cannot delay each other (docs/design-notes.md, "Beside the next tile's prefetch").
+   */
+  private besideOk(next: IterationPlan, beside: Beside | undefined): boolean {
+    if (!beside || beside.gbufReads > 0 || next.drains.length > 0) return false;
+    return beside.gbufWrites + next.reads.length <= BESIDE_SENDS && this.host.quiet(beside.thread);
   }
 
   /**
@@ -223,8 +250,16 @@ export class TimelineReplay {
     const ph = this.host.adoptWave(wave, end + w.start, running, reason);
     if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a replayed timeline's wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
     yield { reason: t.reason, reqs: [], delay: t.length };
+    this.restore(before, t, beside);
+  }
+
+  /**
+   * Ends a replay of `t`: every counter takes its value at the replay's start (`before`) plus the
+   * recorded change, but beside a prefetch the prefetch's counters, which went on as simulated
+   * (the timeline changed none of them).
+   */
+  private restore(before: Float64Array, t: Timeline, beside: boolean): void {
     const c = this.counters;
-    // Beside a prefetch, its counters went on as simulated (the timeline changed none of them).
     const skip = beside ? this.besideCounter : undefined;
     for (let i = 0; i < c.length; i++) if (!skip || !skip[i]) c[i]!.value = before[i]! + t.delta[i]!;
     this.replayed++;
@@ -243,8 +278,9 @@ export class TimelineReplay {
     // (beside a prefetch: the one it ran beside, or one the planning at its end has just spawned)
     const steady = r.steady && running ? (this.host.steadyWave(running) ?? (beside ? this.host.steadyWave(running, beside) : undefined)) : undefined;
     const wave = steady ? { start: steady.phase.start - now, issueEnd: steady.phase.issueEnd - now, end: steady.phase.end - now } : undefined;
-    // (a replayed wave must have started within the timeline and still run at its end)
-    const ended = r.steady ? wave !== undefined && wave.start + length >= 0 && wave.end >= 2 : this.host.quiet();
+    // (a replayed wave must have started within the timeline and still run at its end; a
+    // single-buffered timeline ends quiet, or quiet but for the prefetch it may run beside)
+    const ended = r.steady ? wave !== undefined && wave.start + length >= 0 && wave.end >= 2 : this.host.quiet() || (beside !== undefined && this.host.quiet(beside));
     if (!ended || length < 2 || reason === undefined || reason !== this.pe.waitingFor) {
       this.timelines.set(r.key, null);
       return;
@@ -253,12 +289,12 @@ export class TimelineReplay {
     let besideSafe = true;
     for (let i = 0; i < delta.length; i++) {
       delta[i] = delta[i]! - r.before[i]!;
-      // Recorded beside a prefetch: the changes of the prefetch's counters are its own (a
-      // pipelined timeline's main thread makes no DRAM request and no GBuf write).
+      // Recorded beside a prefetch: the changes of the prefetch's counters are its own (the main
+      // thread of a timeline that may run beside one makes no DRAM request and no GBuf write).
       if (r.beside && this.besideCounter[i]) delta[i] = 0;
       if (delta[i] !== 0 && this.besideCounter[i]) besideSafe = false;
     }
-    this.timelines.set(r.key, wave ? { length, delta, reason, wave, besideSafe } : { length, delta, reason });
+    this.timelines.set(r.key, wave ? { length, delta, reason, wave, besideSafe } : { length, delta, reason, besideSafe });
   }
 
   /**
@@ -282,13 +318,10 @@ export class TimelineReplay {
   }
 
   /** The coming timeline's key, or undefined when it cannot be replayed (see the file header). */
-  private key(cur: IterationPlan, next: IterationPlan, pure: boolean, drainKey: () => number | undefined): string | undefined {
-    if (!pure || !cur.template || !next.template || next.boundary || next.fetched) return undefined;
-    if (next.psumFills || next.operandFills) return undefined;
-    if (!this.host.quiet()) return undefined;
+  private key(cur: IterationPlan, next: IterationPlan, drainKey: () => number | undefined): string | undefined {
     const drain = drainKey();
     if (drain === undefined) return undefined;
-    const parts: (number | string | undefined)[] = [this.serial(cur.template), this.serial(next.template), this.host.lastReason, this.pe.waitingFor, drain];
+    const parts: (number | string | undefined)[] = [this.serial(cur.template!), this.serial(next.template!), this.host.lastReason, this.pe.waitingFor, drain];
     if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
     return parts.join(",");
   }

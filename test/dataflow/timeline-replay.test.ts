@@ -188,15 +188,19 @@ describe("timeline replay", () => {
     expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
   });
 
-  it("timelines that drain (ws: every pixel's partial sums leave) replay too, identically", () => {
+  it("timelines that drain (ws, os: output tiles leave the PEs) replay too, identically", () => {
     const drains = vi.spyOn(Noc.prototype, "drainNow");
     let replayed = 0;
-    for (const arch of ["eyeriss", "chen2020"]) {
-      for (const layer of [LAYERS[0]!, LAYERS[1]!]) {
-        const r = onOff({ layer, arch, dataflow: "ws" });
-        expect(r.diff, `ws on ${arch}`).toBeUndefined();
-        replayed += r.replayed;
-      }
+    const cases = [
+      { layer: LAYERS[0]!, arch: "eyeriss", dataflow: "ws" },
+      { layer: AlexNetConv3Like, arch: "eyeriss", dataflow: "ws" },
+      { layer: LAYERS[1]!, arch: "eyeriss", dataflow: "os" },
+      { layer: LAYERS[1]!, arch: "chen2020", dataflow: "os" },
+    ];
+    for (const c of cases) {
+      const r = onOff(c);
+      expect(r.diff, `${c.dataflow} on ${c.arch}`).toBeUndefined();
+      replayed += r.replayed;
     }
     expect(replayed).toBeGreaterThan(1000);
     // Drains were replayed, not only the timelines between them.
@@ -207,7 +211,7 @@ describe("timeline replay", () => {
     // Every drain signature gets the same serial: drains that write and drains that accumulate,
     // at other places in the GBuf banks, share keys.
     vi.spyOn(SignatureSerials.prototype, "serial").mockReturnValue(1);
-    const r = onOff({ layer: LAYERS[1]!, arch: "eyeriss", dataflow: "ws" });
+    const r = onOff({ layer: LAYERS[0]!, arch: "eyeriss", dataflow: "ws" });
     expect(r.diff).toBeDefined();
   });
 

@@ -14,7 +14,8 @@
  *   are reduced down a column: over neighbour links (systolic), or through the drain path into
  *   the GBuf where the architecture has no links.
  * - rf: a PE holds its weights (a K x C block, sized by the search within its weight, input and
- *   psum partitions; one weight on the systolic preset) and keeps them while pixels stream.
+ *   psum partitions; one weight on the systolic preset) and keeps them while pixels stream: each
+ *   weight meets a stripe of output columns (Q, innermost, sized by the search) before the next.
  * - gbuf: weight folds (K, C, R, S) outside, the pixel stream (N, P, Q) innermost, so the weights
  *   in the array stay put for the whole stream of the GBuf tile (weight-stationary); partial sums
  *   of a fold are accumulated in the GBuf.
@@ -37,8 +38,8 @@ export const WS_TEMPLATE: Template = defineTemplate({
     { dim: "S", axis: "row" },
     { dim: "K", axis: "col" },
   ],
-  rfOrder: ["C", "K"],
-  rfGrow: ["K", "C"],
+  rfOrder: ["C", "K", "Q"],
+  rfGrow: ["K", "C", "Q"],
   gbufOrder: ["K", "C", "R", "S", "N", "P", "Q"],
   gbufGrow: ["Q", "P", "N", "K", "C", "R", "S"],
   dramOrder: ["G", "N", "K", "P", "Q", "C", "R", "S"],

@@ -337,7 +337,9 @@ function loadOperands(hw: Hardware, layer: ConvLayer, mapping: Mapping, ops: Con
   const xTags = engine.checked ? paddedInputTags(layer) : undefined;
   const x = dram.load(DRAM_TENSOR.x, "input", ops.x, xTags ? { tags: xTags } : {});
   const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), engine.checked);
-  const w = dram.load(DRAM_TENSOR.w, "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)) } : {});
+  // (a layout other than OIHW is a new array, which DRAM may keep as it is)
+  const adopt = laid.data !== ops.w;
+  const w = dram.load(DRAM_TENSOR.w, "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)), adopt } : { adopt });
   const y = dram.allocate(DRAM_TENSOR.y, "output", "int32", convShape(layer).outputElements);
   return { x, w, y };
 }

@@ -220,15 +220,19 @@ export class DramChannel extends Component {
   }
 
   /**
-   * Places a copy of `data` in DRAM as tensor `name`. In checked mode its words are tagged
-   * `tagOf(space, i)` (or with `tags` when given).
+   * Places a copy of `data` in DRAM as tensor `name` (with `adopt`, `data` itself: the caller hands
+   * it over and must not use it again). In checked mode its words are tagged `tagOf(space, i)` (or
+   * with `tags` when given).
    */
-  load(name: string, kind: TensorKind, data: WordArray, options: { readonly space?: number; readonly tags?: Float64Array } = {}): DramTensor {
+  load(name: string, kind: TensorKind, data: WordArray, options: { readonly space?: number; readonly tags?: Float64Array; readonly adopt?: boolean } = {}): DramTensor {
     const dtype = dtypeOfArray(data);
     if (!dtype) throw new ConfigError(`${this.name}.tensors.${name}`, typeof data, "be an integer typed array");
     const t = this.place(name, kind, dtype, data.length);
-    const copy = allocate(dtype, data.length);
-    copy.set(data);
+    let copy = data;
+    if (!options.adopt) {
+      copy = allocate(dtype, data.length);
+      copy.set(data);
+    }
     let tags: Float64Array | undefined;
     if (this.engine.checked) {
       tags = new Float64Array(data.length);

@@ -315,9 +315,14 @@ function scratchMemory(wasm: CompiledWasm, bytes: number): Scratch | undefined {
     if (e instanceof RangeError) return undefined;
     throw e;
   }
-  new Uint8Array(scratch.mem.buffer, 0, bytes).fill(0);
+  // A new or grown memory is zero past what earlier calls used: only that part needs clearing.
+  new Uint8Array(scratch.mem.buffer, 0, Math.min(bytes, scratchUsed)).fill(0);
+  scratchUsed = Math.max(scratchUsed, bytes);
   return scratch;
 }
+
+/** How many bytes of the scratch memory calls have used so far (the rest is still zero). */
+let scratchUsed = 0;
 
 /** Options of {@link referenceConvWasm}: the convolution's, and the lane width for tests. */
 export interface WasmReferenceOptions extends ConvOptions {

@@ -50,6 +50,18 @@ describe("DramChannel timing (docs/timing.md worked examples)", () => {
     expect(m.completedAt - m.poppedAt + 1).toBe(164);
   });
 
+  it("loads a copy of the caller's array, or with adopt the array itself", () => {
+    const { dram } = setup("fast", SPEC, false);
+    const mine = Int8Array.from([1, 2, 3]);
+    dram.load("x", "input", mine);
+    const handed = Int8Array.from([4, 5, 6]);
+    dram.load("w", "weight", handed, { adopt: true });
+    mine[0] = 9;
+    handed[0] = 9;
+    expect(Array.from(dram.contents("x"))).toEqual([1, 2, 3]);
+    expect(Array.from(dram.contents("w"))).toEqual([9, 5, 6]);
+  });
+
   it("splits requests into aligned bursts and counts the waste", () => {
     const { e, s, dram, cmd } = setup("fast", SPEC, false);
     const x = dram.load("x", "weight", new Int8Array(1000));

@@ -73,15 +73,29 @@ interface WorkerMessage {
 }
 
 /**
- * A job's estimated cost, for scheduling the longest first: its MACs plus 8 per tensor element.
- * Every element of a tensor travels DRAM -> GBuf -> RF, which costs the simulator about as much as
- * 8 MACs (AlexNet on the chen2020 preset: conv2 4.0 s for 224 M MACs, fc6 4.9 s for 38 M MACs and
- * 38 M weights), so FC layers, which move one weight per MAC, are not left for last.
+ * A job's estimated cost, for scheduling the longest first, in nanoseconds of one core: 1 per
+ * MAC, {@link ELEMENT_COST} per tensor element (every element travels DRAM -> GBuf -> RF, and is
+ * generated, laid out and verified) and {@link ITERATION_COST} per iteration of the mapping's
+ * dram and gbuf loops (planning, replay keys, messages), when the job carries its mapping. Fitted
+ * on chen2020's layers of AlexNet and VGG-16 on the chen2020 preset (`run --jobs 1 --timing`,
+ * session 16; within about 1.5x of each layer's time): AlexNet conv1, 105 M MACs in 60,984
+ * iterations, took 3.1 s, about as long as fc6 (38 M MACs, 38 M weights, 18,440 iterations);
+ * conv2, 224 M MACs in 9,600 iterations, 1.2 s. An estimate from MACs and elements alone (the
+ * previous one) put conv1 sixth of AlexNet's eight layers, so on two workers it started last and
+ * ran alone.
  */
 export function jobCost(job: SimJob): number {
   const s = convShape(job.layer);
-  return s.macs + 8 * (s.inputElements + s.weightElements + s.outputElements);
+  const m = job.mapping;
+  const iterations = m ? [...m.dram.loops, ...m.gbuf.loops].reduce((a, l) => a * l.factor, 1) : 0;
+  return s.macs + ELEMENT_COST * (s.inputElements + s.weightElements + s.outputElements) + ITERATION_COST * iterations;
 }
+
+/** {@link jobCost}'s weight of a tensor element, in MACs (60 ns against 1 ns a MAC). */
+export const ELEMENT_COST = 60;
+
+/** {@link jobCost}'s weight of an iteration, in MACs (45 us against 1 ns a MAC). */
+export const ITERATION_COST = 45_000;
 
 /**
  * Runs the jobs, the costliest first ({@link jobCost}), on up to `jobs` worker threads (never more threads than

@@ -25,6 +25,7 @@ import { canonicalJson } from "../report/shard.js";
 import type { OperandTypes } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer } from "../workload/layer.js";
 import { deserializeError, runOnWorkers, type SerializedError } from "./worker-pool.js";
+import { ELEMENT_COST } from "./jobs.js";
 
 /** One layer's mapper run: the search's options and how many winners to simulate. Plain data. */
 export interface MapJob {
@@ -124,12 +125,13 @@ export function mapWorkKey(job: MapJob): string {
 }
 
 /**
- * A job's estimated cost, for scheduling the longest first: the simulated mappings' MACs plus 8
- * per tensor element each (as `jobCost` in jobs.ts weighs a simulation), plus a search's worth.
+ * A job's estimated cost, for scheduling the longest first: the simulated mappings' MACs plus
+ * `ELEMENT_COST` per tensor element each (as `jobCost` in jobs.ts weighs a simulation whose
+ * mapping is not known yet), plus a search's worth.
  */
 function mapJobCost(job: MapJob): number {
   const s = convShape(job.layer);
-  return (job.simulate + 1) * (s.macs + 8 * (s.inputElements + s.weightElements + s.outputElements));
+  return (job.simulate + 1) * (s.macs + ELEMENT_COST * (s.inputElements + s.weightElements + s.outputElements));
 }
 
 /** Options of {@link runMapJobs}. */

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { jobCost } from "../../src/cli/jobs.js";
+import { jobCost, mappingCheck } from "../../src/cli/jobs.js";
 import { resolveArch } from "../../src/arch/presets.js";
 import { EYERISS_ENERGY_TABLE } from "../../src/report/energy.js";
 import { network } from "../../src/workload/networks.js";
@@ -29,5 +29,18 @@ describe("job scheduling", () => {
     const cost = (name: string) => jobCost({ layer: layers.find((l) => l.name === name)!, arch, dataflow: "chen2020", checked: false, energyTable: EYERISS_ENERGY_TABLE });
     expect(cost("fc6")).toBeGreaterThan(cost("conv1"));
     expect(cost("conv2")).toBeGreaterThan(cost("conv5"));
+  });
+
+  it("weighs a mapping's iterations: AlexNet conv1 (61 k iterations of 14 MACs a PE) before conv2 (twice its MACs in 9,600)", () => {
+    const arch = resolveArch("chen2020");
+    const layers = network("alexnet").layers;
+    const cost = (name: string) => {
+      const layer = layers.find((l) => l.name === name)!;
+      const c = mappingCheck(layer, arch, "chen2020");
+      if (!c.ok) throw new Error(c.reason);
+      return jobCost({ layer, arch, dataflow: "chen2020", mapping: c.mapping, checked: false, energyTable: EYERISS_ENERGY_TABLE });
+    };
+    expect(cost("conv1")).toBeGreaterThan(cost("conv2"));
+    expect(cost("fc6")).toBeGreaterThan(cost("conv1"));
   });
 });

@@ -17,7 +17,9 @@
  * - the signature of j + 1's drain, if it drains (drain.ts, `drainSignature`: the drain's
  *   requests and their GBuf schedules follow from it);
  * and it makes no DRAM request, no drain beside a wave and no change of dram tile (the key
- * refuses those).
+ * refuses those). The system may also be quiet but for the next dram tile's prefetch (DRAM reads
+ * into GBuf writes, which share no lane with the timeline: {@link TimelineReplay.besideOk}); the
+ * prefetch then runs on under the engine, and its counters are its own.
  *
  * The first timeline with a key is simulated and recorded: its length and every counter's change
  * (stalls included), provided it ends quiet too. A later timeline with the same key is replayed:

@@ -149,6 +149,34 @@ describe("timeline replay", () => {
     expect(layers.some((layer) => onOff({ layer, arch: "chen2020", dataflow: "chen2020" }).diff !== undefined)).toBe(true);
   });
 
+  it("chen2020 on random pointwise layers and random variants of its preset (single-buffered, beside a prefetch): replay on and off give identical results", () => {
+    type Restore = (b: Float64Array, t: unknown, beside: boolean) => void;
+    const restore = vi.spyOn(TimelineReplay.prototype as unknown as { restore: Restore }, "restore");
+    const beside = () => restore.mock.calls.filter((c) => c[2]).length;
+    const rnd = rng(20261216);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    let cases = 0;
+    for (let i = 0; i < 16; i++) {
+      const hw = pick([1, 1, 3]);
+      const layer = convLayer({ batch: pick([1, 1, 2]), inChannels: pick([96, 300, 512]), inHeight: hw, inWidth: hw, outChannels: pick([64, 200, 700]), kernelHeight: 1, kernelWidth: 1 });
+      // (fast weight buses and few weight entries: single-buffered registers; a GBuf that holds
+      // two slices: the next one prefetched)
+      const archOverrides = {
+        array: { rows: pick([6, 12]), cols: pick([8, 14]) },
+        noc: { inputWordsPerCycle: pick([2, 12]), weightWordsPerCycle: pick([14, 28]) },
+        gbuf: { banks: pick([4, 8]), readPorts: pick([1, 2]), capacityBytes: pick([49152, 98304]) },
+        rf: { weightEntries: pick([8, 12, 24]) },
+        dram: { bytesPerCycle: pick([4, 16]), latencyCycles: pick([10, 40]) },
+      };
+      const before = beside();
+      const res = onOff({ layer, arch: "chen2020", archOverrides, dataflow: "chen2020", seed: i });
+      expect(res.diff, JSON.stringify({ layer, archOverrides })).toBeUndefined();
+      if (beside() > before) cases++;
+    }
+    expect(cases).toBeGreaterThanOrEqual(3);
+    expect(beside()).toBeGreaterThan(200);
+  });
+
   it("chen2020 on random layers and random variants of its preset (pipelined, chained): replay on and off give identical results", () => {
     const steady = vi.spyOn(TimelineReplay.prototype, "replaySteady");
     const rnd = rng(20261203);

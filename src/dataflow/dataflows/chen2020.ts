@@ -242,7 +242,10 @@ const OUTPUT_DIMS: ReadonlySet<string> = new Set(["N", "K", "P", "Q"]);
  * larger kernels keep one channel per slice: their slices already hold `R x S` steps. So do
  * mappings with double-buffered registers, where wider slices measured slower: AlexNet fc8 on the
  * `chen2020` preset took 555,039 cycles with one channel per slice, 621,377 with two and 632,516
- * with four (the GBuf waits grow; not yet explained).
+ * with four. A pipelined program plans two iterations ahead and starts a tile's prefetch when it
+ * enters the tile before; with one channel per slice that keeps two or three slices' fetches in
+ * flight, while a wider slice's fetch (its DRAM reads, then its GBuf writes) starts one slice
+ * ahead and its latency shows (a trace of c=8, k=1000 shows both).
  */
 function widenSlices(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping {
   const d = m.dram.loops;

@@ -66,7 +66,7 @@ import { ConfigError } from "../../core/errors.js";
 import { bytes as toBytes } from "../../core/units.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type OperandTypes } from "../legality.js";
-import { dimSizes, KEEP_ALL, mapping, tileExtents, type Mapping, type TemporalLoop } from "../mapping.js";
+import { dimSizes, KEEP_ALL, mapping, TENSOR_DIMS, tileExtents, type Mapping, type TemporalLoop } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic } from "../traffic.js";
 import { balanceMapping } from "./balance.js";
 import { arrayTileSets, type ArrayTile, type TileCost } from "./chen2020-tiles.js";
@@ -212,22 +212,20 @@ function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec,
 }
 
 /**
- * A two-level mapping whose GBuf output tile is the array's (no GBuf loop over `N`, `K`, `P` or
- * `Q`) keeps its partial sums in the PEs' registers through every slice, as the one-level form
+ * A two-level mapping whose GBuf output tile is the array's (no GBuf loop over an output
+ * dimension) keeps its partial sums in the PEs' registers through every slice, as the one-level form
  * does: the GBuf's copy of the output tile only holds the finished outputs on their way to DRAM.
  * The GBuf then bypasses outputs (the drain writes DRAM), which frees that space for the slices
  * and moves the same DRAM words with fewer GBuf accesses; kept only where that holds (closed form)
  * and the mapping stays legal. AlexNet fc6 on the `chen2020` preset: 16 KiB of the 24 KiB GBuf.
  */
 function bypassIdleOutputTile(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: OperandTypes): Mapping {
-  if (!m.gbuf.keep.output || m.gbuf.loops.some((l) => OUTPUT_DIMS.has(l.dim) && l.factor > 1)) return m;
+  if (!m.gbuf.keep.output || m.gbuf.loops.some((l) => TENSOR_DIMS.output.includes(l.dim))) return m;
   const b = mapping({ ...m, gbuf: { ...m.gbuf, keep: { ...m.gbuf.keep, output: false } } }, layer);
   if (!checkMapping(b, layer, arch, { types }).ok) return m;
   const same = dramTraffic(b, layer).total <= dramTraffic(m, layer).total && gbufArrayAccesses(b, layer).total <= gbufArrayAccesses(m, layer).total;
   return same ? b : m;
 }
-
-const OUTPUT_DIMS: ReadonlySet<string> = new Set(["N", "K", "P", "Q"]);
 
 /**
  * Slices of several channels: moves channels of the innermost DRAM loop, when it is `C`, into the
@@ -256,6 +254,8 @@ function widenSlices(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: Operan
   const inner = at >= 0 ? g[at]!.factor : 1;
   const words = dramTraffic(m, layer).total;
   const accesses = gbufArrayAccesses(m, layer).total;
+  // (the search's last legal probe is its answer: kept, not built again)
+  let found: Mapping | undefined;
   const widened = (f: number): Mapping | undefined => {
     const dram: TemporalLoop[] = [...d.slice(0, -1)];
     const outer = Math.ceil(last.factor / f);
@@ -263,10 +263,11 @@ function widenSlices(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: Operan
     const gbuf: TemporalLoop[] = at >= 0 ? g.map((l, i) => (i === at ? { dim: "C", factor: inner * f } : l)) : [{ dim: "C", factor: f }, ...g];
     const w = mapping({ ...m, dram: { loops: dram }, gbuf: { ...m.gbuf, loops: gbuf } }, layer);
     if (!checkMapping(w, layer, arch, { types }).ok) return undefined;
-    return dramTraffic(w, layer).total === words && gbufArrayAccesses(w, layer).total === accesses ? w : undefined;
+    if (dramTraffic(w, layer).total !== words || gbufArrayAccesses(w, layer).total !== accesses) return undefined;
+    return (found = w);
   };
   const f = largest(1, last.factor, (v) => v === 1 || widened(v) !== undefined);
-  return f > 1 ? widened(f)! : m;
+  return f > 1 ? found! : m;
 }
 
 /**

@@ -3,7 +3,7 @@
  */
 import type { ConvLayer } from "../../workload/layer.js";
 import { convShape } from "../../workload/layer.js";
-import type { Mapping } from "../mapping.js";
+import { tileExtents, type Mapping } from "../mapping.js";
 import { Nest } from "../nest.js";
 import { C, K } from "./types.js";
 
@@ -36,8 +36,8 @@ export function weightLayout(m: Mapping, layer: ConvLayer): WeightLayout {
   const c = tile[C]!, k = tile[K]!;
   if (k <= 1) return "OIHW";
   if (c === 1) return "IOHW";
-  let step = nest.rfExtent[C]!;
-  for (const l of m.spatial.loops) if (l.dim === "C") step *= l.factor;
+  // (the channels one array step takes: the spatial level's tile, the PEs' tiles included)
+  const step = tileExtents(m, layer, "spatial").C;
   return step === 1 && c < k && c < convShape(layer).inChannelsPerGroup ? "IOHW" : "OIHW";
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The convsim command. It runs the compiled dist/ when it is at least as new as every source file
 // (npm ci builds it through the `prepare` script), and otherwise the TypeScript sources through
-// tsx, so an edited clone never runs stale code. dist/ is preferred because tsx compiles with
+// tsx, so an edited clone never runs stale code. Of dist/ it runs the one-file bundle
+// (dist/bundle/main.js, scripts/bundle.mjs) when that is fresh too: it loads in about half the time
+// of dist/cli/main.js's 200 modules (0.18 s against 0.34 s for `convsim --version`). dist/ is preferred because tsx compiles with
 // esbuild's keepNames, which wraps every closure the simulator creates in a defineProperty call:
 // measured 25% slower on AlexNet conv2 (5.5 s against 4.3 s). CONVSIM_FROM=src or =dist forces
 // one or the other. The published package has no src/ and always runs dist/.
@@ -12,6 +14,7 @@ import { join } from "node:path";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const source = join(root, "src", "cli", "main.ts");
 const compiled = join(root, "dist", "cli", "main.js");
+const bundled = join(root, "dist", "bundle", "main.js");
 
 /** The newest modification time (ms) of the files under `dir` ending in one of `exts`. */
 function newest(dir, exts) {
@@ -24,14 +27,19 @@ function newest(dir, exts) {
   return t;
 }
 
-function distIsFresh() {
-  if (!existsSync(compiled)) return false;
-  const built = statSync(compiled).mtimeMs;
-  const inputs = Math.max(
-    newest(join(root, "src"), [".ts", ".json"]),
-    ...["tsconfig.json", "tsconfig.build.json", "package.json"].map((f) => (existsSync(join(root, f)) ? statSync(join(root, f)).mtimeMs : 0)),
+/** The newest modification time (ms) of the build's inputs: the sources and the configuration. */
+function inputsTime() {
+  return Math.max(
+    existsSync(join(root, "src")) ? newest(join(root, "src"), [".ts", ".json"]) : 0,
+    ...["tsconfig.json", "tsconfig.build.json", "package.json", join("scripts", "bundle.mjs")].map((f) => (existsSync(join(root, f)) ? statSync(join(root, f)).mtimeMs : 0)),
   );
-  return built >= inputs;
+}
+
+/** Whether the built file `file` exists and is at least as new as the inputs (and as `than`, when given). */
+function fresh(file, inputs, than) {
+  if (!existsSync(file)) return false;
+  const built = statSync(file).mtimeMs;
+  return built >= inputs && (than === undefined || !existsSync(than) || built >= statSync(than).mtimeMs);
 }
 
 const forced = process.env.CONVSIM_FROM;
@@ -39,7 +47,8 @@ if (forced !== undefined && forced !== "src" && forced !== "dist") {
   process.stderr.write(`convsim: CONVSIM_FROM must be "src" or "dist"; got ${JSON.stringify(forced)}\n`);
   process.exit(2);
 }
-let useSource = existsSync(source) && (forced === "src" || (forced !== "dist" && !distIsFresh()));
+const inputs = forced === undefined && existsSync(source) ? inputsTime() : 0;
+let useSource = existsSync(source) && (forced === "src" || (forced !== "dist" && !fresh(compiled, inputs)));
 if (useSource) {
   try {
     const { register } = await import("tsx/esm/api");
@@ -48,9 +57,11 @@ if (useSource) {
     useSource = false;
   }
 }
-if (!useSource && !existsSync(compiled)) {
+if (!useSource && !existsSync(compiled) && !existsSync(bundled)) {
   process.stderr.write("convsim: neither src/ with tsx nor a built dist/ was found; run `npm ci` (clone) or `npm run build`.\n");
   process.exit(2);
 }
-const { main } = await import(useSource ? new URL("../src/cli/main.ts", import.meta.url).href : new URL("../dist/cli/main.js", import.meta.url).href);
+// The bundle only when it is not older than dist/cli/main.js either (a `tsc` alone leaves it behind).
+const entry = useSource ? "../src/cli/main.ts" : fresh(bundled, inputs, compiled) ? "../dist/bundle/main.js" : "../dist/cli/main.js";
+const { main } = await import(new URL(entry, import.meta.url).href);
 process.exitCode = await main(process.argv.slice(2));

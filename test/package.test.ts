@@ -12,7 +12,7 @@
  * own ARC4, checked against seedrandom by a test. If that fails it falls back to a normal install.
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,6 +92,8 @@ describe("convsim as an installed dependency", () => {
     expect(packedFiles).toContain("dist/index.js");
     expect(packedFiles).toContain("dist/index.d.ts");
     expect(packedFiles).toContain("dist/cli/main.js");
+    expect(packedFiles).toContain("dist/bundle/main.js");
+    expect(packedFiles).toContain("dist/bundle/worker.js");
     expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
     expect(packedFiles).toContain("LICENSE");
     const installed = join(scratch, "node_modules", "convsim");
@@ -211,5 +213,19 @@ describe("convsim as an installed dependency", () => {
     expect(out.match(/PASS/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
     const sim = run(bin, ["simulate", "--layer", "c=4,hw=6,k=5,r=3,pad=1", "--arch", "eyeriss", "--dataflow", "rs", "--checked"], scratch, "convsim simulate").stdout;
     expect(sim).toContain("PASS");
+  });
+
+  it("runs the one-file bundle of the command, workers included, without dist/cli", () => {
+    // bin/convsim.js prefers dist/bundle/main.js; with dist/cli/main.js gone it can run nothing else.
+    const bin = join(scratch, "node_modules", ".bin", "convsim");
+    const cli = join(scratch, "node_modules", "convsim", "dist", "cli", "main.js");
+    renameSync(cli, `${cli}.away`);
+    try {
+      expect(run(bin, ["--version"], scratch, "convsim --version (bundle)").stdout.trim()).toBe(version);
+      const out = run(bin, ["run", "--net", join(scratch, "tiny-net.json"), "--jobs", "2", "--format", "csv"], scratch, "convsim run --jobs 2 (bundle)").stdout;
+      expect(out.match(/PASS/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    } finally {
+      renameSync(`${cli}.away`, cli);
+    }
   });
 });

@@ -84,7 +84,7 @@ export {
   type NetworkRun,
   type NetworkProgress,
 } from "./runner/network.js";
-export { runJobs, mappingCheck, jobCost, type SimJob, type SimJobOutcome, type RunJobsOptions } from "./runner/jobs.js";
+export { runJobs, mappingCheck, jobCost, type MappingCheck, type SimJob, type SimJobOutcome, type RunJobsOptions } from "./runner/jobs.js";
 export {
   simulate,
   type SimulateOptions,

@@ -26,7 +26,7 @@ import { ConfigError } from "../core/errors.js";
 import type { Capacity } from "../core/units.js";
 import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
 import { dtypeInfo, requireOperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
-import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
+import { convShape, validLayer, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { axisMaxTapsPerOutput, axisMaxUsesPerTap, axisUsedTaps, colAxis, reuse, rowAxis, type ReuseFacts } from "./reuse.js";
 import { budgetWords, minimumFootprint, searchTile, tileBudget, type OperandTypes, type Staging, type TensorTraffic, type TileBudget, type TilePlan } from "./tile.js";
 
@@ -247,11 +247,6 @@ export function compulsoryTraffic(layerSpec: ConvLayer | ConvLayerSpec): TensorT
   const weight = usedWeights(layer);
   const output = s.outputElements;
   return Object.freeze({ input, weight, output, total: input + weight + output });
-}
-
-/** The layer itself when it is a frozen (validated) ConvLayer, else validated now (as convShape does). */
-function validLayer(layer: ConvLayer | ConvLayerSpec): ConvLayer {
-  return Object.isFrozen(layer) ? (layer as ConvLayer) : convLayer(layer);
 }
 
 function requireWords(field: string, S: unknown): number {

@@ -23,7 +23,7 @@ import { loadNetworkOption, readTextFile } from "./args.js";
 import { parseIntegerFlag } from "./numbers.js";
 import type { OnnxOptionValues } from "./onnx.js";
 
-export { jobCost, runJobs, runSimJob, mappingCheck, type RunJobsOptions, type SimJob, type SimJobOutcome } from "../runner/jobs.js";
+export { checkMappings, jobCost, runJobs, runJobsOn, runSimJob, mappingCheck, withWorkerPool, type MappingCheck, type RequestPool, type RunJobsOptions, type SimJob, type SimJobOutcome } from "../runner/jobs.js";
 export type { OperandTypes } from "../workload/dtype.js";
 export { archLabel, defaultDataflow, defaultDataflows } from "../runner/network.js";
 

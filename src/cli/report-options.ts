@@ -11,8 +11,9 @@ import type { EnergyTable } from "../report/energy.js";
 import { requireOutputFormat, type OutputFormat } from "../report/format.js";
 import type { ConvLayer } from "../workload/layer.js";
 import { totalMacs } from "../workload/networks.js";
+import type { RequestPool } from "../runner/jobs.js";
 import { readJsonOption, type Io } from "./args.js";
-import { archOption, energyOption, jobsOption, runJobs, type OperandTypes, type SimJobOutcome, type SimJob } from "./jobs.js";
+import { archOption, energyOption, jobsOption, runJobsOn, type OperandTypes, type SimJobOutcome, type SimJob } from "./jobs.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, limitsOption } from "./numbers.js";
 import { inputPaths, OPERAND_TYPE_OPTIONS, operandTypesOption } from "./operands.js";
 import { checkOutputPaths, withInterrupt } from "./outputs.js";
@@ -91,12 +92,12 @@ export function checkJobsBudget(runs: readonly { readonly layer: ConvLayer; read
 
 /**
  * Runs the jobs with a progress bar on a terminal and Ctrl-C handled (exit 130, temporary files
- * removed), on `setup.jobs` threads.
+ * removed), on `setup.jobs` threads (on `pool`'s workers when given).
  */
-export async function runJobsWithProgress(io: Io, command: string, simJobs: readonly SimJob[], setup: ReportSetup, label = "simulations"): Promise<SimJobOutcome[]> {
+export async function runJobsWithProgress(io: Io, command: string, simJobs: readonly SimJob[], setup: ReportSetup, label = "simulations", pool?: RequestPool): Promise<SimJobOutcome[]> {
   const bar = new ProgressBar(io, simJobs.length, totalMacs(simJobs.map((j) => j.layer)), label);
   try {
-    return await withInterrupt(command, io.handleSignals ?? false, () => runJobs(simJobs, { jobs: setup.jobs, onProgress: (m, f) => bar.update(m, f) }));
+    return await withInterrupt(command, io.handleSignals ?? false, () => runJobsOn(simJobs, { jobs: setup.jobs, onProgress: (m, f) => bar.update(m, f) }, pool));
   } finally {
     bar.finish();
   }

@@ -16,7 +16,7 @@ import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from
 import { networkRunChartSvg } from "../runner/network.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } from "./onnx.js";
-import { archLabel, dataflowsOption, defaultDataflow, mappingCheck, networkLayersOption, type SimJob } from "./jobs.js";
+import { archLabel, checkMappings, dataflowsOption, defaultDataflow, networkLayersOption, withWorkerPool, type SimJob } from "./jobs.js";
 import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress } from "./report-options.js";
 import { writeOutputFile } from "./outputs.js";
 
@@ -101,12 +101,17 @@ export const runCommand: Command = {
     const { net, batch, layers } = networkLayersOption(values);
     const operands = layerOperandsOption(net, values);
     checkJobsBudget(layers.map((layer) => ({ layer, arch })), setup, "--net");
-    const simJobs: SimJob[] = layers.map((layer) => {
-      const c = mappingCheck(layer, arch, dataflow!, setup.types);
-      if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
-      return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: setup.checked, energyTable, types: setup.types, limits: setup.limits, ...operands(layer) };
+    // The workers build the mappings (seconds on a large network), then simulate; a layer the
+    // dataflow cannot map stops the run before any simulation.
+    const outcomes = await withWorkerPool(Math.min(setup.jobs, layers.length), async (pool) => {
+      const checks = await checkMappings(layers.map((layer) => ({ layer, arch, dataflow: dataflow!, types: setup.types })), pool);
+      const simJobs: SimJob[] = layers.map((layer, i) => {
+        const c = checks[i]!;
+        if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
+        return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: setup.checked, energyTable, types: setup.types, limits: setup.limits, ...operands(layer) };
+      });
+      return runJobsWithProgress(io, "run", simJobs, setup, "layers", pool);
     });
-    const outcomes = await runJobsWithProgress(io, "run", simJobs, setup, "layers");
     const rows: LayerMetrics[] = [];
     for (const o of outcomes) {
       if (!o.ok) throw o.error;

@@ -14,7 +14,8 @@ import type { EnergyTable } from "../report/energy.js";
 import type { LayerMetrics } from "../report/metrics.js";
 import type { Io } from "./args.js";
 import type { RunLimits } from "../dataflow/budget.js";
-import { mappingCheck, runJobs, type OperandTypes, type SimJob } from "./jobs.js";
+import { checkMappings, runJobsOn, withWorkerPool, type MappingCheck, type OperandTypes, type SimJob } from "./jobs.js";
+import type { RequestPool } from "../runner/jobs.js";
 import { withInterrupt } from "./outputs.js";
 import { ProgressBar } from "./progress.js";
 import type { ReportSpecBase } from "./shard.js";
@@ -28,8 +29,7 @@ export interface SimItem {
   readonly premapped?: MappingCheck;
 }
 
-/** Whether a dataflow maps a layer, and the mapping or the reason. */
-export type MappingCheck = ReturnType<typeof mappingCheck>;
+export type { MappingCheck };
 
 /** What an item gave: its summary row, or why the dataflow cannot map the layer there. */
 export type SimItemResult = { readonly metrics: LayerMetrics; readonly reason?: undefined } | { readonly metrics?: undefined; readonly reason: string };
@@ -59,10 +59,22 @@ export interface SimulateItemsOptions {
  */
 export async function simulateItems(items: readonly SimItem[], options: SimulateItemsOptions): Promise<SimItemResult[]> {
   const results: (SimItemResult | undefined)[] = items.map(() => undefined);
+  return withWorkerPool(Math.min(options.jobs, items.length), async (pool) => {
+    // The workers build the mappings the items do not bring, then simulate.
+    const toCheck = items.flatMap((item, i) => (item.premapped ? [] : [i]));
+    const built = await checkMappings(toCheck.map((i) => ({ layer: items[i]!.layer, arch: items[i]!.arch, dataflow: items[i]!.dataflow })), pool);
+    const checks: MappingCheck[] = items.map((item) => item.premapped!);
+    toCheck.forEach((i, k) => (checks[i] = built[k]!));
+    return simulateChecked(items, checks, results, options, pool);
+  });
+}
+
+/** {@link simulateItems} once each item's mapping is known. */
+async function simulateChecked(items: readonly SimItem[], checks: readonly MappingCheck[], results: (SimItemResult | undefined)[], options: SimulateItemsOptions, pool: RequestPool | undefined): Promise<SimItemResult[]> {
   const jobs: SimJob[] = [];
   const slot: number[] = [];
   items.forEach((item, i) => {
-    const c = item.premapped ?? mappingCheck(item.layer, item.arch, item.dataflow);
+    const c = checks[i]!;
     if (c.ok) {
       const { premapped: _, ...job } = item;
       jobs.push({ ...job, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...(options.types ? { types: options.types } : {}), ...(options.limits ? { limits: options.limits } : {}), ...options.operands?.(item.layer) });
@@ -74,7 +86,7 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
   const bar = new ProgressBar(options.io, jobs.length, totalMacs(jobs.map((j) => j.layer)), "simulations");
   let outcomes;
   try {
-    outcomes = await withInterrupt(options.command ?? "convsim", options.io.handleSignals ?? false, () => runJobs(jobs, { jobs: options.jobs, onProgress: (m, f) => bar.update(m, f) }));
+    outcomes = await withInterrupt(options.command ?? "convsim", options.io.handleSignals ?? false, () => runJobsOn(jobs, { jobs: options.jobs, onProgress: (m, f) => bar.update(m, f) }, pool));
   } finally {
     bar.finish();
   }

@@ -11,13 +11,13 @@ import { buildMapping } from "../dataflow/dataflows/index.js";
 import { assertLegal } from "../dataflow/legality.js";
 import type { Mapping } from "../dataflow/mapping.js";
 import { simulate } from "../dataflow/simulate.js";
-import { convShape, type ConvLayer } from "../workload/layer.js";
+import { convShape, validLayer, type ConvLayer } from "../workload/layer.js";
 import type { EnergyTable } from "../report/energy.js";
 import type { RunLimits } from "../dataflow/budget.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
 import { DEFAULT_OPERAND_TYPE, type OperandTypes } from "../workload/dtype.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
-import { deserializeError, runOnWorkers, type SerializedError } from "./worker-pool.js";
+import { deserializeError, WorkerPool, type SerializedError } from "./worker-pool.js";
 
 /** One simulation: a layer, an architecture, a named dataflow. Plain data (it crosses threads). */
 export interface SimJob {
@@ -64,6 +64,18 @@ export interface RunJobsOptions {
   readonly onProgress?: (macs: number, finished: number) => void;
 }
 
+/**
+ * Worker threads that take requests: worker-pool.ts's WorkerPool, which {@link withWorkerPool}
+ * makes (typed here without Node's worker types, so that the package's declarations need none).
+ * Internal: not exported from the package.
+ */
+export interface RequestPool {
+  /** The number of workers. */
+  readonly threads: number;
+  /** Runs the requests of `order`; resolves when each has ended (WorkerPool.run). */
+  run(order: readonly number[], request: (index: number) => unknown, onReply: (reply: { readonly type: string; readonly index: number; readonly [field: string]: unknown }) => void): Promise<void>;
+}
+
 interface WorkerMessage {
   readonly type: "progress" | "done" | "error";
   readonly index: number;
@@ -103,6 +115,11 @@ export const ITERATION_COST = 45_000;
  * worker that dies rejects the whole run.
  */
 export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions): Promise<SimJobOutcome[]> {
+  return runJobsOn(jobs, options, undefined);
+}
+
+/** {@link runJobs} on `pool`'s workers when given (their number replaces `options.jobs`). Internal. */
+export async function runJobsOn(jobs: readonly SimJob[], options: RunJobsOptions, pool: RequestPool | undefined): Promise<SimJobOutcome[]> {
   const outcomes: (SimJobOutcome | undefined)[] = new Array(jobs.length).fill(undefined);
   const progress = new Float64Array(jobs.length);
   let finished = 0;
@@ -113,8 +130,8 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
     options.onProgress(macs, finished);
   };
   const order = jobs.map((_, i) => i).sort((a, b) => jobCost(jobs[b]!) - jobCost(jobs[a]!));
-  const threads = Math.min(options.jobs, jobs.length);
-  if (threads <= 1) {
+  const threads = Math.min(pool?.threads ?? options.jobs, jobs.length);
+  if (threads <= 1 && !pool) {
     for (const i of order) {
       try {
         outcomes[i] = { ok: true, metrics: runSimJob(jobs[i]!, (m) => ((progress[i] = m), report())) };
@@ -127,7 +144,7 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
     }
     return outcomes as SimJobOutcome[];
   }
-  await runOnWorkers(order, threads, (i) => ({ type: "job", index: i, job: jobs[i] }), (reply) => {
+  await onPool(pool, threads, (p) => p.run(order, (i) => ({ type: "job", index: i, job: jobs[i] }), (reply) => {
     const msg = reply as unknown as WorkerMessage;
     if (msg.type === "progress") {
       progress[msg.index] = msg.macs ?? 0;
@@ -138,18 +155,81 @@ export async function runJobs(jobs: readonly SimJob[], options: RunJobsOptions):
     progress[msg.index] = convShape(jobs[msg.index]!.layer).macs;
     finished++;
     report();
-  });
+  }));
   return outcomes as SimJobOutcome[];
+}
+
+/** Runs `f` on `pool`, or on a pool of `threads` workers made for it and closed after it. */
+async function onPool(pool: RequestPool | undefined, threads: number, f: (pool: RequestPool) => Promise<void>): Promise<void> {
+  if (pool) return f(pool);
+  const own = new WorkerPool(threads);
+  try {
+    await f(own);
+  } finally {
+    await own.close();
+  }
+}
+
+/**
+ * Runs `f` with a pool of `threads` workers when `threads` > 1 (undefined otherwise: the work
+ * runs in this thread), closing it after `f`, whatever `f` ends with. The workers start at once,
+ * loading the simulator while this thread goes on; {@link checkMappings} and {@link runJobsOn} given
+ * the pool share them. Internal.
+ */
+export async function withWorkerPool<T>(threads: number, f: (pool: RequestPool | undefined) => Promise<T>): Promise<T> {
+  if (threads <= 1) return f(undefined);
+  const pool = new WorkerPool(threads);
+  try {
+    return await f(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** A mapping to build and check: a named dataflow on a layer and an architecture. Plain data (it crosses threads). */
+export interface MappingRequest {
+  readonly layer: ConvLayer;
+  readonly arch: ArchSpec;
+  readonly dataflow: string;
+  /** Types of the generated operands (default int8 for both). */
+  readonly types?: OperandTypes;
+}
+
+/** What {@link mappingCheck} gives: the mapping, or why the dataflow cannot map the layer. */
+export type MappingCheck = { readonly ok: true; readonly mapping: Mapping } | { readonly ok: false; readonly reason: string };
+
+/**
+ * {@link mappingCheck} of every request, on `pool`'s workers when given (the builders of a large
+ * network take seconds: `chen2020` on VGG-16's 16 layers about 1.9 s in one thread), else in this
+ * thread; one result per request, in order. Nothing is simulated. Internal.
+ * @throws a builder's error that is not a ConfigError (a bug), after every request has ended.
+ */
+export async function checkMappings(requests: readonly MappingRequest[], pool?: RequestPool): Promise<MappingCheck[]> {
+  if (!pool || requests.length <= 1) return requests.map((r) => mappingCheck(r.layer, r.arch, r.dataflow, r.types));
+  const checks: (MappingCheck | undefined)[] = requests.map(() => undefined);
+  let failure: Error | undefined;
+  await pool.run(
+    requests.map((_, i) => i),
+    (i) => ({ type: "check", index: i, request: requests[i] }),
+    (reply) => {
+      const msg = reply as unknown as { type: "done" | "error" | "progress"; index: number; check?: MappingCheck; error?: SerializedError };
+      if (msg.type === "done") checks[msg.index] = msg.check;
+      else if (msg.type === "error") failure ??= deserializeError(msg.error!);
+    },
+  );
+  if (failure) throw failure;
+  return checks as MappingCheck[];
 }
 
 /**
  * Whether a named dataflow can map a layer on an architecture (the mapping builds and is legal),
  * checked without simulating; the reason when it cannot. Generated operands are `types` (default int8).
  */
-export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string, types: OperandTypes = { input: DEFAULT_OPERAND_TYPE, weight: DEFAULT_OPERAND_TYPE }): { ok: true; mapping: Mapping } | { ok: false; reason: string } {
+export function mappingCheck(layer: ConvLayer, arch: ArchSpec, dataflow: string, types: OperandTypes = { input: DEFAULT_OPERAND_TYPE, weight: DEFAULT_OPERAND_TYPE }): MappingCheck {
   try {
-    const mapping = buildMapping(dataflow, layer, arch, { types });
-    assertLegal(mapping, layer, arch, { types });
+    const valid = validLayer(layer);
+    const mapping = buildMapping(dataflow, valid, arch, { types });
+    assertLegal(mapping, valid, arch, { types });
     return { ok: true, mapping };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, reason: e.message };

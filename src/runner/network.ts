@@ -16,7 +16,8 @@ import { formatJson, renderTables, type OutputFormat } from "../report/format.js
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { DEFAULT_NETWORK, network as zooNetwork, selectLayers, totalMacs, type Network } from "../workload/networks.js";
-import { mappingCheck, runJobs, type SimJob } from "./jobs.js";
+import { checkMappings, runJobsOn, withWorkerPool, type RequestPool, type SimJob } from "./jobs.js";
+import type { ConvLayer } from "../workload/layer.js";
 
 /** How a report names an architecture: its name, and its memory models when they are not the defaults. */
 export function archLabel(arch: ArchSpec): string {
@@ -105,8 +106,8 @@ export interface RunNetworkFieldNames {
 
 const API_FIELDS: RunNetworkFieldNames = { dataflow: "dataflow", jobs: "jobs" };
 
-/** The layers of a run, each with its job (mapping built and checked); validates every option before any simulation. */
-function planRun(options: RunNetworkOptions, fields: RunNetworkFieldNames): { net: Network; batch: number; arch: ArchSpec; dataflow: string; jobs: SimJob[]; energyTable: EnergyTable; threads: number } {
+/** The layers of a run and its settings; validates every option (the mappings: {@link buildJobs}). */
+function planRun(options: RunNetworkOptions, fields: RunNetworkFieldNames): { net: Network; batch: number; arch: ArchSpec; dataflow: string; layers: readonly ConvLayer[]; energyTable: EnergyTable; threads: number } {
   const given = options.network ?? DEFAULT_NETWORK;
   const net = typeof given === "string" ? zooNetwork(given, options.batch ?? 1) : given;
   const arch = resolveArch(options.arch ?? "chen2020", options.archOverrides);
@@ -117,13 +118,19 @@ function planRun(options: RunNetworkOptions, fields: RunNetworkFieldNames): { ne
   const layers = selectLayers(net, options.layers);
   if (layers.length === 0) throw new ConfigError("layers", options.layers, "select at least one layer");
   const energyTable = options.energyTable ?? EYERISS_ENERGY_TABLE;
-  const jobs = layers.map((layer): SimJob => {
-    const c = mappingCheck(layer, arch, dataflow);
+  const batch = typeof given === "string" ? (options.batch ?? 1) : (layers[0]?.batch ?? 1);
+  return { net, batch, arch, dataflow, layers, energyTable, threads };
+}
+
+/** Each layer's job, its mapping built and checked (on `pool`'s workers when given); throws for a layer the dataflow cannot map. */
+async function buildJobs(plan: ReturnType<typeof planRun>, options: RunNetworkOptions, fields: RunNetworkFieldNames, pool: RequestPool | undefined): Promise<SimJob[]> {
+  const { arch, dataflow, energyTable } = plan;
+  const checks = await checkMappings(plan.layers.map((layer) => ({ layer, arch, dataflow })), pool);
+  return plan.layers.map((layer, i): SimJob => {
+    const c = checks[i]!;
     if (!c.ok) throw new ConfigError(fields.dataflow, dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
     return { layer, arch, dataflow, mapping: c.mapping, checked: options.checked ?? false, energyTable };
   });
-  const batch = typeof given === "string" ? (options.batch ?? 1) : (layers[0]?.batch ?? 1);
-  return { net, batch, arch, dataflow, jobs, energyTable, threads };
 }
 
 /**
@@ -138,12 +145,15 @@ function planRun(options: RunNetworkOptions, fields: RunNetworkFieldNames): { ne
  */
 export async function runNetwork(options: RunNetworkOptions = {}, fields: RunNetworkFieldNames = API_FIELDS): Promise<NetworkRun> {
   const plan = planRun(options, fields);
-  const totalMacsAll = totalMacs(plan.jobs.map((j) => j.layer));
+  const totalMacsAll = totalMacs(plan.layers);
   const onProgress = options.onProgress;
-  const outcomes = await runJobs(plan.jobs, {
-    jobs: plan.threads,
-    ...(onProgress ? { onProgress: (macs: number, done: number) => onProgress({ macs, totalMacs: totalMacsAll, layersDone: done, layers: plan.jobs.length }) } : {}),
-  });
+  const outcomes = await withWorkerPool(Math.min(plan.threads, plan.layers.length), async (pool) =>
+    runJobsOn(
+      await buildJobs(plan, options, fields, pool),
+      { jobs: plan.threads, ...(onProgress ? { onProgress: (macs: number, done: number) => onProgress({ macs, totalMacs: totalMacsAll, layersDone: done, layers: plan.layers.length }) } : {}) },
+      pool,
+    ),
+  );
   const rows: LayerMetrics[] = [];
   for (const o of outcomes) {
     if (!o.ok) throw o.error;

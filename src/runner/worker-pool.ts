@@ -104,12 +104,97 @@ export interface WorkerReply {
 }
 
 /**
- * Runs requests on `threads` worker threads (at least one, never more than requests), each
- * worker taking the next request of `order` when it finishes one; `onReply` sees every reply in
- * this thread. Workers start with their heap capped at `heapCapMb`; a worker that runs out of
- * memory is replaced by one without the cap, which runs its request again. Resolves when every
- * request has ended (`done` or `error`); rejects if a worker fails otherwise or exits first. The
- * workers are terminated either way.
+ * Worker threads kept for several rounds of requests ({@link WorkerPool.run}), so that a command
+ * that first builds its mappings on the workers and then simulates pays for starting them once.
+ * The workers start when the pool is made (they load the simulator while this thread goes on),
+ * with their heap capped at `heapCapMb`; a worker that runs out of memory is replaced by one
+ * without the cap, which runs its request again and stays in the pool. {@link WorkerPool.close}
+ * terminates them.
+ */
+export class WorkerPool {
+  /** The live workers, each with whether its heap is capped. */
+  private readonly workers = new Map<Worker, boolean>();
+
+  /**
+   * @param threads the number of workers (at least one).
+   * @param heapCapMb the workers' old-generation cap (default {@link WORKER_HEAP_CAP_MB}).
+   */
+  constructor(
+    readonly threads: number,
+    private readonly heapCapMb: number | undefined = WORKER_HEAP_CAP_MB,
+  ) {
+    for (let t = 0; t < Math.max(1, threads); t++) this.workers.set(startWorker(heapCapMb), heapCapMb !== undefined);
+  }
+
+  /**
+   * Runs requests on the pool's workers, each worker taking the next request of `order` when it
+   * finishes one; `onReply` sees every reply in this thread. Resolves when every request has
+   * ended (`done` or `error`); rejects if a worker fails otherwise or exits first (then the pool
+   * is spent: close it).
+   * @param order request indices, in the order they are handed out.
+   * @param request the message for a request index (`{ type, index, ... }`, see worker.ts).
+   */
+  async run(order: readonly number[], request: (index: number) => unknown, onReply: (reply: WorkerReply) => void): Promise<void> {
+    const queue = [...order];
+    let left = order.length;
+    if (left === 0) return;
+    const detach: (() => void)[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const attach = (w: Worker, first?: number): void => {
+          let current: number | undefined;
+          const next = (i = queue.shift()) => {
+            current = i;
+            if (i !== undefined) w.postMessage(request(i));
+          };
+          const onMessage = (msg: WorkerReply) => {
+            onReply(msg);
+            if (msg.type === "progress") return;
+            if (--left === 0) return resolve();
+            next();
+          };
+          const onError = (e: Error) => {
+            if (this.workers.get(w) === true && (e as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+              // Too big for the cap: the request runs again, uncapped, on a new worker.
+              this.workers.delete(w);
+              const u = startWorker(undefined);
+              this.workers.set(u, false);
+              attach(u, current);
+              return;
+            }
+            reject(e);
+          };
+          const onExit = (code: number) => {
+            if (left > 0 && this.workers.has(w)) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
+          };
+          w.on("message", onMessage);
+          w.on("error", onError);
+          w.on("exit", onExit);
+          detach.push(() => {
+            w.off("message", onMessage);
+            w.off("error", onError);
+            w.off("exit", onExit);
+          });
+          next(first);
+        };
+        for (const w of [...this.workers.keys()].slice(0, Math.max(1, Math.min(this.workers.size, order.length)))) attach(w);
+      });
+    } finally {
+      for (const d of detach) d();
+    }
+  }
+
+  /** Terminates the workers. */
+  async close(): Promise<void> {
+    const all = [...this.workers.keys()];
+    this.workers.clear();
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * Runs requests on `threads` worker threads (at least one, never more than requests) of a pool
+ * made for them ({@link WorkerPool}) and terminated at the end, either way.
  * @param order request indices, in the order they are handed out.
  * @param request the message for a request index (`{ type, index, ... }`, see worker.ts).
  * @param heapCapMb the workers' old-generation cap (default {@link WORKER_HEAP_CAP_MB}).
@@ -121,43 +206,11 @@ export async function runOnWorkers(
   onReply: (reply: WorkerReply) => void,
   heapCapMb: number | undefined = WORKER_HEAP_CAP_MB,
 ): Promise<void> {
-  const queue = [...order];
-  const workers = new Set<Worker>();
-  let left = order.length;
+  if (order.length === 0) return;
+  const pool = new WorkerPool(Math.max(1, Math.min(threads, order.length)), heapCapMb);
   try {
-    await new Promise<void>((resolve, reject) => {
-      if (left === 0) return resolve();
-      const launch = (cap: number | undefined, first?: number): void => {
-        const w = startWorker(cap);
-        workers.add(w);
-        let current: number | undefined;
-        const next = (i = queue.shift()) => {
-          current = i;
-          if (i !== undefined) w.postMessage(request(i));
-        };
-        w.on("message", (msg: WorkerReply) => {
-          onReply(msg);
-          if (msg.type === "progress") return;
-          if (--left === 0) return resolve();
-          next();
-        });
-        w.on("error", (e) => {
-          if (cap !== undefined && (e as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY") {
-            // Too big for the cap: the request runs again, uncapped, on a new worker.
-            workers.delete(w);
-            launch(undefined, current);
-            return;
-          }
-          reject(e);
-        });
-        w.on("exit", (code) => {
-          if (left > 0 && workers.has(w)) reject(new Error(`a worker thread exited (code ${code}) before its requests were done`));
-        });
-        next(first);
-      };
-      for (let t = 0; t < Math.max(1, Math.min(threads, order.length)); t++) launch(heapCapMb);
-    });
+    await pool.run(order, request, onReply);
   } finally {
-    await Promise.all([...workers].map((w) => w.terminate()));
+    await pool.close();
   }
 }

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { resolveArch } from "../../src/arch/presets.js";
 import { EYERISS_ENERGY_TABLE } from "../../src/report/energy.js";
-import { runSimJob, type SimJob } from "../../src/runner/jobs.js";
-import { runOnWorkers, type WorkerReply } from "../../src/runner/worker-pool.js";
+import { checkMappings, mappingCheck, runJobsOn, runSimJob, type SimJob } from "../../src/runner/jobs.js";
+import { runOnWorkers, WorkerPool, type WorkerReply } from "../../src/runner/worker-pool.js";
 import { convLayer } from "../../src/workload/layer.js";
 
 const jobs: SimJob[] = [3, 5, 8, 4].map((c, i) => ({
@@ -35,4 +35,29 @@ describe("runOnWorkers", () => {
     expect(await onWorkers(2)).toEqual(here);
     expect(await onWorkers(undefined)).toEqual(here);
   });
+});
+
+describe("WorkerPool", () => {
+  it("builds mappings and then runs the jobs on the same workers, as this thread does", async () => {
+    const arch = resolveArch("chen2020");
+    const requests = [
+      ...jobs.map((j) => ({ layer: j.layer, arch, dataflow: "chen2020" })),
+      // Without weight registers nothing maps: a reason, not an error.
+      { layer: jobs[0]!.layer, arch: resolveArch("chen2020", { rf: { weightEntries: 0 } }), dataflow: "ws" },
+    ];
+    const here = requests.map((r) => mappingCheck(r.layer, r.arch, r.dataflow));
+    expect(here.at(-1)!.ok).toBe(false);
+    const pool = new WorkerPool(2);
+    try {
+      const there = await checkMappings(requests, pool);
+      expect(there).toEqual(here);
+      const simJobs: SimJob[] = jobs.map((j, i) => ({ ...j, arch, dataflow: "chen2020", mapping: (there[i] as { mapping: SimJob["mapping"] }).mapping }));
+      const rows = (await runJobsOn(simJobs, { jobs: 2 }, pool)).map((o) => (o.ok ? { ...o.metrics, wallMs: 0 } : o.error));
+      expect(rows).toEqual(simJobs.map((j) => ({ ...runSimJob(j), wallMs: 0 })));
+      // The pool is still there for another round.
+      expect(await checkMappings(requests.slice(0, 2), pool)).toEqual(here.slice(0, 2));
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 });

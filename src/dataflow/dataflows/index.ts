@@ -5,7 +5,7 @@
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import { ConfigError } from "../../core/errors.js";
-import type { ConvLayer } from "../../workload/layer.js";
+import { validLayer, type ConvLayer } from "../../workload/layer.js";
 import type { Mapping } from "../mapping.js";
 import { chen2020 } from "./chen2020.js";
 import type { DataflowOptions } from "./common.js";
@@ -39,13 +39,14 @@ export const MAPPER_DATAFLOW = "best";
 export const DATAFLOW_CHOICES: readonly string[] = Object.freeze([...DATAFLOW_NAMES, MAPPER_DATAFLOW]);
 
 /**
- * Builds the mapping of a named dataflow, or the mapper's (`best`).
+ * Builds the mapping of a named dataflow, or the mapper's (`best`). A plain layer (not a frozen ConvLayer) is validated first.
  * @throws ConfigError for an unknown name, or when the dataflow cannot fit the layer on the architecture.
  */
 export function buildMapping(name: DataflowName | string, layer: ConvLayer, arch: ArchSpec, options: DataflowOptions = {}): Mapping {
-  if (name === MAPPER_DATAFLOW) return bestMapping(layer, arch, options);
+  const valid = validLayer(layer);
+  if (name === MAPPER_DATAFLOW) return bestMapping(valid, arch, options);
   if (!(DATAFLOW_NAMES as readonly string[]).includes(name)) {
     throw new ConfigError("dataflow", name, `be one of ${DATAFLOW_CHOICES.join(", ")}`);
   }
-  return dataflows[name as DataflowName](layer, arch, options);
+  return dataflows[name as DataflowName](valid, arch, options);
 }

@@ -355,26 +355,27 @@ export class RegFile {
   reduceMany(part: RfPartition, box: Box, from: Int32Array, to: Int32Array, count: number): void {
     const e = this.entries[part];
     const n = checkBox(this.name, "reduce", box, e, part);
-    const rows = boxRows(box);
+    const { starts, inner, stride } = boxRows(box);
     const data = this.data[part];
-    if (this.sumScratch.length < 2 * n) this.sumScratch = new Int32Array(2 * n);
-    const buf = this.sumScratch.subarray(0, n);
-    const own = this.sumScratch.subarray(n, 2 * n);
+    const base = this.base[part];
+    // In place, pair after pair: each pair's sum is complete before the next reads it (a chain
+    // along a line), as staged copies would give. PEs sharing a slice (a line buffer) add it to
+    // itself, as the staged copies did.
     for (let i = 0; i < count; i++) {
       const f = from[i]!;
       const t = to[i]!;
       if (f < 0 || f >= this.pes || t < 0 || t >= this.pes) throw new InvariantError(this.name, `reduce of ${part}: no PE ${f < 0 || f >= this.pes ? f : t}`);
-      gatherRows(data, rows, this.base[part][f]!, buf, 0);
-      gatherRows(data, rows, this.base[part][t]!, own, 0);
-      for (let q = 0; q < n; q++) own[q] = (own[q]! + buf[q]!) | 0;
-      scatterRows(own, 0, data, rows, this.base[part][t]!);
+      const fb = base[f]!;
+      const tb = base[t]!;
+      for (let r = 0; r < starts.length; r++) {
+        let a = fb + starts[r]!;
+        let b = tb + starts[r]!;
+        for (let q = 0; q < inner; q++, a += stride, b += stride) data[b] = (data[b]! + data[a]!) | 0;
+      }
     }
     this.counters[part].read.value += 2 * n * count;
     this.counters[part].write.value += n * count;
   }
-
-  /** Staging for reductions: the sender's words, then the receiver's. */
-  private sumScratch = new Int32Array(0);
 
   /**
    * Slides a window in every PE of `pes` (flat indices, `count` of them): the words of `src` of

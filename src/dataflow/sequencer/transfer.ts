@@ -150,20 +150,11 @@ export function addressOrder(t: OutTile): OutTile {
     src[d] = s;
     s *= shape[d]!;
   }
+  const pick = (a: readonly number[]) => perm.map((d) => a[d]!);
   const data = new Int32Array(t.data.length);
   const tags = t.tags ? new Float64Array(t.tags.length) : undefined;
-  const idx = new Array<number>(n).fill(0);
-  for (let k = 0; k < data.length; k++) {
-    let from = 0;
-    for (let i = 0; i < n; i++) from += idx[i]! * src[perm[i]!]!;
-    data[k] = t.data[from]!;
-    if (tags) tags[k] = t.tags![from]!;
-    for (let i = n - 1; i >= 0; i--) {
-      if (++idx[i]! < shape[perm[i]!]!) break;
-      idx[i] = 0;
-    }
-  }
-  const pick = (a: readonly number[]) => perm.map((d) => a[d]!);
+  permuteWords(t.data as Int32Array, data, pick(shape), pick(src));
+  if (tags) permuteWords(t.tags!, tags, pick(shape), pick(src));
   return {
     box: { shape: pick(shape), offset: t.box.offset, strides: pick(strides) },
     data,
@@ -171,4 +162,27 @@ export function addressOrder(t: OutTile): OutTile {
     has: t.has,
     expect: { space: t.expect.space, offset: t.expect.offset, strides: pick(t.expect.strides) },
   };
+}
+
+/**
+ * Copies `from` into `to` in the order of `shape` (outermost first), word (i0, i1, ...) read at
+ * the sum of i_d * `strides`[d]: an odometer over the outer dimensions, a strided run innermost.
+ */
+function permuteWords<A extends Int32Array | Float64Array>(from: A, to: A, shape: readonly number[], strides: readonly number[]): void {
+  const n = shape.length;
+  const inner = shape[n - 1]!;
+  const step = strides[n - 1]!;
+  const idx = new Int32Array(n);
+  let base = 0;
+  for (let k = 0; k < to.length; ) {
+    for (let j = 0, f = base; j < inner; j++, f += step) to[k++] = from[f]!;
+    let d = n - 2;
+    for (; d >= 0; d--) {
+      base += strides[d]!;
+      if (++idx[d]! < shape[d]!) break;
+      base -= strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+    if (d < 0) break;
+  }
 }

@@ -192,19 +192,22 @@ export class Noc extends Component {
     const n = boxSize(req.box.shape);
     if (s.slot.length * n !== p.data.length) throw new InvariantError(this.name, `drain ${req.id}: ${s.slot.length} slots for ${p.data.length / n} PEs`);
     let adds = 0;
+    const data = p.data;
+    const sum = acc.data;
     for (let i = 0; i < s.slot.length; i++) {
       const at = s.slot[i]!;
       if (at < 0 || at + n > s.words) throw new InvariantError(this.name, `drain ${req.id}: slot ${at} outside a sum of ${s.words} words`);
-      for (let k = 0; k < n; k++) {
-        const v = p.data[i * n + k]!;
-        if (acc.set[at + k]) {
-          acc.data[at + k] = (acc.data[at + k]! + v) | 0;
-          adds++;
-        } else {
-          acc.data[at + k] = v;
-          acc.set[at + k] = 1;
-          if (acc.tags) acc.tags[at + k] = p.tags![i * n + k]!;
-        }
+      // A slot's words arrive together (every PE of an output tile drains all n of them), so its
+      // first word tells whether the slot holds a sum yet.
+      const from = i * n;
+      if (acc.set[at] !== acc.set[at + n - 1]) throw new InvariantError(this.name, `drain ${req.id}: slot ${at} overlaps another slot of its sum`);
+      if (acc.set[at]) {
+        for (let k = 0; k < n; k++) sum[at + k] = (sum[at + k]! + data[from + k]!) | 0;
+        adds += n;
+      } else {
+        for (let k = 0; k < n; k++) sum[at + k] = data[from + k]!;
+        acc.set.fill(1, at, at + n);
+        if (acc.tags) acc.tags.set(p.tags!.subarray(from, from + n), at);
       }
     }
     this.addC[req.part].value += adds;

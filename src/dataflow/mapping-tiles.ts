@@ -190,3 +190,19 @@ export function alikeLine(m: Mapping, tensor: TensorName): Axis | undefined {
   return along("col") ? "row" : along("row") ? "col" : undefined;
 }
 
+/**
+ * The line of the array whose PEs a streamed output's partial sums are summed along, one line
+ * into one sum, when every drain reduces whole lines over the neighbour links: the output's
+ * {@link alikeLine}, provided some spatial loop of factor > 1 spreads a line's PEs (over
+ * reduction dimensions: the alike rule leaves no other) and every spatial loop of factor > 1
+ * across the lines runs over output dimensions only (so no two lines hold one output tile).
+ * Undefined otherwise. `ws` and `is` on a systolic array: `col` (the window down the rows).
+ */
+export function reducedLine(m: Mapping): Axis | undefined {
+  const line = alikeLine(m, "output");
+  if (!line) return undefined;
+  const within: Axis = line === "col" ? "row" : "col";
+  const spread = m.spatial.loops.some((l) => l.axis === within && l.factor > 1);
+  const distinct = m.spatial.loops.every((l) => l.axis === within || l.factor <= 1 || loopDims(m, l.dim).every((d) => TENSOR_DIMS.output.includes(d)));
+  return spread && distinct ? line : undefined;
+}

@@ -144,6 +144,7 @@ export {
   levelFootprint,
   streamFlows,
   alikeLine,
+  reducedLine,
   type StreamFlow,
 } from "./mapping-tiles.js";
 export {

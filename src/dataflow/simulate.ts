@@ -24,7 +24,7 @@ import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type V
 import { layerTensors } from "../workload/tensors.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
-import { alikeLine, parseMapping, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
+import { alikeLine, parseMapping, reducedLine, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
@@ -192,14 +192,18 @@ function resolveMapping(df: SimulateOptions["dataflow"], layer: ConvLayer, arch:
  * e.g. `chen2020`'s inputs along rows and weights along columns), whose deliveries, slides and
  * fills then move the words once per line instead of once per PE (accesses are still counted per
  * PE; why that is exact: docs/design-notes.md, "Register files of PEs that hold alike share one
- * slice"). An
+ * slice"). A streamed output that every PE of a line shares (summed down the line over the
+ * neighbour links: `ws` and `is` on a systolic array) accumulates in one slice per line in
+ * unchecked runs, so its storage too grows with the side (AlexNet conv1, `ws` on 128 x 128 with a
+ * 4 MiB GBuf: 99 M psum words before, 0.6 M now); checked runs keep one per PE. An
  * operand the RF bypasses (mapping.rf.keep false) is staged the same way, per PE, in a partition
  * whose accesses are not register accesses (`RegFileLayout.staged`).
+ * @param checked a checked run (each PE keeps its own partial sums, tagged).
  */
-export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): RegFileLayout {
+export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer, checked = false): RegFileLayout {
   const rf: { -readonly [K in keyof RegFileLayout]: RegFileLayout[K] } = { ...rfLayout(arch.rf, m, layer) };
   const flows = streamFlows(m);
-  const lines: Partial<Record<"input" | "weight", "row" | "col">> = {};
+  const lines: Partial<Record<RfPartition, "row" | "col">> = {};
   const staged: Partial<Record<"input" | "weight", true>> = {};
   const passing: Partial<Record<RfPartition, true>> = {};
   for (const t of TENSORS) {
@@ -217,6 +221,10 @@ export function streamBuffers(arch: ArchSpec, m: Mapping, layer: ConvLayer): Reg
     if (bypass) staged[t] = true;
     else passing[t === "output" ? "psum" : t] = true;
     if (!bypass && t !== "output" && flows[t]) lines[t] = flows[t] === "right" ? "row" : "col";
+    // A streamed output that every PE of a line shares is summed down the line over the
+    // neighbour links: unchecked, the line accumulates into one slice (RegFile's header).
+    const outLine = t === "output" && !checked && arch.noc.neighbourLinks ? reducedLine(m) : undefined;
+    if (outLine) lines.psum = outLine;
   }
   if (Object.keys(passing).length > 0) rf.passing = passing;
   if (Object.keys(lines).length > 0) rf.lines = lines;
@@ -250,7 +258,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const sys = buildSystem(inputs.arch, {
     mode: inputs.mode,
     checked: inputs.checked,
-    rf: streamBuffers(inputs.arch, inputs.mapping, inputs.layer),
+    rf: streamBuffers(inputs.arch, inputs.mapping, inputs.layer, inputs.checked),
     controller: (hw) => sequencerFor(inputs, hw),
   });
   const run = runSystem(sys, inputs.maxCycles);

@@ -20,7 +20,9 @@
  * line (src/dataflow/simulate.ts). PE `p`'s partition is then its line's slice; every access is
  * counted per PE as before (each PE's register is written and read), only the simulator's storage
  * is shared, so a 128 x 128 array does not keep 16,384 copies of one stream. Slides move each
- * line's slice once. Partial sums are never shared (each PE accumulates its own).
+ * line's slice once. A psum line buffer holds a line's sum (a streamed output summed down its
+ * column, unchecked: every PE adds into the slice; design-notes.md): a reduction hop within it
+ * moves no words but is counted, and two PEs of one line may not read it.
  *
  * Staged partitions (`RegFileLayout.staged`): an operand the mapping bypasses at the RF goes from
  * the network straight to the MAC. The simulator still keeps its words (so the MAC wave and
@@ -85,7 +87,7 @@ export interface RegFileLayout extends RegFileSpec {
    * Operand partitions kept once per line of the array: `row` (every PE of a row holds the same
    * words) or `col` (every PE of a column). Absent: one slice per PE. See the file header.
    */
-  readonly lines?: Readonly<Partial<Record<"input" | "weight", "row" | "col">>>;
+  readonly lines?: Readonly<Partial<Record<RfPartition, "row" | "col">>>;
   /**
    * Operand partitions that stand in for an RF bypass (`mapping.rf.keep` false): the operand goes
    * from the network straight to the MAC, and the simulator keeps its words here only so the MAC
@@ -125,7 +127,7 @@ export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLa
   const { lines, staged, passing, ...fields } = spec;
   checkRfSpec(fields as unknown as Record<string, unknown>, path);
   for (const [part, line] of Object.entries(lines ?? {})) {
-    if (part !== "input" && part !== "weight") throw new ConfigError(`${path}.lines.${part}`, line, "not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums)");
+    if (!(RF_PARTITIONS as readonly string[]).includes(part)) throw new ConfigError(`${path}.lines.${part}`, line, `name a partition (${RF_PARTITIONS.join(", ")})`);
     if (line !== undefined && line !== "row" && line !== "col") throw new ConfigError(`${path}.lines.${part}`, line, 'be "row" or "col"');
   }
   for (const [part, on] of Object.entries(staged ?? {})) {
@@ -199,7 +201,7 @@ export class RegFile {
     const c = {} as Record<RfPartition, PartCounters>;
     const base = {} as Record<RfPartition, Int32Array>;
     for (const p of RF_PARTITIONS) {
-      const line = p === "psum" ? undefined : spec.lines?.[p];
+      const line = spec.lines?.[p];
       const words = slotCount(line, pes, arrayCols) * this.entries[p];
       d[p] = new Int32Array(buffer, at * 4, words);
       at += words;
@@ -232,6 +234,11 @@ export class RegFile {
   /** Whether a partition is a line buffer ({@link RegFileLayout.lines}). */
   private readonly shared: Record<RfPartition, boolean> = { input: false, weight: false, psum: false };
 
+  /** Whether partition `part` is a line buffer ({@link RegFileLayout.lines}): one slice per line of the array. */
+  isLineBuffer(part: RfPartition): boolean {
+    return this.shared[part];
+  }
+
   /** Per partition and slice, the last {@link writeMany} call that copied into it and from where. */
   private readonly sliceMarks: Record<RfPartition, { readonly stamp: Float64Array; readonly from: Float64Array }> = {
     input: { stamp: new Float64Array(0), from: new Float64Array(0) },
@@ -245,7 +252,7 @@ export class RegFile {
     return (
       slotCount(spec.lines?.input, pes, arrayCols) * spec.inputEntries +
       slotCount(spec.lines?.weight, pes, arrayCols) * spec.weightEntries +
-      pes * spec.psumEntries
+      slotCount(spec.lines?.psum, pes, arrayCols) * spec.psumEntries
     );
   }
 
@@ -338,10 +345,19 @@ export class RegFile {
     const n = checkBox(this.name, "read", box, e, part);
     const rows = boxRows(box);
     const data = this.data[part];
+    // A psum line buffer holds its line's sum: two PEs of a line would each carry all of it.
+    const marks = part === "psum" && this.shared.psum ? this.sliceMarks.psum : undefined;
+    const stamp = marks ? ++this.writeStamp : 0;
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `read of ${part}: no PE ${pe}`);
-      gatherRows(data, rows, this.base[part][pe]!, dst, i * n);
+      const b = this.base[part][pe]!;
+      if (marks) {
+        const slot = b / e;
+        if (marks.stamp[slot] === stamp) throw new InvariantError(this.name, `read of psum: two PEs of one line (PE ${pe} and another) read the line's shared sum`);
+        marks.stamp[slot] = stamp;
+      }
+      gatherRows(data, rows, b, dst, i * n);
     }
     this.counters[part].read.value += n * count;
   }
@@ -359,14 +375,16 @@ export class RegFile {
     const data = this.data[part];
     const base = this.base[part];
     // In place, pair after pair: each pair's sum is complete before the next reads it (a chain
-    // along a line), as staged copies would give. PEs sharing a slice (a line buffer) add it to
-    // itself, as the staged copies did.
+    // along a line), as staged copies would give.
+    const shared = this.shared[part];
     for (let i = 0; i < count; i++) {
       const f = from[i]!;
       const t = to[i]!;
       if (f < 0 || f >= this.pes || t < 0 || t >= this.pes) throw new InvariantError(this.name, `reduce of ${part}: no PE ${f < 0 || f >= this.pes ? f : t}`);
       const fb = base[f]!;
       const tb = base[t]!;
+      // A line's shared slice already holds the line's sum: the hop moves nothing.
+      if (fb === tb && shared) continue;
       for (let r = 0; r < starts.length; r++) {
         let a = fb + starts[r]!;
         let b = tb + starts[r]!;

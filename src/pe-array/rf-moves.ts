@@ -192,6 +192,8 @@ export class RfMoves {
   /** Clears the `box` of a reduction's idle PEs (uncounted: they add zero as the sums pass), tagged as the line's tile in checked mode. */
   private clearIdle(l: LinkOp & { readonly kind: "reduce" }): void {
     const { rf, spec } = this.array;
+    // A line buffer holds the line's sum, to which an idle PE added nothing: nothing to clear.
+    if (rf.isLineBuffer(l.part)) return;
     if (l.idle!.length !== l.pes.rows * l.pes.cols) throw new InvariantError("pe", `reduce: the idle mask has ${l.idle!.length} entries for ${l.pes.rows} x ${l.pes.cols} PEs`);
     forEachPe(l.pes, spec.cols, (p, i, j) => {
       if (l.idle![i * l.pes.cols + j]) rf.fill(l.part, p, l.box, 0, l.expect ? peTagExpect(l.expect, i, j, l.pes.cols) : undefined, 0);

@@ -246,11 +246,16 @@ describe("stream buffers (simulate.ts streamBuffers)", () => {
     const rf = streamBuffers(arch, m, layer);
     // ws streams inputs along the rows (every PE of a row takes the same input tile).
     expect(flows.input).toBe("right");
-    expect(rf.lines).toEqual({ input: "row" });
+    // Its partial sums are summed down each column (the window spreads over the rows): one slice
+    // per column, unless checked (each PE keeps its own, tagged).
+    expect(rf.lines).toEqual({ input: "row", psum: "col" });
+    expect(streamBuffers(arch, m, layer, true).lines).toEqual({ input: "row" });
     const perPe = RegFile.words({ ...rf, lines: undefined }, 128 * 128, 128);
     const lined = RegFile.words(rf, 128 * 128, 128);
-    expect(lined).toBe(128 * rf.inputEntries + 128 * 128 * (rf.weightEntries + rf.psumEntries));
-    expect(lined * 10).toBeLessThan(perPe);
+    expect(lined).toBe(128 * rf.inputEntries + 128 * 128 * rf.weightEntries + 128 * rf.psumEntries);
+    expect(lined * 100).toBeLessThan(perPe);
+    // os keeps each PE's outputs apart (no line shares one).
+    expect(streamBuffers(arch, buildMapping("os", layer, arch), layer).lines?.psum).toBeUndefined();
   });
 
   it("keep an operand every PE of a row (column) holds alike once per line, and count every PE's accesses as before", async () => {

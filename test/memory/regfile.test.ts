@@ -60,11 +60,32 @@ describe("RegFile line buffers (rf.lines)", () => {
     expect([...r.contents("input", 4).subarray(0, 13)]).toEqual(want);
   });
 
-  it("refuses a line buffer for partial sums, naming the field", () => {
-    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { psum: "row" } as never }, 6, false, undefined, 3)).toThrow(
-      'rf.lines.psum must not be given: only the input and weight partitions can be line buffers (each PE accumulates its own partial sums); got "row"',
+  it("refuses a malformed line buffer, naming the field", () => {
+    expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { output: "row" } as never }, 6, false, undefined, 3)).toThrow(
+      'rf.lines.output must name a partition (input, weight, psum); got "row"',
     );
     expect(() => new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { input: "diag" } as never }, 6, false, undefined, 3)).toThrow('rf.lines.input must be "row" or "col"; got "diag"');
+  });
+
+  it("sums a psum line in its one slice: a reduction hop moves no words but is counted, an idle clear is skipped, and two PEs of a line may not read it", () => {
+    // 6 PEs in 2 rows of 3, partial sums shared down the columns.
+    const r = new RegFile(new CounterRegistry(), "rf", { ...spec, lines: { psum: "col" } }, 6, false, undefined, 3);
+    expect([...r.base.psum]).toEqual([0, 16, 32, 0, 16, 32]);
+    expect(r.isLineBuffer("psum")).toBe(true);
+    expect(r.isLineBuffer("input")).toBe(false);
+    const b: Box = { shape: [4], offset: 2, strides: [1] };
+    // Both PEs of column 1 add into the slice (as a MAC wave does through the bases).
+    for (const pe of [1, 4]) for (let i = 0; i < 4; i++) r.data.psum[r.base.psum[pe]! + 2 + i]! += 10 * pe + i;
+    r.reduceMany("psum", b, Int32Array.of(4), Int32Array.of(1), 1);
+    expect([...r.data.psum.subarray(18, 22)]).toEqual([50, 52, 54, 56]);
+    expect(r.counters.psum.read.value).toBe(8);
+    expect(r.counters.psum.write.value).toBe(4);
+    const out = new Int32Array(4);
+    r.readMany("psum", b, out, Int32Array.of(1), 1);
+    expect([...out]).toEqual([50, 52, 54, 56]);
+    expect(() => r.readMany("psum", b, new Int32Array(8), Int32Array.of(1, 4), 2)).toThrow("two PEs of one line");
+    // PEs of different lines read their own sums together.
+    expect(() => r.readMany("psum", b, new Int32Array(8), Int32Array.of(1, 2), 2)).not.toThrow();
   });
 
   it("refuses a malformed set of partitions the words pass through, naming the field", () => {

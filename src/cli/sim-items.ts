@@ -63,8 +63,8 @@ export async function simulateItems(items: readonly SimItem[], options: Simulate
     // The workers build the mappings the items do not bring, then simulate.
     const toCheck = items.flatMap((item, i) => (item.premapped ? [] : [i]));
     const built = await checkMappings(toCheck.map((i) => ({ layer: items[i]!.layer, arch: items[i]!.arch, dataflow: items[i]!.dataflow })), pool);
-    const checks: MappingCheck[] = items.map((item) => item.premapped!);
-    toCheck.forEach((i, k) => (checks[i] = built[k]!));
+    let k = 0;
+    const checks: MappingCheck[] = items.map((item) => item.premapped ?? built[k++]!);
     return simulateChecked(items, checks, results, options, pool);
   });
 }

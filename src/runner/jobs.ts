@@ -144,7 +144,7 @@ export async function runJobsOn(jobs: readonly SimJob[], options: RunJobsOptions
     }
     return outcomes as SimJobOutcome[];
   }
-  await onPool(pool, threads, (p) => p.run(order, (i) => ({ type: "job", index: i, job: jobs[i] }), (reply) => {
+  const run = (p: RequestPool) => p.run(order, (i) => ({ type: "job", index: i, job: jobs[i] }), (reply) => {
     const msg = reply as unknown as WorkerMessage;
     if (msg.type === "progress") {
       progress[msg.index] = msg.macs ?? 0;
@@ -155,19 +155,9 @@ export async function runJobsOn(jobs: readonly SimJob[], options: RunJobsOptions
     progress[msg.index] = convShape(jobs[msg.index]!.layer).macs;
     finished++;
     report();
-  }));
+  });
+  await (pool ? run(pool) : WorkerPool.using(threads, run));
   return outcomes as SimJobOutcome[];
-}
-
-/** Runs `f` on `pool`, or on a pool of `threads` workers made for it and closed after it. */
-async function onPool(pool: RequestPool | undefined, threads: number, f: (pool: RequestPool) => Promise<void>): Promise<void> {
-  if (pool) return f(pool);
-  const own = new WorkerPool(threads);
-  try {
-    await f(own);
-  } finally {
-    await own.close();
-  }
 }
 
 /**
@@ -177,13 +167,7 @@ async function onPool(pool: RequestPool | undefined, threads: number, f: (pool: 
  * the pool share them. Internal.
  */
 export async function withWorkerPool<T>(threads: number, f: (pool: RequestPool | undefined) => Promise<T>): Promise<T> {
-  if (threads <= 1) return f(undefined);
-  const pool = new WorkerPool(threads);
-  try {
-    return await f(pool);
-  } finally {
-    await pool.close();
-  }
+  return threads <= 1 ? f(undefined) : WorkerPool.using(threads, f);
 }
 
 /** A mapping to build and check: a named dataflow on a layer and an architecture. Plain data (it crosses threads). */

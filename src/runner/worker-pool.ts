@@ -184,6 +184,16 @@ export class WorkerPool {
     }
   }
 
+  /** Runs `f` on a pool of `threads` workers made for it, and terminates them after it, whatever it ends with. */
+  static async using<T>(threads: number, f: (pool: WorkerPool) => Promise<T>, heapCapMb: number | undefined = WORKER_HEAP_CAP_MB): Promise<T> {
+    const pool = new WorkerPool(threads, heapCapMb);
+    try {
+      return await f(pool);
+    } finally {
+      await pool.close();
+    }
+  }
+
   /** Terminates the workers. */
   async close(): Promise<void> {
     const all = [...this.workers.keys()];
@@ -207,10 +217,5 @@ export async function runOnWorkers(
   heapCapMb: number | undefined = WORKER_HEAP_CAP_MB,
 ): Promise<void> {
   if (order.length === 0) return;
-  const pool = new WorkerPool(Math.max(1, Math.min(threads, order.length)), heapCapMb);
-  try {
-    await pool.run(order, request, onReply);
-  } finally {
-    await pool.close();
-  }
+  await WorkerPool.using(Math.max(1, Math.min(threads, order.length)), (pool) => pool.run(order, request, onReply), heapCapMb);
 }

@@ -151,12 +151,14 @@ export function addressOrder(t: OutTile): OutTile {
     s *= shape[d]!;
   }
   const pick = (a: readonly number[]) => perm.map((d) => a[d]!);
+  const order = pick(shape);
+  const from = pick(src);
   const data = new Int32Array(t.data.length);
   const tags = t.tags ? new Float64Array(t.tags.length) : undefined;
-  permuteWords(t.data as Int32Array, data, pick(shape), pick(src));
-  if (tags) permuteWords(t.tags!, tags, pick(shape), pick(src));
+  permuteWords(t.data, data, order, from);
+  if (tags) permuteWords(t.tags!, tags, order, from);
   return {
-    box: { shape: pick(shape), offset: t.box.offset, strides: pick(strides) },
+    box: { shape: order, offset: t.box.offset, strides: pick(strides) },
     data,
     tags,
     has: t.has,

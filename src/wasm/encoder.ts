@@ -108,6 +108,12 @@ export const op = {
   vstore: simd(0x0b, 4, 0),
   /** v128.load with a constant byte offset added to the address. */
   vloadAt: (offset: number) => simd(0x00, 4, ...uleb(offset)),
+  /**
+   * v128.load8x8_s / v128.load8x8_u with a constant byte offset: eight bytes, sign- or
+   * zero-extended to the eight i16 lanes.
+   */
+  load8x8sAt: (offset: number) => simd(0x01, 3, ...uleb(offset)),
+  load8x8uAt: (offset: number) => simd(0x02, 3, ...uleb(offset)),
   /** i32x4.splat. */
   splat: simd(0x11),
   /** i32x4.extract_lane. */

@@ -26,7 +26,9 @@
  *   zeros to `Cp`, a multiple of the lane count (8 for i16, 4 for i32), shifted by the zero point;
  * - w: `[group][outChannels/4 of the group][kh][kw][Cp / lanes][4 output channels][lanes]`: the
  *   weights of four output channels for one input vector are 64 contiguous bytes, read at fixed
- *   offsets; missing channels are zeros;
+ *   offsets; missing channels are zeros. Byte weights with a zero zero point (int8, uint8) stay
+ *   bytes with i16 lanes, 32 bytes per four channels, sign- or zero-extended as they load
+ *   (`v128.load8x8_s`/`_u`): the same values the i16 packing holds;
  * - y: NCHW int32 for the image, starting at the bias;
  * - a table of output columns: each column's first real tap, as byte offsets into a row of x and
  *   of w, and how many taps and vectors it reads.
@@ -62,12 +64,23 @@ const I32_LOCALS = 12;
 const XV = 23, ACC = [24, 25, 26, 27] as const;
 const V128_LOCALS = 5;
 
-/** Bytes of weights per input vector: four output channels of 16 bytes. */
-const W_VECTOR_BYTES = 64;
+/**
+ * How a kernel reads one output channel's weight vector: `bytes` per vector (four channels'
+ * vectors make a group of 4 x `bytes`), and the load at a byte offset. Weights kept as they came,
+ * as bytes (int8 or uint8 with a zero zero point), are widened to i16 lanes as they load: half the
+ * memory and half the packing of i16 weights (AlexNet fc6: 37.7 MB, not 75).
+ */
+interface WeightLoad {
+  readonly bytes: number;
+  readonly at: (offset: number) => number[];
+}
+const W_LANES: WeightLoad = { bytes: 16, at: op.vloadAt };
+const W_INT8: WeightLoad = { bytes: 8, at: op.load8x8sAt };
+const W_UINT8: WeightLoad = { bytes: 8, at: op.load8x8uAt };
 
-/** `acc[i] += mac(xv, w[wa + 16 i])` for the four output channels. */
-function macs(mac: readonly number[]): number[] {
-  return ACC.flatMap((a, i) => [...op.get(a), ...op.get(XV), ...op.get(WA), ...op.vloadAt(16 * i), ...mac, ...op.vadd, ...op.set(a)]);
+/** `acc[i] += mac(xv, w[wa + i * bytes])` for the four output channels. */
+function macs(mac: readonly number[], wl: WeightLoad): number[] {
+  return ACC.flatMap((a, i) => [...op.get(a), ...op.get(XV), ...op.get(WA), ...wl.at(wl.bytes * i), ...mac, ...op.vadd, ...op.set(a)]);
 }
 
 /** `y[ya + i * yms] += lane sum of acc[i]`. */
@@ -78,14 +91,17 @@ function addToOutput(i: number): number[] {
   return [...addr, ...addr, ...op.load, ...sum, ...op.add, ...op.store];
 }
 
-/** One output row of four output channels; `mac` multiplies two vectors into four i32 lanes of sums. */
-function rowKernel(mac: readonly number[]): number[] {
+/**
+ * One output row of four output channels; `mac` multiplies two vectors into four i32 lanes of
+ * sums; `wl`: how the weights are stored.
+ */
+function rowKernel(mac: readonly number[], wl: WeightLoad): number[] {
   const zero = [...op.const(0), ...op.splat];
   // One tap's vectors (or, with dilation 1, the whole run of a kernel row's taps).
   const vectors = doWhileLt(V, VECS, [
     ...op.get(XA), ...op.vload, ...op.set(XV),
-    ...macs(mac),
-    ...bump(XA, 16), ...bump(WA, W_VECTOR_BYTES), ...bump(V, 1),
+    ...macs(mac, wl),
+    ...bump(XA, 16), ...bump(WA, 4 * wl.bytes), ...bump(V, 1),
   ]);
   return [
     ...op.get(TABLE), ...op.set(E), ...op.get(Y), ...op.set(YA), ...op.const(0), ...op.set(OW),
@@ -116,10 +132,25 @@ export type ReferenceLanes = keyof typeof LANES;
 /** A kernel: one output row of up to four output channels (parameters as numbered above). */
 type RowKernel = (xRow: number, xRowStride: number, wRow: number, wRowStride: number, nkh: number, table: number, ow: number, y: number, yChannelStride: number, mcount: number, skip: number) => void;
 
-const fn = (name: string, mac: readonly number[]) => ({ name, params: PARAMS, i32Locals: I32_LOCALS, v128Locals: V128_LOCALS, body: rowKernel(mac) });
+/** How the weights are stored: in the lanes' own width, or as bytes widened to i16 lanes as they load. */
+type WeightStore = "lanes" | "int8" | "uint8";
+
+/** The kernel's name for a lane width and weight store. */
+function kernelName(lanes: ReferenceLanes, store: WeightStore): string {
+  return store === "lanes" ? LANES[lanes].name : `row16_${store}`;
+}
+
+const fn = (name: string, mac: readonly number[], wl: WeightLoad) => ({ name, params: PARAMS, i32Locals: I32_LOCALS, v128Locals: V128_LOCALS, body: rowKernel(mac, wl) });
 
 /** Compiled once, when this module loads; null where WebAssembly with SIMD is unavailable. */
-const WASM: CompiledWasm | null = compileWasm(assembleModule([fn(LANES.i16.name, op.vdot16), fn(LANES.i32.name, op.vmul)]));
+const WASM: CompiledWasm | null = compileWasm(
+  assembleModule([
+    fn(LANES.i16.name, op.vdot16, W_LANES),
+    fn(LANES.i32.name, op.vmul, W_LANES),
+    fn(kernelName("i16", "int8"), op.vdot16, W_INT8),
+    fn(kernelName("i16", "uint8"), op.vdot16, W_UINT8),
+  ]),
+);
 
 /** Whether this process can run the fast reference (WebAssembly with SIMD). */
 export function wasmReferenceAvailable(): boolean {
@@ -134,6 +165,9 @@ const MAX_BYTES = 65536 * WASM_PAGE_BYTES;
 /** Sizes and byte offsets of one call's linear memory. */
 interface Plan {
   readonly lanes: ReferenceLanes;
+  /** How the weights are stored, and the bytes of one output channel's weight vector. */
+  readonly store: WeightStore;
+  readonly wv: number;
   /** Lanes per vector, bytes per lane. */
   readonly L: number;
   readonly eb: number;
@@ -151,19 +185,20 @@ interface Plan {
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
-function planMemory(L: ConvLayer, s: ConvShape, lanes: ReferenceLanes): Plan {
+function planMemory(L: ConvLayer, s: ConvShape, lanes: ReferenceLanes, store: WeightStore = "lanes"): Plan {
   const { count, bytes: eb } = LANES[lanes];
+  const wv = store === "lanes" ? count * eb : count;
   const Cp = Math.ceil(s.inChannelsPerGroup / count) * count;
   const Cv = Cp / count;
   const Mb = Math.ceil(s.outChannelsPerGroup / 4);
   const xBytes = L.groups * L.inHeight * L.inWidth * Cp * eb;
-  const wBytes = L.groups * Mb * L.kernelHeight * L.kernelWidth * Cv * W_VECTOR_BYTES;
+  const wBytes = align16(L.groups * Mb * L.kernelHeight * L.kernelWidth * Cv * 4 * wv);
   const yBytes = align16(L.outChannels * s.outHeight * s.outWidth * 4);
   const xOff = 0;
   const wOff = xOff + xBytes;
   const yOff = wOff + wBytes;
   const tOff = yOff + yBytes;
-  return { lanes, L: count, eb, Cp, Cv, Mb, xOff, wOff, yOff, tOff, bytes: tOff + s.outWidth * 16 };
+  return { lanes, store, wv, L: count, eb, Cp, Cv, Mb, xOff, wOff, yOff, tOff, bytes: tOff + s.outWidth * 16 };
 }
 
 /** Whether every value of `a`, less `zero`, fits an i16 lane. */
@@ -180,6 +215,12 @@ function fitsI16(a: OperandArray, zero: number): boolean {
   return lo - zero >= -32768 && hi - zero <= 32767;
 }
 
+/** Byte weights with a zero zero point are kept as bytes (with i16 lanes); others in the lanes' width. */
+function weightStore(op: Pick<ConvOperands, "w" | "wZeroPoint">, lanes: ReferenceLanes): WeightStore {
+  if (lanes !== "i16" || op.wZeroPoint !== 0) return "lanes";
+  return op.w instanceof Int8Array ? "int8" : op.w instanceof Uint8Array ? "uint8" : "lanes";
+}
+
 /** The lane width the operands allow: i16 when every shifted input and weight fits an i16, else i32. */
 export function referenceLanes(op: Pick<ConvOperands, "x" | "w" | "xZeroPoint" | "wZeroPoint">): ReferenceLanes {
   return fitsI16(op.x, op.xZeroPoint) && fitsI16(op.w, op.wZeroPoint) ? "i16" : "i32";
@@ -193,26 +234,39 @@ export function referenceMemoryBytes(layer: ConvLayer, lanes: ReferenceLanes): n
   return planMemory(layer, convShape(layer), lanes).bytes;
 }
 
-/** Packs the weights, shifted by their zero point, four output channels to a 64-byte vector group. */
+/**
+ * Packs the weights, shifted by their zero point, four output channels to a 64-byte vector group.
+ * The packed array is written in order (block of four channels, tap, vector, channel, lane), each
+ * run of lanes read from one channel's row at a stride of the taps: sequential writes, and reads
+ * from four rows at a time (AlexNet fc6's 37.7 M weights: 0.3x the time of a loop over source
+ * order, whose writes jump by a vector group at every run). Padding lanes and missing channels
+ * stay zero: the scratch memory is cleared before every call.
+ */
 function packWeights(op: ConvOperands, s: ConvShape, p: Plan, buf: ArrayBuffer): void {
   const L = op.layer;
   const RS = L.kernelHeight * L.kernelWidth;
   const Cg = s.inChannelsPerGroup;
   const Mg = s.outChannelsPerGroup;
-  const dst = p.lanes === "i16" ? new Int16Array(buf, p.wOff, (p.yOff - p.wOff) / 2) : new Int32Array(buf, p.wOff, (p.yOff - p.wOff) / 4);
+  const n = p.yOff - p.wOff;
+  const dst = p.store === "int8" ? new Int8Array(buf, p.wOff, n) : p.store === "uint8" ? new Uint8Array(buf, p.wOff, n) : p.lanes === "i16" ? new Int16Array(buf, p.wOff, n / 2) : new Int32Array(buf, p.wOff, n / 4);
   const w = op.w;
   const zw = op.wZeroPoint;
-  const perTap = p.Cv * 4 * p.L;
-  for (let m = 0; m < L.outChannels; m++) {
-    const g = Math.floor(m / Mg);
-    const mg = m - g * Mg;
-    const block = (g * p.Mb + (mg >> 2)) * RS * perTap + (mg & 3) * p.L;
-    // Input channels in runs of p.L, one vector's lanes each (no division per word).
-    for (let c0 = 0, v = block; c0 < Cg; c0 += p.L, v += 4 * p.L) {
-      const c1 = Math.min(Cg, c0 + p.L);
-      let src = (m * Cg + c0) * RS;
-      for (let lane = v; lane < v + c1 - c0; lane++) {
-        for (let t = 0; t < RS; t++) dst[lane + t * perTap] = w[src++]! - zw;
+  const lanes = p.L;
+  const perTap = p.Cv * 4 * lanes;
+  for (let g = 0; g < L.groups; g++) {
+    for (let mb = 0; mb < p.Mb; mb++) {
+      const m0 = g * Mg + mb * 4;
+      const nj = Math.min(4, Mg - mb * 4);
+      const base = (g * p.Mb + mb) * RS * perTap;
+      for (let t = 0; t < RS; t++) {
+        for (let v = 0, c0 = 0; v < p.Cv; v++, c0 += lanes) {
+          const n = Math.min(lanes, Cg - c0);
+          let d = base + t * perTap + v * 4 * lanes;
+          for (let j = 0; j < nj; j++, d += lanes) {
+            let src = ((m0 + j) * Cg + c0) * RS + t;
+            for (let i = d; i < d + n; i++, src += RS) dst[i] = w[src]! - zw;
+          }
+        }
       }
     }
   }
@@ -250,7 +304,7 @@ function columnTable(L: ConvLayer, s: ConvShape, p: Plan, buf: ArrayBuffer): num
     const kw1 = Math.min(L.kernelWidth, Math.floor((L.inWidth - 1 - iw0) / dw) + 1);
     const taps = Math.max(0, kw1 - kw0);
     t[4 * ow] = taps > 0 ? (iw0 + kw0 * dw) * pixel : 0;
-    t[4 * ow + 1] = kw0 * p.Cv * W_VECTOR_BYTES;
+    t[4 * ow + 1] = kw0 * p.Cv * 4 * p.wv;
     // With dilation 1 a column's taps are contiguous in x and in w: one run of vectors.
     t[4 * ow + 2] = dw === 1 ? Math.min(taps, 1) : taps;
     t[4 * ow + 3] = dw === 1 ? Math.max(taps, 1) * p.Cv : p.Cv;
@@ -266,7 +320,7 @@ function convolveImage(L: ConvLayer, s: ConvShape, p: Plan, kernel: RowKernel, s
   const Mg = s.outChannelsPerGroup;
   const plane = s.outHeight * s.outWidth;
   const xRowBytes = W * p.Cp * p.eb;
-  const wRowBytes = KW * p.Cv * W_VECTOR_BYTES;
+  const wRowBytes = KW * p.Cv * 4 * p.wv;
   for (let g = 0; g < L.groups; g++) {
     const xg = p.xOff + g * H * xRowBytes;
     for (let mb = 0; mb < p.Mb; mb++) {
@@ -349,10 +403,10 @@ export function referenceConvWasm(layer: ConvLayer | ConvLayerSpec, x: OperandAr
   const L = op.layer;
   const s = convShape(L);
   const lanes = options.lanes === "i32" ? "i32" : referenceLanes(op);
-  const p = planMemory(L, s, lanes);
+  const p = planMemory(L, s, lanes, weightStore(op, lanes));
   const sc = p.bytes <= MAX_BYTES ? scratchMemory(WASM, p.bytes) : undefined;
   if (sc === undefined) return undefined;
-  const kernel = sc.inst.exports[LANES[lanes].name] as RowKernel;
+  const kernel = sc.inst.exports[kernelName(lanes, p.store)] as RowKernel;
   const buf = sc.mem.buffer;
   packWeights(op, s, p, buf);
   const skip = columnTable(L, s, p, buf);

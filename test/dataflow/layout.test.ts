@@ -28,4 +28,28 @@ describe("layoutWeights", () => {
       { numRuns: 60, seed: 7 },
     );
   });
+
+  it("a fully connected layer's bytes (int8, uint8; word-sized or not) transpose to the same array as the element loop", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 600 }), fc.boolean(), (g, cg, kg, signed) => {
+        const layer = convLayer({ inChannels: g * cg, inHeight: 1, inWidth: 1, outChannels: g * kg, kernelHeight: 1, kernelWidth: 1, groups: g });
+        const n = convShape(layer).weightElements;
+        const w = signed ? Int8Array.from({ length: n }, (_, i) => (i * 7919) % 256) : Uint8Array.from({ length: n }, (_, i) => (i * 7919) % 256);
+        const { data } = layoutWeights(w, layer, "IOHW", false);
+        if (data.constructor !== w.constructor) return false;
+        for (let gg = 0; gg < g; gg++)
+          for (let k = 0; k < kg; k++)
+            for (let c = 0; c < cg; c++) if (data[(gg * cg + c) * kg + k] !== w[(gg * kg + k) * cg + c]) return false;
+        return true;
+      }),
+      { numRuns: 80, seed: 11 },
+    );
+    // Word-sized shapes, which take the word transpose.
+    for (const [cg, kg] of [[4, 4], [8, 260], [516, 12]] as const) {
+      const layer = convLayer({ inChannels: cg, inHeight: 1, inWidth: 1, outChannels: kg, kernelHeight: 1, kernelWidth: 1 });
+      const w = Int8Array.from({ length: cg * kg }, (_, i) => (i * 31) % 251);
+      const { data } = layoutWeights(w, layer, "IOHW", false);
+      for (let k = 0; k < kg; k++) for (let c = 0; c < cg; c++) expect(data[c * kg + k]).toBe(w[k * cg + c]);
+    }
+  });
 });

@@ -234,23 +234,70 @@ function writeRun(src: WordArray | Float64Array, s: number, dst: WordArray | Flo
 }
 
 /**
+ * {@link copyBox}'s scratch (it never runs nested): the normalized box's shape and strides, and
+ * the odometer over its outer dimensions. Boxes of higher rank get arrays of their own.
+ */
+const SCRATCH_RANK = 16;
+const SHAPE = new Float64Array(SCRATCH_RANK);
+const STRIDES = new Float64Array(SCRATCH_RANK);
+const ODOMETER = new Int32Array(SCRATCH_RANK);
+
+/**
  * Copies between the box's words of `words` and `dense` (from `at`, in box order): into the box
- * when `intoBox`, out of it otherwise. Returns the count. A normalized box of rank 1 or 2 is
- * walked directly; a higher rank through its row starts.
+ * when `intoBox`, out of it otherwise. Returns the count. The box is normalized as
+ * {@link normalizeBox} does (unit dimensions dropped, contiguous ones merged, so runs are as long
+ * as they can be), into scratch arrays rather than a new box: the many small boxes of a run
+ * allocate nothing here. Rank 1 or 2 is walked directly; a higher rank row by row with an
+ * odometer over the outer dimensions.
  */
 function copyBox(words: WordArray | Float64Array, box: Box, dense: WordArray | Float64Array, at: number, intoBox: boolean): number {
-  const b = normalizeBox(box);
-  const r = b.shape.length;
-  const inner = b.shape[r - 1]!;
-  const is = b.strides[r - 1]!;
-  const rows = r === 1 ? 1 : r === 2 ? b.shape[0]! : boxSize(b.shape) / inner;
-  const starts = r > 2 ? new Float64Array(rows) : undefined;
-  if (starts) rowStarts(b, starts);
-  const step = r === 2 ? b.strides[0]! : 0;
-  for (let o = 0, base = b.offset, d = at; o < rows; o++, base += step, d += inner) {
-    const start = starts ? starts[o]! : base;
-    if (intoBox) writeRun(dense, d, words, start, inner, is);
-    else readRun(words, start, inner, is, dense, d);
+  const full = box.shape.length;
+  const big = full > SCRATCH_RANK;
+  const shape = big ? new Float64Array(full) : SHAPE;
+  const strides = big ? new Float64Array(full) : STRIDES;
+  // Built innermost first, as normalizeBox does; `r` dimensions so far.
+  let r = 0;
+  for (let d = full - 1; d >= 0; d--) {
+    const e = box.shape[d]!;
+    if (e === 1) continue;
+    const st = box.strides[d]!;
+    if (r > 0 && st === shape[r - 1]! * strides[r - 1]!) shape[r - 1] = shape[r - 1]! * e;
+    else {
+      shape[r] = e;
+      strides[r] = st;
+      r++;
+    }
+  }
+  if (r === 0) {
+    shape[0] = 1;
+    strides[0] = 1;
+    r = 1;
+  }
+  // shape[0] is now the innermost dimension, shape[r - 1] the outermost.
+  const inner = shape[0]!;
+  const is = strides[0]!;
+  if (r <= 2) {
+    const rows = r === 1 ? 1 : shape[1]!;
+    const step = r === 2 ? strides[1]! : 0;
+    for (let o = 0, base = box.offset, d = at; o < rows; o++, base += step, d += inner) {
+      if (intoBox) writeRun(dense, d, words, base, inner, is);
+      else readRun(words, base, inner, is, dense, d);
+    }
+    return rows * inner;
+  }
+  let rows = 1;
+  for (let k = 1; k < r; k++) rows *= shape[k]!;
+  const idx = big ? new Int32Array(full) : ODOMETER.fill(0, 0, r);
+  for (let o = 0, base = box.offset, d = at; o < rows; o++, d += inner) {
+    if (intoBox) writeRun(dense, d, words, base, inner, is);
+    else readRun(words, base, inner, is, dense, d);
+    for (let k = 1; k < r; k++) {
+      const st = strides[k]!;
+      base += st;
+      if (++idx[k]! < shape[k]!) break;
+      base -= st * shape[k]!;
+      idx[k] = 0;
+    }
   }
   return rows * inner;
 }

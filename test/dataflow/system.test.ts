@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { resolveArch } from "../../src/arch/presets.js";
 import { buildMapping } from "../../src/dataflow/dataflows/index.js";
 import { layoutWeights, Sequencer, weightLayout } from "../../src/dataflow/sequencer/index.js";
+import { FINISHED, type Thread } from "../../src/dataflow/sequencer/types.js";
 import { buildSystem, TOPOLOGY, type Hardware, type Link, type System } from "../../src/dataflow/system.js";
 import { convLayer, convShape } from "../../src/workload/layer.js";
 import { referenceConv } from "../../src/workload/reference.js";
@@ -46,6 +47,9 @@ describe("the topology table", () => {
     const run = sys.engine.run({ maxCycles: 1e7 });
     expect(run.cycles).toBeGreaterThan(0);
     expect(sys.dram.contents("y")).toEqual(referenceConv(layer, ops.x, ops.w));
+    // Its threads let go of their programs as they end (types.ts, finish): the main one is left.
+    const threads = (sys.sequencer as unknown as { threads: Thread[] }).threads;
+    expect(threads.map((t) => [t.done, t.gen === FINISHED])).toEqual([[true, true]]);
   });
 
   it("without any one of its links, building fails and names both unconnected ports", () => {

@@ -57,7 +57,7 @@ import { SeqContext } from "./context.js";
 import { Executor } from "./executor.js";
 import { Program } from "./program.js";
 import { TimelineReplay, type TimelineHost } from "./timeline.js";
-import { thread, type Req, type Resp, type Responses, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+import { finish, thread, type Req, type Resp, type Responses, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
 
 /** Options of the Sequencer. */
 export interface SequencerOptions {
@@ -377,7 +377,7 @@ export class Sequencer extends Component implements TimelineHost {
           const r = t.gen.next(got);
           got.clear();
           if (r.done) {
-            t.done = true;
+            finish(t);
             break;
           }
           this.take(t, r.value, now);

@@ -11,14 +11,18 @@
  * runs, and the plain JavaScript loop nest (reference-js.ts, {@link referenceConvJs}), kept as the
  * slow oracle and as the fallback where WebAssembly with SIMD is unavailable or a layer needs more
  * than its 4 GiB of memory. Tests require the two to agree bit for bit, and both to agree with
- * ONNX Runtime.
+ * ONNX Runtime. A fully connected layer with a small batch takes a third path, dot products over
+ * the weight rows where they lie (reference-fc.ts: packing its weights for the SIMD kernel costs
+ * more than its products), tested against the oracle the same way.
  */
 import { ConfigError } from "../core/errors.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
 import type { IntArray } from "./dtype.js";
 import type { ConvOptions, OperandArray } from "./operands.js";
+import { isFullyConnected, referenceFc } from "./reference-fc.js";
 import { referenceConvJs } from "./reference-js.js";
 import { referenceConvWasm } from "./reference-wasm.js";
+import { checkOperands } from "./operands.js";
 
 export { checkOperands, type ConvOperands, type ConvOptions, type OperandArray } from "./operands.js";
 export { referenceConvJs } from "./reference-js.js";
@@ -35,9 +39,11 @@ export { referenceConvJs } from "./reference-js.js";
  *   Int16Array, a wrong length, a zero point out of its type's range, or a bad bias.
  */
 export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: IntArray, w: IntArray, options: ConvOptions = {}): Int32Array {
-  // Both references validate the arrays (checkOperands) before they read them.
+  // Every reference validates the arrays (checkOperands) before it reads them.
   const xa = x as OperandArray;
   const wa = w as OperandArray;
+  const op = checkOperands(layer, xa, wa, options);
+  if (isFullyConnected(op)) return referenceFc(op);
   return referenceConvWasm(layer, xa, wa, options) ?? referenceConvJs(layer, xa, wa, options);
 }
 

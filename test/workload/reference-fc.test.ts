@@ -1,0 +1,89 @@
+/**
+ * The fully connected path of the reference (reference-fc.ts) against the slow oracle (the
+ * JavaScript loop nest), bit for bit: random FC layers with every operand type pair, zero point,
+ * bias and batch it takes; sums that wrap around int32; which layers it takes. referenceConv runs
+ * it for those layers, so ONNX Runtime's cases of FC shape run it too (onnx-oracle.test.ts).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { dtypeInfo, OPERAND_TYPES, type OperandType } from "../../src/workload/dtype.js";
+import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
+import { checkOperands, type OperandArray } from "../../src/workload/operands.js";
+import { FC_MAX_BATCH, isFullyConnected, referenceFc } from "../../src/workload/reference-fc.js";
+import { referenceConvJs } from "../../src/workload/reference-js.js";
+import { referenceConv } from "../../src/workload/reference.js";
+import { layerTensors } from "../../src/workload/tensors.js";
+
+const zeroPoint = (t: OperandType) => fc.oneof(fc.constant(0), fc.constantFrom(dtypeInfo(t).min, dtypeInfo(t).max), fc.integer({ min: dtypeInfo(t).min, max: dtypeInfo(t).max }));
+
+const fcLayer = (c: number, k: number, batch = 1): ConvLayerSpec => ({ batch, inChannels: c, inHeight: 1, inWidth: 1, outChannels: k, kernelHeight: 1, kernelWidth: 1 });
+
+describe("referenceFc equals referenceConvJs bit for bit", () => {
+  it("on random FC layers: every type pair, zero point, bias and batch it takes", () => {
+    const arb = fc
+      .record({
+        c: fc.integer({ min: 1, max: 300 }),
+        k: fc.integer({ min: 1, max: 40 }),
+        batch: fc.integer({ min: 1, max: FC_MAX_BATCH }),
+        xt: fc.constantFrom(...OPERAND_TYPES),
+        wt: fc.constantFrom(...OPERAND_TYPES),
+        bias: fc.boolean(),
+        seed: fc.nat(10000),
+      })
+      .chain((a) => fc.record({ a: fc.constant(a), zx: zeroPoint(a.xt), zw: zeroPoint(a.wt) }));
+    fc.assert(
+      fc.property(arb, ({ a, zx, zw }) => {
+        const L = convLayer(fcLayer(a.c, a.k, a.batch));
+        const { x, w } = layerTensors(L, { seed: a.seed, xType: a.xt, wType: a.wt });
+        const bias = a.bias ? Int32Array.from({ length: a.k }, (_, i) => (i * 104729 * (a.seed + 1)) | 0) : undefined;
+        const opts = { xZeroPoint: zx, wZeroPoint: zw, ...(bias ? { bias } : {}) };
+        const expected = referenceConvJs(L, x, w, opts);
+        expect(isFullyConnected(checkOperands(L, x, w, opts))).toBe(true);
+        expect(referenceFc(checkOperands(L, x, w, opts))).toEqual(expected);
+        expect(referenceConv(L, x, w, opts)).toEqual(expected);
+      }),
+      { numRuns: 150, seed: 21 },
+    );
+  });
+
+  it("on sums that wrap around int32: long rows of extreme values and zero points", () => {
+    let wrapped = 0;
+    for (const [xt, wt] of [["int16", "int16"], ["int8", "uint8"], ["uint8", "int16"]] as const) {
+      for (const c of [4093, 5000]) {
+        const L = convLayer(fcLayer(c, 3));
+        const { x, w } = layerTensors(L, { seed: c, xType: xt, wType: wt });
+        const polarize = (a: OperandArray, t: OperandType) => {
+          const { min, max } = dtypeInfo(t);
+          for (let i = 0; i < a.length; i++) a[i] = a[i]! < (min + max) / 2 ? min : max;
+        };
+        polarize(x, xt);
+        polarize(w, wt);
+        const opts = { xZeroPoint: dtypeInfo(xt).max, wZeroPoint: dtypeInfo(wt).min };
+        const y = referenceFc(checkOperands(L, x, w, opts));
+        expect(y).toEqual(referenceConvJs(L, x, w, opts));
+        let exact = 0n;
+        for (let i = 0; i < c; i++) exact += BigInt(x[i]! - opts.xZeroPoint) * BigInt(w[i]! - opts.wZeroPoint);
+        expect(y[0]).toBe(Number(BigInt.asIntN(32, exact)));
+        if (exact > 2n ** 31n - 1n || exact < -(2n ** 31n)) wrapped++;
+      }
+    }
+    expect(wrapped).toBeGreaterThan(3);
+  });
+});
+
+describe("isFullyConnected", () => {
+  it("takes a 1 x 1 input under a 1 x 1 kernel, one group, no padding, a batch up to FC_MAX_BATCH; nothing else", () => {
+    const take = (spec: ConvLayerSpec) => {
+      const L = convLayer(spec);
+      const { x, w } = layerTensors(L, { seed: 1 });
+      return isFullyConnected(checkOperands(L, x, w));
+    };
+    expect(take(fcLayer(16, 8))).toBe(true);
+    expect(take(fcLayer(16, 8, FC_MAX_BATCH))).toBe(true);
+    expect(take(fcLayer(16, 8, FC_MAX_BATCH + 1))).toBe(false);
+    expect(take({ ...fcLayer(16, 8), groups: 2 })).toBe(false);
+    expect(take({ ...fcLayer(16, 8), pads: [1, 1, 1, 1] })).toBe(false);
+    expect(take({ ...fcLayer(16, 8), inHeight: 2 })).toBe(false);
+    expect(take({ ...fcLayer(16, 8), inHeight: 3, inWidth: 3, kernelHeight: 3, kernelWidth: 3 })).toBe(false);
+  });
+});

@@ -155,8 +155,8 @@ function forEachShareOf(split: Split, sz: DimRecord, layer: ConvLayer, arch: Arc
 
 /** The share of the array's MAC slots a spread keeps busy (see {@link ArrayTile.efficiency}). */
 function efficiencyOf(sz: DimRecord, pes: number, split: Split, b1: number, y1: number, x1: number, z1: number): number {
-  const [qsp, psp, nsp, krow, ksp] = split;
-  const steps = Math.ceil(sz.N / (nsp * b1)) * Math.ceil(sz.P / (psp * y1)) * Math.ceil(sz.Q / (qsp * x1)) * Math.ceil(sz.K / (krow * ksp * z1));
+  // (indexed, not destructured: this runs for every spread, twice)
+  const steps = Math.ceil(sz.N / (split[2] * b1)) * Math.ceil(sz.P / (split[1] * y1)) * Math.ceil(sz.Q / (split[0] * x1)) * Math.ceil(sz.K / (split[3] * split[4] * z1));
   return (sz.N * sz.P * sz.Q * sz.K) / (pes * steps * b1 * y1 * x1 * z1);
 }
 
@@ -176,14 +176,17 @@ function stepShare(layer: ConvLayer, arch: ArchSpec, split: Split, b1: number, y
   return wave / (v.rfDouble ? Math.max(wave, deliver) : wave + deliver);
 }
 
+/** What the rankings read of a tile: its scores (a spread is judged on them before it is made a tile). */
+type Scores = Pick<ArrayTile, "cost" | "speed" | "efficiency" | "size" | "pes">;
+
 /** Whether `a` ranks before `b` by traffic: cheaper, then faster, then more efficient, then larger, then more PEs. */
-function before(a: ArrayTile, b: ArrayTile): boolean {
+function before(a: Scores, b: Scores): boolean {
   if (a.cost !== b.cost) return a.cost < b.cost;
   return faster(a, b);
 }
 
 /** Whether `a` ranks before `b` by speed: faster, then cheaper, then more efficient, then larger, then more PEs. */
-function faster(a: ArrayTile, b: ArrayTile): boolean {
+function faster(a: Scores, b: Scores): boolean {
   if (a.speed !== b.speed) return a.speed > b.speed;
   if (a.cost !== b.cost) return a.cost < b.cost;
   return a.efficiency !== b.efficiency ? a.efficiency > b.efficiency : a.size !== b.size ? a.size > b.size : a.pes > b.pes;
@@ -197,11 +200,11 @@ class Best {
   readonly list: ArrayTile[] = [];
   constructor(
     private readonly length: number,
-    private readonly ranks: (a: ArrayTile, b: ArrayTile) => boolean = before,
+    private readonly ranks: (a: Scores, b: Scores) => boolean = before,
   ) {}
 
-  /** Whether `c` would enter the list. */
-  admits(c: ArrayTile): boolean {
+  /** Whether a tile with scores `c` would enter the list. */
+  admits(c: Scores): boolean {
     return this.list.length < this.length || this.ranks(c, this.list[this.list.length - 1]!);
   }
 
@@ -261,6 +264,7 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
   const fitting = new Best(options.tries);
   const cheapest = new Best(options.cheapest);
   const perExtent = { b: new Map<number, ArrayTile>(), y: new Map<number, ArrayTile>(), x: new Map<number, ArrayTile>(), z: new Map<number, ArrayTile>() };
+  const extents = ["b", "y", "x", "z"] as const;
   // Tiles within the slack of the cheapest so far (pruned when a cheaper one arrives).
   let least = Infinity;
   let near: ArrayTile[] = [];
@@ -268,6 +272,9 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
   // Many spreads (variants, splits) make the same tile: its cost once.
   const costs = new Map<number, number>();
   const within = (c: number) => c <= least + options.slack * Math.abs(least);
+  // A spread's scores, which the rankings read, before it is made a tile (most are never kept).
+  const probe: { -readonly [K in keyof Scores]: Scores[K] } = { cost: 0, speed: 0, efficiency: 0, size: 0, pes: 0 };
+  const better = [false, false, false, false];
   forEachShare(sz, layer, arch, (split, b1, y1, x1, z1, v) => {
     const efficiency = efficiencyOf(sz, all, split, b1, y1, x1, z1);
     if (efficiency < options.floor * top) return;
@@ -280,23 +287,40 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
     // The other variants compete on speed only, within the slack (the base variant's tiles are
     // the fallbacks and the two-level form's).
     const base = !v.transposed && !v.rfDouble;
-    if (!base && !within(tileCost)) return;
+    const inSlack = within(tileCost);
+    if (!base && !inSlack) return;
+    const speed = efficiency * stepShare(layer, arch, split, b1, y1, x1, z1, v);
+    probe.cost = tileCost;
+    probe.speed = speed;
+    probe.efficiency = efficiency;
+    probe.size = b * y * x * z;
+    probe.pes = qsp * psp * nsp * krow * ksp;
+    // Which lists it enters, judged on its scores (all a ranking reads).
+    let fits = false;
+    let cheap = false;
+    let anyBetter = false;
+    if (base) {
+      fits = fitting.admits(probe) && options.fits({ b, y, x, z });
+      cheap = cheapest.admits(probe);
+      for (let k = 0; k < 4; k++) {
+        const seen = perExtent[extents[k]!].get(k === 0 ? b : k === 1 ? y : k === 2 ? x : z);
+        better[k] = !seen || before(probe, seen);
+        anyBetter ||= better[k]!;
+      }
+    }
+    if (!inSlack && !fits && !cheap && !anyBetter) return;
     const tile: Tile = { b, y, x, z };
     const factors: Factors = { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: split, gbuf: {} };
-    const speed = efficiency * stepShare(layer, arch, split, b1, y1, x1, z1, v);
-    const c: ArrayTile = { factors, tile, cost: tileCost, size: b * y * x * z, pes: qsp * psp * nsp * krow * ksp, efficiency, speed, ...v };
-    if (within(tileCost)) near.push(c);
+    const c: ArrayTile = { factors, tile, cost: tileCost, size: probe.size, pes: probe.pes, efficiency, speed, transposed: v.transposed, rfDouble: v.rfDouble };
+    if (inSlack) near.push(c);
     if (near.length > prune) {
       near = near.filter((t) => within(t.cost));
       prune = Math.max(NEAR_LIMIT, 2 * near.length);
     }
     if (!base) return;
-    if (fitting.admits(c) && options.fits(tile)) fitting.add(c);
-    if (cheapest.admits(c)) cheapest.add(c);
-    for (const k of ["b", "y", "x", "z"] as const) {
-      const seen = perExtent[k].get(tile[k]);
-      if (!seen || before(c, seen)) perExtent[k].set(tile[k], c);
-    }
+    if (fits) fitting.add(c);
+    if (cheap) cheapest.add(c);
+    for (let k = 0; k < 4; k++) if (better[k]) perExtent[extents[k]!].set(tile[extents[k]!], c);
   });
   const fast = new Best(options.tries, faster);
   for (const c of near) if (within(c.cost) && fast.admits(c) && options.fits(c.tile)) fast.add(c);

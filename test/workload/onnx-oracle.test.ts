@@ -1,6 +1,8 @@
 /**
- * Both reference convolutions, the fast one (referenceConv, WebAssembly SIMD) and the slow oracle
- * (referenceConvJs, the JavaScript loop nest), against an independent oracle: ONNX Runtime's
+ * Both reference convolutions, the fast one (referenceConv: WebAssembly SIMD, or for a fully
+ * connected layer the row dot products of reference-fc.ts, which the "fully connected" case
+ * runs) and the slow oracle (referenceConvJs, the JavaScript loop nest), against an independent
+ * oracle: ONNX Runtime's
  * ConvInteger, run through
  * onnxruntime-web (the WASM build, in Node, single-threaded, loading its .wasm from
  * node_modules; nothing touches the network). Each case builds a one-node ONNX model by hand

@@ -52,12 +52,13 @@ export class Nest {
   /** PE rows and columns the spatial level uses. */
   readonly usedRows: number;
   readonly usedCols: number;
-  /** Per used PE (row-major over usedRows x usedCols): the spatial part of its tile start (0 along fused dimensions). */
-  readonly peOffset: readonly Int32Array[];
   /** The fused groups (empty: none). */
   readonly groups: readonly NestGroup[];
-  /** Per used PE, per fused group: its offset in the flattened index of a fold. */
-  readonly peFold: readonly Int32Array[];
+  /** The spatial loops along PE rows and along PE columns (with their weights). */
+  private readonly rowLoops: readonly { dim: number; factor: number; weight: number }[];
+  private readonly colLoops: readonly { dim: number; factor: number; weight: number }[];
+  /** {@link peOffset} and {@link peFold}, made on first use. */
+  private perPe: { readonly offsets: readonly Int32Array[]; readonly folds: readonly Int32Array[] } | undefined;
 
   constructor(m: Mapping, layer: ConvLayer) {
     const sizes = dimSizes(layer);
@@ -95,19 +96,46 @@ export class Nest {
     const colLoops = weighted.filter((l) => l.level === "spatial" && l.axis === "col");
     this.usedRows = rowLoops.reduce((a, l) => a * l.factor, 1);
     this.usedCols = colLoops.reduce((a, l) => a * l.factor, 1);
+    this.rowLoops = rowLoops;
+    this.colLoops = colLoops;
+  }
+
+  /**
+   * Per used PE (row-major over usedRows x usedCols): the spatial part of its tile start (0 along
+   * fused dimensions). Made on first use: a mapping search builds many nests and reads a few PEs
+   * of each ({@link peOffsetInto}); on a 128 x 128 array every nest made 49,152 arrays.
+   */
+  get peOffset(): readonly Int32Array[] {
+    return this.everyPe().offsets;
+  }
+
+  /** Per used PE, per fused group: its offset in the flattened index of a fold (see {@link peOffset}). */
+  get peFold(): readonly Int32Array[] {
+    return this.everyPe().folds;
+  }
+
+  /**
+   * PE `pe`'s spatial offset into `out[0, NDIMS)` and its fold offsets into `out[NDIMS, NDIMS +
+   * groups)` (`out` is overwritten): one entry of {@link peOffset} and {@link peFold}.
+   */
+  peOffsetInto(pe: number, out: Int32Array): Int32Array {
+    out.fill(0);
+    decode(this.rowLoops, Math.floor(pe / this.usedCols), out);
+    decode(this.colLoops, pe % this.usedCols, out);
+    return out;
+  }
+
+  private everyPe(): { readonly offsets: readonly Int32Array[]; readonly folds: readonly Int32Array[] } {
+    if (this.perPe) return this.perPe;
     const offsets: Int32Array[] = [];
     const folds: Int32Array[] = [];
-    for (let r = 0; r < this.usedRows; r++) {
-      for (let c = 0; c < this.usedCols; c++) {
-        const off = new Int32Array(NDIMS + this.groups.length);
-        decode(rowLoops, r, off);
-        decode(colLoops, c, off);
-        offsets.push(off.slice(0, NDIMS));
-        folds.push(off.slice(NDIMS));
-      }
+    const off = new Int32Array(NDIMS + this.groups.length);
+    for (let pe = 0; pe < this.usedRows * this.usedCols; pe++) {
+      this.peOffsetInto(pe, off);
+      offsets.push(off.slice(0, NDIMS));
+      folds.push(off.slice(NDIMS));
     }
-    this.peOffset = offsets;
-    this.peFold = folds;
+    return (this.perPe = { offsets, folds });
   }
 
   /**

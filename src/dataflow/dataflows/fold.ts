@@ -219,13 +219,16 @@ export function foldCycles(m: Mapping, axis: Axis, layer: ConvLayer, arch: ArchS
   const { starts, folds: firsts } = nest.gbufIterations(dStart);
   let total = 0;
   const at = new Int32Array(NDIMS);
+  // The first PE of each line (only they are read: the whole nest's per-PE arrays are not made).
+  const ng = nest.groups.length;
+  const heads = Array.from({ length: lines }, (_, line) => nest.peOffsetInto(axis === "row" ? line * nest.usedCols : line, new Int32Array(NDIMS + ng)));
   starts.forEach((g, i) => {
     // The lines the fold reaches: one transfer feeds them all (sequencer/deliver.ts).
     let reached = 0;
     for (let line = 0; line < lines; line++) {
-      const pe = axis === "row" ? line * nest.usedCols : line;
-      for (let d = 0; d < NDIMS; d++) at[d] = g[d]! + nest.peOffset[pe]![d]!;
-      if (nest.groups.every((_, k) => nest.placeFused(k, g, firsts[i]![k]! + nest.peFold[pe]![k]!, at))) reached++;
+      const head = heads[line]!;
+      for (let d = 0; d < NDIMS; d++) at[d] = g[d]! + head[d]!;
+      if (nest.groups.every((_, k) => nest.placeFused(k, g, firsts[i]![k]! + head[NDIMS + k]!, at))) reached++;
     }
     const delivery = reached > 0 ? Math.max(Math.ceil((trips * reached) / bus), Math.ceil(trips / arch.rf.writePorts)) : 0;
     total += Math.max(wave, delivery);

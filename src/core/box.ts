@@ -163,22 +163,33 @@ export function normalizeBox(box: Box): Box {
     if (box.shape[d] === 1 || (d > 0 && box.strides[d - 1] === box.shape[d]! * box.strides[d]!)) canon = false;
   }
   if (canon) return box;
-  // Built innermost first.
-  const shape: number[] = [];
-  const strides: number[] = [];
-  for (let d = r - 1; d >= 0; d--) {
+  const shape = new Array<number>(r);
+  const strides = new Array<number>(r);
+  const n = normalizeInto(box, shape, strides);
+  return { shape: shape.slice(0, n).reverse(), offset: box.offset, strides: strides.slice(0, n).reverse() };
+}
+
+/**
+ * {@link normalizeBox}'s dimensions, innermost first, into `shape` and `strides` (room for the
+ * box's rank); returns how many (a one-word box: one, `[1]` with stride 1).
+ */
+function normalizeInto(box: Box, shape: { [i: number]: number }, strides: { [i: number]: number }): number {
+  let n = 0;
+  for (let d = box.shape.length - 1; d >= 0; d--) {
     const e = box.shape[d]!;
     if (e === 1) continue;
     const st = box.strides[d]!;
-    const k = shape.length - 1;
-    if (k >= 0 && st === shape[k]! * strides[k]!) shape[k] = shape[k]! * e;
+    if (n > 0 && st === shape[n - 1]! * strides[n - 1]!) shape[n - 1] = shape[n - 1]! * e;
     else {
-      shape.push(e);
-      strides.push(st);
+      shape[n] = e;
+      strides[n] = st;
+      n++;
     }
   }
-  if (shape.length === 0) return { shape: [1], offset: box.offset, strides: [1] };
-  return { shape: shape.reverse(), offset: box.offset, strides: strides.reverse() };
+  if (n > 0) return n;
+  shape[0] = 1;
+  strides[0] = 1;
+  return 1;
 }
 
 /** Writes the start of every innermost row of box `b`, in order, into `out` (one slot per row). */
@@ -255,24 +266,7 @@ function copyBox(words: WordArray | Float64Array, box: Box, dense: WordArray | F
   const big = full > SCRATCH_RANK;
   const shape = big ? new Float64Array(full) : SHAPE;
   const strides = big ? new Float64Array(full) : STRIDES;
-  // Built innermost first, as normalizeBox does; `r` dimensions so far.
-  let r = 0;
-  for (let d = full - 1; d >= 0; d--) {
-    const e = box.shape[d]!;
-    if (e === 1) continue;
-    const st = box.strides[d]!;
-    if (r > 0 && st === shape[r - 1]! * strides[r - 1]!) shape[r - 1] = shape[r - 1]! * e;
-    else {
-      shape[r] = e;
-      strides[r] = st;
-      r++;
-    }
-  }
-  if (r === 0) {
-    shape[0] = 1;
-    strides[0] = 1;
-    r = 1;
-  }
+  const r = normalizeInto(box, shape, strides);
   // shape[0] is now the innermost dimension, shape[r - 1] the outermost.
   const inner = shape[0]!;
   const is = strides[0]!;

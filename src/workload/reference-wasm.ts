@@ -239,8 +239,9 @@ export function referenceMemoryBytes(layer: ConvLayer, lanes: ReferenceLanes): n
  * The packed array is written in order (block of four channels, tap, vector, channel, lane), each
  * run of lanes read from one channel's row at a stride of the taps: sequential writes, and reads
  * from four rows at a time (a loop over source order jumped by a vector group at every run: the
- * whole call on AlexNet fc6's 37.7 M weights, warm, took 77 ms with this packing against 90-100 ms). Padding lanes and missing channels
- * stay zero: the scratch memory is cleared before every call.
+ * whole call on AlexNet fc6's 37.7 M weights, warm, took 77 ms with this packing against 90-100
+ * ms). Padding lanes and missing channels stay zero: the scratch memory is cleared before every
+ * call.
  */
 function packWeights(op: ConvOperands, s: ConvShape, p: Plan, buf: ArrayBuffer): void {
   const L = op.layer;

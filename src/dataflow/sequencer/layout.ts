@@ -84,7 +84,6 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
   return { data, index };
 }
 
-
 /** Whether this machine stores the low byte of a word first (typed arrays use its byte order). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

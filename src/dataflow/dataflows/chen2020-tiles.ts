@@ -32,6 +32,7 @@ import type { Tile } from "../../bounds/tile.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { dimSizes, inputSpan, type DimRecord } from "../mapping.js";
 import type { Factors } from "./common.js";
+import { CostMemo } from "./cost-memo.js";
 
 /** Scores a candidate output tile: lower is better. */
 export type TileCost = (layer: ConvLayer, tile: Tile) => number;
@@ -162,16 +163,14 @@ function efficiencyOf(sz: DimRecord, pes: number, split: Split, b1: number, y1: 
 
 /** The share of a step's cycles the MACs run (see {@link ArrayTile.speed}). */
 function stepShare(layer: ConvLayer, arch: ArchSpec, split: Split, b1: number, y1: number, x1: number, z1: number, v: Variant): number {
-  const [qsp, psp, nsp, krow, ksp] = split;
-  const [sh, sw] = layer.strides;
-  const [dh, dw] = layer.dilations;
+  // (indexed, not destructured: a frozen array's destructuring was a quarter of the search)
   const wave = (b1 * y1 * x1 * z1) / arch.array.macsPerCycle;
-  const spanY = inputSpan(y1, 1, sh, dh);
-  const spanX = inputSpan(x1, 1, sw, dw);
+  const spanY = inputSpan(y1, 1, layer.strides[0], layer.dilations[0]);
+  const spanX = inputSpan(x1, 1, layer.strides[1], layer.dilations[1]);
   const S = layer.kernelWidth;
   const cols = v.rfDouble ? spanX : (spanX + S - 1) / S;
-  const inputs = qsp * psp * nsp * b1 * spanY * cols;
-  const weights = krow * ksp * z1;
+  const inputs = split[0] * split[1] * split[2] * b1 * spanY * cols;
+  const weights = split[3] * split[4] * z1;
   const deliver = Math.ceil(weights / arch.noc.weightWordsPerCycle) + Math.ceil(inputs / arch.noc.inputWordsPerCycle) + arch.array.pipelineLatency + 2;
   return wave / (v.rfDouble ? Math.max(wave, deliver) : wave + deliver);
 }
@@ -263,14 +262,15 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
   forEachShare(sz, layer, arch, (split, b1, y1, x1, z1) => (top = Math.max(top, efficiencyOf(sz, all, split, b1, y1, x1, z1))));
   const fitting = new Best(options.tries);
   const cheapest = new Best(options.cheapest);
-  const perExtent = { b: new Map<number, ArrayTile>(), y: new Map<number, ArrayTile>(), x: new Map<number, ArrayTile>(), z: new Map<number, ArrayTile>() };
-  const extents = ["b", "y", "x", "z"] as const;
+  // The best tile of each extent, per kind (b, y, x, z), indexed by the extent; `order` lists
+  // each kind's extents as first seen (the order the diverse set is assembled in).
+  const perExtent = [sz.N, sz.P, sz.Q, sz.K].map((most) => ({ best: new Array<ArrayTile | undefined>(most + 1).fill(undefined), order: [] as number[] }));
   // Tiles within the slack of the cheapest so far (pruned when a cheaper one arrives).
   let least = Infinity;
   let near: ArrayTile[] = [];
   let prune = NEAR_LIMIT;
   // Many spreads (variants, splits) make the same tile: its cost once.
-  const costs = new Map<number, number>();
+  const costs = new CostMemo();
   const within = (c: number) => c <= least + options.slack * Math.abs(least);
   // A spread's scores, which the rankings read, before it is made a tile (most are never kept).
   const probe: { -readonly [K in keyof Scores]: Scores[K] } = { cost: 0, speed: 0, efficiency: 0, size: 0, pes: 0 };
@@ -303,7 +303,7 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
       fits = fitting.admits(probe) && options.fits({ b, y, x, z });
       cheap = cheapest.admits(probe);
       for (let k = 0; k < 4; k++) {
-        const seen = perExtent[extents[k]!].get(k === 0 ? b : k === 1 ? y : k === 2 ? x : z);
+        const seen = perExtent[k]!.best[k === 0 ? b : k === 1 ? y : k === 2 ? x : z];
         better[k] = !seen || before(probe, seen);
         anyBetter ||= better[k]!;
       }
@@ -320,11 +320,17 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
     if (!base) return;
     if (fits) fitting.add(c);
     if (cheap) cheapest.add(c);
-    for (let k = 0; k < 4; k++) if (better[k]) perExtent[extents[k]!].set(tile[extents[k]!], c);
+    for (let k = 0; k < 4; k++) {
+      if (!better[k]) continue;
+      const e = perExtent[k]!;
+      const at = k === 0 ? b : k === 1 ? y : k === 2 ? x : z;
+      if (!e.best[at]) e.order.push(at);
+      e.best[at] = c;
+    }
   });
   const fast = new Best(options.tries, faster);
   for (const c of near) if (within(c.cost) && fast.admits(c) && options.fits(c.tile)) fast.add(c);
   const fits = [...new Set([...fast.list, ...fitting.list])].slice(0, options.tries);
-  const diverse = new Set([...cheapest.list, ...Object.values(perExtent).flatMap((m) => [...m.values()])]);
+  const diverse = new Set([...cheapest.list, ...perExtent.flatMap((e) => e.order.map((at) => e.best[at]!))]);
   return { fitting: fits, diverse: [...diverse].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)) };
 }

@@ -60,7 +60,7 @@ import {
 } from "../core/index.js";
 import type { DramSpec } from "../arch/spec.js";
 import { checkDramSpec } from "../arch/schema.js";
-import { allocate, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
+import { allocate, allocatePayload, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { dramTimingModel, type DramTimingModel } from "./dram-timing.js";
 
@@ -360,7 +360,7 @@ export class DramChannel extends Component {
       checkTags(this.name, s.tags, req.box, req.expect, (i) => `${s.t.name}[${i}] (byte address ${s.t.baseAddress + i * eb})`, this.engine.tagSpaceNames);
     }
     if (req.op === "read") {
-      const data = allocate(s.t.dtype, n);
+      const data = allocatePayload(s.t.dtype, n);
       gather(s.data, req.box, data);
       let tags: Float64Array | undefined;
       if (s.tags) {

@@ -60,7 +60,7 @@ import {
 } from "../core/index.js";
 import type { GlobalBufferSpec } from "../arch/spec.js";
 import { checkGbufSpec } from "../arch/schema.js";
-import { allocate as allocateArray, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
+import { allocate as allocateArray, allocatePayload, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { gbufTimingModel, type GbufJob, type GbufTimingModel } from "./gbuf-timing.js";
 
@@ -414,10 +414,10 @@ export class GlobalBuffer extends Component {
    */
   private move(req: Untracked<GbufRequest>, h: Held): Payload | undefined {
     const n = boxSize(req.box.shape);
-    const describe = (i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`;
-    if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe, this.engine.tagSpaceNames);
+    const describe = h.tags && ((i: number) => `${req.region.name}[${i}] (bank ${this.wordOf(req.region, i) % this.spec.banks}, bank word ${this.wordOf(req.region, i)})`);
+    if (req.op !== "write" && h.tags) checkTags(this.name, h.tags, req.box, req.expect!, describe!, this.engine.tagSpaceNames);
     if (req.op === "read") {
-      const data = allocateArray(req.region.dtype, n);
+      const data = allocatePayload(req.region.dtype, n);
       gather(h.data, req.box, data);
       if (!h.tags) return { data };
       const tags = new Float64Array(n);

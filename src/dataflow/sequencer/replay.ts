@@ -11,6 +11,19 @@ import type { SeqContext } from "./context.js";
 import { PlanCache } from "./plan-cache.js";
 import { C, G, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
 
+/** The dimensions a weight address is affine in, in the order of the weights' strides. */
+const W_DIMS: readonly number[] = [G, K, C, R, S];
+
+/** How far the rank of a stored row (column) moved: 0 unless both runs are consecutive. */
+function runShift(from: number, to: number): number {
+  return Number.isNaN(from) || Number.isNaN(to) ? 0 : to - from;
+}
+
+/** A box moved by `by` words (the box itself when `by` is 0). */
+function moved(b: Box, by: number): Box {
+  return by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides };
+}
+
 /** What a read of a plan template fetches: a GBuf input or weight tile, or DRAM input or weights. */
 const INPUT = 0;
 const WEIGHT = 1;
@@ -191,33 +204,45 @@ export class Replayer {
    * the absolute position. The signature guarantees that padding clips both alike.
    */
   private readShift(from: PlanAnchor, to: PlanAnchor): { input: number; weight: number } {
-    const l = this.c.layer;
-    const dg = (d: number) => to.g[d]! - from.g[d]!;
-    const [sh, sw] = l.strides;
-    const [dh, dw] = l.dilations;
-    const rows = dg(P) * sh + dg(R) * dh;
-    const cols = dg(Q) * sw + dg(S) * dw;
+    const c = this.c;
+    const l = c.layer;
+    const tg = to.g, fg = from.g;
+    const rows = (tg[P]! - fg[P]!) * l.strides[0] + (tg[R]! - fg[R]!) * l.dilations[0];
+    const cols = (tg[Q]! - fg[Q]!) * l.strides[1] + (tg[S]! - fg[S]!) * l.dilations[1];
     let input: number;
-    if (this.c.m.gbuf.keep.input) {
-      const ge = this.c.nest.gbufExtent;
-      const MR = this.c.gbufInputRows, MC = this.c.gbufInputCols;
-      const rel = (d: number) => dg(d) - (to.xs![d]! - from.xs![d]!);
-      const run = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? 0 : b - a);
-      input = ((rel(N) * ge[G]! + rel(G)) * ge[C]! + rel(C)) * MR * MC + (rows - run(from.rowRun, to.rowRun)) * MC + (cols - run(from.colRun, to.colRun));
+    if (c.m.gbuf.keep.input) {
+      const ge = c.nest.gbufExtent;
+      const MR = c.gbufInputRows, MC = c.gbufInputCols;
+      const tx = to.xs!, fx = from.xs!;
+      const relN = tg[N]! - fg[N]! - (tx[N]! - fx[N]!);
+      const relG = tg[G]! - fg[G]! - (tx[G]! - fx[G]!);
+      const relC = tg[C]! - fg[C]! - (tx[C]! - fx[C]!);
+      input = ((relN * ge[G]! + relG) * ge[C]! + relC) * MR * MC + (rows - runShift(from.rowRun, to.rowRun)) * MC + (cols - runShift(from.colRun, to.colRun));
     } else {
-      input = ((dg(N) * l.inChannels + dg(G) * this.c.Cg + dg(C)) * l.inHeight + rows) * l.inWidth + cols;
+      input = (((tg[N]! - fg[N]!) * l.inChannels + (tg[G]! - fg[G]!) * c.Cg + (tg[C]! - fg[C]!)) * l.inHeight + rows) * l.inWidth + cols;
     }
     let weight = 0;
-    const wDims = [G, K, C, R, S];
-    if (this.c.m.gbuf.keep.weight) {
-      const st = this.c.gbufWeightStrides();
-      wDims.forEach((d, i) => (weight += (dg(d) - (to.ws![d]! - from.ws![d]!)) * st[i]!));
+    if (c.m.gbuf.keep.weight) {
+      const st = (this.weightStrides ??= c.gbufWeightStrides());
+      const tw = to.ws!, fw = from.ws!;
+      for (let i = 0; i < W_DIMS.length; i++) {
+        const d = W_DIMS[i]!;
+        weight += (tg[d]! - fg[d]! - (tw[d]! - fw[d]!)) * st[i]!;
+      }
     } else {
-      const st = this.c.wDramStrides();
-      wDims.forEach((d, i) => (weight += dg(d) * st[i]!));
+      const st = (this.weightStrides ??= c.wDramStrides());
+      for (let i = 0; i < W_DIMS.length; i++) weight += (tg[W_DIMS[i]!]! - fg[W_DIMS[i]!]!) * st[i]!;
     }
-    return { input, weight };
+    const out = this.shiftScratch;
+    out.input = input;
+    out.weight = weight;
+    return out;
   }
+
+  /** The weights' strides over {@link W_DIMS} where the reads find them (GBuf tile or DRAM; fixed for a run). */
+  private weightStrides: readonly number[] | undefined;
+  /** {@link readShift}'s result (read at once by the caller). */
+  private readonly shiftScratch = { input: 0, weight: 0 };
 
   /** Per template, its reads as records (what a replay needs of each, checked once). */
   private readonly records = new WeakMap<PlanTemplate, readonly ReadRecord[]>();
@@ -258,7 +283,6 @@ export class Replayer {
   ): IterationPlan {
     const { input: xr, weight: wr } = this.c.gbufRegions;
     const shift = this.readShift(t.anchor, anchor);
-    const moved = (b: Box, by: number): Box => (by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides });
     // (new read messages built field by field from the template's read records: the planned
     // messages come in many shapes, and reading or spreading them cost more than the rest)
     const records = this.readRecords(t);
@@ -278,7 +302,7 @@ export class Replayer {
       }
     }
     this.c.countMacs(t.macs);
-    const split = t.psumFills ? { psumFills: t.psumFills, operandFills: t.operandFills! } : {};
-    return { drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, ...split, template: t };
+    if (t.psumFills) return { drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, psumFills: t.psumFills, operandFills: t.operandFills!, template: t };
+    return { drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, template: t };
   }
 }

@@ -21,7 +21,8 @@ import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type IntArray, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type Verification } from "../workload/reference.js";
-import { layerTensors } from "../workload/tensors.js";
+import { layerTensors, seededTensor, seededTensorTransposed } from "../workload/tensors.js";
+import { isFullyConnected, referenceFcTransposed } from "../workload/reference-fc.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
 import { alikeLine, parseMapping, reducedLine, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
@@ -237,7 +238,9 @@ interface RunInputs {
   readonly layer: ConvLayer;
   readonly arch: ArchSpec;
   readonly mapping: Mapping;
+  /** The operands; the weights IOHW when `wIOHW` (seeded FC weights drawn in their DRAM layout). */
   readonly ops: ConvOperands;
+  readonly wIOHW: boolean;
   readonly mode: SimMode;
   readonly checked: boolean;
   readonly maxCycles: number;
@@ -285,13 +288,42 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
   const budgetTypes = { input: operandTypeOf(options.x, options.types?.input), weight: operandTypeOf(options.w, options.types?.weight) };
   checkSimulationBudget(layer, arch, { types: budgetTypes, checked: options.checked ?? false }, checkLimits(options.limits));
-  const ops = resolveOperands(options, layer);
-  const types = { input: ops.xType, weight: ops.wType };
+  const checked = options.checked ?? false;
+  // Operands both seeded are drawn once the mapping is known (their checks come first, in the
+  // same order): a fully connected layer's weights in their DRAM layout.
+  const seeded = options.x === undefined && options.w === undefined ? seededTypes(options) : undefined;
+  const given = seeded ? undefined : resolveOperands(options, layer);
+  const types = seeded ?? { input: given!.xType, weight: given!.wType };
   const mapping = resolveMapping(options.dataflow, layer, arch, types);
+  const wIOHW = seeded !== undefined && !checked && isFullyConnected({ layer }) && weightLayout(mapping, layer) === "IOHW";
+  const ops = given ?? drawOperands(options, layer, seeded!, wIOHW);
   assertLegal(mapping, layer, arch, { types });
   checkPsumWidth(layer, arch, ops);
   const mode = options.mode ?? "fast";
-  return { layer, arch, mapping, ops, mode, checked: options.checked ?? false, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
+  return { layer, arch, mapping, ops, wIOHW, mode, checked, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
+}
+
+/** The types of seeded operands, and their zero points checked against them (as resolveOperands would, in its order). */
+function seededTypes(options: SimulateOptions): { input: OperandType; weight: OperandType } {
+  const input = requireOperandType("types.input", options.types?.input ?? DEFAULT_OPERAND_TYPE);
+  const weight = requireOperandType("types.weight", options.types?.weight ?? DEFAULT_OPERAND_TYPE);
+  requireZeroPoint("zeroPoints.input", options.zeroPoints?.input ?? 0, input);
+  requireZeroPoint("zeroPoints.weight", options.zeroPoints?.weight ?? 0, weight);
+  return { input, weight };
+}
+
+/**
+ * Seeded operands of `types` (the values {@link resolveOperands} would draw), the weights drawn
+ * IOHW when `wIOHW` (a fully connected layer whose dataflow keeps them so in DRAM: tensors.ts,
+ * seededTensorTransposed): the OIHW tensor is never made, nor transposed.
+ */
+function drawOperands(options: SimulateOptions, layer: ConvLayer, types: { input: OperandType; weight: OperandType }, wIOHW: boolean): ConvOperands {
+  const seed = options.seed ?? 1;
+  const s = convShape(layer);
+  const x = seededTensor(types.input, s.inputElements, `${seed}/x`);
+  const shape = { groups: layer.groups, rows: s.outChannelsPerGroup, cols: s.inChannelsPerGroup, item: layer.kernelHeight * layer.kernelWidth };
+  const w = wIOHW ? seededTensorTransposed(types.weight, shape, `${seed}/w`) : seededTensor(types.weight, s.weightElements, `${seed}/w`);
+  return checkOperands(layer, x, w, { xZeroPoint: options.zeroPoints?.input ?? 0, wZeroPoint: options.zeroPoints?.weight ?? 0 });
 }
 
 /** The element type an operand will have, for the memory estimate (int16 when it cannot tell yet: the widest). */
@@ -323,7 +355,7 @@ function resolveOperands(options: SimulateOptions, layer: ConvLayer): ConvOperan
 /** The controller of the run: loads the operands into the DRAM model, then builds the Sequencer over them. */
 function sequencerFor(inputs: RunInputs, hw: Hardware): Sequencer {
   const { layer, arch, mapping, ops } = inputs;
-  const tensors = loadOperands(hw, layer, mapping, ops);
+  const tensors = loadOperands(hw, layer, mapping, ops, inputs.wIOHW);
   const operands = { xType: ops.xType, wType: ops.wType, xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint };
   return new Sequencer(hw.engine, layer, arch, mapping, operands, { dram: hw.dram, gbuf: hw.gbuf, noc: hw.noc, pe: hw.pe, ...tensors }, inputs.onProgress, { timelineReplay: inputs.timelineReplay });
 }
@@ -337,16 +369,16 @@ const DRAM_TENSOR = { x: "x", w: "w", y: "y" } as const;
  * its tag: an input its index in the padded input (so padding has tags of its own), a weight its
  * index in OIHW.
  */
-function loadOperands(hw: Hardware, layer: ConvLayer, mapping: Mapping, ops: ConvOperands): { x: DramTensor; w: DramTensor; y: DramTensor } {
+function loadOperands(hw: Hardware, layer: ConvLayer, mapping: Mapping, ops: ConvOperands, wIOHW: boolean): { x: DramTensor; w: DramTensor; y: DramTensor } {
   const { engine, dram } = hw;
   engine.nameTagSpace(TAG_SPACE.input, "x(padded)");
   engine.nameTagSpace(TAG_SPACE.weight, "w");
   engine.nameTagSpace(TAG_SPACE.output, "y");
   const xTags = engine.checked ? paddedInputTags(layer) : undefined;
   const x = dram.load(DRAM_TENSOR.x, "input", ops.x, xTags ? { tags: xTags } : {});
-  const laid = layoutWeights(ops.w, layer, weightLayout(mapping, layer), engine.checked);
-  // (a layout other than OIHW is a new array, which DRAM may keep as it is)
-  const adopt = laid.data !== ops.w;
+  // (weights drawn in their layout are ours, as is a layout's new array: DRAM may keep either)
+  const laid = wIOHW ? { data: ops.w, index: undefined } : layoutWeights(ops.w, layer, weightLayout(mapping, layer), engine.checked);
+  const adopt = wIOHW || laid.data !== ops.w;
   const w = dram.load(DRAM_TENSOR.w, "weight", laid.data, laid.index ? { tags: laid.index.map((i) => tagOf(TAG_SPACE.weight, i)), adopt } : { adopt });
   const y = dram.allocate(DRAM_TENSOR.y, "output", "int32", convShape(layer).outputElements);
   return { x, w, y };
@@ -387,7 +419,7 @@ function verify(inputs: RunInputs, sys: System): VerifiedOutput {
   const { layer, ops } = inputs;
   const output = new Int32Array(sys.dram.contents(DRAM_TENSOR.y) as Int32Array);
   const r0 = performance.now();
-  const expected = referenceConv(layer, ops.x, ops.w, { xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint });
+  const expected = inputs.wIOHW ? referenceFcTransposed(ops) : referenceConv(layer, ops.x, ops.w, { xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint });
   const referenceMs = performance.now() - r0;
   return { output, verification: compareOutputs(layer, expected, output), referenceMs };
 }

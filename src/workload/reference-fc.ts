@@ -63,3 +63,29 @@ export function referenceFc(op: ConvOperands): Int32Array {
   }
   return y;
 }
+
+/**
+ * {@link referenceFc} of weights stored IOHW (`op.w` as [inChannels][outChannels]: how a dataflow
+ * may keep them in DRAM, and how `simulate` draws seeded FC weights for one: tensors.ts,
+ * seededTensorTransposed), so that the OIHW tensor is never made. Each input channel's term is
+ * added into every output at once; the same bits as over the rows, as addition modulo 2^32 does
+ * not depend on the order of its terms.
+ */
+export function referenceFcTransposed(op: ConvOperands): Int32Array {
+  const L = op.layer;
+  const C = L.inChannels;
+  const K = L.outChannels;
+  const w = op.w;
+  const zw = op.wZeroPoint;
+  const y = new Int32Array(convShape(L).outputElements);
+  for (let n = 0; n < L.batch; n++) {
+    const acc = y.subarray(n * K, (n + 1) * K);
+    if (op.bias) for (let m = 0; m < K; m++) acc[m] = op.bias[m]!;
+    for (let c = 0, o = 0; c < C; c++, o += K) {
+      const xv = op.x[n * C + c]! - op.xZeroPoint;
+      if (xv === 0) continue;
+      for (let m = 0; m < K; m++) acc[m] = (acc[m]! + Math.imul(w[o + m]! - zw, xv)) | 0;
+    }
+  }
+  return y;
+}

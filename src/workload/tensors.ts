@@ -18,6 +18,62 @@ export type ValueRange = "full" | "small";
  * @throws ConfigError on a bad type, length or range.
  */
 export function seededTensor<T extends OperandType>(t: T, length: number, seed: string | number, range: ValueRange = "full"): TypedArrayOf<T> {
+  const draw = drawing(t, length, seed, range);
+  const out = allocate(t, length);
+  draw.fill(out);
+  return out;
+}
+
+/**
+ * {@link seededTensor} of `groups * rows * cols * item` elements (the same values, drawn in the same
+ * order), stored with each group's `rows` x `cols` matrix of `item`-element items transposed:
+ * the element drawn at [g][r][c][e] lies at [g][c][r][e]. For OIHW weights (`rows` the output
+ * channels of a group, `cols` its input channels, `item` the kernel's R x S) that is IOHW, the
+ * order a dataflow may keep them in DRAM (sequencer/layout.ts), made without the OIHW tensor: the
+ * values are drawn a block of rows at a time.
+ * @throws ConfigError on a bad type, count or range.
+ */
+export function seededTensorTransposed<T extends OperandType>(t: T, shape: { readonly groups: number; readonly rows: number; readonly cols: number; readonly item: number }, seed: string | number, range: ValueRange = "full"): TypedArrayOf<T> {
+  const { groups, rows, cols, item } = shape;
+  for (const [field, v] of [["groups", groups], ["rows", rows], ["cols", cols], ["item", item]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new ConfigError(`shape.${field}`, v, "be a positive integer");
+  }
+  const draw = drawing(t, groups * rows * cols * item, seed, range);
+  const out = allocate(t, groups * rows * cols * item);
+  // A block of rows whole (each column's items of a block land side by side: 64 one-byte items
+  // fill a cache line of the output).
+  const B = Math.min(rows, 64);
+  const rowLen = cols * item;
+  const block = allocate(t, B * rowLen);
+  for (let g = 0; g < groups; g++) {
+    for (let r0 = 0; r0 < rows; r0 += B) {
+      const nr = Math.min(B, rows - r0);
+      const part = nr === B ? block : block.subarray(0, nr * rowLen);
+      draw.fill(part as TypedArrayOf<T>);
+      for (let c = 0; c < cols; c++) {
+        let o = ((g * cols + c) * rows + r0) * item;
+        for (let r = 0; r < nr; r++) {
+          const b = (r * cols + c) * item;
+          for (let e = 0; e < item; e++) out[o++] = block[b + e]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The generator's state: the S-box and its two indices. */
+interface Arc4 {
+  readonly S: Uint8Array;
+  i: number;
+  j: number;
+}
+
+/**
+ * Validates a request for `length` elements of type `t` and sets up its stream: `fill` draws
+ * the next elements into an array (one call after another continue the stream).
+ */
+function drawing(t: OperandType, length: number, seed: string | number, range: ValueRange): { fill(out: { [n: number]: number; readonly length: number }): void } {
   requireOperandType("type", t);
   if (!Number.isSafeInteger(length) || length < 0) throw new ConfigError("length", length, "be a non-negative integer");
   if (range !== "full" && range !== "small") throw new ConfigError("range", range, 'be "full" or "small"');
@@ -25,22 +81,24 @@ export function seededTensor<T extends OperandType>(t: T, length: number, seed: 
   const lo = range === "full" ? info.min : info.signed ? -8 : 0;
   const hi = range === "full" ? info.max : info.signed ? 7 : 15;
   const span = hi - lo + 1;
-  const out = allocate(t, length);
   // int32() is uniform over 2^32 values; span is a power of two for every range above, so taking
   // the low bits is unbiased (and equals (x >>> 0) % span).
   const mask = span - 1;
-  const { S, j: j0 } = arc4State(String(seed));
+  const { S, j } = arc4State(String(seed));
+  const st: Arc4 = { S, i: 0, j };
   // Only the low bytes of each int32() survive the mask: the last for a span of at most 256, the
   // last two for at most 65,536. The steps that make the others still permute the state, but
   // their output byte is not looked up.
   const skip = span <= 256 ? 3 : span <= 65536 ? 2 : 0;
-  if (skip === 3) {
-    fillBytes(out, S, j0, lo, mask);
-    return out;
-  }
-  let i = 0;
-  let j = j0;
-  for (let n = 0; n < length; n++) {
+  return { fill: (out) => (skip === 3 ? fillBytes(out, st, lo, mask) : fillWords(out, st, lo, mask, skip)) };
+}
+
+/** {@link seededTensor}'s general loop: `skip` leading bytes of each int32() not looked up. */
+function fillWords(out: { [n: number]: number; readonly length: number }, st: Arc4, lo: number, mask: number, skip: number): void {
+  const S = st.S;
+  let i = st.i;
+  let j = st.j;
+  for (let n = 0; n < out.length; n++) {
     // seedrandom's int32(): four output bytes, the first most significant, then |0. One ARC4
     // step: i += 1; j += S[i]; swap S[i], S[j]; output S[S[i] + S[j]] (all mod 256).
     for (let b = 0; b < skip; b++) {
@@ -62,7 +120,8 @@ export function seededTensor<T extends OperandType>(t: T, length: number, seed: 
     }
     out[n] = lo + (x & mask);
   }
-  return out;
+  st.i = i;
+  st.j = j;
 }
 
 /**
@@ -71,9 +130,10 @@ export function seededTensor<T extends OperandType>(t: T, length: number, seed: 
  * time of the general loop on 37.7 M elements, AlexNet fc6's weights; a loop over the three
  * skipped steps instead of their three copies took 1.3x as long, so the copies stay).
  */
-function fillBytes(out: { [n: number]: number; readonly length: number }, S: Uint8Array, j0: number, lo: number, mask: number): void {
-  let i = 0;
-  let j = j0;
+function fillBytes(out: { [n: number]: number; readonly length: number }, st: Arc4, lo: number, mask: number): void {
+  const S = st.S;
+  let i = st.i;
+  let j = st.j;
   for (let n = 0; n < out.length; n++) {
     let ti = 0;
     i = (i + 1) & 255;
@@ -99,6 +159,8 @@ function fillBytes(out: { [n: number]: number; readonly length: number }, S: Uin
     S[j] = ti;
     out[n] = lo + (S[(ti + tj) & 255]! & mask);
   }
+  st.i = i;
+  st.j = j;
 }
 
 /**

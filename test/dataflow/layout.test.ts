@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { layoutWeights } from "../../src/dataflow/sequencer/index.js";
+import { layoutWeights, weightLayout } from "../../src/dataflow/sequencer/index.js";
+import { simulate } from "../../src/dataflow/simulate.js";
+import { layerTensors } from "../../src/workload/tensors.js";
 import { convLayer, convShape } from "../../src/workload/layer.js";
 
 describe("layoutWeights", () => {
@@ -50,6 +52,26 @@ describe("layoutWeights", () => {
       const w = Int8Array.from({ length: cg * kg }, (_, i) => (i * 31) % 251);
       const { data } = layoutWeights(w, layer, "IOHW", false);
       for (let k = 0; k < kg; k++) for (let c = 0; c < cg; c++) expect(data[c * kg + k]).toBe(w[k * cg + c]);
+    }
+  });
+});
+
+describe("seeded weights drawn in their DRAM layout (simulate, fully connected layers)", () => {
+  it("give the run of the same weights passed OIHW: the same output, counts and cycles", () => {
+    for (const [spec, types] of [
+      [{ inChannels: 900, inHeight: 1, inWidth: 1, outChannels: 300, kernelHeight: 1, kernelWidth: 1 }, { input: "int8", weight: "int8" }],
+      [{ batch: 2, inChannels: 1024, inHeight: 1, inWidth: 1, outChannels: 256, kernelHeight: 1, kernelWidth: 1 }, { input: "uint8", weight: "int16" }],
+    ] as const) {
+      const layer = convLayer(spec);
+      const seeded = simulate({ layer, seed: 5, types, zeroPoints: { input: 3, weight: -2 } });
+      // (the case this is about: the dataflow keeps these weights IOHW)
+      expect(weightLayout(seeded.mapping, layer)).toBe("IOHW");
+      const { x, w } = layerTensors(layer, { seed: 5, xType: types.input, wType: types.weight });
+      const given = simulate({ layer, x, w, zeroPoints: { input: 3, weight: -2 } });
+      expect(seeded.verification.mismatches).toBe(0);
+      expect(seeded.output).toEqual(given.output);
+      expect(seeded.counters).toEqual(given.counters);
+      expect(seeded.cycles).toBe(given.cycles);
     }
   });
 });

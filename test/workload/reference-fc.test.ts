@@ -9,10 +9,10 @@ import { describe, expect, it } from "vitest";
 import { dtypeInfo, OPERAND_TYPES, type OperandType } from "../../src/workload/dtype.js";
 import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
 import { checkOperands, type OperandArray } from "../../src/workload/operands.js";
-import { FC_MAX_BATCH, isFullyConnected, referenceFc } from "../../src/workload/reference-fc.js";
+import { FC_MAX_BATCH, isFullyConnected, referenceFc, referenceFcTransposed } from "../../src/workload/reference-fc.js";
 import { referenceConvJs } from "../../src/workload/reference-js.js";
 import { referenceConv } from "../../src/workload/reference.js";
-import { layerTensors } from "../../src/workload/tensors.js";
+import { layerTensors, seededTensorTransposed } from "../../src/workload/tensors.js";
 
 const zeroPoint = (t: OperandType) => fc.oneof(fc.constant(0), fc.constantFrom(dtypeInfo(t).min, dtypeInfo(t).max), fc.integer({ min: dtypeInfo(t).min, max: dtypeInfo(t).max }));
 
@@ -41,6 +41,9 @@ describe("referenceFc equals referenceConvJs bit for bit", () => {
         expect(isFullyConnected(checkOperands(L, x, w, opts))).toBe(true);
         expect(referenceFc(checkOperands(L, x, w, opts))).toEqual(expected);
         expect(referenceConv(L, x, w, opts)).toEqual(expected);
+        // The same weights drawn IOHW (as simulate draws seeded FC weights for an IOHW dataflow).
+        const wT = seededTensorTransposed(a.wt, { groups: 1, rows: a.k, cols: a.c, item: 1 }, `${a.seed}/w`);
+        expect(referenceFcTransposed(checkOperands(L, x, wT, opts))).toEqual(expected);
       }),
       { numRuns: 150, seed: 21 },
     );

@@ -2,7 +2,7 @@ import seedrandom from "seedrandom";
 import { describe, expect, it } from "vitest";
 import { dtypeInfo, OPERAND_TYPES, type OperandType } from "../../src/workload/dtype.js";
 import { convLayer } from "../../src/workload/layer.js";
-import { layerTensors, seededTensor, type ValueRange } from "../../src/workload/tensors.js";
+import { layerTensors, seededTensor, seededTensorTransposed, type ValueRange } from "../../src/workload/tensors.js";
 
 /** What seededTensor was before it had its own ARC4: seedrandom's int32() per element, low bits. */
 function viaSeedrandom(t: OperandType, length: number, seed: string | number, range: ValueRange): number[] {
@@ -58,5 +58,37 @@ describe("seededTensor's ARC4 equals seedrandom's", () => {
     const { x, w } = layerTensors(l);
     expect(firstDifference(x, viaSeedrandom("int8", x.length, "1/x", "full"))).toBe(-1);
     expect(firstDifference(w, viaSeedrandom("int8", w.length, "1/w", "full"))).toBe(-1);
+  });
+});
+
+describe("seededTensorTransposed", () => {
+  it("holds seededTensor's values, each group's rows x cols matrix of items transposed", () => {
+    const shapes = [
+      { groups: 1, rows: 1, cols: 1, item: 1 },
+      { groups: 1, rows: 200, cols: 37, item: 1 },
+      { groups: 3, rows: 65, cols: 5, item: 9 },
+      { groups: 2, rows: 128, cols: 64, item: 1 },
+    ];
+    for (const t of ["int8", "uint8", "int16"] as const) {
+      for (const range of ["full", "small"] as const) {
+        for (const sh of shapes) {
+          const { groups, rows, cols, item } = sh;
+          const flat = seededTensor(t, groups * rows * cols * item, "tr", range);
+          const got = seededTensorTransposed(t, sh, "tr", range);
+          expect(got.constructor).toBe(flat.constructor);
+          let wrong = 0;
+          for (let g = 0; g < groups; g++)
+            for (let r = 0; r < rows; r++)
+              for (let c = 0; c < cols; c++)
+                for (let e = 0; e < item; e++) if (got[((g * cols + c) * rows + r) * item + e] !== flat[((g * rows + r) * cols + c) * item + e]) wrong++;
+          expect(wrong, `${t} ${range} ${JSON.stringify(sh)}`).toBe(0);
+        }
+      }
+    }
+  });
+
+  it("refuses a shape count that is not a positive integer, naming it", () => {
+    expect(() => seededTensorTransposed("int8", { groups: 1, rows: 0, cols: 3, item: 1 }, 1)).toThrow(/shape\.rows.*positive integer/);
+    expect(() => seededTensorTransposed("int8", { groups: 1, rows: 2, cols: 2.5, item: 1 }, 1)).toThrow(/shape\.cols/);
   });
 });

@@ -36,12 +36,7 @@ export function isFullyConnected(op: Pick<ConvOperands, "layer">): boolean {
  * (`checkOperands`); the caller checks {@link isFullyConnected} first.
  */
 export function referenceFc(op: ConvOperands): Int32Array {
-  const L = op.layer;
-  const C = L.inChannels;
-  const K = L.outChannels;
-  const w = op.w;
-  const zw = op.wZeroPoint;
-  const y = new Int32Array(convShape(L).outputElements);
+  const { L, C, K, w, zw, y } = fcParts(op);
   const xs = new Int32Array(C);
   for (let n = 0; n < L.batch; n++) {
     for (let c = 0; c < C; c++) xs[c] = op.x[n * C + c]! - op.xZeroPoint;
@@ -72,12 +67,7 @@ export function referenceFc(op: ConvOperands): Int32Array {
  * not depend on the order of its terms.
  */
 export function referenceFcTransposed(op: ConvOperands): Int32Array {
-  const L = op.layer;
-  const C = L.inChannels;
-  const K = L.outChannels;
-  const w = op.w;
-  const zw = op.wZeroPoint;
-  const y = new Int32Array(convShape(L).outputElements);
+  const { L, C, K, w, zw, y } = fcParts(op);
   for (let n = 0; n < L.batch; n++) {
     const acc = y.subarray(n * K, (n + 1) * K);
     if (op.bias) for (let m = 0; m < K; m++) acc[m] = op.bias[m]!;
@@ -88,4 +78,10 @@ export function referenceFcTransposed(op: ConvOperands): Int32Array {
     }
   }
   return y;
+}
+
+/** What both FC loops start from: the layer, its channel counts, the weights and their zero point, and a zeroed output. */
+function fcParts(op: ConvOperands) {
+  const L = op.layer;
+  return { L, C: L.inChannels, K: L.outChannels, w: op.w, zw: op.wZeroPoint, y: new Int32Array(convShape(L).outputElements) };
 }

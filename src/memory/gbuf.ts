@@ -449,17 +449,17 @@ export class GlobalBuffer extends Component {
   }
 
   /**
-   * Everything a request's timing and counts depend on besides its box's size: its op and the
-   * results of its banked schedule ({@link GlobalBuffer.accessCycles}: cycles and bank-word
-   * accesses; an accumulate's read schedule too). {@link GlobalBuffer.interact} hands the timing
-   * model exactly these, and counts words and bytes from the box's size. Two requests of one
-   * shape with equal keys are timed and counted alike, whatever their addresses (timeline
-   * replay's key, docs/design-notes.md).
+   * Appends to `into` all a request's timing and counts depend on besides its box's size: its op
+   * (1 read, 2 write, 3 accumulate), its banked schedule's cycles and bank-word accesses
+   * ({@link GlobalBuffer.accessCycles}; an accumulate's read cycles too). Two requests of one shape
+   * with equal keys are timed and counted alike, whatever their addresses (timeline replay's key).
    */
-  scheduleKey(req: Pick<GbufRequest, "op" | "region" | "box">): string {
+  scheduleKey(req: Pick<GbufRequest, "op" | "region" | "box">, into: { push(v: number): unknown }): void {
     const t = this.accessCycles(req.region, req.box, req.op === "read" ? this.spec.readPorts : this.spec.writePorts);
-    if (req.op !== "accumulate") return `${req.op[0]}${t.cycles}/${t.accesses}`;
-    return `a${t.cycles}/${t.accesses}/${this.accessCycles(req.region, req.box, this.spec.readPorts).cycles}`;
+    into.push(req.op === "read" ? 1 : req.op === "write" ? 2 : 3);
+    into.push(t.cycles);
+    into.push(t.accesses);
+    if (req.op === "accumulate") into.push(this.accessCycles(req.region, req.box, this.spec.readPorts).cycles);
   }
 
   /** Throws unless every value fits a narrowed region's signed `elementBytes`-byte words. */

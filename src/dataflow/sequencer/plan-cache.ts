@@ -5,7 +5,7 @@ import type { PlanTemplate } from "./types.js";
 
 
 /** A numeric hash of a signature (FNV-1a over each number's low and high 32 bits). */
-function hashSignature(sig: Float64Array): number {
+export function hashSignature(sig: Float64Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < sig.length; i++) {
     const v = sig[i]!;
@@ -29,7 +29,7 @@ export function sameSignature(a: Float64Array, b: Float64Array): boolean {
  * Values by signature, found by a numeric hash and compared exactly. Bounded: emptied when a new
  * entry would take its weight over `limit` (only speed depends on what it still holds).
  */
-class SignatureTable<V> {
+export class SignatureTable<V> {
   private readonly byHash = new Map<number, { sig: Float64Array; value: V }[]>();
   /** The weight of the entries held. */
   private held = 0;

@@ -32,6 +32,7 @@ import { InvariantError, type Counter } from "../../core/index.js";
 import type { GlobalBuffer } from "../../memory/index.js";
 import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
+import { SignatureTable } from "./plan-cache.js";
 import type { IterationPlan, PlanTemplate, Req, Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
@@ -106,7 +107,7 @@ const BESIDE_COUNTER = /^(dram\.|gbuf\.(write|writeBytes|bankWrites|writeConflic
 
 /** The recording open since a boundary. */
 interface Recording {
-  readonly key: string;
+  readonly key: Float64Array;
   readonly start: number;
   readonly before: Float64Array;
   readonly boundary: number;
@@ -130,7 +131,10 @@ const LIMIT = 4096;
 export class TimelineReplay {
   private readonly serials = new WeakMap<PlanTemplate, number>();
   private nextSerial = 1;
-  private readonly timelines = new Map<string, Timeline | null>();
+  /** Timelines by key (null: a key that never replays); cleared when full (only speed depends on it). */
+  private readonly timelines = new SignatureTable<Timeline | null>(LIMIT, () => 1);
+  /** The key being built ({@link KeyParts}). */
+  private readonly parts = new KeyParts();
   private recording: Recording | undefined;
   private replaying: Replaying | undefined;
   private boundaries = 0;
@@ -187,7 +191,7 @@ export class TimelineReplay {
       this.replaying = { t, before: this.snapshot(true), beside: !alone };
       this.host.beginApplying(new Set(next.reads), next.drains.length > 0);
     } else {
-      this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, beside: !alone };
+      this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, beside: !alone };
     }
   }
 
@@ -230,7 +234,7 @@ export class TimelineReplay {
     if (key === undefined) return undefined;
     const t = this.timelines.get(key);
     if (t) return alone || t.besideSafe ? { t, beside: !alone } : undefined;
-    if (t === undefined) this.recording = { key, start: this.host.now, before: this.snapshot(true), boundary: n, steady: true, beside: !alone };
+    if (t === undefined) this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: true, beside: !alone };
     return undefined;
   }
 
@@ -276,7 +280,6 @@ export class TimelineReplay {
     const now = this.host.now;
     const length = now - r.start;
     const reason = this.host.lastReason;
-    if (this.timelines.size >= LIMIT) this.timelines.clear();
     // (beside a prefetch: the one it ran beside, or one the planning at its end has just spawned)
     const steady = r.steady && running ? (this.host.steadyWave(running) ?? (beside ? this.host.steadyWave(running, beside) : undefined)) : undefined;
     const wave = steady ? { start: steady.phase.start - now, issueEnd: steady.phase.issueEnd - now, end: steady.phase.end - now } : undefined;
@@ -320,12 +323,14 @@ export class TimelineReplay {
   }
 
   /** The coming timeline's key, or undefined when it cannot be replayed (see the file header). */
-  private key(cur: IterationPlan, next: IterationPlan, drainKey: () => number | undefined): string | undefined {
+  private key(cur: IterationPlan, next: IterationPlan, drainKey: () => number | undefined): Float64Array | undefined {
     const drain = drainKey();
     if (drain === undefined) return undefined;
-    const parts: (number | string | undefined)[] = [this.serial(cur.template!), this.serial(next.template!), this.host.lastReason, this.pe.waitingFor, drain];
+    const parts = this.parts.start(1);
+    parts.push(this.serial(cur.template!)).push(this.serial(next.template!));
+    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor)).push(drain);
     if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
-    return parts.join(",");
+    return parts.view();
   }
 
   /** Serials of objects the key names by identity (waves). */
@@ -343,28 +348,67 @@ export class TimelineReplay {
    * received, and `running`'s), and the running wave (its waves by identity, whether chained, its
    * phase relative to now, from `w`, the host's {@link TimelineHost.steadyWave}).
    */
-  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread, w: SteadyWave): string | undefined {
+  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread, w: SteadyWave): Float64Array | undefined {
     if (!cur.template || !next.template || !after.template || cur.waves.length !== 1) return undefined;
     const now = this.host.now;
     const { cmd, phase } = w;
-    const parts: (number | string | undefined)[] = ["p", this.serial(cur.template), this.serial(next.template), this.serial(after.template), this.host.lastReason, this.pe.waitingFor, running.reason];
-    parts.push(this.objectSerial(cmd.wave), cmd.chained ? 1 : 0, this.relative(phase, now));
-    for (const a of cmd.alongside ?? []) parts.push(this.objectSerial(a));
+    const parts = this.parts.start(2);
+    parts.push(this.serial(cur.template)).push(this.serial(next.template)).push(this.serial(after.template));
+    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor)).push(reasonCode(running.reason));
+    parts.push(this.objectSerial(cmd.wave)).push(cmd.chained ? 1 : 0);
+    // (the running wave's phase relative to now)
+    parts.push(phase.start - now).push(phase.issueEnd - now).push(phase.end - now);
+    const along = cmd.alongside ?? [];
+    parts.push(along.length);
+    for (const a of along) parts.push(this.objectSerial(a));
     if (!this.schedules(after.reads, parts)) return undefined;
-    return parts.join(",");
-  }
-
-  /** A running wave's phase relative to `now`, as a key part. */
-  private relative(phase: Phase, now: number): string {
-    return `${phase.start - now}/${phase.issueEnd - now}/${phase.end - now}`;
+    return parts.view();
   }
 
   /** Appends the banked schedule of each GBuf request; false when a request goes to DRAM. */
-  private schedules(reqs: readonly Req[], parts: (number | string | undefined)[]): boolean {
+  private schedules(reqs: readonly Req[], parts: KeyParts): boolean {
     for (const q of reqs) {
       if (q.to === "dram") return false;
-      if (q.to === "gbuf") parts.push(this.gbuf.scheduleKey(q.msg));
+      if (q.to === "gbuf") this.gbuf.scheduleKey(q.msg, parts);
     }
     return true;
+  }
+}
+
+/** Every wait reason's number in a key (0: none posted yet). */
+const REASON_CODES: Readonly<Record<WaitReason, number>> = { dram: 1, gbuf: 2, bankConflict: 3, network: 4, drain: 5, control: 6 };
+
+function reasonCode(r: WaitReason | undefined): number {
+  return r === undefined ? 0 : REASON_CODES[r];
+}
+
+/**
+ * A timeline's key as it is built: numbers into one reused buffer (a key is looked up, and copied
+ * only when a recording keeps it). Its first number says which kind of key it is.
+ */
+export class KeyParts {
+  private buf = new Float64Array(64);
+  private n = 0;
+
+  /** Starts a key of kind `kind`. */
+  start(kind: number): this {
+    this.n = 0;
+    return this.push(kind);
+  }
+
+  /** Appends a number. */
+  push(v: number): this {
+    if (this.n === this.buf.length) {
+      const b = new Float64Array(2 * this.buf.length);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.n++] = v;
+    return this;
+  }
+
+  /** The key so far (a view: valid until the next key starts). */
+  view(): Float64Array {
+    return this.buf.subarray(0, this.n);
   }
 }

@@ -384,8 +384,9 @@ export class DramChannel extends Component {
       if (s.tags && req.payload.tags) scatter(req.payload.tags, 0, s.tags, req.box);
       this.count(this.writeCounters[s.t.kind], n, job);
     }
-    const r: DramResponse = { op: req.op, id: req.id, bursts: req.op === "accumulate" ? 2 * job.bursts : job.bursts, poppedAt: job.poppedAt, completedAt: now };
-    this.outbox.post(this.resp, payload ? { ...r, payload } : r);
+    // (one shape for every response, payload or not)
+    const r: DramResponse = { op: req.op, id: req.id, payload, bursts: req.op === "accumulate" ? 2 * job.bursts : job.bursts, poppedAt: job.poppedAt, completedAt: now };
+    this.outbox.post(this.resp, r);
   }
 
   private count(c: KindCounters, n: number, job: Job): void {

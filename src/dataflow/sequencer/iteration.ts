@@ -15,7 +15,7 @@ import { coords8, rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
-import { ALL_DIMS, C, G, INPUT_DIMS, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
+import { ALL_DIMS, iterationPlan, C, G, INPUT_DIMS, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
@@ -81,7 +81,7 @@ export class IterationPlanner {
       const hit = rp.plans!.find(sig);
       if (hit) {
         const p = rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
-        return behind ? { ...p, drainsBehind: true } : p;
+        return behind ? iterationPlan({ ...p, drainsBehind: true }) : p;
       }
     }
     const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
@@ -93,9 +93,9 @@ export class IterationPlanner {
       const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };
       const template: PlanTemplate = { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf };
       rp.plans!.store(sig, template);
-      return { drains, reads, moves, after, direct, waves, ...split, template, ...(behind ? { drainsBehind: true as const } : {}) };
+      return iterationPlan({ drains, reads, moves, after, direct, waves, psumFills, operandFills, template, drainsBehind: behind ? true : undefined });
     }
-    return { drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, ...(plan.psumFills ? { psumFills: plan.psumFills, operandFills: plan.operandFills! } : {}), ...(behind ? { drainsBehind: true as const } : {}) };
+    return iterationPlan({ drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, psumFills: plan.psumFills, operandFills: plan.psumFills ? plan.operandFills! : undefined, drainsBehind: behind ? true : undefined });
   }
 
   /**

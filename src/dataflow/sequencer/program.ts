@@ -21,7 +21,7 @@ import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
 import type { Beside, TimelineReplay } from "./timeline.js";
-import { OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
+import { iterationPlan, OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
 /** The schedule of one run (see the file header). */
@@ -105,7 +105,7 @@ export class Program {
         // Every iteration of the tile planned before its prefetch is done waits for it.
         const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
         this.boundary = undefined;
-        return boundary || fetched ? { ...plan, ...(boundary ? { boundary } : {}), ...(fetched ? { fetched } : {}) } : plan;
+        return boundary || fetched ? iterationPlan({ ...plan, boundary, fetched }) : plan;
       }
       if (++this.tile >= this.dramStarts.length) return undefined;
       const dStart = this.dramStarts[this.tile]!;

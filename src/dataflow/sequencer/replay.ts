@@ -9,7 +9,7 @@ import type { DramTensor } from "../../memory/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { PlanCache } from "./plan-cache.js";
-import { C, G, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
+import { C, G, iterationPlan, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
 
 /** The dimensions a weight address is affine in, in the order of the weights' strides. */
 const W_DIMS: readonly number[] = [G, K, C, R, S];
@@ -302,7 +302,6 @@ export class Replayer {
       }
     }
     this.c.countMacs(t.macs);
-    if (t.psumFills) return { drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, psumFills: t.psumFills, operandFills: t.operandFills!, template: t };
-    return { drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, template: t };
+    return iterationPlan({ drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, psumFills: t.psumFills, operandFills: t.psumFills ? t.operandFills! : undefined, template: t });
   }
 }

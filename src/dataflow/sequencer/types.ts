@@ -264,6 +264,32 @@ export interface IterationPlan {
   readonly template?: PlanTemplate;
 }
 
+/** An iteration plan's fields: the required ones, and those a plan may leave out. */
+type PlanFields = Pick<IterationPlan, "drains" | "reads" | "after" | "direct" | "waves" | "moves"> & Partial<IterationPlan>;
+
+/**
+ * An iteration plan with every field present, those left out undefined: every plan then has one
+ * shape, which keeps the program's hot paths monomorphic (a spread copy that added `boundary` or
+ * `fetched` to some plans made them polymorphic; see program.ts `chained` for what a second shape
+ * of one command cost).
+ */
+export function iterationPlan(p: PlanFields): IterationPlan {
+  return {
+    drains: p.drains,
+    reads: p.reads,
+    after: p.after,
+    direct: p.direct,
+    waves: p.waves,
+    moves: p.moves,
+    psumFills: p.psumFills,
+    operandFills: p.operandFills,
+    drainsBehind: p.drainsBehind,
+    fetched: p.fetched,
+    boundary: p.boundary,
+    template: p.template,
+  };
+}
+
 /**
  * A change of the GBuf output tile between two dram iterations, decided when the new tile's first
  * gbuf iteration is planned and carried out after the old tile's last wave: every PE's partial

@@ -392,11 +392,11 @@ export class GlobalBuffer extends Component {
     const req = job.req;
     const n = boxSize(req.box.shape);
     const eb = req.region.elementBytes;
-    const base = { op: req.op, id: req.id, cycles, conflictCycles, completedAt: now } as const;
     const payload = this.move(req, this.held(req.region));
+    const r: GbufResponse = { op: req.op, id: req.id, payload, cycles, conflictCycles, completedAt: now }; // (one shape, payload or not)
     if (req.op === "read") {
       this.count(this.readCounters, req.region.kind, n, n * eb, job.accesses, conflictCycles);
-      this.outbox.post(this.resp, { ...base, payload: payload! });
+      this.outbox.post(this.resp, r);
       return;
     }
     if (req.op === "accumulate") {
@@ -405,7 +405,7 @@ export class GlobalBuffer extends Component {
       this.addCounters[req.region.kind].value += n;
     }
     this.count(this.writeCounters, req.region.kind, n, n * eb, job.accesses, req.op === "accumulate" ? Math.max(0, conflictCycles - 1) : conflictCycles);
-    this.outbox.post(this.resp, base);
+    this.outbox.post(this.resp, r);
   }
 
   /**

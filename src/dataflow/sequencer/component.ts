@@ -264,7 +264,7 @@ export class Sequencer extends Component implements TimelineHost {
         const covered = q.msg.op === "read" ? this.applying!.has(q) : this.applyingDrains;
         if (!covered) throw new InvariantError(this.name, `a replayed timeline makes a GBuf ${q.msg.op} its key does not cover`);
         const payload = gbuf.applyNow(q.msg);
-        into.set(q, payload ? { op: "read", id, payload, cycles: 0, conflictCycles: 0, completedAt: now } : { op: q.msg.op, id, cycles: 0, conflictCycles: 0, completedAt: now });
+        into.set(q, { op: q.msg.op, id, payload, cycles: 0, conflictCycles: 0, completedAt: now });
       } else if (q.to === "noc" && q.msg.op === "drain") {
         if (!this.applyingDrains) throw new InvariantError(this.name, "a replayed timeline makes a drain its key does not cover");
         const d = track<NocDrain>(q.msg, id);

@@ -58,10 +58,11 @@ export function* accumulate(
   // read-modify-write there); the others are written.
   const reqs: Req[] = [];
   for (const p of plan) {
-    const payload: Payload = { data: p.data, ...(p.tags ? { tags: p.tags } : {}) };
-    const common = { box: p.box, payload, ...(p.has && c.checked ? { expect: p.expect } : {}) };
+    // (literals of one shape each, not spreads: they run per drain)
+    const payload: Payload = { data: p.data, tags: p.tags };
+    const expect = p.has && c.checked ? p.expect : undefined;
     const op = p.has ? ("accumulate" as const) : ("write" as const);
-    reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, ...common } } : { to: "dram", msg: { op, tensor: c.hw.y, ...common } });
+    reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, box: p.box, payload, expect } } : { to: "dram", msg: { op, tensor: c.hw.y, box: p.box, payload, expect } });
   }
   yield* x.run(step(toGbuf ? "gbuf" : "dram", reqs));
 }

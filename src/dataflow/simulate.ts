@@ -21,7 +21,7 @@ import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type IntArray, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type Verification } from "../workload/reference.js";
-import { layerTensors, seededTensor, seededTensorTransposed } from "../workload/tensors.js";
+import { layerTensors } from "../workload/tensors.js";
 import { isFullyConnected, referenceFcTransposed } from "../workload/reference-fc.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
@@ -315,14 +315,10 @@ function seededTypes(options: SimulateOptions): { input: OperandType; weight: Op
 /**
  * Seeded operands of `types` (the values {@link resolveOperands} would draw), the weights drawn
  * IOHW when `wIOHW` (a fully connected layer whose dataflow keeps them so in DRAM: tensors.ts,
- * seededTensorTransposed): the OIHW tensor is never made, nor transposed.
+ * layerTensors' `weightOrder`): the OIHW tensor is never made, nor transposed.
  */
 function drawOperands(options: SimulateOptions, layer: ConvLayer, types: { input: OperandType; weight: OperandType }, wIOHW: boolean): ConvOperands {
-  const seed = options.seed ?? 1;
-  const s = convShape(layer);
-  const x = seededTensor(types.input, s.inputElements, `${seed}/x`);
-  const shape = { groups: layer.groups, rows: s.outChannelsPerGroup, cols: s.inChannelsPerGroup, item: layer.kernelHeight * layer.kernelWidth };
-  const w = wIOHW ? seededTensorTransposed(types.weight, shape, `${seed}/w`) : seededTensor(types.weight, s.weightElements, `${seed}/w`);
+  const { x, w } = layerTensors(layer, { seed: options.seed ?? 1, xType: types.input, wType: types.weight, weightOrder: wIOHW ? "IOHW" : "OIHW" });
   return checkOperands(layer, x, w, { xZeroPoint: options.zeroPoints?.input ?? 0, wZeroPoint: options.zeroPoints?.weight ?? 0 });
 }
 

@@ -209,18 +209,23 @@ export interface LayerTensors<X extends OperandType, Wt extends OperandType> {
 
 /**
  * Seeded input and weight tensors for `layer`, drawn from independent streams derived from `seed`.
+ * `weightOrder` (default `OIHW`): `IOHW` gives the same weights stored input channel major per
+ * group ({@link seededTensorTransposed}), the OIHW tensor never made.
+ * @throws ConfigError on a bad layer, type, range or weight order.
  */
 export function layerTensors<X extends OperandType = "int8", Wt extends OperandType = "int8">(
   layer: ConvLayer | ConvLayerSpec,
-  options: { seed?: string | number; xType?: X; wType?: Wt; range?: ValueRange } = {},
+  options: { seed?: string | number; xType?: X; wType?: Wt; range?: ValueRange; weightOrder?: "OIHW" | "IOHW" } = {},
 ): LayerTensors<X, Wt> {
   const L = convLayer(layer);
   const s = convShape(L);
   const seed = options.seed ?? 1;
   const xType = (options.xType ?? DEFAULT_OPERAND_TYPE) as X;
   const wType = (options.wType ?? DEFAULT_OPERAND_TYPE) as Wt;
-  return {
-    x: seededTensor(xType, s.inputElements, `${seed}/x`, options.range),
-    w: seededTensor(wType, s.weightElements, `${seed}/w`, options.range),
-  };
+  const order = options.weightOrder ?? "OIHW";
+  if (order !== "OIHW" && order !== "IOHW") throw new ConfigError("weightOrder", order, 'be "OIHW" or "IOHW"');
+  const x = seededTensor(xType, s.inputElements, `${seed}/x`, options.range);
+  if (order === "OIHW") return { x, w: seededTensor(wType, s.weightElements, `${seed}/w`, options.range) };
+  const shape = { groups: L.groups, rows: s.outChannelsPerGroup, cols: s.inChannelsPerGroup, item: L.kernelHeight * L.kernelWidth };
+  return { x, w: seededTensorTransposed(wType, shape, `${seed}/w`, options.range) };
 }

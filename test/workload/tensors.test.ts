@@ -92,3 +92,23 @@ describe("seededTensorTransposed", () => {
     expect(() => seededTensorTransposed("int8", { groups: 1, rows: 2, cols: 2.5, item: 1 }, 1)).toThrow(/shape\.cols/);
   });
 });
+
+describe("layerTensors' weightOrder", () => {
+  it("IOHW gives the OIHW weights stored input channel major per group, and the same x", () => {
+    const layer = { inChannels: 6, inHeight: 4, inWidth: 4, outChannels: 4, kernelHeight: 3, kernelWidth: 2, groups: 2 };
+    const a = layerTensors(layer, { seed: 9, wType: "int16" });
+    const b = layerTensors(layer, { seed: 9, wType: "int16", weightOrder: "IOHW" });
+    expect(b.x).toEqual(a.x);
+    const [G, Kg, Cg, RS] = [2, 2, 3, 6];
+    let wrong = 0;
+    for (let g = 0; g < G; g++)
+      for (let k = 0; k < Kg; k++)
+        for (let c = 0; c < Cg; c++)
+          for (let rs = 0; rs < RS; rs++) if (b.w[((g * Cg + c) * Kg + k) * RS + rs] !== a.w[((g * Kg + k) * Cg + c) * RS + rs]) wrong++;
+    expect(wrong).toBe(0);
+  });
+
+  it("refuses another order, naming the field, the value and the rule", () => {
+    expect(() => layerTensors({ inChannels: 2, inHeight: 1, inWidth: 1, outChannels: 2, kernelHeight: 1, kernelWidth: 1 }, { weightOrder: "HWIO" as never })).toThrow(/weightOrder.*"OIHW" or "IOHW".*HWIO|weightOrder.*HWIO.*"OIHW" or "IOHW"/);
+  });
+});

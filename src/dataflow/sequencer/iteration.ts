@@ -15,7 +15,7 @@ import { coords8, rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
-import { ALL_DIMS, iterationPlan, C, G, INPUT_DIMS, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
+import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
@@ -95,7 +95,7 @@ export class IterationPlanner {
       rp.plans!.store(sig, template);
       return iterationPlan({ drains, reads, moves, after, direct, waves, psumFills, operandFills, template, drainsBehind: behind ? true : undefined });
     }
-    return iterationPlan({ drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, psumFills: plan.psumFills, operandFills: plan.psumFills ? plan.operandFills! : undefined, drainsBehind: behind ? true : undefined });
+    return iterationPlan({ drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, psumFills: plan.psumFills, operandFills: plan.operandFills, drainsBehind: behind ? true : undefined });
   }
 
   /**

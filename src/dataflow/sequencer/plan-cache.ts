@@ -5,7 +5,7 @@ import type { PlanTemplate } from "./types.js";
 
 
 /** A numeric hash of a signature (FNV-1a over each number's low and high 32 bits). */
-export function hashSignature(sig: Float64Array): number {
+function hashSignature(sig: Float64Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < sig.length; i++) {
     const v = sig[i]!;

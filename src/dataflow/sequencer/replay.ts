@@ -302,6 +302,6 @@ export class Replayer {
       }
     }
     this.c.countMacs(t.macs);
-    return iterationPlan({ drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, psumFills: t.psumFills, operandFills: t.psumFills ? t.operandFills! : undefined, template: t });
+    return iterationPlan({ drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, psumFills: t.psumFills, operandFills: t.operandFills, template: t });
   }
 }

@@ -386,7 +386,7 @@ function reasonCode(r: WaitReason | undefined): number {
  * A timeline's key as it is built: numbers into one reused buffer (a key is looked up, and copied
  * only when a recording keeps it). Its first number says which kind of key it is.
  */
-export class KeyParts {
+class KeyParts {
   private buf = new Float64Array(64);
   private n = 0;
 

@@ -371,11 +371,13 @@ export class Sequencer extends Component implements TimelineHost {
         while (this.runnable(t, now)) {
           progressed = true;
           t.joining = undefined;
-          // The generator reads the responses during next() (stepAndCollect keeps the payloads)
-          // and holds no reference after it, so the thread's map is reused.
-          const got = t.responses;
-          const r = t.gen.next(got);
-          got.clear();
+          // The generator reads the responses during next() (the executor keeps the payloads)
+          // and holds no reference after it. The next step gets a new map, not this one
+          // cleared: a cleared Map's old table links to its new one, so a table once promoted
+          // keeps every later table and its responses alive through scavenges
+          // (docs/design-notes.md, "Maps that churn").
+          const r = t.gen.next(t.responses);
+          t.responses = new Map();
           if (r.done) {
             finish(t);
             break;

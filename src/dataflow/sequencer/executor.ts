@@ -23,13 +23,19 @@ export class Executor {
    * are new objects (a replay shifts them into new ones), and each is taken before it could be
    * issued again.
    */
-  private readonly pending = new Map<Req, Payload>();
+  private pending = new Map<Req, Payload>();
 
-  /** The payload of the completed read `read` (once). */
+  /**
+   * The payload of the completed read `read` (once). A map that has emptied is replaced, not
+   * kept: deletions make a Map rehash into new tables, and the old tables, once promoted, keep
+   * the requests and payloads they held alive through scavenges (docs/design-notes.md, "Maps
+   * that churn").
+   */
   take(read: Req): Payload {
     const p = this.pending.get(read);
     if (!p) throw new InvariantError("sequencer", `no payload for a ${read.to} ${read.msg.op}`);
     this.pending.delete(read);
+    if (this.pending.size === 0) this.pending = new Map();
     return p;
   }
 

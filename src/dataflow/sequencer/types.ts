@@ -55,7 +55,7 @@ export interface Thread {
   /** Its program; once done, {@link FINISHED} (see {@link finish}). */
   gen: Generator<Step, void, Responses>;
   outstanding: number;
-  /** Responses to its last step, by planned request (one map per thread, cleared after each step). */
+  /** Responses to its last step, by planned request (a new map for each step). */
   responses: Responses;
   done: boolean;
   /** The thread this one waits for, if any. */

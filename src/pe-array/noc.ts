@@ -57,6 +57,7 @@ import {
 import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
 import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
+import { allocatePayload } from "../workload/dtype.js";
 import type { LinkOp, NocToPe, PeReadData } from "./commands.js";
 import { checkRect, deliveryBoxes, deliveryTargets, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 
@@ -174,7 +175,7 @@ export class Noc extends Component {
   private readonly busWidth: Record<RfPartition, number>;
   private readonly drainLane: Lane<DrainJob>;
   private readonly linkLane: Lane<NocLink>;
-  private readonly drainsWaiting = new Map<number, DrainJob>();
+  private drainsWaiting = new Map<number, DrainJob>();
   private readonly outbox = new Outbox();
   private readonly sendC: Record<RfPartition, Counter>;
   private readonly deliverC: Record<RfPartition, Counter>;
@@ -182,13 +183,14 @@ export class Noc extends Component {
   private readonly linkC: Record<RfPartition, Counter>;
   private readonly addC: Record<RfPartition, Counter>;
   /** Sums in progress on the drain path, by id: the accumulator, its tags, which words are set. */
-  private readonly sums = new Map<number, { data: Int32Array; tags: Float64Array | undefined; set: Uint8Array }>();
+  private sums = new Map<number, { data: Int32Array; tags: Float64Array | undefined; set: Uint8Array }>();
 
   /** Adds a drained payload into its sum (pipelined with the drain path: no extra cycles); the sum when this part is the last. */
   private addToSum(req: NocDrain, p: Payload): Payload | undefined {
     const s = req.sum!;
     let acc = this.sums.get(s.id);
-    if (!acc) this.sums.set(s.id, (acc = { data: new Int32Array(s.words), tags: p.tags ? new Float64Array(s.words) : undefined, set: new Uint8Array(s.words) }));
+    // (the sum and its marks die once written: from shared blocks, dtype.ts allocatePayload)
+    if (!acc) this.sums.set(s.id, (acc = { data: allocatePayload("int32", s.words), tags: p.tags ? new Float64Array(s.words) : undefined, set: allocatePayload("uint8", s.words) }));
     const n = boxSize(req.box.shape);
     if (s.slot.length * n !== p.data.length) throw new InvariantError(this.name, `drain ${req.id}: ${s.slot.length} slots for ${p.data.length / n} PEs`);
     let adds = 0;
@@ -213,6 +215,8 @@ export class Noc extends Component {
     this.addC[req.part].value += adds;
     if (!s.last) return undefined;
     this.sums.delete(s.id);
+    // (an emptied map is replaced: docs/design-notes.md, "Maps that churn")
+    if (this.sums.size === 0) this.sums = new Map();
     return acc.tags ? { data: acc.data, tags: acc.tags } : { data: acc.data };
   }
 
@@ -379,6 +383,7 @@ export class Noc extends Component {
       const j = this.drainsWaiting.get(d.id);
       if (!j) throw new InvariantError(this.name, `drain data for unknown id ${d.id}`);
       this.drainsWaiting.delete(d.id);
+      if (this.drainsWaiting.size === 0) this.drainsWaiting = new Map();
       j.payload = d.payload;
       this.drainLane.push(j);
       this.drainLane.interact(now);

@@ -15,6 +15,7 @@
 import { boxSize, InvariantError, type Engine, type Payload } from "../core/index.js";
 import type { PeArraySpec } from "../arch/spec.js";
 import type { RegFile } from "../memory/regfile.js";
+import { allocatePayload } from "../workload/dtype.js";
 import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
 import { checkRect, deliveryBoxes, peTagExpect, rectSize, type PeRect } from "./pe-set.js";
 
@@ -74,7 +75,8 @@ export class RfMoves {
     checkRect(name, m.pes, spec.rows, spec.cols);
     const n = boxSize(m.box.shape);
     const total = n * rectSize(m.pes);
-    const data = new Int32Array(total);
+    // (a payload that dies once summed and written: from a shared block, dtype.ts allocatePayload)
+    const data = allocatePayload("int32", total);
     const tags = engine.checked ? new Float64Array(total) : undefined;
     if (tags) {
       let k = 0;
@@ -142,7 +144,7 @@ export class RfMoves {
         receivers[k] = senders[k]! + dr * cols + dc;
         at[k] = k * n;
       }
-      const data = new Int32Array(total);
+      const data = allocatePayload("int32", total);
       rf.readMany(l.part, l.src, data, senders, count);
       rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
       return;

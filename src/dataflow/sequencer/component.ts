@@ -82,9 +82,12 @@ export class Sequencer extends Component implements TimelineHost {
 
   private readonly outbox = new Outbox();
   private threads: Thread[] = [];
-  /** Per transaction id in flight: the thread that issued it and the planned request it issues. */
-  private readonly owner = new Map<number, Thread>();
-  private readonly issued = new Map<number, Req>();
+  /**
+   * Per transaction id in flight: the thread that issued it and the planned request it issues
+   * (replaced when they empty: docs/design-notes.md, "Maps that churn").
+   */
+  private owner = new Map<number, Thread>();
+  private issued = new Map<number, Req>();
   private finished = false;
   private posted: WaitReason | undefined;
   /** While a timeline is replayed: the GBuf reads its steps may make (they are applied at once). */
@@ -358,6 +361,10 @@ export class Sequencer extends Component implements TimelineHost {
         if (!t || !q) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
         this.owner.delete(m.id);
         this.issued.delete(m.id);
+        if (this.issued.size === 0) {
+          this.owner = new Map();
+          this.issued = new Map();
+        }
         t.responses.set(q, m);
         t.outstanding--;
       }

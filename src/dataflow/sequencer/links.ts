@@ -126,7 +126,6 @@ export class LinkPlanner {
   /** The last unchecked link plan: its signature, requests and kept entries (indices). */
   private lastLinks: { readonly sig: Float64Array; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;
   private linkSig = new Float64Array(0);
-  private readonly linkClass = new Map<number, number>();
 
   /**
    * Per entry: its PE, its output tile's class (first-seen order), its psum base and extent: all
@@ -138,8 +137,8 @@ export class LinkPlanner {
     const per = 3 + NDIMS;
     if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
     const b = this.linkSig;
-    const cls = this.linkClass;
-    cls.clear();
+    // (a new map, not a kept one cleared: docs/design-notes.md, "Maps that churn")
+    const cls = new Map<number, number>();
     let n = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import seedrandom from "seedrandom";
+import { SignatureSerials, SignatureTable } from "../../src/dataflow/sequencer/plan-cache.js";
+
+/** Signatures of every length 0-11 (the hash's four lanes and its tail), small integers mostly, some large, fractional or NaN. */
+function signatures(count: number, seed: string): Float64Array[] {
+  const rng = seedrandom(seed);
+  const out: Float64Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const sig = new Float64Array(i % 12);
+    for (let j = 0; j < sig.length; j++) {
+      const kind = rng();
+      sig[j] = kind < 0.7 ? Math.floor(rng() * 8) - 2 : kind < 0.8 ? 2 ** 40 + Math.floor(rng() * 4) : kind < 0.9 ? rng() : NaN;
+    }
+    out.push(sig);
+  }
+  return out;
+}
+
+describe("SignatureTable", () => {
+  it("finds a signature by its numbers (any array, NaN equal to NaN) and never confuses two that differ in one number", () => {
+    const table = new SignatureTable<number>(1 << 20, () => 1);
+    const sigs = signatures(600, "plan-cache");
+    const seen = new Map<number, Float64Array>();
+    const same = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, j) => Object.is(v, b[j]) || v === b[j]);
+    sigs.forEach((sig, i) => {
+      const known = table.get(sig);
+      const earlier = [...seen].find(([, s]) => same(s, sig))?.[0];
+      if (earlier !== undefined) expect(known).toBe(earlier);
+      else {
+        expect(known).toBeUndefined();
+        table.set(sig, i);
+        seen.set(i, sig.slice());
+      }
+      // A copy finds it too.
+      expect(table.get(sig.slice())).toBe(earlier ?? i);
+    });
+    // Each stored signature changed in one number (every position, the last ones too; the high
+    // 32 bits only; NaN for a number) is another signature.
+    seen.forEach((sig) => {
+      for (let j = 0; j < sig.length; j++) {
+        for (const v of [sig[j]! + 1, sig[j]! + 2 ** 32, Number.isNaN(sig[j]!) ? 0 : NaN]) {
+          const other = sig.slice();
+          other[j] = v;
+          const found = table.get(other);
+          if (found !== undefined) expect(same(seen.get(found)!, other)).toBe(true);
+        }
+      }
+    });
+  });
+
+  it("empties itself when an entry would take it past its limit", () => {
+    const table = new SignatureTable<string>(2, () => 1);
+    table.set(Float64Array.of(1), "a");
+    table.set(Float64Array.of(2), "b");
+    expect(table.get(Float64Array.of(1))).toBe("a");
+    table.set(Float64Array.of(3), "c");
+    expect(table.get(Float64Array.of(1))).toBeUndefined();
+    expect(table.get(Float64Array.of(3))).toBe("c");
+  });
+});
+
+describe("SignatureSerials", () => {
+  it("gives equal signatures one serial and different ones different serials", () => {
+    const serials = new SignatureSerials();
+    const sigs = signatures(400, "serials");
+    const bySerial = new Map<number, Float64Array>();
+    for (const sig of sigs) {
+      const s = serials.serial(sig);
+      const before = bySerial.get(s);
+      if (before) expect(Array.from(before)).toEqual(Array.from(sig));
+      else bySerial.set(s, sig.slice());
+      expect(serials.serial(sig.slice())).toBe(s);
+    }
+    // Lengths 0-11 with mostly small numbers repeat some signatures, not most.
+    expect(bySerial.size).toBeGreaterThan(300);
+    expect(bySerial.size).toBeLessThan(400);
+  });
+});

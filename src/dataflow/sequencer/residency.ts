@@ -93,11 +93,18 @@ export class Residency {
       for (let d = 0; d < NDIMS; d++) if (st[d]! >= sizes[d]!) active = 0;
       this.peActive[pe] = active;
       if (active) {
+        // (the keys follow from the extent: recomputed only with it; plain loops, not a closure
+        // per PE, as fused groups come here every iteration)
         const ext = nest.extent(st, nest.rfStride, this.extScratch);
         const had = this.peExt[pe]!;
-        if (ext.some((v, d) => v !== had[d])) this.peExt[pe] = ext.slice();
-        this.peOutExtKey[pe] = startKey(this.peExt[pe]!, OUTPUT_DIMS, sizes);
-        this.peExtKey[pe] = startKey(this.peExt[pe]!, ALL_DIMS, sizes);
+        let same = true;
+        for (let d = 0; d < NDIMS && same; d++) same = ext[d] === had[d];
+        if (!same) {
+          const now = ext.slice();
+          this.peExt[pe] = now;
+          this.peOutExtKey[pe] = startKey(now, OUTPUT_DIMS, sizes);
+          this.peExtKey[pe] = startKey(now, ALL_DIMS, sizes);
+        }
       }
     }
   }

@@ -36,8 +36,8 @@ let drainSig = new Float64Array(0);
  * What the timing and counts of draining `entries` (drainTiles, unchecked) depend on, given the
  * state before it, for a timeline's key (timeline.ts); undefined for a drain that is never
  * replayed: a streamed output's or one behind the next wave (they run beside it), one into DRAM.
- * - The link planner's signature: per entry its PE, its output tile's class, its psum base and
- *   extent. The link reductions, the drain requests (rectangles, sum slots) and the tiles the
+ * - The serial of the link planner's signature (per entry its PE, its output tile's class, its
+ *   psum base and extent: LinkPlanner.signatureSerial). The link reductions, the drain requests (rectangles, sum slots) and the tiles the
  *   accumulate unit writes follow from it.
  * - Per entry, where its tile starts in the GBuf output tile, relative to the first entry's, and
  *   whether it holds a partial sum already (an accumulate, or a write): with the shapes above,
@@ -48,12 +48,11 @@ let drainSig = new Float64Array(0);
  */
 export function drainSignature(c: SeqContext, links: LinkPlanner, entries: readonly DrainEntry[], gbufOutput: OutputTile | undefined, gbufHas: Uint8Array | undefined, region: GbufRegion | undefined, behind: boolean): Float64Array | undefined {
   if (c.streamOut || behind || !c.m.gbuf.keep.output || !gbufOutput || !gbufHas || !region) return undefined;
-  const link = links.signature(entries);
-  const need = link.length + 2 * entries.length + 1;
+  const need = 1 + 2 * entries.length + 1;
   if (drainSig.length < need) drainSig = new Float64Array(need);
   const b = drainSig;
-  b.set(link);
-  let n = link.length;
+  let n = 0;
+  b[n++] = links.signatureSerial(entries);
   const st = gbufOutputStrides(c);
   const first = gbufOutputOffset(st, entries[0]!.tile.start, gbufOutput.start);
   for (const e of entries) {
@@ -82,6 +81,8 @@ export function* drainTiles(
   dramHas: Uint8Array,
 ): Steps {
   if (entries.length === 0) return;
+  // Unchecked: drains whose link signature is the last one's have its shape (drainShape).
+  const serial = c.checked ? undefined : linkPlanner.signatureSerial(entries);
   if (c.arch.noc.neighbourLinks) {
     // PEs that share an output tile along a line of the array pass their partial sums down the
     // line over the neighbour links; only the PE at the end of each line is drained.
@@ -91,40 +92,9 @@ export function* drainTiles(
       entries = kept;
     }
   }
-  const pes = c.pes;
+  const { parts, words, slotEntry, slotAt, slotWords } = drainShape(c, linkPlanner, serial, entries);
   const cols = c.nest.usedCols;
-  // (scratch: read only before the first yield below)
-  const keys = (c.drainKeys ??= new Float64Array(pes)).fill(NaN);
-  const byPe: (DrainEntry | undefined)[] = new Array(pes).fill(undefined);
-  for (const e of entries) {
-    keys[e.pe] = e.tile.extKey;
-    byPe[e.pe] = e;
-  }
-  // One sum on the drain path: each output tile gets a slot (first seen first), and the PEs that
-  // share it add into it there; the last drain returns every slot.
-  const slots = new Map<number, { tile: TileCoords; at: number; words: number }>();
-  let words = 0;
   const sumId = c.sumId();
-  const parts: { rect: PeRect; box: Box; slot: Int32Array }[] = [];
-  for (const [, rects] of rectangles(keys, c.nest.usedRows, cols)) {
-    for (const rect of rects) {
-      const first = byPe[rect.row0 * cols + rect.col0]!;
-      const box = c.psumBox(first.tile.ext, first.tile.base);
-      const n = boxSize(box.shape);
-      const slot = new Int32Array(rect.rows * rect.cols);
-      for (let i = 0; i < rect.rows; i++) {
-        for (let j = 0; j < rect.cols; j++) {
-          const e = byPe[(rect.row0 + i) * cols + rect.col0 + j]!;
-          let s = slots.get(e.key);
-          if (!s) slots.set(e.key, (s = { tile: e.tile, at: words, words: n }));
-          if (s.words !== n) throw new InvariantError("sequencer", "PEs that share an output tile drain tiles of different sizes");
-          if (s.at === words) words += n;
-          slot[i * rect.cols + j] = s.at;
-        }
-      }
-      parts.push({ rect, box, slot });
-    }
-  }
   const reqs: Req[] = parts.map(({ rect, box, slot }, k) => ({
     to: "noc",
     msg: {
@@ -132,7 +102,7 @@ export function* drainTiles(
       part: "psum",
       pes: rect,
       box,
-      ...drainExpect(c, rect, byPe, cols),
+      ...drainExpect(c, rect, entries, cols),
       sum: { id: sumId, words, slot, last: k === parts.length - 1 },
       // A streamed output's words left the array's edge during their wave, one per line per step
       // (at least as many steps as words per PE): the drain path carried them then.
@@ -141,21 +111,90 @@ export function* drainTiles(
   }));
   yield* x.run(step("drain", reqs));
   const total = x.take(reqs[reqs.length - 1]!);
-  const sums = [...slots.values()].map((s) => ({
-    tile: s.tile,
-    data: (total.data as Int32Array).subarray(s.at, s.at + s.words),
-    tags: total.tags ? total.tags.subarray(s.at, s.at + s.words) : undefined,
+  const sums = Array.from(slotEntry, (k, i) => ({
+    tile: entries[k]!.tile,
+    data: (total.data as Int32Array).subarray(slotAt[i]!, slotAt[i]! + slotWords[i]!),
+    tags: total.tags ? total.tags.subarray(slotAt[i]!, slotAt[i]! + slotWords[i]!) : undefined,
   }));
   yield* accumulate(c, x, sums, gbufOutput, gbufHas, half, dramHas);
 }
 
+/** A drain's requests as they depend on its entries' link signature: rectangles, boxes, sum slots. */
+export interface DrainShape {
+  /** The link signature's serial (undefined: checked, never reused). */
+  readonly serial: number | undefined;
+  /** Per drain request: its PEs, the psum box each drains, each PE's slot in the sum. */
+  readonly parts: readonly { readonly rect: PeRect; readonly box: Box; readonly slot: Int32Array }[];
+  /** Words of the sum (every slot's). */
+  readonly words: number;
+  /** Per slot (in order): the index among the drained entries of the first PE that fills it, where it starts in the sum, its words. */
+  readonly slotEntry: Int32Array;
+  readonly slotAt: Int32Array;
+  readonly slotWords: Int32Array;
+}
+
+/**
+ * The shape of a drain of `entries` (after the link reductions): rectangles of PEs with the same
+ * tile extent, one sum slot per output tile (first seen first; PEs that share a tile add into
+ * its slot). It depends only on the entries' link signature (their PEs, output tile classes,
+ * psum bases and extents), so an unchecked drain whose signature's serial is the last one's
+ * takes the last shape.
+ */
+function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefined, entries: readonly DrainEntry[]): DrainShape {
+  const last = links.lastDrainShape;
+  if (serial !== undefined && last?.serial === serial) return last;
+  const pes = c.pes;
+  const cols = c.nest.usedCols;
+  const keys = (c.drainKeys ??= new Float64Array(pes)).fill(NaN);
+  const index = new Int32Array(pes).fill(-1);
+  entries.forEach((e, k) => {
+    keys[e.pe] = e.tile.extKey;
+    index[e.pe] = k;
+  });
+  const slots = new Map<number, { at: number; words: number }>();
+  const slotEntry: number[] = [];
+  const slotAt: number[] = [];
+  const slotWords: number[] = [];
+  let words = 0;
+  const parts: { rect: PeRect; box: Box; slot: Int32Array }[] = [];
+  for (const [, rects] of rectangles(keys, c.nest.usedRows, cols)) {
+    for (const rect of rects) {
+      const first = entries[index[rect.row0 * cols + rect.col0]!]!;
+      const box = c.psumBox(first.tile.ext, first.tile.base);
+      const n = boxSize(box.shape);
+      const slot = new Int32Array(rect.rows * rect.cols);
+      for (let i = 0; i < rect.rows; i++) {
+        for (let j = 0; j < rect.cols; j++) {
+          const k = index[(rect.row0 + i) * cols + rect.col0 + j]!;
+          const e = entries[k]!;
+          let s = slots.get(e.key);
+          if (!s) {
+            slots.set(e.key, (s = { at: words, words: n }));
+            slotEntry.push(k);
+            slotAt.push(words);
+            slotWords.push(n);
+            words += n;
+          }
+          if (s.words !== n) throw new InvariantError("sequencer", "PEs that share an output tile drain tiles of different sizes");
+          slot[i * rect.cols + j] = s.at;
+        }
+      }
+      parts.push({ rect, box, slot });
+    }
+  }
+  const shape: DrainShape = { serial, parts, words, slotEntry: Int32Array.from(slotEntry), slotAt: Int32Array.from(slotAt), slotWords: Int32Array.from(slotWords) };
+  if (serial !== undefined) links.lastDrainShape = shape;
+  return shape;
+}
+
 /** The tags a drain of `rect` expects (checked mode): each PE's output tile's. */
-function drainExpect(c: SeqContext, rect: PeRect, byPe: readonly (DrainEntry | undefined)[], cols: number): { expect: PeTagExpect } | Record<string, never> {
+function drainExpect(c: SeqContext, rect: PeRect, entries: readonly DrainEntry[], cols: number): { expect: PeTagExpect } | Record<string, never> {
   if (!c.checked) return {};
+  const byPe = new Map(entries.map((e) => [e.pe, e]));
   const perPe = new Float64Array(rect.rows * rect.cols);
   for (let i = 0; i < rect.rows; i++) {
     for (let j = 0; j < rect.cols; j++) {
-      const st = byPe[(rect.row0 + i) * cols + rect.col0 + j]!.tile.start;
+      const st = byPe.get((rect.row0 + i) * cols + rect.col0 + j)!.tile.start;
       perPe[i * rect.cols + j] = c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
     }
   }

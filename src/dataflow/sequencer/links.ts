@@ -6,7 +6,8 @@
 import type { PeRect } from "../../pe-array/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
-import { sameSignature } from "./plan-cache.js";
+import type { DrainShape } from "./drain.js";
+import { sameSignature, SignatureSerials } from "./plan-cache.js";
 import { TAG_SPACE } from "./layout.js";
 import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
 
@@ -113,18 +114,40 @@ export class LinkPlanner {
     // Unchecked, the plan depends only on each entry's PE, which entries share an output tile,
     // and the tile's extent and psum base (checked plans also carry the tiles' absolute tags):
     // an iteration that drains like the last one reuses its plan (requests carry no ids).
-    const sig = this.signature(entries);
+    const serial = this.signatureSerial(entries);
     const last = this.lastLinks;
-    if (last && sameSignature(last.sig, sig)) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
+    if (last && last.serial === serial) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
     const plan = this.planLinkReductions(entries);
     const at = new Map<DrainEntry, number>();
     entries.forEach((e, i) => at.set(e, i));
-    this.lastLinks = { sig: sig.slice(), links: plan.links, kept: Int32Array.from(plan.kept, (e) => at.get(e)!) };
+    this.lastLinks = { serial, links: plan.links, kept: Int32Array.from(plan.kept, (e) => at.get(e)!) };
     return plan;
   }
 
+  /**
+   * The serial of the entries' {@link signature} (unchecked runs): equal serials, equal
+   * signatures. Drains in a steady state repeat the last one's, which is compared first; only a
+   * different one is hashed (a drain of every PE has a signature of about 1,800 numbers).
+   */
+  signatureSerial(entries: readonly DrainEntry[]): number {
+    const last = this.lastSerial;
+    // (asked twice for one list: by the timeline's key and by the drain)
+    if (last && last.entries === entries) return last.serial;
+    const sig = this.signature(entries);
+    const serial = last && sameSignature(last.sig, sig) ? last.serial : this.serials.serial(sig);
+    this.lastSerial = { entries, sig: last && last.serial === serial ? last.sig : sig.slice(), serial };
+    return serial;
+  }
+
+  /** The last unchecked drain's shape (drain.ts, drainShape: a drain with the same link signature has it too). */
+  lastDrainShape: DrainShape | undefined;
+
+  /** Serials of link signatures, and the last one asked for (its signature copied). */
+  private readonly serials = new SignatureSerials();
+  private lastSerial: { readonly entries: readonly DrainEntry[]; readonly sig: Float64Array; readonly serial: number } | undefined;
+
   /** The last unchecked link plan: its signature, requests and kept entries (indices). */
-  private lastLinks: { readonly sig: Float64Array; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;
+  private lastLinks: { readonly serial: number; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;
   private linkSig = new Float64Array(0);
 
   /**

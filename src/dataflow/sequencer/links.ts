@@ -4,7 +4,6 @@
  * last plan with its signature and reuse it when the next drain looks the same.
  */
 import type { PeRect } from "../../pe-array/index.js";
-import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import type { DrainShape } from "./drain.js";
 import { sameSignature, SignatureSerials } from "./plan-cache.js";
@@ -151,13 +150,14 @@ export class LinkPlanner {
   private linkSig = new Float64Array(0);
 
   /**
-   * Per entry: its PE, its output tile's class (first-seen order), its psum base and extent: all
-   * an unchecked link plan depends on (a scratch array, valid until the next call).
+   * Per entry: its PE, its output tile's class (first-seen order), its psum base and extent (as
+   * its key over every dimension, RfOutTile.shapeKey): all an unchecked link plan depends on (a
+   * scratch array, valid until the next call).
    */
   signature(entries: readonly DrainEntry[]): Float64Array {
     // (a drain's signature is asked for twice, by the timeline key and by plan(), on one list)
     if (entries === this.last.entries) return this.last.sig;
-    const per = 3 + NDIMS;
+    const per = 4;
     if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
     const b = this.linkSig;
     // (a new map, not a kept one cleared: docs/design-notes.md, "Maps that churn")
@@ -170,7 +170,7 @@ export class LinkPlanner {
       b[n++] = e.pe;
       b[n++] = c;
       b[n++] = e.tile.base;
-      for (let d = 0; d < NDIMS; d++) b[n++] = e.tile.ext[d]!;
+      b[n++] = e.tile.shapeKey;
     }
     this.last = { entries, sig: b.subarray(0, n) };
     return this.last.sig;

@@ -148,6 +148,8 @@ export type Coords = Int32Array | readonly number[];
 export interface RfOutTile extends TileCoords {
   /** startKey of `ext` over the output dimensions (tiles of one shape drain together). */
   readonly extKey: number;
+  /** startKey of `ext` over every dimension: equal exactly when the extents are (link signatures). */
+  readonly shapeKey: number;
   readonly base: number;
 }
 

@@ -3,22 +3,47 @@
  * outputs), added to what is there with a read-modify-write; an output tile leaving the GBuf is
  * written to DRAM, added to what DRAM holds for it.
  */
-import { InvariantError, sameNumbers, type Box, type Payload } from "../../core/index.js";
+import { boxRows, fillRows, InvariantError, sameNumbers, type Box, type BoxRows, type Payload } from "../../core/index.js";
+import { allocatePayload } from "../../workload/dtype.js";
 import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { TAG_SPACE } from "./layout.js";
 import { addressOrder, mergeGrid } from "./transfer.js";
 import { G, K, N, P, Q, type OutTile, type OutputTile, type Req, type TileCoords } from "./types.js";
 
+/** A drained sum on its way to memory: its output tile and words (and tags, checked). */
+type Sum = { readonly tile: TileCoords; readonly data: Int32Array; readonly tags: Float64Array | undefined };
+
 /** Adds drained sums into the GBuf output tile, or into DRAM when the GBuf bypasses outputs. */
 export function* accumulate(
   c: SeqContext, x: Executor,
-  sums: { tile: TileCoords; data: Int32Array; tags: Float64Array | undefined }[],
+  sums: readonly Sum[],
   gbufOutput: OutputTile | undefined,
   gbufHas: Uint8Array | undefined,
   half: number,
   dramHas: Uint8Array,
 ): Steps {
+  const toGbuf = c.m.gbuf.keep.output;
+  const plan = accumulatePlan(c, sums, gbufOutput, gbufHas, dramHas);
+  // Words that hold a partial sum already are added to by the accumulate unit at the memory (a
+  // read-modify-write there); the others are written.
+  const reqs: Req[] = [];
+  for (const p of plan) {
+    // (literals of one shape each, not spreads: they run per drain)
+    const payload: Payload = { data: p.data, tags: p.tags };
+    const expect = p.has && c.checked ? p.expect : undefined;
+    const op = p.has ? ("accumulate" as const) : ("write" as const);
+    reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, box: p.box, payload, expect } } : { to: "dram", msg: { op, tensor: c.hw.y, box: p.box, payload, expect } });
+  }
+  yield* x.run(step(toGbuf ? "gbuf" : "dram", reqs));
+}
+
+/**
+ * The tiles {@link accumulate} sends: each sum's tile at its place (its words marked as holding
+ * a partial sum, and whether they did), tiles of one shape and history on a regular grid merged
+ * into one, each in address order. It only moves words, never adds them.
+ */
+function accumulatePlan(c: SeqContext, sums: readonly Sum[], gbufOutput: OutputTile | undefined, gbufHas: Uint8Array | undefined, dramHas: Uint8Array): OutTile[] {
   const toGbuf = c.m.gbuf.keep.output;
   const tiles: OutTile[] = [];
   const st = gbufOutputStrides(c);
@@ -54,17 +79,94 @@ export function* accumulate(
     const merged = g.length > 1 ? mergeGrid(g) : undefined;
     for (const t of merged ? [merged] : g) plan.push(addressOrder(t));
   }
-  // Words that hold a partial sum already are added to by the accumulate unit at the memory (a
-  // read-modify-write there); the others are written.
-  const reqs: Req[] = [];
-  for (const p of plan) {
-    // (literals of one shape each, not spreads: they run per drain)
-    const payload: Payload = { data: p.data, tags: p.tags };
-    const expect = p.has && c.checked ? p.expect : undefined;
-    const op = p.has ? ("accumulate" as const) : ("write" as const);
-    reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, box: p.box, payload, expect } } : { to: "dram", msg: { op, tensor: c.hw.y, box: p.box, payload, expect } });
+  return plan;
+}
+
+/**
+ * An unchecked drain's GBuf requests as its drain signature fixes them (drain.ts,
+ * drainSignature): per request its op, its box (offset relative to the first sum's tile; its
+ * rows compiled), and for each of its words the index in the drain's sum it comes from.
+ */
+interface AccumulateShape {
+  readonly reqs: readonly {
+    readonly op: "write" | "accumulate";
+    readonly shape: readonly number[];
+    readonly strides: readonly number[];
+    readonly rows: BoxRows;
+    readonly rel: number;
+    readonly gather: Int32Array;
+  }[];
+}
+
+/**
+ * Accumulate shapes by drain signature serial (unchecked runs). Bounded: a new map once it holds
+ * {@link AccumulateShapes.limit} (only speed depends on what it still holds).
+ */
+export class AccumulateShapes {
+  static readonly limit = 256;
+  private byKey = new Map<number, AccumulateShape>();
+
+  get(key: number): AccumulateShape | undefined {
+    return this.byKey.get(key);
   }
-  yield* x.run(step(toGbuf ? "gbuf" : "dram", reqs));
+
+  set(key: number, shape: AccumulateShape): void {
+    if (this.byKey.size >= AccumulateShapes.limit) this.byKey = new Map();
+    this.byKey.set(key, shape);
+  }
+}
+
+/**
+ * {@link accumulate} into the GBuf output tile for an unchecked drain whose signature has serial
+ * `key`: the sums are slots of `total` (slot i: `tiles[i]`, from `slotAt[i]`, `slotWords[i]`
+ * words). Equal signatures place every tile at the same displacement from the first one's, with
+ * the same histories (drainSignature), so the requests are the same up to that offset: the first
+ * drain with a key plans them as accumulate() does, on the words' indices in `total` instead of
+ * their values (the plan only moves words), and keeps the result; every drain with the key
+ * gathers its payloads by those indices and marks the words as holding a partial sum.
+ */
+export function* accumulateShaped(
+  c: SeqContext, x: Executor,
+  memo: AccumulateShapes,
+  key: number,
+  tiles: readonly TileCoords[],
+  total: Int32Array,
+  slotAt: Int32Array,
+  slotWords: Int32Array,
+  gbufOutput: OutputTile,
+  gbufHas: Uint8Array,
+  half: number,
+): Steps {
+  const anchor = gbufOutputOffset(gbufOutputStrides(c), tiles[0]!.start, gbufOutput.start);
+  let shape = memo.get(key);
+  if (shape) {
+    for (const r of shape.reqs) fillRows(gbufHas, r.rows, anchor + r.rel, 1);
+  } else {
+    const sums = tiles.map((tile, i) => ({ tile, data: Int32Array.from({ length: slotWords[i]! }, (_, k) => slotAt[i]! + k), tags: undefined }));
+    const plan = accumulatePlan(c, sums, gbufOutput, gbufHas, new Uint8Array(0));
+    shape = {
+      reqs: plan.map((p) => ({
+        op: p.has ? ("accumulate" as const) : ("write" as const),
+        shape: p.box.shape,
+        strides: p.box.strides,
+        rows: boxRows({ shape: p.box.shape, offset: 0, strides: p.box.strides }),
+        rel: p.box.offset - anchor,
+        gather: p.data as Int32Array,
+      })),
+    };
+    memo.set(key, shape);
+  }
+  const region = c.gbufRegions.output![half]!;
+  const reqs: Req[] = [];
+  for (const r of shape.reqs) {
+    const g = r.gather;
+    const data = allocatePayload("int32", g.length);
+    for (let k = 0; k < g.length; k++) data[k] = total[g[k]!]!;
+    // (the literals accumulate() makes: one shape each)
+    const payload: Payload = { data, tags: undefined };
+    reqs.push({ to: "gbuf", msg: { op: r.op, region, box: { shape: r.shape as number[], offset: anchor + r.rel, strides: r.strides as number[] }, payload, expect: undefined } });
+  }
+  yield* x.run(step("gbuf", reqs));
 }
 
 /** The strides of the GBuf output tile over [N, G, K, P, Q]. */

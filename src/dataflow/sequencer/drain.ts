@@ -6,7 +6,7 @@
 import { boxSize, InvariantError, type Box } from "../../core/index.js";
 import type { GbufRegion } from "../../memory/index.js";
 import type { PeRect, PeTagExpect } from "../../pe-array/index.js";
-import { accumulate, gbufOutputOffset, gbufOutputStrides } from "./accumulate.js";
+import { accumulate, accumulateShaped, gbufOutputOffset, gbufOutputStrides, type AccumulateShapes } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
@@ -79,6 +79,7 @@ export function* drainTiles(
   gbufHas: Uint8Array | undefined,
   half: number,
   dramHas: Uint8Array,
+  shaped?: { readonly key: number; readonly memo: AccumulateShapes },
 ): Steps {
   if (entries.length === 0) return;
   // Unchecked: drains whose link signature is the last one's have its shape (drainShape).
@@ -111,6 +112,12 @@ export function* drainTiles(
   }));
   yield* x.run(step("drain", reqs));
   const total = x.take(reqs[reqs.length - 1]!);
+  if (shaped && c.m.gbuf.keep.output && gbufOutput && gbufHas && !total.tags) {
+    // Unchecked, with the drain's signature numbered: its GBuf requests by that number.
+    const tiles = Array.from(slotEntry, (k) => entries[k]!.tile);
+    yield* accumulateShaped(c, x, shaped.memo, shaped.key, tiles, total.data as Int32Array, slotAt, slotWords, gbufOutput, gbufHas, half);
+    return;
+  }
   const sums = Array.from(slotEntry, (k, i) => ({
     tile: entries[k]!.tile,
     data: (total.data as Int32Array).subarray(slotAt[i]!, slotAt[i]! + slotWords[i]!),

@@ -10,7 +10,7 @@
  */
 import type { WaitReason } from "../../pe-array/index.js";
 import { NDIMS, startKey } from "../nest.js";
-import { evictOutput } from "./accumulate.js";
+import { AccumulateShapes, evictOutput } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { collectDrains, drainSignature, drainTiles } from "./drain.js";
 import { step, type Executor, type Steps } from "./executor.js";
@@ -126,13 +126,26 @@ export class Program {
     if (p.drains.length === 0) return 0;
     const r = this.res;
     const sig = drainSignature(this.c, this.links, p.drains, r.gbufOutput, r.gbufOutputHas, this.c.gbufRegions.output?.[r.gbufHalf.output], p.drainsBehind ?? false);
-    return sig ? this.drainSerials.serial(sig) : undefined;
+    const key = sig ? this.drainSerials.serial(sig) : undefined;
+    this.lastDrainKey = { entries: p.drains, key };
+    return key;
   }
 
-  /** Drains `entries` into the current GBuf output tile (or DRAM); the arguments are read now. */
+  /** The drain whose key was read last (at its boundary), and the key. */
+  private lastDrainKey: { readonly entries: readonly DrainEntry[]; readonly key: number | undefined } | undefined;
+  /** GBuf requests of drains by their key (unchecked runs: accumulate.ts, AccumulateShapes). */
+  private readonly accumulateShapes = new AccumulateShapes();
+
+  /**
+   * Drains `entries` into the current GBuf output tile (or DRAM); the arguments are read now.
+   * A drain whose key was read at its boundary (nothing it reads has changed since) makes its
+   * GBuf requests by that key.
+   */
   private drain(entries: readonly DrainEntry[]): Steps {
     const r = this.res;
-    return drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas);
+    const k = this.lastDrainKey;
+    const shaped = k && k.entries === entries && k.key !== undefined && !this.c.checked ? { key: k.key, memo: this.accumulateShapes } : undefined;
+    return drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas, shaped);
   }
 
   /** The change of GBuf output tile that the dram iteration at `dStart` makes, if its tile differs. */

@@ -172,6 +172,8 @@ export class Noc extends Component {
   private readonly cols: number;
   private readonly rfWritePorts: number;
   private readonly buses: Record<RfPartition, Lane<NocDeliver>>;
+  /** The buses in RF_PARTITIONS order, as a plain array (read every engine step; a frozen array's elements read slowly). */
+  private readonly busList: readonly Lane<NocDeliver>[];
   private readonly busWidth: Record<RfPartition, number>;
   private readonly drainLane: Lane<DrainJob>;
   private readonly linkLane: Lane<NocLink>;
@@ -247,6 +249,7 @@ export class Noc extends Component {
     const bus = (p: RfPartition): Lane<NocDeliver> =>
       new Lane<NocDeliver>(`${p} bus`, (d) => this.deliverCycles(d), (d, now) => this.finishDeliver(d, now));
     this.buses = { input: bus("input"), weight: bus("weight"), psum: bus("psum") };
+    this.busList = [this.buses.input, this.buses.weight, this.buses.psum];
     this.addC = mk("add", "% words added on the drain path (the partial sums of PEs that share an output tile)");
     this.drainLane = new Lane<DrainJob>(
       "drain path",
@@ -376,7 +379,7 @@ export class Noc extends Component {
   }
 
   override interact(now: number): void {
-    for (let i = 0; i < RF_PARTITIONS.length; i++) this.buses[RF_PARTITIONS[i]!].interact(now);
+    for (let i = 0; i < this.busList.length; i++) this.busList[i]!.interact(now);
     this.drainLane.interact(now);
     this.linkLane.interact(now);
     for (let d = this.fromPe.pop(now); d; d = this.fromPe.pop(now)) {
@@ -399,13 +402,13 @@ export class Noc extends Component {
   override horizon(now: number): number {
     if (this.cmd.ready(now) || this.fromPe.ready(now)) return 0;
     let h = Math.min(this.drainLane.horizon(now), this.linkLane.horizon(now), this.outbox.horizon(now));
-    for (let i = 0; i < RF_PARTITIONS.length; i++) h = Math.min(h, this.buses[RF_PARTITIONS[i]!].horizon(now));
+    for (let i = 0; i < this.busList.length; i++) h = Math.min(h, this.busList[i]!.horizon(now));
     return h;
   }
 
   override busy(): boolean {
     let b = this.drainLane.size > 0 || this.linkLane.size > 0 || this.outbox.size > 0 || this.drainsWaiting.size > 0 || this.cmd.pending > 0 || this.fromPe.pending > 0;
-    for (let i = 0; i < RF_PARTITIONS.length; i++) b = b || this.buses[RF_PARTITIONS[i]!].size > 0;
+    for (let i = 0; i < this.busList.length; i++) b = b || this.busList[i]!.size > 0;
     return b;
   }
 

@@ -12,16 +12,16 @@ import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
 import type { LinkPlanner } from "./links.js";
-import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type RfOutTile, type TileCoords } from "./types.js";
+import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
 /**
  * Takes the partial-sum tiles of the PEs in `mask` (every holder when null) out of the
  * residency state, for {@link drainTiles}.
  */
-export function collectDrains(c: SeqContext, rfOut: (RfOutTile | undefined)[], rfOutKey: Float64Array, mask: Uint8Array | null): DrainEntry[] {
+export function collectDrains(c: SeqContext, rfOut: (DrainEntry | undefined)[], rfOutKey: Float64Array, mask: Uint8Array | null): DrainEntry[] {
   const out: DrainEntry[] = [];
   for (let pe = 0; pe < c.pes; pe++) {
     if ((mask === null || mask[pe]) && rfOut[pe]) {
-      out.push({ pe, tile: rfOut[pe]!, key: rfOutKey[pe]! });
+      out.push(rfOut[pe]!);
       rfOut[pe] = undefined;
       rfOutKey[pe] = NaN;
     }
@@ -54,9 +54,9 @@ export function drainSignature(c: SeqContext, links: LinkPlanner, entries: reado
   let n = 0;
   b[n++] = links.signatureSerial(entries);
   const st = gbufOutputStrides(c);
-  const first = gbufOutputOffset(st, entries[0]!.tile.start, gbufOutput.start);
+  const first = gbufOutputOffset(st, entries[0]!.start, gbufOutput.start);
   for (const e of entries) {
-    const off = gbufOutputOffset(st, e.tile.start, gbufOutput.start);
+    const off = gbufOutputOffset(st, e.start, gbufOutput.start);
     b[n++] = off - first;
     b[n++] = gbufHas[off]!;
   }
@@ -114,12 +114,12 @@ export function* drainTiles(
   const total = x.take(reqs[reqs.length - 1]!);
   if (shaped && c.m.gbuf.keep.output && gbufOutput && gbufHas && !total.tags) {
     // Unchecked, with the drain's signature numbered: its GBuf requests by that number.
-    const tiles = Array.from(slotEntry, (k) => entries[k]!.tile);
+    const tiles = Array.from(slotEntry, (k) => entries[k]!);
     yield* accumulateShaped(c, x, shaped.memo, shaped.key, tiles, total.data as Int32Array, slotAt, slotWords, gbufOutput, gbufHas, half);
     return;
   }
   const sums = Array.from(slotEntry, (k, i) => ({
-    tile: entries[k]!.tile,
+    tile: entries[k]!,
     data: (total.data as Int32Array).subarray(slotAt[i]!, slotAt[i]! + slotWords[i]!),
     tags: total.tags ? total.tags.subarray(slotAt[i]!, slotAt[i]! + slotWords[i]!) : undefined,
   }));
@@ -155,7 +155,7 @@ function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefine
   const keys = (c.drainKeys ??= new Float64Array(pes)).fill(NaN);
   const index = new Int32Array(pes).fill(-1);
   entries.forEach((e, k) => {
-    keys[e.pe] = e.tile.extKey;
+    keys[e.pe] = e.extKey;
     index[e.pe] = k;
   });
   const slots = new Map<number, { at: number; words: number }>();
@@ -167,7 +167,7 @@ function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefine
   for (const [, rects] of rectangles(keys, c.nest.usedRows, cols)) {
     for (const rect of rects) {
       const first = entries[index[rect.row0 * cols + rect.col0]!]!;
-      const box = c.psumBox(first.tile.ext, first.tile.base);
+      const box = c.psumBox(first.ext, first.base);
       const n = boxSize(box.shape);
       const slot = new Int32Array(rect.rows * rect.cols);
       for (let i = 0; i < rect.rows; i++) {
@@ -201,7 +201,7 @@ function drainExpect(c: SeqContext, rect: PeRect, entries: readonly DrainEntry[]
   const perPe = new Float64Array(rect.rows * rect.cols);
   for (let i = 0; i < rect.rows; i++) {
     for (let j = 0; j < rect.cols; j++) {
-      const st = byPe.get((rect.row0 + i) * cols + rect.col0 + j)!.tile.start;
+      const st = byPe.get((rect.row0 + i) * cols + rect.col0 + j)!.start;
       perPe[i * rect.cols + j] = c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
     }
   }

@@ -152,7 +152,7 @@ export class IterationPlanner {
         const extKey = res.peOutExtKey[pe]!;
         psumKeys[pe] = extKey;
         res.rfOutKey[pe] = newOutKey[pe]!;
-        res.rfOut[pe] = { start: coords8(res.peStart[pe]!), ext: res.peExt[pe]!, base: c.psumBase, extKey, shapeKey: res.peExtKey[pe]! };
+        res.rfOut[pe] = { pe, key: newOutKey[pe]!, start: coords8(res.peStart[pe]!), ext: res.peExt[pe]!, base: c.psumBase, extKey, shapeKey: res.peExtKey[pe]! };
       }
     }
     return psumKeys;

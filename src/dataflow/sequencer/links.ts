@@ -70,7 +70,7 @@ function linesOf(entries: readonly DrainEntry[], cols: number, pes: number, gaps
     }
     const rs = g.map((e) => Math.floor(e.pe / cols));
     const cs = g.map((e) => e.pe % cols);
-    const ext = g[0]!.tile.ext.join(",");
+    const ext = g[0]!.ext.join(",");
     // A column (or else a row) of the array: its PEs' positions along it, and the PE at each.
     const axis = cs.every((c) => c === cs[0]) ? "col" : rs.every((r) => r === rs[0]) ? "row" : undefined;
     if (!axis) {
@@ -169,8 +169,8 @@ export class LinkPlanner {
       if (c === undefined) cls.set(e.key, (c = cls.size));
       b[n++] = e.pe;
       b[n++] = c;
-      b[n++] = e.tile.base;
-      b[n++] = e.tile.shapeKey;
+      b[n++] = e.base;
+      b[n++] = e.shapeKey;
     }
     this.last = { entries, sig: b.subarray(0, n) };
     return this.last.sig;
@@ -201,19 +201,19 @@ export class LinkPlanner {
         const pes: PeRect = vertical
           ? { row0: first.from, col0: first.fixed, rows: first.length, cols: run.length }
           : { row0: first.fixed, col0: first.from, rows: run.length, cols: first.length };
-        const tile = first.members[0]!.tile;
+        const tile = first.members[0]!;
         const box = this.c.psumBox(tile.ext, tile.base);
         const perPe = new Float64Array(pes.rows * pes.cols);
         const idle = first.idle.length > 0 ? new Uint8Array(pes.rows * pes.cols) : undefined;
         for (const [k, l] of run.entries()) {
           for (const e of l.members) {
-            const st = e.tile.start;
+            const st = e.start;
             const i = Math.floor(e.pe / cols) - pes.row0;
             const j = (e.pe % cols) - pes.col0;
             perPe[i * pes.cols + j] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
           // An idle PE's cleared words take the line's tile's tags (the sums pass through it).
-          const st = l.members[0]!.tile.start;
+          const st = l.members[0]!.start;
           for (const pos of l.idle) {
             const at = vertical ? pos * pes.cols + k : k * pes.cols + pos;
             idle![at] = 1;

@@ -7,7 +7,7 @@
  */
 import { NDIMS, startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
-import { ALL_DIMS, OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type RfOutTile } from "./types.js";
+import { ALL_DIMS, OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type DrainEntry } from "./types.js";
 
 /** The residency state of one run (see the file header). */
 export class Residency {
@@ -29,7 +29,7 @@ export class Residency {
   readonly inputSpans: (InputSpan | undefined)[];
   /** Each PE's psum tile (key and tile; NaN / undefined: none). */
   readonly rfOutKey: Float64Array;
-  readonly rfOut: (RfOutTile | undefined)[];
+  readonly rfOut: (DrainEntry | undefined)[];
   /** Each PE's tile start: the gbuf iteration's start (`iterStart`) plus the PE's offset. */
   readonly peStart: Int32Array[];
   readonly iterStart = new Int32Array(NDIMS);
@@ -53,7 +53,7 @@ export class Residency {
     this.rfKeys = { input: keys(), weight: keys() };
     this.inputSpans = new Array<InputSpan | undefined>(pes).fill(undefined);
     this.rfOutKey = new Float64Array(pes).fill(NaN);
-    this.rfOut = new Array<RfOutTile | undefined>(pes).fill(undefined);
+    this.rfOut = new Array<DrainEntry | undefined>(pes).fill(undefined);
     this.peStart = c.nest.peOffset.map((off) => new Int32Array(off));
     this.peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     this.peOutExtKey = new Float64Array(pes);

@@ -234,10 +234,14 @@ export interface DeliveryGroup {
   readonly pieces: Piece[];
 }
 
-/** A PE's partial-sum tile on its way out. */
-export interface DrainEntry {
+/**
+ * A PE's partial-sum tile, from the iteration that starts it until it has drained: the record
+ * the residency state holds (Residency.rfOut) is the one the drain takes (one record per tile,
+ * not a tile and an entry made again for the drain).
+ */
+export interface DrainEntry extends RfOutTile {
   readonly pe: number;
-  readonly tile: RfOutTile;
+  /** Its output tile's key (PEs with equal keys hold the same output tile). */
   readonly key: number;
 }
 

@@ -164,7 +164,7 @@ export function* accumulateShaped(
     for (let k = 0; k < g.length; k++) data[k] = total[g[k]!]!;
     // (the literals accumulate() makes: one shape each)
     const payload: Payload = { data, tags: undefined };
-    reqs.push({ to: "gbuf", msg: { op: r.op, region, box: { shape: r.shape as number[], offset: anchor + r.rel, strides: r.strides as number[] }, payload, expect: undefined } });
+    reqs.push({ to: "gbuf", msg: { op: r.op, region, box: { shape: r.shape, offset: anchor + r.rel, strides: r.strides }, payload, expect: undefined } });
   }
   yield* x.run(step("gbuf", reqs));
 }

@@ -37,8 +37,8 @@ let drainSig = new Float64Array(0);
  * state before it, for a timeline's key (timeline.ts); undefined for a drain that is never
  * replayed: a streamed output's or one behind the next wave (they run beside it), one into DRAM.
  * - The serial of the link planner's signature (per entry its PE, its output tile's class, its
- *   psum base and extent: LinkPlanner.signatureSerial). The link reductions, the drain requests (rectangles, sum slots) and the tiles the
- *   accumulate unit writes follow from it.
+ *   psum base and extent: LinkPlanner.signatureSerial). The link reductions, the drain requests
+ *   (rectangles, sum slots) and the tiles the accumulate unit writes follow from it.
  * - Per entry, where its tile starts in the GBuf output tile, relative to the first entry's, and
  *   whether it holds a partial sum already (an accumulate, or a write): with the shapes above,
  *   the requests to the GBuf follow, each box the first entry's offset plus a fixed displacement.
@@ -95,6 +95,8 @@ export function* drainTiles(
   }
   const { parts, words, slotEntry, slotAt, slotWords } = drainShape(c, linkPlanner, serial, entries);
   const cols = c.nest.usedCols;
+  // (checked runs only: each drained PE's entry, for the tags its drain expects)
+  const byPe = c.checked ? new Map(entries.map((e) => [e.pe, e])) : undefined;
   const sumId = c.sumId();
   const reqs: Req[] = parts.map(({ rect, box, slot }, k) => ({
     to: "noc",
@@ -103,7 +105,7 @@ export function* drainTiles(
       part: "psum",
       pes: rect,
       box,
-      ...drainExpect(c, rect, entries, cols),
+      ...(byPe ? drainExpect(c, rect, byPe, cols) : {}),
       sum: { id: sumId, words, slot, last: k === parts.length - 1 },
       // A streamed output's words left the array's edge during their wave, one per line per step
       // (at least as many steps as words per PE): the drain path carried them then.
@@ -195,9 +197,7 @@ function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefine
 }
 
 /** The tags a drain of `rect` expects (checked mode): each PE's output tile's. */
-function drainExpect(c: SeqContext, rect: PeRect, entries: readonly DrainEntry[], cols: number): { expect: PeTagExpect } | Record<string, never> {
-  if (!c.checked) return {};
-  const byPe = new Map(entries.map((e) => [e.pe, e]));
+function drainExpect(c: SeqContext, rect: PeRect, byPe: ReadonlyMap<number, DrainEntry>, cols: number): { expect: PeTagExpect } {
   const perPe = new Float64Array(rect.rows * rect.cols);
   for (let i = 0; i < rect.rows; i++) {
     for (let j = 0; j < rect.cols; j++) {

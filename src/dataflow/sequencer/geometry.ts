@@ -140,8 +140,3 @@ export function rectangles(keys: Float64Array, rows: number, cols: number): Map<
   curList.length = 0;
   return out;
 }
-
-/** A copy of 8 coordinates as a plain array (an array literal allocates far faster than a typed array). */
-export function coords8(a: Int32Array): number[] {
-  return [a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!];
-}

@@ -11,7 +11,7 @@ import type { SeqContext } from "./context.js";
 import { deliverInputs } from "./deliver-inputs.js";
 import { deliverWeights, psumInit } from "./deliver.js";
 import { collectDrains } from "./drain.js";
-import { coords8, rectangles } from "./geometry.js";
+import { rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
@@ -152,7 +152,7 @@ export class IterationPlanner {
         const extKey = res.peOutExtKey[pe]!;
         psumKeys[pe] = extKey;
         res.rfOutKey[pe] = newOutKey[pe]!;
-        res.rfOut[pe] = { pe, key: newOutKey[pe]!, start: coords8(res.peStart[pe]!), ext: res.peExt[pe]!, base: c.psumBase, extKey, shapeKey: res.peExtKey[pe]! };
+        res.rfOut[pe] = res.psumTile(pe, newOutKey[pe]!, c.psumBase, extKey);
       }
     }
     return psumKeys;

@@ -145,7 +145,13 @@ export class Program {
     const r = this.res;
     const k = this.lastDrainKey;
     const shaped = k && k.entries === entries && k.key !== undefined && !this.c.checked ? { key: k.key, memo: this.accumulateShapes } : undefined;
-    return drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas, shaped);
+    return this.released(entries, drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas, shaped));
+  }
+
+  /** A drain of `entries`, whose records the residency state takes back once it is over. */
+  private *released(entries: readonly DrainEntry[], drain: Steps): Steps {
+    yield* drain;
+    this.res.release(entries);
   }
 
   /** The change of GBuf output tile that the dram iteration at `dStart` makes, if its tile differs. */
@@ -177,7 +183,7 @@ export class Program {
     if (b.old) {
       const { tile, has, half } = b.old;
       yield* this.joinDrain();
-      const drain = drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas);
+      const drain = this.released(b.entries, drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas));
       const evict = evictOutput(c, this.x, tile, half, res.dramHas);
       if (c.m.gbuf.doubleBuffer && (c.streamOut || b.behind)) {
         // A streamed output (or two accumulator sets) drains from the half the last wave wrote

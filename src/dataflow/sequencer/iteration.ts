@@ -132,8 +132,21 @@ export class IterationPlanner {
       for (let pe = 0; pe < pes; pe++) if (!Number.isNaN(rfOutKey[pe]!)) drainMask[pe] = 1;
       return collectDrains(c, res.rfOut, rfOutKey, drainMask);
     }
+    // Only a PE that stays with a key between the leaving ones' least and greatest may share a
+    // leaving tile (an idle column past the layer's edge, holding an older tile, does not).
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let pe = 0; pe < pes; pe++) {
+      if (!drainMask[pe]) continue;
+      const k = rfOutKey[pe]!;
+      if (k < lo) lo = k;
+      if (k > hi) hi = k;
+    }
     let stay = 0;
-    for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && !Number.isNaN(rfOutKey[pe]!)) stay++;
+    for (let pe = 0; pe < pes; pe++) {
+      const k = rfOutKey[pe]!;
+      if (!drainMask[pe] && k >= lo && k <= hi) stay++;
+    }
     if (stay > 0) {
       const leaving = new Set<number>();
       for (let pe = 0; pe < pes; pe++) if (drainMask[pe]) leaving.add(rfOutKey[pe]!);

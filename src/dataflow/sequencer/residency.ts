@@ -14,7 +14,7 @@ class PsumTile implements DrainEntry {
   constructor(
     public pe: number,
     public key: number,
-    public readonly start: number[],
+    public readonly start: Int32Array,
     public ext: Int32Array,
     public base: number,
     public extKey: number,
@@ -84,11 +84,20 @@ export class Residency {
   psumTile(pe: number, key: number, base: number, extKey: number): DrainEntry {
     const st = this.peStart[pe]!;
     const t = this.freeTiles.pop();
-    if (!t) return new PsumTile(pe, key, [st[0]!, st[1]!, st[2]!, st[3]!, st[4]!, st[5]!, st[6]!, st[7]!], this.peExt[pe]!, base, extKey, this.peExtKey[pe]!);
+    if (!t) return new PsumTile(pe, key, st.slice(), this.peExt[pe]!, base, extKey, this.peExtKey[pe]!);
     t.pe = pe;
     t.key = key;
+    // (eight stores into a typed array of the record's own: a loop into a plain array was most
+    // of this function's time)
     const s = t.start;
-    for (let d = 0; d < NDIMS; d++) s[d] = st[d]!;
+    s[0] = st[0]!;
+    s[1] = st[1]!;
+    s[2] = st[2]!;
+    s[3] = st[3]!;
+    s[4] = st[4]!;
+    s[5] = st[5]!;
+    s[6] = st[6]!;
+    s[7] = st[7]!;
     t.ext = this.peExt[pe]!;
     t.base = base;
     t.extKey = extKey;

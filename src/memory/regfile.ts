@@ -345,6 +345,10 @@ export class RegFile {
     const n = checkBox(this.name, "read", box, e, part);
     const rows = boxRows(box);
     const data = this.data[part];
+    // (a box of one row, as a psum tile often is, read in place: see fillMany)
+    const one = rows.starts.length === 1;
+    const first = rows.starts[0]!;
+    const { inner, stride } = rows;
     // A psum line buffer holds its line's sum: two PEs of a line would each carry all of it.
     const marks = part === "psum" && this.shared.psum ? this.sliceMarks.psum : undefined;
     const stamp = marks ? ++this.writeStamp : 0;
@@ -357,7 +361,8 @@ export class RegFile {
         if (marks.stamp[slot] === stamp) throw new InvariantError(this.name, `read of psum: two PEs of one line (PE ${pe} and another) read the line's shared sum`);
         marks.stamp[slot] = stamp;
       }
-      gatherRows(data, rows, b, dst, i * n);
+      if (one) for (let q = 0, t = b + first, d = i * n; q < inner; q++, t += stride) dst[d++] = data[t]!;
+      else gatherRows(data, rows, b, dst, i * n);
     }
     this.counters[part].read.value += n * count;
   }
@@ -482,10 +487,18 @@ export class RegFile {
     const e = this.entries[part];
     checkBox(this.name, "fill", box, e, part);
     const rows = boxRows(box);
+    // (the partition's words and bases read once; a box of one row, as a psum tile often is,
+    // filled in place: a call and two keyed reads per PE were most of this loop)
+    const data = this.data[part];
+    const base = this.base[part];
+    const one = rows.starts.length === 1;
+    const first = rows.starts[0]!;
+    const { inner, stride } = rows;
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `fill of ${part}: no PE ${pe}`);
-      fillRows(this.data[part], rows, this.base[part][pe]!, value);
+      if (one) for (let q = 0, t = base[pe]! + first; q < inner; q++, t += stride) data[t] = value;
+      else fillRows(data, rows, base[pe]!, value);
     }
     this.counters[part].fill.value += n * count;
   }

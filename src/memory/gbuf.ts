@@ -31,8 +31,7 @@
  * with every model), and cycles lost to bank conflicts (none with `ideal`). Not modeled: conflicts between the read and the write lane, SRAM energy
  * (src/report multiplies `gbuf.bankReads.*` by a table), ECC, partial-word write masks.
  * Source: Eyeriss's 108 KB global buffer (Chen et al., ISSCC 2016 / JSSC 2017) organized as banks;
- * the interleaved map and per-bank port limit are the usual banked-SRAM model (gem5 `SimpleMemory`
- * has none; Timeloop's buffer level counts the same actions).
+ * the interleaved map and per-bank port limit are the usual banked-SRAM model (gem5 `SimpleMemory` has none; Timeloop's buffer level counts the same actions).
  */
 import {
   BoxMemo,
@@ -63,6 +62,7 @@ import { checkGbufSpec } from "../arch/schema.js";
 import { allocate as allocateArray, allocatePayload, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { gbufTimingModel, type GbufJob, type GbufTimingModel } from "./gbuf-timing.js";
+let accSum = new Int32Array(0); // an accumulate's sums before they are stored (GlobalBuffer.move; grown as needed)
 
 /** A region of the global buffer holding one tensor tile. A handle: requests refer to it. */
 export interface GbufRegion {
@@ -425,11 +425,11 @@ export class GlobalBuffer extends Component {
       return { data, tags };
     }
     if (req.op === "accumulate") {
-      const sum = new Int32Array(n);
+      const sum = accSum.length >= n ? accSum : (accSum = new Int32Array(n)); // (not a new array per accumulate: that was most of move's time on drain-heavy runs)
       gather(h.data, req.box, sum);
       const p = req.payload.data as Int32Array;
       for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;
-      if (req.region.elementBytes < 4) this.requireFits(req.region, sum);
+      if (req.region.elementBytes < 4) this.requireFits(req.region, sum.subarray(0, n));
       scatter(sum, 0, h.data, req.box);
     } else {
       scatter(req.payload.data, 0, h.data, req.box);

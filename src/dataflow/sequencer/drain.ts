@@ -55,10 +55,15 @@ export function drainSignature(c: SeqContext, links: LinkPlanner, entries: reado
   b[n++] = links.signatureSerial(entries);
   const st = gbufOutputStrides(c);
   const first = gbufOutputOffset(st, entries[0]!.start, gbufOutput.start);
-  for (const e of entries) {
-    const off = gbufOutputOffset(st, e.start, gbufOutput.start);
-    b[n++] = off - first;
-    b[n++] = gbufHas[off]!;
+  // (each entry's offset as first's plus its start's difference: gbufOutputOffset per entry,
+  // with the GBuf tile's start read anew each time, was most of this function)
+  const s0 = entries[0]!.start;
+  const [sN, sG, sK, sP] = st as [number, number, number, number];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!.start;
+    const rel = (e[N]! - s0[N]!) * sN + (e[G]! - s0[G]!) * sG + (e[K]! - s0[K]!) * sK + (e[P]! - s0[P]!) * sP + (e[Q]! - s0[Q]!);
+    b[n++] = rel;
+    b[n++] = gbufHas[first + rel]!;
   }
   const row = c.arch.gbuf.banks * c.arch.gbuf.bankWordBytes;
   b[n++] = (region.baseAddress + first * region.elementBytes) % row;

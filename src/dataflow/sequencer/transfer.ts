@@ -4,6 +4,7 @@
  */
 import { InvariantError, type Payload, type WordArray } from "../../core/index.js";
 import type { PeArrayCommand, PeFillCommand, PeSlideCommand } from "../../pe-array/index.js";
+import { allocatePayload, dtypeOfArray } from "../../workload/dtype.js";
 import type { OutTile, Piece, Req } from "./types.js";
 
 /** Replaces a list of PE-array fills (or slides) by one command that carries the others alongside. */
@@ -108,8 +109,13 @@ export function transposePayload(p: Payload, groups: number): Payload {
 /** Payloads one after another (the one payload as it is). */
 export function concatPayloads(ps: readonly Payload[]): Payload {
   if (ps.length === 1) return ps[0]!;
+  // (words from the shared payload blocks: a typed array made through its constructor per
+  // payload was a measurable part of `os`; tags, in checked runs, as before)
   const cat = <A extends WordArray | Float64Array>(arrays: readonly A[]): A => {
-    const out = new (arrays[0]!.constructor as new (n: number) => A)(arrays.reduce((n, a) => n + a.length, 0));
+    let total = 0;
+    for (const a of arrays) total += a.length;
+    const t = dtypeOfArray(arrays[0]);
+    const out = t ? (allocatePayload(t, total) as A) : new (arrays[0]!.constructor as new (n: number) => A)(total);
     let at = 0;
     for (const a of arrays) {
       out.set(a as never, at);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import seedrandom from "seedrandom";
-import { SignatureSerials, SignatureTable } from "../../src/dataflow/sequencer/plan-cache.js";
+import { PlanCache, SignatureSerials, SignatureTable } from "../../src/dataflow/sequencer/plan-cache.js";
+import type { PlanTemplate } from "../../src/dataflow/sequencer/types.js";
 
 /** Signatures of every length 0-11 (the hash's four lanes and its tail), small integers mostly, some large, fractional or NaN. */
 function signatures(count: number, seed: string): Float64Array[] {
@@ -75,5 +76,35 @@ describe("SignatureSerials", () => {
     // Lengths 0-11 with mostly small numbers repeat some signatures, not most.
     expect(bySerial.size).toBeGreaterThan(300);
     expect(bySerial.size).toBeLessThan(400);
+  });
+});
+
+describe("PlanCache", () => {
+  it("finds each stored plan by its signature, the last one first, and no plan for a signature one number away", () => {
+    const cache = new PlanCache();
+    const sigs = signatures(600, "plan-cache-find");
+    // (distinct objects stand in for plans: find returns what store was given)
+    const plans = new Map<string, PlanTemplate>();
+    const key = (sig: Float64Array) => Array.from(sig, (v) => (Number.isNaN(v) ? "NaN" : String(v))).join(",");
+    const rng = seedrandom("plan-cache-order");
+    for (const sig of sigs) {
+      const known = plans.get(key(sig));
+      const found = cache.find(sig);
+      expect(found).toBe(known);
+      if (!known) {
+        const t = { id: plans.size } as unknown as PlanTemplate;
+        plans.set(key(sig), t);
+        cache.store(sig, t);
+      }
+      // The same signature again (the last one found), then one number away from it.
+      expect(cache.find(sig.slice())).toBe(plans.get(key(sig)));
+      if (sig.length > 0) {
+        const other = sig.slice();
+        const j = Math.floor(rng() * other.length);
+        other[j] = Number.isNaN(other[j]!) ? 0 : other[j]! + 0.5;
+        expect(cache.find(other)).toBe(plans.get(key(other)));
+      }
+    }
+    expect(cache.hits).toBeGreaterThan(600);
   });
 });

@@ -71,19 +71,26 @@ export class SignatureTable<V> {
 
   /** The value stored for `sig` (its hash `h`), or undefined. */
   get(sig: Float64Array, h = hashSignature(sig)): V | undefined {
+    return this.entry(sig, h)?.value;
+  }
+
+  /** The entry stored for `sig` (its hash `h`): the value, and its own copy of the signature. */
+  entry(sig: Float64Array, h = hashSignature(sig)): { readonly sig: Float64Array; readonly value: V } | undefined {
     const bucket = this.byHash.get(h);
-    if (bucket) for (const e of bucket) if (sameSignature(e.sig, sig)) return e.value;
+    if (bucket) for (const e of bucket) if (sameSignature(e.sig, sig)) return e;
     return undefined;
   }
 
-  /** Stores `value` for `sig` (its hash `h`; copied), which it must not hold already. */
-  set(sig: Float64Array, value: V, h = hashSignature(sig)): void {
+  /** Stores `value` for `sig` (its hash `h`; copied), which it must not hold already; returns the entry. */
+  set(sig: Float64Array, value: V, h = hashSignature(sig)): { readonly sig: Float64Array; readonly value: V } {
     const w = this.weigh(sig);
     if (this.held + w > this.limit) this.clear();
     let bucket = this.byHash.get(h);
     if (!bucket) this.byHash.set(h, (bucket = []));
-    bucket.push({ sig: sig.slice(), value });
+    const e = { sig: sig.slice(), value };
+    bucket.push(e);
     this.held += w;
+    return e;
   }
 
   /** Drops every entry. */
@@ -140,14 +147,26 @@ export class PlanCache {
     return false;
   }
 
+  /**
+   * The plan stored for `sig`. The last one found or stored is compared first: in a loop's steady
+   * state an iteration's signature is the one before's, and is then not hashed.
+   */
   find(sig: Float64Array): PlanTemplate | undefined {
-    const t = this.table.get(sig);
-    if (t) this.hits++;
-    else this.misses++;
-    return t;
+    const l = this.last;
+    const e = l && sameSignature(l.sig, sig) ? l : this.table.entry(sig);
+    if (e) {
+      this.hits++;
+      this.last = e;
+      return e.value;
+    }
+    this.misses++;
+    return undefined;
   }
 
   store(sig: Float64Array, t: PlanTemplate): void {
-    this.table.set(sig, t);
+    this.last = this.table.set(sig, t);
   }
+
+  /** The entry found or stored last (kept when the table is emptied: it still maps its signature to its plan). */
+  private last: { readonly sig: Float64Array; readonly value: PlanTemplate } | undefined;
 }

@@ -112,7 +112,9 @@ export class RfMoves {
 
   /** A slide command's re-addressing (and its alongside slides'), at its completion. */
   slide(c: PeSlideCommand): void {
-    for (const sl of [c, ...(c.alongside ?? [])]) this.array.rf.slideMany(sl.part, sl.src, sl.dst, this.scratch.pes, this.listPes(sl.pes));
+    // (the alongside slides one by one, not a new list of all per command)
+    this.array.rf.slideMany(c.part, c.src, c.dst, this.scratch.pes, this.listPes(c.pes));
+    if (c.alongside) for (const sl of c.alongside) this.array.rf.slideMany(sl.part, sl.src, sl.dst, this.scratch.pes, this.listPes(sl.pes));
   }
 
   /** Writes the flat indices of the PEs of `r`, in rectangle order, into `scratch.pes`; returns their count. */

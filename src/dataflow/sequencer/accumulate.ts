@@ -118,8 +118,8 @@ export class AccumulateShapes {
 
 /**
  * {@link accumulate} into the GBuf output tile for an unchecked drain whose signature has serial
- * `key`: the sums are slots of `total` (slot i: `tiles[i]`, from `slotAt[i]`, `slotWords[i]`
- * words). Equal signatures place every tile at the same displacement from the first one's, with
+ * `key`: the sums are slots of `total` (slot i: the tile `entries[slotEntry[i]]`, from
+ * `slotAt[i]`, `slotWords[i]` words; the list of tiles is made only when the key is new). Equal signatures place every tile at the same displacement from the first one's, with
  * the same histories (drainSignature), so the requests are the same up to that offset: the first
  * drain with a key plans them as accumulate() does, on the words' indices in `total` instead of
  * their values (the plan only moves words), and keeps the result; every drain with the key
@@ -129,7 +129,8 @@ export function* accumulateShaped(
   c: SeqContext, x: Executor,
   memo: AccumulateShapes,
   key: number,
-  tiles: readonly TileCoords[],
+  entries: readonly TileCoords[],
+  slotEntry: Int32Array,
   total: Int32Array,
   slotAt: Int32Array,
   slotWords: Int32Array,
@@ -137,11 +138,12 @@ export function* accumulateShaped(
   gbufHas: Uint8Array,
   half: number,
 ): Steps {
-  const anchor = gbufOutputOffset(gbufOutputStrides(c), tiles[0]!.start, gbufOutput.start);
+  const anchor = gbufOutputOffset(gbufOutputStrides(c), entries[slotEntry[0]!]!.start, gbufOutput.start);
   let shape = memo.get(key);
   if (shape) {
     for (const r of shape.reqs) fillRows(gbufHas, r.rows, anchor + r.rel, 1);
   } else {
+    const tiles = Array.from(slotEntry, (k) => entries[k]!);
     const sums = tiles.map((tile, i) => ({ tile, data: Int32Array.from({ length: slotWords[i]! }, (_, k) => slotAt[i]! + k), tags: undefined }));
     const plan = accumulatePlan(c, sums, gbufOutput, gbufHas, new Uint8Array(0));
     shape = {

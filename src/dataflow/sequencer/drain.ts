@@ -121,8 +121,7 @@ export function* drainTiles(
   const total = x.take(reqs[reqs.length - 1]!);
   if (shaped && c.m.gbuf.keep.output && gbufOutput && gbufHas && !total.tags) {
     // Unchecked, with the drain's signature numbered: its GBuf requests by that number.
-    const tiles = Array.from(slotEntry, (k) => entries[k]!);
-    yield* accumulateShaped(c, x, shaped.memo, shaped.key, tiles, total.data as Int32Array, slotAt, slotWords, gbufOutput, gbufHas, half);
+    yield* accumulateShaped(c, x, shaped.memo, shaped.key, entries, slotEntry, total.data as Int32Array, slotAt, slotWords, gbufOutput, gbufHas, half);
     return;
   }
   const sums = Array.from(slotEntry, (k, i) => ({

@@ -103,20 +103,16 @@ export function* drainTiles(
   // (checked runs only: each drained PE's entry, for the tags its drain expects)
   const byPe = c.checked ? new Map(entries.map((e) => [e.pe, e])) : undefined;
   const sumId = c.sumId();
-  const reqs: Req[] = parts.map(({ rect, box, slot }, k) => ({
-    to: "noc",
-    msg: {
-      op: "drain",
-      part: "psum",
-      pes: rect,
-      box,
-      ...(byPe ? drainExpect(c, rect, byPe, cols) : {}),
-      sum: { id: sumId, words, slot, last: k === parts.length - 1 },
-      // A streamed output's words left the array's edge during their wave, one per line per step
-      // (at least as many steps as words per PE): the drain path carried them then.
-      ...(c.streamOut ? { inFlight: boxSize(box.shape) } : {}),
-    },
-  }));
+  const reqs = new Array<Req>(parts.length);
+  for (let k = 0; k < parts.length; k++) {
+    const { rect, box, slot } = parts[k]!;
+    // (one literal shape, absent fields undefined: docs/design-notes.md, "Hot objects have one
+    // shape"). A streamed output's words left the array's edge during their wave, one per line
+    // per step (at least as many steps as words per PE): the drain path carried them then.
+    const expect = byPe ? drainExpect(c, rect, byPe, cols).expect : undefined;
+    const inFlight = c.streamOut ? boxSize(box.shape) : undefined;
+    reqs[k] = { to: "noc", msg: { op: "drain", part: "psum", pes: rect, box, expect, sum: { id: sumId, words, slot, last: k === parts.length - 1 }, inFlight } };
+  }
   yield* x.run(step("drain", reqs));
   const total = x.take(reqs[reqs.length - 1]!);
   if (shaped && c.m.gbuf.keep.output && gbufOutput && gbufHas && !total.tags) {

@@ -115,7 +115,12 @@ export class LinkPlanner {
     // an iteration that drains like the last one reuses its plan (requests carry no ids).
     const serial = this.signatureSerial(entries);
     const last = this.lastLinks;
-    if (last && last.serial === serial) return { links: last.links.slice(), kept: Array.from(last.kept, (i) => entries[i]!) };
+    if (last && last.serial === serial) {
+      // (a plain loop: Array.from with a mapping, at every drain, cost more than the rest)
+      const kept = new Array<DrainEntry>(last.kept.length);
+      for (let i = 0; i < kept.length; i++) kept[i] = entries[last.kept[i]!]!;
+      return { links: last.links.slice(), kept };
+    }
     const plan = this.planLinkReductions(entries);
     const at = new Map<DrainEntry, number>();
     entries.forEach((e, i) => at.set(e, i));

@@ -9,7 +9,7 @@ import type { DramTensor } from "../../memory/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { PlanCache } from "./plan-cache.js";
-import { C, G, iterationPlan, K, N, P, Q, R, S, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
+import { C, G, iterationPlan, K, N, P, Q, R, S, type Deferred, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
 
 /** The dimensions a weight address is affine in, in the order of the weights' strides. */
 const W_DIMS: readonly number[] = [G, K, C, R, S];
@@ -293,8 +293,15 @@ export class Replayer {
       else if (r.kind === WEIGHT) reads[i] = { to: "gbuf", msg: { op: "read", region: wr![gbufHalf.weight]!, box: moved(r.box, shift.weight) } };
       else reads[i] = { to: "dram", msg: { op: "read", tensor: r.tensor!, box: moved(r.box, r.kind === DRAM_INPUT ? shift.input : shift.weight) } };
     }
+    // (plain loops: nested maps with closures, at every replay, cost more than their work)
     let k = 0;
-    const after = t.after.map((d) => ({ reads: d.reads.map(() => reads[t.afterRead[k++]!]!), part: d.part, send: d.send }));
+    const after = new Array<Deferred>(t.after.length);
+    for (let i = 0; i < after.length; i++) {
+      const d = t.after[i]!;
+      const rs = new Array<Req>(d.reads.length);
+      for (let j = 0; j < rs.length; j++) rs[j] = reads[t.afterRead[k++]!]!;
+      after[i] = { reads: rs, part: d.part, send: d.send };
+    }
     if (spans && t.spanGroups) {
       for (const g of t.spanGroups) {
         const span = this.c.spanOf(peStart[g.pe0]!, peExt[g.pe0]!, g.dense);

@@ -183,6 +183,18 @@ export class IterationPlanner {
     const { c, res } = this;
     const key0 = part === "input" ? dot(gStart, this.inputWeights) : startKey(gStart, dims, c.nest.sizes);
     const off = this.offKeys[part];
+    if (!this.fused && !c.early[part] && !c.passThrough[part]) {
+      // The common case in one pass (the same as the passes below: no half to switch, and an
+      // inactive PE's key stays NaN, which equals nothing held).
+      const held = res.rfKeys[part][res.rfHalf[part]]!;
+      for (let pe = 0; pe < c.pes; pe++) {
+        if (!res.peActive[pe]) continue;
+        const k = key0 + off[pe]!;
+        if (k === held[pe]) keys[pe] = NaN;
+        else keys[pe] = held[pe] = k;
+      }
+      return keys;
+    }
     if (this.fused) {
       // Fused groups place each PE anew every iteration: its key from its own start.
       for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = part === "input" ? dot(res.peStart[pe]!, this.inputWeights) : startKey(res.peStart[pe]!, dims, c.nest.sizes);

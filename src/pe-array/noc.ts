@@ -198,19 +198,23 @@ export class Noc extends Component {
     let adds = 0;
     const data = p.data;
     const sum = acc.data;
+    const set = acc.set;
     for (let i = 0; i < s.slot.length; i++) {
       const at = s.slot[i]!;
       if (at < 0 || at + n > s.words) throw new InvariantError(this.name, `drain ${req.id}: slot ${at} outside a sum of ${s.words} words`);
       // A slot's words arrive together (every PE of an output tile drains all n of them), so its
       // first word tells whether the slot holds a sum yet.
       const from = i * n;
-      if (acc.set[at] !== acc.set[at + n - 1]) throw new InvariantError(this.name, `drain ${req.id}: slot ${at} overlaps another slot of its sum`);
-      if (acc.set[at]) {
+      if (set[at] !== set[at + n - 1]) throw new InvariantError(this.name, `drain ${req.id}: slot ${at} overlaps another slot of its sum`);
+      if (set[at]) {
         for (let k = 0; k < n; k++) sum[at + k] = (sum[at + k]! + data[from + k]!) | 0;
         adds += n;
       } else {
-        for (let k = 0; k < n; k++) sum[at + k] = data[from + k]!;
-        acc.set.fill(1, at, at + n);
+        // (marked in the same loop: a fill call per slot cost more than its few words)
+        for (let k = 0; k < n; k++) {
+          sum[at + k] = data[from + k]!;
+          set[at + k] = 1;
+        }
         if (acc.tags) acc.tags.set(p.tags!.subarray(from, from + n), at);
       }
     }

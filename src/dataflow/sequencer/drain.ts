@@ -109,7 +109,7 @@ export function* drainTiles(
     // (one literal shape, absent fields undefined: docs/design-notes.md, "Hot objects have one
     // shape"). A streamed output's words left the array's edge during their wave, one per line
     // per step (at least as many steps as words per PE): the drain path carried them then.
-    const expect = byPe ? drainExpect(c, rect, byPe, cols).expect : undefined;
+    const expect = byPe ? drainExpect(c, rect, byPe, cols) : undefined;
     const inFlight = c.streamOut ? boxSize(box.shape) : undefined;
     reqs[k] = { to: "noc", msg: { op: "drain", part: "psum", pes: rect, box, expect, sum: { id: sumId, words, slot, last: k === parts.length - 1 }, inFlight } };
   }
@@ -197,7 +197,7 @@ function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefine
 }
 
 /** The tags a drain of `rect` expects (checked mode): each PE's output tile's. */
-function drainExpect(c: SeqContext, rect: PeRect, byPe: ReadonlyMap<number, DrainEntry>, cols: number): { expect: PeTagExpect } {
+function drainExpect(c: SeqContext, rect: PeRect, byPe: ReadonlyMap<number, DrainEntry>, cols: number): PeTagExpect {
   const perPe = new Float64Array(rect.rows * rect.cols);
   for (let i = 0; i < rect.rows; i++) {
     for (let j = 0; j < rect.cols; j++) {
@@ -205,5 +205,5 @@ function drainExpect(c: SeqContext, rect: PeRect, byPe: ReadonlyMap<number, Drai
       perPe[i * rect.cols + j] = c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
     }
   }
-  return { expect: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } };
+  return { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() };
 }

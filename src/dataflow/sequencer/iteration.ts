@@ -112,17 +112,21 @@ export class IterationPlanner {
     const drainMask = this.scratch.drain.fill(0);
     const rfOutKey = res.rfOutKey;
     let anyDrain = false;
+    // The least and greatest leaving key (see below).
+    let lo = Infinity;
+    let hi = -Infinity;
     for (let pe = 0; pe < pes; pe++) {
-      if (c.streamOut && !Number.isNaN(rfOutKey[pe]!)) {
-        drainMask[pe] = 1;
-        anyDrain = true;
+      if (c.streamOut && !Number.isNaN(rfOutKey[pe]!)) drainMask[pe] = 1;
+      if (res.peActive[pe]) {
+        const k = this.fused ? startKey(res.peStart[pe]!, OUTPUT_DIMS, c.nest.sizes) : outKey0 + this.offKeys.output[pe]!;
+        newOutKey[pe] = k;
+        if (!Number.isNaN(rfOutKey[pe]!) && rfOutKey[pe] !== k) drainMask[pe] = 1;
       }
-      if (!res.peActive[pe]) continue;
-      const k = this.fused ? startKey(res.peStart[pe]!, OUTPUT_DIMS, c.nest.sizes) : outKey0 + this.offKeys.output[pe]!;
-      newOutKey[pe] = k;
-      if (!Number.isNaN(rfOutKey[pe]!) && rfOutKey[pe] !== k) {
-        drainMask[pe] = 1;
+      if (drainMask[pe]) {
         anyDrain = true;
+        const held = rfOutKey[pe]!;
+        if (held < lo) lo = held;
+        if (held > hi) hi = held;
       }
     }
     if (!anyDrain) return [];
@@ -134,14 +138,6 @@ export class IterationPlanner {
     }
     // Only a PE that stays with a key between the leaving ones' least and greatest may share a
     // leaving tile (an idle column past the layer's edge, holding an older tile, does not).
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let pe = 0; pe < pes; pe++) {
-      if (!drainMask[pe]) continue;
-      const k = rfOutKey[pe]!;
-      if (k < lo) lo = k;
-      if (k > hi) hi = k;
-    }
     let stay = 0;
     for (let pe = 0; pe < pes; pe++) {
       const k = rfOutKey[pe]!;

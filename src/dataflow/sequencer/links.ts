@@ -201,11 +201,10 @@ export class LinkPlanner {
   /**
    * Per entry: its PE, its output tile's class (first-seen order), its psum base and extent (as
    * its key over every dimension, RfOutTile.shapeKey): all an unchecked link plan depends on (a
-   * scratch array, valid until the next call).
+   * scratch array, valid until the next call; asked for by {@link signatureSerial} only, which
+   * answers a list it was asked about last without it).
    */
-  signature(entries: readonly DrainEntry[]): Float64Array {
-    // (a drain's signature is asked for twice, by the timeline key and by plan(), on one list)
-    if (entries === this.last.entries) return this.last.sig;
+  private signature(entries: readonly DrainEntry[]): Float64Array {
     const per = 4;
     if (this.linkSig.length < entries.length * per) this.linkSig = new Float64Array(entries.length * per);
     const b = this.linkSig;
@@ -221,12 +220,8 @@ export class LinkPlanner {
       b[n++] = e.base;
       b[n++] = e.shapeKey;
     }
-    this.last = { entries, sig: b.subarray(0, n) };
-    return this.last.sig;
+    return b.subarray(0, n);
   }
-
-  /** The entries {@link signature} read last, and what it returned (a view of its scratch). */
-  private last: { entries: readonly DrainEntry[] | undefined; sig: Float64Array } = { entries: undefined, sig: new Float64Array(0) };
 
   private planLinkReductions(entries: readonly DrainEntry[]): { links: Req[]; kept: DrainEntry[] } {
     const cols = this.c.nest.usedCols;

@@ -139,9 +139,14 @@ export class Residency {
     }
     const groups = nest.groups.length;
     if (!reachChanged && groups === 0) return;
-    if (groups === 0 && this.placeByReach()) return;
+    if (groups > 0) {
+      this.place(gStart, folds);
+      return;
+    }
+    const key = this.reachKey();
+    if (this.placeByReach(key)) return;
     this.place(gStart, folds);
-    if (groups === 0) this.keepReach();
+    this.keepReach(key);
   }
 
   /**
@@ -151,10 +156,10 @@ export class Residency {
    * reach met once is kept (the active PEs' extents and keys) and set again when it recurs, as a
    * kernel loop of the gbuf level clipped at every other iteration does (`os` on AlexNet conv2:
    * making the extents anew was a fifth of its time). Inactive PEs keep what they had, as in
-   * {@link place}.
+   * {@link place}. `key`: the reach ({@link reachKey}).
    */
-  private placeByReach(): boolean {
-    const s = this.reachStates.get(this.reachKey());
+  private placeByReach(key: number): boolean {
+    const s = this.reachStates.get(key);
     if (!s) return false;
     this.peActive.set(s.active);
     for (let pe = 0; pe < this.c.pes; pe++) {
@@ -166,10 +171,10 @@ export class Residency {
     return true;
   }
 
-  /** Keeps the PEs' placement for the current reach ({@link placeByReach}); a new map once 64 are kept. */
-  private keepReach(): void {
+  /** Keeps the PEs' placement for the reach `key` ({@link placeByReach}); a new map once 64 are kept. */
+  private keepReach(key: number): void {
     if (this.reachStates.size >= 64) this.reachStates = new Map();
-    this.reachStates.set(this.reachKey(), { active: this.peActive.slice(), ext: this.peExt.slice(), outExtKey: this.peOutExtKey.slice(), extKey: this.peExtKey.slice() });
+    this.reachStates.set(key, { active: this.peActive.slice(), ext: this.peExt.slice(), outExtKey: this.peOutExtKey.slice(), extKey: this.peExtKey.slice() });
   }
 
   /** The current reach as one number (mixed radix: a reach is at most the PEs' full reach). */

@@ -80,3 +80,15 @@ export function validateRegFileSpec(spec: RegFileLayout, path = "rf"): RegFileLa
   }
   return spec;
 }
+
+/**
+ * The copies of a delivery into a list of PEs (`RegFile.writeList`, regfile.ts): per copy, the slice's
+ * first word in the partition and the payload box it gets; and how many PEs the delivery writes
+ * (each counted, though PEs that share a slice share its copy).
+ */
+export interface WriteList {
+  readonly part: RfPartition;
+  readonly bases: Int32Array;
+  readonly boxes: Int32Array;
+  readonly written: number;
+}

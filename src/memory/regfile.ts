@@ -63,9 +63,9 @@ import {
   type TagExpect,
   type WordArray,
 } from "../core/index.js";
-import { RF_PARTITIONS, slotCount, slotOf, validateRegFileSpec, type RegFileLayout, type RfPartition } from "./regfile-layout.js";
+import { RF_PARTITIONS, slotCount, slotOf, validateRegFileSpec, type RegFileLayout, type RfPartition, type WriteList } from "./regfile-layout.js";
 
-export { RF_PARTITIONS, validateRegFileSpec, type RegFileLayout, type RfPartition } from "./regfile-layout.js";
+export { RF_PARTITIONS, validateRegFileSpec, type RegFileLayout, type RfPartition, type WriteList } from "./regfile-layout.js";
 
 /** Counters of one partition. */
 interface PartCounters {
@@ -244,6 +244,56 @@ export class RegFile {
       if (tags) scatterRows(payload.tags!, f, tags, rows, b);
     }
     this.counters[part].write.value += n * written;
+  }
+
+  /**
+   * The copies {@link writeMany} makes for PE list `pes` with payload boxes `boxes` (each PE's
+   * box index; negative: none), the first `count` of them: the entries it does not skip (a line
+   * buffer's slice that already got the same box in the call), and how many PEs it counts. A
+   * caller that delivers the same lists again keeps it for {@link writeListed}.
+   */
+  writeList(part: RfPartition, pes: Int32Array, boxes: Int32Array, count: number): WriteList {
+    const e = this.entries[part];
+    const base = this.base[part];
+    const shared = this.shared[part];
+    const stamp = ++this.writeStamp;
+    const marks = this.sliceMarks[part];
+    const keep: number[] = [];
+    let written = 0;
+    for (let i = 0; i < count; i++) {
+      const f = boxes[i]!;
+      if (f < 0) continue;
+      const pe = pes[i]!;
+      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `write of ${part}: no PE ${pe}`);
+      written++;
+      if (shared) {
+        const slot = base[pe]! / e;
+        if (marks.stamp[slot] === stamp && marks.from[slot] === f) continue;
+        marks.stamp[slot] = stamp;
+        marks.from[slot] = f;
+      }
+      keep.push(i);
+    }
+    return { part, bases: Int32Array.from(keep, (i) => base[pes[i]!]!), boxes: Int32Array.from(keep, (i) => boxes[i]!), written };
+  }
+
+  /**
+   * {@link writeMany} of a {@link writeList} made for this partition: box `boxes[i]` of `n` words
+   * of `payload` into the slice at `bases[i]`; counts `n` writes per PE the list counts.
+   */
+  writeListed(box: Box, payload: Payload, n: number, list: WriteList): void {
+    const part = list.part;
+    checkBox(this.name, "write", box, this.entries[part], part);
+    const rows = boxRows(box);
+    const data = this.data[part];
+    const tags = this.tags?.[part];
+    if (tags && !payload.tags) throw new InvariantError(this.name, `write of ${part}: checked mode needs tags`);
+    const { bases, boxes } = list;
+    for (let i = 0; i < bases.length; i++) {
+      scatterRows(payload.data, boxes[i]! * n, data, rows, bases[i]!);
+      if (tags) scatterRows(payload.tags!, boxes[i]! * n, tags, rows, bases[i]!);
+    }
+    this.counters[part].write.value += n * list.written;
   }
 
   /**

@@ -132,7 +132,7 @@ export interface PeWrite {
   readonly perRow?: boolean;
   /** When true the payload holds one box per column of the rectangle (each for that column's PEs). */
   readonly perCol?: boolean;
-  /** Per PE of the rectangle (row-major): the payload box it receives, or -1 for none. */
+  /** Per PE of the rectangle (row-major): the payload box it receives, or -1 for none. Not changed once sent (its statistics and write lists are kept by identity). */
   readonly boxIndex?: Int32Array;
 }
 

@@ -14,7 +14,7 @@
  */
 import { boxSize, InvariantError, type Engine, type Payload } from "../core/index.js";
 import type { PeArraySpec } from "../arch/spec.js";
-import type { RegFile } from "../memory/regfile.js";
+import { RF_PARTITIONS, type RegFile, type WriteList } from "../memory/regfile.js";
 import { allocatePayload } from "../workload/dtype.js";
 import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
 import { checkRect, deliveryBoxes, peTagExpect, rectSize, type PeRect } from "./pe-set.js";
@@ -57,16 +57,46 @@ export class RfMoves {
     const n = boxSize(m.box.shape);
     const need = n * deliveryBoxes(m);
     if (m.payload.data.length !== need) throw new InvariantError(name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
+    rf.writeListed(m.box, m.payload, n, this.writeList(m));
+  }
+
+  /**
+   * The copies of a delivery's shape ({@link RegFile.writeList}): made once per rectangle,
+   * partition and kind of payload (one box, per PE, row or column, or a box index), as replayed
+   * plans deliver the same shapes again and again; a line buffer's PEs then share one copy
+   * without a pass over them.
+   */
+  private writeList(m: PeWrite): WriteList {
+    const { spec, rf } = this.array;
+    const r = m.pes;
+    const kind = m.boxIndex ? 4 : m.perPe ? 1 : m.perRow ? 2 : m.perCol ? 3 : 0;
+    const key = ((((r.row0 * (spec.rows + 1) + r.rows) * (spec.cols + 1) + r.col0) * (spec.cols + 1) + r.cols) * 5 + kind) * 3 + RF_PARTITIONS.indexOf(m.part);
+    const lists = m.boxIndex ? this.indexedLists(m.boxIndex) : this.writeLists;
+    const had = lists.get(key);
+    if (had) return had;
     const { pes, from } = this.scratch;
     let k = 0;
-    for (let i = 0; i < m.pes.rows; i++) {
-      for (let j = 0; j < m.pes.cols; j++, k++) {
-        const b = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
-        pes[k] = (m.pes.row0 + i) * spec.cols + m.pes.col0 + j;
-        from[k] = b >= 0 ? b * n : -1;
+    for (let i = 0; i < r.rows; i++) {
+      for (let j = 0; j < r.cols; j++, k++) {
+        pes[k] = (r.row0 + i) * spec.cols + r.col0 + j;
+        from[k] = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
       }
     }
-    rf.writeMany(m.part, m.box, m.payload, n, pes, from, k);
+    const list = rf.writeList(m.part, pes, from, k);
+    if (lists.size >= 256) lists.clear();
+    lists.set(key, list);
+    return list;
+  }
+
+  /** The write lists of deliveries without a box index, by {@link writeList}'s key. */
+  private readonly writeLists = new Map<number, WriteList>();
+  /** The write lists of deliveries with a box index, by the index (its own identity) and key. */
+  private readonly byBoxIndex = new WeakMap<Int32Array, Map<number, WriteList>>();
+
+  private indexedLists(index: Int32Array): Map<number, WriteList> {
+    let m = this.byBoxIndex.get(index);
+    if (!m) this.byBoxIndex.set(index, (m = new Map()));
+    return m;
   }
 
   /** A drain read from the network: `m.box` of `m.part` of every PE of `m.pes`, PE-major (with tags when checked). */

@@ -382,9 +382,10 @@ export class Sequencer extends Component implements TimelineHost {
           // and holds no reference after it. The next step gets a new map, not this one
           // cleared: a cleared Map's old table links to its new one, so a table once promoted
           // keeps every later table and its responses alive through scavenges
-          // (docs/design-notes.md, "Maps that churn").
+          // (docs/design-notes.md, "Maps that churn"). A map that got no response (a step of
+          // joins, spawns or delays) has no table to keep alive: it serves the next step.
           const r = t.gen.next(t.responses);
-          t.responses = new Map();
+          if (t.responses.size > 0) t.responses = new Map();
           if (r.done) {
             finish(t);
             break;

@@ -28,20 +28,19 @@
  * (stride 32, i.e. every 8th word, all in bank 0) costs one cycle per element (docs/timing.md).
  *
  * Counts per tensor kind: words (elements) and bytes read/written, bank-word accesses (the same
- * with every model), and cycles lost to bank conflicts (none with `ideal`). Not modeled: conflicts between the read and the write lane, SRAM energy
+ * with every model), and cycles lost to bank conflicts (none with `ideal`). Not modeled:
+ * conflicts between the read and the write lane, SRAM energy
  * (src/report multiplies `gbuf.bankReads.*` by a table), ECC, partial-word write masks.
  * Source: Eyeriss's 108 KB global buffer (Chen et al., ISSCC 2016 / JSSC 2017) organized as banks;
  * the interleaved map and per-bank port limit are the usual banked-SRAM model (gem5 `SimpleMemory` has none; Timeloop's buffer level counts the same actions).
  */
 import {
-  BoxMemo,
   boxSize,
   bytes,
   checkBox,
   checkTags,
   Component,
   ConfigError,
-  forEachRow,
   gather,
   InvariantError,
   Outbox,
@@ -62,7 +61,10 @@ import { checkGbufSpec } from "../arch/schema.js";
 import { allocate as allocateArray, allocatePayload, dtypeInfo, dtypeOfArray, type ElementType } from "../workload/dtype.js";
 import { TENSOR_KINDS, type TensorKind } from "./tensor-kind.js";
 import { gbufTimingModel, type GbufJob, type GbufTimingModel } from "./gbuf-timing.js";
-let accSum = new Int32Array(0); // an accumulate's sums before they are stored (GlobalBuffer.move; grown as needed)
+import { BankSchedules, type BankSchedule } from "./gbuf-banks.js";
+
+/** An accumulate's sums before they are stored ({@link GlobalBuffer.move}; grown as needed). */
+let accSum = new Int32Array(0);
 
 /** A region of the global buffer holding one tensor tile. A handle: requests refer to it. */
 export interface GbufRegion {
@@ -172,9 +174,8 @@ export class GlobalBuffer extends Component {
   /** The timing model (`spec.model`, default `banked`). */
   readonly timing: GbufTimingModel<Job>;
   private readonly outbox = new Outbox();
-  private readonly stamp: Int32Array;
-  private readonly served: Int32Array;
-  private stampSeq = 0;
+  /** The banked access schedules (gbuf-banks.ts). */
+  private readonly banks: BankSchedules;
   private readonly readCounters: Record<TensorKind, KindCounters>;
   /** Words added in place by accumulate requests, per tensor kind. */
   private readonly addCounters: Record<TensorKind, Counter>;
@@ -185,8 +186,7 @@ export class GlobalBuffer extends Component {
     this.spec = Object.freeze({ ...validateGlobalBufferSpec(spec, this.name) });
     this.cmd = this.inPort<GbufRequest>("cmd");
     this.resp = this.outPort<GbufResponse>("resp");
-    this.stamp = new Int32Array(spec.banks).fill(-1);
-    this.served = new Int32Array(spec.banks);
+    this.banks = new BankSchedules(this.spec);
     const mk = (op: "read" | "write"): Record<TensorKind, KindCounters> => {
       const r = {} as Record<TensorKind, KindCounters>;
       const verb = op === "read" ? "read from" : "written to";
@@ -284,66 +284,10 @@ export class GlobalBuffer extends Component {
 
   /**
    * The lane cycles and bank-word accesses of touching `box` of `region` with `ports` ports,
-   * by the in-order greedy rule of the file header.
+   * by the in-order greedy rule of the file header (gbuf-banks.ts).
    */
-  accessCycles(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
-    const eb = region.elementBytes;
-    const bw = this.spec.bankWordBytes;
-    const base = region.baseAddress;
-    // The schedule depends on bank-word equality and on banks (word mod banks) only, so a box
-    // moved by a whole number of bank rows (banks x bankWordBytes bytes) has the same schedule:
-    // memoized on the box's start within a bank row, its shape and strides (exact).
-    const within = (base + box.offset * eb) % (this.spec.banks * bw);
-    const hit = this.scheduleMemo.get(within, eb, ports, box);
-    if (hit) return hit;
-    const result = this.scheduleAccesses(region, box, ports);
-    this.scheduleMemo.set(within, eb, ports, box, result);
-    return result;
-  }
-
-  /** Memoized access schedules (see {@link GlobalBuffer.accessCycles}). */
-  private readonly scheduleMemo = new BoxMemo<{ readonly cycles: number; readonly accesses: number }>();
-
-  private scheduleAccesses(region: GbufRegion, box: Box, ports: number): { readonly cycles: number; readonly accesses: number } {
-    const eb = region.elementBytes;
-    const bw = this.spec.bankWordBytes;
-    const base = region.baseAddress;
-    const mask = this.spec.banks - 1;
-    const perBank = this.spec.wordsPerCyclePerBank;
-    const stamp = this.stamp;
-    const served = this.served;
-    let cyc = ++this.stampSeq;
-    const firstCycle = cyc;
-    let portsUsed = 0;
-    let accesses = 0;
-    let prev = -1;
-    const access = (w: number): void => {
-      if (w === prev) return;
-      prev = w;
-      const bank = w & mask;
-      if (portsUsed === ports || (stamp[bank] === cyc && served[bank]! >= perBank)) {
-        cyc++;
-        portsUsed = 0;
-      }
-      if (stamp[bank] !== cyc) {
-        stamp[bank] = cyc;
-        served[bank] = 0;
-      }
-      served[bank]!++;
-      portsUsed++;
-      accesses++;
-    };
-    forEachRow(box, (start, length, stride) => {
-      for (let i = 0, e = start; i < length; i++, e += stride) {
-        // Every bank word the element's bytes touch: one, or several for an element wider than
-        // a bank word or straddling two.
-        const w0 = Math.floor((base + e * eb) / bw);
-        const w1 = Math.floor((base + e * eb + eb - 1) / bw);
-        for (let w = w0; w <= w1; w++) access(w);
-      }
-    });
-    this.stampSeq = cyc;
-    return { cycles: cyc - firstCycle + 1, accesses };
+  accessCycles(region: GbufRegion, box: Box, ports: number): BankSchedule {
+    return this.banks.of(region.baseAddress, region.elementBytes, box, ports);
   }
 
   override interact(now: number): void {

@@ -1,0 +1,39 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Box } from "../../src/core/box.js";
+import { BankSchedules } from "../../src/memory/gbuf-banks.js";
+
+// 8 banks of 8-byte words, 1 word per bank per cycle (the example of gbuf.ts's header).
+const spec = { capacityBytes: 1 << 16, banks: 8, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 4, writePorts: 2 };
+
+describe("BankSchedules", () => {
+  it("schedules the header's examples: a contiguous read at the ports' rate, a one-bank stride one access per cycle", () => {
+    const b = new BankSchedules(spec);
+    // 64 int16 elements: 16 bank words, 4 per cycle through 4 ports.
+    expect(b.of(0, 2, { shape: [64], offset: 0, strides: [1] }, 4)).toEqual({ cycles: 4, accesses: 16 });
+    // Every 32nd element: every 8th bank word, all in bank 0.
+    expect(b.of(0, 2, { shape: [10], offset: 0, strides: [32] }, 4)).toEqual({ cycles: 10, accesses: 10 });
+    // 3-byte elements straddle bank words: 8 elements over 24 bytes, 3 words from byte 0.
+    expect(b.of(0, 3, { shape: [8], offset: 0, strides: [1] }, 4)).toEqual({ cycles: 1, accesses: 3 });
+  });
+
+  it("answers a box from its memos (by shape identity, then by value) as a fresh schedule does", () => {
+    const boxArb = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: -3, max: 40 }), fc.integer({ min: 1, max: 3 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(boxArb, fc.integer({ min: 0, max: 200 }), fc.constantFrom(1, 2, 3, 4), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 64 })), { minLength: 1, maxLength: 30 }), (cases) => {
+        const memo = new BankSchedules(spec);
+        // Boxes that share shape and strides arrays, as a replayed plan's shifted boxes do.
+        const shapes = cases.map(([[a, b]]) => [a, b]);
+        const strides = cases.map(([[, b, s0, s1]]) => [Math.max(s0, b * s1), s1]);
+        for (let round = 0; round < 2; round++) {
+          cases.forEach(([, offset, eb, ports, base], i) => {
+            const box: Box = { shape: shapes[i % 3 === 0 ? 0 : i]!, offset, strides: strides[i % 3 === 0 ? 0 : i]! };
+            const fresh = new BankSchedules(spec).of(base * 8, eb, { shape: [...box.shape], offset, strides: [...box.strides] }, ports);
+            expect(memo.of(base * 8, eb, box, ports)).toEqual(fresh);
+          });
+        }
+      }),
+      { numRuns: 100, seed: 9 },
+    );
+  });
+});

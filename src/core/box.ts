@@ -229,8 +229,8 @@ export function gatherRows(src: WordArray | Float64Array, rows: BoxRows, base: n
   for (let r = 0; r < starts.length; r++, d += inner) readRun(src, base + starts[r]!, inner, stride, dst, d);
 }
 
-/** Runs at least this long and contiguous are copied with `TypedArray.set` rather than a loop. */
-const SET_MIN = 48;
+/** Runs at least this long and contiguous are copied with `TypedArray.set` (or filled with `fill`) rather than a loop. */
+export const SET_MIN = 48;
 
 /** Copies `n` words of `src` from `start` by `stride` into `dst` densely from `d`. */
 function readRun(src: WordArray | Float64Array, start: number, n: number, stride: number, dst: WordArray | Float64Array, d: number): void {

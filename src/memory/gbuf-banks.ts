@@ -21,7 +21,7 @@ interface ShapeSchedules {
   readonly strides: readonly number[];
   readonly eb: number;
   readonly ports: number;
-  readonly byStart: Map<number, BankSchedule>;
+  readonly byStart: (BankSchedule | undefined)[];
 }
 
 /** Banked access schedules of one global buffer (see the file header). */
@@ -31,40 +31,51 @@ export class BankSchedules {
   private stampSeq = 0;
   /** Every schedule made, by start within a bank row, element size, ports, shape and strides (exact). */
   private readonly memo = new BoxMemo<BankSchedule>();
+  /** Bytes in a bank row (banks x bankWordBytes): a box's start within one decides its schedule. */
+  private readonly row: number;
   /**
    * The same schedules by the identity of a box's shape array first: a replayed plan's boxes are
    * its template's, shifted, and share their shape and strides arrays (boxes are never changed),
-   * so they are found without hashing the shape (the timeline key asks for every GBuf read's).
+   * so they are found without hashing the shape (the timeline key asks for every GBuf read's),
+   * by start in an array of a bank row's bytes (none for rows of more than 1,024 bytes).
    */
-  private readonly byShape = new WeakMap<readonly number[], ShapeSchedules[]>();
+  private readonly byShape: WeakMap<readonly number[], ShapeSchedules[]> | undefined;
 
   constructor(private readonly spec: GlobalBufferSpec) {
+    this.row = spec.banks * spec.bankWordBytes;
+    this.byShape = this.row <= 1024 ? new WeakMap() : undefined;
     this.stamp = new Int32Array(spec.banks).fill(-1);
     this.served = new Int32Array(spec.banks);
   }
 
   /** The schedule of touching `box` of a region at byte `base` with `eb`-byte elements, through `ports` ports. */
   of(base: number, eb: number, box: Box, ports: number): BankSchedule {
-    const within = (base + box.offset * eb) % (this.spec.banks * this.spec.bankWordBytes);
+    const within = (base + box.offset * eb) % this.row;
+    if (!this.byShape) return this.memoized(within, base, eb, box, ports);
     let list = this.byShape.get(box.shape);
     let entry: ShapeSchedules | undefined;
     if (list) {
-      for (const e of list) if (e.strides === box.strides && e.eb === eb && e.ports === ports) entry = e;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (e.strides === box.strides && e.eb === eb && e.ports === ports) entry = e;
+      }
     } else {
       this.byShape.set(box.shape, (list = []));
     }
     if (!entry) {
       if (list.length >= 8) list.length = 0;
-      list.push((entry = { strides: box.strides, eb, ports, byStart: new Map() }));
+      list.push((entry = { strides: box.strides, eb, ports, byStart: new Array<BankSchedule | undefined>(this.row).fill(undefined) }));
     }
-    const had = entry.byStart.get(within);
-    if (had) return had;
+    return (entry.byStart[within] ??= this.memoized(within, base, eb, box, ports));
+  }
+
+  /** The schedule from the memo by value, made when it is not there. */
+  private memoized(within: number, base: number, eb: number, box: Box, ports: number): BankSchedule {
     let result = this.memo.get(within, eb, ports, box);
     if (!result) {
       result = this.schedule(base, eb, box, ports);
       this.memo.set(within, eb, ports, box, result);
     }
-    entry.byStart.set(within, result);
     return result;
   }
 

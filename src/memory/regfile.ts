@@ -48,6 +48,7 @@ import {
   checkTags,
   fillBox,
   fillRows,
+  SET_MIN,
   gather,
   InvariantError,
   scatter,
@@ -322,9 +323,9 @@ export class RegFile {
     const rows = boxRows(box);
     const data = this.data[part];
     // (a box of one row, as a psum tile often is, read in place: see fillMany)
-    const one = rows.starts.length === 1;
-    const first = rows.starts[0]!;
     const { inner, stride } = rows;
+    const one = rows.starts.length === 1 && (stride !== 1 || inner < SET_MIN);
+    const first = rows.starts[0]!;
     // A psum line buffer holds its line's sum: two PEs of a line would each carry all of it.
     const marks = part === "psum" && this.shared.psum ? this.sliceMarks.psum : undefined;
     const stamp = marks ? ++this.writeStamp : 0;
@@ -476,9 +477,10 @@ export class RegFile {
     // filled in place: a call and two keyed reads per PE were most of this loop)
     const data = this.data[part];
     const base = this.base[part];
-    const one = rows.starts.length === 1;
-    const first = rows.starts[0]!;
+    // (a long contiguous row is filled by fillRows's TypedArray.fill: a systolic array's psum tiles)
     const { inner, stride } = rows;
+    const one = rows.starts.length === 1 && (stride !== 1 || inner < SET_MIN);
+    const first = rows.starts[0]!;
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `fill of ${part}: no PE ${pe}`);

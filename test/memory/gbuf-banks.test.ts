@@ -17,7 +17,10 @@ describe("BankSchedules", () => {
     expect(b.of(0, 3, { shape: [8], offset: 0, strides: [1] }, 4)).toEqual({ cycles: 1, accesses: 3 });
   });
 
-  it("answers a box from its memos (by shape identity, then by value) as a fresh schedule does", () => {
+  it.each([
+    ["8 banks of 8 bytes (found by shape identity, then by value)", spec],
+    ["2,048 banks of 8 bytes (by value only: rows over 1,024 bytes)", { ...spec, banks: 2048, capacityBytes: 1 << 20 }],
+  ])("answers a box from its memos as a fresh schedule does: %s", (_, spec) => {
     const boxArb = fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: -3, max: 40 }), fc.integer({ min: 1, max: 3 }));
     fc.assert(
       fc.property(fc.array(fc.tuple(boxArb, fc.integer({ min: 0, max: 200 }), fc.constantFrom(1, 2, 3, 4), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 64 })), { minLength: 1, maxLength: 30 }), (cases) => {

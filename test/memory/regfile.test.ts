@@ -134,6 +134,27 @@ describe("RegFile bulk operations", () => {
     );
   });
 
+  it("fillMany and readMany of a long contiguous row (TypedArray.fill and set) equal fill and read per PE", () => {
+    const wide = { ...spec, psumEntries: 100 };
+    const make = () => new RegFile(new CounterRegistry(), "rf", wide, 6, false);
+    for (const [len, off] of [[47, 3], [48, 0], [70, 30], [100, 0]] as const) {
+      const box: Box = { shape: [1, len], offset: off, strides: [100, 1] };
+      const a = make();
+      const b = make();
+      const pes = Int32Array.of(5, 1, 3);
+      a.fillMany("psum", box, 7, len, pes, 3);
+      for (const p of pes) b.fill("psum", p, box, 7, undefined, len);
+      expect([...a.data.psum]).toEqual([...b.data.psum]);
+      for (let i = 0; i < a.data.psum.length; i++) a.data.psum[i] = b.data.psum[i] = (i * 7919) % 1000;
+      const got = new Int32Array(3 * len);
+      const want = new Int32Array(3 * len);
+      a.readMany("psum", box, got, pes, 3);
+      pes.forEach((p, i) => b.read("psum", p, box, want, undefined, i * len, len, undefined));
+      expect([...got]).toEqual([...want]);
+      expect([a.counters.psum.fill.value, a.counters.psum.read.value]).toEqual([b.counters.psum.fill.value, b.counters.psum.read.value]);
+    }
+  });
+
   it("readMany equals read from each PE, in order, and counts the same", () => {
     fc.assert(
       fc.property(boxArb, (box) => {

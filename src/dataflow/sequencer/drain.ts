@@ -12,6 +12,7 @@ import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
 import type { LinkPlanner } from "./links.js";
+import type { SignatureSerials } from "./plan-cache.js";
 import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
 /**
  * Takes the partial-sum tiles of the PEs in `mask` (every holder when null) out of the
@@ -44,10 +45,12 @@ let drainSig = new Float64Array(0);
  *   the requests to the GBuf follow, each box the first entry's offset plus a fixed displacement.
  * - Where the first entry's tile starts within a GBuf bank row (the output half's base address
  *   included): a GBuf access schedule depends on a box's start only there (accessCycles).
- * A scratch array, valid until the next call.
+ * A scratch array, valid until the next call. With `forShape`, also for the drains a timeline
+ * never replays but whose GBuf requests follow from it all the same (a streamed output's, one
+ * behind the next wave: their timing depends on the running wave, their requests do not).
  */
-export function drainSignature(c: SeqContext, links: LinkPlanner, entries: readonly DrainEntry[], gbufOutput: OutputTile | undefined, gbufHas: Uint8Array | undefined, region: GbufRegion | undefined, behind: boolean): Float64Array | undefined {
-  if (c.streamOut || behind || !c.m.gbuf.keep.output || !gbufOutput || !gbufHas || !region) return undefined;
+export function drainSignature(c: SeqContext, links: LinkPlanner, entries: readonly DrainEntry[], gbufOutput: OutputTile | undefined, gbufHas: Uint8Array | undefined, region: GbufRegion | undefined, behind: boolean, forShape = false): Float64Array | undefined {
+  if ((!forShape && (c.streamOut || behind)) || !c.m.gbuf.keep.output || !gbufOutput || !gbufHas || !region) return undefined;
   const need = 1 + 2 * entries.length + 1;
   if (drainSig.length < need) drainSig = new Float64Array(need);
   const b = drainSig;
@@ -84,9 +87,10 @@ export function* drainTiles(
   gbufHas: Uint8Array | undefined,
   half: number,
   dramHas: Uint8Array,
-  shaped?: { readonly key: number; readonly memo: AccumulateShapes },
+  shaped?: { readonly key: number | undefined; readonly memo: AccumulateShapes; readonly serials: SignatureSerials },
 ): Steps {
   if (entries.length === 0) return;
+  const all = entries;
   // Unchecked: drains whose link signature is the last one's have its shape (drainShape).
   const serial = c.checked ? undefined : linkPlanner.signatureSerial(entries);
   if (c.arch.noc.neighbourLinks) {
@@ -116,9 +120,14 @@ export function* drainTiles(
   yield* x.run(step("drain", reqs));
   const total = x.take(reqs[reqs.length - 1]!);
   if (shaped && c.m.gbuf.keep.output && gbufOutput && gbufHas && !total.tags) {
-    // Unchecked, with the drain's signature numbered: its GBuf requests by that number.
-    yield* accumulateShaped(c, x, shaped.memo, shaped.key, entries, slotEntry, total.data as Int32Array, slotAt, slotWords, gbufOutput, gbufHas, half);
-    return;
+    // Unchecked, with the drain's signature numbered (at its boundary, else now, reading the
+    // has-array when accumulate() would), its GBuf requests by that number.
+    const sig = shaped.key === undefined ? drainSignature(c, linkPlanner, all, gbufOutput, gbufHas, c.gbufRegions.output?.[half], false, true) : undefined;
+    const key = shaped.key ?? (sig ? shaped.serials.serial(sig) : undefined);
+    if (key !== undefined) {
+      yield* accumulateShaped(c, x, shaped.memo, key, entries, slotEntry, total.data as Int32Array, slotAt, slotWords, gbufOutput, gbufHas, half);
+      return;
+    }
   }
   const sums = Array.from(slotEntry, (k, i) => ({
     tile: entries[k]!,

@@ -139,12 +139,13 @@ export class Program {
   /**
    * Drains `entries` into the current GBuf output tile (or DRAM); the arguments are read now.
    * A drain whose key was read at its boundary (nothing it reads has changed since) makes its
-   * GBuf requests by that key.
+   * GBuf requests by that key; any other unchecked drain by its signature read as it
+   * accumulates (drainTiles).
    */
   private drain(entries: readonly DrainEntry[]): Steps {
     const r = this.res;
     const k = this.lastDrainKey;
-    const shaped = k && k.entries === entries && k.key !== undefined && !this.c.checked ? { key: k.key, memo: this.accumulateShapes } : undefined;
+    const shaped = this.c.checked ? undefined : { key: k && k.entries === entries ? k.key : undefined, memo: this.accumulateShapes, serials: this.drainSerials };
     return this.released(entries, drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas, shaped));
   }
 

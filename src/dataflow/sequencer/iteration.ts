@@ -37,6 +37,12 @@ export class IterationPlanner {
   private readonly inputWeights: Float64Array;
   /** Scratch, only read while one iteration is planned. */
   private readonly scratch: { readonly newOut: Float64Array; readonly drain: Uint8Array; readonly keys: Float64Array[] };
+  /**
+   * Of the iteration being planned: how many PEs are active, and how many of them get a new
+   * psum, input and weight tile (-1: not counted, as with fused groups or an operand delivered
+   * early or passing through). {@link uniformCode} reads them.
+   */
+  private readonly counts = { active: 0, psum: 0, input: 0, weight: 0 };
   /** The last iteration's waves: unchecked waves depend only on the tile shapes and bases. */
   private readonly lastWaves: { keys: Float64Array; parts: MacWave[]; macs: number; bases: Bases };
 
@@ -76,7 +82,7 @@ export class IterationPlanner {
     // The transfers, fills and waves depend only on what the signature records: an iteration
     // like one planned before replays that plan (its requests again, its reads shifted).
     const rp = this.replayer;
-    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds) : undefined;
+    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds, this.uniformCode()) : undefined;
     if (sig) {
       const hit = rp.plans!.find(sig);
       if (hit) {
@@ -156,14 +162,21 @@ export class IterationPlanner {
     const { c, res } = this;
     const newOutKey = this.scratch.newOut;
     const psumKeys = this.scratch.keys[0]!.fill(NaN);
+    let active = 0;
+    let fresh = 0;
     for (let pe = 0; pe < c.pes; pe++) {
-      if (res.peActive[pe] && res.rfOutKey[pe] !== newOutKey[pe]) {
+      if (!res.peActive[pe]) continue;
+      active++;
+      if (res.rfOutKey[pe] !== newOutKey[pe]) {
+        fresh++;
         const extKey = res.peOutExtKey[pe]!;
         psumKeys[pe] = extKey;
         res.rfOutKey[pe] = newOutKey[pe]!;
         res.rfOut[pe] = res.psumTile(pe, newOutKey[pe]!, c.psumBase, extKey);
       }
     }
+    this.counts.active = active;
+    this.counts.psum = fresh;
     return psumKeys;
   }
 
@@ -183,14 +196,20 @@ export class IterationPlanner {
       // The common case in one pass (the same as the passes below: no half to switch, and an
       // inactive PE's key stays NaN, which equals nothing held).
       const held = res.rfKeys[part][res.rfHalf[part]]!;
+      let fresh = 0;
       for (let pe = 0; pe < c.pes; pe++) {
         if (!res.peActive[pe]) continue;
         const k = key0 + off[pe]!;
         if (k === held[pe]) keys[pe] = NaN;
-        else keys[pe] = held[pe] = k;
+        else {
+          keys[pe] = held[pe] = k;
+          fresh++;
+        }
       }
+      this.counts[part] = fresh;
       return keys;
     }
+    this.counts[part] = -1;
     if (this.fused) {
       // Fused groups place each PE anew every iteration: its key from its own start.
       for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = part === "input" ? dot(res.peStart[pe]!, this.inputWeights) : startKey(res.peStart[pe]!, dims, c.nest.sizes);
@@ -207,6 +226,18 @@ export class IterationPlanner {
       else if (!Number.isNaN(k)) held[pe] = k;
     }
     return keys;
+  }
+
+  /**
+   * The code every active PE of the iteration gets in the plan signature (1: a new psum tile, 2:
+   * input, 4: weight), when it is the same for all of them and the PEs' activity follows from
+   * the clipped reach (no fused groups); else -1. Inactive PEs get none (code 0).
+   */
+  private uniformCode(): number {
+    const { active, psum, input, weight } = this.counts;
+    if (this.fused || input < 0 || weight < 0) return -1;
+    if ((psum !== 0 && psum !== active) || (input !== 0 && input !== active) || (weight !== 0 && weight !== active)) return -1;
+    return (psum > 0 ? 1 : 0) | (input > 0 ? 2 : 0) | (weight > 0 ? 4 : 0);
   }
 
   /** Runs the passes for an iteration not planned before. */

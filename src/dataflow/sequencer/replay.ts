@@ -60,7 +60,9 @@ export class Replayer {
    * - The psum base and the RF halves the operands go to. (Not the GBuf halves they come from:
    *   the halves are alike, so a replay reads from the current ones.)
    * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
-   *   reuse, the span it holds, relative to its new tile (and which PEs share that span).
+   *   reuse, the span it holds, relative to its new tile (and which PEs share that span). When
+   *   `uniform` (IterationPlanner.uniformCode) says every active PE gets the same code and no
+   *   span is recorded, that code alone: the clipped reach decides which PEs are active.
    * PEs' tile starts are the iteration's start plus fixed offsets, so the rest follows; with
    *   fused groups, plus their points in the fold, which each fold's first flattened index and
    *   the clipped tile extents decide (mapping.ts, "Fused dimensions").
@@ -77,6 +79,7 @@ export class Replayer {
     rfHalf: { readonly input: number; readonly weight: number },
     gbufInput: GbufInputTile | undefined,
     folds: Int32Array | undefined,
+    uniform = -1,
   ): Float64Array {
     const need = NDIMS + 21 + (folds ? folds.length : 0) + this.c.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
@@ -113,7 +116,15 @@ export class Replayer {
     b[n++] = this.c.psumBase;
     b[n++] = rfHalf.input;
     b[n++] = rfHalf.weight;
-    n = this.perPe(b, n, psumKeys, inKeys, wKeys, spans, peStart);
+    if (uniform >= 0 && (!spans || (uniform & 2) === 0)) {
+      // Every active PE gets the same code and no input span is recorded: the per-PE records
+      // follow from the clipped reach above (which decides the active PEs; the others get 0).
+      // (-100 never begins the per-PE records: the first PE's record begins with its code.)
+      b[n++] = -100;
+      b[n++] = uniform;
+    } else {
+      n = this.perPe(b, n, psumKeys, inKeys, wKeys, spans, peStart);
+    }
     return b.subarray(0, n);
   }
 

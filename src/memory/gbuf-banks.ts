@@ -37,9 +37,10 @@ export class BankSchedules {
    * The same schedules by the identity of a box's shape array first: a replayed plan's boxes are
    * its template's, shifted, and share their shape and strides arrays (boxes are never changed),
    * so they are found without hashing the shape (the timeline key asks for every GBuf read's),
-   * by start in an array of a bank row's bytes (none for rows of more than 1,024 bytes).
+   * by start in an array of a bank row's bytes (none for rows of more than 1,024 bytes), from the
+   * second time a shape array is seen.
    */
-  private readonly byShape: WeakMap<readonly number[], ShapeSchedules[]> | undefined;
+  private readonly byShape: WeakMap<readonly number[], ShapeSchedules[] | null> | undefined;
 
   constructor(private readonly spec: GlobalBufferSpec) {
     this.row = spec.banks * spec.bankWordBytes;
@@ -53,6 +54,12 @@ export class BankSchedules {
     const within = (base + box.offset * eb) % this.row;
     if (!this.byShape) return this.memoized(within, base, eb, box, ports);
     let list = this.byShape.get(box.shape);
+    if (list === undefined) {
+      // (a shape array seen once is only marked: an array of schedules for every box made once
+      // took 18 MB more on AlexNet fc6)
+      this.byShape.set(box.shape, null);
+      return this.memoized(within, base, eb, box, ports);
+    }
     let entry: ShapeSchedules | undefined;
     if (list) {
       for (let i = 0; i < list.length; i++) {

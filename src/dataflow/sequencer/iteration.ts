@@ -17,6 +17,14 @@ import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
 import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
+import { SignatureSerials } from "./plan-cache.js";
+
+/** How the PEs' input spans were made: IterationPlanner.spansFrom. */
+export interface SpansFrom {
+  readonly id: number;
+  readonly iterStart: Int32Array;
+  readonly reach: Int32Array;
+}
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
 interface Bases {
@@ -82,22 +90,26 @@ export class IterationPlanner {
     // The transfers, fills and waves depend only on what the signature records: an iteration
     // like one planned before replays that plan (its requests again, its reads shifted).
     const rp = this.replayer;
-    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds, this.uniformCode()) : undefined;
+    const uniform = this.uniformCode();
+    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds, uniform, this.spansKey(uniform, spans)) : undefined;
     if (sig) {
       const hit = rp.plans!.find(sig);
       if (hit) {
         const p = rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
+        this.noteSpans(uniform, spans, hit.spanId);
         return behind ? iterationPlan({ ...p, drainsBehind: true }) : p;
       }
     }
     const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
+    const spanId = sig && plan.spanGroups ? this.spanGroupsId(plan.spanGroups) : undefined;
+    this.noteSpans(uniform, spans, spanId);
     if (sig) {
       const { reads, after, direct, moves, waves, psumFills, operandFills, spanGroups } = plan;
       const afterRead = Int32Array.from(after.flatMap((d) => d.reads), (q) => reads.indexOf(q));
       const anchor = rp.anchor(gStart, res.gbufInput, res.gbufWeight, true);
       const split = psumFills ? { psumFills, operandFills: operandFills! } : {};
       const gbufHalf = { input: res.gbufHalf.input, weight: res.gbufHalf.weight };
-      const template: PlanTemplate = { anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf };
+      const template: PlanTemplate = { spanId: spanId ?? -1, anchor, reads, after, afterRead, direct, moves, waves, ...split, macs: this.lastWaves.macs, spanGroups, gbufHalf };
       rp.plans!.store(sig, template);
       return iterationPlan({ drains, reads, moves, after, direct, waves, psumFills, operandFills, template, drainsBehind: behind ? true : undefined });
     }
@@ -238,6 +250,46 @@ export class IterationPlanner {
     if (this.fused || input < 0 || weight < 0) return -1;
     if ((psum !== 0 && psum !== active) || (input !== 0 && input !== active) || (weight !== 0 && weight !== active)) return -1;
     return (psum > 0 ? 1 : 0) | (input > 0 ? 2 : 0) | (weight > 0 ? 4 : 0);
+  }
+
+  /**
+   * How the input spans the PEs hold were made (single-buffered inputs with halo reuse): by span
+   * groups numbered `id` ({@link spanGroupsId}) at the iteration that started at `iterStart`,
+   * whose PEs reached `reach` (which decides their extents), every active PE then getting a new
+   * input tile (and so a span of one of the groups). Undefined when not known: spans made by a
+   * plan not kept, or by one whose PEs differed.
+   */
+  private spansFrom: SpansFrom | undefined;
+  /** Span groups by content (PEs, first PE, density), numbered. */
+  private readonly spanSerials = new SignatureSerials();
+
+  /** The number of a plan's span groups, by their content (equal groups of two plans: one number). */
+  private spanGroupsId(groups: readonly SpanGroup[]): number {
+    const b: number[] = [groups.length];
+    for (const g of groups) {
+      b.push(g.pe0, g.dense ? 1 : 0, g.pes.length);
+      for (let i = 0; i < g.pes.length; i++) b.push(g.pes[i]!);
+    }
+    return this.spanSerials.serial(Float64Array.from(b));
+  }
+
+  /**
+   * {@link spansFrom} when it decides every span the signature would record this iteration:
+   * every active PE gets a new input tile (`uniform` has 2) and was active when the spans were
+   * made (its offset below the reach then: the reach now is nowhere longer).
+   */
+  private spansKey(uniform: number, spans: readonly (InputSpan | undefined)[] | undefined): SpansFrom | undefined {
+    const from = this.spansFrom;
+    if (!spans || !from || uniform < 0 || (uniform & 2) === 0) return undefined;
+    for (let d = 0; d < from.reach.length; d++) if (this.res.peClip[d]! > from.reach[d]!) return undefined;
+    return from;
+  }
+
+  /** Updates {@link spansFrom} after planning an iteration whose span groups are numbered `id` (undefined: not known). */
+  private noteSpans(uniform: number, spans: readonly (InputSpan | undefined)[] | undefined, id: number | undefined): void {
+    // (no PE got a new input tile: the spans did not change)
+    if (!spans || (uniform >= 0 && (uniform & 2) === 0)) return;
+    this.spansFrom = uniform >= 0 && id !== undefined && id >= 0 ? { id, iterStart: this.res.iterStart.slice(), reach: this.res.peClip.slice() } : undefined;
   }
 
   /** Runs the passes for an iteration not planned before. */

@@ -62,7 +62,10 @@ export class Replayer {
    * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo
    *   reuse, the span it holds, relative to its new tile (and which PEs share that span). When
    *   `uniform` (IterationPlanner.uniformCode) says every active PE gets the same code and no
-   *   span is recorded, that code alone: the clipped reach decides which PEs are active.
+   *   span is recorded, that code alone: the clipped reach decides which PEs are active. When
+   *   every active PE gets a new input tile and holds a span of the same span groups
+   *   (`spansFrom`: IterationPlanner.spansKey), the code, the groups' number, the reach when
+   *   they were made and how far that iteration's start lay from this one's.
    * PEs' tile starts are the iteration's start plus fixed offsets, so the rest follows; with
    *   fused groups, plus their points in the fold, which each fold's first flattened index and
    *   the clipped tile extents decide (mapping.ts, "Fused dimensions").
@@ -80,6 +83,7 @@ export class Replayer {
     gbufInput: GbufInputTile | undefined,
     folds: Int32Array | undefined,
     uniform = -1,
+    spansFrom?: { readonly id: number; readonly iterStart: Int32Array; readonly reach: Int32Array },
   ): Float64Array {
     const need = NDIMS + 21 + (folds ? folds.length : 0) + this.c.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
@@ -121,6 +125,18 @@ export class Replayer {
       // follow from the clipped reach above (which decides the active PEs; the others get 0).
       // (-100 never begins the per-PE records: the first PE's record begins with its code.)
       b[n++] = -100;
+      b[n++] = uniform;
+    } else if (uniform >= 0 && spansFrom) {
+      // Every active PE gets the same code, a new input tile among it, and holds a span of the
+      // span groups numbered `id`, made at an iteration whose PEs reached `reach` and whose
+      // start lay `delta` from this one's: each span was made from its group's first PE's start
+      // and extent then (the extent a function of the reach), so relative to the PEs' starts
+      // now (the same offsets plus this iteration's start) the spans follow from the groups,
+      // the reach and the delta.
+      b[n++] = -101;
+      b[n++] = spansFrom.id;
+      for (let d = 0; d < NDIMS; d++) b[n++] = spansFrom.reach[d]!;
+      for (let d = 0; d < NDIMS; d++) b[n++] = spansFrom.iterStart[d]! - gStart[d]!;
       b[n++] = uniform;
     } else {
       n = this.perPe(b, n, psumKeys, inKeys, wKeys, spans, peStart);

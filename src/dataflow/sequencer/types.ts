@@ -216,6 +216,8 @@ export interface PlanAnchor {
 
 /** What {@link PlanCache} keeps of a planned iteration: its requests (a replay shifts the reads' addresses). */
 export interface PlanTemplate extends Pick<IterationPlan, "reads" | "after" | "direct" | "moves" | "waves" | "psumFills" | "operandFills"> {
+  /** The number of its span groups (IterationPlanner.spanGroupsId; -1: none, or not numbered). */
+  readonly spanId: number;
   /** Where its reads were: a replay shifts them by the difference ({@link Program.readShift}). */
   readonly anchor: PlanAnchor;
   /** The index in `reads` of each read the entries of `after` wait for, entry after entry (`after[i].reads.length` each). */

@@ -166,7 +166,7 @@ export class RegFile {
     return this.shared[part];
   }
 
-  /** Per partition and slice, the last {@link writeMany} call that copied into it and from where. */
+  /** Per partition and slice, the last {@link writeList} call that copied into it and with which box (also stamps for slides and line reads). */
   private readonly sliceMarks: Record<RfPartition, { readonly stamp: Float64Array; readonly from: Float64Array }> = {
     input: { stamp: new Float64Array(0), from: new Float64Array(0) },
     weight: { stamp: new Float64Array(0), from: new Float64Array(0) },
@@ -210,48 +210,11 @@ export class RegFile {
   }
 
   /**
-   * Writes the same `box` of `count` PEs: PE `pes[i]` gets `n` words of `payload` from `from[i]`
-   * (skipped when negative). The box is checked once. Counts `n` writes per PE written.
-   */
-  writeMany(part: RfPartition, box: Box, payload: Payload, n: number, pes: Int32Array, from: Int32Array, count: number): void {
-    const e = this.entries[part];
-    checkBox(this.name, "write", box, e, part);
-    const rows = boxRows(box);
-    const data = this.data[part];
-    const tags = this.tags?.[part];
-    if (tags && !payload.tags) throw new InvariantError(this.name, `write of ${part}: checked mode needs tags`);
-    const base = this.base[part];
-    // A line buffer: the PEs of a line share one slice, so the same words into the same slice
-    // are copied once (every PE's write is still counted). A slice copied in this call is marked
-    // with the call's stamp and the payload offset it got.
-    const shared = this.shared[part];
-    const stamp = shared ? ++this.writeStamp : 0;
-    const marks = this.sliceMarks[part];
-    let written = 0;
-    for (let i = 0; i < count; i++) {
-      const f = from[i]!;
-      if (f < 0) continue;
-      const pe = pes[i]!;
-      if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `write of ${part}: no PE ${pe}`);
-      written++;
-      const b = base[pe]!;
-      if (shared) {
-        const slot = b / e;
-        if (marks.stamp[slot] === stamp && marks.from[slot] === f) continue;
-        marks.stamp[slot] = stamp;
-        marks.from[slot] = f;
-      }
-      scatterRows(payload.data, f, data, rows, b);
-      if (tags) scatterRows(payload.tags!, f, tags, rows, b);
-    }
-    this.counters[part].write.value += n * written;
-  }
-
-  /**
-   * The copies {@link writeMany} makes for PE list `pes` with payload boxes `boxes` (each PE's
-   * box index; negative: none), the first `count` of them: the entries it does not skip (a line
-   * buffer's slice that already got the same box in the call), and how many PEs it counts. A
-   * caller that delivers the same lists again keeps it for {@link writeListed}.
+   * The copies a write of payload boxes `boxes` (each PE's box index; negative: none) into PE
+   * list `pes`, the first `count` of them, makes, for {@link writeListed}: one per PE written, in
+   * order, except where a line buffer's slice already got the same box in the write (its PEs
+   * share the copy; every PE written is still counted). A caller that writes the same lists
+   * again keeps it.
    */
   writeList(part: RfPartition, pes: Int32Array, boxes: Int32Array, count: number): WriteList {
     const e = this.entries[part];
@@ -279,8 +242,9 @@ export class RegFile {
   }
 
   /**
-   * {@link writeMany} of a {@link writeList} made for this partition: box `boxes[i]` of `n` words
-   * of `payload` into the slice at `bases[i]`; counts `n` writes per PE the list counts.
+   * Writes the copies of a {@link writeList}: box `boxes[i]` of `n` words of `payload` into
+   * `box` of the slice at `bases[i]` (the box checked once); counts `n` writes per PE the list
+   * counts.
    */
   writeListed(box: Box, payload: Payload, n: number, list: WriteList): void {
     const part = list.part;

@@ -14,10 +14,10 @@
  */
 import { boxSize, InvariantError, type Engine, type Payload } from "../core/index.js";
 import type { PeArraySpec } from "../arch/spec.js";
-import { RF_PARTITIONS, type RegFile, type WriteList } from "../memory/regfile.js";
+import { RF_PARTITIONS, type RegFile, type RfPartition, type WriteList } from "../memory/regfile.js";
 import { allocatePayload } from "../workload/dtype.js";
 import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
-import { checkRect, deliveryBoxes, peTagExpect, rectSize, type PeRect } from "./pe-set.js";
+import { checkRect, deliveryBoxes, peTagExpect, rectSize, type DeliveryShape, type PeRect } from "./pe-set.js";
 
 /** What {@link RfMoves} works on: the array's name, engine, geometry and register files. */
 export interface RfMovesArray {
@@ -57,20 +57,20 @@ export class RfMoves {
     const n = boxSize(m.box.shape);
     const need = n * deliveryBoxes(m);
     if (m.payload.data.length !== need) throw new InvariantError(name, `write of ${m.part}: payload has ${m.payload.data.length} words, needs ${need}`);
-    rf.writeListed(m.box, m.payload, n, this.writeList(m));
+    rf.writeListed(m.box, m.payload, n, this.writeList(m.part, m));
   }
 
   /**
-   * The copies of a delivery's shape ({@link RegFile.writeList}): made once per rectangle,
-   * partition and kind of payload (one box, per PE, row or column, or a box index), as replayed
-   * plans deliver the same shapes again and again; a line buffer's PEs then share one copy
-   * without a pass over them.
+   * The copies of a delivery's shape ({@link RegFile.writeList}), into `part`: made once per
+   * rectangle, partition and kind of payload (one box, per PE, row or column, or a box index),
+   * as replayed plans deliver the same shapes again and again (a link shift's receivers too: a
+   * box per PE); a line buffer's PEs then share one copy without a pass over them.
    */
-  private writeList(m: PeWrite): WriteList {
+  private writeList(part: RfPartition, m: DeliveryShape): WriteList {
     const { spec, rf } = this.array;
     const r = m.pes;
     const kind = m.boxIndex ? 4 : m.perPe ? 1 : m.perRow ? 2 : m.perCol ? 3 : 0;
-    const key = ((((r.row0 * (spec.rows + 1) + r.rows) * (spec.cols + 1) + r.col0) * (spec.cols + 1) + r.cols) * 5 + kind) * 3 + RF_PARTITIONS.indexOf(m.part);
+    const key = ((((r.row0 * (spec.rows + 1) + r.rows) * (spec.cols + 1) + r.col0) * (spec.cols + 1) + r.cols) * 5 + kind) * 3 + RF_PARTITIONS.indexOf(part);
     const lists = m.boxIndex ? this.indexedLists(m.boxIndex) : this.writeLists;
     const had = lists.get(key);
     if (had) return had;
@@ -82,7 +82,7 @@ export class RfMoves {
         from[k] = m.boxIndex ? m.boxIndex[k]! : m.perPe ? k : m.perRow ? i : m.perCol ? j : 0;
       }
     }
-    const list = rf.writeList(m.part, pes, from, k);
+    const list = rf.writeList(part, pes, from, k);
     if (lists.size >= 256) lists.clear();
     lists.set(key, list);
     return list;
@@ -161,7 +161,9 @@ export class RfMoves {
     const [dr, dc] = neighbour(l.dir);
     const cols = spec.cols;
     if (l.part !== "psum" && rf.spec.lines?.[l.part]) throw new InvariantError(name, `shift of ${l.part}: a line buffer (rf.lines) is one slice for the whole line; its words cannot move PE to PE`);
-    checkRect(name, { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols }, spec.rows, spec.cols);
+    // The receivers: the rectangle one hop over.
+    const to = { row0: l.pes.row0 + dr, col0: l.pes.col0 + dc, rows: l.pes.rows, cols: l.pes.cols };
+    checkRect(name, to, spec.rows, spec.cols);
     const n = boxSize(l.src.shape);
     if (boxSize(l.dst.shape) !== n) throw new InvariantError(name, "link shift: src and dst boxes differ in size");
     const total = n * rectSize(l.pes);
@@ -170,15 +172,10 @@ export class RfMoves {
       // each box checked and compiled once).
       const senders = this.scratch.pes;
       const count = this.listPes(l.pes);
-      const { to: receivers } = this.linkScratch;
-      const at = this.scratch.from;
-      for (let k = 0; k < count; k++) {
-        receivers[k] = senders[k]! + dr * cols + dc;
-        at[k] = k * n;
-      }
       const data = allocatePayload("int32", total);
       rf.readMany(l.part, l.src, data, senders, count);
-      rf.writeMany(l.part, l.dst, { data }, n, receivers, at, count);
+      // (each receiver's box its sender's)
+      rf.writeListed(l.dst, { data }, n, this.writeList(l.part, { pes: to, perPe: true }));
       return;
     }
     const data = new Int32Array(total);

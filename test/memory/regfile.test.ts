@@ -40,7 +40,7 @@ describe("RegFile line buffers (rf.lines)", () => {
     expect([...r.base.input]).toEqual([0, 0, 0, 40, 40, 40]);
     expect([...r.base.weight]).toEqual([0, 8, 16, 0, 8, 16]);
     expect([...r.base.psum]).toEqual([0, 16, 32, 48, 64, 80]);
-    r.writeMany("input", box, { data: Int32Array.from({ length: 6 }, (_, i) => i + 1) }, 6, Int32Array.of(0), Int32Array.of(0), 1);
+    r.writeListed(box, { data: Int32Array.from({ length: 6 }, (_, i) => i + 1) }, 6, r.writeList("input", Int32Array.of(0), Int32Array.of(0), 1));
     expect([...r.contents("input", 2).subarray(0, 4)]).toEqual([0, 1, 2, 3]);
     expect([...r.contents("input", 3).subarray(0, 4)]).toEqual([0, 0, 0, 0]);
   });
@@ -49,7 +49,7 @@ describe("RegFile line buffers (rf.lines)", () => {
     const r = lined();
     const payload = { data: Int32Array.from({ length: 6 }, (_, i) => 7 * i + 1) };
     const pes = Int32Array.of(0, 1, 2, 3, 4, 5);
-    r.writeMany("input", box, payload, 6, pes, new Int32Array(6), 6);
+    r.writeListed(box, payload, 6, r.writeList("input", pes, new Int32Array(6), 6));
     expect(r.counters.input.write.value).toBe(36);
     const dst: Box = { ...box, offset: 0 };
     r.slideMany("input", box, dst, pes, 6);

@@ -15,16 +15,9 @@ import { rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { mergeCommands } from "./transfer.js";
-import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup } from "./types.js";
+import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 import { SignatureSerials } from "./plan-cache.js";
-
-/** How the PEs' input spans were made: IterationPlanner.spansFrom. */
-export interface SpansFrom {
-  readonly id: number;
-  readonly iterStart: Int32Array;
-  readonly reach: Int32Array;
-}
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
 interface Bases {

@@ -9,7 +9,7 @@ import type { DramTensor } from "../../memory/index.js";
 import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { PlanCache } from "./plan-cache.js";
-import { C, G, iterationPlan, K, N, P, Q, R, S, type Deferred, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req } from "./types.js";
+import { C, G, iterationPlan, K, N, P, Q, R, S, type Deferred, type DrainEntry, type GbufInputTile, type InputSpan, type IterationPlan, type OutputTile, type PlanAnchor, type PlanTemplate, type Req, type SpansFrom } from "./types.js";
 
 /** The dimensions a weight address is affine in, in the order of the weights' strides. */
 const W_DIMS: readonly number[] = [G, K, C, R, S];
@@ -83,7 +83,7 @@ export class Replayer {
     gbufInput: GbufInputTile | undefined,
     folds: Int32Array | undefined,
     uniform = -1,
-    spansFrom?: { readonly id: number; readonly iterStart: Int32Array; readonly reach: Int32Array },
+    spansFrom?: SpansFrom,
   ): Float64Array {
     const need = NDIMS + 21 + (folds ? folds.length : 0) + this.c.pes * 13;
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);

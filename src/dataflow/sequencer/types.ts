@@ -214,6 +214,16 @@ export interface PlanAnchor {
   readonly colRun: number;
 }
 
+/**
+ * How the PEs' input spans were made (IterationPlanner.spansFrom): by the span groups numbered
+ * `id`, at the iteration that started at `iterStart`, whose PEs reached `reach`.
+ */
+export interface SpansFrom {
+  readonly id: number;
+  readonly iterStart: Int32Array;
+  readonly reach: Int32Array;
+}
+
 /** What {@link PlanCache} keeps of a planned iteration: its requests (a replay shifts the reads' addresses). */
 export interface PlanTemplate extends Pick<IterationPlan, "reads" | "after" | "direct" | "moves" | "waves" | "psumFills" | "operandFills"> {
   /** The number of its span groups (IterationPlanner.spanGroupsId; -1: none, or not numbered). */

@@ -6,7 +6,7 @@ import type { DrainEntry } from "../../src/dataflow/sequencer/types.js";
 
 /** Drain entries of the given PEs and output tile keys (one psum base and extent unless given). */
 function entries(pes: readonly number[], keys: readonly number[], base = 0, shapeKey = 5): DrainEntry[] {
-  return pes.map((pe, i) => ({ pe, key: keys[i]!, start: [0, 0, 0, 0, 0, 0, 0, 0], ext: [1, 1, 1, 1, 1, 1, 1, 1], base, extKey: 1, shapeKey }));
+  return pes.map((pe, i) => ({ pe, key: keys[i]!, start: [0, 0, 0, 0, 0, 0, 0, 0], ext: [1, 1, 1, 1, 1, 1, 1, 1], base, extKey: 1, shapeKey, gen: 0 }));
 }
 
 /** The classes (first-seen order of equal keys) the link signature gives each entry. */

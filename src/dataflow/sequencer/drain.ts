@@ -7,6 +7,7 @@ import { boxSize, InvariantError, type Box } from "../../core/index.js";
 import type { GbufRegion } from "../../memory/index.js";
 import type { PeRect, PeTagExpect } from "../../pe-array/index.js";
 import { accumulate, accumulateShaped, gbufOutputOffset, gbufOutputStrides, type AccumulateShapes } from "./accumulate.js";
+import { NDIMS } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
@@ -48,16 +49,36 @@ let drainSig = new Float64Array(0);
  * A scratch array, valid until the next call. With `forShape`, also for the drains a timeline
  * never replays but whose GBuf requests follow from it all the same (a streamed output's, one
  * behind the next wave: their timing depends on the running wave, their requests do not).
+ *
+ * A short form replaces the per-entry pairs where they follow from the rest ({@link uniformHas}):
+ * without fused groups, when every record was made in one iteration (its `gen`), each entry's
+ * tile starts at that iteration's start plus its PE's offset, so its offset relative to the first
+ * entry's is a function of the two PEs, which the link signature lists in order; when every tile
+ * also holds a partial sum, or none does, one number says which. The short form is
+ * `[link serial, -200, has, bank-row start]`; the long form's second number is the first entry's
+ * offset relative to itself, 0, so the two never coincide.
  */
 export function drainSignature(c: SeqContext, links: LinkPlanner, entries: readonly DrainEntry[], gbufOutput: OutputTile | undefined, gbufHas: Uint8Array | undefined, region: GbufRegion | undefined, behind: boolean, forShape = false): Float64Array | undefined {
   if ((!forShape && (c.streamOut || behind)) || !c.m.gbuf.keep.output || !gbufOutput || !gbufHas || !region) return undefined;
+  const serial = links.signatureSerial(entries);
+  const st = gbufOutputStrides(c);
+  const first = gbufOutputOffset(st, entries[0]!.start, gbufOutput.start);
+  const row = c.arch.gbuf.banks * c.arch.gbuf.bankWordBytes;
+  const bankStart = (region.baseAddress + first * region.elementBytes) % row;
+  const has = uniformHas(c, st, entries, first, gbufHas);
+  if (has >= 0) {
+    const b = drainShort;
+    b[0] = serial;
+    b[1] = -200;
+    b[2] = has;
+    b[3] = bankStart;
+    return b;
+  }
   const need = 1 + 2 * entries.length + 1;
   if (drainSig.length < need) drainSig = new Float64Array(need);
   const b = drainSig;
   let n = 0;
-  b[n++] = links.signatureSerial(entries);
-  const st = gbufOutputStrides(c);
-  const first = gbufOutputOffset(st, entries[0]!.start, gbufOutput.start);
+  b[n++] = serial;
   // (each entry's offset as first's plus its start's difference: gbufOutputOffset per entry,
   // with the GBuf tile's start read anew each time, was most of this function)
   const s0 = entries[0]!.start;
@@ -68,9 +89,39 @@ export function drainSignature(c: SeqContext, links: LinkPlanner, entries: reado
     b[n++] = rel;
     b[n++] = gbufHas[first + rel]!;
   }
-  const row = c.arch.gbuf.banks * c.arch.gbuf.bankWordBytes;
-  b[n++] = (region.baseAddress + first * region.elementBytes) % row;
+  b[n++] = bankStart;
   return b.subarray(0, n);
+}
+
+/** Scratch of {@link drainSignature}'s short form. */
+const drainShort = new Float64Array(4);
+
+/** Per context: each PE's offset as a place in the GBuf output tile (strides {@link gbufOutputStrides}). */
+const peOutOffsets = new WeakMap<SeqContext, Float64Array>();
+
+/**
+ * {@link drainSignature}'s short form, when it applies: 1 when every entry's tile holds a partial
+ * sum already, 0 when none does, -1 when they differ, the mapping fuses dimensions (a PE's start
+ * is then not its iteration's plus its offset), or the records were made in different iterations.
+ * `first`: where the first entry's tile starts in the GBuf output tile.
+ */
+function uniformHas(c: SeqContext, st: readonly number[], entries: readonly DrainEntry[], first: number, gbufHas: Uint8Array): number {
+  if (c.nest.groups.length > 0) return -1;
+  let off = peOutOffsets.get(c);
+  if (!off) {
+    const zero = new Int32Array(NDIMS);
+    off = Float64Array.from(c.nest.peOffset, (o) => gbufOutputOffset(st, o, zero));
+    peOutOffsets.set(c, off);
+  }
+  const e0 = entries[0]!;
+  const gen = e0.gen;
+  const h = gbufHas[first]!;
+  const at = first - off[e0.pe]!;
+  for (let i = 1; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e.gen !== gen || gbufHas[at + off[e.pe]!] !== h) return -1;
+  }
+  return h;
 }
 
 /**

@@ -19,6 +19,7 @@ class PsumTile implements DrainEntry {
     public base: number,
     public extKey: number,
     public shapeKey: number,
+    public gen: number,
   ) {}
 }
 
@@ -57,6 +58,8 @@ export class Residency {
    * tiles; -1: none planned yet).
    */
   readonly peClip = new Int32Array(NDIMS).fill(-1);
+  /** How many iterations {@link moveTo} has moved to (a psum tile record's `gen`). */
+  private gen = 0;
   private readonly extScratch = new Int32Array(NDIMS);
   /** Unchecked runs: psum tile records whose drain is over, made again by {@link psumTile}. */
   private readonly freeTiles: PsumTile[] = [];
@@ -84,9 +87,10 @@ export class Residency {
   psumTile(pe: number, key: number, base: number, extKey: number): DrainEntry {
     const st = this.peStart[pe]!;
     const t = this.freeTiles.pop();
-    if (!t) return new PsumTile(pe, key, st.slice(), this.peExt[pe]!, base, extKey, this.peExtKey[pe]!);
+    if (!t) return new PsumTile(pe, key, st.slice(), this.peExt[pe]!, base, extKey, this.peExtKey[pe]!, this.gen);
     t.pe = pe;
     t.key = key;
+    t.gen = this.gen;
     // (eight stores into a typed array of the record's own: a loop into a plain array was most
     // of this function's time)
     const s = t.start;
@@ -124,6 +128,7 @@ export class Residency {
   moveTo(gStart: Int32Array, folds?: Int32Array): void {
     const { nest, pes, peReach } = this.c;
     const sizes = nest.sizes;
+    this.gen++;
     let reachChanged = false;
     for (let d = 0; d < NDIMS; d++) {
       const dv = gStart[d]! - this.iterStart[d]!;

@@ -255,6 +255,11 @@ export interface DrainEntry extends RfOutTile {
   readonly pe: number;
   /** Its output tile's key (PEs with equal keys hold the same output tile). */
   readonly key: number;
+  /**
+   * The iteration its record was made in (Residency.moveTo's count): without fused groups, the
+   * records of one iteration start at its start plus their PEs' offsets (drain.ts, drainSignature).
+   */
+  readonly gen: number;
 }
 
 /** What one iteration of the gbuf loops does, planned before it runs. */

@@ -15,22 +15,6 @@ import { TAG_SPACE } from "./layout.js";
 import type { LinkPlanner } from "./links.js";
 import type { SignatureSerials } from "./plan-cache.js";
 import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
-/**
- * Takes the partial-sum tiles of the PEs in `mask` (every holder when null) out of the
- * residency state, for {@link drainTiles}.
- */
-export function collectDrains(c: SeqContext, rfOut: (DrainEntry | undefined)[], rfOutKey: Float64Array, mask: Uint8Array | null): DrainEntry[] {
-  const out: DrainEntry[] = [];
-  for (let pe = 0; pe < c.pes; pe++) {
-    if ((mask === null || mask[pe]) && rfOut[pe]) {
-      out.push(rfOut[pe]!);
-      rfOut[pe] = undefined;
-      rfOutKey[pe] = NaN;
-    }
-  }
-  return out;
-}
-
 /** Scratch of {@link drainSignature} (grown as needed; read before the next call). */
 let drainSig = new Float64Array(0);
 

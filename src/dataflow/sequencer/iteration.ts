@@ -10,7 +10,6 @@ import { startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { deliverInputs } from "./deliver-inputs.js";
 import { deliverWeights, psumInit } from "./deliver.js";
-import { collectDrains } from "./drain.js";
 import { rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
@@ -118,8 +117,14 @@ export class IterationPlanner {
   private drains(gStart: Int32Array): DrainEntry[] {
     const { c, res } = this;
     const pes = c.pes;
+    const outKey0 = (this.outKey0 = startKey(gStart, OUTPUT_DIMS, c.nest.sizes));
+    const s = this.settled;
+    if (s && s.outKey0 === outKey0 && s.placeEpoch === res.placeEpoch && s.psumEpoch === res.psumEpoch) {
+      this.held = true;
+      return [];
+    }
+    this.held = false;
     const newOutKey = this.scratch.newOut.fill(NaN);
-    const outKey0 = startKey(gStart, OUTPUT_DIMS, c.nest.sizes);
     const drainMask = this.scratch.drain.fill(0);
     const rfOutKey = res.rfOutKey;
     let anyDrain = false;
@@ -145,7 +150,7 @@ export class IterationPlanner {
       // Two accumulator sets switch for every PE at once (the waves address one set): every
       // holder drains, those whose tile goes on too (their partial sums are added in the GBuf).
       for (let pe = 0; pe < pes; pe++) if (!Number.isNaN(rfOutKey[pe]!)) drainMask[pe] = 1;
-      return collectDrains(c, res.rfOut, rfOutKey, drainMask);
+      return res.takePsums(drainMask);
     }
     // Only a PE that stays with a key between the leaving ones' least and greatest may share a
     // leaving tile (an idle column past the layer's edge, holding an older tile, does not).
@@ -159,14 +164,32 @@ export class IterationPlanner {
       for (let pe = 0; pe < pes; pe++) if (drainMask[pe]) leaving.add(rfOutKey[pe]!);
       for (let pe = 0; pe < pes; pe++) if (!drainMask[pe] && leaving.has(rfOutKey[pe]!)) drainMask[pe] = 1;
     }
-    return collectDrains(c, res.rfOut, rfOutKey, drainMask);
+    return res.takePsums(drainMask);
   }
+
+  /**
+   * Unchecked runs without fused groups or a streamed output: after the psum passes, the output
+   * key of the iteration's start, the placement and the psum records they left (the residency's
+   * epochs). While all three stay, every active PE holds the tile it needs (its key is the
+   * start's plus its offset, and the passes gave it that tile), so nothing drains and no PE gets
+   * a new tile: the passes are skipped ({@link held}), with the count of active PEs kept.
+   */
+  private settled: { readonly outKey0: number; readonly placeEpoch: number; readonly psumEpoch: number; readonly active: number } | undefined;
+  /** Whether the iteration being planned is one {@link settled} covers. */
+  private held = false;
+  /** The output key of the start of the iteration being planned. */
+  private outKey0 = NaN;
 
   /** The PEs that get a new psum tile (keyed by its extent: one fill per tile shape); updates the state. */
   private newPsums(): Float64Array {
     const { c, res } = this;
-    const newOutKey = this.scratch.newOut;
     const psumKeys = this.scratch.keys[0]!.fill(NaN);
+    if (this.held) {
+      this.counts.active = this.settled!.active;
+      this.counts.psum = 0;
+      return psumKeys;
+    }
+    const newOutKey = this.scratch.newOut;
     let active = 0;
     let fresh = 0;
     for (let pe = 0; pe < c.pes; pe++) {
@@ -182,6 +205,7 @@ export class IterationPlanner {
     }
     this.counts.active = active;
     this.counts.psum = fresh;
+    this.settled = this.fused || c.streamOut || c.checked ? undefined : { outKey0: this.outKey0, placeEpoch: res.placeEpoch, psumEpoch: res.psumEpoch, active };
     return psumKeys;
   }
 

@@ -12,7 +12,7 @@ import type { WaitReason } from "../../pe-array/index.js";
 import { NDIMS, startKey } from "../nest.js";
 import { AccumulateShapes, evictOutput } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
-import { collectDrains, drainSignature, drainTiles } from "./drain.js";
+import { drainSignature, drainTiles } from "./drain.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { planFetch, runFetch } from "./fetch.js";
 import { IterationPlanner } from "./iteration.js";
@@ -83,7 +83,7 @@ export class Program {
     else yield* this.runSingleBuffered(readReason);
     const res = this.res;
     yield* this.joinDrain();
-    yield* this.drain(collectDrains(this.c, res.rfOut, res.rfOutKey, null));
+    yield* this.drain(res.takePsums(null));
     if (res.gbufOutput) yield* evictOutput(this.c, this.x, res.gbufOutput, res.gbufHalf.output, res.dramHas);
     for (const e of this.evictions) if (e) yield { reason: "drain", reqs: [], join: e };
   }
@@ -166,7 +166,7 @@ export class Program {
     const next = { tile: { start: dStart, ext: dExt }, has: new Uint8Array(c.gbufRegions.output![0]!.elements), half };
     this.plannedOutput = next;
     // (the psum tiles leave the residency state now; their words drain when the boundary runs)
-    const entries = old ? collectDrains(c, res.rfOut, res.rfOutKey, null) : [];
+    const entries = old ? res.takePsums(null) : [];
     // Two accumulator sets: the new tile's partial sums go to the other set, so the old tile can
     // drain behind its first wave (crossBoundary).
     const behind = c.psumDouble && entries.length > 0;

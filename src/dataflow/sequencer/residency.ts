@@ -110,6 +110,29 @@ export class Residency {
   }
 
   /**
+   * Takes the partial-sum tiles of the PEs in `mask` (every holder when null) out of the state,
+   * for a drain (drain.ts, drainTiles). Counts in {@link psumEpoch}.
+   */
+  takePsums(mask: Uint8Array | null): DrainEntry[] {
+    this.psumEpoch++;
+    const { rfOut, rfOutKey } = this;
+    const out: DrainEntry[] = [];
+    for (let pe = 0; pe < this.c.pes; pe++) {
+      if ((mask === null || mask[pe]) && rfOut[pe]) {
+        out.push(rfOut[pe]!);
+        rfOut[pe] = undefined;
+        rfOutKey[pe] = NaN;
+      }
+    }
+    return out;
+  }
+
+  /** How many times {@link takePsums} has run: the psum tiles held change only there and where the planner gives new ones. */
+  psumEpoch = 0;
+  /** How many times {@link moveTo} has placed the PEs anew (their activity and extents may have changed). */
+  placeEpoch = 0;
+
+  /**
    * Takes back the records of a drain that is over (unchecked runs): nothing reads them after it
    * (the drain's plans and memos keep indices, and compare lists by identity, not records).
    */
@@ -144,6 +167,7 @@ export class Residency {
     }
     const groups = nest.groups.length;
     if (!reachChanged && groups === 0) return;
+    this.placeEpoch++;
     if (groups > 0) {
       this.place(gStart, folds);
       return;

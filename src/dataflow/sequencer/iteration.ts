@@ -175,6 +175,11 @@ export class IterationPlanner {
    * a new tile: the passes are skipped ({@link held}), with the count of active PEs kept.
    */
   private settled: { readonly outKey0: number; readonly placeEpoch: number; readonly psumEpoch: number; readonly active: number } | undefined;
+  /**
+   * Per operand, the start's key and the placement its pass (the common one of {@link
+   * operandKeys}) last ran with; only that pass writes the keys held (Residency.rfKeys).
+   */
+  private readonly settledOps = { input: { key0: NaN, placeEpoch: -1 }, weight: { key0: NaN, placeEpoch: -1 } };
   /** Whether the iteration being planned is one {@link settled} covers. */
   private held = false;
   /** The output key of the start of the iteration being planned. */
@@ -223,7 +228,15 @@ export class IterationPlanner {
     const off = this.offKeys[part];
     if (!this.fused && !c.early[part] && !c.passThrough[part]) {
       // The common case in one pass (the same as the passes below: no half to switch, and an
-      // inactive PE's key stays NaN, which equals nothing held).
+      // inactive PE's key stays NaN, which equals nothing held). After it, every active PE holds
+      // its key: the same key and placement again (a stationary operand) get no new tile.
+      const s = this.settledOps[part];
+      if (!c.checked && s.key0 === key0 && s.placeEpoch === res.placeEpoch) {
+        this.counts[part] = 0;
+        return keys;
+      }
+      s.key0 = key0;
+      s.placeEpoch = res.placeEpoch;
       const held = res.rfKeys[part][res.rfHalf[part]]!;
       let fresh = 0;
       for (let pe = 0; pe < c.pes; pe++) {

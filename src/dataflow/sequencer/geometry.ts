@@ -45,6 +45,17 @@ export function runsOf(coords: readonly number[], src: (c: number) => number, ds
 
 /** Real input coordinates read by outputs [o0, o0+on) through taps [k0, k0+kn) on one axis, sorted. */
 export function touched(inSize: number, stride: number, dil: number, pad: number, o0: number, on: number, k0: number, kn: number): number[] {
+  if (on < 1 || kn < 1) return [];
+  // One run of coordinates (the common case) when consecutive taps are adjacent and one output's
+  // taps reach the next output's first, or when there is one tap or one output: its clipped ends.
+  const taps = (kn - 1) * dil + 1;
+  if ((dil === 1 || kn === 1) && (on === 1 || stride <= taps)) {
+    const lo = Math.max(0, o0 * stride - pad + k0 * dil);
+    const hi = Math.min(inSize - 1, (o0 + on - 1) * stride - pad + (k0 + kn - 1) * dil);
+    const out: number[] = [];
+    for (let i = lo; i <= hi; i++) out.push(i);
+    return out;
+  }
   const seen = new Uint8Array(inSize);
   for (let o = o0; o < o0 + on; o++) {
     for (let k = k0; k < k0 + kn; k++) {

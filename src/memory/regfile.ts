@@ -254,9 +254,20 @@ export class RegFile {
     const tags = this.tags?.[part];
     if (tags && !payload.tags) throw new InvariantError(this.name, `write of ${part}: checked mode needs tags`);
     const { bases, boxes } = list;
-    for (let i = 0; i < bases.length; i++) {
-      scatterRows(payload.data, boxes[i]! * n, data, rows, bases[i]!);
-      if (tags) scatterRows(payload.tags!, boxes[i]! * n, tags, rows, bases[i]!);
+    const src = payload.data;
+    const { inner, stride } = rows;
+    if (!tags && rows.starts.length === 1 && (stride !== 1 || inner < SET_MIN)) {
+      // (a box of one short row, as a weight or a line of inputs is, copied in place: the shared
+      // run copier sees every kind of array, and its element accesses here were most of this)
+      const first = rows.starts[0]!;
+      for (let i = 0; i < bases.length; i++) {
+        for (let q = 0, s = boxes[i]! * n, t = bases[i]! + first; q < inner; q++, t += stride) data[t] = src[s++]!;
+      }
+    } else {
+      for (let i = 0; i < bases.length; i++) {
+        scatterRows(src, boxes[i]! * n, data, rows, bases[i]!);
+        if (tags) scatterRows(payload.tags!, boxes[i]! * n, tags, rows, bases[i]!);
+      }
     }
     this.counters[part].write.value += n * list.written;
   }

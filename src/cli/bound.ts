@@ -8,7 +8,7 @@
 import { ConfigError } from "../core/errors.js";
 import { parseJson } from "../core/fields.js";
 import { renderTables, type Column, type Table } from "../report/format.js";
-import { parseCapacity, type Capacity } from "../core/units.js";
+import { groupDigits, parseCapacity, type Capacity } from "../core/units.js";
 import { requireOperandType } from "../workload/dtype.js";
 import { convLayer, formatLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { lowerBounds, type Boundary, type LayerBounds } from "../bounds/bounds.js";
@@ -54,7 +54,7 @@ function loadLayers(file: string): ConvLayer[] {
 }
 
 function formatInt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
+  return groupDigits(Math.round(n));
 }
 
 function row(b: LayerBounds, name: string): string[] {

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from "../core/errors.js";
 import { timeloopCounts, type CountsSource, type TimeloopCounts } from "../formats/timeloop/counts.js";
+import { groupDigits } from "../core/units.js";
 
 /** The count conventions `--counts` names. */
 export const COUNT_CONVENTIONS = Object.freeze(["timeloop"] as const);
@@ -15,7 +16,7 @@ export function countsOption(text: string | undefined): ((r: CountsSource) => Ti
   return timeloopCounts;
 }
 
-const fmt = (n: number) => n.toLocaleString("en-US");
+const fmt = (n: number) => groupDigits(n);
 
 /** The table of Timeloop-convention counts: one row per level and data space. */
 export function formatTimeloopCounts(c: TimeloopCounts): string {

@@ -19,6 +19,7 @@ import type { MapJob, MapJobResult } from "../runner/map-jobs.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { archLabel } from "./jobs.js";
 import { reportJson, type ReportSpecBase } from "./shard.js";
+import { groupDigits } from "../core/units.js";
 
 /** Everything `convsim map`'s report depends on (plain JSON: shard files carry it): a map job's options and the layers. */
 export interface MapSpec extends ReportSpecBase, Omit<MapJob, "layer"> {
@@ -27,7 +28,7 @@ export interface MapSpec extends ReportSpecBase, Omit<MapJob, "layer"> {
   readonly mapping: boolean;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const fmt = (n: number) => groupDigits(Math.round(n));
 
 function columns(o: Objective): Column[] {
   return [

@@ -25,6 +25,7 @@ import { archOption, energyOption, networkLayersOption } from "./jobs.js";
 import { mapReport, type MapSpec } from "./map-report.js";
 import { formatOption, withInterrupt } from "./outputs.js";
 import { runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
+import { groupDigits } from "../core/units.js";
 
 /** The default `--top` with `--net` (docs/mapper.md, "Time"): the best mapping of each layer, simulated. */
 const NET_TOP = 1;
@@ -81,7 +82,7 @@ function countOption(field: string, text: string | undefined, fallback: number, 
 /** The progress of the layer running in this thread, on stderr (a TTY only). */
 function progressLine(io: Io, budget: Budget): ((job: MapJob, p: MapJobProgress) => void) | undefined {
   if (!io.isTTY) return undefined;
-  const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+  const fmt = (n: number) => groupDigits(Math.round(n));
   return (job, p) => {
     const label = job.layer.name ?? "layer";
     if (p.phase === "simulate") io.err(`\r${label}: simulating ${p.count} mapping${p.count === 1 ? "" : "s"}...${" ".repeat(30)}`);

@@ -22,8 +22,9 @@ import { countsOption, formatTimeloopCounts } from "./counts.js";
 import { CLI_LIMIT_NAMES, LIMIT_OPTIONS, LIMIT_USAGE, limitsOption, parseSeedFlag } from "./numbers.js";
 import { inputPaths, loadOperandFiles, OPERAND_TYPE_OPTIONS, operandTypesOption, ZERO_POINT_OPTIONS, zeroPointsOption } from "./operands.js";
 import { checkNpySize, checkOutputPaths, formatOption, withInterrupt, writeOutputFile } from "./outputs.js";
+import { groupDigits } from "../core/units.js";
 
-const fmt = (n: number) => n.toLocaleString("en-US");
+const fmt = (n: number) => groupDigits(n);
 
 /**
  * The cycle lower bound's lines: the run's cycles against it with the binding resource, then every

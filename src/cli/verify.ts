@@ -3,7 +3,7 @@
  * reference convolution, or write the reference output (and, from a seed, test vectors).
  */
 import { ConfigError, requireOneOf } from "../core/errors.js";
-import { formatBytes } from "../core/units.js";
+import { formatBytes, groupDigits } from "../core/units.js";
 import { checkMemory, checkWork, referenceMemory } from "../dataflow/budget.js";
 import { renderTables, type OutputFormat, type Table } from "../report/format.js";
 import { dtypeInfo, dtypeOfArray, type OperandType } from "../workload/dtype.js";
@@ -39,7 +39,7 @@ const WIDEST = { input: "int16", weight: "int16" } as const;
  * stderr while it runs when stderr is a terminal.
  */
 function checkedReference(io: Io, command: string, layer: ConvLayer, x: OperandArray, w: OperandArray, opts: ConvOptions): Int32Array {
-  const done = busyNote(io, `convsim ${command}: computing the reference convolution (${convShape(layer).macs.toLocaleString("en-US")} MACs)...`);
+  const done = busyNote(io, `convsim ${command}: computing the reference convolution (${groupDigits(convShape(layer).macs)} MACs)...`);
   try {
     return referenceConv(layer, x, w, opts);
   } finally {

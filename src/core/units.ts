@@ -76,6 +76,18 @@ export function parseCapacity(field: string, text: string | number): Capacity {
   return byteScale !== undefined ? { unit: "bytes", value: value as Bytes } : { unit: "words", value: value as Words };
 }
 
+/**
+ * `n.toLocaleString("en-US")` (digit groups, e.g. `1,234,567`) for a safe integer, without the
+ * locale machinery, whose first use costs a process about 30 ms; any other number goes to it.
+ */
+export function groupDigits(n: number): string {
+  if (!Number.isSafeInteger(n) || Object.is(n, -0)) return n.toLocaleString("en-US");
+  const s = String(n < 0 ? -n : n);
+  let out = s.slice(0, ((s.length - 1) % 3) + 1);
+  for (let i = out.length; i < s.length; i += 3) out += "," + s.slice(i, i + 3);
+  return n < 0 ? "-" + out : out;
+}
+
 /** Formats a byte count with an IEC unit, e.g. `108 KiB`. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

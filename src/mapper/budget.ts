@@ -5,6 +5,7 @@
  * pruned by the score bound, found illegal or scored (src/mapper/search.ts).
  */
 import { ConfigError } from "../core/errors.js";
+import { groupDigits } from "../core/units.js";
 
 /** A budget in evaluations or in seconds. */
 export type Budget = { readonly evaluations: number } | { readonly seconds: number };
@@ -42,5 +43,5 @@ export function parseBudget(raw: Budget | number | string, field = "budget"): Bu
 
 /** A budget as text: `20000 evaluations` or `10 s`. */
 export function formatBudget(b: Budget): string {
-  return "evaluations" in b ? `${b.evaluations.toLocaleString("en-US")} evaluations` : `${b.seconds} s`;
+  return "evaluations" in b ? `${groupDigits(b.evaluations)} evaluations` : `${b.seconds} s`;
 }

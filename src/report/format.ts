@@ -7,6 +7,7 @@
  * the headers: `DRAM [words]`, `util [%]`, `energy [µJ]`.
  */
 import { ConfigError } from "../core/errors.js";
+import { groupDigits } from "../core/units.js";
 
 /** A report's output format. */
 export type OutputFormat = "table" | "json" | "csv" | "md";
@@ -85,7 +86,7 @@ export function energyScale(max: number, unit: string): { factor: number; unit: 
 
 /** Formats a number with digit groups, e.g. `1,234,567`. */
 export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
+  return groupDigits(Math.round(n));
 }
 
 /**

@@ -14,6 +14,7 @@
  * A title wraps at spaces, and shrinks (then breaks) when one word is wider than the chart.
  */
 import { DASH, escapeXml, markerSvg, MARKERS, REFERENCE_INK, seriesStyles, type MarkerShape } from "./svg-style.js";
+import { groupDigits } from "../core/units.js";
 
 export { DATAFLOW_STYLES, escapeXml, markerSvg, MARKERS, PALETTE, seriesStyles, type MarkerShape, type SeriesStyle } from "./svg-style.js";
 
@@ -267,7 +268,7 @@ function yAxisSvg(axis: YAxis, left: number, right: number, top: number, bottom:
 }
 
 function fmtValue(v: number, unit: string): string {
-  return `${Math.round(v).toLocaleString("en-US")} ${unit}`;
+  return `${groupDigits(Math.round(v))} ${unit}`;
 }
 
 /** The drawing context of a grouped bar chart's groups. */

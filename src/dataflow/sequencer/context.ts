@@ -212,6 +212,18 @@ export class SeqContext {
     return this.span(start, ext, dense, this.spanSerial++);
   }
 
+  /** Takes the next `n` span serials now, for spans built later ({@link spanWith}); returns the first. */
+  reserveSpans(n: number): number {
+    const first = this.spanSerial;
+    this.spanSerial += n;
+    return first;
+  }
+
+  /** {@link spanOf} with a serial taken earlier ({@link reserveSpans}). */
+  spanWith(start: Int32Array, ext: Int32Array, dense: boolean, serial: number): InputSpan {
+    return this.span(start, ext, dense, serial);
+  }
+
   private span(start: Int32Array, ext: Int32Array, dense: boolean, serial: number): InputSpan {
     const l = this.layer;
     return {

@@ -18,6 +18,12 @@ import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, 
 import type { WaveBuilder } from "./wave.js";
 import { SignatureSerials } from "./plan-cache.js";
 
+/**
+ * The spans a plan signature is given when it will not read them (one of its short forms
+ * applies): it is told only that the PEs hold input spans.
+ */
+const SPANS_UNREAD: readonly (InputSpan | undefined)[] = Object.freeze([]);
+
 /** Where the operands and psums of an iteration's waves sit in the register files. */
 interface Bases {
   readonly input: number;
@@ -78,23 +84,30 @@ export class IterationPlanner {
     const psumKeys = this.newPsums();
     const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
     const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
-    const spans = c.rfDouble || c.passThrough.input ? undefined : res.inputSpans;
+    // Single-buffered inputs with halo reuse: the PEs' input spans.
+    const spansOn = !c.rfDouble && !c.passThrough.input;
     // The transfers, fills and waves depend only on what the signature records: an iteration
     // like one planned before replays that plan (its requests again, its reads shifted).
     const rp = this.replayer;
     const uniform = this.uniformCode();
-    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, spans, res.peStart, res.rfHalf, res.gbufInput, folds, uniform, this.spansKey(uniform, spans)) : undefined;
+    const from = this.spansKey(uniform, spansOn);
+    // (the signature reads the spans PE by PE only when neither short form applies: they are
+    // written then; else it is told only that there are spans)
+    const perPe = spansOn && !(uniform >= 0 && ((uniform & 2) === 0 || from));
+    const sigSpans = spansOn ? (perPe ? res.spans() : SPANS_UNREAD) : undefined;
+    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, sigSpans, res.peStart, res.rfHalf, res.gbufInput, folds, uniform, from) : undefined;
     if (sig) {
       const hit = rp.plans!.find(sig);
       if (hit) {
-        const p = rp.replay(hit, drains, spans, res.peStart, res.peExt, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
-        this.noteSpans(uniform, spans, hit.spanId);
+        const p = rp.replay(hit, drains, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
+        if (spansOn && hit.spanGroups) res.deferSpans(hit.spanGroups, hit.spanId);
+        this.noteSpans(uniform, spansOn, hit.spanId);
         return behind ? iterationPlan({ ...p, drainsBehind: true }) : p;
       }
     }
-    const plan = this.fresh(psumKeys, inKeys, wKeys, spans, sig !== undefined);
+    const plan = this.fresh(psumKeys, inKeys, wKeys, spansOn ? res.spans() : undefined, sig !== undefined);
     const spanId = sig && plan.spanGroups ? this.spanGroupsId(plan.spanGroups) : undefined;
-    this.noteSpans(uniform, spans, spanId);
+    this.noteSpans(uniform, spansOn, spanId);
     if (sig) {
       const { reads, after, direct, moves, waves, psumFills, operandFills, spanGroups } = plan;
       const afterRead = Int32Array.from(after.flatMap((d) => d.reads), (q) => reads.indexOf(q));
@@ -308,7 +321,7 @@ export class IterationPlanner {
    * every active PE gets a new input tile (`uniform` has 2) and was active when the spans were
    * made (its offset below the reach then: the reach now is nowhere longer).
    */
-  private spansKey(uniform: number, spans: readonly (InputSpan | undefined)[] | undefined): SpansFrom | undefined {
+  private spansKey(uniform: number, spans: boolean): SpansFrom | undefined {
     const from = this.spansFrom;
     if (!spans || !from || uniform < 0 || (uniform & 2) === 0) return undefined;
     for (let d = 0; d < from.reach.length; d++) if (this.res.peClip[d]! > from.reach[d]!) return undefined;
@@ -316,7 +329,7 @@ export class IterationPlanner {
   }
 
   /** Updates {@link spansFrom} after planning an iteration whose span groups are numbered `id` (undefined: not known). */
-  private noteSpans(uniform: number, spans: readonly (InputSpan | undefined)[] | undefined, id: number | undefined): void {
+  private noteSpans(uniform: number, spans: boolean, id: number | undefined): void {
     // (no PE got a new input tile: the spans did not change)
     if (!spans || (uniform >= 0 && (uniform & 2) === 0)) return;
     this.spansFrom = uniform >= 0 && id !== undefined && id >= 0 ? { id, iterStart: this.res.iterStart.slice(), reach: this.res.peClip.slice() } : undefined;

@@ -297,17 +297,10 @@ export class Replayer {
   /**
    * An iteration planned before, again: its reads shifted to the new position (new request
    * objects: the executor keeps a read's payload under its request), its other requests as they
-   * are (they carry no ids: the Sequencer assigns them at issue), its spans, its MACs.
+   * are (they carry no ids: the Sequencer assigns them at issue), its MACs. (Its spans: the
+   * planner, Residency.deferSpans.)
    */
-  replay(
-    t: PlanTemplate,
-    drains: DrainEntry[],
-    spans: (InputSpan | undefined)[] | undefined,
-    peStart: readonly Int32Array[],
-    peExt: readonly Int32Array[],
-    gbufHalf: { readonly input: number; readonly weight: number },
-    anchor: PlanAnchor,
-  ): IterationPlan {
+  replay(t: PlanTemplate, drains: DrainEntry[], gbufHalf: { readonly input: number; readonly weight: number }, anchor: PlanAnchor): IterationPlan {
     const { input: xr, weight: wr } = this.c.gbufRegions;
     const shift = this.readShift(t.anchor, anchor);
     // (new read messages built field by field from the template's read records: the planned
@@ -328,12 +321,6 @@ export class Replayer {
       const rs = new Array<Req>(d.reads.length);
       for (let j = 0; j < rs.length; j++) rs[j] = reads[t.afterRead[k++]!]!;
       after[i] = { reads: rs, part: d.part, send: d.send };
-    }
-    if (spans && t.spanGroups) {
-      for (const g of t.spanGroups) {
-        const span = this.c.spanOf(peStart[g.pe0]!, peExt[g.pe0]!, g.dense);
-        for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
-      }
     }
     this.c.countMacs(t.macs);
     return iterationPlan({ drains, reads, after, direct: t.direct, moves: t.moves, waves: t.waves, psumFills: t.psumFills, operandFills: t.operandFills, template: t });

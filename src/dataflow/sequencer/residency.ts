@@ -7,7 +7,7 @@
  */
 import { NDIMS, startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
-import { ALL_DIMS, OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type DrainEntry } from "./types.js";
+import { ALL_DIMS, OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type DrainEntry, type SpanGroup } from "./types.js";
 
 /** A PE's psum tile record; mutable only here, where finished ones are made again. */
 class PsumTile implements DrainEntry {
@@ -39,8 +39,18 @@ export class Residency {
   readonly rfKeys: { readonly input: Float64Array[]; readonly weight: Float64Array[] };
   /** The half each operand's next wave reads. */
   readonly rfHalf = { input: 0, weight: 0 };
-  /** Single-buffered: the input span each PE holds (for halo reuse); shared by PEs that share it. */
-  readonly inputSpans: (InputSpan | undefined)[];
+  /**
+   * Single-buffered: the input span each PE holds (for halo reuse); shared by PEs that share it.
+   * Read it through {@link spans}, which first writes the spans of a replayed plan ({@link deferSpans}).
+   */
+  private readonly inputSpans: (InputSpan | undefined)[];
+  /**
+   * The span groups of the last replayed plan, their spans not yet made and written per PE: the
+   * groups, their number by content (-1: none), the iteration's start, each group's first PE's
+   * extent then, and the serial of the first group's span (taken when the plan replayed).
+   */
+  private pendingSpans: { readonly groups: readonly SpanGroup[]; readonly id: number; readonly iterStart: Int32Array; readonly exts: Int32Array[]; readonly serial0: number } | undefined;
+  private readonly spanStart = new Int32Array(NDIMS);
   /** Each PE's psum tile (key and tile; NaN / undefined: none). */
   readonly rfOutKey: Float64Array;
   readonly rfOut: (DrainEntry | undefined)[];
@@ -107,6 +117,55 @@ export class Residency {
     t.extKey = extKey;
     t.shapeKey = this.peExtKey[pe]!;
     return t;
+  }
+
+  /** The input span each PE holds ({@link inputSpans}), with any deferred spans written first. */
+  spans(): (InputSpan | undefined)[] {
+    const p = this.pendingSpans;
+    if (p) {
+      this.pendingSpans = undefined;
+      const spans = this.inputSpans;
+      const start = this.spanStart;
+      const offsets = this.c.nest.peOffset;
+      for (let k = 0; k < p.groups.length; k++) {
+        const g = p.groups[k]!;
+        const off = offsets[g.pe0]!;
+        for (let d = 0; d < NDIMS; d++) start[d] = p.iterStart[d]! + off[d]!;
+        const span = this.c.spanWith(start, p.exts[k]!, g.dense, p.serial0 + k);
+        for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
+      }
+    }
+    return this.inputSpans;
+  }
+
+  /**
+   * Gives each PE of each span group of a replayed plan (numbered `id` by content, -1: not
+   * numbered) the span its group's first PE's tile now reads, as a replay does, but made and
+   * written only when the spans are next read ({@link spans}): most replays' spans are replaced by
+   * the next replay's before anything reads them (the plan signature's span form names them by
+   * their groups). Without fused groups only (a PE's start is then the iteration's plus its
+   * offset); the serials are taken now, so every span gets the number it would have had. A
+   * pending set of other groups is written first (the new groups may not cover its PEs).
+   */
+  deferSpans(groups: readonly SpanGroup[], id: number): void {
+    const p = this.pendingSpans;
+    if (p && (id < 0 || p.id !== id)) this.spans();
+    if (this.c.nest.groups.length > 0) {
+      // (fused groups: each PE placed anew, the spans made now)
+      const spans = this.inputSpans;
+      for (const g of groups) {
+        const span = this.c.spanOf(this.peStart[g.pe0]!, this.peExt[g.pe0]!, g.dense);
+        for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
+      }
+      return;
+    }
+    // (the set replaced unread lends its arrays to the new one: no other reference to it)
+    const old = this.pendingSpans;
+    const iterStart = old ? old.iterStart : new Int32Array(NDIMS);
+    iterStart.set(this.iterStart);
+    const exts = old && old.exts.length === groups.length ? old.exts : new Array<Int32Array>(groups.length);
+    for (let k = 0; k < groups.length; k++) exts[k] = this.peExt[groups[k]!.pe0]!;
+    this.pendingSpans = { groups, id, iterStart, exts, serial0: this.c.reserveSpans(groups.length) };
   }
 
   /**

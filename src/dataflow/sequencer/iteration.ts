@@ -23,6 +23,8 @@ import { SignatureSerials } from "./plan-cache.js";
  * applies): it is told only that the PEs hold input spans.
  */
 const SPANS_UNREAD: readonly (InputSpan | undefined)[] = Object.freeze([]);
+/** The PEs' starts a plan signature is given when it will not read them (no spans PE by PE). */
+const STARTS_UNREAD: readonly Int32Array[] = Object.freeze([]);
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
 interface Bases {
@@ -95,7 +97,8 @@ export class IterationPlanner {
     // written then; else it is told only that there are spans)
     const perPe = spansOn && !(uniform >= 0 && ((uniform & 2) === 0 || from));
     const sigSpans = spansOn ? (perPe ? res.spans() : SPANS_UNREAD) : undefined;
-    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, sigSpans, res.peStart, res.rfHalf, res.gbufInput, folds, uniform, from) : undefined;
+    // (so are the PEs' starts, which it reads for the spans only: Residency.peStart)
+    const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, sigSpans, perPe ? res.peStart : STARTS_UNREAD, res.rfHalf, res.gbufInput, folds, uniform, from) : undefined;
     if (sig) {
       const hit = rp.plans!.find(sig);
       if (hit) {

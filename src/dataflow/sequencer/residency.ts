@@ -23,6 +23,9 @@ class PsumTile implements DrainEntry {
   ) {}
 }
 
+/** No offset (fused groups: a PE's start is its own). */
+const ZERO_OFFSET = new Int32Array(NDIMS);
+
 /** The residency state of one run (see the file header). */
 export class Residency {
   /** The GBuf's tile of each tensor (start key; NaN: none) and the half it sits in. */
@@ -54,8 +57,12 @@ export class Residency {
   /** Each PE's psum tile (key and tile; NaN / undefined: none). */
   readonly rfOutKey: Float64Array;
   readonly rfOut: (DrainEntry | undefined)[];
-  /** Each PE's tile start: the gbuf iteration's start (`iterStart`) plus the PE's offset. */
-  readonly peStart: Int32Array[];
+  /** The PEs' tile starts as last brought up to date ({@link peStart}), and the iteration start they were brought to. */
+  private readonly starts: Int32Array[];
+  private readonly startsAt = new Int32Array(NDIMS);
+  /** The PEs' offsets (the nest's), and whether the mapping fuses dimensions (a PE's start is then placed anew). */
+  private readonly offsets: readonly Int32Array[];
+  private readonly fused: boolean;
   readonly iterStart = new Int32Array(NDIMS);
   /** Each PE's tile extent (arrays are replaced, never changed, when the reach changes: a tile may keep one). */
   readonly peExt: Int32Array[];
@@ -82,7 +89,9 @@ export class Residency {
     this.inputSpans = new Array<InputSpan | undefined>(pes).fill(undefined);
     this.rfOutKey = new Float64Array(pes).fill(NaN);
     this.rfOut = new Array<DrainEntry | undefined>(pes).fill(undefined);
-    this.peStart = c.nest.peOffset.map((off) => new Int32Array(off));
+    this.offsets = c.nest.peOffset;
+    this.fused = c.nest.groups.length > 0;
+    this.starts = this.offsets.map((off) => new Int32Array(off));
     this.peExt = Array.from({ length: pes }, () => new Int32Array(NDIMS));
     this.peOutExtKey = new Float64Array(pes);
     this.peExtKey = new Float64Array(pes);
@@ -95,23 +104,28 @@ export class Residency {
    * iteration made 58 M records on AlexNet conv2 with `is`, their allocation 8% of its time).
    */
   psumTile(pe: number, key: number, base: number, extKey: number): DrainEntry {
-    const st = this.peStart[pe]!;
-    const t = this.freeTiles.pop();
-    if (!t) return new PsumTile(pe, key, st.slice(), this.peExt[pe]!, base, extKey, this.peExtKey[pe]!, this.gen);
-    t.pe = pe;
-    t.key = key;
-    t.gen = this.gen;
+    let t = this.freeTiles.pop();
+    if (t) {
+      t.pe = pe;
+      t.key = key;
+      t.gen = this.gen;
+    } else {
+      t = new PsumTile(pe, key, new Int32Array(NDIMS), this.peExt[pe]!, base, extKey, this.peExtKey[pe]!, this.gen);
+    }
     // (eight stores into a typed array of the record's own: a loop into a plain array was most
-    // of this function's time)
+    // of this function's time). The PE's start: the iteration's plus its offset, without fused
+    // groups (the PEs' starts are then not brought up to date here: peStart).
     const s = t.start;
-    s[0] = st[0]!;
-    s[1] = st[1]!;
-    s[2] = st[2]!;
-    s[3] = st[3]!;
-    s[4] = st[4]!;
-    s[5] = st[5]!;
-    s[6] = st[6]!;
-    s[7] = st[7]!;
+    const st = this.fused ? this.peStart[pe]! : this.iterStart;
+    const off = this.fused ? ZERO_OFFSET : this.offsets[pe]!;
+    s[0] = st[0]! + off[0]!;
+    s[1] = st[1]! + off[1]!;
+    s[2] = st[2]! + off[2]!;
+    s[3] = st[3]! + off[3]!;
+    s[4] = st[4]! + off[4]!;
+    s[5] = st[5]! + off[5]!;
+    s[6] = st[6]! + off[6]!;
+    s[7] = st[7]! + off[7]!;
     t.ext = this.peExt[pe]!;
     t.base = base;
     t.extKey = extKey;
@@ -201,23 +215,20 @@ export class Residency {
   }
 
   /**
-   * Moves the PEs' tiles to a gbuf iteration starting at `gStart`: their starts move with it (only
-   * the dimensions that moved); their extents and activity depend only on how far they reach
+   * Moves the PEs' tiles to a gbuf iteration starting at `gStart`: their starts move with it (when
+   * next read: {@link peStart}); their extents and activity depend only on how far they reach
    * before the layer's edge, recomputed when that changes. With fused groups, `folds` gives each
    * group's first flattened index: every PE's point of the group is placed anew (an index past
    * the tile's points leaves the PE idle), and extents and activity are recomputed.
    */
   moveTo(gStart: Int32Array, folds?: Int32Array): void {
-    const { nest, pes, peReach } = this.c;
+    const { nest, peReach } = this.c;
     const sizes = nest.sizes;
     this.gen++;
     let reachChanged = false;
     for (let d = 0; d < NDIMS; d++) {
-      const dv = gStart[d]! - this.iterStart[d]!;
-      if (dv !== 0) {
-        for (let pe = 0; pe < pes; pe++) this.peStart[pe]![d]! += dv;
-        this.iterStart[d] = gStart[d]!;
-      }
+      // (the PEs' starts follow when read: peStart)
+      this.iterStart[d] = gStart[d]!;
       const reach = Math.min(sizes[d]! - gStart[d]!, peReach[d]!);
       if (reach !== this.peClip[d]) {
         this.peClip[d] = reach;
@@ -235,6 +246,24 @@ export class Residency {
     if (this.placeByReach(key)) return;
     this.place(gStart, folds);
     this.keepReach(key);
+  }
+
+  /**
+   * Each PE's tile start: the gbuf iteration's start ({@link iterStart}) plus the PE's offset
+   * (with fused groups, the fused dimensions as {@link place} put them). {@link moveTo} moves
+   * only the iteration's start; the PEs' follow here, when read, by how far it moved since (a
+   * replayed iteration reads none: its psum records take the iteration's start plus the offset).
+   */
+  get peStart(): Int32Array[] {
+    const at = this.startsAt;
+    const it = this.iterStart;
+    for (let d = 0; d < NDIMS; d++) {
+      const dv = it[d]! - at[d]!;
+      if (dv === 0) continue;
+      for (const st of this.starts) st[d]! += dv;
+      at[d] = it[d]!;
+    }
+    return this.starts;
   }
 
   /**
@@ -281,8 +310,9 @@ export class Residency {
     const { nest, pes } = this.c;
     const sizes = nest.sizes;
     const groups = nest.groups.length;
+    const starts = this.peStart;
     for (let pe = 0; pe < pes; pe++) {
-      const st = this.peStart[pe]!;
+      const st = starts[pe]!;
       let active = 1;
       for (let g = 0; g < groups; g++) if (!nest.placeFused(g, gStart, folds![g]! + nest.peFold[pe]![g]!, st)) active = 0;
       for (let d = 0; d < NDIMS; d++) if (st[d]! >= sizes[d]!) active = 0;

@@ -127,19 +127,22 @@ export class IterationPlanner {
   /**
    * The PEs whose output tile changes drain first (every holder of a changing tile: PEs that
    * share an output tile change together; with two accumulator sets, every holder); a streamed
-   * output leaves after every wave. Leaves
-   * each PE's new output key in `scratch.newOut`.
+   * output leaves after every wave. Leaves each PE's new output key in `scratch.newOut` (which
+   * newPsums reads with fused groups) unless {@link settled} decides the drains without it.
    */
   private drains(gStart: Int32Array): DrainEntry[] {
     const { c, res } = this;
     const pes = c.pes;
     const outKey0 = (this.outKey0 = startKey(gStart, OUTPUT_DIMS, c.nest.sizes));
     const s = this.settled;
-    if (s && s.outKey0 === outKey0 && s.placeEpoch === res.placeEpoch && s.psumEpoch === res.psumEpoch) {
-      this.held = true;
-      return [];
-    }
     this.held = false;
+    if (s && s.placeEpoch === res.placeEpoch && s.psumEpoch === res.psumEpoch) {
+      if (s.outKey0 === outKey0) {
+        this.held = true;
+        return [];
+      }
+      if (s.idleHeld === 0) return res.takePsums(res.peActive);
+    }
     const newOutKey = this.scratch.newOut.fill(NaN);
     const drainMask = this.scratch.drain.fill(0);
     const rfOutKey = res.rfOutKey;
@@ -188,9 +191,12 @@ export class IterationPlanner {
    * key of the iteration's start, the placement and the psum records they left (the residency's
    * epochs). While all three stay, every active PE holds the tile it needs (its key is the
    * start's plus its offset, and the passes gave it that tile), so nothing drains and no PE gets
-   * a new tile: the passes are skipped ({@link held}), with the count of active PEs kept.
+   * a new tile: the passes are skipped ({@link held}), with the count of active PEs kept. When
+   * only the output key has changed, every active PE needs a new tile, so every active PE
+   * drains; and when no idle PE holds a tile (`idleHeld`), no other PE does (none holds a
+   * leaving tile, and every holder is active): the drains pass is skipped.
    */
-  private settled: { readonly outKey0: number; readonly placeEpoch: number; readonly psumEpoch: number; readonly active: number } | undefined;
+  private settled: { readonly outKey0: number; readonly placeEpoch: number; readonly psumEpoch: number; readonly active: number; readonly idleHeld: number } | undefined;
   /**
    * Per operand, the start's key and the placement its pass (the common one of {@link
    * operandKeys}) last ran with; only that pass writes the keys held (Residency.rfKeys).
@@ -210,23 +216,33 @@ export class IterationPlanner {
       this.counts.psum = 0;
       return psumKeys;
     }
+    // (a PE's key: without fused groups the start's plus its offset, which the drains pass may
+    // not have written: see drains)
     const newOutKey = this.scratch.newOut;
+    const off = this.offKeys.output;
+    const fused = this.fused;
+    const outKey0 = this.outKey0;
     let active = 0;
     let fresh = 0;
+    let idleHeld = 0;
     for (let pe = 0; pe < c.pes; pe++) {
-      if (!res.peActive[pe]) continue;
+      if (!res.peActive[pe]) {
+        if (!Number.isNaN(res.rfOutKey[pe]!)) idleHeld++;
+        continue;
+      }
       active++;
-      if (res.rfOutKey[pe] !== newOutKey[pe]) {
+      const k = fused ? newOutKey[pe]! : outKey0 + off[pe]!;
+      if (res.rfOutKey[pe] !== k) {
         fresh++;
         const extKey = res.peOutExtKey[pe]!;
         psumKeys[pe] = extKey;
-        res.rfOutKey[pe] = newOutKey[pe]!;
-        res.rfOut[pe] = res.psumTile(pe, newOutKey[pe]!, c.psumBase, extKey);
+        res.rfOutKey[pe] = k;
+        res.rfOut[pe] = res.psumTile(pe, k, c.psumBase, extKey);
       }
     }
     this.counts.active = active;
     this.counts.psum = fresh;
-    this.settled = this.fused || c.streamOut || c.checked ? undefined : { outKey0: this.outKey0, placeEpoch: res.placeEpoch, psumEpoch: res.psumEpoch, active };
+    this.settled = fused || c.streamOut || c.checked ? undefined : { outKey0, placeEpoch: res.placeEpoch, psumEpoch: res.psumEpoch, active, idleHeld };
     return psumKeys;
   }
 

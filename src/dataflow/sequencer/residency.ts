@@ -23,7 +23,7 @@ class PsumTile implements DrainEntry {
   ) {}
 }
 
-/** No offset (fused groups: a PE's start is its own). */
+/** No offset (fused groups: a PE's start is its own, placed anew). */
 const ZERO_OFFSET = new Int32Array(NDIMS);
 
 /** The residency state of one run (see the file header). */
@@ -140,10 +140,9 @@ export class Residency {
       this.pendingSpans = undefined;
       const spans = this.inputSpans;
       const start = this.spanStart;
-      const offsets = this.c.nest.peOffset;
       for (let k = 0; k < p.groups.length; k++) {
         const g = p.groups[k]!;
-        const off = offsets[g.pe0]!;
+        const off = this.offsets[g.pe0]!;
         for (let d = 0; d < NDIMS; d++) start[d] = p.iterStart[d]! + off[d]!;
         const span = this.c.spanWith(start, p.exts[k]!, g.dense, p.serial0 + k);
         for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
@@ -164,7 +163,7 @@ export class Residency {
   deferSpans(groups: readonly SpanGroup[], id: number): void {
     const p = this.pendingSpans;
     if (p && (id < 0 || p.id !== id)) this.spans();
-    if (this.c.nest.groups.length > 0) {
+    if (this.fused) {
       // (fused groups: each PE placed anew, the spans made now)
       const spans = this.inputSpans;
       for (const g of groups) {

@@ -7,8 +7,8 @@
  */
 import { ConfigError } from "../core/errors.js";
 import { parseJson } from "../core/fields.js";
-import { renderTables, type Column, type Table } from "../report/format.js";
-import { groupDigits, parseCapacity, type Capacity } from "../core/units.js";
+import { formatCount, renderTables, type Column, type Table } from "../report/format.js";
+import { parseCapacity, type Capacity } from "../core/units.js";
 import { requireOperandType } from "../workload/dtype.js";
 import { convLayer, formatLayerShortForm, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
 import { lowerBounds, type Boundary, type LayerBounds } from "../bounds/bounds.js";
@@ -53,25 +53,21 @@ function loadLayers(file: string): ConvLayer[] {
   return data.map((spec, i) => convLayer(spec as ConvLayerSpec, `--layers[${i}]`));
 }
 
-function formatInt(n: number): string {
-  return groupDigits(Math.round(n));
-}
-
 function row(b: LayerBounds, name: string): string[] {
   const a = b.attainable;
   const t = a?.tile;
   return [
     name,
     b.boundary,
-    formatInt(b.capacityWords),
-    formatInt(b.macs),
+    formatCount(b.capacityWords),
+    formatCount(b.macs),
     String(b.reuse.max),
-    formatInt(b.compulsory.total),
-    formatInt(b.paper.total),
-    formatInt(b.provable.total),
-    a ? formatInt(a.traffic.total) : "-",
+    formatCount(b.compulsory.total),
+    formatCount(b.paper.total),
+    formatCount(b.provable.total),
+    a ? formatCount(a.traffic.total) : "-",
     a ? a.overPaper.toFixed(3) : "-",
-    t ? `${t.b},${t.y},${t.x},${t.z}` : `none fits (needs ${formatInt(b.minimumTileFootprint)} ${b.budget.unit})`,
+    t ? `${t.b},${t.y},${t.x},${t.z}` : `none fits (needs ${formatCount(b.minimumTileFootprint)} ${b.budget.unit})`,
   ];
 }
 

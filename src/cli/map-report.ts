@@ -14,12 +14,11 @@
 import { formatMapping } from "../dataflow/print.js";
 import { formatBudget } from "../mapper/budget.js";
 import type { Objective } from "../mapper/cost.js";
-import { formatCsv, formatMarkdown, formatTable, type Column, type OutputFormat, type Table } from "../report/format.js";
+import { formatCount, formatCsv, formatMarkdown, formatTable, type Column, type OutputFormat, type Table } from "../report/format.js";
 import type { MapJob, MapJobResult } from "../runner/map-jobs.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { archLabel } from "./jobs.js";
 import { reportJson, type ReportSpecBase } from "./shard.js";
-import { groupDigits } from "../core/units.js";
 
 /** Everything `convsim map`'s report depends on (plain JSON: shard files carry it): a map job's options and the layers. */
 export interface MapSpec extends ReportSpecBase, Omit<MapJob, "layer"> {
@@ -28,7 +27,6 @@ export interface MapSpec extends ReportSpecBase, Omit<MapJob, "layer"> {
   readonly mapping: boolean;
 }
 
-const fmt = (n: number) => groupDigits(Math.round(n));
 
 function columns(o: Objective): Column[] {
   return [
@@ -65,7 +63,7 @@ function winnerRows(r: MapJobResult): Record<string, string | number | undefined
 /** The named dataflows' estimates as note lines. */
 function namedNotes(o: Objective, r: MapJobResult): string[] {
   return r.named.map((n) =>
-    n.score === undefined ? `${n.dataflow.padEnd(8)} cannot map the layer: ${n.reason}` : `${n.dataflow.padEnd(8)} ${o} (est) ${fmt(n.score)}, DRAM ${fmt(n.dramWords!)} words (${(n.dramWords! / r.dramBound).toFixed(3)}x bound)`,
+    n.score === undefined ? `${n.dataflow.padEnd(8)} cannot map the layer: ${n.reason}` : `${n.dataflow.padEnd(8)} ${o} (est) ${formatCount(n.score)}, DRAM ${formatCount(n.dramWords!)} words (${(n.dramWords! / r.dramBound).toFixed(3)}x bound)`,
   );
 }
 
@@ -74,8 +72,8 @@ function layerHead(spec: MapSpec, layer: ConvLayer, r: MapJobResult): string[] {
   const s = r.search;
   return [
     `layer      ${layer.name ? layer.name + "  " : ""}${formatLayerShortForm(layer)}`,
-    `search     ${fmt(s.evaluations)} evaluations (${fmt(s.pruned)} pruned by the bound, ${fmt(s.illegal)} illegal, ${fmt(s.scored)} scored), stopped by ${s.stoppedBy}`,
-    `bound      DRAM words >= ${fmt(r.dramBound)} (max(compulsory, provable)); ${spec.objective} >= ${fmt(r.bound)}`,
+    `search     ${formatCount(s.evaluations)} evaluations (${formatCount(s.pruned)} pruned by the bound, ${formatCount(s.illegal)} illegal, ${formatCount(s.scored)} scored), stopped by ${s.stoppedBy}`,
+    `bound      DRAM words >= ${formatCount(r.dramBound)} (max(compulsory, provable)); ${spec.objective} >= ${formatCount(r.bound)}`,
     `best       ${formatMapping(r.top[0]!.mapping, { style: "inline" })}`,
     ...(spec.timing && r.wallMs ? [`time       search ${(r.wallMs.search / 1000).toFixed(1)} s, simulation ${(r.wallMs.simulate / 1000).toFixed(1)} s`] : []),
   ];

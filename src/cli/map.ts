@@ -13,7 +13,7 @@ import { ConfigError } from "../core/errors.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { PRESET_NAMES, type ArchOverrides } from "../arch/presets.js";
 import { mappingToJson } from "../dataflow/mapping.js";
-import { OUTPUT_FORMATS } from "../report/format.js";
+import { formatCount, OUTPUT_FORMATS } from "../report/format.js";
 import { requireOperandType, type OperandType } from "../workload/dtype.js";
 import type { ConvLayer } from "../workload/layer.js";
 import { NETWORK_NAMES } from "../workload/networks.js";
@@ -25,7 +25,6 @@ import { archOption, energyOption, networkLayersOption } from "./jobs.js";
 import { mapReport, type MapSpec } from "./map-report.js";
 import { formatOption, withInterrupt } from "./outputs.js";
 import { runShardable, SHARD_OPTIONS, shardUsage, type ShardableCommand } from "./shard.js";
-import { groupDigits } from "../core/units.js";
 
 /** The default `--top` with `--net` (docs/mapper.md, "Time"): the best mapping of each layer, simulated. */
 const NET_TOP = 1;
@@ -82,11 +81,10 @@ function countOption(field: string, text: string | undefined, fallback: number, 
 /** The progress of the layer running in this thread, on stderr (a TTY only). */
 function progressLine(io: Io, budget: Budget): ((job: MapJob, p: MapJobProgress) => void) | undefined {
   if (!io.isTTY) return undefined;
-  const fmt = (n: number) => groupDigits(Math.round(n));
   return (job, p) => {
     const label = job.layer.name ?? "layer";
     if (p.phase === "simulate") io.err(`\r${label}: simulating ${p.count} mapping${p.count === 1 ? "" : "s"}...${" ".repeat(30)}`);
-    else io.err(`\r${label}: ${fmt(p.evaluations)}${"evaluations" in budget ? ` / ${fmt(budget.evaluations)}` : ""} evaluations, best ${p.best === undefined ? "-" : fmt(p.best)}   `);
+    else io.err(`\r${label}: ${formatCount(p.evaluations)}${"evaluations" in budget ? ` / ${formatCount(budget.evaluations)}` : ""} evaluations, best ${p.best === undefined ? "-" : formatCount(p.best)}   `);
   };
 }
 

@@ -14,7 +14,7 @@
  * A title wraps at spaces, and shrinks (then breaks) when one word is wider than the chart.
  */
 import { DASH, escapeXml, markerSvg, MARKERS, REFERENCE_INK, seriesStyles, type MarkerShape } from "./svg-style.js";
-import { groupDigits } from "../core/units.js";
+import { formatCount } from "./format.js";
 
 export { DATAFLOW_STYLES, escapeXml, markerSvg, MARKERS, PALETTE, seriesStyles, type MarkerShape, type SeriesStyle } from "./svg-style.js";
 
@@ -268,7 +268,7 @@ function yAxisSvg(axis: YAxis, left: number, right: number, top: number, bottom:
 }
 
 function fmtValue(v: number, unit: string): string {
-  return `${groupDigits(Math.round(v))} ${unit}`;
+  return `${formatCount(v)} ${unit}`;
 }
 
 /** The drawing context of a grouped bar chart's groups. */

@@ -207,11 +207,6 @@ export class SeqContext {
     return this.span(start, ext, false, -1);
   }
 
-  /** {@link makeSpan} of {@link spanAt}, built at once (replays make one per PE group and iteration). */
-  spanOf(start: Int32Array, ext: Int32Array, dense: boolean): InputSpan {
-    return this.span(start, ext, dense, this.spanSerial++);
-  }
-
   /** Takes the next `n` span serials now, for spans built later ({@link spanWith}); returns the first. */
   reserveSpans(n: number): number {
     const first = this.spanSerial;
@@ -219,7 +214,7 @@ export class SeqContext {
     return first;
   }
 
-  /** {@link spanOf} with a serial taken earlier ({@link reserveSpans}). */
+  /** {@link makeSpan} of {@link spanAt}, built at once, with a serial taken earlier ({@link reserveSpans}): a replayed plan's spans, one per PE group. */
   spanWith(start: Int32Array, ext: Int32Array, dense: boolean, serial: number): InputSpan {
     return this.span(start, ext, dense, serial);
   }

@@ -166,8 +166,10 @@ export class Residency {
     if (this.fused) {
       // (fused groups: each PE placed anew, the spans made now)
       const spans = this.inputSpans;
-      for (const g of groups) {
-        const span = this.c.spanOf(this.peStart[g.pe0]!, this.peExt[g.pe0]!, g.dense);
+      const serial0 = this.c.reserveSpans(groups.length);
+      for (let k = 0; k < groups.length; k++) {
+        const g = groups[k]!;
+        const span = this.c.spanWith(this.peStart[g.pe0]!, this.peExt[g.pe0]!, g.dense, serial0 + k);
         for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
       }
       return;

@@ -23,6 +23,15 @@ class PsumTile implements DrainEntry {
   ) {}
 }
 
+/** A replayed plan's span groups not yet written ({@link Residency.deferSpans}). */
+interface PendingSpans {
+  readonly groups: readonly SpanGroup[];
+  readonly id: number;
+  readonly iterStart: Int32Array;
+  readonly exts: Int32Array[];
+  readonly serial0: number;
+}
+
 /** No offset (fused groups: a PE's start is its own, placed anew). */
 const ZERO_OFFSET = new Int32Array(NDIMS);
 
@@ -52,7 +61,7 @@ export class Residency {
    * groups, their number by content (-1: none), the iteration's start, each group's first PE's
    * extent then, and the serial of the first group's span (taken when the plan replayed).
    */
-  private pendingSpans: { readonly groups: readonly SpanGroup[]; readonly id: number; readonly iterStart: Int32Array; readonly exts: Int32Array[]; readonly serial0: number } | undefined;
+  private pendingSpans: PendingSpans | undefined;
   private readonly spanStart = new Int32Array(NDIMS);
   /** Each PE's psum tile (key and tile; NaN / undefined: none). */
   readonly rfOutKey: Float64Array;
@@ -138,18 +147,55 @@ export class Residency {
     const p = this.pendingSpans;
     if (p) {
       this.pendingSpans = undefined;
-      const spans = this.inputSpans;
-      const start = this.spanStart;
-      for (let k = 0; k < p.groups.length; k++) {
-        const g = p.groups[k]!;
-        const off = this.offsets[g.pe0]!;
-        for (let d = 0; d < NDIMS; d++) start[d] = p.iterStart[d]! + off[d]!;
-        const span = this.c.spanWith(start, p.exts[k]!, g.dense, p.serial0 + k);
-        for (let i = 0; i < g.pes.length; i++) spans[g.pes[i]!] = span;
-      }
+      this.writeSpans(p, null);
     }
     return this.inputSpans;
   }
+
+  /** Makes and writes the spans of a deferred set's groups (`only`: those indices, else all). */
+  private writeSpans(p: PendingSpans, only: Int32Array | null): void {
+    const spans = this.inputSpans;
+    const start = this.spanStart;
+    const n = only ? only.length : p.groups.length;
+    for (let i = 0; i < n; i++) {
+      const k = only ? only[i]! : i;
+      const g = p.groups[k]!;
+      const off = this.offsets[g.pe0]!;
+      for (let d = 0; d < NDIMS; d++) start[d] = p.iterStart[d]! + off[d]!;
+      const span = this.c.spanWith(start, p.exts[k]!, g.dense, p.serial0 + k);
+      for (let j = 0; j < g.pes.length; j++) spans[g.pes[j]!] = span;
+    }
+  }
+
+  /**
+   * The groups of `old` with a PE that no group of `now` covers: only theirs must be written
+   * before `now` replaces `old` unread (the others' PEs get `now`'s spans). Kept per pair.
+   */
+  private uncovered(old: readonly SpanGroup[], now: readonly SpanGroup[]): Int32Array {
+    let byNew = this.uncoveredMemo.get(old);
+    if (!byNew) this.uncoveredMemo.set(old, (byNew = new Map()));
+    let idx = byNew.get(now);
+    if (!idx) {
+      const covered = new Uint8Array(this.c.pes);
+      for (const g of now) for (let j = 0; j < g.pes.length; j++) covered[g.pes[j]!] = 1;
+      const out: number[] = [];
+      for (let k = 0; k < old.length; k++) {
+        const pes = old[k]!.pes;
+        for (let j = 0; j < pes.length; j++) {
+          if (!covered[pes[j]!]) {
+            out.push(k);
+            break;
+          }
+        }
+      }
+      if (byNew.size >= 16) byNew.clear();
+      byNew.set(now, (idx = Int32Array.from(out)));
+    }
+    return idx;
+  }
+
+  /** {@link uncovered}'s answers, by the set replaced and the set replacing it. */
+  private readonly uncoveredMemo = new WeakMap<readonly SpanGroup[], Map<readonly SpanGroup[], Int32Array>>();
 
   /**
    * Gives each PE of each span group of a replayed plan (numbered `id` by content, -1: not
@@ -157,12 +203,20 @@ export class Residency {
    * written only when the spans are next read ({@link spans}): most replays' spans are replaced by
    * the next replay's before anything reads them (the plan signature's span form names them by
    * their groups). Without fused groups only (a PE's start is then the iteration's plus its
-   * offset); the serials are taken now, so every span gets the number it would have had. A
-   * pending set of other groups is written first (the new groups may not cover its PEs).
+   * offset); the serials are taken now, so every span gets the number it would have had. Of a
+   * pending set of other groups, only the groups with a PE the new ones do not cover are written
+   * first ({@link uncovered}).
    */
   deferSpans(groups: readonly SpanGroup[], id: number): void {
+    // (no groups: nothing to write, a pending set stays pending; `is` on AlexNet conv2 replays
+    // sets of 168 and 156 PEs with one of none between them)
+    if (groups.length === 0) return;
     const p = this.pendingSpans;
-    if (p && (id < 0 || p.id !== id)) this.spans();
+    if (p && (id < 0 || p.id !== id)) {
+      this.pendingSpans = undefined;
+      const only = this.fused ? null : this.uncovered(p.groups, groups);
+      if (only === null || only.length > 0) this.writeSpans(p, only);
+    }
     if (this.fused) {
       // (fused groups: each PE placed anew, the spans made now)
       const spans = this.inputSpans;
@@ -175,10 +229,9 @@ export class Residency {
       return;
     }
     // (the set replaced unread lends its arrays to the new one: no other reference to it)
-    const old = this.pendingSpans;
-    const iterStart = old ? old.iterStart : new Int32Array(NDIMS);
+    const iterStart = p ? p.iterStart : new Int32Array(NDIMS);
     iterStart.set(this.iterStart);
-    const exts = old && old.exts.length === groups.length ? old.exts : new Array<Int32Array>(groups.length);
+    const exts = p && p.exts.length === groups.length ? p.exts : new Array<Int32Array>(groups.length);
     for (let k = 0; k < groups.length; k++) exts[k] = this.peExt[groups[k]!.pe0]!;
     this.pendingSpans = { groups, id, iterStart, exts, serial0: this.c.reserveSpans(groups.length) };
   }

@@ -13,6 +13,7 @@ import { deliverWeights, psumInit } from "./deliver.js";
 import { rectangles } from "./geometry.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
+import { idleLeaving, settledState, type Settled } from "./settled.js";
 import { mergeCommands } from "./transfer.js";
 import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
@@ -136,12 +137,16 @@ export class IterationPlanner {
     const outKey0 = (this.outKey0 = startKey(gStart, OUTPUT_DIMS, c.nest.sizes));
     const s = this.settled;
     this.held = false;
+    this.allTaken = false;
     if (s && s.placeEpoch === res.placeEpoch && s.psumEpoch === res.psumEpoch) {
       if (s.outKey0 === outKey0) {
         this.held = true;
         return [];
       }
-      if (s.idleHeld === 0) return res.takePsums(res.peActive);
+      if (s.idleKeys.length === 0 || (!c.psumDouble && !idleLeaving(s))) {
+        this.allTaken = true;
+        return res.takeActive();
+      }
     }
     const newOutKey = this.scratch.newOut.fill(NaN);
     const drainMask = this.scratch.drain.fill(0);
@@ -193,10 +198,13 @@ export class IterationPlanner {
    * start's plus its offset, and the passes gave it that tile), so nothing drains and no PE gets
    * a new tile: the passes are skipped ({@link held}), with the count of active PEs kept. When
    * only the output key has changed, every active PE needs a new tile, so every active PE
-   * drains; and when no idle PE holds a tile (`idleHeld`), no other PE does (none holds a
+   * drains; and when no idle PE holds a tile (`idleKeys`: the keys idle PEs hold), or none of
+   * them holds a leaving one (a key some active PE held: `activeOffs` has the active PEs' output
+   * key offsets) and two accumulator sets do not drain every holder, no other PE does (the drains
+   * pass would drain only idle PEs that hold a leaving tile), so the drains pass is skipped.
    * leaving tile, and every holder is active): the drains pass is skipped.
    */
-  private settled: { readonly outKey0: number; readonly placeEpoch: number; readonly psumEpoch: number; readonly active: number; readonly idleHeld: number } | undefined;
+  private settled: Settled | undefined;
   /**
    * Per operand, the start's key and the placement its pass (the common one of {@link
    * operandKeys}) last ran with; only that pass writes the keys held (Residency.rfKeys).
@@ -204,18 +212,32 @@ export class IterationPlanner {
   private readonly settledOps = { input: { key0: NaN, placeEpoch: -1 }, weight: { key0: NaN, placeEpoch: -1 } };
   /** Whether the iteration being planned is one {@link settled} covers. */
   private held = false;
+  /** Whether its drain took every active PE's tile, by {@link settled} (none holds one now). */
+  private allTaken = false;
   /** The output key of the start of the iteration being planned. */
   private outKey0 = NaN;
 
   /** The PEs that get a new psum tile (keyed by its extent: one fill per tile shape); updates the state. */
   private newPsums(): Float64Array {
     const { c, res } = this;
-    const psumKeys = this.scratch.keys[0]!.fill(NaN);
+    const psumKeys = this.scratch.keys[0]!;
     if (this.held) {
       this.counts.active = this.settled!.active;
       this.counts.psum = 0;
+      return psumKeys.fill(NaN);
+    }
+    if (this.allTaken) {
+      // Every active PE gets a new tile (none holds one; no idle PE does): one batch of records
+      // (psum-batch.ts), with the same settled state after it as the pass below would leave.
+      const { active } = this.settled!;
+      psumKeys.set(res.holdBatch(this.outKey0, c.psumBase, this.offKeys.output).psumKeys);
+      this.counts.active = active;
+      this.counts.psum = active;
+      const { idleKeys, activeOffs } = this.settled!;
+      this.settled = { outKey0: this.outKey0, placeEpoch: res.placeEpoch, psumEpoch: res.psumEpoch, active, idleKeys, activeOffs };
       return psumKeys;
     }
+    psumKeys.fill(NaN);
     // (a PE's key: without fused groups the start's plus its offset, which the drains pass may
     // not have written: see drains)
     const newOutKey = this.scratch.newOut;
@@ -224,25 +246,26 @@ export class IterationPlanner {
     const outKey0 = this.outKey0;
     let active = 0;
     let fresh = 0;
-    let idleHeld = 0;
+    const idleKeys: number[] = [];
+    const { rfOutKey, rfOut } = res;
     for (let pe = 0; pe < c.pes; pe++) {
       if (!res.peActive[pe]) {
-        if (!Number.isNaN(res.rfOutKey[pe]!)) idleHeld++;
+        if (!Number.isNaN(rfOutKey[pe]!)) idleKeys.push(rfOutKey[pe]!);
         continue;
       }
       active++;
       const k = fused ? newOutKey[pe]! : outKey0 + off[pe]!;
-      if (res.rfOutKey[pe] !== k) {
+      if (rfOutKey[pe] !== k) {
         fresh++;
         const extKey = res.peOutExtKey[pe]!;
         psumKeys[pe] = extKey;
-        res.rfOutKey[pe] = k;
-        res.rfOut[pe] = res.psumTile(pe, k, c.psumBase, extKey);
+        rfOutKey[pe] = k;
+        rfOut[pe] = res.psumTile(pe, k, c.psumBase, extKey);
       }
     }
     this.counts.active = active;
     this.counts.psum = fresh;
-    this.settled = fused || c.streamOut || c.checked ? undefined : { outKey0, placeEpoch: res.placeEpoch, psumEpoch: res.psumEpoch, active, idleHeld };
+    this.settled = fused || c.streamOut || c.checked ? undefined : settledState(outKey0, res, active, idleKeys, off);
     return psumKeys;
   }
 

@@ -8,6 +8,7 @@ import type { SeqContext } from "./context.js";
 import type { DrainShape } from "./drain.js";
 import { sameSignature, SignatureSerials } from "./plan-cache.js";
 import { TAG_SPACE } from "./layout.js";
+import { batchOf, type BatchLayout } from "./psum-batch.js";
 import { G, K, N, P, Q, type DrainEntry, type Req } from "./types.js";
 
 /**
@@ -137,13 +138,20 @@ export class LinkPlanner {
     const last = this.lastSerial;
     // (asked twice for one list: by the timeline's key and by the drain)
     if (last && last.entries === entries) return last.serial;
+    // (a batch's list whole, of the last one's layout: the same PEs, bases and extents, keys
+    // moved by one integer amount, as movedAlike finds entry by entry)
+    const layout = batchOf(entries)?.layout;
+    if (last && layout && last.layout === layout) {
+      this.lastSerial = { entries, sig: last.sig, serial: last.serial, layout };
+      return last.serial;
+    }
     if (last && this.movedAlike(entries)) {
-      this.lastSerial = { entries, sig: last.sig, serial: last.serial };
+      this.lastSerial = { entries, sig: last.sig, serial: last.serial, layout };
       return last.serial;
     }
     const sig = this.signature(entries);
     const serial = last && sameSignature(last.sig, sig) ? last.serial : this.serials.serial(sig);
-    this.lastSerial = { entries, sig: last && last.serial === serial ? last.sig : sig.slice(), serial };
+    this.lastSerial = { entries, sig: last && last.serial === serial ? last.sig : sig.slice(), serial, layout };
     this.keepFields(entries);
     return serial;
   }
@@ -192,7 +200,7 @@ export class LinkPlanner {
 
   /** Serials of link signatures, and the last one asked for (its signature copied). */
   private readonly serials = new SignatureSerials();
-  private lastSerial: { readonly entries: readonly DrainEntry[]; readonly sig: Float64Array; readonly serial: number } | undefined;
+  private lastSerial: { readonly entries: readonly DrainEntry[]; readonly sig: Float64Array; readonly serial: number; readonly layout: BatchLayout | undefined } | undefined;
 
   /** The last unchecked link plan: its signature, requests and kept entries (indices). */
   private lastLinks: { readonly serial: number; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;

@@ -7,6 +7,7 @@
  */
 import { NDIMS, startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
+import { BatchEntry, BatchLayout, batchOf, type PsumBatch } from "./psum-batch.js";
 import { ALL_DIMS, OUTPUT_DIMS, type GbufInputTile, type InputSpan, type OutputTile, type DrainEntry, type SpanGroup } from "./types.js";
 
 /** A PE's psum tile record; mutable only here, where finished ones are made again. */
@@ -30,6 +31,15 @@ interface PendingSpans {
   readonly iterStart: Int32Array;
   readonly exts: Int32Array[];
   readonly serial0: number;
+}
+
+/** The PEs' placement for one reach (Residency.placeByReach), and its psum batch layouts by psum base. */
+interface ReachState {
+  readonly active: Uint8Array;
+  readonly ext: readonly Int32Array[];
+  readonly outExtKey: Float64Array;
+  readonly extKey: Float64Array;
+  readonly layouts: Map<number, BatchLayout>;
 }
 
 /** No offset (fused groups: a PE's start is its own, placed anew). */
@@ -63,9 +73,27 @@ export class Residency {
    */
   private pendingSpans: PendingSpans | undefined;
   private readonly spanStart = new Int32Array(NDIMS);
-  /** Each PE's psum tile (key and tile; NaN / undefined: none). */
-  readonly rfOutKey: Float64Array;
-  readonly rfOut: (DrainEntry | undefined)[];
+  /**
+   * Each PE's psum tile (key and tile; NaN / undefined: none), with a batch the active PEs hold
+   * written first ({@link holdBatch}).
+   */
+  get rfOutKey(): Float64Array {
+    if (this.heldBatch) this.writeBatch();
+    return this.outKeys;
+  }
+
+  get rfOut(): (DrainEntry | undefined)[] {
+    if (this.heldBatch) this.writeBatch();
+    return this.outTiles;
+  }
+
+  private readonly outKeys: Float64Array;
+  private readonly outTiles: (DrainEntry | undefined)[];
+  /**
+   * The batch of psum records the active PEs hold (psum-batch.ts), not yet written per PE: while
+   * it is, those PEs' entries in {@link outKeys} and {@link outTiles} are empty.
+   */
+  private heldBatch: PsumBatch | undefined;
   /** The PEs' tile starts as last brought up to date ({@link peStart}), and the iteration start they were brought to. */
   private readonly starts: Int32Array[];
   private readonly startsAt = new Int32Array(NDIMS);
@@ -96,8 +124,8 @@ export class Residency {
     const keys = () => [new Float64Array(pes).fill(NaN), new Float64Array(pes).fill(NaN)];
     this.rfKeys = { input: keys(), weight: keys() };
     this.inputSpans = new Array<InputSpan | undefined>(pes).fill(undefined);
-    this.rfOutKey = new Float64Array(pes).fill(NaN);
-    this.rfOut = new Array<DrainEntry | undefined>(pes).fill(undefined);
+    this.outKeys = new Float64Array(pes).fill(NaN);
+    this.outTiles = new Array<DrainEntry | undefined>(pes).fill(undefined);
     this.offsets = c.nest.peOffset;
     this.fused = c.nest.groups.length > 0;
     this.starts = this.offsets.map((off) => new Int32Array(off));
@@ -265,7 +293,63 @@ export class Residency {
    */
   release(entries: readonly DrainEntry[]): void {
     if (this.c.checked) return;
-    for (const e of entries) this.freeTiles.push(e as PsumTile);
+    const b = batchOf(entries);
+    if (b) {
+      b.released(entries.length);
+      return;
+    }
+    for (const e of entries) {
+      if (e instanceof BatchEntry) e.owner.released(1);
+      else this.freeTiles.push(e as PsumTile);
+    }
+  }
+
+  /**
+   * Every active PE gets a new psum tile, one record each of a batch for this placement and psum
+   * base (psum-batch.ts): the iteration planner's case where the drain has just taken every
+   * active PE's tile (so none holds one) and no idle PE holds one. `offKeys`: each PE's output
+   * key offset (its key: `outKey0` plus it). Returns the batch's layout (its psumKeys).
+   */
+  holdBatch(outKey0: number, base: number, offKeys: Float64Array): BatchLayout {
+    if (this.heldBatch) this.writeBatch();
+    const layout = this.batchLayout(base, offKeys);
+    this.heldBatch = layout.take(this.iterStart, outKey0, this.gen);
+    return layout;
+  }
+
+  /**
+   * The drain of every active PE, when every holder is active (iteration.ts, drains): the held
+   * batch's list whole when there is one, else takePsums.
+   */
+  takeActive(): DrainEntry[] {
+    const b = this.heldBatch;
+    if (!b) return this.takePsums(this.peActive);
+    this.psumEpoch++;
+    this.heldBatch = undefined;
+    return b.list;
+  }
+
+  /** Writes the held batch's records per PE (their entries were empty). */
+  private writeBatch(): void {
+    const b = this.heldBatch!;
+    this.heldBatch = undefined;
+    for (const e of b.entries) {
+      this.outTiles[e.pe] = e;
+      this.outKeys[e.pe] = e.key;
+    }
+  }
+
+  /** The batch layout of the current placement (without fused groups) and psum base, made once per reach met. */
+  private batchLayout(base: number, offKeys: Float64Array): BatchLayout {
+    const r = this.reach!;
+    let l = r.layouts.get(base);
+    if (!l) {
+      const pes = Int32Array.from(Array.from(this.peActive).flatMap((a, pe) => (a ? [pe] : [])));
+      const at = (xs: ArrayLike<number>) => Float64Array.from(pes, (pe) => xs[pe]!);
+      l = new BatchLayout(pes, Array.from(pes, (pe) => this.peExt[pe]!), at(this.peOutExtKey), at(this.peExtKey), at(offKeys), Array.from(pes, (pe) => this.offsets[pe]!), base, this.c.pes);
+      r.layouts.set(base, l);
+    }
+    return l;
   }
 
   /**
@@ -332,6 +416,7 @@ export class Residency {
   private placeByReach(key: number): boolean {
     const s = this.reachStates.get(key);
     if (!s) return false;
+    this.reach = s;
     this.peActive.set(s.active);
     for (let pe = 0; pe < this.c.pes; pe++) {
       if (!s.active[pe]) continue;
@@ -345,7 +430,8 @@ export class Residency {
   /** Keeps the PEs' placement for the reach `key` ({@link placeByReach}); a new map once 64 are kept. */
   private keepReach(key: number): void {
     if (this.reachStates.size >= 64) this.reachStates = new Map();
-    this.reachStates.set(key, { active: this.peActive.slice(), ext: this.peExt.slice(), outExtKey: this.peOutExtKey.slice(), extKey: this.peExtKey.slice() });
+    this.reach = { active: this.peActive.slice(), ext: this.peExt.slice(), outExtKey: this.peOutExtKey.slice(), extKey: this.peExtKey.slice(), layouts: new Map() };
+    this.reachStates.set(key, this.reach);
   }
 
   /** The current reach as one number (mixed radix: a reach is at most the PEs' full reach). */
@@ -357,7 +443,9 @@ export class Residency {
   }
 
   /** PE placements by reach ({@link placeByReach}). */
-  private reachStates = new Map<number, { readonly active: Uint8Array; readonly ext: readonly Int32Array[]; readonly outExtKey: Float64Array; readonly extKey: Float64Array }>();
+  private reachStates = new Map<number, ReachState>();
+  /** The current placement's ({@link placeByReach}; undefined before the first, or with fused groups). */
+  private reach: ReachState | undefined;
 
   /** Places every PE anew: activity, and the extent with its keys where it changed. */
   private place(gStart: Int32Array, folds: Int32Array | undefined): void {

@@ -145,7 +145,10 @@ export class Program {
   private drain(entries: readonly DrainEntry[]): Steps {
     const r = this.res;
     const k = this.lastDrainKey;
-    const shaped = this.c.checked ? undefined : { key: k && k.entries === entries ? k.key : undefined, memo: this.accumulateShapes, serials: this.drainSerials };
+    const mine = k !== undefined && k.entries === entries;
+    // (taken once: a batch of psum records drains the same list at each of its issues, psum-batch.ts)
+    if (mine) this.lastDrainKey = undefined;
+    const shaped = this.c.checked ? undefined : { key: mine ? k.key : undefined, memo: this.accumulateShapes, serials: this.drainSerials };
     return this.released(entries, drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas, shaped));
   }
 

@@ -84,20 +84,19 @@ export class BatchLayout {
 
 /** The records of one layout's active PEs, issued again for each iteration that uses it. */
 export class PsumBatch {
-  readonly entries: readonly BatchEntry[];
+  /** Its records, in PE order: the list every issue drains (lists compared by identity stand for one issue only while it is out: Program.drain). */
+  readonly list: DrainEntry[];
   readonly iterStart = new Int32Array(NDIMS);
   outKey0 = NaN;
   gen = -1;
   /** How many times it was issued ({@link BatchEntry.start}'s cache). */
   issue = 0;
-  /** The list of its current issue (a new array each time: lists are compared by identity). */
-  list: DrainEntry[] = [];
   /** Its records not yet released since it was issued. */
   live = 0;
 
   constructor(readonly layout: BatchLayout) {
     const l = layout;
-    this.entries = Array.from(l.pes, (pe, i) => new BatchEntry(this, pe, l.ext[i]!, l.base, l.extKey[i]!, l.shapeKey[i]!, l.offKey[i]!, l.offset[i]!));
+    this.list = Array.from(l.pes, (pe, i) => new BatchEntry(this, pe, l.ext[i]!, l.base, l.extKey[i]!, l.shapeKey[i]!, l.offKey[i]!, l.offset[i]!));
   }
 
   issueFor(iterStart: Int32Array, outKey0: number, gen: number): void {
@@ -105,8 +104,7 @@ export class PsumBatch {
     this.outKey0 = outKey0;
     this.gen = gen;
     this.issue++;
-    this.list = this.entries.slice();
-    this.live = this.entries.length;
+    this.live = this.list.length;
   }
 
   /** Takes back `n` of its records; once all are back, it may be issued again. */
@@ -116,7 +114,7 @@ export class PsumBatch {
   }
 }
 
-/** The batch whose current list `entries` is, if any (a drain of a batch taken whole). */
+/** The batch whose list `entries` is, if any (a drain of a batch taken whole). */
 export function batchOf(entries: readonly DrainEntry[]): PsumBatch | undefined {
   const e0 = entries[0];
   if (!(e0 instanceof BatchEntry)) return undefined;

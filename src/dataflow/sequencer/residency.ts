@@ -333,7 +333,7 @@ export class Residency {
   private writeBatch(): void {
     const b = this.heldBatch!;
     this.heldBatch = undefined;
-    for (const e of b.entries) {
+    for (const e of b.list) {
       this.outTiles[e.pe] = e;
       this.outKeys[e.pe] = e.key;
     }

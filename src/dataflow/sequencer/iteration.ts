@@ -11,11 +11,12 @@ import type { SeqContext } from "./context.js";
 import { deliverInputs } from "./deliver-inputs.js";
 import { deliverWeights, psumInit } from "./deliver.js";
 import { rectangles } from "./geometry.js";
+import { dot, inputKeyWeights, OperandKeys } from "./operand-keys.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
 import { idleLeaving, settledState, type Settled } from "./settled.js";
 import { mergeCommands } from "./transfer.js";
-import { ALL_DIMS, C, G, INPUT_DIMS, iterationPlan, N, OUTPUT_DIMS, P, Q, R, S, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
+import { INPUT_DIMS, iterationPlan, OUTPUT_DIMS, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 import { SignatureSerials } from "./plan-cache.js";
 
@@ -42,8 +43,10 @@ export class IterationPlanner {
   private readonly offKeys: { readonly output: Float64Array; readonly input: Float64Array; readonly weight: Float64Array };
   /** Whether the mapping fuses dimensions: PEs' starts are then not the iteration's plus fixed offsets. */
   private readonly fused: boolean;
-  /** The input key's weight per dimension ({@link inputKeyWeights}). */
+  /** The input key's weight per dimension (operand-keys.ts, inputKeyWeights). */
   private readonly inputWeights: Float64Array;
+  /** The operand pass. */
+  private readonly operands: OperandKeys;
   /** Scratch, only read while one iteration is planned. */
   private readonly scratch: { readonly newOut: Float64Array; readonly drain: Uint8Array; readonly keys: Float64Array[] };
   /**
@@ -66,6 +69,7 @@ export class IterationPlanner {
     this.inputWeights = inputKeyWeights(c);
     this.fused = nest.groups.length > 0;
     this.offKeys = { output: offsetKeys(OUTPUT_DIMS), input: Float64Array.from(nest.peOffset, (off) => dot(off, this.inputWeights)), weight: offsetKeys(WEIGHT_DIMS) };
+    this.operands = new OperandKeys(c, res, this.offKeys, this.inputWeights, this.fused);
     this.scratch = { newOut: new Float64Array(pes), drain: new Uint8Array(pes), keys: [0, 1, 2, 3].map(() => new Float64Array(pes)) };
     this.lastWaves = { keys: new Float64Array(pes), parts: [], macs: 0, bases: { input: 0, weight: 0, psum: 0 } };
   }
@@ -85,8 +89,11 @@ export class IterationPlanner {
     const behind = c.psumDouble && drains.length > 0;
     if (c.streamOut || behind) c.switchPsumHalf();
     const psumKeys = this.newPsums();
-    const inKeys = this.operandKeys("input", INPUT_DIMS, scratch.keys[1]!.fill(NaN), gStart);
-    const wKeys = this.operandKeys("weight", WEIGHT_DIMS, scratch.keys[2]!.fill(NaN), gStart);
+    const ops = this.operands;
+    const inKeys = scratch.keys[1]!.fill(NaN);
+    const wKeys = scratch.keys[2]!.fill(NaN);
+    this.counts.input = ops.pass("input", INPUT_DIMS, inKeys, gStart, this.counts.active);
+    this.counts.weight = ops.pass("weight", WEIGHT_DIMS, wKeys, gStart, this.counts.active);
     // Single-buffered inputs with halo reuse: the PEs' input spans.
     const spansOn = !c.rfDouble && !c.passThrough.input;
     // The transfers, fills and waves depend only on what the signature records: an iteration
@@ -98,6 +105,11 @@ export class IterationPlanner {
     // written then; else it is told only that there are spans)
     const perPe = spansOn && !(uniform >= 0 && ((uniform & 2) === 0 || from));
     const sigSpans = spansOn ? (perPe ? res.spans() : SPANS_UNREAD) : undefined;
+    // (and the operands' keys when it reads the PEs' records: OperandKeys.keys)
+    if (uniform < 0 || perPe) {
+      ops.keys("input", inKeys);
+      ops.keys("weight", wKeys);
+    }
     // (so are the PEs' starts, which it reads for the spans only: Residency.peStart)
     const sig = rp.plans?.worthwhile() ? rp.signature(gStart, res.peClip, dStart, psumKeys, inKeys, wKeys, sigSpans, perPe ? res.peStart : STARTS_UNREAD, res.rfHalf, res.gbufInput, folds, uniform, from) : undefined;
     if (sig) {
@@ -109,7 +121,7 @@ export class IterationPlanner {
         return behind ? iterationPlan({ ...p, drainsBehind: true }) : p;
       }
     }
-    const plan = this.fresh(psumKeys, inKeys, wKeys, spansOn ? res.spans() : undefined, sig !== undefined);
+    const plan = this.fresh(psumKeys, ops.keys("input", inKeys), ops.keys("weight", wKeys), spansOn ? res.spans() : undefined, sig !== undefined);
     const spanId = sig && plan.spanGroups ? this.spanGroupsId(plan.spanGroups) : undefined;
     this.noteSpans(uniform, spansOn, spanId);
     if (sig) {
@@ -205,11 +217,6 @@ export class IterationPlanner {
    * leaving tile, and every holder is active): the drains pass is skipped.
    */
   private settled: Settled | undefined;
-  /**
-   * Per operand, the start's key and the placement its pass (the common one of {@link
-   * operandKeys}) last ran with; only that pass writes the keys held (Residency.rfKeys).
-   */
-  private readonly settledOps = { input: { key0: NaN, placeEpoch: -1 }, weight: { key0: NaN, placeEpoch: -1 } };
   /** Whether the iteration being planned is one {@link settled} covers. */
   private held = false;
   /** Whether its drain took every active PE's tile, by {@link settled} (none holds one now). */
@@ -267,62 +274,6 @@ export class IterationPlanner {
     this.counts.psum = fresh;
     this.settled = fused || c.streamOut || c.checked ? undefined : settledState(outKey0, res, active, idleKeys, off);
     return psumKeys;
-  }
-
-  /**
-   * The PEs that get a new tile of an operand, into `keys` (NaN: none); updates the state.
-   * Single-buffered: every PE whose tile changes gets the new one. Double-buffered: the operand
-   * stays in its half while every PE's tile is unchanged; otherwise it moves to the other half
-   * (which the running wave does not read), and every PE whose tile there is not the one it needs
-   * gets it. An operand that passes through the PE (streamed, or bypassing the RF): every wave
-   * needs its words again.
-   */
-  private operandKeys(part: "input" | "weight", dims: readonly number[], keys: Float64Array, gStart: Int32Array): Float64Array {
-    const { c, res } = this;
-    const key0 = part === "input" ? dot(gStart, this.inputWeights) : startKey(gStart, dims, c.nest.sizes);
-    const off = this.offKeys[part];
-    if (!this.fused && !c.early[part] && !c.passThrough[part]) {
-      // The common case in one pass (the same as the passes below: no half to switch, and an
-      // inactive PE's key stays NaN, which equals nothing held). After it, every active PE holds
-      // its key: the same key and placement again (a stationary operand) get no new tile.
-      const s = this.settledOps[part];
-      if (!c.checked && s.key0 === key0 && s.placeEpoch === res.placeEpoch) {
-        this.counts[part] = 0;
-        return keys;
-      }
-      s.key0 = key0;
-      s.placeEpoch = res.placeEpoch;
-      const held = res.rfKeys[part][res.rfHalf[part]]!;
-      let fresh = 0;
-      for (let pe = 0; pe < c.pes; pe++) {
-        if (!res.peActive[pe]) continue;
-        const k = key0 + off[pe]!;
-        if (k === held[pe]) keys[pe] = NaN;
-        else {
-          keys[pe] = held[pe] = k;
-          fresh++;
-        }
-      }
-      this.counts[part] = fresh;
-      return keys;
-    }
-    this.counts[part] = -1;
-    if (this.fused) {
-      // Fused groups place each PE anew every iteration: its key from its own start.
-      for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = part === "input" ? dot(res.peStart[pe]!, this.inputWeights) : startKey(res.peStart[pe]!, dims, c.nest.sizes);
-    } else {
-      for (let pe = 0; pe < c.pes; pe++) if (res.peActive[pe]) keys[pe] = key0 + off[pe]!;
-    }
-    let h = res.rfHalf[part];
-    if (c.early[part] && changes(keys, res.rfKeys[part][h]!, c.pes)) h = res.rfHalf[part] = 1 - h;
-    const held = res.rfKeys[part][h]!;
-    if (c.passThrough[part]) return keys;
-    for (let pe = 0; pe < c.pes; pe++) {
-      const k = keys[pe]!;
-      if (k === held[pe]) keys[pe] = NaN;
-      else if (!Number.isNaN(k)) held[pe] = k;
-    }
-    return keys;
   }
 
   /**
@@ -440,56 +391,4 @@ export class IterationPlanner {
     lastWaves.macs = parts.reduce((a, w) => a + w.pes.rows * w.pes.cols * w.loops.reduce((x, y) => x * y, 1), 0);
     return parts;
   }
-}
-
-/** Whether some PE's key (NaN: none) differs from the one it holds. */
-function changes(keys: Float64Array, held: Float64Array, pes: number): boolean {
-  for (let pe = 0; pe < pes; pe++) {
-    const k = keys[pe]!;
-    if (!Number.isNaN(k) && k !== held[pe]) return true;
-  }
-  return false;
-}
-
-/** `sum_d a[d] * w[d]`. */
-function dot(a: Int32Array, w: Float64Array): number {
-  let k = 0;
-  for (let d = 0; d < w.length; d++) k += a[d]! * w[d]!;
-  return k;
-}
-
-/**
- * The weights of the input tile key, a linear form in the tile start: two PEs hold the same input
- * tile exactly when their keys are equal (plus, as for every key, the same extents, which the
- * start decides). Over N, G, C a mixed-radix number, as {@link startKey}. Along the rows, when
- * every PE's tile has one output row and one kernel row (rf extents of P and R both 1, as in a
- * row-stationary mapping), the key takes the input row they read, `p * strideH + r * dilationH`,
- * so PEs on a diagonal of (output row, kernel row) that read the same input row share one tile
- * (one read, multicast); otherwise P and R separately. Likewise Q, S and the columns.
- */
-function inputKeyWeights(c: SeqContext): Float64Array {
-  const sizes = c.nest.sizes;
-  const e = c.nest.rfExtent;
-  const l = c.layer;
-  const w = new Float64Array(sizes.length);
-  let scale = 1;
-  const axis = (o: number, k: number, stride: number, dil: number) => {
-    if (e[o] === 1 && e[k] === 1) {
-      w[o] = stride * scale;
-      w[k] = dil * scale;
-      scale *= sizes[o]! * stride + sizes[k]! * dil + 1;
-    } else {
-      w[k] = scale;
-      w[o] = scale * (sizes[k]! + 1);
-      scale *= (sizes[o]! + 1) * (sizes[k]! + 1);
-    }
-  };
-  // Innermost first: columns, rows, then C, G, N.
-  axis(Q, S, l.strides[1], l.dilations[1]);
-  axis(P, R, l.strides[0], l.dilations[0]);
-  for (const d of [C, G, N]) {
-    w[d] = scale;
-    scale *= sizes[d]! + 1;
-  }
-  return w;
 }

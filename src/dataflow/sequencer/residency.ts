@@ -29,7 +29,8 @@ interface PendingSpans {
   readonly groups: readonly SpanGroup[];
   readonly id: number;
   readonly iterStart: Int32Array;
-  readonly exts: Int32Array[];
+  /** Per PE, its extent in the placement then (ReachState.ext: an active PE's is Residency.peExt's). */
+  readonly extOf: readonly Int32Array[];
   readonly serial0: number;
 }
 
@@ -190,7 +191,7 @@ export class Residency {
       const g = p.groups[k]!;
       const off = this.offsets[g.pe0]!;
       for (let d = 0; d < NDIMS; d++) start[d] = p.iterStart[d]! + off[d]!;
-      const span = this.c.spanWith(start, p.exts[k]!, g.dense, p.serial0 + k);
+      const span = this.c.spanWith(start, p.extOf[g.pe0]!, g.dense, p.serial0 + k);
       for (let j = 0; j < g.pes.length; j++) spans[g.pes[j]!] = span;
     }
   }
@@ -256,12 +257,11 @@ export class Residency {
       }
       return;
     }
-    // (the set replaced unread lends its arrays to the new one: no other reference to it)
+    // (the set replaced lends its start array to the new one: no other reference to it)
     const iterStart = p ? p.iterStart : new Int32Array(NDIMS);
     iterStart.set(this.iterStart);
-    const exts = p && p.exts.length === groups.length ? p.exts : new Array<Int32Array>(groups.length);
-    for (let k = 0; k < groups.length; k++) exts[k] = this.peExt[groups[k]!.pe0]!;
-    this.pendingSpans = { groups, id, iterStart, exts, serial0: this.c.reserveSpans(groups.length) };
+    // (a group's first PE is active: its extent is the placement's, kept, never changed)
+    this.pendingSpans = { groups, id, iterStart, extOf: this.reach!.ext, serial0: this.c.reserveSpans(groups.length) };
   }
 
   /**

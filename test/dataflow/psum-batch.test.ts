@@ -11,7 +11,7 @@
 import { describe, expect, it } from "vitest";
 import { NDIMS } from "../../src/dataflow/nest.js";
 import { BatchLayout, batchOf } from "../../src/dataflow/sequencer/psum-batch.js";
-import { idleLeaving, settledState } from "../../src/dataflow/sequencer/settled.js";
+import { Settled } from "../../src/dataflow/sequencer/settled.js";
 import type { Residency } from "../../src/dataflow/sequencer/residency.js";
 
 const dims = (...v: number[]) => Int32Array.from({ length: NDIMS }, (_, d) => v[d] ?? 0);
@@ -84,20 +84,24 @@ describe("the settled psum state", () => {
   const res = (active: number[], pes: number) => ({ peActive: Uint8Array.from({ length: pes }, (_, pe) => (active.includes(pe) ? 1 : 0)), placeEpoch: 3, psumEpoch: 4 }) as unknown as Residency;
   const off = Float64Array.of(0, 10, 20, 30);
 
-  it("keeps the active PEs' offsets only when idle PEs hold tiles", () => {
-    expect(settledState(1000, res([0, 1], 4), 2, [], off).activeOffs).toBeUndefined();
-    const s = settledState(1000, res([0, 1], 4), 2, [1020], off);
-    expect([...s.activeOffs!].sort((a, b) => a - b)).toEqual([0, 10]);
-    expect(Array.from(s.idleKeys)).toEqual([1020]);
-    expect([s.outKey0, s.placeEpoch, s.psumEpoch, s.active]).toEqual([1000, 3, 4, 2]);
+  it("keeps the placement, epochs, active count and idle keys; a move keeps all but the start's key and the psum epoch", () => {
+    const s = Settled.after(1000, res([0, 1], 4), 2, [1020]);
+    expect([s.outKey0, s.placeEpoch, s.psumEpoch, s.active, Array.from(s.idleKeys)]).toEqual([1000, 3, 4, 2, [1020]]);
+    const m = s.moved(2000, 5);
+    expect([m.outKey0, m.placeEpoch, m.psumEpoch, m.active, Array.from(m.idleKeys)]).toEqual([2000, 3, 5, 2, [1020]]);
   });
 
   it("an idle PE's tile leaves with the active PEs' exactly when an active PE held its key", () => {
     // Active PEs 0 and 1 held keys 1000 and 1010 (the settled start's 1000 plus their offsets).
-    expect(idleLeaving(settledState(1000, res([0, 1], 4), 2, [1010], off))).toBe(true);
-    expect(idleLeaving(settledState(1000, res([0, 1], 4), 2, [1020, 1000], off))).toBe(true);
+    const leaving = (idle: number[]) => Settled.after(1000, res([0, 1], 4), 2, idle).idleLeaving(res([0, 1], 4), off);
+    expect(leaving([1010])).toBe(true);
+    expect(leaving([1020, 1000])).toBe(true);
     // Keys no active PE held: PE 2's and 3's own offsets, or another start's.
-    expect(idleLeaving(settledState(1000, res([0, 1], 4), 2, [1020, 1030], off))).toBe(false);
-    expect(idleLeaving(settledState(1000, res([0, 1], 4), 2, [990, 1005], off))).toBe(false);
+    expect(leaving([1020, 1030])).toBe(false);
+    expect(leaving([990, 1005])).toBe(false);
+    // After a move, the keys the active PEs held are the new start's plus their offsets.
+    const moved = Settled.after(1000, res([0, 1], 4), 2, [2010]).moved(2000, 5);
+    expect(moved.idleLeaving(res([0, 1], 4), off)).toBe(true);
+    expect(Settled.after(1000, res([0, 1], 4), 2, [2010]).idleLeaving(res([0, 1], 4), off)).toBe(false);
   });
 });

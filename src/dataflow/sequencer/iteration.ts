@@ -14,7 +14,8 @@ import { rectangles } from "./geometry.js";
 import { dot, inputKeyWeights, OperandKeys } from "./operand-keys.js";
 import type { Replayer } from "./replay.js";
 import type { Residency } from "./residency.js";
-import { idleLeaving, settledState, type Settled } from "./settled.js";
+import { Settled } from "./settled.js";
+import { SpanHistory } from "./span-history.js";
 import { mergeCommands } from "./transfer.js";
 import { INPUT_DIMS, iterationPlan, OUTPUT_DIMS, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
@@ -155,7 +156,7 @@ export class IterationPlanner {
         this.held = true;
         return [];
       }
-      if (s.idleKeys.length === 0 || (!c.psumDouble && !idleLeaving(s))) {
+      if (s.idleKeys.length === 0 || (!c.psumDouble && !s.idleLeaving(res, this.offKeys.output))) {
         this.allTaken = true;
         return res.takeActive();
       }
@@ -211,10 +212,9 @@ export class IterationPlanner {
    * a new tile: the passes are skipped ({@link held}), with the count of active PEs kept. When
    * only the output key has changed, every active PE needs a new tile, so every active PE
    * drains; and when no idle PE holds a tile (`idleKeys`: the keys idle PEs hold), or none of
-   * them holds a leaving one (a key some active PE held: `activeOffs` has the active PEs' output
-   * key offsets) and two accumulator sets do not drain every holder, no other PE does (the drains
-   * pass would drain only idle PEs that hold a leaving tile), so the drains pass is skipped.
-   * leaving tile, and every holder is active): the drains pass is skipped.
+   * them holds a leaving one (a key some active PE held: Settled.idleLeaving) and two
+   * accumulator sets do not drain every holder, no other PE does (the drains pass would drain
+   * only idle PEs that hold a leaving tile), so the drains pass is skipped.
    */
   private settled: Settled | undefined;
   /** Whether the iteration being planned is one {@link settled} covers. */
@@ -236,12 +236,11 @@ export class IterationPlanner {
     if (this.allTaken) {
       // Every active PE gets a new tile (none holds one; no idle PE does): one batch of records
       // (psum-batch.ts), with the same settled state after it as the pass below would leave.
-      const { active } = this.settled!;
+      const s = this.settled!;
       psumKeys.set(res.holdBatch(this.outKey0, c.psumBase, this.offKeys.output).psumKeys);
-      this.counts.active = active;
-      this.counts.psum = active;
-      const { idleKeys, activeOffs } = this.settled!;
-      this.settled = { outKey0: this.outKey0, placeEpoch: res.placeEpoch, psumEpoch: res.psumEpoch, active, idleKeys, activeOffs };
+      this.counts.active = s.active;
+      this.counts.psum = s.active;
+      this.settled = s.moved(this.outKey0, res.psumEpoch);
       return psumKeys;
     }
     psumKeys.fill(NaN);
@@ -272,7 +271,7 @@ export class IterationPlanner {
     }
     this.counts.active = active;
     this.counts.psum = fresh;
-    this.settled = fused || c.streamOut || c.checked ? undefined : settledState(outKey0, res, active, idleKeys, off);
+    this.settled = fused || c.streamOut || c.checked ? undefined : Settled.after(outKey0, res, active, idleKeys);
     return psumKeys;
   }
 
@@ -288,14 +287,8 @@ export class IterationPlanner {
     return (psum > 0 ? 1 : 0) | (input > 0 ? 2 : 0) | (weight > 0 ? 4 : 0);
   }
 
-  /**
-   * How the input spans the PEs hold were made (single-buffered inputs with halo reuse): by span
-   * groups numbered `id` ({@link spanGroupsId}) at the iteration that started at `iterStart`,
-   * whose PEs reached `reach` (which decides their extents), every active PE then getting a new
-   * input tile (and so a span of one of the groups). Undefined when not known: spans made by a
-   * plan not kept, or by one whose PEs differed.
-   */
-  private spansFrom: SpansFrom | undefined;
+  /** How the input spans the PEs hold were made (span-history.ts; span groups numbered by {@link spanGroupsId}). */
+  private readonly spansMade = new SpanHistory();
   /** Span groups by content (PEs, first PE, density), numbered. */
   private readonly spanSerials = new SignatureSerials();
 
@@ -310,22 +303,19 @@ export class IterationPlanner {
   }
 
   /**
-   * {@link spansFrom} when it decides every span the signature would record this iteration:
-   * every active PE gets a new input tile (`uniform` has 2) and was active when the spans were
-   * made (its offset below the reach then: the reach now is nowhere longer).
+   * How the spans were made ({@link spansMade}), when that decides every span the signature would
+   * record this iteration: every active PE gets a new input tile (`uniform` has 2).
    */
   private spansKey(uniform: number, spans: boolean): SpansFrom | undefined {
-    const from = this.spansFrom;
-    if (!spans || !from || uniform < 0 || (uniform & 2) === 0) return undefined;
-    for (let d = 0; d < from.reach.length; d++) if (this.res.peClip[d]! > from.reach[d]!) return undefined;
-    return from;
+    if (!spans || uniform < 0 || (uniform & 2) === 0) return undefined;
+    return this.spansMade.key(this.res.peClip);
   }
 
-  /** Updates {@link spansFrom} after planning an iteration whose span groups are numbered `id` (undefined: not known). */
+  /** Notes how the spans were made after planning an iteration whose span groups are numbered `id` (undefined: not known). */
   private noteSpans(uniform: number, spans: boolean, id: number | undefined): void {
     // (no PE got a new input tile: the spans did not change)
     if (!spans || (uniform >= 0 && (uniform & 2) === 0)) return;
-    this.spansFrom = uniform >= 0 && id !== undefined && id >= 0 ? { id, iterStart: this.res.iterStart.slice(), reach: this.res.peClip.slice() } : undefined;
+    this.spansMade.note(uniform >= 0 && id !== undefined && id >= 0 ? id : undefined, this.res.iterStart, this.res.peClip);
   }
 
   /** Runs the passes for an iteration not planned before. */

@@ -134,9 +134,13 @@ export class Replayer {
       // now (the same offsets plus this iteration's start) the spans follow from the groups,
       // the reach and the delta.
       b[n++] = -101;
-      b[n++] = spansFrom.id;
-      for (let d = 0; d < NDIMS; d++) b[n++] = spansFrom.reach[d]!;
-      for (let d = 0; d < NDIMS; d++) b[n++] = spansFrom.iterStart[d]! - gStart[d]!;
+      for (let f: SpansFrom | undefined = spansFrom; f; f = f.prev) {
+        // (with the span groups before: theirs after a mark no id takes)
+        if (f !== spansFrom) b[n++] = -1;
+        b[n++] = f.id;
+        for (let d = 0; d < NDIMS; d++) b[n++] = f.reach[d]!;
+        for (let d = 0; d < NDIMS; d++) b[n++] = f.iterStart[d]! - gStart[d]!;
+      }
       b[n++] = uniform;
     } else {
       n = this.perPe(b, n, psumKeys, inKeys, wKeys, spans, peStart);

@@ -216,12 +216,15 @@ export interface PlanAnchor {
 
 /**
  * How the PEs' input spans were made (IterationPlanner.spansFrom): by the span groups numbered
- * `id`, at the iteration that started at `iterStart`, whose PEs reached `reach`.
+ * `id`, at the iteration that started at `iterStart`, whose PEs reached `reach`; and with
+ * `prev`, the spans of the PEs active now that were not active then, by the span groups made
+ * before (IterationPlanner.spansKey).
  */
 export interface SpansFrom {
   readonly id: number;
   readonly iterStart: Int32Array;
   readonly reach: Int32Array;
+  readonly prev?: SpansFrom;
 }
 
 /** What {@link PlanCache} keeps of a planned iteration: its requests (a replay shifts the reads' addresses). */

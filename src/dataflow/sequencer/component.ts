@@ -90,8 +90,12 @@ export class Sequencer extends Component implements TimelineHost {
   private issued = new Map<number, Req>();
   private finished = false;
   private posted: WaitReason | undefined;
-  /** While a timeline is replayed: the GBuf reads its steps may make (they are applied at once). */
-  private applying: ReadonlySet<Req> | undefined;
+  /**
+   * While a timeline is replayed: the GBuf reads its steps may make (they are applied at once),
+   * and as a set when there are many ({@link covers}).
+   */
+  private applying: readonly Req[] | undefined;
+  private applyingSet: ReadonlySet<Req> | undefined;
   private timeline: TimelineReplay | undefined;
   private cycle = 0;
   private nextId = 1;
@@ -240,14 +244,23 @@ export class Sequencer extends Component implements TimelineHost {
    * The main thread's steps are applied at once from now on (timeline replay): `reads`, the GBuf
    * reads its key covers; `drains`, whether it covers a drain (its GBuf writes and accumulates).
    */
-  beginApplying(reads: ReadonlySet<Req>, drains = false): void {
+  beginApplying(reads: readonly Req[], drains = false): void {
     this.applying = reads;
+    this.applyingSet = undefined;
     this.applyingDrains = drains;
+  }
+
+  /** Whether the replayed timeline's key covers GBuf read `q` (a set made for long lists only: most have a few reads). */
+  private covers(q: Req): boolean {
+    const reads = this.applying!;
+    if (reads.length <= 16) return reads.includes(q);
+    return (this.applyingSet ??= new Set(reads)).has(q);
   }
 
   /** Steps go through the ports again. */
   endApplying(): void {
     this.applying = undefined;
+    this.applyingSet = undefined;
     this.applyingDrains = false;
   }
 
@@ -256,7 +269,8 @@ export class Sequencer extends Component implements TimelineHost {
 
   /**
    * Applies a step of a replayed timeline at once through the components' bulk operations, in
-   * order; returns the responses (a read's with its payload).
+   * order; returns the responses that carry a payload (a read's, a drain's sum): the executor
+   * keeps only payloads (executor.ts), and nothing else reads a step's responses.
    */
   private applyNow(reqs: readonly Req[], into: Responses): void {
     const { gbuf, noc, pe } = this.hw;
@@ -264,21 +278,19 @@ export class Sequencer extends Component implements TimelineHost {
     for (const q of reqs) {
       const id = this.nextId++;
       if (q.to === "gbuf") {
-        const covered = q.msg.op === "read" ? this.applying!.has(q) : this.applyingDrains;
+        const covered = q.msg.op === "read" ? this.covers(q) : this.applyingDrains;
         if (!covered) throw new InvariantError(this.name, `a replayed timeline makes a GBuf ${q.msg.op} its key does not cover`);
         const payload = gbuf.applyNow(q.msg);
-        into.set(q, { op: q.msg.op, id, payload, cycles: 0, conflictCycles: 0, completedAt: now });
+        if (payload) into.set(q, { op: q.msg.op, id, payload, cycles: 0, conflictCycles: 0, completedAt: now });
       } else if (q.to === "noc" && q.msg.op === "drain") {
         if (!this.applyingDrains) throw new InvariantError(this.name, "a replayed timeline makes a drain its key does not cover");
         const d = track<NocDrain>(q.msg, id);
         const payload = noc.drainNow(d, pe.readNow({ op: "read", part: d.part, pes: d.pes, box: d.box }));
-        into.set(q, payload ? { op: "drain", id, payload, completedAt: now } : { op: "drain", id, completedAt: now });
+        if (payload) into.set(q, { op: "drain", id, payload, completedAt: now });
       } else if (q.to === "noc") {
         pe.applyFromNoc(noc.applyNow(q.msg));
-        into.set(q, { op: q.msg.op, id, completedAt: now });
       } else if (q.to === "pe") {
         pe.applyNow(track<PeArrayCommand>(q.msg, id));
-        into.set(q, { op: q.msg.op, id, completedAt: now });
       } else {
         throw new InvariantError(this.name, `a replayed timeline makes a DRAM ${q.msg.op}`);
       }

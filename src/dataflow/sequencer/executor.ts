@@ -6,7 +6,7 @@
  */
 import { InvariantError, type Payload } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
-import type { Req, Responses, Step } from "./types.js";
+import type { Req, Resp, Responses, Step } from "./types.js";
 
 /** The generator type of the program and of every pass that issues steps. */
 export type Steps = Generator<Step, void, Responses>;
@@ -19,11 +19,11 @@ export function step(reason: WaitReason, reqs: readonly Req[]): Step {
 /** Holds the payloads of completed reads until they are taken. */
 export class Executor {
   /**
-   * Payloads by planned read. A request object is issued at most once at a time: a plan's reads
-   * are new objects (a replay shifts them into new ones), and each is taken before it could be
-   * issued again.
+   * Responses with a payload by planned read. A request object is issued at most once at a
+   * time: a plan's reads are new objects (a replay shifts them into new ones), and each is taken
+   * before it could be issued again.
    */
-  private pending = new Map<Req, Payload>();
+  private pending: Map<Req, Resp> = new Map();
 
   /**
    * The payload of the completed read `read` (once). A map that has emptied is replaced, not
@@ -32,7 +32,7 @@ export class Executor {
    * that churn").
    */
   take(read: Req): Payload {
-    const p = this.pending.get(read);
+    const p = (this.pending.get(read) as { payload?: Payload } | undefined)?.payload;
     if (!p) throw new InvariantError("sequencer", `no payload for a ${read.to} ${read.msg.op}`);
     this.pending.delete(read);
     if (this.pending.size === 0) this.pending = new Map();
@@ -40,15 +40,26 @@ export class Executor {
   }
 
   /**
-   * Issues a step and keeps the payloads of its responses. The driver passes the responses into
-   * the generator; every `yield` of a step with reads goes through this wrapper (the map itself is
-   * the thread's, reused for its next step).
+   * Issues a step and keeps the responses that carry a payload. The driver passes the responses
+   * into the generator; every `yield` of a step with reads goes through this wrapper. A map with
+   * responses is the thread's no more once handed over (Sequencer, `responses`): when nothing is
+   * pending and every response it holds has a payload (a step of reads, or a replayed step, which
+   * answers nothing else), it is kept as it is.
    */
   *run(s: Step): Steps {
     const got = yield s;
+    if (this.pending.size === 0 && got.size > 0 && allPayloads(got)) {
+      this.pending = got;
+      return;
+    }
     got.forEach((v, k) => {
-      const payload = (v as { payload?: Payload }).payload;
-      if (payload) this.pending.set(k, payload);
+      if ((v as { payload?: Payload }).payload) this.pending.set(k, v);
     });
   }
+}
+
+/** Whether every response carries a payload. */
+function allPayloads(got: Responses): boolean {
+  for (const v of got.values()) if (!(v as { payload?: Payload }).payload) return false;
+  return true;
 }

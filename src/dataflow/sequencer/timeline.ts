@@ -48,7 +48,7 @@ export interface TimelineHost {
    */
   quiet(beside?: Thread): boolean;
   /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make; `drains`: whether it may drain. */
-  beginApplying(reads: ReadonlySet<Req>, drains?: boolean): void;
+  beginApplying(reads: readonly Req[], drains?: boolean): void;
   /** Back to issuing steps through the ports. */
   endApplying(): void;
   /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
@@ -189,7 +189,7 @@ export class TimelineReplay {
     if (t) {
       if (!alone && !t.besideSafe) return;
       this.replaying = { t, before: this.snapshot(true), beside: !alone };
-      this.host.beginApplying(new Set(next.reads), next.drains.length > 0);
+      this.host.beginApplying(next.reads, next.drains.length > 0);
     } else {
       this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, beside: !alone };
     }
@@ -250,7 +250,7 @@ export class TimelineReplay {
     const end = this.host.now + t.length;
     const w = t.wave!;
     this.host.finishWave();
-    this.host.beginApplying(new Set(reads));
+    this.host.beginApplying(reads);
     yield* apply;
     this.host.endApplying();
     const ph = this.host.adoptWave(wave, end + w.start, running, reason);

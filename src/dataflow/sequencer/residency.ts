@@ -68,9 +68,9 @@ export class Residency {
    */
   private readonly inputSpans: (InputSpan | undefined)[];
   /**
-   * The span groups of the last replayed plan, their spans not yet made and written per PE: the
-   * groups, their number by content (-1: none), the iteration's start, each group's first PE's
-   * extent then, and the serial of the first group's span (taken when the plan replayed).
+   * The span groups of the last replayed plan with any, their spans not yet made and written per
+   * PE: the groups, their number by content (-1: none), the iteration's start, the placement's
+   * extents then, and the serial of the first group's span (taken when the plan replayed).
    */
   private pendingSpans: PendingSpans | undefined;
   private readonly spanStart = new Int32Array(NDIMS);

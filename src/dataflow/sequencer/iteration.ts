@@ -234,8 +234,9 @@ export class IterationPlanner {
       return psumKeys.fill(NaN);
     }
     if (this.allTaken) {
-      // Every active PE gets a new tile (none holds one; no idle PE does): one batch of records
-      // (psum-batch.ts), with the same settled state after it as the pass below would leave.
+      // Every active PE gets a new tile (none holds one; the idle PEs keep theirs): one batch of
+      // records (psum-batch.ts), with the same settled state after it as the pass below would
+      // leave.
       const s = this.settled!;
       psumKeys.set(res.holdBatch(this.outKey0, c.psumBase, this.offKeys.output).psumKeys);
       this.counts.active = s.active;

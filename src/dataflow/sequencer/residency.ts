@@ -243,8 +243,9 @@ export class Residency {
     const p = this.pendingSpans;
     if (p && (id < 0 || p.id !== id)) {
       this.pendingSpans = undefined;
-      const only = this.fused ? null : this.uncovered(p.groups, groups);
-      if (only === null || only.length > 0) this.writeSpans(p, only);
+      // (only without fused groups is a set left pending)
+      const only = this.uncovered(p.groups, groups);
+      if (only.length > 0) this.writeSpans(p, only);
     }
     if (this.fused) {
       // (fused groups: each PE placed anew, the spans made now)
@@ -307,8 +308,9 @@ export class Residency {
   /**
    * Every active PE gets a new psum tile, one record each of a batch for this placement and psum
    * base (psum-batch.ts): the iteration planner's case where the drain has just taken every
-   * active PE's tile (so none holds one) and no idle PE holds one. `offKeys`: each PE's output
-   * key offset (its key: `outKey0` plus it). Returns the batch's layout (its psumKeys).
+   * active PE's tile (so none holds one; idle PEs keep theirs, which no active PE's key names).
+   * `offKeys`: each PE's output key offset (its key: `outKey0` plus it). Returns the batch's
+   * layout (its psumKeys).
    */
   holdBatch(outKey0: number, base: number, offKeys: Float64Array): BatchLayout {
     if (this.heldBatch) this.writeBatch();
@@ -318,8 +320,8 @@ export class Residency {
   }
 
   /**
-   * The drain of every active PE, when every holder is active (iteration.ts, drains): the held
-   * batch's list whole when there is one, else takePsums.
+   * The drain of every active PE's tile and no idle PE's (iteration.ts, drains: none of theirs
+   * leaves): the held batch's list whole when there is one, else takePsums.
    */
   takeActive(): DrainEntry[] {
     const b = this.heldBatch;

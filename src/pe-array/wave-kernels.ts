@@ -271,6 +271,12 @@ export class WaveKernels {
     return name;
   }
 
+  /**
+   * The PE rectangle and register file whose table {@link pesTable} wrote last (a register
+   * file's partition bases never change after it is built).
+   */
+  private readonly lastTable: { rf: RegFile | undefined; row0: number; col0: number; rows: number; cols: number; arrayCols: number } = { rf: undefined, row0: 0, col0: 0, rows: 0, cols: 0, arrayCols: 0 };
+
   /** Wave pieces ({@link runPiece}) run, by kernel. */
   readonly pieces: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0 };
 
@@ -286,6 +292,10 @@ export class WaveKernels {
     }
     const { pes } = cw.wave;
     if (3 * pes.rows * pes.cols > this.scratchWords) return -1;
+    // The table of the last call is still at the start of the scratch (nothing else writes there).
+    const t = this.lastTable;
+    if (t.rf === rf && t.row0 === pes.row0 && t.col0 === pes.col0 && t.rows === pes.rows && t.cols === pes.cols && t.arrayCols === arrayCols) return 3 * pes.rows * pes.cols;
+    t.rf = undefined;
     const s = this.scratch;
     const ib = rf.data.input.byteOffset;
     const wb = rf.data.weight.byteOffset;
@@ -300,6 +310,7 @@ export class WaveKernels {
         s[k++] = pb + Bp[p]! * 4;
       }
     }
+    Object.assign(t, { rf, row0: pes.row0, col0: pes.col0, rows: pes.rows, cols: pes.cols, arrayCols });
     return k;
   }
 

@@ -136,6 +136,37 @@ describe("WebAssembly wave kernels", () => {
     expect(tailOfOne).toBeGreaterThan(100);
   });
 
+  it("run a sequence of waves on one register file, PE rectangles of one size at different corners among them, as the JavaScript kernel", () => {
+    // The PE table of the last wave is kept while the rectangle stays: a rectangle of the same
+    // size elsewhere, or another size, must get its own.
+    const [rows, cols] = [3, 4];
+    const rects = [
+      { row0: 0, col0: 0, rows: 2, cols: 2 },
+      { row0: 1, col0: 0, rows: 2, cols: 2 },
+      { row0: 1, col0: 2, rows: 2, cols: 2 },
+      { row0: 0, col0: 1, rows: 3, cols: 3 },
+      { row0: 0, col0: 0, rows: 1, cols: 4 },
+      { row0: 0, col0: 0, rows: 2, cols: 3 },
+      { row0: 0, col0: 0, rows: 3, cols: 2 },
+    ];
+    const base: MacWave = { pes: rects[0]!, loops: [3, 5], input: { offset: 0, strides: [5, 1] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] }, inputZero: 3, weightZero: -2 };
+    const { kernels, wasmRf, jsRf } = twoRegFiles(base, rows * cols, 0);
+    let st = 5;
+    const next = () => (st = (Math.imul(st, 1103515245) + 12345) >>> 0);
+    for (const part of ["input", "weight"] as const) {
+      const d = wasmRf.data[part];
+      for (let i = 0; i < d.length; i++) d[i] = (next() >>> 24) - 128;
+      jsRf.data[part].set(d);
+    }
+    for (const k of [0, 0, 1, 1, 2, 0, 5, 3, 3, 4, 2, 1, 4, 0, 5, 0, 6]) {
+      const wave = { ...base, pes: rects[k]! };
+      expect(kernels.run(compileWave("pe", wave, wasmRf, false), wasmRf, cols)).toBe(true);
+      const cw = compileWave("pe", wave, jsRf, false);
+      runWave(cw, jsRf, cols, 0, cw.macs, cw.order);
+      expect([...wasmRf.data.psum]).toEqual([...jsRf.data.psum]);
+    }
+  });
+
   it("refuse a piece outside the nest", () => {
     const entries = { inputEntries: 8, weightEntries: 8, psumEntries: 8, ...SPEC };
     const kernels = WaveKernels.create(RegFile.words(entries, 1))!;

@@ -282,7 +282,7 @@ export class Program {
         if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.besidePrefetch());
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
-        yield* x.run(step(overlap ? readReason : "control", overlap ? [...cur.waves, ...next.reads] : cur.waves));
+        yield* x.run(step(overlap ? readReason : "control", overlap ? cur.waves.concat(next.reads) : cur.waves));
       }
       cur = next;
     }

@@ -35,7 +35,7 @@ export function* accumulate(
     const op = p.has ? ("accumulate" as const) : ("write" as const);
     reqs.push(toGbuf ? { to: "gbuf", msg: { op, region: c.gbufRegions.output![half]!, box: p.box, payload, expect } } : { to: "dram", msg: { op, tensor: c.hw.y, box: p.box, payload, expect } });
   }
-  yield* x.run(step(toGbuf ? "gbuf" : "dram", reqs));
+  x.keep(yield step(toGbuf ? "gbuf" : "dram", reqs));
 }
 
 /**
@@ -169,7 +169,7 @@ export function* accumulateShaped(
     const payload: Payload = { data, tags: undefined };
     reqs.push({ to: "gbuf", msg: { op: r.op, region, box: { shape: r.shape, offset: anchor + r.rel, strides: r.strides }, payload, expect: undefined } });
   }
-  yield* x.run(step("gbuf", reqs));
+  x.keep(yield step("gbuf", reqs));
 }
 
 /** The strides of the GBuf output tile over [N, G, K, P, Q]. */
@@ -218,10 +218,10 @@ export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half:
   const dbox: Box = { shape, offset: yOff, strides: c.yTagStrides() };
   const has = markHeld(dramHas, dbox);
   const read: Req = { to: "gbuf", msg: { op: "read", region: c.gbufRegions.output![half]!, box: { shape, offset: 0, strides: gst }, ...(c.checked ? { expect } : {}) } };
-  yield* x.run(step("gbuf", [read]));
+  x.keep(yield step("gbuf", [read]));
   const p = x.take(read);
   // Outputs DRAM already holds a partial sum of are added to there (a read-modify-write).
   const op = has ? ("accumulate" as const) : ("write" as const);
-  yield* x.run(step("dram", [{ to: "dram", msg: { op, tensor: c.hw.y, box: dbox, payload: p, ...(has && c.checked ? { expect } : {}) } }]));
+  x.keep(yield step("dram", [{ to: "dram", msg: { op, tensor: c.hw.y, box: dbox, payload: p, ...(has && c.checked ? { expect } : {}) } }]));
 }
 

@@ -133,7 +133,7 @@ export function* drainTiles(
     // line over the neighbour links; only the PE at the end of each line is drained.
     const { links, kept } = linkPlanner.plan(entries);
     if (links.length > 0) {
-      yield* x.run(step("drain", links));
+      x.keep(yield step("drain", links));
       entries = kept;
     }
   }
@@ -152,7 +152,7 @@ export function* drainTiles(
     const inFlight = c.streamOut ? boxSize(box.shape) : undefined;
     reqs[k] = { to: "noc", msg: { op: "drain", part: "psum", pes: rect, box, expect, sum: { id: sumId, words, slot, last: k === parts.length - 1 }, inFlight } };
   }
-  yield* x.run(step("drain", reqs));
+  x.keep(yield step("drain", reqs));
   const total = x.take(reqs[reqs.length - 1]!);
   if (shaped && c.m.gbuf.keep.output && gbufOutput && gbufHas && !total.tags) {
     // Unchecked, with the drain's signature numbered (at its boundary, else now, reading the

@@ -41,13 +41,20 @@ export class Executor {
 
   /**
    * Issues a step and keeps the responses that carry a payload. The driver passes the responses
-   * into the generator; every `yield` of a step with reads goes through this wrapper. A map with
+   * into the generator; every `yield` of a step with reads goes through this wrapper (or {@link keep}). A map with
    * responses is the thread's no more once handed over (Sequencer, `responses`): when nothing is
    * pending and every response it holds has a payload (a step of reads, or a replayed step, which
    * answers nothing else), it is kept as it is.
    */
   *run(s: Step): Steps {
-    const got = yield s;
+    this.keep(yield s);
+  }
+
+  /**
+   * Keeps the responses with a payload of a step just issued: `x.keep(yield step(...))` is
+   * {@link run} without a generator per step (a pass's hot steps are issued this way).
+   */
+  keep(got: Responses): void {
     if (this.pending.size === 0 && got.size > 0 && allPayloads(got)) {
       this.pending = got;
       return;

@@ -68,14 +68,14 @@ export function* runFetch(c: SeqContext, x: Executor, plan: FetchPlan, prev?: { 
   if (plan.reads.length === 0 && plan.copies.length === 0) return;
   const wait = prev?.thread && !prev.thread.done && (plan.copies.length > 0 || prev.plan.copies.length > 0) ? prev.thread : undefined;
   if (wait) {
-    if (plan.reads.length > 0) yield* x.run(step("dram", plan.reads));
+    if (plan.reads.length > 0) x.keep(yield step("dram", plan.reads));
     yield { reason: "dram", reqs: [], join: wait };
-    if (plan.copies.length > 0) yield* x.run(step("gbuf", plan.copies));
+    if (plan.copies.length > 0) x.keep(yield step("gbuf", plan.copies));
   } else {
-    yield* x.run(step("dram", [...plan.reads, ...plan.copies]));
+    x.keep(yield step("dram", [...plan.reads, ...plan.copies]));
   }
   const writes: Req[] = plan.writes.map((f) => ({ to: "gbuf", msg: { op: "write", region: f.region, box: f.box, payload: x.take(f.read) } }));
-  yield* x.run(step("gbuf", writes));
+  x.keep(yield step("gbuf", writes));
 }
 
 /** Sorted coordinates of `all` not in `kept` (sorted). */

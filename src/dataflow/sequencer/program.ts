@@ -98,15 +98,8 @@ export class Program {
   private *nextPlan(): Generator<Step, IterationPlan | undefined, Responses> {
     const { c } = this;
     for (;;) {
-      if (this.planned < this.gbufStarts.length) {
-        const i = this.planned++;
-        const plan = this.planner.plan(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
-        const boundary = this.boundary;
-        // Every iteration of the tile planned before its prefetch is done waits for it.
-        const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
-        this.boundary = undefined;
-        return boundary || fetched ? iterationPlan({ ...plan, boundary, fetched }) : plan;
-      }
+      const plan = this.planInTile();
+      if (plan) return plan;
       if (++this.tile >= this.dramStarts.length) return undefined;
       const dStart = this.dramStarts[this.tile]!;
       const dExt = c.nest.extent(dStart, c.nest.gbufStride, new Int32Array(NDIMS));
@@ -115,6 +108,22 @@ export class Program {
       ({ starts: this.gbufStarts, folds: this.gbufFolds } = c.nest.gbufIterations(dStart));
       this.planned = 0;
     }
+  }
+
+  /**
+   * The next iteration's plan when it lies in the current dram tile (planning it issues no step),
+   * else undefined: `this.planInTile() ?? (yield* this.nextPlan())` makes no generator per
+   * iteration.
+   */
+  private planInTile(): IterationPlan | undefined {
+    if (this.planned >= this.gbufStarts.length) return undefined;
+    const i = this.planned++;
+    const plan = this.planner.plan(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
+    const boundary = this.boundary;
+    // Every iteration of the tile planned before its prefetch is done waits for it.
+    const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
+    this.boundary = undefined;
+    return boundary || fetched ? iterationPlan({ ...plan, boundary, fetched }) : plan;
   }
 
   /**
@@ -259,30 +268,30 @@ export class Program {
    */
   private *runSingleBuffered(readReason: WaitReason): Steps {
     const x = this.x;
-    let cur = yield* this.nextPlan();
+    let cur = this.planInTile() ?? (yield* this.nextPlan());
     if (cur?.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
-    if (cur && cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
+    if (cur && cur.reads.length > 0) x.keep(yield step(readReason, cur.reads));
     while (cur) {
       if (cur.boundary) yield* this.crossBoundary(cur.boundary);
       if (cur.drains.length > 0) yield* this.drainNow(cur.drains, cur.drainsBehind);
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
-      if (cur.moves.length > 0) yield* x.run(step("network", cur.moves));
+      if (cur.moves.length > 0) x.keep(yield step("network", cur.moves));
       const sends: Req[] = [...cur.direct];
       for (const f of cur.after) sends.push(...f.send(f.reads.map((q) => x.take(q))));
-      if (sends.length > 0) yield* x.run(step("network", sends));
-      const next = yield* this.nextPlan();
+      if (sends.length > 0) x.keep(yield step("network", sends));
+      const next = this.planInTile() ?? (yield* this.nextPlan());
       if (next?.fetched) {
         // The next tile's first reads wait for its prefetch, alongside this wave.
         const feed = this.fetchedReads(next, readReason)!;
         yield { reason: "dram", reqs: [], spawn: feed };
-        yield* x.run(step("control", cur.waves));
+        x.keep(yield step("control", cur.waves));
         yield { reason: "dram", reqs: [], join: feed };
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts).
         if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.besidePrefetch());
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
-        yield* x.run(step(overlap ? readReason : "control", overlap ? cur.waves.concat(next.reads) : cur.waves));
+        x.keep(yield step(overlap ? readReason : "control", overlap ? cur.waves.concat(next.reads) : cur.waves));
       }
       cur = next;
     }
@@ -311,11 +320,11 @@ export class Program {
    */
   private *runPipelined(readReason: WaitReason): Steps {
     const x = this.x;
-    let cur = yield* this.nextPlan();
+    let cur = this.planInTile() ?? (yield* this.nextPlan());
     if (!cur) return;
     if (cur.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
-    if (cur.reads.length > 0) yield* x.run(step(readReason, cur.reads));
-    let next = yield* this.nextPlan();
+    if (cur.reads.length > 0) x.keep(yield step(readReason, cur.reads));
+    let next = this.planInTile() ?? (yield* this.nextPlan());
     let nextReads = next ? this.fetchedReads(next, readReason) : undefined;
     if (nextReads) yield { reason: readReason, reqs: [], spawn: nextReads };
     // The first iteration: its drains, then all its operands and fills (with the next one's reads).
@@ -323,7 +332,7 @@ export class Program {
     // The wave still running when the current one was chained behind it (see chainable).
     let running: Thread | undefined;
     while (cur) {
-      const after = next ? yield* this.nextPlan() : undefined;
+      const after = next ? this.planInTile() ?? (yield* this.nextPlan()) : undefined;
       const afterReads = after ? this.fetchedReads(after, readReason) : undefined;
       if (afterReads) yield { reason: readReason, reqs: [], spawn: afterReads };
       const reads = after && !afterReads ? after.reads : [];
@@ -360,17 +369,17 @@ export class Program {
         // be chained behind it.
         const w = wave ?? thread(x.run(step(reason, waves)));
         if (!wave) yield { reason, reqs: [], spawn: w };
-        yield* x.run(step(reason, [...this.sends(next, false, true), ...reads]));
+        x.keep(yield step(reason, [...this.sends(next, false, true), ...reads]));
         running = w;
       } else {
         if (next && nextReads) {
           // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
           const feed = thread(this.feed(next, nextReads));
           yield { reason: "network", reqs: [], spawn: feed };
-          yield* x.run(step(reason, [...waves, ...reads]));
+          x.keep(yield step(reason, [...waves, ...reads]));
           yield { reason: "network", reqs: [], join: feed };
         } else {
-          yield* x.run(step(reason, [...waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+          x.keep(yield step(reason, [...waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
         }
         if (wave) yield { reason, reqs: [], join: wave };
         if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);
@@ -405,7 +414,7 @@ export class Program {
   private *feed(p: IterationPlan, reads: Thread): Steps {
     yield { reason: "gbuf", reqs: [], join: reads };
     const sends = this.sends(p, false, true);
-    if (sends.length > 0) yield* this.x.run(step("network", sends));
+    if (sends.length > 0) this.x.keep(yield step("network", sends));
   }
 
   /**
@@ -428,9 +437,9 @@ export class Program {
     const x = this.x;
     if (p.boundary) yield* this.crossBoundary(p.boundary);
     if (p.drains.length > 0) yield* this.drainNow(p.drains, p.drainsBehind);
-    if (p.moves.length > 0) yield* x.run(step("network", p.moves));
+    if (p.moves.length > 0) x.keep(yield step("network", p.moves));
     const reqs = [...sends, ...p.psumFills!, ...reads];
-    if (reqs.length > 0) yield* x.run(step(reads.length > 0 ? readReason : "network", reqs));
+    if (reqs.length > 0) x.keep(yield step(reads.length > 0 ? readReason : "network", reqs));
   }
 
   /**

@@ -18,8 +18,30 @@ const NAME = /^[a-z][A-Za-z0-9]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+$/;
 
 /** One counter. Only its owner increments `value`. */
 export class Counter {
+  /** The array that holds the value, and its index there (a cell of its own until {@link moveTo}). */
+  private cells: Float64Array = new Float64Array(1);
+  private at = 0;
+
   /** Current count. */
-  value = 0;
+  get value(): number {
+    return this.cells[this.at]!;
+  }
+
+  set value(v: number) {
+    this.cells[this.at] = v;
+  }
+
+  /**
+   * Keeps the value from now on in `cells[at]` (the value moves with it): timeline replay keeps
+   * every counter it restores in one array, so that saving and restoring them all is a copy of
+   * one typed array (src/dataflow/sequencer/timeline.ts). A counter lives in one array at a time.
+   */
+  moveTo(cells: Float64Array, at: number): void {
+    if (!Number.isInteger(at) || at < 0 || at >= cells.length) throw new InvariantError("counters", `slot ${at} of ${this.name} is outside an array of ${cells.length}`);
+    cells[at] = this.value;
+    this.cells = cells;
+    this.at = at;
+  }
 
   constructor(
     /** Hierarchical dotted name, e.g. `dram.read.weight`. */

@@ -278,6 +278,25 @@ describe("CounterRegistry", () => {
     expect(() => r.register("gbuf.read.input", "words", "again")).toThrow(ConfigError);
     expect(() => r.register("Bad Name", "words", "x")).toThrow(ConfigError);
   });
+
+  it("keeps a counter's value in an array slot once moved there: the value moves, counts land in the slot, snapshots read it", () => {
+    const r = new CounterRegistry();
+    const a = r.register("gbuf.read.input", "words", "input words read");
+    const b = r.register("gbuf.read.weight", "words", "weight words read");
+    a.value += 5;
+    b.value += 2;
+    const cells = new Float64Array(3);
+    a.moveTo(cells, 2);
+    b.moveTo(cells, 0);
+    expect([...cells]).toEqual([2, 0, 5]);
+    a.value += 4;
+    expect(cells[2]).toBe(9);
+    cells[0] = 11;
+    expect(b.value).toBe(11);
+    expect(r.values()).toEqual({ "gbuf.read.input": 9, "gbuf.read.weight": 11 });
+    expect(() => a.moveTo(cells, 3)).toThrow(/slot 3 of gbuf.read.input is outside an array of 3/);
+    expect(a.value).toBe(9);
+  });
 });
 
 describe("tags and boxes", () => {

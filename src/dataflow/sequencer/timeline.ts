@@ -75,8 +75,10 @@ interface RelativePhase {
 /** A recorded timeline. */
 interface Timeline {
   readonly length: number;
-  /** Per counter ({@link TimelineReplay.counters} order), its change over the timeline. */
+  /** Per counter (the order of {@link TimelineReplay}'s counters), its change over the timeline. */
   readonly delta: Float64Array;
+  /** The counters whose {@link delta} is not 0, ascending. */
+  readonly changed: Int32Array;
   /** The wait reason at its end (posted and received). */
   readonly reason: WaitReason;
   /** Pipelined programs: the running wave's phase at its end, relative to its end. */
@@ -149,11 +151,19 @@ export class TimelineReplay {
     private readonly host: TimelineHost,
     private readonly gbuf: GlobalBuffer,
     private readonly pe: PeArray,
-    private readonly counters: readonly Counter[],
+    counters: readonly Counter[],
   ) {
     this.start = new Float64Array(counters.length);
+    this.values = new Float64Array(counters.length);
+    counters.forEach((c, i) => c.moveTo(this.values, i));
     this.besideCounter = Uint8Array.from(counters, (c) => (BESIDE_COUNTER.test(c.name) ? 1 : 0));
   }
+
+  /**
+   * Every counter's value, in the constructor's order: the counters keep their values here
+   * ({@link Counter.moveTo}), so a snapshot is one copy and a restore one loop over typed arrays.
+   */
+  private readonly values: Float64Array;
 
   /** Per counter: whether a prefetch's track changes it. */
   private readonly besideCounter: Uint8Array;
@@ -265,9 +275,19 @@ export class TimelineReplay {
    * (the timeline changed none of them).
    */
   private restore(before: Float64Array, t: Timeline, beside: boolean): void {
-    const c = this.counters;
-    const skip = beside ? this.besideCounter : undefined;
-    for (let i = 0; i < c.length; i++) if (!skip || !skip[i]) c[i]!.value = before[i]! + t.delta[i]!;
+    const v = this.values;
+    const d = t.delta;
+    if (beside) {
+      const skip = this.besideCounter;
+      for (let i = 0; i < v.length; i++) if (!skip[i]) v[i] = before[i]! + d[i]!;
+    } else {
+      v.set(before);
+      const changed = t.changed;
+      for (let k = 0; k < changed.length; k++) {
+        const i = changed[k]!;
+        v[i] = before[i]! + d[i]!;
+      }
+    }
     this.replayed++;
   }
 
@@ -299,7 +319,8 @@ export class TimelineReplay {
       if (r.beside && this.besideCounter[i]) delta[i] = 0;
       if (delta[i] !== 0 && this.besideCounter[i]) besideSafe = false;
     }
-    this.timelines.set(r.key, wave ? { length, delta, reason, wave, besideSafe } : { length, delta, reason, besideSafe });
+    const changed = Int32Array.from(delta.keys()).filter((i) => delta[i] !== 0);
+    this.timelines.set(r.key, wave ? { length, delta, changed, reason, wave, besideSafe } : { length, delta, changed, reason, besideSafe });
   }
 
   /**
@@ -310,10 +331,9 @@ export class TimelineReplay {
 
   /** Every counter's value now, in a new array, or (`start`) in the start buffer. */
   private snapshot(start = false): Float64Array {
-    const c = this.counters;
-    const out = start ? this.start : new Float64Array(c.length);
-    for (let i = 0; i < c.length; i++) out[i] = c[i]!.value;
-    return out;
+    if (!start) return this.values.slice();
+    this.start.set(this.values);
+    return this.start;
   }
 
   private serial(t: PlanTemplate): number {

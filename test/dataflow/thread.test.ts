@@ -6,14 +6,14 @@
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
-import { FINISHED, finish, thread, type Step, type Responses } from "../../src/dataflow/sequencer/types.js";
+import { FINISHED, finish, Responses, thread, type Step } from "../../src/dataflow/sequencer/types.js";
 
 /** A thread whose program holds `held` in its parameters, run to its end. */
 function ended(held: object) {
   const t = thread((function* (h: object): Generator<Step, void, Responses> {
     void h;
   })(held));
-  expect(t.gen.next(new Map()).done).toBe(true);
+  expect(t.gen.next(new Responses()).done).toBe(true);
   finish(t);
   return t;
 }
@@ -23,7 +23,7 @@ describe("finish", () => {
     const t = ended({});
     expect(t.done).toBe(true);
     expect(t.gen).toBe(FINISHED);
-    expect(FINISHED.next(new Map()).done).toBe(true);
+    expect(FINISHED.next(new Responses()).done).toBe(true);
   });
 
   it("leaves nothing the program held reachable from the thread", async () => {

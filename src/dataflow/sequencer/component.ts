@@ -57,7 +57,7 @@ import { SeqContext } from "./context.js";
 import { Executor } from "./executor.js";
 import { Program } from "./program.js";
 import { TimelineReplay, type TimelineHost } from "./timeline.js";
-import { finish, thread, type Req, type Resp, type Responses, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
+import { finish, Responses, thread, type Req, type Resp, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
 
 /** Options of the Sequencer. */
 export interface SequencerOptions {
@@ -390,14 +390,13 @@ export class Sequencer extends Component implements TimelineHost {
         while (this.runnable(t, now)) {
           progressed = true;
           t.joining = undefined;
-          // The generator reads the responses during next() (the executor keeps the payloads)
-          // and holds no reference after it. The next step gets a new map, not this one
-          // cleared: a cleared Map's old table links to its new one, so a table once promoted
-          // keeps every later table and its responses alive through scavenges
-          // (docs/design-notes.md, "Maps that churn"). A map that got no response (a step of
-          // joins, spawns or delays) has no table to keep alive: it serves the next step.
+          // The generator reads the responses during next() (the executor keeps the payloads,
+          // perhaps this very list) and holds no reference after it. The next step gets a new
+          // list unless this one is empty (a step of joins, spawns or delays, or every response
+          // taken: its arrays have started over), as with the Maps before (docs/design-notes.md,
+          // "Maps that churn").
           const r = t.gen.next(t.responses);
-          if (t.responses.size > 0) t.responses = new Map();
+          if (t.responses.size > 0) t.responses = new Responses();
           if (r.done) {
             finish(t);
             break;

@@ -6,7 +6,7 @@
  */
 import { InvariantError, type Payload } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
-import type { Req, Resp, Responses, Step } from "./types.js";
+import { Responses, type Req, type Step } from "./types.js";
 
 /** The generator type of the program and of every pass that issues steps. */
 export type Steps = Generator<Step, void, Responses>;
@@ -23,19 +23,17 @@ export class Executor {
    * time: a plan's reads are new objects (a replay shifts them into new ones), and each is taken
    * before it could be issued again.
    */
-  private pending: Map<Req, Resp> = new Map();
+  private pending = new Responses();
 
   /**
-   * The payload of the completed read `read` (once). A map that has emptied is replaced, not
-   * kept: deletions make a Map rehash into new tables, and the old tables, once promoted, keep
-   * the requests and payloads they held alive through scavenges (docs/design-notes.md, "Maps
+   * The payload of the completed read `read` (once). A list that has emptied is replaced, not
+   * kept (its arrays only grow; a new one is as cheap as a Map was: docs/design-notes.md, "Maps
    * that churn").
    */
   take(read: Req): Payload {
-    const p = (this.pending.get(read) as { payload?: Payload } | undefined)?.payload;
+    const p = (this.pending.take(read) as { payload?: Payload } | undefined)?.payload;
     if (!p) throw new InvariantError("sequencer", `no payload for a ${read.to} ${read.msg.op}`);
-    this.pending.delete(read);
-    if (this.pending.size === 0) this.pending = new Map();
+    if (this.pending.size === 0) this.pending = new Responses();
     return p;
   }
 
@@ -67,6 +65,5 @@ export class Executor {
 
 /** Whether every response carries a payload. */
 function allPayloads(got: Responses): boolean {
-  for (const v of got.values()) if (!(v as { payload?: Payload }).payload) return false;
-  return true;
+  return got.every((v) => !!(v as { payload?: Payload }).payload);
 }

@@ -31,8 +31,8 @@ export type Req =
 /** A response from one of them. */
 export type Resp = DramResponse | GbufResponse | NocResponse | PeArrayDone;
 
-/** The responses to a thread's last step, by the planned request each answers. */
-export type Responses = Map<Req, Resp>;
+import { Responses } from "./responses.js";
+export { Responses };
 
 /** One step: transactions issued together; the step ends when all have completed. */
 export interface Step {
@@ -55,7 +55,7 @@ export interface Thread {
   /** Its program; once done, {@link FINISHED} (see {@link finish}). */
   gen: Generator<Step, void, Responses>;
   outstanding: number;
-  /** Responses to its last step, by planned request (a new map for each step). */
+  /** Responses to its last step, by planned request (a new list for each step that got one). */
   responses: Responses;
   done: boolean;
   /** The thread this one waits for, if any. */
@@ -86,7 +86,7 @@ export function finish(t: Thread): void {
 
 /** A new thread running `gen`. */
 export function thread(gen: Generator<Step, void, Responses>, main = false): Thread {
-  return { gen, outstanding: 0, responses: new Map(), done: false, joining: undefined, main, reason: undefined, wakeAt: 0 };
+  return { gen, outstanding: 0, responses: new Responses(), done: false, joining: undefined, main, reason: undefined, wakeAt: 0 };
 }
 
 

@@ -246,29 +246,36 @@ export class WaveKernels {
     const rowsPtr = pesPtr + 4 * k;
     const zx = cw.wave.inputZero ?? 0;
     const zw = cw.wave.weightZero ?? 0;
-    const partial = (r: number, from: number, n: number): void => {
-      s[k] = (order.rowIn[r]! + from * order.si) * 4;
-      s[k + 1] = (order.rowW[r]! + from * order.sw) * 4;
-      s[k + 2] = (order.rowPs[r]! + from * order.sp) * 4;
-      call(pesPtr, nPes, rowsPtr, 1, n, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
-    };
     let t = t0;
     const head = t0 % inner;
     if (head !== 0) {
       const n = Math.min(t1, t0 - head + inner) - t0;
-      partial(Math.floor(t0 / inner), head, n);
+      this.partialRow(call, order, k, Math.floor(t0 / inner), head, n, zx, zw);
       t += n;
     }
     const r0 = t / inner;
     const r1 = Math.floor(t1 / inner);
     if (r1 > r0) {
       const rows = this.rowTable(order);
-      s.set(r1 - r0 === total ? rows : rows.subarray(3 * r0, 3 * r1), k);
+      if (r1 - r0 === total) s.set(rows, k);
+      else for (let i = 3 * r0, o = k; i < 3 * r1; i++) s[o++] = rows[i]!;
       call(pesPtr, nPes, rowsPtr, r1 - r0, inner, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
       t = r1 * inner;
     }
-    if (t < t1) partial(t / inner, 0, t1 - t);
+    if (t < t1) this.partialRow(call, order, k, t / inner, 0, t1 - t, zx, zw);
     return name;
+  }
+
+  /**
+   * MACs `[from, from + n)` of row `r` of `order` in every PE of the table (`k` words, at the
+   * scratch's start), by kernel `call`: the row's addresses go in the one row slot after the table.
+   */
+  private partialRow(call: Kernel, order: RowNest, k: number, r: number, from: number, n: number, zx: number, zw: number): void {
+    const s = this.scratch;
+    s[k] = (order.rowIn[r]! + from * order.si) * 4;
+    s[k + 1] = (order.rowW[r]! + from * order.sw) * 4;
+    s[k + 2] = (order.rowPs[r]! + from * order.sp) * 4;
+    call(this.scratchBytes, k / 3, this.scratchBytes + 4 * k, 1, n, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
   }
 
   /**
@@ -310,7 +317,12 @@ export class WaveKernels {
         s[k++] = pb + Bp[p]! * 4;
       }
     }
-    Object.assign(t, { rf, row0: pes.row0, col0: pes.col0, rows: pes.rows, cols: pes.cols, arrayCols });
+    t.rf = rf;
+    t.row0 = pes.row0;
+    t.col0 = pes.col0;
+    t.rows = pes.rows;
+    t.cols = pes.cols;
+    t.arrayCols = arrayCols;
     return k;
   }
 

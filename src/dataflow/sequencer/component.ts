@@ -330,17 +330,27 @@ export class Sequencer extends Component implements TimelineHost {
     if (step.spawn) this.threads.push(step.spawn);
     if (step.join && !step.join.done) t.joining = step.join;
     if (step.delay) t.wakeAt = now + step.delay;
-    if (step.reqs.length > 0 || t.joining !== undefined || step.delay) t.reason = step.reason;
-    if (step.reqs.length === 0) return;
+    const also = step.also;
+    const count = step.reqs.length + (also ? also.length : 0);
+    if (count > 0 || t.joining !== undefined || step.delay) t.reason = step.reason;
+    if (count === 0) return;
     if (this.applying) {
       if (!t.main) throw new InvariantError(this.name, "a thread besides the main one runs in a replayed timeline");
       this.applyNow(step.reqs, t.responses);
+      if (also) this.applyNow(also, t.responses);
       return;
     }
+    this.issue(t, step.reqs);
+    if (also) this.issue(t, also);
+    t.outstanding = count;
+  }
+
+  /** Issues requests `reqs` of thread `t`, in order. */
+  private issue(t: Thread, reqs: readonly Req[]): void {
     // Each issue of a planned request is a transaction with an id of its own (plans carry none):
     // the id is written into the message as it is posted (track), so one planned object must not
     // be in flight twice.
-    for (const q of step.reqs) {
+    for (const q of reqs) {
       const last = (q.msg as { id?: number }).id;
       if (last !== undefined && this.issued.get(last) === q) throw new InvariantError(this.name, `a planned ${q.to} ${q.msg.op} issued again while transaction ${last} of it is in flight`);
       const id = this.nextId++;
@@ -361,7 +371,6 @@ export class Sequencer extends Component implements TimelineHost {
           break;
       }
     }
-    t.outstanding = step.reqs.length;
   }
 
   override interact(now: number): void {
@@ -393,7 +402,7 @@ export class Sequencer extends Component implements TimelineHost {
           // The generator reads the responses during next() (the executor keeps the payloads,
           // perhaps this very list) and holds no reference after it. The next step gets a new
           // list unless this one is empty (a step of joins, spawns or delays, or every response
-          // taken: its arrays have started over), as with the Maps before (docs/design-notes.md,
+          // taken: its arrays are reused from their start), as with the Maps before (docs/design-notes.md,
           // "Maps that churn").
           const r = t.gen.next(t.responses);
           if (t.responses.size > 0) t.responses = new Responses();

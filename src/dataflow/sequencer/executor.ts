@@ -11,9 +11,9 @@ import { Responses, type Req, type Step } from "./types.js";
 /** The generator type of the program and of every pass that issues steps. */
 export type Steps = Generator<Step, void, Responses>;
 
-/** A step: `reqs` issued together, the PEs' wait reason while they are outstanding. */
-export function step(reason: WaitReason, reqs: readonly Req[]): Step {
-  return { reason, reqs };
+/** A step: `reqs` (then `also`) issued together, the PEs' wait reason while they are outstanding. */
+export function step(reason: WaitReason, reqs: readonly Req[], also?: readonly Req[]): Step {
+  return also && also.length > 0 ? { reason, reqs, also } : { reason, reqs };
 }
 
 /** Holds the payloads of completed reads until they are taken. */

@@ -276,8 +276,12 @@ export class Program {
       if (cur.drains.length > 0) yield* this.drainNow(cur.drains, cur.drainsBehind);
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) x.keep(yield step("network", cur.moves));
-      const sends: Req[] = [...cur.direct];
-      for (const f of cur.after) sends.push(...f.send(f.reads.map((q) => x.take(q))));
+      let sends: readonly Req[] = cur.direct;
+      if (cur.after.length > 0) {
+        const out = [...cur.direct];
+        for (const f of cur.after) out.push(...f.send(f.reads.map((q) => x.take(q))));
+        sends = out;
+      }
       if (sends.length > 0) x.keep(yield step("network", sends));
       const next = this.planInTile() ?? (yield* this.nextPlan());
       if (next?.fetched) {
@@ -291,7 +295,7 @@ export class Program {
         if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.besidePrefetch());
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
-        x.keep(yield step(overlap ? readReason : "control", overlap ? cur.waves.concat(next.reads) : cur.waves));
+        x.keep(yield step(overlap ? readReason : "control", cur.waves, overlap ? next.reads : undefined));
       }
       cur = next;
     }
@@ -347,7 +351,7 @@ export class Program {
         const quick = this.planned < this.gbufStarts.length || this.prefetch !== undefined || this.tile + 1 >= this.dramStarts.length;
         const r = this.timeline.steadyBoundary(cur, next, after, eligible, quick, running, beside);
         if (r) {
-          const apply = x.run(step(reason, [...this.sends(next!, false, true), ...reads]));
+          const apply = x.run(step(reason, this.sends(next!, false, true), reads));
           yield* this.timeline.replaySteady(r.t, r.beside, running!, reason, chained(cur.waves)[0]!, apply, reads);
           cur = next;
           next = after;
@@ -369,17 +373,17 @@ export class Program {
         // be chained behind it.
         const w = wave ?? thread(x.run(step(reason, waves)));
         if (!wave) yield { reason, reqs: [], spawn: w };
-        x.keep(yield step(reason, [...this.sends(next, false, true), ...reads]));
+        x.keep(yield step(reason, this.sends(next, false, true), reads));
         running = w;
       } else {
         if (next && nextReads) {
           // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
           const feed = thread(this.feed(next, nextReads));
           yield { reason: "network", reqs: [], spawn: feed };
-          x.keep(yield step(reason, [...waves, ...reads]));
+          x.keep(yield step(reason, waves, reads));
           yield { reason: "network", reqs: [], join: feed };
         } else {
-          x.keep(yield step(reason, [...waves, ...(next ? this.sends(next, false, true) : []), ...reads]));
+          x.keep(yield step(reason, waves, next ? this.sends(next, false, true).concat(reads) : reads));
         }
         if (wave) yield { reason, reqs: [], join: wave };
         if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);

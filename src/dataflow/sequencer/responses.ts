@@ -11,6 +11,8 @@ import type { Req, Resp } from "./types.js";
 export class Responses {
   private readonly reqs: (Req | undefined)[] = [];
   private readonly resps: (Resp | undefined)[] = [];
+  /** Entries set (the arrays' slots in use: an emptied list reuses them). */
+  private n = 0;
   /** Entries not taken. */
   private live = 0;
   /** Every entry before this one is taken. */
@@ -23,23 +25,22 @@ export class Responses {
 
   /** Adds the response to `q`. */
   set(q: Req, r: Resp): void {
-    this.reqs.push(q);
-    this.resps.push(r);
+    this.reqs[this.n] = q;
+    this.resps[this.n++] = r;
     this.live++;
   }
 
   /** The response to `q`, taken out (a second take finds none), or undefined when there is none. */
   take(q: Req): Resp | undefined {
     const reqs = this.reqs;
-    for (let i = this.first; i < reqs.length; i++) {
+    for (let i = this.first; i < this.n; i++) {
       if (reqs[i] !== q) continue;
       const r = this.resps[i];
       reqs[i] = undefined;
       this.resps[i] = undefined;
       if (--this.live === 0) {
-        // (emptied: it may serve another step, so its arrays start over)
-        reqs.length = 0;
-        this.resps.length = 0;
+        // (emptied: it may serve another step, which reuses the arrays from their start)
+        this.n = 0;
         this.first = 0;
       } else if (i === this.first) {
         while (reqs[this.first] === undefined) this.first++;
@@ -52,7 +53,7 @@ export class Responses {
   /** Calls `f` on every entry not taken, in arrival order. */
   forEach(f: (r: Resp, q: Req) => void): void {
     const reqs = this.reqs;
-    for (let i = this.first; i < reqs.length; i++) {
+    for (let i = this.first; i < this.n; i++) {
       const q = reqs[i];
       if (q !== undefined) f(this.resps[i]!, q);
     }
@@ -61,7 +62,7 @@ export class Responses {
   /** Whether `f` holds for every response not taken. */
   every(f: (r: Resp) => boolean): boolean {
     const reqs = this.reqs;
-    for (let i = this.first; i < reqs.length; i++) if (reqs[i] !== undefined && !f(this.resps[i]!)) return false;
+    for (let i = this.first; i < this.n; i++) if (reqs[i] !== undefined && !f(this.resps[i]!)) return false;
     return true;
   }
 }

@@ -38,6 +38,8 @@ export { Responses };
 export interface Step {
   readonly reason: WaitReason;
   readonly reqs: readonly Req[];
+  /** More requests, issued after {@link reqs} as if one list with them (no array made to join them). */
+  readonly also?: readonly Req[];
   /** Start this thread and continue at once (its transactions overlap the caller's). */
   readonly spawn?: Thread;
   /** Wait until this thread has finished. */

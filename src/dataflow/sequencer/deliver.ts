@@ -9,7 +9,7 @@ import { startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { distinctKeys, rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
-import { concatPayloads, sameStructure, structureHash, transposePayload } from "./transfer.js";
+import { joinPayloads, sameStructure, structureHash } from "./transfer.js";
 import { C, G, K, N, P, Q, R, S, WEIGHT_DIMS, type DeliveryGroup, type Deferred, type Req } from "./types.js";
 /** Where a delivery's reads come from: a GBuf region, or DRAM when the GBuf bypasses the tensor. */
 type ReadSource = { readonly region: GbufRegion } | { readonly tensor: DramTensor };
@@ -50,12 +50,13 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
     const { pes, boxIndex } = spanOfGroups(runs.flat());
     list[0]!.pieces.forEach((p, i) => {
       const gathered = runs.map((run) => gatherRead(run, i, read));
+      // (payload k is read interleaved, [word][group], when its run's groups are gathered so)
+      const groups = gathered.map((g, k) => (g.interleave ? runs[k]!.length : 1));
       out.push({
         reads: gathered.map((r) => r.read),
         part,
         send: (payloads) => {
-          const boxes = payloads.map((pl, k) => (gathered[k]!.interleave ? transposePayload(pl, runs[k]!.length) : pl));
-          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: concatPayloads(boxes), boxIndex } }];
+          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(payloads, groups), boxIndex } }];
         },
       });
     });

@@ -95,36 +95,39 @@ export function mergeGrid(g: readonly OutTile[]): OutTile | undefined {
   };
 }
 
-/** A payload read as [word][group] (groups innermost) rearranged as [group][word]. */
-export function transposePayload(p: Payload, groups: number): Payload {
-  const t = <A extends WordArray | Float64Array>(a: A): A => {
-    const out = new (a.constructor as new (n: number) => A)(a.length);
-    const n = a.length / groups;
-    for (let j = 0, k = 0; j < n; j++) for (let g = 0; g < groups; g++, k++) out[g * n + j] = a[k]!;
-    return out;
-  };
-  return p.tags ? { data: t(p.data), tags: t(p.tags) } : { data: t(p.data) };
+/**
+ * Payloads one after another, payload `k` rearranged from [word][group] (groups innermost) to
+ * [group][word] when `groups[k]` is above 1 (a read that gathered several groups' tiles
+ * interleaved). One payload left as it is is returned itself. Words go into one array (from the
+ * shared payload blocks when the word type allows), each written once: no array per payload.
+ */
+export function joinPayloads(ps: readonly Payload[], groups: readonly number[]): Payload {
+  if (ps.length === 1 && !(groups[0]! > 1)) return ps[0]!;
+  let tagged = true;
+  for (const p of ps) if (!p.tags) tagged = false;
+  const data = joinArrays(ps.map((p) => p.data), groups);
+  return tagged ? { data, tags: joinArrays(ps.map((p) => p.tags!), groups) } : { data };
 }
 
-/** Payloads one after another (the one payload as it is). */
-export function concatPayloads(ps: readonly Payload[]): Payload {
-  if (ps.length === 1) return ps[0]!;
-  // (words from the shared payload blocks: a typed array made through its constructor per
-  // payload was a measurable part of `os`; tags, in checked runs, as before)
-  const cat = <A extends WordArray | Float64Array>(arrays: readonly A[]): A => {
-    let total = 0;
-    for (const a of arrays) total += a.length;
-    const t = dtypeOfArray(arrays[0]);
-    const out = t ? (allocatePayload(t, total) as A) : new (arrays[0]!.constructor as new (n: number) => A)(total);
-    let at = 0;
-    for (const a of arrays) {
+/** {@link joinPayloads} of one kind of array (words or tags). */
+function joinArrays<A extends WordArray | Float64Array>(arrays: readonly A[], groups: readonly number[]): A {
+  let total = 0;
+  for (const a of arrays) total += a.length;
+  const t = dtypeOfArray(arrays[0]!);
+  const out = t ? (allocatePayload(t, total) as A) : new (arrays[0]!.constructor as new (n: number) => A)(total);
+  let at = 0;
+  for (let k = 0; k < arrays.length; k++) {
+    const a = arrays[k]!;
+    const g = groups[k]!;
+    if (g > 1) {
+      const n = a.length / g;
+      for (let j = 0, i = 0; j < n; j++) for (let q = 0, o = at + j; q < g; q++, i++, o += n) out[o] = a[i]!;
+    } else {
       out.set(a as never, at);
-      at += a.length;
     }
-    return out;
-  };
-  const data = cat(ps.map((p) => p.data));
-  return ps.every((p) => p.tags) ? { data, tags: cat(ps.map((p) => p.tags!)) } : { data };
+    at += a.length;
+  }
+  return out;
 }
 
 /** Whether two tiles' pieces have the same structure (see {@link structureHash}). */

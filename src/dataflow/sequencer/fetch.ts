@@ -11,7 +11,7 @@ import { step, type Executor, type Steps } from "./executor.js";
 import { placeInputTile, type InputPlacement } from "./gbuf-halo.js";
 import { runsOf } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
-import { C, G, INPUT_DIMS, K, N, R, S, WEIGHT_DIMS, type FetchPlan, type FetchWrite, type GbufInputTile, type OutputTile, type Req, type Thread } from "./types.js";
+import { C, G, INPUT_DIMS, K, N, NO_REQS, R, S, WEIGHT_DIMS, type FetchPlan, type FetchWrite, type GbufInputTile, type OutputTile, type Req, type Thread } from "./types.js";
 
 /**
  * Decides which GBuf tiles an iteration of the dram loops needs that are not resident, and where
@@ -69,7 +69,7 @@ export function* runFetch(c: SeqContext, x: Executor, plan: FetchPlan, prev?: { 
   const wait = prev?.thread && !prev.thread.done && (plan.copies.length > 0 || prev.plan.copies.length > 0) ? prev.thread : undefined;
   if (wait) {
     if (plan.reads.length > 0) x.keep(yield step("dram", plan.reads));
-    yield { reason: "dram", reqs: [], join: wait };
+    yield { reason: "dram", reqs: NO_REQS, join: wait };
     if (plan.copies.length > 0) x.keep(yield step("gbuf", plan.copies));
   } else {
     x.keep(yield step("dram", [...plan.reads, ...plan.copies]));

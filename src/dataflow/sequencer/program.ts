@@ -21,7 +21,7 @@ import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
 import type { Beside, TimelineReplay } from "./timeline.js";
-import { iterationPlan, OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
+import { iterationPlan, NO_REQS, OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
 /** The schedule of one run (see the file header). */
@@ -85,7 +85,7 @@ export class Program {
     yield* this.joinDrain();
     yield* this.drain(res.takePsums(null));
     if (res.gbufOutput) yield* evictOutput(this.c, this.x, res.gbufOutput, res.gbufHalf.output, res.dramHas);
-    for (const e of this.evictions) if (e) yield { reason: "drain", reqs: [], join: e };
+    for (const e of this.evictions) if (e) yield { reason: "drain", reqs: NO_REQS, join: e };
   }
 
   /**
@@ -207,21 +207,21 @@ export class Program {
         this.pendingDrain = drained;
         const written = thread(afterThread("drain", drained, evict));
         this.evictions[half] = written;
-        yield { reason: "drain", reqs: [], spawn: drained };
-        yield { reason: "drain", reqs: [], spawn: written };
+        yield { reason: "drain", reqs: NO_REQS, spawn: drained };
+        yield { reason: "drain", reqs: NO_REQS, spawn: written };
       } else {
         yield* drain;
         if (c.m.gbuf.doubleBuffer) {
           const t = thread(evict);
           this.evictions[half] = t;
-          yield { reason: "drain", reqs: [], spawn: t };
+          yield { reason: "drain", reqs: NO_REQS, spawn: t };
         } else {
           yield* evict;
         }
       }
       const pending = this.evictions[b.next.half];
       if (pending) {
-        yield { reason: "drain", reqs: [], join: pending };
+        yield { reason: "drain", reqs: NO_REQS, join: pending };
         this.evictions[b.next.half] = undefined;
       }
     }
@@ -256,7 +256,7 @@ export class Program {
       // (it waits for this tile's fetch when either copies a halo: fetch.ts)
       const t = thread(runFetch(c, this.x, nextPlan, { thread: fetched, plan }));
       this.prefetch = { thread: t, plan: nextPlan };
-      yield { reason: "dram", reqs: [], spawn: t };
+      yield { reason: "dram", reqs: NO_REQS, spawn: t };
     }
     return fetched;
   }
@@ -269,7 +269,7 @@ export class Program {
   private *runSingleBuffered(readReason: WaitReason): Steps {
     const x = this.x;
     let cur = this.planInTile() ?? (yield* this.nextPlan());
-    if (cur?.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
+    if (cur?.fetched) yield { reason: "dram", reqs: NO_REQS, join: cur.fetched };
     if (cur && cur.reads.length > 0) x.keep(yield step(readReason, cur.reads));
     while (cur) {
       if (cur.boundary) yield* this.crossBoundary(cur.boundary);
@@ -287,9 +287,9 @@ export class Program {
       if (next?.fetched) {
         // The next tile's first reads wait for its prefetch, alongside this wave.
         const feed = this.fetchedReads(next, readReason)!;
-        yield { reason: "dram", reqs: [], spawn: feed };
+        yield { reason: "dram", reqs: NO_REQS, spawn: feed };
         x.keep(yield step("control", cur.waves));
-        yield { reason: "dram", reqs: [], join: feed };
+        yield { reason: "dram", reqs: NO_REQS, join: feed };
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts).
         if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.besidePrefetch());
@@ -310,7 +310,7 @@ export class Program {
   /** Waits for {@link pendingDrain}. */
   private *joinDrain(): Steps {
     if (!this.pendingDrain) return;
-    yield { reason: "drain", reqs: [], join: this.pendingDrain };
+    yield { reason: "drain", reqs: NO_REQS, join: this.pendingDrain };
     this.pendingDrain = undefined;
   }
 
@@ -326,11 +326,11 @@ export class Program {
     const x = this.x;
     let cur = this.planInTile() ?? (yield* this.nextPlan());
     if (!cur) return;
-    if (cur.fetched) yield { reason: "dram", reqs: [], join: cur.fetched };
+    if (cur.fetched) yield { reason: "dram", reqs: NO_REQS, join: cur.fetched };
     if (cur.reads.length > 0) x.keep(yield step(readReason, cur.reads));
     let next = this.planInTile() ?? (yield* this.nextPlan());
     let nextReads = next ? this.fetchedReads(next, readReason) : undefined;
-    if (nextReads) yield { reason: readReason, reqs: [], spawn: nextReads };
+    if (nextReads) yield { reason: readReason, reqs: NO_REQS, spawn: nextReads };
     // The first iteration: its drains, then all its operands and fills (with the next one's reads).
     yield* this.afterWave(cur, this.sends(cur, true), next && !nextReads ? next.reads : [], readReason);
     // The wave still running when the current one was chained behind it (see chainable).
@@ -338,7 +338,7 @@ export class Program {
     while (cur) {
       const after = next ? this.planInTile() ?? (yield* this.nextPlan()) : undefined;
       const afterReads = after ? this.fetchedReads(after, readReason) : undefined;
-      if (afterReads) yield { reason: readReason, reqs: [], spawn: afterReads };
+      if (afterReads) yield { reason: readReason, reqs: NO_REQS, spawn: afterReads };
       const reads = after && !afterReads ? after.reads : [];
       const reason = reads.length > 0 ? readReason : next ? "network" : "control";
       if (this.timeline) {
@@ -363,8 +363,8 @@ export class Program {
       // once that one is done, the next iteration's operands may go into the half it read.
       const wave = running ? thread(x.run(step(reason, chained(cur.waves)))) : undefined;
       if (wave) {
-        yield { reason, reqs: [], spawn: wave };
-        yield { reason, reqs: [], join: running };
+        yield { reason, reqs: NO_REQS, spawn: wave };
+        yield { reason, reqs: NO_REQS, join: running };
         running = undefined;
       }
       const waves = wave ? [] : cur.waves;
@@ -372,20 +372,20 @@ export class Program {
         // Nothing of the next iteration waits for this wave: it runs on, and the next wave will
         // be chained behind it.
         const w = wave ?? thread(x.run(step(reason, waves)));
-        if (!wave) yield { reason, reqs: [], spawn: w };
+        if (!wave) yield { reason, reqs: NO_REQS, spawn: w };
         x.keep(yield step(reason, this.sends(next, false, true), reads));
         running = w;
       } else {
         if (next && nextReads) {
           // The next iteration's reads wait for its GBuf tiles' prefetch: its deliveries follow them.
           const feed = thread(this.feed(next, nextReads));
-          yield { reason: "network", reqs: [], spawn: feed };
+          yield { reason: "network", reqs: NO_REQS, spawn: feed };
           x.keep(yield step(reason, waves, reads));
-          yield { reason: "network", reqs: [], join: feed };
+          yield { reason: "network", reqs: NO_REQS, join: feed };
         } else {
           x.keep(yield step(reason, waves, next ? this.sends(next, false, true).concat(reads) : reads));
         }
-        if (wave) yield { reason, reqs: [], join: wave };
+        if (wave) yield { reason, reqs: NO_REQS, join: wave };
         if (next) yield* this.afterWave(next, this.sends(next, true, false), [], readReason);
       }
       cur = next;
@@ -416,7 +416,7 @@ export class Program {
 
   /** An iteration's early deliveries once its reads (a thread) are done. */
   private *feed(p: IterationPlan, reads: Thread): Steps {
-    yield { reason: "gbuf", reqs: [], join: reads };
+    yield { reason: "gbuf", reqs: NO_REQS, join: reads };
     const sends = this.sends(p, false, true);
     if (sends.length > 0) this.x.keep(yield step("network", sends));
   }
@@ -460,7 +460,7 @@ export class Program {
     yield* this.joinDrain();
     const t = thread(this.drain(entries));
     this.pendingDrain = t;
-    yield { reason: "drain", reqs: [], spawn: t };
+    yield { reason: "drain", reqs: NO_REQS, spawn: t };
   }
 }
 
@@ -481,6 +481,6 @@ function chained(waves: readonly Req[]): Req[] {
 
 /** `steps` (if any) once `first` is done; waiting for it is charged to `reason`. */
 function* afterThread(reason: WaitReason, first: Thread, steps: Steps | undefined): Steps {
-  yield { reason, reqs: [], join: first };
+  yield { reason, reqs: NO_REQS, join: first };
   if (steps) yield* steps;
 }

@@ -33,7 +33,7 @@ import type { GlobalBuffer } from "../../memory/index.js";
 import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
 import { SignatureTable } from "./plan-cache.js";
-import type { IterationPlan, PlanTemplate, Req, Thread } from "./types.js";
+import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Step, type Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
 export interface TimelineHost {
@@ -79,6 +79,8 @@ interface Timeline {
   readonly delta: Float64Array;
   /** The counters whose {@link delta} is not 0, ascending. */
   readonly changed: Int32Array;
+  /** The step that waits out its length, with its reason (one object for every replay). */
+  readonly wait: Step;
   /** The wait reason at its end (posted and received). */
   readonly reason: WaitReason;
   /** Pipelined programs: the running wave's phase at its end, relative to its end. */
@@ -183,7 +185,7 @@ export class TimelineReplay {
       const { t, before, beside: was } = this.replaying;
       this.replaying = undefined;
       this.host.endApplying();
-      yield { reason: t.reason, reqs: [], delay: t.length };
+      yield t.wait;
       this.restore(before, t, was);
     } else if (this.recording) {
       this.finishRecording(this.recording, n, undefined, beside?.thread);
@@ -265,7 +267,7 @@ export class TimelineReplay {
     this.host.endApplying();
     const ph = this.host.adoptWave(wave, end + w.start, running, reason);
     if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a replayed timeline's wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
-    yield { reason: t.reason, reqs: [], delay: t.length };
+    yield t.wait;
     this.restore(before, t, beside);
   }
 
@@ -320,7 +322,8 @@ export class TimelineReplay {
       if (delta[i] !== 0 && this.besideCounter[i]) besideSafe = false;
     }
     const changed = Int32Array.from(delta.keys()).filter((i) => delta[i] !== 0);
-    this.timelines.set(r.key, wave ? { length, delta, changed, reason, wave, besideSafe } : { length, delta, changed, reason, besideSafe });
+    const wait: Step = { reason, reqs: NO_REQS, delay: length };
+    this.timelines.set(r.key, wave ? { length, delta, changed, wait, reason, wave, besideSafe } : { length, delta, changed, wait, reason, besideSafe });
   }
 
   /**

@@ -34,6 +34,9 @@ export type Resp = DramResponse | GbufResponse | NocResponse | PeArrayDone;
 import { Responses } from "./responses.js";
 export { Responses };
 
+/** The requests of a step that issues none (a spawn, a join, a delay): one shared empty list. */
+export const NO_REQS: readonly Req[] = Object.freeze([]);
+
 /** One step: transactions issued together; the step ends when all have completed. */
 export interface Step {
   readonly reason: WaitReason;

@@ -400,10 +400,10 @@ export class Sequencer extends Component implements TimelineHost {
           progressed = true;
           t.joining = undefined;
           // The generator reads the responses during next() (the executor keeps the payloads,
-          // perhaps this very list) and holds no reference after it. The next step gets a new
-          // list unless this one is empty (a step of joins, spawns or delays, or every response
-          // taken: its arrays are reused from their start), as with the Maps before (docs/design-notes.md,
-          // "Maps that churn").
+          // perhaps this very list, which it lets go of once emptied) and holds no reference
+          // after it. The next step gets a new list unless this one is empty (a step of joins,
+          // spawns or delays, or every response taken: its arrays are reused from their start),
+          // as with the Maps before (docs/design-notes.md, "Maps that churn").
           const r = t.gen.next(t.responses);
           if (t.responses.size > 0) t.responses = new Responses();
           if (r.done) {

@@ -27,8 +27,8 @@ export class Executor {
 
   /**
    * The payload of the completed read `read` (once). A list that has emptied is replaced, not
-   * kept (its arrays only grow; a new one is as cheap as a Map was: docs/design-notes.md, "Maps
-   * that churn").
+   * kept: the thread that handed it over may hold it still (an emptied list serves its next
+   * step: Sequencer, `responses`), and that step's responses are the thread's, not pending here.
    */
   take(read: Req): Payload {
     const p = (this.pending.take(read) as { payload?: Payload } | undefined)?.payload;
@@ -39,10 +39,10 @@ export class Executor {
 
   /**
    * Issues a step and keeps the responses that carry a payload. The driver passes the responses
-   * into the generator; every `yield` of a step with reads goes through this wrapper (or {@link keep}). A map with
-   * responses is the thread's no more once handed over (Sequencer, `responses`): when nothing is
-   * pending and every response it holds has a payload (a step of reads, or a replayed step, which
-   * answers nothing else), it is kept as it is.
+   * into the generator; every `yield` of a step with reads goes through this wrapper (or
+   * {@link keep}). A list with responses is the thread's no more once handed over (Sequencer,
+   * `responses`): when nothing is pending and every response it holds has a payload (a step of
+   * reads, or a replayed step, which answers nothing else), it is kept as it is.
    */
   *run(s: Step): Steps {
     this.keep(yield s);

@@ -115,6 +115,19 @@ describe("Noc (docs/timing.md worked examples)", () => {
     expect(reference.counters["noc.add.psum"]).toBe(6);
   });
 
+  it("refuses a sum whose slots reach outside it or overlap one another", () => {
+    const run = (slot: Int32Array, words: number) => {
+      const h = arrayWithNoc("fast", true);
+      h.s.send(h.cmd, { op: "fill", id: 1, part: "psum", pes: h.pe.row(0), box: span(0, 2), value: 1, tags: { space: 3, rowStride: 0, colStride: 2, strides: [1] } });
+      h.s.send(h.nocCmd, { op: "drain", id: 2, part: "psum", pes: h.pe.row(0), box: span(0, 2), expect: { space: 3, rowStride: 0, colStride: 2, strides: [1] }, sum: { id: 7, words, slot, last: true } }, 10);
+      return () => h.e.run({ maxCycles: 1000 });
+    };
+    expect(run(Int32Array.of(0, 2, 4), 6)).not.toThrow();
+    expect(run(Int32Array.of(0, 2, 5), 6)).toThrow(/drain 2: slot 5 outside a sum of 6 words/);
+    expect(run(Int32Array.of(0, -1, 4), 6)).toThrow(/slot -1 outside a sum/);
+    expect(run(Int32Array.of(0, 1, 4), 6)).toThrow(/drain 2: slot 1 overlaps another slot of its sum/);
+  });
+
   it("shifts words east over neighbour links in n + 1 cycles", () => {
     const h = arrayWithNoc("fast", true);
     h.s.send(h.nocCmd, { op: "deliver", id: 1, part: "input", pes: h.pe.one(0, 0), box: span(0, 3), payload: { data: Int16Array.of(4, 5, 6), tags: tags(1, 0, 3) } });

@@ -250,7 +250,8 @@ export class WaveKernels {
     const head = t0 % inner;
     if (head !== 0) {
       const n = Math.min(t1, t0 - head + inner) - t0;
-      this.partialRow(call, order, k, Math.floor(t0 / inner), head, n, zx, zw);
+      this.rowSlot(order, k, Math.floor(t0 / inner), head);
+      call(pesPtr, nPes, rowsPtr, 1, n, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
       t += n;
     }
     const r0 = t / inner;
@@ -262,20 +263,22 @@ export class WaveKernels {
       call(pesPtr, nPes, rowsPtr, r1 - r0, inner, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
       t = r1 * inner;
     }
-    if (t < t1) this.partialRow(call, order, k, t / inner, 0, t1 - t, zx, zw);
+    if (t < t1) {
+      this.rowSlot(order, k, t / inner, 0);
+      call(pesPtr, nPes, rowsPtr, 1, t1 - t, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
+    }
     return name;
   }
 
   /**
-   * MACs `[from, from + n)` of row `r` of `order` in every PE of the table (`k` words, at the
-   * scratch's start), by kernel `call`: the row's addresses go in the one row slot after the table.
+   * Writes the addresses of row `r` of `order` from its MAC `from` on (a partial row run as a row
+   * of its own) into the one row slot after the PE table (`k` words, at the scratch's start).
    */
-  private partialRow(call: Kernel, order: RowNest, k: number, r: number, from: number, n: number, zx: number, zw: number): void {
+  private rowSlot(order: RowNest, k: number, r: number, from: number): void {
     const s = this.scratch;
     s[k] = (order.rowIn[r]! + from * order.si) * 4;
     s[k + 1] = (order.rowW[r]! + from * order.sw) * 4;
     s[k + 2] = (order.rowPs[r]! + from * order.sp) * 4;
-    call(this.scratchBytes, k / 3, this.scratchBytes + 4 * k, 1, n, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
   }
 
   /**

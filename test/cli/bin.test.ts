@@ -5,6 +5,7 @@ import { jobCost, mappingCheck } from "../../src/cli/jobs.js";
 import { resolveArch } from "../../src/arch/presets.js";
 import { EYERISS_ENERGY_TABLE } from "../../src/report/energy.js";
 import { network } from "../../src/workload/networks.js";
+import { TUNING_FLAGS, tuningFlags } from "../../bin/v8-tuning.js";
 
 const bin = fileURLToPath(new URL("../../bin/convsim.js", import.meta.url));
 
@@ -20,6 +21,26 @@ describe("bin/convsim.js", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("Usage: convsim <command>");
   }, 30_000);
+});
+
+describe("bin/v8-tuning.js", () => {
+  it("sets the inlining budget unless the user set that flag, in node's arguments or NODE_OPTIONS, in either spelling", () => {
+    expect(TUNING_FLAGS).toEqual(["--max-inlined-bytecode-size-cumulative=460"]);
+    expect(tuningFlags([], undefined)).toEqual(TUNING_FLAGS);
+    expect(tuningFlags(["--max-old-space-size=4096"], "--enable-source-maps")).toEqual(TUNING_FLAGS);
+    expect(tuningFlags(["--max-inlined-bytecode-size-cumulative=920"], undefined)).toEqual([]);
+    expect(tuningFlags([], "--trace-gc  --max_inlined_bytecode_size_cumulative=300")).toEqual([]);
+    // a longer flag that begins with the same name is another flag
+    expect(tuningFlags(["--max-inlined-bytecode-size=100"], undefined)).toEqual(TUNING_FLAGS);
+  });
+
+  it("leaves the command working with its own value and with a user's (V8 gives no way to read a flag back, so the choice itself is the test above)", () => {
+    const own = spawnSync(process.execPath, [bin, "--version"], { encoding: "utf8" });
+    expect(own.status).toBe(0);
+    const user = spawnSync(process.execPath, ["--max-inlined-bytecode-size-cumulative=100", bin, "--version"], { encoding: "utf8" });
+    expect(user.status).toBe(0);
+    expect(user.stdout).toBe(own.stdout);
+  });
 });
 
 describe("job scheduling", () => {

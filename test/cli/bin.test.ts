@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { jobCost, mappingCheck } from "../../src/cli/jobs.js";
@@ -41,6 +44,32 @@ describe("bin/v8-tuning.js", () => {
     expect(user.status).toBe(0);
     expect(user.stdout).toBe(own.stdout);
   });
+});
+
+describe("bench/measure-cli.ts (bench:targets' whole-process figures)", () => {
+  const measurer = fileURLToPath(new URL("../../bench/measure-cli.ts", import.meta.url));
+  const measure = (...args: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "convsim-measure-"));
+    try {
+      const file = join(dir, "r.json");
+      const r = spawnSync(process.execPath, ["--import", "tsx", measurer, file, ...args], { encoding: "utf8", env: { ...process.env, CONVSIM_FROM: "src" } });
+      return { status: r.status, stdout: r.stdout, figures: JSON.parse(readFileSync(file, "utf8")) as { user: number; system: number; peakMiB: number; exitCode: number } };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("runs the command as a user does and writes the process's CPU seconds, peak memory and exit code", () => {
+    const ok = measure("simulate", "--layer", "c=2,hw=5,k=3,r=3");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain("PASS");
+    expect(ok.figures.exitCode).toBe(0);
+    expect(ok.figures.user + ok.figures.system).toBeGreaterThan(0);
+    expect(ok.figures.peakMiB).toBeGreaterThan(20);
+    const bad = measure("simulate", "--layer", "c=0,hw=5,k=3,r=3");
+    expect(bad.status).toBe(2);
+    expect(bad.figures.exitCode).toBe(2);
+  }, 60_000);
 });
 
 describe("job scheduling", () => {

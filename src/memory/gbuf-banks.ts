@@ -16,12 +16,19 @@ export interface BankSchedule {
   readonly accesses: number;
 }
 
-/** The schedules of one box shape (its shape and strides arrays), element size and port count, by start within a bank row. */
+/**
+ * The schedules of one box shape (its shape and strides arrays), element size and port count, by
+ * start within a bank row: the first start's in two fields, an array of a bank row's starts only
+ * from the second start on (a plan of a 128 x 128 array makes thousands of shapes, most of them
+ * seen at one start: an array each held 20 MB of the heap).
+ */
 interface ShapeSchedules {
   readonly strides: readonly number[];
   readonly eb: number;
   readonly ports: number;
-  readonly byStart: (BankSchedule | undefined)[];
+  readonly first: number;
+  readonly firstSchedule: BankSchedule;
+  byStart: (BankSchedule | undefined)[] | undefined;
 }
 
 /** Banked access schedules of one global buffer (see the file header). */
@@ -71,9 +78,13 @@ export class BankSchedules {
     }
     if (!entry) {
       if (list.length >= 8) list.length = 0;
-      list.push((entry = { strides: box.strides, eb, ports, byStart: new Array<BankSchedule | undefined>(this.row).fill(undefined) }));
+      const firstSchedule = this.memoized(within, base, eb, box, ports);
+      list.push({ strides: box.strides, eb, ports, first: within, firstSchedule, byStart: undefined });
+      return firstSchedule;
     }
-    return (entry.byStart[within] ??= this.memoized(within, base, eb, box, ports));
+    if (entry.first === within) return entry.firstSchedule;
+    const byStart = (entry.byStart ??= new Array<BankSchedule | undefined>(this.row).fill(undefined));
+    return (byStart[within] ??= this.memoized(within, base, eb, box, ports));
   }
 
   /** The schedule from the memo by value, made when it is not there. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import seedrandom from "seedrandom";
 import type { SeqContext } from "../../src/dataflow/sequencer/context.js";
-import { LinkPlanner } from "../../src/dataflow/sequencer/links.js";
+import { LinkPlanner, entryIndices } from "../../src/dataflow/sequencer/links.js";
 import type { DrainEntry } from "../../src/dataflow/sequencer/types.js";
 
 /** Drain entries of the given PEs and output tile keys (one psum base and extent unless given). */
@@ -63,5 +63,18 @@ describe("LinkPlanner.signatureSerial", () => {
       } else expect(serial).toBe(known);
     }
     expect(byClasses.size).toBeGreaterThan(10);
+  });
+});
+
+describe("entryIndices", () => {
+  it("finds each kept entry's index, by PE when every PE has one entry and by identity when one has two", () => {
+    const all = entries([7, 2, 9, 4], [1, 1, 2, 2]);
+    const table = new Int32Array(16).fill(123);
+    expect([...entryIndices([all[2]!, all[0]!, all[3]!], all, table)]).toEqual([2, 0, 3]);
+    // PE 2 twice: the second entry of PE 2 must be found as itself, not as the last of its PE.
+    const twice = entries([2, 5, 2], [1, 1, 3]);
+    expect([...entryIndices([twice[0]!, twice[2]!, twice[1]!], twice, table)]).toEqual([0, 2, 1]);
+    // a table left over from another drain does not matter
+    expect([...entryIndices([all[1]!], all, table)]).toEqual([1]);
   });
 });

@@ -1,3 +1,4 @@
+import seedrandom from "seedrandom";
 import { describe, expect, it } from "vitest";
 import {
   Channel,
@@ -261,6 +262,89 @@ describe("Outbox", () => {
     expect(inA.pop(5)).toBe("a3");
     box.flush(6);
     expect(box.horizon(6)).toBe(Infinity);
+  });
+});
+
+describe("Outbox, many messages behind full channels", () => {
+  /** The plain rule, as a walk over every waiting message: a port's first refusal blocks the rest of that port. */
+  class PlainOutbox {
+    waiting: { port: OutPort<number>; msg: number }[] = [];
+    post(port: OutPort<number>, msg: number) {
+      this.waiting.push({ port, msg });
+    }
+    flush(now: number) {
+      const blocked = new Set<OutPort<number>>();
+      this.waiting = this.waiting.filter((m) => {
+        if (blocked.has(m.port) || !m.port.send(now, m.msg)) {
+          blocked.add(m.port);
+          return true;
+        }
+        return false;
+      });
+    }
+    horizon(now: number) {
+      return this.waiting.some((m) => m.port.canSend(now)) ? 0 : Infinity;
+    }
+  }
+
+  /** Ports on channels of capacities `caps`, their receivers, and what each receiver took when. */
+  const rig = (caps: number[]) =>
+    caps.map((capacity, k) => {
+      const ch = new Channel<number>(`c${k}`, { capacity });
+      const out = new OutPort<number>("x", `p${k}`);
+      const inp = new InPort<number>("y", `p${k}`);
+      out.bind(ch);
+      inp.bind(ch);
+      return { out, inp, got: [] as [number, number][] };
+    });
+
+  it("sends what the plain rule sends, cycle by cycle, on random traffic over four ports", () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const rng = seedrandom(`outbox/${seed}`);
+      const caps = [1, 2, 4, 64].map((c) => (rng() < 0.5 ? c : 1));
+      const a = rig(caps);
+      const b = rig(caps);
+      const box = new Outbox();
+      const plain = new PlainOutbox();
+      let next = 0;
+      for (let now = 0; now < 400; now++) {
+        // Bursts of up to 300 messages (most on one port) now and then.
+        const burst = rng() < 0.1 ? Math.floor(rng() * 300) : Math.floor(rng() * 3);
+        const hot = Math.floor(rng() * 4);
+        for (let k = 0; k < burst; k++) {
+          const p = rng() < 0.8 ? hot : Math.floor(rng() * 4);
+          box.post(a[p]!.out, next);
+          plain.post(b[p]!.out, next);
+          next++;
+        }
+        expect(box.horizon(now)).toBe(plain.horizon(now));
+        box.flush(now);
+        plain.flush(now);
+        expect(box.size).toBe(plain.waiting.length);
+        // The receivers take what has arrived now and then, the same in both rigs.
+        for (let p = 0; p < 4; p++) {
+          if (rng() < 0.6) continue;
+          for (const r of [a[p]!, b[p]!]) for (let m = r.inp.pop(now); m !== undefined; m = r.inp.pop(now)) r.got.push([now, m]);
+        }
+      }
+      for (let now = 400; now < 40_000 && (box.size > 0 || plain.waiting.length > 0); now++) {
+        box.flush(now);
+        plain.flush(now);
+        for (const r of [...a, ...b]) for (let m = r.inp.pop(now); m !== undefined; m = r.inp.pop(now)) r.got.push([now, m]);
+      }
+      expect(box.size).toBe(0);
+      expect(a.map((r) => r.got)).toEqual(b.map((r) => r.got));
+    }
+  });
+
+  it("names the ports still refusing in its status", () => {
+    const [p0, p1] = rig([1, 1]);
+    const box = new Outbox();
+    for (let m = 0; m < 5; m++) box.post(p0!.out, m);
+    box.post(p1!.out, 9);
+    box.flush(0);
+    expect(box.size).toBe(4);
+    expect(box.status()).toBe("4 message(s) refused by x.p0 (receiver full)");
   });
 });
 

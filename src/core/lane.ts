@@ -129,6 +129,13 @@ export class Lane<J> {
   }
 }
 
+/** An {@link Outbox}'s messages for one port, not yet sent from `head` on. */
+interface PortQueue {
+  readonly port: OutPort<unknown>;
+  readonly msgs: unknown[];
+  head: number;
+}
+
 /**
  * Messages waiting to be sent, per port, in order: a queue per port (a component posts to a
  * handful), since channels are independent and only a port's own order matters. A flush stops at
@@ -138,15 +145,19 @@ export class Lane<J> {
  */
 export class Outbox {
   /** Per port posted to: its messages not yet sent, from `head` on. */
-  private readonly queues: { readonly port: OutPort<unknown>; readonly msgs: unknown[]; head: number }[] = [];
+  private readonly queues: PortQueue[] = [];
   private waiting = 0;
 
   /** Queues `msg` on `port`; call {@link Outbox.flush} in the same interact to send it this cycle. */
   post<T>(port: OutPort<T>, msg: T): void {
-    const qs = this.queues;
-    let q = qs[0];
-    for (let i = 1; q !== undefined && q.port !== port; i++) q = qs[i];
-    if (q === undefined) qs.push((q = { port: port as OutPort<unknown>, msgs: [], head: 0 }));
+    let q: PortQueue | undefined;
+    for (const x of this.queues) {
+      if (x.port === port) {
+        q = x;
+        break;
+      }
+    }
+    if (q === undefined) this.queues.push((q = { port: port as OutPort<unknown>, msgs: [], head: 0 }));
     q.msgs.push(msg);
     this.waiting++;
   }

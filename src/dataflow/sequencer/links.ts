@@ -146,7 +146,6 @@ export class LinkPlanner {
     return plan;
   }
 
-
   /**
    * The serial of the entries' {@link signature} (unchecked runs): equal serials, equal
    * signatures. Drains in a steady state repeat the last one's, which is compared first; only a

@@ -246,12 +246,16 @@ export class WaveKernels {
     const rowsPtr = pesPtr + 4 * k;
     const zx = cw.wave.inputZero ?? 0;
     const zw = cw.wave.weightZero ?? 0;
+    // (byte strides of the three operands, the same for every call below)
+    const si = order.si * 4;
+    const sw = order.sw * 4;
+    const sp = order.sp * 4;
     let t = t0;
     const head = t0 % inner;
     if (head !== 0) {
       const n = Math.min(t1, t0 - head + inner) - t0;
       this.rowSlot(order, k, Math.floor(t0 / inner), head);
-      call(pesPtr, nPes, rowsPtr, 1, n, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
+      call(pesPtr, nPes, rowsPtr, 1, n, zx, zw, si, sw, sp);
       t += n;
     }
     const r0 = t / inner;
@@ -260,12 +264,12 @@ export class WaveKernels {
       const rows = this.rowTable(order);
       if (r1 - r0 === total) s.set(rows, k);
       else for (let i = 3 * r0, o = k; i < 3 * r1; i++) s[o++] = rows[i]!;
-      call(pesPtr, nPes, rowsPtr, r1 - r0, inner, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
+      call(pesPtr, nPes, rowsPtr, r1 - r0, inner, zx, zw, si, sw, sp);
       t = r1 * inner;
     }
     if (t < t1) {
       this.rowSlot(order, k, t / inner, 0);
-      call(pesPtr, nPes, rowsPtr, 1, t1 - t, zx, zw, order.si * 4, order.sw * 4, order.sp * 4);
+      call(pesPtr, nPes, rowsPtr, 1, t1 - t, zx, zw, si, sw, sp);
     }
     return name;
   }

@@ -154,16 +154,29 @@ function row(t: Target, f: ProcessFigures, naive: number): string {
   return `| ${t.name} | ${f.wall.toFixed(2)} | ${f.cpu.toFixed(2)} | ${f.peakMiB.toFixed(0)} | ${naive.toFixed(2)} | ${(f.cpu / naive).toFixed(3)} | ${scale} | ${goal} | ${verdict} |`;
 }
 
+/** The command line's choices; a bad option is a one-line error (exit 2), before anything runs. */
+function choices(): { runs: number; chosen: Target[]; out: string } | undefined {
+  try {
+    const { values } = parseArgs({
+      options: { only: { type: "string" }, quick: { type: "boolean" }, runs: { type: "string", default: "1" }, out: { type: "string", default: "bench/results/targets.json" } },
+    });
+    const runs = Number(values.runs);
+    if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer; got ${values.runs}`);
+    const only = values.only?.split(",").map((s) => s.trim());
+    const unknown = only?.filter((n) => !TARGETS.some((t) => t.name === n)) ?? [];
+    if (unknown.length > 0) throw new Error(`--only: no target ${unknown.join(", ")}; the targets are ${TARGETS.map((t) => t.name).join(", ")}`);
+    return { runs, chosen: TARGETS.filter((t) => (only ? only.includes(t.name) : !values.quick || t.quick)), out: values.out };
+  } catch (e) {
+    process.stderr.write(`bench:targets: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { only: { type: "string" }, quick: { type: "boolean" }, runs: { type: "string", default: "1" }, out: { type: "string", default: "bench/results/targets.json" } },
-  });
-  const runs = Number(values.runs);
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer; got ${values.runs}`);
-  const only = values.only?.split(",").map((s) => s.trim());
-  const unknown = only?.filter((n) => !TARGETS.some((t) => t.name === n)) ?? [];
-  if (unknown.length > 0) throw new Error(`--only: no target ${unknown.join(", ")}; the targets are ${TARGETS.map((t) => t.name).join(", ")}`);
-  const chosen = TARGETS.filter((t) => (only ? only.includes(t.name) : !values.quick || t.quick));
+  const options = choices();
+  if (!options) return;
+  const { runs, chosen, out } = options;
   const scratch = mkdtempSync(join(tmpdir(), "convsim-targets-"));
   try {
     const floor = await measure(["--version"], runs, scratch);
@@ -179,9 +192,9 @@ async function main(): Promise<void> {
       results.push({ target: t.name, command: ["convsim", ...t.args], ...m, naiveCpuSeconds: naive, macs: t.layers().reduce((s, L) => s + convShape(L).macs, 0), goal: t.goal, scaleSimCpuSeconds: t.scaleSim, met: met(t, m.median) });
       if (m.median.exitCode !== 0) process.exitCode = 1;
     }
-    mkdirSync(dirname(values.out), { recursive: true });
-    writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), runs, floor, results }, null, 2) + "\n");
-    console.log(`\nwritten: ${values.out}`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs, floor, results }, null, 2) + "\n");
+    console.log(`\nwritten: ${out}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -56,6 +56,7 @@ import type { Mapping } from "../mapping.js";
 import { SeqContext } from "./context.js";
 import { Executor } from "./executor.js";
 import { Program } from "./program.js";
+import { InFlight } from "./in-flight.js";
 import { TimelineReplay, type TimelineHost } from "./timeline.js";
 import { finish, Responses, thread, type Req, type Resp, type SequencerHardware, type Step, type SequencerOperands, type SequencerProgress, type Thread } from "./types.js";
 
@@ -82,12 +83,8 @@ export class Sequencer extends Component implements TimelineHost {
 
   private readonly outbox = new Outbox();
   private threads: Thread[] = [];
-  /**
-   * Per transaction id in flight: the thread that issued it and the planned request it issues
-   * (replaced when they empty: docs/design-notes.md, "Maps that churn").
-   */
-  private owner = new Map<number, Thread>();
-  private issued = new Map<number, Req>();
+  /** Per transaction id in flight: the thread that issued it and the planned request it issues. */
+  private readonly inFlight = new InFlight();
   private finished = false;
   private posted: WaitReason | undefined;
   /**
@@ -181,7 +178,7 @@ export class Sequencer extends Component implements TimelineHost {
     const hw = this.hw;
     if (beside) {
       for (const t of this.threads) if (!t.done && t !== main && t !== beside) return false;
-      for (const t of this.owner.values()) if (t !== beside) return false;
+      if (!this.inFlight.every((_, t) => t === beside)) return false;
       if (this.fromNoc.pending > 0 || this.fromPe.pending > 0 || !hw.gbuf.readIdle()) return false;
     } else {
       if (this.threads.length !== 1) return false;
@@ -205,10 +202,12 @@ export class Sequencer extends Component implements TimelineHost {
     if (running.done || running.outstanding !== 1 || running.joining) return undefined;
     for (const t of this.threads) if (!t.done && t !== main && t !== running && t !== beside) return undefined;
     let id: number | undefined;
-    for (const [i, t] of this.owner) {
+    const alone = this.inFlight.every((i, t) => {
       if (t === running && id === undefined) id = i;
-      else if (t !== beside) return undefined;
-    }
+      else if (t !== beside) return false;
+      return true;
+    });
+    if (!alone) return undefined;
     const hw = this.hw;
     if (beside) {
       if (this.fromNoc.pending > 0 || this.fromPe.pending > 0 || !hw.gbuf.readIdle()) return undefined;
@@ -233,9 +232,12 @@ export class Sequencer extends Component implements TimelineHost {
    */
   adoptWave(q: Req, start: number, running: Thread, reason: WaitReason): Phase {
     let id: number | undefined;
-    for (const [i, t] of this.owner) if (t === running) id = i;
+    this.inFlight.every((i, t) => {
+      if (t === running) id = i;
+      return true;
+    });
     if (q.to !== "pe" || q.msg.op !== "wave" || id === undefined) throw new InvariantError(this.name, "a replayed timeline adopts a wave that no waiting thread issued");
-    this.issued.set(id, q);
+    this.inFlight.setRequest(id, q);
     running.reason = reason;
     return this.hw.pe.adoptWave(track<PeWaveCommand>(q.msg, id), start, this.cycle);
   }
@@ -352,10 +354,9 @@ export class Sequencer extends Component implements TimelineHost {
     // be in flight twice.
     for (const q of reqs) {
       const last = (q.msg as { id?: number }).id;
-      if (last !== undefined && this.issued.get(last) === q) throw new InvariantError(this.name, `a planned ${q.to} ${q.msg.op} issued again while transaction ${last} of it is in flight`);
+      if (last !== undefined && this.inFlight.request(last) === q) throw new InvariantError(this.name, `a planned ${q.to} ${q.msg.op} issued again while transaction ${last} of it is in flight`);
       const id = this.nextId++;
-      this.owner.set(id, t);
-      this.issued.set(id, q);
+      this.inFlight.add(id, t, q);
       switch (q.to) {
         case "dram":
           this.outbox.post(this.toDram, track<DramRequest>(q.msg, id));
@@ -377,15 +378,10 @@ export class Sequencer extends Component implements TimelineHost {
     this.cycle = now;
     for (const port of this.inPorts) {
       for (let m = port.pop(now); m !== undefined; m = port.pop(now)) {
-        const t = this.owner.get(m.id);
-        const q = this.issued.get(m.id);
+        const t = this.inFlight.thread(m.id);
+        const q = this.inFlight.request(m.id);
         if (!t || !q) throw new InvariantError(this.name, `a response to transaction ${m.id}, which no thread issued`);
-        this.owner.delete(m.id);
-        this.issued.delete(m.id);
-        if (this.issued.size === 0) {
-          this.owner = new Map();
-          this.issued = new Map();
-        }
+        this.inFlight.delete(m.id);
         t.responses.set(q, m);
         t.outstanding--;
       }

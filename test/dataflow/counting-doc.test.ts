@@ -53,7 +53,7 @@ const HAND: Record<string, number> = {
   "gbuf.read.output": 64,
   "gbuf.bankWrites.input": 4,
   "gbuf.bankReads.input": 20,
-  "gbuf.bankReads.weight": 14,
+  "gbuf.bankReads.weight": 10,
   "gbuf.bankReads.output": 64,
   "gbuf.bankWrites.output": 64,
   "noc.send.input": 70,

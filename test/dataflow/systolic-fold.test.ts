@@ -230,7 +230,9 @@ describe("a streamed output reduces through idle PEs", () => {
     // One column end drains per wave: 6 waves (R 2 x S 3) x 8 columns x 100 outputs. Drained PE
     // by PE where a column has gaps, the same run drained 9,600 words.
     expect(fast.counters["noc.drain.psum"]!.value).toBe(6 * 8 * 100);
-    expect(fast.cycles).toBe(1265);
+    // (1,265 while each weight load was read a group of PE rows at a time: rows C x R are not
+    // affine in the row alone; row-boxes.ts.)
+    expect(fast.cycles).toBe(1252);
   });
 });
 

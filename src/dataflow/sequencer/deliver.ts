@@ -9,7 +9,8 @@ import { startKey } from "../nest.js";
 import type { SeqContext } from "./context.js";
 import { distinctKeys, rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
-import { joinPayloads, sameStructure, structureHash } from "./transfer.js";
+import { rowBoxes } from "./row-boxes.js";
+import { addressPermutation, inPeOrder, joinPayloads, sameStructure, structureHash } from "./transfer.js";
 import { C, G, K, N, P, Q, R, S, WEIGHT_DIMS, type DeliveryGroup, type Deferred, type Req } from "./types.js";
 /** Where a delivery's reads come from: a GBuf region, or DRAM when the GBuf bypasses the tensor. */
 type ReadSource = { readonly region: GbufRegion } | { readonly tensor: DramTensor };
@@ -147,6 +148,52 @@ function spanOfGroups(run: readonly DeliveryGroup[]): { pes: PeRect; boxIndex: I
   return { pes, boxIndex };
 }
 
+/** How a weight delivery finds a PE's tile ({@link perPeDeliveries}): its source address and tag index, and their strides within a tile. */
+interface TileSources {
+  readonly srcOf: (st: Int32Array) => number;
+  readonly tagOf: (st: Int32Array) => number;
+  readonly srcStrides: readonly number[];
+  readonly tagStrides: readonly number[];
+  readonly source: ReadSource;
+}
+
+/**
+ * A rectangle of PEs that each need their own weight tile of one extent (box `d` in their
+ * registers; `at(i, j)` the start of PE (i, j) of the rectangle): when the tiles' sources and tags
+ * are affine along the columns and, down the rows, in two-level boxes (a PE row may stand for
+ * several spatial loops: row-boxes.ts), one read per box, with its dimensions in address order
+ * (largest stride outermost: consecutive words share bank words), and one transfer that hands
+ * each PE its own tile, in PE order. False, planning nothing, when they are not.
+ */
+function perPeDeliveries(c: SeqContext, rect: PeRect, at: (i: number, j: number) => Int32Array, t: TileSources, d: Box, reads: Req[], out: Deferred[]): boolean {
+  const sv = new Float64Array(rect.rows);
+  const tv = new Float64Array(rect.rows);
+  for (let i = 0; i < rect.rows; i++) {
+    sv[i] = t.srcOf(at(i, 0));
+    tv[i] = t.tagOf(at(i, 0));
+  }
+  const cj = rect.cols > 1 ? t.srcOf(at(0, 1)) - sv[0]! : 0;
+  const tj = rect.cols > 1 ? t.tagOf(at(0, 1)) - tv[0]! : 0;
+  for (let i = 0; i < rect.rows; i++) {
+    for (let j = 1; j < rect.cols; j++) {
+      const st = at(i, j);
+      if (t.srcOf(st) !== sv[i]! + j * cj || t.tagOf(st) !== tv[i]! + j * tj) return false;
+    }
+  }
+  for (const b of rowBoxes(sv, tv)) {
+    const pes: PeRect = { row0: rect.row0 + b.from, col0: rect.col0, rows: b.outer * b.inner, cols: rect.cols };
+    const two = b.outer > 1;
+    const shape = [...(two ? [b.outer, b.inner] : [b.inner]), rect.cols, ...d.shape];
+    const srcStrides = [...(two ? [b.srcOuter, b.srcInner] : [b.srcInner]), cj, ...t.srcStrides];
+    const tagStrides = [...(two ? [b.tagOuter, b.tagInner] : [b.tagInner]), tj, ...t.tagStrides];
+    const order = addressPermutation(srcStrides);
+    const pick = (a: readonly number[]) => order.map((k) => a[k]!);
+    const q = plannedRead(c, t.source, { shape: pick(shape), offset: sv[b.from]!, strides: pick(srcStrides) }, { space: TAG_SPACE.weight, offset: tv[b.from]!, strides: pick(tagStrides) }, reads);
+    out.push({ reads: [q], part: "weight", send: ([payload]) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes, box: d, payload: inPeOrder(payload!, shape, order), perPe: true } }] });
+  }
+  return true;
+}
+
 /** Reads and deliveries of the PEs' new weight tiles (one gathered read when every PE needs its own). */
 export function deliverWeights(
   c: SeqContext,
@@ -163,7 +210,6 @@ export function deliverWeights(
   const l = c.layer;
   const out: Deferred[] = [];
   const re = c.nest.rfExtent;
-  const ge = c.nest.gbufExtent;
   const RS = l.kernelHeight * l.kernelWidth;
   const tagStrides = [c.Kg * c.Cg * RS, c.Cg * RS, RS, l.kernelWidth, 1];
   const fromGbuf = c.m.gbuf.keep.weight;
@@ -178,6 +224,7 @@ export function deliverWeights(
   const srcStrides = fromGbuf ? gStrides : c.wDramStrides();
   const dst = (ext: Int32Array): Box => ({ shape: [ext[G]!, ext[K]!, ext[C]!, ext[R]!, ext[S]!], offset: rfBase, strides: [re[K]! * re[C]! * re[R]! * re[S]!, re[C]! * re[R]! * re[S]!, re[R]! * re[S]!, re[S]!, 1] });
   const source: ReadSource = fromGbuf ? { region: c.gbufRegions.weight![half]! } : { tensor: c.hw.w };
+  const tiles: TileSources = { srcOf, tagOf, srcStrides, tagStrides, source };
   // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
   // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
   if (distinctKeys(keys) > 1) {
@@ -187,29 +234,8 @@ export function deliverWeights(
     for (const [, rects] of rectangles(extKeys, rows, cols)) {
       for (const rect of rects) {
         const at = (i: number, j: number) => peStart[(rect.row0 + i) * cols + rect.col0 + j]!;
-        const s0 = at(0, 0);
-        const ri = rect.rows > 1 ? srcOf(at(1, 0)) - srcOf(s0) : 0;
-        const cj = rect.cols > 1 ? srcOf(at(0, 1)) - srcOf(s0) : 0;
-        const ti = rect.rows > 1 ? tagOf(at(1, 0)) - tagOf(s0) : 0;
-        const tj = rect.cols > 1 ? tagOf(at(0, 1)) - tagOf(s0) : 0;
-        let affine = true;
-        for (let i = 0; i < rect.rows && affine; i++) {
-          for (let j = 0; j < rect.cols; j++) {
-            const st = at(i, j);
-            if (srcOf(st) !== srcOf(s0) + i * ri + j * cj || tagOf(st) !== tagOf(s0) + i * ti + j * tj) {
-              affine = false;
-              break;
-            }
-          }
-        }
-        if (!affine) {
-          for (let i = 0; i < rect.rows; i++) for (let j = 0; j < rect.cols; j++) rest[(rect.row0 + i) * cols + rect.col0 + j] = keys[(rect.row0 + i) * cols + rect.col0 + j]!;
-          continue;
-        }
-        const ext = peExt[rect.row0 * cols + rect.col0]!;
-        const d = dst(ext);
-        const q = plannedRead(c, source, { shape: [rect.rows, rect.cols, ...d.shape], offset: srcOf(s0), strides: [ri, cj, ...srcStrides] }, { space: TAG_SPACE.weight, offset: tagOf(s0), strides: [ti, tj, ...tagStrides] }, reads);
-        out.push({ reads: [q], part: "weight", send: ([payload]) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes: rect, box: d, payload: payload!, perPe: true } }] });
+        if (perPeDeliveries(c, rect, at, tiles, dst(peExt[rect.row0 * cols + rect.col0]!), reads, out)) continue;
+        for (let i = 0; i < rect.rows; i++) for (let j = 0; j < rect.cols; j++) rest[(rect.row0 + i) * cols + rect.col0 + j] = keys[(rect.row0 + i) * cols + rect.col0 + j]!;
       }
     }
     keys = rest;

@@ -2,7 +2,7 @@
  * Helpers for the requests the passes build: merging commands, comparing tiles' structures,
  * merging tiles on a grid into one request, and transposing an interleaved payload.
  */
-import { InvariantError, type Payload, type WordArray } from "../../core/index.js";
+import { gather, InvariantError, type Payload, type WordArray } from "../../core/index.js";
 import type { PeArrayCommand, PeFillCommand, PeSlideCommand } from "../../pe-array/index.js";
 import { allocatePayload, dtypeOfArray } from "../../workload/dtype.js";
 import type { OutTile, Piece, Req } from "./types.js";
@@ -151,7 +151,7 @@ export function sameStructure(a: readonly Piece[], b: readonly Piece[]): boolean
 export function addressOrder(t: OutTile): OutTile {
   const { shape, strides } = t.box;
   const n = shape.length;
-  const perm = Array.from({ length: n }, (_, i) => i).sort((a, b) => Math.abs(strides[b]!) - Math.abs(strides[a]!) || a - b);
+  const perm = addressPermutation(strides);
   if (perm.every((d, i) => d === i)) return t;
   // Box-order strides of the source payload, per source dimension.
   const src = new Array<number>(n);
@@ -179,6 +179,32 @@ export function addressOrder(t: OutTile): OutTile {
  * Copies `from` into `to` in the order of `shape` (outermost first), word (i0, i1, ...) read at
  * the sum of i_d * `strides`[d]: an odometer over the outer dimensions, a strided run innermost.
  */
+/** The dimensions of a box with `strides` in address order: largest stride (absolute) outermost, ties in their order. */
+export function addressPermutation(strides: readonly number[]): number[] {
+  return Array.from({ length: strides.length }, (_, i) => i).sort((a, b) => Math.abs(strides[b]!) - Math.abs(strides[a]!) || a - b);
+}
+
+/**
+ * A payload read with its dimensions in the order `order` (of a box of shape `shape`), its words
+ * (and tags) rearranged into the box's own order; itself when `order` is the box's.
+ */
+export function inPeOrder(p: Payload, shape: readonly number[], order: readonly number[]): Payload {
+  if (order.every((d, i) => d === i)) return p;
+  // Read-order (dense) strides of each dimension, then picked in the box's order.
+  const dense = new Array<number>(shape.length);
+  for (let k = order.length - 1, s = 1; k >= 0; k--) {
+    dense[order[k]!] = s;
+    s *= shape[order[k]!]!;
+  }
+  const box = { shape, offset: 0, strides: dense };
+  const data = allocatePayload(dtypeOfArray(p.data)!, p.data.length);
+  gather(p.data, box, data);
+  if (!p.tags) return { data };
+  const tags = new Float64Array(p.tags.length);
+  gather(p.tags, box, tags);
+  return { data, tags };
+}
+
 function permuteWords<A extends Int32Array | Float64Array>(from: A, to: A, shape: readonly number[], strides: readonly number[]): void {
   const n = shape.length;
   const inner = shape[n - 1]!;

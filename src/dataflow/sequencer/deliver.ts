@@ -251,14 +251,18 @@ export function deliverWeights(
   return out;
 }
 
-
-
 /** Fills of the PEs' new psum tiles with 0 (one per rectangle of equal tile shapes). */
 export function psumInit(c: SeqContext, keys: Float64Array, rows: number, cols: number, peStart: Int32Array[], peExt: Int32Array[]): Req[] {
   const out: Req[] = [];
   for (const [, rects] of rectangles(keys, rows, cols)) {
     for (const pes of rects) {
       const ext = peExt[pes.row0 * cols + pes.col0]!;
+      const box = c.psumBox(ext, c.psumBase);
+      if (!c.checked) {
+        out.push({ to: "pe", msg: { op: "fill", part: "psum", pes, box, value: 0 } });
+        continue;
+      }
+      // The tags the words take (checked runs only): each PE's output tile's.
       const perPe = new Float64Array(pes.rows * pes.cols);
       for (let i = 0; i < pes.rows; i++) {
         for (let j = 0; j < pes.cols; j++) {
@@ -266,8 +270,7 @@ export function psumInit(c: SeqContext, keys: Float64Array, rows: number, cols: 
           perPe[i * pes.cols + j] = c.yIndex(s[N]!, s[G]!, s[K]!, s[P]!, s[Q]!);
         }
       }
-      const box = c.psumBox(ext, c.psumBase);
-      out.push({ to: "pe", msg: { op: "fill", part: "psum", pes, box, value: 0, ...(c.checked ? { tags: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } } : {}) } });
+      out.push({ to: "pe", msg: { op: "fill", part: "psum", pes, box, value: 0, tags: { space: TAG_SPACE.output, perPe, strides: c.yTagStrides() } } });
     }
   }
   return out;

@@ -42,6 +42,33 @@ describe("InFlight", () => {
     }
   });
 
+  it("keeps a transaction that outlives the window (a running wave through replayed timelines) and walks only those in flight", () => {
+    const table = new InFlight(8);
+    const [wave, other] = [thread(0), thread(1)];
+    table.add(5, wave, req(5));
+    let id = 6;
+    for (let round = 0; round < 200; round++) {
+      id += 1000; // ids the replayed requests took
+      table.add(id, other, req(id));
+      table.add(id + 1, other, req(id + 1));
+      const seen: number[] = [];
+      table.every((i) => (seen.push(i), true));
+      expect(seen).toEqual([5, id, id + 1]);
+      table.delete(id);
+      table.delete(id + 1);
+      id += 2;
+    }
+    expect(table.thread(5)).toBe(wave);
+    expect(table.size).toBe(1);
+    // Many at once: the ring grows, and nothing is lost.
+    for (let k = 0; k < 100; k++) table.add(id + k, other, req(id + k));
+    expect(table.size).toBe(101);
+    for (let k = 0; k < 100; k++) expect(table.request(id + k)!.msg).toEqual({ op: "wave", i: id + k });
+    table.delete(5);
+    expect(table.thread(5)).toBeUndefined();
+    expect(table.size).toBe(100);
+  });
+
   it("stops a walk when asked, replaces a request in flight, and refuses ids that do not increase", () => {
     const table = new InFlight();
     const [a, b] = [thread(0), thread(1)];

@@ -2,7 +2,7 @@
  * The delivery passes (GBuf or DRAM -> RF) for weights and shared tiles, and the psum fills: the
  * reads at the source and the multicast deliveries (one read, many PEs) they feed.
  */
-import type { Box } from "../../core/index.js";
+import type { Box, Payload } from "../../core/index.js";
 import type { DramTensor, GbufRegion } from "../../memory/index.js";
 import type { PeRect } from "../../pe-array/index.js";
 import { startKey } from "../nest.js";
@@ -158,6 +158,21 @@ interface TileSources {
 }
 
 /**
+ * The order a box of `shape` and `strides` is read in: its own when its dimensions of more than
+ * one element already lie in address order (the others move no word), else address order.
+ */
+function readOrder(shape: readonly number[], strides: readonly number[]): number[] {
+  const order = addressPermutation(strides);
+  let last = -1;
+  for (const k of order) {
+    if (shape[k]! <= 1) continue;
+    if (k < last) return order;
+    last = k;
+  }
+  return shape.map((_, k) => k);
+}
+
+/**
  * A rectangle of PEs that each need their own weight tile of one extent (box `d` in their
  * registers; `at(i, j)` the start of PE (i, j) of the rectangle): when the tiles' sources and tags
  * are affine along the columns and, down the rows, in two-level boxes (a PE row may stand for
@@ -186,10 +201,13 @@ function perPeDeliveries(c: SeqContext, rect: PeRect, at: (i: number, j: number)
     const shape = [...(two ? [b.outer, b.inner] : [b.inner]), rect.cols, ...d.shape];
     const srcStrides = [...(two ? [b.srcOuter, b.srcInner] : [b.srcInner]), cj, ...t.srcStrides];
     const tagStrides = [...(two ? [b.tagOuter, b.tagInner] : [b.tagInner]), tj, ...t.tagStrides];
-    const order = addressPermutation(srcStrides);
+    const order = readOrder(shape, srcStrides);
     const pick = (a: readonly number[]) => order.map((k) => a[k]!);
     const q = plannedRead(c, t.source, { shape: pick(shape), offset: sv[b.from]!, strides: pick(srcStrides) }, { space: TAG_SPACE.weight, offset: tv[b.from]!, strides: pick(tagStrides) }, reads);
-    out.push({ reads: [q], part: "weight", send: ([payload]) => [{ to: "noc", msg: { op: "deliver", part: "weight", pes, box: d, payload: inPeOrder(payload!, shape, order), perPe: true } }] });
+    const send = order.every((k, i) => k === i)
+      ? ([payload]: readonly Payload[]): Req[] => [{ to: "noc", msg: { op: "deliver", part: "weight", pes, box: d, payload: payload!, perPe: true } }]
+      : ([payload]: readonly Payload[]): Req[] => [{ to: "noc", msg: { op: "deliver", part: "weight", pes, box: d, payload: inPeOrder(payload!, shape, order), perPe: true } }];
+    out.push({ reads: [q], part: "weight", send });
   }
   return true;
 }

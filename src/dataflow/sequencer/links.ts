@@ -274,32 +274,28 @@ export class LinkPlanner {
           : { row0: first.fixed, col0: first.from, rows: run.length, cols: first.length };
         const tile = first.members[0]!;
         const box = this.c.psumBox(tile.ext, tile.base);
-        // (the tags each PE's words should hold: checked runs only)
-        const perPe = this.c.checked ? new Float64Array(pes.rows * pes.cols) : undefined;
+        const perPe = new Float64Array(pes.rows * pes.cols);
         const idle = first.idle.length > 0 ? new Uint8Array(pes.rows * pes.cols) : undefined;
-        for (let k = 0; k < run.length; k++) {
-          const l = run[k]!;
-          if (perPe) {
-            for (const e of l.members) {
-              const st = e.start;
-              const i = Math.floor(e.pe / cols) - pes.row0;
-              const j = (e.pe % cols) - pes.col0;
-              perPe[i * pes.cols + j] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
-            }
+        for (const [k, l] of run.entries()) {
+          for (const e of l.members) {
+            const st = e.start;
+            const i = Math.floor(e.pe / cols) - pes.row0;
+            const j = (e.pe % cols) - pes.col0;
+            perPe[i * pes.cols + j] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
           // An idle PE's cleared words take the line's tile's tags (the sums pass through it).
           const st = l.members[0]!.start;
           for (const pos of l.idle) {
             const at = vertical ? pos * pes.cols + k : k * pes.cols + pos;
             idle![at] = 1;
-            if (perPe) perPe[at] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
+            perPe[at] = this.c.yIndex(st[N]!, st[G]!, st[K]!, st[P]!, st[Q]!);
           }
           // The line's end (top row, or left column) keeps the sum and is drained.
           kept.push(l.members.find((e) => (vertical ? Math.floor(e.pe / cols) : e.pe % cols) === l.from)!);
         }
         // A streamed output's sums flowed along the line during their wave (docs/timing.md).
         const inFlight = this.c.psumFlow === (vertical ? "down" : "right");
-        const expect = perPe ? { expect: { space: TAG_SPACE.output, perPe, strides: this.c.yTagStrides() } } : {};
+        const expect = this.c.checked ? { expect: { space: TAG_SPACE.output, perPe, strides: this.c.yTagStrides() } } : {};
         links.push({ to: "noc", msg: { op: "link", link: { kind: "reduce", part: "psum", pes, dir: vertical ? "north" : "west", box, ...expect, ...(inFlight ? { inFlight } : {}), ...(idle ? { idle } : {}) } } });
         run = [];
       };

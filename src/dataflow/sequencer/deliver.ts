@@ -212,7 +212,7 @@ function perPeDeliveries(c: SeqContext, rect: PeRect, at: (i: number, j: number)
   return true;
 }
 
-/** Reads and deliveries of the PEs' new weight tiles (one gathered read when every PE needs its own). */
+/** Reads and deliveries of the PEs' new weight tiles (a few gathered reads when every PE needs its own). */
 export function deliverWeights(
   c: SeqContext,
   keys: Float64Array,
@@ -244,7 +244,8 @@ export function deliverWeights(
   const source: ReadSource = fromGbuf ? { region: c.gbufRegions.weight![half]! } : { tensor: c.hw.w };
   const tiles: TileSources = { srcOf, tagOf, srcStrides, tagStrides, source };
   // Every PE needs its own tile (no sharing): when the tiles' sources are affine in the PE's
-  // position, one read gathers them all and one transfer hands each PE its own (per-PE payload).
+  // position (down the rows, in boxes: perPeDeliveries), a few reads gather them and one
+  // transfer per read hands each PE its own (per-PE payload).
   if (distinctKeys(keys) > 1) {
     const extKeys = new Float64Array(keys.length).fill(NaN);
     for (let pe = 0; pe < keys.length; pe++) if (!Number.isNaN(keys[pe]!)) extKeys[pe] = startKey(peExt[pe]!, WEIGHT_DIMS, c.nest.sizes);
@@ -276,9 +277,8 @@ export function psumInit(c: SeqContext, keys: Float64Array, rows: number, cols: 
     for (const pes of rects) {
       const ext = peExt[pes.row0 * cols + pes.col0]!;
       const box = c.psumBox(ext, c.psumBase);
-      // The tags the words take, checked runs only: each PE's output tile's. (The message is
-      // spread as every fill is, so that fills keep one hidden class whichever way they are made:
-      // a plain literal here gave the PE array's sites a second one, and `compare` ran 1.15x as long.)
+      // The tags the words take, checked runs only: each PE's output tile's. (Spread into the
+      // message as the input fills spread theirs, so that fills share one object shape.)
       let tags = {};
       if (c.checked) {
         const perPe = new Float64Array(pes.rows * pes.cols);

@@ -20,7 +20,7 @@ export interface RowBox {
   readonly tagInner: number;
 }
 
-/** Rows `a` on whose deltas (src and tag) stay those of row `a` to `a + 1`: the run's last row. */
+/** The last row of the run from row `a`: the rows on which the steps (src and tag) stay those from `a` to `a + 1`. */
 function runEnd(src: ArrayLike<number>, tag: ArrayLike<number>, a: number): number {
   const n = src.length;
   if (a + 1 >= n) return a;

@@ -175,10 +175,6 @@ export function addressOrder(t: OutTile): OutTile {
   };
 }
 
-/**
- * Copies `from` into `to` in the order of `shape` (outermost first), word (i0, i1, ...) read at
- * the sum of i_d * `strides`[d]: an odometer over the outer dimensions, a strided run innermost.
- */
 /** The dimensions of a box with `strides` in address order: largest stride (absolute) outermost, ties in their order. */
 export function addressPermutation(strides: readonly number[]): number[] {
   return Array.from({ length: strides.length }, (_, i) => i).sort((a, b) => Math.abs(strides[b]!) - Math.abs(strides[a]!) || a - b);
@@ -205,6 +201,10 @@ export function inPeOrder(p: Payload, shape: readonly number[], order: readonly 
   return { data, tags };
 }
 
+/**
+ * Copies `from` into `to` in the order of `shape` (outermost first), word (i0, i1, ...) read at
+ * the sum of i_d * `strides`[d]: an odometer over the outer dimensions, a strided run innermost.
+ */
 function permuteWords<A extends Int32Array | Float64Array>(from: A, to: A, shape: readonly number[], strides: readonly number[]): void {
   const n = shape.length;
   const inner = shape[n - 1]!;

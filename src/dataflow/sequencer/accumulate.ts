@@ -208,8 +208,20 @@ export function markHeld(has: Uint8Array, box: Box): number {
   return first;
 }
 
-/** Writes the GBuf output tile to DRAM, adding what DRAM already holds for it. */
-export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half: number, dramHas: Uint8Array): Steps {
+/**
+ * Where a write-back running beside the program is ({@link evictOutput}): `dramOnly` once its GBuf
+ * read is over and its one step left is the DRAM write (a timeline may then replay beside it:
+ * timeline.ts, `Beside`).
+ */
+export interface WriteBackPhase {
+  dramOnly: boolean;
+}
+
+/**
+ * Writes the GBuf output tile to DRAM, adding what DRAM already holds for it: one GBuf read, then
+ * one DRAM write (`phase`, if given, marks the change).
+ */
+export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half: number, dramHas: Uint8Array, phase?: WriteBackPhase): Steps {
   const { start, ext } = tile;
   const shape = [ext[N]!, ext[G]!, ext[K]!, ext[P]!, ext[Q]!];
   const gst = gbufOutputStrides(c);
@@ -222,6 +234,7 @@ export function* evictOutput(c: SeqContext, x: Executor, tile: OutputTile, half:
   const p = x.take(read);
   // Outputs DRAM already holds a partial sum of are added to there (a read-modify-write).
   const op = has ? ("accumulate" as const) : ("write" as const);
+  if (phase) phase.dramOnly = true;
   x.keep(yield step("dram", [{ to: "dram", msg: { op, tensor: c.hw.y, box: dbox, payload: p, ...(has && c.checked ? { expect } : {}) } }]));
 }
 

@@ -168,17 +168,17 @@ export class Sequencer extends Component implements TimelineHost {
 
   /**
    * Whether only the main thread runs and no component holds work or a message in flight (timeline
-   * replay); with `beside` (a prefetch), whether that holds but for the prefetch's track: it may
-   * live, with its transactions outstanding and its responses on their way in, the DRAM channel
-   * and the GBuf's write side busy.
+   * replay); with `beside` (a prefetch, and write-backs past their GBuf read), whether that holds
+   * but for their tracks: they may live, with their transactions outstanding and their responses
+   * on their way in, the DRAM channel and the GBuf's write side busy.
    */
-  quiet(beside?: Thread): boolean {
+  quiet(beside?: readonly Thread[]): boolean {
     const main = this.threads[0];
     if (!main || main.outstanding > 0 || this.outbox.size > 0 || this.applying) return false;
     const hw = this.hw;
     if (beside) {
-      for (const t of this.threads) if (!t.done && t !== main && t !== beside) return false;
-      if (!this.inFlight.every((_, t) => t === beside)) return false;
+      for (const t of this.threads) if (!t.done && t !== main && !beside.includes(t)) return false;
+      if (!this.inFlight.every((_, t) => beside.includes(t))) return false;
       if (this.fromNoc.pending > 0 || this.fromPe.pending > 0 || !hw.gbuf.readIdle()) return false;
     } else {
       if (this.threads.length !== 1) return false;
@@ -193,18 +193,19 @@ export class Sequencer extends Component implements TimelineHost {
    * system holds nothing else: besides the main thread only `running` lives, waiting for that
    * wave alone; nothing is in the outbox or on its way in; the DRAM channel, the GBuf and the
    * network are idle; the array runs the wave alone ({@link PeArray.steadyWave}). With `beside`
-   * (a prefetch: DRAM reads into GBuf writes), that thread may live too, with its transactions
-   * outstanding, its responses on their way in, the DRAM channel and the GBuf's write side busy.
+   * (a prefetch, DRAM reads into GBuf writes, and write-backs past their GBuf read), those threads
+   * may live too, with their transactions outstanding, their responses on their way in, the DRAM
+   * channel and the GBuf's write side busy.
    */
-  steadyWave(running: Thread, beside?: Thread): { readonly cmd: PeWaveCommand; readonly phase: Phase } | undefined {
+  steadyWave(running: Thread, beside?: readonly Thread[]): { readonly cmd: PeWaveCommand; readonly phase: Phase } | undefined {
     const main = this.threads[0]!;
     if (this.outbox.size > 0 || this.applying || main.outstanding > 0) return undefined;
     if (running.done || running.outstanding !== 1 || running.joining) return undefined;
-    for (const t of this.threads) if (!t.done && t !== main && t !== running && t !== beside) return undefined;
+    for (const t of this.threads) if (!t.done && t !== main && t !== running && !beside?.includes(t)) return undefined;
     let id: number | undefined;
     const alone = this.inFlight.every((i, t) => {
       if (t === running && id === undefined) id = i;
-      else if (t !== beside) return false;
+      else if (!beside?.includes(t)) return false;
       return true;
     });
     if (!alone) return undefined;

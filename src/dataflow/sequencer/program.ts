@@ -10,7 +10,7 @@
  */
 import type { WaitReason } from "../../pe-array/index.js";
 import { NDIMS, startKey } from "../nest.js";
-import { AccumulateShapes, evictOutput } from "./accumulate.js";
+import { AccumulateShapes, evictOutput, type WriteBackPhase } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { drainSignature, drainTiles } from "./drain.js";
 import { step, type Executor, type Steps } from "./executor.js";
@@ -33,7 +33,7 @@ export class Program {
   /** A streamed output's drain running alongside the next wave, if any. */
   private pendingDrain: Thread | undefined;
   /** Output write-backs running alongside the next tile, per GBuf half. */
-  private readonly evictions: (Thread | undefined)[] = [undefined, undefined];
+  private readonly evictions: (WriteBack | undefined)[] = [undefined, undefined];
   /** The next dram iteration's fetch, running alongside the current one. */
   private prefetch: { thread: Thread; plan: FetchPlan } | undefined;
   /** Drain signatures, numbered for timeline keys ({@link drainKey}). */
@@ -85,7 +85,7 @@ export class Program {
     yield* this.joinDrain();
     yield* this.drain(res.takePsums(null));
     if (res.gbufOutput) yield* evictOutput(this.c, this.x, res.gbufOutput, res.gbufHalf.output, res.dramHas);
-    for (const e of this.evictions) if (e) yield { reason: "drain", reqs: NO_REQS, join: e };
+    for (const e of this.evictions) if (e) yield { reason: "drain", reqs: NO_REQS, join: e.thread };
   }
 
   /**
@@ -197,7 +197,8 @@ export class Program {
       const { tile, has, half } = b.old;
       yield* this.joinDrain();
       const drain = this.released(b.entries, drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas));
-      const evict = evictOutput(c, this.x, tile, half, res.dramHas);
+      const phase = { dramOnly: false };
+      const evict = evictOutput(c, this.x, tile, half, res.dramHas, phase);
       if (c.m.gbuf.doubleBuffer && (c.streamOut || b.behind)) {
         // A streamed output (or two accumulator sets) drains from the half the last wave wrote
         // while the next wave fills the other, and the old tile's GBuf half is not the new one's:
@@ -206,14 +207,14 @@ export class Program {
         const drained = thread(drain);
         this.pendingDrain = drained;
         const written = thread(afterThread("drain", drained, evict));
-        this.evictions[half] = written;
+        this.evictions[half] = { thread: written, phase };
         yield { reason: "drain", reqs: NO_REQS, spawn: drained };
         yield { reason: "drain", reqs: NO_REQS, spawn: written };
       } else {
         yield* drain;
         if (c.m.gbuf.doubleBuffer) {
           const t = thread(evict);
-          this.evictions[half] = t;
+          this.evictions[half] = { thread: t, phase };
           yield { reason: "drain", reqs: NO_REQS, spawn: t };
         } else {
           yield* evict;
@@ -221,7 +222,7 @@ export class Program {
       }
       const pending = this.evictions[b.next.half];
       if (pending) {
-        yield { reason: "drain", reqs: NO_REQS, join: pending };
+        yield { reason: "drain", reqs: NO_REQS, join: pending.thread };
         this.evictions[b.next.half] = undefined;
       }
     }
@@ -292,7 +293,7 @@ export class Program {
         yield { reason: "dram", reqs: NO_REQS, join: feed };
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts).
-        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.besidePrefetch());
+        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.beside());
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
         const overlap = next !== undefined && next.reads.length > 0;
         x.keep(yield step(overlap ? readReason : "control", cur.waves, overlap ? next.reads : undefined));
@@ -301,10 +302,17 @@ export class Program {
     }
   }
 
-  /** The prefetch still running, as a timeline replay sees it (timeline.ts, `Beside`). */
-  private besidePrefetch(): Beside | undefined {
+  /**
+   * The threads running beside the main one that a timeline may replay beside (timeline.ts,
+   * `Beside`): the next dram tile's prefetch, and the output write-backs past their GBuf read.
+   */
+  private beside(): Beside | undefined {
     const p = this.prefetch;
-    return p && !p.thread.done ? { thread: p.thread, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : undefined;
+    const threads: Thread[] = [];
+    if (p && !p.thread.done) threads.push(p.thread);
+    for (const e of this.evictions) if (e && !e.thread.done && e.phase.dramOnly) threads.push(e.thread);
+    if (threads.length === 0) return undefined;
+    return p && !p.thread.done ? { threads, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : { threads, gbufWrites: 0, gbufReads: 0 };
   }
 
   /** Waits for {@link pendingDrain}. */
@@ -344,7 +352,7 @@ export class Program {
       if (this.timeline) {
         // A timeline that repeats an earlier one is replayed (timeline.ts, steadyBoundary).
         const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
-        const beside = this.besidePrefetch();
+        const beside = this.beside();
         // Planning the iteration after `after` takes no time unless it enters a dram tile whose
         // operands are fetched then (no prefetch of it, and it is not past the last tile): it is
         // done at the next loop head, after a replay as after a simulated timeline.
@@ -477,6 +485,12 @@ function chained(waves: readonly Req[]): Req[] {
     const msg = { op: "wave", id: undefined, wave: m.wave, alongside: m.alongside, streams: m.streams, psumFlow: m.psumFlow, chained: true } as const;
     return { to: "pe", msg } as Req;
   });
+}
+
+/** An output write-back running beside the program, and where it is ({@link evictOutput}). */
+interface WriteBack {
+  readonly thread: Thread;
+  readonly phase: WriteBackPhase;
 }
 
 /** `steps` (if any) once `first` is done; waiting for it is charged to `reason`. */

@@ -18,8 +18,9 @@
  *   requests and their GBuf schedules follow from it);
  * and it makes no DRAM request, no drain beside a wave and no change of dram tile (the key
  * refuses those). The system may also be quiet but for the next dram tile's prefetch (DRAM reads
- * into GBuf writes, which share no lane with the timeline: {@link TimelineReplay.besideOk}); the
- * prefetch then runs on under the engine, and its counters are its own.
+ * into GBuf writes) and output write-backs past their GBuf read (DRAM writes), which share no lane
+ * with the timeline ({@link TimelineReplay.besideOk}); they then run on under the engine, and
+ * their counters are their own.
  *
  * The first timeline with a key is simulated and recorded: its length and every counter's change
  * (stalls included), provided it ends quiet too. A later timeline with the same key is replayed:
@@ -43,16 +44,16 @@ export interface TimelineHost {
   readonly lastReason: WaitReason | undefined;
   /**
    * Whether only the main thread runs and no component holds work or a message in flight; with
-   * `beside` (a prefetch), whether that holds but for the prefetch's track: the thread, its
+   * `beside` ({@link Beside.threads}), whether that holds but for their tracks: the threads, their
    * transactions and responses, the DRAM channel and the GBuf's write side.
    */
-  quiet(beside?: Thread): boolean;
+  quiet(beside?: readonly Thread[]): boolean;
   /** From now on, apply the main thread's steps at once (data only); `reads`: the GBuf reads it may make; `drains`: whether it may drain. */
   beginApplying(reads: readonly Req[], drains?: boolean): void;
   /** Back to issuing steps through the ports. */
   endApplying(): void;
   /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
-  steadyWave(running: Thread, beside?: Thread): SteadyWave | undefined;
+  steadyWave(running: Thread, beside?: readonly Thread[]): SteadyWave | undefined;
   /** Pipelined programs: the running wave's effect now, the array left idle. */
   finishWave(): void;
   /** Pipelined programs: `q` becomes the running wave, started in cycle `start`, `running` waiting for it. */
@@ -90,11 +91,13 @@ interface Timeline {
 }
 
 /**
- * A prefetch running beside the program's main thread: its thread, and how many GBuf requests it
- * sends in one step at most (its writes; it must make no GBuf read).
+ * Threads running beside the program's main thread that a timeline may replay beside: the next
+ * dram tile's prefetch (DRAM reads into GBuf writes), and output write-backs past their GBuf read
+ * (their one step left is a DRAM write); and how many GBuf requests the prefetch sends in one step
+ * at most (its writes; it must make no GBuf read).
  */
 export interface Beside {
-  readonly thread: Thread;
+  readonly threads: readonly Thread[];
   readonly gbufWrites: number;
   readonly gbufReads: number;
 }
@@ -106,7 +109,7 @@ export interface Beside {
  */
 const BESIDE_SENDS = 32;
 
-/** Counters a prefetch's track changes: the DRAM channel's, and the GBuf's write side. */
+/** Counters the tracks beside a timeline change: the DRAM channel's, and the GBuf's write side. */
 const BESIDE_COUNTER = /^(dram\.|gbuf\.(write|writeBytes|bankWrites|writeConflictCycles|add)\.)/;
 
 /** The recording open since a boundary. */
@@ -176,8 +179,8 @@ export class TimelineReplay {
    * recorded, or records it. `pure`: whether planning the iteration after `next` issues nothing (it
    * lies in the same dram tile); `drain`: `next`'s drain as a key part (0: none; undefined: it
    * never replays; Program.drainKey), asked for only when the rest of the key holds; `beside`:
-   * the prefetch of the next dram tile, if it still runs (the timeline may then be recorded and
-   * replayed beside it: {@link besideOk}).
+   * the prefetch of the next dram tile and write-backs, if they still run (the timeline may then
+   * be recorded and replayed beside them: {@link besideOk}).
    */
   *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: () => number | undefined, beside?: Beside): Steps {
     const n = ++this.boundaries;
@@ -188,7 +191,7 @@ export class TimelineReplay {
       yield t.wait;
       this.restore(before, t, was);
     } else if (this.recording) {
-      this.finishRecording(this.recording, n, undefined, beside?.thread);
+      this.finishRecording(this.recording, n, undefined, beside?.threads);
       this.recording = undefined;
     }
     if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
@@ -208,15 +211,16 @@ export class TimelineReplay {
   }
 
   /**
-   * Whether a single-buffered timeline may run beside `beside`, a prefetch (DRAM reads into GBuf
-   * writes into the half the timeline does not read): the system is quiet but for the prefetch's
-   * track, the prefetch makes no GBuf read, the timeline does not drain (a drain writes the GBuf
-   * or DRAM), and their GBuf requests together fit {@link BESIDE_SENDS}. The two tracks then share
-   * no lane and cannot delay each other (docs/design-notes.md, "Beside the next tile's prefetch").
+   * Whether a single-buffered timeline may run beside `beside`: a prefetch (DRAM reads into GBuf
+   * writes into the half the timeline does not read) and write-backs past their GBuf read (DRAM
+   * writes). The system is quiet but for their tracks, the prefetch makes no GBuf read, the
+   * timeline does not drain (a drain writes the GBuf or DRAM), and their GBuf requests together fit
+   * {@link BESIDE_SENDS}. The tracks then share no lane with the timeline and cannot delay it, nor
+   * it them (docs/design-notes.md, "Beside the next tile's prefetch", "Beside a write-back").
    */
   private besideOk(next: IterationPlan, beside: Beside | undefined): boolean {
     if (!beside || beside.gbufReads > 0 || next.drains.length > 0) return false;
-    return beside.gbufWrites + next.reads.length <= BESIDE_SENDS && this.host.quiet(beside.thread);
+    return beside.gbufWrites + next.reads.length <= BESIDE_SENDS && this.host.quiet(beside.threads);
   }
 
   /**
@@ -233,13 +237,13 @@ export class TimelineReplay {
   steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, quickPlan: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
     const n = ++this.boundaries;
     if (this.recording) {
-      this.finishRecording(this.recording, n, running, beside?.thread);
+      this.finishRecording(this.recording, n, running, beside?.threads);
       this.recording = undefined;
     }
     if (!eligible || !quickPlan || !running || !next || !after) return undefined;
     const alone = this.host.steadyWave(running);
     // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
-    const withPrefetch = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.thread) : undefined;
+    const withPrefetch = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.threads) : undefined;
     const w = alone ?? withPrefetch;
     if (!w) return undefined;
     const key = this.steadyKey(cur, next, after, running, w);
@@ -297,7 +301,7 @@ export class TimelineReplay {
    * Keeps a recorded timeline when it ended at the next boundary, quiet (single-buffered) or with
    * only its wave running (pipelined: `running` waits for it); else its key never replays.
    */
-  private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: Thread | undefined): void {
+  private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: readonly Thread[] | undefined): void {
     if (r.boundary !== boundary - 1) return;
     const now = this.host.now;
     const length = now - r.start;

@@ -46,8 +46,9 @@ export function span(offset: number, n: number): Box {
 
 /** Number of coordinates in a box of this shape. */
 export function boxSize(shape: readonly number[]): number {
+  // (indexed: an iterator over the shapes' several array kinds was 3% of a replayed run)
   let n = 1;
-  for (const e of shape) n *= e;
+  for (let d = 0; d < shape.length; d++) n *= shape[d]!;
   return n;
 }
 

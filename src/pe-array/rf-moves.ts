@@ -115,7 +115,8 @@ export class RfMoves {
         k++;
       });
     } else {
-      rf.readMany(m.part, m.box, data, this.scratch.pes, this.listPes(m.pes));
+      const pes = this.pesOf(m.pes);
+      rf.readMany(m.part, m.box, data, pes, pes.length);
     }
     return tags ? { data, tags } : { data };
   }
@@ -135,7 +136,8 @@ export class RfMoves {
       if (engine.checked) {
         forEachPe(f.pes, spec.cols, (p, i, j) => rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
       } else {
-        rf.fillMany(f.part, f.box, f.value, n, this.scratch.pes, this.listPes(f.pes));
+        const pes = this.pesOf(f.pes);
+        rf.fillMany(f.part, f.box, f.value, n, pes, pes.length);
       }
     }
   }
@@ -143,16 +145,37 @@ export class RfMoves {
   /** A slide command's re-addressing (and its alongside slides'), at its completion. */
   slide(c: PeSlideCommand): void {
     // (the alongside slides one by one, not a new list of all per command)
-    this.array.rf.slideMany(c.part, c.src, c.dst, this.scratch.pes, this.listPes(c.pes));
-    if (c.alongside) for (const sl of c.alongside) this.array.rf.slideMany(sl.part, sl.src, sl.dst, this.scratch.pes, this.listPes(sl.pes));
+    const pes = this.pesOf(c.pes);
+    this.array.rf.slideMany(c.part, c.src, c.dst, pes, pes.length);
+    if (c.alongside) {
+      for (const sl of c.alongside) {
+        const along = this.pesOf(sl.pes);
+        this.array.rf.slideMany(sl.part, sl.src, sl.dst, along, along.length);
+      }
+    }
   }
 
-  /** Writes the flat indices of the PEs of `r`, in rectangle order, into `scratch.pes`; returns their count. */
-  private listPes(r: PeRect): number {
-    const cols = this.array.spec.cols;
+  /** The PE lists of rectangles, by {@link pesOf}'s key. */
+  private readonly peLists = new Map<number, Int32Array>();
+
+  /**
+   * The flat indices of the PEs of `r`, in rectangle order (checked to lie in the array): made
+   * once per rectangle, as replayed plans fill, read and slide the same rectangles again and
+   * again (listing them into a scratch array at every call was 1% of a replayed run).
+   */
+  private pesOf(r: PeRect): Int32Array {
+    const { rows, cols } = this.array.spec;
+    // (checked first: the key is one rectangle's only when it lies in the array)
+    checkRect(this.array.name, r, rows, cols);
+    const key = ((r.row0 * (rows + 1) + r.rows) * (cols + 1) + r.col0) * (cols + 1) + r.cols;
+    const had = this.peLists.get(key);
+    if (had) return had;
+    const list = new Int32Array(r.rows * r.cols);
     let k = 0;
-    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) this.scratch.pes[k++] = (r.row0 + i) * cols + r.col0 + j;
-    return k;
+    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) list[k++] = (r.row0 + i) * cols + r.col0 + j;
+    if (this.peLists.size >= 256) this.peLists.clear();
+    this.peLists.set(key, list);
+    return list;
   }
 
   /** A link shift: every PE's `src` words move to its neighbour's `dst` (one hop). */
@@ -170,10 +193,9 @@ export class RfMoves {
     if (!engine.checked) {
       // Every sender's words first, then every receiver's (the same reads and writes as below,
       // each box checked and compiled once).
-      const senders = this.scratch.pes;
-      const count = this.listPes(l.pes);
+      const senders = this.pesOf(l.pes);
       const data = allocatePayload("int32", total);
-      rf.readMany(l.part, l.src, data, senders, count);
+      rf.readMany(l.part, l.src, data, senders, senders.length);
       // (each receiver's box its sender's)
       rf.writeListed(l.dst, { data }, n, this.writeList(l.part, { pes: to, perPe: true }));
       return;

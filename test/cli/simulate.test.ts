@@ -15,9 +15,9 @@ describe("convsim simulate: the cycle lower bound", () => {
     const r = await cli("simulate", "--layer", layer, "--arch-override", '{"dram":{"bytesPerCycle":1}}');
     expect(r.code).toBe(0);
     // The worked example of docs/timing.md at 1 B/cycle.
-    expect(r.out).toContain("bound      cycles 11,261 = 1.05x the cycle lower bound 10,752 (binding: dram)\n");
+    expect(r.out).toContain("bound      cycles 11,260 = 1.05x the cycle lower bound 10,752 (binding: dram)\n");
     const terms = r.out.split("\n").find((l) => l.trimStart().startsWith("compute "))!;
-    expect(terms).toContain("compute 1,200, dram 10,752, gbuf.read 1,448, gbuf.write 248, noc.input 523, noc.weight 83, noc.psum 0, noc.drain 115");
+    expect(terms).toContain("compute 1,200, dram 10,752, gbuf.read 1,444, gbuf.write 248, noc.input 523, noc.weight 83, noc.psum 0, noc.drain 115");
     expect(terms).toContain("(cycles; compute on 96 of 168 PEs)");
   });
 

@@ -50,14 +50,18 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
     // Box b of the transfer is the b-th group in run order (the order the reads' payloads come in).
     const { pes, boxIndex } = spanOfGroups(runs.flat());
     list[0]!.pieces.forEach((p, i) => {
-      const gathered = runs.map((run) => gatherRead(run, i, read));
+      // (runs that step evenly are read together from the GBuf: runBlocks)
+      const blocks = "region" in source ? runBlocks(runs, i) : runs.map(() => 1);
+      const gathered: { read: Req; interleave: boolean }[] = [];
+      for (let k = 0, b = 0; b < blocks.length; k += blocks[b]!, b++) gathered.push(blocks[b] === 1 ? gatherRead(runs[k]!, i, read) : blockRead(runs.slice(k, k + blocks[b]!), i, read));
       // (payload k is read interleaved, [word][group], when its run's groups are gathered so)
-      const groups = gathered.map((g, k) => (g.interleave ? runs[k]!.length : 1));
+      const interleaved = blocks.flatMap((n, b) => new Array<boolean>(n).fill(gathered[b]!.interleave));
+      const groups = runs.map((run, k) => (interleaved[k] ? run.length : 1));
       out.push({
         reads: gathered.map((r) => r.read),
         part,
         send: (payloads) => {
-          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(payloads, groups), boxIndex } }];
+          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(runPayloads(payloads, blocks), groups), boxIndex } }];
         },
       });
     });
@@ -88,8 +92,14 @@ function constantStepRuns(list: readonly DeliveryGroup[]): DeliveryGroup[][] {
  * payload is transposed back to one tile after another (`interleave`).
  */
 function gatherRead(run: readonly DeliveryGroup[], i: number, read: (box: Box, tag: number, tagStrides: number[]) => Req): { read: Req; interleave: boolean } {
+  const r = runBox(run, i);
+  return { read: read(r.box, r.tag, r.tagStrides), interleave: r.interleave };
+}
+
+/** {@link gatherRead}'s box, expected tags and order. */
+function runBox(run: readonly DeliveryGroup[], i: number): { box: Box; tag: number; tagStrides: number[]; interleave: boolean } {
   const p = run[0]!.pieces[i]!;
-  if (run.length === 1) return { read: read({ shape: p.shape, offset: p.src, strides: p.srcStrides }, p.tag, [...p.tagStrides]), interleave: false };
+  if (run.length === 1) return { box: { shape: p.shape, offset: p.src, strides: p.srcStrides }, tag: p.tag, tagStrides: [...p.tagStrides], interleave: false };
   const [srcStep, tagStep] = stepOf(run[0]!, run[1]!)[i]!;
   let d = p.shape.length - 1;
   while (d >= 0 && p.shape[d]! <= 1) d--;
@@ -97,7 +107,65 @@ function gatherRead(run: readonly DeliveryGroup[], i: number, read: (box: Box, t
   const box: Box = interleave
     ? { shape: [...p.shape, run.length], offset: p.src, strides: [...p.srcStrides, srcStep] }
     : { shape: [run.length, ...p.shape], offset: p.src, strides: [srcStep, ...p.srcStrides] };
-  return { read: read(box, p.tag, interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides]), interleave };
+  return { box, tag: p.tag, tagStrides: interleave ? [...p.tagStrides, tagStep] : [tagStep, ...p.tagStrides], interleave };
+}
+
+/**
+ * How many runs each read of piece `i` gathers, in run order: runs of one length whose steps
+ * within (piece `i`'s source and tag) are equal and whose starts step evenly are one two-level
+ * box ({@link blockRead}); any other run is read alone (1). The same words as a read per run, in
+ * the same order, in fewer requests (docs/timing.md, "Input loads as blocks").
+ */
+function runBlocks(runs: readonly (readonly DeliveryGroup[])[], i: number): number[] {
+  const blocks: number[] = [];
+  const first = (k: number) => runs[k]![0]!.pieces[i]!;
+  const inner = (k: number) => (runs[k]!.length > 1 ? stepOf(runs[k]![0]!, runs[k]![1]!)[i]! : undefined);
+  const fits = (k: number, k0: number): boolean => {
+    const a = runs[k0]!, b = runs[k]!;
+    if (a.length !== b.length) return false;
+    const ia = inner(k0), ib = inner(k);
+    if (ia && ib && (ia[0] !== ib[0] || ia[1] !== ib[1])) return false;
+    if (k - k0 < 2) return true;
+    return first(k).src - first(k - 1).src === first(k0 + 1).src - first(k0).src && first(k).tag - first(k - 1).tag === first(k0 + 1).tag - first(k0).tag;
+  };
+  for (let k0 = 0; k0 < runs.length; ) {
+    let k = k0 + 1;
+    while (k < runs.length && fits(k, k0)) k++;
+    blocks.push(k - k0);
+    k0 = k;
+  }
+  return blocks;
+}
+
+/**
+ * The read of piece `i` of every group of `block`, runs of one length stepping evenly
+ * ({@link runBlocks}): {@link gatherRead}'s box of the first run with the step between runs as
+ * an outer dimension, so the payload holds the runs' payloads one after another.
+ */
+function blockRead(block: readonly (readonly DeliveryGroup[])[], i: number, read: (box: Box, tag: number, tagStrides: number[]) => Req): { read: Req; interleave: boolean } {
+  const r = runBox(block[0]!, i);
+  const p0 = block[0]![0]!.pieces[i]!, p1 = block[1]![0]!.pieces[i]!;
+  const box: Box = { shape: [block.length, ...r.box.shape], offset: r.box.offset, strides: [p1.src - p0.src, ...r.box.strides] };
+  return { read: read(box, r.tag, [p1.tag - p0.tag, ...r.tagStrides]), interleave: r.interleave };
+}
+
+/** The runs' payloads from the reads' (`blocks`: runs per read): a block's payload cut into its runs' equal parts (views). */
+function runPayloads(payloads: readonly (Payload | undefined)[], blocks: readonly number[]): Payload[] {
+  if (blocks.every((n) => n === 1)) return payloads as Payload[];
+  const out: Payload[] = [];
+  blocks.forEach((n, b) => {
+    const p = payloads[b]!;
+    if (n === 1) {
+      out.push(p);
+      return;
+    }
+    const len = p.data.length / n;
+    for (let k = 0; k < n; k++) {
+      const data = p.data.subarray(k * len, (k + 1) * len);
+      out.push(p.tags ? { data, tags: p.tags.subarray(k * len, (k + 1) * len) } : { data });
+    }
+  });
+  return out;
 }
 
 /** Classes of groups with the same structure, in order of first appearance (found by a hash, confirmed by comparing the structures). */

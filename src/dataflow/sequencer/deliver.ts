@@ -54,14 +54,20 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
       const blocks = "region" in source ? runBlocks(runs, i) : runs.map(() => 1);
       const gathered: { read: Req; interleave: boolean }[] = [];
       for (let k = 0, b = 0; b < blocks.length; k += blocks[b]!, b++) gathered.push(blocks[b] === 1 ? gatherRead(runs[k]!, i, read) : blockRead(runs.slice(k, k + blocks[b]!), i, read));
-      // (payload k is read interleaved, [word][group], when its run's groups are gathered so)
-      const interleaved = blocks.flatMap((n, b) => new Array<boolean>(n).fill(gathered[b]!.interleave));
-      const groups = runs.map((run, k) => (interleaved[k] ? run.length : 1));
+      // A read's payload joins as it is when its runs' groups are not interleaved (a block's runs
+      // lie one after another in it); an interleaved one, [word][group] per run, joins run by run
+      // (a block's cut into its runs' views: runPayloads).
+      const split = gathered.map((g, b) => (g.interleave ? blocks[b]! : 1));
+      const groups: number[] = [];
+      for (let k = 0, b = 0; b < blocks.length; k += blocks[b]!, b++) {
+        if (gathered[b]!.interleave) for (let j = 0; j < blocks[b]!; j++) groups.push(runs[k + j]!.length);
+        else groups.push(1);
+      }
       out.push({
         reads: gathered.map((r) => r.read),
         part,
         send: (payloads) => {
-          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(runPayloads(payloads, blocks), groups), boxIndex } }];
+          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(runPayloads(payloads, split), groups), boxIndex } }];
         },
       });
     });
@@ -149,9 +155,12 @@ function blockRead(block: readonly (readonly DeliveryGroup[])[], i: number, read
   return { read: read(box, r.tag, [p1.tag - p0.tag, ...r.tagStrides]), interleave: r.interleave };
 }
 
-/** The runs' payloads from the reads' (`blocks`: runs per read): a block's payload cut into its runs' equal parts (views). */
-function runPayloads(payloads: readonly (Payload | undefined)[], blocks: readonly number[]): Payload[] {
-  if (blocks.every((n) => n === 1)) return payloads as Payload[];
+/** The payloads to join from the reads' (`split`: the parts to cut each into): a block's cut into its runs' equal parts (views). */
+function runPayloads(payloads: readonly (Payload | undefined)[], split: readonly number[]): Payload[] {
+  let whole = true;
+  for (const n of split) if (n !== 1) whole = false;
+  if (whole) return payloads as Payload[];
+  const blocks = split;
   const out: Payload[] = [];
   blocks.forEach((n, b) => {
     const p = payloads[b]!;

@@ -33,6 +33,11 @@ export function forEachPe(r: PeRect, cols: number, f: (p: number, i: number, j: 
   for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.cols; j++) f((r.row0 + i) * cols + r.col0 + j, i, j);
 }
 
+/** A number naming rectangle `r` of a `rows` x `cols` array, one per rectangle that lies in it (cache keys). */
+function rectKey(r: PeRect, rows: number, cols: number): number {
+  return ((r.row0 * (rows + 1) + r.rows) * (cols + 1) + r.col0) * (cols + 1) + r.cols;
+}
+
 /** The row and column steps of a direction. */
 function neighbour(dir: Direction): [number, number] {
   return dir === "north" ? [-1, 0] : dir === "south" ? [1, 0] : dir === "west" ? [0, -1] : [0, 1];
@@ -70,7 +75,7 @@ export class RfMoves {
     const { spec, rf } = this.array;
     const r = m.pes;
     const kind = m.boxIndex ? 4 : m.perPe ? 1 : m.perRow ? 2 : m.perCol ? 3 : 0;
-    const key = ((((r.row0 * (spec.rows + 1) + r.rows) * (spec.cols + 1) + r.col0) * (spec.cols + 1) + r.cols) * 5 + kind) * 3 + RF_PARTITIONS.indexOf(part);
+    const key = (rectKey(r, spec.rows, spec.cols) * 5 + kind) * 3 + RF_PARTITIONS.indexOf(part);
     const lists = m.boxIndex ? this.indexedLists(m.boxIndex) : this.writeLists;
     const had = lists.get(key);
     if (had) return had;
@@ -167,7 +172,7 @@ export class RfMoves {
     const { rows, cols } = this.array.spec;
     // (checked first: the key is one rectangle's only when it lies in the array)
     checkRect(this.array.name, r, rows, cols);
-    const key = ((r.row0 * (rows + 1) + r.rows) * (cols + 1) + r.col0) * (cols + 1) + r.cols;
+    const key = rectKey(r, rows, cols);
     const had = this.peLists.get(key);
     if (had) return had;
     const list = new Int32Array(r.rows * r.cols);

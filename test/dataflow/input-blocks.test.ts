@@ -26,8 +26,11 @@ function groups(rows: number, cols: number, src: (r: number, q: number) => numbe
 const c = { checked: false } as unknown as SeqContext;
 const region = { name: "x.0" } as unknown as GbufRegion;
 
-/** Plans the deliveries; answers each read with the addresses its box walks; returns the reads and each PE's word. */
-function deliver(gs: DeliveryGroup[], rows: number, cols: number, fromGbuf = true): { reads: Req[]; word: (r: number, q: number) => number } {
+/**
+ * Plans the deliveries; answers each read with the addresses its box walks; returns the reads and
+ * each PE's tile (its `n` words) as the delivery hands them over.
+ */
+function deliver(gs: DeliveryGroup[], fromGbuf = true, n = 1): { reads: Req[]; tile: (r: number, q: number) => number[] } {
   const reads: Req[] = [];
   const out = emitDeliveries(c, "input", gs, fromGbuf ? { region } : { tensor: {} as never }, reads);
   expect(out).toHaveLength(1);
@@ -36,7 +39,10 @@ function deliver(gs: DeliveryGroup[], rows: number, cols: number, fromGbuf = tru
   const m = send!.msg as { pes: { row0: number; col0: number; cols: number }; payload: Payload; boxIndex: Int32Array };
   return {
     reads,
-    word: (r, q) => m.payload.data[m.boxIndex[(r - m.pes.row0) * m.pes.cols + (q - m.pes.col0)]!]!,
+    tile: (r, q) => {
+      const b = m.boxIndex[(r - m.pes.row0) * m.pes.cols + (q - m.pes.col0)]!;
+      return Array.from(m.payload.data.subarray(n * b, n * b + n));
+    },
   };
 }
 
@@ -54,23 +60,23 @@ function addresses(b: Box): number[] {
 describe("input deliveries as blocks of runs", () => {
   it("a 4 x 5 array whose PEs read a 4 x 5 window (rows 50 apart) reads it as one box, each PE its word", () => {
     const src = (r: number, q: number) => 100 + 50 * r + q;
-    const { reads, word } = deliver(groups(4, 5, src), 4, 5);
+    const { reads, tile } = deliver(groups(4, 5, src));
     expect(reads).toHaveLength(1);
     expect((reads[0]!.msg as { box: Box }).box).toMatchObject({ shape: [4, 5, ...ONE], offset: 100, strides: [50, 1, 0, 0, 0, 0, 1] });
-    for (let r = 0; r < 4; r++) for (let q = 0; q < 5; q++) expect(word(r, q)).toBe(src(r, q));
+    for (let r = 0; r < 4; r++) for (let q = 0; q < 5; q++) expect(tile(r, q)).toEqual([src(r, q)]);
   });
 
   it("runs of other lengths or uneven starts stay reads of their own; DRAM reads stay one per run", () => {
     // Rows 0-2 step evenly (50 apart); row 3 starts 70 after row 2: two reads.
     const uneven = (r: number, q: number) => 100 + (r < 3 ? 50 * r : 170) + q;
-    const a = deliver(groups(4, 5, uneven), 4, 5);
+    const a = deliver(groups(4, 5, uneven));
     expect(a.reads).toHaveLength(2);
-    for (let r = 0; r < 4; r++) for (let q = 0; q < 5; q++) expect(a.word(r, q)).toBe(uneven(r, q));
+    for (let r = 0; r < 4; r++) for (let q = 0; q < 5; q++) expect(a.tile(r, q)).toEqual([uneven(r, q)]);
     // From DRAM: a read per run, as before.
     const src = (r: number, q: number) => 100 + 50 * r + q;
-    const b = deliver(groups(4, 5, src), 4, 5, false);
+    const b = deliver(groups(4, 5, src), false);
     expect(b.reads).toHaveLength(4);
-    for (let r = 0; r < 4; r++) for (let q = 0; q < 5; q++) expect(b.word(r, q)).toBe(src(r, q));
+    for (let r = 0; r < 4; r++) for (let q = 0; q < 5; q++) expect(b.tile(r, q)).toEqual([src(r, q)]);
   });
 
   it("interleaved runs (a step finer than the tile's words) are read as one box too, each PE its tile", () => {
@@ -82,16 +88,8 @@ describe("input deliveries as blocks of runs", () => {
         gs.push({ rects: [{ row0: r, col0: q, rows: 1, cols: 1 }], pieces: [{ shape: [1, 1, 1, 1, 3], src: s, srcStrides: [0, 0, 0, 0, 10], tag: s, tagStrides: [0, 0, 0, 0, 10], dst: { shape: [1, 1, 1, 1, 3], offset: 0, strides: [1, 1, 1, 1, 1] } }] });
       }
     }
-    const reads: Req[] = [];
-    const out = emitDeliveries(c, "input", gs, { region }, reads);
+    const { reads, tile } = deliver(gs, true, 3);
     expect(reads).toHaveLength(1);
-    const [send] = out[0]!.send(out[0]!.reads.map((q) => ({ data: Int32Array.from(addresses((q.msg as { box: Box }).box)) })));
-    const m = send!.msg as { pes: { row0: number; col0: number; cols: number }; payload: Payload; boxIndex: Int32Array };
-    for (let r = 0; r < 3; r++) {
-      for (let q = 0; q < 4; q++) {
-        const b = m.boxIndex[(r - m.pes.row0) * m.pes.cols + (q - m.pes.col0)]!;
-        expect(Array.from(m.payload.data.subarray(3 * b, 3 * b + 3))).toEqual([0, 10, 20].map((d) => 7 + 100 * r + q + d));
-      }
-    }
+    for (let r = 0; r < 3; r++) for (let q = 0; q < 4; q++) expect(tile(r, q)).toEqual([0, 10, 20].map((d) => 7 + 100 * r + q + d));
   });
 });

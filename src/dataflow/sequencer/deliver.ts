@@ -52,22 +52,27 @@ export function emitDeliveries(c: SeqContext, part: "input" | "weight", groups: 
     list[0]!.pieces.forEach((p, i) => {
       // (runs that step evenly are read together from the GBuf: runBlocks)
       const blocks = "region" in source ? runBlocks(runs, i) : runs.map(() => 1);
-      const gathered: { read: Req; interleave: boolean }[] = [];
-      for (let k = 0, b = 0; b < blocks.length; k += blocks[b]!, b++) gathered.push(blocks[b] === 1 ? gatherRead(runs[k]!, i, read) : blockRead(runs.slice(k, k + blocks[b]!), i, read));
       // A read's payload joins as it is when its runs' groups are not interleaved (a block's runs
       // lie one after another in it); an interleaved one, [word][group] per run, joins run by run
       // (a block's cut into its runs' views: runPayloads).
-      const split = gathered.map((g, b) => (g.interleave ? blocks[b]! : 1));
+      const reads: Req[] = [];
+      const split: number[] = [];
       const groups: number[] = [];
       for (let k = 0, b = 0; b < blocks.length; k += blocks[b]!, b++) {
-        if (gathered[b]!.interleave) for (let j = 0; j < blocks[b]!; j++) groups.push(runs[k + j]!.length);
+        const n = blocks[b]!;
+        const g = n === 1 ? gatherRead(runs[k]!, i, read) : blockRead(runs.slice(k, k + n), i, read);
+        reads.push(g.read);
+        split.push(g.interleave ? n : 1);
+        if (g.interleave) for (let j = 0; j < n; j++) groups.push(runs[k + j]!.length);
         else groups.push(1);
       }
+      // (decided here, not at every replayed delivery)
+      const cut = split.some((n) => n > 1) ? split : undefined;
       out.push({
-        reads: gathered.map((r) => r.read),
+        reads,
         part,
         send: (payloads) => {
-          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(runPayloads(payloads, split), groups), boxIndex } }];
+          return [{ to: "noc", msg: { op: "deliver", part, pes, box: p.dst, payload: joinPayloads(cut ? runPayloads(payloads, cut) : (payloads as Payload[]), groups), boxIndex } }];
         },
       });
     });
@@ -157,12 +162,8 @@ function blockRead(block: readonly (readonly DeliveryGroup[])[], i: number, read
 
 /** The payloads to join from the reads' (`split`: the parts to cut each into): a block's cut into its runs' equal parts (views). */
 function runPayloads(payloads: readonly (Payload | undefined)[], split: readonly number[]): Payload[] {
-  let whole = true;
-  for (const n of split) if (n !== 1) whole = false;
-  if (whole) return payloads as Payload[];
-  const blocks = split;
   const out: Payload[] = [];
-  blocks.forEach((n, b) => {
+  split.forEach((n, b) => {
     const p = payloads[b]!;
     if (n === 1) {
       out.push(p);

@@ -307,12 +307,12 @@ export class Program {
    * `Beside`): the next dram tile's prefetch, and the output write-backs past their GBuf read.
    */
   private beside(): Beside | undefined {
-    const p = this.prefetch;
-    const threads: Thread[] = [];
-    if (p && !p.thread.done) threads.push(p.thread);
-    for (const e of this.evictions) if (e && !e.thread.done && e.phase.dramOnly) threads.push(e.thread);
-    if (threads.length === 0) return undefined;
-    return p && !p.thread.done ? { threads, gbufWrites: p.plan.writes.length, gbufReads: p.plan.copies.length } : { threads, gbufWrites: 0, gbufReads: 0 };
+    const p = this.prefetch && !this.prefetch.thread.done ? this.prefetch : undefined;
+    // (no list at the loop heads where nothing runs beside)
+    let threads: Thread[] | undefined = p ? [p.thread] : undefined;
+    for (const e of this.evictions) if (e && !e.thread.done && e.phase.dramOnly) (threads ??= []).push(e.thread);
+    if (!threads) return undefined;
+    return { threads, gbufWrites: p ? p.plan.writes.length : 0, gbufReads: p ? p.plan.copies.length : 0 };
   }
 
   /** Waits for {@link pendingDrain}. */

@@ -17,6 +17,7 @@ import type { PeArraySpec } from "../arch/spec.js";
 import { RF_PARTITIONS, type RegFile, type RfPartition, type WriteList } from "../memory/regfile.js";
 import { allocatePayload } from "../workload/dtype.js";
 import type { Direction, LinkOp, PeFillCommand, PeRead, PeSlideCommand, PeWrite } from "./commands.js";
+import type { RfWords } from "./rf-words.js";
 import { checkRect, deliveryBoxes, peTagExpect, rectSize, type DeliveryShape, type PeRect } from "./pe-set.js";
 
 /** What {@link RfMoves} works on: the array's name, engine, geometry and register files. */
@@ -26,6 +27,8 @@ export interface RfMovesArray {
   readonly spec: PeArraySpec;
   readonly size: number;
   readonly rf: RegFile;
+  /** The WebAssembly kernels the register files live in, if any (their word loops run fills and reads). */
+  readonly kernels?: { readonly words: RfWords | undefined } | undefined;
 }
 
 /** Calls `f` for every PE of `r` in rectangle order: its flat index and its position (i, j) in `r`. */
@@ -119,7 +122,7 @@ export class RfMoves {
         rf.read(m.part, p, m.box, data, tags, k * n, n, m.expect ? peTagExpect(m.expect, i, j, m.pes.cols) : undefined);
         k++;
       });
-    } else {
+    } else if (!this.array.kernels?.words?.readRect(rf, m.part, m.box, data, m.pes, spec.cols)) {
       const pes = this.pesOf(m.pes);
       rf.readMany(m.part, m.box, data, pes, pes.length);
     }
@@ -140,7 +143,7 @@ export class RfMoves {
       const n = boxSize(f.box.shape);
       if (engine.checked) {
         forEachPe(f.pes, spec.cols, (p, i, j) => rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
-      } else {
+      } else if (!this.array.kernels?.words?.fillRect(rf, f.part, f.box, f.value, n, f.pes, spec.cols)) {
         const pes = this.pesOf(f.pes);
         rf.fillMany(f.part, f.box, f.value, n, pes, pes.length);
       }
@@ -198,9 +201,11 @@ export class RfMoves {
     if (!engine.checked) {
       // Every sender's words first, then every receiver's (the same reads and writes as below,
       // each box checked and compiled once).
-      const senders = this.pesOf(l.pes);
       const data = allocatePayload("int32", total);
-      rf.readMany(l.part, l.src, data, senders, senders.length);
+      if (!this.array.kernels?.words?.readRect(rf, l.part, l.src, data, l.pes, cols)) {
+        const senders = this.pesOf(l.pes);
+        rf.readMany(l.part, l.src, data, senders, senders.length);
+      }
       // (each receiver's box its sender's)
       rf.writeListed(l.dst, { data }, n, this.writeList(l.part, { pes: to, perPe: true }));
       return;

@@ -14,7 +14,8 @@
  * Data: the register files' partitions live in the kernels' linear memory (a {@link RegFile}
  * built over {@link WaveKernels.buffer}), followed by a scratch area for the per-call tables:
  * one (input, weight, psum) byte-offset triple per PE of the wave and one per innermost row
- * (the compiled wave's row tables). A kernel walks PEs x rows x the innermost loop, exactly the
+ * (the compiled wave's row tables), then the scratch of the register files' word loops
+ * (rf-words.ts: fills and reads of a box in a rectangle of PEs, on the same memory). A kernel walks PEs x rows x the innermost loop, exactly the
  * loop structure of the JavaScript {@link runWave}, in the same execution order
  * ({@link CompiledWave.exec}).
  *
@@ -35,6 +36,7 @@
 import { InvariantError } from "../core/index.js";
 import type { RegFile } from "../memory/regfile.js";
 import { assembleModule, bump, bumpBy, compileWasm, loadAt, op, whileLt, WASM_PAGE_BYTES, type WasmApi } from "../wasm/encoder.js";
+import { RF_WORDS_SCRATCH_WORDS, RfWords } from "./rf-words.js";
 import type { CompiledWave, RowNest } from "./wave.js";
 
 /** A kernel: (pesPtr, nPes, rowsPtr, nRows, inner, zi, zw, si, sw, sp) -> void, strides in bytes. */
@@ -170,7 +172,9 @@ export class WaveKernels {
 
   private constructor(api: WasmApi, module: object, rfWords: number, scratchWords: number) {
     this.rfBytes = rfWords * 4;
-    const pages = Math.ceil((this.rfBytes + scratchWords * 4) / WASM_PAGE_BYTES);
+    // (the register file, the kernels' tables, then the word loops' scratch)
+    const wordsByte = this.rfBytes + scratchWords * 4;
+    const pages = Math.ceil((wordsByte + RF_WORDS_SCRATCH_WORDS * 4) / WASM_PAGE_BYTES);
     const mem = new api.Memory({ initial: pages, maximum: pages });
     const inst = new api.Instance(module, { env: { mem } });
     this.buffer = mem.buffer;
@@ -180,7 +184,11 @@ export class WaveKernels {
     const k = {} as Record<WaveKernelName, Kernel>;
     for (const n of WAVE_KERNEL_NAMES) k[n] = inst.exports[n] as Kernel;
     this.kernels = k;
+    this.words = RfWords.create(mem, wordsByte);
   }
+
+  /** The register files' word loops on the same memory ({@link RfWords}), where they compile. */
+  readonly words: RfWords | undefined;
 
   /**
    * Kernels with room for a register file of `rfWords` words (all partitions, all PEs), or

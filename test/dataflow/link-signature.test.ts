@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import seedrandom from "seedrandom";
+import { parseLayerShortForm, resolveArch, simulate } from "../../src/index.js";
 import type { SeqContext } from "../../src/dataflow/sequencer/context.js";
 import { LinkPlanner, entryIndices } from "../../src/dataflow/sequencer/links.js";
 import type { DrainEntry } from "../../src/dataflow/sequencer/types.js";
@@ -76,5 +77,41 @@ describe("entryIndices", () => {
     expect([...entryIndices([twice[0]!, twice[2]!, twice[1]!], twice, table)]).toEqual([0, 2, 1]);
     // a table left over from another drain does not matter
     expect([...entryIndices([all[1]!], all, table)]).toEqual([1]);
+  });
+});
+
+describe("LinkPlanner: drains that alternate between two signatures", () => {
+  it("serves each from its record, without computing a signature again (psums in two halves)", () => {
+    const p = new LinkPlanner({} as SeqContext);
+    const spy = vi.spyOn(p as unknown as { signature(e: readonly DrainEntry[]): Float64Array }, "signature");
+    const pes = [0, 1, 2, 3];
+    const a = p.signatureSerial(entries(pes, [10, 10, 20, 20], 0));
+    const b = p.signatureSerial(entries(pes, [30, 30, 40, 40], 4));
+    expect(b).not.toBe(a);
+    expect(spy).toHaveBeenCalledTimes(2);
+    for (let i = 1; i <= 20; i++) {
+      expect(p.signatureSerial(entries(pes, [10 + 40 * i, 10 + 40 * i, 20 + 40 * i, 20 + 40 * i], 0))).toBe(a);
+      expect(p.signatureSerial(entries(pes, [30 + 40 * i, 30 + 40 * i, 40 + 40 * i, 40 + 40 * i], 4))).toBe(b);
+    }
+    expect(spy).toHaveBeenCalledTimes(2);
+    // A third layout pushes the oldest record out; it is then found the long way, with its serial.
+    const c = p.signatureSerial(entries(pes, [1, 2, 3, 4], 8));
+    expect(p.signatureSerial(entries(pes, [11, 11, 21, 21], 0))).toBe(a);
+    expect([a, b]).not.toContain(c);
+    expect(spy).toHaveBeenCalledTimes(4);
+  });
+
+  it("plans a systolic array's alternating drains' link reductions once per signature", () => {
+    // (with the last plan kept alone: 36 and 369 plans, one per drain)
+    for (const [layer, dataflow, most] of [["c=16,hw=12,k=16,r=1", "os", 2], ["c=8,hw=20,k=16,r=3", "is", 4]] as const) {
+      const spy = vi.spyOn(LinkPlanner.prototype as unknown as { planLinkReductions(e: readonly DrainEntry[]): unknown }, "planLinkReductions");
+      const r = simulate({ layer: parseLayerShortForm(layer), arch: resolveArch("systolic", { array: { rows: 8, cols: 8 } }), dataflow, seed: 3 });
+      const plans = spy.mock.calls.length;
+      spy.mockRestore();
+      expect(r.verification.ok).toBe(true);
+      expect(r.simulator.iterations).toBeGreaterThan(30);
+      expect(plans).toBeGreaterThan(0);
+      expect(plans).toBeLessThanOrEqual(most);
+    }
   });
 });

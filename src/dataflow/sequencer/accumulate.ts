@@ -145,7 +145,13 @@ export function* accumulateShaped(
     for (const r of shape.reqs) fillRows(gbufHas, r.rows, anchor + r.rel, 1);
   } else {
     const tiles = Array.from(slotEntry, (k) => entries[k]!);
-    const sums = tiles.map((tile, i) => ({ tile, data: Int32Array.from({ length: slotWords[i]! }, (_, k) => slotAt[i]! + k), tags: undefined }));
+    // (each slot's word indices by a plain loop: Int32Array.from with a mapping over 16,384
+    // slots, at every drain of a 128 x 128 array, was 2% of its run)
+    const sums = tiles.map((tile, i) => {
+      const data = new Int32Array(slotWords[i]!);
+      for (let k = 0, at = slotAt[i]!; k < data.length; k++) data[k] = at + k;
+      return { tile, data, tags: undefined };
+    });
     const plan = accumulatePlan(c, sums, gbufOutput, gbufHas, new Uint8Array(0));
     shape = {
       reqs: plan.map((p) => ({

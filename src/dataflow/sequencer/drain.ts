@@ -12,7 +12,7 @@ import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
-import type { LinkPlanner } from "./links.js";
+import { RECENT_PLANS, type LinkPlanner } from "./links.js";
 import type { SignatureSerials } from "./plan-cache.js";
 import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
 /** Scratch of {@link drainSignature} (grown as needed; read before the next call). */
@@ -126,7 +126,7 @@ export function* drainTiles(
 ): Steps {
   if (entries.length === 0) return;
   const all = entries;
-  // Unchecked: drains whose link signature is the last one's have its shape (drainShape).
+  // Unchecked: drains whose link signature a recent one had take its shape (drainShape).
   const serial = c.checked ? undefined : linkPlanner.signatureSerial(entries);
   if (c.arch.noc.neighbourLinks) {
     // PEs that share an output tile along a line of the array pass their partial sums down the
@@ -190,12 +190,12 @@ export interface DrainShape {
  * The shape of a drain of `entries` (after the link reductions): rectangles of PEs with the same
  * tile extent, one sum slot per output tile (first seen first; PEs that share a tile add into
  * its slot). It depends only on the entries' link signature (their PEs, output tile classes,
- * psum bases and extents), so an unchecked drain whose signature's serial is the last one's
- * takes the last shape.
+ * psum bases and extents), so an unchecked drain takes the shape kept for its signature's
+ * serial, when a recent drain had it (LinkPlanner.drainShapes).
  */
 function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefined, entries: readonly DrainEntry[]): DrainShape {
-  const last = links.lastDrainShape;
-  if (serial !== undefined && last?.serial === serial) return last;
+  const had = serial !== undefined ? links.drainShapes.get(serial) : undefined;
+  if (had) return had;
   const pes = c.pes;
   const cols = c.nest.usedCols;
   const keys = (c.drainKeys ??= new Float64Array(pes)).fill(NaN);
@@ -236,7 +236,10 @@ function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefine
     }
   }
   const shape: DrainShape = { serial, parts, words, slotEntry: Int32Array.from(slotEntry), slotAt: Int32Array.from(slotAt), slotWords: Int32Array.from(slotWords) };
-  if (serial !== undefined) links.lastDrainShape = shape;
+  if (serial !== undefined) {
+    if (links.drainShapes.size >= RECENT_PLANS) links.drainShapes.clear();
+    links.drainShapes.set(serial, shape);
+  }
   return shape;
 }
 

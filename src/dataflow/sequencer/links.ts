@@ -1,7 +1,7 @@
 /**
  * Neighbour-link reductions: PEs that share an output tile and form a line of the array pass
  * their partial sums along the line, so that only the line's end drains. Unchecked runs keep the
- * last plan with its signature and reuse it when the next drain looks the same.
+ * recent plans by their signature and reuse one when a drain looks the same.
  */
 import type { PeRect } from "../../pe-array/index.js";
 import type { SeqContext } from "./context.js";
@@ -119,6 +119,63 @@ export function entryIndices(kept: readonly DrainEntry[], entries: readonly Drai
   return Int32Array.from(kept, (e) => at.get(e)!);
 }
 
+/** Link signatures {@link LinkPlanner.signatureSerial} compares a drain's entries with first. */
+const RECENT_SIGNATURES = 2;
+
+/** Link plans and drain shapes kept by serial (a steady state alternates between a few). */
+export const RECENT_PLANS = 16;
+
+/** The fields of the entries a signature was computed from, for {@link movedAlike}. */
+interface EntryFields {
+  readonly count: number;
+  readonly pe: Int32Array;
+  readonly key: Float64Array;
+  readonly base: Float64Array;
+  readonly shape: Float64Array;
+}
+
+/** A recent link signature: the entries last asked about with it, its serial, batch layout and fields. */
+interface SerialRecord {
+  readonly entries: readonly DrainEntry[];
+  readonly sig: Float64Array;
+  readonly serial: number;
+  readonly layout: BatchLayout | undefined;
+  readonly fields: EntryFields;
+}
+
+/** The entries' fields, into `reuse`'s arrays when they are long enough. */
+function keepFields(entries: readonly DrainEntry[], reuse: EntryFields | undefined): EntryFields {
+  const n = entries.length;
+  const f = reuse && reuse.pe.length >= n ? reuse : { pe: new Int32Array(n), key: new Float64Array(n), base: new Float64Array(n), shape: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    f.pe[i] = e.pe;
+    f.key[i] = e.key;
+    f.base[i] = e.base;
+    f.shape[i] = e.shapeKey;
+  }
+  return { count: n, pe: f.pe, key: f.key, base: f.base, shape: f.shape };
+}
+
+/**
+ * Whether `entries` are the PEs of the entries `f` was kept from, in order, with the same psum
+ * bases and extents, and every output tile key moved by one integer amount: the link signature is
+ * then the same (keys are integers, so equal keys stay equal and distinct ones distinct, and the
+ * classes come out alike), found without a map of the keys. A drain of every PE at every
+ * iteration (`is` and `ws` on the `chen2020` preset) is this case.
+ */
+function movedAlike(entries: readonly DrainEntry[], f: EntryFields): boolean {
+  const n = entries.length;
+  if (n !== f.count || n === 0) return false;
+  const by = entries[0]!.key - f.key[0]!;
+  if (!Number.isInteger(by)) return false;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    if (e.pe !== f.pe[i] || e.key - f.key[i]! !== by || e.base !== f.base[i] || e.shapeKey !== f.shape[i]) return false;
+  }
+  return true;
+}
+
 /** Plans the link reductions of a drain (see the file header). */
 export class LinkPlanner {
   constructor(private readonly c: SeqContext) {}
@@ -132,95 +189,66 @@ export class LinkPlanner {
     if (this.c.checked) return this.planLinkReductions(entries);
     // Unchecked, the plan depends only on each entry's PE, which entries share an output tile,
     // and the tile's extent and psum base (checked plans also carry the tiles' absolute tags):
-    // an iteration that drains like the last one reuses its plan (requests carry no ids).
+    // an iteration that drains like an earlier one reuses its plan (requests carry no ids).
     const serial = this.signatureSerial(entries);
-    const last = this.lastLinks;
-    if (last && last.serial === serial) {
+    const had = this.linkPlans.get(serial);
+    if (had) {
       // (a plain loop: Array.from with a mapping, at every drain, cost more than the rest)
-      const kept = new Array<DrainEntry>(last.kept.length);
-      for (let i = 0; i < kept.length; i++) kept[i] = entries[last.kept[i]!]!;
-      return { links: last.links.slice(), kept };
+      const kept = new Array<DrainEntry>(had.kept.length);
+      for (let i = 0; i < kept.length; i++) kept[i] = entries[had.kept[i]!]!;
+      return { links: had.links.slice(), kept };
     }
     const plan = this.planLinkReductions(entries);
-    this.lastLinks = { serial, links: plan.links, kept: entryIndices(plan.kept, entries, (this.byPe ??= new Int32Array(this.c.pes))) };
+    if (this.linkPlans.size >= RECENT_PLANS) this.linkPlans.clear();
+    this.linkPlans.set(serial, { links: plan.links, kept: entryIndices(plan.kept, entries, (this.byPe ??= new Int32Array(this.c.pes))) });
     return plan;
   }
 
   /**
    * The serial of the entries' {@link signature} (unchecked runs): equal serials, equal
-   * signatures. Drains in a steady state repeat the last one's, which is compared first; only a
-   * different one is hashed (a drain of every PE has a signature of about 1,800 numbers).
+   * signatures. Drains in a steady state repeat one of the last {@link RECENT_SIGNATURES}
+   * signatures (two when the psums alternate between two halves, as double-buffered outputs do),
+   * which are compared first; only a new one is hashed (a drain of every PE has a signature of
+   * about 1,800 numbers).
    */
   signatureSerial(entries: readonly DrainEntry[]): number {
-    const last = this.lastSerial;
+    const recent = this.recent;
     // (asked twice for one list: by the timeline's key and by the drain)
-    if (last && last.entries === entries) return last.serial;
-    // (a batch's list whole, of the last one's layout: the same PEs, bases and extents, keys
+    for (const r of recent) if (r.entries === entries) return r.serial;
+    // (a batch's list whole, of a recent one's layout: the same PEs, bases and extents, keys
     // moved by one integer amount, as movedAlike finds entry by entry)
     const layout = batchOf(entries)?.layout;
-    if (last && layout && last.layout === layout) {
-      this.lastSerial = { entries, sig: last.sig, serial: last.serial, layout };
-      return last.serial;
-    }
-    if (last && this.movedAlike(entries)) {
-      this.lastSerial = { entries, sig: last.sig, serial: last.serial, layout };
-      return last.serial;
+    for (let i = 0; i < recent.length; i++) {
+      const r = recent[i]!;
+      if ((layout && r.layout === layout) || movedAlike(entries, r.fields)) return this.promote(i, entries, layout);
     }
     const sig = this.signature(entries);
-    const serial = last && sameSignature(last.sig, sig) ? last.serial : this.serials.serial(sig);
-    this.lastSerial = { entries, sig: last && last.serial === serial ? last.sig : sig.slice(), serial, layout };
-    this.keepFields(entries);
-    return serial;
+    const same = recent.findIndex((r) => sameSignature(r.sig, sig));
+    if (same >= 0) return this.promote(same, entries, layout);
+    // A new record in front (the oldest one's field arrays reused).
+    const old = recent.length >= RECENT_SIGNATURES ? recent.pop() : undefined;
+    const record: SerialRecord = { entries, sig: sig.slice(), serial: this.serials.serial(sig), layout, fields: keepFields(entries, old?.fields) };
+    recent.unshift(record);
+    return record.serial;
   }
 
-  /** The fields of the entries whose signature was computed last ({@link movedAlike}). */
-  private lastFields = { count: 0, pe: new Int32Array(0), key: new Float64Array(0), base: new Float64Array(0), shape: new Float64Array(0) };
-
-  private keepFields(entries: readonly DrainEntry[]): void {
-    let f = this.lastFields;
-    if (f.pe.length < entries.length) {
-      const n = entries.length;
-      f = this.lastFields = { count: 0, pe: new Int32Array(n), key: new Float64Array(n), base: new Float64Array(n), shape: new Float64Array(n) };
-    }
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      f.pe[i] = e.pe;
-      f.key[i] = e.key;
-      f.base[i] = e.base;
-      f.shape[i] = e.shapeKey;
-    }
-    f.count = entries.length;
+  /** Moves recent record `i` to the front, now for `entries`; returns its serial. */
+  private promote(i: number, entries: readonly DrainEntry[], layout: BatchLayout | undefined): number {
+    const r = this.recent[i]!;
+    this.recent.splice(i, 1);
+    this.recent.unshift({ ...r, entries, layout });
+    return r.serial;
   }
 
-  /**
-   * Whether `entries` are the PEs of the entries whose signature was computed last, in order, with
-   * the same psum bases and extents, and every output tile key moved by one integer amount: the
-   * signature is then the same (keys are integers, so equal keys stay equal and distinct ones
-   * distinct, and the classes come out alike), found without a map of the keys. A drain of every
-   * PE at every iteration (`is` and `ws` on the `chen2020` preset) is this case.
-   */
-  private movedAlike(entries: readonly DrainEntry[]): boolean {
-    const f = this.lastFields;
-    const n = entries.length;
-    if (n !== f.count || n === 0) return false;
-    const by = entries[0]!.key - f.key[0]!;
-    if (!Number.isInteger(by)) return false;
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      if (e.pe !== f.pe[i] || e.key - f.key[i]! !== by || e.base !== f.base[i] || e.shapeKey !== f.shape[i]) return false;
-    }
-    return true;
-  }
+  /** Unchecked drain shapes by their link signature's serial (drain.ts, drainShape); cleared when full. */
+  readonly drainShapes = new Map<number, DrainShape>();
 
-  /** The last unchecked drain's shape (drain.ts, drainShape: a drain with the same link signature has it too). */
-  lastDrainShape: DrainShape | undefined;
-
-  /** Serials of link signatures, and the last one asked for (its signature copied). */
+  /** Serials of link signatures, and the last ones asked for, most recent first (their signatures copied). */
   private readonly serials = new SignatureSerials();
-  private lastSerial: { readonly entries: readonly DrainEntry[]; readonly sig: Float64Array; readonly serial: number; readonly layout: BatchLayout | undefined } | undefined;
+  private readonly recent: SerialRecord[] = [];
 
-  /** The last unchecked link plan: its signature, requests and kept entries (indices). */
-  private lastLinks: { readonly serial: number; readonly links: readonly Req[]; readonly kept: Int32Array } | undefined;
+  /** Unchecked link plans by their signature's serial: requests and kept entries (indices); cleared when full. */
+  private readonly linkPlans = new Map<number, { readonly links: readonly Req[]; readonly kept: Int32Array }>();
   /** {@link entryIndices}' table. */
   private byPe: Int32Array | undefined;
   private linkSig = new Float64Array(0);

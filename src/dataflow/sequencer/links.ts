@@ -136,10 +136,10 @@ interface EntryFields {
 
 /** A recent link signature: the entries last asked about with it, its serial, batch layout and fields. */
 interface SerialRecord {
-  readonly entries: readonly DrainEntry[];
+  entries: readonly DrainEntry[];
   readonly sig: Float64Array;
   readonly serial: number;
-  readonly layout: BatchLayout | undefined;
+  layout: BatchLayout | undefined;
   readonly fields: EntryFields;
 }
 
@@ -232,11 +232,20 @@ export class LinkPlanner {
     return record.serial;
   }
 
-  /** Moves recent record `i` to the front, now for `entries`; returns its serial. */
+  /**
+   * Recent record `i`, now for `entries`, to the front (swapped with the first: the order only
+   * decides which is compared first); returns its serial. Updated in place: this runs at nearly
+   * every drain.
+   */
   private promote(i: number, entries: readonly DrainEntry[], layout: BatchLayout | undefined): number {
-    const r = this.recent[i]!;
-    this.recent.splice(i, 1);
-    this.recent.unshift({ ...r, entries, layout });
+    const recent = this.recent;
+    const r = recent[i]!;
+    r.entries = entries;
+    r.layout = layout;
+    if (i > 0) {
+      recent[i] = recent[0]!;
+      recent[0] = r;
+    }
     return r.serial;
   }
 

@@ -14,6 +14,7 @@ import { rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
 import { RECENT_PLANS, type LinkPlanner } from "./links.js";
 import type { SignatureSerials } from "./plan-cache.js";
+import { batchOf, type BatchLayout } from "./psum-batch.js";
 import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
 /** Scratch of {@link drainSignature} (grown as needed; read before the next call). */
 let drainSig = new Float64Array(0);
@@ -83,6 +84,15 @@ const drainShort = new Float64Array(4);
 /** Per context: each PE's offset as a place in the GBuf output tile (strides {@link gbufOutputStrides}). */
 const peOutOffsets = new WeakMap<SeqContext, Float64Array>();
 
+/** Per batch layout: its PEs' offsets as places in the GBuf output tile (from {@link peOutOffsets}' list). */
+const layoutOffsets = new WeakMap<BatchLayout, Float64Array>();
+
+function batchOffsets(layout: BatchLayout, off: Float64Array): Float64Array {
+  let o = layoutOffsets.get(layout);
+  if (!o) layoutOffsets.set(layout, (o = Float64Array.from(layout.pes, (pe) => off[pe]!)));
+  return o;
+}
+
 /**
  * {@link drainSignature}'s short form, when it applies: 1 when every entry's tile holds a partial
  * sum already, 0 when none does, -1 when they differ, the mapping fuses dimensions (a PE's start
@@ -98,9 +108,16 @@ function uniformHas(c: SeqContext, st: readonly number[], entries: readonly Drai
     peOutOffsets.set(c, off);
   }
   const e0 = entries[0]!;
-  const gen = e0.gen;
   const h = gbufHas[first]!;
   const at = first - off[e0.pe]!;
+  // A batch's records were all made in its iteration; its PEs' offsets are listed once per layout.
+  const batch = batchOf(entries);
+  if (batch) {
+    const offs = batchOffsets(batch.layout, off);
+    for (let i = 1; i < offs.length; i++) if (gbufHas[at + offs[i]!] !== h) return -1;
+    return h;
+  }
+  const gen = e0.gen;
   for (let i = 1; i < entries.length; i++) {
     const e = entries[i]!;
     if (e.gen !== gen || gbufHas[at + off[e.pe]!] !== h) return -1;

@@ -58,7 +58,6 @@ import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
 import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
 import { allocatePayload } from "../workload/dtype.js";
-import { sumOfOneDrain } from "./drain-sum.js";
 import type { LinkOp, NocToPe, PeReadData } from "./commands.js";
 import { checkRect, deliveryBoxes, deliveryTargets, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
 
@@ -192,14 +191,6 @@ export class Noc extends Component {
   private addToSum(req: NocDrain, p: Payload): Payload | undefined {
     const s = req.sum!;
     let acc = this.sums.get(s.id);
-    if (!acc && s.last && !p.tags) {
-      // A sum of one drain, unchecked: by its slot list's plan (drain-sum.ts).
-      const n = boxSize(req.box.shape);
-      if (s.slot.length * n !== p.data.length) throw new InvariantError(this.name, `drain ${req.id}: ${s.slot.length} slots for ${p.data.length / n} PEs`);
-      const { sum, adds } = sumOfOneDrain(p.data, s.slot, n, s.words, this.name, req.id);
-      this.addC[req.part].value += adds;
-      return { data: sum };
-    }
     // (the sum and its marks die once written: from shared blocks, dtype.ts allocatePayload)
     if (!acc) this.sums.set(s.id, (acc = { data: allocatePayload("int32", s.words), tags: p.tags ? new Float64Array(s.words) : undefined, set: allocatePayload("uint8", s.words) }));
     const n = boxSize(req.box.shape);

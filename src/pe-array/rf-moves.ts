@@ -143,9 +143,13 @@ export class RfMoves {
       const n = boxSize(f.box.shape);
       if (engine.checked) {
         forEachPe(f.pes, spec.cols, (p, i, j) => rf.fill(f.part, p, f.box, f.value, f.tags ? peTagExpect(f.tags, i, j, f.pes.cols) : undefined, n));
-      } else if (!this.array.kernels?.words?.fillRect(rf, f.part, f.box, f.value, n, f.pes, spec.cols)) {
-        const pes = this.pesOf(f.pes);
-        rf.fillMany(f.part, f.box, f.value, n, pes, pes.length);
+      } else {
+        // (the rectangle checked first, as pesOf does, whichever loop then fills it)
+        checkRect(this.array.name, f.pes, spec.rows, spec.cols);
+        if (!this.array.kernels?.words?.fillRect(rf, f.part, f.box, f.value, n, f.pes, spec.cols)) {
+          const pes = this.pesOf(f.pes);
+          rf.fillMany(f.part, f.box, f.value, n, pes, pes.length);
+        }
       }
     }
   }

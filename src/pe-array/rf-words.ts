@@ -152,11 +152,11 @@ export class RfWords {
     const data = rf.data[part];
     if (data.buffer !== this.buffer) return undefined;
     const e = rf.entries[part];
-    const n = checkBox("pe", what, box, e, part);
+    const n = checkBox(rf.name, what, box, e, part);
     const rows = boxRows(box);
     if (rows.starts.length !== 1) return undefined;
     if (r.rows < 1 || r.cols < 1 || r.row0 < 0 || r.col0 < 0 || r.col0 + r.cols > pitch || (r.row0 + r.rows - 1) * pitch + r.col0 + r.cols > rf.pes) {
-      throw new InvariantError("pe", `${what} of ${part}: PEs ${r.rows} x ${r.cols} from (${r.row0}, ${r.col0}) do not lie in ${rf.pes} PEs of ${pitch} per row`);
+      throw new InvariantError(rf.name, `${what} of ${part}: PEs ${r.rows} x ${r.cols} from (${r.row0}, ${r.col0}) do not lie in ${rf.pes} PEs of ${pitch} per row`);
     }
     const stride = rows.stride * 4;
     const inner4 = rows.stride === 1 ? rows.inner & ~3 : 0;

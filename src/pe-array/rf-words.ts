@@ -17,7 +17,7 @@
  */
 import { boxRows, checkBox, InvariantError, type Box, type WordArray } from "../core/index.js";
 import type { RegFile, RfPartition } from "../memory/regfile.js";
-import type { PeRect } from "./pe-set.js";
+import { checkRect, type PeRect } from "./pe-set.js";
 import { assembleModule, bump, bumpBy, compileWasm, op, whileLt, type WasmApi, type WasmMemory } from "../wasm/encoder.js";
 
 // Parameters (both functions): the first PE's first word (bytes), the step to the next PE of a
@@ -155,9 +155,8 @@ export class RfWords {
     const n = checkBox(rf.name, what, box, e, part);
     const rows = boxRows(box);
     if (rows.starts.length !== 1) return undefined;
-    if (r.rows < 1 || r.cols < 1 || r.row0 < 0 || r.col0 < 0 || r.col0 + r.cols > pitch || (r.row0 + r.rows - 1) * pitch + r.col0 + r.cols > rf.pes) {
-      throw new InvariantError(rf.name, `${what} of ${part}: PEs ${r.rows} x ${r.cols} from (${r.row0}, ${r.col0}) do not lie in ${rf.pes} PEs of ${pitch} per row`);
-    }
+    // (the loops write unchecked memory: the rectangle must lie in the array)
+    checkRect(rf.name, r, Math.floor(rf.pes / pitch), pitch);
     const stride = rows.stride * 4;
     const inner4 = rows.stride === 1 ? rows.inner & ~3 : 0;
     const first = rf.base[part][r.row0 * pitch + r.col0]! + rows.starts[0]!;

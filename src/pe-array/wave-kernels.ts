@@ -15,9 +15,9 @@
  * built over {@link WaveKernels.buffer}), followed by a scratch area for the per-call tables:
  * one (input, weight, psum) byte-offset triple per PE of the wave and one per innermost row
  * (the compiled wave's row tables), then the scratch of the register files' word loops
- * (rf-words.ts: fills and reads of a box in a rectangle of PEs, on the same memory). A kernel walks PEs x rows x the innermost loop, exactly the
- * loop structure of the JavaScript {@link runWave}, in the same execution order
- * ({@link CompiledWave.exec}).
+ * (rf-words.ts: fills and reads of a box in a rectangle of PEs, on the same memory). A kernel
+ * walks PEs x rows x the innermost loop, exactly the loop structure of the JavaScript
+ * {@link runWave}, in the same execution order ({@link CompiledWave.exec}).
  *
  * Kernels, chosen by the innermost strides (in entries) of the execution order:
  * - `vall`: input, weight and psum strides all 1: four MACs per step;

@@ -12,7 +12,7 @@ import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { rectangles } from "./geometry.js";
 import { TAG_SPACE } from "./layout.js";
-import { RECENT_PLANS, type LinkPlanner } from "./links.js";
+import type { LinkPlanner } from "./links.js";
 import type { SignatureSerials } from "./plan-cache.js";
 import { batchOf, type BatchLayout } from "./psum-batch.js";
 import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
@@ -208,10 +208,10 @@ export interface DrainShape {
  * tile extent, one sum slot per output tile (first seen first; PEs that share a tile add into
  * its slot). It depends only on the entries' link signature (their PEs, output tile classes,
  * psum bases and extents), so an unchecked drain takes the shape kept for its signature's
- * serial, when a recent drain had it (LinkPlanner.drainShapes).
+ * serial, when a recent drain had it (LinkPlanner.drainShape).
  */
 function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefined, entries: readonly DrainEntry[]): DrainShape {
-  const had = serial !== undefined ? links.drainShapes.get(serial) : undefined;
+  const had = serial !== undefined ? links.drainShape(serial) : undefined;
   if (had) return had;
   const pes = c.pes;
   const cols = c.nest.usedCols;
@@ -253,10 +253,7 @@ function drainShape(c: SeqContext, links: LinkPlanner, serial: number | undefine
     }
   }
   const shape: DrainShape = { serial, parts, words, slotEntry: Int32Array.from(slotEntry), slotAt: Int32Array.from(slotAt), slotWords: Int32Array.from(slotWords) };
-  if (serial !== undefined) {
-    if (links.drainShapes.size >= RECENT_PLANS) links.drainShapes.clear();
-    links.drainShapes.set(serial, shape);
-  }
+  if (serial !== undefined) links.keepDrainShape(serial, shape);
   return shape;
 }
 

@@ -123,7 +123,13 @@ export function entryIndices(kept: readonly DrainEntry[], entries: readonly Drai
 const RECENT_SIGNATURES = 2;
 
 /** Link plans and drain shapes kept by serial (a steady state alternates between a few). */
-export const RECENT_PLANS = 16;
+const RECENT_PLANS = 16;
+
+/** Keeps `value` under `key` in `map`, which is emptied first when it holds {@link RECENT_PLANS}. */
+function keepRecent<V>(map: Map<number, V>, key: number, value: V): void {
+  if (map.size >= RECENT_PLANS) map.clear();
+  map.set(key, value);
+}
 
 /** The fields of the entries a signature was computed from, for {@link movedAlike}. */
 interface EntryFields {
@@ -199,8 +205,7 @@ export class LinkPlanner {
       return { links: had.links.slice(), kept };
     }
     const plan = this.planLinkReductions(entries);
-    if (this.linkPlans.size >= RECENT_PLANS) this.linkPlans.clear();
-    this.linkPlans.set(serial, { links: plan.links, kept: entryIndices(plan.kept, entries, (this.byPe ??= new Int32Array(this.c.pes))) });
+    keepRecent(this.linkPlans, serial, { links: plan.links, kept: entryIndices(plan.kept, entries, (this.byPe ??= new Int32Array(this.c.pes))) });
     return plan;
   }
 
@@ -249,8 +254,18 @@ export class LinkPlanner {
     return r.serial;
   }
 
-  /** Unchecked drain shapes by their link signature's serial (drain.ts, drainShape); cleared when full. */
-  readonly drainShapes = new Map<number, DrainShape>();
+  /** The drain shape kept for a link signature's serial (drain.ts, drainShape), if a recent drain had it. */
+  drainShape(serial: number): DrainShape | undefined {
+    return this.drainShapes.get(serial);
+  }
+
+  /** Keeps a drain's shape for its link signature's serial. */
+  keepDrainShape(serial: number, shape: DrainShape): void {
+    keepRecent(this.drainShapes, serial, shape);
+  }
+
+  /** Unchecked drain shapes by their link signature's serial; cleared when full. */
+  private readonly drainShapes = new Map<number, DrainShape>();
 
   /** Serials of link signatures, and the last ones asked for, most recent first (their signatures copied). */
   private readonly serials = new SignatureSerials();

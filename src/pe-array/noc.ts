@@ -191,6 +191,10 @@ export class Noc extends Component {
   private addToSum(req: NocDrain, p: Payload): Payload | undefined {
     const s = req.sum!;
     let acc = this.sums.get(s.id);
+    // A sum of one part whose slots lie one after another from 0 and fill it (every systolic
+    // drain: one column end per slot) is that part's words: the payload, fresh from the register
+    // files, is the sum (no accumulator is made and nothing is added or copied).
+    if (!acc && s.last && !p.tags && p.data instanceof Int32Array && p.data.length === s.words && inOrder(s.slot, boxSize(req.box.shape), s.words)) return { data: p.data };
     // (the sum and its marks die once written: from shared blocks, dtype.ts allocatePayload)
     if (!acc) this.sums.set(s.id, (acc = { data: allocatePayload("int32", s.words), tags: p.tags ? new Float64Array(s.words) : undefined, set: allocatePayload("uint8", s.words) }));
     const n = boxSize(req.box.shape);
@@ -423,4 +427,11 @@ export class Noc extends Component {
     if (this.outbox.size) parts.push(this.outbox.status());
     return parts.filter((s) => !s.endsWith("idle")).join("; ") || "idle";
   }
+}
+
+/** Whether `slot` lists the slots 0, n, 2n, ... of a sum of `words` words, which they fill. */
+function inOrder(slot: Int32Array, n: number, words: number): boolean {
+  if (slot.length * n !== words) return false;
+  for (let i = 0; i < slot.length; i++) if (slot[i] !== i * n) return false;
+  return true;
 }

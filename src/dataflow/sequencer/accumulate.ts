@@ -95,6 +95,8 @@ interface AccumulateShape {
     readonly rows: BoxRows;
     readonly rel: number;
     readonly gather: Int32Array;
+    /** Where `gather` starts in the sum when it lists words one after another (the payload is then a view of the sum), else -1. */
+    readonly run: number;
   }[];
 }
 
@@ -161,6 +163,7 @@ export function* accumulateShaped(
         rows: boxRows({ shape: p.box.shape, offset: 0, strides: p.box.strides }),
         rel: p.box.offset - anchor,
         gather: p.data as Int32Array,
+        run: runStart(p.data as Int32Array),
       })),
     };
     memo.set(key, shape);
@@ -169,13 +172,26 @@ export function* accumulateShaped(
   const reqs: Req[] = [];
   for (const r of shape.reqs) {
     const g = r.gather;
-    const data = allocatePayload("int32", g.length);
-    for (let k = 0; k < g.length; k++) data[k] = total[g[k]!]!;
+    let data: Int32Array;
+    if (r.run >= 0) {
+      // (words that lie in order in the sum, as a ws drain's columns: a view, nothing copied;
+      // the sum dies with the drain and nothing writes it meanwhile)
+      data = total.subarray(r.run, r.run + g.length);
+    } else {
+      data = allocatePayload("int32", g.length);
+      for (let k = 0; k < g.length; k++) data[k] = total[g[k]!]!;
+    }
     // (the literals accumulate() makes: one shape each)
     const payload: Payload = { data, tags: undefined };
     reqs.push({ to: "gbuf", msg: { op: r.op, region, box: { shape: r.shape, offset: anchor + r.rel, strides: r.strides }, payload, expect: undefined } });
   }
   x.keep(yield step("gbuf", reqs));
+}
+
+/** `g[0]` when `g` lists consecutive indices (g[k] = g[0] + k), else -1. */
+function runStart(g: Int32Array): number {
+  for (let k = 1; k < g.length; k++) if (g[k] !== g[0]! + k) return -1;
+  return g.length > 0 ? g[0]! : -1;
 }
 
 /** The strides of the GBuf output tile over [N, G, K, P, Q]. */

@@ -115,16 +115,16 @@ describe("Noc (docs/timing.md worked examples)", () => {
     expect(reference.counters["noc.add.psum"]).toBe(6);
   });
 
-  it("sums one part into its slots, in order (the part's words) or not (the words move), unchecked", () => {
+  it("sums one part into its slots, in order (the part's words), apart (the words move) or shared (they add), unchecked", () => {
     // Row 0's three PEs hold [10j, 10j + 1] (j their column); one drain of the row is the whole sum.
-    const run = (slot: Int32Array) =>
+    const run = (slot: Int32Array, words = 6) =>
       bothModes((mode: SimMode) => {
         const h = arrayWithNoc(mode, false);
         for (let j = 0; j < 3; j++) {
           h.s.send(h.cmd, { op: "fill", id: 1 + 2 * j, part: "psum", pes: h.pe.one(0, j), box: span(0, 1), value: 10 * j });
           h.s.send(h.cmd, { op: "fill", id: 2 + 2 * j, part: "psum", pes: h.pe.one(0, j), box: span(1, 1), value: 10 * j + 1 });
         }
-        h.s.send(h.nocCmd, { op: "drain", id: 9, part: "psum", pes: h.pe.row(0), box: span(0, 2), sum: { id: 5, words: 6, slot, last: true } }, 10);
+        h.s.send(h.nocCmd, { op: "drain", id: 9, part: "psum", pes: h.pe.row(0), box: span(0, 2), sum: { id: 5, words, slot, last: true } }, 10);
         h.e.run({ maxCycles: 1000 });
         const m = h.s.on("nocResp").map((r) => r.msg as NocResponse).find((r) => r.id === 9)!;
         return { data: Array.from(m.payload!.data), adds: h.e.counters.value("noc.add.psum"), drained: h.e.counters.value("noc.drain.psum") };
@@ -135,6 +135,13 @@ describe("Noc (docs/timing.md worked examples)", () => {
     const moved = run(Int32Array.of(4, 0, 2));
     expect(moved.fast).toEqual(moved.reference);
     expect(moved.reference).toEqual({ data: [10, 11, 20, 21, 0, 1], adds: 0, drained: 6 });
+    // A slot the part fills twice (two PEs of one output tile) adds, as a sum of several parts does.
+    const shared = run(Int32Array.of(0, 0, 2), 4);
+    expect(shared.fast).toEqual(shared.reference);
+    expect(shared.reference).toEqual({ data: [10, 12, 20, 21], adds: 2, drained: 6 });
+    // Slots that leave words of the sum untouched leave them 0.
+    const gaps = run(Int32Array.of(6, 0, 3), 9);
+    expect(gaps.reference).toEqual({ data: [10, 11, 0, 20, 21, 0, 0, 1, 0], adds: 0, drained: 6 });
   });
 
   it("refuses a sum whose slots reach outside it or overlap one another", () => {

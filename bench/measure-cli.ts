@@ -1,8 +1,10 @@
 /**
  * Runs the `convsim` command (bin/convsim.js, as a user runs it) in this process and, when the
  * process exits, writes the whole process's CPU seconds (user and system, every thread: the
- * worker threads and V8's compiler and collector threads included) and its peak resident memory
- * as JSON to the file named by the first argument. bench/targets.ts starts one of these per
+ * worker threads and V8's compiler and collector threads included), its peak resident memory and
+ * its minor page faults (first touches of fresh pages: about 10 us each on the machines these
+ * figures come from, docs/design-notes.md "Session 30") as JSON to the file named by the first
+ * argument. bench/targets.ts starts one of these per
  * command, so its figures are whole processes, start-up included.
  *
  * Run: node measure-cli.js RESULT.json convsim-arguments...
@@ -27,7 +29,8 @@ if (!resultFile) throw new Error("usage: measure-cli RESULT.json convsim-argumen
 const bin = join(root(), "bin", "convsim.js");
 process.on("exit", (code) => {
   const u = process.cpuUsage();
-  writeFileSync(resultFile, JSON.stringify({ user: u.user / 1e6, system: u.system / 1e6, peakMiB: process.resourceUsage().maxRSS / 1024, exitCode: code }));
+  const r = process.resourceUsage();
+  writeFileSync(resultFile, JSON.stringify({ user: u.user / 1e6, system: u.system / 1e6, peakMiB: r.maxRSS / 1024, minorFaults: r.minorPageFault, exitCode: code }));
 });
 process.argv = [process.argv[0]!, bin, ...args];
 await import(pathToFileURL(bin).href);

@@ -456,11 +456,20 @@ export class RegFile {
     const { inner, stride } = rows;
     const one = rows.starts.length === 1 && (stride !== 1 || inner < SET_MIN);
     const first = rows.starts[0]!;
+    // A line buffer's slice is filled once, however many of its PEs the list names (each PE's
+    // fill is still counted): on a 128 x 128 systolic array, 128 slices instead of 16,384 fills.
+    const marks = this.shared[part] ? this.sliceMarks[part].stamp : undefined;
+    const stamp = marks ? ++this.writeStamp : 0;
     for (let i = 0; i < count; i++) {
       const pe = pes[i]!;
       if (pe < 0 || pe >= this.pes) throw new InvariantError(this.name, `fill of ${part}: no PE ${pe}`);
-      if (one) for (let q = 0, t = base[pe]! + first; q < inner; q++, t += stride) data[t] = value;
-      else fillRows(data, rows, base[pe]!, value);
+      const b = base[pe]!;
+      if (marks) {
+        if (marks[b / e] === stamp) continue;
+        marks[b / e] = stamp;
+      }
+      if (one) for (let q = 0, t = b + first; q < inner; q++, t += stride) data[t] = value;
+      else fillRows(data, rows, b, value);
     }
     this.counters[part].fill.value += n * count;
   }

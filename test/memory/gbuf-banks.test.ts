@@ -17,6 +17,47 @@ describe("BankSchedules", () => {
     expect(b.of(0, 3, { shape: [8], offset: 0, strides: [1] }, 4)).toEqual({ cycles: 1, accesses: 3 });
   });
 
+  it("equals the greedy rule applied to the box's bank words one cycle at a time (random boxes, element sizes, ports, banks)", () => {
+    // The oracle: the box's bytes word by word in box order (a word repeated back to back is one
+    // access), then cycles filled in order until the ports or the next access's bank run out.
+    const oracle = (sp: typeof spec, base: number, eb: number, box: Box, ports: number) => {
+      const words: number[] = [];
+      const walk = (d: number, at: number): void => {
+        if (d === box.shape.length) {
+          for (let w = Math.floor((base + at * eb) / sp.bankWordBytes); w <= Math.floor((base + at * eb + eb - 1) / sp.bankWordBytes); w++) if (words[words.length - 1] !== w) words.push(w);
+          return;
+        }
+        for (let i = 0; i < box.shape[d]!; i++) walk(d + 1, at + i * box.strides[d]!);
+      };
+      walk(0, box.offset);
+      let cycles = 1;
+      let used = 0;
+      let perBank = new Map<number, number>();
+      for (const w of words) {
+        const bank = w % sp.banks;
+        if (used === ports || (perBank.get(bank) ?? 0) >= sp.wordsPerCyclePerBank) {
+          cycles++;
+          used = 0;
+          perBank = new Map();
+        }
+        perBank.set(bank, (perBank.get(bank) ?? 0) + 1);
+        used++;
+      }
+      return { cycles, accesses: words.length };
+    };
+    const specArb = fc.record({ banks: fc.constantFrom(1, 2, 4, 8, 16), bankWordBytes: fc.constantFrom(2, 4, 8), wordsPerCyclePerBank: fc.integer({ min: 1, max: 3 }) });
+    const boxArb = fc
+      .tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 3, maxLength: 3 }), fc.integer({ min: 0, max: 50 }))
+      .map(([shape, strides, offset]): Box => ({ shape, strides: strides.slice(0, shape.length), offset }));
+    fc.assert(
+      fc.property(specArb, boxArb, fc.integer({ min: 0, max: 100 }), fc.constantFrom(1, 2, 3, 4, 8), fc.integer({ min: 1, max: 5 }), (sp, box, base, eb, ports) => {
+        const full = { ...spec, ...sp };
+        expect(new BankSchedules(full).of(base, eb, box, ports)).toEqual(oracle(full, base, eb, box, ports));
+      }),
+      { numRuns: 500, seed: 21 },
+    );
+  });
+
   it.each([
     ["8 banks of 8 bytes (found by shape identity, then by value)", spec],
     ["2,048 banks of 8 bytes (by value only: rows over 1,024 bytes)", { ...spec, banks: 2048, capacityBytes: 1 << 20 }],

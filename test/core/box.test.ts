@@ -1,20 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BoxMemo, boxExtent, boxRows, boxSize, fillBox, forEachRow, gather, gatherRows, normalizeBox, scatter, scatterRows, type Box } from "../../src/core/index.js";
-
-/** The flat index of every coordinate of `box`, in row-major order (the definition of a box). */
-function indices(box: Box): number[] {
-  const out: number[] = [];
-  const walk = (d: number, at: number): void => {
-    if (d === box.shape.length) {
-      out.push(at);
-      return;
-    }
-    for (let i = 0; i < box.shape[d]!; i++) walk(d + 1, at + i * box.strides[d]!);
-  };
-  walk(0, box.offset);
-  return out;
-}
+import { boxIndices } from "../helpers/box.js";
 
 const LENGTH = 200_000;
 
@@ -50,7 +37,7 @@ describe("boxes", () => {
     fc.assert(
       fc.property(arbBox, (box) => {
         const n = normalizeBox(box);
-        expect(indices(n)).toEqual(indices(box));
+        expect(boxIndices(n)).toEqual(boxIndices(box));
         expect(n.shape.length).toBeLessThanOrEqual(box.shape.length);
         expect(n.shape.every((e) => e > 1) || (n.shape.length === 1 && n.shape[0] === 1)).toBe(true);
         for (let d = 1; d < n.shape.length; d++) expect(n.strides[d - 1]).not.toBe(n.shape[d]! * n.strides[d]!);
@@ -69,7 +56,7 @@ describe("boxes", () => {
   it("gather, scatter, fillBox, forEachRow and the compiled forms visit the words of the definition, in order", () => {
     fc.assert(
       fc.property(arbBox, fc.integer({ min: 0, max: 5 }), (box, at) => {
-        const want = indices(box);
+        const want = boxIndices(box);
         const n = boxSize(box.shape);
         // gather
         const dense = new Int32Array(n + at + 2);

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Box } from "../../src/core/box.js";
 import { BankSchedules } from "../../src/memory/gbuf-banks.js";
+import { boxIndices } from "../helpers/box.js";
 
 // 8 banks of 8-byte words, 1 word per bank per cycle (the example of gbuf.ts's header).
 const spec = { capacityBytes: 1 << 16, banks: 8, bankWordBytes: 8, wordsPerCyclePerBank: 1, readPorts: 4, writePorts: 2 };
@@ -22,14 +23,9 @@ describe("BankSchedules", () => {
     // access), then cycles filled in order until the ports or the next access's bank run out.
     const oracle = (sp: typeof spec, base: number, eb: number, box: Box, ports: number) => {
       const words: number[] = [];
-      const walk = (d: number, at: number): void => {
-        if (d === box.shape.length) {
-          for (let w = Math.floor((base + at * eb) / sp.bankWordBytes); w <= Math.floor((base + at * eb + eb - 1) / sp.bankWordBytes); w++) if (words[words.length - 1] !== w) words.push(w);
-          return;
-        }
-        for (let i = 0; i < box.shape[d]!; i++) walk(d + 1, at + i * box.strides[d]!);
-      };
-      walk(0, box.offset);
+      for (const at of boxIndices(box)) {
+        for (let w = Math.floor((base + at * eb) / sp.bankWordBytes); w <= Math.floor((base + at * eb + eb - 1) / sp.bankWordBytes); w++) if (words[words.length - 1] !== w) words.push(w);
+      }
       let cycles = 1;
       let used = 0;
       let perBank = new Map<number, number>();

@@ -146,6 +146,11 @@ export interface SimulatorStats {
   /** Iteration timelines replayed (fast, unchecked runs; {@link SimulateOptions.timelineReplay}). */
   readonly replayedTimelines: number;
   /**
+   * Of those, runs of consecutive timelines replayed at once (single-buffered programs; their
+   * timelines count in {@link replayedTimelines} too; docs/design-notes.md, "Runs of timelines").
+   */
+  readonly timelineRuns: number;
+  /**
    * MAC waves run whole by the WebAssembly kernels (unchecked fast runs; the others run in
    * JavaScript), by kernel (src/pe-array/wave-kernels.ts). Empty when none ran.
    */

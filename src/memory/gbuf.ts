@@ -266,6 +266,14 @@ export class GlobalBuffer extends Component {
     if (this.busy()) throw new InvariantError(this.name, `cannot ${what} while requests are pending`);
   }
 
+  /**
+   * A region's words themselves, to be read only: compiled copies of replayed plans read their
+   * sources here (sequencer/copies.ts; not timed, not counted: the replay sets the counters).
+   */
+  words(region: GbufRegion): WordArray {
+    return this.held(region).data;
+  }
+
   /** A copy of a region's contents (backdoor, for tests: not timed, not counted). */
   contents(region: GbufRegion): WordArray {
     return this.held(region).data.slice();

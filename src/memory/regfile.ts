@@ -89,6 +89,11 @@ export class RegFile {
   readonly base: Readonly<Record<RfPartition, Int32Array>>;
   /** Values, all PEs, per partition (PE p's slice at `base[part][p]`). Read by the MAC kernel. */
   readonly data: Readonly<Record<RfPartition, Int32Array>>;
+  /**
+   * Every word of the three partitions, one array: input, weight, psum one after the other (the
+   * `data` arrays are its parts). For compiled copies of replayed plans (sequencer/copies.ts).
+   */
+  readonly words: Int32Array;
   /** Tags in checked mode, laid out like `data`. */
   readonly tags: Readonly<Record<RfPartition, Float64Array>> | undefined;
   /** Counters, per partition. Incremented by the owner (PeArray) and by this class. */
@@ -154,6 +159,7 @@ export class RegFile {
     }
     this.base = Object.freeze(base);
     this.data = Object.freeze(d);
+    this.words = new Int32Array(buffer, 0, at);
     this.tags = checked ? Object.freeze(t) : undefined;
     this.counters = Object.freeze(c);
   }

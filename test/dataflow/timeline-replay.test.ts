@@ -8,20 +8,11 @@ import { Program } from "../../src/dataflow/sequencer/program.js";
 import { TimelineReplay, type Beside } from "../../src/dataflow/sequencer/timeline.js";
 import type { Thread } from "../../src/dataflow/sequencer/types.js";
 import { Noc } from "../../src/pe-array/noc.js";
-import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
+import { difference } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
 import { rng } from "./walk.js";
-
-/** The first difference between two runs in what the model reports, or undefined. */
-function difference(a: SimulationResult, b: SimulationResult): string | undefined {
-  if (!a.verification.ok || !b.verification.ok) return "verification";
-  if (a.cycles !== b.cycles) return `cycles ${a.cycles} vs ${b.cycles}`;
-  for (const [k, v] of Object.entries(b.counters)) if (JSON.stringify(a.counters[k]) !== JSON.stringify(v)) return `${k}: ${JSON.stringify(a.counters[k])} vs ${JSON.stringify(v)}`;
-  if (JSON.stringify(a.stalls) !== JSON.stringify(b.stalls)) return "stalls";
-  if (!a.output.every((v, i) => v === b.output[i])) return "output";
-  return undefined;
-}
 
 /** Runs `opts` with replay on and off; returns the difference, and the timelines replayed. */
 function onOff(opts: SimulateOptions): { diff: string | undefined; replayed: number } {

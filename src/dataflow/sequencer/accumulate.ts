@@ -9,7 +9,7 @@ import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { TAG_SPACE } from "./layout.js";
 import { addressOrder, mergeGrid } from "./transfer.js";
-import { G, K, N, P, Q, type OutTile, type OutputTile, type Req, type TileCoords } from "./types.js";
+import { G, K, N, P, Q, type OutTile, type OutputTile, type Req, type Thread, type TileCoords } from "./types.js";
 
 /** A drained sum on its way to memory: its output tile and words (and tags, checked). */
 type Sum = { readonly tile: TileCoords; readonly data: Int32Array; readonly tags: Float64Array | undefined };
@@ -237,6 +237,12 @@ export function markHeld(has: Uint8Array, box: Box): number {
  */
 export interface WriteBackPhase {
   dramOnly: boolean;
+}
+
+/** An output write-back running beside the program (program.ts), and where it is ({@link evictOutput}). */
+export interface WriteBack {
+  readonly thread: Thread;
+  readonly phase: WriteBackPhase;
 }
 
 /**

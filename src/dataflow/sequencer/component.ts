@@ -126,8 +126,8 @@ export class Sequencer extends Component implements TimelineHost {
   private readonly inPorts: readonly InPort<Resp>[];
 
   /** Iterations of the gbuf loops planned so far, how many of them were replays, and the timelines replayed. */
-  planStats(): { readonly iterations: number; readonly replayedIterations: number; readonly replayedTimelines: number } {
-    const p = this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0 };
+  planStats(): { readonly iterations: number; readonly replayedIterations: number; readonly replayedTimelines: number; readonly timelineRuns: number } {
+    const p = this.program ? this.program.planStats() : { iterations: 0, replayedIterations: 0, timelineRuns: 0 };
     return { ...p, replayedTimelines: this.timeline?.replayed ?? 0 };
   }
 
@@ -269,6 +269,12 @@ export class Sequencer extends Component implements TimelineHost {
 
   /** Whether the replayed timeline's key covers a drain. */
   private applyingDrains = false;
+
+  /** A run of replayed timelines (runs.ts): applies `reqs` at once, as a replayed step would. */
+  apply(reqs: readonly Req[], into: Responses): void {
+    if (!this.applying) throw new InvariantError(this.name, "requests applied at once outside a replayed timeline");
+    this.applyNow(reqs, into);
+  }
 
   /**
    * Applies a step of a replayed timeline at once through the components' bulk operations, in

@@ -6,7 +6,7 @@
  */
 import { InvariantError, type Payload } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
-import { Responses, type Req, type Step } from "./types.js";
+import { NO_REQS, Responses, type Req, type Step, type Thread } from "./types.js";
 
 /** The generator type of the program and of every pass that issues steps. */
 export type Steps = Generator<Step, void, Responses>;
@@ -66,4 +66,25 @@ export class Executor {
 /** Whether every response carries a payload. */
 function allPayloads(got: Responses): boolean {
   return got.every((v) => !!(v as { payload?: Payload }).payload);
+}
+
+/**
+ * Wave commands marked to start while the wave before drains its pipeline (PeWaveCommand.chained).
+ * Each is a literal of one shape with its id slot already there for the issue to fill (a spread
+ * copy, to which the issue then added the id, made the pipelined path 1.17x as slow: VGG-16
+ * conv3_2, whole processes, alternating).
+ */
+export function chained(waves: readonly Req[]): Req[] {
+  return waves.map((q) => {
+    if (q.to !== "pe" || q.msg.op !== "wave") return q;
+    const m = q.msg;
+    const msg = { op: "wave", id: undefined, wave: m.wave, alongside: m.alongside, streams: m.streams, psumFlow: m.psumFlow, chained: true } as const;
+    return { to: "pe", msg } as Req;
+  });
+}
+
+/** `steps` (if any) once `first` is done; waiting for it is charged to `reason`. */
+export function* afterThread(reason: WaitReason, first: Thread, steps: Steps | undefined): Steps {
+  yield { reason, reqs: NO_REQS, join: first };
+  if (steps) yield* steps;
 }

@@ -17,7 +17,7 @@ import type { Residency } from "./residency.js";
 import { Settled } from "./settled.js";
 import { SpanHistory } from "./span-history.js";
 import { mergeCommands } from "./transfer.js";
-import { INPUT_DIMS, iterationPlan, OUTPUT_DIMS, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
+import { INPUT_DIMS, iterationPlan, OUTPUT_DIMS, WEIGHT_DIMS, type Deferred, type DrainEntry, type InputSpan, type IterationPlan, type PlanAnchor, type PlanTemplate, type Req, type SpanGroup, type SpansFrom } from "./types.js";
 import type { WaveBuilder } from "./wave.js";
 import { SignatureSerials } from "./plan-cache.js";
 
@@ -28,6 +28,17 @@ import { SignatureSerials } from "./plan-cache.js";
 const SPANS_UNREAD: readonly (InputSpan | undefined)[] = Object.freeze([]);
 /** The PEs' starts a plan signature is given when it will not read them (no spans PE by PE). */
 const STARTS_UNREAD: readonly Int32Array[] = Object.freeze([]);
+
+/**
+ * An iteration that replays an earlier plan, not yet built ({@link IterationPlanner.planOrHit}):
+ * the template, the anchor of its reads, its drains, and whether they run behind its wave.
+ */
+export class PlanHit {
+  template!: PlanTemplate;
+  anchor!: PlanAnchor;
+  drains: DrainEntry[] = [];
+  behind = false;
+}
 
 /** Where the operands and psums of an iteration's waves sit in the register files. */
 interface Bases {
@@ -80,6 +91,16 @@ export class IterationPlanner {
    * (`folds`: per fused group, the flattened index of its fold's first point).
    */
   plan(gStart: Int32Array, dStart: Int32Array, folds?: Int32Array): IterationPlan {
+    const p = this.planOrHit(gStart, dStart, folds);
+    return p instanceof PlanHit ? this.build(p) : p;
+  }
+
+  /**
+   * {@link plan}, but a replay of an earlier plan is returned unbuilt, as the hit (valid until the
+   * next call): a run of timelines (runs.ts) reuses the plan it recorded when the hit would build
+   * the same requests ({@link sameAs}), and builds it ({@link build}) only when not.
+   */
+  planOrHit(gStart: Int32Array, dStart: Int32Array, folds?: Int32Array): IterationPlan | PlanHit {
     const { c, res, scratch } = this;
     this.iterations++;
     res.moveTo(gStart, folds);
@@ -116,10 +137,16 @@ export class IterationPlanner {
     if (sig) {
       const hit = rp.plans!.find(sig);
       if (hit) {
-        const p = rp.replay(hit, drains, res.gbufHalf, rp.anchor(gStart, res.gbufInput, res.gbufWeight, false));
+        // (the replay's requests depend on the template, the anchor and the GBuf halves only:
+        // built now or later, before the next iteration is planned, they are the same)
         if (spansOn && hit.spanGroups) res.deferSpans(hit.spanGroups, hit.spanId);
         this.noteSpans(uniform, spansOn, hit.spanId);
-        return behind ? iterationPlan({ ...p, drainsBehind: true }) : p;
+        const h = this.hit;
+        h.template = hit;
+        h.anchor = rp.anchor(gStart, res.gbufInput, res.gbufWeight, false);
+        h.drains = drains;
+        h.behind = behind;
+        return h;
       }
     }
     const plan = this.fresh(psumKeys, ops.keys("input", inKeys), ops.keys("weight", wKeys), spansOn ? res.spans() : undefined, sig !== undefined);
@@ -137,6 +164,30 @@ export class IterationPlanner {
     }
     return iterationPlan({ drains, reads: plan.reads, moves: plan.moves, after: plan.after, direct: plan.direct, waves: plan.waves, psumFills: plan.psumFills, operandFills: plan.operandFills, drainsBehind: behind ? true : undefined });
   }
+
+  /** The replay of a hit ({@link planOrHit}): its reads shifted to its anchor, from the current GBuf halves. */
+  build(h: PlanHit): IterationPlan {
+    const p = this.replayer.replay(h.template, h.drains, this.res.gbufHalf, h.anchor);
+    return h.behind ? iterationPlan({ ...p, drainsBehind: true }) : p;
+  }
+
+  /**
+   * Whether building hit `h` would make plan `p` again, up to the objects: `p` replays the same
+   * template, drains nothing as `h` does not, and its reads are the ones `h` would make (a replay's
+   * other requests are the template's own).
+   */
+  sameAs(h: PlanHit, p: IterationPlan): boolean {
+    if (p.template !== h.template || h.drains.length > 0 || h.behind || p.drains.length > 0) return false;
+    return this.replayer.sameReads(p, h.template, this.res.gbufHalf, h.anchor);
+  }
+
+  /** Hit `h` is carried out by a plan {@link sameAs} found: its MACs are counted, as a build counts them. */
+  reuse(h: PlanHit): void {
+    this.c.countMacs(h.template.macs);
+  }
+
+  /** The hit {@link planOrHit} returns (one object, refilled). */
+  private readonly hit = new PlanHit();
 
   /**
    * The PEs whose output tile changes drain first (every holder of a changing tile: PEs that

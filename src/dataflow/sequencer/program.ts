@@ -8,18 +8,21 @@
  * drain, it is written back, alongside the next tile when double-buffered). At the end every PE
  * drains and the GBuf output tile is written back. Timing: docs/timing.md, "The Sequencer".
  */
+import { InvariantError } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
 import { NDIMS, startKey } from "../nest.js";
-import { AccumulateShapes, evictOutput, type WriteBackPhase } from "./accumulate.js";
+import { AccumulateShapes, evictOutput, type WriteBack } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
+import { CompiledCopies } from "./copies.js";
 import { drainSignature, drainTiles } from "./drain.js";
-import { step, type Executor, type Steps } from "./executor.js";
+import { afterThread, chained, step, type Executor, type Steps } from "./executor.js";
 import { planFetch, runFetch } from "./fetch.js";
-import { IterationPlanner } from "./iteration.js";
+import { IterationPlanner, type PlanHit } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
 import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
+import { TimelineRuns, type RunTile } from "./runs.js";
 import type { Beside, TimelineReplay } from "./timeline.js";
 import { iterationPlan, NO_REQS, OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
@@ -50,9 +53,9 @@ export class Program {
     this.planner = new IterationPlanner(c, this.res, new WaveBuilder(c), this.replayer);
   }
 
-  /** Iterations planned so far, and how many were replays. */
-  planStats(): { readonly iterations: number; readonly replayedIterations: number } {
-    return { iterations: this.planner.iterations, replayedIterations: this.replayer.plans?.hits ?? 0 };
+  /** Iterations planned so far, how many were replays, and the runs of timelines replayed (runs.ts). */
+  planStats(): { readonly iterations: number; readonly replayedIterations: number; readonly timelineRuns: number } {
+    return { iterations: this.planner.iterations, replayedIterations: this.replayer.plans?.hits ?? 0, timelineRuns: this.runs?.replayed ?? 0 };
   }
 
   /** The dram iterations' starts, the current one's index, and its gbuf iterations still to plan. */
@@ -284,7 +287,7 @@ export class Program {
         sends = out;
       }
       if (sends.length > 0) x.keep(yield step("network", sends));
-      const next = this.planInTile() ?? (yield* this.nextPlan());
+      let next = this.planInTile() ?? (yield* this.nextPlan());
       if (next?.fetched) {
         // The next tile's first reads wait for its prefetch, alongside this wave.
         const feed = this.fetchedReads(next, readReason)!;
@@ -292,15 +295,36 @@ export class Program {
         x.keep(yield step("control", cur.waves));
         yield { reason: "dram", reqs: NO_REQS, join: feed };
       } else {
-        // A timeline that repeats an earlier one is replayed (timeline.ts).
-        if (next && this.timeline) yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next), this.beside());
+        // A timeline that repeats an earlier one is replayed (timeline.ts), and runs of them at once (runs.ts).
+        if (next && this.timeline) {
+          const runs = (this.runs ??= new TimelineRuns(this.timeline, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, this.timeline.host)));
+          for (;;) {
+            yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next!), this.beside());
+            const found = runs.boundary(next);
+            if (!found) break;
+            yield* runs.replay(cur, next, found, this.runTile);
+            ({ cur, next } = runs);
+          }
+        }
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.
-        const overlap = next !== undefined && next.reads.length > 0;
-        x.keep(yield step(overlap ? readReason : "control", cur.waves, overlap ? next.reads : undefined));
+        const reads = next !== undefined && next.reads.length > 0 ? next.reads : undefined;
+        x.keep(yield step(reads ? readReason : "control", cur.waves, reads));
       }
       cur = next;
     }
   }
+
+  /** Runs of timelines (single-buffered programs), made with the first boundary. */
+  private runs: TimelineRuns | undefined;
+  /** The current dram tile as a run of timelines sees it (runs.ts). */
+  private readonly runTile: RunTile = {
+    planNext: (): IterationPlan | PlanHit => {
+      const i = this.planned++;
+      if (i >= this.gbufStarts.length || this.boundary || (this.fetched && !this.fetched.done)) throw new InvariantError("sequencer", "a run of timelines plans past its dram tile");
+      return this.planner.planOrHit(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
+    },
+    more: () => this.planned < this.gbufStarts.length,
+  };
 
   /**
    * The threads running beside the main one that a timeline may replay beside (timeline.ts,
@@ -470,31 +494,4 @@ export class Program {
     this.pendingDrain = t;
     yield { reason: "drain", reqs: NO_REQS, spawn: t };
   }
-}
-
-/**
- * Wave commands marked to start while the wave before drains its pipeline (PeWaveCommand.chained).
- * Each is a literal of one shape with its id slot already there for the issue to fill (a spread
- * copy, to which the issue then added the id, made the pipelined path 1.17x as slow: VGG-16
- * conv3_2, whole processes, alternating).
- */
-function chained(waves: readonly Req[]): Req[] {
-  return waves.map((q) => {
-    if (q.to !== "pe" || q.msg.op !== "wave") return q;
-    const m = q.msg;
-    const msg = { op: "wave", id: undefined, wave: m.wave, alongside: m.alongside, streams: m.streams, psumFlow: m.psumFlow, chained: true } as const;
-    return { to: "pe", msg } as Req;
-  });
-}
-
-/** An output write-back running beside the program, and where it is ({@link evictOutput}). */
-interface WriteBack {
-  readonly thread: Thread;
-  readonly phase: WriteBackPhase;
-}
-
-/** `steps` (if any) once `first` is done; waiting for it is charged to `reason`. */
-function* afterThread(reason: WaitReason, first: Thread, steps: Steps | undefined): Steps {
-  yield { reason, reqs: NO_REQS, join: first };
-  if (steps) yield* steps;
 }

@@ -299,6 +299,26 @@ export class Replayer {
   }
 
   /**
+   * Whether {@link replay} of template `t` at `anchor` from the GBuf halves `gbufHalf` would make
+   * the reads of `p`, a replay of `t`: each read from the same region or tensor at the same box
+   * (the template's box, moved by the same shift).
+   */
+  sameReads(p: IterationPlan, t: PlanTemplate, gbufHalf: { readonly input: number; readonly weight: number }, anchor: PlanAnchor): boolean {
+    const { input: xr, weight: wr } = this.c.gbufRegions;
+    const shift = this.readShift(t.anchor, anchor);
+    const records = this.readRecords(t);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const q = p.reads[i]!;
+      const input = r.kind === INPUT || r.kind === DRAM_INPUT;
+      if (q.msg.op !== "read" || q.msg.box.offset !== r.box.offset + (input ? shift.input : shift.weight)) return false;
+      if (r.kind === INPUT && (q.msg as { region?: unknown }).region !== xr![gbufHalf.input]) return false;
+      if (r.kind === WEIGHT && (q.msg as { region?: unknown }).region !== wr![gbufHalf.weight]) return false;
+    }
+    return true;
+  }
+
+  /**
    * An iteration planned before, again: its reads shifted to the new position (new request
    * objects: the executor keeps a read's payload under its request), its other requests as they
    * are (they carry no ids: the Sequencer assigns them at issue), its MACs. (Its spans: the

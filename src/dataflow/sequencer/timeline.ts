@@ -34,7 +34,7 @@ import type { GlobalBuffer } from "../../memory/index.js";
 import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
 import { SignatureTable } from "./plan-cache.js";
-import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Step, type Thread } from "./types.js";
+import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
 export interface TimelineHost {
@@ -52,6 +52,8 @@ export interface TimelineHost {
   beginApplying(reads: readonly Req[], drains?: boolean): void;
   /** Back to issuing steps through the ports. */
   endApplying(): void;
+  /** While applying: applies `reqs` at once, in order, keeping the responses with a payload in `into` (runs.ts). */
+  apply(reqs: readonly Req[], into: Responses): void;
   /** Pipelined programs: the running wave, when the system holds nothing else (`running` waits for it). */
   steadyWave(running: Thread, beside?: readonly Thread[]): SteadyWave | undefined;
   /** Pipelined programs: the running wave's effect now, the array left idle. */
@@ -74,7 +76,7 @@ interface RelativePhase {
 }
 
 /** A recorded timeline. */
-interface Timeline {
+export interface Timeline {
   readonly length: number;
   /** Per counter (the order of {@link TimelineReplay}'s counters), its change over the timeline. */
   readonly delta: Float64Array;
@@ -153,7 +155,7 @@ export class TimelineReplay {
    *   partition's, which are outside it).
    */
   constructor(
-    private readonly host: TimelineHost,
+    readonly host: TimelineHost,
     private readonly gbuf: GlobalBuffer,
     private readonly pe: PeArray,
     counters: readonly Counter[],
@@ -184,14 +186,18 @@ export class TimelineReplay {
    */
   *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: () => number | undefined, beside?: Beside): Steps {
     const n = ++this.boundaries;
+    this.ended = this.runEnded;
+    this.runEnded = undefined;
     if (this.replaying) {
       const { t, before, beside: was } = this.replaying;
       this.replaying = undefined;
       this.host.endApplying();
       yield t.wait;
       this.restore(before, t, was);
+      this.ended = was ? undefined : t;
     } else if (this.recording) {
-      this.finishRecording(this.recording, n, undefined, beside?.threads);
+      const t = this.finishRecording(this.recording, n, undefined, beside?.threads);
+      this.ended = this.recording.beside ? undefined : t;
       this.recording = undefined;
     }
     if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
@@ -208,6 +214,54 @@ export class TimelineReplay {
     } else {
       this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, beside: !alone };
     }
+  }
+
+  /**
+   * The single-buffered timeline the last {@link boundary} ended, when it ran alone and its record
+   * is kept (replayed, or recorded and kept); else undefined. Runs of timelines (runs.ts) are
+   * recorded from these.
+   */
+  ended: Timeline | undefined;
+  /** The last timeline of a run replayed since the last boundary ({@link finishRun}): the next boundary ends it. */
+  private runEnded: Timeline | undefined;
+
+  /** Whether the last {@link boundary} began to record a single-buffered timeline alone. */
+  recordingAlone(): boolean {
+    const r = this.recording;
+    return r !== undefined && !r.beside && !r.steady;
+  }
+
+  /** The timeline the last {@link boundary} began to replay, when alone (not beside a prefetch). */
+  replayingAlone(): Timeline | undefined {
+    const r = this.replaying;
+    return r && !r.beside ? r.t : undefined;
+  }
+
+  /**
+   * Hands the timeline being replayed alone over to a run of timelines (runs.ts), which applies
+   * its steps and those of the timelines after it: returns the counters at its start.
+   */
+  takeReplay(): Float64Array {
+    const r = this.replaying;
+    if (!r || r.beside) throw new InvariantError("sequencer", "a run of timelines takes over no replay alone");
+    this.replaying = undefined;
+    return r.before;
+  }
+
+  /**
+   * Ends a run of replayed timelines `ts`, one after another from the counters `before`: every
+   * counter takes its value then plus the timelines' recorded changes.
+   */
+  finishRun(before: Float64Array, ts: readonly Timeline[]): void {
+    const v = this.values;
+    v.set(before);
+    for (const t of ts) {
+      const d = t.delta;
+      const changed = t.changed;
+      for (let k = 0; k < changed.length; k++) v[changed[k]!]! += d[changed[k]!]!;
+    }
+    this.replayed += ts.length;
+    this.runEnded = ts[ts.length - 1];
   }
 
   /**
@@ -301,8 +355,8 @@ export class TimelineReplay {
    * Keeps a recorded timeline when it ended at the next boundary, quiet (single-buffered) or with
    * only its wave running (pipelined: `running` waits for it); else its key never replays.
    */
-  private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: readonly Thread[] | undefined): void {
-    if (r.boundary !== boundary - 1) return;
+  private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: readonly Thread[] | undefined): Timeline | undefined {
+    if (r.boundary !== boundary - 1) return undefined;
     const now = this.host.now;
     const length = now - r.start;
     const reason = this.host.lastReason;
@@ -314,7 +368,7 @@ export class TimelineReplay {
     const ended = r.steady ? wave !== undefined && wave.start + length >= 0 && wave.end >= 2 : this.host.quiet() || (beside !== undefined && this.host.quiet(beside));
     if (!ended || length < 2 || reason === undefined || reason !== this.pe.waitingFor) {
       this.timelines.set(r.key, null);
-      return;
+      return undefined;
     }
     const delta = this.snapshot();
     let besideSafe = true;
@@ -327,7 +381,9 @@ export class TimelineReplay {
     }
     const changed = Int32Array.from(delta.keys()).filter((i) => delta[i] !== 0);
     const wait: Step = { reason, reqs: NO_REQS, delay: length };
-    this.timelines.set(r.key, wave ? { length, delta, changed, wait, reason, wave, besideSafe } : { length, delta, changed, wait, reason, besideSafe });
+    const t: Timeline = wave ? { length, delta, changed, wait, reason, wave, besideSafe } : { length, delta, changed, wait, reason, besideSafe };
+    this.timelines.set(r.key, t);
+    return t;
   }
 
   /**

@@ -1,0 +1,179 @@
+/**
+ * Runs of timelines (docs/design-notes.md, "Runs of timelines"): consecutive single-buffered
+ * timelines replayed at once.
+ *
+ * Inside a dram tile a single-buffered program replays one timeline after another (timeline.ts),
+ * each at its own boundary: the key of the next one is built, its steps are applied, the program
+ * waits its length and the counters are set. A run does that for many timelines with one wait
+ * and one setting of the counters, and reuses the plans it recorded instead of building new ones.
+ *
+ * A run is recorded from a boundary where a timeline is replayed alone (nothing runs beside the
+ * program): at each boundary after it, the plan of the iteration whose reads the timeline then
+ * begun issues (the one after the boundary's two), and that timeline's record once it has ended,
+ * kept as long as every timeline runs alone and drains nothing. It is kept under its first
+ * timeline's record.
+ *
+ * It is replayed from a boundary where that timeline's replay begins alone. Its steps are
+ * applied at once (through the components' bulk operations, as a replayed timeline's are) and
+ * the iteration after is planned as always (the residency and planner state move as they would);
+ * while the plan-cache hit of that iteration would build exactly the plan the run recorded there
+ * (the same template, no drain, the same reads: IterationPlanner.sameAs) and the dram tile has an
+ * iteration after it, the timeline begun at that boundary has the recorded one's key (the same
+ * plan templates and GBuf requests, so the same GBuf schedules; the wait reasons its predecessor
+ * left at its end; no drain), so it is the recorded timeline, and the run goes on with the
+ * recorded plan. Where either fails, the run stops at that boundary: the program waits the
+ * timelines' lengths together, every counter takes its value at the start plus their recorded
+ * changes, and the program goes on from there as after a replayed timeline.
+ */
+import { PlanHit, type IterationPlanner } from "./iteration.js";
+import type { Timeline, TimelineReplay } from "./timeline.js";
+import type { CompiledCopies } from "./copies.js";
+import { NO_REQS, Responses, type IterationPlan, type Step } from "./types.js";
+
+/** What a run needs of the program's current dram tile (program.ts). */
+export interface RunTile {
+  /** Its next iteration, a plan-cache hit left unbuilt (IterationPlanner.planOrHit); one must be left. */
+  planNext(): IterationPlan | PlanHit;
+  /** Whether it has an iteration after the last one planned. */
+  more(): boolean;
+}
+
+/** A timeline of a run after its first: the plan of the iteration whose reads it issues, and its record. */
+interface RunStep {
+  readonly plan: IterationPlan;
+  t: Timeline | undefined;
+}
+
+/** A recorded run: its timelines after the first (their records all known). */
+export type Run = readonly RunStep[];
+
+/**
+ * Runs kept per first timeline (the oldest goes), and their steps kept in all (beyond it all go:
+ * only speed depends on them).
+ */
+const RUNS_PER_TIMELINE = 16;
+const STEPS_KEPT = 100_000;
+/** No run: the timeline alone is replayed (its copies compiled). */
+const NO_RUNS: readonly Run[] = Object.freeze([]);
+/** Timelines after the first a run must have to be kept. */
+const MIN_STEPS = 2;
+
+/** Records and replays runs of timelines (see the file header). */
+export class TimelineRuns {
+  private runs = new Map<Timeline, Run[]>();
+  private kept = 0;
+  /** The run being recorded: its first timeline, and its steps so far (the last one's record not yet known). */
+  private rec: { readonly first: Timeline; readonly steps: RunStep[] } | undefined;
+  private readonly responses = new Responses();
+  /** Runs replayed. */
+  replayed = 0;
+  /** After a replayed run: the iteration whose waves go next, and the one whose reads go with them. */
+  cur!: IterationPlan;
+  next!: IterationPlan;
+
+  constructor(
+    private readonly timeline: TimelineReplay,
+    private readonly planner: Pick<IterationPlanner, "sameAs" | "reuse" | "build">,
+    private readonly copies: CompiledCopies,
+  ) {}
+
+  /**
+   * At a single-buffered program's boundary, after TimelineReplay.boundary (between the waves of
+   * `cur` and the reads of `next`): notes it in the run being recorded, and returns the runs
+   * recorded from the timeline begun there when it is replayed alone (the program then replays
+   * one: {@link replay}). (Not a generator: most boundaries replay none.)
+   */
+  boundary(next: IterationPlan): readonly Run[] | undefined {
+    const t = this.timeline.replayingAlone();
+    this.note(next, t);
+    if (!t || next.drains.length > 0) return undefined;
+    // (while a run is recorded, none is replayed, the recording goes on to its end: the timeline
+    // alone is, its copies compiled)
+    if (this.rec) return NO_RUNS;
+    const runs = this.runs.get(t);
+    if (!runs) this.rec = { first: t, steps: [] };
+    return runs ?? NO_RUNS;
+  }
+
+  /**
+   * The run being recorded at a boundary: the timeline that ended here must be its last one, ran
+   * alone and kept (TimelineReplay.ended); the timeline begun here (replayed alone: `t`, or
+   * recorded alone) is its next step, with `next`'s plan, unless it drains or runs beside.
+   */
+  private note(next: IterationPlan, t: Timeline | undefined): void {
+    const r = this.rec;
+    if (!r) return;
+    const ended = this.timeline.ended;
+    const last = r.steps[r.steps.length - 1];
+    if (ended === undefined || (last ? false : ended !== r.first)) return this.finish();
+    if (last) last.t = ended;
+    if (next.drains.length > 0 || !(t ?? this.timeline.recordingAlone())) return this.finish();
+    r.steps.push({ plan: next, t });
+  }
+
+  /** Keeps the run recorded, up to its last step whose record is known, if it is long enough. */
+  private finish(): void {
+    const r = this.rec!;
+    this.rec = undefined;
+    let n = r.steps.length;
+    while (n > 0 && !r.steps[n - 1]!.t) n--;
+    if (n < MIN_STEPS) return;
+    if ((this.kept += n) > STEPS_KEPT) {
+      this.runs = new Map();
+      this.kept = n;
+    }
+    let list = this.runs.get(r.first);
+    if (!list) this.runs.set(r.first, (list = []));
+    if (list.length >= RUNS_PER_TIMELINE) list.shift();
+    list.push(r.steps.slice(0, n));
+  }
+
+  /**
+   * Replays, from the boundary between `cur` and `next` where a timeline's replay has begun alone
+   * and {@link boundary} returned `runs`, that timeline and as many of the steps of one of `runs`
+   * as still hold (see the file header); the program goes on from {@link cur} and {@link next}.
+   */
+  *replay(cur: IterationPlan, next: IterationPlan, runs: readonly Run[], p: RunTile): Generator<Step, void, Responses> {
+    const tl = this.timeline;
+    const t = tl.replayingAlone()!;
+    const before = tl.takeReplay();
+    const ts: Timeline[] = [t];
+    let length = t.length;
+    this.apply(cur, next);
+    let after = p.planNext();
+    let run: Run | undefined;
+    for (const r of runs) if (after instanceof PlanHit && this.planner.sameAs(after, r[0]!.plan)) run = r;
+    for (let k = 0; run && k < run.length; k++) {
+      const s = run[k]!;
+      // (the first step was matched above)
+      if (!(after instanceof PlanHit) || !p.more() || (k > 0 && !this.planner.sameAs(after, s.plan))) break;
+      this.planner.reuse(after);
+      this.apply(next, s.plan);
+      ts.push(s.t!);
+      length += s.t!.length;
+      next = s.plan;
+      after = p.planNext();
+    }
+    this.cur = next;
+    this.next = after instanceof PlanHit ? this.planner.build(after) : after;
+    tl.host.endApplying();
+    const last = ts[ts.length - 1]!;
+    yield ts.length === 1 ? last.wait : { reason: last.reason, reqs: NO_REQS, delay: length };
+    tl.finishRun(before, ts);
+    if (ts.length > 1) this.replayed++;
+    // No run recorded went on from this timeline: record one from it (from the next boundary on).
+    else if (runs.length > 0 && runs.length < RUNS_PER_TIMELINE && !this.rec) this.rec = { first: t, steps: [] };
+  }
+
+  /**
+   * The steps of the timeline between `cur` and `next` (program.ts, runSingleBuffered), applied at
+   * once: `cur`'s waves with `next`'s reads, then `next`'s halo moves, then its deliveries and fills.
+   */
+  private apply(cur: IterationPlan, next: IterationPlan): void {
+    const host = this.timeline.host;
+    const got = this.responses;
+    host.beginApplying(next.reads);
+    host.apply(cur.waves, got);
+    this.copies.apply(next, got);
+  }
+}

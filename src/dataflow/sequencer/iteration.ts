@@ -172,12 +172,12 @@ export class IterationPlanner {
   }
 
   /**
-   * Whether building hit `h` would make plan `p` again, up to the objects: `p` replays the same
-   * template, drains nothing as `h` does not, and its reads are the ones `h` would make (a replay's
-   * other requests are the template's own).
+   * Whether building hit `h` would make plan `p` again but for the drains (the records of the psum
+   * tiles leaving, `h`'s own): `p` replays the same template, neither drains behind its wave, and
+   * `p`'s reads are the ones `h` would make (a replay's other requests are the template's own).
    */
   sameAs(h: PlanHit, p: IterationPlan): boolean {
-    if (p.template !== h.template || h.drains.length > 0 || h.behind || p.drains.length > 0) return false;
+    if (p.template !== h.template || h.behind || p.drainsBehind) return false;
     return this.replayer.sameReads(p, h.template, this.res.gbufHalf, h.anchor);
   }
 

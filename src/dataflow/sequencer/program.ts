@@ -130,16 +130,16 @@ export class Program {
   }
 
   /**
-   * The drain of iteration `p` as a part of a timeline's key: 0 when it drains nothing, else the
+   * An iteration's drain of `drains` (`behind` its wave) as a part of a timeline's key: 0 when none, else the
    * serial of its signature (drain.ts, drainSignature; read before the drain, which changes no
    * state it depends on until then); undefined when such a drain never replays.
    */
-  private drainKey(p: IterationPlan): number | undefined {
-    if (p.drains.length === 0) return 0;
+  private drainKey(drains: readonly DrainEntry[], behind = false): number | undefined {
+    if (drains.length === 0) return 0;
     const r = this.res;
-    const sig = drainSignature(this.c, this.links, p.drains, r.gbufOutput, r.gbufOutputHas, this.c.gbufRegions.output?.[r.gbufHalf.output], p.drainsBehind ?? false);
+    const sig = drainSignature(this.c, this.links, drains, r.gbufOutput, r.gbufOutputHas, this.c.gbufRegions.output?.[r.gbufHalf.output], behind);
     const key = sig ? this.drainSerials.serial(sig) : undefined;
-    this.lastDrainKey = { entries: p.drains, key };
+    this.lastDrainKey = { entries: drains, key };
     return key;
   }
 
@@ -299,8 +299,8 @@ export class Program {
         if (next && this.timeline) {
           const runs = (this.runs ??= new TimelineRuns(this.timeline, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, this.timeline.host)));
           for (;;) {
-            yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next!), this.beside());
-            const found = runs.boundary(next);
+            yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next!.drains, next!.drainsBehind), this.beside());
+            const found = runs.boundary(next, this.runTile);
             if (!found) break;
             yield* runs.replay(cur, next, found, this.runTile);
             ({ cur, next } = runs);
@@ -324,6 +324,9 @@ export class Program {
       return this.planner.planOrHit(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
     },
     more: () => this.planned < this.gbufStarts.length,
+    drainKey: (drains) => (this.c.streamOut ? undefined : this.drainKey(drains)),
+    drain: (drains) => this.drain(drains),
+    drainsInline: () => !this.c.streamOut,
   };
 
   /**

@@ -27,8 +27,10 @@
  */
 import { PlanHit, type IterationPlanner } from "./iteration.js";
 import type { Timeline, TimelineReplay } from "./timeline.js";
+import { InvariantError } from "../../core/index.js";
 import type { CompiledCopies } from "./copies.js";
-import { NO_REQS, Responses, type IterationPlan, type Step } from "./types.js";
+import type { Steps } from "./executor.js";
+import { NO_REQS, Responses, type DrainEntry, type IterationPlan, type Step } from "./types.js";
 
 /** What a run needs of the program's current dram tile (program.ts). */
 export interface RunTile {
@@ -36,11 +38,23 @@ export interface RunTile {
   planNext(): IterationPlan | PlanHit;
   /** Whether it has an iteration after the last one planned. */
   more(): boolean;
+  /**
+   * The drain of `drains` as a part of a timeline's key (Program.drainKey: 0 none, undefined one
+   * that never replays), noted for the drain that follows; undefined too for a drain that would
+   * run beside the program (a streamed output).
+   */
+  drainKey(drains: readonly DrainEntry[]): number | undefined;
+  /** The drain of `drains` (Program.drain), its steps applied at once in a run. */
+  drain(drains: readonly DrainEntry[]): Steps;
+  /** Whether drains run in the program's own steps (not beside it, as a streamed output's). */
+  drainsInline(): boolean;
 }
 
 /** A timeline of a run after its first: the plan of the iteration whose reads it issues, and its record. */
 interface RunStep {
   readonly plan: IterationPlan;
+  /** The key of its drain (0: none; the drained records are each iteration's own, not the plan's). */
+  readonly drain: number;
   t: Timeline | undefined;
 }
 
@@ -83,10 +97,10 @@ export class TimelineRuns {
    * recorded from the timeline begun there when it is replayed alone (the program then replays
    * one: {@link replay}). (Not a generator: most boundaries replay none.)
    */
-  boundary(next: IterationPlan): readonly Run[] | undefined {
+  boundary(next: IterationPlan, tile: RunTile): readonly Run[] | undefined {
     const t = this.timeline.replayingAlone();
-    this.note(next, t);
-    if (!t || next.drains.length > 0) return undefined;
+    this.note(next, t, tile);
+    if (!t || next.drainsBehind || (next.drains.length > 0 && !tile.drainsInline())) return undefined;
     // (while a run is recorded, none is replayed, the recording goes on to its end: the timeline
     // alone is, its copies compiled)
     if (this.rec) return NO_RUNS;
@@ -100,15 +114,16 @@ export class TimelineRuns {
    * alone and kept (TimelineReplay.ended); the timeline begun here (replayed alone: `t`, or
    * recorded alone) is its next step, with `next`'s plan, unless it drains or runs beside.
    */
-  private note(next: IterationPlan, t: Timeline | undefined): void {
+  private note(next: IterationPlan, t: Timeline | undefined, tile: RunTile): void {
     const r = this.rec;
     if (!r) return;
     const ended = this.timeline.ended;
     const last = r.steps[r.steps.length - 1];
     if (ended === undefined || (last ? false : ended !== r.first)) return this.finish();
     if (last) last.t = ended;
-    if (next.drains.length > 0 || !(t ?? this.timeline.recordingAlone())) return this.finish();
-    r.steps.push({ plan: next, t });
+    const drain = next.drainsBehind || !(t ?? this.timeline.recordingAlone()) ? undefined : tile.drainKey(next.drains);
+    if (drain === undefined) return this.finish();
+    r.steps.push({ plan: next, drain, t });
   }
 
   /** Keeps the run recorded, up to its last step whose record is known, if it is long enough. */
@@ -139,16 +154,17 @@ export class TimelineRuns {
     const before = tl.takeReplay();
     const ts: Timeline[] = [t];
     let length = t.length;
-    this.apply(cur, next);
+    this.apply(cur, next, next.drains, p);
     let after = p.planNext();
     let run: Run | undefined;
     for (const r of runs) if (after instanceof PlanHit && this.planner.sameAs(after, r[0]!.plan)) run = r;
     for (let k = 0; run && k < run.length; k++) {
       const s = run[k]!;
-      // (the first step was matched above)
+      // (the first step's plan was matched above; the drain key is read last: the drain uses it)
       if (!(after instanceof PlanHit) || !p.more() || (k > 0 && !this.planner.sameAs(after, s.plan))) break;
+      if ((after.drains.length > 0 ? p.drainKey(after.drains) : 0) !== s.drain) break;
       this.planner.reuse(after);
-      this.apply(next, s.plan);
+      this.apply(next, s.plan, after.drains, p);
       ts.push(s.t!);
       length += s.t!.length;
       next = s.plan;
@@ -167,13 +183,26 @@ export class TimelineRuns {
 
   /**
    * The steps of the timeline between `cur` and `next` (program.ts, runSingleBuffered), applied at
-   * once: `cur`'s waves with `next`'s reads, then `next`'s halo moves, then its deliveries and fills.
+   * once: `cur`'s waves with `next`'s reads, then the drain of `drains` (the iteration's own
+   * records), then `next`'s halo moves, deliveries and fills (compiled: copies.ts; its reads touch
+   * no word a drain writes, so they may be read after it).
    */
-  private apply(cur: IterationPlan, next: IterationPlan): void {
+  private apply(cur: IterationPlan, next: IterationPlan, drains: readonly DrainEntry[], tile: RunTile): void {
     const host = this.timeline.host;
-    const got = this.responses;
-    host.beginApplying(next.reads);
-    host.apply(cur.waves, got);
-    this.copies.apply(next, got);
+    host.beginApplying(next.reads, drains.length > 0);
+    host.apply(cur.waves, this.responses);
+    if (drains.length > 0) {
+      // (its steps applied one after another, each one's responses handed back to it)
+      const g = tile.drain(drains);
+      for (let it = g.next(); !it.done; ) {
+        const st = it.value;
+        if (st.spawn || st.join || st.delay) throw new InvariantError("sequencer", "a drain in a run of timelines spawns, joins or waits");
+        const got = new Responses();
+        host.apply(st.reqs, got);
+        if (st.also) host.apply(st.also, got);
+        it = g.next(got);
+      }
+    }
+    this.copies.apply(next, this.responses);
   }
 }

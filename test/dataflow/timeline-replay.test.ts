@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SignatureSerials } from "../../src/dataflow/sequencer/plan-cache.js";
 import { Program } from "../../src/dataflow/sequencer/program.js";
+import { TimelineRuns } from "../../src/dataflow/sequencer/runs.js";
 import { TimelineReplay, type Beside } from "../../src/dataflow/sequencer/timeline.js";
 import type { Thread } from "../../src/dataflow/sequencer/types.js";
 import { Noc } from "../../src/pe-array/noc.js";
@@ -13,6 +14,11 @@ import { difference } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
 import { rng } from "./walk.js";
+
+/** Turns runs of timelines off (runs.ts) until the mocks are restored: every timeline replays on its own. */
+function withoutRuns(): void {
+  vi.spyOn(TimelineRuns.prototype, "boundary").mockReturnValue(undefined);
+}
 
 /** Runs `opts` with replay on and off; returns the difference, and the timelines replayed. */
 function onOff(opts: SimulateOptions): { diff: string | undefined; replayed: number } {
@@ -119,6 +125,8 @@ describe("timeline replay", () => {
   });
 
   it("single-buffered timelines replay beside the next dram tile's prefetch too (chen2020's pointwise layers), identically, and only their own counters are restored", () => {
+    // (timeline by timeline: runs of them, which replay beside these too, off: timeline-runs.test.ts)
+    withoutRuns();
     // Fully connected and 1 x 1 layers: chen2020 streams slices of several channels through
     // single-buffered registers, the next slice prefetched (DRAM reads into GBuf writes) meanwhile.
     const layers = [
@@ -143,6 +151,8 @@ describe("timeline replay", () => {
   });
 
   it("single-buffered timelines replay beside an output tile's write-back too (is on FC layers), identically, and only their own counters are restored", () => {
+    // (timeline by timeline: runs of them, which replay beside these too, off: timeline-runs.test.ts)
+    withoutRuns();
     // is on chen2020's FC layers: each output tile is written back to DRAM (a GBuf read, then a
     // DRAM write) beside the next tile's first iterations, which are short.
     const layers = [
@@ -187,6 +197,8 @@ describe("timeline replay", () => {
   });
 
   it("chen2020 on random pointwise layers and random variants of its preset (single-buffered, beside a prefetch): replay on and off give identical results", () => {
+    // (timeline by timeline: runs of them, which replay beside these too, off: timeline-runs.test.ts)
+    withoutRuns();
     type Restore = (b: Float64Array, t: unknown, beside: boolean) => void;
     const restore = vi.spyOn(TimelineReplay.prototype as unknown as { restore: Restore }, "restore");
     const beside = () => restore.mock.calls.filter((c) => c[2]).length;

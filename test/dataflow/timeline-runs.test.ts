@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { CompiledCopies } from "../../src/dataflow/sequencer/copies.js";
 import { IterationPlanner, type PlanHit } from "../../src/dataflow/sequencer/iteration.js";
 import { TimelineRuns } from "../../src/dataflow/sequencer/runs.js";
+import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
 import type { IterationPlan } from "../../src/dataflow/sequencer/types.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
 import { difference } from "../helpers/results.js";
@@ -117,6 +118,25 @@ describe("runs of timelines", () => {
       real.call(this, shifted ? { ...m, gRel: m.gRel.map((x) => x + 1) } : m, p, M);
     });
     expect(compare(opts).diffs.length).toBeGreaterThan(0);
+  });
+
+  it("runs beside the next tile's prefetch and write-backs (is and chen2020 on FC layers): identical, and only their own counters are set", () => {
+    const layers = [
+      convLayer({ inChannels: 1024, inHeight: 1, inWidth: 1, outChannels: 1024, kernelHeight: 1, kernelWidth: 1 }),
+      convLayer({ batch: 2, inChannels: 768, inHeight: 1, inWidth: 1, outChannels: 600, kernelHeight: 1, kernelWidth: 1 }),
+    ];
+    type FinishRun = (b: Float64Array, ts: unknown, beside: boolean) => void;
+    const proto = TimelineReplay.prototype as unknown as { finishRun: FinishRun };
+    const real = proto.finishRun;
+    const finish = vi.spyOn(proto, "finishRun");
+    for (const layer of layers) for (const dataflow of ["is", "chen2020"]) expect(compare({ layer, arch: "chen2020", dataflow }).diffs).toEqual([]);
+    expect(finish.mock.calls.filter((c) => c[2] && (c[1] as unknown[]).length > 1).length).toBeGreaterThan(100);
+    // Setting every counter (the prefetch's and write-backs' DRAM and GBuf-write counters too)
+    // loses their progress during the run: the comparison sees it.
+    finish.mockImplementation(function (this: unknown, b, ts) {
+      return real.call(this, b, ts, false);
+    });
+    expect(layers.some((layer) => compare({ layer, arch: "chen2020", dataflow: "is" }).diffs.length > 0)).toBe(true);
   });
 
   it("a run that reuses a recorded plan of the same template whose reads differ goes wrong, and the comparison sees it", () => {

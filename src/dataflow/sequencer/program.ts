@@ -299,11 +299,11 @@ export class Program {
         if (next && this.timeline) {
           const runs = (this.runs ??= new TimelineRuns(this.timeline, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, this.timeline.host)));
           for (;;) {
-            yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next!.drains, next!.drainsBehind), this.beside());
+            const beside = this.beside();
+            yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next!.drains, next!.drainsBehind), beside);
             const found = runs.boundary(next, this.runTile);
             if (!found) break;
-            yield* runs.replay(cur, next, found, this.runTile);
-            ({ cur, next } = runs);
+            ({ cur, next } = yield* runs.replay(cur, next, found, this.runTile, beside));
           }
         }
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.

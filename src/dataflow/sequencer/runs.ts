@@ -26,7 +26,7 @@
  * changes, and the program goes on from there as after a replayed timeline.
  */
 import { PlanHit, type IterationPlanner } from "./iteration.js";
-import type { Timeline, TimelineReplay } from "./timeline.js";
+import type { Beside, Timeline, TimelineReplay } from "./timeline.js";
 import { InvariantError } from "../../core/index.js";
 import type { CompiledCopies } from "./copies.js";
 import type { Steps } from "./executor.js";
@@ -94,11 +94,11 @@ export class TimelineRuns {
   /**
    * At a single-buffered program's boundary, after TimelineReplay.boundary (between the waves of
    * `cur` and the reads of `next`): notes it in the run being recorded, and returns the runs
-   * recorded from the timeline begun there when it is replayed alone (the program then replays
-   * one: {@link replay}). (Not a generator: most boundaries replay none.)
+   * recorded from the timeline begun there when it is replayed (the program then replays one:
+   * {@link replay}). (Not a generator: most boundaries replay none.)
    */
   boundary(next: IterationPlan, tile: RunTile): readonly Run[] | undefined {
-    const t = this.timeline.replayingAlone();
+    const t = this.timeline.replayingNow()?.t;
     this.note(next, t, tile);
     if (!t || next.drainsBehind || (next.drains.length > 0 && !tile.drainsInline())) return undefined;
     // (while a run is recorded, none is replayed, the recording goes on to its end: the timeline
@@ -110,9 +110,9 @@ export class TimelineRuns {
   }
 
   /**
-   * The run being recorded at a boundary: the timeline that ended here must be its last one, ran
-   * alone and kept (TimelineReplay.ended); the timeline begun here (replayed alone: `t`, or
-   * recorded alone) is its next step, with `next`'s plan, unless it drains or runs beside.
+   * The run being recorded at a boundary: the timeline that ended here must be its last one, its
+   * record kept (TimelineReplay.ended); the timeline begun here (replayed: `t`, or recorded) is
+   * its next step, with `next`'s plan, unless its drain never replays or runs behind the wave.
    */
   private note(next: IterationPlan, t: Timeline | undefined, tile: RunTile): void {
     const r = this.rec;
@@ -121,7 +121,7 @@ export class TimelineRuns {
     const last = r.steps[r.steps.length - 1];
     if (ended === undefined || (last ? false : ended !== r.first)) return this.finish();
     if (last) last.t = ended;
-    const drain = next.drainsBehind || !(t ?? this.timeline.recordingAlone()) ? undefined : tile.drainKey(next.drains);
+    const drain = next.drainsBehind || !(t ?? this.timeline.recordingSingle()) ? undefined : tile.drainKey(next.drains);
     if (drain === undefined) return this.finish();
     r.steps.push({ plan: next, drain, t });
   }
@@ -144,13 +144,18 @@ export class TimelineRuns {
   }
 
   /**
-   * Replays, from the boundary between `cur` and `next` where a timeline's replay has begun alone
-   * and {@link boundary} returned `runs`, that timeline and as many of the steps of one of `runs`
-   * as still hold (see the file header); the program goes on from {@link cur} and {@link next}.
+   * Replays, from the boundary between `cur` and `next` where a timeline's replay has begun and
+   * {@link boundary} returned `runs`, that timeline and as many of the steps of one of `runs` as
+   * still hold (see the file header); the program goes on from the returned {@link cur} and {@link next}.
+   * Beside a prefetch (`beside`: what runs beside at the boundary) every step must be one that
+   * may run beside it: it changes none of its counters, drains nothing, and its GBuf requests
+   * fit beside the prefetch's (TimelineReplay.fitsBeside); the prefetch runs on meanwhile.
    */
-  *replay(cur: IterationPlan, next: IterationPlan, runs: readonly Run[], p: RunTile): Generator<Step, void, Responses> {
+  *replay(cur: IterationPlan, next: IterationPlan, runs: readonly Run[], p: RunTile, beside: Beside | undefined): Generator<Step, TimelineRuns, Responses> {
     const tl = this.timeline;
-    const t = tl.replayingAlone()!;
+    const { t, beside: besideNow } = tl.replayingNow()!;
+    const by = besideNow ? beside : undefined;
+    if (besideNow && !by) throw new InvariantError("sequencer", "a run of timelines begun beside nothing");
     const before = tl.takeReplay();
     const ts: Timeline[] = [t];
     let length = t.length;
@@ -162,6 +167,7 @@ export class TimelineRuns {
       const s = run[k]!;
       // (the first step's plan was matched above; the drain key is read last: the drain uses it)
       if (!(after instanceof PlanHit) || !p.more() || (k > 0 && !this.planner.sameAs(after, s.plan))) break;
+      if (by && (!s.t!.besideSafe || s.drain !== 0 || !tl.fitsBeside(s.plan.reads.length, by))) break;
       if ((after.drains.length > 0 ? p.drainKey(after.drains) : 0) !== s.drain) break;
       this.planner.reuse(after);
       this.apply(next, s.plan, after.drains, p);
@@ -175,10 +181,11 @@ export class TimelineRuns {
     tl.host.endApplying();
     const last = ts[ts.length - 1]!;
     yield ts.length === 1 ? last.wait : { reason: last.reason, reqs: NO_REQS, delay: length };
-    tl.finishRun(before, ts);
+    tl.finishRun(before, ts, besideNow);
     if (ts.length > 1) this.replayed++;
     // No run recorded went on from this timeline: record one from it (from the next boundary on).
     else if (runs.length > 0 && runs.length < RUNS_PER_TIMELINE && !this.rec) this.rec = { first: t, steps: [] };
+    return this;
   }
 
   /**

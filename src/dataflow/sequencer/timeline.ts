@@ -127,7 +127,7 @@ interface Recording {
 }
 
 /** The timeline being replayed since a boundary: the counters at its start; whether beside a prefetch. */
-interface Replaying {
+export interface Replaying {
   readonly t: Timeline;
   readonly before: Float64Array;
   readonly beside: boolean;
@@ -194,10 +194,9 @@ export class TimelineReplay {
       this.host.endApplying();
       yield t.wait;
       this.restore(before, t, was);
-      this.ended = was ? undefined : t;
+      this.ended = t;
     } else if (this.recording) {
-      const t = this.finishRecording(this.recording, n, undefined, beside?.threads);
-      this.ended = this.recording.beside ? undefined : t;
+      this.ended = this.finishRecording(this.recording, n, undefined, beside?.threads);
       this.recording = undefined;
     }
     if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
@@ -216,45 +215,47 @@ export class TimelineReplay {
     }
   }
 
-  /**
-   * The single-buffered timeline the last {@link boundary} ended, when it ran alone and its record
-   * is kept (replayed, or recorded and kept); else undefined. Runs of timelines (runs.ts) are
-   * recorded from these.
-   */
+  /** The single-buffered timeline the last {@link boundary} ended when its record is kept, else undefined (runs.ts records runs from these). */
   ended: Timeline | undefined;
   /** The last timeline of a run replayed since the last boundary ({@link finishRun}): the next boundary ends it. */
   private runEnded: Timeline | undefined;
 
-  /** Whether the last {@link boundary} began to record a single-buffered timeline alone. */
-  recordingAlone(): boolean {
+  /** Whether the last {@link boundary} began to record a single-buffered timeline. */
+  recordingSingle(): boolean {
     const r = this.recording;
-    return r !== undefined && !r.beside && !r.steady;
+    return r !== undefined && !r.steady;
   }
 
-  /** The timeline the last {@link boundary} began to replay, when alone (not beside a prefetch). */
-  replayingAlone(): Timeline | undefined {
-    const r = this.replaying;
-    return r && !r.beside ? r.t : undefined;
+  /** The single-buffered timeline the last {@link boundary} began to replay, and whether beside a prefetch. */
+  replayingNow(): Replaying | undefined {
+    return this.replaying;
   }
 
-  /**
-   * Hands the timeline being replayed alone over to a run of timelines (runs.ts), which applies
-   * its steps and those of the timelines after it: returns the counters at its start.
-   */
+  /** Hands the timeline being replayed over to a run of timelines (runs.ts, which applies it): returns the counters at its start. */
   takeReplay(): Float64Array {
     const r = this.replaying;
-    if (!r || r.beside) throw new InvariantError("sequencer", "a run of timelines takes over no replay alone");
+    if (!r) throw new InvariantError("sequencer", "a run of timelines takes over no replay");
     this.replaying = undefined;
     return r.before;
   }
 
+  /** Whether a timeline whose next iteration makes `reads` GBuf reads may run beside `beside` ({@link besideOk}'s rule). */
+  fitsBeside(reads: number, beside: Beside): boolean {
+    return beside.gbufReads === 0 && beside.gbufWrites + reads <= BESIDE_SENDS;
+  }
+
   /**
-   * Ends a run of replayed timelines `ts`, one after another from the counters `before`: every
-   * counter takes its value then plus the timelines' recorded changes.
+   * Ends a run of replayed timelines `ts` from the counters `before`: each takes its value then plus
+   * their recorded changes; `beside` a prefetch, its counters (simulated meanwhile) stay ({@link restore}).
    */
-  finishRun(before: Float64Array, ts: readonly Timeline[]): void {
+  finishRun(before: Float64Array, ts: readonly Timeline[], beside: boolean): void {
     const v = this.values;
-    v.set(before);
+    if (beside) {
+      const skip = this.besideCounter;
+      for (let i = 0; i < v.length; i++) if (!skip[i]) v[i] = before[i]!;
+    } else {
+      v.set(before);
+    }
     for (const t of ts) {
       const d = t.delta;
       const changed = t.changed;

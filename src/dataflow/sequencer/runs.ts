@@ -5,31 +5,34 @@
  * Inside a dram tile a single-buffered program replays one timeline after another (timeline.ts),
  * each at its own boundary: the key of the next one is built, its steps are applied, the program
  * waits its length and the counters are set. A run does that for many timelines with one wait
- * and one setting of the counters, and reuses the plans it recorded instead of building new ones.
+ * and one setting of the counters, reuses the plans it recorded instead of building new ones, and
+ * runs their copies compiled (copies.ts).
  *
- * A run is recorded from a boundary where a timeline is replayed alone (nothing runs beside the
- * program): at each boundary after it, the plan of the iteration whose reads the timeline then
- * begun issues (the one after the boundary's two), and that timeline's record once it has ended,
- * kept as long as every timeline runs alone and drains nothing. It is kept under its first
+ * A run is recorded from a boundary where a timeline is replayed (alone, or beside the next
+ * tile's prefetch and output write-backs): at each boundary after it, the plan of the iteration
+ * whose reads the timeline then begun issues (the one after the boundary's two), the key of that
+ * iteration's drain, and that timeline's record once it has ended, as long as each boundary
+ * begins a timeline whose drain runs in the program's steps. It is kept under its first
  * timeline's record.
  *
- * It is replayed from a boundary where that timeline's replay begins alone. Its steps are
- * applied at once (through the components' bulk operations, as a replayed timeline's are) and
- * the iteration after is planned as always (the residency and planner state move as they would);
- * while the plan-cache hit of that iteration would build exactly the plan the run recorded there
- * (the same template, no drain, the same reads: IterationPlanner.sameAs) and the dram tile has an
- * iteration after it, the timeline begun at that boundary has the recorded one's key (the same
- * plan templates and GBuf requests, so the same GBuf schedules; the wait reasons its predecessor
- * left at its end; no drain), so it is the recorded timeline, and the run goes on with the
- * recorded plan. Where either fails, the run stops at that boundary: the program waits the
- * timelines' lengths together, every counter takes its value at the start plus their recorded
- * changes, and the program goes on from there as after a replayed timeline.
+ * It is replayed from a boundary where that timeline's replay begins. Its steps are applied at
+ * once and the iteration after is planned as always (the residency and planner state move as
+ * they would); while the plan-cache hit of that iteration would build the plan the run recorded
+ * there but for the drained records (the same template, the same reads: IterationPlanner.sameAs),
+ * its drain has the recorded key, and the dram tile has an iteration after it, the timeline begun
+ * at that boundary has the recorded one's key (the same plan templates and GBuf requests, so the
+ * same GBuf schedules; the same drain signature; the wait reasons its predecessor left at its
+ * end), so it is the recorded timeline, and the run goes on with the recorded plan and the
+ * iteration's own drain. Beside a prefetch every step must also be one that may run beside it.
+ * Where a check fails, the run stops at that boundary: the program waits the timelines' lengths
+ * together, every counter takes its value at the start plus their recorded changes, and the
+ * program goes on from there as after a replayed timeline.
  */
-import { PlanHit, type IterationPlanner } from "./iteration.js";
-import type { Beside, Timeline, TimelineReplay } from "./timeline.js";
 import { InvariantError } from "../../core/index.js";
 import type { CompiledCopies } from "./copies.js";
 import type { Steps } from "./executor.js";
+import { PlanHit, type IterationPlanner } from "./iteration.js";
+import type { Beside, Timeline, TimelineReplay } from "./timeline.js";
 import { NO_REQS, Responses, type DrainEntry, type IterationPlan, type Step } from "./types.js";
 
 /** What a run needs of the program's current dram tile (program.ts). */

@@ -276,7 +276,7 @@ export class GlobalBuffer extends Component {
 
   /** A copy of a region's contents (backdoor, for tests: not timed, not counted). */
   contents(region: GbufRegion): WordArray {
-    return this.held(region).data.slice();
+    return this.words(region).slice();
   }
 
   private held(region: GbufRegion): Held {

@@ -5,20 +5,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SignatureSerials } from "../../src/dataflow/sequencer/plan-cache.js";
 import { Program } from "../../src/dataflow/sequencer/program.js";
-import { TimelineRuns } from "../../src/dataflow/sequencer/runs.js";
 import { TimelineReplay, type Beside } from "../../src/dataflow/sequencer/timeline.js";
 import type { Thread } from "../../src/dataflow/sequencer/types.js";
 import { Noc } from "../../src/pe-array/noc.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
-import { difference } from "../helpers/results.js";
+import { difference, withoutRuns } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
 import { rng } from "./walk.js";
-
-/** Turns runs of timelines off (runs.ts) until the mocks are restored: every timeline replays on its own. */
-function withoutRuns(): void {
-  vi.spyOn(TimelineRuns.prototype, "boundary").mockReturnValue(undefined);
-}
 
 /** Runs `opts` with replay on and off; returns the difference, and the timelines replayed. */
 function onOff(opts: SimulateOptions): { diff: string | undefined; replayed: number } {

@@ -6,17 +6,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CompiledCopies } from "../../src/dataflow/sequencer/copies.js";
 import { IterationPlanner, type PlanHit } from "../../src/dataflow/sequencer/iteration.js";
-import { TimelineRuns } from "../../src/dataflow/sequencer/runs.js";
 import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
 import type { IterationPlan } from "../../src/dataflow/sequencer/types.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
-import { difference } from "../helpers/results.js";
+import { difference, withoutRuns } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { ARCHS, legalRandomMapping } from "./random-mappings.js";
 
 /** Turns runs off (timeline replay stays on) while `f` runs. */
-function withoutRuns<T>(f: () => T): T {
-  const spy = vi.spyOn(TimelineRuns.prototype, "boundary").mockReturnValue(undefined);
+function noRunsIn<T>(f: () => T): T {
+  const spy = withoutRuns();
   try {
     return f();
   } finally {
@@ -27,7 +26,7 @@ function withoutRuns<T>(f: () => T): T {
 /** Runs `opts` with runs, without them, and with timeline replay off: the differences, and the runs replayed. */
 function compare(opts: SimulateOptions): { diffs: string[]; runs: number } {
   const on = simulate(opts);
-  const noRuns = withoutRuns(() => simulate(opts));
+  const noRuns = noRunsIn(() => simulate(opts));
   const off = simulate({ ...opts, timelineReplay: false });
   expect(noRuns.simulator.timelineRuns).toBe(0);
   expect(off.simulator.timelineRuns).toBe(0);

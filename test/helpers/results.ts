@@ -2,6 +2,8 @@
  * Comparing two simulations of the same layer in everything the model reports (replay on and
  * off, runs of timelines on and off): shared by the replay tests.
  */
+import { vi, type MockInstance } from "vitest";
+import { TimelineRuns } from "../../src/dataflow/sequencer/runs.js";
 import type { SimulationResult } from "../../src/dataflow/simulate.js";
 
 /** The first difference between two runs in what the model reports (verdict, cycles, counters, stalls, outputs), or undefined. */
@@ -12,4 +14,9 @@ export function difference(a: SimulationResult, b: SimulationResult): string | u
   if (JSON.stringify(a.stalls) !== JSON.stringify(b.stalls)) return "stalls";
   if (!a.output.every((v, i) => v === b.output[i])) return "output";
   return undefined;
+}
+
+/** Turns runs of timelines off (src/dataflow/sequencer/runs.ts) until the spy returned is restored: every timeline replays on its own. */
+export function withoutRuns(): MockInstance {
+  return vi.spyOn(TimelineRuns.prototype, "boundary").mockReturnValue(undefined);
 }

@@ -20,6 +20,7 @@
  */
 import { boxSize, InvariantError, type Box, type Payload, type WordArray } from "../../core/index.js";
 import type { GbufRegion, GlobalBuffer, RegFile } from "../../memory/index.js";
+import { deliveries } from "./executor.js";
 import { Responses, type IterationPlan, type PlanTemplate, type Req } from "./types.js";
 
 /** Register-file word `a` before the copies holds `RF_TAG + a` while a template is compiled. */
@@ -102,12 +103,7 @@ export class CompiledCopies {
     const host = this.host;
     if (!fakes) host.apply(p.reads, got);
     if (p.moves.length > 0) host.apply(p.moves, got);
-    let sends: readonly Req[] = p.direct;
-    if (p.after.length > 0) {
-      const out = [...p.direct];
-      for (const f of p.after) out.push(...f.send(f.reads.map((q) => (fakes ? fakes[p.reads.indexOf(q)]! : payloadOf(got, q)))));
-      sends = out;
-    }
+    const sends = deliveries(p, fakes ? { take: (q) => fakes[p.reads.indexOf(q)]! } : { take: (q) => payloadOf(got, q) });
     if (sends.length > 0) host.apply(sends, got);
   }
 

@@ -6,7 +6,7 @@
  */
 import { InvariantError, type Payload } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
-import { NO_REQS, Responses, type Req, type Step, type Thread } from "./types.js";
+import { NO_REQS, Responses, type IterationPlan, type Req, type Step, type Thread } from "./types.js";
 
 /** The generator type of the program and of every pass that issues steps. */
 export type Steps = Generator<Step, void, Responses>;
@@ -87,4 +87,21 @@ export function chained(waves: readonly Req[]): Req[] {
 export function* afterThread(reason: WaitReason, first: Thread, steps: Steps | undefined): Steps {
   yield { reason, reqs: NO_REQS, join: first };
   if (steps) yield* steps;
+}
+
+/** What hands a plan's deferred deliveries the payloads of their reads (the executor; compiled copies' tags). */
+export interface PayloadSource {
+  take(read: Req): Payload;
+}
+
+/**
+ * An iteration's deliveries and fills when every operand goes in after its reads (single-buffered
+ * register files): `direct`, then each deferred delivery sent with its reads' payloads from `from`
+ * (the list itself when there is none).
+ */
+export function deliveries(p: Pick<IterationPlan, "direct" | "after">, from: PayloadSource): readonly Req[] {
+  if (p.after.length === 0) return p.direct;
+  const out = [...p.direct];
+  for (const f of p.after) out.push(...f.send(f.reads.map((q) => from.take(q))));
+  return out;
 }

@@ -15,7 +15,7 @@ import { AccumulateShapes, evictOutput, type WriteBack } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { CompiledCopies } from "./copies.js";
 import { drainSignature, drainTiles } from "./drain.js";
-import { afterThread, chained, step, type Executor, type Steps } from "./executor.js";
+import { afterThread, chained, deliveries, step, type Executor, type Steps } from "./executor.js";
 import { planFetch, runFetch } from "./fetch.js";
 import { IterationPlanner, type PlanHit } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
@@ -280,12 +280,7 @@ export class Program {
       if (cur.drains.length > 0) yield* this.drainNow(cur.drains, cur.drainsBehind);
       // Halo slides complete before the deliveries start (a delivery may land where a kept word was).
       if (cur.moves.length > 0) x.keep(yield step("network", cur.moves));
-      let sends: readonly Req[] = cur.direct;
-      if (cur.after.length > 0) {
-        const out = [...cur.direct];
-        for (const f of cur.after) out.push(...f.send(f.reads.map((q) => x.take(q))));
-        sends = out;
-      }
+      const sends = deliveries(cur, x);
       if (sends.length > 0) x.keep(yield step("network", sends));
       let next = this.planInTile() ?? (yield* this.nextPlan());
       if (next?.fetched) {

@@ -249,18 +249,8 @@ export class TimelineReplay {
    * their recorded changes; `beside` a prefetch, its counters (simulated meanwhile) stay ({@link restore}).
    */
   finishRun(before: Float64Array, ts: readonly Timeline[], beside: boolean): void {
-    const v = this.values;
-    if (beside) {
-      const skip = this.besideCounter;
-      for (let i = 0; i < v.length; i++) if (!skip[i]) v[i] = before[i]!;
-    } else {
-      v.set(before);
-    }
-    for (const t of ts) {
-      const d = t.delta;
-      const changed = t.changed;
-      for (let k = 0; k < changed.length; k++) v[changed[k]!]! += d[changed[k]!]!;
-    }
+    this.reset(before, beside);
+    for (const t of ts) this.addChanges(t, beside);
     this.replayed += ts.length;
     this.runEnded = ts[ts.length - 1];
   }
@@ -274,8 +264,8 @@ export class TimelineReplay {
    * it them (docs/design-notes.md, "Beside the next tile's prefetch", "Beside a write-back").
    */
   private besideOk(next: IterationPlan, beside: Beside | undefined): boolean {
-    if (!beside || beside.gbufReads > 0 || next.drains.length > 0) return false;
-    return beside.gbufWrites + next.reads.length <= BESIDE_SENDS && this.host.quiet(beside.threads);
+    if (!beside || next.drains.length > 0) return false;
+    return this.fitsBeside(next.reads.length, beside) && this.host.quiet(beside.threads);
   }
 
   /**
@@ -298,7 +288,7 @@ export class TimelineReplay {
     if (!eligible || !quickPlan || !running || !next || !after) return undefined;
     const alone = this.host.steadyWave(running);
     // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
-    const withPrefetch = !alone && beside && beside.gbufReads === 0 && beside.gbufWrites + after.reads.length <= BESIDE_SENDS ? this.host.steadyWave(running, beside.threads) : undefined;
+    const withPrefetch = !alone && beside && this.fitsBeside(after.reads.length, beside) ? this.host.steadyWave(running, beside.threads) : undefined;
     const w = alone ?? withPrefetch;
     if (!w) return undefined;
     const key = this.steadyKey(cur, next, after, running, w);
@@ -336,20 +326,32 @@ export class TimelineReplay {
    * (the timeline changed none of them).
    */
   private restore(before: Float64Array, t: Timeline, beside: boolean): void {
+    this.reset(before, beside);
+    this.addChanges(t, beside);
+    this.replayed++;
+  }
+
+  /** Every counter back to its value in `before`; beside a prefetch, the prefetch's counters (simulated meanwhile) as they are. */
+  private reset(before: Float64Array, beside: boolean): void {
+    const v = this.values;
+    if (!beside) {
+      v.set(before);
+      return;
+    }
+    const skip = this.besideCounter;
+    for (let i = 0; i < v.length; i++) if (!skip[i]) v[i] = before[i]!;
+  }
+
+  /** Adds timeline `t`'s recorded changes to the counters (beside a prefetch, none to the prefetch's). */
+  private addChanges(t: Timeline, beside: boolean): void {
     const v = this.values;
     const d = t.delta;
-    if (beside) {
-      const skip = this.besideCounter;
-      for (let i = 0; i < v.length; i++) if (!skip[i]) v[i] = before[i]! + d[i]!;
-    } else {
-      v.set(before);
-      const changed = t.changed;
-      for (let k = 0; k < changed.length; k++) {
-        const i = changed[k]!;
-        v[i] = before[i]! + d[i]!;
-      }
+    const changed = t.changed;
+    const skip = this.besideCounter;
+    for (let k = 0; k < changed.length; k++) {
+      const i = changed[k]!;
+      if (!beside || !skip[i]) v[i]! += d[i]!;
     }
-    this.replayed++;
   }
 
   /**

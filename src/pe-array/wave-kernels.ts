@@ -26,7 +26,10 @@
  * - `vred`: psum stride 0 (a reduction), input and weight strides 1: a vector accumulator whose
  *   four lanes are summed into the psum at the end of the row;
  * - `sred`: any other reduction, scalar, the sum in a local;
- * - `scalar`: anything else, one MAC per step with arbitrary strides.
+ * - `vgw0`: weight stride 0, psum stride 1, any other input stride (a convolution's stride: AlexNet
+ *   conv1's 4): the four inputs gathered by one load each into a vector;
+ * - `vgat`: psum stride 1, any other input and weight strides: both gathered;
+ * - `scalar`: anything else (psum strides other than 0 and 1), one MAC per step with arbitrary strides.
  * Vector kernels finish a row whose length is not a multiple of four with scalar MACs.
  *
  * Only whole waves run here (the fast mode's bulk execution); a wave run in pieces (reference
@@ -43,7 +46,7 @@ import type { CompiledWave, RowNest } from "./wave.js";
 type Kernel = (pesPtr: number, nPes: number, rowsPtr: number, nRows: number, inner: number, zi: number, zw: number, si: number, sw: number, sp: number) => void;
 
 /** The kernels' names, in the order they are exported. */
-export const WAVE_KERNEL_NAMES = ["scalar", "sred", "vall", "vw0", "vi0", "vred"] as const;
+export const WAVE_KERNEL_NAMES = ["scalar", "sred", "vall", "vw0", "vi0", "vred", "vgw0", "vgat"] as const;
 
 /** A kernel's name. */
 export type WaveKernelName = (typeof WAVE_KERNEL_NAMES)[number];
@@ -53,10 +56,10 @@ export type WaveKernelName = (typeof WAVE_KERNEL_NAMES)[number];
 // Parameters.
 const PES = 0, NPES = 1, ROWS = 2, NROWS = 3, INNER = 4, ZI = 5, ZW = 6, SI = 7, SW = 8, SP = 9;
 // i32 locals.
-const PE = 10, R = 11, IB = 12, WB = 13, PB = 14, IA = 15, WA = 16, PA = 17, Q = 18, WV = 19, RP = 20, PP = 21, INNER4 = 22, IV = 23, ACC = 24;
-const I32_LOCALS = 15;
+const PE = 10, R = 11, IB = 12, WB = 13, PB = 14, IA = 15, WA = 16, PA = 17, Q = 18, WV = 19, RP = 20, PP = 21, INNER4 = 22, IV = 23, ACC = 24, T = 25;
+const I32_LOCALS = 16;
 // v128 locals.
-const ZIS = 25, ZWS = 26, WVS = 27, IVS = 28, VACC = 29;
+const ZIS = 26, ZWS = 27, WVS = 28, IVS = 29, VACC = 30;
 const V128_LOCALS = 5;
 
 /** For every PE, for every innermost row: set ia, wa, pa to the row's start, then `row`. */
@@ -113,9 +116,25 @@ function vectorKernel(a: readonly number[], b: readonly number[], perRow: readon
   ];
 }
 
+/**
+ * Four operands `stride` bytes apart, from the address in local `a` on, gathered into a vector
+ * (one load and a lane replacement each); `a` left at the fifth.
+ */
+function gather(a: number, stride: number): number[] {
+  const next = (lane: number) => [...op.get(T), ...op.get(stride), ...op.add, ...op.tee(T), ...op.load, ...op.replaceLane(lane)];
+  return [
+    ...op.get(a), ...op.load, ...op.splat,
+    ...op.get(a), ...op.get(stride), ...op.add, ...op.tee(T), ...op.load, ...op.replaceLane(1),
+    ...next(2), ...next(3),
+    ...op.get(T), ...op.get(stride), ...op.add, ...op.set(a),
+  ];
+}
+
 const vallKernel = vectorKernel(vInputs, vWeights, [], [...bump(IA, 16), ...bump(WA, 16)]);
 const vw0Kernel = vectorKernel(vInputs, op.get(WVS), [...op.get(WA), ...op.load, ...op.get(ZW), ...op.sub, ...op.splat, ...op.set(WVS)], bump(IA, 16));
 const vi0Kernel = vectorKernel(op.get(IVS), vWeights, [...op.get(IA), ...op.load, ...op.get(ZI), ...op.sub, ...op.splat, ...op.set(IVS)], bump(WA, 16));
+const vgw0Kernel = vectorKernel([...gather(IA, SI), ...op.get(ZIS), ...op.vsub], op.get(WVS), [...op.get(WA), ...op.load, ...op.get(ZW), ...op.sub, ...op.splat, ...op.set(WVS)], []);
+const vgatKernel = vectorKernel([...gather(IA, SI), ...op.get(ZIS), ...op.vsub], [...gather(WA, SW), ...op.get(ZWS), ...op.vsub], [], []);
 const vredKernel = [
   ...op.get(ZI), ...op.splat, ...op.set(ZIS), ...op.get(ZW), ...op.splat, ...op.set(ZWS),
   ...op.get(INNER), ...op.const(-4), ...op.and, ...op.set(INNER4),
@@ -139,9 +158,11 @@ const KERNEL_BODIES: Record<WaveKernelName, number[]> = {
   vw0: vw0Kernel,
   vi0: vi0Kernel,
   vred: vredKernel,
+  vgw0: vgw0Kernel,
+  vgat: vgatKernel,
 };
 
-/** The module: the six kernels, each with ten i32 parameters, memory imported as env.mem. */
+/** The module: the kernels, each with ten i32 parameters, memory imported as env.mem. */
 function assembleWaveKernels(): Uint8Array {
   return assembleModule(WAVE_KERNEL_NAMES.map((n) => ({ name: n, params: 10, i32Locals: I32_LOCALS, v128Locals: V128_LOCALS, body: KERNEL_BODIES[n] })));
 }
@@ -163,7 +184,7 @@ export class WaveKernels {
   /** Bytes reserved for the register file, from offset 0. */
   readonly rfBytes: number;
   /** Calls per kernel, for tests and benchmarks. */
-  readonly calls: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0 };
+  readonly calls: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0, vgw0: 0, vgat: 0 };
   private readonly kernels: Record<WaveKernelName, Kernel>;
   private readonly scratch: Int32Array;
   private readonly scratchBytes: number;
@@ -300,7 +321,7 @@ export class WaveKernels {
   private readonly lastTable: { rf: RegFile | undefined; row0: number; col0: number; rows: number; cols: number; arrayCols: number } = { rf: undefined, row0: 0, col0: 0, rows: 0, cols: 0, arrayCols: 0 };
 
   /** Wave pieces ({@link runPiece}) run, by kernel. */
-  readonly pieces: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0 };
+  readonly pieces: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0, vgw0: 0, vgat: 0 };
 
   /**
    * Writes the wave's PEs' partition addresses (bytes: input, weight, psum per PE) at the start
@@ -365,5 +386,5 @@ export function kernelFor(si: number, sw: number, sp: number): WaveKernelName {
   if (si === 1 && sw === 1) return "vall";
   if (si === 1 && sw === 0) return "vw0";
   if (si === 0 && sw === 1) return "vi0";
-  return "scalar";
+  return sw === 0 ? "vgw0" : "vgat";
 }

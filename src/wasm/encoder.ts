@@ -118,6 +118,8 @@ export const op = {
   splat: simd(0x11),
   /** i32x4.extract_lane. */
   lane: (i: number) => simd(0x1b, i),
+  /** i32x4.replace_lane: (v128, i32) -> the vector with lane `i` replaced. */
+  replaceLane: (i: number) => simd(0x1c, i),
   /** i32x4.add, i32x4.sub, i32x4.mul (lane-wise, modulo 2^32). */
   vadd: simd(174),
   vsub: simd(177),

@@ -276,7 +276,11 @@ describe("WebAssembly wave kernels", () => {
     expect(kernelFor(2, 1, 0)).toBe("sred");
     expect(kernelFor(0, 0, 0)).toBe("sred");
     expect(kernelFor(1, 1, 2)).toBe("scalar");
-    expect(kernelFor(2, 0, 1)).toBe("scalar");
-    expect(kernelFor(0, 0, 1)).toBe("scalar");
+    expect(kernelFor(3, 1, 4)).toBe("scalar");
+    expect(kernelFor(4, 0, 1)).toBe("vgw0");
+    expect(kernelFor(0, 0, 1)).toBe("vgw0");
+    expect(kernelFor(2, 1, 1)).toBe("vgat");
+    expect(kernelFor(0, 3, 1)).toBe("vgat");
+    expect(kernelFor(1, 2, 1)).toBe("vgat");
   });
 });

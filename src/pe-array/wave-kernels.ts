@@ -170,6 +170,9 @@ function assembleWaveKernels(): Uint8Array {
 /** Compiled once, when this module loads (a few kilobytes: well under a millisecond). */
 const WASM = compileWasm(assembleWaveKernels());
 
+/** PE tables kept at most ({@link WaveKernels}: all dropped when a new one would exceed it). */
+const MAX_PE_TABLES = 64;
+
 /** Words of scratch for the per-call tables: 3 per PE plus 3 per innermost row. */
 export const WAVE_SCRATCH_WORDS = 3 * (4096 + 65536);
 
@@ -320,6 +323,11 @@ export class WaveKernels {
    */
   private readonly lastTable: { rf: RegFile | undefined; row0: number; col0: number; rows: number; cols: number; arrayCols: number } = { rf: undefined, row0: 0, col0: 0, rows: 0, cols: 0, arrayCols: 0 };
 
+  /** PE tables by rectangle ({@link pesTable}), of register file {@link tablesOf} on an array {@link tablesCols} wide. */
+  private readonly tables = new Map<number, Int32Array>();
+  private tablesOf: RegFile | undefined;
+  private tablesCols = 0;
+
   /** Wave pieces ({@link runPiece}) run, by kernel. */
   readonly pieces: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0, vgw0: 0, vgat: 0 };
 
@@ -339,20 +347,35 @@ export class WaveKernels {
     const t = this.lastTable;
     if (t.rf === rf && t.row0 === pes.row0 && t.col0 === pes.col0 && t.rows === pes.rows && t.cols === pes.cols && t.arrayCols === arrayCols) return 3 * pes.rows * pes.cols;
     t.rf = undefined;
-    const s = this.scratch;
-    const ib = rf.data.input.byteOffset;
-    const wb = rf.data.weight.byteOffset;
-    const pb = rf.data.psum.byteOffset;
-    const { input: Bi, weight: Bw, psum: Bp } = rf.base;
-    let k = 0;
-    for (let i = 0; i < pes.rows; i++) {
-      for (let j = 0; j < pes.cols; j++) {
-        const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
-        s[k++] = ib + Bi[p]! * 4;
-        s[k++] = wb + Bw[p]! * 4;
-        s[k++] = pb + Bp[p]! * 4;
-      }
+    // Tables of rectangles seen before are kept per register file (waves may alternate between
+    // rectangles: AlexNet conv1 with `chen2020` wrote a table at nearly every wave).
+    if (this.tablesOf !== rf || this.tablesCols !== arrayCols) {
+      this.tablesOf = rf;
+      this.tablesCols = arrayCols;
+      this.tables.clear();
     }
+    const key = pes.row0 + 4096 * (pes.col0 + 4096 * (pes.rows + 4096 * pes.cols));
+    let table = this.tables.get(key);
+    if (!table) {
+      table = new Int32Array(3 * pes.rows * pes.cols);
+      const ib = rf.data.input.byteOffset;
+      const wb = rf.data.weight.byteOffset;
+      const pb = rf.data.psum.byteOffset;
+      const { input: Bi, weight: Bw, psum: Bp } = rf.base;
+      let k = 0;
+      for (let i = 0; i < pes.rows; i++) {
+        for (let j = 0; j < pes.cols; j++) {
+          const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
+          table[k++] = ib + Bi[p]! * 4;
+          table[k++] = wb + Bw[p]! * 4;
+          table[k++] = pb + Bp[p]! * 4;
+        }
+      }
+      if (this.tables.size >= MAX_PE_TABLES) this.tables.clear();
+      this.tables.set(key, table);
+    }
+    this.scratch.set(table);
+    const k = table.length;
     t.rf = rf;
     t.row0 = pes.row0;
     t.col0 = pes.col0;

@@ -2,7 +2,8 @@
 // The convsim command. It runs the compiled dist/ when it is at least as new as every source file
 // (npm ci builds it through the `prepare` script), and otherwise the TypeScript sources through
 // tsx, so an edited clone never runs stale code. Of dist/ it runs the one-file bundle
-// (dist/bundle/main.js, scripts/bundle.mjs) when that is fresh too: it loads in about half the time
+// (dist/bundle/convsim.cjs, scripts/bundle.mjs; loaded by bin/bundle-loader.js with its code
+// cache) when that is fresh too: it loads in about half the time
 // of dist/cli/main.js's 200 modules (0.18 s against 0.34 s for `convsim --version`). dist/ is preferred because tsx compiles with
 // esbuild's keepNames, which wraps every closure the simulator creates in a defineProperty call:
 // measured 25% slower on AlexNet conv2 (5.5 s against 4.3 s). CONVSIM_FROM=src or =dist forces
@@ -19,7 +20,7 @@ for (const flag of tuningFlags(process.execArgv, process.env.NODE_OPTIONS)) setF
 const root = fileURLToPath(new URL("..", import.meta.url));
 const source = join(root, "src", "cli", "main.ts");
 const compiled = join(root, "dist", "cli", "main.js");
-const bundled = join(root, "dist", "bundle", "main.js");
+const bundled = join(root, "dist", "bundle", "convsim.cjs");
 
 /** The newest modification time (ms) of the files under `dir` ending in one of `exts`. */
 function newest(dir, exts) {
@@ -66,7 +67,7 @@ if (!useSource && !existsSync(compiled) && !existsSync(bundled)) {
   process.stderr.write("convsim: neither src/ with tsx nor a built dist/ was found; run `npm ci` (clone) or `npm run build`.\n");
   process.exit(2);
 }
-// The bundle only when it is not older than dist/cli/main.js either (a `tsc` alone leaves it behind).
-const entry = useSource ? "../src/cli/main.ts" : fresh(bundled, inputs, compiled) ? "../dist/bundle/main.js" : "../dist/cli/main.js";
-const { main } = await import(new URL(entry, import.meta.url).href);
+// The bundle only when it is not older than dist/cli/main.js either (a `tsc` alone leaves it behind);
+// it loads with its code cache (bin/bundle-loader.js).
+const { main } = !useSource && fresh(bundled, inputs, compiled) ? (await import("./bundle-loader.js")).loadBundle().exports : await import(new URL(useSource ? "../src/cli/main.ts" : "../dist/cli/main.js", import.meta.url).href);
 process.exitCode = await main(process.argv.slice(2));

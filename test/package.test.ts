@@ -92,8 +92,10 @@ describe("convsim as an installed dependency", () => {
     expect(packedFiles).toContain("dist/index.js");
     expect(packedFiles).toContain("dist/index.d.ts");
     expect(packedFiles).toContain("dist/cli/main.js");
-    expect(packedFiles).toContain("dist/bundle/main.js");
+    expect(packedFiles).toContain("dist/bundle/convsim.cjs");
+    expect(packedFiles).toContain("dist/bundle/convsim.cjs.cache");
     expect(packedFiles).toContain("dist/bundle/worker.js");
+    expect(packedFiles).toContain("bin/bundle-loader.js");
     expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
     expect(packedFiles).toContain("LICENSE");
     const installed = join(scratch, "node_modules", "convsim");
@@ -216,15 +218,37 @@ describe("convsim as an installed dependency", () => {
   });
 
   it("runs the one-file bundle of the command, workers included, without dist/cli", () => {
-    // bin/convsim.js prefers dist/bundle/main.js; with dist/cli/main.js gone it can run nothing else.
+    // bin/convsim.js prefers dist/bundle/convsim.cjs; with dist/cli/main.js gone it can run nothing else.
     const bin = join(scratch, "node_modules", ".bin", "convsim");
-    const cli = join(scratch, "node_modules", "convsim", "dist", "cli", "main.js");
+    const pkg = join(scratch, "node_modules", "convsim");
+    const cli = join(pkg, "dist", "cli", "main.js");
+    const cache = join(pkg, "dist", "bundle", "convsim.cjs.cache");
+    // How bin/bundle-loader.js found the code cache, under the V8 flags the command sets.
+    const cacheState = () =>
+      run(
+        process.execPath,
+        ["--input-type=module", "-e", `import { setFlagsFromString } from "node:v8"; import { tuningFlags } from ${JSON.stringify(join(pkg, "bin", "v8-tuning.js"))}; for (const f of tuningFlags([], "")) setFlagsFromString(f); const { loadBundle } = await import(${JSON.stringify(join(pkg, "bin", "bundle-loader.js"))}); console.log(loadBundle().cache);`],
+        scratch,
+        "load the bundle",
+      ).stdout.trim();
     renameSync(cli, `${cli}.away`);
+    const good = readFileSync(cache);
     try {
+      expect(cacheState()).toBe("used");
       expect(run(bin, ["--version"], scratch, "convsim --version (bundle)").stdout.trim()).toBe(version);
       const out = run(bin, ["run", "--net", join(scratch, "tiny-net.json"), "--jobs", "2", "--format", "csv"], scratch, "convsim run --jobs 2 (bundle)").stdout;
       expect(out.match(/PASS/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+      // A cache made from another bundle (its digest differs) is never given to V8; the command runs.
+      const other = Buffer.from(good);
+      other[0] = other[0]! ^ 0xff;
+      writeFileSync(cache, other);
+      expect(cacheState()).toBe("stale");
+      expect(run(bin, ["run", "--net", join(scratch, "tiny-net.json"), "--jobs", "2", "--format", "csv"], scratch, "convsim run, stale cache").stdout).toBe(out);
+      rmSync(cache);
+      expect(cacheState()).toBe("none");
+      expect(run(bin, ["--version"], scratch, "convsim --version (no cache)").stdout.trim()).toBe(version);
     } finally {
+      writeFileSync(cache, good);
       renameSync(`${cli}.away`, cli);
     }
   });

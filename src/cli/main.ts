@@ -4,6 +4,7 @@
  * 2 bad usage or input (a ConfigError: one line naming the option as typed, and
  * `see convsim help NAME`), 3 an internal error (a bug: please report it).
  */
+import { createRequire } from "node:module";
 import { ConfigError, InvariantError } from "../core/errors.js";
 import type { Command, Io } from "./args.js";
 import { COMMANDS } from "./commands.js";
@@ -69,7 +70,6 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") return helpCommand(rest, io);
   if (name === "--version" || name === "-v") {
-    const { createRequire } = await import("node:module");
     const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
     io.out(`${pkg.version}\n`);
     return 0;

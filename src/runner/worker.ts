@@ -1,47 +1,7 @@
 /**
  * The worker thread of {@link runJobs} (jobs.ts), `runMapJobs` (map-jobs.ts) and `simulateAsync`
- * (async.ts). It receives `{ type: "job", index, job }` (one layer's summary row),
- * `{ type: "check", index, request }` (one mapping built and checked), `{ type: "map", index,
- * job }` (one layer's mapper result) or `{ type: "simulate", index, options }` (one whole
- * simulate() result), runs it, posts progress (MACs done, at most every 200 ms) and
- * then `done` with the row or the result, or `error` with the error flattened. Not a public module.
+ * (async.ts): it serves the parent's requests (serve.ts has the protocol). Not a public module.
  */
-import { parentPort } from "node:worker_threads";
-import { simulate, type SimulateOptions } from "../dataflow/simulate.js";
-import { mappingCheck, runSimJob, type MappingRequest, type SimJob } from "./jobs.js";
-import { runMapJob, type MapJob } from "./map-jobs.js";
-import { serializeError } from "./worker-pool.js";
+import { serveWorker } from "./serve.js";
 
-const port = parentPort;
-if (!port) throw new Error("the convsim worker must run in a worker thread");
-
-type Request =
-  | { type: "job"; index: number; job: SimJob }
-  | { type: "check"; index: number; request: MappingRequest }
-  | { type: "map"; index: number; job: MapJob }
-  | { type: "simulate"; index: number; options: SimulateOptions; progress: boolean };
-
-port.on("message", (msg: Request) => {
-  let last = 0;
-  const progress = (macs: number, totalMacs?: number): void => {
-    const now = performance.now();
-    if (now - last < 200) return;
-    last = now;
-    port.postMessage({ type: "progress", index: msg.index, macs, totalMacs });
-  };
-  try {
-    if (msg.type === "job") {
-      port.postMessage({ type: "done", index: msg.index, metrics: runSimJob(msg.job, progress) });
-    } else if (msg.type === "check") {
-      const r = msg.request;
-      port.postMessage({ type: "done", index: msg.index, check: mappingCheck(r.layer, r.arch, r.dataflow, r.types) });
-    } else if (msg.type === "map") {
-      port.postMessage({ type: "done", index: msg.index, result: runMapJob(msg.job) });
-    } else if (msg.type === "simulate") {
-      const result = simulate({ ...msg.options, ...(msg.progress ? { onProgress: (p: { macs: number; totalMacs: number }) => progress(p.macs, p.totalMacs) } : {}) });
-      port.postMessage({ type: "done", index: msg.index, result });
-    }
-  } catch (e) {
-    port.postMessage({ type: "error", index: msg.index, error: serializeError(e) });
-  }
-});
+serveWorker();

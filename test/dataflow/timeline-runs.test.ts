@@ -93,7 +93,9 @@ describe("runs of timelines", () => {
   });
 
   it("compiled copies: runs leave what the components leave, and a copy list that reads one word off goes wrong", () => {
-    type Copies = { compiled: number; refused: number; run: (m: { gRel: Int32Array }, p: unknown, M: Int32Array) => void };
+    type Copies = { compiled: number; refused: number; run: (m: { gSeg: Int32Array }, p: unknown, M: Int32Array) => void };
+    // (each GBuf segment's first source one word further on: five numbers a segment, the source second)
+    const shifted = (m: { gSeg: Int32Array }) => ({ ...m, gSeg: m.gSeg.map((x, i) => (i % 5 === 1 ? x + 1 : x)) });
     const proto = CompiledCopies.prototype as unknown as Copies;
     const apply = vi.spyOn(CompiledCopies.prototype, "apply");
     const opts = { layer: LAYERS[1]!, arch: "chen2020", dataflow: "os" } as const;
@@ -105,18 +107,31 @@ describe("runs of timelines", () => {
     // go through the components: still right) ...
     const real = proto.run;
     const off = vi.spyOn(proto, "run").mockImplementation(function (this: Copies, m, p, M) {
-      const gRel = m.gRel.map((x) => x + 1);
-      real.call(this, { ...m, gRel }, p, M);
+      real.call(this, shifted(m), p, M);
     });
     expect(compare(opts).diffs).toEqual([]);
     expect((apply.mock.contexts.at(-1) as unknown as Copies).refused).toBeGreaterThan(0);
     // ... but once compiled, the same lists replayed are wrong, and the comparison sees it.
     let calls = 0;
     off.mockImplementation(function (this: Copies, m, p, M) {
-      const shifted = calls++ % 2 === 1;
-      real.call(this, shifted ? { ...m, gRel: m.gRel.map((x) => x + 1) } : m, p, M);
+      real.call(this, calls++ % 2 === 1 ? shifted(m) : m, p, M);
     });
     expect(compare(opts).diffs.length).toBeGreaterThan(0);
+  });
+
+  it("compiled copies: a register-file copy list (halo slides) that reads one word off goes wrong", () => {
+    type Copies = { run: (m: { rSeg: Int32Array }, p: unknown, M: Int32Array) => void };
+    const proto = CompiledCopies.prototype as unknown as Copies;
+    const real = proto.run;
+    let slides = 0;
+    let calls = 0;
+    // (each register-file segment's first source one word further on, at every other call)
+    vi.spyOn(proto, "run").mockImplementation(function (this: Copies, m, p, M) {
+      if (m.rSeg.length > 0) slides++;
+      real.call(this, m.rSeg.length > 0 && calls++ % 2 === 1 ? { ...m, rSeg: m.rSeg.map((x, i) => (i % 5 === 1 ? x + 1 : x)) } : m, p, M);
+    });
+    expect(compare({ layer: LAYERS[1]!, arch: "chen2020", dataflow: "chen2020" }).diffs.length).toBeGreaterThan(0);
+    expect(slides).toBeGreaterThan(10);
   });
 
   it("runs beside the next tile's prefetch and write-backs (is and chen2020 on FC layers): identical, and only their own counters are set", () => {

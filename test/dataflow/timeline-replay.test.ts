@@ -12,6 +12,7 @@ import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
 import { difference, withoutRuns } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { eachRandomMapping } from "./random-mappings.js";
+import { chen2020Variant } from "./preset-variants.js";
 import { rng } from "./walk.js";
 
 /** Runs `opts` with replay on and off; returns the difference, and the timelines replayed. */
@@ -104,6 +105,7 @@ describe("timeline replay", () => {
   });
 
   it("pipelined timelines replay beside the next dram tile's prefetch too, identically, and only its own counters are restored", () => {
+    withoutRuns();
     const layers = [AlexNetConv3Like, convLayer({ inChannels: 128, inHeight: 13, inWidth: 13, outChannels: 96, kernelHeight: 3, kernelWidth: 3, pads: [1, 1, 1, 1] })];
     const real = TimelineReplay.prototype.replaySteady;
     const steady = vi.spyOn(TimelineReplay.prototype, "replaySteady");
@@ -221,20 +223,13 @@ describe("timeline replay", () => {
   });
 
   it("chen2020 on random layers and random variants of its preset (pipelined, chained): replay on and off give identical results", () => {
+    withoutRuns();
     const steady = vi.spyOn(TimelineReplay.prototype, "replaySteady");
     const rnd = rng(20261203);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     let replayed = 0;
     let pipelined = 0;
     for (let i = 0; i < 32; i++) {
-      const r = pick([1, 3, 3, 5]);
-      const layer = convLayer({ inChannels: pick([16, 48, 64, 96]), inHeight: pick([6, 9, 13, 16]), inWidth: pick([7, 13, 16]), outChannels: pick([8, 20, 48]), kernelHeight: r, kernelWidth: r, strides: pick([[1, 1], [1, 1], [2, 2]] as const), pads: [(r - 1) / 2, (r - 1) / 2, (r - 1) / 2, (r - 1) / 2] });
-      const archOverrides = {
-        array: { rows: pick([4, 6, 12]), cols: pick([5, 8, 14]), pipelineLatency: pick([1, 2, 4]) },
-        noc: { inputWordsPerCycle: pick([2, 6, 12]), weightWordsPerCycle: pick([3, 14]) },
-        gbuf: { banks: pick([2, 8]), readPorts: pick([1, 2]) },
-        rf: { inputEntries: pick([32, 64, 96]), weightEntries: pick([16, 24, 48]), psumEntries: pick([64, 196]) },
-      };
+      const { layer, archOverrides } = chen2020Variant(rnd);
       const res = onOff({ layer, arch: "chen2020", archOverrides, dataflow: "chen2020", seed: i });
       expect(res.diff, JSON.stringify({ layer, archOverrides })).toBeUndefined();
       if (steady.mock.calls.length > replayed) pipelined++;

@@ -9,30 +9,9 @@ import { IterationPlanner, type PlanHit } from "../../src/dataflow/sequencer/ite
 import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
 import type { IterationPlan } from "../../src/dataflow/sequencer/types.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
-import { difference, withoutRuns } from "../helpers/results.js";
+import { compareRuns as compare } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { ARCHS, legalRandomMapping } from "./random-mappings.js";
-
-/** Turns runs off (timeline replay stays on) while `f` runs. */
-function noRunsIn<T>(f: () => T): T {
-  const spy = withoutRuns();
-  try {
-    return f();
-  } finally {
-    spy.mockRestore();
-  }
-}
-
-/** Runs `opts` with runs, without them, and with timeline replay off: the differences, and the runs replayed. */
-function compare(opts: SimulateOptions): { diffs: string[]; runs: number } {
-  const on = simulate(opts);
-  const noRuns = noRunsIn(() => simulate(opts));
-  const off = simulate({ ...opts, timelineReplay: false });
-  expect(noRuns.simulator.timelineRuns).toBe(0);
-  expect(off.simulator.timelineRuns).toBe(0);
-  const diffs = [difference(on, noRuns), difference(on, off)].filter((d): d is string => d !== undefined);
-  return { diffs, runs: on.simulator.timelineRuns };
-}
 
 const LAYERS: readonly ConvLayer[] = [
   // Strided, a large kernel (AlexNet conv1's kind): long dram tiles of single-buffered iterations.

@@ -21,7 +21,7 @@
 import { Buffer } from "node:buffer";
 import { boxSize, InvariantError, type Box, type Payload, type WordArray } from "../../core/index.js";
 import type { GbufRegion, GlobalBuffer, RegFile } from "../../memory/index.js";
-import { deliveries } from "./executor.js";
+import { deliveries, type PayloadSource } from "./executor.js";
 import { Responses, type IterationPlan, type PlanTemplate, type Req } from "./types.js";
 
 /** Register-file word `a` before the copies holds `RF_TAG + a` while a template is compiled. */
@@ -72,10 +72,15 @@ export class CompiledCopies {
   compiled = 0;
   refused = 0;
 
+  /**
+   * @param deliver an applied plan's deliveries and fills, given its reads' payloads (a
+   *   single-buffered program's: executor.ts `deliveries`; a pipelined one's: `earlyDeliveries`).
+   */
   constructor(
     rf: RegFile,
     private readonly gbuf: GlobalBuffer,
     private readonly host: CopyHost,
+    private readonly deliver: (p: IterationPlan, from: PayloadSource) => readonly Req[] = deliveries,
   ) {
     this.rf = rf.words;
   }
@@ -109,7 +114,7 @@ export class CompiledCopies {
     const host = this.host;
     if (!fakes) host.apply(p.reads, got);
     if (p.moves.length > 0) host.apply(p.moves, got);
-    const sends = deliveries(p, fakes ? { take: (q) => fakes[p.reads.indexOf(q)]! } : { take: (q) => payloadOf(got, q) });
+    const sends = this.deliver(p, fakes ? { take: (q) => fakes[p.reads.indexOf(q)]! } : { take: (q) => payloadOf(got, q) });
     if (sends.length > 0) host.apply(sends, got);
   }
 

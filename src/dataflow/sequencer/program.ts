@@ -15,7 +15,7 @@ import { AccumulateShapes, evictOutput, type WriteBack } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { CompiledCopies } from "./copies.js";
 import { drainSignature, drainTiles } from "./drain.js";
-import { afterThread, chained, deliveries, step, type Executor, type Steps } from "./executor.js";
+import { afterThread, chained, deliveries, earlyDeliveries, step, type Executor, type Steps } from "./executor.js";
 import { planFetch, runFetch } from "./fetch.js";
 import { IterationPlanner, type PlanHit } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
@@ -23,7 +23,8 @@ import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
 import { TimelineRuns, type RunTile } from "./runs.js";
-import type { Beside, TimelineReplay } from "./timeline.js";
+import { SteadyRuns, type SteadyStart } from "./steady-runs.js";
+import { besideOf, type Beside, type TimelineReplay } from "./timeline.js";
 import { iterationPlan, NO_REQS, OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
@@ -55,7 +56,7 @@ export class Program {
 
   /** Iterations planned so far, how many were replays, and the runs of timelines replayed (runs.ts). */
   planStats(): { readonly iterations: number; readonly replayedIterations: number; readonly timelineRuns: number } {
-    return { iterations: this.planner.iterations, replayedIterations: this.replayer.plans?.hits ?? 0, timelineRuns: this.runs?.replayed ?? 0 };
+    return { iterations: this.planner.iterations, replayedIterations: this.replayer.plans?.hits ?? 0, timelineRuns: (this.runs?.replayed ?? 0) + (this.steady?.replayed ?? 0) };
   }
 
   /** The dram iterations' starts, the current one's index, and its gbuf iterations still to plan. */
@@ -113,11 +114,7 @@ export class Program {
     }
   }
 
-  /**
-   * The next iteration's plan when it lies in the current dram tile (planning it issues no step),
-   * else undefined: `this.planInTile() ?? (yield* this.nextPlan())` makes no generator per
-   * iteration.
-   */
+  /** The next iteration's plan in the current dram tile (no step), else undefined: `?? (yield* this.nextPlan())` makes no generator per one. */
   private planInTile(): IterationPlan | undefined {
     if (this.planned >= this.gbufStarts.length) return undefined;
     const i = this.planned++;
@@ -130,9 +127,9 @@ export class Program {
   }
 
   /**
-   * An iteration's drain of `drains` (`behind` its wave) as a part of a timeline's key: 0 when none, else the
-   * serial of its signature (drain.ts, drainSignature; read before the drain, which changes no
-   * state it depends on until then); undefined when such a drain never replays.
+   * An iteration's drain of `drains` (`behind` its wave) as a part of a timeline's key: 0 when
+   * none, else the serial of its signature (drain.ts, drainSignature; read before the drain, which
+   * changes no state it depends on until then); undefined when such a drain never replays.
    */
   private drainKey(drains: readonly DrainEntry[], behind = false): number | undefined {
     if (drains.length === 0) return 0;
@@ -311,6 +308,14 @@ export class Program {
 
   /** Runs of timelines (single-buffered programs), made with the first boundary. */
   private runs: TimelineRuns | undefined;
+  /** Runs of pipelined timelines, made with the first loop head. */
+  private steady: SteadyRuns | undefined;
+  private steadyRuns = (t: TimelineReplay) => new SteadyRuns(t, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, t.host, earlyDeliveries), (p) => this.chainable(p));
+
+  /** The threads a timeline may replay beside (timeline.ts, besideOf). */
+  private beside(): Beside | undefined {
+    return besideOf(this.prefetch, this.evictions);
+  }
   /** The current dram tile as a run of timelines sees it (runs.ts). */
   private readonly runTile: RunTile = {
     planNext: (): IterationPlan | PlanHit => {
@@ -319,23 +324,11 @@ export class Program {
       return this.planner.planOrHit(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
     },
     more: () => this.planned < this.gbufStarts.length,
+    at: () => this.planned,
     drainKey: (drains) => (this.c.streamOut ? undefined : this.drainKey(drains)),
     drain: (drains) => this.drain(drains),
     drainsInline: () => !this.c.streamOut,
   };
-
-  /**
-   * The threads running beside the main one that a timeline may replay beside (timeline.ts,
-   * `Beside`): the next dram tile's prefetch, and the output write-backs past their GBuf read.
-   */
-  private beside(): Beside | undefined {
-    const p = this.prefetch && !this.prefetch.thread.done ? this.prefetch : undefined;
-    // (no list at the loop heads where nothing runs beside)
-    let threads: Thread[] | undefined = p ? [p.thread] : undefined;
-    for (const e of this.evictions) if (e && !e.thread.done && e.phase.dramOnly) (threads ??= []).push(e.thread);
-    if (!threads) return undefined;
-    return { threads, gbufWrites: p ? p.plan.writes.length : 0, gbufReads: p ? p.plan.copies.length : 0 };
-  }
 
   /** Waits for {@link pendingDrain}. */
   private *joinDrain(): Steps {
@@ -363,10 +356,13 @@ export class Program {
     if (nextReads) yield { reason: readReason, reqs: NO_REQS, spawn: nextReads };
     // The first iteration: its drains, then all its operands and fills (with the next one's reads).
     yield* this.afterWave(cur, this.sends(cur, true), next && !nextReads ? next.reads : [], readReason);
-    // The wave still running when the current one was chained behind it (see chainable).
+    // The wave running when the current one was chained behind it (see chainable); `ahead`: the
+    // iteration after `next`, when a run of timelines planned it (steady-runs.ts).
     let running: Thread | undefined;
+    let ahead: IterationPlan | undefined;
     while (cur) {
-      const after = next ? this.planInTile() ?? (yield* this.nextPlan()) : undefined;
+      const after = ahead ?? (next ? this.planInTile() ?? (yield* this.nextPlan()) : undefined);
+      ahead = undefined;
       const afterReads = after ? this.fetchedReads(after, readReason) : undefined;
       if (afterReads) yield { reason: readReason, reqs: NO_REQS, spawn: afterReads };
       const reads = after && !afterReads ? after.reads : [];
@@ -375,11 +371,17 @@ export class Program {
         // A timeline that repeats an earlier one is replayed (timeline.ts, steadyBoundary).
         const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
         const beside = this.beside();
-        // Planning the iteration after `after` takes no time unless it enters a dram tile whose
-        // operands are fetched then (no prefetch of it, and it is not past the last tile): it is
-        // done at the next loop head, after a replay as after a simulated timeline.
+        // Planning the iteration after `after` (at the next loop head) takes no time unless it
+        // enters a dram tile whose operands are fetched then (no prefetch, not past the last).
         const quick = this.planned < this.gbufStarts.length || this.prefetch !== undefined || this.tile + 1 >= this.dramStarts.length;
         const r = this.timeline.steadyBoundary(cur, next, after, eligible, quick, running, beside);
+        const runs = (this.steady ??= this.steadyRuns(this.timeline)).boundary(after, r?.t, this.runTile);
+        if (r && runs) {
+          const start: SteadyStart = { cur, next: next!, after: after!, t: r.t, beside: r.beside ? beside : undefined, sends: this.sends(next!, false, true), running: running!, readReason };
+          ({ cur, next, ahead } = yield* this.steady.replay(start, runs, this.runTile, (got) => x.keep(got)));
+          nextReads = undefined;
+          continue;
+        }
         if (r) {
           const apply = x.run(step(reason, this.sends(next!, false, true), reads));
           yield* this.timeline.replaySteady(r.t, r.beside, running!, reason, chained(cur.waves)[0]!, apply, reads);

@@ -41,6 +41,8 @@ export interface RunTile {
   planNext(): IterationPlan | PlanHit;
   /** Whether it has an iteration after the last one planned. */
   more(): boolean;
+  /** The index in the tile of the next iteration {@link planNext} plans. */
+  at(): number;
   /**
    * The drain of `drains` as a part of a timeline's key (Program.drainKey: 0 none, undefined one
    * that never replays), noted for the drain that follows; undefined too for a drain that would
@@ -54,7 +56,7 @@ export interface RunTile {
 }
 
 /** A timeline of a run after its first: the plan of the iteration whose reads it issues, and its record. */
-interface RunStep {
+export interface RunStep {
   readonly plan: IterationPlan;
   /** The key of its drain (0: none; the drained records are each iteration's own, not the plan's). */
   readonly drain: number;
@@ -68,17 +70,48 @@ export type Run = readonly RunStep[];
  * Runs kept per first timeline (the oldest goes), and their steps kept in all (beyond it all go:
  * only speed depends on them).
  */
-const RUNS_PER_TIMELINE = 16;
+export const RUNS_PER_TIMELINE = 16;
 const STEPS_KEPT = 100_000;
 /** No run: the timeline alone is replayed (its copies compiled). */
 const NO_RUNS: readonly Run[] = Object.freeze([]);
 /** Timelines after the first a run must have to be kept. */
 const MIN_STEPS = 2;
 
+/**
+ * Recorded runs by their first timeline and where in the dram tile they begin (`at`, the index of
+ * the iteration their first step plans; single-buffered runs use 0 for all: a pipelined loop head
+ * often begins the same timeline at every position of a tile, whose reads differ by position).
+ */
+export class RunBook {
+  private runs = new Map<Timeline, Map<number, Run[]>>();
+  private kept = 0;
+
+  /** The runs recorded from timeline `t` beginning at `at`. */
+  get(t: Timeline, at = 0): Run[] | undefined {
+    return this.runs.get(t)?.get(at);
+  }
+
+  /** Keeps `steps`, a run recorded from `first` at `at`, up to its last step whose record is known, if it is long enough. */
+  keep(first: Timeline, steps: readonly RunStep[], at = 0): void {
+    let n = steps.length;
+    while (n > 0 && !steps[n - 1]!.t) n--;
+    if (n < MIN_STEPS) return;
+    if ((this.kept += n) > STEPS_KEPT) {
+      this.runs = new Map();
+      this.kept = n;
+    }
+    let byAt = this.runs.get(first);
+    if (!byAt) this.runs.set(first, (byAt = new Map()));
+    let list = byAt.get(at);
+    if (!list) byAt.set(at, (list = []));
+    if (list.length >= RUNS_PER_TIMELINE) list.shift();
+    list.push(steps.slice(0, n));
+  }
+}
+
 /** Records and replays runs of timelines (see the file header). */
 export class TimelineRuns {
-  private runs = new Map<Timeline, Run[]>();
-  private kept = 0;
+  private readonly book = new RunBook();
   /** The run being recorded: its first timeline, and its steps so far (the last one's record not yet known). */
   private rec: { readonly first: Timeline; readonly steps: RunStep[] } | undefined;
   private readonly responses = new Responses();
@@ -107,7 +140,7 @@ export class TimelineRuns {
     // (while a run is recorded, none is replayed, the recording goes on to its end: the timeline
     // alone is, its copies compiled)
     if (this.rec) return NO_RUNS;
-    const runs = this.runs.get(t);
+    const runs = this.book.get(t);
     if (!runs) this.rec = { first: t, steps: [] };
     return runs ?? NO_RUNS;
   }
@@ -129,21 +162,11 @@ export class TimelineRuns {
     r.steps.push({ plan: next, drain, t });
   }
 
-  /** Keeps the run recorded, up to its last step whose record is known, if it is long enough. */
+  /** Keeps the run recorded ({@link RunBook.keep}). */
   private finish(): void {
     const r = this.rec!;
     this.rec = undefined;
-    let n = r.steps.length;
-    while (n > 0 && !r.steps[n - 1]!.t) n--;
-    if (n < MIN_STEPS) return;
-    if ((this.kept += n) > STEPS_KEPT) {
-      this.runs = new Map();
-      this.kept = n;
-    }
-    let list = this.runs.get(r.first);
-    if (!list) this.runs.set(r.first, (list = []));
-    if (list.length >= RUNS_PER_TIMELINE) list.shift();
-    list.push(r.steps.slice(0, n));
+    this.book.keep(r.first, r.steps);
   }
 
   /**

@@ -34,7 +34,9 @@ import type { GlobalBuffer } from "../../memory/index.js";
 import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
 import { SignatureTable } from "./plan-cache.js";
-import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
+import { KeyParts, reasonCode } from "./timeline-key.js";
+import type { WriteBack } from "./accumulate.js";
+import { NO_REQS, type FetchPlan, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
 export interface TimelineHost {
@@ -102,6 +104,20 @@ export interface Beside {
   readonly threads: readonly Thread[];
   readonly gbufWrites: number;
   readonly gbufReads: number;
+}
+
+/**
+ * The threads running beside a program's main thread that a timeline may replay beside
+ * ({@link Beside}): the next dram tile's prefetch, and the output write-backs past their GBuf
+ * read (program.ts); undefined when none runs.
+ */
+export function besideOf(prefetch: { readonly thread: Thread; readonly plan: FetchPlan } | undefined, writeBacks: readonly (WriteBack | undefined)[]): Beside | undefined {
+  const p = prefetch && !prefetch.thread.done ? prefetch : undefined;
+  // (no list at the loop heads where nothing runs beside)
+  let threads: Thread[] | undefined = p ? [p.thread] : undefined;
+  for (const e of writeBacks) if (e && !e.thread.done && e.phase.dramOnly) (threads ??= []).push(e.thread);
+  if (!threads) return undefined;
+  return { threads, gbufWrites: p ? p.plan.writes.length : 0, gbufReads: p ? p.plan.copies.length : 0 };
 }
 
 /**
@@ -215,15 +231,25 @@ export class TimelineReplay {
     }
   }
 
-  /** The single-buffered timeline the last {@link boundary} ended when its record is kept, else undefined (runs.ts records runs from these). */
+  /**
+   * The timeline the last boundary ({@link boundary}, {@link steadyBoundary}) ended when its record
+   * is kept, else undefined (runs.ts, steady-runs.ts record runs from these).
+   */
   ended: Timeline | undefined;
+  /** The pipelined timeline the last {@link steadyBoundary} returned to replay. */
+  private steadyReplayed: Timeline | undefined;
   /** The last timeline of a run replayed since the last boundary ({@link finishRun}): the next boundary ends it. */
   private runEnded: Timeline | undefined;
 
-  /** Whether the last {@link boundary} began to record a single-buffered timeline. */
-  recordingSingle(): boolean {
+  /** Whether the last {@link boundary} began to record a single-buffered timeline ({@link steadyBoundary}, `steady`: a pipelined one). */
+  recordingSingle(steady = false): boolean {
     const r = this.recording;
-    return r !== undefined && !r.steady;
+    return r !== undefined && r.steady === steady;
+  }
+
+  /** The counters now, as a run of pipelined timelines begins (steady-runs.ts; {@link finishRun} ends it). */
+  runStart(): Float64Array {
+    return this.snapshot(true);
   }
 
   /** The single-buffered timeline the last {@link boundary} began to replay, and whether beside a prefetch. */
@@ -281,8 +307,10 @@ export class TimelineReplay {
    */
   steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, quickPlan: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
     const n = ++this.boundaries;
+    this.ended = this.runEnded ?? this.steadyReplayed;
+    this.runEnded = this.steadyReplayed = undefined;
     if (this.recording) {
-      this.finishRecording(this.recording, n, running, beside?.threads);
+      this.ended = this.finishRecording(this.recording, n, running, beside?.threads);
       this.recording = undefined;
     }
     if (!eligible || !quickPlan || !running || !next || !after) return undefined;
@@ -294,7 +322,10 @@ export class TimelineReplay {
     const key = this.steadyKey(cur, next, after, running, w);
     if (key === undefined) return undefined;
     const t = this.timelines.get(key);
-    if (t) return alone || t.besideSafe ? { t, beside: !alone } : undefined;
+    if (t && (alone || t.besideSafe)) {
+      this.steadyReplayed = t;
+      return { t, beside: !alone };
+    }
     if (t === undefined) this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: true, beside: !alone };
     return undefined;
   }
@@ -458,43 +489,5 @@ export class TimelineReplay {
       if (q.to === "gbuf") this.gbuf.scheduleKey(q.msg, parts);
     }
     return true;
-  }
-}
-
-/** Every wait reason's number in a key (0: none posted yet). */
-const REASON_CODES: Readonly<Record<WaitReason, number>> = { dram: 1, gbuf: 2, bankConflict: 3, network: 4, drain: 5, control: 6 };
-
-function reasonCode(r: WaitReason | undefined): number {
-  return r === undefined ? 0 : REASON_CODES[r];
-}
-
-/**
- * A timeline's key as it is built: numbers into one reused buffer (a key is looked up, and copied
- * only when a recording keeps it). Its first number says which kind of key it is.
- */
-class KeyParts {
-  private buf = new Float64Array(64);
-  private n = 0;
-
-  /** Starts a key of kind `kind`. */
-  start(kind: number): this {
-    this.n = 0;
-    return this.push(kind);
-  }
-
-  /** Appends a number. */
-  push(v: number): this {
-    if (this.n === this.buf.length) {
-      const b = new Float64Array(2 * this.buf.length);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.n++] = v;
-    return this;
-  }
-
-  /** The key so far (a view: valid until the next key starts). */
-  view(): Float64Array {
-    return this.buf.subarray(0, this.n);
   }
 }

@@ -150,7 +150,13 @@ export function usedWeights(layer: ConvLayer): number {
 
 /** The largest a*b*c with a+b+c <= sum and 0 <= a,b,c <= their caps (water-filling). */
 export function maxProduct3(sum: number, caps: readonly [number, number, number]): number {
-  const [u1, u2, u3] = [...caps].sort((p, q) => p - q) as [number, number, number];
+  // (the caps ascending, sorted by hand: the bound's search calls this many times per boundary,
+  // and a copied, sorted array per call was 2% of a short simulation's profile)
+  const lo = Math.min(caps[0], caps[1]);
+  const hi = Math.max(caps[0], caps[1]);
+  const u1 = Math.min(lo, caps[2]);
+  const u3 = Math.max(hi, caps[2]);
+  const u2 = caps[2] < lo ? lo : caps[2] > hi ? hi : caps[2];
   if (u1 + u2 + u3 <= sum) return u1 * u2 * u3;
   if (u1 >= sum / 3) return (sum / 3) ** 3;
   const rest = sum - u1;

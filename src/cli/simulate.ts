@@ -218,7 +218,8 @@ Progress is shown on stderr when it is a terminal. Inputs, limits and output fil
       result =
         io.isTTY && io.handleSignals
           ? await withInterrupt("simulate", true, () => simulateInWorker(options, (m) => bar.update(m, 0)))
-          : simulate({ ...options, onProgress: (p) => bar.update(p.macs, 0) });
+          : // (progress is drawn on a terminal only: elsewhere the Sequencer is given no callback)
+            simulate(io.isTTY ? { ...options, onProgress: (p) => bar.update(p.macs, 0) } : options);
     } finally {
       bar.finish();
     }

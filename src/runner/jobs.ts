@@ -73,7 +73,7 @@ export interface RequestPool {
   /** The number of workers. */
   readonly threads: number;
   /** Runs the requests of `order`; resolves when each has ended (WorkerPool.run). */
-  run(order: readonly number[], request: (index: number) => unknown, onReply: (reply: { readonly type: string; readonly index: number; readonly [field: string]: unknown }) => void): Promise<void>;
+  run(order: readonly number[], request: (index: number) => unknown, onReply: (reply: { readonly type: string; readonly index: number; readonly [field: string]: unknown }) => void, kinds?: (index: number) => string): Promise<void>;
 }
 
 interface WorkerMessage {
@@ -101,6 +101,16 @@ export function jobCost(job: SimJob): number {
   const m = job.mapping;
   const iterations = m ? [...m.dram.loops, ...m.gbuf.loops].reduce((a, l) => a * l.factor, 1) : 0;
   return s.macs + ELEMENT_COST * (s.inputElements + s.weightElements + s.outputElements) + ITERATION_COST * iterations;
+}
+
+/**
+ * A job's kind, for keeping a worker on one kind (worker-pool.ts, nextOfKind): its dataflow, and
+ * whether its layer is fully connected (a 1 x 1 input and kernel: other programs and code paths
+ * than a convolution's).
+ */
+export function jobKind(job: SimJob): string {
+  const L = job.layer;
+  return `${job.dataflow}/${L.inHeight === 1 && L.inWidth === 1 && L.kernelHeight === 1 && L.kernelWidth === 1 ? "fc" : "conv"}`;
 }
 
 /** {@link jobCost}'s weight of a tensor element, in MACs (60 ns against 1 ns a MAC). */
@@ -155,7 +165,7 @@ export async function runJobsOn(jobs: readonly SimJob[], options: RunJobsOptions
     progress[msg.index] = convShape(jobs[msg.index]!.layer).macs;
     finished++;
     report();
-  });
+  }, (i) => jobKind(jobs[i]!));
   await (pool ? run(pool) : WorkerPool.using(threads, run));
   return outcomes as SimJobOutcome[];
 }

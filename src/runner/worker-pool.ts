@@ -131,11 +131,16 @@ export class WorkerPool {
    * finishes one; `onReply` sees every reply in this thread. Resolves when every request has
    * ended (`done` or `error`); rejects if a worker fails otherwise or exits first (then the pool
    * is spent: close it).
+   * With `kinds`, a worker takes the first request of `order` of the kind it ran last, when one is
+   * left, before any other ({@link nextOfKind}).
    * @param order request indices, in the order they are handed out.
    * @param request the message for a request index (`{ type, index, ... }`, see worker.ts).
+   * @param kinds a request's kind (an affinity: requests of one kind run the same code).
    */
-  async run(order: readonly number[], request: (index: number) => unknown, onReply: (reply: WorkerReply) => void): Promise<void> {
+  async run(order: readonly number[], request: (index: number) => unknown, onReply: (reply: WorkerReply) => void, kinds?: (index: number) => string): Promise<void> {
     const queue = [...order];
+    // (the kind each worker ran last)
+    const held = new Map<Worker, string>();
     let left = order.length;
     if (left === 0) return;
     const detach: (() => void)[] = [];
@@ -143,9 +148,11 @@ export class WorkerPool {
       await new Promise<void>((resolve, reject) => {
         const attach = (w: Worker, first?: number): void => {
           let current: number | undefined;
-          const next = (i = queue.shift()) => {
+          const next = (i = nextOfKind(queue, held.get(w), kinds, held, KIND_WINDOW * this.workers.size)) => {
             current = i;
-            if (i !== undefined) w.postMessage(request(i));
+            if (i === undefined) return;
+            if (kinds) held.set(w, kinds(i));
+            w.postMessage(request(i));
           };
           const onMessage = (msg: WorkerReply) => {
             onReply(msg);
@@ -200,6 +207,32 @@ export class WorkerPool {
     this.workers.clear();
     await Promise.all(all.map((w) => w.terminate()));
   }
+}
+
+/** Requests per worker that {@link nextOfKind} looks at for one of a worker's kind. */
+const KIND_WINDOW = 2;
+
+/**
+ * Takes from `queue` (request indices, in the order they are handed out) the next request for a
+ * worker that ran a request of `kind` last, when `kinds` is given: the first of that kind if one
+ * is left, else the first of a kind no other worker holds (`held`: the kind each ran last), else
+ * the first; without `kinds`, the first. Only the first `window` requests are looked at, so the
+ * order (the costliest first, jobs.ts) bends but little and no large request is left for the end.
+ * Keeping each worker on its own kind of request (AlexNet: the FC layers on one worker, the
+ * convolutions on the other) spares it compiling and recompiling the code of the others
+ * (docs/design-notes.md, "Workers keep to a kind of job").
+ */
+export function nextOfKind<W>(queue: number[], kind: string | undefined, kinds: ((index: number) => string) | undefined, held: ReadonlyMap<W, string>, window = Infinity): number | undefined {
+  if (!kinds) return queue.shift();
+  const n = Math.min(queue.length, window);
+  let at = -1;
+  if (kind !== undefined) for (let k = 0; k < n && at < 0; k++) if (kinds(queue[k]!) === kind) at = k;
+  if (at < 0) {
+    const others = new Set<string>();
+    for (const k of held.values()) if (k !== kind) others.add(k);
+    for (let k = 0; k < n && at < 0; k++) if (!others.has(kinds(queue[k]!))) at = k;
+  }
+  return at >= 0 ? queue.splice(at, 1)[0] : queue.shift();
 }
 
 /**

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { resolveArch } from "../../src/arch/presets.js";
 import { EYERISS_ENERGY_TABLE } from "../../src/report/energy.js";
-import { checkMappings, mappingCheck, runJobsOn, runSimJob, type SimJob } from "../../src/runner/jobs.js";
-import { runOnWorkers, WorkerPool, type WorkerReply } from "../../src/runner/worker-pool.js";
+import { checkMappings, jobKind, mappingCheck, runJobsOn, runSimJob, type SimJob } from "../../src/runner/jobs.js";
+import { nextOfKind, runOnWorkers, WorkerPool, type WorkerReply } from "../../src/runner/worker-pool.js";
 import { convLayer } from "../../src/workload/layer.js";
 
 const jobs: SimJob[] = [3, 5, 8, 4].map((c, i) => ({
@@ -60,4 +60,39 @@ describe("WorkerPool", () => {
       await pool.close();
     }
   }, 60_000);
+});
+
+describe("nextOfKind (workers keep to a kind of request)", () => {
+  const kindOf = (k: readonly string[]) => (i: number) => k[i]!;
+
+  it("hands requests out in order when no kinds are given", () => {
+    const q = [3, 1, 2];
+    expect([nextOfKind(q, "a", undefined, new Map()), nextOfKind(q, undefined, undefined, new Map())]).toEqual([3, 1]);
+    expect(q).toEqual([2]);
+  });
+
+  it("gives a worker the first request of the kind it ran last, while one is left", () => {
+    const kinds = kindOf(["conv", "conv", "fc", "conv", "fc"]);
+    const q = [2, 0, 4, 1, 3];
+    expect(nextOfKind(q, "conv", kinds, new Map([["other", "fc"]]))).toBe(0);
+    expect(nextOfKind(q, "fc", kinds, new Map([["other", "conv"]]))).toBe(2);
+    expect(q).toEqual([4, 1, 3]);
+  });
+
+  it("gives a new worker, or one whose kind is done, the first request of a kind no other worker holds, else the first", () => {
+    const kinds = kindOf(["conv", "conv", "fc", "fc", "pw"]);
+    // (the cost order: fc first; another worker already holds fc)
+    expect(nextOfKind([2, 3, 0, 1], undefined, kinds, new Map([["w1", "fc"]]))).toBe(0);
+    // (w2 ran conv last, and none is left)
+    expect(nextOfKind([2, 3, 4], "conv", kinds, new Map([["w1", "fc"], ["w2", "conv"]]))).toBe(4);
+    // Every kind left is held by another worker: the first (the costliest) all the same.
+    expect(nextOfKind([3, 2], "conv", kinds, new Map([["w1", "fc"], ["w2", "conv"]]))).toBe(3);
+    expect(nextOfKind([], "conv", kinds, new Map())).toBeUndefined();
+  });
+
+  it("keeps AlexNet's FC layers and convolutions on different workers (the jobs' kinds)", () => {
+    const fc = jobKind({ ...jobs[0]!, layer: convLayer({ inChannels: 64, inHeight: 1, inWidth: 1, outChannels: 10, kernelHeight: 1, kernelWidth: 1 }) });
+    expect(fc).toBe("rs/fc");
+    expect(jobKind(jobs[0]!)).toBe("rs/conv");
+  });
 });

@@ -164,6 +164,7 @@ export class WorkerPool {
             if (this.workers.get(w) === true && (e as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY") {
               // Too big for the cap: the request runs again, uncapped, on a new worker.
               this.workers.delete(w);
+              held.delete(w);
               const u = startWorker(undefined);
               this.workers.set(u, false);
               attach(u, current);

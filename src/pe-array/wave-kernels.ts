@@ -318,15 +318,14 @@ export class WaveKernels {
   }
 
   /**
-   * The PE rectangle and register file whose table {@link pesTable} wrote last (a register
-   * file's partition bases never change after it is built).
+   * PE tables by rectangle ({@link pesTable}), of register file {@link tablesOf} on an array
+   * {@link tablesCols} wide (a register file's partition bases never change after it is built),
+   * and the one {@link pesTable} copied into the scratch last.
    */
-  private readonly lastTable: { rf: RegFile | undefined; row0: number; col0: number; rows: number; cols: number; arrayCols: number } = { rf: undefined, row0: 0, col0: 0, rows: 0, cols: 0, arrayCols: 0 };
-
-  /** PE tables by rectangle ({@link pesTable}), of register file {@link tablesOf} on an array {@link tablesCols} wide. */
   private readonly tables = new Map<number, Int32Array>();
   private tablesOf: RegFile | undefined;
   private tablesCols = 0;
+  private shown: Int32Array | undefined;
 
   /** Wave pieces ({@link runPiece}) run, by kernel. */
   readonly pieces: Record<WaveKernelName, number> = { scalar: 0, sred: 0, vall: 0, vw0: 0, vi0: 0, vred: 0, vgw0: 0, vgat: 0 };
@@ -343,10 +342,6 @@ export class WaveKernels {
     }
     const { pes } = cw.wave;
     if (3 * pes.rows * pes.cols > this.scratchWords) return -1;
-    // The table of the last call is still at the start of the scratch (nothing else writes there).
-    const t = this.lastTable;
-    if (t.rf === rf && t.row0 === pes.row0 && t.col0 === pes.col0 && t.rows === pes.rows && t.cols === pes.cols && t.arrayCols === arrayCols) return 3 * pes.rows * pes.cols;
-    t.rf = undefined;
     // Tables of rectangles seen before are kept per register file (waves may alternate between
     // rectangles: AlexNet conv1 with `chen2020` wrote a table at nearly every wave).
     if (this.tablesOf !== rf || this.tablesCols !== arrayCols) {
@@ -374,15 +369,10 @@ export class WaveKernels {
       if (this.tables.size >= MAX_PE_TABLES) this.tables.clear();
       this.tables.set(key, table);
     }
-    this.scratch.set(table);
-    const k = table.length;
-    t.rf = rf;
-    t.row0 = pes.row0;
-    t.col0 = pes.col0;
-    t.rows = pes.rows;
-    t.cols = pes.cols;
-    t.arrayCols = arrayCols;
-    return k;
+    // (the table of the last call is still at the start of the scratch: nothing else writes there)
+    if (table !== this.shown) this.scratch.set(table);
+    this.shown = table;
+    return table.length;
   }
 
   /** The rows of `order` as byte addresses (input, weight, psum per row), cached per nest. */

@@ -74,7 +74,8 @@ export class CompiledCopies {
 
   /**
    * @param deliver an applied plan's deliveries and fills, given its reads' payloads (a
-   *   single-buffered program's: executor.ts `deliveries`; a pipelined one's: `earlyDeliveries`).
+   *   single-buffered program's: executor.ts `deliveries`; a pipelined one's: its early sends,
+   *   program.ts `sends`).
    */
   constructor(
     rf: RegFile,

@@ -105,14 +105,3 @@ export function deliveries(p: Pick<IterationPlan, "direct" | "after">, from: Pay
   for (const f of p.after) out.push(...f.send(f.reads.map((q) => from.take(q))));
   return out;
 }
-
-/**
- * A pipelined iteration's early deliveries when every operand is delivered early (double-buffered
- * register files: what program.ts's `sends(p, false, true)` makes then): its operands' fills, then
- * each deferred delivery with its reads' payloads from `from`.
- */
-export function earlyDeliveries(p: Pick<IterationPlan, "operandFills" | "after">, from: PayloadSource): readonly Req[] {
-  const out = [...(p.operandFills ?? [])];
-  for (const f of p.after) out.push(...f.send(f.reads.map((q) => from.take(q))));
-  return out;
-}

@@ -15,7 +15,7 @@ import { AccumulateShapes, evictOutput, type WriteBack } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { CompiledCopies } from "./copies.js";
 import { drainSignature, drainTiles } from "./drain.js";
-import { afterThread, chained, deliveries, earlyDeliveries, step, type Executor, type Steps } from "./executor.js";
+import { afterThread, chained, deliveries, step, type Executor, type PayloadSource, type Steps } from "./executor.js";
 import { planFetch, runFetch } from "./fetch.js";
 import { IterationPlanner, type PlanHit } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
@@ -310,7 +310,7 @@ export class Program {
   private runs: TimelineRuns | undefined;
   /** Runs of pipelined timelines, made with the first loop head. */
   private steady: SteadyRuns | undefined;
-  private steadyRuns = (t: TimelineReplay) => new SteadyRuns(t, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, t.host, earlyDeliveries), (p) => this.chainable(p));
+  private steadyRuns = (t: TimelineReplay) => new SteadyRuns(t, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, t.host, (p, from) => this.sends(p, false, true, from)), (p) => this.chainable(p));
 
   /** The threads a timeline may replay beside (timeline.ts, besideOf). */
   private beside(): Beside | undefined {
@@ -455,13 +455,14 @@ export class Program {
 
   /**
    * An iteration's deliveries and operand fills: the early ones (`early`: the operands delivered
-   * during the previous wave), the late ones (`late`), or both.
+   * during the previous wave), the late ones (`late`), or both; the payloads of its reads from
+   * `from` (the executor's; a run's compiled copies give their own: steady-runs.ts).
    */
-  private sends(p: IterationPlan, late: boolean, early = late): Req[] {
+  private sends(p: IterationPlan, late: boolean, early = late, from: PayloadSource = this.x): Req[] {
     const c = this.c;
     const out: Req[] = [];
     if (c.early.input ? early : late) out.push(...p.operandFills!);
-    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(f.reads.map((q) => this.x.take(q))));
+    for (const f of p.after) if (c.early[f.part] ? early : late) out.push(...f.send(f.reads.map((q) => from.take(q))));
     return out;
   }
 

@@ -109,11 +109,55 @@ export class RunBook {
   }
 }
 
+/**
+ * The run being recorded and the runs kept ({@link RunBook}), for either kind of run: a run is
+ * begun from a timeline, and at each boundary after it the timeline that ended there closes its
+ * last step and the timeline begun there, if it may, is its next step; otherwise it is kept.
+ */
+export class RunRecorder {
+  readonly book = new RunBook();
+  /** The run being recorded: its first timeline and position, and its steps so far (the last one's record not yet known). */
+  private rec: { readonly first: Timeline; readonly at: number; readonly steps: RunStep[] } | undefined;
+
+  /** Whether a run is being recorded (while one is, none is replayed: the recording goes on to its end). */
+  get active(): boolean {
+    return this.rec !== undefined;
+  }
+
+  /** Begins recording a run from timeline `t` at position `at`, unless one is being recorded. */
+  begin(t: Timeline, at = 0): void {
+    this.rec ??= { first: t, at, steps: [] };
+  }
+
+  /**
+   * At a boundary of the run being recorded: `ended` (TimelineReplay.ended) must be the timeline
+   * of its last step (its first timeline before any step), whose record it becomes. Returns
+   * whether the run goes on; when not, it has been kept.
+   */
+  closeStep(ended: Timeline | undefined): boolean {
+    const r = this.rec!;
+    const last = r.steps[r.steps.length - 1];
+    if (ended === undefined || (last ? false : ended !== r.first)) return this.add(undefined);
+    if (last) last.t = ended;
+    return true;
+  }
+
+  /** Adds the timeline begun at this boundary as the run's next step; undefined ends the run, which is kept. Returns whether it goes on. */
+  add(step: RunStep | undefined): boolean {
+    const r = this.rec!;
+    if (step) {
+      r.steps.push(step);
+      return true;
+    }
+    this.rec = undefined;
+    this.book.keep(r.first, r.steps, r.at);
+    return false;
+  }
+}
+
 /** Records and replays runs of timelines (see the file header). */
 export class TimelineRuns {
-  private readonly book = new RunBook();
-  /** The run being recorded: its first timeline, and its steps so far (the last one's record not yet known). */
-  private rec: { readonly first: Timeline; readonly steps: RunStep[] } | undefined;
+  private readonly rec = new RunRecorder();
   private readonly responses = new Responses();
   /** Runs replayed. */
   replayed = 0;
@@ -139,9 +183,9 @@ export class TimelineRuns {
     if (!t || next.drainsBehind || (next.drains.length > 0 && !tile.drainsInline())) return undefined;
     // (while a run is recorded, none is replayed, the recording goes on to its end: the timeline
     // alone is, its copies compiled)
-    if (this.rec) return NO_RUNS;
-    const runs = this.book.get(t);
-    if (!runs) this.rec = { first: t, steps: [] };
+    if (this.rec.active) return NO_RUNS;
+    const runs = this.rec.book.get(t);
+    if (!runs) this.rec.begin(t);
     return runs ?? NO_RUNS;
   }
 
@@ -151,22 +195,9 @@ export class TimelineRuns {
    * its next step, with `next`'s plan, unless its drain never replays or runs behind the wave.
    */
   private note(next: IterationPlan, t: Timeline | undefined, tile: RunTile): void {
-    const r = this.rec;
-    if (!r) return;
-    const ended = this.timeline.ended;
-    const last = r.steps[r.steps.length - 1];
-    if (ended === undefined || (last ? false : ended !== r.first)) return this.finish();
-    if (last) last.t = ended;
+    if (!this.rec.active || !this.rec.closeStep(this.timeline.ended)) return;
     const drain = next.drainsBehind || !(t ?? this.timeline.recordingSingle()) ? undefined : tile.drainKey(next.drains);
-    if (drain === undefined) return this.finish();
-    r.steps.push({ plan: next, drain, t });
-  }
-
-  /** Keeps the run recorded ({@link RunBook.keep}). */
-  private finish(): void {
-    const r = this.rec!;
-    this.rec = undefined;
-    this.book.keep(r.first, r.steps);
+    this.rec.add(drain === undefined ? undefined : { plan: next, drain, t });
   }
 
   /**
@@ -210,7 +241,7 @@ export class TimelineRuns {
     tl.finishRun(before, ts, besideNow);
     if (ts.length > 1) this.replayed++;
     // No run recorded went on from this timeline: record one from it (from the next boundary on).
-    else if (runs.length > 0 && runs.length < RUNS_PER_TIMELINE && !this.rec) this.rec = { first: t, steps: [] };
+    else if (runs.length > 0 && runs.length < RUNS_PER_TIMELINE) this.rec.begin(t);
     return this;
   }
 

@@ -28,12 +28,11 @@
  * wave's phase (both as the recorded timeline before it ended), and the loop head is steady (as
  * that timeline ended); beside a prefetch every step must also be one that may run beside it.
  */
-import { InvariantError } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
 import type { CompiledCopies } from "./copies.js";
 import { chained } from "./executor.js";
 import { PlanHit, type IterationPlanner } from "./iteration.js";
-import { RUNS_PER_TIMELINE, RunBook, type Run, type RunStep, type RunTile } from "./runs.js";
+import { RUNS_PER_TIMELINE, RunRecorder, type Run, type RunTile } from "./runs.js";
 import type { Beside, Timeline, TimelineReplay } from "./timeline.js";
 import { NO_REQS, Responses, type IterationPlan, type Req, type Step, type Thread } from "./types.js";
 
@@ -63,9 +62,7 @@ export interface SteadyEnd {
 
 /** Records and replays runs of pipelined timelines (see the file header). */
 export class SteadyRuns {
-  private readonly book = new RunBook();
-  /** The run being recorded: its first timeline, and its steps so far (the last one's record not yet known). */
-  private rec: { readonly first: Timeline; readonly at: number; readonly steps: RunStep[] } | undefined;
+  private readonly rec = new RunRecorder();
   private readonly scratch = new Responses();
   /** Runs replayed. */
   replayed = 0;
@@ -86,9 +83,9 @@ export class SteadyRuns {
    */
   boundary(after: IterationPlan | undefined, t: Timeline | undefined, tile: RunTile): readonly Run[] | undefined {
     this.note(after, t, tile);
-    if (!t || this.rec) return undefined;
-    const runs = this.book.get(t, tile.at());
-    if (!runs) this.rec = { first: t, at: tile.at(), steps: [] };
+    if (!t || this.rec.active) return undefined;
+    const runs = this.rec.book.get(t, tile.at());
+    if (!runs) this.rec.begin(t, tile.at());
     return runs;
   }
 
@@ -99,21 +96,10 @@ export class SteadyRuns {
    * the dram tile must have an iteration after it (a run never replays past one).
    */
   private note(after: IterationPlan | undefined, t: Timeline | undefined, tile: RunTile): void {
-    const r = this.rec;
-    if (!r) return;
     const tl = this.timeline;
-    const ended = tl.ended;
-    const last = r.steps[r.steps.length - 1];
-    if (ended === undefined || (last ? false : ended !== r.first)) return this.finish();
-    if (last) last.t = ended;
-    if (!after || !after.template || after.drains.length > 0 || after.drainsBehind || !tile.more() || !(t ?? tl.recordingSingle(true))) return this.finish();
-    r.steps.push({ plan: after, drain: 0, t });
-  }
-
-  private finish(): void {
-    const r = this.rec!;
-    this.rec = undefined;
-    this.book.keep(r.first, r.steps, r.at);
+    if (!this.rec.active || !this.rec.closeStep(tl.ended)) return;
+    const goesOn = after && after.template && after.drains.length === 0 && !after.drainsBehind && tile.more() && (t ?? tl.recordingSingle(true));
+    this.rec.add(goesOn ? { plan: after, drain: 0, t } : undefined);
   }
 
   /**
@@ -158,15 +144,12 @@ export class SteadyRuns {
     keep(got);
     host.endApplying();
     const last = ts[ts.length - 1]!;
-    const end = host.now + length;
-    const w = last.wave!;
-    const ph = host.adoptWave(chained(cur.waves)[0]!, end + w.start, s.running, after.reads.length > 0 ? s.readReason : "network");
-    if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a run's last wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
+    tl.adoptWave(chained(cur.waves)[0]!, last, host.now + length, s.running, after.reads.length > 0 ? s.readReason : "network");
     yield ts.length === 1 ? last.wait : { reason: last.reason, reqs: NO_REQS, delay: length };
     tl.finishRun(before, ts, s.beside !== undefined);
     if (ts.length > 1) this.replayed++;
     // No run recorded went on from this timeline: record one from it (from the next loop head on).
-    else if (runs.length < RUNS_PER_TIMELINE && !this.rec) this.rec = { first: s.t, at, steps: [] };
+    else if (runs.length < RUNS_PER_TIMELINE) this.rec.begin(s.t, at);
     return { cur: next, next: after, ahead: hit instanceof PlanHit ? this.planner.build(hit) : hit };
   }
 }

@@ -243,8 +243,7 @@ export class TimelineReplay {
 
   /** Whether the last {@link boundary} began to record a single-buffered timeline ({@link steadyBoundary}, `steady`: a pipelined one). */
   recordingSingle(steady = false): boolean {
-    const r = this.recording;
-    return r !== undefined && r.steady === steady;
+    return this.recording !== undefined && this.recording.steady === steady;
   }
 
   /** The counters now, as a run of pipelined timelines begins (steady-runs.ts; {@link finishRun} ends it). */
@@ -340,15 +339,23 @@ export class TimelineReplay {
   *replaySteady(t: Timeline, beside: boolean, running: Thread, reason: WaitReason, wave: Req, apply: Steps, reads: readonly Req[]): Steps {
     const before = this.snapshot(true);
     const end = this.host.now + t.length;
-    const w = t.wave!;
     this.host.finishWave();
     this.host.beginApplying(reads);
     yield* apply;
     this.host.endApplying();
-    const ph = this.host.adoptWave(wave, end + w.start, running, reason);
-    if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a replayed timeline's wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
+    this.adoptWave(wave, t, end, running, reason);
     yield t.wait;
     this.restore(before, t, beside);
+  }
+
+  /**
+   * Makes `wave` the running wave (`running` waiting for it, charged to `reason`) with the phase
+   * timeline `t` (the last replayed) ended with, its end in cycle `end`; InvariantError if not.
+   */
+  adoptWave(wave: Req, t: Timeline, end: number, running: Thread, reason: WaitReason): void {
+    const w = t.wave!;
+    const ph = this.host.adoptWave(wave, end + w.start, running, reason);
+    if (ph.issueEnd !== end + w.issueEnd || ph.end !== end + w.end) throw new InvariantError("sequencer", `a replayed timeline's wave runs [${ph.start}, ${ph.issueEnd}, ${ph.end}), recorded [${end + w.start}, ${end + w.issueEnd}, ${end + w.end})`);
   }
 
   /**

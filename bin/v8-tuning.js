@@ -12,13 +12,21 @@
 // Smaller budgets (300, 150) made the long single layer 1.13-1.16x slower. docs/design-notes.md
 // ("The compiler's share") has the figures.
 //
+// No callee of more than 40 bytes of bytecode is inlined either (V8's limit: 460). Measured per
+// thread (session 33), V8's compiler threads spent about as much CPU as the simulation on a short
+// command (a systolic `ws` AlexNet conv1: 0.44 s beside the main thread's 0.50 s), inlining large
+// callees much of it, while the hot loops gain little from it: pairs, this build with and without
+// the limit, measured 0.90x the CPU of that conv1, 0.91x the CPU and 0.92x the wall of `convsim
+// run` (AlexNet), 0.97x `run --net vgg16`, and 0.99x (CPU; spread 0.91-1.13x) on the 8 s layer.
+//
 // V8's flags are the process's: set here they hold for the worker threads too. A library user's
-// process keeps its own flags. Node warns that a flag changed after start may do nothing; this one
-// is read by each optimization job, and set this way (v8.setFlagsFromString) it measured as on
-// the command line: `convsim run` 0.93x against 0.90-0.92x.
+// process keeps its own flags. Node warns that a flag changed after start may do nothing; these
+// are read by each optimization job, and set this way (v8.setFlagsFromString) the first measured
+// as on the command line: `convsim run` 0.93x against 0.90-0.92x (the second's pairs above are
+// set this way).
 
 /** The flags convsim sets, each as `--name=value`. */
-export const TUNING_FLAGS = ["--max-inlined-bytecode-size-cumulative=460"];
+export const TUNING_FLAGS = ["--max-inlined-bytecode-size-cumulative=460", "--max-inlined-bytecode-size=40"];
 
 /**
  * The tuning flags to apply: each of {@link TUNING_FLAGS} that the user has not set (in `node`'s

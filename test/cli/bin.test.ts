@@ -27,14 +27,18 @@ describe("bin/convsim.js", () => {
 });
 
 describe("bin/v8-tuning.js", () => {
-  it("sets the inlining budget unless the user set that flag, in node's arguments or NODE_OPTIONS, in either spelling", () => {
-    expect(TUNING_FLAGS).toEqual(["--max-inlined-bytecode-size-cumulative=460"]);
+  it("sets the inlining budgets unless the user set that flag, in node's arguments or NODE_OPTIONS, in either spelling", () => {
+    const cumulative = "--max-inlined-bytecode-size-cumulative=460";
+    const perCallee = "--max-inlined-bytecode-size=40";
+    expect(TUNING_FLAGS).toEqual([cumulative, perCallee]);
     expect(tuningFlags([], undefined)).toEqual(TUNING_FLAGS);
     expect(tuningFlags(["--max-old-space-size=4096"], "--enable-source-maps")).toEqual(TUNING_FLAGS);
-    expect(tuningFlags(["--max-inlined-bytecode-size-cumulative=920"], undefined)).toEqual([]);
-    expect(tuningFlags([], "--trace-gc  --max_inlined_bytecode_size_cumulative=300")).toEqual([]);
-    // a longer flag that begins with the same name is another flag
-    expect(tuningFlags(["--max-inlined-bytecode-size=100"], undefined)).toEqual(TUNING_FLAGS);
+    // each flag is left out alone when the user set it (a longer flag that begins with the same
+    // name is another flag)
+    expect(tuningFlags(["--max-inlined-bytecode-size-cumulative=920"], undefined)).toEqual([perCallee]);
+    expect(tuningFlags([], "--trace-gc  --max_inlined_bytecode_size_cumulative=300")).toEqual([perCallee]);
+    expect(tuningFlags(["--max-inlined-bytecode-size=100"], undefined)).toEqual([cumulative]);
+    expect(tuningFlags([], "--max_inlined_bytecode_size=100 --max-inlined-bytecode-size-cumulative=1")).toEqual([]);
   });
 
   it("leaves the command working with its own value and with a user's (V8 gives no way to read a flag back, so the choice itself is the test above)", () => {

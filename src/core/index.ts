@@ -6,6 +6,8 @@ export * from "./errors.js";
 export * from "./units.js";
 export * from "./tags.js";
 export * from "./box.js";
+// (primes the box helpers for every kind of number array: feedback.ts)
+import "./feedback.js";
 export * from "./counters.js";
 export * from "./port.js";
 export * from "./component.js";

@@ -203,13 +203,13 @@ function parseLoops(path: string, raw: unknown, spatial: boolean): (TemporalLoop
 function parseFlags(path: string, raw: unknown, fallback: boolean, example: string): Record<TensorName, boolean> {
   if (!isObject(raw)) throw new ConfigError(path, raw, `be an object of per-tensor booleans, e.g. ${example}`);
   rejectUnknownKeys(path, raw, TENSORS);
-  const out = {} as Record<TensorName, boolean>;
-  for (const t of TENSORS) {
+  const flag = (t: TensorName): boolean => {
     const v = raw[t] ?? fallback;
     if (typeof v !== "boolean") throw new ConfigError(`${path}.${t}`, v, "be a boolean");
-    out[t] = v;
-  }
-  return out;
+    return v;
+  };
+  // (one object literal, as KEEP_ALL's: every flag set has one shape ("Hot objects have one shape"))
+  return { input: flag("input"), weight: flag("weight"), output: flag("output") };
 }
 
 function parseKeep(path: string, raw: unknown): KeepFlags {
@@ -318,9 +318,12 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
     throw new ConfigError(`${path}.rf.doubleBufferOutput`, true, "be false or absent when the output streams (rf.stream.output): a streamed output already drains from one half while the next wave fills the other");
   }
   const fuse = parseFuse(`${path}.fuse`, raw.fuse);
+  // Every mapping has one shape: the optional fields are present, undefined when absent (the JSON
+  // form leaves them out), so the simulator's reads of a mapping see one hidden class whichever
+  // fields a dataflow sets ("Hot objects have one shape", docs/design-notes.md).
   const m: Mapping = Object.freeze({
-    ...(raw.name !== undefined ? { name: raw.name as string } : {}),
-    ...(fuse.length > 0 ? { fuse: Object.freeze(fuse) } : {}),
+    name: raw.name as string | undefined,
+    fuse: fuse.length > 0 ? Object.freeze(fuse) : undefined,
     dram: Object.freeze({ loops: Object.freeze(parseLoops(`${path}.dram.loops`, dram.loops, false)) as readonly TemporalLoop[] }),
     gbuf: Object.freeze({
       loops: Object.freeze(parseLoops(`${path}.gbuf.loops`, gbuf.loops, false)) as readonly TemporalLoop[],
@@ -332,8 +335,8 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
       loops: Object.freeze(parseLoops(`${path}.rf.loops`, rf.loops, false)) as readonly TemporalLoop[],
       keep: rfKeep,
       doubleBuffer: parseDoubleBuffer(`${path}.rf.doubleBuffer`, rf.doubleBuffer),
-      ...(stream && TENSORS.some((t) => stream[t]) ? { stream } : {}),
-      ...(doubleBufferOutput ? { doubleBufferOutput } : {}),
+      stream: stream && TENSORS.some((t) => stream[t]) ? stream : undefined,
+      doubleBufferOutput: doubleBufferOutput ? true : undefined,
     }),
   });
   checkFusedLoops(m, path);

@@ -120,10 +120,12 @@ function variants(arch: ArchSpec): Variant[] {
  * Visits every per-PE share of every split, in every variant, whose input window and psums fit a
  * PE, with the most channels z1 the partitions allow, and with one.
  */
-function forEachShare(sz: DimRecord, layer: ConvLayer, arch: ArchSpec, visit: Visit): void {
+function forEachShare(sz: DimRecord, layer: ConvLayer, arch: ArchSpec, visit: Visit, minPes: () => number = () => 0): void {
   for (const v of variants(arch)) {
     const { rows, cols } = arch.array;
-    for (const split of spatialSplits(sz, v.transposed ? cols : rows, v.transposed ? rows : cols)) forEachShareOf(split, sz, layer, arch, v, visit);
+    for (const split of spatialSplits(sz, v.transposed ? cols : rows, v.transposed ? rows : cols)) {
+      if (split[0] * split[1] * split[2] * split[3] * split[4] >= minPes()) forEachShareOf(split, sz, layer, arch, v, visit);
+    }
   }
 }
 
@@ -245,6 +247,8 @@ export interface TileChoice {
   readonly cheapest: number;
   /** How far above the cheapest cost a tile may score and still be ranked by speed: `cost <= min + slack * |min|`. */
   readonly slack: number;
+  /** Visit every split, including those the efficiency bound rules out (the same sets, slower: the tests' oracle). */
+  readonly exhaustive?: boolean;
 }
 
 /**
@@ -259,7 +263,14 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
   const sz = dimSizes(layer);
   const all = arch.array.rows * arch.array.cols;
   let top = 0;
-  forEachShare(sz, layer, arch, (split, b1, y1, x1, z1) => (top = Math.max(top, efficiencyOf(sz, all, split, b1, y1, x1, z1))));
+  // A spread's efficiency is at most its split's PEs over the array's (its steps cover the layer:
+  // steps * b1*y1*x1*z1 >= N*P*Q*K / PEs), so a split of fewer PEs than `top` times the array's
+  // cannot raise the best so far, and in the second pass one of fewer than the floor's share of
+  // that has no spread above the floor: neither is visited (with a hair of margin against
+  // rounding; the visits' own tests stay).
+  const margin = options.exhaustive ? 0 : 1 - 1e-9;
+  forEachShare(sz, layer, arch, (split, b1, y1, x1, z1) => (top = Math.max(top, efficiencyOf(sz, all, split, b1, y1, x1, z1))), () => top * all * margin);
+  const minPes = options.floor * top * all * margin;
   const fitting = new Best(options.tries);
   const cheapest = new Best(options.cheapest);
   // The best tile of each extent, per kind (b, y, x, z), indexed by the extent; `order` lists
@@ -327,7 +338,7 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
       if (!e.best[at]) e.order.push(at);
       e.best[at] = c;
     }
-  });
+  }, () => minPes);
   const fast = new Best(options.tries, faster);
   for (const c of near) if (within(c.cost) && fast.admits(c) && options.fits(c.tile)) fast.add(c);
   const fits = [...new Set([...fast.list, ...fitting.list])].slice(0, options.tries);

@@ -379,8 +379,7 @@ export class GlobalBuffer extends Component {
     if (req.op === "accumulate") {
       const sum = accSum.length >= n ? accSum : (accSum = new Int32Array(n)); // (not a new array per accumulate: that was most of move's time on drain-heavy runs)
       gather(h.data, req.box, sum);
-      const p = req.payload.data as Int32Array;
-      for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;
+      addInto(sum, req.payload.data as Int32Array, n);
       if (req.region.elementBytes < 4) this.requireFits(req.region, sum.subarray(0, n));
       scatter(sum, 0, h.data, req.box);
     } else {
@@ -449,4 +448,14 @@ export class GlobalBuffer extends Component {
   override status(): string {
     return [this.timing.status(), this.outbox.status()].filter(Boolean).join("; ");
   }
+}
+
+/**
+ * `sum[i] += p[i]` (modulo 2^32) for i < n. A function of its own: on a first large accumulate V8
+ * compiles the loop alone, on the stack (OSR), and an OSR'd loop inside `move` deoptimized at the
+ * first use after it of a field never read before, at every such accumulate after it
+ * (docs/design-notes.md, "The compiler's share").
+ */
+function addInto(sum: Int32Array, p: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) sum[i] = (sum[i]! + p[i]!) | 0;
 }

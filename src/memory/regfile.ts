@@ -265,10 +265,7 @@ export class RegFile {
     if (!tags && rows.starts.length === 1 && (stride !== 1 || inner < SET_MIN)) {
       // (a box of one short row, as a weight or a line of inputs is, copied in place: the shared
       // run copier sees every kind of array, and its element accesses here were most of this)
-      const first = rows.starts[0]!;
-      for (let i = 0; i < bases.length; i++) {
-        for (let q = 0, s = boxes[i]! * n, t = bases[i]! + first; q < inner; q++, t += stride) data[t] = src[s++]!;
-      }
+      copyOneRow(src, data, bases, boxes, n, rows.starts[0]!, inner, stride);
     } else {
       for (let i = 0; i < bases.length; i++) {
         scatterRows(src, boxes[i]! * n, data, rows, bases[i]!);
@@ -484,5 +481,18 @@ export class RegFile {
   contents(part: RfPartition, pe: number): Int32Array {
     const e = this.entries[part];
     return this.data[part].slice(this.base[part][pe]!, this.base[part][pe]! + e);
+  }
+}
+
+/**
+ * {@link RegFile.writeListed}'s copy of a one-row box into every listed PE: PE i's `inner` words
+ * from `src` at `boxes[i] * n`, to `data` from `bases[i] + first`, `stride` apart. A function of its
+ * own so that V8 compiles the loop alone when it first runs long (16,384 PEs): compiled on the stack
+ * inside `writeListed`, it deoptimized at the first field read after it, at every call
+ * (docs/design-notes.md, "The compiler's share").
+ */
+function copyOneRow(src: WordArray, data: WordArray, bases: Int32Array, boxes: Int32Array, n: number, first: number, inner: number, stride: number): void {
+  for (let i = 0; i < bases.length; i++) {
+    for (let q = 0, s = boxes[i]! * n, t = bases[i]! + first; q < inner; q++, t += stride) data[t] = src[s++]!;
   }
 }

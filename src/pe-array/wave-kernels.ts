@@ -40,6 +40,7 @@ import { InvariantError } from "../core/index.js";
 import type { RegFile } from "../memory/regfile.js";
 import { assembleModule, bump, bumpBy, compileWasm, loadAt, op, whileLt, WASM_PAGE_BYTES, type WasmApi } from "../wasm/encoder.js";
 import { RF_WORDS_SCRATCH_WORDS, RfWords } from "./rf-words.js";
+import type { PeRect } from "./pe-set.js";
 import type { CompiledWave, RowNest } from "./wave.js";
 
 /** A kernel: (pesPtr, nPes, rowsPtr, nRows, inner, zi, zw, si, sw, sp) -> void, strides in bytes. */
@@ -352,20 +353,7 @@ export class WaveKernels {
     const key = pes.row0 + 4096 * (pes.col0 + 4096 * (pes.rows + 4096 * pes.cols));
     let table = this.tables.get(key);
     if (!table) {
-      table = new Int32Array(3 * pes.rows * pes.cols);
-      const ib = rf.data.input.byteOffset;
-      const wb = rf.data.weight.byteOffset;
-      const pb = rf.data.psum.byteOffset;
-      const { input: Bi, weight: Bw, psum: Bp } = rf.base;
-      let k = 0;
-      for (let i = 0; i < pes.rows; i++) {
-        for (let j = 0; j < pes.cols; j++) {
-          const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
-          table[k++] = ib + Bi[p]! * 4;
-          table[k++] = wb + Bw[p]! * 4;
-          table[k++] = pb + Bp[p]! * 4;
-        }
-      }
+      table = peTable(rf, pes, arrayCols);
       if (this.tables.size >= MAX_PE_TABLES) this.tables.clear();
       this.tables.set(key, table);
     }
@@ -400,4 +388,28 @@ export function kernelFor(si: number, sw: number, sp: number): WaveKernelName {
   if (si === 1 && sw === 0) return "vw0";
   if (si === 0 && sw === 1) return "vi0";
   return sw === 0 ? "vgw0" : "vgat";
+}
+
+/**
+ * The PE address table of a rectangle (input, weight, psum partition bases in bytes, per PE, row
+ * by row). A function of its own so that V8 compiles its loop alone when it first runs long
+ * (16,384 PEs): compiled on the stack inside `pesTable`, it deoptimized at the first field read
+ * after it, at every new table (docs/design-notes.md, "The compiler's share").
+ */
+function peTable(rf: RegFile, pes: PeRect, arrayCols: number): Int32Array {
+  const table = new Int32Array(3 * pes.rows * pes.cols);
+  const ib = rf.data.input.byteOffset;
+  const wb = rf.data.weight.byteOffset;
+  const pb = rf.data.psum.byteOffset;
+  const { input: Bi, weight: Bw, psum: Bp } = rf.base;
+  let k = 0;
+  for (let i = 0; i < pes.rows; i++) {
+    for (let j = 0; j < pes.cols; j++) {
+      const p = (pes.row0 + i) * arrayCols + pes.col0 + j;
+      table[k++] = ib + Bi[p]! * 4;
+      table[k++] = wb + Bw[p]! * 4;
+      table[k++] = pb + Bp[p]! * 4;
+    }
+  }
+  return table;
 }

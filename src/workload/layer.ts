@@ -125,8 +125,10 @@ export function convLayer(spec: ConvLayerSpec | ConvLayer, path = "layer"): Conv
   if (dkw > inWidth + padLeft + padRight) {
     throw new ConfigError(`${path}.kernelWidth`, kernelWidth, `give a dilated kernel width (${dkw}) no larger than the padded input width (${inWidth + padLeft + padRight})`);
   }
+  // (`name` is always a field, undefined when absent, which the JSON form leaves out: every layer
+  // has one hidden class, "Hot objects have one shape" in docs/design-notes.md)
   const layer: ConvLayer = {
-    ...(s.name !== undefined ? { name: s.name } : {}),
+    name: s.name,
     batch,
     inChannels,
     inHeight,

@@ -57,7 +57,7 @@ describe("bench/measure-cli.ts (bench:targets' whole-process figures)", () => {
     try {
       const file = join(dir, "r.json");
       const r = spawnSync(process.execPath, ["--import", "tsx", measurer, file, ...args], { encoding: "utf8", env: { ...process.env, CONVSIM_FROM: "src" } });
-      return { status: r.status, stdout: r.stdout, figures: JSON.parse(readFileSync(file, "utf8")) as { user: number; system: number; peakMiB: number; exitCode: number } };
+      return { status: r.status, stdout: r.stdout, figures: JSON.parse(readFileSync(file, "utf8")) as { user: number; system: number; peakMiB: number; exitCode: number; mainThread?: number; helperThreads?: number } };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -70,6 +70,13 @@ describe("bench/measure-cli.ts (bench:targets' whole-process figures)", () => {
     expect(ok.figures.exitCode).toBe(0);
     expect(ok.figures.user + ok.figures.system).toBeGreaterThan(0);
     expect(ok.figures.peakMiB).toBeGreaterThan(20);
+    if (process.platform === "linux") {
+      // the main thread's and V8's threads' shares, at most the whole (ticks of 10 ms, read a moment later)
+      const { mainThread, helperThreads } = ok.figures;
+      expect(mainThread).toBeGreaterThan(0);
+      expect(helperThreads).toBeGreaterThanOrEqual(0);
+      expect(mainThread! + helperThreads!).toBeLessThanOrEqual(ok.figures.user + ok.figures.system + 0.05);
+    }
     const bad = measure("simulate", "--layer", "c=0,hw=5,k=3,r=3");
     expect(bad.status).toBe(2);
     expect(bad.figures.exitCode).toBe(2);

@@ -220,6 +220,20 @@ class Best {
   }
 }
 
+/**
+ * The best efficiency of any spread of the layer on the array. A spread's efficiency is at most its
+ * split's PEs over the array's (its steps cover the layer: steps * b1*y1*x1*z1 >= N*P*Q*K / PEs),
+ * so a split of fewer PEs than the best so far times the array's cannot raise it, and in
+ * {@link arrayTileSets}' pass one of fewer than the floor's share of the best has no spread above
+ * the floor: neither is visited (`margin`, a hair below 1, against rounding; 0 visits every split).
+ */
+function bestEfficiency(sz: DimRecord, layer: ConvLayer, arch: ArchSpec, margin: number): number {
+  const all = arch.array.rows * arch.array.cols;
+  let top = 0;
+  forEachShare(sz, layer, arch, (split, b1, y1, x1, z1) => (top = Math.max(top, efficiencyOf(sz, all, split, b1, y1, x1, z1))), () => top * all * margin);
+  return top;
+}
+
 /** The array tiles each form of chen2020 chooses among (see {@link arrayTileSets}). */
 export interface ArrayTileSets {
   /**
@@ -262,14 +276,8 @@ export interface TileChoice {
 export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, options: TileChoice): ArrayTileSets {
   const sz = dimSizes(layer);
   const all = arch.array.rows * arch.array.cols;
-  let top = 0;
-  // A spread's efficiency is at most its split's PEs over the array's (its steps cover the layer:
-  // steps * b1*y1*x1*z1 >= N*P*Q*K / PEs), so a split of fewer PEs than `top` times the array's
-  // cannot raise the best so far, and in the second pass one of fewer than the floor's share of
-  // that has no spread above the floor: neither is visited (with a hair of margin against
-  // rounding; the visits' own tests stay).
   const margin = options.exhaustive ? 0 : 1 - 1e-9;
-  forEachShare(sz, layer, arch, (split, b1, y1, x1, z1) => (top = Math.max(top, efficiencyOf(sz, all, split, b1, y1, x1, z1))), () => top * all * margin);
+  const top = bestEfficiency(sz, layer, arch, margin); // (splits of fewer PEs than minPes are not visited: see there)
   const minPes = options.floor * top * all * margin;
   const fitting = new Best(options.tries);
   const cheapest = new Best(options.cheapest);

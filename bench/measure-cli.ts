@@ -15,20 +15,10 @@
  *
  * Run: node measure-cli.js RESULT.json convsim-arguments...
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-
-/** The repository's root: the nearest folder above this file with a package.json. */
-function root(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("measure-cli: no package.json above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "./repo-root.js";
 
 /** CPU seconds (user and system) of each of this process's threads still running, by thread id; undefined off Linux. */
 function threadSeconds(): Map<number, number> | undefined {
@@ -49,7 +39,7 @@ function threadSeconds(): Map<number, number> | undefined {
 
 const [resultFile, ...args] = process.argv.slice(2);
 if (!resultFile) throw new Error("usage: measure-cli RESULT.json convsim-arguments...");
-const bin = join(root(), "bin", "convsim.js");
+const bin = join(repoRoot(import.meta.url), "bin", "convsim.js");
 process.on("exit", (code) => {
   const u = process.cpuUsage();
   const r = process.resourceUsage();

@@ -10,7 +10,9 @@
  *
  * The SCALE-Sim rows set convsim's CPU seconds against the CPU seconds issue 15 gives for SCALE-Sim
  * v2 on the same layer, array and dataflow (measured by the issue's author: SCALE-Sim does not run
- * here); their goals are those times divided by the factor the issue asks for.
+ * here); their goals are those times divided by the factor the issue asks for. Beside each, the
+ * same command warm (bench/measure-warm.ts: its fourth run in one process, V8's compiling done),
+ * for information: the goals are the cold process's.
  *
  * Every command must exit 0 (every layer verified bit-exact against the reference); a failure is
  * reported and the exit code is 1. Printed as a Markdown table on stdout (progress on stderr) and
@@ -101,6 +103,26 @@ interface ProcessFigures {
 const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const measurer = join(here, "measure-cli" + ext);
+const warmMeasurer = join(here, "measure-warm" + ext);
+
+/** Runs of a command in one process for its warm figure (bench/measure-warm.ts): the last is reported. */
+const WARM_RUNS = 4;
+
+/** `convsim args` run WARM_RUNS times in one process: the last run's CPU seconds and exit code. */
+async function runWarm(args: readonly string[], scratch: string): Promise<{ cpu: number; exitCode: number }> {
+  const result = join(scratch, "warm.json");
+  rmSync(result, { force: true });
+  const node = ext === ".ts" ? ["--import", "tsx", warmMeasurer] : [warmMeasurer];
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(process.execPath, [...node, result, String(WARM_RUNS), ...args], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CONVSIM_FROM: "dist" } });
+    child.on("error", reject);
+    child.on("exit", (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) return { cpu: NaN, exitCode: code };
+  const runs = JSON.parse(readFileSync(result, "utf8")) as { cpu: number; exitCode: number }[];
+  const last = runs[runs.length - 1]!;
+  return { cpu: last.cpu, exitCode: Math.max(...runs.map((r) => r.exitCode)) };
+}
 
 /** Runs `convsim args` once as its own process; its figures. */
 async function runOnce(args: readonly string[], scratch: string): Promise<ProcessFigures> {
@@ -155,10 +177,11 @@ function met(t: Target, f: ProcessFigures): boolean {
   return f.exitCode === 0 && figure <= t.goal.seconds && f.peakMiB < (t.goal.peakMiB ?? PEAK_MIB);
 }
 
-/** The table's row of a target. */
-function row(t: Target, f: ProcessFigures, naive: number): string {
+/** The table's row of a target (`warm`: its warm run's CPU seconds, SCALE-Sim targets only). */
+function row(t: Target, f: ProcessFigures, naive: number, warm?: number): string {
   const goal = `${t.goal.on} <= ${t.goal.seconds.toFixed(2)} s${t.goal.peakMiB ? `, < ${t.goal.peakMiB} MiB` : ""}`;
-  const scale = t.scaleSim === undefined ? "" : `${t.scaleSim.toFixed(1)} s: ${(t.scaleSim / f.cpu).toFixed(1)}x`;
+  const warmText = warm === undefined || Number.isNaN(warm) ? "" : ` (warm, run ${WARM_RUNS} in one process: ${warm.toFixed(2)} s, ${(t.scaleSim! / warm).toFixed(1)}x)`;
+  const scale = t.scaleSim === undefined ? "" : `${t.scaleSim.toFixed(1)} s: ${(t.scaleSim / f.cpu).toFixed(1)}x${warmText}`;
   const verdict = f.exitCode !== 0 ? `FAILED (exit ${f.exitCode})` : met(t, f) ? "met" : "not met";
   const helpers = Number.isNaN(f.helpers) ? "" : `; V8 threads ${f.helpers.toFixed(2)}`;
   return `| ${t.name} | ${f.wall.toFixed(2)} | ${f.cpu.toFixed(2)} (${f.system.toFixed(2)}${helpers}) | ${f.peakMiB.toFixed(0)} | ${f.faults} | ${naive.toFixed(2)} | ${(f.cpu / naive).toFixed(3)} | ${scale} | ${goal} | ${verdict} |`;
@@ -198,9 +221,10 @@ async function main(): Promise<void> {
       process.stderr.write(`${t.name}: convsim ${t.args.join(" ")}\n`);
       const m = await measure(t.args, runs, scratch);
       const naive = naiveSeconds(t.layers());
-      console.log(row(t, m.median, naive));
-      results.push({ target: t.name, command: ["convsim", ...t.args], ...m, naiveCpuSeconds: naive, macs: t.layers().reduce((s, L) => s + convShape(L).macs, 0), goal: t.goal, scaleSimCpuSeconds: t.scaleSim, met: met(t, m.median) });
-      if (m.median.exitCode !== 0) process.exitCode = 1;
+      const warm = t.scaleSim === undefined ? undefined : await runWarm(t.args, scratch);
+      console.log(row(t, m.median, naive, warm?.cpu));
+      results.push({ target: t.name, command: ["convsim", ...t.args], ...m, naiveCpuSeconds: naive, macs: t.layers().reduce((s, L) => s + convShape(L).macs, 0), goal: t.goal, scaleSimCpuSeconds: t.scaleSim, warmCpuSeconds: warm?.cpu, met: met(t, m.median) });
+      if (m.median.exitCode !== 0 || (warm !== undefined && warm.exitCode !== 0)) process.exitCode = 1;
     }
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runs, floor, results }, null, 2) + "\n");

@@ -83,6 +83,26 @@ describe("bench/measure-cli.ts (bench:targets' whole-process figures)", () => {
   }, 60_000);
 });
 
+describe("bench/measure-warm.ts (bench:targets' warm figures)", () => {
+  it("runs the bundled command several times in one process and writes each run's CPU seconds and exit code", () => {
+    const measurer = fileURLToPath(new URL("../../bench/measure-warm.ts", import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), "convsim-warm-"));
+    try {
+      const file = join(dir, "r.json");
+      const ok = spawnSync(process.execPath, ["--import", "tsx", measurer, file, "2", "simulate", "--layer", "c=2,hw=5,k=3,r=3"], { encoding: "utf8" });
+      expect(ok.status).toBe(0);
+      const runs = JSON.parse(readFileSync(file, "utf8")) as { cpu: number; wall: number; exitCode: number }[];
+      expect(runs.map((r) => r.exitCode)).toEqual([0, 0]);
+      for (const r of runs) expect(r.cpu).toBeGreaterThan(0);
+      const bad = spawnSync(process.execPath, ["--import", "tsx", measurer, file, "1", "simulate", "--layer", "c=0,hw=5,k=3,r=3"], { encoding: "utf8" });
+      expect(bad.status).toBe(0);
+      expect((JSON.parse(readFileSync(file, "utf8")) as { exitCode: number }[])[0]!.exitCode).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe("job scheduling", () => {
   it("puts AlexNet's fc6 (38 M weights, one per MAC) before conv1 although it has fewer MACs", () => {
     const arch = resolveArch("chen2020");

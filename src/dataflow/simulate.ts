@@ -23,6 +23,7 @@ import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../wor
 import { checkOperands, compareOutputs, referenceConv, type ConvOperands, type Verification } from "../workload/reference.js";
 import { layerTensors } from "../workload/tensors.js";
 import { isFullyConnected, referenceFcTransposed } from "../workload/reference-fc.js";
+import { referenceFcTransposedWasm } from "../workload/reference-fc-wasm.js";
 import { buildMapping, DATAFLOW_CHOICES } from "./dataflows/index.js";
 import { assertLegal, checkPsumWidth, RF_ENTRY_FIELDS, rfLayout } from "./legality.js";
 import { alikeLine, parseMapping, reducedLine, streamFlows, tileFootprint, type Mapping, type TensorName } from "./mapping.js";
@@ -420,7 +421,7 @@ function verify(inputs: RunInputs, sys: System): VerifiedOutput {
   const { layer, ops } = inputs;
   const output = new Int32Array(sys.dram.contents(DRAM_TENSOR.y) as Int32Array);
   const r0 = performance.now();
-  const expected = inputs.wIOHW ? referenceFcTransposed(ops) : referenceConv(layer, ops.x, ops.w, { xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint });
+  const expected = inputs.wIOHW ? (referenceFcTransposedWasm(ops) ?? referenceFcTransposed(ops)) : referenceConv(layer, ops.x, ops.w, { xZeroPoint: ops.xZeroPoint, wZeroPoint: ops.wZeroPoint });
   const referenceMs = performance.now() - r0;
   return { output, verification: compareOutputs(layer, expected, output), referenceMs };
 }

@@ -116,6 +116,9 @@ export const op = {
   load8x8uAt: (offset: number) => simd(0x02, 3, ...uleb(offset)),
   /** i32x4.splat. */
   splat: simd(0x11),
+  /** i32x4.extend_low_i16x8_s / i32x4.extend_high_i16x8_s: four i16 lanes, sign-extended to i32. */
+  extendLow16s: simd(0xa7),
+  extendHigh16s: simd(0xa8),
   /** i32x4.extract_lane. */
   lane: (i: number) => simd(0x1b, i),
   /** i32x4.replace_lane: (v128, i32) -> the vector with lane `i` replaced. */

@@ -64,7 +64,8 @@ export function referenceFc(op: ConvOperands): Int32Array {
  * may keep them in DRAM, and how `simulate` draws seeded FC weights for one: tensors.ts,
  * seededTensorTransposed), so that the OIHW tensor is never made. Each input channel's term is
  * added into every output at once; the same bits as over the rows, as addition modulo 2^32 does
- * not depend on the order of its terms.
+ * not depend on the order of its terms. `simulate` runs reference-fc-wasm.ts's SIMD version of
+ * this loop, which this one is the oracle of, and falls back to it.
  */
 export function referenceFcTransposed(op: ConvOperands): Int32Array {
   const { L, C, K, w, zw, y } = fcParts(op);

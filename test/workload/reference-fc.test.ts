@@ -10,6 +10,7 @@ import { dtypeInfo, OPERAND_TYPES, type OperandType } from "../../src/workload/d
 import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
 import { checkOperands, type OperandArray } from "../../src/workload/operands.js";
 import { FC_MAX_BATCH, isFullyConnected, referenceFc, referenceFcTransposed } from "../../src/workload/reference-fc.js";
+import { referenceFcTransposedWasm } from "../../src/workload/reference-fc-wasm.js";
 import { referenceConvJs } from "../../src/workload/reference-js.js";
 import { referenceConv } from "../../src/workload/reference.js";
 import { layerTensors, seededTensorTransposed } from "../../src/workload/tensors.js";
@@ -44,6 +45,7 @@ describe("referenceFc equals referenceConvJs bit for bit", () => {
         // The same weights drawn IOHW (as simulate draws seeded FC weights for an IOHW dataflow).
         const wT = seededTensorTransposed(a.wt, { groups: 1, rows: a.k, cols: a.c, item: 1 }, `${a.seed}/w`);
         expect(referenceFcTransposed(checkOperands(L, x, wT, opts))).toEqual(expected);
+        expect(referenceFcTransposedWasm(checkOperands(L, x, wT, opts))).toEqual(expected);
       }),
       { numRuns: 150, seed: 21 },
     );
@@ -71,6 +73,43 @@ describe("referenceFc equals referenceConvJs bit for bit", () => {
       }
     }
     expect(wrapped).toBeGreaterThan(3);
+  });
+});
+
+describe("referenceFcTransposedWasm (reference-fc-wasm.ts) equals the JavaScript loop bit for bit", () => {
+  // IOHW weights as simulate draws them; the JavaScript loop is the oracle (itself held to
+  // referenceConvJs above).
+  const both = (c: number, k: number, batch: number, xt: OperandType, wt: OperandType, seed: number, extreme: boolean) => {
+    const L = convLayer(fcLayer(c, k, batch));
+    const { x } = layerTensors(L, { seed, xType: xt, wType: wt });
+    const w = seededTensorTransposed(wt, { groups: 1, rows: k, cols: c, item: 1 }, `${seed}/w`);
+    if (extreme) {
+      for (const [a, t] of [[x, xt], [w, wt]] as const) {
+        const { min, max } = dtypeInfo(t);
+        for (let i = 0; i < a.length; i++) a[i] = a[i]! < (min + max) / 2 ? min : max;
+      }
+    }
+    const bias = Int32Array.from({ length: k }, (_, i) => (i * 2654435761 + seed) | 0);
+    const opts = { xZeroPoint: extreme ? dtypeInfo(xt).max : 0, wZeroPoint: extreme ? dtypeInfo(wt).min : 0, bias };
+    const op = checkOperands(L, x, w, opts);
+    return { js: referenceFcTransposed(op), wasm: referenceFcTransposedWasm(op) };
+  };
+
+  it("on rows of extreme values (sums that wrap), outputs past the last multiple of eight, and a batch", () => {
+    for (const wt of OPERAND_TYPES) {
+      for (const [c, k, batch] of [[300, 8, 1], [1000, 13, 2], [2048, 1, 1], [97, 4099, FC_MAX_BATCH]] as const) {
+        const { js, wasm } = both(c, k, batch, wt === "int16" ? "int8" : "int16", wt, c + k, true);
+        expect(wasm).toEqual(js);
+      }
+    }
+  });
+
+  it("across blocks of input channels (the weights pass through a 1 MiB window a block at a time)", () => {
+    // 70,000 int16 outputs a row: 7 rows a block, 20 rows in 3 blocks
+    const { js, wasm } = both(20, 70000, 1, "uint8", "int16", 5, false);
+    expect(wasm).toEqual(js);
+    const again = both(600, 4096, 1, "int8", "int8", 6, false);
+    expect(again.wasm).toEqual(again.js);
   });
 });
 

@@ -1,5 +1,7 @@
 /**
- * {@link referenceFcTransposed}'s products in WebAssembly SIMD: a fully connected layer whose
+ * A fully connected layer's reference in WebAssembly SIMD, for weights OIHW ({@link referenceFcWasm},
+ * which `referenceConv` runs) and IOHW ({@link referenceFcTransposedWasm}, which `simulate` runs
+ * for seeded weights drawn so). The IOHW one: `referenceFcTransposed`'s products for a layer whose
  * weights are stored IOHW (`[inChannels][outChannels]`, as `simulate` draws seeded FC weights for a
  * dataflow that keeps them so), bit-exact with the JavaScript loop (reference-fc.ts), which stays
  * as its oracle and its fallback where WebAssembly with SIMD is unavailable.
@@ -61,10 +63,54 @@ function rowsKernel(load: readonly number[], step: number): number[] {
   ];
 }
 
+/**
+ * The OIHW kernel over a block of rows (output channels): row r's dot product of its first
+ * `groups` eight weights less the zero point with xv, into the i32 at `acc + 4r` (the parameter
+ * names are the IOHW kernel's: ACC is the outputs, X the whole input).
+ */
+function dotsKernel(load: readonly number[], step: number): number[] {
+  const mac = (offset: number, half: readonly number[]): number[] => [
+    ...op.get(VX),
+    ...op.get(VW), ...half, ...op.get(VZ), ...op.vsub,
+    ...op.get(AA), ...op.const(offset), ...op.add, ...op.vload, ...op.vmul,
+    ...op.vadd, ...op.set(VX),
+  ];
+  return [
+    ...op.get(ZW), ...op.splat, ...op.set(VZ),
+    ...op.const(0), ...op.set(R),
+    ...whileLt(R, ROWS, [
+      ...op.const(0), ...op.splat, ...op.set(VX),
+      ...op.get(W), ...op.set(WA), ...op.get(X), ...op.set(AA), ...op.const(0), ...op.set(G),
+      ...whileLt(G, GROUPS, [
+        ...op.get(WA), ...load, ...op.set(VW),
+        ...mac(0, op.extendLow16s),
+        ...mac(16, op.extendHigh16s),
+        ...bump(WA, step), ...bump(AA, 32), ...bump(G, 1),
+      ]),
+      // the four lanes' sum, to the row's output
+      ...op.get(ACC),
+      ...op.get(VX), ...op.lane(0), ...op.get(VX), ...op.lane(1), ...op.add,
+      ...op.get(VX), ...op.lane(2), ...op.add, ...op.get(VX), ...op.lane(3), ...op.add,
+      ...op.store,
+      ...bumpBy(W, ROW_BYTES), ...bump(ACC, 4), ...bump(R, 1),
+    ]),
+  ];
+}
+
 const fn = (name: string, load: readonly number[], step: number) => ({ name, params: 7, i32Locals: 5, v128Locals: 3, body: rowsKernel(load, step) });
+const dots = (name: string, load: readonly number[], step: number) => ({ name: `dots_${name}`, params: 7, i32Locals: 5, v128Locals: 3, body: dotsKernel(load, step) });
 
 /** Compiled once, when this module loads. */
-const WASM = compileWasm(assembleModule([fn("int8", op.load8x8sAt(0), 8), fn("uint8", op.load8x8uAt(0), 8), fn("int16", op.vload, 16)]));
+const WASM = compileWasm(
+  assembleModule([
+    fn("int8", op.load8x8sAt(0), 8),
+    fn("uint8", op.load8x8uAt(0), 8),
+    fn("int16", op.vload, 16),
+    dots("int8", op.load8x8sAt(0), 8),
+    dots("uint8", op.load8x8uAt(0), 8),
+    dots("int16", op.vload, 16),
+  ]),
+);
 
 type RowsKernel = (w: number, rows: number, groups: number, acc: number, x: number, zw: number, rowBytes: number) => void;
 
@@ -80,7 +126,9 @@ function memoryOf(bytes: number): typeof scratch {
     if (scratch === undefined) {
       const mem = new WASM!.api.Memory({ initial: pages });
       const inst = new WASM!.api.Instance(WASM!.module, { env: { mem } });
-      scratch = { mem, kernels: { int8: inst.exports.int8 as RowsKernel, uint8: inst.exports.uint8 as RowsKernel, int16: inst.exports.int16 as RowsKernel } };
+      const kernels: Record<string, RowsKernel> = {};
+      for (const name of ["int8", "uint8", "int16", "dots_int8", "dots_uint8", "dots_int16"]) kernels[name] = inst.exports[name] as RowsKernel;
+      scratch = { mem, kernels };
     } else if (scratch.mem.buffer.byteLength < pages * WASM_PAGE_BYTES) {
       scratch.mem.grow(pages - scratch.mem.buffer.byteLength / WASM_PAGE_BYTES);
     }
@@ -91,6 +139,37 @@ function memoryOf(bytes: number): typeof scratch {
   return scratch;
 }
 
+/** A call's memory: its kernel, the window weight rows are copied into, and the first byte past it. */
+interface Window {
+  readonly kernel: RowsKernel;
+  readonly buf: ArrayBuffer;
+  readonly rowBytes: number;
+  readonly rowsPerBlock: number;
+  readonly after: number;
+  /** Copies weight rows [from, from + rows) into the window. */
+  copyRows(from: number, rows: number): void;
+}
+
+/**
+ * The memory of a call over rows of `rowLen` weights: the window (whole rows, at least one), then
+ * `more(rowsPerBlock)` bytes; the kernel `kernelPrefix` + the weights' type. Undefined where
+ * WebAssembly with SIMD is unavailable or the engine will not give the memory.
+ */
+function windowOf(op: ConvOperands, rowLen: number, kernelPrefix: string, more: (rowsPerBlock: number) => number): Window | undefined {
+  if (WASM === null) return undefined;
+  const w = op.w;
+  const rowBytes = rowLen * w.BYTES_PER_ELEMENT;
+  const rowsPerBlock = Math.max(1, Math.floor(WINDOW_BYTES / rowBytes));
+  const after = Math.ceil((rowsPerBlock * rowBytes) / 16) * 16;
+  const s = memoryOf(after + more(rowsPerBlock));
+  if (s === undefined) return undefined;
+  const kernel = s.kernels[kernelPrefix + (w instanceof Int8Array ? "int8" : w instanceof Uint8Array ? "uint8" : "int16")]!;
+  const bytes = new Uint8Array(s.mem.buffer);
+  const wBytes = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  const copyRows = (from: number, rows: number) => bytes.set(wBytes.subarray(from * rowBytes, (from + rows) * rowBytes), 0);
+  return { kernel, buf: s.mem.buffer, rowBytes, rowsPerBlock, after, copyRows };
+}
+
 /**
  * y ([batch][outChannels]) of a fully connected layer whose weights `op.w` are IOHW, bit-exact
  * with reference-fc.ts's `referenceFcTransposed`; undefined, having computed nothing, where
@@ -98,24 +177,17 @@ function memoryOf(bytes: number): typeof scratch {
  * that the layer is fully connected (reference-fc.ts, `isFullyConnected`).
  */
 export function referenceFcTransposedWasm(op: ConvOperands): Int32Array | undefined {
-  if (WASM === null) return undefined;
   const L = op.layer;
   const C = L.inChannels;
   const K = L.outChannels;
   const w = op.w;
-  const eb = w.BYTES_PER_ELEMENT;
-  const rowBytes = K * eb;
-  const rowsPerBlock = Math.max(1, Math.floor(WINDOW_BYTES / rowBytes));
-  // Memory: the window (at least one row), then the accumulators, then the block's xv.
-  const windowBytes = Math.ceil((rowsPerBlock * rowBytes) / 16) * 16;
-  const accAt = windowBytes;
-  const xAt = accAt + Math.ceil((K * 4) / 16) * 16;
-  const s = memoryOf(xAt + rowsPerBlock * 4);
-  if (s === undefined) return undefined;
-  const kernel = s.kernels[op.w instanceof Int8Array ? "int8" : op.w instanceof Uint8Array ? "uint8" : "int16"]!;
-  const buf = s.mem.buffer;
-  const bytes = new Uint8Array(buf);
-  const wBytes = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  // Memory: the window, then the accumulators, then the block's xv.
+  const accBytes = Math.ceil((K * 4) / 16) * 16;
+  const win = windowOf(op, K, "", (rows) => accBytes + rows * 4);
+  if (win === undefined) return undefined;
+  const { kernel, buf, rowBytes, rowsPerBlock } = win;
+  const accAt = win.after;
+  const xAt = accAt + accBytes;
   const acc = new Int32Array(buf, accAt, K);
   const xs = new Int32Array(buf, xAt, rowsPerBlock);
   const groups = Math.floor(K / 8);
@@ -127,7 +199,7 @@ export function referenceFcTransposedWasm(op: ConvOperands): Int32Array | undefi
     for (let c0 = 0; c0 < C; c0 += rowsPerBlock) {
       const rows = Math.min(rowsPerBlock, C - c0);
       for (let r = 0; r < rows; r++) xs[r] = op.x[n * C + c0 + r]! - op.xZeroPoint;
-      bytes.set(wBytes.subarray(c0 * rowBytes, (c0 + rows) * rowBytes), 0);
+      win.copyRows(c0, rows);
       kernel(0, rows, groups, accAt, xAt, zw, rowBytes);
       // The outputs past the last group of eight.
       for (let r = 0; r < rows; r++) {
@@ -137,6 +209,49 @@ export function referenceFcTransposedWasm(op: ConvOperands): Int32Array | undefi
       }
     }
     y.set(acc, n * K);
+  }
+  return y;
+}
+
+/**
+ * y ([batch][outChannels]) of a fully connected layer whose weights `op.w` are OIHW (each output
+ * channel's row contiguous), bit-exact with reference-fc.ts's `referenceFc`: per output, the dot
+ * product of its row less the zero point with the input less its zero point, eight input
+ * channels a step in four i32 lanes, the lanes summed at the row's end (modulo 2^32, as above),
+ * the channels past the last multiple of eight added in JavaScript, then the bias. Undefined,
+ * having computed nothing, where WebAssembly with SIMD is unavailable or the engine will not give
+ * the memory. The caller checks that the layer is fully connected.
+ */
+export function referenceFcWasm(op: ConvOperands): Int32Array | undefined {
+  const L = op.layer;
+  const C = L.inChannels;
+  const K = L.outChannels;
+  const w = op.w;
+  // Memory: the window of weight rows, the input less its zero point, the block's outputs.
+  const xBytes = Math.ceil((C * 4) / 16) * 16;
+  const win = windowOf(op, C, "dots_", (rows) => xBytes + rows * 4);
+  if (win === undefined) return undefined;
+  const { kernel, buf, rowBytes, rowsPerBlock } = win;
+  const xAt = win.after;
+  const yAt = xAt + xBytes;
+  const xs = new Int32Array(buf, xAt, C);
+  const sums = new Int32Array(buf, yAt, rowsPerBlock);
+  const groups = Math.floor(C / 8);
+  const zw = op.wZeroPoint;
+  const y = new Int32Array(L.batch * K);
+  for (let n = 0; n < L.batch; n++) {
+    for (let c = 0; c < C; c++) xs[c] = op.x[n * C + c]! - op.xZeroPoint;
+    for (let m0 = 0; m0 < K; m0 += rowsPerBlock) {
+      const rows = Math.min(rowsPerBlock, K - m0);
+      win.copyRows(m0, rows);
+      kernel(0, rows, groups, yAt, xAt, zw, rowBytes);
+      for (let r = 0; r < rows; r++) {
+        const m = m0 + r;
+        let a = (sums[r]! + (op.bias ? op.bias[m]! : 0)) | 0;
+        for (let c = groups * 8, o = m * C + c; c < C; c++, o++) a = (a + Math.imul(w[o]! - zw, xs[c]!)) | 0;
+        y[n * K + m] = a;
+      }
+    }
   }
   return y;
 }

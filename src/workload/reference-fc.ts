@@ -2,7 +2,9 @@
  * The reference of a fully connected layer: a 1 x 1 input, a 1 x 1 kernel, no padding, one group
  * and a small batch (at most {@link FC_MAX_BATCH} images). Each output is a dot product of a
  * weight row (OIHW: an output channel's weights are contiguous) with the input, in int32 with
- * two's-complement wrap-around, computed in JavaScript where the weights lie.
+ * two's-complement wrap-around, computed in JavaScript where the weights lie. `referenceConv` runs
+ * the WebAssembly SIMD version (reference-fc-wasm.ts), which this one is the oracle and the
+ * fallback of.
  *
  * Why a path of its own. The WebAssembly reference (reference-wasm.ts) first packs the weights
  * into its linear memory; for a fully connected layer, whose every weight is used once per image,

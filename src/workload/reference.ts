@@ -12,14 +12,17 @@
  * slow oracle and as the fallback where WebAssembly with SIMD is unavailable or a layer needs more
  * than its 4 GiB of memory. Tests require the two to agree bit for bit, and both to agree with
  * ONNX Runtime. A fully connected layer with a small batch takes a third path, dot products over
- * the weight rows where they lie (reference-fc.ts: packing its weights for the SIMD kernel costs
- * more than its products), tested against the oracle the same way.
+ * the weight rows where they lie (packing its weights for the convolution's SIMD kernel costs
+ * more than its products): in WebAssembly SIMD over a window the rows pass through
+ * (reference-fc-wasm.ts), else in JavaScript (reference-fc.ts), tested against the oracle the
+ * same way and against each other.
  */
 import { ConfigError } from "../core/errors.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "./layer.js";
 import type { IntArray } from "./dtype.js";
 import type { ConvOptions, OperandArray } from "./operands.js";
 import { isFullyConnected, referenceFc } from "./reference-fc.js";
+import { referenceFcWasm } from "./reference-fc-wasm.js";
 import { referenceConvJs } from "./reference-js.js";
 import { referenceConvWasm } from "./reference-wasm.js";
 import { checkOperands } from "./operands.js";
@@ -43,7 +46,7 @@ export function referenceConv(layer: ConvLayer | ConvLayerSpec, x: IntArray, w: 
   const xa = x as OperandArray;
   const wa = w as OperandArray;
   const op = checkOperands(layer, xa, wa, options);
-  if (isFullyConnected(op)) return referenceFc(op);
+  if (isFullyConnected(op)) return referenceFcWasm(op) ?? referenceFc(op);
   return referenceConvWasm(layer, xa, wa, options) ?? referenceConvJs(layer, xa, wa, options);
 }
 

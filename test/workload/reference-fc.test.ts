@@ -10,7 +10,7 @@ import { dtypeInfo, OPERAND_TYPES, type OperandType } from "../../src/workload/d
 import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
 import { checkOperands, type OperandArray } from "../../src/workload/operands.js";
 import { FC_MAX_BATCH, isFullyConnected, referenceFc, referenceFcTransposed } from "../../src/workload/reference-fc.js";
-import { referenceFcTransposedWasm } from "../../src/workload/reference-fc-wasm.js";
+import { referenceFcTransposedWasm, referenceFcWasm } from "../../src/workload/reference-fc-wasm.js";
 import { referenceConvJs } from "../../src/workload/reference-js.js";
 import { referenceConv } from "../../src/workload/reference.js";
 import { layerTensors, seededTensorTransposed } from "../../src/workload/tensors.js";
@@ -41,6 +41,7 @@ describe("referenceFc equals referenceConvJs bit for bit", () => {
         const expected = referenceConvJs(L, x, w, opts);
         expect(isFullyConnected(checkOperands(L, x, w, opts))).toBe(true);
         expect(referenceFc(checkOperands(L, x, w, opts))).toEqual(expected);
+        expect(referenceFcWasm(checkOperands(L, x, w, opts))).toEqual(expected);
         expect(referenceConv(L, x, w, opts)).toEqual(expected);
         // The same weights drawn IOHW (as simulate draws seeded FC weights for an IOHW dataflow).
         const wT = seededTensorTransposed(a.wt, { groups: 1, rows: a.k, cols: a.c, item: 1 }, `${a.seed}/w`);
@@ -66,6 +67,7 @@ describe("referenceFc equals referenceConvJs bit for bit", () => {
         const opts = { xZeroPoint: dtypeInfo(xt).max, wZeroPoint: dtypeInfo(wt).min };
         const y = referenceFc(checkOperands(L, x, w, opts));
         expect(y).toEqual(referenceConvJs(L, x, w, opts));
+        expect(referenceFcWasm(checkOperands(L, x, w, opts))).toEqual(y);
         let exact = 0n;
         for (let i = 0; i < c; i++) exact += BigInt(x[i]! - opts.xZeroPoint) * BigInt(w[i]! - opts.wZeroPoint);
         expect(y[0]).toBe(Number(BigInt.asIntN(32, exact)));
@@ -73,6 +75,18 @@ describe("referenceFc equals referenceConvJs bit for bit", () => {
       }
     }
     expect(wrapped).toBeGreaterThan(3);
+  });
+});
+
+describe("referenceFcWasm (reference-fc-wasm.ts, OIHW weights) equals the JavaScript loop bit for bit", () => {
+  it("across blocks of output channels (rows pass through a 1 MiB window) and on channels past a multiple of eight", () => {
+    for (const [c, k, xt, wt] of [[300001, 3, "int8", "int16"], [1000, 2100, "uint8", "int8"], [13, 5, "int16", "uint8"]] as const) {
+      const L = convLayer(fcLayer(c, k, 2));
+      const { x, w } = layerTensors(L, { seed: c, xType: xt, wType: wt });
+      const opts = { xZeroPoint: 3, wZeroPoint: -1 + (wt === "uint8" ? 5 : 0), bias: Int32Array.from({ length: k }, (_, i) => i * 7 - 9) };
+      const op = checkOperands(L, x, w, opts);
+      expect(referenceFcWasm(op)).toEqual(referenceFc(op));
+    }
   });
 });
 

@@ -11,15 +11,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { setFlagsFromString } from "node:v8";
 import { repoRoot } from "./repo-root.js";
 
 const [resultFile, runsText, ...args] = process.argv.slice(2);
 const runs = Number(runsText);
 if (!resultFile || !Number.isSafeInteger(runs) || runs < 1) throw new Error("usage: measure-warm RESULT.json RUNS convsim-arguments...");
 const bin = join(repoRoot(import.meta.url), "bin");
-const { tuningFlags } = (await import(pathToFileURL(join(bin, "v8-tuning.js")).href)) as { tuningFlags: (argv: readonly string[], options: string | undefined) => string[] };
-for (const flag of tuningFlags(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag);
+const { applyTuningFlags } = (await import(pathToFileURL(join(bin, "v8-tuning.js")).href)) as { applyTuningFlags: () => void };
+applyTuningFlags();
 const { loadBundle } = (await import(pathToFileURL(join(bin, "bundle-loader.js")).href)) as { loadBundle: () => { exports: { main: (argv: string[], io: object) => Promise<number> } } };
 const { main } = loadBundle().exports;
 const quiet = { out: () => {}, err: () => {}, isTTY: false, handleSignals: false };

@@ -11,11 +11,10 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { tuningFlags } from "./v8-tuning.js";
+import { applyTuningFlags } from "./v8-tuning.js";
 
 // V8's inlining budget, before any of the simulator's code runs (bin/v8-tuning.js says why).
-for (const flag of tuningFlags(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag);
+applyTuningFlags();
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const source = join(root, "src", "cli", "main.ts");

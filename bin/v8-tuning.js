@@ -25,6 +25,8 @@
 // as on the command line: `convsim run` 0.93x against 0.90-0.92x (the second's pairs above are
 // set this way).
 
+import { setFlagsFromString } from "node:v8";
+
 /** The flags convsim sets, each as `--name=value`. */
 export const TUNING_FLAGS = ["--max-inlined-bytecode-size-cumulative=460", "--max-inlined-bytecode-size=40"];
 
@@ -38,4 +40,12 @@ export const TUNING_FLAGS = ["--max-inlined-bytecode-size-cumulative=460", "--ma
 export function tuningFlags(execArgv, nodeOptions) {
   const given = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].map((a) => a.replace(/^--/, "").split("=")[0].replace(/_/g, "-"));
   return TUNING_FLAGS.filter((f) => !given.includes(f.replace(/^--/, "").split("=")[0]));
+}
+
+/**
+ * Sets this process's {@link tuningFlags} (before the simulator's code runs: bin/convsim.js, the
+ * code cache's warm-up, the warm benchmark), each through v8.setFlagsFromString.
+ */
+export function applyTuningFlags() {
+  for (const flag of tuningFlags(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag);
 }

@@ -5,11 +5,10 @@
 // script: their bytecode. The warm-up's output is thrown away; its commands must succeed, or no
 // cache is written (and a stale one is removed). Run by scripts/bundle.mjs.
 import { rmSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
 import { CODE_CACHE, loadBundle, writeCodeCache } from "../bin/bundle-loader.js";
-import { tuningFlags } from "../bin/v8-tuning.js";
+import { applyTuningFlags } from "../bin/v8-tuning.js";
 
-for (const flag of tuningFlags(process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag);
+applyTuningFlags();
 rmSync(CODE_CACHE, { force: true });
 const loaded = loadBundle({ cache: false });
 const quiet = { out: () => {}, err: () => {}, isTTY: false, handleSignals: false };

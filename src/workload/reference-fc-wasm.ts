@@ -100,17 +100,18 @@ function dotsKernel(load: readonly number[], step: number): number[] {
 const fn = (name: string, load: readonly number[], step: number) => ({ name, params: 7, i32Locals: 5, v128Locals: 3, body: rowsKernel(load, step) });
 const dots = (name: string, load: readonly number[], step: number) => ({ name: `dots_${name}`, params: 7, i32Locals: 5, v128Locals: 3, body: dotsKernel(load, step) });
 
+/** The module's functions: per weight type, the IOHW kernel and the OIHW one (`dots_`). */
+const FUNCTIONS = [
+  fn("int8", op.load8x8sAt(0), 8),
+  fn("uint8", op.load8x8uAt(0), 8),
+  fn("int16", op.vload, 16),
+  dots("int8", op.load8x8sAt(0), 8),
+  dots("uint8", op.load8x8uAt(0), 8),
+  dots("int16", op.vload, 16),
+];
+
 /** Compiled once, when this module loads. */
-const WASM = compileWasm(
-  assembleModule([
-    fn("int8", op.load8x8sAt(0), 8),
-    fn("uint8", op.load8x8uAt(0), 8),
-    fn("int16", op.vload, 16),
-    dots("int8", op.load8x8sAt(0), 8),
-    dots("uint8", op.load8x8uAt(0), 8),
-    dots("int16", op.vload, 16),
-  ]),
-);
+const WASM = compileWasm(assembleModule(FUNCTIONS));
 
 type RowsKernel = (w: number, rows: number, groups: number, acc: number, x: number, zw: number, rowBytes: number) => void;
 
@@ -127,7 +128,7 @@ function memoryOf(bytes: number): typeof scratch {
       const mem = new WASM!.api.Memory({ initial: pages });
       const inst = new WASM!.api.Instance(WASM!.module, { env: { mem } });
       const kernels: Record<string, RowsKernel> = {};
-      for (const name of ["int8", "uint8", "int16", "dots_int8", "dots_uint8", "dots_int16"]) kernels[name] = inst.exports[name] as RowsKernel;
+      for (const { name } of FUNCTIONS) kernels[name] = inst.exports[name] as RowsKernel;
       scratch = { mem, kernels };
     } else if (scratch.mem.buffer.byteLength < pages * WASM_PAGE_BYTES) {
       scratch.mem.grow(pages - scratch.mem.buffer.byteLength / WASM_PAGE_BYTES);

@@ -15,7 +15,8 @@ import { repoRoot } from "./repo-root.js";
 
 const [resultFile, runsText, ...args] = process.argv.slice(2);
 const runs = Number(runsText);
-if (!resultFile || !Number.isSafeInteger(runs) || runs < 1) throw new Error("usage: measure-warm RESULT.json RUNS convsim-arguments...");
+if (!resultFile) throw new Error("usage: measure-warm RESULT.json RUNS convsim-arguments...");
+if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`measure-warm: RUNS must be a positive integer; got ${JSON.stringify(runsText)}`);
 const bin = join(repoRoot(import.meta.url), "bin");
 const { applyTuningFlags } = (await import(pathToFileURL(join(bin, "v8-tuning.js")).href)) as { applyTuningFlags: () => void };
 applyTuningFlags();

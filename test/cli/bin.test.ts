@@ -97,6 +97,9 @@ describe("bench/measure-warm.ts (bench:targets' warm figures)", () => {
       const bad = spawnSync(process.execPath, ["--import", "tsx", measurer, file, "1", "simulate", "--layer", "c=0,hw=5,k=3,r=3"], { encoding: "utf8" });
       expect(bad.status).toBe(0);
       expect((JSON.parse(readFileSync(file, "utf8")) as { exitCode: number }[])[0]!.exitCode).toBe(2);
+      const noRuns = spawnSync(process.execPath, ["--import", "tsx", measurer, file, "0", "--version"], { encoding: "utf8" });
+      expect(noRuns.status).not.toBe(0);
+      expect(noRuns.stderr).toContain('RUNS must be a positive integer; got "0"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

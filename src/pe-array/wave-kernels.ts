@@ -56,8 +56,8 @@ export type WaveKernelName = (typeof WAVE_KERNEL_NAMES)[number];
 
 // Parameters.
 const PES = 0, NPES = 1, ROWS = 2, NROWS = 3, INNER = 4, ZI = 5, ZW = 6, SI = 7, SW = 8, SP = 9;
-// i32 locals.
-const PE = 10, R = 11, IB = 12, WB = 13, PB = 14, IA = 15, WA = 16, PA = 17, Q = 18, WV = 19, RP = 20, PP = 21, INNER4 = 22, IV = 23, ACC = 24, T = 25;
+// i32 locals (19 and 23 are declared but no kernel uses them).
+const PE = 10, R = 11, IB = 12, WB = 13, PB = 14, IA = 15, WA = 16, PA = 17, Q = 18, RP = 20, PP = 21, INNER4 = 22, ACC = 24, T = 25;
 const I32_LOCALS = 16;
 // v128 locals.
 const ZIS = 26, ZWS = 27, WVS = 28, IVS = 29, VACC = 30;

@@ -121,7 +121,7 @@ export class WorkerPool {
    */
   constructor(
     readonly threads: number,
-    private readonly heapCapMb: number | undefined = WORKER_HEAP_CAP_MB,
+    heapCapMb: number | undefined = WORKER_HEAP_CAP_MB,
   ) {
     for (let t = 0; t < Math.max(1, threads); t++) this.workers.set(startWorker(heapCapMb), heapCapMb !== undefined);
   }

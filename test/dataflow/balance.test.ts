@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { PRESET_NAMES, presets, type PresetName } from "../../src/arch/presets.js";
 import { buildMapping, DATAFLOW_NAMES, type DataflowName } from "../../src/dataflow/dataflows/index.js";
-import { dimSizes, DIMS, loopNest, parseMapping, type Dim, type Mapping } from "../../src/dataflow/mapping.js";
+import { dimSizes, DIMS, loopNest, parseMapping, type Mapping } from "../../src/dataflow/mapping.js";
 import { DRAM_WORD_WEIGHT } from "../../src/dataflow/dataflows/search.js";
 import { COST_SLACK } from "../../src/dataflow/dataflows/chen2020.js";
 import { dramTraffic, gbufArrayAccesses } from "../../src/dataflow/traffic.js";

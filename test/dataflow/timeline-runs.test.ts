@@ -8,7 +8,6 @@ import { CompiledCopies } from "../../src/dataflow/sequencer/copies.js";
 import { IterationPlanner, type PlanHit } from "../../src/dataflow/sequencer/iteration.js";
 import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
 import type { IterationPlan } from "../../src/dataflow/sequencer/types.js";
-import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
 import { compareRuns as compare } from "../helpers/results.js";
 import { convLayer, type ConvLayer } from "../../src/workload/layer.js";
 import { ARCHS, legalRandomMapping } from "./random-mappings.js";

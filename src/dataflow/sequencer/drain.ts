@@ -15,7 +15,7 @@ import { TAG_SPACE } from "./layout.js";
 import type { LinkPlanner } from "./links.js";
 import type { SignatureSerials } from "./plan-cache.js";
 import { batchOf, type BatchLayout } from "./psum-batch.js";
-import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req, type TileCoords } from "./types.js";
+import { G, K, N, P, Q, type DrainEntry, type OutputTile, type Req } from "./types.js";
 /** Scratch of {@link drainSignature} (grown as needed; read before the next call). */
 let drainSig = new Float64Array(0);
 

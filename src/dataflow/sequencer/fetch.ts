@@ -64,7 +64,7 @@ export function planFetch(
  * a prefetch). When either fetch copies a halo, the copies and the writes wait for it: the copies
  * read the tile it brings, and the writes go to the half it may still be copying from.
  */
-export function* runFetch(c: SeqContext, x: Executor, plan: FetchPlan, prev?: { readonly thread: Thread | undefined; readonly plan: FetchPlan }): Steps {
+export function* runFetch(x: Executor, plan: FetchPlan, prev?: { readonly thread: Thread | undefined; readonly plan: FetchPlan }): Steps {
   if (plan.reads.length === 0 && plan.copies.length === 0) return;
   const wait = prev?.thread && !prev.thread.done && (plan.copies.length > 0 || prev.plan.copies.length > 0) ? prev.thread : undefined;
   if (wait) {

@@ -246,7 +246,7 @@ export class Program {
       this.prefetch = undefined;
     } else {
       plan = planFetch(c, dStart, dExt, res.gbufKey, res.gbufHalf, res.gbufInput, res.gbufWeight);
-      yield* runFetch(c, this.x, plan);
+      yield* runFetch(this.x, plan);
     }
     res.gbufInput = plan.input;
     res.gbufWeight = plan.weight;
@@ -255,7 +255,7 @@ export class Program {
     if (c.m.gbuf.doubleBuffer && next) {
       const nextPlan = planFetch(c, next, c.nest.extent(next, c.nest.gbufStride, new Int32Array(NDIMS)), res.gbufKey, res.gbufHalf, res.gbufInput, res.gbufWeight);
       // (it waits for this tile's fetch when either copies a halo: fetch.ts)
-      const t = thread(runFetch(c, this.x, nextPlan, { thread: fetched, plan }));
+      const t = thread(runFetch(this.x, nextPlan, { thread: fetched, plan }));
       this.prefetch = { thread: t, plan: nextPlan };
       yield { reason: "dram", reqs: NO_REQS, spawn: t };
     }

@@ -26,8 +26,8 @@ import { ConfigError } from "../core/errors.js";
 import type { Capacity } from "../core/units.js";
 import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
 import { dtypeInfo, requireOperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
-import { convShape, validLayer, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
-import { axisMaxTapsPerOutput, axisMaxUsesPerTap, axisUsedTaps, colAxis, reuse, rowAxis, type ReuseFacts } from "./reuse.js";
+import { convShape, layerAxis, validLayer, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
+import { axisMaxTapsPerOutput, axisMaxUsesPerTap, axisUsedTaps, reuse, type ReuseFacts } from "./reuse.js";
 import { budgetWords, minimumFootprint, searchTile, tileBudget, type OperandTypes, type Staging, type TensorTraffic, type TileBudget, type TilePlan } from "./tile.js";
 
 /** A memory boundary: DRAM <-> on-chip storage, or global buffer <-> register files. */
@@ -127,8 +127,8 @@ export interface SegmentModel {
 /** The constants of the segment bound for a layer. */
 export function segmentModel(layer: ConvLayer): SegmentModel {
   const s = convShape(layer);
-  const rows = rowAxis(layer);
-  const cols = colAxis(layer);
+  const rows = layerAxis(layer, "h");
+  const cols = layerAxis(layer, "w");
   const R = reuse(layer).max;
   return Object.freeze({
     macs: s.usefulMacs,
@@ -145,7 +145,7 @@ export function segmentModel(layer: ConvLayer): SegmentModel {
 /** Weights whose tap reads a real input for some output: outChannels * Cg * usedTapRows * usedTapCols. */
 export function usedWeights(layer: ConvLayer): number {
   const s = convShape(layer);
-  return layer.outChannels * s.inChannelsPerGroup * axisUsedTaps(rowAxis(layer)) * axisUsedTaps(colAxis(layer));
+  return layer.outChannels * s.inChannelsPerGroup * axisUsedTaps(layerAxis(layer, "h")) * axisUsedTaps(layerAxis(layer, "w"));
 }
 
 /** The largest a*b*c with a+b+c <= sum and 0 <= a,b,c <= their caps (water-filling). */

@@ -6,8 +6,6 @@
  * (docs/timing.md).
  */
 export {
-  rowAxis,
-  colAxis,
   gcd,
   axisUses,
   axisMaxReuse,
@@ -17,7 +15,6 @@ export {
   axisUsedTaps,
   reuse,
   maxReuse,
-  type ConvAxis,
   type ReuseFacts,
 } from "./reuse.js";
 export {

@@ -20,47 +20,7 @@
  * bounds) and across batch (none: an input element belongs to one image).
  */
 import { InvariantError } from "../core/errors.js";
-import { convShape, type ConvLayer } from "../workload/layer.js";
-
-/** One spatial axis of a convolution (rows or columns), as the reuse and tiling math sees it. */
-export interface ConvAxis {
-  /** Real (unpadded) input size along the axis. */
-  readonly inSize: number;
-  /** Output size along the axis. */
-  readonly outSize: number;
-  /** Kernel taps along the axis. */
-  readonly kernel: number;
-  readonly stride: number;
-  readonly dilation: number;
-  /** Padding before the first real input element. */
-  readonly padBegin: number;
-}
-
-/** The row axis (height) of a layer. */
-export function rowAxis(layer: ConvLayer): ConvAxis {
-  const s = convShape(layer);
-  return {
-    inSize: layer.inHeight,
-    outSize: s.outHeight,
-    kernel: layer.kernelHeight,
-    stride: layer.strides[0],
-    dilation: layer.dilations[0],
-    padBegin: layer.pads[0],
-  };
-}
-
-/** The column axis (width) of a layer. */
-export function colAxis(layer: ConvLayer): ConvAxis {
-  const s = convShape(layer);
-  return {
-    inSize: layer.inWidth,
-    outSize: s.outWidth,
-    kernel: layer.kernelWidth,
-    stride: layer.strides[1],
-    dilation: layer.dilations[1],
-    padBegin: layer.pads[1],
-  };
-}
+import { convShape, layerAxis, type ConvLayer, type LayerAxis } from "../workload/layer.js";
 
 /** Greatest common divisor of two positive integers. */
 export function gcd(a: number, b: number): number {
@@ -95,7 +55,7 @@ function modInverse(a: number, m: number): number {
  * `stride / gcd(stride, dilation)`, counted inside `[kLo, kHi]`, the taps whose output index
  * lies in `[0, outSize)`. Returns 0 for coordinates outside `[0, inSize)`.
  */
-export function axisUses(axis: ConvAxis, i: number): number {
+export function axisUses(axis: LayerAxis, i: number): number {
   if (i < 0 || i >= axis.inSize) return 0;
   const { outSize, kernel, stride, dilation, padBegin } = axis;
   const j = i + padBegin; // coordinate in the padded input
@@ -110,7 +70,7 @@ export function axisUses(axis: ConvAxis, i: number): number {
 }
 
 /** The true maximum reuse of one input coordinate along the axis: max over i of {@link axisUses}. */
-export function axisMaxReuse(axis: ConvAxis): number {
+export function axisMaxReuse(axis: LayerAxis): number {
   let best = 0;
   for (let i = 0; i < axis.inSize; i++) {
     const u = axisUses(axis, i);
@@ -126,18 +86,18 @@ export function axisMaxReuse(axis: ConvAxis): number {
  * tap of its class: e.g. with `m = ceil((kernel-1)*dilation/stride)`, when `padBegin = 0`,
  * `m <= outSize - 1` and `m*stride < inSize`, input `m*stride` does.
  */
-export function axisInteriorReuse(axis: ConvAxis): number {
+export function axisInteriorReuse(axis: LayerAxis): number {
   return ceilDiv(axis.kernel * gcd(axis.stride, axis.dilation), axis.stride);
 }
 
 /** Pairs (output, tap) of the axis whose input coordinate is real (not padding). */
-function validPair(axis: ConvAxis, o: number, k: number): boolean {
+function validPair(axis: LayerAxis, o: number, k: number): boolean {
   const i = o * axis.stride - axis.padBegin + k * axis.dilation;
   return i >= 0 && i < axis.inSize;
 }
 
 /** The largest number of outputs along the axis that one kernel tap serves with a real input. */
-export function axisMaxUsesPerTap(axis: ConvAxis): number {
+export function axisMaxUsesPerTap(axis: LayerAxis): number {
   let best = 0;
   for (let k = 0; k < axis.kernel; k++) {
     let n = 0;
@@ -148,7 +108,7 @@ export function axisMaxUsesPerTap(axis: ConvAxis): number {
 }
 
 /** The largest number of real (non-padding) taps of any one output along the axis. */
-export function axisMaxTapsPerOutput(axis: ConvAxis): number {
+export function axisMaxTapsPerOutput(axis: LayerAxis): number {
   let best = 0;
   for (let o = 0; o < axis.outSize; o++) {
     let n = 0;
@@ -159,7 +119,7 @@ export function axisMaxTapsPerOutput(axis: ConvAxis): number {
 }
 
 /** The kernel taps along the axis that read a real input for at least one output. */
-export function axisUsedTaps(axis: ConvAxis): number {
+export function axisUsedTaps(axis: LayerAxis): number {
   let n = 0;
   for (let k = 0; k < axis.kernel; k++) {
     for (let o = 0; o < axis.outSize; o++) {
@@ -193,8 +153,8 @@ export interface ReuseFacts {
 
 /** The reuse figures of a layer; see {@link ReuseFacts}. */
 export function reuse(layer: ConvLayer): ReuseFacts {
-  const rows = rowAxis(layer);
-  const cols = colAxis(layer);
+  const rows = layerAxis(layer, "h");
+  const cols = layerAxis(layer, "w");
   const shape = convShape(layer);
   const maxRows = axisMaxReuse(rows);
   const maxCols = axisMaxReuse(cols);

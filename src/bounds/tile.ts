@@ -43,7 +43,7 @@ import { ConfigError } from "../core/errors.js";
 import { words, type Capacity } from "../core/units.js";
 import { dtypeInfo, requireOperandType, type OperandTypes, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
-import { colAxis, rowAxis, type ConvAxis } from "./reuse.js";
+import { layerAxis, type LayerAxis } from "../workload/layer.js";
 
 /** An output tile: b images x y output rows x x output columns x z output channels (paper's b, x, y, z). */
 export interface Tile {
@@ -85,7 +85,7 @@ export interface AxisTiling {
  * The input coverage of every tile size 1..outSize of an axis (index = tile size; index 0 unused).
  * Exact by enumeration of (output, tap) pairs: O(outSize^2 * kernel) per axis.
  */
-export function axisTilings(axis: ConvAxis): AxisTiling[] {
+export function axisTilings(axis: LayerAxis): AxisTiling[] {
   const { inSize, outSize, kernel, stride, dilation, padBegin } = axis;
   const stamp = new Int32Array(inSize);
   let mark = 0;
@@ -118,7 +118,7 @@ export function axisTilings(axis: ConvAxis): AxisTiling[] {
 }
 
 /** The coverage of one tile size of an axis (see {@link axisTilings}). */
-export function axisTiling(axis: ConvAxis, size: number): AxisTiling {
+export function axisTiling(axis: LayerAxis, size: number): AxisTiling {
   if (!Number.isInteger(size) || size < 1 || size > axis.outSize) throw new ConfigError("tileSize", size, `be an integer in [1, ${axis.outSize}]`);
   return axisTilings(axis)[size]!;
 }
@@ -229,7 +229,7 @@ const factsCache = new WeakMap<ConvLayer, LayerFacts>();
 function layerFacts(layer: ConvLayer): LayerFacts {
   let f = factsCache.get(layer);
   if (!f) {
-    f = { rows: axisTilings(rowAxis(layer)), cols: axisTilings(colAxis(layer)) };
+    f = { rows: axisTilings(layerAxis(layer, "h")), cols: axisTilings(layerAxis(layer, "w")) };
     factsCache.set(layer, f);
   }
   return f;

@@ -19,7 +19,6 @@ export {
   levelTrips,
   spatialShape,
   inputSpan,
-  inputAxis,
   touchedInputs,
   maxTouchedInputs,
   tileFootprint,
@@ -46,7 +45,6 @@ export {
   type NestLoop,
   type DimRecord,
   type TensorWords,
-  type InputAxis,
   type CoverageProblem,
 } from "./mapping.js";
 export { formatMapping, type FormatOptions } from "./print.js";

@@ -2,10 +2,10 @@
  * Input tiles along one spatial axis (rows or columns): which real input coordinates a tile of
  * outputs and kernel taps reads, their span with the halo, and how many any aligned tile reads
  * at most (mapping.ts's header, "Input tiles and halo"). Pure math over a layer's axis
- * ({@link inputAxis}); the footprints (mapping-tiles.ts), the traffic model and the Sequencer
+ * (`layerAxis` of workload/layer.ts); the footprints (mapping-tiles.ts), the traffic model and the Sequencer
  * use it. Re-exported by mapping.ts.
  */
-import { convShape, type ConvLayer } from "../workload/layer.js";
+import type { LayerAxis } from "../workload/layer.js";
 
 /**
  * Span of input rows (or columns) covered by `outCount` consecutive outputs and `kernelCount`
@@ -17,39 +17,11 @@ export function inputSpan(outCount: number, kernelCount: number, stride: number,
   return (outCount - 1) * stride + (kernelCount - 1) * dilation + 1;
 }
 
-/** One spatial axis of a layer as the tiling math needs it. */
-export interface InputAxis {
-  /** Real input size along the axis. */
-  readonly inSize: number;
-  /** Output size along the axis. */
-  readonly outSize: number;
-  /** Kernel taps along the axis. */
-  readonly kernel: number;
-  readonly stride: number;
-  readonly dilation: number;
-  /** Padding before the first real element. */
-  readonly padBegin: number;
-}
-
-/** The row (`h`) or column (`w`) axis of a layer. */
-export function inputAxis(layer: ConvLayer, which: "h" | "w"): InputAxis {
-  const s = convShape(layer);
-  const i = which === "h" ? 0 : 1;
-  return {
-    inSize: which === "h" ? layer.inHeight : layer.inWidth,
-    outSize: which === "h" ? s.outHeight : s.outWidth,
-    kernel: which === "h" ? layer.kernelHeight : layer.kernelWidth,
-    stride: layer.strides[i],
-    dilation: layer.dilations[i],
-    padBegin: layer.pads[which === "h" ? 0 : 1],
-  };
-}
-
 /**
  * The real input coordinates (sorted, distinct) read by outputs `[outStart, outStart+outCount)`
  * through taps `[kStart, kStart+kCount)` along one axis; counts are clipped to the axis.
  */
-export function touchedInputs(axis: InputAxis, outStart: number, outCount: number, kStart: number, kCount: number): number[] {
+export function touchedInputs(axis: LayerAxis, outStart: number, outCount: number, kStart: number, kCount: number): number[] {
   const oEnd = Math.min(axis.outSize, outStart + outCount);
   const kEnd = Math.min(axis.kernel, kStart + kCount);
   const seen = new Set<number>();
@@ -67,7 +39,7 @@ export function touchedInputs(axis: InputAxis, outStart: number, outCount: numbe
  * `kTile` taps reads along one axis, over every aligned tile position (tiles start at multiples of
  * their extent and the last ones are partial). Exact, by enumeration (cost: outSize * kernel).
  */
-export function maxTouchedInputs(axis: InputAxis, outTile: number, kTile: number): number {
+export function maxTouchedInputs(axis: LayerAxis, outTile: number, kTile: number): number {
   return axisCoverage(axis, outTile, kTile).max;
 }
 
@@ -80,7 +52,7 @@ export interface AxisCoverage {
 }
 
 /** The input coverage of one axis by tiles of `outTile` outputs and `kTile` taps (aligned; exact by enumeration). */
-export function axisCoverage(axis: InputAxis, outTile: number, kTile: number): AxisCoverage {
+export function axisCoverage(axis: LayerAxis, outTile: number, kTile: number): AxisCoverage {
   const ot = Math.min(outTile, axis.outSize);
   const kt = Math.min(kTile, axis.kernel);
   const stamp = new Int32Array(axis.inSize).fill(-1);

@@ -5,8 +5,8 @@
  * header (tiles aligned at multiples of their extent, footprints as maxima over tile instances,
  * the register file's dense input window); mapping.ts re-exports everything here.
  */
-import type { ConvLayer } from "../workload/layer.js";
-import { inputAxis, inputSpan, maxTouchedInputs } from "./input-axis.js";
+import { layerAxis, type ConvLayer } from "../workload/layer.js";
+import { inputSpan, maxTouchedInputs } from "./input-axis.js";
 import {
   dimSizes,
   DIMS,
@@ -139,8 +139,8 @@ export function tileFootprint(m: Mapping, layer: ConvLayer, level: LevelName, te
         const spanCols = inputSpan(e.Q, e.S, layer.strides[1], layer.dilations[1]);
         return e.N * e.G * e.C * spanRows * spanCols;
       }
-      const rows = maxTouchedInputs(inputAxis(layer, "h"), e.P, e.R);
-      const cols = maxTouchedInputs(inputAxis(layer, "w"), e.Q, e.S);
+      const rows = maxTouchedInputs(layerAxis(layer, "h"), e.P, e.R);
+      const cols = maxTouchedInputs(layerAxis(layer, "w"), e.Q, e.S);
       return e.N * e.G * e.C * rows * cols;
     }
   }

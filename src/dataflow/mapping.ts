@@ -149,11 +149,9 @@ export {
 } from "./mapping-tiles.js";
 export {
   inputSpan,
-  inputAxis,
   touchedInputs,
   maxTouchedInputs,
   axisCoverage,
-  type InputAxis,
   type AxisCoverage,
 } from "./input-axis.js";
 

@@ -58,8 +58,8 @@
  * not depend on the group it counts a visit per point where the folds make one per fold, when a
  * loop over that tensor's dimensions sits inside the group's.
  */
-import { convShape, type ConvLayer } from "../workload/layer.js";
-import { axisCoverage, dimSizes, DIMS, inputAxis, loopNest, TENSOR_DIMS, TENSORS, touchedInputs, type AxisCoverage, type Dim, type FusedGroup, type InputAxis, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
+import { convShape, layerAxis, type ConvLayer, type LayerAxis } from "../workload/layer.js";
+import { axisCoverage, dimSizes, DIMS, loopNest, TENSOR_DIMS, TENSORS, touchedInputs, type AxisCoverage, type Dim, type FusedGroup, type Mapping, type TensorName, type TensorWords } from "./mapping.js";
 
 export { axisCoverage, type AxisCoverage } from "./mapping.js";
 
@@ -96,8 +96,8 @@ export class LayerTraffic {
   readonly sizes: Readonly<Record<Dim, number>>;
   readonly weightWords: number;
   readonly outputWords: number;
-  private readonly rows: InputAxis;
-  private readonly cols: InputAxis;
+  private readonly rows: LayerAxis;
+  private readonly cols: LayerAxis;
   private readonly rowCache = new Map<number, AxisCoverage>();
   private readonly colCache = new Map<number, AxisCoverage>();
   /** Memo of {@link axisHalo} per axis, indexed by (output tile, tap tile, roles); -1: not yet. */
@@ -109,9 +109,9 @@ export class LayerTraffic {
     const s = convShape(layer);
     this.weightWords = s.weightElements;
     this.outputWords = s.outputElements;
-    this.rows = inputAxis(layer, "h");
-    this.cols = inputAxis(layer, "w");
-    const memo = (a: InputAxis) => new Float64Array((a.outSize + 1) * (a.kernel + 1) * 9).fill(-1);
+    this.rows = layerAxis(layer, "h");
+    this.cols = layerAxis(layer, "w");
+    const memo = (a: LayerAxis) => new Float64Array((a.outSize + 1) * (a.kernel + 1) * 9).fill(-1);
     this.rowHalo = memo(this.rows);
     this.colHalo = memo(this.cols);
   }
@@ -127,7 +127,7 @@ export class LayerTraffic {
   }
 
   /** {@link axisCoverage} of (outTile, kTile) on `axis`, memoized in `cache` (kTile <= kernel). */
-  private static coverage(cache: Map<number, AxisCoverage>, axis: InputAxis, outTile: number, kTile: number, kernel: number): AxisCoverage {
+  private static coverage(cache: Map<number, AxisCoverage>, axis: LayerAxis, outTile: number, kTile: number, kernel: number): AxisCoverage {
     const key = outTile * (kernel + 1) + kTile;
     let c = cache.get(key);
     if (!c) cache.set(key, (c = axisCoverage(axis, outTile, kTile)));
@@ -204,7 +204,7 @@ export class LayerTraffic {
    * The coordinates of one axis kept, summed over the transitions of tiles of `o` outputs and `k`
    * taps whose output (tap) tile has role `ro` (`rk`): see {@link inputHalo}. Memoized in `cache`.
    */
-  private axisHalo(axis: InputAxis, cache: Float64Array, o: number, k: number, ro: number, rk: number): number {
+  private axisHalo(axis: LayerAxis, cache: Float64Array, o: number, k: number, ro: number, rk: number): number {
     const ot = o < axis.outSize ? o : axis.outSize, kt = k < axis.kernel ? k : axis.kernel;
     const key = ((ot * (axis.kernel + 1) + kt) * 3 + ro) * 3 + rk;
     let sum = cache[key]!;

@@ -158,6 +158,38 @@ export function convLayer(spec: ConvLayerSpec | ConvLayer, path = "layer"): Conv
   return Object.freeze(layer);
 }
 
+/**
+ * One spatial axis of a layer (its rows or its columns), as the window math sees it: the sliding
+ * window's footprints and halos (dataflow/input-axis.ts, the traffic model, the Sequencer) and the
+ * reuse and tiling of the bounds (bounds/reuse.ts, bounds/tile.ts).
+ */
+export interface LayerAxis {
+  /** Real (unpadded) input size along the axis. */
+  readonly inSize: number;
+  /** Output size along the axis. */
+  readonly outSize: number;
+  /** Kernel taps along the axis. */
+  readonly kernel: number;
+  readonly stride: number;
+  readonly dilation: number;
+  /** Padding before the first real input element. */
+  readonly padBegin: number;
+}
+
+/** The row (`h`) or column (`w`) axis of a layer. */
+export function layerAxis(layer: ConvLayer, which: "h" | "w"): LayerAxis {
+  const s = convShape(layer);
+  const i = which === "h" ? 0 : 1;
+  return {
+    inSize: which === "h" ? layer.inHeight : layer.inWidth,
+    outSize: which === "h" ? s.outHeight : s.outWidth,
+    kernel: which === "h" ? layer.kernelHeight : layer.kernelWidth,
+    stride: layer.strides[i],
+    dilation: layer.dilations[i],
+    padBegin: layer.pads[i],
+  };
+}
+
 /** Sizes derived from a layer; computed once by {@link convShape}. */
 export interface ConvShape {
   readonly outHeight: number;

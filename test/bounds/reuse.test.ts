@@ -8,13 +8,12 @@ import {
   axisUsedTaps,
   axisUses,
   reuse,
-  type ConvAxis,
 } from "../../src/bounds/index.js";
-import { convShape, parseLayerShortForm } from "../../src/workload/layer.js";
+import { convShape, parseLayerShortForm, type LayerAxis } from "../../src/workload/layer.js";
 import { bruteMaxReuse, smallLayer, usefulMacs } from "./brute.js";
 
 /** A random valid axis (dilated kernel no larger than the padded input). */
-const axisArb: fc.Arbitrary<ConvAxis> = fc
+const axisArb: fc.Arbitrary<LayerAxis> = fc
   .record({
     inSize: fc.integer({ min: 1, max: 30 }),
     kernel: fc.integer({ min: 1, max: 7 }),
@@ -30,7 +29,7 @@ const axisArb: fc.Arbitrary<ConvAxis> = fc
     return { inSize, outSize, kernel: r.kernel, stride: r.stride, dilation: r.dilation, padBegin: r.padBegin };
   });
 
-function bruteAxisUses(a: ConvAxis): number[] {
+function bruteAxisUses(a: LayerAxis): number[] {
   const uses = new Array<number>(a.inSize).fill(0);
   for (let o = 0; o < a.outSize; o++)
     for (let k = 0; k < a.kernel; k++) {
@@ -97,11 +96,11 @@ describe("reuse per axis", () => {
 
   it("handles stride larger than the kernel and dilation equal to the stride (docs/bounds.md, example R)", () => {
     // in 9, kernel 3, stride 2, dilation 2: even rows read 1, 2, 3, 2, 1 times.
-    const a: ConvAxis = { inSize: 9, outSize: 3, kernel: 3, stride: 2, dilation: 2, padBegin: 0 };
+    const a: LayerAxis = { inSize: 9, outSize: 3, kernel: 3, stride: 2, dilation: 2, padBegin: 0 };
     expect([...Array(9).keys()].map((i) => axisUses(a, i))).toEqual([1, 0, 2, 0, 3, 0, 2, 0, 1]);
     expect(axisMaxReuse(a)).toBe(3);
     // kernel 3, stride 4: every input read at most once
-    const b: ConvAxis = { inSize: 11, outSize: 3, kernel: 3, stride: 4, dilation: 1, padBegin: 0 };
+    const b: LayerAxis = { inSize: 11, outSize: 3, kernel: 3, stride: 4, dilation: 1, padBegin: 0 };
     expect(axisMaxReuse(b)).toBe(1);
     expect(axisInteriorReuse(b)).toBe(1);
     // kernel 3, stride 2: 2 (the nominal 3/2 is an average)

@@ -4,7 +4,6 @@ import { ConfigError } from "../../src/core/errors.js";
 import {
   checkCoverage,
   dimSizes,
-  inputAxis,
   inputSpan,
   loopNest,
   mapping,
@@ -18,7 +17,7 @@ import {
   type Mapping,
 } from "../../src/dataflow/mapping.js";
 import { formatMapping } from "../../src/dataflow/print.js";
-import { convLayer } from "../../src/workload/layer.js";
+import { convLayer, layerAxis } from "../../src/workload/layer.js";
 import { bruteFootprint, randomMapping, rng, smallLayer, visitCounts, walk } from "./walk.js";
 
 // 1 image, 2 in channels, 5x5 input, 3 out channels, 3x3 kernel, pad 1, stride 2 -> 3x3 output.
@@ -143,7 +142,7 @@ describe("input tiles and halo", () => {
 
   it("stores only the rows a tile reads: 1x1 stride 4 reads 3 of a span of 9", () => {
     const l = convLayer({ inChannels: 1, inHeight: 12, inWidth: 1, outChannels: 1, kernelHeight: 1, kernelWidth: 1, strides: [4, 1] });
-    const ax = inputAxis(l, "h");
+    const ax = layerAxis(l, "h");
     expect(touchedInputs(ax, 0, 3, 0, 1)).toEqual([0, 4, 8]);
     expect(maxTouchedInputs(ax, 3, 1)).toBe(3);
     expect(inputSpan(3, 1, 4, 1)).toBe(9);
@@ -153,7 +152,7 @@ describe("input tiles and halo", () => {
     // 5 rows, pad 1 each side, 3 taps, stride 1: 5 outputs. Tiles of 2 outputs: [0,2) reads rows 0..2
     // (row -1 is padding), [2,4) reads 1..4, [4,5) reads 3..4.
     const l = convLayer({ inChannels: 1, inHeight: 5, inWidth: 1, outChannels: 1, kernelHeight: 3, kernelWidth: 1, pads: [1, 0, 1, 0] });
-    const ax = inputAxis(l, "h");
+    const ax = layerAxis(l, "h");
     expect(touchedInputs(ax, 0, 2, 0, 3)).toEqual([0, 1, 2]);
     expect(touchedInputs(ax, 2, 2, 0, 3)).toEqual([1, 2, 3, 4]);
     expect(maxTouchedInputs(ax, 2, 3)).toBe(4);

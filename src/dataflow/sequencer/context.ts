@@ -5,8 +5,8 @@ import type { Box } from "../../core/index.js";
 import type { ArchSpec } from "../../arch/spec.js";
 import type { GbufRegion } from "../../memory/index.js";
 import type { WaveStream } from "../../pe-array/index.js";
-import { convShape, type ConvLayer, type ConvShape } from "../../workload/layer.js";
-import { inputAxis, inputSpan, maxTouchedInputs, streamFlows, type Mapping } from "../mapping.js";
+import { convShape, layerAxis, type ConvLayer, type ConvShape } from "../../workload/layer.js";
+import { inputSpan, maxTouchedInputs, streamFlows, type Mapping } from "../mapping.js";
 import { Nest, NDIMS } from "../nest.js";
 import { touched } from "./geometry.js";
 import { weightLayout, type WeightLayout } from "./layout.js";
@@ -124,8 +124,8 @@ export class SeqContext {
     const pr = this.peReach;
     this.peSpan = { h: inputSpan(pr[P]!, pr[R]!, layer.strides[0], layer.dilations[0]), w: inputSpan(pr[Q]!, pr[S]!, layer.strides[1], layer.dilations[1]) };
     const ge = this.nest.gbufExtent;
-    this.gbufInputRows = maxTouchedInputs(inputAxis(layer, "h"), ge[P]!, ge[R]!);
-    this.gbufInputCols = maxTouchedInputs(inputAxis(layer, "w"), ge[Q]!, ge[S]!);
+    this.gbufInputRows = maxTouchedInputs(layerAxis(layer, "h"), ge[P]!, ge[R]!);
+    this.gbufInputCols = maxTouchedInputs(layerAxis(layer, "w"), ge[Q]!, ge[S]!);
     const gb = hw.gbuf;
     // A tile whose windows read only padding stores nothing; its region keeps one word. Partial
     // sums and outputs are int32 values in words of arch.gbuf.psumBytes (default 4).

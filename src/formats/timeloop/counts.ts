@@ -23,8 +23,8 @@
 import type { ArchSpec } from "../../arch/spec.js";
 import { ConfigError } from "../../core/errors.js";
 import type { CounterSnapshot } from "../../core/counters.js";
-import { axisCoverage, inputAxis, inputSpan, loopNest, tileExtents, dimSizes, type Dim, type InputAxis, type Mapping, type TensorName } from "../../dataflow/mapping.js";
-import { convShape, type ConvLayer } from "../../workload/layer.js";
+import { axisCoverage, inputSpan, loopNest, tileExtents, dimSizes, type Dim, type Mapping, type TensorName } from "../../dataflow/mapping.js";
+import { convShape, layerAxis, type ConvLayer, type LayerAxis } from "../../workload/layer.js";
 import { DATASPACE } from "./names.js";
 import { diagonalShareFactor, timeloopGbufInputFills } from "./reuse.js";
 
@@ -47,7 +47,7 @@ export interface CountsSource {
 }
 
 /** Sum over aligned tiles of the box (span) each tile of `outTile` outputs by `kTile` taps covers along one axis. */
-function boxSum(axis: InputAxis, outTile: number, kTile: number): number {
+function boxSum(axis: LayerAxis, outTile: number, kTile: number): number {
   let sum = 0;
   for (let o0 = 0; o0 < axis.outSize; o0 += outTile) {
     for (let k0 = 0; k0 < axis.kernel; k0 += kTile) {
@@ -62,7 +62,7 @@ export function boundingBoxFactor(layer: ConvLayer, mapping: Mapping, level: "gb
   const e = tileExtents(mapping, layer, level);
   let f = 1;
   for (const [which, out, k] of [["h", e.P, e.R], ["w", e.Q, e.S]] as const) {
-    const axis = inputAxis(layer, which);
+    const axis = layerAxis(layer, which);
     f *= boxSum(axis, Math.max(1, out), Math.max(1, k)) / axisCoverage(axis, out, k).sum;
   }
   return f;

@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SignatureSerials } from "../../src/dataflow/sequencer/plan-cache.js";
 import { Program } from "../../src/dataflow/sequencer/program.js";
-import { TimelineReplay, type Beside } from "../../src/dataflow/sequencer/timeline.js";
+import type { Beside } from "../../src/dataflow/sequencer/beside.js";
+import { TimelineRuns, type RunTile } from "../../src/dataflow/sequencer/runs.js";
+import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
 import type { Thread } from "../../src/dataflow/sequencer/types.js";
 import { Noc } from "../../src/pe-array/noc.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
@@ -144,6 +146,27 @@ describe("timeline replay", () => {
       return real.call(this, b, t, false);
     });
     expect(layers.some((layer) => onOff({ layer, arch: "chen2020", dataflow: "chen2020" }).diff !== undefined)).toBe(true);
+  });
+
+  it("a dram tile's last single-buffered timeline replays too (it ends before the planning that enters the next tile and starts the prefetch after it), identically", () => {
+    // chen2020's pointwise layers: every dram tile is a few iterations, the last one's planning
+    // enters the next tile. Counted: boundaries where a timeline begins to replay and the
+    // planning after it leaves the tile (none could before the timeline ended before it).
+    const layers = [
+      convLayer({ inChannels: 768, inHeight: 1, inWidth: 1, outChannels: 2048, kernelHeight: 1, kernelWidth: 1 }),
+      convLayer({ inChannels: 256, inHeight: 7, inWidth: 7, outChannels: 512, kernelHeight: 1, kernelWidth: 1 }),
+    ];
+    type Boundary = (this: { timeline: TimelineReplay }, next: unknown, tile: RunTile) => unknown;
+    const proto = TimelineRuns.prototype as unknown as { boundary: Boundary };
+    const real = proto.boundary;
+    let last = 0;
+    vi.spyOn(proto, "boundary").mockImplementation(function (this: { timeline: TimelineReplay }, next, tile) {
+      if (this.timeline.replayingNow() && !tile.more()) last++;
+      return real.call(this, next, tile);
+    });
+    for (const layer of layers) expect(onOff({ layer, arch: "chen2020", dataflow: "chen2020" }).diff).toBeUndefined();
+    // (the first layer has 154 dram tiles)
+    expect(last).toBeGreaterThan(100);
   });
 
   it("single-buffered timelines replay beside an output tile's write-back too (is on FC layers), identically, and only their own counters are restored", () => {

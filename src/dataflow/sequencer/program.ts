@@ -279,6 +279,7 @@ export class Program {
       if (cur.moves.length > 0) x.keep(yield step("network", cur.moves));
       const sends = deliveries(cur, x);
       if (sends.length > 0) x.keep(yield step("network", sends));
+      if (this.timeline) yield* this.timeline.end(this.beside()); // (before the planning: timeline.ts)
       let next = this.planInTile() ?? (yield* this.nextPlan());
       if (next?.fetched) {
         // The next tile's first reads wait for its prefetch, alongside this wave.
@@ -292,10 +293,11 @@ export class Program {
           const runs = (this.runs ??= new TimelineRuns(this.timeline, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, this.timeline.host)));
           for (;;) {
             const beside = this.beside();
-            yield* this.timeline.boundary(cur, next, this.planned < this.gbufStarts.length, () => this.drainKey(next!.drains, next!.drainsBehind), beside);
+            this.timeline.boundary(cur, next, () => this.drainKey(next!.drains, next!.drainsBehind), beside);
             const found = runs.boundary(next, this.runTile);
             if (!found) break;
             ({ cur, next } = yield* runs.replay(cur, next, found, this.runTile, beside));
+            yield* this.timeline.end(this.beside());
           }
         }
         // PEs idle during this step (not in the wave, or done with it) wait for the next reads.

@@ -32,7 +32,8 @@ import { InvariantError } from "../../core/index.js";
 import type { CompiledCopies } from "./copies.js";
 import type { Steps } from "./executor.js";
 import { PlanHit, type IterationPlanner } from "./iteration.js";
-import type { Beside, Timeline, TimelineReplay } from "./timeline.js";
+import type { Beside } from "./beside.js";
+import type { Timeline, TimelineReplay } from "./timeline.js";
 import { NO_REQS, Responses, type DrainEntry, type IterationPlan, type Step } from "./types.js";
 
 /** What a run needs of the program's current dram tile (program.ts). */
@@ -180,7 +181,8 @@ export class TimelineRuns {
   boundary(next: IterationPlan, tile: RunTile): readonly Run[] | undefined {
     const t = this.timeline.replayingNow()?.t;
     this.note(next, t, tile);
-    if (!t || next.drainsBehind || (next.drains.length > 0 && !tile.drainsInline())) return undefined;
+    // (a run plans the iteration after each of its timelines: not past the dram tile)
+    if (!t || !tile.more() || next.drainsBehind || (next.drains.length > 0 && !tile.drainsInline())) return undefined;
     // (while a run is recorded, none is replayed, the recording goes on to its end: the timeline
     // alone is, its copies compiled)
     if (this.rec.active) return NO_RUNS;
@@ -196,7 +198,7 @@ export class TimelineRuns {
    */
   private note(next: IterationPlan, t: Timeline | undefined, tile: RunTile): void {
     if (!this.rec.active || !this.rec.closeStep(this.timeline.ended)) return;
-    const drain = next.drainsBehind || !(t ?? this.timeline.recordingSingle()) ? undefined : tile.drainKey(next.drains);
+    const drain = !tile.more() || next.drainsBehind || !(t ?? this.timeline.recordingSingle()) ? undefined : tile.drainKey(next.drains);
     this.rec.add(drain === undefined ? undefined : { plan: next, drain, t });
   }
 

@@ -33,7 +33,8 @@ import type { CompiledCopies } from "./copies.js";
 import { chained } from "./executor.js";
 import { PlanHit, type IterationPlanner } from "./iteration.js";
 import { RUNS_PER_TIMELINE, RunRecorder, type Run, type RunTile } from "./runs.js";
-import type { Beside, Timeline, TimelineReplay } from "./timeline.js";
+import type { Beside } from "./beside.js";
+import type { Timeline, TimelineReplay } from "./timeline.js";
 import { NO_REQS, Responses, type IterationPlan, type Req, type Step, type Thread } from "./types.js";
 
 /** A steady loop head whose timeline replays, handed to a run (program.ts, runPipelined). */

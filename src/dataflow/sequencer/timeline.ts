@@ -2,10 +2,10 @@
  * Timeline replay (DESIGN.md, "Fast mode may replay whole iteration timelines"; the exactness
  * argument: docs/design-notes.md, "Timeline replay").
  *
- * A timeline is what happens between two boundaries of a single-buffered program: from the cycle
- * iteration j's waves are issued with iteration j + 1's reads, to the cycle iteration j + 1's
- * waves are. In between: j's waves and j + 1's reads, then j + 1's halo moves and deliveries, and
- * the planning of j + 2. At a boundary where the whole system is quiet (only the main thread of
+ * A timeline is what happens in a single-buffered program from a boundary, the cycle iteration
+ * j's waves are issued with iteration j + 1's reads, to its end, the cycle j + 1's halo moves and
+ * deliveries are done (the planning of j + 2 follows it, outside any timeline, then the next
+ * boundary in the same cycle when that planning takes none). At a boundary where the whole system is quiet (only the main thread of
  * the Sequencer runs; the DRAM channel, the GBuf, the network and the PE array hold no work and no
  * message is in flight), the timeline is fully determined by its key:
  * - the plans of j and j + 1 (the same plan template: the same requests up to the shift of their
@@ -35,8 +35,9 @@ import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
 import { SignatureTable } from "./plan-cache.js";
 import { KeyParts, reasonCode } from "./timeline-key.js";
-import type { WriteBack } from "./accumulate.js";
-import { NO_REQS, type FetchPlan, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
+import { BESIDE_COUNTER, BESIDE_SENDS, type Beside } from "./beside.js";
+export { besideOf, type Beside } from "./beside.js";
+import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
 export interface TimelineHost {
@@ -93,42 +94,6 @@ export interface Timeline {
   /** Whether it changed no counter of a prefetch's track (it may then replay beside one). */
   readonly besideSafe?: boolean;
 }
-
-/**
- * Threads running beside the program's main thread that a timeline may replay beside: the next
- * dram tile's prefetch (DRAM reads into GBuf writes), and output write-backs past their GBuf read
- * (their one step left is a DRAM write); and how many GBuf requests the prefetch sends in one step
- * at most (its writes; it must make no GBuf read).
- */
-export interface Beside {
-  readonly threads: readonly Thread[];
-  readonly gbufWrites: number;
-  readonly gbufReads: number;
-}
-
-/**
- * The threads running beside a program's main thread that a timeline may replay beside
- * ({@link Beside}): the next dram tile's prefetch, and the output write-backs past their GBuf
- * read (program.ts); undefined when none runs.
- */
-export function besideOf(prefetch: { readonly thread: Thread; readonly plan: FetchPlan } | undefined, writeBacks: readonly (WriteBack | undefined)[]): Beside | undefined {
-  const p = prefetch && !prefetch.thread.done ? prefetch : undefined;
-  // (no list at the loop heads where nothing runs beside)
-  let threads: Thread[] | undefined = p ? [p.thread] : undefined;
-  for (const e of writeBacks) if (e && !e.thread.done && e.phase.dramOnly) (threads ??= []).push(e.thread);
-  if (!threads) return undefined;
-  return { threads, gbufWrites: p ? p.plan.writes.length : 0, gbufReads: p ? p.plan.copies.length : 0 };
-}
-
-/**
- * GBuf requests that may be on their way in one step, main thread and prefetch together, for a
- * replay beside a prefetch: half a link's capacity (a link holds 64, system.ts), so no send of
- * either is ever refused.
- */
-const BESIDE_SENDS = 32;
-
-/** Counters the tracks beside a timeline change: the DRAM channel's, and the GBuf's write side. */
-const BESIDE_COUNTER = /^(dram\.|gbuf\.(write|writeBytes|bankWrites|writeConflictCycles|add)\.)/;
 
 /** The recording open since a boundary. */
 interface Recording {
@@ -192,16 +157,12 @@ export class TimelineReplay {
   private readonly besideCounter: Uint8Array;
 
   /**
-   * The boundary before `cur`'s waves are issued with `next`'s reads: ends the timeline replayed
-   * or recorded since the previous boundary, then replays the coming one when one with its key was
-   * recorded, or records it. `pure`: whether planning the iteration after `next` issues nothing (it
-   * lies in the same dram tile); `drain`: `next`'s drain as a key part (0: none; undefined: it
-   * never replays; Program.drainKey), asked for only when the rest of the key holds; `beside`:
-   * the prefetch of the next dram tile and write-backs, if they still run (the timeline may then
-   * be recorded and replayed beside them: {@link besideOk}).
+   * A single-buffered timeline's end (once the deliveries of the iteration whose reads it issued
+   * are done, before the next iteration is planned; and after a run of timelines): ends the
+   * timeline replayed (waiting its length) or recorded since the last {@link boundary}, or the run.
+   * `beside`: what may run beside the program now.
    */
-  *boundary(cur: IterationPlan, next: IterationPlan, pure: boolean, drain: () => number | undefined, beside?: Beside): Steps {
-    const n = ++this.boundaries;
+  *end(beside?: Beside): Steps {
     this.ended = this.runEnded;
     this.runEnded = undefined;
     if (this.replaying) {
@@ -212,10 +173,21 @@ export class TimelineReplay {
       this.restore(before, t, was);
       this.ended = t;
     } else if (this.recording) {
-      this.ended = this.finishRecording(this.recording, n, undefined, beside?.threads);
+      this.ended = this.finishRecording(this.recording, this.boundaries + 1, undefined, beside?.threads);
       this.recording = undefined;
     }
-    if (!pure || !cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
+  }
+
+  /**
+   * The boundary before `cur`'s waves are issued with `next`'s reads, after {@link end}: replays
+   * the coming timeline when one with its key was recorded, or records it. `drain`: `next`'s
+   * drain as a key part (0: none; undefined: it never replays; Program.drainKey), asked for only
+   * when the rest of the key holds; `beside`: the prefetch of the next dram tile and write-backs,
+   * if they still run (the timeline may then be recorded and replayed beside them: {@link besideOk}).
+   */
+  boundary(cur: IterationPlan, next: IterationPlan, drain: () => number | undefined, beside?: Beside): void {
+    const n = ++this.boundaries;
+    if (!cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
     const alone = this.host.quiet();
     if (!alone && !this.besideOk(next, beside)) return;
     const key = this.key(cur, next, drain);
@@ -393,8 +365,9 @@ export class TimelineReplay {
   }
 
   /**
-   * Keeps a recorded timeline when it ended at the next boundary, quiet (single-buffered) or with
-   * only its wave running (pipelined: `running` waits for it); else its key never replays.
+   * Keeps a recorded timeline when it ended before any other boundary began (`boundary`: the one
+   * after its own), quiet (single-buffered; or quiet but for what runs beside) or with only its wave running
+   * (pipelined: `running` waits for it); else its key never replays.
    */
   private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: readonly Thread[] | undefined): Timeline | undefined {
     if (r.boundary !== boundary - 1) return undefined;

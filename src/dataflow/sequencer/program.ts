@@ -120,8 +120,7 @@ export class Program {
     const i = this.planned++;
     const plan = this.planner.plan(this.gbufStarts[i]!, this.dramStarts[this.tile]!, this.gbufFolds[i]);
     const boundary = this.boundary;
-    // Every iteration of the tile planned before its prefetch is done waits for it.
-    const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined;
+    const fetched = this.fetched && !this.fetched.done ? this.fetched : undefined; // (planned before the prefetch is done: waits for it)
     this.boundary = undefined;
     return boundary || fetched ? iterationPlan({ ...plan, boundary, fetched }) : plan;
   }
@@ -282,11 +281,12 @@ export class Program {
       if (this.timeline) yield* this.timeline.end(this.beside()); // (before the planning: timeline.ts)
       let next = this.planInTile() ?? (yield* this.nextPlan());
       if (next?.fetched) {
-        // The next tile's first reads wait for its prefetch, alongside this wave.
+        // The next tile's first reads wait for its prefetch, alongside this wave; then its timeline.
         const feed = this.fetchedReads(next, readReason)!;
         yield { reason: "dram", reqs: NO_REQS, spawn: feed };
         x.keep(yield step("control", cur.waves));
         yield { reason: "dram", reqs: NO_REQS, join: feed };
+        this.timeline?.afterJoin(next, this.beside());
       } else {
         // A timeline that repeats an earlier one is replayed (timeline.ts), and runs of them at once (runs.ts).
         if (next && this.timeline) {

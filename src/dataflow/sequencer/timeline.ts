@@ -191,13 +191,33 @@ export class TimelineReplay {
     const alone = this.host.quiet();
     if (!alone && !this.besideOk(next, beside)) return;
     const key = this.key(cur, next, drain);
-    if (key === undefined) return;
+    if (key !== undefined) this.open(key, n, alone, next.reads, next.drains.length > 0);
+  }
+
+  /**
+   * A single-buffered program's boundary once the reads of `cur`, a dram tile's first iteration,
+   * have waited for the tile's prefetch (program.ts): the timeline from there to {@link end} holds
+   * only `cur`'s halo moves and deliveries (the previous waves and these reads are done), whose
+   * cycles follow from its plan template, their GBuf schedules and the wait reasons, the system
+   * being quiet, or quiet but for what runs beside (docs/design-notes.md, "Timeline replay").
+   */
+  afterJoin(cur: IterationPlan, beside?: Beside): void {
+    const n = ++this.boundaries;
+    if (!cur.template || cur.boundary || cur.drains.length > 0 || cur.psumFills || cur.operandFills) return;
+    const alone = this.host.quiet();
+    if (!alone && !(beside && this.fitsBeside(0, beside) && this.host.quiet(beside.threads))) return;
+    const parts = this.parts.start(3).push(this.serial(cur.template)).push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor));
+    if (this.schedules(cur.direct, parts) && this.schedules(cur.moves, parts)) this.open(parts.view(), n, alone, [], false);
+  }
+
+  /** Replays the timeline of `key` begun at boundary `n` when one was recorded (unless it cannot run beside what does), else records it. */
+  private open(key: Float64Array, n: number, alone: boolean, reads: readonly Req[], drains: boolean): void {
     const t = this.timelines.get(key);
     if (t === null) return;
     if (t) {
       if (!alone && !t.besideSafe) return;
       this.replaying = { t, before: this.snapshot(true), beside: !alone };
-      this.host.beginApplying(next.reads, next.drains.length > 0);
+      this.host.beginApplying(reads, drains);
     } else {
       this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, beside: !alone };
     }

@@ -5,9 +5,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SignatureSerials } from "../../src/dataflow/sequencer/plan-cache.js";
 import { Program } from "../../src/dataflow/sequencer/program.js";
-import type { Beside } from "../../src/dataflow/sequencer/beside.js";
 import { TimelineRuns, type RunTile } from "../../src/dataflow/sequencer/runs.js";
-import { TimelineReplay } from "../../src/dataflow/sequencer/timeline.js";
+import { TimelineReplay, type Beside } from "../../src/dataflow/sequencer/timeline.js";
 import type { Thread } from "../../src/dataflow/sequencer/types.js";
 import { Noc } from "../../src/pe-array/noc.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";

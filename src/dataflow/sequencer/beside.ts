@@ -39,5 +39,10 @@ export function besideOf(prefetch: { readonly thread: Thread; readonly plan: Fet
  */
 export const BESIDE_SENDS = 32;
 
+/** Whether a timeline that makes `reads` GBuf reads may run beside `beside` (TimelineReplay's besideOk rule). */
+export function fitsBeside(reads: number, beside: Beside): boolean {
+  return beside.gbufReads === 0 && beside.gbufWrites + reads <= BESIDE_SENDS;
+}
+
 /** Counters the tracks beside a timeline change: the DRAM channel's, and the GBuf's write side. */
 export const BESIDE_COUNTER = /^(dram\.|gbuf\.(write|writeBytes|bankWrites|writeConflictCycles|add)\.)/;

@@ -32,8 +32,7 @@ import { InvariantError } from "../../core/index.js";
 import type { CompiledCopies } from "./copies.js";
 import type { Steps } from "./executor.js";
 import { PlanHit, type IterationPlanner } from "./iteration.js";
-import type { Beside } from "./beside.js";
-import type { Timeline, TimelineReplay } from "./timeline.js";
+import { fitsBeside, type Beside, type Timeline, type TimelineReplay } from "./timeline.js";
 import { NO_REQS, Responses, type DrainEntry, type IterationPlan, type Step } from "./types.js";
 
 /** What a run needs of the program's current dram tile (program.ts). */
@@ -208,7 +207,7 @@ export class TimelineRuns {
    * still hold (see the file header); the program goes on from the returned {@link cur} and {@link next}.
    * Beside a prefetch (`beside`: what runs beside at the boundary) every step must be one that
    * may run beside it: it changes none of its counters, drains nothing, and its GBuf requests
-   * fit beside the prefetch's (TimelineReplay.fitsBeside); the prefetch runs on meanwhile.
+   * fit beside the prefetch's (fitsBeside, beside.ts); the prefetch runs on meanwhile.
    */
   *replay(cur: IterationPlan, next: IterationPlan, runs: readonly Run[], p: RunTile, beside: Beside | undefined): Generator<Step, TimelineRuns, Responses> {
     const tl = this.timeline;
@@ -226,7 +225,7 @@ export class TimelineRuns {
       const s = run[k]!;
       // (the first step's plan was matched above; the drain key is read last: the drain uses it)
       if (!(after instanceof PlanHit) || !p.more() || (k > 0 && !this.planner.sameAs(after, s.plan))) break;
-      if (by && (!s.t!.besideSafe || s.drain !== 0 || !tl.fitsBeside(s.plan.reads.length, by))) break;
+      if (by && (!s.t!.besideSafe || s.drain !== 0 || !fitsBeside(s.plan.reads.length, by))) break;
       if ((after.drains.length > 0 ? p.drainKey(after.drains) : 0) !== s.drain) break;
       this.planner.reuse(after);
       this.apply(next, s.plan, after.drains, p);

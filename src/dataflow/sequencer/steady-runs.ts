@@ -33,8 +33,7 @@ import type { CompiledCopies } from "./copies.js";
 import { chained } from "./executor.js";
 import { PlanHit, type IterationPlanner } from "./iteration.js";
 import { RUNS_PER_TIMELINE, RunRecorder, type Run, type RunTile } from "./runs.js";
-import type { Beside } from "./beside.js";
-import type { Timeline, TimelineReplay } from "./timeline.js";
+import { fitsBeside, type Beside, type Timeline, type TimelineReplay } from "./timeline.js";
 import { NO_REQS, Responses, type IterationPlan, type Req, type Step, type Thread } from "./types.js";
 
 /** A steady loop head whose timeline replays, handed to a run (program.ts, runPipelined). */
@@ -127,7 +126,7 @@ export class SteadyRuns {
       const step = run[k]!;
       // (the first step's plan was matched above)
       if (!(hit instanceof PlanHit) || hit.drains.length > 0 || !tile.more() || !this.chainable(after) || (k > 0 && !this.planner.sameAs(hit, step.plan))) break;
-      if (s.beside && (!step.t!.besideSafe || !tl.fitsBeside(step.plan.reads.length, s.beside))) break;
+      if (s.beside && (!step.t!.besideSafe || !fitsBeside(step.plan.reads.length, s.beside))) break;
       this.planner.reuse(hit);
       // The wave before finishes; `after` (the next loop head's `next`) is read and delivered.
       host.apply(cur.waves, this.scratch);

@@ -7,6 +7,9 @@ import type { WaitReason } from "../../pe-array/index.js";
 /** Every wait reason's number in a key (0: none posted yet). */
 const REASON_CODES: Readonly<Record<WaitReason, number>> = { dram: 1, gbuf: 2, bankConflict: 3, network: 4, drain: 5, control: 6 };
 
+/** The kinds of key (a key's first number): a single-buffered boundary's, a pipelined one's, after a prefetch's join (timeline.ts). */
+export const KEY_SINGLE = 1, KEY_STEADY = 2, KEY_AFTER_JOIN = 3;
+
 /** A wait reason's number in a key (0: none posted yet). */
 export function reasonCode(r: WaitReason | undefined): number {
   return r === undefined ? 0 : REASON_CODES[r];

@@ -34,9 +34,9 @@ import type { GlobalBuffer } from "../../memory/index.js";
 import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
 import { SignatureTable } from "./plan-cache.js";
-import { KeyParts, reasonCode } from "./timeline-key.js";
-import { BESIDE_COUNTER, BESIDE_SENDS, type Beside } from "./beside.js";
-export { besideOf, type Beside } from "./beside.js";
+import { KEY_AFTER_JOIN, KEY_SINGLE, KEY_STEADY, KeyParts, reasonCode } from "./timeline-key.js";
+import { BESIDE_COUNTER, fitsBeside, type Beside } from "./beside.js";
+export { besideOf, fitsBeside, type Beside } from "./beside.js";
 import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
@@ -173,7 +173,7 @@ export class TimelineReplay {
       this.restore(before, t, was);
       this.ended = t;
     } else if (this.recording) {
-      this.ended = this.finishRecording(this.recording, this.boundaries + 1, undefined, beside?.threads);
+      this.ended = this.finishRecording(this.recording, this.boundaries, undefined, beside?.threads);
       this.recording = undefined;
     }
   }
@@ -189,7 +189,7 @@ export class TimelineReplay {
     const n = ++this.boundaries;
     if (!cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
     const alone = this.host.quiet();
-    if (!alone && !this.besideOk(next, beside)) return;
+    if (!alone && !this.besideOk(next.reads.length, next.drains.length > 0, beside)) return;
     const key = this.key(cur, next, drain);
     if (key !== undefined) this.open(key, n, alone, next.reads, next.drains.length > 0);
   }
@@ -205,9 +205,10 @@ export class TimelineReplay {
     const n = ++this.boundaries;
     if (!cur.template || cur.boundary || cur.drains.length > 0 || cur.psumFills || cur.operandFills) return;
     const alone = this.host.quiet();
-    if (!alone && !(beside && this.fitsBeside(0, beside) && this.host.quiet(beside.threads))) return;
-    const parts = this.parts.start(3).push(this.serial(cur.template)).push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor));
-    if (this.schedules(cur.direct, parts) && this.schedules(cur.moves, parts)) this.open(parts.view(), n, alone, [], false);
+    // (its reads are done: none to fit beside)
+    if (!alone && !this.besideOk(0, false, beside)) return;
+    const key = this.joinKey(cur);
+    if (key !== undefined) this.open(key, n, alone, [], false);
   }
 
   /** Replays the timeline of `key` begun at boundary `n` when one was recorded (unless it cannot run beside what does), else records it. */
@@ -256,11 +257,6 @@ export class TimelineReplay {
     return r.before;
   }
 
-  /** Whether a timeline whose next iteration makes `reads` GBuf reads may run beside `beside` ({@link besideOk}'s rule). */
-  fitsBeside(reads: number, beside: Beside): boolean {
-    return beside.gbufReads === 0 && beside.gbufWrites + reads <= BESIDE_SENDS;
-  }
-
   /**
    * Ends a run of replayed timelines `ts` from the counters `before`: each takes its value then plus
    * their recorded changes; `beside` a prefetch, its counters (simulated meanwhile) stay ({@link restore}).
@@ -279,10 +275,11 @@ export class TimelineReplay {
    * timeline does not drain (a drain writes the GBuf or DRAM), and their GBuf requests together fit
    * {@link BESIDE_SENDS}. The tracks then share no lane with the timeline and cannot delay it, nor
    * it them (docs/design-notes.md, "Beside the next tile's prefetch", "Beside a write-back").
+   * `reads`: the GBuf reads the timeline issues; `drains`: whether it drains.
    */
-  private besideOk(next: IterationPlan, beside: Beside | undefined): boolean {
-    if (!beside || next.drains.length > 0) return false;
-    return this.fitsBeside(next.reads.length, beside) && this.host.quiet(beside.threads);
+  private besideOk(reads: number, drains: boolean, beside: Beside | undefined): boolean {
+    if (!beside || drains) return false;
+    return fitsBeside(reads, beside) && this.host.quiet(beside.threads);
   }
 
   /**
@@ -301,13 +298,13 @@ export class TimelineReplay {
     this.ended = this.runEnded ?? this.steadyReplayed;
     this.runEnded = this.steadyReplayed = undefined;
     if (this.recording) {
-      this.ended = this.finishRecording(this.recording, n, running, beside?.threads);
+      this.ended = this.finishRecording(this.recording, n - 1, running, beside?.threads);
       this.recording = undefined;
     }
     if (!eligible || !quickPlan || !running || !next || !after) return undefined;
     const alone = this.host.steadyWave(running);
     // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
-    const withPrefetch = !alone && beside && this.fitsBeside(after.reads.length, beside) ? this.host.steadyWave(running, beside.threads) : undefined;
+    const withPrefetch = !alone && beside && fitsBeside(after.reads.length, beside) ? this.host.steadyWave(running, beside.threads) : undefined;
     const w = alone ?? withPrefetch;
     if (!w) return undefined;
     const key = this.steadyKey(cur, next, after, running, w);
@@ -385,12 +382,13 @@ export class TimelineReplay {
   }
 
   /**
-   * Keeps a recorded timeline when it ended before any other boundary began (`boundary`: the one
-   * after its own), quiet (single-buffered; or quiet but for what runs beside) or with only its wave running
-   * (pipelined: `running` waits for it); else its key never replays.
+   * Keeps a recorded timeline when it began at boundary `begunAt` (the last one before its end:
+   * no other began meanwhile) and ended quiet (single-buffered; or quiet but for what runs
+   * beside) or with only its wave running (pipelined: `running` waits for it); else its key never
+   * replays.
    */
-  private finishRecording(r: Recording, boundary: number, running: Thread | undefined, beside: readonly Thread[] | undefined): Timeline | undefined {
-    if (r.boundary !== boundary - 1) return undefined;
+  private finishRecording(r: Recording, begunAt: number, running: Thread | undefined, beside: readonly Thread[] | undefined): Timeline | undefined {
+    if (r.boundary !== begunAt) return undefined;
     const now = this.host.now;
     const length = now - r.start;
     const reason = this.host.lastReason;
@@ -443,11 +441,18 @@ export class TimelineReplay {
   private key(cur: IterationPlan, next: IterationPlan, drainKey: () => number | undefined): Float64Array | undefined {
     const drain = drainKey();
     if (drain === undefined) return undefined;
-    const parts = this.parts.start(1);
+    const parts = this.parts.start(KEY_SINGLE);
     parts.push(this.serial(cur.template!)).push(this.serial(next.template!));
     parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor)).push(drain);
     if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
     return parts.view();
+  }
+
+  /** The key after the join of `cur`'s prefetch ({@link afterJoin}; its reads are done), or undefined when it cannot replay. */
+  private joinKey(cur: IterationPlan): Float64Array | undefined {
+    const parts = this.parts.start(KEY_AFTER_JOIN).push(this.serial(cur.template!));
+    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor));
+    return this.schedules(cur.direct, parts) && this.schedules(cur.moves, parts) ? parts.view() : undefined;
   }
 
   /** Serials of objects the key names by identity (waves). */
@@ -469,7 +474,7 @@ export class TimelineReplay {
     if (!cur.template || !next.template || !after.template || cur.waves.length !== 1) return undefined;
     const now = this.host.now;
     const { cmd, phase } = w;
-    const parts = this.parts.start(2);
+    const parts = this.parts.start(KEY_STEADY);
     parts.push(this.serial(cur.template)).push(this.serial(next.template)).push(this.serial(after.template));
     parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor)).push(reasonCode(running.reason));
     parts.push(this.objectSerial(cmd.wave)).push(cmd.chained ? 1 : 0);

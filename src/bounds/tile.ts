@@ -42,8 +42,7 @@
 import { ConfigError } from "../core/errors.js";
 import { words, type Capacity } from "../core/units.js";
 import { dtypeInfo, requireOperandType, type OperandTypes, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
-import { convShape, type ConvLayer } from "../workload/layer.js";
-import { layerAxis, type LayerAxis } from "../workload/layer.js";
+import { convShape, layerAxis, type ConvLayer, type ConvShape, type LayerAxis } from "../workload/layer.js";
 
 /** An output tile: b images x y output rows x x output columns x z output channels (paper's b, x, y, z). */
 export interface Tile {
@@ -240,8 +239,7 @@ function layerFacts(layer: ConvLayer): LayerFacts {
  * given row and column tilings. A staged slice stays when the very next step needs the same one
  * (see the file header), which happens only with one input channel per group.
  */
-function operandTraffic(layer: ConvLayer, nz: number, nb: number, rows: AxisTiling, cols: AxisTiling): { input: number; weight: number } {
-  const s = convShape(layer);
+function operandTraffic(layer: ConvLayer, s: ConvShape, nz: number, nb: number, rows: AxisTiling, cols: AxisTiling): { input: number; weight: number } {
   const spatialTiles = rows.tiles * cols.tiles;
   const oneChannel = s.inChannelsPerGroup === 1;
   const perBlock = layer.groups * layer.batch * s.inChannelsPerGroup * rows.inputSum * cols.inputSum;
@@ -254,7 +252,7 @@ function operandTraffic(layer: ConvLayer, nz: number, nb: number, rows: AxisTili
 function plan(layer: ConvLayer, tile: Tile, rows: AxisTiling, cols: AxisTiling, budget: TileBudget): TilePlan {
   const s = convShape(layer);
   const nz = Math.ceil(s.outChannelsPerGroup / tile.z);
-  const { input, weight } = operandTraffic(layer, nz, Math.ceil(layer.batch / tile.b), rows, cols);
+  const { input, weight } = operandTraffic(layer, s, nz, Math.ceil(layer.batch / tile.b), rows, cols);
   const output = s.outputElements;
   const taps = layer.kernelHeight * layer.kernelWidth;
   const psumF = tile.b * tile.y * tile.x * tile.z * budget.psumUnits;
@@ -275,6 +273,21 @@ export function tilePlan(layer: ConvLayer, tile: Tile, budget: TileBudget): Tile
   checkTile(layer, tile);
   const f = layerFacts(layer);
   return plan(layer, tile, f.rows[tile.y]!, f.cols[tile.x]!, budget);
+}
+
+/**
+ * The total traffic of {@link tilePlan} (`traffic.total`) at tiles of one layer, as a function of
+ * the tile's b, y, x and z: the same numbers without checking each tile or looking the layer up
+ * again, for searches that score hundreds of thousands of tiles (chen2020's array tiles). Each
+ * extent must be an integer in [1, the layer's] (not checked).
+ */
+export function tileTrafficOf(layer: ConvLayer): (b: number, y: number, x: number, z: number) => number {
+  const s = convShape(layer);
+  const f = layerFacts(layer);
+  return (b, y, x, z) => {
+    const { input, weight } = operandTraffic(layer, s, Math.ceil(s.outChannelsPerGroup / z), Math.ceil(layer.batch / b), f.rows[y]!, f.cols[x]!);
+    return input + weight + s.outputElements;
+  };
 }
 
 /**
@@ -329,7 +342,7 @@ export function searchTile(layer: ConvLayer, budget: TileBudget): TilePlan | nul
         // smallest has the smallest footprint: ceil(Kg / nz), or 1 when the block count does not
         // matter (no real input, or a depthwise layer whose slices are kept across blocks).
         for (const [zz, nzz] of z === 1 ? [[1, nz]] : [[z, nz], [1, Kg]]) {
-          const op = operandTraffic(layer, nzz!, batchTiles, r, c);
+          const op = operandTraffic(layer, s, nzz!, batchTiles, r, c);
           const total = op.input + op.weight + s.outputElements;
           if (total > bestTotal) continue;
           const foot = fixed + zz! * perZ;

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { searchTile, tileBudget, tilePlan, type Tile, type TileBudget } from "../../src/bounds/index.js";
+import { tileTrafficOf } from "../../src/bounds/tile.js";
 import { ConfigError } from "../../src/core/errors.js";
 import { convShape, parseLayerShortForm, type ConvLayer } from "../../src/workload/layer.js";
 import { smallLayer } from "./brute.js";
@@ -86,6 +87,20 @@ describe("tilePlan: the exact traffic of the output-tile dataflow", () => {
     expect(single.footprint).toEqual({ psum: 240, input: 72, weight: 27, total: 339 });
     const double = tilePlan(l, t, tileBudget(4096, {}, "double"));
     expect(double.footprint).toEqual({ psum: 60, input: 72, weight: 54, total: 186 });
+  });
+
+  it("tileTrafficOf gives tilePlan's total traffic at every tile of a layer", () => {
+    fc.assert(
+      fc.property(smallLayer(8, 3), (l) => {
+        const s = convShape(l);
+        const of = tileTrafficOf(l);
+        for (let b = 1; b <= l.batch; b++)
+          for (let y = 1; y <= s.outHeight; y++)
+            for (let x = 1; x <= s.outWidth; x++)
+              for (let z = 1; z <= s.outChannelsPerGroup; z++) expect(of(b, y, x, z)).toBe(tilePlan(l, { b, y, x, z }, words(1)).traffic.total);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("rejects tiles outside the layer", () => {

@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { presets, resolveArch } from "../../src/arch/presets.js";
 import { arrayTileSets, type TileChoice } from "../../src/dataflow/dataflows/chen2020-tiles.js";
+import { tileTrafficOf } from "../../src/bounds/tile.js";
 import { attainableTraffic, COST_SLACK, EFFICIENCY_FLOOR } from "../../src/dataflow/dataflows/chen2020.js";
+import { dimSizes } from "../../src/dataflow/mapping.js";
 import { convLayer } from "../../src/workload/layer.js";
 
 describe("chen2020's array tile search (chen2020-tiles.ts)", () => {
@@ -35,6 +37,16 @@ describe("chen2020's array tile search (chen2020-tiles.ts)", () => {
         const pruned = arrayTileSets(layer, arch, attainableTraffic, choice);
         const every = arrayTileSets(layer, arch, attainableTraffic, { ...choice, exhaustive: true });
         expect(pruned).toEqual(every);
+        // chen2020's own call: the cost as a function of the extents, asked at every spread
+        expect(arrayTileSets(layer, arch, attainableTraffic, { ...choice, costOf: tileTrafficOf(layer) })).toEqual(pruned);
+        // Each tile's efficiency, from its factors (the search multiplies its MAC slots out loop by loop).
+        const sz = dimSizes(layer);
+        for (const t of [...pruned.fitting, ...pruned.diverse]) {
+          const [qsp, psp, nsp, krow, ksp] = t.factors.spatial as number[];
+          const { N: b1, P: y1, Q: x1, K: z1 } = t.factors.rf as Record<string, number>;
+          const steps = Math.ceil(sz.N / (nsp! * b1!)) * Math.ceil(sz.P / (psp! * y1!)) * Math.ceil(sz.Q / (qsp! * x1!)) * Math.ceil(sz.K / (krow! * ksp! * z1!));
+          expect(t.efficiency).toBe((sz.N * sz.P * sz.Q * sz.K) / (a.rows * a.cols * steps * b1! * y1! * x1! * z1!));
+        }
         if (pruned.diverse.length > 0) found++;
       }),
       { numRuns: 60, seed: 33 },

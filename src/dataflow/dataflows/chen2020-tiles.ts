@@ -104,9 +104,6 @@ interface Variant {
   readonly rfDouble: boolean;
 }
 
-/** Visits one way to spread a tile: a split, a PE's position share (b1, y1, x1) and its channels z1, in a variant. */
-type Visit = (split: Split, b1: number, y1: number, x1: number, z1: number, v: Variant) => void;
-
 /** The variants of an array: both orientations unless it is square, each single- and double-buffered. */
 function variants(arch: ArchSpec): Variant[] {
   const out: Variant[] = [];
@@ -117,20 +114,60 @@ function variants(arch: ArchSpec): Variant[] {
 }
 
 /**
- * Visits every per-PE share of every split, in every variant, whose input window and psums fit a
- * PE, with the most channels z1 the partitions allow, and with one.
+ * The per-PE shares of one split in one variant ({@link sharesOf}): `count` of them, the i-th at
+ * `at[5i .. 5i + 4]` as b1, y1, x1, z1 and its {@link ArrayTile.efficiency}. One buffer serves
+ * every split (a search visits hundreds of thousands of shares: a callback per share was most of
+ * its time).
  */
-function forEachShare(sz: DimRecord, layer: ConvLayer, arch: ArchSpec, visit: Visit, minPes: () => number = () => 0): void {
-  for (const v of variants(arch)) {
-    const { rows, cols } = arch.array;
-    for (const split of spatialSplits(sz, v.transposed ? cols : rows, v.transposed ? rows : cols)) {
-      if (split[0] * split[1] * split[2] * split[3] * split[4] >= minPes()) forEachShareOf(split, sz, layer, arch, v, visit);
+class Shares {
+  at = new Float64Array(5 * 512);
+  count = 0;
+  /** The split, layer and array the shares are of, and the layer's output points. */
+  split: Split | undefined = undefined;
+  sz: DimRecord | undefined = undefined;
+  pes = 0;
+  points = 0;
+
+  /** Empties the list for the shares of a split. */
+  start(split: Split, sz: DimRecord, pes: number): void {
+    this.count = 0;
+    this.split = split;
+    this.sz = sz;
+    this.pes = pes;
+    this.points = sz.N * sz.P * sz.Q * sz.K;
+  }
+
+  /** Adds a share taking `slots` MAC slots on the whole array (see {@link sharesOf}). */
+  push(b1: number, y1: number, x1: number, z1: number, slots: number): void {
+    if (5 * (this.count + 1) > this.at.length) {
+      const grown = new Float64Array(2 * this.at.length);
+      grown.set(this.at);
+      this.at = grown;
     }
+    const i = 5 * this.count++;
+    this.at[i] = b1;
+    this.at[i + 1] = y1;
+    this.at[i + 2] = x1;
+    this.at[i + 3] = z1;
+    this.at[i + 4] = slots <= Number.MAX_SAFE_INTEGER ? this.points / slots : exactEfficiency(this.sz!, this.pes, this.split!, b1, y1, x1, z1);
   }
 }
 
-/** {@link forEachShare} for one split and variant (a double-buffered operand has half its partition). */
-function forEachShareOf(split: Split, sz: DimRecord, layer: ConvLayer, arch: ArchSpec, v: Variant, visit: Visit): void {
+const shares = new Shares();
+
+/**
+ * Lists in {@link shares} every per-PE share of a split, in a variant, whose input window and
+ * psums fit a PE, with the most channels z1 the partitions allow, and with one (a double-buffered
+ * operand has half its partition); each with its efficiency on an array of `pes` PEs.
+ *
+ * The efficiency is `points / (pes * slots)`: `points` the layer's output points, `slots` the
+ * MAC slots a PE spends on the layer, `steps * b1 * y1 * x1 * z1` (steps: the array tiles that
+ * cover the layer), here multiplied out loop by loop. Both are products of integers, so exact
+ * below 2^53, and the quotient is the same whatever the order of the factors; above it (no layer
+ * convLayer accepts comes near) {@link exactEfficiency} multiplies them in the order of an earlier
+ * version of this search, so that its rounding, and its choices, stay as they were.
+ */
+function sharesOf(split: Split, sz: DimRecord, layer: ConvLayer, arch: ArchSpec, v: Variant, pes: number): Shares {
   const entries = rfTensorEntries(arch.rf);
   const psumEntries = entries.psum;
   const inputEntries = v.rfDouble ? Math.floor(entries.input / 2) : entries.input;
@@ -140,25 +177,51 @@ function forEachShareOf(split: Split, sz: DimRecord, layer: ConvLayer, arch: Arc
   const [qsp, psp, nsp, krow, ksp] = split;
   const lines = krow * ksp;
   const zMax = maxInner(sz.K, lines);
+  const yMax = maxInner(sz.P, psp);
+  const xMax = maxInner(sz.Q, qsp);
+  shares.start(split, sz, pes);
   for (let b1 = 1; b1 <= Math.min(maxInner(sz.N, nsp), inputEntries, psumEntries); b1++) {
-    for (let y1 = 1; y1 <= maxInner(sz.P, psp) && b1 * y1 <= psumEntries && b1 * inputSpan(y1, 1, sh, dh) <= inputEntries; y1++) {
+    const slotsB = pes * Math.ceil(sz.N / (nsp * b1)) * b1;
+    for (let y1 = 1; y1 <= yMax && b1 * y1 <= psumEntries; y1++) {
       const rows = b1 * inputSpan(y1, 1, sh, dh);
-      for (let x1 = 1; x1 <= maxInner(sz.Q, qsp) && b1 * y1 * x1 <= psumEntries && rows * inputSpan(x1, 1, sw, dw) <= inputEntries; x1++) {
+      if (rows > inputEntries) break;
+      const slotsBY = slotsB * Math.ceil(sz.P / (psp * y1)) * y1;
+      for (let x1 = 1; x1 <= xMax && b1 * y1 * x1 <= psumEntries; x1++) {
+        if (rows * inputSpan(x1, 1, sw, dw) > inputEntries) break;
         const most = Math.min(weightEntries, Math.floor(psumEntries / (b1 * y1 * x1)), zMax);
         if (most < 1) continue;
-        visit(split, b1, y1, x1, most, v);
+        const slots = slotsBY * Math.ceil(sz.Q / (qsp * x1)) * x1;
         // As few channels as cover K in as many tiles as `most` does (fewer idle MAC slots).
         const even = Math.ceil(sz.K / (lines * Math.ceil(sz.K / (lines * most))));
-        if (even < most && even > 1) visit(split, b1, y1, x1, even, v);
-        if (most > 1) visit(split, b1, y1, x1, 1, v);
+        shares.push(b1, y1, x1, most, slots * Math.ceil(sz.K / (lines * most)) * most);
+        if (even < most && even > 1) shares.push(b1, y1, x1, even, slots * Math.ceil(sz.K / (lines * even)) * even);
+        if (most > 1) shares.push(b1, y1, x1, 1, slots * Math.ceil(sz.K / lines));
       }
     }
   }
+  return shares;
 }
 
-/** The share of the array's MAC slots a spread keeps busy (see {@link ArrayTile.efficiency}). */
-function efficiencyOf(sz: DimRecord, pes: number, split: Split, b1: number, y1: number, x1: number, z1: number): number {
-  // (indexed, not destructured: this runs for every spread, twice)
+/**
+ * Calls `visit` with the shares ({@link sharesOf}, efficiencies on the whole array) of every
+ * split of the array, in every variant, that uses at least `minPes()` PEs (asked before each
+ * split). In order (variants, then {@link spatialSplits}' order), or, `widest`, the splits of
+ * all variants by their PEs, most first (ties in that order), stopping at the first below
+ * `minPes()`: for a search whose bound only rises, as {@link bestEfficiency}'s.
+ */
+function forEachSplit(sz: DimRecord, layer: ConvLayer, arch: ArchSpec, minPes: () => number, visit: (split: Split, v: Variant, shares: Shares) => void, widest = false): void {
+  const all = arch.array.rows * arch.array.cols;
+  const { rows, cols } = arch.array;
+  const splits = variants(arch).flatMap((v) => spatialSplits(sz, v.transposed ? cols : rows, v.transposed ? rows : cols).map((split) => ({ v, split, pes: split[0] * split[1] * split[2] * split[3] * split[4] })));
+  if (widest) splits.sort((a, b) => b.pes - a.pes);
+  for (const { v, split, pes } of splits) {
+    if (pes >= minPes()) visit(split, v, sharesOf(split, sz, layer, arch, v, all));
+    else if (widest) return;
+  }
+}
+
+/** {@link ArrayTile.efficiency} with the factors multiplied in the order of an earlier version (see {@link sharesOf}). */
+function exactEfficiency(sz: DimRecord, pes: number, split: Split, b1: number, y1: number, x1: number, z1: number): number {
   const steps = Math.ceil(sz.N / (split[2] * b1)) * Math.ceil(sz.P / (split[1] * y1)) * Math.ceil(sz.Q / (split[0] * x1)) * Math.ceil(sz.K / (split[3] * split[4] * z1));
   return (sz.N * sz.P * sz.Q * sz.K) / (pes * steps * b1 * y1 * x1 * z1);
 }
@@ -221,16 +284,71 @@ class Best {
 }
 
 /**
+ * The best tile of each extent, per kind (b, y, x, z), by {@link before}: {@link judge} says
+ * whether a spread would replace any (and notes which), {@link add} then keeps its tile there.
+ */
+class BestPerExtent {
+  /** Per kind, the best tile of each extent, indexed by the extent. */
+  private readonly best: (ArrayTile | undefined)[][];
+  /** Per kind, its extents as first seen (the order {@link list} gives them in). */
+  private readonly order: number[][] = [[], [], [], []];
+  /** Per kind, whether the spread last judged ranks before the best of its extent. */
+  private readonly better = [false, false, false, false];
+
+  constructor(sz: DimRecord) {
+    this.best = [sz.N, sz.P, sz.Q, sz.K].map((most) => new Array<ArrayTile | undefined>(most + 1).fill(undefined));
+  }
+
+  /** Whether a spread with scores `c` and extents b, y, x, z ranks before the best of any of its extents. */
+  judge(c: Scores, b: number, y: number, x: number, z: number): boolean {
+    let any = false;
+    for (let k = 0; k < 4; k++) {
+      const seen = this.best[k]![k === 0 ? b : k === 1 ? y : k === 2 ? x : z];
+      this.better[k] = !seen || before(c, seen);
+      any ||= this.better[k]!;
+    }
+    return any;
+  }
+
+  /** Keeps `c`, the spread last judged, as the best of the extents it ranks before. */
+  add(c: ArrayTile): void {
+    const { b, y, x, z } = c.tile;
+    for (let k = 0; k < 4; k++) {
+      if (!this.better[k]) continue;
+      const at = k === 0 ? b : k === 1 ? y : k === 2 ? x : z;
+      if (!this.best[k]![at]) this.order[k]!.push(at);
+      this.best[k]![at] = c;
+    }
+  }
+
+  /** The best tiles, kind by kind, each kind's extents in the order first seen. */
+  list(): ArrayTile[] {
+    return this.order.flatMap((o, k) => o.map((at) => this.best[k]![at]!));
+  }
+}
+
+/**
  * The best efficiency of any spread of the layer on the array. A spread's efficiency is at most its
  * split's PEs over the array's (its steps cover the layer: steps * b1*y1*x1*z1 >= N*P*Q*K / PEs),
  * so a split of fewer PEs than the best so far times the array's cannot raise it, and in
  * {@link arrayTileSets}' pass one of fewer than the floor's share of the best has no spread above
  * the floor: neither is visited (`margin`, a hair below 1, against rounding; 0 visits every split).
+ * Here the splits are taken widest first, so the best rises early and the pass stops at the
+ * first split too narrow to raise it (a maximum, so the order changes nothing else).
  */
 function bestEfficiency(sz: DimRecord, layer: ConvLayer, arch: ArchSpec, margin: number): number {
   const all = arch.array.rows * arch.array.cols;
   let top = 0;
-  forEachShare(sz, layer, arch, (split, b1, y1, x1, z1) => (top = Math.max(top, efficiencyOf(sz, all, split, b1, y1, x1, z1))), () => top * all * margin);
+  forEachSplit(
+    sz,
+    layer,
+    arch,
+    () => top * all * margin,
+    (_split, _v, sh) => {
+      for (let i = 0; i < sh.count; i++) top = Math.max(top, sh.at[5 * i + 4]!);
+    },
+    true,
+  );
   return top;
 }
 
@@ -261,6 +379,12 @@ export interface TileChoice {
   readonly cheapest: number;
   /** How far above the cheapest cost a tile may score and still be ranked by speed: `cost <= min + slack * |min|`. */
   readonly slack: number;
+  /**
+   * The cost at one tile of the layer, as a function of its extents, giving the numbers the
+   * search's `cost` gives, and cheap enough to ask at every spread (chen2020's default score:
+   * bounds/tile.ts's `tileTrafficOf`). Without it `cost` is asked once per tile (a memo).
+   */
+  readonly costOf?: (b: number, y: number, x: number, z: number) => number;
   /** Visit every split, including those the efficiency bound rules out (the same sets, slower: the tests' oracle). */
   readonly exhaustive?: boolean;
 }
@@ -281,75 +405,66 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
   const minPes = options.floor * top * all * margin;
   const fitting = new Best(options.tries);
   const cheapest = new Best(options.cheapest);
-  // The best tile of each extent, per kind (b, y, x, z), indexed by the extent; `order` lists
-  // each kind's extents as first seen (the order the diverse set is assembled in).
-  const perExtent = [sz.N, sz.P, sz.Q, sz.K].map((most) => ({ best: new Array<ArrayTile | undefined>(most + 1).fill(undefined), order: [] as number[] }));
+  const perExtent = new BestPerExtent(sz);
   // Tiles within the slack of the cheapest so far (pruned when a cheaper one arrives).
   let least = Infinity;
   let near: ArrayTile[] = [];
   let prune = NEAR_LIMIT;
   // Many spreads (variants, splits) make the same tile: its cost once.
   const costs = new CostMemo();
+  const costOf = options.costOf;
   const within = (c: number) => c <= least + options.slack * Math.abs(least);
   // A spread's scores, which the rankings read, before it is made a tile (most are never kept).
   const probe: { -readonly [K in keyof Scores]: Scores[K] } = { cost: 0, speed: 0, efficiency: 0, size: 0, pes: 0 };
-  const better = [false, false, false, false];
-  forEachShare(sz, layer, arch, (split, b1, y1, x1, z1, v) => {
-    const efficiency = efficiencyOf(sz, all, split, b1, y1, x1, z1);
-    if (efficiency < options.floor * top) return;
+  forEachSplit(sz, layer, arch, () => minPes, (split, v, sh) => {
     const [qsp, psp, nsp, krow, ksp] = split;
-    const b = Math.min(sz.N, nsp * b1), y = Math.min(sz.P, psp * y1), x = Math.min(sz.Q, qsp * x1), z = Math.min(sz.K, krow * ksp * z1);
-    const key = ((b * (sz.P + 1) + y) * (sz.Q + 1) + x) * (sz.K + 1) + z;
-    let tileCost = costs.get(key);
-    if (tileCost === undefined) costs.set(key, (tileCost = cost(layer, { b, y, x, z })));
-    least = Math.min(least, tileCost);
     // The other variants compete on speed only, within the slack (the base variant's tiles are
     // the fallbacks and the two-level form's).
     const base = !v.transposed && !v.rfDouble;
-    const inSlack = within(tileCost);
-    if (!base && !inSlack) return;
-    const speed = efficiency * stepShare(layer, arch, split, b1, y1, x1, z1, v);
-    probe.cost = tileCost;
-    probe.speed = speed;
-    probe.efficiency = efficiency;
-    probe.size = b * y * x * z;
-    probe.pes = qsp * psp * nsp * krow * ksp;
-    // Which lists it enters, judged on its scores (all a ranking reads).
-    let fits = false;
-    let cheap = false;
-    let anyBetter = false;
-    if (base) {
-      fits = fitting.admits(probe) && options.fits({ b, y, x, z });
-      cheap = cheapest.admits(probe);
-      for (let k = 0; k < 4; k++) {
-        const seen = perExtent[k]!.best[k === 0 ? b : k === 1 ? y : k === 2 ? x : z];
-        better[k] = !seen || before(probe, seen);
-        anyBetter ||= better[k]!;
+    for (let i = 0; i < sh.count; i++) {
+      const efficiency = sh.at[5 * i + 4]!;
+      if (efficiency < options.floor * top) continue;
+      const b1 = sh.at[5 * i]!, y1 = sh.at[5 * i + 1]!, x1 = sh.at[5 * i + 2]!, z1 = sh.at[5 * i + 3]!;
+      const b = Math.min(sz.N, nsp * b1), y = Math.min(sz.P, psp * y1), x = Math.min(sz.Q, qsp * x1), z = Math.min(sz.K, krow * ksp * z1);
+      const key = ((b * (sz.P + 1) + y) * (sz.Q + 1) + x) * (sz.K + 1) + z;
+      let tileCost = costOf ? costOf(b, y, x, z) : costs.get(key);
+      if (tileCost === undefined) costs.set(key, (tileCost = cost(layer, { b, y, x, z })));
+      least = Math.min(least, tileCost);
+      const inSlack = within(tileCost);
+      if (!base && !inSlack) continue;
+      const speed = efficiency * stepShare(layer, arch, split, b1, y1, x1, z1, v);
+      probe.cost = tileCost;
+      probe.speed = speed;
+      probe.efficiency = efficiency;
+      probe.size = b * y * x * z;
+      probe.pes = qsp * psp * nsp * krow * ksp;
+      // Which lists it enters, judged on its scores (all a ranking reads).
+      let fits = false;
+      let cheap = false;
+      let anyBetter = false;
+      if (base) {
+        fits = fitting.admits(probe) && options.fits({ b, y, x, z });
+        cheap = cheapest.admits(probe);
+        anyBetter = perExtent.judge(probe, b, y, x, z);
       }
+      if (!inSlack && !fits && !cheap && !anyBetter) continue;
+      const tile: Tile = { b, y, x, z };
+      const factors: Factors = { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: split, gbuf: {} };
+      const c: ArrayTile = { factors, tile, cost: tileCost, size: probe.size, pes: probe.pes, efficiency, speed, transposed: v.transposed, rfDouble: v.rfDouble };
+      if (inSlack) near.push(c);
+      if (near.length > prune) {
+        near = near.filter((t) => within(t.cost));
+        prune = Math.max(NEAR_LIMIT, 2 * near.length);
+      }
+      if (!base) continue;
+      if (fits) fitting.add(c);
+      if (cheap) cheapest.add(c);
+      if (anyBetter) perExtent.add(c);
     }
-    if (!inSlack && !fits && !cheap && !anyBetter) return;
-    const tile: Tile = { b, y, x, z };
-    const factors: Factors = { rf: { N: b1, P: y1, Q: x1, K: z1 }, spatial: split, gbuf: {} };
-    const c: ArrayTile = { factors, tile, cost: tileCost, size: probe.size, pes: probe.pes, efficiency, speed, transposed: v.transposed, rfDouble: v.rfDouble };
-    if (inSlack) near.push(c);
-    if (near.length > prune) {
-      near = near.filter((t) => within(t.cost));
-      prune = Math.max(NEAR_LIMIT, 2 * near.length);
-    }
-    if (!base) return;
-    if (fits) fitting.add(c);
-    if (cheap) cheapest.add(c);
-    for (let k = 0; k < 4; k++) {
-      if (!better[k]) continue;
-      const e = perExtent[k]!;
-      const at = k === 0 ? b : k === 1 ? y : k === 2 ? x : z;
-      if (!e.best[at]) e.order.push(at);
-      e.best[at] = c;
-    }
-  }, () => minPes);
+  });
   const fast = new Best(options.tries, faster);
   for (const c of near) if (within(c.cost) && fast.admits(c) && options.fits(c.tile)) fast.add(c);
   const fits = [...new Set([...fast.list, ...fitting.list])].slice(0, options.tries);
-  const diverse = new Set([...cheapest.list, ...perExtent.flatMap((e) => e.order.map((at) => e.best[at]!))]);
+  const diverse = new Set([...cheapest.list, ...perExtent.list()]);
   return { fitting: fits, diverse: [...diverse].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)) };
 }

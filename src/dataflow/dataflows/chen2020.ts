@@ -61,7 +61,7 @@
  * attainable model's at the GBuf tile (tilePlan), so it never exceeds it.
  */
 import type { ArchSpec } from "../../arch/spec.js";
-import { tileBudget, tilePlan, type Tile } from "../../bounds/tile.js";
+import { tileBudget, tilePlan, tileTrafficOf, type Tile } from "../../bounds/tile.js";
 import { ConfigError } from "../../core/errors.js";
 import { bytes as toBytes } from "../../core/units.js";
 import type { ConvLayer } from "../../workload/layer.js";
@@ -288,7 +288,8 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
   const cost = options.tileCost ?? attainableTraffic;
   const oneDb = options.doubleBuffer ?? true;
   const fits = stagingFits(layer, arch, types, oneDb);
-  const sets = arrayTileSets(layer, arch, cost, { floor: EFFICIENCY_FLOOR, fits, tries: ONE_LEVEL_TRIES, cheapest: TWO_LEVEL_ARRAY_TILES, slack });
+  const costOf = options.tileCost ? undefined : tileTrafficOf(layer);
+  const sets = arrayTileSets(layer, arch, cost, { floor: EFFICIENCY_FLOOR, fits, tries: ONE_LEVEL_TRIES, cheapest: TWO_LEVEL_ARRAY_TILES, slack, ...(costOf ? { costOf } : {}) });
   const buffering = options.levels === 1 ? [] : options.doubleBuffer === undefined ? [true, false] : [options.doubleBuffer];
   let best = options.levels === 2 ? undefined : oneLevel(sets.fitting, layer, arch, types, oneDb);
   for (const db of buffering) {

@@ -163,8 +163,8 @@ const shares = new Shares();
  * The efficiency is `points / (pes * slots)`: `points` the layer's output points, `slots` the
  * MAC slots a PE spends on the layer, `steps * b1 * y1 * x1 * z1` (steps: the array tiles that
  * cover the layer), here multiplied out loop by loop. Both are products of integers, so exact
- * below 2^53, and the quotient is the same whatever the order of the factors; above it (no layer
- * convLayer accepts comes near) {@link exactEfficiency} multiplies them in the order of an earlier
+ * below 2^53, and the quotient is the same whatever the order of the factors; above it (a very
+ * large layer on a large array) {@link exactEfficiency} multiplies them in the order of an earlier
  * version of this search, so that its rounding, and its choices, stay as they were.
  */
 function sharesOf(split: Split, sz: DimRecord, layer: ConvLayer, arch: ArchSpec, v: Variant, pes: number): Shares {

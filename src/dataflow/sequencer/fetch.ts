@@ -62,9 +62,11 @@ export function planFetch(
  * Moves a planned fetch: DRAM reads and halo copies' GBuf reads, then GBuf writes of what they
  * returned. `prev` is the fetch of the resident tiles (its thread, if it may still be running:
  * a prefetch). When either fetch copies a halo, the copies and the writes wait for it: the copies
- * read the tile it brings, and the writes go to the half it may still be copying from.
+ * read the tile it brings, and the writes go to the half it may still be copying from. The
+ * writes also wait for `readers`, threads whose GBuf reads of the half they write may still be
+ * to come ({@link readersOf}).
  */
-export function* runFetch(x: Executor, plan: FetchPlan, prev?: { readonly thread: Thread | undefined; readonly plan: FetchPlan }): Steps {
+export function* runFetch(x: Executor, plan: FetchPlan, prev?: { readonly thread: Thread | undefined; readonly plan: FetchPlan }, readers: readonly Thread[] = []): Steps {
   if (plan.reads.length === 0 && plan.copies.length === 0) return;
   const wait = prev?.thread && !prev.thread.done && (plan.copies.length > 0 || prev.plan.copies.length > 0) ? prev.thread : undefined;
   if (wait) {
@@ -74,8 +76,27 @@ export function* runFetch(x: Executor, plan: FetchPlan, prev?: { readonly thread
   } else {
     x.keep(yield step("dram", [...plan.reads, ...plan.copies]));
   }
+  for (const r of readers) if (!r.done) yield { reason: "gbuf", reqs: NO_REQS, join: r };
   const writes: Req[] = plan.writes.map((f) => ({ to: "gbuf", msg: { op: "write", region: f.region, box: f.box, payload: x.take(f.read) } }));
   x.keep(yield step("gbuf", writes));
+}
+
+/** GBuf reads issued by a thread of their own (a pipelined program's reads that wait for their tile's prefetch). */
+export interface PendingReads {
+  readonly thread: Thread;
+  readonly reads: readonly Req[];
+}
+
+/**
+ * Of `pending`, the threads still running whose reads touch a GBuf region `plan` writes: a
+ * prefetch into a half must not overwrite words that a read of the tile before still has to
+ * take (a pipelined program plans two iterations ahead, so the prefetch of tile t + 2 may start
+ * while tile t's last reads wait for tile t's own prefetch). Drops the finished ones from `pending`.
+ */
+export function readersOf(plan: FetchPlan, pending: PendingReads[]): Thread[] {
+  for (let i = pending.length - 1; i >= 0; i--) if (pending[i]!.thread.done) pending.splice(i, 1);
+  const written = new Set(plan.writes.map((w) => w.region));
+  return pending.filter((p) => p.reads.some((q) => q.to === "gbuf" && written.has(q.msg.region))).map((p) => p.thread);
 }
 
 /** Sorted coordinates of `all` not in `kept` (sorted). */

@@ -16,7 +16,7 @@ import type { SeqContext } from "./context.js";
 import { CompiledCopies } from "./copies.js";
 import { drainSignature, drainTiles } from "./drain.js";
 import { afterThread, chained, deliveries, step, type Executor, type PayloadSource, type Steps } from "./executor.js";
-import { planFetch, runFetch } from "./fetch.js";
+import { planFetch, readersOf, runFetch, type PendingReads } from "./fetch.js";
 import { IterationPlanner, type PlanHit } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
 import { SignatureSerials } from "./plan-cache.js";
@@ -40,6 +40,8 @@ export class Program {
   private readonly evictions: (WriteBack | undefined)[] = [undefined, undefined];
   /** The next dram iteration's fetch, running alongside the current one. */
   private prefetch: { thread: Thread; plan: FetchPlan } | undefined;
+  /** Reads that wait for their tile's prefetch in a thread of their own ({@link fetchedReads}); a later prefetch waits for those of its half. */
+  private readonly pendingReads: PendingReads[] = [];
   /** Drain signatures, numbered for timeline keys ({@link drainKey}). */
   private readonly drainSerials = new SignatureSerials();
 
@@ -254,7 +256,7 @@ export class Program {
     if (c.m.gbuf.doubleBuffer && next) {
       const nextPlan = planFetch(c, next, c.nest.extent(next, c.nest.gbufStride, new Int32Array(NDIMS)), res.gbufKey, res.gbufHalf, res.gbufInput, res.gbufWeight);
       // (it waits for this tile's fetch when either copies a halo: fetch.ts)
-      const t = thread(runFetch(this.x, nextPlan, { thread: fetched, plan }));
+      const t = thread(runFetch(this.x, nextPlan, { thread: fetched, plan }, readersOf(nextPlan, this.pendingReads)));
       this.prefetch = { thread: t, plan: nextPlan };
       yield { reason: "dram", reqs: NO_REQS, spawn: t };
     }
@@ -445,7 +447,9 @@ export class Program {
    */
   private fetchedReads(p: IterationPlan, readReason: WaitReason): Thread | undefined {
     if (!p.fetched) return undefined;
-    return thread(afterThread("dram", p.fetched, p.reads.length > 0 ? this.x.run(step(readReason, p.reads)) : undefined));
+    const t = thread(afterThread("dram", p.fetched, p.reads.length > 0 ? this.x.run(step(readReason, p.reads)) : undefined));
+    this.pendingReads.push({ thread: t, reads: p.reads });
+    return t;
   }
 
   /** An iteration's early deliveries once its reads (a thread) are done. */
@@ -487,12 +491,8 @@ export class Program {
    * same outputs, so the one before is joined first).
    */
   private *drainNow(entries: readonly DrainEntry[], behind = false): Steps {
-    if (!this.c.streamOut && !behind) {
-      yield* this.joinDrain();
-      yield* this.drain(entries);
-      return;
-    }
     yield* this.joinDrain();
+    if (!this.c.streamOut && !behind) return yield* this.drain(entries);
     const t = thread(this.drain(entries));
     this.pendingDrain = t;
     yield { reason: "drain", reqs: NO_REQS, spawn: t };

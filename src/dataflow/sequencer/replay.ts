@@ -85,7 +85,10 @@ export class Replayer {
     uniform = -1,
     spansFrom?: SpansFrom,
   ): Float64Array {
-    const need = NDIMS + 21 + (folds ? folds.length : 0) + this.c.pes * 13;
+    // (the most any branch below writes: per PE up to 13 numbers, or 2 + 18 per span group)
+    let groups = 0;
+    for (let f = spansFrom; f; f = f.prev) groups++;
+    const need = NDIMS + 21 + (folds ? folds.length : 0) + Math.max(this.c.pes * 13, 2 + groups * (2 + 2 * NDIMS));
     if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
     const b = this.sigBuf;
     let n = 0;
@@ -145,6 +148,8 @@ export class Replayer {
     } else {
       n = this.perPe(b, n, psumKeys, inKeys, wKeys, spans, peStart);
     }
+    // (a write past a typed array's end is dropped: a signature cut short would let two plans meet)
+    if (n > b.length) throw new InvariantError("sequencer", `a plan signature of ${n} numbers outgrew its buffer of ${b.length}`);
     return b.subarray(0, n);
   }
 

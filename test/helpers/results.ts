@@ -5,17 +5,10 @@
 import { expect, vi } from "vitest";
 import { TimelineRuns } from "../../src/dataflow/sequencer/runs.js";
 import { SteadyRuns } from "../../src/dataflow/sequencer/steady-runs.js";
-import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
+import { difference } from "./difference.js";
 
-/** The first difference between two runs in what the model reports (verdict, cycles, counters, stalls, outputs), or undefined. */
-export function difference(a: SimulationResult, b: SimulationResult): string | undefined {
-  if (!a.verification.ok || !b.verification.ok) return "verification";
-  if (a.cycles !== b.cycles) return `cycles ${a.cycles} vs ${b.cycles}`;
-  for (const [k, v] of Object.entries(b.counters)) if (JSON.stringify(a.counters[k]) !== JSON.stringify(v)) return `${k}: ${JSON.stringify(a.counters[k])} vs ${JSON.stringify(v)}`;
-  if (JSON.stringify(a.stalls) !== JSON.stringify(b.stalls)) return "stalls";
-  if (!a.output.every((v, i) => v === b.output[i])) return "output";
-  return undefined;
-}
+export { difference };
 
 /**
  * Turns runs of timelines off, single-buffered (src/dataflow/sequencer/runs.ts) and pipelined

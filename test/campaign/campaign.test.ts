@@ -1,0 +1,29 @@
+// The random campaign (campaign.ts) in brief: a few cases of each kind with a fixed seed must
+// run and pass (the campaign itself runs for minutes: `npm run campaign`), and a bad option is
+// refused by name. That a failing case is reported is what its comparisons are for: the replay
+// tests use the same `difference`.
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/core/errors.js";
+import { CAMPAIGN_KINDS, runCampaign } from "./campaign.js";
+
+describe("the random campaign", () => {
+  for (const kind of CAMPAIGN_KINDS) {
+    it(`runs ${kind} cases, each verified and replay on and off, checked and reference runs equal`, () => {
+      const r = runCampaign({ kind, seed: "ci", cases: 12, checkedEvery: 3, referenceEvery: 4 });
+      expect(r.failures).toEqual([]);
+      expect(r.cases).toBe(12);
+    });
+  }
+
+  it("draws the same cases from the same seed", () => {
+    const a = runCampaign({ kind: "named", seed: "same", cases: 4 });
+    const b = runCampaign({ kind: "named", seed: "same", cases: 4 });
+    expect(b).toEqual(a);
+  });
+
+  it("refuses a bad kind or count, naming it", () => {
+    expect(() => runCampaign({ kind: "random" as never, seed: "x", cases: 1 })).toThrow(ConfigError);
+    expect(() => runCampaign({ kind: "named", seed: "x", cases: 0 })).toThrow(/cases must be a positive integer/);
+    expect(() => runCampaign({ kind: "named", seed: "x" })).toThrow(/cases/);
+  });
+});

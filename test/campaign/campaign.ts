@@ -1,0 +1,149 @@
+/**
+ * A random campaign over the simulator (`npm run campaign`; not part of `npm test`, which runs
+ * a few of its cases: campaign.test.ts). Each case is a random layer on a named dataflow and
+ * preset (kind `named`: random operand types, zero points, GBuf capacities and array shapes) or
+ * on a random legal mapping of the tests' small architectures (`mappings`, `fused`: with fused
+ * dimensions), simulated with timeline replay on and off; every few cases also in checked mode
+ * and in reference mode. Every run must verify against the reference convolution, and the runs of
+ * a case must agree on outputs, cycles, counters and stalls. The property tests run a few hundred
+ * such cases with fixed seeds; a campaign of minutes runs tens of thousands (session 35's found a
+ * prefetch that overwrote a GBuf half before its last reads, and plan signatures cut short).
+ */
+import seedrandom from "seedrandom";
+import { ConfigError } from "../../src/core/errors.js";
+import type { ArchOverrides } from "../../src/arch/presets.js";
+import type { ArchSpec } from "../../src/arch/spec.js";
+import type { Mapping } from "../../src/dataflow/mapping.js";
+import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import type { OperandTypes } from "../../src/workload/dtype.js";
+import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
+import { difference } from "../helpers/difference.js";
+import { ARCHS, legalRandomMapping, touchedInputs } from "../dataflow/random-mappings.js";
+
+/** What a campaign draws its cases from (see the file header). */
+export const CAMPAIGN_KINDS = ["named", "mappings", "fused"] as const;
+export type CampaignKind = (typeof CAMPAIGN_KINDS)[number];
+
+/** A campaign's settings. */
+export interface CampaignOptions {
+  readonly kind: CampaignKind;
+  /** The seed of every random choice (the same seed, the same cases). */
+  readonly seed: string;
+  /** Stop after this many cases run ... */
+  readonly cases?: number;
+  /** ... or after this many milliseconds, whichever comes first. */
+  readonly ms?: number;
+  /** Also in checked mode every n-th case, and in reference mode every m-th (default 6 and 20). */
+  readonly checkedEvery?: number;
+  readonly referenceEvery?: number;
+}
+
+/** A case, as simulate() takes it (replay on and off aside): enough to run it again. */
+export type CampaignCase = Omit<SimulateOptions, "timelineReplay" | "checked" | "mode"> & { readonly layer: ConvLayerSpec; readonly arch: string | ArchSpec; readonly dataflow: string | Mapping };
+
+/** A case that failed: which check, what differed (or the error), and the case. */
+export interface CampaignFailure {
+  readonly check: "replay" | "checked" | "reference" | "error";
+  readonly what: string;
+  readonly case: CampaignCase;
+}
+
+/** What a campaign did. */
+export interface CampaignResult {
+  readonly cases: number;
+  /** Cases no mapping or dataflow could map (a ConfigError before any simulation). */
+  readonly skipped: number;
+  readonly failures: readonly CampaignFailure[];
+  readonly timelinesReplayed: number;
+}
+
+const NAMED: readonly { readonly arch: string; readonly dataflows: readonly string[] }[] = [
+  { arch: "chen2020", dataflows: ["chen2020", "ws", "os", "is", "rs"] },
+  { arch: "eyeriss", dataflows: ["chen2020", "ws", "os", "is", "rs"] },
+  { arch: "systolic", dataflows: ["ws", "os", "is"] },
+];
+const TYPES: readonly OperandTypes[] = [
+  { input: "int8", weight: "int8" },
+  { input: "uint8", weight: "int8" },
+  { input: "int16", weight: "int8" },
+  { input: "int8", weight: "int16" },
+  { input: "int16", weight: "int16" },
+];
+
+/** A random small layer: groups, strides, dilations, asymmetric padding, batch 2, pointwise and FC shapes. */
+function randomLayer(r: () => number): ConvLayerSpec {
+  const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+  const g = [1, 1, 1, 2, 4][int(0, 4)]!;
+  if (r() < 0.2) return { batch: int(1, 2), inChannels: g * int(1, 40), inHeight: 1, inWidth: 1, outChannels: g * int(1, 40), kernelHeight: 1, kernelWidth: 1, groups: g };
+  const kh = int(1, 5), kw = r() < 0.5 ? kh : int(1, 5);
+  const dh = r() < 0.25 ? 2 : 1, dw = r() < 0.5 ? dh : 1;
+  const pads: [number, number, number, number] = [int(0, 2), int(0, 2), int(0, 2), int(0, 2)];
+  const inHeight = int(Math.max(1, (kh - 1) * dh + 1 - pads[0] - pads[2]), 18);
+  const inWidth = int(Math.max(1, (kw - 1) * dw + 1 - pads[1] - pads[3]), 18);
+  const sh = int(1, 3);
+  return { batch: int(1, 2), inChannels: g * int(1, 12), inHeight, inWidth, outChannels: g * int(1, 12), kernelHeight: kh, kernelWidth: kw, strides: [sh, r() < 0.5 ? sh : int(1, 3)], dilations: [dh, dw], pads, groups: g };
+}
+
+/** The next case of a campaign, or undefined when the draw has no legal mapping. */
+function drawCase(kind: CampaignKind, r: () => number, n: number): CampaignCase | undefined {
+  const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+  const spec = randomLayer(r);
+  const types = TYPES[int(0, TYPES.length - 1)]!;
+  const zeroPoints = types.input === "uint8" && r() < 0.5 ? { input: int(0, 20), weight: int(-3, 3) } : undefined;
+  const common = { layer: spec, types, seed: int(1, 1000), ...(zeroPoints ? { zeroPoints } : {}) };
+  if (kind === "named") {
+    const { arch, dataflows } = NAMED[int(0, NAMED.length - 1)]!;
+    const ov: { -readonly [K in keyof ArchOverrides]: ArchOverrides[K] } = {};
+    if (r() < 0.5) ov.gbuf = { capacityBytes: [2048, 4096, 8192, 16384, 65536][int(0, 4)]! };
+    if (r() < 0.3) ov.array = { rows: int(2, 16), cols: int(2, 16) };
+    return { ...common, arch, dataflow: dataflows[int(0, dataflows.length - 1)]!, ...(Object.keys(ov).length > 0 ? { archOverrides: ov } : {}) };
+  }
+  const layer = convLayer(spec);
+  if (touchedInputs(layer) === 0) return undefined;
+  const arch = ARCHS[n % ARCHS.length]!;
+  const m = legalRandomMapping(layer, arch, int(0, 2 ** 31), kind === "fused");
+  return m ? { ...common, arch, dataflow: m } : undefined;
+}
+
+/** Runs a campaign (see the file header); its failures list each case that failed a check. */
+export function runCampaign(o: CampaignOptions): CampaignResult {
+  if (!CAMPAIGN_KINDS.includes(o.kind)) throw new ConfigError("kind", o.kind, `be one of ${CAMPAIGN_KINDS.join(", ")}`);
+  if (o.cases === undefined && o.ms === undefined) throw new ConfigError("cases", o.cases, "be given, or a time limit (ms)");
+  for (const [field, v] of [["cases", o.cases], ["ms", o.ms], ["checkedEvery", o.checkedEvery], ["referenceEvery", o.referenceEvery]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new ConfigError(field, v, "be a positive integer");
+  }
+  const r = seedrandom(`campaign/${o.kind}/${o.seed}`);
+  const t0 = performance.now();
+  const failures: CampaignFailure[] = [];
+  let cases = 0, skipped = 0, replayed = 0, draws = 0;
+  while ((o.cases === undefined || cases < o.cases) && (o.ms === undefined || performance.now() - t0 < o.ms)) {
+    const c = drawCase(o.kind, r, draws++);
+    if (!c) {
+      skipped++;
+      continue;
+    }
+    const run = (extra: Partial<SimulateOptions>): SimulationResult => simulate({ ...(c as SimulateOptions), ...extra });
+    const checks: [CampaignFailure["check"], () => SimulationResult][] = [["replay", () => run({ timelineReplay: false })]];
+    if ((cases + 1) % (o.checkedEvery ?? 6) === 0) checks.push(["checked", () => run({ checked: true })]);
+    if ((cases + 1) % (o.referenceEvery ?? 20) === 0) checks.push(["reference", () => run({ mode: "reference" })]);
+    let fast: SimulationResult;
+    try {
+      fast = run({ timelineReplay: true });
+    } catch (e) {
+      if (e instanceof ConfigError) skipped++;
+      else failures.push({ check: "error", what: e instanceof Error ? e.message : String(e), case: c });
+      continue;
+    }
+    cases++;
+    replayed += fast.simulator.replayedTimelines;
+    for (const [check, other] of checks) {
+      try {
+        const what = difference(fast, other());
+        if (what) failures.push({ check, what, case: c });
+      } catch (e) {
+        failures.push({ check, what: e instanceof Error ? e.message : String(e), case: c });
+      }
+    }
+  }
+  return { cases, skipped, failures, timelinesReplayed: replayed };
+}

@@ -85,12 +85,7 @@ export class Replayer {
     uniform = -1,
     spansFrom?: SpansFrom,
   ): Float64Array {
-    // (the most any branch below writes: per PE up to 13 numbers, or 2 + 18 per span group)
-    let groups = 0;
-    for (let f = spansFrom; f; f = f.prev) groups++;
-    const need = NDIMS + 21 + (folds ? folds.length : 0) + Math.max(this.c.pes * 13, 2 + groups * (2 + 2 * NDIMS));
-    if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
-    const b = this.sigBuf;
+    const b = this.signatureBuffer(folds, spansFrom);
     let n = 0;
     for (let d = 0; d < NDIMS; d++) b[n++] = clip[d]!;
     // Fused groups: with the clipped tile extents above, a fold's first index places every PE.
@@ -151,6 +146,15 @@ export class Replayer {
     // (a write past a typed array's end is dropped: a signature cut short would let two plans meet)
     if (n > b.length) throw new InvariantError("sequencer", `a plan signature of ${n} numbers outgrew its buffer of ${b.length}`);
     return b.subarray(0, n);
+  }
+
+  /** A buffer for a signature: room for the most any branch of {@link signature} writes (per PE up to 13 numbers, or 2 + 18 per span group). */
+  private signatureBuffer(folds: Int32Array | undefined, spansFrom: SpansFrom | undefined): Float64Array {
+    let groups = 0;
+    for (let f = spansFrom; f; f = f.prev) groups++;
+    const need = NDIMS + 21 + (folds ? folds.length : 0) + Math.max(this.c.pes * 13, 2 + groups * (2 + 2 * NDIMS));
+    if (this.sigBuf.length < need) this.sigBuf = new Float64Array(need);
+    return this.sigBuf;
   }
 
   /**

@@ -25,5 +25,6 @@ describe("the random campaign", () => {
     expect(() => runCampaign({ kind: "random" as never, seed: "x", cases: 1 })).toThrow(ConfigError);
     expect(() => runCampaign({ kind: "named", seed: "x", cases: 0 })).toThrow(/cases must be a positive integer/);
     expect(() => runCampaign({ kind: "named", seed: "x" })).toThrow(/cases/);
+    expect(() => runCampaign({ kind: "named", seed: "x", cases: 1, scale: 1.5 })).toThrow(/scale must be a positive integer/);
   });
 });

@@ -36,6 +36,8 @@ export interface CampaignOptions {
   /** Also in checked mode every n-th case, and in reference mode every m-th (default 6 and 20). */
   readonly checkedEvery?: number;
   readonly referenceEvery?: number;
+  /** Layers up to this many times larger in channels and rows (default 1: at most 12 channels a group, 18 x 18). */
+  readonly scale?: number;
 }
 
 /** A case, as simulate() takes it (replay on and off aside): enough to run it again. */
@@ -70,24 +72,24 @@ const TYPES: readonly OperandTypes[] = [
   { input: "int16", weight: "int16" },
 ];
 
-/** A random small layer: groups, strides, dilations, asymmetric padding, batch 2, pointwise and FC shapes. */
-function randomLayer(r: () => number): ConvLayerSpec {
+/** A random small layer (`x` times larger at most): groups, strides, dilations, asymmetric padding, batch 2, pointwise and FC shapes. */
+function randomLayer(r: () => number, x: number): ConvLayerSpec {
   const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
   const g = [1, 1, 1, 2, 4][int(0, 4)]!;
-  if (r() < 0.2) return { batch: int(1, 2), inChannels: g * int(1, 40), inHeight: 1, inWidth: 1, outChannels: g * int(1, 40), kernelHeight: 1, kernelWidth: 1, groups: g };
+  if (r() < 0.2) return { batch: int(1, 2), inChannels: g * int(1, 40 * x), inHeight: 1, inWidth: 1, outChannels: g * int(1, 40 * x), kernelHeight: 1, kernelWidth: 1, groups: g };
   const kh = int(1, 5), kw = r() < 0.5 ? kh : int(1, 5);
   const dh = r() < 0.25 ? 2 : 1, dw = r() < 0.5 ? dh : 1;
   const pads: [number, number, number, number] = [int(0, 2), int(0, 2), int(0, 2), int(0, 2)];
-  const inHeight = int(Math.max(1, (kh - 1) * dh + 1 - pads[0] - pads[2]), 18);
-  const inWidth = int(Math.max(1, (kw - 1) * dw + 1 - pads[1] - pads[3]), 18);
+  const inHeight = int(Math.max(1, (kh - 1) * dh + 1 - pads[0] - pads[2]), 18 * x);
+  const inWidth = int(Math.max(1, (kw - 1) * dw + 1 - pads[1] - pads[3]), 18 * x);
   const sh = int(1, 3);
-  return { batch: int(1, 2), inChannels: g * int(1, 12), inHeight, inWidth, outChannels: g * int(1, 12), kernelHeight: kh, kernelWidth: kw, strides: [sh, r() < 0.5 ? sh : int(1, 3)], dilations: [dh, dw], pads, groups: g };
+  return { batch: int(1, 2), inChannels: g * int(1, 12 * x), inHeight, inWidth, outChannels: g * int(1, 12 * x), kernelHeight: kh, kernelWidth: kw, strides: [sh, r() < 0.5 ? sh : int(1, 3)], dilations: [dh, dw], pads, groups: g };
 }
 
 /** The next case of a campaign, or undefined when the draw has no legal mapping. */
-function drawCase(kind: CampaignKind, r: () => number, n: number): CampaignCase | undefined {
+function drawCase(kind: CampaignKind, r: () => number, n: number, x: number): CampaignCase | undefined {
   const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
-  const spec = randomLayer(r);
+  const spec = randomLayer(r, x);
   const types = TYPES[int(0, TYPES.length - 1)]!;
   const zeroPoints = types.input === "uint8" && r() < 0.5 ? { input: int(0, 20), weight: int(-3, 3) } : undefined;
   const common = { layer: spec, types, seed: int(1, 1000), ...(zeroPoints ? { zeroPoints } : {}) };
@@ -108,7 +110,7 @@ function drawCase(kind: CampaignKind, r: () => number, n: number): CampaignCase 
 export function runCampaign(o: CampaignOptions): CampaignResult {
   if (!CAMPAIGN_KINDS.includes(o.kind)) throw new ConfigError("kind", o.kind, `be one of ${CAMPAIGN_KINDS.join(", ")}`);
   if (o.cases === undefined && o.ms === undefined) throw new ConfigError("cases", o.cases, "be given, or a time limit (ms)");
-  for (const [field, v] of [["cases", o.cases], ["ms", o.ms], ["checkedEvery", o.checkedEvery], ["referenceEvery", o.referenceEvery]] as const) {
+  for (const [field, v] of [["cases", o.cases], ["ms", o.ms], ["checkedEvery", o.checkedEvery], ["referenceEvery", o.referenceEvery], ["scale", o.scale]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new ConfigError(field, v, "be a positive integer");
   }
   const r = seedrandom(`campaign/${o.kind}/${o.seed}`);
@@ -116,7 +118,7 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   const failures: CampaignFailure[] = [];
   let cases = 0, skipped = 0, replayed = 0, draws = 0;
   while ((o.cases === undefined || cases < o.cases) && (o.ms === undefined || performance.now() - t0 < o.ms)) {
-    const c = drawCase(o.kind, r, draws++);
+    const c = drawCase(o.kind, r, draws++, o.scale ?? 1);
     if (!c) {
       skipped++;
       continue;

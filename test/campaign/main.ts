@@ -1,6 +1,6 @@
 /**
  * `npm run campaign -- [--kind named|mappings|fused] [--seed S] [--minutes M | --cases N]
- * [--checked-every N] [--reference-every N]`: runs a random campaign (campaign.ts) and prints each
+ * [--checked-every N] [--reference-every N] [--scale X]`: runs a random campaign (campaign.ts) and prints each
  * failed case as one JSON line (the check, what differed, and the simulate() options that
  * reproduce it), then a summary. Exits 1 when a case failed, 2 on a bad option.
  */
@@ -19,7 +19,7 @@ function positive(name: string, v: string | undefined, rule = "be a positive int
 function main(argv: readonly string[]): number {
   let values;
   try {
-    ({ values } = parseArgs({ args: [...argv], options: { kind: { type: "string" }, seed: { type: "string" }, minutes: { type: "string" }, cases: { type: "string" }, "checked-every": { type: "string" }, "reference-every": { type: "string" } }, strict: true }));
+    ({ values } = parseArgs({ args: [...argv], options: { kind: { type: "string" }, seed: { type: "string" }, minutes: { type: "string" }, cases: { type: "string" }, "checked-every": { type: "string" }, "reference-every": { type: "string" }, scale: { type: "string" } }, strict: true }));
   } catch (e) {
     process.stderr.write(`campaign: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
@@ -31,6 +31,7 @@ function main(argv: readonly string[]): number {
     const cases = positive("--cases", values.cases);
     const checkedEvery = positive("--checked-every", values["checked-every"]);
     const referenceEvery = positive("--reference-every", values["reference-every"]);
+    const scale = positive("--scale", values.scale);
     const seed = values.seed ?? "1";
     const t0 = performance.now();
     const r = runCampaign({
@@ -40,6 +41,7 @@ function main(argv: readonly string[]): number {
       ...(minutes !== undefined || cases === undefined ? { ms: Math.round((minutes ?? 1) * 60_000) } : {}),
       ...(checkedEvery !== undefined ? { checkedEvery: Math.round(checkedEvery) } : {}),
       ...(referenceEvery !== undefined ? { referenceEvery: Math.round(referenceEvery) } : {}),
+      ...(scale !== undefined ? { scale: Math.round(scale) } : {}),
     });
     for (const f of r.failures) process.stdout.write(JSON.stringify(f) + "\n");
     process.stdout.write(`campaign ${kind} seed ${seed}: ${r.cases} cases, ${r.failures.length} failed, ${r.skipped} skipped (no mapping), ${r.timelinesReplayed} timelines replayed, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);

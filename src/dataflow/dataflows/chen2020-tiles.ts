@@ -389,6 +389,17 @@ export interface TileChoice {
   readonly exhaustive?: boolean;
 }
 
+/** `cost` at a tile of `layer` by its extents, asked once per tile: many spreads (variants, splits) make the same tile. */
+function memoized(cost: TileCost, layer: ConvLayer, sz: DimRecord): (b: number, y: number, x: number, z: number) => number {
+  const costs = new CostMemo();
+  return (b, y, x, z) => {
+    const key = ((b * (sz.P + 1) + y) * (sz.Q + 1) + x) * (sz.K + 1) + z;
+    let c = costs.get(key);
+    if (c === undefined) costs.set(key, (c = cost(layer, { b, y, x, z })));
+    return c;
+  };
+}
+
 /**
  * The array tiles of the layer on the architecture (see the file header) whose efficiency is at
  * least `floor` times the best one's. Those whose cost is within `slack` of the cheapest rank
@@ -410,9 +421,7 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
   let least = Infinity;
   let near: ArrayTile[] = [];
   let prune = NEAR_LIMIT;
-  // Many spreads (variants, splits) make the same tile: its cost once.
-  const costs = new CostMemo();
-  const costOf = options.costOf;
+  const costOf = options.costOf ?? memoized(cost, layer, sz);
   const within = (c: number) => c <= least + options.slack * Math.abs(least);
   // A spread's scores, which the rankings read, before it is made a tile (most are never kept).
   const probe: { -readonly [K in keyof Scores]: Scores[K] } = { cost: 0, speed: 0, efficiency: 0, size: 0, pes: 0 };
@@ -426,9 +435,7 @@ export function arrayTileSets(layer: ConvLayer, arch: ArchSpec, cost: TileCost, 
       if (efficiency < options.floor * top) continue;
       const b1 = sh.at[5 * i]!, y1 = sh.at[5 * i + 1]!, x1 = sh.at[5 * i + 2]!, z1 = sh.at[5 * i + 3]!;
       const b = Math.min(sz.N, nsp * b1), y = Math.min(sz.P, psp * y1), x = Math.min(sz.Q, qsp * x1), z = Math.min(sz.K, krow * ksp * z1);
-      const key = ((b * (sz.P + 1) + y) * (sz.Q + 1) + x) * (sz.K + 1) + z;
-      let tileCost = costOf ? costOf(b, y, x, z) : costs.get(key);
-      if (tileCost === undefined) costs.set(key, (tileCost = cost(layer, { b, y, x, z })));
+      const tileCost = costOf(b, y, x, z);
       least = Math.min(least, tileCost);
       const inSlack = within(tileCost);
       if (!base && !inSlack) continue;

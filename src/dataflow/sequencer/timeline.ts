@@ -5,9 +5,10 @@
  * A timeline is what happens in a single-buffered program from a boundary, the cycle iteration
  * j's waves are issued with iteration j + 1's reads, to its end, the cycle j + 1's halo moves and
  * deliveries are done (the planning of j + 2 follows it, outside any timeline, then the next
- * boundary in the same cycle when that planning takes none). At a boundary where the whole system is quiet (only the main thread of
- * the Sequencer runs; the DRAM channel, the GBuf, the network and the PE array hold no work and no
- * message is in flight), the timeline is fully determined by its key:
+ * boundary in the same cycle when that planning takes none). At a boundary where the whole
+ * system is quiet (only the main thread of the Sequencer runs; the DRAM channel, the GBuf, the
+ * network and the PE array hold no work and no message is in flight), the timeline is fully
+ * determined by its key:
  * - the plans of j and j + 1 (the same plan template: the same requests up to the shift of their
  *   addresses);
  * - the banked schedule of every GBuf access it makes (its cycles and bank-word accesses,

@@ -2,6 +2,8 @@
 // run and pass (the campaign itself runs for minutes: `npm run campaign`), and a bad option is
 // refused by name. That a failing case is reported is what its comparisons are for: the replay
 // tests use the same `difference`.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/core/errors.js";
 import { CAMPAIGN_KINDS, runCampaign } from "./campaign.js";
@@ -26,5 +28,18 @@ describe("the random campaign", () => {
     expect(() => runCampaign({ kind: "named", seed: "x", cases: 0 })).toThrow(/cases must be a positive integer/);
     expect(() => runCampaign({ kind: "named", seed: "x" })).toThrow(/cases/);
     expect(() => runCampaign({ kind: "named", seed: "x", cases: 1, scale: 1.5 })).toThrow(/scale must be a positive integer/);
+  });
+
+  it("its command refuses a bad option by name, value and rule, with exit 2 (no count rounded)", () => {
+    const tsx = join("node_modules", ".bin", "tsx");
+    for (const [args, message] of [
+      [["--cases", "2.5"], 'campaign: --cases must be a positive integer; got "2.5"'],
+      [["--minutes", "abc"], 'campaign: --minutes must be a positive number; got "abc"'],
+      [["--kind", "nope"], 'campaign: --kind must be one of named, mappings, fused; got "nope"'],
+    ] as const) {
+      const r = spawnSync(tsx, [join("test", "campaign", "main.ts"), ...args], { encoding: "utf8" });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(message);
+    }
   });
 });

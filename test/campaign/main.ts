@@ -8,11 +8,11 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../../src/core/errors.js";
 import { CAMPAIGN_KINDS, runCampaign, type CampaignKind } from "./campaign.js";
 
-/** A positive integer option, or undefined when not given. */
-function positive(name: string, v: string | undefined, rule = "be a positive integer"): number | undefined {
+/** A positive option (an integer unless `fraction`), or undefined when not given. */
+function positive(name: string, v: string | undefined, fraction = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0)) throw new ConfigError(name, v, rule);
+  if (!(fraction ? /^\d+(\.\d+)?$/ : /^\d+$/).test(v) || !(n > 0)) throw new ConfigError(name, v, fraction ? "be a positive number" : "be a positive integer");
   return n;
 }
 
@@ -27,7 +27,7 @@ function main(argv: readonly string[]): number {
   try {
     const kind = (values.kind ?? "named") as CampaignKind;
     if (!CAMPAIGN_KINDS.includes(kind)) throw new ConfigError("--kind", values.kind, `be one of ${CAMPAIGN_KINDS.join(", ")}`);
-    const minutes = positive("--minutes", values.minutes, "be a positive number of minutes");
+    const minutes = positive("--minutes", values.minutes, true);
     const cases = positive("--cases", values.cases);
     const checkedEvery = positive("--checked-every", values["checked-every"]);
     const referenceEvery = positive("--reference-every", values["reference-every"]);
@@ -37,11 +37,11 @@ function main(argv: readonly string[]): number {
     const r = runCampaign({
       kind,
       seed,
-      ...(cases !== undefined ? { cases: Math.round(cases) } : {}),
+      ...(cases !== undefined ? { cases } : {}),
       ...(minutes !== undefined || cases === undefined ? { ms: Math.round((minutes ?? 1) * 60_000) } : {}),
-      ...(checkedEvery !== undefined ? { checkedEvery: Math.round(checkedEvery) } : {}),
-      ...(referenceEvery !== undefined ? { referenceEvery: Math.round(referenceEvery) } : {}),
-      ...(scale !== undefined ? { scale: Math.round(scale) } : {}),
+      ...(checkedEvery !== undefined ? { checkedEvery } : {}),
+      ...(referenceEvery !== undefined ? { referenceEvery } : {}),
+      ...(scale !== undefined ? { scale } : {}),
     });
     for (const f of r.failures) process.stdout.write(JSON.stringify(f) + "\n");
     process.stdout.write(`campaign ${kind} seed ${seed}: ${r.cases} cases, ${r.failures.length} failed, ${r.skipped} skipped (no mapping), ${r.timelinesReplayed} timelines replayed, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);

@@ -11,15 +11,15 @@
 import { InvariantError } from "../../core/index.js";
 import type { WaitReason } from "../../pe-array/index.js";
 import { NDIMS, startKey } from "../nest.js";
-import { AccumulateShapes, evictOutput, type WriteBack } from "./accumulate.js";
+import { evictOutput, type WriteBack } from "./accumulate.js";
 import type { SeqContext } from "./context.js";
 import { CompiledCopies } from "./copies.js";
-import { drainSignature, drainTiles } from "./drain.js";
+import { drainTiles } from "./drain.js";
+import { Drainer } from "./drainer.js";
 import { afterThread, chained, deliveries, step, type Executor, type PayloadSource, type Steps } from "./executor.js";
 import { planFetch, readersOf, runFetch, type PendingReads } from "./fetch.js";
 import { IterationPlanner, type PlanHit } from "./iteration.js";
 import { LinkPlanner } from "./links.js";
-import { SignatureSerials } from "./plan-cache.js";
 import { Replayer } from "./replay.js";
 import { Residency } from "./residency.js";
 import { TimelineRuns, type RunTile } from "./runs.js";
@@ -42,8 +42,8 @@ export class Program {
   private prefetch: { thread: Thread; plan: FetchPlan } | undefined;
   /** Reads that wait for their tile's prefetch in a thread of their own ({@link fetchedReads}); a later prefetch waits for those of its half. */
   private readonly pendingReads: PendingReads[] = [];
-  /** Drain signatures, numbered for timeline keys ({@link drainKey}). */
-  private readonly drainSerials = new SignatureSerials();
+  /** The drains of psum records, and their keys. */
+  private readonly drainer: Drainer;
 
   constructor(
     private readonly c: SeqContext,
@@ -52,6 +52,7 @@ export class Program {
   ) {
     this.res = new Residency(c);
     this.links = new LinkPlanner(c);
+    this.drainer = new Drainer(c, x, this.links, this.res);
     this.replayer = new Replayer(c);
     this.planner = new IterationPlanner(c, this.res, new WaveBuilder(c), this.replayer);
   }
@@ -89,7 +90,7 @@ export class Program {
     else yield* this.runSingleBuffered(readReason);
     const res = this.res;
     yield* this.joinDrain();
-    yield* this.drain(res.takePsums(null));
+    yield* this.drainer.drain(res.takePsums(null));
     if (res.gbufOutput) yield* evictOutput(this.c, this.x, res.gbufOutput, res.gbufHalf.output, res.dramHas);
     for (const e of this.evictions) if (e) yield { reason: "drain", reqs: NO_REQS, join: e.thread };
   }
@@ -127,47 +128,6 @@ export class Program {
     return boundary || fetched ? iterationPlan({ ...plan, boundary, fetched }) : plan;
   }
 
-  /**
-   * An iteration's drain of `drains` (`behind` its wave) as a part of a timeline's key: 0 when
-   * none, else the serial of its signature (drain.ts, drainSignature; read before the drain, which
-   * changes no state it depends on until then); undefined when such a drain never replays.
-   */
-  private drainKey(drains: readonly DrainEntry[], behind = false): number | undefined {
-    if (drains.length === 0) return 0;
-    const r = this.res;
-    const sig = drainSignature(this.c, this.links, drains, r.gbufOutput, r.gbufOutputHas, this.c.gbufRegions.output?.[r.gbufHalf.output], behind);
-    const key = sig ? this.drainSerials.serial(sig) : undefined;
-    this.lastDrainKey = { entries: drains, key };
-    return key;
-  }
-
-  /** The drain whose key was read last (at its boundary), and the key. */
-  private lastDrainKey: { readonly entries: readonly DrainEntry[]; readonly key: number | undefined } | undefined;
-  /** GBuf requests of drains by their key (unchecked runs: accumulate.ts, AccumulateShapes). */
-  private readonly accumulateShapes = new AccumulateShapes();
-
-  /**
-   * Drains `entries` into the current GBuf output tile (or DRAM); the arguments are read now.
-   * A drain whose key was read at its boundary (nothing it reads has changed since) makes its
-   * GBuf requests by that key; any other unchecked drain by its signature read as it
-   * accumulates (drainTiles).
-   */
-  private drain(entries: readonly DrainEntry[]): Steps {
-    const r = this.res;
-    const k = this.lastDrainKey;
-    const mine = k !== undefined && k.entries === entries;
-    // (taken once: a batch of psum records drains the same list at each of its issues, psum-batch.ts)
-    if (mine) this.lastDrainKey = undefined;
-    const shaped = this.c.checked ? undefined : { key: mine ? k.key : undefined, memo: this.accumulateShapes, serials: this.drainSerials };
-    return this.released(entries, drainTiles(this.c, this.x, this.links, entries, r.gbufOutput, r.gbufOutputHas, r.gbufHalf.output, r.dramHas, shaped));
-  }
-
-  /** A drain of `entries`, whose records the residency state takes back once it is over. */
-  private *released(entries: readonly DrainEntry[], drain: Steps): Steps {
-    yield* drain;
-    this.res.release(entries);
-  }
-
   /** The change of GBuf output tile that the dram iteration at `dStart` makes, if its tile differs. */
   private outputBoundary(dStart: Int32Array, dExt: Int32Array): TileBoundary | undefined {
     const { c, res } = this;
@@ -197,7 +157,7 @@ export class Program {
     if (b.old) {
       const { tile, has, half } = b.old;
       yield* this.joinDrain();
-      const drain = this.released(b.entries, drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas));
+      const drain = this.drainer.released(b.entries, drainTiles(c, this.x, this.links, b.entries, tile, has, half, res.dramHas));
       const phase = { dramOnly: false };
       const evict = evictOutput(c, this.x, tile, half, res.dramHas, phase);
       if (c.m.gbuf.doubleBuffer && (c.streamOut || b.behind)) {
@@ -295,7 +255,7 @@ export class Program {
           const runs = (this.runs ??= new TimelineRuns(this.timeline, this.planner, new CompiledCopies(this.c.hw.pe.rf, this.c.hw.gbuf, this.timeline.host)));
           for (;;) {
             const beside = this.beside();
-            this.timeline.boundary(cur, next, () => this.drainKey(next!.drains, next!.drainsBehind), beside);
+            this.timeline.boundary(cur, next, () => this.drainer.key(next!.drains, next!.drainsBehind), beside);
             const found = runs.boundary(next, this.runTile);
             if (!found) break;
             ({ cur, next } = yield* runs.replay(cur, next, found, this.runTile, beside));
@@ -329,8 +289,8 @@ export class Program {
     },
     more: () => this.planned < this.gbufStarts.length,
     at: () => this.planned,
-    drainKey: (drains) => (this.c.streamOut ? undefined : this.drainKey(drains)),
-    drain: (drains) => this.drain(drains),
+    drainKey: (drains) => (this.c.streamOut ? undefined : this.drainer.key(drains)),
+    drain: (drains) => this.drainer.drain(drains),
     drainsInline: () => !this.c.streamOut,
   };
 
@@ -492,8 +452,8 @@ export class Program {
    */
   private *drainNow(entries: readonly DrainEntry[], behind = false): Steps {
     yield* this.joinDrain();
-    if (!this.c.streamOut && !behind) return yield* this.drain(entries);
-    const t = thread(this.drain(entries));
+    if (!this.c.streamOut && !behind) return yield* this.drainer.drain(entries);
+    const t = thread(this.drainer.drain(entries));
     this.pendingDrain = t;
     yield { reason: "drain", reqs: NO_REQS, spawn: t };
   }

@@ -44,9 +44,9 @@ export interface RunTile {
   /** The index in the tile of the next iteration {@link planNext} plans. */
   at(): number;
   /**
-   * The drain of `drains` as a part of a timeline's key (Program.drainKey: 0 none, undefined one
-   * that never replays), noted for the drain that follows; undefined too for a drain that would
-   * run beside the program (a streamed output).
+   * The drain of `drains` as a part of a timeline's key (drainer.ts, Drainer.key: 0 none,
+   * undefined one that never replays), noted for the drain that follows; undefined too for a
+   * drain that would run beside the program (a streamed output).
    */
   drainKey(drains: readonly DrainEntry[]): number | undefined;
   /** The drain of `drains` (Program.drain), its steps applied at once in a run. */

@@ -182,8 +182,8 @@ export class TimelineReplay {
   /**
    * The boundary before `cur`'s waves are issued with `next`'s reads, after {@link end}: replays
    * the coming timeline when one with its key was recorded, or records it. `drain`: `next`'s
-   * drain as a key part (0: none; undefined: it never replays; Program.drainKey), asked for only
-   * when the rest of the key holds; `beside`: the prefetch of the next dram tile and write-backs,
+   * drain as a key part (0: none; undefined: it never replays; drainer.ts), asked for only when
+   * the rest of the key holds; `beside`: the prefetch of the next dram tile and write-backs,
    * if they still run (the timeline may then be recorded and replayed beside them: {@link besideOk}).
    */
   boundary(cur: IterationPlan, next: IterationPlan, drain: () => number | undefined, beside?: Beside): void {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { simulate } from "../../src/dataflow/simulate.js";
 import type { SeqContext } from "../../src/dataflow/sequencer/context.js";
 import { drainSignature } from "../../src/dataflow/sequencer/drain.js";
 import { LinkPlanner } from "../../src/dataflow/sequencer/links.js";
 import { BatchLayout } from "../../src/dataflow/sequencer/psum-batch.js";
 import { K, P, type DrainEntry } from "../../src/dataflow/sequencer/types.js";
+import { difference } from "../helpers/difference.js";
 
 // A GBuf output tile of 4 output channels x 3 rows x 1 column (channel stride 3, row stride 1);
 // PE p's tile at channel p % 4, row floor(p / 4) (its offset), each of one word.
@@ -21,6 +23,8 @@ const c = {
   m: { gbuf: { keep: { output: true } } },
   nest: { groups: [], gbufExtent, peOffset: Array.from({ length: 8 }, (_, pe) => offset(pe)) },
   arch: { gbuf: { banks: 4, bankWordBytes: 8 } },
+  // (the output tensor as the GBuf tile: 4 channels x 3 rows x 1 column)
+  yTagStrides: () => [12, 12, 3, 1, 1],
 } as unknown as SeqContext;
 const region = { baseAddress: 64, elementBytes: 4 } as never;
 const ext = Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1]);
@@ -52,5 +56,32 @@ describe("drainSignature over a batch's records", () => {
     expect(sig(batch)).toEqual(sig(plain));
     expect(sig(batch)[1]).toBe(0);
     expect(sig(batch)).toContain(0);
+  });
+});
+
+// The signature keys the GBuf requests an unchecked drain reuses (accumulate.ts,
+// AccumulateShapes) and the timelines replay uses. The requests merge tiles whose places form one
+// grid in the GBuf output tile and in the output tensor (transfer.ts, mergeGrid), so the
+// signature must hold both: with the GBuf places alone, a drain of a fused group's points across
+// two images (even in the GBuf, not in y) took the merged requests of an earlier drain within one
+// image, and fast runs counted fewer GBuf bank writes and cycles than checked ones (found by a
+// random campaign, session 36).
+describe("drain signatures", () => {
+  it("tell apart drains whose tiles lie alike in the GBuf but not in the output tensor: fast, reference and checked runs agree", () => {
+    const c = {
+      layer: { batch: 2, inChannels: 4, inHeight: 35, inWidth: 35, outChannels: 4, kernelHeight: 1, kernelWidth: 3, strides: [2, 2] as [number, number], pads: [1, 0, 2, 2] as [number, number, number, number], groups: 4 },
+      types: { input: "int16" as const, weight: "int8" as const },
+      seed: 995,
+      arch: "systolic",
+      dataflow: "os",
+      archOverrides: { array: { rows: 16, cols: 5 } },
+    };
+    const fast = simulate(c);
+    // (os on the systolic preset fuses N, P and Q: sixteen points a drain, some across the images)
+    expect(fast.mapping.fuse?.[0]?.dims).toEqual(["N", "P", "Q"]);
+    expect(fast.verification.ok).toBe(true);
+    expect(difference(fast, simulate({ ...c, checked: true }))).toBeUndefined();
+    expect(difference(fast, simulate({ ...c, mode: "reference" }))).toBeUndefined();
+    expect(difference(fast, simulate({ ...c, timelineReplay: false }))).toBeUndefined();
   });
 });

@@ -122,8 +122,9 @@ export class AccumulateShapes {
  * {@link accumulate} into the GBuf output tile for an unchecked drain whose signature has serial
  * `key`: the sums are slots of `total` (slot i: the tile `entries[slotEntry[i]]`, from
  * `slotAt[i]`, `slotWords[i]` words; the list of tiles is made only when the key is new). Equal
- * signatures place every tile at the same displacement from the first one's, with the same
- * histories (drainSignature), so the requests are the same up to that offset: the first drain
+ * signatures place every tile at the same displacement from the first one's, in the GBuf output
+ * tile and in the output tensor, with the same histories (drainSignature), so the requests are
+ * the same up to that offset: the first drain
  * with a key plans them as accumulate() does, on the words' indices in `total` instead of their
  * values (the plan only moves words), and keeps the result; every drain with the key gathers its
  * payloads by those indices and marks the words as holding a partial sum.

@@ -26,9 +26,11 @@ let drainSig = new Float64Array(0);
  * - The serial of the link planner's signature (per entry its PE, its output tile's class, its
  *   psum base and extent: LinkPlanner.signatureSerial). The link reductions, the drain requests
  *   (rectangles, sum slots) and the tiles the accumulate unit writes follow from it.
- * - Per entry, where its tile starts in the GBuf output tile, relative to the first entry's, and
- *   whether it holds a partial sum already (an accumulate, or a write): with the shapes above,
- *   the requests to the GBuf follow, each box the first entry's offset plus a fixed displacement.
+ * - Per entry, where its tile starts in the GBuf output tile and in the output tensor, relative
+ *   to the first entry's, and whether it holds a partial sum already (an accumulate, or a
+ *   write): with the shapes above, the requests to the GBuf follow, each box the first entry's
+ *   offset plus a fixed displacement (tiles are merged into one request where their places form
+ *   one grid in both: transfer.ts, mergeGrid).
  * - Where the first entry's tile starts within a GBuf bank row (the output half's base address
  *   included): a GBuf access schedule depends on a box's start only there (accessCycles).
  * A scratch array, valid until the next call. With `forShape`, also for the drains a timeline
@@ -39,7 +41,8 @@ let drainSig = new Float64Array(0);
  * without fused groups, when every record was made in one iteration (its `gen`), each entry's
  * tile starts at that iteration's start plus its PE's offset, so its offset relative to the first
  * entry's is a function of the two PEs, which the link signature lists in order; when every tile
- * also holds a partial sum, or none does, one number says which. The short form is
+ * also holds a partial sum, or none does, one number says which (the places in the output
+ * tensor, linear in the coordinates too, then also follow from the PEs). The short form is
  * `[link serial, -200, has, bank-row start]`; the long form's second number is the first entry's
  * offset relative to itself, 0, so the two never coincide.
  */
@@ -59,7 +62,7 @@ export function drainSignature(c: SeqContext, links: LinkPlanner, entries: reado
     b[3] = bankStart;
     return b;
   }
-  const need = 1 + 2 * entries.length + 1;
+  const need = 1 + 3 * entries.length + 1;
   if (drainSig.length < need) drainSig = new Float64Array(need);
   const b = drainSig;
   let n = 0;
@@ -68,11 +71,16 @@ export function drainSignature(c: SeqContext, links: LinkPlanner, entries: reado
   // with the GBuf tile's start read anew each time, was most of this function)
   const s0 = entries[0]!.start;
   const [sN, sG, sK, sP] = st as [number, number, number, number];
+  const [yN, yG, yK, yP] = c.yTagStrides() as [number, number, number, number];
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!.start;
-    const rel = (e[N]! - s0[N]!) * sN + (e[G]! - s0[G]!) * sG + (e[K]! - s0[K]!) * sK + (e[P]! - s0[P]!) * sP + (e[Q]! - s0[Q]!);
+    const dN = e[N]! - s0[N]!, dG = e[G]! - s0[G]!, dK = e[K]! - s0[K]!, dP = e[P]! - s0[P]!, dQ = e[Q]! - s0[Q]!;
+    const rel = dN * sN + dG * sG + dK * sK + dP * sP + dQ;
     b[n++] = rel;
     b[n++] = gbufHas[first + rel]!;
+    // (and in the output tensor: tiles that lie evenly in the GBuf but not in y, as a fused
+    // group's points across two images, are not merged into one request: accumulate.ts, mergeGrid)
+    b[n++] = dN * yN + dG * yG + dK * yK + dP * yP + dQ;
   }
   b[n++] = bankStart;
   return b.subarray(0, n);

@@ -22,15 +22,24 @@
  * - Inputs and weights are read `rep` times. Outputs leave `rep` times: the first time a tile is
  *   written, every later time its partial sums are added to the copy already there
  *   (read-modify-write): `rep * |Y|` writes and `(rep - 1) * |Y|` reads.
+ * - Weights and outputs at the edge of nested loops ({@link LayerTraffic.visitedWords}): where a
+ *   loop over a dimension sits inside another loop over it and the outer loop's last tile is
+ *   short enough to leave the inner one a single trip, that inner loop does not change the tiles
+ *   along that edge, so their innermost changing loop is an outer one, and the loops between the
+ *   two no longer bring them back (the Sequencer keeps a tile whose start does not change).
  *
  * DRAM boundary: a tensor the GBuf keeps moves in GBuf tiles over the dram loops; this count is
  * exact (the Sequencer's `dram.read.*` and `dram.write.output`; a test compares them on small
  * layers of every dataflow). A tensor the GBuf bypasses moves in RF tiles over the dram and gbuf
  * loops together (straight between DRAM and the PEs; PEs holding the same tile share one
- * transfer); this is exact too except when a PE idles at the edge of the layer (its tile beyond
- * the edge) and later resumes the tile it held, which the Sequencer does not move again, and
- * except for inputs whose window slides in a single-buffered RF (its halo is kept, so fewer
- * words come from DRAM than counted here).
+ * transfer); this is exact too (mapper/cost.ts, `exactTraffic`) except when a PE idles at the
+ * edge of the layer (its tile beyond the edge) and later resumes the tile it held, which the
+ * Sequencer does not move again; when the register files (or, for outputs, the partial sums) are
+ * double-buffered, each half keeping the tile it last held, so tiles that alternate between the
+ * halves come back without a fetch; when the tensor streams through the PEs (`rf.stream`: it is
+ * fetched at every gbuf iteration); for fused dimensions (below); and for inputs whose window
+ * slides in a single-buffered RF (its halo is kept, so fewer words come from DRAM than counted
+ * here).
  *
  * Input halo at the DRAM boundary ({@link LayerTraffic.inputHalo}, {@link gbufInputHalo}): a GBuf
  * input tile keeps the rows and columns it shares with the one before it in the same images and
@@ -142,7 +151,15 @@ export class LayerTraffic {
     const relevant = RELEVANT[tensor];
     let j = -1;
     for (let i = 0; i < loops.length; i++) if (loops[i]!.factor > 1 && relevant.has(loops[i]!.dim)) j = i;
-    // The innermost loop of each irrelevant dimension outside j sets its number of distinct starts.
+    return this.repOutside(loops, relevant, j);
+  }
+
+  /**
+   * How many times a tile whose innermost loop that changes it is `loops[j]` (-1: none) is
+   * visited: the product, over the irrelevant dimensions with loops outside j, of their number of
+   * distinct starts there (the innermost such loop of each sets it).
+   */
+  private repOutside(loops: readonly WeightedLoop[], relevant: ReadonlySet<Dim>, j: number): number {
     const inner = new Map<Dim, number>();
     for (let i = 0; i < j; i++) {
       const l = loops[i]!;
@@ -151,6 +168,73 @@ export class LayerTraffic {
     let rep = 1;
     for (const [d, w] of inner) rep *= Math.ceil(this.sizes[d] / w);
     return rep;
+  }
+
+  /**
+   * The words of every tile of `tensor` (weights or outputs, whose tiles' words are products over
+   * their dimensions) times the visits each gets over `loops` (outermost first): {@link visits}
+   * times the tensor's words when every tile is visited alike. Where a loop over a dimension sits
+   * inside another loop over it, the outer loop's last tile may be shorter and the inner loop make
+   * fewer trips there; with one trip it no longer changes the tile, so along that edge the
+   * innermost loop that does is an outer one, and the loops between them no longer bring the tile
+   * back (the Sequencer keeps it). Each dimension's tiles are classed by their innermost loop that
+   * changes them ({@link edgeClasses}); a tile is visited as the innermost of its dimensions' says.
+   */
+  visitedWords(loops: readonly WeightedLoop[], tensor: "weight" | "output"): number {
+    const relevant = RELEVANT[tensor];
+    // (no dimension with two loops: every tile alike, the innermost loop that changes one the
+    // innermost relevant one that makes more than one trip; the search asks this per candidate)
+    let j = -1;
+    let nested = false;
+    for (let i = 0; i < loops.length && !nested; i++) {
+      const l = loops[i]!;
+      if (l.factor <= 1 || !relevant.has(l.dim)) continue;
+      for (let k = 0; k < i; k++) if (loops[k]!.dim === l.dim && loops[k]!.factor > 1) nested = true;
+      if (this.sizes[l.dim] > l.weight) j = i;
+    }
+    if (!nested) return this.repOutside(loops, relevant, j) * (tensor === "weight" ? this.weightWords : this.outputWords);
+    const classes: ReadonlyMap<number, number>[] = [];
+    for (const d of relevant) classes.push(this.edgeClasses(loops, d));
+    let total = 0;
+    const walk = (k: number, j: number, words: number): void => {
+      if (k === classes.length) {
+        total += this.repOutside(loops, relevant, j) * words;
+        return;
+      }
+      for (const [jd, w] of classes[k]!) walk(k + 1, Math.max(j, jd), words * w);
+    };
+    walk(0, -1, 1);
+    return total;
+  }
+
+  /**
+   * The extent along `d` of the tiles whose innermost loop (index in `loops`) that changes them
+   * is each index (-1: none): a loop over `d` changes a tile when it makes more than one trip in
+   * the tile of the loop over `d` outside it that holds the tile (the whole dimension for the
+   * outermost), tiles aligned and clipped at the edge.
+   */
+  private edgeClasses(loops: readonly WeightedLoop[], d: Dim): Map<number, number> {
+    const size = this.sizes[d];
+    const at: number[] = [];
+    for (let i = 0; i < loops.length; i++) if (loops[i]!.dim === d && loops[i]!.factor > 1) at.push(i);
+    const out = new Map<number, number>();
+    if (at.length === 0) return out.set(-1, size);
+    // (the innermost loop's tiles: every outer loop's tile is a whole number of them)
+    const unit = loops[at[at.length - 1]!]!.weight;
+    for (let start = 0; start < size; start += unit) {
+      let j = -1;
+      let from = 0;
+      let extent = size;
+      for (const p of at) {
+        const w = loops[p]!.weight;
+        if (extent > w) j = p;
+        const o = Math.floor((start - from) / w);
+        from += o * w;
+        extent = Math.min(w, extent - o * w);
+      }
+      out.set(j, (out.get(j) ?? 0) + Math.min(unit, size - start));
+    }
+    return out;
   }
 
   /**
@@ -355,13 +439,13 @@ export function dramTraffic(mapping: Mapping, layer: ConvLayer): BoundaryWords {
   const write = { input: 0, weight: 0, output: 0 };
   for (const t of TENSORS) {
     const kept = m.gbuf.keep[t];
-    const rep = lt.visits(kept ? dramLoops : bothLoops, t);
-    const words = lt.wordsPerVisit(t, kept ? gbufTile : rfTile);
-    if (t === "output") {
-      write.output = rep * words;
-      read.output = (rep - 1) * words;
-    } else {
-      read[t] = rep * words;
+    const loops = kept ? dramLoops : bothLoops;
+    if (t === "input") read.input = lt.visits(loops, t) * lt.wordsPerVisit(t, kept ? gbufTile : rfTile);
+    else if (t === "weight") read.weight = lt.visitedWords(loops, t);
+    else {
+      // (every visit writes the tile; each after the first reads it back to add to it)
+      write.output = lt.visitedWords(loops, t);
+      read.output = write.output - lt.outputWords;
     }
   }
   if (m.gbuf.keep.input) read.input -= dramInputHalo(m, lt);

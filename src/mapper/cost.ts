@@ -3,8 +3,9 @@
  *
  * - DRAM words: `dramTraffic` (src/dataflow/traffic.ts), exact: the simulator's `dram.read.*` and
  *   `dram.write.*` to the word, for a GBuf that keeps every tensor, and for one that bypasses
- *   weights or outputs when no PE idles at the edge of the layer (the mapper's search space is
- *   restricted to those; {@link exactTraffic}). `verifyMappings` (verify.ts) asserts it.
+ *   weights or outputs under the conditions of {@link exactTraffic} (no fused dimensions, the
+ *   bypassed tensor not streamed, single-buffered register files, no PE idle at the edge; the
+ *   mapper's search space is restricted to those). `verifyMappings` (verify.ts) asserts it.
  * - GBuf words towards the array: `gbufArrayAccesses` (an estimate: docs/counting.md), plus the
  *   GBuf's side of the DRAM transfers (a fill is a GBuf write, an output written back a GBuf read).
  * - Cycles: the formula of the cycle lower bound (src/bounds/cycles.ts), each resource's work
@@ -255,13 +256,28 @@ export class CostModel {
 }
 
 /**
- * Whether the closed-form DRAM count is exact for `m` (file header): the GBuf keeps inputs (a
- * bypassed input's sliding window is not counted exactly), and when it bypasses weights or
- * outputs, every dimension with a spatial loop tiles evenly (no PE idles at the edge).
+ * Whether the closed-form DRAM count is exact for `m` (file header; src/dataflow/traffic.ts says
+ * where it is not): the GBuf keeps inputs (a bypassed input's sliding window is not counted
+ * exactly), and when it keeps weights and outputs too, nothing more is needed. A weight or output
+ * tensor the GBuf bypasses moves in RF tiles over the dram and gbuf loops together, and the count
+ * assumes each visit of a tile fetches it again; that holds when
+ * - the mapping fuses no dimensions (the fused count of RF tiles is an estimate),
+ * - the bypassed tensor does not stream through the PEs (`rf.stream`: a streamed operand passes
+ *   through and is fetched at every gbuf iteration),
+ * - the register files are single-buffered, and so are the partial sums when outputs are
+ *   bypassed (double-buffered, each half keeps the tile it last held, so tiles that alternate
+ *   between the halves come back without a fetch),
+ * - every dimension with a spatial loop tiles evenly (no PE idles at the edge, to resume later a
+ *   tile it held).
+ * test/dataflow/traffic.test.ts compares the count with the simulator on random legal mappings
+ * this vouches for.
  */
 export function exactTraffic(m: Mapping, layer: ConvLayer): boolean {
   if (!m.gbuf.keep.input) return false;
   if (m.gbuf.keep.weight && m.gbuf.keep.output) return true;
+  if ((m.fuse?.length ?? 0) > 0 || m.rf.doubleBuffer) return false;
+  for (const t of ["weight", "output"] as const) if (!m.gbuf.keep[t] && m.rf.stream?.[t]) return false;
+  if (!m.gbuf.keep.output && m.rf.doubleBufferOutput) return false;
   const sizes = dimSizes(layer);
   for (const l of m.spatial.loops) {
     let inner = 1;

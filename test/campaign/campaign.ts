@@ -4,8 +4,11 @@
  * preset (kind `named`: random operand types, zero points, GBuf capacities and array shapes) or
  * on a random legal mapping of the tests' small architectures (`mappings`, `fused`: with fused
  * dimensions), simulated with timeline replay on and off; every few cases also in checked mode
- * and in reference mode. Every run must verify against the reference convolution, and the runs of
- * a case must agree on outputs, cycles, counters and stalls. The property tests run a few hundred
+ * and in reference mode. Every run must verify against the reference convolution, the runs of
+ * a case must agree on outputs, cycles, counters and stalls, and the DRAM words must equal the
+ * closed form the mapper counts wherever it claims to be exact (`exactTraffic`). Kind `mapper`
+ * runs the mapper's search instead (random layers, presets, objectives, small budgets) and
+ * simulates its best mappings: each must verify, and its DRAM words equal the search's closed form. The property tests run a few hundred
  * such cases with fixed seeds; a campaign of minutes runs tens of thousands (session 35's found a
  * prefetch that overwrote a GBuf half before its last reads, and plan signatures cut short).
  */
@@ -15,13 +18,18 @@ import type { ArchOverrides } from "../../src/arch/presets.js";
 import type { ArchSpec } from "../../src/arch/spec.js";
 import type { Mapping } from "../../src/dataflow/mapping.js";
 import { simulate, type SimulateOptions, type SimulationResult } from "../../src/dataflow/simulate.js";
+import { dramTraffic } from "../../src/dataflow/traffic.js";
+import { exactTraffic, OBJECTIVES, type Objective } from "../../src/mapper/cost.js";
+import { map } from "../../src/mapper/search.js";
+import { verifyMappings } from "../../src/mapper/verify.js";
+import { resolveArch } from "../../src/arch/presets.js";
 import type { OperandTypes } from "../../src/workload/dtype.js";
 import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
 import { difference } from "../helpers/difference.js";
 import { ARCHS, legalRandomMapping } from "../dataflow/random-mappings.js";
 
 /** What a campaign draws its cases from (see the file header). */
-export const CAMPAIGN_KINDS = ["named", "mappings", "fused"] as const;
+export const CAMPAIGN_KINDS = ["named", "mappings", "fused", "mapper"] as const;
 export type CampaignKind = (typeof CAMPAIGN_KINDS)[number];
 
 /** A campaign's settings. */
@@ -43,11 +51,23 @@ export interface CampaignOptions {
 /** A case, as simulate() takes it (replay on and off aside): enough to run it again. */
 export type CampaignCase = Omit<SimulateOptions, "timelineReplay" | "checked" | "mode"> & { readonly layer: ConvLayerSpec; readonly arch: string | ArchSpec; readonly dataflow: string | Mapping };
 
+/** A case of kind `mapper`: a search (map()) whose best mappings are simulated (verifyMappings). */
+export interface MapperCase {
+  readonly layer: ConvLayerSpec;
+  readonly arch: string;
+  readonly archOverrides?: ArchOverrides;
+  readonly objective: Objective;
+  readonly budget: number;
+  readonly top: number;
+  readonly seed: number;
+  readonly types: OperandTypes;
+}
+
 /** A case that failed: which check, what differed (or the error), and the case. */
 export interface CampaignFailure {
-  readonly check: "replay" | "checked" | "reference" | "error";
+  readonly check: "replay" | "checked" | "reference" | "traffic" | "mapper" | "error";
   readonly what: string;
-  readonly case: CampaignCase;
+  readonly case: CampaignCase | MapperCase;
 }
 
 /** What a campaign did. */
@@ -86,6 +106,51 @@ function randomLayer(r: () => number, x: number): ConvLayerSpec {
   return { batch: int(1, 2), inChannels: g * int(1, 12 * x), inHeight, inWidth, outChannels: g * int(1, 12 * x), kernelHeight: kh, kernelWidth: kw, strides: [sh, r() < 0.5 ? sh : int(1, 3)], dilations: [dh, dw], pads, groups: g };
 }
 
+/** Random GBuf capacities and array shapes over a preset (kinds `named` and `mapper`). */
+function randomOverrides(r: () => number): ArchOverrides | undefined {
+  const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+  const ov: { -readonly [K in keyof ArchOverrides]: ArchOverrides[K] } = {};
+  if (r() < 0.5) ov.gbuf = { capacityBytes: [2048, 4096, 8192, 16384, 65536][int(0, 4)]! };
+  if (r() < 0.3) ov.array = { rows: int(2, 16), cols: int(2, 16) };
+  return Object.keys(ov).length > 0 ? ov : undefined;
+}
+
+/** A random search: a layer on a preset, an objective, a small budget of evaluations. */
+function drawMapperCase(r: () => number, x: number): MapperCase {
+  const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+  const archOverrides = randomOverrides(r);
+  return {
+    layer: randomLayer(r, x),
+    arch: NAMED[int(0, NAMED.length - 1)]!.arch,
+    ...(archOverrides ? { archOverrides } : {}),
+    objective: OBJECTIVES[int(0, OBJECTIVES.length - 1)]!,
+    budget: int(200, 1500),
+    top: int(3, 8),
+    seed: int(1, 1000),
+    types: TYPES[int(0, TYPES.length - 1)]!,
+  };
+}
+
+/**
+ * Runs a search and simulates its best mappings (verifyMappings throws when a simulated DRAM count
+ * differs from the closed form the search ranked them by); what failed, or undefined. A layer no
+ * mapping fits (a ConfigError) is `skipped`.
+ */
+function runMapperCase(c: MapperCase): { failure?: string; skipped?: true } {
+  const layer = convLayer(c.layer);
+  const arch = resolveArch(c.arch, c.archOverrides);
+  let result;
+  try {
+    result = map(layer, arch, { objective: c.objective, budget: c.budget, top: c.top, seed: c.seed, types: c.types });
+  } catch (e) {
+    if (e instanceof ConfigError) return { skipped: true };
+    throw e;
+  }
+  const verified = verifyMappings(result, { seed: c.seed });
+  const wrong = verified.findIndex((v) => !v.simulated.verified);
+  return wrong >= 0 ? { failure: `mapping ${wrong + 1} of ${verified.length}: its output differs from the reference convolution` } : {};
+}
+
 /** The next case of a campaign, or undefined when the draw has no legal mapping. */
 function drawCase(kind: CampaignKind, r: () => number, n: number, x: number): CampaignCase | undefined {
   const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
@@ -95,15 +160,31 @@ function drawCase(kind: CampaignKind, r: () => number, n: number, x: number): Ca
   const common = { layer: spec, types, seed: int(1, 1000), ...(zeroPoints ? { zeroPoints } : {}) };
   if (kind === "named") {
     const { arch, dataflows } = NAMED[int(0, NAMED.length - 1)]!;
-    const ov: { -readonly [K in keyof ArchOverrides]: ArchOverrides[K] } = {};
-    if (r() < 0.5) ov.gbuf = { capacityBytes: [2048, 4096, 8192, 16384, 65536][int(0, 4)]! };
-    if (r() < 0.3) ov.array = { rows: int(2, 16), cols: int(2, 16) };
-    return { ...common, arch, dataflow: dataflows[int(0, dataflows.length - 1)]!, ...(Object.keys(ov).length > 0 ? { archOverrides: ov } : {}) };
+    const ov = randomOverrides(r);
+    return { ...common, arch, dataflow: dataflows[int(0, dataflows.length - 1)]!, ...(ov ? { archOverrides: ov } : {}) };
   }
   const layer = convLayer(spec);
   const arch = ARCHS[n % ARCHS.length]!;
   const m = legalRandomMapping(layer, arch, int(0, 2 ** 31), kind === "fused");
   return m ? { ...common, arch, dataflow: m } : undefined;
+}
+
+/**
+ * Where the closed-form DRAM words (traffic.ts, `dramTraffic`: what the mapper's cost model
+ * counts) differ from the run's `dram.read.*` and `dram.write.*`, for a mapping whose count it
+ * claims exact (cost.ts, `exactTraffic`); undefined when they agree or it claims nothing.
+ */
+function trafficDifference(r: SimulationResult): string | undefined {
+  if (!exactTraffic(r.mapping, r.layer)) return undefined;
+  const model = dramTraffic(r.mapping, r.layer);
+  const parts: string[] = [];
+  for (const dir of ["read", "write"] as const) {
+    for (const t of ["input", "weight", "output"] as const) {
+      const simulated = r.counters[`dram.${dir}.${t}`]?.value ?? 0;
+      if (model[dir][t] !== simulated) parts.push(`dram.${dir}.${t}: closed form ${model[dir][t]}, simulated ${simulated}`);
+    }
+  }
+  return parts.length > 0 ? parts.join("; ") : undefined;
 }
 
 /** Runs a campaign (see the file header); its failures list each case that failed a check. */
@@ -118,6 +199,19 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
   const failures: CampaignFailure[] = [];
   let cases = 0, skipped = 0, replayed = 0, draws = 0;
   while ((o.cases === undefined || cases < o.cases) && (o.ms === undefined || performance.now() - t0 < o.ms)) {
+    if (o.kind === "mapper") {
+      const m = drawMapperCase(r, o.scale ?? 1);
+      try {
+        const out = runMapperCase(m);
+        if (out.skipped) skipped++;
+        else cases++;
+        if (out.failure) failures.push({ check: "mapper", what: out.failure, case: m });
+      } catch (e) {
+        cases++;
+        failures.push({ check: "mapper", what: e instanceof Error ? e.message : String(e), case: m });
+      }
+      continue;
+    }
     const c = drawCase(o.kind, r, draws++, o.scale ?? 1);
     if (!c) {
       skipped++;
@@ -137,6 +231,8 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     }
     cases++;
     replayed += fast.simulator.replayedTimelines;
+    const traffic = trafficDifference(fast);
+    if (traffic) failures.push({ check: "traffic", what: traffic, case: c });
     for (const [check, other] of checks) {
       try {
         const what = difference(fast, other());

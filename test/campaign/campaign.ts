@@ -5,8 +5,9 @@
  * on a random legal mapping of the tests' small architectures (`mappings`, `fused`: with fused
  * dimensions), simulated with timeline replay on and off; every few cases also in checked mode
  * and in reference mode. Every run must verify against the reference convolution, the runs of
- * a case must agree on outputs, cycles, counters and stalls, and the DRAM words must equal the
- * closed form the mapper counts wherever it claims to be exact (`exactTraffic`). Kind `mapper`
+ * a case must agree on outputs, cycles, counters and stalls, the DRAM words must equal the
+ * closed form the mapper counts wherever it claims to be exact (`exactTraffic`), and no run may
+ * beat a lower bound (the cycle bound; max(compulsory, provable) words at the DRAM and GBuf). Kind `mapper`
  * runs the mapper's search instead (random layers, presets, objectives, small budgets) and
  * simulates its best mappings: each must verify, and its DRAM words equal the search's closed form. The property tests run a few hundred
  * such cases with fixed seeds; a campaign of minutes runs tens of thousands (session 35's found a
@@ -65,7 +66,7 @@ export interface MapperCase {
 
 /** A case that failed: which check, what differed (or the error), and the case. */
 export interface CampaignFailure {
-  readonly check: "replay" | "checked" | "reference" | "traffic" | "mapper" | "error";
+  readonly check: "replay" | "checked" | "reference" | "traffic" | "bounds" | "mapper" | "error";
   readonly what: string;
   readonly case: CampaignCase | MapperCase;
 }
@@ -187,6 +188,20 @@ function trafficDifference(r: SimulationResult): string | undefined {
   return parts.length > 0 ? parts.join("; ") : undefined;
 }
 
+/**
+ * Where a run did better than a lower bound allows: cycles below the cycle bound, or the words
+ * across the DRAM or GBuf boundary below max(compulsory, provable) there; undefined when none.
+ */
+function belowBounds(r: SimulationResult): string | undefined {
+  const parts: string[] = [];
+  if (r.cycles < r.cycleBound.cycles) parts.push(`cycles ${r.cycles} < bound ${r.cycleBound.cycles}`);
+  for (const b of ["dram", "gbuf"] as const) {
+    const x = r.boundaries[b];
+    if (x.measured < x.minimum) parts.push(`${b} words ${x.measured} < bound ${x.minimum}`);
+  }
+  return parts.length > 0 ? parts.join("; ") : undefined;
+}
+
 /** Runs a campaign (see the file header); its failures list each case that failed a check. */
 export function runCampaign(o: CampaignOptions): CampaignResult {
   if (!CAMPAIGN_KINDS.includes(o.kind)) throw new ConfigError("kind", o.kind, `be one of ${CAMPAIGN_KINDS.join(", ")}`);
@@ -233,6 +248,8 @@ export function runCampaign(o: CampaignOptions): CampaignResult {
     replayed += fast.simulator.replayedTimelines;
     const traffic = trafficDifference(fast);
     if (traffic) failures.push({ check: "traffic", what: traffic, case: c });
+    const below = belowBounds(fast);
+    if (below) failures.push({ check: "bounds", what: below, case: c });
     for (const [check, other] of checks) {
       try {
         const what = difference(fast, other());

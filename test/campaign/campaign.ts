@@ -7,11 +7,13 @@
  * and in reference mode. Every run must verify against the reference convolution, the runs of
  * a case must agree on outputs, cycles, counters and stalls, the DRAM words must equal the
  * closed form the mapper counts wherever it claims to be exact (`exactTraffic`), and no run may
- * beat a lower bound (the cycle bound; max(compulsory, provable) words at the DRAM and GBuf). Kind `mapper`
- * runs the mapper's search instead (random layers, presets, objectives, small budgets) and
- * simulates its best mappings: each must verify, and its DRAM words equal the search's closed form. The property tests run a few hundred
- * such cases with fixed seeds; a campaign of minutes runs tens of thousands (session 35's found a
- * prefetch that overwrote a GBuf half before its last reads, and plan signatures cut short).
+ * beat a lower bound (the cycle bound; max(compulsory, provable) words at the DRAM and GBuf).
+ * Kind `mapper` runs the mapper's search instead (random layers, presets, objectives, small
+ * budgets) and simulates its best mappings: each must verify, and move the DRAM words the search
+ * counted. The property tests run a few hundred such cases with fixed seeds; a campaign of
+ * minutes runs tens of thousands (session 35's found a prefetch that overwrote a GBuf half before
+ * its last reads, and plan signatures cut short; session 36's, drain signatures blind to the
+ * output tensor, and mappings whose DRAM words the mapper's closed form miscounted).
  */
 import seedrandom from "seedrandom";
 import { ConfigError } from "../../src/core/errors.js";

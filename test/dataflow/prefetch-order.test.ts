@@ -13,6 +13,7 @@ import { readersOf, type PendingReads } from "../../src/dataflow/sequencer/fetch
 import { thread, type FetchPlan, type Req } from "../../src/dataflow/sequencer/types.js";
 import type { GbufRegion } from "../../src/memory/gbuf.js";
 import { convLayer } from "../../src/workload/layer.js";
+import { difference } from "../helpers/difference.js";
 
 // Two groups of one channel, batch 2, seven output rows in dram tiles of six and one: the
 // one-row tiles have a single iteration, whose reads wait for their tile's prefetch.
@@ -49,4 +50,27 @@ describe("a prefetch waits for the reads of the half it writes", () => {
     expect(readersOf(plan, pending)).toEqual([b]);
     expect(pending.map((p) => p.thread)).toEqual([a, b, c]);
   });
+});
+
+// A dram tile that keeps an operand's GBuf tile from the tile before (no fetch of its own for it)
+// reads what that tile's prefetch writes: when the prefetch still runs as the tile is entered
+// (the program plans ahead), the tile's reads wait for it too (program.ts, nextPlan). Found by a
+// random campaign (session 36): the second K tile's weights were read from GBuf half 1 at cycle
+// 145 by the tile after it (same K, next image), the prefetch writing them at 177; checked mode
+// stopped at "checked read of w.1[0] ... expected w[120] but the word holds empty (never
+// written)". The fast runs verified: those tiles read only padding, so their outputs do not
+// depend on the weights.
+describe("a tile that keeps an operand waits for the prefetch that wrote it", () => {
+  const cases = [
+    { layer: { batch: 2, inChannels: 8, inHeight: 21, inWidth: 1, outChannels: 30, kernelHeight: 1, kernelWidth: 1, strides: [1, 3], pads: [1, 2, 1, 0] }, types: { input: "uint8", weight: "int8" }, seed: 959, arch: "systolic", dataflow: "is", archOverrides: { gbuf: { capacityBytes: 4096 } } },
+    { layer: { inChannels: 128, inHeight: 10, inWidth: 23, outChannels: 120, kernelHeight: 1, kernelWidth: 1, strides: [3, 3], pads: [2, 0, 1, 1], groups: 4 }, types: { input: "uint8", weight: "int8" }, seed: 297, zeroPoints: { input: 16, weight: 2 }, arch: "systolic", dataflow: "os" },
+  ] as const;
+  for (const [i, c] of cases.entries()) {
+    it(`case ${i}: checked runs verify, and fast, reference and replay-off runs equal them`, () => {
+      const opts = c as unknown as Parameters<typeof simulate>[0];
+      const checked = simulate({ ...opts, checked: true });
+      expect(checked.verification.ok).toBe(true);
+      for (const other of [simulate(opts), simulate({ ...opts, mode: "reference" }), simulate({ ...opts, timelineReplay: false })]) expect(difference(other, checked)).toBeUndefined();
+    });
+  }
 });

@@ -111,7 +111,15 @@ export class Program {
       const dStart = this.dramStarts[this.tile]!;
       const dExt = c.nest.extent(dStart, c.nest.gbufStride, new Int32Array(NDIMS));
       if (c.m.gbuf.keep.output) this.boundary = this.outputBoundary(dStart, dExt);
+      const before = this.fetched;
       this.fetched = yield* this.operandTiles(dStart, dExt, this.dramStarts[this.tile + 1]);
+      // A tile keeps the GBuf tiles of an operand it does not fetch; if the fetch that wrote them
+      // (the tile before's prefetch) still runs, the tile's reads wait for it too.
+      if (before && !before.done && before !== this.fetched) {
+        const both = this.fetched && !this.fetched.done ? thread(afterThread("dram", before, afterThread("dram", this.fetched, undefined))) : before;
+        if (both !== before) yield { reason: "dram", reqs: NO_REQS, spawn: both };
+        this.fetched = both;
+      }
       ({ starts: this.gbufStarts, folds: this.gbufFolds } = c.nest.gbufIterations(dStart));
       this.planned = 0;
     }

@@ -6,18 +6,29 @@
  *   weights or outputs under the conditions of {@link exactTraffic} (no fused dimensions, the
  *   bypassed tensor not streamed, single-buffered register files, no PE idle at the edge; the
  *   mapper's search space is restricted to those). `verifyMappings` (verify.ts) asserts it.
- * - GBuf words towards the array: `gbufArrayAccesses` (an estimate: docs/counting.md), plus the
- *   GBuf's side of the DRAM transfers (a fill is a GBuf write, an output written back a GBuf read).
- * - Cycles: the formula of the cycle lower bound (src/bounds/cycles.ts), each resource's work
- *   counted in closed form instead of from counters: compute is the array's waves (the spatial
- *   tile's instances, `tileVisits`) times the rf loops' trips (a wave's MACs per PE, edge waves
- *   counted full), divided by the MACs a PE issues per cycle; the DRAM bus carries the DRAM words'
- *   bytes (bursts not rounded up); the GBuf's ports carry its words' bytes in bank words; each
- *   network bus carries the GBuf's reads of its tensor (a multicast is one send) and the drain
- *   path the outputs drained. One more term, `steps`, serializes the Sequencer's steps per gbuf
- *   iteration (drains, deliveries, the wave and its pipeline; DRAM transfers added unless the
- *   GBuf is double-buffered). The estimate is the largest term; DRAM latency, bank conflicts and
- *   stalls are not in it, so a simulated run takes more (docs/mapper.md).
+ * - GBuf words towards the array: `gbufArrayAccesses` (an estimate: docs/counting.md), with a
+ *   streamed tensor's tiles sent at every gbuf iteration and the input a sliding window keeps in
+ *   the register files left out (below), plus the GBuf's side of the DRAM transfers (a fill is a
+ *   GBuf write, an output written back a GBuf read).
+ * - Cycles: the largest of the cycle lower bound's terms (src/bounds/cycles.ts), each resource's
+ *   work counted in closed form instead of from counters, and `steps`, the Sequencer's steps
+ *   serialized as the simulator runs them (docs/mapper.md, "Cycles"). Compute is the array's
+ *   waves (the spatial tile's instances, `tileVisits`) times the rf loops' trips over the MACs a
+ *   PE issues per cycle; the DRAM channel takes the transfers' bursts (bursts.ts: each tile's
+ *   shape in DRAM, aligned bursts, the bytes they carry unasked) at the bus's rate or, when
+ *   latency binds, the outstanding window's; the GBuf's ports take its bank words (the array's
+ *   tiles in the GBuf tile's order); each network bus carries the GBuf's reads of its tensor (a
+ *   multicast is one send, a streamed tensor is sent at every gbuf iteration, a sliding window
+ *   sends only what it does not keep) and the drain path the words the PEs drain (each PE that
+ *   holds a share of a sum, unless links sum them along a line). `steps` adds, per gbuf
+ *   iteration, the drains (with their link hops and the accumulation in the GBuf), the
+ *   deliveries, the wave (with a streamed wave's skew) and each step's two-cycle round trip, and
+ *   what the DRAM adds: a fetch (its DRAM reads, then its GBuf writes) runs beside the tiles
+ *   when the GBuf is double-buffered and between them when not, each write-back of an output
+ *   tile waits its latency, and an operand the GBuf bypasses waits for DRAM at every iteration.
+ *   Bank conflicts and the overlap of a double-buffered program's steps are not modeled; the
+ *   simulated cycles of the searches' winners were 0.4x to 2.9x the estimate, most within 0.8x
+ *   to 1.35x (bench/cycle-estimate.ts).
  * - Energy: the energy table (src/report/energy.ts) applied to estimated counters: DRAM exact,
  *   GBuf as above, deliveries = GBuf reads x the PEs a multicast reaches, a register read per
  *   operand per MAC and a register write per delivered word, a psum read and write per MAC except
@@ -30,11 +41,30 @@
 import type { ArchSpec } from "../arch/spec.js";
 import { peMacsPerCycle, type CycleResource } from "../bounds/cycles.js";
 import { tensorBytes } from "../dataflow/legality.js";
-import { dimSizes, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
-import { dramTraffic, gbufArrayAccesses, type BoundaryWords } from "../dataflow/traffic.js";
+import { dimSizes, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, TENSORS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import { dramTraffic, gbufArrayAccesses, layerTraffic, type BoundaryWords } from "../dataflow/traffic.js";
+import { bankWordsPerWord, burstCycles, dramBursts, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
 import { energyOf, EYERISS_ENERGY_TABLE, type EnergyTable } from "../report/energy.js";
 import type { OperandType } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
+
+/** The extent of a dimension over the spatial level and inside it (the spatial tile's stride). */
+function spatialStride(m: Mapping, d: string): number {
+  let n = 1;
+  for (const l of m.spatial.loops) if (l.dim === d) n *= l.factor;
+  for (const l of m.rf.loops) if (l.dim === d) n *= l.factor;
+  return n;
+}
+
+/** The GBuf's estimated bank-word accesses, by what they serve (CostModel's `gbufBankWords`). */
+interface GbufBankWords {
+  readonly read: number;
+  readonly write: number;
+  readonly fill: number;
+  readonly operands: number;
+  readonly psumRead: number;
+  readonly psumWrite: number;
+}
 
 /** What the mapper minimises: DRAM words, estimated energy, estimated cycles, or their product (energy-delay). */
 export type Objective = "dram" | "energy" | "cycles" | "edp";
@@ -78,6 +108,8 @@ export class CostModel {
   private readonly macs: number;
   private readonly bytes: Readonly<Record<TensorName, number>>;
   private readonly perPe: number;
+  /** Cycles a DRAM burst takes in a stream (bursts.ts, `burstCycles`). */
+  private readonly burstTime: number;
   /** Energy of one word per DRAM access (reads and writes cost the same), one MAC, one RF read, by tensor. */
   private readonly prices = new Map<string, number>();
   private readonly unit: { dram: Record<TensorName, number>; mac: number; rf: Record<TensorName, number> };
@@ -93,6 +125,7 @@ export class CostModel {
     this.macs = convShape(layer).macs;
     this.bytes = tensorBytes(this.types, arch.gbuf.psumBytes);
     this.perPe = peMacsPerCycle(arch);
+    this.burstTime = burstCycles(arch);
     const one = (name: string) => energyOf({ [name]: 1 }, this.energyTypes(), this.table).total;
     this.unit = {
       dram: { input: one("dram.read.input"), weight: one("dram.read.weight"), output: one("dram.read.output") },
@@ -159,8 +192,9 @@ export class CostModel {
 
   /** The full estimate of a (legal) mapping; `dram` from {@link lowerScore} when already computed. */
   estimate(m: Mapping, dram: BoundaryWords = dramTraffic(m, this.layer)): Estimate {
-    const counters = this.counters(m, dram);
-    const { cycles, binding } = this.cycleTerms(m, dram, counters);
+    const x = levelExtents(m, this.layer);
+    const counters = this.countersAt(m, dram, x);
+    const { cycles, binding } = this.cycleTerms(m, dram, counters, x);
     let energy = 0;
     for (const name in counters) energy += counters[name]! * this.price(name);
     const gbufReads = counters["gbuf.read.input"]! + counters["gbuf.read.weight"]! + counters["gbuf.read.output"]!;
@@ -171,7 +205,13 @@ export class CostModel {
 
   /** Estimated counters, named as the simulator names them (file header). */
   counters(m: Mapping, dram: BoundaryWords): Record<string, number> {
-    const ga = gbufArrayAccesses(m, this.layer);
+    return this.countersAt(m, dram, levelExtents(m, this.layer));
+  }
+
+  /** {@link counters} with the mapping's tile extents at hand. */
+  private countersAt(m: Mapping, dram: BoundaryWords, x: LevelExtents): Record<string, number> {
+    const ga0 = this.streamed(m, gbufArrayAccesses(m, this.layer), x);
+    const ga = { ...ga0, read: { ...ga0.read, input: ga0.read.input * this.inputSlide(m, x) } };
     const fan = (t: TensorName) => m.spatial.loops.reduce((p, l) => (TENSOR_DIMS[t].includes(l.dim) ? p : p * l.factor), 1);
     // A tensor the GBuf bypasses goes from DRAM to the PEs directly (its DRAM reads are its sends).
     const sendWeight = m.gbuf.keep.weight ? ga.read.weight : dram.read.weight;
@@ -197,7 +237,7 @@ export class CostModel {
       "noc.deliver.weight": deliverWeight,
       "noc.send.input": ga.read.input,
       "noc.send.weight": sendWeight,
-      "noc.drain.output": m.gbuf.keep.output ? ga.write.output : dram.write.output,
+      "noc.drain.output": (m.gbuf.keep.output || m.rf.stream?.output ? ga.write.output : dram.write.output) * this.drainFanIn(m),
       "rf.read.input": this.macs,
       "rf.read.weight": this.macs,
       "rf.write.input": deliverInput,
@@ -207,27 +247,128 @@ export class CostModel {
     };
   }
 
+  /**
+   * The share of the input tiles' words that reach the register files when a window slides
+   * (docs/counting.md, "Sliding windows (input halo in the RF)"): with single-buffered register
+   * files, when the innermost gbuf loop steps a sliding dimension (P, Q, R or S) that no spatial
+   * loop splits, each PE's next window overlaps its resident one and only the rest comes (on
+   * dense spans: every row and column some window reads). 1 otherwise.
+   */
+  private inputSlide(m: Mapping, x: LevelExtents): number {
+    if (m.rf.doubleBuffer || m.rf.stream?.input || !m.gbuf.keep.input || m.rf.keep.input === false) return 1;
+    let inner: { dim: string; factor: number } | undefined;
+    for (const l of m.gbuf.loops) if (l.factor > 1) inner = l;
+    if (!inner || !["P", "Q", "R", "S"].includes(inner.dim) || m.spatial.loops.some((l) => l.dim === inner.dim && l.factor > 1)) return 1;
+    const t = x.rf;
+    const L = this.layer;
+    const axis = (o: number, k: number, stride: number, dil: number) => {
+      const rows = new Set<number>();
+      for (let p = 0; p < o; p++) for (let r = 0; r < k; r++) rows.add(p * stride + r * dil);
+      const span = (o - 1) * stride + (k - 1) * dil + 1;
+      return { span, dense: rows.size === span };
+    };
+    const h = axis(t.P, t.R, L.strides[0], L.dilations[0]);
+    const w = axis(t.Q, t.S, L.strides[1], L.dilations[1]);
+    if (!h.dense || !w.dense) return 1;
+    const [span, shift] =
+      inner.dim === "P" ? [h.span, t.P * L.strides[0]] : inner.dim === "R" ? [h.span, t.R * L.dilations[0]] : inner.dim === "Q" ? [w.span, t.Q * L.strides[1]] : [w.span, t.S * L.dilations[1]];
+    const kept = Math.max(0, span - shift) / span;
+    return 1 - ((inner.factor - 1) / inner.factor) * kept;
+  }
+
+  /**
+   * The GBuf's accesses towards the array with streamed tensors (`rf.stream`) sent whole at every
+   * gbuf iteration: a streamed tile passes through the PEs and stays in none, so no iteration
+   * reuses the one before (a streamed output drains, and adds into the GBuf, at each).
+   */
+  private streamed(m: Mapping, ga: BoundaryWords, x: LevelExtents): BoundaryWords {
+    const stream = m.rf.stream;
+    if (!stream || !(stream.input || stream.weight || stream.output)) return ga;
+    const lt = layerTraffic(this.layer);
+    const iterations = tilesOf(x, "spatial");
+    const rf = x.rf;
+    const sizes = dimSizes(this.layer);
+    // The layer's words of a tensor over its spatial tiles: the average spatial tile, times the iterations.
+    const perIteration = (t: TensorName) => {
+      let tiles = 1;
+      for (const d of TENSOR_DIMS[t]) tiles *= Math.ceil(sizes[d] / Math.min(sizes[d], spatialStride(m, d)));
+      return lt.wordsPerVisit(t, rf) / tiles;
+    };
+    const read = { ...ga.read }, write = { ...ga.write };
+    if (stream.input) read.input = iterations * perIteration("input");
+    if (stream.weight && m.gbuf.keep.weight) read.weight = iterations * perIteration("weight");
+    if (stream.output) {
+      write.output = iterations * perIteration("output");
+      read.output = Math.max(0, write.output - lt.outputWords);
+    }
+    let total = 0;
+    for (const t of TENSORS) total += read[t] + write[t];
+    return { read, write, total };
+  }
+
+  /**
+   * How many PEs drain each summed tile (docs/counting.md, "Drains"): the PEs a spatial loop over a
+   * reduction dimension (C, R, S) spreads it over, each draining its partial sums to the adder on
+   * the drain path; 1 when neighbour links sum them along the one line of the array they fill.
+   */
+  private drainFanIn(m: Mapping): number {
+    let fan = 1;
+    const axes = new Set<string>();
+    for (const l of m.spatial.loops) {
+      if (!REDUCTION_DIMS.includes(l.dim) || l.factor === 1) continue;
+      fan *= l.factor;
+      axes.add(l.axis);
+    }
+    return this.arch.noc.neighbourLinks && axes.size === 1 ? 1 : fan;
+  }
+
   /** The cycle terms of the estimate (file header) and the largest. */
-  private cycleTerms(m: Mapping, dram: BoundaryWords, c: Record<string, number>): { cycles: number; binding: CycleResource | "steps" } {
+  private cycleTerms(m: Mapping, dram: BoundaryWords, c: Record<string, number>, x: LevelExtents): { cycles: number; binding: CycleResource | "steps" } {
     const { gbuf, noc } = this.arch;
-    const bankBytes = gbuf.bankWordBytes;
-    const ideal = gbuf.model === "ideal";
+    const dramTime = Math.ceil(dramBursts(m, this.layer, this.arch, dram, this.bytes, x) * this.burstTime);
     const rate = (ports: number) => Math.min(ports, gbuf.banks * gbuf.wordsPerCyclePerBank);
-    const gbufBytes = (kind: "read" | "write") =>
-      c[`gbuf.${kind}.input`]! * this.bytes.input + c[`gbuf.${kind}.weight`]! * this.bytes.weight + c[`gbuf.${kind}.output`]! * this.bytes.output;
+    const bank = this.gbufBankWords(m, dram, c, x);
+    const { read, write, fill } = bank;
+    const ideal = gbuf.model === "ideal";
+    // A fetch thread reads DRAM, then writes the GBuf: its time is both.
+    const fetch = dramTime + (ideal ? 0 : fill / rate(gbuf.writePorts));
     const terms: [CycleResource | "steps", number][] = [
       ["compute", this.computeCycles(m)],
-      ["dram", this.dramCycles(dram)],
-      ["gbuf.read", ideal ? 0 : Math.ceil(gbufBytes("read") / bankBytes / rate(gbuf.readPorts))],
-      ["gbuf.write", ideal ? 0 : Math.ceil(gbufBytes("write") / bankBytes / rate(gbuf.writePorts))],
+      ["dram", Math.max(this.dramCycles(dram), dramTime)],
+      ["gbuf.read", ideal ? 0 : Math.ceil(read / rate(gbuf.readPorts))],
+      ["gbuf.write", ideal ? 0 : Math.ceil(write / rate(gbuf.writePorts))],
       ["noc.input", Math.ceil(c["noc.send.input"]! / noc.inputWordsPerCycle)],
       ["noc.weight", Math.ceil(c["noc.send.weight"]! / noc.weightWordsPerCycle)],
       ["noc.drain", Math.ceil(c["noc.drain.output"]! / noc.drainWordsPerCycle)],
-      ["steps", this.stepCycles(m, dram, c)],
+      ["steps", this.stepCycles(m, x, fetch, c, ideal ? undefined : { ...bank, readRate: rate(gbuf.readPorts), writeRate: rate(gbuf.writePorts) })],
     ];
     let best = terms[0]!;
     for (const t of terms) if (t[1] > best[1]) best = t;
     return { cycles: best[1], binding: best[0] };
+  }
+
+  /**
+   * The GBuf's estimated bank-word accesses: its side of the DRAM transfers in whole bank words
+   * (tiles move whole: `fill`, the writes of a fetch, and the write-backs' reads), the array's
+   * tiles at the bank words their shape takes (bursts.ts, `bankWordsPerWord`): `operands`, the
+   * reads of inputs and weights for deliveries, and the partial sums' reads and writes (`psumRead`,
+   * `psumWrite`, the accumulations of drained sums); `read` and `write` are the totals.
+   */
+  private gbufBankWords(m: Mapping, dram: BoundaryWords, c: Record<string, number>, x: LevelExtents): GbufBankWords {
+    const per = bankWordsPerWord(m, this.layer, this.arch, this.bytes, x);
+    const bank = this.arch.gbuf.bankWordBytes;
+    const b = this.bytes;
+    // The DRAM side of each counter (counters(): fills are GBuf writes, write-backs GBuf reads).
+    const fillIn = m.gbuf.keep.input ? dram.read.input : 0;
+    const fillW = m.gbuf.keep.weight ? dram.read.weight : 0;
+    const outBack = m.gbuf.keep.output ? dram.write.output : 0;
+    const outFill = m.gbuf.keep.output ? dram.read.output : 0;
+    const operands = c["gbuf.read.input"]! * per.input + c["gbuf.read.weight"]! * per.weight;
+    const psumRead = (c["gbuf.read.output"]! - outBack) * per.output;
+    const psumWrite = (c["gbuf.write.output"]! - outFill) * per.output;
+    const fill = (fillIn * b.input + fillW * b.weight + outFill * b.output) / bank;
+    const halo = (c["gbuf.write.input"]! - fillIn) * per.input;
+    return { read: operands + psumRead + (outBack * b.output) / bank, write: psumWrite + halo + fill, fill, operands, psumRead, psumWrite };
   }
 
   /**
@@ -236,22 +377,66 @@ export class CostModel {
    * PE's RF write ports) and the wave (its issue cycles and the MAC pipeline); deliveries overlap
    * the wave with double-buffered register files, and the DRAM transfers overlap everything with
    * a double-buffered GBuf (else they add) except the first tile's fill and the last write-back
-   * (a DRAM latency and a tile's share of the DRAM bus each).
+   * (a DRAM latency and a tile's share of the DRAM bus each). Each step is a transaction: it is
+   * seen two cycles after its work (docs/timing.md, "Engine and channels"), and a drain adds its
+   * PEs' read, its sums' link reduction (L - 1 hops) and their write into the GBuf. An operand the
+   * GBuf bypasses is read from DRAM for each iteration, beside the wave before: what its latency
+   * and bursts take beyond that wave, the iteration waits.
    */
-  private stepCycles(m: Mapping, dram: BoundaryWords, c: Record<string, number>): number {
-    const { noc, array, rf } = this.arch;
+  private stepCycles(m: Mapping, x: LevelExtents, dramCycles: number, c: Record<string, number>, gb: (GbufBankWords & { readRate: number; writeRate: number }) | undefined): number {
+    const { noc, array, rf, dram } = this.arch;
     const { rows, cols } = spatialShape(m);
     const pes = rows * cols;
     const deliver = (t: "input" | "weight", width: number) => Math.max(c[`noc.send.${t}`]! / width, c[`noc.deliver.${t}`]! / pes / rf.writePorts);
     const deliveries = Math.max(deliver("input", noc.inputWordsPerCycle), deliver("weight", noc.weightWordsPerCycle));
-    const waves = tileVisits(m, this.layer, "spatial");
-    const wave = waves * (Math.ceil(levelTrips(m, "rf") / this.perPe) + array.pipelineLatency);
-    const drains = c["noc.drain.output"]! / noc.drainWordsPerCycle;
-    const core = drains + (m.rf.doubleBuffer ? Math.max(deliveries, wave) : deliveries + wave);
-    const dramCycles = this.dramCycles(dram);
-    // With a double-buffered GBuf the first tile's fill and the last one's write-back still stand alone.
-    const ends = this.arch.dram.model === "ideal" ? 0 : 2 * this.arch.dram.latencyCycles + dramCycles / tileVisits(m, this.layer, "gbuf");
-    return Math.ceil(m.gbuf.doubleBuffer ? Math.max(core, dramCycles) + ends : core + dramCycles);
+    const iterations = tilesOf(x, "spatial");
+    const issue = Math.ceil(levelTrips(m, "rf") / this.perPe);
+    // Streamed operands enter skewed at the array's edges: each wave waits rows + cols - 2 more.
+    const skew = m.rf.stream?.input || m.rf.stream?.weight || m.rf.stream?.output ? rows + cols - 2 : 0;
+    const wave = iterations * (issue + array.pipelineLatency + skew);
+    // Drains: the summed words, a drain of the spatial tile's outputs each.
+    const summed = m.gbuf.keep.output ? c["gbuf.write.output"]! - c["dram.read.output"]! : c["dram.write.output"]!;
+    const sp = x.spatial;
+    const rfTile = x.rf;
+    const drainsCount = summed / (sp.N * sp.G * sp.K * sp.P * sp.Q);
+    const fan = this.drainFanIn(m);
+    const line = fan === 1 ? this.lineLength(m) : 1;
+    const perPeWords = rfTile.N * rfTile.G * rfTile.K * rfTile.P * rfTile.Q;
+    const perDrain = 4 + (line > 1 ? perPeWords + line + 1 : 0) + 3;
+    const drains = c["noc.drain.output"]! / noc.drainWordsPerCycle + drainsCount * perDrain;
+    // Operands the GBuf bypasses: a DRAM read per iteration, overlapping the wave before.
+    let bypass = 0;
+    if (dram.model !== "ideal" && (!m.gbuf.keep.input || !m.gbuf.keep.weight)) {
+      const perIteration = dramCycles / iterations + dram.latencyCycles + 2;
+      bypass = iterations * Math.max(0, perIteration - (issue + array.pipelineLatency));
+    }
+    // The drained sums' accumulation in the GBuf (its read side beside its write side, the add a
+    // cycle) follows the drain; the reads for the next deliveries go beside the wave.
+    const rmw = gb ? Math.max(gb.psumRead / gb.readRate, gb.psumWrite / gb.writeRate + drainsCount) + 2 * drainsCount : 0;
+    const reads = gb ? gb.operands / gb.readRate : 0;
+    const feed = m.rf.doubleBuffer ? Math.max(deliveries, wave, reads) : deliveries + wave + Math.max(0, reads - wave) + 4 * iterations;
+    // A streamed output drains in flight, and two accumulator sets drain one while the next wave
+    // fills the other: the drains and their accumulation then run beside the waves.
+    const core = m.rf.stream?.output || m.rf.doubleBufferOutput ? Math.max(drains + rmw, bypass + feed) : drains + rmw + bypass + feed;
+    // With a double-buffered GBuf a tile's fetch runs beside the tile before, its DRAM reads
+    // pipelined with the others', and the first tile's fill and the last one's write-back stand
+    // alone; but a GBuf output tile written back must be in DRAM before its half takes the next
+    // tile's sums, so each write-back waits its latency. With one buffer, each dram tile's fill
+    // and write-back wait theirs too.
+    const tiles = tilesOf(x, "gbuf");
+    const latency = dram.model === "ideal" ? 0 : dram.latencyCycles + 2;
+    const g = x.gbuf;
+    const writeBacks = m.gbuf.keep.output ? Math.min(tiles, c["dram.write.output"]! / (g.N * g.G * g.K * g.P * g.Q)) : 0;
+    if (m.gbuf.doubleBuffer) return Math.ceil(Math.max(core, dramCycles + writeBacks * latency) + 2 * latency + dramCycles / tiles);
+    return Math.ceil(core + dramCycles + (tiles + writeBacks) * latency);
+  }
+
+  /** The length of the line of PEs whose sums neighbour links reduce (1 when none do). */
+  private lineLength(m: Mapping): number {
+    if (!this.arch.noc.neighbourLinks) return 1;
+    let n = 1;
+    for (const l of m.spatial.loops) if (REDUCTION_DIMS.includes(l.dim)) n *= l.factor;
+    return n;
   }
 }
 

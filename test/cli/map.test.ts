@@ -61,7 +61,7 @@ describe("convsim map", () => {
   });
 
   it("never moves more DRAM words at a larger capacity in sweep --dataflows best", async () => {
-    const r = await cli("sweep", "--layer", "c=16,hw=12,k=16,r=3,pad=1", "--arch", "eyeriss", "--capacities", "256..4KiB", "--dataflows", "best", "--jobs", "1", "--format", "json");
+    const r = await cli("sweep", "--layer", "c=16,hw=12,k=16,r=3,pad=1", "--arch", "eyeriss", "--capacities", "128..2KiB", "--dataflows", "best", "--jobs", "1", "--format", "json");
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { points: { capacityBytes: number; results: { metrics?: { traffic: { dram: number } } }[] }[] };
     const words = j.points.map((p) => p.results[0]!.metrics!.traffic.dram);

@@ -1,0 +1,150 @@
+/**
+ * The mapper's estimate of DRAM bursts, in closed form: how many aligned bursts a mapping's DRAM
+ * transfers take, per tensor and direction, from the shape of the tile each transfer moves
+ * (docs/mapper.md, "Cycles"). The words are exact (traffic.ts); the bursts are an estimate: each
+ * tensor's words are charged the bursts per word of its full tile (edge tiles, the input halo a
+ * dram loop keeps and the tiles' alignment all average out), so a tile whose rows are short in
+ * DRAM pays for the bytes its bursts carry that it did not ask for, as the channel does
+ * (docs/timing.md, "DramChannel").
+ */
+import type { ArchSpec } from "../arch/spec.js";
+import { DIMS, dimSizes, type Dim, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import type { WeightLayout } from "../dataflow/sequencer/layout.js";
+import type { BoundaryWords } from "../dataflow/traffic.js";
+import { burstsPerCycleOf } from "../memory/dram-timing.js";
+import type { ConvLayer } from "../workload/layer.js";
+
+/**
+ * Expected bursts of one box of a row-major array: `extents[i]` of `sizes[i]` elements along each
+ * dimension (outermost first), `elemBytes` each, bursts of `burstBytes` aligned to the array's
+ * start. From the innermost dimension out, rows closer than a burst merge into one span (no
+ * aligned burst fits in the gaps between them, so every burst of the span is taken); farther
+ * apart, each is its own span. A span of n bytes starting at a random element of a burst takes
+ * `1 + (n - elemBytes) / burstBytes` bursts on average.
+ */
+export function boxBursts(extents: readonly number[], sizes: readonly number[], elemBytes: number, burstBytes: number): number {
+  let span = 0;
+  let spans = 1;
+  let stride = elemBytes;
+  for (let i = extents.length - 1; i >= 0; i--) {
+    const e = extents[i]!;
+    if (span === 0) span = e * elemBytes;
+    else if (e > 1) {
+      if (spans === 1 && stride - span < burstBytes) span += (e - 1) * stride;
+      else spans *= e;
+    }
+    stride *= sizes[i]!;
+  }
+  return spans * (1 + (span - elemBytes) / burstBytes);
+}
+
+type Extents = Readonly<Record<Dim, number>>;
+
+/** The clipped tile extents at the gbuf, spatial and rf levels (`tileExtents`, in one pass: the search calls this per candidate; no fused groups). */
+export interface LevelExtents {
+  readonly all: Extents;
+  readonly gbuf: Extents;
+  readonly spatial: Extents;
+  readonly rf: Extents;
+}
+
+/** {@link LevelExtents} of a mapping without fused groups. */
+export function levelExtents(m: Mapping, layer: ConvLayer): LevelExtents {
+  const all = dimSizes(layer);
+  const rf = { ...ONES }, spatial = { ...ONES }, gbuf = { ...ONES };
+  for (const l of m.rf.loops) rf[l.dim] *= l.factor;
+  for (const d of DIMS) spatial[d] = rf[d];
+  for (const l of m.spatial.loops) spatial[l.dim] *= l.factor;
+  for (const d of DIMS) gbuf[d] = spatial[d];
+  for (const l of m.gbuf.loops) gbuf[l.dim] *= l.factor;
+  for (const d of DIMS) {
+    rf[d] = Math.min(rf[d], all[d]);
+    spatial[d] = Math.min(spatial[d], all[d]);
+    gbuf[d] = Math.min(gbuf[d], all[d]);
+  }
+  return { all, gbuf, spatial, rf };
+}
+
+/** How many tiles of a level there are (`tileVisits` of a mapping without fused groups): the product of each dimension's tiles. */
+export function tilesOf(x: LevelExtents, level: "gbuf" | "spatial" | "rf"): number {
+  let n = 1;
+  for (const d of DIMS) n *= Math.ceil(x.all[d] / x[level][d]);
+  return n;
+}
+
+const ONES: Record<Dim, number> = { N: 1, G: 1, K: 1, C: 1, P: 1, Q: 1, R: 1, S: 1 };
+
+/**
+ * The Sequencer's DRAM weight layout (sequencer/layout.ts, `weightLayout`, whose rule this
+ * repeats from the extents: a test keeps the two equal).
+ */
+export function weightOrder(m: Mapping, layer: ConvLayer, x: LevelExtents): WeightLayout {
+  const tile = m.gbuf.keep.weight ? x.gbuf : x.rf;
+  if (tile.K <= 1) return "OIHW";
+  if (tile.C === 1) return "IOHW";
+  return x.spatial.C === 1 && tile.C < tile.K && tile.C < layer.inChannels / layer.groups ? "IOHW" : "OIHW";
+}
+
+/**
+ * Accesses per word (bursts of `unit` bytes) of a tensor's tile of `tile` extents within an array
+ * of `within` extents (the layer, or a GBuf tile), stored in the tensor's order: inputs NCHW (the
+ * rows and columns the tile's windows cover), outputs NKPQ (`outBytes` a word), weights in `weights`'s layout.
+ */
+function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer, weights: WeightLayout, bytes: Readonly<Record<TensorName, number>>, unit: number): number {
+  const per = (ext: number[], sizes: number[], b: number) => boxBursts(ext, sizes, b, unit) / ext.reduce((a, x) => a * x, 1);
+  const covered = (e: Extents, a: 0 | 1) => {
+    const [o, k, size] = a === 0 ? [e.P, e.R, layer.inHeight] : [e.Q, e.S, layer.inWidth];
+    return Math.min(size, (o - 1) * layer.strides[a] + (k - 1) * layer.dilations[a] + 1);
+  };
+  switch (t) {
+    case "input":
+      return per([tile.N, tile.G * tile.C, covered(tile, 0), covered(tile, 1)], [within.N, within.G * within.C, covered(within, 0), covered(within, 1)], bytes.input);
+    case "output":
+      return per([tile.N, tile.G * tile.K, tile.P, tile.Q], [within.N, within.G * within.K, within.P, within.Q], bytes.output);
+    case "weight":
+      return weights === "OIHW"
+        ? per([tile.G * tile.K, tile.C, tile.R, tile.S], [within.G * within.K, within.C, within.R, within.S], bytes.weight)
+        : per([tile.G, tile.C, tile.K, tile.R, tile.S], [within.G, within.C, within.K, within.R, within.S], bytes.weight);
+  }
+}
+
+/** Bursts per word of each tensor's DRAM transfers (see the file header; outputs and partial sums are int32 in DRAM). */
+export function burstsPerWord(m: Mapping, layer: ConvLayer, arch: ArchSpec, bytes: Readonly<Record<TensorName, number>>, x: LevelExtents = levelExtents(m, layer)): Record<TensorName, number> {
+  const { all, gbuf, spatial } = x;
+  const layout = weightOrder(m, layer, x);
+  const dramBytes = { ...bytes, output: 4 };
+  // A tensor the GBuf keeps moves in GBuf tiles; one it bypasses in the array's tiles, per gbuf iteration.
+  const of = (t: TensorName) => perWord(t, m.gbuf.keep[t] ? gbuf : spatial, all, layer, layout, dramBytes, arch.dram.burstBytes);
+  return { input: of("input"), weight: of("weight"), output: of("output") };
+}
+
+/**
+ * Bank words per word of the GBuf's accesses towards the array, per tensor: the array's tile
+ * (one gbuf iteration's) read from, or for outputs added into, the GBuf tile, which the GBuf
+ * keeps in the tensor's order. 1 / (words per bank word) when the tile is the GBuf's.
+ */
+export function bankWordsPerWord(m: Mapping, layer: ConvLayer, arch: ArchSpec, bytes: Readonly<Record<TensorName, number>>, x: LevelExtents = levelExtents(m, layer)): Record<TensorName, number> {
+  const { gbuf, spatial } = x;
+  const layout = weightOrder(m, layer, x);
+  const of = (t: TensorName) => perWord(t, spatial, gbuf, layer, layout, bytes, arch.gbuf.bankWordBytes);
+  return { input: of("input"), weight: of("weight"), output: of("output") };
+}
+
+/** Expected DRAM bursts of a mapping's transfers (reads and writes; an accumulate's read counted with the reads). */
+export function dramBursts(m: Mapping, layer: ConvLayer, arch: ArchSpec, d: BoundaryWords, bytes: Readonly<Record<TensorName, number>>, x: LevelExtents = levelExtents(m, layer)): number {
+  const p = burstsPerWord(m, layer, arch, bytes, x);
+  return (d.read.input + d.write.input) * p.input + (d.read.weight + d.write.weight) * p.weight + (d.read.output + d.write.output) * p.output;
+}
+
+/**
+ * Cycles a stream of bursts takes on the channel (docs/timing.md, `channel`): each burst holds the
+ * bus `burstBytes / bytesPerCycle` cycles, at most `burstsPerCycle` issue a cycle, and at most
+ * `maxOutstanding` are in flight, each for the latency and its bus time, so a window-bound stream
+ * takes `(latency + bus time) / maxOutstanding` a burst. 0 for ideal memory.
+ */
+export function burstCycles(arch: ArchSpec): number {
+  const dram = arch.dram;
+  if (dram.model === "ideal") return 0;
+  const bus = dram.burstBytes / dram.bytesPerCycle;
+  return Math.max(bus, 1 / burstsPerCycleOf(dram), (dram.latencyCycles + bus) / dram.maxOutstanding);
+}

@@ -128,6 +128,8 @@ export { dataflows, buildMapping, DATAFLOW_NAMES, DATAFLOW_CHOICES, MAPPER_DATAF
 export {
   map,
   verifyMappings,
+  rankBySimulation,
+  simulatedScore,
   bestMapping,
   objectiveBound,
   parseBudget,

@@ -4,12 +4,13 @@
  * the layers ran in one process or in shards merged by `convsim merge`. Wall-clock times appear
  * only with `--timing`.
  *
- * - `table`: a header line, then per layer its search, bound, best mapping and a table of the
+ * - `table`: a header line, then per layer its search, bound, ranking (when the simulated
+ *   winners were reordered by their simulated objective), best mapping and a table of the
  *   winners (estimated beside simulated), the named dataflows' estimates as notes.
  * - `md`: the same, each layer's lines as a list and its table in Markdown.
  * - `csv`: one table, a row per winner and per named dataflow of every layer.
  * - `json`: `{ arch, budget, layers: [{ layer, objective, seed, types, bound, dramBound, search,
- *   top, named }] }`.
+ *   rankedBySimulation?, top, named }] }`.
  */
 import { formatMapping } from "../dataflow/print.js";
 import { formatBudget } from "../mapper/budget.js";
@@ -74,6 +75,7 @@ function layerHead(spec: MapSpec, layer: ConvLayer, r: MapJobResult): string[] {
     `layer      ${layer.name ? layer.name + "  " : ""}${formatLayerShortForm(layer)}`,
     `search     ${formatCount(s.evaluations)} evaluations (${formatCount(s.pruned)} pruned by the bound, ${formatCount(s.illegal)} illegal, ${formatCount(s.scored)} scored), stopped by ${s.stoppedBy}`,
     `bound      DRAM words >= ${formatCount(r.dramBound)} (max(compulsory, provable)); ${spec.objective} >= ${formatCount(r.bound)}`,
+    ...(r.rankedBySimulation ? [`ranking    by simulated ${spec.objective}${r.top.length > r.rankedBySimulation ? ` (the ${r.rankedBySimulation} simulated; then the others by the estimate)` : ""}`] : []),
     `best       ${formatMapping(r.top[0]!.mapping, { style: "inline" })}`,
     ...(spec.timing && r.wallMs ? [`time       search ${(r.wallMs.search / 1000).toFixed(1)} s, simulation ${(r.wallMs.simulate / 1000).toFixed(1)} s`] : []),
   ];
@@ -123,7 +125,7 @@ function jsonReport(spec: MapSpec, results: readonly MapJobResult[]): unknown {
     budget: spec.budget,
     layers: spec.layers.map((layer, i) => {
       const r = results[i]!;
-      return { layer, objective: spec.objective, seed: spec.seed, types: spec.types, bound: r.bound, dramBound: r.dramBound, search: r.search, top: r.top, named: r.named, ...(spec.timing ? { wallMs: r.wallMs } : {}) };
+      return { layer, objective: spec.objective, seed: spec.seed, types: spec.types, bound: r.bound, dramBound: r.dramBound, search: r.search, ...(r.rankedBySimulation ? { rankedBySimulation: r.rankedBySimulation } : {}), top: r.top, named: r.named, ...(spec.timing ? { wallMs: r.wallMs } : {}) };
     }),
   };
 }

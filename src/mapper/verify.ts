@@ -10,6 +10,7 @@ import { InvariantError } from "../core/errors.js";
 import { simulate } from "../dataflow/simulate.js";
 import { TENSORS } from "../dataflow/mapping.js";
 import { energyOf } from "../report/energy.js";
+import type { Objective } from "./cost.js";
 import type { MapCandidate, MapResult } from "./search.js";
 
 /** One winner, estimated and simulated. */
@@ -62,3 +63,26 @@ export function verifyMappings(result: MapResult, options: VerifyOptions = {}): 
     });
   });
 }
+
+/**
+ * The simulated value of an objective for a verified mapping: DRAM words, the energy of the
+ * simulated counters, the simulated cycles, or their product.
+ */
+export function simulatedScore(c: VerifiedCandidate, objective: Objective): number {
+  const s = c.simulated;
+  return objective === "dram" ? s.dramWords : objective === "energy" ? s.energy : objective === "cycles" ? s.cycles : s.energy * s.cycles;
+}
+
+/**
+ * Verified mappings ordered by their simulated objective, the estimate's order kept among equal
+ * values: the search ranks by the closed-form estimate, and once mappings are simulated the
+ * simulation is what they cost (for `dram` the two agree: verifyMappings checks it). Returns a
+ * new array.
+ */
+export function rankBySimulation(verified: readonly VerifiedCandidate[], objective: Objective): VerifiedCandidate[] {
+  return verified
+    .map((c, i) => ({ c, i, v: simulatedScore(c, objective) }))
+    .sort((a, b) => a.v - b.v || a.i - b.i)
+    .map((x) => x.c);
+}
+

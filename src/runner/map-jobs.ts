@@ -19,7 +19,7 @@ import type { Mapping } from "../dataflow/mapping.js";
 import type { Budget } from "../mapper/budget.js";
 import { CostModel, type Estimate, type Objective } from "../mapper/cost.js";
 import { map, type StopReason } from "../mapper/search.js";
-import { verifyMappings, type VerifiedCandidate } from "../mapper/verify.js";
+import { rankBySimulation, verifyMappings, type VerifiedCandidate } from "../mapper/verify.js";
 import type { EnergyTable } from "../report/energy.js";
 import { canonicalJson } from "../report/shard.js";
 import type { OperandTypes } from "../workload/dtype.js";
@@ -66,8 +66,14 @@ export interface MapJobResult {
   readonly bound: number;
   readonly dramBound: number;
   readonly search: { readonly evaluations: number; readonly pruned: number; readonly illegal: number; readonly scored: number; readonly stoppedBy: StopReason };
-  /** The best mappings, best first; the first `simulate` of them simulated. */
+  /**
+   * The best mappings, best first; the first `simulate` of them simulated. With an objective
+   * other than `dram` and more than one simulated, those come ordered by their simulated value
+   * ({@link rankBySimulation}), the rest by the estimate.
+   */
   readonly top: readonly MapJobCandidate[];
+  /** How many of `top` (its first) are ordered by their simulated objective; absent when none were reordered. */
+  readonly rankedBySimulation?: number;
   readonly named: readonly NamedEstimate[];
   /** Wall times of the search and of the simulations, milliseconds (records and reports drop them unless `--timing`). */
   readonly wallMs?: { readonly search: number; readonly simulate: number };
@@ -107,13 +113,18 @@ export function runMapJob(job: MapJob, onProgress?: (p: MapJobProgress) => void)
   const result = map(layer, arch, { objective, budget: job.budget, seed: job.seed, top: job.top, types, energyTable, ...(onProgress ? { onProgress: (p) => onProgress({ phase: "search", evaluations: p.evaluations, best: p.best }) } : {}) });
   const t1 = performance.now();
   onProgress?.({ phase: "simulate", count: Math.min(job.simulate, result.top.length) });
-  const verified = verifyMappings({ ...result, top: result.top.slice(0, job.simulate) });
+  const simulated = verifyMappings({ ...result, top: result.top.slice(0, job.simulate) });
+  // Simulated mappings go first, ordered by what they cost simulated (the estimate's order for dram).
+  const rerank = objective !== "dram" && simulated.length > 1;
+  const verified = rerank ? rankBySimulation(simulated, objective) : simulated;
   const t2 = performance.now();
+  const candidate = (c: MapJobCandidate | VerifiedCandidate): MapJobCandidate => ({ mapping: c.mapping, estimate: c.estimate, ...(c.simulated ? { simulated: c.simulated, cycleRatio: c.cycleRatio! } : {}) });
   return {
     bound: result.bound,
     dramBound: result.dramBound,
     search: { evaluations: result.evaluations, pruned: result.pruned, illegal: result.illegal, scored: result.scored, stoppedBy: result.stoppedBy },
-    top: result.top.map((c, i) => ({ mapping: c.mapping, estimate: c.estimate, ...(verified[i] ? { simulated: verified[i]!.simulated, cycleRatio: verified[i]!.cycleRatio } : {}) })),
+    ...(rerank ? { rankedBySimulation: verified.length } : {}),
+    top: [...verified, ...result.top.slice(verified.length)].map(candidate),
     named: namedEstimates(layer, arch, new CostModel(layer, arch, { objective, types, energyTable })),
     wallMs: { search: t1 - t0, simulate: t2 - t1 },
   };

@@ -35,6 +35,30 @@ describe("convsim map", () => {
     expect(t.simulated.verified).toBe(true);
   });
 
+  it("orders the simulated winners by their simulated cycles with --objective cycles, and --out writes the fastest", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "convsim-map-")), "best.json");
+    // (a layer whose search's best four by the estimate simulate in another order)
+    const args = ["map", "--layer", "c=61,hw=14x11,k=84,r=1", "--arch", "systolic", "--objective", "cycles", "--budget", "600", "--top", "4"];
+    const r = await cli(...args, "--json", "--out", out);
+    expect(r.code).toBe(0);
+    const layers = (JSON.parse(r.out) as { layers: { rankedBySimulation?: number; top: { mapping: unknown; estimate: { cycles: number }; simulated: { cycles: number } }[] }[] }).layers;
+    const top = layers[0]!.top;
+    expect(layers[0]!.rankedBySimulation).toBe(4);
+    const sim = top.map((c) => c.simulated.cycles);
+    expect(sim).toEqual([...sim].sort((a, b) => a - b));
+    // The estimate alone would have put another first.
+    expect(top.map((c) => c.estimate.cycles)).not.toEqual([...top.map((c) => c.estimate.cycles)].sort((a, b) => a - b));
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual(top[0]!.mapping);
+    expect((await cli(...args)).out).toContain("ranking    by simulated cycles");
+    // With --simulate 2 of 4, the two simulated come first, the others after them by the estimate.
+    const two = JSON.parse((await cli(...args, "--simulate", "2", "--json")).out) as { layers: { rankedBySimulation?: number; top: { simulated?: unknown }[] }[] };
+    expect(two.layers[0]!.rankedBySimulation).toBe(2);
+    expect(two.layers[0]!.top.map((c) => c.simulated !== undefined)).toEqual([true, true, false, false]);
+    // The dram objective's simulated words are its estimate: no reordering.
+    const dram = JSON.parse((await cli("map", "--layer", "c=61,hw=14x11,k=84,r=1", "--arch", "systolic", "--budget", "300", "--top", "3", "--json")).out) as { layers: { rankedBySimulation?: number }[] };
+    expect(dram.layers[0]!.rankedBySimulation).toBeUndefined();
+  });
+
   it("refuses bad options with exit 2, naming the flag", async () => {
     for (const [flag, args] of [
       ["--objective", ["--objective", "speed"]],

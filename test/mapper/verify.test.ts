@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { resolveArch } from "../../src/arch/presets.js";
-import { map, verifyMappings } from "../../src/mapper/index.js";
+import { map, rankBySimulation, verifyMappings, type VerifiedCandidate } from "../../src/mapper/index.js";
 import { bestMapping } from "../../src/mapper/best.js";
 import { buildMapping } from "../../src/dataflow/dataflows/index.js";
 import { checkMapping } from "../../src/dataflow/legality.js";
@@ -38,5 +38,20 @@ describe("the best dataflow", () => {
     expect(m.name).toBe("best");
     expect(checkMapping(m, layer, arch).ok).toBe(true);
     expect(bestMapping(layer, arch)).toEqual(m);
+  });
+});
+
+describe("rankBySimulation", () => {
+  const c = (name: string, cycles: number, energy: number) => ({ mapping: { name }, simulated: { dramWords: 10, cycles, energy, verified: true } }) as unknown as VerifiedCandidate;
+  const names = (v: VerifiedCandidate[]) => v.map((x) => x.mapping.name);
+  const list = [c("a", 30, 1), c("b", 10, 4), c("c", 20, 2), c("d", 10, 3)];
+
+  it("orders by the simulated objective, keeping the estimate's order among equal values", () => {
+    expect(names(rankBySimulation(list, "cycles"))).toEqual(["b", "d", "c", "a"]);
+    expect(names(rankBySimulation(list, "energy"))).toEqual(["a", "c", "d", "b"]);
+    // edp: 30, 40, 40, 30
+    expect(names(rankBySimulation(list, "edp"))).toEqual(["a", "d", "b", "c"]);
+    expect(names(rankBySimulation(list, "dram"))).toEqual(["a", "b", "c", "d"]);
+    expect(names(list)).toEqual(["a", "b", "c", "d"]);
   });
 });

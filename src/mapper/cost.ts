@@ -87,7 +87,7 @@ export interface Estimate {
   readonly energy: number;
   /** The objective's value (lower is better). */
   readonly score: number;
-  /** What ranks equal scores (lower is better): the energy for the dram objective, else the DRAM words. */
+  /** What ranks equal scores (lower is better): energy x cycles for the dram objective, else the DRAM words. */
   readonly tieBreak: number;
 }
 
@@ -200,7 +200,7 @@ export class CostModel {
     const gbufReads = counters["gbuf.read.input"]! + counters["gbuf.read.weight"]! + counters["gbuf.read.output"]!;
     const gbufWrites = counters["gbuf.write.input"]! + counters["gbuf.write.weight"]! + counters["gbuf.write.output"]!;
     const score = this.objective === "dram" ? dram.total : this.objective === "energy" ? energy : this.objective === "cycles" ? cycles : energy * cycles;
-    return Object.freeze({ dram, gbufReads, gbufWrites, cycles, binding, energy, score, tieBreak: this.objective === "dram" ? energy : dram.total });
+    return Object.freeze({ dram, gbufReads, gbufWrites, cycles, binding, energy, score, tieBreak: this.objective === "dram" ? energy * cycles : dram.total });
   }
 
   /** Estimated counters, named as the simulator names them (file header). */

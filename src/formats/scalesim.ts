@@ -2,10 +2,12 @@
  * SCALE-Sim inputs (Samajdar et al., ISPASS 2020; github.com/scalesim-project/scale-sim-v2) as a
  * convsim network and architecture.
  *
- * Topology CSV: an optional header row, then one row per layer: name, IFMAP height, IFMAP width,
- * filter height, filter width, channels, number of filters, stride (and, optionally, a separate
- * width stride), each row ending with a comma (read with or without it). A layer whose name
- * contains `DP` is depthwise: one group per channel, its filters spread over the groups.
+ * Topology CSV: an optional header row (a first row with no number after its first field; a
+ * first row with one is a layer, so a typo in it is an error, not a dropped layer), then one row
+ * per layer: name, IFMAP height, IFMAP width, filter height, filter width, channels, number of
+ * filters, stride (and, optionally, a separate width stride), each row ending with a comma (read
+ * with or without it). A layer whose name contains `DP` is depthwise: one group per channel, its
+ * filters spread over the groups.
  * SCALE-Sim takes its inputs as already padded, so the layers have no padding, and computes the
  * output size as `ceil((H - Fh + S) / S)`; where that is one more than floor semantics
  * (`floor((H - Fh) / S) + 1`, convsim's and ONNX's), the layer gets the missing rows (columns) as
@@ -21,7 +23,7 @@
 import { resolveArch } from "../arch/presets.js";
 import type { ArchSpec } from "../arch/spec.js";
 import { convLayer, type ConvLayer } from "../workload/layer.js";
-import { Where } from "./timeloop/yaml.js";
+import { atSource, Where } from "./timeloop/yaml.js";
 
 /** What {@link importScaleSim} takes. */
 export interface ScaleSimInput {
@@ -91,7 +93,8 @@ function parseTopology(text: string, file: string, notes: string[]): ConvLayer[]
     if (line.trim() === "") return;
     const fields = line.split(",").map((f) => f.trim());
     if (fields[fields.length - 1] === "") fields.pop();
-    if (layers.length === 0 && i === 0 && !/^\d+$/.test(fields[1] ?? "")) return; // the header row
+    // The header row names the columns: a first row with a number after the name is a layer.
+    if (i === 0 && fields.slice(1).every((f) => !/^\d+$/.test(f))) return;
     const layer = parseRow(w, fields, notes);
     if (names.has(layer.name!)) throw w.at("name").error(layer.name, "be unique within the topology");
     names.add(layer.name!);
@@ -120,6 +123,17 @@ function parseIni(text: string, file: string): Map<string, { value: string; wher
 
 const ARCH_KEYS = ["ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB", "Dataflow", "Bandwidth"];
 
+/** The config key each ArchSpec field the import sets comes from (for errors; see {@link atSource}). */
+function configSources(file: string, get: (key: string) => { where: Where } | undefined): Map<string, Where> {
+  const sram = ["IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB"].filter((k) => get(k) !== undefined);
+  const out = new Map<string, Where>([["arch.gbuf.capacityBytes", new Where(file, `[architecture_presets] ${sram.join(" + ")}`)]]);
+  for (const [field, key] of [["arch.array.rows", "ArrayHeight"], ["arch.array.cols", "ArrayWidth"], ["arch.dram.bytesPerCycle", "Bandwidth"]] as const) {
+    const e = get(key);
+    if (e) out.set(field, e.where);
+  }
+  return out;
+}
+
 function parseConfig(text: string, file: string, notes: string[]): { arch: ArchSpec; dataflow: ScaleSimImport["dataflow"]; name?: string } {
   const ini = parseIni(text, file);
   const get = (key: string) => ini.get(`architecture_presets.${key}`);
@@ -140,12 +154,14 @@ function parseConfig(text: string, file: string, notes: string[]): { arch: ArchS
   if (ignored.length > 0) notes.push(`config keys not modeled: ${ignored.map((k) => k.split(".")[1]).join(", ")}`);
   if (kb.some((v) => v !== undefined)) notes.push("convsim has one global buffer: it gets the three SRAMs' total (SCALE-Sim's ifmap, filter and ofmap SRAMs are separate)");
   const gbufBytes = kb.every((v) => v === undefined) ? undefined : kb.reduce<number>((a, v) => a + (v ?? 0), 0) * 1024;
-  const arch = resolveArch("systolic", {
-    name: "scalesim",
-    ...(rows || cols ? { array: { ...(rows ? { rows } : {}), ...(cols ? { cols } : {}) } } : {}),
-    ...(gbufBytes ? { gbuf: { capacityBytes: gbufBytes } } : {}),
-    ...(bw ? { dram: { bytesPerCycle: bw } } : {}),
-  });
+  const arch = atSource(configSources(file, get), () =>
+    resolveArch("systolic", {
+      name: "scalesim",
+      ...(rows || cols ? { array: { ...(rows ? { rows } : {}), ...(cols ? { cols } : {}) } } : {}),
+      ...(gbufBytes ? { gbuf: { capacityBytes: gbufBytes } } : {}),
+      ...(bw ? { dram: { bytesPerCycle: bw } } : {}),
+    }),
+  );
   const runName = ini.get("general.run_name")?.value;
   return { arch, dataflow, ...(runName ? { name: runName } : {}) };
 }

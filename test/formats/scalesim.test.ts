@@ -91,3 +91,20 @@ describe("importScaleSim: bad input names the file, the row and the column", () 
     expect(e.message).toContain("c.cfg: [architecture_presets] Dataflow must be os, ws or is");
   });
 });
+
+describe("importScaleSim: inputs the fuzz (test/formats/fuzz.test.ts) found mishandled", () => {
+  it("reads a first row with a number after its name as a layer: a typo in it is an error (the row was dropped as a header)", () => {
+    const csv = "Conv1, , 12, 3, 3, 4, 8, 1,\nConv2, 12, 12, 3, 3, 8, 8, 1,\n";
+    expect(configError(() => importScaleSim({ topology: csv, topologyFile: "t.csv" })).message).toBe('t.csv: row 1.IFMAP height must be a positive integer; got ""');
+    // A header still is one, with or without a column name that looks odd.
+    const headed = importScaleSim({ topology: `Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n${csv.split("\n")[1]}\n` });
+    expect(headed.network.layers.map((l) => l.name)).toEqual(["Conv2"]);
+  });
+
+  it("names the config key, not convsim's field, when a size is out of convsim's range", () => {
+    const run = (cfg: string) => configError(() => importScaleSim({ topology: "A, 8, 8, 1, 1, 1, 1, 1,\n", config: `[architecture_presets]\n${cfg}\n`, configFile: "c.cfg" })).message;
+    expect(run("ArrayHeight: 1048577")).toBe("c.cfg: [architecture_presets] ArrayHeight must be an integer in [1, 4096]; got 1048577 (as convsim's arch.array.rows)");
+    expect(run("Bandwidth: 99999999999999999999")).toBe("c.cfg: [architecture_presets] Bandwidth must be an integer in [1, 65536]; got 100000000000000000000 (as convsim's arch.dram.bytesPerCycle)");
+    expect(run("IfmapSramSzkB: 2097152\nOfmapSramSzkB: 1")).toBe("c.cfg: [architecture_presets] IfmapSramSzkB + OfmapSramSzkB must be an integer in [1, 2147483648]; got 2147484672 (as convsim's arch.gbuf.capacityBytes)");
+  });
+});

@@ -23,14 +23,15 @@ import {
 
 export { DataType };
 
-/** An attribute value: an integer (INT), integers (INTS), a string, `{ f }` (FLOAT) or a tensor. */
-export type Attr = number | readonly number[] | string | { readonly f: number } | TensorProto;
+/** An attribute value: an integer (INT), integers (INTS), a string, `{ f }` (FLOAT), `{ floats }` (FLOATS) or a tensor. */
+export type Attr = number | readonly number[] | string | { readonly f: number } | { readonly floats: readonly number[] } | TensorProto;
 
 function attribute(name: string, v: Attr): AttributeProto {
   if (typeof v === "number") return create(AttributeProtoSchema, { name, type: AttrType.INT, i: BigInt(v) });
   if (typeof v === "string") return create(AttributeProtoSchema, { name, type: AttrType.STRING, s: new TextEncoder().encode(v) });
   if (Array.isArray(v)) return create(AttributeProtoSchema, { name, type: AttrType.INTS, ints: v.map((x: number) => BigInt(x)) });
   if ("f" in v) return create(AttributeProtoSchema, { name, type: AttrType.FLOAT, f: v.f });
+  if ("floats" in v) return create(AttributeProtoSchema, { name, type: AttrType.FLOATS, floats: [...v.floats] });
   return create(AttributeProtoSchema, { name, type: AttrType.TENSOR, t: v as TensorProto });
 }
 

@@ -78,7 +78,12 @@ function nameLayers(found: readonly FoundLayer[]): ConvLayer[] {
   const used = new Set<string>();
   return found.map((f, i) => {
     let name = f.layer.name !== undefined && f.layer.name !== "" ? f.layer.name : `layer${i + 1}`;
-    if (used.has(name)) name = `${name}_${i + 1}`;
+    // A generated name may be another layer's own (`a`, then `a_3` and `a` at index 2): count on.
+    if (used.has(name)) {
+      let k = i + 1;
+      while (used.has(`${name}_${k}`)) k++;
+      name = `${name}_${k}`;
+    }
     used.add(name);
     return name === f.layer.name ? f.layer : convLayer({ ...f.layer, name }, f.label);
   });

@@ -78,11 +78,17 @@ function weightSource(c: OpContext, w: Value, slots: OperandSlots): { value: Val
   return `${c.label}: the weights are not an initializer (or a DequantizeLinear of one)`;
 }
 
-function zeroPointOf(c: OpContext, name: string | undefined, what: string): number | string {
+/**
+ * The one zero point of the `what` tensor (of element type `type`), or why there is none.
+ * @throws ConfigError when the zero point is of another type (ONNX gives it its tensor's type).
+ */
+function zeroPointOf(c: OpContext, name: string | undefined, what: string, type: number): number | string {
   if (name === undefined || name === "") return 0;
   const v = c.g.get(name);
   if (v?.tensor === undefined) return `${c.label}: the ${what} zero point ${JSON.stringify(name)} is not a constant`;
-  const values = intTensorValues(v.tensor, `${c.label}: ${what} zero point ${JSON.stringify(name)}`);
+  const field = `${c.label}: ${what} zero point ${JSON.stringify(name)}`;
+  if (v.tensor.dataType !== type) throw new ConfigError(`${field}.data_type`, dataTypeName(v.tensor.dataType), `be the ${what}'s type, ${dataTypeName(type)} (a zero point has its tensor's type)`);
+  const values = intTensorValues(v.tensor, field);
   if (values.some((z) => z !== values[0])) return `${c.label}: the ${what} zero points differ per channel (convsim takes one zero point per tensor)`;
   return values[0] ?? 0;
 }
@@ -98,8 +104,8 @@ function modelOperands(c: OpContext, slots: OperandSlots, x: Value, layout: (w: 
   const xZeroName = slots.xZero !== undefined ? c.node.input[slots.xZero] : x.dequantized?.zeroPoint;
   const xType = xSource?.elemType;
   if (xType !== DataType.INT8 && xType !== DataType.UINT8) return { missing: `${c.label}: the input is ${dataTypeName(xType ?? 0)}, not int8 or uint8` };
-  const wZeroPoint = zeroPointOf(c, src.zeroPoint, "weight");
-  const inputZeroPoint = zeroPointOf(c, xZeroName, "input");
+  const wZeroPoint = zeroPointOf(c, src.zeroPoint, "weight", wType);
+  const inputZeroPoint = zeroPointOf(c, xZeroName, "input", xType);
   if (typeof wZeroPoint === "string") return { missing: wZeroPoint };
   if (typeof inputZeroPoint === "string") return { missing: inputZeroPoint };
   const w = layout(byteTensorData(src.value.tensor!, `${c.label}: weight initializer ${JSON.stringify(c.node.input[slots.w])}`));
@@ -126,14 +132,13 @@ function convNode(sink: LayerSink): OpHandler {
     }
     const spatial = rank === 4 ? x.dims.slice(2) : [1, x.dims[2]!];
     const kernel = rank === 4 ? wDims.slice(2) : [1, wDims[2]!];
-    const lift = (v: number[] | undefined, fill: number) => (v === undefined ? undefined : rank === 4 ? v : [fill, v[0]!]);
-    const liftPads = (p: number[] | undefined) => (p === undefined || rank === 4 ? p : [0, p[0]!, 0, p[1]!]);
-    const strides = lift(c.attrs.ints("strides"), 1) ?? [1, 1];
-    const dilations = lift(c.attrs.ints("dilations"), 1) ?? [1, 1];
-    const ks = lift(c.attrs.ints("kernel_shape"), 1);
+    const axes = rank === 4 ? 2 : 1;
+    const strides = spatialAttribute(c, "strides", axes) ?? [1, 1];
+    const dilations = spatialAttribute(c, "dilations", axes) ?? [1, 1];
+    const ks = spatialAttribute(c, "kernel_shape", axes);
     if (ks !== undefined && (ks[0] !== kernel[0] || ks[1] !== kernel[1])) throw new ConfigError(`${c.label}.attribute.kernel_shape`, c.attrs.ints("kernel_shape"), `match the weights' kernel (${wDims.slice(2).join("x")})`);
-    const pads = windowPads(c.label, c.attrs.string("auto_pad", "NOTSET"), spatial, { kernel, strides, dilations }, liftPads(c.attrs.ints("pads")));
-    const extra = liftPads(extraPads.length ? [...extraPads] : undefined) ?? [0, 0, 0, 0];
+    const pads = windowPads(c.label, c.attrs.string("auto_pad", "NOTSET"), spatial, { kernel, strides, dilations }, spatialAttribute(c, "pads", axes));
+    const extra = extraPads.length === 0 ? [0, 0, 0, 0] : rank === 4 ? extraPads : [0, extraPads[0]!, 0, extraPads[1]!];
     const groups = c.attrs.int("group", 1);
     if (wDims[1]! * groups !== x.dims[1]) throw new ConfigError(`${c.label}.input[${slots.w}]`, wDims, `have ${x.dims[1]} input channels / group ${groups} as its second dimension`);
     const layer = convLayer(
@@ -158,6 +163,23 @@ function convNode(sink: LayerSink): OpHandler {
     const operands = sink.weights ? modelOperands(c, slots, x, (w) => w) : { missing: "weights not read" };
     sink.add({ layer, label: c.label, operands });
   };
+}
+
+/**
+ * A convolution's per-axis attribute (`strides`, `dilations`, `kernel_shape`: one value per
+ * spatial axis; `pads`: two), as 2-D: a 1-D convolution's runs along the width, over a height of 1.
+ * @throws ConfigError when it holds another number of values (ONNX Runtime refuses it too).
+ */
+function spatialAttribute(c: OpContext, name: "strides" | "dilations" | "kernel_shape" | "pads", axes: 1 | 2): number[] | undefined {
+  const v = c.attrs.ints(name);
+  if (v === undefined) return undefined;
+  const count = name === "pads" ? 2 * axes : axes;
+  if (v.length !== count) {
+    const what = name === "pads" ? `${count} values, the begins then the ends of the spatial axes` : count === 1 ? "1 value, for the one spatial axis" : `${count} values, one per spatial axis`;
+    throw new ConfigError(`${c.label}.attribute.${name}`, v, `hold ${what} of a ${axes}-D convolution`);
+  }
+  if (axes === 2) return v;
+  return name === "pads" ? [0, v[0]!, 0, v[1]!] : [1, v[0]!];
 }
 
 function tensorOrValueDims(c: OpContext, i: number): readonly number[] {

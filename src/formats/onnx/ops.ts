@@ -31,8 +31,16 @@ export function inputOf(c: OpContext, i: number): Value {
   return c.g.input(c.node, c.index, i);
 }
 
-/** Records output `i` of the node (an absent optional output is skipped). */
+/**
+ * Records output `i` of the node (an absent optional output is skipped).
+ * @throws ConfigError naming the node's output when its inputs and attributes give it a dimension
+ * that is not a non-negative integer (a negative split, a NaN scale, ...): the error names the node
+ * that made the impossible shape, not a layer after it.
+ */
 export function setOutput(c: OpContext, i: number, v: Value): void {
+  if (!v.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new ConfigError(`${c.label}.output[${i}]`, v.dims.map((d) => (d === undefined ? "?" : d)), "have dimensions that are non-negative integers (the node's inputs and attributes give others)");
+  }
   const name = c.node.output[i];
   if (name !== undefined && name !== "") c.g.set(name, v);
 }
@@ -50,9 +58,15 @@ function sameAsInput(c: OpContext): void {
   setOutput(c, 0, { dims: x.dims, elemType: x.elemType, ...(x.ints ? { ints: x.ints } : {}) });
 }
 
+/** Every input of a variadic node (Add, Sum, Concat, ...), at least one. */
+function allInputs(c: OpContext): Value[] {
+  if (c.node.input.length === 0) throw new ConfigError(`${c.label}.input`, [], "hold at least one input");
+  return c.node.input.map((_, i) => inputOf(c, i));
+}
+
 /** numpy-style (multidirectional) broadcasting of the inputs' dimensions. */
 function broadcast(c: OpContext): void {
-  const inputs = c.node.input.map((_, i) => inputOf(c, i));
+  const inputs = allInputs(c);
   const rank = Math.max(...inputs.map((v) => v.dims.length));
   const dims = Array.from({ length: rank }, (_, axis) => {
     let d = 1;
@@ -71,13 +85,21 @@ function spatialOf(c: OpContext, x: Value): readonly number[] {
   return x.dims.slice(2);
 }
 
+/**
+ * A pooling window's `kernel_shape` (required), `strides` or `dilations` (default `fallback`): one
+ * positive integer per spatial axis.
+ */
+function windowAttribute(c: OpContext, name: string, axes: number, fallback?: number[]): number[] {
+  const v = c.attrs.ints(name) ?? fallback;
+  if (v === undefined || v.length !== axes || v.some((x) => x < 1)) throw new ConfigError(`${c.label}.attribute.${name}`, v, `be ${axes} positive integers (one per spatial axis)`);
+  return v;
+}
+
 function pool(c: OpContext): void {
   const x = inputOf(c, 0);
   const spatial = spatialOf(c, x);
-  const kernel = c.attrs.ints("kernel_shape");
-  if (kernel === undefined || kernel.length !== spatial.length) throw new ConfigError(`${c.label}.attribute.kernel_shape`, kernel, `be ${spatial.length} kernel sizes`);
   const ones = spatial.map(() => 1);
-  const base = { kernel, strides: c.attrs.ints("strides", ones), dilations: c.attrs.ints("dilations", ones) };
+  const base = { kernel: windowAttribute(c, "kernel_shape", spatial.length), strides: windowAttribute(c, "strides", spatial.length, ones), dilations: windowAttribute(c, "dilations", spatial.length, ones) };
   const pads = windowPads(c.label, c.attrs.string("auto_pad", "NOTSET"), spatial, base, c.attrs.ints("pads"));
   const out = windowOutput(c.label, spatial, { ...base, pads }, c.attrs.int("ceil_mode", 0) === 1);
   setOutput(c, 0, { dims: [...x.dims.slice(0, 2), ...out], elemType: x.elemType });
@@ -91,7 +113,7 @@ function globalPool(c: OpContext): void {
 }
 
 function concat(c: OpContext): void {
-  const inputs = c.node.input.map((_, i) => inputOf(c, i));
+  const inputs = allInputs(c);
   const first = inputs[0]!;
   const axis = normalizeAxis(`${c.label}.attribute.axis`, c.attrs.int("axis", 0), first.dims.length);
   let size = 0;
@@ -142,6 +164,7 @@ function padSpec(c: OpContext, rank: number): { pads: number[]; zero: boolean } 
   let pads = c.node.input.length > 1 && c.node.input[1] !== "" ? [...constInts(c, 1, "the pads")] : c.attrs.ints("pads", []);
   const axesInput = c.node.input.length > 3 && c.node.input[3] !== "" ? constInts(c, 3, "the axes") : undefined;
   if (axesInput !== undefined) {
+    if (pads.length !== 2 * axesInput.length) throw new ConfigError(`${c.label}.input[1]`, pads, `be ${2 * axesInput.length} integers (begins, then ends) for the ${axesInput.length} axes of input[3]`);
     const full = new Array<number>(2 * rank).fill(0);
     axesInput.forEach((ax, i) => {
       const a = normalizeAxis(`${c.label}.input[3]`, ax, rank);
@@ -213,7 +236,12 @@ function gather(c: OpContext): void {
   const axis = normalizeAxis(`${c.label}.attribute.axis`, c.attrs.int("axis", 0), data.dims.length);
   const dims = [...data.dims.slice(0, axis), ...indices.dims, ...data.dims.slice(axis + 1)];
   const known = data.ints !== undefined && data.dims.length === 1 && (indices.ints !== undefined || indices.tensor !== undefined);
-  const ints = known ? constInts(c, 1, "indices").map((i) => data.ints![i < 0 ? i + data.ints!.length : i]!) : undefined;
+  const n = data.ints?.length ?? 0;
+  const at = (i: number): number => {
+    if (!(i >= -n && i < n)) throw new ConfigError(`${c.label}.input[1]`, i, `be an index into the ${n} values of input[0]${n > 0 ? ` (in [${-n}, ${n - 1}])` : ""}`);
+    return data.ints![i < 0 ? i + n : i]!;
+  };
+  const ints = known ? constInts(c, 1, "indices").map(at) : undefined;
   setOutput(c, 0, { dims, elemType: data.elemType, ...(ints ? { ints } : {}) });
 }
 
@@ -226,6 +254,7 @@ function unsqueeze(c: OpContext): void {
   const axes = axesOf(c) ?? [];
   const rank = x.dims.length + axes.length;
   const at = new Set(axes.map((a) => normalizeAxis(`${c.label}.axes`, a, rank)));
+  if (at.size !== axes.length) throw new ConfigError(`${c.label}.axes`, axes, "name each new axis once");
   const rest = [...x.dims];
   const dims = Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift()!));
   setOutput(c, 0, { dims, elemType: x.elemType, ...(x.ints ? { ints: x.ints } : {}) });
@@ -262,8 +291,11 @@ function resize(c: OpContext): void {
   const on = (axes ?? x.dims.map((_, a) => a)).map((a) => normalizeAxis(`${c.label}.attribute.axes`, a, x.dims.length));
   // Scales: input 1 of Upsample and of Resize-10 (X, scales), input 2 since Resize-11 (X, roi, scales, sizes).
   const scalesAt = upsample || c.node.input.length === 2 ? 1 : 2;
-  const values = sizesGiven ? constInts(c, 3, "the output sizes") : upsample && !given(c, 1) ? c.attrs.ints("scales", []) : constFloats(c, scalesAt, "the scales");
-  if (values.length !== on.length) throw new ConfigError(`${c.label}.input[${sizesGiven ? 3 : 2}]`, values, `hold one value per resized axis (${on.length})`);
+  const values = sizesGiven ? constInts(c, 3, "the output sizes") : upsample && !given(c, 1) ? c.attrs.floats("scales", []) : constFloats(c, scalesAt, "the scales");
+  const at = sizesGiven ? 3 : upsample && !given(c, 1) ? "attribute.scales" : scalesAt;
+  const field = typeof at === "number" ? `${c.label}.input[${at}]` : `${c.label}.${at}`;
+  if (values.length !== on.length) throw new ConfigError(field, values, `hold one value per resized axis (${on.length})`);
+  if (!values.every((v) => v > 0 && Number.isFinite(v))) throw new ConfigError(field, values, sizesGiven ? "hold positive sizes" : "hold positive, finite scales");
   const dims = [...x.dims];
   on.forEach((a, i) => (dims[a] = sizesGiven ? values[i]! : Math.floor(x.dims[a]! * values[i]!)));
   setOutput(c, 0, { dims, elemType: x.elemType });
@@ -301,6 +333,9 @@ function slice(c: OpContext): void {
   const ends = attr ? c.attrs.ints("ends", []) : constInts(c, 2, "ends");
   const axes = attr ? c.attrs.ints("axes", starts.map((_, i) => i)) : given(c, 3) ? constInts(c, 3, "axes") : starts.map((_, i) => i);
   const steps = given(c, 4) ? constInts(c, 4, "steps") : starts.map(() => 1);
+  for (const [what, v, at] of [["ends", ends, 2], ["axes", axes, 3], ["steps", steps, 4]] as const) {
+    if (v.length !== starts.length) throw new ConfigError(attr ? `${c.label}.attribute.${what}` : `${c.label}.input[${at}]`, v, `hold one value per start (${starts.length})`);
+  }
   const dims = [...x.dims];
   let ints = x.ints !== undefined && x.dims.length === 1 ? [...x.ints] : undefined;
   axes.forEach((ax, i) => {

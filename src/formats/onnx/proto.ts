@@ -46,9 +46,13 @@ export function toNumber(field: string, v: bigint): number {
   return n;
 }
 
-/** A tensor's dimensions as numbers. */
+/** A tensor's dimensions as numbers; a negative one is an error naming `field`. */
 export function tensorDims(t: TensorProto, field: string): number[] {
-  return t.dims.map((d, i) => toNumber(`${field}.dims[${i}]`, d));
+  return t.dims.map((d, i) => {
+    const n = toNumber(`${field}.dims[${i}]`, d);
+    if (n < 0) throw new ConfigError(`${field}.dims[${i}]`, n, "be a non-negative integer");
+    return n;
+  });
 }
 
 /** The name of an ONNX element type, e.g. `int8` (for messages). */
@@ -64,6 +68,11 @@ function requireInline(t: TensorProto, field: string): void {
   if (t.dataLocation === TensorProto_DataLocation.EXTERNAL) {
     throw new ConfigError(`${field}.data_location`, "EXTERNAL", "be DEFAULT: convsim reads tensors stored inside the model file only (save the model without external data)");
   }
+}
+
+/** Refuses raw data of another length than `n` elements of `size` bytes (the schema requires it exactly). */
+function requireRawLength(t: TensorProto, field: string, n: number, size: number): void {
+  if (t.rawData.length !== n * size) throw new ConfigError(`${field}.raw_data`, `${t.rawData.length} bytes`, `hold the ${n} elements its dims give, ${size} bytes each (${n * size} bytes)`);
 }
 
 /**
@@ -99,11 +108,13 @@ export function intTensorValues(t: TensorProto, field: string): number[] {
   const raw = t.rawData;
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = elementCount(tensorDims(t, field));
-  const fromRaw = (size: number, get: (o: number) => number | bigint): number[] =>
-    Array.from({ length: raw.length / size }, (_, i) => {
+  const fromRaw = (size: number, get: (o: number) => number | bigint): number[] => {
+    requireRawLength(t, field, n, size);
+    return Array.from({ length: n }, (_, i) => {
       const v = get(i * size);
       return typeof v === "bigint" ? toNumber(field, v) : v;
     });
+  };
   let values: number[];
   switch (t.dataType) {
     case DataType.INT8:
@@ -129,14 +140,21 @@ export function intTensorValues(t: TensorProto, field: string): number[] {
   return values;
 }
 
-/** The values of a float or double tensor (e.g. a Pad constant value). */
+/**
+ * The values of a float or double tensor (e.g. a Pad constant value, Resize's scales).
+ * @throws ConfigError for external data or a wrong element count.
+ */
 export function floatTensorValues(t: TensorProto, field: string): number[] {
+  if (t.dataType !== DataType.FLOAT && t.dataType !== DataType.DOUBLE) return intTensorValues(t, field);
   requireInline(t, field);
   const raw = t.rawData;
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (t.dataType === DataType.FLOAT) return raw.length > 0 ? Array.from({ length: raw.length / 4 }, (_, i) => dv.getFloat32(i * 4, true)) : [...t.floatData];
-  if (t.dataType === DataType.DOUBLE) return raw.length > 0 ? Array.from({ length: raw.length / 8 }, (_, i) => dv.getFloat64(i * 8, true)) : [...t.doubleData];
-  return intTensorValues(t, field);
+  const n = elementCount(tensorDims(t, field));
+  const size = t.dataType === DataType.FLOAT ? 4 : 8;
+  if (raw.length > 0) requireRawLength(t, field, n, size);
+  const values = raw.length === 0 ? [...(size === 4 ? t.floatData : t.doubleData)] : Array.from({ length: n }, (_, i) => (size === 4 ? dv.getFloat32(i * 4, true) : dv.getFloat64(i * 8, true)));
+  if (values.length !== n) throw new ConfigError(field, `${values.length} values`, `hold the ${n} elements its dims give`);
+  return values;
 }
 
 /** A node's attributes by name. */
@@ -182,6 +200,12 @@ export class Attributes {
   string(name: string, fallback: string): string {
     const a = this.get(name, AttrType.STRING);
     return a === undefined ? fallback : new TextDecoder().decode(a.s);
+  }
+
+  /** A FLOATS attribute, or `fallback`. */
+  floats(name: string, fallback: number[]): number[] {
+    const a = this.get(name, AttrType.FLOATS);
+    return a === undefined ? fallback : [...a.floats];
   }
 
   /** A FLOAT attribute, or `fallback`. */

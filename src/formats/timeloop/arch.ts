@@ -144,12 +144,19 @@ export function flattenTimeloopArch(doc: Plain, file: string): TimeloopArch {
   let name: string;
   if (arch.nodes !== undefined) {
     walkV4(w.at("nodes"), arch.nodes, { x: 1, y: 1 }, out);
-    name = out.find((n) => n.kind === "container")?.name ?? "timeloop";
+    name = out.find((n) => n.kind === "container")?.name || "timeloop";
   } else {
     const subtrees = arrayAt(w.at("subtree"), arch.subtree, "a list of subtrees (v0.3) or give nodes (v0.4)");
     subtrees.forEach((s, i) => walkV3(w.at("subtree").at(i), s, 1, out));
     const first = subtrees[0];
-    name = isObject(first) ? bareName(String(first.name ?? "timeloop")) : "timeloop";
+    name = (isObject(first) ? bareName(String(first.name ?? "")) : "") || "timeloop";
+  }
+  const levels = new Map<string, ArchNode>();
+  for (const n of out) {
+    if (n.kind === "compute") continue;
+    const first = levels.get(n.name);
+    if (first) throw n.where.at("name").error(n.name, `be unique among the architecture's levels (${first.where.path} has it too): mapping directives name the level they target`);
+    levels.set(n.name, n);
   }
   return Object.freeze({ name, nodes: Object.freeze(out) });
 }

@@ -56,6 +56,7 @@ function parseFactors(w: Where, raw: Plain | undefined): Map<TimeloopDim, number
     if (n < 1) throw w.error(t, `give ${dim} a factor of at least 1 (Timeloop's 0, "the rest of the dimension", is not read: write the factor)`);
     out.set(dim, n);
   }
+  if (out.has("K") && out.has("M")) throw w.error(raw, "give the output channels' factor once, as K (v0.3) or M (v0.4), not both");
   return out;
 }
 

@@ -81,6 +81,7 @@ function addLoop(b: Block, w: Where, m: RegExpExecArray): void {
   if (factor < 1) throw w.error(m[0].trim(), "have a factor of at least 1");
   const list = m[5] === undefined ? b.temporal : b.spatial;
   if (list.some((l) => l.dim === dim)) throw w.error(m[0].trim(), `list ${dim} once per level and kind (temporal or spatial)`);
+  if ((dim === "K" || dim === "M") && list.some((l) => l.dim === "K" || l.dim === "M")) throw w.error(m[0].trim(), "loop over the output channels once per level and kind, as K (v0.3) or M (v0.4), not both");
   if (m[5] === undefined) b.temporal.push({ dim, factor });
   else b.spatial.push({ dim, factor, x: m[5] === "X" });
 }

@@ -15,10 +15,10 @@
  * `(P-1)*Wstride + (R-1)*Wdilation + 1` wide and `(Q-1)*Hstride + (S-1)*Hdilation + 1` high
  * (names.ts for the P/Q and R/S swap). Densities below 1 (sparse tensors) are refused.
  */
-import { convLayer, convShape, type ConvLayer } from "../../workload/layer.js";
+import { convLayer, convShape, MAX_LAYER_DIMENSION, type ConvLayer } from "../../workload/layer.js";
 import { isTimeloopDim, type TimeloopDim } from "./names.js";
 import { COEFFICIENTS, readShape, type Coefficient, type ProblemShape } from "./shape.js";
-import { isObject, objectAt, onlyKeys, positiveIntAt, TAG, Where, type Plain, type PlainObject } from "./yaml.js";
+import { atSource, isObject, objectAt, onlyKeys, positiveIntAt, TAG, Where, type Plain, type PlainObject } from "./yaml.js";
 
 /** A problem read from a Timeloop spec. */
 export interface TimeloopProblem {
@@ -51,10 +51,23 @@ function readInstance(w: Where, inst: PlainObject, defaults: Record<Coefficient,
   onlyKeys(w, inst, shape.kind === "conv1d" ? [...shape.dims, ...shape.coefficients, "densities"] : ["N", "C", k, "P", "Q", "R", "S", ...COEFFICIENTS, "densities"]);
   checkDensities(w.at("densities"), inst.densities);
   const dims = {} as Record<TimeloopDim, number>;
-  for (const d of ["N", "C", k, "P", "Q", "R", "S"] as TimeloopDim[]) dims[d] = inst[d] === undefined ? 1 : positiveIntAt(w.at(d), inst[d]);
+  for (const d of ["N", "C", k, "P", "Q", "R", "S"] as TimeloopDim[]) dims[d] = inst[d] === undefined ? 1 : positiveIntAt(w.at(d), inst[d], MAX_LAYER_DIMENSION);
   const coef = {} as Record<Coefficient, number>;
-  for (const c of COEFFICIENTS) coef[c] = positiveIntAt(w.at(c), inst[c] ?? defaults[c]);
+  for (const c of COEFFICIENTS) coef[c] = positiveIntAt(w.at(c), inst[c] ?? defaults[c], MAX_LAYER_DIMENSION);
   return { dims, coef };
+}
+
+/**
+ * Where each field of the convsim layer comes from in the instance `w` (names.ts: P is the width):
+ * a size or coefficient, or for the input's height and width (derived) the output size they follow
+ * from, and for the tensors' sizes the instance itself.
+ */
+function layerSources(w: Where, k: "K" | "M"): Map<string, Where> {
+  const from: [string, string][] = [
+    ["batch", "N"], ["inChannels", "C"], ["outChannels", k], ["kernelHeight", "S"], ["kernelWidth", "R"], ["inHeight", "Q"], ["inWidth", "P"],
+    ["strides[0]", "Hstride"], ["strides[1]", "Wstride"], ["dilations[0]", "Hdilation"], ["dilations[1]", "Wdilation"],
+  ];
+  return new Map([["layer", w], ...from.map(([field, name]): [string, Where] => [`layer.${field}`, w.at(name)])]);
 }
 
 /**
@@ -71,18 +84,21 @@ export function parseTimeloopProblem(doc: Plain, file: string): TimeloopProblem 
   const inst = flat ? Object.fromEntries(Object.entries(problem).filter(([key]) => !["shape", "version", TAG].includes(key))) : objectAt(w.at("instance"), problem.instance, "the problem's sizes { C, K, R, S, N, P, Q, ... }");
   if (!flat) onlyKeys(w, problem, ["shape", "instance", "version"]);
   const k: "K" | "M" = shape.k ?? ("M" in inst && !("K" in inst) ? "M" : "K");
-  const { dims, coef } = readInstance(flat ? w : w.at("instance"), inst, coefficientDefaults(problem.shape), k, shape);
-  const layer = convLayer({
-    batch: dims.N,
-    inChannels: dims.C,
-    outChannels: dims[k],
-    inHeight: (dims.Q - 1) * coef.Hstride + (dims.S - 1) * coef.Hdilation + 1,
-    inWidth: (dims.P - 1) * coef.Wstride + (dims.R - 1) * coef.Wdilation + 1,
-    kernelHeight: dims.S,
-    kernelWidth: dims.R,
-    strides: [coef.Hstride, coef.Wstride],
-    dilations: [coef.Hdilation, coef.Wdilation],
-  });
+  const wi = flat ? w : w.at("instance");
+  const { dims, coef } = readInstance(wi, inst, coefficientDefaults(problem.shape), k, shape);
+  const layer = atSource(layerSources(wi, k), () =>
+    convLayer({
+      batch: dims.N,
+      inChannels: dims.C,
+      outChannels: dims[k],
+      inHeight: (dims.Q - 1) * coef.Hstride + (dims.S - 1) * coef.Hdilation + 1,
+      inWidth: (dims.P - 1) * coef.Wstride + (dims.R - 1) * coef.Wdilation + 1,
+      kernelHeight: dims.S,
+      kernelWidth: dims.R,
+      strides: [coef.Hstride, coef.Wstride],
+      dilations: [coef.Hdilation, coef.Wdilation],
+    }),
+  );
   return Object.freeze({ layer, outChannelDim: k });
 }
 

@@ -16,10 +16,11 @@
  */
 import { resolveArch, type ArchOverrides, type PresetName } from "../../arch/presets.js";
 import type { ArchSpec, LevelNames } from "../../arch/spec.js";
+import { RF_ENTRY_FIELDS } from "../../dataflow/legality.js";
 import type { TensorName } from "../../dataflow/mapping.js";
 import type { ArchNode, TimeloopArch } from "./arch.js";
 import { partitionOf, type ConvsimLevels, type KeepMap } from "./levels.js";
-import { positiveIntAt } from "./yaml.js";
+import { atSource, positiveIntAt, type Where } from "./yaml.js";
 
 /** Attributes the import reads, by the level's role (levels.ts). */
 const MESH = ["meshX", "meshY", "instances"];
@@ -106,18 +107,46 @@ export function ignoredAttributes(levels: ConvsimLevels): string[] {
   return notes;
 }
 
+/** The level and attribute each ArchSpec field the import sets comes from (for errors; see {@link atSource}). */
+function archSources(levels: ConvsimLevels, keep: KeepMap): Map<string, Where> {
+  const capacity = (n: ArchNode) => n.where.at(n.attributes.entries !== undefined ? "attributes.entries" : "attributes.depth");
+  const pe = levels.pe[0]!;
+  const out = new Map<string, Where>([
+    ["arch.array.rows", pe.where],
+    ["arch.array.cols", pe.where],
+    ["arch.dram.burstBytes", levels.dram.where.at("attributes.width")],
+    ["arch.dram.bytesPerCycle", levels.dram.where.at("attributes.read_bandwidth")],
+    ["arch.levelNames.dram", levels.dram.where.at("name")],
+  ]);
+  if (levels.gbuf) {
+    const g = levels.gbuf;
+    for (const [field, w] of [["capacityBytes", capacity(g)], ["banks", g.where.at("attributes.n_banks")], ["bankWordBytes", g.where.at("attributes.width")]] as const) out.set(`arch.gbuf.${field}`, w);
+    out.set("arch.levelNames.gbuf", g.where.at("name"));
+  }
+  if (levels.pe.length === 1) {
+    out.set("arch.rf.sharedEntries", capacity(pe)).set("arch.levelNames.rf", pe.where.at("name"));
+    return out;
+  }
+  const part = partitionOf(levels, keep);
+  for (const n of levels.pe) {
+    const t = part.get(n.name)!;
+    out.set(`arch.rf.${RF_ENTRY_FIELDS[t]}`, capacity(n)).set(`arch.levelNames.${t === "input" ? "rfInput" : t === "weight" ? "rfWeight" : "rfOutput"}`, n.where.at("name"));
+  }
+  return out;
+}
+
 /**
  * The ArchSpec of classified Timeloop levels: Timeloop's sizes and names over `base`'s other fields.
  * @throws ConfigError naming the architecture file, the level's path and the rule.
  */
 export function toConvsimArch(arch: TimeloopArch, levels: ConvsimLevels, keep: KeepMap, base: PresetName | ArchSpec): ArchSpec {
   const { rf, names } = rfOverrides(levels, keep);
-  return resolveArch(base, {
+  return atSource(archSources(levels, keep), () => resolveArch(base, {
     name: arch.name,
     dram: dramOverrides(levels.dram),
     ...(levels.gbuf ? { gbuf: gbufOverrides(levels.gbuf) } : {}),
     rf,
     array: { rows: levels.rows, cols: levels.cols },
     levelNames: { dram: levels.dram.name, ...(levels.gbuf ? { gbuf: levels.gbuf.name } : {}), ...names },
-  });
+  }));
 }

@@ -20,7 +20,7 @@ import type { LoopDirective, TimeloopDirectives } from "./directives.js";
 import { targetLevel, type ConvsimLevels, type KeepMap } from "./levels.js";
 import { DATASPACE, FROM_TIMELOOP, type TimeloopDim } from "./names.js";
 import { timeloopSizes } from "./problem.js";
-import { Where } from "./yaml.js";
+import { atSource, Where } from "./yaml.js";
 
 const ALL: readonly TensorName[] = ["input", "weight", "output"];
 
@@ -149,14 +149,13 @@ export function toConvsimMapping(levels: ConvsimLevels, nodes: readonly ArchNode
   }
   const rfDouble = levels.pe.map(doubleBuffered);
   if (rfDouble.some((b) => b !== rfDouble[0])) throw levels.pe[0]!.where.at("attributes.multiple_buffering").error(levels.pe.map((n) => n.attributes.multiple_buffering ?? 1), "be the same on every per-PE level (convsim double-buffers its register file or not)");
-  return buildMapping(
-    {
-      name: "timeloop",
-      dram: { loops: temporalOf(temporal.get(levels.dram.name)) },
-      gbuf: levels.gbuf ? { loops: temporalOf(temporal.get(levels.gbuf.name)), keep: gbufKeep, doubleBuffer: doubleBuffered(levels.gbuf) } : { loops: [], keep: gbufKeep, doubleBuffer: false },
-      spatial: { loops: spatialLoops(levels, nodes, spatial) },
-      rf: { loops: rfLoops(levels, temporal, keep), keep: rfKeep, doubleBuffer: rfDouble[0]! },
-    },
-    layer,
-  );
+  const spec = {
+    name: "timeloop",
+    dram: { loops: temporalOf(temporal.get(levels.dram.name)) },
+    gbuf: levels.gbuf ? { loops: temporalOf(temporal.get(levels.gbuf.name)), keep: gbufKeep, doubleBuffer: doubleBuffered(levels.gbuf) } : { loops: [], keep: gbufKeep, doubleBuffer: false },
+    spatial: { loops: spatialLoops(levels, nodes, spatial) },
+    rf: { loops: rfLoops(levels, temporal, keep), keep: rfKeep, doubleBuffer: rfDouble[0]! },
+  };
+  // The directives were checked above; a rule of convsim's Mapping they still break names the mapping file.
+  return atSource(new Map(), () => buildMapping(spec, layer), new Where(mappingFile, "mapping"));
 }

@@ -192,3 +192,81 @@ describe("importOnnx: the QDQ form", () => {
     expect(net.layers.map((l) => [l.name, l.batch, l.inChannels, l.outChannels])).toEqual([["conv", 1, 2, 4], ["fc", 1, 4, 3]]);
   });
 });
+
+/** A model x (1 x 2 x 6 x 6) -> `body` -> Conv 1x1 "conv" (2 -> 2 channels). */
+function withConv(body: (b: OnnxBuilder, x: string) => string): Uint8Array {
+  const b = new OnnxBuilder("regress");
+  const y = body(b, b.input("x", DataType.FLOAT, [1, 2, 6, 6]));
+  b.output(b.node("Conv", [y, b.init("w1x1", DataType.FLOAT, [2, 2, 1, 1])], {}, { name: "conv" }));
+  return b.build();
+}
+
+describe("importOnnx: inputs the fuzz (test/formats/fuzz.test.ts) found mishandled", () => {
+  it("refuses a 1-D convolution's strides of three values, and a 2-D one's kernel_shape of four (they were read as [1, 3] and 3x3)", () => {
+    const conv1d = new OnnxBuilder();
+    conv1d.output(conv1d.node("Conv", [conv1d.input("x", DataType.FLOAT, [1, 2, 9]), conv1d.init("w", DataType.FLOAT, [4, 2, 3])], { strides: [3, 3, 1] }, { name: "c" }));
+    expect(configError(() => importOnnx(conv1d.build(), { source: "m.onnx" })).message).toBe('m.onnx: graph.node[0] "c" (Conv).attribute.strides must hold 1 value, for the one spatial axis of a 1-D convolution; got [3,3,1]');
+    const conv2d = new OnnxBuilder();
+    conv2d.output(conv2d.node("Conv", [conv2d.input("x", DataType.FLOAT, [1, 3, 8, 8]), conv2d.init("w", DataType.FLOAT, [1, 3, 3, 3])], { kernel_shape: [3, 3, 3, 2] }, { name: "c" }));
+    expect(configError(() => importOnnx(conv2d.build())).message).toContain("(Conv).attribute.kernel_shape must hold 2 values, one per spatial axis of a 2-D convolution; got [3,3,3,2]");
+  });
+
+  it("refuses an Add or a Concat without inputs (a TypeError before)", () => {
+    for (const op of ["Add", "Concat"]) {
+      const e = configError(() => importOnnx(withConv((b, x) => (b.node("Relu", [x]), b.node(op, [], { axis: 1 }, { name: "empty" })))));
+      expect(e.message).toContain(`graph.node[1] "empty" (${op}).input must hold at least one input; got []`);
+    }
+  });
+
+  it("refuses a zero point of another type than its tensor (a uint8 input was given the int8 zero point -48)", () => {
+    const b = new OnnxBuilder();
+    const x = b.input("x", DataType.UINT8, [1, 2, 5, 5]);
+    const w = b.init("w", DataType.INT8, [3, 2, 3, 3]);
+    b.output(b.node("ConvInteger", [x, w, b.init("xz", DataType.INT8, [], Int8Array.of(-48))], {}, { name: "conv" }), DataType.INT32);
+    const e = configError(() => importOnnx(b.build(), { weights: true }));
+    expect(e.message).toContain('(ConvInteger): input zero point "xz".data_type must be the input\'s type, uint8 (a zero point has its tensor\'s type); got "int8"');
+  });
+
+  it("gives layers unique names when a generated name is another layer's own (two layers were named c_3)", () => {
+    const b = new OnnxBuilder();
+    let y = b.input("x", DataType.FLOAT, [1, 2, 6, 6]);
+    for (const [i, name] of ["c_3", "c", "c"].entries()) y = b.node("Conv", [y, b.init(`w${i}`, DataType.FLOAT, [2, 2, 1, 1])], {}, { name });
+    b.output(y);
+    const net = importOnnx(b.build());
+    expect(net.layers.map((l) => l.name)).toEqual(["c_3", "c", "c_4"]);
+    expect(Object.keys(net.operands)).toEqual(["c_3", "c", "c_4"]);
+  });
+
+  it("names the node whose shape goes wrong, not a layer after it", () => {
+    const cases: [string, (b: OnnxBuilder, x: string) => string, string][] = [
+      // Gather past the end of a folded shape (an undefined dimension reached the Reshape).
+      ["Gather", (b, x) => b.node("Reshape", [x, b.node("Concat", [b.node("Gather", [b.node("Shape", [x], { start: 9 }), b.ints("i", [0])]), b.ints("r", [-1, 6, 6])], { axis: 0 })]), "graph.node[1] (Gather).input[1] must be an index into the 0 values of input[0]; got 0"],
+      // A pooling dilation per axis missing (NaN dimensions reached the Conv).
+      ["MaxPool", (b, x) => b.node("MaxPool", [x], { kernel_shape: [2, 2], dilations: [0] }), "graph.node[0] (MaxPool).attribute.dilations must be 2 positive integers (one per spatial axis); got [0]"],
+      ["Resize", (b, x) => b.node("Resize", [x, "", b.init("sc", DataType.FLOAT, [4], Float32Array.of(1, 1, Number.NaN, -1))]), "graph.node[0] (Resize).input[2] must hold positive, finite scales; got [1,1,null,-1]"],
+      ["Split", (b, x) => (b.node("Split", [x, b.ints("sp", [-1, 3])], { axis: 1 }, { out: ["p1", "p2"] }), "p2"), "graph.node[0] (Split).output[0] must have dimensions that are non-negative integers (the node's inputs and attributes give others); got [1,-1,6,6]"],
+      ["Unsqueeze", (b, x) => b.node("Squeeze", [b.node("Unsqueeze", [x, b.ints("a", [0, 0])])], {}), "graph.node[0] (Unsqueeze).axes must name each new axis once; got [0,0]"],
+      ["Slice", (b, x) => b.node("Slice", [x, b.ints("st", [0, 0]), b.ints("en", [3])]), "graph.node[0] (Slice).input[2] must hold one value per start (2); got [3]"],
+    ];
+    for (const [op, body, message] of cases) expect(configError(() => importOnnx(withConv(body), { source: "m.onnx" })).message, op).toContain(`m.onnx: ${message}`);
+  });
+
+  it("reads Upsample-7's scales attribute as the floats it is (it was read as integers, and refused)", () => {
+    const net = importOnnx(withConv((b, x) => b.node("Upsample", [x], { scales: { floats: [1, 1, 2, 1.5] } })));
+    expect([net.layers[0]!.inHeight, net.layers[0]!.inWidth]).toEqual([12, 9]);
+    const zero = withConv((b, x) => b.node("Upsample", [x], { scales: { floats: [1, 1, 0, 2] } }));
+    expect(configError(() => importOnnx(zero)).message).toContain("(Upsample).attribute.scales must hold positive, finite scales; got [1,1,0,2]");
+  });
+
+  it("refuses an initializer with a negative dimension, or raw data longer or shorter than its dimensions", () => {
+    const neg = withConv((b, x) => b.node("Add", [x, b.init("c", DataType.FLOAT, [1, 2, -6, 6], new Float32Array(0))]));
+    expect(configError(() => importOnnx(neg)).message).toContain("model.onnx: graph.initializer[0].dims[2] must be a non-negative integer; got -6");
+    // Eight int64 pads and one byte more were read as the eight pads.
+    const pads = new Uint8Array(65);
+    pads.set(new Uint8Array(BigInt64Array.from([0n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]).buffer));
+    const long = withConv((b, x) => b.node("Pad", [x, b.init("pads", DataType.INT64, [8], pads)]));
+    expect(configError(() => importOnnx(long)).message).toContain("(Pad).input[1].raw_data must hold the 8 elements its dims give, 8 bytes each (64 bytes); got \"65 bytes\"");
+    const scales = withConv((b, x) => b.node("Resize", [x, "", b.init("sc", DataType.FLOAT, [4], Uint8Array.of(0, 0, 128, 63, 0, 0, 128, 63, 0, 0, 128, 63, 0, 0))]));
+    expect(configError(() => importOnnx(scales)).message).toContain("(Resize).input[2].raw_data must hold the 4 elements its dims give, 4 bytes each (16 bytes); got \"14 bytes\"");
+  });
+});

@@ -3,12 +3,13 @@
  * the layer, architecture and mapping they describe, and simulate bit-exactly; every construct
  * convsim cannot model is a ConfigError naming the file, the path inside it and the rule.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { convLayer } from "../../../src/workload/layer.js";
 import { importTimeloop } from "../../../src/formats/timeloop/import.js";
 import { simulate } from "../../../src/dataflow/simulate.js";
 import { configError } from "../../helpers/errors.js";
-import { archYaml, fixture, mappingYaml, problemYaml } from "./helpers.js";
+import { archYaml, fixture, fixturePath, mappingYaml, problemYaml } from "./helpers.js";
 
 describe("importTimeloop: the v0.3 fixture", () => {
   const r = importTimeloop(fixture("v03-small"));
@@ -145,5 +146,47 @@ describe("importTimeloop: what convsim cannot model is an error naming the file,
 
   it("invalid YAML", () => {
     expect(configError(() => importTimeloop({ ...good, mapping: "mapping: [\n" })).message).toContain("mapping.yaml must be valid YAML");
+  });
+});
+
+describe("importTimeloop: inputs the fuzz (test/formats/fuzz.test.ts) found mishandled", () => {
+  const good = fixture("v03-small");
+
+  it("refuses an alias inside its own anchor (a stack overflow before) and an alias bomb (a hang before)", () => {
+    expect(configError(() => importTimeloop({ ...good, problem: `${good.problem}extra: &loop [ *loop ]\n` })).message).toBe('problem.yaml: extra[0] must not be an alias of a node that contains it (the alias would expand forever); got "*loop"');
+    let bomb = "b0: &b0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    for (let i = 1; i < 9; i++) bomb += `b${i}: &b${i} [${Array.from({ length: 10 }, () => `*b${i - 1}`).join(", ")}]\n`;
+    expect(configError(() => importTimeloop({ ...good, problem: good.problem + bomb })).message).toContain("must be within the first 100000 values of the file, aliases expanded");
+    // Aliases that expand to little are read as before, merge keys included.
+    const merged = good.arch.replace("attributes:\n                depth: 64", "attributes:\n                <<: &rf { depth: 32 }\n                depth: 64");
+    expect(importTimeloop({ ...good, arch: merged }).arch.rf.sharedEntries).toBe(64);
+  });
+
+  it("names the path of a key given twice in a mapping (checked in one pass; the YAML parser's own check compares every pair of keys)", () => {
+    const problem = good.problem.replace("    Q: 6\n", "    Q: 6\n    Q: 3\n");
+    expect(configError(() => importTimeloop({ ...good, problem })).message).toBe('problem.yaml: problem.instance.Q must be given once in its mapping (YAML keys are unique); got "Q"');
+  });
+
+  it("names the Timeloop attribute, not convsim's field, when a size is out of convsim's range", () => {
+    const arch = good.arch.replace("depth: 64", "depth: 8000000000000");
+    expect(configError(() => importTimeloop({ ...good, arch })).message).toBe("arch.yaml: architecture.subtree[0].subtree[0].subtree[0].local[0].attributes.depth must be an integer in [1, 1048576]; got 8000000000000 (as convsim's arch.rf.sharedEntries)");
+    expect(configError(() => importTimeloop({ ...good, problem: good.problem.replace("P: 6", "P: 16000000000000") })).message).toBe("problem.yaml: problem.instance.P must be an integer in [1, 1048576]; got 16000000000000");
+    const wide = good.problem.replace("P: 6", "P: 1048576\n    Wstride: 4");
+    expect(configError(() => importTimeloop({ ...good, problem: wide })).message).toBe("problem.yaml: problem.instance.P must be an integer in [1, 1048576]; got 4194303 (as convsim's layer.inWidth)");
+    // An accelerator without a name is called timeloop (it was an error about arch.name).
+    expect(importTimeloop({ ...good, arch: good.arch.replace("    - name: tiny", '    - name: ""') }).arch.name).toBe("timeloop");
+  });
+
+  it("refuses two levels of one name (the mapping's loops were given to both, then refused naming convsim's mapping)", () => {
+    const tutorial = (f: string) => readFileSync(fixturePath("tutorial", f), "utf8");
+    const arch = tutorial("arch-2level.yaml").replace(/( {4}- !Component \{ name: MainMemory.*\n)/, "$1$1");
+    const e = configError(() => importTimeloop({ arch, problem: tutorial("conv1d.prob.yaml"), mapping: tutorial("01-os.map.yaml") }));
+    expect(e.message).toBe('arch.yaml: architecture.nodes[2].name must be unique among the architecture\'s levels (architecture.nodes[1] has it too): mapping directives name the level they target; got "MainMemory"');
+  });
+
+  it("refuses factors of both K and M in one directive (two loops over the output channels at one level)", () => {
+    // (Before, convsim's mapping refused two loops over K at DRAM, naming mapping.dram.loops[1].dim.)
+    const mapping = good.mapping.replace("factors: K2 C1 R1 S1 N1 P1 Q1\n    permutation: KCRSNPQ", "factors: K2 M2 C1 R1 S1 N1 P1 Q1\n    permutation: MKCRSNPQ").replace("factors: K4 C4", "factors: K2 C4");
+    expect(configError(() => importTimeloop({ ...good, mapping })).message).toBe('mapping.yaml: mapping[0].factors must give the output channels\' factor once, as K (v0.3) or M (v0.4), not both; got "K2 M2 C1 R1 S1 N1 P1 Q1"');
   });
 });

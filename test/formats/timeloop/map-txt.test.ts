@@ -64,3 +64,10 @@ describe("parseTimeloopMapTxt", () => {
     });
   }
 });
+
+describe("parseTimeloopMapTxt: inputs the fuzz (test/formats/fuzz.test.ts) found mishandled", () => {
+  it("refuses loops over both K and M at one level (two loops over the output channels)", () => {
+    const e = configError(() => parseTimeloopMapTxt("DRAM [ ]\n| for K in [0:2)\n|   for M in [0:4)\n", "map.txt", LEVELS));
+    expect(e.message).toBe('map.txt: line 3 must loop over the output channels once per level and kind, as K (v0.3) or M (v0.4), not both; got "|   for M in [0:4)"');
+  });
+});

@@ -9,10 +9,11 @@
  */
 import type { ArchSpec } from "../arch/spec.js";
 import { DIMS, dimSizes, type Dim, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import { runsOf, touched } from "../dataflow/sequencer/geometry.js";
 import type { WeightLayout } from "../dataflow/sequencer/layout.js";
 import type { BoundaryWords } from "../dataflow/traffic.js";
 import { burstsPerCycleOf } from "../memory/dram-timing.js";
-import type { ConvLayer } from "../workload/layer.js";
+import { convShape, type ConvLayer } from "../workload/layer.js";
 
 /**
  * Expected bursts of one box of a row-major array: `extents[i]` of `sizes[i]` elements along each
@@ -23,20 +24,60 @@ import type { ConvLayer } from "../workload/layer.js";
  * `1 + (n - elemBytes) / burstBytes` bursts on average.
  */
 export function boxBursts(extents: readonly number[], sizes: readonly number[], elemBytes: number, burstBytes: number): number {
+  const dims: [number, number][] = [];
+  let stride = 1;
+  for (let i = extents.length - 1; i >= 0; i--) {
+    dims.unshift([extents[i]!, stride]);
+    stride *= sizes[i]!;
+  }
+  return stridedBursts(dims, elemBytes, burstBytes);
+}
+
+/**
+ * {@link boxBursts} of a box given as `[extent, stride in elements]` per dimension (outermost
+ * first, strides decreasing, no two of its elements at one place).
+ */
+export function stridedBursts(dims: readonly (readonly [number, number])[], elemBytes: number, burstBytes: number): number {
   let span = 0;
   let spans = 1;
-  let stride = elemBytes;
-  for (let i = extents.length - 1; i >= 0; i--) {
-    const e = extents[i]!;
-    if (span === 0) span = e * elemBytes;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const [e, stride] = dims[i]!;
+    if (span === 0) span = e === 1 ? elemBytes : (e - 1) * stride * elemBytes + elemBytes;
     else if (e > 1) {
-      if (spans === 1 && stride - span < burstBytes) span += (e - 1) * stride;
+      if (spans === 1 && stride * elemBytes - span < burstBytes) span += (e - 1) * stride * elemBytes;
       else spans *= e;
     }
-    stride *= sizes[i]!;
   }
   return spans * (1 + (span - elemBytes) / burstBytes);
 }
+
+/**
+ * The runs of one input axis that the Sequencer's fetch reads for a tile of `o` outputs and `k`
+ * taps (sequencer/fetch.ts: only the coordinates some window reads, cut into runs of one step by
+ * `runsOf`, a DRAM read per row run and column run, so runs share no burst), over every tile of
+ * the axis (outputs and taps, edges and padding included): `[count, step]` of each distinct run
+ * shape and how many runs have it. Memoized.
+ */
+function inputRuns(o: number, k: number, stride: number, dilation: number, pad: number, size: number, outSize: number, kernel: number): readonly { readonly count: number; readonly step: number; readonly runs: number }[] {
+  const key = `${o},${k},${stride},${dilation},${pad},${size},${outSize},${kernel}`;
+  let hit = RUNS.get(key);
+  if (!hit) {
+    const shapes = new Map<string, { count: number; step: number; runs: number }>();
+    for (let o0 = 0; o0 < outSize; o0 += o)
+      for (let k0 = 0; k0 < kernel; k0 += k)
+        for (const r of runsOf(touched(size, stride, dilation, pad, o0, Math.min(o, outSize - o0), k0, Math.min(k, kernel - k0)), (v) => v, (v) => v)) {
+          const step = r.count > 1 ? r.coordStep : 1;
+          const s = shapes.get(`${r.count},${step}`);
+          if (s) s.runs++;
+          else shapes.set(`${r.count},${step}`, { count: r.count, step, runs: 1 });
+        }
+    if (RUNS.size > 4096) RUNS.clear();
+    RUNS.set(key, (hit = [...shapes.values()]));
+  }
+  return hit;
+}
+
+const RUNS = new Map<string, readonly { readonly count: number; readonly step: number; readonly runs: number }[]>();
 
 type Extents = Readonly<Record<Dim, number>>;
 
@@ -90,15 +131,28 @@ export function weightOrder(m: Mapping, layer: ConvLayer, x: LevelExtents): Weig
  * of `within` extents (the layer, or a GBuf tile), stored in the tensor's order: inputs NCHW (the
  * rows and columns the tile's windows cover), outputs NKPQ (`outBytes` a word), weights in `weights`'s layout.
  */
-function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer, weights: WeightLayout, bytes: Readonly<Record<TensorName, number>>, unit: number): number {
+function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer, weights: WeightLayout, bytes: Readonly<Record<TensorName, number>>, unit: number, dramInput = false): number {
   const per = (ext: number[], sizes: number[], b: number) => boxBursts(ext, sizes, b, unit) / ext.reduce((a, x) => a * x, 1);
   const covered = (e: Extents, a: 0 | 1) => {
     const [o, k, size] = a === 0 ? [e.P, e.R, layer.inHeight] : [e.Q, e.S, layer.inWidth];
     return Math.min(size, (o - 1) * layer.strides[a] + (k - 1) * layer.dilations[a] + 1);
   };
   switch (t) {
-    case "input":
-      return per([tile.N, tile.G * tile.C, covered(tile, 0), covered(tile, 1)], [within.N, within.G * within.C, covered(within, 0), covered(within, 1)], bytes.input);
+    case "input": {
+      if (!dramInput) return per([tile.N, tile.G * tile.C, covered(tile, 0), covered(tile, 1)], [within.N, within.G * within.C, covered(within, 0), covered(within, 1)], bytes.input);
+      // In DRAM (NCHW), only the rows and columns some window reads are fetched, a read per row
+      // run and column run: every run's box takes the bursts of one (per word, the same).
+      const [H, W] = [layer.inHeight, layer.inWidth];
+      let bursts = 0, words = 0;
+      const sh = convShape(layer);
+      for (const r of inputRuns(tile.P, tile.R, layer.strides[0], layer.dilations[0], layer.pads[0], H, sh.outHeight, layer.kernelHeight))
+        for (const c of inputRuns(tile.Q, tile.S, layer.strides[1], layer.dilations[1], layer.pads[1], W, sh.outWidth, layer.kernelWidth)) {
+          const dims: [number, number][] = [[tile.N, layer.inChannels * H * W], [tile.G * tile.C, H * W], [r.count, r.step * W], [c.count, c.step]];
+          bursts += r.runs * c.runs * stridedBursts(dims, bytes.input, unit);
+          words += r.runs * c.runs * tile.N * tile.G * tile.C * r.count * c.count;
+        }
+      return words > 0 ? bursts / words : 0;
+    }
     case "output":
       return per([tile.N, tile.G * tile.K, tile.P, tile.Q], [within.N, within.G * within.K, within.P, within.Q], bytes.output);
     case "weight":
@@ -114,7 +168,7 @@ export function burstsPerWord(m: Mapping, layer: ConvLayer, arch: ArchSpec, byte
   const layout = weightOrder(m, layer, x);
   const dramBytes = { ...bytes, output: 4 };
   // A tensor the GBuf keeps moves in GBuf tiles; one it bypasses in the array's tiles, per gbuf iteration.
-  const of = (t: TensorName) => perWord(t, m.gbuf.keep[t] ? gbuf : spatial, all, layer, layout, dramBytes, arch.dram.burstBytes);
+  const of = (t: TensorName) => perWord(t, m.gbuf.keep[t] ? gbuf : spatial, all, layer, layout, dramBytes, arch.dram.burstBytes, true);
   return { input: of("input"), weight: of("weight"), output: of("output") };
 }
 

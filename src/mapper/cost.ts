@@ -15,7 +15,8 @@
  *   serialized as the simulator runs them (docs/mapper.md, "Cycles"). Compute is the array's
  *   waves (the spatial tile's instances, `tileVisits`) times the rf loops' trips over the MACs a
  *   PE issues per cycle; the DRAM channel takes the transfers' bursts (bursts.ts: each tile's
- *   shape in DRAM, aligned bursts, the bytes they carry unasked) at the bus's rate or, when
+ *   shape in DRAM, an input tile's rows and columns in the runs the fetch reads them in, aligned
+ *   bursts, the bytes they carry unasked) at the bus's rate or, when
  *   latency binds, the outstanding window's; the GBuf's ports take its bank words (the array's
  *   tiles in the GBuf tile's order); each network bus carries the GBuf's reads of its tensor (a
  *   multicast is one send, a streamed tensor is sent at every gbuf iteration, a sliding window
@@ -25,10 +26,11 @@
  *   deliveries, the wave (with a streamed wave's skew) and each step's two-cycle round trip, and
  *   what the DRAM adds: a fetch (its DRAM reads, then its GBuf writes) runs beside the tiles
  *   when the GBuf is double-buffered and between them when not, each write-back of an output
- *   tile waits its latency, and an operand the GBuf bypasses waits for DRAM at every iteration.
+ *   tile waits its latency, an operand the GBuf bypasses waits for DRAM at every iteration, and
+ *   so does each drain into DRAM of outputs the GBuf bypasses.
  *   Bank conflicts and the overlap of a double-buffered program's steps are not modeled; the
- *   simulated cycles of the searches' winners were 0.4x to 2.9x the estimate, most within 0.8x
- *   to 1.35x (bench/cycle-estimate.ts).
+ *   simulated cycles of the searches' winners were 0.45x to 2.7x the estimate, 0.85x to 1.44x
+ *   from the 10th to the 90th percentile (bench/cycle-estimate.ts; docs/mapper.md).
  * - Energy: the energy table (src/report/energy.ts) applied to estimated counters: DRAM exact,
  *   GBuf as above, deliveries = GBuf reads x the PEs a multicast reaches, a register read per
  *   operand per MAC and a register write per delivered word, a psum read and write per MAC except
@@ -411,8 +413,11 @@ export class CostModel {
       bypass = iterations * Math.max(0, perIteration - (issue + array.pipelineLatency));
     }
     // The drained sums' accumulation in the GBuf (its read side beside its write side, the add a
-    // cycle) follows the drain; the reads for the next deliveries go beside the wave.
-    const rmw = gb ? Math.max(gb.psumRead / gb.readRate, gb.psumWrite / gb.writeRate + drainsCount) + 2 * drainsCount : 0;
+    // cycle) follows the drain, or, when the GBuf bypasses outputs, their write into DRAM (a read
+    // first where DRAM holds partial sums): each waits its latency. The reads for the next
+    // deliveries go beside the wave.
+    const toDram = !m.gbuf.keep.output && dram.model !== "ideal" ? drainsCount * (dram.latencyCycles + 2) * (1 + c["dram.read.output"]! / Math.max(1, c["dram.write.output"]!)) : 0;
+    const rmw = (gb && m.gbuf.keep.output ? Math.max(gb.psumRead / gb.readRate, gb.psumWrite / gb.writeRate + drainsCount) + 2 * drainsCount : 0) + toDram;
     const reads = gb ? gb.operands / gb.readRate : 0;
     const feed = m.rf.doubleBuffer ? Math.max(deliveries, wave, reads) : deliveries + wave + Math.max(0, reads - wave) + 4 * iterations;
     // A streamed output drains in flight, and two accumulator sets drain one while the next wave

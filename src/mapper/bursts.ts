@@ -8,7 +8,7 @@
  * (docs/timing.md, "DramChannel").
  */
 import type { ArchSpec } from "../arch/spec.js";
-import { DIMS, dimSizes, type Dim, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import { DIMS, dimSizes, tileExtents, tileVisits, type Dim, type Mapping, type TensorName } from "../dataflow/mapping.js";
 import { runsOf, touched } from "../dataflow/sequencer/geometry.js";
 import type { WeightLayout } from "../dataflow/sequencer/layout.js";
 import type { BoundaryWords } from "../dataflow/traffic.js";
@@ -81,17 +81,23 @@ const RUNS = new Map<string, readonly { readonly count: number; readonly step: n
 
 type Extents = Readonly<Record<Dim, number>>;
 
-/** The clipped tile extents at the gbuf, spatial and rf levels (`tileExtents`, in one pass: the search calls this per candidate; no fused groups). */
+/** The clipped tile extents at the gbuf, spatial and rf levels (`tileExtents`, in one pass without fused groups: the search calls this per candidate). */
 export interface LevelExtents {
   readonly all: Extents;
   readonly gbuf: Extents;
   readonly spatial: Extents;
   readonly rf: Extents;
+  /** With fused groups, each level's `tileVisits` (their tiles are no product of per-dimension tiles). */
+  readonly tiles?: Readonly<Record<"gbuf" | "spatial" | "rf", number>>;
 }
 
-/** {@link LevelExtents} of a mapping without fused groups. */
+/** {@link LevelExtents} of a mapping (fused groups through `tileExtents` and `tileVisits`). */
 export function levelExtents(m: Mapping, layer: ConvLayer): LevelExtents {
   const all = dimSizes(layer);
+  if (m.fuse?.length) {
+    const at = (level: "gbuf" | "spatial" | "rf") => tileExtents(m, layer, level);
+    return { all, gbuf: at("gbuf"), spatial: at("spatial"), rf: at("rf"), tiles: { gbuf: tileVisits(m, layer, "gbuf"), spatial: tileVisits(m, layer, "spatial"), rf: tileVisits(m, layer, "rf") } };
+  }
   const rf = { ...ONES }, spatial = { ...ONES }, gbuf = { ...ONES };
   for (const l of m.rf.loops) rf[l.dim] *= l.factor;
   for (const d of DIMS) spatial[d] = rf[d];
@@ -106,8 +112,9 @@ export function levelExtents(m: Mapping, layer: ConvLayer): LevelExtents {
   return { all, gbuf, spatial, rf };
 }
 
-/** How many tiles of a level there are (`tileVisits` of a mapping without fused groups): the product of each dimension's tiles. */
+/** How many tiles of a level there are (`tileVisits`): without fused groups, the product of each dimension's tiles. */
 export function tilesOf(x: LevelExtents, level: "gbuf" | "spatial" | "rf"): number {
+  if (x.tiles) return x.tiles[level];
   let n = 1;
   for (const d of DIMS) n *= Math.ceil(x.all[d] / x[level][d]);
   return n;

@@ -29,7 +29,7 @@
  *   tile waits its latency, an operand the GBuf bypasses waits for DRAM at every iteration, and
  *   so does each drain into DRAM of outputs the GBuf bypasses.
  *   Bank conflicts and the overlap of a double-buffered program's steps are not modeled; the
- *   simulated cycles of the searches' winners were 0.45x to 2.7x the estimate, 0.85x to 1.44x
+ *   simulated cycles of the searches' winners were 0.45x to 2.7x the estimate, 0.85x to 1.42x
  *   from the 10th to the 90th percentile (bench/cycle-estimate.ts; docs/mapper.md).
  * - Energy: the energy table (src/report/energy.ts) applied to estimated counters: DRAM exact,
  *   GBuf as above, deliveries = GBuf reads x the PEs a multicast reaches, a register read per
@@ -376,8 +376,9 @@ export class CostModel {
   /**
    * The Sequencer's steps, serialized (docs/timing.md, "The Sequencer"): per gbuf iteration, the
    * drains, the deliveries (the input and weight buses side by side, each at most its width and a
-   * PE's RF write ports) and the wave (its issue cycles and the MAC pipeline); deliveries overlap
-   * the wave with double-buffered register files, and the DRAM transfers overlap everything with
+   * PE's RF write ports) and the wave (its issue cycles and the MAC pipeline); with double-buffered
+   * register files the deliveries and the GBuf reads that feed them overlap the wave, a streamed
+   * output's words leave during it, and the DRAM transfers overlap everything with
    * a double-buffered GBuf (else they add) except the first tile's fill and the last write-back
    * (a DRAM latency and a tile's share of the DRAM bus each). Each step is a transaction: it is
    * seen two cycles after its work (docs/timing.md, "Engine and channels"), and a drain adds its
@@ -405,7 +406,8 @@ export class CostModel {
     const line = fan === 1 ? this.lineLength(m) : 1;
     const perPeWords = rfTile.N * rfTile.G * rfTile.K * rfTile.P * rfTile.Q;
     const perDrain = 4 + (line > 1 ? perPeWords + line + 1 : 0) + 3;
-    const drains = c["noc.drain.output"]! / noc.drainWordsPerCycle + drainsCount * perDrain;
+    // (a streamed output leaves during its wave: the drain path carried its words then)
+    const drains = (m.rf.stream?.output ? 0 : c["noc.drain.output"]! / noc.drainWordsPerCycle) + drainsCount * perDrain;
     // Operands the GBuf bypasses: a DRAM read per iteration, overlapping the wave before.
     let bypass = 0;
     if (dram.model !== "ideal" && (!m.gbuf.keep.input || !m.gbuf.keep.weight)) {

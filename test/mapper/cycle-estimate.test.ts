@@ -66,11 +66,11 @@ describe("the mapper's cycle estimate", () => {
     expect(ratio).toBeLessThan(1.7);
   });
 
-  it("takes the tiles' extents and the weight layout as the simulator does", () => {
-    let checked = 0;
+  it("takes the tiles' extents, their numbers and the weight layout as the simulator does (fused groups too)", () => {
+    let checked = 0, fused = 0;
     fc.sample(smallLayer, { numRuns: 300, seed: 37 }).forEach((layer, i) => {
-      const m = legalRandomMapping(layer, ARCHS[i % ARCHS.length]!, i);
-      if (!m || m.fuse) return;
+      const m = legalRandomMapping(layer, ARCHS[i % ARCHS.length]!, i, i % 2 === 1);
+      if (!m) return;
       const x = levelExtents(m, layer);
       for (const level of ["gbuf", "spatial", "rf"] as const) {
         expect(x[level]).toEqual({ ...tileExtents(m, layer, level) });
@@ -78,7 +78,9 @@ describe("the mapper's cycle estimate", () => {
       }
       expect(weightOrder(m, layer, x)).toBe(weightLayout(m, layer));
       checked++;
+      if (m.fuse) fused++;
     });
     expect(checked).toBeGreaterThan(100);
+    expect(fused).toBeGreaterThan(20);
   });
 });

@@ -16,7 +16,7 @@ import { formatMapping } from "../dataflow/print.js";
 import { formatBudget } from "../mapper/budget.js";
 import type { Objective } from "../mapper/cost.js";
 import { formatCount, formatCsv, formatMarkdown, formatTable, type Column, type OutputFormat, type Table } from "../report/format.js";
-import type { MapJob, MapJobResult } from "../runner/map-jobs.js";
+import { RIVAL_SPAN, type MapJob, type MapJobResult } from "../runner/map-jobs.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { archLabel } from "./jobs.js";
 import { reportJson, type ReportSpecBase } from "./shard.js";
@@ -61,11 +61,12 @@ function winnerRows(r: MapJobResult): Record<string, string | number | undefined
   }));
 }
 
-/** The named dataflows' estimates as note lines. */
+/** The named dataflows' estimates as note lines (and which winners' rows are theirs). */
 function namedNotes(o: Objective, r: MapJobResult): string[] {
-  return r.named.map((n) =>
+  const rivals = r.top.flatMap((c, i) => (c.named ? [`#${i + 1} is the ${c.named} dataflow's mapping, simulated beside the search's winners (its estimate came within ${RIVAL_SPAN}x of theirs)`] : []));
+  return rivals.concat(r.named.map((n) =>
     n.score === undefined ? `${n.dataflow.padEnd(8)} cannot map the layer: ${n.reason}` : `${n.dataflow.padEnd(8)} ${o} (est) ${formatCount(n.score)}, DRAM ${formatCount(n.dramWords!)} words (${(n.dramWords! / r.dramBound).toFixed(3)}x bound)`,
-  );
+  ));
 }
 
 /** The head lines of one layer: shape, search, bound, best mapping (and times with `--timing`). */

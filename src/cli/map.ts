@@ -34,9 +34,10 @@ const USAGE = `Usage: convsim map (--layer L | --net N [--layers LIST]) [options
 Searches the mappings of each layer on an architecture for the lowest objective (docs/mapper.md),
 then simulates the best ones bit-exactly and prints the model's estimate beside the simulated
 figures (DRAM words agree exactly; cycles and energy are estimates), the bound, and the named
-dataflows' estimates on the same objective. With --objective energy, cycles or edp the simulated
-mappings are then ordered by their simulated value (the first is what --out writes). Layers run
-in parallel (--jobs); layers of the same shape run once and are reported under each name.
+dataflows' estimates on the same objective. With --objective energy, cycles or edp the named
+dataflows whose estimates come within 2x of the winners' are simulated too, and all the simulated
+mappings are ordered by their simulated value (the first is what --out writes). Layers run in
+parallel (--jobs); layers of the same shape run once and are reported under each name.
 
   --layer L            one layer: a JSON file, inline JSON, or a short form (c=3,hw=224,k=64,r=3,pad=1)
   --net N              a network of the zoo (${NETWORK_NAMES.join(", ")}) or a network JSON file

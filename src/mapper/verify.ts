@@ -7,7 +7,7 @@
  * (docs/mapper.md gives the figures seen), never asserted.
  */
 import { InvariantError } from "../core/errors.js";
-import { simulate } from "../dataflow/simulate.js";
+import { simulate, type SimulationResult } from "../dataflow/simulate.js";
 import { TENSORS } from "../dataflow/mapping.js";
 import { energyOf } from "../report/energy.js";
 import type { Objective } from "./cost.js";
@@ -42,26 +42,38 @@ export interface VerifyOptions {
  * @throws InvariantError when a simulated DRAM count differs from the closed form.
  */
 export function verifyMappings(result: MapResult, options: VerifyOptions = {}): VerifiedCandidate[] {
-  const { layer, arch } = result;
-  const types = result.types;
   return result.top.map((c, i) => {
     options.onStart?.(i, result.top.length);
-    const r = simulate({ layer, arch, dataflow: c.mapping, types, seed: options.seed ?? 1, checked: options.checked ?? false });
-    const d = r.traffic.dram;
+    const v = simulateCandidate(result, c, options);
+    const d = v.dram;
     for (const t of TENSORS) {
       for (const kind of ["read", "write"] as const) {
         if (d[kind][t] !== c.estimate.dram[kind][t]) {
-          throw new InvariantError("mapper", `mapping ${i + 1} of ${layer.name ?? "the layer"}: simulated dram.${kind}.${t} = ${d[kind][t]} words, the closed form counted ${c.estimate.dram[kind][t]}`);
+          throw new InvariantError("mapper", `mapping ${i + 1} of ${result.layer.name ?? "the layer"}: simulated dram.${kind}.${t} = ${d[kind][t]} words, the closed form counted ${c.estimate.dram[kind][t]}`);
         }
       }
     }
-    const energy = energyOf(r.counters, { ...types, gbufPsumBits: 8 * (arch.gbuf.psumBytes ?? 4) }, result.energyTable).total;
-    return Object.freeze({
-      ...c,
-      simulated: Object.freeze({ dramWords: d.total, cycles: r.cycles, energy, verified: r.verification.ok }),
-      cycleRatio: r.cycles / Math.max(1, c.estimate.cycles),
-    });
+    return v.candidate;
   });
+}
+
+/**
+ * Simulates one candidate of a search's layer and architecture (bit-exact, the output checked),
+ * with no check of its DRAM words against the estimate: for mappings outside the search's space
+ * (a named dataflow's, whose closed form may be an estimate), which {@link verifyMappings} would
+ * refuse to vouch for.
+ */
+export function simulateCandidate(result: Pick<MapResult, "layer" | "arch" | "types" | "energyTable">, c: MapCandidate, options: VerifyOptions = {}): { candidate: VerifiedCandidate; dram: SimulationResult["traffic"]["dram"] } {
+  const { layer, arch, types } = result;
+  const r = simulate({ layer, arch, dataflow: c.mapping, types, seed: options.seed ?? 1, checked: options.checked ?? false });
+  const d = r.traffic.dram;
+  const energy = energyOf(r.counters, { ...types, gbufPsumBits: 8 * (arch.gbuf.psumBytes ?? 4) }, result.energyTable).total;
+  const candidate = Object.freeze({
+    ...c,
+    simulated: Object.freeze({ dramWords: d.total, cycles: r.cycles, energy, verified: r.verification.ok }),
+    cycleRatio: r.cycles / Math.max(1, c.estimate.cycles),
+  });
+  return { candidate, dram: d };
 }
 
 /**

@@ -18,8 +18,8 @@ import { checkMapping } from "../dataflow/legality.js";
 import type { Mapping } from "../dataflow/mapping.js";
 import type { Budget } from "../mapper/budget.js";
 import { CostModel, type Estimate, type Objective } from "../mapper/cost.js";
-import { map, type StopReason } from "../mapper/search.js";
-import { rankBySimulation, verifyMappings, type VerifiedCandidate } from "../mapper/verify.js";
+import { map, type MapCandidate, type StopReason } from "../mapper/search.js";
+import { rankBySimulation, simulateCandidate, verifyMappings, type VerifiedCandidate } from "../mapper/verify.js";
 import type { EnergyTable } from "../report/energy.js";
 import { canonicalJson } from "../report/shard.js";
 import type { OperandTypes } from "../workload/dtype.js";
@@ -50,6 +50,8 @@ export interface MapJobCandidate {
   readonly simulated?: VerifiedCandidate["simulated"];
   /** simulated cycles / estimated cycles. */
   readonly cycleRatio?: number;
+  /** The named dataflow whose mapping this is, when it was simulated beside the search's winners. */
+  readonly named?: string;
 }
 
 /** A named dataflow's estimate on the job's objective, or why it cannot map the layer. */
@@ -113,22 +115,59 @@ export function runMapJob(job: MapJob, onProgress?: (p: MapJobProgress) => void)
   const result = map(layer, arch, { objective, budget: job.budget, seed: job.seed, top: job.top, types, energyTable, ...(onProgress ? { onProgress: (p) => onProgress({ phase: "search", evaluations: p.evaluations, best: p.best }) } : {}) });
   const t1 = performance.now();
   onProgress?.({ phase: "simulate", count: Math.min(job.simulate, result.top.length) });
-  const simulated = verifyMappings({ ...result, top: result.top.slice(0, job.simulate) });
+  const kept = result.top.slice(0, job.simulate);
+  const simulated = verifyMappings({ ...result, top: kept });
+  // The named dataflows' mappings (the search's seeds) whose estimates come near the winners' are
+  // simulated beside them: an estimate can misrank them (docs/mapper.md, "Verification").
+  const cost = new CostModel(layer, arch, { objective, types, energyTable });
+  const rivals = objective !== "dram" && simulated.length > 0 ? namedRivals(layer, arch, cost, kept) : [];
+  const all = [...simulated, ...rivals.map((c) => simulateCandidate(result, c).candidate)];
   // Simulated mappings go first, ordered by what they cost simulated (the estimate's order for dram).
-  const rerank = objective !== "dram" && simulated.length > 1;
-  const verified = rerank ? rankBySimulation(simulated, objective) : simulated;
+  const rerank = objective !== "dram" && all.length > 1;
+  const verified = rerank ? rankBySimulation(all, objective) : all;
   const t2 = performance.now();
-  const candidate = (c: MapJobCandidate | VerifiedCandidate): MapJobCandidate => ({ mapping: c.mapping, estimate: c.estimate, ...(c.simulated ? { simulated: c.simulated, cycleRatio: c.cycleRatio! } : {}) });
+  const candidate = (c: MapJobCandidate | VerifiedCandidate): MapJobCandidate => ({
+    mapping: c.mapping,
+    estimate: c.estimate,
+    ...(c.simulated ? { simulated: c.simulated, cycleRatio: c.cycleRatio! } : {}),
+    ...(rivals.some((r) => r.mapping === c.mapping) ? { named: c.mapping.name } : {}),
+  });
   return {
     bound: result.bound,
     dramBound: result.dramBound,
     search: { evaluations: result.evaluations, pruned: result.pruned, illegal: result.illegal, scored: result.scored, stoppedBy: result.stoppedBy },
     ...(rerank ? { rankedBySimulation: verified.length } : {}),
-    top: [...verified, ...result.top.slice(verified.length)].map(candidate),
-    named: namedEstimates(layer, arch, new CostModel(layer, arch, { objective, types, energyTable })),
+    top: [...verified, ...result.top.slice(kept.length)].map(candidate),
+    named: namedEstimates(layer, arch, cost),
     wallMs: { search: t1 - t0, simulate: t2 - t1 },
   };
 }
+
+/**
+ * The named dataflows' legal mappings whose estimated score is within {@link RIVAL_SPAN} of the
+ * best kept mapping's and that are not among the kept ones, with their estimates.
+ */
+function namedRivals(layer: ConvLayer, arch: ArchSpec, cost: CostModel, kept: readonly MapCandidate[]): MapCandidate[] {
+  const best = Math.min(...kept.map((c) => c.estimate.score));
+  const seen = new Set(kept.map((c) => canonicalJson({ ...c.mapping, name: undefined })));
+  const out: MapCandidate[] = [];
+  for (const dataflow of DATAFLOW_NAMES) {
+    let mapping: Mapping;
+    try {
+      mapping = buildMapping(dataflow, layer, arch, { types: cost.types });
+    } catch (e) {
+      if (e instanceof ConfigError) continue;
+      throw e;
+    }
+    if (!checkMapping(mapping, layer, arch, { types: cost.types }).ok || seen.has(canonicalJson({ ...mapping, name: undefined }))) continue;
+    const estimate = cost.estimate(mapping);
+    if (estimate.score <= RIVAL_SPAN * best) out.push({ mapping, estimate });
+  }
+  return out;
+}
+
+/** How far above the best kept mapping's estimated score a named dataflow's may be and still be simulated beside it. */
+export const RIVAL_SPAN = 2;
 
 /** What makes a job's work: everything but the layer's name ({@link runMapJobs} runs equal work once). */
 export function mapWorkKey(job: MapJob): string {

@@ -42,22 +42,41 @@ describe("convsim map", () => {
     const args = ["map", "--layer", "c=24,hw=20,k=32,r=3,stride=2,pad=1", "--arch", "systolic", "--objective", "cycles", "--budget", "600", "--top", "4"];
     const r = await cli(...args, "--json", "--out", out);
     expect(r.code).toBe(0);
-    const layers = (JSON.parse(r.out) as { layers: { rankedBySimulation?: number; top: { mapping: unknown; estimate: { cycles: number }; simulated: { cycles: number } }[] }[] }).layers;
+    const layers = (JSON.parse(r.out) as { layers: { rankedBySimulation?: number; top: { mapping: unknown; named?: string; estimate: { cycles: number }; simulated: { cycles: number } }[] }[] }).layers;
     const top = layers[0]!.top;
-    expect(layers[0]!.rankedBySimulation).toBe(4);
+    // (the four winners and the named dataflows simulated beside them: the next test)
+    expect(layers[0]!.rankedBySimulation).toBe(top.length);
     const sim = top.map((c) => c.simulated.cycles);
     expect(sim).toEqual([...sim].sort((a, b) => a - b));
-    // The guard: the estimate alone would have ordered them otherwise.
-    expect(top.map((c) => c.estimate.cycles)).not.toEqual([...top.map((c) => c.estimate.cycles)].sort((a, b) => a - b));
+    // The guard: the estimate alone would have ordered the winners otherwise.
+    const est = top.filter((c) => c.named === undefined).map((c) => c.estimate.cycles);
+    expect(est).toHaveLength(4);
+    expect(est).not.toEqual([...est].sort((a, b) => a - b));
     expect(JSON.parse(readFileSync(out, "utf8"))).toEqual(top[0]!.mapping);
     expect((await cli(...args)).out).toContain("ranking    by simulated cycles");
     // With --simulate 2 of 4, the two simulated come first, the others after them by the estimate.
-    const two = JSON.parse((await cli(...args, "--simulate", "2", "--json")).out) as { layers: { rankedBySimulation?: number; top: { simulated?: unknown }[] }[] };
-    expect(two.layers[0]!.rankedBySimulation).toBe(2);
-    expect(two.layers[0]!.top.map((c) => c.simulated !== undefined)).toEqual([true, true, false, false]);
+    const two = JSON.parse((await cli(...args, "--simulate", "2", "--json")).out) as { layers: { rankedBySimulation?: number; top: { simulated?: unknown; named?: string }[] }[] };
+    const rivals = two.layers[0]!.top.filter((c) => c.named !== undefined).length;
+    expect(two.layers[0]!.rankedBySimulation).toBe(2 + rivals);
+    expect(two.layers[0]!.top.map((c) => c.simulated !== undefined)).toEqual([...Array(2 + rivals).fill(true), false, false]);
     // The dram objective's simulated words are its estimate: no reordering.
-    const dram = JSON.parse((await cli("map", "--layer", "c=61,hw=14x11,k=84,r=1", "--arch", "systolic", "--budget", "300", "--top", "3", "--json")).out) as { layers: { rankedBySimulation?: number }[] };
+    const dram = JSON.parse((await cli("map", "--layer", "c=61,hw=14x11,k=84,r=1", "--arch", "systolic", "--budget", "300", "--top", "3", "--json")).out) as { layers: { rankedBySimulation?: number; top: { named?: string }[] }[] };
     expect(dram.layers[0]!.rankedBySimulation).toBeUndefined();
+    expect(dram.layers[0]!.top.some((c) => c.named !== undefined)).toBe(false);
+  });
+
+  it("simulates the named dataflows whose estimates come near the winners' beside them, and ranks them together", async () => {
+    // On this layer the estimate puts the search's winners ahead of ws, which simulates faster.
+    const args = ["map", "--layer", "c=32,hw=13,k=48,r=3,pad=1", "--arch", "systolic", "--objective", "cycles", "--budget", "1000", "--top", "3"];
+    const top = (JSON.parse((await cli(...args, "--json")).out) as { layers: { top: { named?: string; estimate: { cycles: number }; simulated: { cycles: number; verified: boolean } }[] }[] }).layers[0]!.top;
+    expect(top[0]!.named).toBe("ws");
+    const winners = top.filter((c) => c.named === undefined);
+    expect(winners).toHaveLength(3);
+    for (const w of winners) expect(top[0]!.simulated.cycles).toBeLessThan(w.simulated.cycles);
+    // The guard: the estimate alone ranks ws behind every winner.
+    for (const w of winners) expect(top[0]!.estimate.cycles).toBeGreaterThan(w.estimate.cycles);
+    expect(top.every((c) => c.simulated.verified)).toBe(true);
+    expect((await cli(...args)).out).toContain("#1 is the ws dataflow's mapping, simulated beside the search's winners");
   });
 
   it("refuses bad options with exit 2, naming the flag", async () => {

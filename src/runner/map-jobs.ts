@@ -70,8 +70,9 @@ export interface MapJobResult {
   readonly search: { readonly evaluations: number; readonly pruned: number; readonly illegal: number; readonly scored: number; readonly stoppedBy: StopReason };
   /**
    * The best mappings, best first; the first `simulate` of them simulated. With an objective
-   * other than `dram` and more than one simulated, those come ordered by their simulated value
-   * ({@link rankBySimulation}), the rest by the estimate.
+   * other than `dram`, the named dataflows whose estimates come within {@link RIVAL_SPAN} of the
+   * winners' are simulated too (marked `named`), and every simulated mapping comes first, ordered
+   * by its simulated value ({@link rankBySimulation}); the rest follow by the estimate.
    */
   readonly top: readonly MapJobCandidate[];
   /** How many of `top` (its first) are ordered by their simulated objective; absent when none were reordered. */

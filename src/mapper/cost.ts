@@ -408,11 +408,14 @@ export class CostModel {
     const perDrain = 4 + (line > 1 ? perPeWords + line + 1 : 0) + 3;
     // (a streamed output leaves during its wave: the drain path carried its words then)
     const drains = (m.rf.stream?.output ? 0 : c["noc.drain.output"]! / noc.drainWordsPerCycle) + drainsCount * perDrain;
-    // Operands the GBuf bypasses: a DRAM read per iteration, overlapping the wave before.
+    // Operands the GBuf bypasses: a DRAM read at each iteration whose tile of them changes (the
+    // register files keep it otherwise), overlapping the wave before.
     let bypass = 0;
     if (dram.model !== "ideal" && (!m.gbuf.keep.input || !m.gbuf.keep.weight)) {
-      const perIteration = dramCycles / iterations + dram.latencyCycles + 2;
-      bypass = iterations * Math.max(0, perIteration - (issue + array.pipelineLatency));
+      const w = sp.G * sp.K * sp.C * sp.R * sp.S;
+      const fetches = Math.min(iterations, m.gbuf.keep.weight ? iterations : c["dram.read.weight"]! / Math.max(1, w));
+      const perFetch = dramCycles / Math.max(1, fetches) + dram.latencyCycles + 2;
+      bypass = fetches * Math.max(0, perFetch - (issue + array.pipelineLatency));
     }
     // The drained sums' accumulation in the GBuf (its read side beside its write side, the add a
     // cycle) follows the drain, or, when the GBuf bypasses outputs, their write into DRAM (a read

@@ -26,8 +26,8 @@
  *   deliveries, the wave (with a streamed wave's skew) and each step's two-cycle round trip, and
  *   what the DRAM adds: a fetch (its DRAM reads, then its GBuf writes) runs beside the tiles
  *   when the GBuf is double-buffered and between them when not, each write-back of an output
- *   tile waits its latency, an operand the GBuf bypasses waits for DRAM at every iteration, and
- *   so does each drain into DRAM of outputs the GBuf bypasses.
+ *   tile waits its latency, an operand the GBuf bypasses waits for DRAM at every iteration whose
+ *   tile of it changes, and so does each drain into DRAM of outputs the GBuf bypasses.
  *   Bank conflicts and the overlap of a double-buffered program's steps are not modeled; the
  *   simulated cycles of the searches' winners were 0.45x to 2.7x the estimate, 0.85x to 1.42x
  *   from the 10th to the 90th percentile (bench/cycle-estimate.ts; docs/mapper.md).

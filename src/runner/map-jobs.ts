@@ -85,20 +85,31 @@ export interface MapJobResult {
 /** Progress of one job in this thread: the search's evaluations, then the simulations. */
 export type MapJobProgress = { readonly phase: "search"; readonly evaluations: number; readonly best: number | undefined } | { readonly phase: "simulate"; readonly count: number };
 
-/** The named dataflows' estimates on the cost model's objective (those that fit, else the reason). */
-export function namedEstimates(layer: ConvLayer, arch: ArchSpec, cost: CostModel): NamedEstimate[] {
+/** A named dataflow's legal mapping on the layer with its estimate, or why it has none. */
+interface NamedCandidate {
+  readonly dataflow: string;
+  readonly candidate?: MapCandidate;
+  readonly reason?: string;
+}
+
+/** Each named dataflow's mapping and estimate on the cost model's objective (those that fit, else the reason): built once, for the notes and the rivals. */
+function namedCandidates(layer: ConvLayer, arch: ArchSpec, cost: CostModel): NamedCandidate[] {
   return DATAFLOW_NAMES.map((dataflow) => {
     try {
-      const m = buildMapping(dataflow, layer, arch, { types: cost.types });
-      const v = checkMapping(m, layer, arch, { types: cost.types });
+      const mapping = buildMapping(dataflow, layer, arch, { types: cost.types });
+      const v = checkMapping(mapping, layer, arch, { types: cost.types });
       if (!v.ok) return { dataflow, reason: v.reason };
-      const e = cost.estimate(m);
-      return { dataflow, score: e.score, dramWords: e.dram.total };
+      return { dataflow, candidate: { mapping, estimate: cost.estimate(mapping) } };
     } catch (e) {
       if (e instanceof ConfigError) return { dataflow, reason: e.message };
       throw e;
     }
   });
+}
+
+/** A named dataflow's estimate as the report carries it. */
+function asEstimate({ dataflow, candidate, reason }: NamedCandidate): NamedEstimate {
+  return candidate ? { dataflow, score: candidate.estimate.score, dramWords: candidate.estimate.dram.total } : { dataflow, reason: reason! };
 }
 
 /**
@@ -120,8 +131,8 @@ export function runMapJob(job: MapJob, onProgress?: (p: MapJobProgress) => void)
   const simulated = verifyMappings({ ...result, top: kept });
   // The named dataflows' mappings (the search's seeds) whose estimates come near the winners' are
   // simulated beside them: an estimate can misrank them (docs/mapper.md, "Verification").
-  const cost = new CostModel(layer, arch, { objective, types, energyTable });
-  const rivals = objective !== "dram" && simulated.length > 0 ? namedRivals(layer, arch, cost, kept) : [];
+  const named = namedCandidates(layer, arch, new CostModel(layer, arch, { objective, types, energyTable }));
+  const rivals = objective !== "dram" && simulated.length > 0 ? namedRivals(named, kept) : [];
   const all = [...simulated, ...rivals.map((c) => simulateCandidate(result, c).candidate)];
   // Simulated mappings go first, ordered by what they cost simulated (the estimate's order for dram).
   const rerank = objective !== "dram" && all.length > 1;
@@ -139,32 +150,19 @@ export function runMapJob(job: MapJob, onProgress?: (p: MapJobProgress) => void)
     search: { evaluations: result.evaluations, pruned: result.pruned, illegal: result.illegal, scored: result.scored, stoppedBy: result.stoppedBy },
     ...(rerank ? { rankedBySimulation: verified.length } : {}),
     top: [...verified, ...result.top.slice(kept.length)].map(candidate),
-    named: namedEstimates(layer, arch, cost),
+    named: named.map(asEstimate),
     wallMs: { search: t1 - t0, simulate: t2 - t1 },
   };
 }
 
 /**
- * The named dataflows' legal mappings whose estimated score is within {@link RIVAL_SPAN} of the
- * best kept mapping's and that are not among the kept ones, with their estimates.
+ * The named dataflows' mappings whose estimated score is within {@link RIVAL_SPAN} of the best kept
+ * mapping's and that are not among the kept ones.
  */
-function namedRivals(layer: ConvLayer, arch: ArchSpec, cost: CostModel, kept: readonly MapCandidate[]): MapCandidate[] {
+function namedRivals(named: readonly NamedCandidate[], kept: readonly MapCandidate[]): MapCandidate[] {
   const best = Math.min(...kept.map((c) => c.estimate.score));
   const seen = new Set(kept.map((c) => canonicalJson({ ...c.mapping, name: undefined })));
-  const out: MapCandidate[] = [];
-  for (const dataflow of DATAFLOW_NAMES) {
-    let mapping: Mapping;
-    try {
-      mapping = buildMapping(dataflow, layer, arch, { types: cost.types });
-    } catch (e) {
-      if (e instanceof ConfigError) continue;
-      throw e;
-    }
-    if (!checkMapping(mapping, layer, arch, { types: cost.types }).ok || seen.has(canonicalJson({ ...mapping, name: undefined }))) continue;
-    const estimate = cost.estimate(mapping);
-    if (estimate.score <= RIVAL_SPAN * best) out.push({ mapping, estimate });
-  }
-  return out;
+  return named.flatMap(({ candidate: c }) => (c && c.estimate.score <= RIVAL_SPAN * best && !seen.has(canonicalJson({ ...c.mapping, name: undefined })) ? [c] : []));
 }
 
 /** How far above the best kept mapping's estimated score a named dataflow's may be and still be simulated beside it. */

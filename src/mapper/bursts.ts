@@ -10,7 +10,7 @@
 import type { ArchSpec } from "../arch/spec.js";
 import { DIMS, dimSizes, tileExtents, tileVisits, type Dim, type Mapping, type TensorName } from "../dataflow/mapping.js";
 import { runsOf, touched } from "../dataflow/sequencer/geometry.js";
-import type { WeightLayout } from "../dataflow/sequencer/layout.js";
+import { weightLayoutOf, type WeightLayout } from "../dataflow/sequencer/layout.js";
 import type { BoundaryWords } from "../dataflow/traffic.js";
 import { burstsPerCycleOf } from "../memory/dram-timing.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
@@ -123,14 +123,12 @@ export function tilesOf(x: LevelExtents, level: "gbuf" | "spatial" | "rf"): numb
 const ONES: Record<Dim, number> = { N: 1, G: 1, K: 1, C: 1, P: 1, Q: 1, R: 1, S: 1 };
 
 /**
- * The Sequencer's DRAM weight layout (sequencer/layout.ts, `weightLayout`, whose rule this
- * repeats from the extents: a test keeps the two equal).
+ * The Sequencer's DRAM weight layout (sequencer/layout.ts, `weightLayout`), by its rule
+ * (`weightLayoutOf`) from the extents at hand instead of a Nest.
  */
 export function weightOrder(m: Mapping, layer: ConvLayer, x: LevelExtents): WeightLayout {
   const tile = m.gbuf.keep.weight ? x.gbuf : x.rf;
-  if (tile.K <= 1) return "OIHW";
-  if (tile.C === 1) return "IOHW";
-  return x.spatial.C === 1 && tile.C < tile.K && tile.C < layer.inChannels / layer.groups ? "IOHW" : "OIHW";
+  return weightLayoutOf(tile.C, tile.K, x.spatial.C, layer.inChannels / layer.groups);
 }
 
 /**

@@ -33,12 +33,19 @@ export type WeightLayout = "OIHW" | "IOHW";
 export function weightLayout(m: Mapping, layer: ConvLayer): WeightLayout {
   const nest = new Nest(m, layer);
   const tile = m.gbuf.keep.weight ? nest.gbufExtent : nest.rfExtent;
-  const c = tile[C]!, k = tile[K]!;
+  // (the channels one array step takes: the spatial level's tile, the PEs' tiles included)
+  return weightLayoutOf(tile[C]!, tile[K]!, tileExtents(m, layer, "spatial").C, convShape(layer).inChannelsPerGroup);
+}
+
+/**
+ * {@link weightLayout}'s rule, from the weight tile DRAM sends (`c` input and `k` output channels),
+ * the input channels one array step takes and the layer's input channels per group (the
+ * mapper's cost model applies it to extents it has at hand).
+ */
+export function weightLayoutOf(c: number, k: number, stepChannels: number, channelsPerGroup: number): WeightLayout {
   if (k <= 1) return "OIHW";
   if (c === 1) return "IOHW";
-  // (the channels one array step takes: the spatial level's tile, the PEs' tiles included)
-  const step = tileExtents(m, layer, "spatial").C;
-  return step === 1 && c < k && c < convShape(layer).inChannelsPerGroup ? "IOHW" : "OIHW";
+  return stepChannels === 1 && c < k && c < channelsPerGroup ? "IOHW" : "OIHW";
 }
 
 /**

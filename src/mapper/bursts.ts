@@ -132,32 +132,20 @@ export function weightOrder(m: Mapping, layer: ConvLayer, x: LevelExtents): Weig
 }
 
 /**
- * Accesses per word (bursts of `unit` bytes) of a tensor's tile of `tile` extents within an array
- * of `within` extents (the layer, or a GBuf tile), stored in the tensor's order: inputs NCHW (the
- * rows and columns the tile's windows cover), outputs NKPQ (`outBytes` a word), weights in `weights`'s layout.
+ * Accesses per word (bursts or bank words of `unit` bytes) of a tensor's tile of `tile` extents
+ * within an array of `within` extents (the layer in DRAM, or a GBuf tile), stored in the tensor's
+ * order: inputs NCHW (the rows and columns the tile's windows cover), outputs NKPQ, weights in
+ * `weights`'s layout.
  */
-function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer, weights: WeightLayout, bytes: Readonly<Record<TensorName, number>>, unit: number, dramInput = false): number {
+function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer, weights: WeightLayout, bytes: Readonly<Record<TensorName, number>>, unit: number): number {
   const per = (ext: number[], sizes: number[], b: number) => boxBursts(ext, sizes, b, unit) / ext.reduce((a, x) => a * x, 1);
   const covered = (e: Extents, a: 0 | 1) => {
     const [o, k, size] = a === 0 ? [e.P, e.R, layer.inHeight] : [e.Q, e.S, layer.inWidth];
     return Math.min(size, (o - 1) * layer.strides[a] + (k - 1) * layer.dilations[a] + 1);
   };
   switch (t) {
-    case "input": {
-      if (!dramInput) return per([tile.N, tile.G * tile.C, covered(tile, 0), covered(tile, 1)], [within.N, within.G * within.C, covered(within, 0), covered(within, 1)], bytes.input);
-      // In DRAM (NCHW), only the rows and columns some window reads are fetched, a read per row
-      // run and column run: every run's box takes the bursts of one (per word, the same).
-      const [H, W] = [layer.inHeight, layer.inWidth];
-      let bursts = 0, words = 0;
-      const sh = convShape(layer);
-      for (const r of inputRuns(tile.P, tile.R, layer.strides[0], layer.dilations[0], layer.pads[0], H, sh.outHeight, layer.kernelHeight))
-        for (const c of inputRuns(tile.Q, tile.S, layer.strides[1], layer.dilations[1], layer.pads[1], W, sh.outWidth, layer.kernelWidth)) {
-          const dims: [number, number][] = [[tile.N, layer.inChannels * H * W], [tile.G * tile.C, H * W], [r.count, r.step * W], [c.count, c.step]];
-          bursts += r.runs * c.runs * stridedBursts(dims, bytes.input, unit);
-          words += r.runs * c.runs * tile.N * tile.G * tile.C * r.count * c.count;
-        }
-      return words > 0 ? bursts / words : 0;
-    }
+    case "input":
+      return per([tile.N, tile.G * tile.C, covered(tile, 0), covered(tile, 1)], [within.N, within.G * within.C, covered(within, 0), covered(within, 1)], bytes.input);
     case "output":
       return per([tile.N, tile.G * tile.K, tile.P, tile.Q], [within.N, within.G * within.K, within.P, within.Q], bytes.output);
     case "weight":
@@ -167,14 +155,33 @@ function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer
   }
 }
 
+/**
+ * Bursts of `burstBytes` per word of an input tile of `tile` extents fetched from DRAM (NCHW,
+ * `elemBytes` a word): only the rows and columns some window reads, a read per row run and
+ * column run ({@link inputRuns}), every run's box taking the bursts of one.
+ */
+function dramInputPerWord(tile: Extents, layer: ConvLayer, elemBytes: number, burstBytes: number): number {
+  const [H, W] = [layer.inHeight, layer.inWidth];
+  const sh = convShape(layer);
+  let bursts = 0, words = 0;
+  for (const r of inputRuns(tile.P, tile.R, layer.strides[0], layer.dilations[0], layer.pads[0], H, sh.outHeight, layer.kernelHeight))
+    for (const c of inputRuns(tile.Q, tile.S, layer.strides[1], layer.dilations[1], layer.pads[1], W, sh.outWidth, layer.kernelWidth)) {
+      const dims: [number, number][] = [[tile.N, layer.inChannels * H * W], [tile.G * tile.C, H * W], [r.count, r.step * W], [c.count, c.step]];
+      bursts += r.runs * c.runs * stridedBursts(dims, elemBytes, burstBytes);
+      words += r.runs * c.runs * tile.N * tile.G * tile.C * r.count * c.count;
+    }
+  return words > 0 ? bursts / words : 0;
+}
+
 /** Bursts per word of each tensor's DRAM transfers (see the file header; outputs and partial sums are int32 in DRAM). */
 export function burstsPerWord(m: Mapping, layer: ConvLayer, arch: ArchSpec, bytes: Readonly<Record<TensorName, number>>, x: LevelExtents = levelExtents(m, layer)): Record<TensorName, number> {
   const { all, gbuf, spatial } = x;
   const layout = weightOrder(m, layer, x);
   const dramBytes = { ...bytes, output: 4 };
   // A tensor the GBuf keeps moves in GBuf tiles; one it bypasses in the array's tiles, per gbuf iteration.
-  const of = (t: TensorName) => perWord(t, m.gbuf.keep[t] ? gbuf : spatial, all, layer, layout, dramBytes, arch.dram.burstBytes, true);
-  return { input: of("input"), weight: of("weight"), output: of("output") };
+  const tile = (t: TensorName) => (m.gbuf.keep[t] ? gbuf : spatial);
+  const of = (t: "weight" | "output") => perWord(t, tile(t), all, layer, layout, dramBytes, arch.dram.burstBytes);
+  return { input: dramInputPerWord(tile("input"), layer, bytes.input, arch.dram.burstBytes), weight: of("weight"), output: of("output") };
 }
 
 /**

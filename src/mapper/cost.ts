@@ -314,14 +314,23 @@ export class CostModel {
    * the drain path; 1 when neighbour links sum them along the one line of the array they fill.
    */
   private drainFanIn(m: Mapping): number {
-    let fan = 1;
+    const r = this.reductionSpread(m);
+    return r.line ? 1 : r.pes;
+  }
+
+  /**
+   * The PEs a spatial loop over a reduction dimension spreads each sum over, and whether
+   * neighbour links sum them along the one line of the array they fill.
+   */
+  private reductionSpread(m: Mapping): { readonly pes: number; readonly line: boolean } {
+    let pes = 1;
     const axes = new Set<string>();
     for (const l of m.spatial.loops) {
       if (!REDUCTION_DIMS.includes(l.dim) || l.factor === 1) continue;
-      fan *= l.factor;
+      pes *= l.factor;
       axes.add(l.axis);
     }
-    return this.arch.noc.neighbourLinks && axes.size === 1 ? 1 : fan;
+    return { pes, line: this.arch.noc.neighbourLinks && axes.size === 1 };
   }
 
   /** The cycle terms of the estimate (file header) and the largest. */
@@ -383,8 +392,8 @@ export class CostModel {
    * (a DRAM latency and a tile's share of the DRAM bus each). Each step is a transaction: it is
    * seen two cycles after its work (docs/timing.md, "Engine and channels"), and a drain adds its
    * PEs' read, its sums' link reduction (L - 1 hops) and their write into the GBuf. An operand the
-   * GBuf bypasses is read from DRAM for each iteration, beside the wave before: what its latency
-   * and bursts take beyond that wave, the iteration waits.
+   * GBuf bypasses is read from DRAM at each iteration whose tile of it changes, beside the wave
+   * before: what its latency and bursts take beyond that wave, the iteration waits.
    */
   private stepCycles(m: Mapping, x: LevelExtents, dramCycles: number, c: Record<string, number>, gb: (GbufBankWords & { readRate: number; writeRate: number }) | undefined): number {
     const { noc, array, rf, dram } = this.arch;
@@ -402,8 +411,8 @@ export class CostModel {
     const sp = x.spatial;
     const rfTile = x.rf;
     const drainsCount = summed / (sp.N * sp.G * sp.K * sp.P * sp.Q);
-    const fan = this.drainFanIn(m);
-    const line = fan === 1 ? this.lineLength(m) : 1;
+    const spread = this.reductionSpread(m);
+    const line = spread.line ? spread.pes : 1;
     const perPeWords = rfTile.N * rfTile.G * rfTile.K * rfTile.P * rfTile.Q;
     const perDrain = 4 + (line > 1 ? perPeWords + line + 1 : 0) + 3;
     // (a streamed output leaves during its wave: the drain path carried its words then)
@@ -441,13 +450,6 @@ export class CostModel {
     return Math.ceil(core + dramCycles + (tiles + writeBacks) * latency);
   }
 
-  /** The length of the line of PEs whose sums neighbour links reduce (1 when none do). */
-  private lineLength(m: Mapping): number {
-    if (!this.arch.noc.neighbourLinks) return 1;
-    let n = 1;
-    for (const l of m.spatial.loops) if (REDUCTION_DIMS.includes(l.dim)) n *= l.factor;
-    return n;
-  }
 }
 
 /**

@@ -20,7 +20,6 @@
  * each case's name to FILE before it runs (the last line names a case that hangs).
  */
 import { appendFileSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import seedrandom from "seedrandom";
 import { describe, expect, it } from "vitest";
@@ -34,6 +33,7 @@ import { importScaleSim, type ScaleSimImport } from "../../src/formats/scalesim.
 import { importTimeloop, type TimeloopImport, type TimeloopSpecs } from "../../src/formats/timeloop/index.js";
 import { convLayer, convShape, type ConvLayer } from "../../src/workload/layer.js";
 import { DataType, OnnxBuilder, type Attr } from "../helpers/onnx-builder.js";
+import { fixturePath } from "./timeloop/helpers.js";
 
 const SCALE = Number(process.env.FUZZ_SCALE ?? "1");
 const SEED = process.env.FUZZ_SEED ?? "convsim-fuzz-1";
@@ -656,7 +656,8 @@ describe("fuzz: importOnnx", () => {
 // Timeloop
 // ---------------------------------------------------------------------------------------------
 
-const readFixture = (f: string) => readFileSync(fileURLToPath(new URL(`fixtures/timeloop/${f}`, import.meta.url)), "utf8");
+/** A fixture file's text, by its path under fixtures/timeloop (`dir/file`). */
+const readFixture = (f: string) => readFileSync(fixturePath(f.slice(0, f.indexOf("/")), f.slice(f.indexOf("/") + 1)), "utf8");
 
 /** Valid Timeloop inputs (the fixtures that import), as texts. */
 const TIMELOOP_BASES: readonly (TimeloopSpecs & { label: string })[] = [

@@ -121,8 +121,9 @@ export function buildSystem(arch: ArchSpec, options: SystemOptions): System {
   const engine = new Engine({ mode: options.mode ?? "fast", checked: options.checked ?? false });
   const dram = new DramChannel(engine, arch.dram);
   const gbuf = new GlobalBuffer(engine, arch.gbuf);
-  const pe = new PeArray(engine, { array: arch.array, rf: options.rf ?? partitionsOf(arch) });
-  const noc = new Noc(engine, arch);
+  const rf = options.rf ?? partitionsOf(arch);
+  const pe = new PeArray(engine, { array: arch.array, rf });
+  const noc = new Noc(engine, { noc: arch.noc, array: arch.array, rf });
   const hw: Hardware = { engine, dram, gbuf, pe, noc };
   const sequencer = options.controller(hw);
   connect(engine, [dram, gbuf, pe, noc, sequencer], options.topology ?? TOPOLOGY);

@@ -399,7 +399,8 @@ export class CostModel {
     const { noc, array, rf, dram } = this.arch;
     const { rows, cols } = spatialShape(m);
     const pes = rows * cols;
-    const deliver = (t: "input" | "weight", width: number) => Math.max(c[`noc.send.${t}`]! / width, c[`noc.deliver.${t}`]! / pes / rf.writePorts);
+    // (a streamed operand's words pass through the PEs' registers: only its bus binds them)
+    const deliver = (t: "input" | "weight", width: number) => Math.max(c[`noc.send.${t}`]! / width, m.rf.stream?.[t] ? 0 : c[`noc.deliver.${t}`]! / pes / rf.writePorts);
     const deliveries = Math.max(deliver("input", noc.inputWordsPerCycle), deliver("weight", noc.weightWordsPerCycle));
     const iterations = tilesOf(x, "spatial");
     const issue = Math.ceil(levelTrips(m, "rf") / this.perPe);

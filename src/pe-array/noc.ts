@@ -18,7 +18,9 @@
  *     deliver n words (per PE) to N PEs:   d = max(ceil(W / busWidth), ceil(n / rf.writePorts)),
  *                                          W = n (multicast), n * N (perPe), n * rows (perRow),
  *                                          n * cols (perCol), n * boxes (boxIndex): one bus
- *                                          word per source word
+ *                                          word per source word; into a partition the words
+ *                                          pass through (a streamed operand):
+ *                                          d = max(1, ceil(W / busWidth))
  *     drain n words per PE from N PEs:     the PEs are read in the cycle the drain is accepted;
  *                                          the words reach the lane one cycle later, then
  *                                          d = ceil(n * N / drainWordsPerCycle)
@@ -56,7 +58,7 @@ import {
 } from "../core/index.js";
 import type { NocSpec, PeArraySpec, RegFileSpec } from "../arch/spec.js";
 import { checkNocSpec } from "../arch/schema.js";
-import { RF_PARTITIONS, type RfPartition } from "../memory/regfile.js";
+import { RF_PARTITIONS, type RegFileLayout, type RfPartition } from "../memory/regfile.js";
 import { allocatePayload } from "../workload/dtype.js";
 import type { LinkOp, NocToPe, PeReadData } from "./commands.js";
 import { checkRect, deliveryBoxes, deliveryTargets, rectSize, type PeRect, type PeTagExpect } from "./pe-set.js";
@@ -171,6 +173,7 @@ export class Noc extends Component {
   private readonly rows: number;
   private readonly cols: number;
   private readonly rfWritePorts: number;
+  private readonly passing: Readonly<Partial<Record<RfPartition, true>>>;
   private readonly buses: Record<RfPartition, Lane<NocDeliver>>;
   /** The buses in RF_PARTITIONS order, as a plain array (read every engine step; a frozen array's elements read slowly). */
   private readonly busList: readonly Lane<NocDeliver>[];
@@ -230,12 +233,18 @@ export class Noc extends Component {
     return acc.tags ? { data: acc.data, tags: acc.tags } : { data: acc.data };
   }
 
-  constructor(engine: Engine, spec: { readonly noc: NocSpec; readonly array: PeArraySpec; readonly rf: RegFileSpec }, options: NocOptions = {}) {
+  /**
+   * @param spec the network, the array and the register files: their write ports, and the
+   * partitions the words pass through (`RegFileLayout.passing`: a streamed operand), into which a
+   * delivery is bound by its bus only.
+   */
+  constructor(engine: Engine, spec: { readonly noc: NocSpec; readonly array: PeArraySpec; readonly rf: RegFileSpec | RegFileLayout }, options: NocOptions = {}) {
     super(engine, options.name ?? "noc");
     this.spec = Object.freeze({ ...validateNocSpec(spec.noc, this.name) });
     this.rows = spec.array.rows;
     this.cols = spec.array.cols;
     this.rfWritePorts = spec.rf.writePorts;
+    this.passing = { ...("passing" in spec.rf ? spec.rf.passing : undefined) };
     this.cmd = this.inPort<NocRequest>("cmd");
     this.resp = this.outPort<NocResponse>("resp");
     this.peSide = this.outPort<NocToPe>("peSide");
@@ -274,10 +283,17 @@ export class Noc extends Component {
     this.linkLane = new Lane<NocLink>("links", (l) => this.linkCycles(l.link), (l, now) => this.finishLink(l, now));
   }
 
+  /**
+   * A delivery's cycles on its bus: its bus words over the width and, into a partition the PEs
+   * keep, each PE's words over its register file's write ports. Words that pass through (a
+   * streamed operand) are set in the registers of the line they enter as they move, one a cycle
+   * during the wave (the wave's issue cycles), so only the bus binds them, as their fills take a
+   * cycle (PeArray).
+   */
   private deliverCycles(d: NocDeliver): number {
     const n = boxSize(d.box.shape);
-    const words = n * deliveryBoxes(d);
-    return Math.max(Math.ceil(words / this.busWidth[d.part]), Math.ceil(n / this.rfWritePorts));
+    const bus = Math.ceil((n * deliveryBoxes(d)) / this.busWidth[d.part]);
+    return this.passing[d.part] ? Math.max(1, bus) : Math.max(bus, Math.ceil(n / this.rfWritePorts));
   }
 
   private finishDeliver(d: NocDeliver, now: number): void {

@@ -374,6 +374,17 @@ export class PeArray extends Component {
     else this.waves.complete();
   }
 
+  /**
+   * Whether a message from the network can meet the running wave's registers: a write or read of
+   * entries the wave touches in PEs it covers, a partial-sum reduction likewise (it reads and
+   * writes its box in its own PEs' lines only), and every shift (it writes the neighbours).
+   */
+  private meetsWave(m: NocToPe): boolean {
+    if (m.op !== "link") return this.waves.meets(m.part, m.pes, m.box);
+    const k = m.link;
+    return k.kind === "reduce" ? this.waves.meets(k.part, k.pes, k.box) : true;
+  }
+
   /** A message from the network, applied now (a drain read answers on `toNoc`). */
   private applyNoc(m: NocToPe): void {
     if (m.op === "write") this.moves.write(m);
@@ -385,7 +396,7 @@ export class PeArray extends Component {
     // The running wave's MACs up to now run before a message that can meet them (lazy execution
     // must see the registers as they were in its own cycles); others leave it to run whole.
     for (let m = this.fromNoc.pop(now); m; m = this.fromNoc.pop(now)) {
-      if (m.op === "link" || this.waves.meets(m.part, m.pes, m.box)) this.waves.catchUp(now);
+      if (this.meetsWave(m)) this.waves.catchUp(now);
       this.applyNoc(m);
     }
     for (let r = this.waitReason.pop(now); r !== undefined; r = this.waitReason.pop(now)) this.stalls.post(r);

@@ -36,6 +36,23 @@ describe("Noc (docs/timing.md worked examples)", () => {
     expect((h.s.on("nocResp")[0]!.msg as NocResponse).completedAt).toBe(4);
   });
 
+  it("is bus-bound into a partition the words pass through (a streamed operand): 16 words to a 12-PE column in 4 cycles, not 16", () => {
+    const array = { rows: 12, cols: 14, macsPerCycle: 1, pipelineLatency: 1 };
+    const done = (passing: boolean) => {
+      const h = arrayWithNoc("fast", false, array, { ...RF, inputEntries: 16, ...(passing ? { passing: { input: true } } : {}) });
+      const data = Int16Array.from({ length: 16 }, (_, i) => i - 3);
+      h.s.send(h.nocCmd, { op: "deliver", id: 1, part: "input", pes: h.pe.col(5), box: span(0, 16), payload: { data } });
+      h.e.run({ maxCycles: 1000 });
+      return { at: (h.s.on("nocResp")[0]!.msg as NocResponse).completedAt, words: Array.from(h.pe.pe(11, 5).contents("input")), writes: h.e.counters.value("rf.write.input") };
+    };
+    const streamed = done(true);
+    // 16 words at 4 a cycle; the kept partition waits for its one write port (16 cycles).
+    expect(streamed.at).toBe(4);
+    expect(done(false).at).toBe(16);
+    expect(streamed.words).toEqual(Array.from({ length: 16 }, (_, i) => i - 3));
+    expect(streamed.writes).toBe(192);
+  });
+
   it("unicasts a distinct box per PE (perPe) on one bus", () => {
     const h = arrayWithNoc("fast", false, ARRAY, { ...RF, writePorts: 4 });
     const data = Int8Array.from({ length: 12 }, (_, i) => i);

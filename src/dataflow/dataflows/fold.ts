@@ -19,9 +19,10 @@
  * Why an estimate and not the fold count: a fold's wave and the delivery of its streamed operand
  * overlap, and the longer one sets the fold's time. The delivery is one network transfer for all
  * the fold's lines (sequencer/deliver.ts serves tiles of one structure together, even when their
- * windows are not one address step apart), at least `n / rf.writePorts` cycles for n words per PE
- * (pe-array/noc.ts). Lines whose tiles differ in structure (windows clipped by padding) take
- * transfers of their own, which the estimate leaves out.
+ * windows are not one address step apart), its words over the bus (a streamed operand's words
+ * pass through the PEs' registers, not their write ports: pe-array/noc.ts). Lines whose tiles
+ * differ in structure (windows clipped by padding) take transfers of their own, which the
+ * estimate leaves out.
  */
 import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
@@ -201,8 +202,8 @@ function replace<L extends TemporalLoop | SpatialLoop>(loops: readonly L[], dims
 
 /**
  * An estimate of the array's cycles: folds x the longer of a fold's wave (its rf steps plus the
- * skew, rows + cols) and the delivery of the operand streamed along `axis` (one transfer,
- * max(words / bus, words per PE / rf.writePorts): see the file header), averaged over the folds of
+ * skew, rows + cols) and the delivery of the operand streamed along `axis` (one transfer, its
+ * words over the bus: see the file header), averaged over the folds of
  * the first dram tile. Not the simulator's cycles; a ranking of folds.
  */
 export function foldCycles(m: Mapping, axis: Axis, layer: ConvLayer, arch: ArchSpec): number {
@@ -230,7 +231,7 @@ export function foldCycles(m: Mapping, axis: Axis, layer: ConvLayer, arch: ArchS
       for (let d = 0; d < NDIMS; d++) at[d] = g[d]! + head[d]!;
       if (nest.groups.every((_, k) => nest.placeFused(k, g, firsts[i]![k]! + head[NDIMS + k]!, at))) reached++;
     }
-    const delivery = reached > 0 ? Math.max(Math.ceil((trips * reached) / bus), Math.ceil(trips / arch.rf.writePorts)) : 0;
+    const delivery = reached > 0 ? Math.ceil((trips * reached) / bus) : 0;
     total += Math.max(wave, delivery);
   });
   return starts.length > 0 ? (folds * total) / starts.length : folds * wave;

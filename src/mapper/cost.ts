@@ -401,7 +401,9 @@ export class CostModel {
     const pes = rows * cols;
     // (a streamed operand's words pass through the PEs' registers: only its bus binds them)
     const deliver = (t: "input" | "weight", width: number) => Math.max(c[`noc.send.${t}`]! / width, m.rf.stream?.[t] ? 0 : c[`noc.deliver.${t}`]! / pes / rf.writePorts);
-    const deliveries = Math.max(deliver("input", noc.inputWordsPerCycle), deliver("weight", noc.weightWordsPerCycle));
+    const dIn = deliver("input", noc.inputWordsPerCycle);
+    const dW = deliver("weight", noc.weightWordsPerCycle);
+    const deliveries = Math.max(dIn, dW);
     const iterations = tilesOf(x, "spatial");
     const issue = Math.ceil(levelTrips(m, "rf") / this.perPe);
     // Streamed operands enter skewed at the array's edges: each wave waits rows + cols - 2 more.
@@ -415,7 +417,8 @@ export class CostModel {
     const spread = this.reductionSpread(m);
     const line = spread.line ? spread.pes : 1;
     const perPeWords = rfTile.N * rfTile.G * rfTile.K * rfTile.P * rfTile.Q;
-    const perDrain = 4 + (line > 1 ? perPeWords + line + 1 : 0) + 3;
+    // (a streamed output's sums move down the line during their wave: its reduction takes the last hop)
+    const perDrain = 4 + (line > 1 ? (m.rf.stream?.output ? 1 : perPeWords + line + 1) : 0) + 3;
     // (a streamed output leaves during its wave: the drain path carried its words then)
     const drains = (m.rf.stream?.output ? 0 : c["noc.drain.output"]! / noc.drainWordsPerCycle) + drainsCount * perDrain;
     // Operands the GBuf bypasses: a DRAM read at each iteration whose tile of them changes (the
@@ -433,11 +436,18 @@ export class CostModel {
     // deliveries go beside the wave.
     const toDram = !m.gbuf.keep.output && dram.model !== "ideal" ? drainsCount * (dram.latencyCycles + 2) * (1 + c["dram.read.output"]! / Math.max(1, c["dram.write.output"]!)) : 0;
     const rmw = (gb && m.gbuf.keep.output ? Math.max(gb.psumRead / gb.readRate, gb.psumWrite / gb.writeRate + drainsCount) + 2 * drainsCount : 0) + toDram;
-    const reads = gb ? gb.operands / gb.readRate : 0;
-    const feed = m.rf.doubleBuffer ? Math.max(deliveries, wave, reads) : deliveries + wave + Math.max(0, reads - wave) + 4 * iterations;
+    // (drains beside the waves share the GBuf's read lane with the operands' reads)
+    const beside = Boolean(m.rf.stream?.output || m.rf.doubleBufferOutput);
+    const reads = gb ? (gb.operands + (beside && m.gbuf.keep.output ? gb.psumRead : 0)) / gb.readRate : 0;
+    // Single-buffered, a streamed operand still comes early (into the stand-in's other half,
+    // beside the wave before); the rest waits for the wave.
+    const early = (t: "input" | "weight") => Boolean(m.rf.stream?.[t]);
+    const late = Math.max(early("input") ? 0 : dIn, early("weight") ? 0 : dW);
+    const ahead = Math.max(early("input") ? dIn : 0, early("weight") ? dW : 0);
+    const feed = m.rf.doubleBuffer ? Math.max(deliveries, wave, reads) : late + Math.max(wave, ahead, reads) + 4 * iterations;
     // A streamed output drains in flight, and two accumulator sets drain one while the next wave
     // fills the other: the drains and their accumulation then run beside the waves.
-    const core = m.rf.stream?.output || m.rf.doubleBufferOutput ? Math.max(drains + rmw, bypass + feed) : drains + rmw + bypass + feed;
+    const core = beside ? Math.max(drains + rmw, bypass + feed) : drains + rmw + bypass + feed;
     // With a double-buffered GBuf a tile's fetch runs beside the tile before, its DRAM reads
     // pipelined with the others', and the first tile's fill and the last one's write-back stand
     // alone; but a GBuf output tile written back must be in DRAM before its half takes the next

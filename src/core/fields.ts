@@ -90,21 +90,36 @@ export const UNSAFE_KEYS: readonly string[] = Object.freeze(["__proto__", "const
 /**
  * Refuses `__proto__`, `constructor` and `prototype` as keys anywhere in a parsed value (objects
  * and arrays, recursively): a merge would otherwise change a prototype or drop the key silently.
- * @throws ConfigError naming the key's path.
+ * Also refuses a cycle (an object or array that contains itself), which an API caller can pass
+ * and JSON cannot: every later walk over the value would never end. A value shared by two fields
+ * (no cycle) is checked once.
+ * @throws ConfigError naming the key's path, or the path of the field that closes a cycle.
  */
 export function rejectUnsafeKeys(path: string, value: unknown): void {
-  // An explicit stack: a deeply nested input must not overflow the call stack.
-  const stack: [string, unknown][] = [[path, value]];
+  // An explicit stack: a deeply nested input must not overflow the call stack. An entry with
+  // `leave` set marks the end of its value's subtree: the values between are its descendants.
+  const stack: { p: string; v: unknown; leave?: boolean }[] = [{ p: path, v: value }];
+  const open = new Map<object, string>();
+  const done = new Set<object>();
   while (stack.length > 0) {
-    const [p, v] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
+    const { p, v, leave } = stack.pop()!;
+    if (v === null || typeof v !== "object" || done.has(v)) continue;
+    if (leave) {
+      open.delete(v);
+      done.add(v);
+      continue;
+    }
+    const enclosing = open.get(v);
+    if (enclosing !== undefined) throw new ConfigError(p, `a reference to ${enclosing}`, `not refer back to ${enclosing}, which contains it (a cycle: the input must be plain data)`);
+    open.set(v, p);
+    stack.push({ p, v, leave: true });
     if (Array.isArray(v)) {
-      v.forEach((x, i) => stack.push([`${p}[${i}]`, x]));
+      v.forEach((x, i) => stack.push({ p: `${p}[${i}]`, v: x }));
       continue;
     }
     for (const k of Object.keys(v)) {
       if (UNSAFE_KEYS.includes(k)) throw new ConfigError(`${p}.${k}`, k, `not be used as a key (${UNSAFE_KEYS.join(", ")} are refused)`);
-      stack.push([`${p}.${k}`, (v as Record<string, unknown>)[k]]);
+      stack.push({ p: `${p}.${k}`, v: (v as Record<string, unknown>)[k] });
     }
   }
 }

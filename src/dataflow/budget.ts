@@ -13,6 +13,10 @@
  * - every PE's register file (rows x cols x entries per PE x 4 bytes, twice for streamed tiles;
  *   a tag each in checked mode), which lives in the wave kernels' WebAssembly memory and so also
  *   has a hard bound of {@link MAX_RF_STORAGE_BYTES}.
+ * Once the mapping is known, {@link checkRfStorage} checks the register files the run will build
+ * for it: a tile that streams or bypasses the RF is staged whole, twice, which the mapping sizes
+ * and the estimate above cannot know; and {@link checkSchedule} the iteration starts the
+ * Sequencer holds on the JavaScript heap, at most {@link MAX_SCHEDULE_STARTS}.
  */
 import { totalmem } from "node:os";
 import { ConfigError } from "../core/errors.js";
@@ -20,6 +24,7 @@ import { formatBytes } from "../core/units.js";
 import { rfEntriesPerPe, type ArchSpec } from "../arch/spec.js";
 import { dtypeInfo, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
+import { levelTrips, type Mapping } from "./mapping.js";
 
 /** The fraction of the machine's memory (`os.totalmem()`) a run may use by default. */
 export const DEFAULT_MEMORY_FRACTION = 0.5;
@@ -30,6 +35,17 @@ export const DEFAULT_MEMORY_FRACTION = 0.5;
 export const DEFAULT_MAX_MACS = 1e11;
 /** The register files' bound: they live in a WebAssembly memory (32-bit, at most 4 GiB), kept to 1 GiB. */
 export const MAX_RF_STORAGE_BYTES = 2 ** 30;
+/**
+ * The most iteration starts the Sequencer's program holds at once: one per dram iteration (all of
+ * them), plus one per gbuf iteration of the current dram tile (and as many fold indices with fused
+ * groups). Each is a small typed array on the JavaScript heap, about 250 bytes: 2^22 take about
+ * 1 GiB of the heap's 4 GiB (Node's default on a 64-bit machine), where more crashed the process
+ * (`JavaScript heap out of memory`). The named dataflows on AlexNet and VGG-16 (batch 1 and 4, each
+ * preset) hold at most 215,310 (VGG-16 conv2_2, batch 4, `ws` on `chen2020`).
+ */
+export const MAX_SCHEDULE_STARTS = 2 ** 22;
+/** The field of the register files' term in {@link simulationMemory}: what sizes them before a mapping is known. */
+const RF_TERM_FIELD = "arch.array (rows x cols) and arch.rf";
 
 /** Limits of one run; each defaults as documented. */
 export interface RunLimits {
@@ -74,7 +90,7 @@ export function simulationMemory(layer: ConvLayer, arch: ArchSpec, options: { re
     { field: L, what: "weight tensor (operand and DRAM copies)", bytes: s.weightElements * (3 * wb + 2 * tag) },
     { field: L, what: "output tensor (DRAM, read back, reference)", bytes: s.outputElements * (3 * 4 + tag) },
     { field: "arch.gbuf.capacityBytes", what: "global buffer", bytes: arch.gbuf.capacityBytes * (1 + tag) },
-    { field: "arch.array (rows x cols) and arch.rf", what: `register files (${pes} PEs x ${rfEntriesPerPe(arch.rf)} entries)`, bytes: pes * rfEntriesPerPe(arch.rf) * 2 * (4 + tag) },
+    { field: RF_TERM_FIELD, what: `register files (${pes} PEs x ${rfEntriesPerPe(arch.rf)} entries)`, bytes: pes * rfEntriesPerPe(arch.rf) * 2 * (4 + tag) },
   ];
 }
 
@@ -149,8 +165,51 @@ export function checkSimulationBudget(layer: ConvLayer, arch: ArchSpec, options:
   const pes = arch.array.rows * arch.array.cols;
   const rfBytes = pes * rfEntriesPerPe(arch.rf) * 4;
   if (rfBytes > MAX_RF_STORAGE_BYTES) {
-    throw new ConfigError("arch.array (rows x cols) and arch.rf", `${arch.array.rows} x ${arch.array.cols} PEs x ${rfEntriesPerPe(arch.rf)} entries = ${formatBytes(rfBytes)}`, `give register files of at most ${formatBytes(MAX_RF_STORAGE_BYTES)} in all (they live in the MAC kernels' WebAssembly memory)`);
+    throw new ConfigError(RF_TERM_FIELD, `${arch.array.rows} x ${arch.array.cols} PEs x ${rfEntriesPerPe(arch.rf)} entries = ${formatBytes(rfBytes)}`, `give register files of at most ${formatBytes(MAX_RF_STORAGE_BYTES)} in all (they live in the MAC kernels' WebAssembly memory)`);
   }
   checkMemory(simulationMemory(layer, arch, { ...options, ...(names.layer ? { layerName: names.layer } : {}) }), limits, names);
   checkWork(convShape(layer).macs, limits, names);
+}
+
+/**
+ * Checks the register files a run builds for its mapping, once the mapping is known: `words`, the
+ * words of every partition of every PE (or line) as the simulator lays them out (simulate.ts,
+ * `streamBuffers`: the architecture's partitions, and a tile that streams or bypasses the RF
+ * staged whole, twice), within {@link MAX_RF_STORAGE_BYTES}, and the memory estimate with them in
+ * place of the architecture's entries within the memory limit. A legal mapping may stage tiles far
+ * larger than the registers (legality charges a streamed tile one entry, a bypassed one none).
+ * @param perPe the entries of each partition in one PE, for the message.
+ * @throws ConfigError naming `mapping.rf`, the storage and the bound, before anything is allocated.
+ */
+export function checkRfStorage(layer: ConvLayer, arch: ArchSpec, words: number, perPe: string, options: SimulationBudgetOptions = {}, limits: RunLimits = {}, names: LimitNames = {}): void {
+  const bytes = words * 4;
+  if (bytes > MAX_RF_STORAGE_BYTES) {
+    throw new ConfigError(
+      "mapping.rf",
+      `${formatBytes(bytes)} of register files`,
+      `give register files of at most ${formatBytes(MAX_RF_STORAGE_BYTES)} in all, as they live in the MAC kernels' WebAssembly memory (${perPe} entries per PE on ${arch.array.rows} x ${arch.array.cols} PEs: a tile that streams or bypasses the RF is staged whole, twice); move the rf loops over it to the gbuf level, or keep it in the RF`,
+    );
+  }
+  const staged = words * (4 + (options.checked ? 8 : 0));
+  const terms = simulationMemory(layer, arch, { ...options, ...(names.layer ? { layerName: names.layer } : {}) }).map((t) =>
+    t.field === RF_TERM_FIELD && staged > t.bytes ? { field: "mapping.rf", what: `register files with the mapping's staged tiles (${perPe} entries per PE)`, bytes: staged } : t,
+  );
+  checkMemory(terms, limits, names);
+}
+
+/**
+ * Checks the iteration starts a run's Sequencer holds at once ({@link MAX_SCHEDULE_STARTS}): every
+ * dram iteration's (the product of the dram factors) and one dram tile's gbuf iterations' (the
+ * product of the gbuf factors: a full tile has them all).
+ * @throws ConfigError naming the mapping's level with more iterations, the counts and the bound.
+ */
+export function checkSchedule(m: Mapping): void {
+  const dram = levelTrips(m, "dram");
+  const gbuf = levelTrips(m, "gbuf");
+  if (dram + gbuf <= MAX_SCHEDULE_STARTS) return;
+  throw new ConfigError(
+    `mapping.${dram >= gbuf ? "dram" : "gbuf"}.loops`,
+    `dram ${dram} + gbuf ${gbuf} iterations`,
+    `give at most ${MAX_SCHEDULE_STARTS} iterations of the dram loops and of the gbuf loops together (the Sequencer holds the start of every dram iteration and of every gbuf iteration of a dram tile, about 250 bytes each on the JavaScript heap); move factors to the spatial or rf level (larger tiles, fewer iterations)`,
+  );
 }

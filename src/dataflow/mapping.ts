@@ -173,7 +173,8 @@ function parseLoops(path: string, raw: unknown, spatial: boolean): (TemporalLoop
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new ConfigError(path, raw, "be an array of loops such as { \"dim\": \"K\", \"factor\": 4 }");
   const seen = new Set<string>();
-  return raw.map((l, i) => {
+  // (Array.from, not map: an API caller's sparse array has holes that map would skip and keep)
+  return Array.from(raw as unknown[], (l, i) => {
     const lp = `${path}[${i}]`;
     if (!isObject(l)) throw new ConfigError(lp, l, `be a loop object { dim, factor${spatial ? ", axis" : ""} }`);
     rejectUnknownKeys(lp, l, spatial ? ["dim", "factor", "axis"] : ["dim", "factor"]);
@@ -202,7 +203,8 @@ function parseFlags(path: string, raw: unknown, fallback: boolean, example: stri
   if (!isObject(raw)) throw new ConfigError(path, raw, `be an object of per-tensor booleans, e.g. ${example}`);
   rejectUnknownKeys(path, raw, TENSORS);
   const flag = (t: TensorName): boolean => {
-    const v = raw[t] ?? fallback;
+    // (absent is the default; null is a value, and not a boolean)
+    const v = raw[t] === undefined ? fallback : raw[t];
     if (typeof v !== "boolean") throw new ConfigError(`${path}.${t}`, v, "be a boolean");
     return v;
   };
@@ -235,7 +237,7 @@ function parseFuse(path: string, raw: unknown): FusedGroup[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new ConfigError(path, raw, 'be an array of fused groups such as { "dims": ["P", "Q"], "extents": [13, 13] }');
   const used = new Set<string>();
-  return raw.map((g, i) => {
+  return Array.from(raw as unknown[], (g, i) => {
     const gp = `${path}[${i}]`;
     if (!isObject(g)) throw new ConfigError(gp, g, "be a fused group { dims, extents }");
     rejectUnknownKeys(gp, g, ["dims", "extents"]);
@@ -243,13 +245,13 @@ function parseFuse(path: string, raw: unknown): FusedGroup[] {
     if (!Array.isArray(g.extents) || g.extents.length !== g.dims.length) {
       throw new ConfigError(`${gp}.extents`, g.extents, `be an array of ${g.dims.length} dram-tile extents, one per dimension of ${gp}.dims`);
     }
-    const dims = g.dims.map((d: unknown, j: number) => {
+    const dims = Array.from(g.dims as unknown[], (d, j) => {
       if (typeof d !== "string" || !(DIMS as readonly string[]).includes(d)) throw new ConfigError(`${gp}.dims[${j}]`, d, `be one of ${DIMS.join(", ")}`);
       if (used.has(d)) throw new ConfigError(`${gp}.dims[${j}]`, d, "appear in one fused group only, once");
       used.add(d);
       return d as Dim;
     });
-    const extents = g.extents.map((e: unknown, j: number) => {
+    const extents = Array.from(g.extents as unknown[], (e, j) => {
       if (typeof e !== "number" || !Number.isSafeInteger(e) || e < 1) throw new ConfigError(`${gp}.extents[${j}]`, e, "be a positive integer");
       return e;
     });
@@ -297,7 +299,7 @@ export function parseMapping(json: unknown, layer?: ConvLayer, path = "mapping")
   rejectUnknownKeys(path, raw, ["name", "fuse", "dram", "gbuf", "spatial", "rf"]);
   if (raw.name !== undefined && typeof raw.name !== "string") throw new ConfigError(`${path}.name`, raw.name, "be a string");
   const level = (name: LevelName): Record<string, unknown> => {
-    const v = raw[name] ?? {};
+    const v = raw[name] === undefined ? {} : raw[name];
     if (!isObject(v)) throw new ConfigError(`${path}.${name}`, v, "be an object with a loops array");
     return v;
   };

@@ -16,7 +16,7 @@ import { checkField, rejectUnknownKeys, type FieldRule } from "../core/fields.js
 import type { ArchSpec } from "../arch/spec.js";
 import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/presets.js";
 import { boundaryCapacityWords, cycleLowerBound, lowerBounds, type CycleBound, type LayerBounds } from "../bounds/index.js";
-import type { DramTensor, RegFileLayout, RfPartition } from "../memory/index.js";
+import { RegFile, type DramTensor, type RegFileLayout, type RfPartition } from "../memory/index.js";
 import { STALL_CAUSES, type StallCause, type WaveKernelName } from "../pe-array/index.js";
 import { dtypeOfArray, requireOperandType, requireZeroPoint, type IntArray, type OperandType, DEFAULT_OPERAND_TYPE } from "../workload/dtype.js";
 import { convLayer, convShape, type ConvLayer, type ConvLayerSpec } from "../workload/layer.js";
@@ -30,7 +30,7 @@ import { alikeLine, parseMapping, reducedLine, streamFlows, tileFootprint, type 
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
-import { checkLimits, checkSimulationBudget, type RunLimits } from "./budget.js";
+import { checkLimits, checkRfStorage, checkSchedule, checkSimulationBudget, type RunLimits } from "./budget.js";
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -244,6 +244,8 @@ interface RunInputs {
   readonly layer: ConvLayer;
   readonly arch: ArchSpec;
   readonly mapping: Mapping;
+  /** The register files' layout for the mapping ({@link streamBuffers}). */
+  readonly rf: RegFileLayout;
   /** The operands; the weights IOHW when `wIOHW` (seeded FC weights drawn in their DRAM layout). */
   readonly ops: ConvOperands;
   readonly wIOHW: boolean;
@@ -267,7 +269,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const sys = buildSystem(inputs.arch, {
     mode: inputs.mode,
     checked: inputs.checked,
-    rf: streamBuffers(inputs.arch, inputs.mapping, inputs.layer, inputs.checked),
+    rf: inputs.rf,
     controller: (hw) => sequencerFor(inputs, hw),
   });
   const run = runSystem(sys, inputs.maxCycles);
@@ -293,7 +295,8 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   const maxCycles = options.maxCycles ?? 2 ** 52;
   if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
   const budgetTypes = { input: operandTypeOf(options.x, options.types?.input), weight: operandTypeOf(options.w, options.types?.weight) };
-  checkSimulationBudget(layer, arch, { types: budgetTypes, checked: options.checked ?? false }, checkLimits(options.limits));
+  const limits = checkLimits(options.limits);
+  checkSimulationBudget(layer, arch, { types: budgetTypes, checked: options.checked ?? false }, limits);
   const checked = options.checked ?? false;
   // Operands both seeded are drawn once the mapping is known (their checks come first, in the
   // same order): a fully connected layer's weights in their DRAM layout.
@@ -305,8 +308,12 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   const ops = given ?? drawOperands(options, layer, seeded!, wIOHW);
   assertLegal(mapping, layer, arch, { types });
   checkPsumWidth(layer, arch, ops);
+  checkSchedule(mapping);
+  const rf = streamBuffers(arch, mapping, layer, checked);
+  const perPe = `input ${rf.inputEntries}, weight ${rf.weightEntries}, psum ${rf.psumEntries}`;
+  checkRfStorage(layer, arch, RegFile.words(rf, arch.array.rows * arch.array.cols, arch.array.cols), perPe, { types: budgetTypes, checked }, limits);
   const mode = options.mode ?? "fast";
-  return { layer, arch, mapping, ops, wIOHW, mode, checked, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
+  return { layer, arch, mapping, rf, ops, wIOHW, mode, checked, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
 }
 
 /** The types of seeded operands, and their zero points checked against them (as resolveOperands would, in its order). */

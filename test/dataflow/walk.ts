@@ -118,39 +118,61 @@ export function bruteFootprint(m: Mapping, l: ConvLayer, level: "gbuf" | "spatia
   return best;
 }
 
+/** The largest values {@link layerArbitrary} draws (each from 1, the pads from 0). */
+export interface LayerRanges {
+  readonly batch: number;
+  readonly groups: number;
+  /** Input and output channels per group. */
+  readonly cpg: number;
+  readonly kpg: number;
+  /** Input height and width. */
+  readonly hw: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly pad: number;
+}
+
+/** Random valid layers within `r` (every feature: batch, groups, stride, dilation, asymmetric pads, 1x1). */
+export function layerArbitrary(r: LayerRanges): fc.Arbitrary<ConvLayer> {
+  const upTo = (max: number) => fc.integer({ min: 1, max });
+  return fc
+    .record({
+      batch: upTo(r.batch),
+      groups: upTo(r.groups),
+      cpg: upTo(r.cpg),
+      kpg: upTo(r.kpg),
+      h: upTo(r.hw),
+      w: upTo(r.hw),
+      kh: upTo(r.kh),
+      kw: upTo(r.kw),
+      sh: upTo(r.stride),
+      sw: upTo(r.stride),
+      dh: upTo(r.dilation),
+      dw: upTo(r.dilation),
+      pads: fc.tuple(fc.nat(r.pad), fc.nat(r.pad), fc.nat(r.pad), fc.nat(r.pad)),
+    })
+    .filter((x) => (x.kh - 1) * x.dh + 1 <= x.h + x.pads[0] + x.pads[2] && (x.kw - 1) * x.dw + 1 <= x.w + x.pads[1] + x.pads[3])
+    .map((x) =>
+      convLayer({
+        batch: x.batch,
+        groups: x.groups,
+        inChannels: x.cpg * x.groups,
+        outChannels: x.kpg * x.groups,
+        inHeight: x.h,
+        inWidth: x.w,
+        kernelHeight: x.kh,
+        kernelWidth: x.kw,
+        strides: [x.sh, x.sw],
+        dilations: [x.dh, x.dw],
+        pads: x.pads,
+      }),
+    );
+}
+
 /** Random small valid layers (all features: batch, groups, stride, dilation, asymmetric pads, 1x1). */
-export const smallLayer: fc.Arbitrary<ConvLayer> = fc
-  .record({
-    batch: fc.integer({ min: 1, max: 2 }),
-    groups: fc.integer({ min: 1, max: 3 }),
-    cpg: fc.integer({ min: 1, max: 4 }),
-    kpg: fc.integer({ min: 1, max: 5 }),
-    h: fc.integer({ min: 1, max: 9 }),
-    w: fc.integer({ min: 1, max: 9 }),
-    kh: fc.integer({ min: 1, max: 4 }),
-    kw: fc.integer({ min: 1, max: 3 }),
-    sh: fc.integer({ min: 1, max: 3 }),
-    sw: fc.integer({ min: 1, max: 3 }),
-    dh: fc.integer({ min: 1, max: 2 }),
-    dw: fc.integer({ min: 1, max: 2 }),
-    pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
-  })
-  .filter((r) => (r.kh - 1) * r.dh + 1 <= r.h + r.pads[0] + r.pads[2] && (r.kw - 1) * r.dw + 1 <= r.w + r.pads[1] + r.pads[3])
-  .map((r) =>
-    convLayer({
-      batch: r.batch,
-      groups: r.groups,
-      inChannels: r.cpg * r.groups,
-      outChannels: r.kpg * r.groups,
-      inHeight: r.h,
-      inWidth: r.w,
-      kernelHeight: r.kh,
-      kernelWidth: r.kw,
-      strides: [r.sh, r.sw],
-      dilations: [r.dh, r.dw],
-      pads: r.pads,
-    }),
-  );
+export const smallLayer: fc.Arbitrary<ConvLayer> = layerArbitrary({ batch: 2, groups: 3, cpg: 4, kpg: 5, hw: 9, kh: 4, kw: 3, stride: 3, dilation: 2, pad: 2 });
 
 /** A random mapping of `l` whose factors obey the coverage rules (random orders, axes, flags). */
 export function randomMapping(l: ConvLayer, rnd: () => number): Mapping {

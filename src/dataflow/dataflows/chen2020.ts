@@ -206,7 +206,13 @@ function twoLevel(tiles: readonly ArrayTile[], layer: ConvLayer, arch: ArchSpec,
   const t = CHEN2020_GBUF_TEMPLATE;
   const sz = dimSizes(layer);
   const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types, arch.gbuf.psumBytes), db);
-  for (const c of tiles) search.run({ ...c.factors, gbuf: { R: sz.R, S: sz.S } });
+  for (const c of tiles) {
+    const start = { ...c.factors, gbuf: { R: sz.R, S: sz.S } };
+    // An array tile's shares each fit a partition; in a shared pool (arch.rf.sharedEntries) they
+    // must fit it together (legality rule 6), which the GBuf search does not check: as oneLevel.
+    if (arch.rf.sharedEntries !== undefined && !checkMapping(compose(t, start, layer, db), layer, arch, { types }).ok) continue;
+    search.run(start);
+  }
   if (!search.best) return undefined;
   return { mapping: searchedMapping(t, search.best, layer, arch, types, db), score: search.best.score };
 }

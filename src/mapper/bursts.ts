@@ -128,7 +128,7 @@ const ONES: Record<Dim, number> = { N: 1, G: 1, K: 1, C: 1, P: 1, Q: 1, R: 1, S:
  */
 export function weightOrder(m: Mapping, layer: ConvLayer, x: LevelExtents): WeightLayout {
   const tile = m.gbuf.keep.weight ? x.gbuf : x.rf;
-  return weightLayoutOf(tile.C, tile.K, x.spatial.C, layer.inChannels / layer.groups);
+  return weightLayoutOf(tile, x.spatial, layer.inChannels / layer.groups, Boolean(m.rf.stream?.weight));
 }
 
 /**
@@ -149,6 +149,7 @@ function perWord(t: TensorName, tile: Extents, within: Extents, layer: ConvLayer
     case "output":
       return per([tile.N, tile.G * tile.K, tile.P, tile.Q], [within.N, within.G * within.K, within.P, within.Q], bytes.output);
     case "weight":
+      if (weights === "HWIO") return per([tile.G, tile.R, tile.S, tile.C, tile.K], [within.G, within.R, within.S, within.C, within.K], bytes.weight);
       return weights === "OIHW"
         ? per([tile.G * tile.K, tile.C, tile.R, tile.S], [within.G * within.K, within.C, within.R, within.S], bytes.weight)
         : per([tile.G, tile.C, tile.K, tile.R, tile.S], [within.G, within.C, within.K, within.R, within.S], bytes.weight);

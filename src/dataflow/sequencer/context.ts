@@ -152,14 +152,16 @@ export class SeqContext {
 
   /** Address of weight (g, k, c, r, s) in the DRAM layout, and the DRAM strides over [G, K, C, R, S]. */
   wDram(g: number, k: number, c: number, r: number, s: number): number {
-    if (this.wLayout === "OIHW") return this.wIndex(g, k, c, r, s);
-    return (((g * this.Cg + c) * this.Kg + k) * this.layer.kernelHeight + r) * this.layer.kernelWidth + s;
+    const st = this.wDramStrides();
+    return g * st[0]! + k * st[1]! + c * st[2]! + r * st[3]! + s * st[4]!;
   }
 
   wDramStrides(): number[] {
     const l = this.layer;
     const RS = l.kernelHeight * l.kernelWidth;
-    return this.wLayout === "OIHW" ? [this.Kg * this.Cg * RS, this.Cg * RS, RS, l.kernelWidth, 1] : [this.Kg * this.Cg * RS, RS, this.Kg * RS, l.kernelWidth, 1];
+    const all = this.Kg * this.Cg * RS;
+    if (this.wLayout === "HWIO") return [all, 1, this.Kg, l.kernelWidth * this.Cg * this.Kg, this.Cg * this.Kg];
+    return this.wLayout === "OIHW" ? [all, this.Cg * RS, RS, l.kernelWidth, 1] : [all, RS, this.Kg * RS, l.kernelWidth, 1];
   }
 
   /**
@@ -170,6 +172,7 @@ export class SeqContext {
     const ge = this.nest.gbufExtent;
     const rs = ge[R]! * ge[S]!;
     const all = ge[K]! * ge[C]! * rs;
+    if (this.wLayout === "HWIO") return [all, 1, ge[K]!, ge[S]! * ge[C]! * ge[K]!, ge[C]! * ge[K]!];
     return this.wLayout === "OIHW" ? [all, ge[C]! * rs, rs, ge[S]!, 1] : [all, rs, ge[K]! * rs, ge[S]!, 1];
   }
 

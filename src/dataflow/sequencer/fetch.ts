@@ -199,15 +199,17 @@ function inputTags(c: SeqContext, start: Int32Array, row: number, col: number, r
 /** Positions in [G, K, C, R, S] of a weight box's dimensions, in the order it walks them. */
 const OIHW_ORDER = [0, 1, 2, 3, 4] as const;
 const IOHW_ORDER = [0, 2, 1, 3, 4] as const;
+const HWIO_ORDER = [0, 3, 4, 2, 1] as const;
 
 /** The DRAM read of a weight tile and the GBuf write it feeds. */
 export function fetchWeightTile(c: SeqContext, start: Int32Array, ext: Int32Array, half: number, fetch: Req[]): FetchWrite {
   const region = c.gbufRegions.weight![half]!;
   const l = c.layer;
   const RS = l.kernelHeight * l.kernelWidth;
-  // The box walks [G, K, C, R, S], or [G, C, K, R, S] over an IOHW layout, so that its words
-  // come in DRAM address order (the runs the layout makes); the GBuf side walks the same order.
-  const order = c.wLayout === "OIHW" ? OIHW_ORDER : IOHW_ORDER;
+  // The box walks [G, K, C, R, S], [G, C, K, R, S] over an IOHW layout or [G, R, S, C, K] over
+  // an HWIO one, so that its words come in DRAM address order (the runs the layout makes); the
+  // GBuf side walks the same order.
+  const order = c.wLayout === "OIHW" ? OIHW_ORDER : c.wLayout === "IOHW" ? IOHW_ORDER : HWIO_ORDER;
   const pick = (v: ArrayLike<number>): number[] => order.map((d) => v[d]!);
   const srcStrides = [c.Kg * c.Cg * RS, c.Cg * RS, RS, l.kernelWidth, 1];
   const offset = c.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);

@@ -5,7 +5,7 @@ import type { ConvLayer } from "../../workload/layer.js";
 import { convShape } from "../../workload/layer.js";
 import { tileExtents, type Mapping } from "../mapping.js";
 import { Nest } from "../nest.js";
-import { C, K } from "./types.js";
+import { C, K, R, S } from "./types.js";
 
 /** Tag spaces of the three tensors (checked mode). */
 export const TAG_SPACE = Object.freeze({ input: 1, weight: 2, output: 3 });
@@ -18,31 +18,44 @@ export const TAG_SPACE = Object.freeze({ input: 1, weight: 2, output: 3 });
  * tiles of several output channels (chen2020, whose array steps each take one channel), where
  * `IOHW` (per group: input channel major) makes a tile of C' channels C' runs (one when it holds
  * every output channel) instead of one burst per output channel. The GBuf keeps a weight tile in
- * the same order, so a step's channel is one run there too. Counts in words do not depend on the
- * layout; bursts, burst waste, bank accesses and cycles do.
+ * the same order, so a step's channel is one run there too. `HWIO` (per group: kernel position
+ * major, then input and output channels) where the weights stream through the array one kernel
+ * position a step (`is` on a systolic array: each gbuf iteration streams one (r, s) of every
+ * channel in the tile), so that a step's weights are one run instead of a word every R x S.
+ * Counts in words do not depend on the layout; bursts, burst waste, bank accesses and cycles do.
  */
-export type WeightLayout = "OIHW" | "IOHW";
+export type WeightLayout = "OIHW" | "IOHW" | "HWIO";
 
 /**
  * The DRAM weight layout the Sequencer uses for a mapping (see {@link WeightLayout}), from the
  * weight tile DRAM sends (the GBuf's, or the register files' where the GBuf bypasses weights):
- * `IOHW` when it holds one input channel and several output channels, or when it holds fewer
- * input channels than output channels, not all of its group's, and every array step takes one
- * input channel; else `OIHW`.
+ * `HWIO` when the weights stream through the array (`mapping.rf.stream.weight`), an array step
+ * takes one kernel position and the tile holds several; `IOHW` when it holds one input channel
+ * and several output channels, or when it holds fewer input channels than output channels, not
+ * all of its group's, and every array step takes one input channel; else `OIHW`.
  */
 export function weightLayout(m: Mapping, layer: ConvLayer): WeightLayout {
   const nest = new Nest(m, layer);
   const tile = m.gbuf.keep.weight ? nest.gbufExtent : nest.rfExtent;
-  // (the channels one array step takes: the spatial level's tile, the PEs' tiles included)
-  return weightLayoutOf(tile[C]!, tile[K]!, tileExtents(m, layer, "spatial").C, convShape(layer).inChannelsPerGroup);
+  // (one array step's extents: the spatial level's tile, the PEs' tiles included)
+  const step = tileExtents(m, layer, "spatial");
+  return weightLayoutOf({ C: tile[C]!, K: tile[K]!, R: tile[R]!, S: tile[S]! }, step, convShape(layer).inChannelsPerGroup, Boolean(m.rf.stream?.weight));
 }
 
 /**
- * {@link weightLayout}'s rule, from the weight tile DRAM sends (`c` input and `k` output channels),
- * the input channels one array step takes and the layer's input channels per group (the
- * mapper's cost model applies it to extents it has at hand).
+ * {@link weightLayout}'s rule, from the extents of the weight tile DRAM sends and of one array
+ * step, the layer's input channels per group and whether the weights stream (the mapper's cost
+ * model applies it to extents it has at hand).
  */
-export function weightLayoutOf(c: number, k: number, stepChannels: number, channelsPerGroup: number): WeightLayout {
+export function weightLayoutOf(
+  tile: { readonly C: number; readonly K: number; readonly R: number; readonly S: number },
+  step: { readonly C: number; readonly R: number; readonly S: number },
+  channelsPerGroup: number,
+  streamed: boolean,
+): WeightLayout {
+  const { C: c, K: k } = tile;
+  if (streamed && step.R * step.S === 1 && tile.R * tile.S > 1 && c * k > 1) return "HWIO";
+  const stepChannels = step.C;
   if (k <= 1) return "OIHW";
   if (c === 1) return "IOHW";
   return stepChannels === 1 && c < k && c < channelsPerGroup ? "IOHW" : "OIHW";
@@ -62,6 +75,7 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
   }
   const Kg = s.outChannelsPerGroup, Cg = s.inChannelsPerGroup, RS = layer.kernelHeight * layer.kernelWidth;
   const data = new (w.constructor as new (n: number) => T)(n);
+  if (layout === "HWIO") return { data, index: hwio(w, data, index, layer.groups, Kg, Cg, RS) };
   if (RS === 1 && !index && w.BYTES_PER_ELEMENT === 1 && transposeBytes(w, data, layer.groups, Kg, Cg)) return { data, index };
   // A transpose of [K][C] into [C][K] per group (RS-word items), in 64 x 64 blocks so that both
   // sides stay in cache (FC layers have tens of millions of weights).
@@ -89,6 +103,21 @@ export function layoutWeights<T extends Int8Array | Uint8Array | Int16Array>(w: 
         }
       }
   return { data, index };
+}
+
+/** {@link layoutWeights} into HWIO: weight (g, k, c, rs) at ((g RS + rs) C + c) K + k; `index` (when given) filled with each word's OIHW index. */
+function hwio(w: ArrayLike<number>, data: { [i: number]: number }, index: Float64Array | undefined, groups: number, Kg: number, Cg: number, RS: number): Float64Array | undefined {
+  for (let g = 0; g < groups; g++)
+    for (let k = 0; k < Kg; k++)
+      for (let c = 0; c < Cg; c++) {
+        const o = ((g * Kg + k) * Cg + c) * RS;
+        for (let rs = 0; rs < RS; rs++) {
+          const i = ((g * RS + rs) * Cg + c) * Kg + k;
+          data[i] = w[o + rs]!;
+          if (index) index[i] = o + rs;
+        }
+      }
+  return index;
 }
 
 /** Whether this machine stores the low byte of a word first (typed arrays use its byte order). */

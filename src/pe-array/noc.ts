@@ -24,8 +24,9 @@
  *     drain n words per PE from N PEs:     the PEs are read in the cycle the drain is accepted;
  *                                          the words reach the lane one cycle later, then
  *                                          d = ceil(n * N / drainWordsPerCycle)
- *     in-flight drain (streamed output):   d = max(1, ceil(n * N / drainWordsPerCycle) - t), the
- *                                          words having left during the t cycles of their wave
+ *     in-flight drain (streamed output):   d = max(1, ceil(n * N / drainWordsPerCycle) - min(t, f)),
+ *                                          the words having left during the t cycles of their
+ *                                          wave, in the f cycles the path was free before d starts
  *     link shift of n words:               d = n + 1            (n words, 1 hop)
  *     link reduce of n words over L PEs:   d = n + L - 1        (pipelined over L - 1 hops)
  *     in-flight reduce (streamed output):  d = 1                (the hops were the wave's skew)
@@ -107,7 +108,8 @@ export interface NocDrain {
    * A streamed output's words, which left the array's edge during the wave that computed them
    * (one per line per MAC step, behind the partial sums' flow): the drain path carried them then,
    * over `inFlight` cycles of that wave, and the lane charges only what it could not carry in
-   * that time (at least 1 cycle). The words are read and counted as for any drain.
+   * that time (at least 1 cycle): the cycles of those that it was free, not carrying an earlier
+   * drain. The words are read and counted as for any drain.
    */
   readonly inFlight?: number;
 }
@@ -179,6 +181,8 @@ export class Noc extends Component {
   private readonly busList: readonly Lane<NocDeliver>[];
   private readonly busWidth: Record<RfPartition, number>;
   private readonly drainLane: Lane<DrainJob>;
+  /** The first cycle the drain path has been free since its last drain (0 before any). */
+  private drainFreeFrom = 0;
   private readonly linkLane: Lane<NocLink>;
   private drainsWaiting = new Map<number, DrainJob>();
   private readonly outbox = new Outbox();
@@ -270,11 +274,14 @@ export class Noc extends Component {
     this.addC = mk("add", "% words added on the drain path (the partial sums of PEs that share an output tile)");
     this.drainLane = new Lane<DrainJob>(
       "drain path",
-      (j) => {
+      (j, start) => {
         const d = Math.ceil(j.payload!.data.length / this.spec.drainWordsPerCycle);
-        return j.req.inFlight ? Math.max(1, d - j.req.inFlight) : d;
+        // (the path carried an in-flight drain's words in the cycles of its wave, just before
+        // this start, that no earlier drain held it)
+        return j.req.inFlight ? Math.max(1, d - Math.min(j.req.inFlight, start - this.drainFreeFrom)) : d;
       },
       (j, now) => {
+        this.drainFreeFrom = now + 1;
         this.drainC[j.req.part].value += j.payload!.data.length;
         const payload = j.req.sum ? this.addToSum(j.req, j.payload!) : j.payload!;
         this.outbox.post(this.resp, payload ? { op: "drain", id: j.req.id, payload, completedAt: now } : { op: "drain", id: j.req.id, completedAt: now });

@@ -35,7 +35,7 @@ describe("the random campaign", () => {
     for (const [args, message] of [
       [["--cases", "2.5"], 'campaign: --cases must be a positive integer; got "2.5"'],
       [["--minutes", "abc"], 'campaign: --minutes must be a positive number; got "abc"'],
-      [["--kind", "nope"], 'campaign: --kind must be one of named, mappings, fused, mapper; got "nope"'],
+      [["--kind", "nope"], 'campaign: --kind must be one of named, mappings, fused, streamed, mapper; got "nope"'],
     ] as const) {
       const r = spawnSync(tsx, [join("test", "campaign", "main.ts"), ...args], { encoding: "utf8" });
       expect(r.status).toBe(2);

@@ -3,7 +3,8 @@
  * a few of its cases: campaign.test.ts). Each case is a random layer on a named dataflow and
  * preset (kind `named`: random operand types, zero points, GBuf capacities and array shapes) or
  * on a random legal mapping of the tests' small architectures (`mappings`, `fused`: with fused
- * dimensions), simulated with timeline replay on and off; every few cases also in checked mode
+ * dimensions; `streamed`: on a small array that forwards operands, streaming one to three tensors
+ * through the PEs, as the systolic dataflows do), simulated with timeline replay on and off; every few cases also in checked mode
  * and in reference mode. Every run must verify against the reference convolution, the runs of
  * a case must agree on outputs, cycles, counters and stalls, the DRAM words must equal the
  * closed form the mapper counts wherever it claims to be exact (`exactTraffic`), and no run may
@@ -31,10 +32,10 @@ import { resolveArch } from "../../src/arch/presets.js";
 import type { OperandTypes } from "../../src/workload/dtype.js";
 import { convLayer, type ConvLayerSpec } from "../../src/workload/layer.js";
 import { difference } from "../helpers/difference.js";
-import { ARCHS, legalRandomMapping } from "../dataflow/random-mappings.js";
+import { ARCHS, legalRandomMapping, legalStreamedMapping, STREAM_ARCH } from "../dataflow/random-mappings.js";
 
 /** What a campaign draws its cases from (see the file header). */
-export const CAMPAIGN_KINDS = ["named", "mappings", "fused", "mapper"] as const;
+export const CAMPAIGN_KINDS = ["named", "mappings", "fused", "streamed", "mapper"] as const;
 export type CampaignKind = (typeof CAMPAIGN_KINDS)[number];
 
 /** A campaign's settings. */
@@ -175,6 +176,10 @@ function drawCase(kind: CampaignKind, r: () => number, n: number, x: number): Ca
     return { ...common, arch, dataflow: dataflows[int(0, dataflows.length - 1)]!, ...(ov ? { archOverrides: ov } : {}) };
   }
   const layer = convLayer(spec);
+  if (kind === "streamed") {
+    const m = legalStreamedMapping(layer, int(0, 2 ** 31), r() < 0.3);
+    return m ? { ...common, arch: STREAM_ARCH, dataflow: m } : undefined;
+  }
   const arch = ARCHS[n % ARCHS.length]!;
   const m = legalRandomMapping(layer, arch, int(0, 2 ** 31), kind === "fused");
   return m ? { ...common, arch, dataflow: m } : undefined;

@@ -1,5 +1,5 @@
 /**
- * `npm run campaign -- [--kind named|mappings|fused|mapper] [--seed S] [--minutes M | --cases N]
+ * `npm run campaign -- [--kind named|mappings|fused|streamed|mapper] [--seed S] [--minutes M | --cases N]
  * [--checked-every N] [--reference-every N] [--scale X]`: runs a random campaign (campaign.ts) and prints each
  * failed case as one JSON line (the check, what differed, and the simulate() options that
  * reproduce it), then a summary. Exits 1 when a case failed, 2 on a bad option.

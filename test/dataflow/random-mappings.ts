@@ -65,6 +65,29 @@ export function legalRandomMapping(l: ConvLayer, arch: ArchSpec, seed: number, f
 }
 
 /**
+ * A small array that forwards operands PE to PE (`noc.forwarding`, as the systolic preset), on
+ * which mappings may stream tensors through the PEs (`mapping.rf.stream`).
+ */
+export const STREAM_ARCH: ArchSpec = resolveArch(tinyBase, { name: "tiny-forwarding", noc: { forwarding: true }, rf: { inputEntries: 16, weightEntries: 16, psumEntries: 16 } });
+
+/**
+ * A random legal mapping of `l` on {@link STREAM_ARCH} that streams one to three tensors through
+ * the PEs (random flags, a second accumulator set now and then), or undefined.
+ */
+export function legalStreamedMapping(l: ConvLayer, seed: number, fused = false): Mapping | undefined {
+  const rnd = rng(seed);
+  for (let i = 0; i < 60; i++) {
+    const m0 = fused ? fuseRandom(randomMapping(l, rnd), l, rnd) : randomMapping(l, rnd);
+    if (!m0) return undefined;
+    const pick = 1 + Math.floor(rnd() * 7);
+    const stream = { input: (pick & 1) !== 0, weight: (pick & 2) !== 0, output: (pick & 4) !== 0 };
+    const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true }, stream, doubleBufferOutput: !stream.output && rnd() < 0.3 ? true : undefined } };
+    if (checkMapping(m, l, STREAM_ARCH).ok) return m;
+  }
+  return undefined;
+}
+
+/**
  * Random small layers, those in which no window reads a real input (every tap in the padding)
  * included: they once hit a Sequencer bug, and were left out then; "a layer whose windows read
  * only padding" in simulate.test.ts pins the fix for the named dataflows, and these cover random

@@ -9,7 +9,7 @@ import { convShape, layerAxis, type ConvLayer, type ConvShape } from "../../work
 import { inputSpan, maxTouchedInputs, streamFlows, type Mapping } from "../mapping.js";
 import { Nest, NDIMS } from "../nest.js";
 import { touched } from "./geometry.js";
-import { weightLayout, type WeightLayout } from "./layout.js";
+import { weightLayout, weightStrides, type WeightLayout } from "./layout.js";
 import { C, G, K, N, P, Q, R, S, type Coords, type InputSpan, type SequencerHardware, type SequencerOperands, type SpanPlace } from "./types.js";
 
 /**
@@ -152,16 +152,16 @@ export class SeqContext {
 
   /** Address of weight (g, k, c, r, s) in the DRAM layout, and the DRAM strides over [G, K, C, R, S]. */
   wDram(g: number, k: number, c: number, r: number, s: number): number {
-    const st = this.wDramStrides();
+    const st = (this.dramWeightStrides ??= this.wDramStrides());
     return g * st[0]! + k * st[1]! + c * st[2]! + r * st[3]! + s * st[4]!;
   }
 
+  /** {@link wDramStrides}, kept for {@link wDram}. */
+  private dramWeightStrides: number[] | undefined;
+
   wDramStrides(): number[] {
     const l = this.layer;
-    const RS = l.kernelHeight * l.kernelWidth;
-    const all = this.Kg * this.Cg * RS;
-    if (this.wLayout === "HWIO") return [all, 1, this.Kg, l.kernelWidth * this.Cg * this.Kg, this.Cg * this.Kg];
-    return this.wLayout === "OIHW" ? [all, this.Cg * RS, RS, l.kernelWidth, 1] : [all, RS, this.Kg * RS, l.kernelWidth, 1];
+    return weightStrides(this.wLayout, [l.groups, this.Kg, this.Cg, l.kernelHeight, l.kernelWidth]);
   }
 
   /**
@@ -170,10 +170,7 @@ export class SeqContext {
    */
   gbufWeightStrides(): number[] {
     const ge = this.nest.gbufExtent;
-    const rs = ge[R]! * ge[S]!;
-    const all = ge[K]! * ge[C]! * rs;
-    if (this.wLayout === "HWIO") return [all, 1, ge[K]!, ge[S]! * ge[C]! * ge[K]!, ge[C]! * ge[K]!];
-    return this.wLayout === "OIHW" ? [all, ge[C]! * rs, rs, ge[S]!, 1] : [all, rs, ge[K]! * rs, ge[S]!, 1];
+    return weightStrides(this.wLayout, [ge[G]!, ge[K]!, ge[C]!, ge[R]!, ge[S]!]);
   }
 
   wIndex(g: number, k: number, c: number, r: number, s: number): number {

@@ -10,7 +10,7 @@ import type { SeqContext } from "./context.js";
 import { step, type Executor, type Steps } from "./executor.js";
 import { placeInputTile, type InputPlacement } from "./gbuf-halo.js";
 import { runsOf } from "./geometry.js";
-import { TAG_SPACE } from "./layout.js";
+import { TAG_SPACE, WEIGHT_WALK } from "./layout.js";
 import { C, G, INPUT_DIMS, K, N, NO_REQS, R, S, WEIGHT_DIMS, type FetchPlan, type FetchWrite, type GbufInputTile, type OutputTile, type Req, type Thread } from "./types.js";
 
 /**
@@ -196,20 +196,15 @@ function inputTags(c: SeqContext, start: Int32Array, row: number, col: number, r
   };
 }
 
-/** Positions in [G, K, C, R, S] of a weight box's dimensions, in the order it walks them. */
-const OIHW_ORDER = [0, 1, 2, 3, 4] as const;
-const IOHW_ORDER = [0, 2, 1, 3, 4] as const;
-const HWIO_ORDER = [0, 3, 4, 2, 1] as const;
 
 /** The DRAM read of a weight tile and the GBuf write it feeds. */
 export function fetchWeightTile(c: SeqContext, start: Int32Array, ext: Int32Array, half: number, fetch: Req[]): FetchWrite {
   const region = c.gbufRegions.weight![half]!;
   const l = c.layer;
   const RS = l.kernelHeight * l.kernelWidth;
-  // The box walks [G, K, C, R, S], [G, C, K, R, S] over an IOHW layout or [G, R, S, C, K] over
-  // an HWIO one, so that its words come in DRAM address order (the runs the layout makes); the
-  // GBuf side walks the same order.
-  const order = c.wLayout === "OIHW" ? OIHW_ORDER : c.wLayout === "IOHW" ? IOHW_ORDER : HWIO_ORDER;
+  // The box walks the layout's order ([G, K, C, R, S] for OIHW), so that its words come in DRAM
+  // address order (the runs the layout makes); the GBuf side walks the same order.
+  const order = WEIGHT_WALK[c.wLayout];
   const pick = (v: ArrayLike<number>): number[] => order.map((d) => v[d]!);
   const srcStrides = [c.Kg * c.Cg * RS, c.Cg * RS, RS, l.kernelWidth, 1];
   const offset = c.wIndex(start[G]!, start[K]!, start[C]!, start[R]!, start[S]!);

@@ -26,6 +26,24 @@ export const TAG_SPACE = Object.freeze({ input: 1, weight: 2, output: 3 });
  */
 export type WeightLayout = "OIHW" | "IOHW" | "HWIO";
 
+/** Positions in [G, K, C, R, S] of each layout's dimensions, outermost first (the order its addresses walk). */
+export const WEIGHT_WALK: Readonly<Record<WeightLayout, readonly number[]>> = Object.freeze({ OIHW: [0, 1, 2, 3, 4], IOHW: [0, 2, 1, 3, 4], HWIO: [0, 3, 4, 2, 1] });
+
+/**
+ * Strides over [G, K, C, R, S] of weights of extents `ext` (over the same dimensions; the
+ * outermost one's extent is not read) stored in `layout`: the DRAM tensor's, or a GBuf tile's.
+ */
+export function weightStrides(layout: WeightLayout, ext: readonly number[]): number[] {
+  const walk = WEIGHT_WALK[layout];
+  const strides = [0, 0, 0, 0, 0];
+  let step = 1;
+  for (let i = walk.length - 1; i >= 0; i--) {
+    strides[walk[i]!] = step;
+    step *= ext[walk[i]!]!;
+  }
+  return strides;
+}
+
 /**
  * The DRAM weight layout the Sequencer uses for a mapping (see {@link WeightLayout}), from the
  * weight tile DRAM sends (the GBuf's, or the register files' where the GBuf bypasses weights):
@@ -55,10 +73,9 @@ export function weightLayoutOf(
 ): WeightLayout {
   const { C: c, K: k } = tile;
   if (streamed && step.R * step.S === 1 && tile.R * tile.S > 1 && c * k > 1) return "HWIO";
-  const stepChannels = step.C;
   if (k <= 1) return "OIHW";
   if (c === 1) return "IOHW";
-  return stepChannels === 1 && c < k && c < channelsPerGroup ? "IOHW" : "OIHW";
+  return step.C === 1 && c < k && c < channelsPerGroup ? "IOHW" : "OIHW";
 }
 
 /**

@@ -53,12 +53,19 @@ export const ARCHS: readonly ArchSpec[] = [
 
 /** A random legal mapping of `l` on `arch` (random loop orders, factors, axes, GBuf bypass, double buffering), or undefined. */
 export function legalRandomMapping(l: ConvLayer, arch: ArchSpec, seed: number, fused = false): Mapping | undefined {
-  const rnd = rng(seed);
-  for (let i = 0; i < 40; i++) {
+  return firstLegal(l, arch, rng(seed), fused, 40, (rf) => rf);
+}
+
+/**
+ * The first of `tries` random mappings of `l` (fused when `fused`; the rf level's flags set by
+ * `flags`, which may draw from `rnd`) that is legal on `arch`, or undefined. The simulated PE
+ * computes out of its register file: the rf level keeps every tensor.
+ */
+function firstLegal(l: ConvLayer, arch: ArchSpec, rnd: () => number, fused: boolean, tries: number, flags: (rf: Mapping["rf"]) => Mapping["rf"]): Mapping | undefined {
+  for (let i = 0; i < tries; i++) {
     const m0 = fused ? fuseRandom(randomMapping(l, rnd), l, rnd) : randomMapping(l, rnd);
     if (!m0) return undefined;
-    // The simulated PE computes out of its register file: the rf level keeps every tensor.
-    const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true } } };
+    const m: Mapping = { ...m0, rf: flags({ ...m0.rf, keep: { input: true, weight: true, output: true } }) };
     if (checkMapping(m, l, arch).ok) return m;
   }
   return undefined;
@@ -76,15 +83,11 @@ export const STREAM_ARCH: ArchSpec = resolveArch(tinyBase, { name: "tiny-forward
  */
 export function legalStreamedMapping(l: ConvLayer, seed: number, fused = false): Mapping | undefined {
   const rnd = rng(seed);
-  for (let i = 0; i < 60; i++) {
-    const m0 = fused ? fuseRandom(randomMapping(l, rnd), l, rnd) : randomMapping(l, rnd);
-    if (!m0) return undefined;
+  return firstLegal(l, STREAM_ARCH, rnd, fused, 60, (rf) => {
     const pick = 1 + Math.floor(rnd() * 7);
     const stream = { input: (pick & 1) !== 0, weight: (pick & 2) !== 0, output: (pick & 4) !== 0 };
-    const m: Mapping = { ...m0, rf: { ...m0.rf, keep: { input: true, weight: true, output: true }, stream, doubleBufferOutput: !stream.output && rnd() < 0.3 ? true : undefined } };
-    if (checkMapping(m, l, STREAM_ARCH).ok) return m;
-  }
-  return undefined;
+    return { ...rf, stream, doubleBufferOutput: !stream.output && rnd() < 0.3 ? true : undefined };
+  });
 }
 
 /**

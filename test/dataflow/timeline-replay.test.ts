@@ -7,6 +7,7 @@ import { SignatureSerials } from "../../src/dataflow/sequencer/plan-cache.js";
 import { Program } from "../../src/dataflow/sequencer/program.js";
 import { TimelineRuns, type RunTile } from "../../src/dataflow/sequencer/runs.js";
 import { TimelineReplay, type Beside } from "../../src/dataflow/sequencer/timeline.js";
+import { TimelineKeys } from "../../src/dataflow/sequencer/timeline-key.js";
 import type { Thread } from "../../src/dataflow/sequencer/types.js";
 import { Noc } from "../../src/pe-array/noc.js";
 import { simulate, type SimulateOptions } from "../../src/dataflow/simulate.js";
@@ -97,11 +98,11 @@ describe("timeline replay", () => {
 
   it("a pipelined key that leaves out which iterations a timeline spans replays wrong timelines, and the comparison sees it", () => {
     // Pipelined timelines only (no single-buffered key), all plan templates alike.
-    vi.spyOn(TimelineReplay.prototype as unknown as { key: () => undefined }, "key").mockReturnValue(undefined);
+    vi.spyOn(TimelineKeys.prototype, "single").mockReturnValue(undefined);
     const runs = [...LAYERS, AlexNetConv3Like].map((layer) => onOff({ layer, arch: "chen2020", dataflow: "chen2020" }));
     expect(runs.every((r) => r.diff === undefined)).toBe(true);
     expect(runs.reduce((a, r) => a + r.replayed, 0)).toBeGreaterThan(100);
-    vi.spyOn(TimelineReplay.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
+    vi.spyOn(TimelineKeys.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
     expect([...LAYERS, AlexNetConv3Like].some((layer) => onOff({ layer, arch: "chen2020", dataflow: "chen2020" }).diff !== undefined)).toBe(true);
   });
 
@@ -299,7 +300,7 @@ describe("timeline replay", () => {
 
   it("a key that leaves out which iterations a timeline spans replays wrong timelines, and the comparison sees it", () => {
     // Every plan template gets the same serial: timelines of different iterations share keys.
-    vi.spyOn(TimelineReplay.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
+    vi.spyOn(TimelineKeys.prototype as unknown as { serial: () => number }, "serial").mockReturnValue(1);
     expect(namedMatrix(NAMED.slice(0, 1)).diffs.length).toBeGreaterThan(0);
   });
 
@@ -331,7 +332,7 @@ describe("timeline replay", () => {
   });
 
   it("a key without the GBuf reads' banked schedules replays wrong timelines, and the comparison sees it", () => {
-    vi.spyOn(TimelineReplay.prototype as unknown as { schedules: () => boolean }, "schedules").mockReturnValue(true);
+    vi.spyOn(TimelineKeys.prototype as unknown as { schedules: () => boolean }, "schedules").mockReturnValue(true);
     expect(namedMatrix(NAMED.slice(1, 2)).diffs.length).toBeGreaterThan(0);
   });
 });

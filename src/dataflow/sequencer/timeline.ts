@@ -35,10 +35,10 @@ import type { GlobalBuffer } from "../../memory/index.js";
 import type { PeArray, Phase, WaitReason } from "../../pe-array/index.js";
 import type { Steps } from "./executor.js";
 import { SignatureTable } from "./plan-cache.js";
-import { KEY_AFTER_JOIN, KEY_SINGLE, KEY_STEADY, KeyParts, reasonCode } from "./timeline-key.js";
+import { TimelineKeys, type SteadyWave } from "./timeline-key.js";
 import { BESIDE_COUNTER, fitsBeside, type Beside } from "./beside.js";
 export { besideOf, fitsBeside, type Beside } from "./beside.js";
-import { NO_REQS, type IterationPlan, type PlanTemplate, type Req, type Responses, type Step, type Thread } from "./types.js";
+import { NO_REQS, type IterationPlan, type Req, type Responses, type Step, type Thread } from "./types.js";
 
 /** What a timeline replay needs of the Sequencer component. */
 export interface TimelineHost {
@@ -64,12 +64,6 @@ export interface TimelineHost {
   finishWave(): void;
   /** Pipelined programs: `q` becomes the running wave, started in cycle `start`, `running` waiting for it. */
   adoptWave(q: Req, start: number, running: Thread, reason: WaitReason): Phase;
-}
-
-/** The PE array's running wave at a pipelined program's steady boundary, as the key sees it. */
-interface SteadyWave {
-  readonly phase: Phase;
-  readonly cmd: { readonly wave: object; readonly alongside?: readonly object[]; readonly chained?: boolean };
 }
 
 /** A wave's phase relative to a boundary's cycle. */
@@ -120,12 +114,10 @@ const LIMIT = 4096;
 
 /** Records and replays timelines (see the file header). */
 export class TimelineReplay {
-  private readonly serials = new WeakMap<PlanTemplate, number>();
-  private nextSerial = 1;
   /** Timelines by key (null: a key that never replays); cleared when full (only speed depends on it). */
   private readonly timelines = new SignatureTable<Timeline | null>(LIMIT, () => 1);
-  /** The key being built ({@link KeyParts}). */
-  private readonly parts = new KeyParts();
+  /** The keys' builder (timeline-key.ts). */
+  private readonly keys: TimelineKeys;
   private recording: Recording | undefined;
   private replaying: Replaying | undefined;
   private boundaries = 0;
@@ -138,10 +130,11 @@ export class TimelineReplay {
    */
   constructor(
     readonly host: TimelineHost,
-    private readonly gbuf: GlobalBuffer,
+    gbuf: GlobalBuffer,
     private readonly pe: PeArray,
     counters: readonly Counter[],
   ) {
+    this.keys = new TimelineKeys(host, gbuf, pe);
     this.start = new Float64Array(counters.length);
     this.values = new Float64Array(counters.length);
     counters.forEach((c, i) => c.moveTo(this.values, i));
@@ -191,7 +184,7 @@ export class TimelineReplay {
     if (!cur.template || !next.template || next.boundary || next.fetched || next.psumFills || next.operandFills) return;
     const alone = this.host.quiet();
     if (!alone && !this.besideOk(next.reads.length, next.drains.length > 0, beside)) return;
-    const key = this.key(cur, next, drain);
+    const key = this.keys.single(cur, next, drain);
     if (key !== undefined) this.open(key, n, alone, next.reads, next.drains.length > 0);
   }
 
@@ -208,7 +201,7 @@ export class TimelineReplay {
     const alone = this.host.quiet();
     // (its reads are done: none to fit beside)
     if (!alone && !this.besideOk(0, false, beside)) return;
-    const key = this.joinKey(cur);
+    const key = this.keys.afterJoin(cur);
     if (key !== undefined) this.open(key, n, alone, [], false);
   }
 
@@ -308,7 +301,7 @@ export class TimelineReplay {
     const withPrefetch = !alone && beside && fitsBeside(after.reads.length, beside) ? this.host.steadyWave(running, beside.threads) : undefined;
     const w = alone ?? withPrefetch;
     if (!w) return undefined;
-    const key = this.steadyKey(cur, next, after, running, w);
+    const key = this.keys.steady(cur, next, after, running, w);
     if (key === undefined) return undefined;
     const t = this.timelines.get(key);
     if (t && (alone || t.besideSafe)) {
@@ -430,70 +423,5 @@ export class TimelineReplay {
     if (!start) return this.values.slice();
     this.start.set(this.values);
     return this.start;
-  }
-
-  private serial(t: PlanTemplate): number {
-    let s = this.serials.get(t);
-    if (s === undefined) this.serials.set(t, (s = this.nextSerial++));
-    return s;
-  }
-
-  /** The coming timeline's key, or undefined when it cannot be replayed (see the file header). */
-  private key(cur: IterationPlan, next: IterationPlan, drainKey: () => number | undefined): Float64Array | undefined {
-    const drain = drainKey();
-    if (drain === undefined) return undefined;
-    const parts = this.parts.start(KEY_SINGLE);
-    parts.push(this.serial(cur.template!)).push(this.serial(next.template!));
-    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor)).push(drain);
-    if (!this.schedules(next.reads, parts) || !this.schedules(next.direct, parts) || !this.schedules(next.moves, parts)) return undefined;
-    return parts.view();
-  }
-
-  /** The key after the join of `cur`'s prefetch ({@link afterJoin}; its reads are done), or undefined when it cannot replay. */
-  private joinKey(cur: IterationPlan): Float64Array | undefined {
-    const parts = this.parts.start(KEY_AFTER_JOIN).push(this.serial(cur.template!));
-    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor));
-    return this.schedules(cur.direct, parts) && this.schedules(cur.moves, parts) ? parts.view() : undefined;
-  }
-
-  /** Serials of objects the key names by identity (waves). */
-  private readonly objectSerials = new WeakMap<object, number>();
-
-  private objectSerial(o: object): number {
-    let s = this.objectSerials.get(o);
-    if (s === undefined) this.objectSerials.set(o, (s = this.nextSerial++));
-    return s;
-  }
-
-  /**
-   * A pipelined timeline's key, or undefined when it cannot be replayed: the plan templates of
-   * `cur`, `next` and `after`, the GBuf schedules of `after`'s reads, the wait reasons (posted,
-   * received, and `running`'s), and the running wave (its waves by identity, whether chained, its
-   * phase relative to now, from `w`, the host's {@link TimelineHost.steadyWave}).
-   */
-  private steadyKey(cur: IterationPlan, next: IterationPlan, after: IterationPlan, running: Thread, w: SteadyWave): Float64Array | undefined {
-    if (!cur.template || !next.template || !after.template || cur.waves.length !== 1) return undefined;
-    const now = this.host.now;
-    const { cmd, phase } = w;
-    const parts = this.parts.start(KEY_STEADY);
-    parts.push(this.serial(cur.template)).push(this.serial(next.template)).push(this.serial(after.template));
-    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor)).push(reasonCode(running.reason));
-    parts.push(this.objectSerial(cmd.wave)).push(cmd.chained ? 1 : 0);
-    // (the running wave's phase relative to now)
-    parts.push(phase.start - now).push(phase.issueEnd - now).push(phase.end - now);
-    const along = cmd.alongside ?? [];
-    parts.push(along.length);
-    for (const a of along) parts.push(this.objectSerial(a));
-    if (!this.schedules(after.reads, parts)) return undefined;
-    return parts.view();
-  }
-
-  /** Appends the banked schedule of each GBuf request; false when a request goes to DRAM. */
-  private schedules(reqs: readonly Req[], parts: KeyParts): boolean {
-    for (const q of reqs) {
-      if (q.to === "dram") return false;
-      if (q.to === "gbuf") this.gbuf.scheduleKey(q.msg, parts);
-    }
-    return true;
   }
 }

@@ -25,7 +25,7 @@ import { Residency } from "./residency.js";
 import { TimelineRuns, type RunTile } from "./runs.js";
 import { SteadyRuns, type SteadyStart } from "./steady-runs.js";
 import { besideOf, type Beside, type TimelineReplay } from "./timeline.js";
-import { iterationPlan, NO_REQS, OUTPUT_DIMS, thread, type DrainEntry, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
+import { iterationPlan, NO_REQS, OUTPUT_DIMS, thread, type DrainEntry, type LoopHead, type LoopOn, type FetchPlan, type IterationPlan, type Req, type Responses, type Step, type PlacedOutputTile, type Thread, type TileBoundary } from "./types.js";
 import { WaveBuilder } from "./wave.js";
 
 /** The schedule of one run (see the file header). */
@@ -341,25 +341,9 @@ export class Program {
       const reason = reads.length > 0 ? readReason : next ? "network" : "control";
       if (this.timeline) {
         // A timeline that repeats an earlier one is replayed (timeline.ts, steadyBoundary).
-        const eligible = running !== undefined && next !== undefined && !nextReads && !afterReads && this.chainable(next);
-        const beside = this.beside();
-        // Planning the iteration after `after` (at the next loop head) takes no time unless it
-        // enters a dram tile whose operands are fetched then (no prefetch, not past the last).
-        const quick = this.planned < this.gbufStarts.length || this.prefetch !== undefined || this.tile + 1 >= this.dramStarts.length;
-        const r = this.timeline.steadyBoundary(cur, next, after, eligible, quick, running, beside);
-        const runs = (this.steady ??= this.steadyRuns(this.timeline)).boundary(after, r?.t, this.runTile);
-        if (r && runs) {
-          const start: SteadyStart = { cur, next: next!, after: after!, t: r.t, beside: r.beside ? beside : undefined, sends: this.sends(next!, false, true), running: running!, readReason };
-          ({ cur, next, ahead } = yield* this.steady.replay(start, runs, this.runTile, (got) => x.keep(got)));
-          nextReads = undefined;
-          continue;
-        }
-        if (r) {
-          const apply = x.run(step(reason, this.sends(next!, false, true), reads));
-          yield* this.timeline.replaySteady(r.t, r.beside, running!, reason, chained(cur.waves)[0]!, apply, reads);
-          cur = next;
-          next = after;
-          nextReads = afterReads;
+        const on: LoopOn | undefined = yield* this.replayAt(this.timeline, { cur, next, after, nextReads, afterReads, running, reads, reason }, readReason);
+        if (on) {
+          ({ cur, next, ahead, nextReads } = on);
           continue;
         }
       }
@@ -396,6 +380,35 @@ export class Program {
       next = after;
       nextReads = afterReads;
     }
+  }
+
+  /**
+   * A pipelined loop head (runPipelined): replays the coming timeline, or a run of them, when one
+   * with its key was recorded (timeline.ts, steadyBoundary), and returns where the loop goes on;
+   * undefined: the iteration is simulated.
+   */
+  private *replayAt(tl: TimelineReplay, h: LoopHead, readReason: WaitReason): Generator<Step, LoopOn | undefined, Responses> {
+    const { cur, next, after, running, reads, reason } = h;
+    const eligible = running !== undefined && next !== undefined && !h.nextReads && !h.afterReads && this.chainable(next);
+    const beside = this.beside();
+    // Planning the iteration after `after` (at the next loop head) takes no time unless it
+    // enters a dram tile whose operands are fetched then (no prefetch, not past the last).
+    const quick = this.planned < this.gbufStarts.length || this.prefetch !== undefined || this.tile + 1 >= this.dramStarts.length;
+    const r = tl.steadyBoundary(cur, next, after, eligible, quick, running, beside);
+    const runs = (this.steady ??= this.steadyRuns(tl)).boundary(after, r?.quiet ? undefined : r?.t, this.runTile);
+    const x = this.x;
+    if (!r) return undefined;
+    if (r.quiet) {
+      // The wave `running` waited for is done (the reads bound the pipeline): `cur`'s wave, `next`'s early deliveries and `after`'s reads, at once.
+      yield* tl.replayQuiet(r.t, r.beside, x.run(step(reason, cur.waves.concat(this.sends(next!, false, true)), reads)), reads);
+    } else if (runs) {
+      const start: SteadyStart = { cur, next: next!, after: after!, t: r.t, beside: r.beside ? beside : undefined, sends: this.sends(next!, false, true), running: running!, readReason };
+      return { ...(yield* this.steady.replay(start, runs, this.runTile, (got) => x.keep(got))), nextReads: undefined };
+    } else {
+      const apply = x.run(step(reason, this.sends(next!, false, true), reads));
+      yield* tl.replaySteady(r.t, r.beside, running!, reason, chained(cur.waves)[0]!, apply, reads);
+    }
+    return { cur: next, next: after, nextReads: h.afterReads };
   }
 
   /**

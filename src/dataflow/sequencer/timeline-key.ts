@@ -10,8 +10,11 @@ import type { IterationPlan, PlanTemplate, Req, Thread } from "./types.js";
 /** Every wait reason's number in a key (0: none posted yet). */
 const REASON_CODES: Readonly<Record<WaitReason, number>> = { dram: 1, gbuf: 2, bankConflict: 3, network: 4, drain: 5, control: 6 };
 
-/** The kinds of key (a key's first number): a single-buffered boundary's, a pipelined one's, after a prefetch's join (timeline.ts). */
-export const KEY_SINGLE = 1, KEY_STEADY = 2, KEY_AFTER_JOIN = 3;
+/**
+ * The kinds of key (a key's first number): a single-buffered boundary's, a pipelined one's (a
+ * wave running), after a prefetch's join, a pipelined one's with no wave running (timeline.ts).
+ */
+export const KEY_SINGLE = 1, KEY_STEADY = 2, KEY_AFTER_JOIN = 3, KEY_QUIET = 4;
 
 /** A wait reason's number in a key (0: none posted yet). */
 export function reasonCode(r: WaitReason | undefined): number {
@@ -117,6 +120,19 @@ export class TimelineKeys {
     for (const a of along) parts.push(this.objectSerial(a));
     if (!this.schedules(after.reads, parts)) return undefined;
     return parts.view();
+  }
+
+  /**
+   * A pipelined boundary's key when no wave runs (the one `cur` is chained behind is done; the
+   * system is quiet, or quiet but for what runs beside): the plan templates of `cur`, `next` and
+   * `after`, the wait reasons (posted and received) and the GBuf schedules of `after`'s reads.
+   */
+  quiet(cur: IterationPlan, next: IterationPlan, after: IterationPlan): Float64Array | undefined {
+    if (!cur.template || !next.template || !after.template) return undefined;
+    const parts = this.parts.start(KEY_QUIET);
+    parts.push(this.serial(cur.template)).push(this.serial(next.template)).push(this.serial(after.template));
+    parts.push(reasonCode(this.host.lastReason)).push(reasonCode(this.pe.waitingFor));
+    return this.schedules(after.reads, parts) ? parts.view() : undefined;
   }
 
   private serial(t: PlanTemplate): number {

@@ -90,6 +90,13 @@ export interface Timeline {
   readonly besideSafe?: boolean;
 }
 
+/** A pipelined timeline to replay ({@link TimelineReplay.steadyBoundary}); `quiet`: from a quiet boundary. */
+export interface SteadyReplay {
+  readonly t: Timeline;
+  readonly beside: boolean;
+  readonly quiet?: true;
+}
+
 /** The recording open since a boundary. */
 interface Recording {
   readonly key: Float64Array;
@@ -98,6 +105,8 @@ interface Recording {
   readonly boundary: number;
   /** A pipelined program's (it ends with a wave running). */
   readonly steady: boolean;
+  /** A pipelined program's from a quiet boundary ({@link steadyBoundary}: it ends quiet too). */
+  readonly quiet?: boolean;
   /** Recorded beside a prefetch (its counters' changes are the prefetch's, not the timeline's). */
   readonly beside?: boolean;
 }
@@ -230,7 +239,7 @@ export class TimelineReplay {
 
   /** Whether the last {@link boundary} began to record a single-buffered timeline ({@link steadyBoundary}, `steady`: a pipelined one). */
   recordingSingle(steady = false): boolean {
-    return this.recording !== undefined && this.recording.steady === steady;
+    return this.recording !== undefined && this.recording.steady === steady && !this.recording.quiet;
   }
 
   /** The counters now, as a run of pipelined timelines begins (steady-runs.ts; {@link finishRun} ends it). */
@@ -287,15 +296,18 @@ export class TimelineReplay {
    * takes no time: it stays in the dram tile, or the tile it enters was prefetched (it then only
    * spawns the next prefetch).
    */
-  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, quickPlan: boolean, running: Thread | undefined, beside?: Beside): { readonly t: Timeline; readonly beside: boolean } | undefined {
+  steadyBoundary(cur: IterationPlan, next: IterationPlan | undefined, after: IterationPlan | undefined, eligible: boolean, quickPlan: boolean, running: Thread | undefined, beside?: Beside): SteadyReplay | undefined {
     const n = ++this.boundaries;
     this.ended = this.runEnded ?? this.steadyReplayed;
     this.runEnded = this.steadyReplayed = undefined;
     if (this.recording) {
-      this.ended = this.finishRecording(this.recording, n - 1, running, beside?.threads);
+      const t = this.finishRecording(this.recording, n - 1, running, beside?.threads);
+      // (a quiet timeline is no step of a run of pipelined timelines: steady-runs.ts)
+      this.ended = this.recording.quiet ? undefined : t;
       this.recording = undefined;
     }
     if (!eligible || !quickPlan || !running || !next || !after) return undefined;
+    if (running.done) return this.quietBoundary(cur, next, after, n, beside);
     const alone = this.host.steadyWave(running);
     // Beside a prefetch, when neither track can delay the other's GBuf requests (see Beside).
     const withPrefetch = !alone && beside && fitsBeside(after.reads.length, beside) ? this.host.steadyWave(running, beside.threads) : undefined;
@@ -310,6 +322,41 @@ export class TimelineReplay {
     }
     if (t === undefined) this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: true, beside: !alone };
     return undefined;
+  }
+
+  /**
+   * A pipelined program's boundary where the wave `cur` is chained behind has already finished:
+   * the system is quiet (or quiet but for what runs beside), as at a single-buffered boundary, and
+   * the timeline (`cur`'s wave, `next`'s early deliveries and `after`'s reads, to the next loop
+   * head) is determined by {@link TimelineKeys.quiet}. It is kept only if it ends quiet too: the
+   * GBuf reads bound the pipeline and `cur`'s wave is done before them (docs/design-notes.md,
+   * "Pipelined timelines from a quiet boundary"). Returns the recorded timeline to replay
+   * ({@link replayQuiet}), else undefined, having started recording it when it may replay.
+   */
+  private quietBoundary(cur: IterationPlan, next: IterationPlan, after: IterationPlan, n: number, beside: Beside | undefined): SteadyReplay | undefined {
+    const alone = this.host.quiet();
+    if (!alone && !this.besideOk(after.reads.length, false, beside)) return undefined;
+    const key = this.keys.quiet(cur, next, after);
+    if (key === undefined) return undefined;
+    const t = this.timelines.get(key);
+    if (t) return alone || t.besideSafe ? { t, beside: !alone, quiet: true } : undefined;
+    if (t === undefined) this.recording = { key: key.slice(), start: this.host.now, before: this.snapshot(true), boundary: n, steady: false, quiet: true, beside: !alone };
+    return undefined;
+  }
+
+  /**
+   * Replays timeline `t` from a quiet boundary ({@link quietBoundary}): `apply` (the wave the
+   * program would chain, the early deliveries and the reads, `reads` among them) is applied at
+   * once; the program waits the recorded length; every counter takes its value at the start plus
+   * the recorded change (beside a prefetch, the prefetch's as simulated).
+   */
+  *replayQuiet(t: Timeline, beside: boolean, apply: Steps, reads: readonly Req[]): Steps {
+    const before = this.snapshot(true);
+    this.host.beginApplying(reads);
+    yield* apply;
+    this.host.endApplying();
+    yield t.wait;
+    this.restore(before, t, beside);
   }
 
   /**

@@ -383,3 +383,21 @@ export interface FetchWrite {
   readonly region: GbufRegion;
   readonly box: Box;
 }
+
+/** A pipelined program's loop head (runPipelined) as its replay sees it: `reads`, `after`'s, go with `next`'s early deliveries in a step of wait reason `reason`. */
+export interface LoopHead extends LoopOn {
+  readonly cur: IterationPlan;
+  readonly after: IterationPlan | undefined;
+  readonly afterReads: Thread | undefined;
+  readonly running: Thread | undefined;
+  readonly reads: readonly Req[];
+  readonly reason: WaitReason;
+}
+
+/** Where a pipelined program's loop goes on after a replay. */
+export interface LoopOn {
+  readonly cur: IterationPlan | undefined;
+  readonly next: IterationPlan | undefined;
+  readonly ahead?: IterationPlan;
+  readonly nextReads: Thread | undefined;
+}

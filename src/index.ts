@@ -150,7 +150,7 @@ export type { CostOptions } from "./mapper/cost.js";
 export type { StopReason } from "./mapper/search.js";
 export type { BoundaryWords } from "./dataflow/traffic.js";
 export type { TensorWords } from "./dataflow/mapping.js";
-export type { RunLimits } from "./dataflow/budget.js";
+export type { LimitNames, RunLimits } from "./dataflow/budget.js";
 export { chen2020Tile } from "./dataflow/dataflows/chen2020.js";
 export { archSpec, resolveArch, presets, PRESET_NAMES, eyeriss, chen2020, systolic, type ArchOverrides, type ArchSpecInput, type PresetName } from "./arch/presets.js";
 export { DRAM_MODEL_NAMES, GBUF_MODEL_NAMES, GBUF_PSUM_BYTES, rfEntriesPerPe, rfTensorEntries } from "./arch/spec.js";

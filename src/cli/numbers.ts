@@ -68,3 +68,5 @@ export function limitsOption(values: { readonly "max-memory"?: string; readonly 
 
 /** How the CLI's limit errors name the options. */
 export const CLI_LIMIT_NAMES = { layer: "--layer", maxMemory: "--max-memory", maxMacs: "--max-macs" } as const;
+/** The options that raise the limits, for jobs whose layers come from elsewhere than `--layer` (a network, a sweep). */
+export const CLI_LIMIT_FLAGS = { maxMemory: CLI_LIMIT_NAMES.maxMemory, maxMacs: CLI_LIMIT_NAMES.maxMacs } as const;

@@ -19,6 +19,7 @@ import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } fr
 import { archLabel, checkMappings, dataflowsOption, defaultDataflow, networkLayersOption, withWorkerPool, type SimJob } from "./jobs.js";
 import { checkJobsBudget, REPORT_OPTIONS, REPORT_USAGE, reportSetup, runJobsWithProgress } from "./report-options.js";
 import { writeOutputFile } from "./outputs.js";
+import { CLI_LIMIT_FLAGS } from "./numbers.js";
 
 const USAGE = `Usage: convsim run [options]
 
@@ -108,7 +109,7 @@ export const runCommand: Command = {
       const simJobs: SimJob[] = layers.map((layer, i) => {
         const c = checks[i]!;
         if (!c.ok) throw new ConfigError("--dataflow", dataflow, `map every selected layer on ${arch.name}`, `layer ${layer.name}: ${c.reason}`);
-        return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: setup.checked, energyTable, types: setup.types, limits: setup.limits, ...operands(layer) };
+        return { layer, arch, dataflow: dataflow!, mapping: c.mapping, checked: setup.checked, energyTable, types: setup.types, limits: setup.limits, limitNames: { ...CLI_LIMIT_FLAGS, layer: "--net" }, ...operands(layer) };
       });
       return runJobsWithProgress(io, "run", simJobs, setup, "layers", pool);
     });

@@ -19,6 +19,7 @@ import type { RequestPool } from "../runner/jobs.js";
 import { withInterrupt } from "./outputs.js";
 import { ProgressBar } from "./progress.js";
 import type { ReportSpecBase } from "./shard.js";
+import { CLI_LIMIT_FLAGS } from "./numbers.js";
 
 /** One simulation of a sweep or a comparison. */
 export interface SimItem {
@@ -77,7 +78,7 @@ async function simulateChecked(items: readonly SimItem[], checks: readonly Mappi
     const c = checks[i]!;
     if (c.ok) {
       const { premapped: _, ...job } = item;
-      jobs.push({ ...job, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...(options.types ? { types: options.types } : {}), ...(options.limits ? { limits: options.limits } : {}), ...options.operands?.(item.layer) });
+      jobs.push({ ...job, mapping: c.mapping, checked: options.checked, energyTable: options.energyTable, ...(options.types ? { types: options.types } : {}), ...(options.limits ? { limits: options.limits } : {}), limitNames: CLI_LIMIT_FLAGS, ...options.operands?.(item.layer) });
       slot.push(i);
     } else {
       results[i] = { reason: c.reason };

@@ -210,6 +210,7 @@ Progress is shown on stderr when it is a terminal. Inputs, limits and output fil
       checked,
       mode: values["reference-mode"] ? ("reference" as const) : ("fast" as const),
       limits,
+      limitNames: CLI_LIMIT_NAMES,
     };
     const bar = new ProgressBar(io, 1, convShape(layer).macs, "layer");
     let result: SimulationResult;

@@ -150,6 +150,22 @@ export function checkLimits(limits: unknown, path = "limits"): RunLimits {
   return l as RunLimits;
 }
 
+/**
+ * Checks how the limits' errors are to name things: each of {@link LimitNames}' fields, when
+ * given, a non-empty string.
+ * @throws ConfigError naming `limitNames` or the field.
+ */
+export function checkLimitNames(names: unknown, path = "limitNames"): LimitNames {
+  if (names === undefined) return {};
+  if (names === null || typeof names !== "object" || Array.isArray(names)) throw new ConfigError(path, names, "be an object { layer?, maxMemory?, maxMacs? }");
+  const n = names as Record<string, unknown>;
+  for (const [k, v] of Object.entries(n)) {
+    if (k !== "layer" && k !== "maxMemory" && k !== "maxMacs") throw new ConfigError(`${path}.${k}`, v, "be one of layer, maxMemory, maxMacs");
+    if (v !== undefined && (typeof v !== "string" || v === "")) throw new ConfigError(`${path}.${k}`, v, "be a non-empty string");
+  }
+  return n as LimitNames;
+}
+
 /** Options of a simulation's budget check: the operand types and checked mode, which size the estimate. */
 export interface SimulationBudgetOptions {
   readonly types?: { readonly input?: OperandType; readonly weight?: OperandType };

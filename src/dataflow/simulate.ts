@@ -30,7 +30,7 @@ import { alikeLine, parseMapping, reducedLine, streamFlows, tileFootprint, type 
 import { Nest } from "./nest.js";
 import { layoutWeights, Sequencer, TAG_SPACE, weightLayout } from "./sequencer/index.js";
 import { buildSystem, type Hardware, type System } from "./system.js";
-import { checkLimits, checkRfStorage, checkSchedule, checkSimulationBudget, type RunLimits } from "./budget.js";
+import { checkLimitNames, checkLimits, checkRfStorage, checkSchedule, checkSimulationBudget, type LimitNames, type RunLimits } from "./budget.js";
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -74,6 +74,8 @@ export interface SimulateOptions {
    * Default: half of this machine's memory (`os.totalmem()`), 10^11 MACs.
    */
   readonly limits?: RunLimits;
+  /** How the limits' errors name the layer and what raises each limit (default `layer`, `limits.maxMemoryBytes`, `limits.maxMacs`; the CLI gives its options). */
+  readonly limitNames?: LimitNames;
 }
 
 /** Words moved across one level, per tensor and kind. */
@@ -278,7 +280,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
 }
 
 /** Every field of {@link SimulateOptions}: any other is refused (a misspelt option is not ignored). */
-const SIMULATE_OPTION_KEYS: readonly string[] = Object.freeze(["layer", "arch", "archOverrides", "dataflow", "x", "w", "seed", "types", "zeroPoints", "checked", "mode", "maxCycles", "onProgress", "timelineReplay", "limits"]);
+const SIMULATE_OPTION_KEYS: readonly string[] = Object.freeze(["layer", "arch", "archOverrides", "dataflow", "x", "w", "seed", "types", "zeroPoints", "checked", "mode", "maxCycles", "onProgress", "timelineReplay", "limits", "limitNames"]);
 
 /** The rule of simulate()'s switches (`checked`, `timelineReplay`). */
 const OPTIONAL_BOOL: FieldRule = Object.freeze({ kind: "bool", optional: true, doc: "a switch" });
@@ -295,8 +297,8 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   const maxCycles = options.maxCycles ?? 2 ** 52;
   if (!Number.isSafeInteger(maxCycles) || maxCycles < 1) throw new ConfigError("maxCycles", maxCycles, "be a positive integer");
   const budgetTypes = { input: operandTypeOf(options.x, options.types?.input), weight: operandTypeOf(options.w, options.types?.weight) };
-  const limits = checkLimits(options.limits);
-  checkSimulationBudget(layer, arch, { types: budgetTypes, checked: options.checked ?? false }, limits);
+  const [limits, names] = [checkLimits(options.limits), checkLimitNames(options.limitNames)];
+  checkSimulationBudget(layer, arch, { types: budgetTypes, checked: options.checked ?? false }, limits, names);
   const checked = options.checked ?? false;
   // Operands both seeded are drawn once the mapping is known (their checks come first, in the
   // same order): a fully connected layer's weights in their DRAM layout.
@@ -311,7 +313,7 @@ function resolveInputs(options: SimulateOptions): RunInputs {
   checkSchedule(mapping);
   const rf = streamBuffers(arch, mapping, layer, checked);
   const perPe = `input ${rf.inputEntries}, weight ${rf.weightEntries}, psum ${rf.psumEntries}`;
-  checkRfStorage(layer, arch, RegFile.words(rf, arch.array.rows * arch.array.cols, arch.array.cols), perPe, { types: budgetTypes, checked }, limits);
+  checkRfStorage(layer, arch, RegFile.words(rf, arch.array.rows * arch.array.cols, arch.array.cols), perPe, { types: budgetTypes, checked }, limits, names);
   const mode = options.mode ?? "fast";
   return { layer, arch, mapping, rf, ops, wIOHW, mode, checked, maxCycles, onProgress: options.onProgress, timelineReplay: options.timelineReplay ?? true };
 }

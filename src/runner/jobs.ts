@@ -13,7 +13,7 @@ import type { Mapping } from "../dataflow/mapping.js";
 import { simulate } from "../dataflow/simulate.js";
 import { convShape, validLayer, type ConvLayer } from "../workload/layer.js";
 import type { EnergyTable } from "../report/energy.js";
-import type { RunLimits } from "../dataflow/budget.js";
+import type { LimitNames, RunLimits } from "../dataflow/budget.js";
 import type { ModelOperands } from "../formats/onnx/layers.js";
 import { DEFAULT_OPERAND_TYPE, type OperandTypes } from "../workload/dtype.js";
 import { layerMetrics, type LayerMetrics } from "../report/metrics.js";
@@ -35,6 +35,8 @@ export interface SimJob {
   readonly types?: OperandTypes;
   /** The run's memory and work limits (simulate() checks them again in the worker). */
   readonly limits?: RunLimits;
+  /** How the limits' errors name the layer and the limits (SimulateOptions.limitNames). */
+  readonly limitNames?: LimitNames;
 }
 
 /** What a job ended with: its summary row, or the error it threw. */
@@ -49,6 +51,7 @@ export function runSimJob(job: SimJob, onProgress?: (macs: number) => void): Lay
     checked: job.checked,
     ...(job.types ? { types: job.types } : {}),
     ...(job.limits ? { limits: job.limits } : {}),
+    ...(job.limitNames ? { limitNames: job.limitNames } : {}),
     // A model's own weights bring their types and zero points (the input type is the model's).
     ...(job.operands ? { w: job.operands.w, types: { input: job.operands.inputType }, zeroPoints: { input: job.operands.inputZeroPoint, weight: job.operands.wZeroPoint } } : {}),
     ...(onProgress ? { onProgress: (p: { macs: number }) => onProgress(p.macs) } : {}),

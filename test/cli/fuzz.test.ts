@@ -117,6 +117,7 @@ describe("CLI fuzz", () => {
   });
 
   it("the issue's examples are exit-2 errors naming the option as typed", async () => {
+    const STAGED = JSON.stringify({ gbuf: { keep: { input: false, weight: false, output: true } }, rf: { loops: [{ dim: "C", factor: 1024 }, { dim: "R", factor: 11 }, { dim: "S", factor: 11 }], keep: { input: false, weight: false, output: true } } });
     const cases: [string[], string][] = [
       [["simulate", "--layer", "c=3,,hw=8,k=1,r=1"], "--layer must not have an empty pair"],
       [["simulate", "--layer", "c=3,hw=8,k=1,r=1,c=5"], "--layer c must be given once"],
@@ -131,6 +132,8 @@ describe("CLI fuzz", () => {
       [["simulate", "--layer", SMALL, "--arch-override", '{"dram":{"maxOutstanding":1000000000}}'], "--arch-override dram.maxOutstanding must be an integer in [1, 65536]; got 1000000000"],
       [["simulate", "--layer", "c=40000,hw=200,k=40000,r=1", "--max-memory", "4GiB"], "--layer must fit the memory limit of 4 GiB (set by --max-memory)"],
       [["simulate", "--layer", "c=64,hw=56,k=64,r=3", "--max-macs", "1000000"], "--layer must take at most 1.00e+6 MACs (the work limit; raise it with --max-macs)"],
+      // (a legal mapping staging each PE's whole RF tile: refused once the mapping is known, still naming the option)
+      [["simulate", "--layer", "c=1024,hw=11,k=1,r=11", "--arch", "eyeriss", "--dataflow", STAGED, "--max-memory", "256MiB"], "mapping.rf must fit the memory limit of 256 MiB (set by --max-memory)"],
       [["run", "--batch", "1e9"], '--batch must be a decimal integer in [1, 65536] (no exponent, hex, fraction or spaces); got "1e9"'],
       [["run", "--net", netFile, "--jobs", "1"], "network.layers[0].batch must be an integer in [1, 65536]; got 0"],
       [["bound", "--layer", SMALL, "--select", "conv1", "--capacity", "1KiB"], '--select must be used with --net (it picks from a network); got "conv1"'],

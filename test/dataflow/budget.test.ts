@@ -1,7 +1,7 @@
 import { totalmem } from "node:os";
 import { describe, expect, it } from "vitest";
 import { chen2020, resolveArch } from "../../src/arch/presets.js";
-import { checkLimits, checkSimulationBudget, DEFAULT_MAX_MACS, simulationMemory } from "../../src/dataflow/budget.js";
+import { checkLimitNames, checkLimits, checkSimulationBudget, DEFAULT_MAX_MACS, simulationMemory } from "../../src/dataflow/budget.js";
 import { simulate } from "../../src/dataflow/simulate.js";
 import { convLayer, convShape } from "../../src/workload/layer.js";
 import { configError } from "../helpers/errors.js";
@@ -36,5 +36,21 @@ describe("limits before allocation", () => {
     expect(configError(() => simulate({ layer: small, limits: { maxMacs: 0 } })).message).toBe("limits.maxMacs must be a positive integer; got 0");
     expect(configError(() => checkLimits({ maxRam: 1 })).field).toBe("limits.maxRam");
     expect(simulate({ layer: small, limits: { maxMacs: 10_000, maxMemoryBytes: 2 ** 26 } }).verification.ok).toBe(true);
+  });
+
+  it("limit errors name what the caller says raises each limit (the CLI's options), also once the mapping is known; the names themselves are checked", () => {
+    expect(configError(() => simulate({ layer: small, limits: { maxMacs: 100 }, limitNames: { layer: "--layer", maxMacs: "--max-macs" } })).message).toBe(
+      '--layer must take at most 1.00e+2 MACs (the work limit; raise it with --max-macs); got "5.18e+3 MACs"',
+    );
+    // A legal mapping that stages each PE's whole RF tile (bypassed): only the check made once the mapping is known refuses it.
+    const layer = { inChannels: 1024, inHeight: 11, inWidth: 11, outChannels: 1, kernelHeight: 11, kernelWidth: 11 };
+    const loops = [{ dim: "C", factor: 1024 }, { dim: "R", factor: 11 }, { dim: "S", factor: 11 }];
+    const bypass = { gbuf: { keep: { input: false, weight: false, output: true } }, rf: { loops, keep: { input: false, weight: false, output: true } } };
+    const staged = (limitNames?: { maxMemory: string }) => configError(() => simulate({ layer, arch: "eyeriss", dataflow: bypass, limits: { maxMemoryBytes: 2 ** 28 }, ...(limitNames ? { limitNames } : {}) }));
+    expect(staged().message).toContain("mapping.rf must fit the memory limit of 256 MiB (set by limits.maxMemoryBytes)");
+    expect(staged({ maxMemory: "--max-memory" }).message).toContain("mapping.rf must fit the memory limit of 256 MiB (set by --max-memory)");
+    expect(configError(() => checkLimitNames({ maxRam: "x" })).field).toBe("limitNames.maxRam");
+    expect(configError(() => simulate({ layer: small, limitNames: { maxMemory: 3 } as never })).message).toBe("limitNames.maxMemory must be a non-empty string; got 3");
+    expect(configError(() => checkLimitNames("--max-memory")).field).toBe("limitNames");
   });
 });

@@ -45,7 +45,8 @@ import { peMacsPerCycle, type CycleResource } from "../bounds/cycles.js";
 import { tensorBytes } from "../dataflow/legality.js";
 import { dimSizes, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, TENSORS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic, type BoundaryWords } from "../dataflow/traffic.js";
-import { bankWordsPerWord, burstCycles, dramBursts, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
+import { bankWordsPerWord, burstCycles, burstsPerWord, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
+import { unevenPrefetch } from "./prefetch.js";
 import { energyOf, EYERISS_ENERGY_TABLE, type EnergyTable } from "../report/energy.js";
 import type { OperandType } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
@@ -336,7 +337,9 @@ export class CostModel {
   /** The cycle terms of the estimate (file header) and the largest. */
   private cycleTerms(m: Mapping, dram: BoundaryWords, c: Record<string, number>, x: LevelExtents): { cycles: number; binding: CycleResource | "steps" } {
     const { gbuf, noc } = this.arch;
-    const dramTime = Math.ceil(dramBursts(m, this.layer, this.arch, dram, this.bytes, x) * this.burstTime);
+    const p = burstsPerWord(m, this.layer, this.arch, this.bytes, x);
+    const bursts = { input: (dram.read.input + dram.write.input) * p.input, weight: (dram.read.weight + dram.write.weight) * p.weight, output: (dram.read.output + dram.write.output) * p.output };
+    const dramTime = Math.ceil((bursts.input + bursts.weight + bursts.output) * this.burstTime);
     const rate = (ports: number) => Math.min(ports, gbuf.banks * gbuf.wordsPerCyclePerBank);
     const bank = this.gbufBankWords(m, dram, c, x);
     const { read, write, fill } = bank;
@@ -351,7 +354,7 @@ export class CostModel {
       ["noc.input", Math.ceil(c["noc.send.input"]! / noc.inputWordsPerCycle)],
       ["noc.weight", Math.ceil(c["noc.send.weight"]! / noc.weightWordsPerCycle)],
       ["noc.drain", Math.ceil(c["noc.drain.output"]! / noc.drainWordsPerCycle)],
-      ["steps", this.stepCycles(m, x, fetch, c, ideal ? undefined : { ...bank, readRate: rate(gbuf.readPorts), writeRate: rate(gbuf.writePorts) })],
+      ["steps", this.stepCycles(m, x, fetch, c, ideal ? undefined : { ...bank, readRate: rate(gbuf.readPorts), writeRate: rate(gbuf.writePorts) }, bursts)],
     ];
     let best = terms[0]!;
     for (const t of terms) if (t[1] > best[1]) best = t;
@@ -395,7 +398,7 @@ export class CostModel {
    * GBuf bypasses is read from DRAM at each iteration whose tile of it changes, beside the wave
    * before: what its latency and bursts take beyond that wave, the iteration waits.
    */
-  private stepCycles(m: Mapping, x: LevelExtents, dramCycles: number, c: Record<string, number>, gb: (GbufBankWords & { readRate: number; writeRate: number }) | undefined): number {
+  private stepCycles(m: Mapping, x: LevelExtents, dramCycles: number, c: Record<string, number>, gb: (GbufBankWords & { readRate: number; writeRate: number }) | undefined, bursts: Record<TensorName, number>): number {
     const { noc, array, rf, dram } = this.arch;
     const { rows, cols } = spatialShape(m);
     const pes = rows * cols;
@@ -457,10 +460,10 @@ export class CostModel {
     const latency = dram.model === "ideal" ? 0 : dram.latencyCycles + 2;
     const g = x.gbuf;
     const writeBacks = m.gbuf.keep.output ? Math.min(tiles, c["dram.write.output"]! / (g.N * g.G * g.K * g.P * g.Q)) : 0;
-    if (m.gbuf.doubleBuffer) return Math.ceil(Math.max(core, dramCycles + writeBacks * latency) + 2 * latency + dramCycles / tiles);
+    // (the tiles where an outer dram loop steps fetch more than the others: prefetch.ts)
+    if (m.gbuf.doubleBuffer) return Math.ceil(Math.max(core + unevenPrefetch(m, bursts, dramCycles, core / tiles), dramCycles + writeBacks * latency) + 2 * latency + dramCycles / tiles);
     return Math.ceil(core + dramCycles + (tiles + writeBacks) * latency);
   }
-
 }
 
 /**

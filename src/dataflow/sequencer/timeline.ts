@@ -28,7 +28,11 @@
  * its requests are applied at once through the components' bulk operations (GBuf reads, register
  * file writes and slides, MAC waves, drains and their GBuf writes: the values really move), the
  * program then waits the recorded length, and every counter is set to its value at the start plus
- * the recorded change. Checked and reference runs never replay.
+ * the recorded change. Checked and reference runs never replay. A pipelined program's timelines
+ * run from loop head to loop head, with a wave running ({@link TimelineReplay.steadyBoundary}) or,
+ * where the reads bound the pipeline, with the wave chained behind already done: the system is
+ * then quiet as at a single-buffered boundary (`quietBoundary`; design notes, "From a quiet loop
+ * head").
  */
 import { InvariantError, type Counter } from "../../core/index.js";
 import type { GlobalBuffer } from "../../memory/index.js";

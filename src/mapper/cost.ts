@@ -24,10 +24,10 @@
  *   holds a share of a sum, unless links sum them along a line). `steps` adds, per gbuf
  *   iteration, the drains (with their link hops and the accumulation in the GBuf), the
  *   deliveries, the wave (with a streamed wave's skew) and each step's two-cycle round trip, and
- *   what the DRAM adds: a fetch (its DRAM reads, then its GBuf writes) runs beside the tiles
- *   when the GBuf is double-buffered and between them when not, each write-back of an output
- *   tile waits its latency, an operand the GBuf bypasses waits for DRAM at every iteration whose
- *   tile of it changes, and so does each drain into DRAM of outputs the GBuf bypasses.
+ *   what the DRAM adds: a fetch (DRAM reads, then GBuf writes) runs beside the tiles with a
+ *   double-buffered GBuf (what an outer dram loop's step fetches beyond a tile's work waits:
+ *   prefetch.ts), else between them; a write-back waits its latency; an operand the GBuf bypasses,
+ *   and a drain of outputs it bypasses, wait for DRAM at every iteration whose tile changes.
  *   Bank conflicts and the overlap of a double-buffered program's steps are not modeled; the
  *   simulated cycles of the searches' winners were 0.45x to 2.7x the estimate, 0.85x to 1.42x
  *   from the 10th to the 90th percentile (bench/cycle-estimate.ts; docs/mapper.md).

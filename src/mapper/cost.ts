@@ -43,21 +43,15 @@
 import type { ArchSpec } from "../arch/spec.js";
 import { peMacsPerCycle, type CycleResource } from "../bounds/cycles.js";
 import { tensorBytes } from "../dataflow/legality.js";
-import { dimSizes, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, TENSORS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
-import { dramTraffic, gbufArrayAccesses, layerTraffic, type BoundaryWords } from "../dataflow/traffic.js";
+import { dimSizes, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import { dramTraffic, gbufArrayAccesses, type BoundaryWords } from "../dataflow/traffic.js";
 import { bankWordsPerWord, burstCycles, burstsPerWord, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
 import { unevenPrefetch } from "./prefetch.js";
+import { streamedAccesses } from "./streamed.js";
 import { energyOf, EYERISS_ENERGY_TABLE, type EnergyTable } from "../report/energy.js";
 import type { OperandType } from "../workload/dtype.js";
 import { convShape, type ConvLayer } from "../workload/layer.js";
 
-/** The extent of a dimension over the spatial level and inside it (the spatial tile's stride). */
-function spatialStride(m: Mapping, d: string): number {
-  let n = 1;
-  for (const l of m.spatial.loops) if (l.dim === d) n *= l.factor;
-  for (const l of m.rf.loops) if (l.dim === d) n *= l.factor;
-  return n;
-}
 
 /** The GBuf's estimated bank-word accesses, by what they serve (CostModel's `gbufBankWords`). */
 interface GbufBankWords {
@@ -213,7 +207,7 @@ export class CostModel {
 
   /** {@link counters} with the mapping's tile extents at hand. */
   private countersAt(m: Mapping, dram: BoundaryWords, x: LevelExtents): Record<string, number> {
-    const ga0 = this.streamed(m, gbufArrayAccesses(m, this.layer), x);
+    const ga0 = streamedAccesses(m, this.layer, gbufArrayAccesses(m, this.layer), x);
     const ga = { ...ga0, read: { ...ga0.read, input: ga0.read.input * this.inputSlide(m, x) } };
     const fan = (t: TensorName) => m.spatial.loops.reduce((p, l) => (TENSOR_DIMS[t].includes(l.dim) ? p : p * l.factor), 1);
     // A tensor the GBuf bypasses goes from DRAM to the PEs directly (its DRAM reads are its sends).
@@ -277,36 +271,6 @@ export class CostModel {
       inner.dim === "P" ? [h.span, t.P * L.strides[0]] : inner.dim === "R" ? [h.span, t.R * L.dilations[0]] : inner.dim === "Q" ? [w.span, t.Q * L.strides[1]] : [w.span, t.S * L.dilations[1]];
     const kept = Math.max(0, span - shift) / span;
     return 1 - ((inner.factor - 1) / inner.factor) * kept;
-  }
-
-  /**
-   * The GBuf's accesses towards the array with streamed tensors (`rf.stream`) sent whole at every
-   * gbuf iteration: a streamed tile passes through the PEs and stays in none, so no iteration
-   * reuses the one before (a streamed output drains, and adds into the GBuf, at each).
-   */
-  private streamed(m: Mapping, ga: BoundaryWords, x: LevelExtents): BoundaryWords {
-    const stream = m.rf.stream;
-    if (!stream || !(stream.input || stream.weight || stream.output)) return ga;
-    const lt = layerTraffic(this.layer);
-    const iterations = tilesOf(x, "spatial");
-    const rf = x.rf;
-    const sizes = dimSizes(this.layer);
-    // The layer's words of a tensor over its spatial tiles: the average spatial tile, times the iterations.
-    const perIteration = (t: TensorName) => {
-      let tiles = 1;
-      for (const d of TENSOR_DIMS[t]) tiles *= Math.ceil(sizes[d] / Math.min(sizes[d], spatialStride(m, d)));
-      return lt.wordsPerVisit(t, rf) / tiles;
-    };
-    const read = { ...ga.read }, write = { ...ga.write };
-    if (stream.input) read.input = iterations * perIteration("input");
-    if (stream.weight && m.gbuf.keep.weight) read.weight = iterations * perIteration("weight");
-    if (stream.output) {
-      write.output = iterations * perIteration("output");
-      read.output = Math.max(0, write.output - lt.outputWords);
-    }
-    let total = 0;
-    for (const t of TENSORS) total += read[t] + write[t];
-    return { read, write, total };
   }
 
   /**

@@ -80,12 +80,13 @@ export function tileExtents(m: Mapping, layer: ConvLayer, level: LevelName): Dim
 /**
  * How many times a level's tile is entered over the whole run (every non-empty tile instance,
  * repeats included): `prod_d ceil(size_d / stride_d)`. For `dram` it is 1; for `spatial` it is the
- * number of array-wide waves of RF tiles; for `rf`, the number of (PE-tile) instances.
+ * number of array-wide waves of RF tiles; for `rf`, the number of (PE-tile) instances. `dims`:
+ * only these dimensions' tiles (a fused group counted by its first member), e.g. a tensor's.
  */
-export function tileVisits(m: Mapping, layer: ConvLayer, level: LevelName): number {
+export function tileVisits(m: Mapping, layer: ConvLayer, level: LevelName, dims: readonly Dim[] = DIMS): number {
   const sizes = dimSizes(layer);
   let n = 1;
-  for (const d of DIMS) {
+  for (const d of dims) {
     const g = fusedGroupOf(m, d);
     if (g && level === "spatial") {
       // The folds of each dram tile: its E points, the spatial loops' product at a time.

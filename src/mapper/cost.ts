@@ -103,6 +103,8 @@ export class CostModel {
   readonly types: { readonly input: OperandType; readonly weight: OperandType };
   readonly table: EnergyTable;
   private readonly macs: number;
+  /** The layer's output words. */
+  private readonly outputs: number;
   private readonly bytes: Readonly<Record<TensorName, number>>;
   private readonly perPe: number;
   /** Cycles a DRAM burst takes in a stream (bursts.ts, `burstCycles`). */
@@ -120,6 +122,7 @@ export class CostModel {
     this.types = { input: options.types?.input ?? "int8", weight: options.types?.weight ?? "int8" };
     this.table = options.energyTable ?? EYERISS_ENERGY_TABLE;
     this.macs = convShape(layer).macs;
+    this.outputs = convShape(layer).outputElements;
     this.bytes = tensorBytes(this.types, arch.gbuf.psumBytes);
     this.perPe = peMacsPerCycle(arch);
     this.burstTime = burstCycles(arch);
@@ -218,6 +221,12 @@ export class CostModel {
     let run = 1;
     for (let i = m.rf.loops.length - 1; i >= 0 && REDUCTION_DIMS.includes(m.rf.loops[i]!.dim); i--) run *= m.rf.loops[i]!.factor;
     const psum = Math.ceil(this.macs / run);
+    // Drains (docs/counting.md, "Drains"): each draining PE's words are read; holders that fill a
+    // line sum along it first, its L - 1 hops each a link move, two psum reads and a write. A
+    // streamed output's sums start afresh at every wave (a fill per run).
+    const drained = (m.gbuf.keep.output || m.rf.stream?.output ? ga.write.output : dram.write.output) * this.drainFanIn(m);
+    const spread = this.reductionSpread(m);
+    const hops = spread.line ? drained * (spread.pes - 1) : 0;
     return {
       "pe.mac": this.macs,
       "dram.read.input": dram.read.input,
@@ -234,13 +243,15 @@ export class CostModel {
       "noc.deliver.weight": deliverWeight,
       "noc.send.input": ga.read.input,
       "noc.send.weight": sendWeight,
-      "noc.drain.output": (m.gbuf.keep.output || m.rf.stream?.output ? ga.write.output : dram.write.output) * this.drainFanIn(m),
+      "noc.drain.output": drained,
+      "noc.link.psum": hops,
       "rf.read.input": this.macs,
       "rf.read.weight": this.macs,
       "rf.write.input": deliverInput,
       "rf.write.weight": deliverWeight,
-      "rf.read.psum": psum,
-      "rf.write.psum": psum,
+      "rf.read.psum": psum + drained + 2 * hops,
+      "rf.write.psum": psum + hops,
+      "rf.fill.psum": m.rf.stream?.output ? psum : 0,
     };
   }
 
@@ -380,7 +391,8 @@ export class CostModel {
     const summed = m.gbuf.keep.output ? c["gbuf.write.output"]! - c["dram.read.output"]! : c["dram.write.output"]!;
     const sp = x.spatial;
     const rfTile = x.rf;
-    const drainsCount = summed / (sp.N * sp.G * sp.K * sp.P * sp.Q);
+    // (a fused group's spatial tile is a run of its flattened points, not a box: the layer's outputs over its tiles)
+    const drainsCount = summed / (x.tiles ? this.outputs / tileVisits(m, this.layer, "spatial", TENSOR_DIMS.output) : sp.N * sp.G * sp.K * sp.P * sp.Q);
     const spread = this.reductionSpread(m);
     const line = spread.line ? spread.pes : 1;
     const perPeWords = rfTile.N * rfTile.G * rfTile.K * rfTile.P * rfTile.Q;

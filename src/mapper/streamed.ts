@@ -3,18 +3,10 @@
  * (`rf.stream`; docs/mapper.md, "Cost model"): the closed form of traffic.ts, with each streamed
  * tensor sent whole at every gbuf iteration.
  */
-import { dimSizes, TENSOR_DIMS, TENSORS, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import { TENSOR_DIMS, TENSORS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
 import { layerTraffic, type BoundaryWords } from "../dataflow/traffic.js";
 import type { ConvLayer } from "../workload/layer.js";
 import { tilesOf, type LevelExtents } from "./bursts.js";
-
-/** The extent of a dimension over the spatial level and inside it (the spatial tile's stride). */
-function spatialStride(m: Mapping, d: string): number {
-  let n = 1;
-  for (const l of m.spatial.loops) if (l.dim === d) n *= l.factor;
-  for (const l of m.rf.loops) if (l.dim === d) n *= l.factor;
-  return n;
-}
 
 /**
  * The GBuf's accesses towards the array with streamed tensors (`rf.stream`) sent whole at every
@@ -27,13 +19,9 @@ export function streamedAccesses(m: Mapping, layer: ConvLayer, ga: BoundaryWords
   const lt = layerTraffic(layer);
   const iterations = tilesOf(x, "spatial");
   const rf = x.rf;
-  const sizes = dimSizes(layer);
-  // The layer's words of a tensor over its spatial tiles: the average spatial tile, times the iterations.
-  const perIteration = (t: TensorName) => {
-    let tiles = 1;
-    for (const d of TENSOR_DIMS[t]) tiles *= Math.ceil(sizes[d] / Math.min(sizes[d], spatialStride(m, d)));
-    return lt.wordsPerVisit(t, rf) / tiles;
-  };
+  // The layer's words of a tensor over its spatial tiles (a fused group's folds as tileVisits
+  // counts them): the average spatial tile, times the iterations.
+  const perIteration = (t: TensorName) => lt.wordsPerVisit(t, rf) / tileVisits(m, layer, "spatial", TENSOR_DIMS[t]);
   const read = { ...ga.read }, write = { ...ga.write };
   if (stream.input) read.input = iterations * perIteration("input");
   if (stream.weight && m.gbuf.keep.weight) read.weight = iterations * perIteration("weight");

@@ -43,7 +43,7 @@
 import type { ArchSpec } from "../arch/spec.js";
 import { peMacsPerCycle, type CycleResource } from "../bounds/cycles.js";
 import { tensorBytes } from "../dataflow/legality.js";
-import { dimSizes, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
+import { dimSizes, fusedGroupOf, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
 import { dramTraffic, gbufArrayAccesses, type BoundaryWords } from "../dataflow/traffic.js";
 import { bankWordsPerWord, burstCycles, burstsPerWord, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
 import { unevenPrefetch } from "./prefetch.js";
@@ -226,7 +226,7 @@ export class CostModel {
     // streamed output's sums start afresh at every wave (a fill per run).
     const drained = (m.gbuf.keep.output || m.rf.stream?.output ? ga.write.output : dram.write.output) * this.drainFanIn(m);
     const spread = this.reductionSpread(m);
-    const hops = spread.line ? drained * (spread.pes - 1) : 0;
+    const hops = spread.line ? drained * (this.lineUse(m, x) - 1) : 0;
     return {
       "pe.mac": this.macs,
       "dram.read.input": dram.read.input,
@@ -307,6 +307,22 @@ export class CostModel {
       axes.add(l.axis);
     }
     return { pes, line: this.arch.noc.neighbourLinks && axes.size === 1 };
+  }
+
+  /**
+   * The PEs of a reduction line that hold a sum, on average over its folds: per spatial loop over a
+   * reduction dimension (or a fused group led by one), its points in a gbuf tile over its folds
+   * (a last fold shorter than the loop's factor holds fewer).
+   */
+  private lineUse(m: Mapping, x: LevelExtents): number {
+    let use = 1;
+    for (const l of m.spatial.loops) {
+      if (!REDUCTION_DIMS.includes(l.dim) || l.factor === 1) continue;
+      const g = fusedGroupOf(m, l.dim);
+      const points = g ? g.extents.reduce((a, e) => a * e, 1) : Math.ceil(x.gbuf[l.dim] / x.rf[l.dim]);
+      use *= points / Math.ceil(points / l.factor);
+    }
+    return use;
   }
 
   /** The cycle terms of the estimate (file header) and the largest. */

@@ -146,8 +146,10 @@ function rowTables(counts: readonly number[], strides: readonly (readonly number
 function execOrder(counts: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[], macs: number): RowNest {
   const depth = counts.length;
   let best = depth - 1;
-  // A reduction loop saves the psum load and store per MAC: worth about a loop twice as long.
-  const score = (d: number) => counts[d]! * (strides[2]![d] === 0 ? 2 : 1);
+  // A reduction loop saves the psum load and store per MAC, and a loop along which the partial
+  // sums are consecutive runs in a vector kernel (wave-kernels.ts): each worth about a loop twice
+  // as long as one whose partial sums are strided (one MAC a step).
+  const score = (d: number) => counts[d]! * (strides[2]![d] === 0 || strides[2]![d] === 1 ? 2 : 1);
   for (let d = 0; d < depth; d++) if (score(d) > score(best)) best = d;
   const order = [...Array(depth).keys()].filter((d) => d !== best);
   order.push(best);

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { ConfigError, Engine, InvariantError, tagOf, type SimMode } from "../../src/core/index.js";
 import { PeArray, STALL_CAUSES, compileWave, type MacWave, type PeArrayCommand, type PeArrayDone } from "../../src/pe-array/index.js";
 import { runWave } from "../../src/pe-array/wave.js";
+import { kernelFor } from "../../src/pe-array/wave-kernels.js";
 import { RegFile } from "../../src/memory/index.js";
 import { CounterRegistry } from "../../src/core/index.js";
 import { ARRAY, RF, arrayOnly } from "./harness.js";
@@ -422,6 +423,25 @@ describe("wave kernel vs a naive per-MAC loop", () => {
     runWave(cw, rf, 1, 0, 5);
     runWave(cw, rf, 1, 5, 32);
     for (let o = 0; o < 16; o++) expect(rf.data.psum[o]).toBe((rf.data.input[o]! * rf.data.weight[0]! + rf.data.input[o + 16]! * rf.data.weight[1]!) | 0);
+  });
+});
+
+describe("the wave's execution order prefers consecutive partial sums", () => {
+  it("runs a shorter loop whose partial sums are consecutive innermost over a longer strided one (a vector kernel, not one MAC a step), with the same sums", () => {
+    // chen2020's rf loops on ResNet-50's conv5 blocks: 7 outputs along Q (psums consecutive, one
+    // weight) inside 11 along K (psums 7 apart, one input): K innermost ran the scalar kernel.
+    const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: 16, weightEntries: 16, psumEntries: 80, readPorts: 2, writePorts: 1 }, 1, false);
+    for (let i = 0; i < 16; i++) {
+      rf.data.input[i] = (i * 7) % 13 - 6;
+      rf.data.weight[i] = (i * 5) % 11 - 5;
+    }
+    const wave = { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [7, 11], input: { offset: 0, strides: [1, 0] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 7] } };
+    const cw = compileWave("pe", wave, rf, false);
+    expect(cw.order.inner).toBe(11);
+    expect(cw.exec.inner).toBe(7);
+    expect(kernelFor(cw.exec.si, cw.exec.sw, cw.exec.sp)).toBe("vw0");
+    runWave(cw, rf, 1, 0, 77);
+    for (let q = 0; q < 7; q++) for (let k = 0; k < 11; k++) expect(rf.data.psum[q + 7 * k]).toBe((rf.data.input[q]! * rf.data.weight[k]!) | 0);
   });
 });
 

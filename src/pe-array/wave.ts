@@ -92,7 +92,8 @@ export interface CompiledWave {
   /**
    * The order {@link runWave} executes the MACs in (unchecked mode): the same MACs as `order`,
    * permuted so the innermost loop is the longest one, a reduction loop (psum stride 0, summed in
-   * a register) counting double. Int32 wrap-around addition is associative and commutative, so
+   * a register) or one of consecutive psums (a vector kernel) counting double. Int32 wrap-around
+   * addition is associative and commutative, so
    * every order leaves the same partial sums; the counts follow the mapping's order. Checked mode
    * runs `order`.
    */
@@ -140,7 +141,8 @@ function rowTables(counts: readonly number[], strides: readonly (readonly number
 
 /**
  * The execution order of a normalized nest: the longest loop innermost, a reduction loop (psum
- * stride 0: its sum stays in a register) counting double; the others keep their order; then
+ * stride 0: its sum stays in a register) or one of consecutive psums (stride 1: a vector kernel,
+ * wave-kernels.ts) counting double; the others keep their order; then
  * chained neighbours merge again.
  */
 function execOrder(counts: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[], macs: number): RowNest {

@@ -197,10 +197,10 @@ export function bankWordsPerWord(m: Mapping, layer: ConvLayer, arch: ArchSpec, b
   return { input: of("input"), weight: of("weight"), output: of("output") };
 }
 
-/** Expected DRAM bursts of a mapping's transfers (reads and writes; an accumulate's read counted with the reads). */
-export function dramBursts(m: Mapping, layer: ConvLayer, arch: ArchSpec, d: BoundaryWords, bytes: Readonly<Record<TensorName, number>>, x: LevelExtents = levelExtents(m, layer)): number {
+/** Expected DRAM bursts of a mapping's transfers per tensor (reads and writes; an accumulate's read counted with the reads). */
+export function dramBursts(m: Mapping, layer: ConvLayer, arch: ArchSpec, d: BoundaryWords, bytes: Readonly<Record<TensorName, number>>, x: LevelExtents = levelExtents(m, layer)): Record<TensorName, number> {
   const p = burstsPerWord(m, layer, arch, bytes, x);
-  return (d.read.input + d.write.input) * p.input + (d.read.weight + d.write.weight) * p.weight + (d.read.output + d.write.output) * p.output;
+  return { input: (d.read.input + d.write.input) * p.input, weight: (d.read.weight + d.write.weight) * p.weight, output: (d.read.output + d.write.output) * p.output };
 }
 
 /**

@@ -45,7 +45,7 @@ import { peMacsPerCycle, type CycleResource } from "../bounds/cycles.js";
 import { tensorBytes } from "../dataflow/legality.js";
 import { dimSizes, fusedGroupOf, levelTrips, REDUCTION_DIMS, spatialShape, TENSOR_DIMS, tileVisits, type Mapping, type TensorName } from "../dataflow/mapping.js";
 import { dramTraffic, gbufArrayAccesses, type BoundaryWords } from "../dataflow/traffic.js";
-import { bankWordsPerWord, burstCycles, burstsPerWord, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
+import { bankWordsPerWord, burstCycles, dramBursts, levelExtents, tilesOf, type LevelExtents } from "./bursts.js";
 import { unevenPrefetch } from "./prefetch.js";
 import { streamedAccesses } from "./streamed.js";
 import { energyOf, EYERISS_ENERGY_TABLE, type EnergyTable } from "../report/energy.js";
@@ -224,9 +224,10 @@ export class CostModel {
     // Drains (docs/counting.md, "Drains"): each draining PE's words are read; holders that fill a
     // line sum along it first, its L - 1 hops each a link move, two psum reads and a write. A
     // streamed output's sums start afresh at every wave (a fill per run).
-    const drained = (m.gbuf.keep.output || m.rf.stream?.output ? ga.write.output : dram.write.output) * this.drainFanIn(m);
-    const spread = this.reductionSpread(m);
-    const hops = spread.line ? drained * (this.lineUse(m, x) - 1) : 0;
+    // (every holder of a sum drains it unless links sum them along their line: spreadOf)
+    const spread = this.spreadOf(m, x);
+    const drained = (m.gbuf.keep.output || m.rf.stream?.output ? ga.write.output : dram.write.output) * (spread.line ? 1 : spread.pes);
+    const hops = spread.line ? drained * (spread.use - 1) : 0;
     return {
       "pe.mac": this.macs,
       "dram.read.input": dram.read.input,
@@ -285,51 +286,31 @@ export class CostModel {
   }
 
   /**
-   * How many PEs drain each summed tile (docs/counting.md, "Drains"): the PEs a spatial loop over a
-   * reduction dimension (C, R, S) spreads it over, each draining its partial sums to the adder on
-   * the drain path; 1 when neighbour links sum them along the one line of the array they fill.
+   * How the spatial loops over reduction dimensions (C, R, S) spread each sum (docs/counting.md,
+   * "Drains"): `pes`, the PEs they spread it over, each draining its partial sums to the adder on
+   * the drain path; `line`, whether neighbour links sum them along the one line of the array they
+   * fill instead (one PE then drains); `use`, the PEs that hold a sum on average over the folds:
+   * per loop (or a fused group led by one), its points in a gbuf tile over its folds (a last fold
+   * shorter than the loop's factor holds fewer).
    */
-  private drainFanIn(m: Mapping): number {
-    const r = this.reductionSpread(m);
-    return r.line ? 1 : r.pes;
-  }
-
-  /**
-   * The PEs a spatial loop over a reduction dimension spreads each sum over, and whether
-   * neighbour links sum them along the one line of the array they fill.
-   */
-  private reductionSpread(m: Mapping): { readonly pes: number; readonly line: boolean } {
-    let pes = 1;
+  private spreadOf(m: Mapping, x: LevelExtents): { readonly pes: number; readonly line: boolean; readonly use: number } {
+    let pes = 1, use = 1;
     const axes = new Set<string>();
     for (const l of m.spatial.loops) {
       if (!REDUCTION_DIMS.includes(l.dim) || l.factor === 1) continue;
       pes *= l.factor;
       axes.add(l.axis);
-    }
-    return { pes, line: this.arch.noc.neighbourLinks && axes.size === 1 };
-  }
-
-  /**
-   * The PEs of a reduction line that hold a sum, on average over its folds: per spatial loop over a
-   * reduction dimension (or a fused group led by one), its points in a gbuf tile over its folds
-   * (a last fold shorter than the loop's factor holds fewer).
-   */
-  private lineUse(m: Mapping, x: LevelExtents): number {
-    let use = 1;
-    for (const l of m.spatial.loops) {
-      if (!REDUCTION_DIMS.includes(l.dim) || l.factor === 1) continue;
       const g = fusedGroupOf(m, l.dim);
       const points = g ? g.extents.reduce((a, e) => a * e, 1) : Math.ceil(x.gbuf[l.dim] / x.rf[l.dim]);
       use *= points / Math.ceil(points / l.factor);
     }
-    return use;
+    return { pes, line: this.arch.noc.neighbourLinks && axes.size === 1, use };
   }
 
   /** The cycle terms of the estimate (file header) and the largest. */
   private cycleTerms(m: Mapping, dram: BoundaryWords, c: Record<string, number>, x: LevelExtents): { cycles: number; binding: CycleResource | "steps" } {
     const { gbuf, noc } = this.arch;
-    const p = burstsPerWord(m, this.layer, this.arch, this.bytes, x);
-    const bursts = { input: (dram.read.input + dram.write.input) * p.input, weight: (dram.read.weight + dram.write.weight) * p.weight, output: (dram.read.output + dram.write.output) * p.output };
+    const bursts = dramBursts(m, this.layer, this.arch, dram, this.bytes, x);
     const dramTime = Math.ceil((bursts.input + bursts.weight + bursts.output) * this.burstTime);
     const rate = (ports: number) => Math.min(ports, gbuf.banks * gbuf.wordsPerCyclePerBank);
     const bank = this.gbufBankWords(m, dram, c, x);
@@ -409,7 +390,7 @@ export class CostModel {
     const rfTile = x.rf;
     // (a fused group's spatial tile is a run of its flattened points, not a box: the layer's outputs over its tiles)
     const drainsCount = summed / (x.tiles ? this.outputs / tileVisits(m, this.layer, "spatial", TENSOR_DIMS.output) : sp.N * sp.G * sp.K * sp.P * sp.Q);
-    const spread = this.reductionSpread(m);
+    const spread = this.spreadOf(m, x);
     const line = spread.line ? spread.pes : 1;
     const perPeWords = rfTile.N * rfTile.G * rfTile.K * rfTile.P * rfTile.Q;
     // (a streamed output's sums move down the line during their wave: its reduction takes the last hop)

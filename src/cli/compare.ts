@@ -112,11 +112,11 @@ function compareTables(spec: CompareSpec, g: CompareGrid, format: Exclude<Output
   // Per-layer rows keep the total per dataflow as footer rows, named `total`.
   const footerTotals = perLayer ? g.totals.filter((t) => t.layers > 0).map((t) => ({ ...t, name: "total" })) : [];
   if (format === "csv") {
-    const flat = metricsFlatTable(rows, { missing: shownMissing });
+    const flat = metricsFlatTable(rows, { missing: shownMissing, timing: spec.timing });
     return renderTables([{ ...flat, footer: footerTotals.map((t) => metricsFlatTable([t]).rows[0]!) }], "csv");
   }
   const notes = compareNotes(spec, g);
-  const tables = metricsTables(rows, { key: perLayer ? "layer+dataflow" : "dataflow", missing: shownMissing, energyUnit: energyTable.unit });
+  const tables = metricsTables(rows, { key: perLayer ? "layer+dataflow" : "dataflow", missing: shownMissing, energyUnit: energyTable.unit, timing: spec.timing });
   const withFooter = tables.map((t, i) => {
     const foot = perLayer ? footerTotals.map((m) => metricsTables([m], { key: "layer+dataflow" })[i]!.rows[0]!) : [];
     return { ...t, ...(foot.length ? { footer: foot } : {}), ...(i === 0 && notes.length ? { notes } : {}) };

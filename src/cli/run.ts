@@ -10,10 +10,9 @@ import { ConfigError } from "../core/errors.js";
 import { DATAFLOW_CHOICES } from "../dataflow/dataflows/index.js";
 import { DEFAULT_NETWORK, NETWORK_NAMES } from "../workload/networks.js";
 import { EYERISS_ENERGY_TABLE } from "../report/energy.js";
-import { renderTables, type OutputFormat } from "../report/format.js";
 import { reportJson } from "./shard.js";
-import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
-import { networkRunChartSvg } from "../runner/network.js";
+import { totalMetrics, type LayerMetrics } from "../report/metrics.js";
+import { networkRunChartSvg, renderMetrics } from "../runner/network.js";
 import { parseOptions, type Command, type Io } from "./args.js";
 import { INPUT_SHAPE_OPTION, onnxUsage, layerOperandsOption, WEIGHTS_OPTION } from "./onnx.js";
 import { archLabel, checkMappings, dataflowsOption, defaultDataflow, networkLayersOption, withWorkerPool, type SimJob } from "./jobs.js";
@@ -43,8 +42,9 @@ ${onnxUsage(20, true)}
   --format F        table (default), json, csv or md
   --out FILE        write the report to FILE instead of stdout
   --svg FILE        write a chart of DRAM traffic per layer against the lower bounds
-  --timing          keep the simulations' wall times (wallMs) in --format json (left out by
-                    default, so two runs of the same work print the same bytes)
+  --timing          show each layer's simulation wall time: a "sim time [s]" column (wallMs in
+                    --format json); left out by default, so two runs of the same work print
+                    the same bytes
   --jobs N          worker threads (default: the available cores; 1 runs in this thread)
   --energy FILE     an energy table (JSON, pJ per action) instead of the Eyeriss 65 nm
                     normalized table; see docs/reports.md
@@ -72,11 +72,6 @@ export function writeSvg(io: Io, file: string, svg: string): void {
   io.err(`wrote chart to ${file}\n`);
 }
 
-/** Renders rows with a total: a header line and the two tables (text, Markdown), or one flat CSV table (no header line). */
-export function renderMetrics(rows: readonly LayerMetrics[], total: LayerMetrics, format: Exclude<OutputFormat, "json">, header: string): string {
-  if (format === "csv") return renderTables([metricsFlatTable(rows, { total })], "csv");
-  return `${header}\n\n${renderTables(metricsTables(rows, { total }), format)}`;
-}
 
 /** `convsim run`: simulate a network's layers and report them. */
 export const runCommand: Command = {
@@ -123,7 +118,7 @@ export const runCommand: Command = {
     const text =
       format === "json"
         ? reportJson({ network: net.name, batch, arch, dataflow, energyTable, layers: rows, total }, values.timing ?? false)
-        : renderMetrics(rows, total, format, header);
+        : renderMetrics(rows, total, format, header, values.timing ?? false);
     emit(io, text, values.out);
     if (values.svg !== undefined) writeSvg(io, values.svg, networkRunChartSvg({ network: net.name, batch, arch, dataflow: dataflow!, layers: rows }));
     return total.verified ? 0 : 1;

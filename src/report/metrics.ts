@@ -233,7 +233,16 @@ export interface MetricsTableOptions {
   readonly missing?: readonly MissingRow[];
   /** The energy unit when there are no rows to take it from. */
   readonly energyUnit?: "pJ" | "MAC-eq";
+  /**
+   * A column of each row's simulation wall time in seconds (`wallMs`: the simulator's own time,
+   * verification included; `--timing`), before the verdict. Off by default, so that two runs of
+   * the same work print the same bytes.
+   */
+  readonly timing?: boolean;
 }
+
+/** The simulation wall time column ({@link MetricsTableOptions.timing}). */
+const TIMING_COLUMN: Column = { key: "simSeconds", header: "sim time", unit: "s", kind: "ratio" };
 
 function keyColumns(key: RowKey): Column[] {
   const cols: Column[] = [];
@@ -286,6 +295,8 @@ export function flatMetrics(m: LayerMetrics): Record<string, string | number | b
     verdict: verdict(m),
   };
   for (const l of ENERGY_LEVELS) r[`energy_${l}`] = m.energy.byLevel[l];
+  // (to the millisecond; a row read back from a shard record made without --timing has no wall time)
+  if (Number.isFinite(m.wallMs)) r.simSeconds = Math.round(m.wallMs) / 1000;
   return r;
 }
 
@@ -316,6 +327,7 @@ export function metricsTables(rows: readonly LayerMetrics[], options: MetricsTab
       { key: "gbufMinimum", header: "GBuf<->RF bound", unit: "words", kind: "count" },
       { key: "gbufRatio", header: "GBuf<->RF/bound", unit: "x", kind: "ratio" },
       ...CYCLE_BOUND_COLUMNS,
+      ...(options.timing ? [TIMING_COLUMN] : []),
       { key: "verdict", header: "verdict", align: "left" },
     ],
     rows: [...rows.map(toRecord), ...missing],
@@ -370,6 +382,7 @@ export function metricsFlatTable(rows: readonly LayerMetrics[], options: Metrics
   columns.push({ key: "energy", header: "energy", unit, kind: "real" });
   for (const l of ENERGY_LEVELS) columns.push({ key: `energy_${l}`, header: `energy ${LEVEL_HEADER[l]}`, unit, kind: "real" });
   columns.push({ key: "energyPerMac", header: "energy/MAC", unit: unit === "pJ" ? "pJ/MAC" : "MAC-eq/MAC", kind: "real" });
+  if (options.timing) columns.push(TIMING_COLUMN);
   columns.push({ key: "verdict", header: "verdict", align: "left" });
   const missing = (options.missing ?? []).map((x) => ({ name: x.name, dataflow: x.dataflow, verdict: `not run: ${x.reason}` }));
   return {

@@ -164,22 +164,23 @@ export async function runNetwork(options: RunNetworkOptions = {}, fields: RunNet
 }
 
 /** Renders rows with a total: a header line and the two tables (text, Markdown), or one flat CSV table (no header line). */
-export function renderMetrics(rows: readonly LayerMetrics[], total: LayerMetrics, format: Exclude<OutputFormat, "json">, header: string): string {
-  if (format === "csv") return renderTables([metricsFlatTable(rows, { total })], "csv");
-  return `${header}\n\n${renderTables(metricsTables(rows, { total }), format)}`;
+export function renderMetrics(rows: readonly LayerMetrics[], total: LayerMetrics, format: Exclude<OutputFormat, "json">, header: string, timing = false): string {
+  if (format === "csv") return renderTables([metricsFlatTable(rows, { total, timing })], "csv");
+  return `${header}\n\n${renderTables(metricsTables(rows, { total, timing }), format)}`;
 }
 
 /**
  * The report of a {@link runNetwork} run, as `convsim run --format F` prints it: a header line and
  * two tables (performance and traffic against the bounds; energy by level) as aligned text or
- * Markdown, one flat CSV table, or JSON (the run's fields).
+ * Markdown, one flat CSV table, or JSON (the run's fields). `options.timing`: the tables and the CSV
+ * table get a column of each layer's simulation wall time (`convsim run --timing`).
  */
-export function formatNetworkRun(run: NetworkRun, format: OutputFormat = "table"): string {
+export function formatNetworkRun(run: NetworkRun, format: OutputFormat = "table", options: { readonly timing?: boolean } = {}): string {
   const { network, batch, arch, dataflow, energyTable, layers, total } = run;
   if (format === "json") return formatJson({ network, batch, arch, dataflow, energyTable, layers, total });
   const unit = energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)";
   const header = `convsim run: ${network} (batch ${batch}), arch ${archLabel(arch)}, dataflow ${dataflow}, ${layers.length} layer${layers.length === 1 ? "" : "s"}, energy table ${energyTable.name}${unit}`;
-  return renderMetrics(layers, total, format, header);
+  return renderMetrics(layers, total, format, header, options.timing ?? false);
 }
 
 /** The chart of a {@link runNetwork} run (`convsim run --svg`): DRAM traffic per layer as bars, the lower bound and the paper's bound as lines. */

@@ -95,6 +95,9 @@ describe("convsim merge", () => {
     const json = (await cli(...COMPARE, "--format", "json")).out;
     expect(json).not.toContain("wallMs");
     expect((await cli(...COMPARE, "--format", "json", "--timing")).out).toContain('"wallMs"');
+    // --timing shows them as a column of the tables too
+    expect((await cli(...COMPARE)).out).not.toContain("sim time");
+    expect((await cli(...COMPARE, "--timing")).out).toMatch(/sim time \[s\] {2}verdict$/m);
   });
 
   it("four shards run as separate processes (--shard auto: Slurm array, Kubernetes Indexed Job) merge to the single run", async () => {

@@ -171,4 +171,24 @@ describe("convsim run, a layer that fails to verify", () => {
     expect(await runCommand.run(["--net", net, "--jobs", "1", "--format", "json", "--timing"], t)).toBe(0);
     expect(t.stdout()).toContain("wallMs");
   });
+
+  it("--timing adds each layer's simulation time to the tables and the CSV, and their total", async () => {
+    const plain = capture();
+    expect(await runCommand.run(["--net", net, "--jobs", "1", "--layers", "c2,fc"], plain)).toBe(0);
+    expect(plain.stdout()).not.toContain("sim time");
+    const t = capture();
+    expect(await runCommand.run(["--net", net, "--jobs", "1", "--layers", "c2,fc", "--timing"], t)).toBe(0);
+    expect(t.stdout()).toMatch(/sim time \[s\] {2}verdict$/m);
+    const secs = (name: string) => Number(/ (\d+\.\d\d) {2}PASS$/.exec(t.stdout().split("\n").find((l) => l.startsWith(`${name} `))!)![1]);
+    expect(secs("c2")).toBeGreaterThan(0);
+    expect(secs("fc")).toBeGreaterThan(0);
+    // (the total row sums the rows' unrounded times)
+    expect(Math.abs(secs("total") - secs("c2") - secs("fc"))).toBeLessThanOrEqual(0.011);
+    const csv = capture();
+    expect(await runCommand.run(["--net", net, "--jobs", "1", "--layers", "c2,fc", "--timing", "--format", "csv"], csv)).toBe(0);
+    const [head, ...rows] = csv.stdout().trim().split(/\r?\n/);
+    expect(head).toMatch(/,sim time \[s\],verdict$/);
+    expect(rows).toHaveLength(3);
+    for (const r of rows) expect(r).toMatch(/,\d+(\.\d{1,3})?,PASS$/);
+  });
 });

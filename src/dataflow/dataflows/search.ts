@@ -48,6 +48,7 @@ import { dimSizes, DIMS, mapping, TENSOR_DIMS, TENSORS, type Dim, type Mapping }
 import { dramTraffic, gbufArrayAccesses, layerTraffic, type AxisCoverage, type LayerTraffic } from "../traffic.js";
 import { foldMapping } from "./fold.js";
 import { balanceMapping } from "./balance.js";
+import { spreadGroups } from "./groups.js";
 import { checkDataflowFlags, compose, fillArray, innerProduct, largest, type DataflowOptions, type Factors, type Template } from "./common.js";
 
 /** Dimension index in DIMS order (N G K C P Q R S). */
@@ -121,7 +122,7 @@ export function searchTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, op
   const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types, arch.gbuf.psumBytes), db);
   for (const rf of rfs) search.run({ ...base, rf });
   if (!search.best) throw new InvariantError(`dataflow.${t.name}`, "the search found no candidate, not even the smallest tiles");
-  const balanced = balanceMapping(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types);
+  const balanced = balanceMapping(spreadGroups(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types), layer, arch, types);
   const folded = t.fold && options.fold !== false ? foldMapping(balanced, t.fold, layer, arch, types) : balanced;
   return t.rfDoubleBufferOutput ? withOutputSets(folded, layer, arch, types) : folded;
 }

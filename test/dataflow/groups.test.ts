@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PRESET_NAMES, presets } from "../../src/arch/presets.js";
 import { buildMapping, DATAFLOW_NAMES } from "../../src/dataflow/dataflows/index.js";
 import { spreadGroups } from "../../src/dataflow/dataflows/groups.js";
-import { checkMapping, mappingUsage } from "../../src/dataflow/legality.js";
+import { checkMapping } from "../../src/dataflow/legality.js";
 import { mapping, type Mapping } from "../../src/dataflow/mapping.js";
 import { simulate } from "../../src/dataflow/simulate.js";
 import { dramTraffic, gbufArrayAccesses } from "../../src/dataflow/traffic.js";

@@ -132,6 +132,6 @@ export function shardUsage(width: number): string {
       "from a Slurm job array or a Kubernetes Indexed Job (docs/scale-out.md)",
     ]),
     line("--shards N", ["with --shard auto in a Kubernetes Indexed Job: n, the Job's completions"]),
-    line("--timing", ["keep simulation wall times (wallMs) in JSON reports and records, and", "show them in compare's tables (a \"sim time\" column)"]),
+    line("--timing", ["keep simulation wall times (wallMs) in JSON reports and records, and", "show them in the tables and CSV (a \"sim time\" column)"]),
   ].join("\n");
 }

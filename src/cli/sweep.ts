@@ -151,6 +151,14 @@ export function sweepPoints(spec: SweepSpec, results: readonly SimItemResult[]):
   });
 }
 
+/** The simulation wall time column (`--timing`): per point in the CSV, per capacity (all its dataflows) in the table. */
+const SIM_TIME: Column = { key: "simSeconds", header: "sim time", unit: "s", kind: "ratio" };
+
+/** A point's simulation wall time in seconds, to the millisecond (none without a wall time: a shard record made without --timing). */
+function simSeconds(m: LayerMetrics | undefined): number | undefined {
+  return m && Number.isFinite(m.wallMs) ? Math.round(m.wallMs) / 1000 : undefined;
+}
+
 function sweepCsv(spec: SweepSpec, points: readonly SweepPoint[]): string {
   const long: Table = {
     columns: [
@@ -164,6 +172,7 @@ function sweepCsv(spec: SweepSpec, points: readonly SweepPoint[]): string {
       { key: "ratio", header: "DRAM/bound", unit: "x", kind: "ratio" },
       { key: "cycles", header: "cycles", kind: "count" },
       { key: "energy", header: "energy", unit: spec.energyTable.unit, kind: "real" },
+      ...(spec.timing ? [SIM_TIME] : []),
       { key: "verdict", header: "verdict" },
     ],
     rows: points.flatMap((p) =>
@@ -178,6 +187,7 @@ function sweepCsv(spec: SweepSpec, points: readonly SweepPoint[]): string {
         ratio: r.metrics?.boundaries.dram.ratio,
         cycles: r.metrics?.cycles,
         energy: r.metrics?.energy.total,
+        simSeconds: simSeconds(r.metrics),
         verdict: r.metrics ? (r.metrics.verified ? "PASS" : `FAIL (${r.metrics.mismatches} mismatches)`) : `not run: ${r.reason}`,
       })),
     ),
@@ -199,6 +209,7 @@ function sweepTable(spec: SweepSpec, points: readonly SweepPoint[], format: "tab
     { key: "provable", header: "provable bound", unit: "words", kind: "count" },
     ...spec.dataflows.map((df): Column => ({ key: `df_${df}`, header: df, unit: "words", kind: "count" })),
     { key: "best", header: "best/bound", unit: "x", kind: "ratio" },
+    ...(spec.timing ? [{ ...SIM_TIME, header: "sim time, all" }] : []),
   ];
   const notes: string[] = [];
   const failed: string[] = [];
@@ -222,6 +233,7 @@ function sweepTable(spec: SweepSpec, points: readonly SweepPoint[], format: "tab
       }
     }
     r.best = Number.isFinite(best) ? best / p.bounds.minimum : undefined;
+    if (spec.timing) r.simSeconds = p.results.reduce((t, x) => t + (simSeconds(x.metrics) ?? 0), 0);
     return r;
   });
   if (failed.length > 0) notes.unshift(`FAILED verification: ${failed.join(", ")}`);

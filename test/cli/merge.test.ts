@@ -86,6 +86,12 @@ describe("convsim merge", () => {
     const records = parts.map((f) => readFileSync(f, "utf8").trim().split("\n").length - 1);
     expect(records.reduce((a, b) => a + b, 0)).toBe(4); // 2 capacities x 2 dataflows
     await expectSameReports(SWEEP, parts.slice().reverse(), "sweep");
+    // --timing: a sim time column (per point in the CSV; per capacity, its dataflows' sum, in the table)
+    expect((await cli(...SWEEP)).out).not.toContain("sim time");
+    expect((await cli(...SWEEP, "--timing")).out).toMatch(/sim time, all \[s\]$/m);
+    const csv = (await cli(...SWEEP, "--timing", "--format", "csv")).out.trim().split(/\r?\n/);
+    expect(csv[0]).toMatch(/,sim time \[s\],verdict$/);
+    for (const row of csv.slice(1)) expect(row).toMatch(/,\d+(\.\d{1,3})?,PASS$/);
   });
 
   it("a per-layer comparison in 3 shards merges to the unsharded report in every format", async () => {

@@ -35,6 +35,7 @@ import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, type OperandTypes } from "../legality.js";
 import { dimSizes, DIMS, loopNest, mapping, type Dim, type LevelName, type Mapping } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses } from "../traffic.js";
+import { spreadGroups } from "./groups.js";
 
 /** One loop of a dimension: its level, its position in that level's list, its factor. */
 interface DimLoop {
@@ -138,6 +139,14 @@ function withFactors(m: Mapping, loops: readonly DimLoop[]): Mapping {
     spatial: { loops: m.spatial.loops.map((l, i) => ({ ...l, factor: factor("spatial", i, l.factor) })).filter((l) => l.factor > 1) },
     rf: { ...m.rf, loops: temporal("rf") },
   });
+}
+
+/**
+ * The last steps of every named dataflow: groups side by side on PEs one group leaves idle
+ * (groups.ts), then every split balanced ({@link balanceMapping}).
+ */
+export function finishMapping(m: Mapping, layer: ConvLayer, arch: ArchSpec, types: OperandTypes = {}): Mapping {
+  return balanceMapping(spreadGroups(m, layer, arch, types), layer, arch, types);
 }
 
 /**

@@ -68,8 +68,7 @@ import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, tensorBytes, type OperandTypes } from "../legality.js";
 import { dimSizes, KEEP_ALL, mapping, TENSOR_DIMS, tileExtents, type Mapping, type TemporalLoop } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic } from "../traffic.js";
-import { balanceMapping } from "./balance.js";
-import { spreadGroups } from "./groups.js";
+import { finishMapping } from "./balance.js";
 import { arrayTileSets, type ArrayTile, type TileCost } from "./chen2020-tiles.js";
 import { checkDataflowFlags, compose, defineTemplate, fitTemplate, largest, type DataflowOptions, type Template } from "./common.js";
 import { DRAM_WORD_WEIGHT, GbufSearch, searchedMapping } from "./search.js";
@@ -308,5 +307,5 @@ export function chen2020(layer: ConvLayer, arch: ArchSpec, options: Chen2020Opti
   // (levels: 2 asks for the output tile in the GBuf: it stays there)
   const kept = options.levels === 2 ? best.mapping : bypassIdleOutputTile(best.mapping, layer, arch, types);
   const slices = widenSlices(kept, layer, arch, types);
-  return balanceMapping(spreadGroups(slices, layer, arch, types), layer, arch, types);
+  return finishMapping(slices, layer, arch, types);
 }

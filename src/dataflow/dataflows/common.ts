@@ -25,8 +25,7 @@ import type { ArchSpec } from "../../arch/spec.js";
 import type { ConvLayer } from "../../workload/layer.js";
 import { checkMapping, type Legality, type OperandTypes } from "../legality.js";
 import { dimSizes, DIMS, mapping, type Axis, type Dim, type DimRecord, type KeepFlags, type Mapping, type SpatialLoop, type TemporalLoop } from "../mapping.js";
-import { balanceMapping } from "./balance.js";
-import { spreadGroups } from "./groups.js";
+import { finishMapping } from "./balance.js";
 import type { FoldSpec } from "./fold.js";
 
 /** Options every named dataflow accepts. */
@@ -216,7 +215,7 @@ export function fitTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, optio
     // Then fill what is left, knob by knob in priority order.
     for (const d of knobs) f = with_(d, largest(f[level][d] ?? 1, sizes[d], (x) => legal(with_(d, x))));
   }
-  return balanceMapping(spreadGroups(compose(t, f, layer, db), layer, arch, options.types ?? {}), layer, arch, options.types ?? {});
+  return finishMapping(compose(t, f, layer, db), layer, arch, options.types ?? {});
 }
 
 /** Declares a template (frozen; typed so its dimension names are checked). */

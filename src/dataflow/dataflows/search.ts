@@ -47,8 +47,7 @@ import { checkMapping, tensorBytes, type Legality, type OperandTypes } from "../
 import { dimSizes, DIMS, mapping, TENSOR_DIMS, TENSORS, type Dim, type Mapping } from "../mapping.js";
 import { dramTraffic, gbufArrayAccesses, layerTraffic, type AxisCoverage, type LayerTraffic } from "../traffic.js";
 import { foldMapping } from "./fold.js";
-import { balanceMapping } from "./balance.js";
-import { spreadGroups } from "./groups.js";
+import { finishMapping } from "./balance.js";
 import { checkDataflowFlags, compose, fillArray, innerProduct, largest, type DataflowOptions, type Factors, type Template } from "./common.js";
 
 /** Dimension index in DIMS order (N G K C P Q R S). */
@@ -122,7 +121,7 @@ export function searchTemplate(t: Template, layer: ConvLayer, arch: ArchSpec, op
   const search = new GbufSearch(t, layerTraffic(layer), arch, tensorBytes(types, arch.gbuf.psumBytes), db);
   for (const rf of rfs) search.run({ ...base, rf });
   if (!search.best) throw new InvariantError(`dataflow.${t.name}`, "the search found no candidate, not even the smallest tiles");
-  const balanced = balanceMapping(spreadGroups(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types), layer, arch, types);
+  const balanced = finishMapping(searchedMapping(t, search.best, layer, arch, types, db), layer, arch, types);
   const folded = t.fold && options.fold !== false ? foldMapping(balanced, t.fold, layer, arch, types) : balanced;
   return t.rfDoubleBufferOutput ? withOutputSets(folded, layer, arch, types) : folded;
 }

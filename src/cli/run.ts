@@ -72,7 +72,6 @@ export function writeSvg(io: Io, file: string, svg: string): void {
   io.err(`wrote chart to ${file}\n`);
 }
 
-
 /** `convsim run`: simulate a network's layers and report them. */
 export const runCommand: Command = {
   name: "run",

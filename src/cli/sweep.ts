@@ -19,7 +19,7 @@ import { bestMapping } from "../mapper/best.js";
 import { formatLayerShortForm, type ConvLayer } from "../workload/layer.js";
 import { selectLayers } from "../workload/networks.js";
 import { renderTables, type Column, type Table } from "../report/format.js";
-import type { LayerMetrics } from "../report/metrics.js";
+import { simSeconds, TIMING_COLUMN, type LayerMetrics } from "../report/metrics.js";
 import { lineChartSvg } from "../report/svg.js";
 import { loadLayer, parseOptions, type Command, type Io } from "./args.js";
 import { dataflowsOption, networkOption } from "./jobs.js";
@@ -151,14 +151,6 @@ export function sweepPoints(spec: SweepSpec, results: readonly SimItemResult[]):
   });
 }
 
-/** The simulation wall time column (`--timing`): per point in the CSV, per capacity (all its dataflows) in the table. */
-const SIM_TIME: Column = { key: "simSeconds", header: "sim time", unit: "s", kind: "ratio" };
-
-/** A point's simulation wall time in seconds, to the millisecond (none without a wall time: a shard record made without --timing). */
-function simSeconds(m: LayerMetrics | undefined): number | undefined {
-  return m && Number.isFinite(m.wallMs) ? Math.round(m.wallMs) / 1000 : undefined;
-}
-
 function sweepCsv(spec: SweepSpec, points: readonly SweepPoint[]): string {
   const long: Table = {
     columns: [
@@ -172,7 +164,7 @@ function sweepCsv(spec: SweepSpec, points: readonly SweepPoint[]): string {
       { key: "ratio", header: "DRAM/bound", unit: "x", kind: "ratio" },
       { key: "cycles", header: "cycles", kind: "count" },
       { key: "energy", header: "energy", unit: spec.energyTable.unit, kind: "real" },
-      ...(spec.timing ? [SIM_TIME] : []),
+      ...(spec.timing ? [TIMING_COLUMN] : []),
       { key: "verdict", header: "verdict" },
     ],
     rows: points.flatMap((p) =>
@@ -209,7 +201,8 @@ function sweepTable(spec: SweepSpec, points: readonly SweepPoint[], format: "tab
     { key: "provable", header: "provable bound", unit: "words", kind: "count" },
     ...spec.dataflows.map((df): Column => ({ key: `df_${df}`, header: df, unit: "words", kind: "count" })),
     { key: "best", header: "best/bound", unit: "x", kind: "ratio" },
-    ...(spec.timing ? [{ ...SIM_TIME, header: "sim time, all" }] : []),
+    // (`--timing`: per point in the CSV, per capacity, its dataflows' sum, here)
+    ...(spec.timing ? [{ ...TIMING_COLUMN, header: "sim time, all" }] : []),
   ];
   const notes: string[] = [];
   const failed: string[] = [];

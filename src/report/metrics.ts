@@ -241,8 +241,16 @@ export interface MetricsTableOptions {
   readonly timing?: boolean;
 }
 
-/** The simulation wall time column ({@link MetricsTableOptions.timing}). */
-const TIMING_COLUMN: Column = { key: "simSeconds", header: "sim time", unit: "s", kind: "ratio" };
+/** The simulation wall time column ({@link MetricsTableOptions.timing}; `sweep`'s tables too), of {@link simSeconds}. */
+export const TIMING_COLUMN: Column = { key: "simSeconds", header: "sim time", unit: "s", kind: "ratio" };
+
+/**
+ * A row's simulation wall time in seconds, to the millisecond; undefined without one (a row read
+ * back from a shard record made without `--timing`).
+ */
+export function simSeconds(m: LayerMetrics | undefined): number | undefined {
+  return m && Number.isFinite(m.wallMs) ? Math.round(m.wallMs) / 1000 : undefined;
+}
 
 function keyColumns(key: RowKey): Column[] {
   const cols: Column[] = [];
@@ -295,8 +303,8 @@ export function flatMetrics(m: LayerMetrics): Record<string, string | number | b
     verdict: verdict(m),
   };
   for (const l of ENERGY_LEVELS) r[`energy_${l}`] = m.energy.byLevel[l];
-  // (to the millisecond; a row read back from a shard record made without --timing has no wall time)
-  if (Number.isFinite(m.wallMs)) r.simSeconds = Math.round(m.wallMs) / 1000;
+  const t = simSeconds(m);
+  if (t !== undefined) r.simSeconds = t;
   return r;
 }
 

@@ -409,11 +409,7 @@ describe("wave kernel vs a naive per-MAC loop", () => {
   });
 
   it("runs the longest loop innermost, with the same sums and the mapping order's counts", () => {
-    const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: 64, weightEntries: 64, psumEntries: 16, readPorts: 2, writePorts: 1 }, 1, false);
-    for (let i = 0; i < 64; i++) {
-      rf.data.input[i] = (i * 7) % 13 - 6;
-      rf.data.weight[i] = (i * 5) % 11 - 5;
-    }
+    const rf = filledRf(64, 16);
     // 16 outputs x a 2-tap reduction, the reduction innermost in the mapping.
     const wave = { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [16, 2], input: { offset: 0, strides: [1, 16] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 0] } };
     const cw = compileWave("pe", wave, rf, false);
@@ -426,15 +422,21 @@ describe("wave kernel vs a naive per-MAC loop", () => {
   });
 });
 
+/** One PE's register file of `operands` input and weight entries, filled with small signed values, and `psums` psum entries. */
+function filledRf(operands: number, psums: number): RegFile {
+  const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: operands, weightEntries: operands, psumEntries: psums, readPorts: 2, writePorts: 1 }, 1, false);
+  for (let i = 0; i < operands; i++) {
+    rf.data.input[i] = (i * 7) % 13 - 6;
+    rf.data.weight[i] = (i * 5) % 11 - 5;
+  }
+  return rf;
+}
+
 describe("the wave's execution order prefers consecutive partial sums", () => {
   it("runs a shorter loop whose partial sums are consecutive innermost over a longer strided one (a vector kernel, not one MAC a step), with the same sums", () => {
     // chen2020's rf loops on ResNet-50's conv5 blocks: 7 outputs along Q (psums consecutive, one
     // weight) inside 11 along K (psums 7 apart, one input): K innermost ran the scalar kernel.
-    const rf = new RegFile(new CounterRegistry(), "rf", { inputEntries: 16, weightEntries: 16, psumEntries: 80, readPorts: 2, writePorts: 1 }, 1, false);
-    for (let i = 0; i < 16; i++) {
-      rf.data.input[i] = (i * 7) % 13 - 6;
-      rf.data.weight[i] = (i * 5) % 11 - 5;
-    }
+    const rf = filledRf(16, 80);
     const wave = { pes: { row0: 0, col0: 0, rows: 1, cols: 1 }, loops: [7, 11], input: { offset: 0, strides: [1, 0] }, weight: { offset: 0, strides: [0, 1] }, psum: { offset: 0, strides: [1, 7] } };
     const cw = compileWave("pe", wave, rf, false);
     expect(cw.order.inner).toBe(11);

@@ -12,7 +12,7 @@ import { resolveArch, type ArchOverrides, type ArchSpecInput } from "../arch/pre
 import type { ArchSpec } from "../arch/spec.js";
 import { DATAFLOW_NAMES } from "../dataflow/dataflows/index.js";
 import { EYERISS_ENERGY_TABLE, type EnergyTable } from "../report/energy.js";
-import { formatJson, renderTables, type OutputFormat } from "../report/format.js";
+import { formatJson, renderTables, requireOutputFormat, type OutputFormat } from "../report/format.js";
 import { metricsFlatTable, metricsTables, totalMetrics, type LayerMetrics } from "../report/metrics.js";
 import { groupedBarChartSvg } from "../report/svg.js";
 import { DEFAULT_NETWORK, network as zooNetwork, selectLayers, totalMacs, type Network } from "../workload/networks.js";
@@ -174,8 +174,12 @@ export function renderMetrics(rows: readonly LayerMetrics[], total: LayerMetrics
  * two tables (performance and traffic against the bounds; energy by level) as aligned text or
  * Markdown, one flat CSV table, or JSON (the run's fields). `options.timing`: the tables and the CSV
  * table get a column of each layer's simulation wall time (`convsim run --timing`).
+ * @throws ConfigError on an unknown format, or options that are not an object or a timing that is not a boolean.
  */
 export function formatNetworkRun(run: NetworkRun, format: OutputFormat = "table", options: { readonly timing?: boolean } = {}): string {
+  requireOutputFormat("format", format);
+  if (typeof options !== "object" || options === null) throw new ConfigError("options", options, "be an object ({ timing?: boolean })");
+  if (options.timing !== undefined && typeof options.timing !== "boolean") throw new ConfigError("options.timing", options.timing, "be a boolean");
   const { network, batch, arch, dataflow, energyTable, layers, total } = run;
   if (format === "json") return formatJson({ network, batch, arch, dataflow, energyTable, layers, total });
   const unit = energyTable === EYERISS_ENERGY_TABLE ? " (MAC-eq: energy of one 16-bit MAC)" : " (pJ)";

@@ -53,6 +53,12 @@ describe("runNetwork", () => {
     }
     expect(formatNetworkRun(run)).toMatch(/^convsim run: tiny \(batch 1\), arch chen2020, dataflow chen2020, 2 layers/);
     expect(JSON.parse(formatNetworkRun(run, "json")).layers).toHaveLength(2);
+    // { timing: true }: each layer's simulation time, as `convsim run --timing`
+    expect(formatNetworkRun(run, "table")).not.toContain("sim time");
+    expect(formatNetworkRun(run, "table", { timing: true })).toMatch(/sim time \[s\] {2}verdict$/m);
+    expect(() => formatNetworkRun(run, "html" as never)).toThrow('format must be one of table, json, csv, md; got "html"');
+    expect(() => formatNetworkRun(run, "md", { timing: "yes" as never })).toThrow('options.timing must be a boolean; got "yes"');
+    expect(() => formatNetworkRun(run, "md", 5 as never)).toThrow("options must be an object ({ timing?: boolean }); got 5");
     const svg = networkRunChartSvg(run);
     const title = [...svg.matchAll(/font-weight="bold"[^>]*>([^<]*)</g)].map((m) => m[1]).join(" ");
     expect(title).toBe("DRAM traffic per layer: tiny, dataflow chen2020 on chen2020");

@@ -19,6 +19,20 @@ function runShift(from: number, to: number): number {
   return Number.isNaN(from) || Number.isNaN(to) ? 0 : to - from;
 }
 
+/**
+ * Where an iteration's rows (columns) sit on a circular axis of the GBuf input tile (gbuf-halo.ts:
+ * stored row v at slot (v - run + rot) mod slots): the slot of the first stored row its span
+ * reads (`o` its padded origin, `span` its padded rows, `size` the layer's rows), and whether the
+ * rows read from there wrap past the last slot. (-1 slot: it reads none.)
+ */
+function circularPlace(o: number, pad: number, size: number, span: number, run: number, rot: number, slots: number): { slot: number; wraps: boolean } {
+  const first = Math.max(o - pad, run, 0);
+  const end = Math.min(o - pad + span, size);
+  if (end <= first) return { slot: -1, wraps: false };
+  const slot = (((first - run + rot) % slots) + slots) % slots;
+  return { slot, wraps: slot + (end - first) > slots };
+}
+
 /** A box moved by `by` words (the box itself when `by` is 0). */
 function moved(b: Box, by: number): Box {
   return by === 0 ? b : { shape: b.shape, offset: b.offset + by, strides: b.strides };
@@ -95,15 +109,17 @@ export class Replayer {
     // relative to the first when consecutive (a shift), else by absolute position.
     const l = this.c.layer;
     const keptInput = this.c.m.gbuf.keep.input;
-    const axis = (o: number, pad: number, size: number, span: number, run: number, rot: number, p: number, r: number) => {
+    const axis = (o: number, pad: number, size: number, span: number, run: number, rot: number, slots: number, p: number, r: number) => {
       b[n++] = Math.max(0, Math.min(span, pad - o));
       b[n++] = Math.max(0, Math.min(span, pad + size - o));
       if (keptInput && rot !== 0) {
-        // A circular buffer (a halo kept in place): slots are affine in the rank only between
-        // wraps, so the origin relative to the first stored row and the rotation are pinned.
+        // A circular buffer (a halo kept in place): slots are affine in the row only between
+        // wraps. Pinned: the first row read (relative to the origin) and, if the rows read wrap,
+        // its slot (-3: they do not, and slotShift moves the reads by the slots' difference).
+        const at = circularPlace(o, pad, size, span, run, rot, slots);
         b[n++] = -2;
-        b[n++] = rot;
-        b[n++] = o - run;
+        b[n++] = at.wraps || at.slot < 0 ? at.slot : -3;
+        b[n++] = Math.max(o - pad, run, 0) - o;
       }
       if (keptInput && Number.isNaN(run)) {
         b[n++] = -1;
@@ -113,8 +129,8 @@ export class Replayer {
         b[n++] = dStart[r]!;
       }
     };
-    axis(gStart[P]! * l.strides[0] + gStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.c.peSpan.h, gbufInput ? gbufInput.rowRun : NaN, gbufInput ? gbufInput.rowRot : 0, P, R);
-    axis(gStart[Q]! * l.strides[1] + gStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.c.peSpan.w, gbufInput ? gbufInput.colRun : NaN, gbufInput ? gbufInput.colRot : 0, Q, S);
+    axis(gStart[P]! * l.strides[0] + gStart[R]! * l.dilations[0], l.pads[0], l.inHeight, this.c.peSpan.h, gbufInput ? gbufInput.rowRun : NaN, gbufInput ? gbufInput.rowRot : 0, this.c.gbufInputRows, P, R);
+    axis(gStart[Q]! * l.strides[1] + gStart[S]! * l.dilations[1], l.pads[1], l.inWidth, this.c.peSpan.w, gbufInput ? gbufInput.colRun : NaN, gbufInput ? gbufInput.colRot : 0, this.c.gbufInputCols, Q, S);
     b[n++] = this.c.psumBase;
     b[n++] = rfHalf.input;
     b[n++] = rfHalf.weight;
@@ -232,7 +248,7 @@ export class Replayer {
 
   /** The anchor of an iteration's reads (`stored`: kept in a plan, so the start is copied; the iterator reuses its array). */
   anchor(gStart: Int32Array, input: GbufInputTile | undefined, weight: OutputTile | undefined, stored: boolean): PlanAnchor {
-    return { g: stored ? gStart.slice() : gStart, xs: input?.start, ws: weight?.start, rowRun: input ? input.rowRun : NaN, colRun: input ? input.colRun : NaN };
+    return { g: stored ? gStart.slice() : gStart, xs: input?.start, ws: weight?.start, rowRun: input ? input.rowRun : NaN, colRun: input ? input.colRun : NaN, rowRot: input ? input.rowRot : 0, colRot: input ? input.colRot : 0 };
   }
 
   /**
@@ -257,7 +273,10 @@ export class Replayer {
       const relN = tg[N]! - fg[N]! - (tx[N]! - fx[N]!);
       const relG = tg[G]! - fg[G]! - (tx[G]! - fx[G]!);
       const relC = tg[C]! - fg[C]! - (tx[C]! - fx[C]!);
-      input = ((relN * ge[G]! + relG) * ge[C]! + relC) * MR * MC + (rows - runShift(from.rowRun, to.rowRun)) * MC + (cols - runShift(from.colRun, to.colRun));
+      // (a rotated circular axis: the difference of the first rows' slots; see signature)
+      const rowMove = to.rowRot !== 0 || from.rowRot !== 0 ? this.slotShift(from, to, 0) : rows - runShift(from.rowRun, to.rowRun);
+      const colMove = to.colRot !== 0 || from.colRot !== 0 ? this.slotShift(from, to, 1) : cols - runShift(from.colRun, to.colRun);
+      input = ((relN * ge[G]! + relG) * ge[C]! + relC) * MR * MC + rowMove * MC + colMove;
     } else {
       input = (((tg[N]! - fg[N]!) * l.inChannels + (tg[G]! - fg[G]!) * c.Cg + (tg[C]! - fg[C]!)) * l.inHeight + rows) * l.inWidth + cols;
     }
@@ -277,6 +296,17 @@ export class Replayer {
     out.input = input;
     out.weight = weight;
     return out;
+  }
+
+  /** How far the first stored row (`axis` 0; column: 1) a replay at `to` reads sits from its plan's at `from` on a circular axis (circularPlace). */
+  private slotShift(from: PlanAnchor, to: PlanAnchor, axis: number): number {
+    const l = this.c.layer;
+    const [d, k] = axis === 0 ? [P, R] : [Q, S];
+    const place = (a: PlanAnchor) =>
+      axis === 0
+        ? circularPlace(a.g[d]! * l.strides[0] + a.g[k]! * l.dilations[0], l.pads[0], l.inHeight, this.c.peSpan.h, a.rowRun, a.rowRot, this.c.gbufInputRows)
+        : circularPlace(a.g[d]! * l.strides[1] + a.g[k]! * l.dilations[1], l.pads[1], l.inWidth, this.c.peSpan.w, a.colRun, a.colRot, this.c.gbufInputCols);
+    return place(to).slot - place(from).slot;
   }
 
   /** The weights' strides over {@link W_DIMS} where the reads find them (GBuf tile or DRAM; fixed for a run). */

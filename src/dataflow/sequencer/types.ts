@@ -217,6 +217,9 @@ export interface PlanAnchor {
   readonly ws: Int32Array | undefined;
   readonly rowRun: number;
   readonly colRun: number;
+  /** The GBuf input tile's rotations (gbuf-halo.ts; 0: none). */
+  readonly rowRot: number;
+  readonly colRot: number;
 }
 
 /**

@@ -69,8 +69,10 @@ export class Replayer {
    *   reads' addresses are affine in it (GBuf tiles, DRAM tensors), so a replay shifts them
    *   ({@link readShift}); only when the GBuf input tile's stored rows (columns) are not
    *   consecutive do their absolute positions enter the signature, and when they are a rotated
-   *   circular buffer (a halo kept in place: gbuf-halo.ts), the rotation and the iteration's
-   *   origin relative to the first stored row (so a replay reads the same slots).
+   *   circular buffer (a halo kept in place: gbuf-halo.ts), the first stored row the iteration
+   *   reads relative to its origin and, where the rows read from there wrap past the last slot,
+   *   that row's slot (a replay then reads the same slots; else its reads move by the slots'
+   *   difference: {@link circularPlace}).
    * - The psum base and the RF halves the operands go to. (Not the GBuf halves they come from:
    *   the halves are alike, so a replay reads from the current ones.)
    * - Per PE: whether it gets a new psum, input and weight tile; for a new input tile with halo

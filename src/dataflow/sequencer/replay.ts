@@ -23,14 +23,14 @@ function runShift(from: number, to: number): number {
  * Where an iteration's rows (columns) sit on a circular axis of the GBuf input tile (gbuf-halo.ts:
  * stored row v at slot (v - run + rot) mod slots): the slot of the first stored row its span
  * reads (`o` its padded origin, `span` its padded rows, `size` the layer's rows), and whether the
- * rows read from there wrap past the last slot. (-1 slot: it reads none.)
+ * rows read from there wrap past the last slot; `first`, that row (unpadded). (-1 slot: it reads none.)
  */
-function circularPlace(o: number, pad: number, size: number, span: number, run: number, rot: number, slots: number): { slot: number; wraps: boolean } {
+function circularPlace(o: number, pad: number, size: number, span: number, run: number, rot: number, slots: number): { first: number; slot: number; wraps: boolean } {
   const first = Math.max(o - pad, run, 0);
   const end = Math.min(o - pad + span, size);
-  if (end <= first) return { slot: -1, wraps: false };
+  if (end <= first) return { first, slot: -1, wraps: false };
   const slot = (((first - run + rot) % slots) + slots) % slots;
-  return { slot, wraps: slot + (end - first) > slots };
+  return { first, slot, wraps: slot + (end - first) > slots };
 }
 
 /** A box moved by `by` words (the box itself when `by` is 0). */
@@ -121,7 +121,7 @@ export class Replayer {
         const at = circularPlace(o, pad, size, span, run, rot, slots);
         b[n++] = -2;
         b[n++] = at.wraps || at.slot < 0 ? at.slot : -3;
-        b[n++] = Math.max(o - pad, run, 0) - o;
+        b[n++] = at.first - o;
       }
       if (keptInput && Number.isNaN(run)) {
         b[n++] = -1;
